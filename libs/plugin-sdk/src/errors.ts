@@ -1,0 +1,100 @@
+/**
+ * Classified send errors. A plugin's sender throws one of these; the runtime turns the
+ * class into the delivery's fate: retry with backoff, fail now, or fail and disable the address.
+ * Anything else a sender throws is treated as retryable (an unknown failure is more often
+ * a network blip than a permanent condition, and the retry budget bounds the cost).
+ */
+
+export interface SendErrorOptions {
+  /** Provider's own error code or reason (e.g. `Unregistered`, `21211`, `UNAVAILABLE`). */
+  code?: string;
+  /** HTTP status the provider answered with, when there was one. */
+  status?: number;
+  cause?: unknown;
+}
+
+export abstract class SendError extends Error {
+  abstract readonly kind: 'retryable' | 'permanent' | 'invalid_address';
+  readonly code: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(message: string, options: SendErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.status = options.status;
+  }
+}
+
+export interface RetryableErrorOptions extends SendErrorOptions {
+  /** Provider asked us to wait this long (Retry-After, X-RateLimit-Reset). Overrides backoff. */
+  retryAfterMs?: number;
+  /**
+   * The provider throttles the whole account (HTTP 429 on any request): pause the plugin's
+   * queue for every worker, not just this job. The job does not lose an attempt.
+   */
+  throttled?: boolean;
+}
+
+/** Transient: provider down, 5xx, timeout, connection reset, 429. Retried with backoff. */
+export class RetryableError extends SendError {
+  readonly kind = 'retryable' as const;
+  readonly retryAfterMs: number | undefined;
+  readonly throttled: boolean;
+  constructor(message: string, options: RetryableErrorOptions = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
+    this.throttled = options.throttled ?? false;
+  }
+}
+
+export interface PermanentErrorOptions extends SendErrorOptions {
+  /**
+   * The failure is ours, not the message's: bad credentials, wrong topic, revoked key.
+   * The plugin reports itself unhealthy until a send succeeds again.
+   */
+  configuration?: boolean;
+}
+
+/** Will fail the same way every time: invalid payload, payload too large, bad credentials. */
+export class PermanentError extends SendError {
+  readonly kind = 'permanent' as const;
+  readonly configuration: boolean;
+  constructor(message: string, options: PermanentErrorOptions = {}) {
+    super(message, options);
+    this.configuration = options.configuration ?? false;
+  }
+}
+
+export type InvalidAddressReason = 'unregistered' | 'invalid' | 'opted_out';
+
+export interface InvalidAddressErrorOptions extends SendErrorOptions {
+  reason?: InvalidAddressReason;
+  /** When the provider says the address became invalid (APNs 410 `timestamp`). */
+  invalidSince?: Date;
+}
+
+/** The address is dead: uninstalled app, malformed token, landline, STOP reply. Disable it. */
+export class InvalidAddressError extends SendError {
+  readonly kind = 'invalid_address' as const;
+  readonly reason: InvalidAddressReason;
+  readonly invalidSince: Date | undefined;
+  constructor(message: string, options: InvalidAddressErrorOptions = {}) {
+    super(message, options);
+    this.reason = options.reason ?? 'invalid';
+    this.invalidSince = options.invalidSince;
+  }
+}
+
+export function isSendError(error: unknown): error is SendError {
+  return error instanceof SendError;
+}
+
+/** Reads an HTTP Retry-After header (seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

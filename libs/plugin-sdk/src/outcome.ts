@@ -1,0 +1,37 @@
+import type { InvalidAddressReason } from './errors';
+import type { DeliveryJob } from './message';
+
+/** Why a delivery ended without being sent. */
+export type FailureReason = 'permanent' | 'configuration' | 'invalid_address' | 'retries_exhausted';
+
+export interface OutcomeError {
+  kind: 'retryable' | 'permanent' | 'invalid_address';
+  message: string;
+  code?: string;
+  status?: number;
+  /** For invalid addresses: why, and since when the provider considers it dead. */
+  addressReason?: InvalidAddressReason;
+  invalidSince?: string;
+}
+
+interface Base {
+  job: DeliveryJob;
+  attempt: number;
+  at: Date;
+}
+
+/** What the runtime tells the host about a delivery; the host records it durably. */
+export type DeliveryOutcome =
+  | (Base & { type: 'sent'; providerMessageId?: string; details?: Record<string, string | number | boolean> })
+  | (Base & { type: 'retrying'; error: OutcomeError })
+  | (Base & { type: 'failed'; reason: FailureReason; error: OutcomeError })
+  | (Base & { type: 'expired' });
+
+/**
+ * The host's side of the contract. `report` resolves once the outcome is durable: the job is
+ * completed only after that, so a crash in between makes BullMQ retry the job, and the sent
+ * ledger keeps the provider from seeing it twice.
+ */
+export interface DeliveryReporter {
+  report(outcome: DeliveryOutcome): Promise<void>;
+}

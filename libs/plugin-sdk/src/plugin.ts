@@ -1,0 +1,96 @@
+import type { z } from 'zod';
+import type { PluginLogger } from './logger';
+import type { AddressKind, DeliveryJob, Platform } from './message';
+import type { PluginMetricsFactory } from './metrics';
+
+/** BullMQ processing settings for a plugin's queue. */
+export interface ProcessorSettings {
+  /** Jobs processed at once by one worker process. */
+  concurrency?: number;
+  /** Queue-wide send rate (shared by every worker of this plugin): at most `max` per `durationMs`. */
+  limiter?: { max: number; durationMs: number };
+  /** Attempts before a retryable failure becomes final. */
+  attempts?: number;
+  /** Exponential backoff with full jitter: base * 2^(attempt-1), capped. */
+  backoff?: { baseMs: number; maxMs: number };
+}
+
+export interface SendContext<AppConfig> {
+  /** Per-app integration settings (credentials, topic…), validated by `appConfig`, when the app has one. */
+  appConfig: AppConfig | undefined;
+  /** 1 for the first try. */
+  attempt: number;
+  log: PluginLogger;
+}
+
+export interface SendResult {
+  providerMessageId?: string;
+  /** Small provider facts worth keeping on the delivery event (segments, provider status). */
+  details?: Record<string, string | number | boolean>;
+}
+
+export interface Sender<AppConfig> {
+  /** Sends one delivery; throws RetryableError, PermanentError or InvalidAddressError. */
+  send(job: DeliveryJob, ctx: SendContext<AppConfig>): Promise<SendResult>;
+  /** Releases pooled connections. Called once on shutdown. */
+  close(): Promise<void>;
+}
+
+export interface SenderFactoryContext<Config, Metrics> {
+  config: Config;
+  log: PluginLogger;
+  metrics: Metrics;
+}
+
+export interface ChannelPlugin<
+  ConfigSchema extends z.ZodType = z.ZodType,
+  AppConfigSchema extends z.ZodType = z.ZodType,
+  Metrics = unknown,
+> {
+  /** Unique, kebab-case. Queue `clarion.<name>`, metrics label plugin="<name>". */
+  name: string;
+  /** The plugin package's version (for logs and compatibility reports). */
+  version: string;
+  /** semver range of @clarion/plugin-sdk this plugin was built against; checked at start. */
+  sdkVersion: string;
+  /** `push`, `web`, `sms`, `email`, `webhook`, or a channel the plugin adds. */
+  channel: string;
+  /** For push plugins: which device platforms it serves. */
+  platforms?: Platform[];
+  /** What kind of address its deliveries carry. */
+  addressKind: AddressKind;
+  /** Process-wide configuration (from environment variables or files). */
+  config: ConfigSchema;
+  /** Per-app integration settings stored encrypted by the core (optional). */
+  appConfig?: AppConfigSchema;
+  processor?: ProcessorSettings;
+  metrics?: (m: PluginMetricsFactory) => Metrics;
+  createSender(
+    ctx: SenderFactoryContext<z.infer<ConfigSchema>, Metrics>,
+  ): Promise<Sender<z.infer<AppConfigSchema>>>;
+}
+
+export type AnyChannelPlugin = ChannelPlugin<z.ZodType, z.ZodType, unknown>;
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** Declares a channel plugin; checks its shape so a mistake fails at import, not at the first send. */
+export function defineChannelPlugin<C extends z.ZodType, A extends z.ZodType, M>(
+  plugin: ChannelPlugin<C, A, M>,
+): ChannelPlugin<C, A, M> {
+  if (!NAME.test(plugin.name)) {
+    throw new Error(`plugin name "${plugin.name}" must be kebab-case (a-z, 0-9, single dashes)`);
+  }
+  if (!plugin.channel) throw new Error(`plugin "${plugin.name}" must name its channel`);
+  if (plugin.addressKind === 'device' && (plugin.platforms === undefined || plugin.platforms.length === 0)) {
+    throw new Error(`push plugin "${plugin.name}" must list the device platforms it serves`);
+  }
+  return plugin;
+}
+
+/** Standard defaults, tuned for a 2-core worker talking to an HTTP provider. */
+export const DEFAULT_PROCESSOR: Required<Omit<ProcessorSettings, 'limiter'>> = {
+  concurrency: 50,
+  attempts: 8,
+  backoff: { baseMs: 1000, maxMs: 10 * 60 * 1000 },
+};

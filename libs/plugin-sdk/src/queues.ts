@@ -1,0 +1,41 @@
+import type { JobsOptions } from 'bullmq';
+import type { DeliveryJob, Priority } from './message';
+import { DEFAULT_PROCESSOR, type ProcessorSettings } from './plugin';
+
+/**
+ * BullMQ key prefix. The braces are a Redis Cluster hash tag: every key of every queue lands
+ * in one slot, which BullMQ's multi-key Lua scripts require.
+ */
+export const DEFAULT_QUEUE_PREFIX = '{clarion}';
+
+/** `apns` → `clarion.apns`. No `:` (BullMQ reserves it). */
+export function pluginQueueName(pluginName: string): string {
+  return `clarion.${pluginName}`;
+}
+
+/** BullMQ: lower number = sooner. Every job gets one so the order is high, normal, low. */
+export const PRIORITY_RANK: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
+
+/** Name of the runtime's backoff strategy, registered on every plugin worker. */
+export const BACKOFF_STRATEGY = 'clarion';
+
+/**
+ * Job options for one delivery. The job id is the delivery id (a UUID, so never all digits and
+ * never containing `:`), which makes a re-enqueue by the sweeper harmless.
+ */
+export function deliveryJobOptions(
+  job: DeliveryJob,
+  processor: ProcessorSettings | undefined,
+  delayMs = 0,
+): JobsOptions {
+  return {
+    jobId: job.deliveryId,
+    priority: PRIORITY_RANK[job.priority],
+    attempts: processor?.attempts ?? DEFAULT_PROCESSOR.attempts,
+    backoff: { type: BACKOFF_STRATEGY },
+    ...(delayMs > 0 ? { delay: delayMs } : {}),
+    // Completed jobs are recorded in PostgreSQL; keep Redis small. Keep a day of failures for inspection.
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 24 * 3600 },
+  };
+}

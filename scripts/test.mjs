@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `pnpm test`: builds everything, runs every package's tests through turbo, then sums the
+// JUnit results of all suites into one closing line: "N passed, N failed".
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const turbo = join(root, 'node_modules', '.bin', 'turbo');
+const extra = process.argv.slice(2);
+const run = spawnSync(turbo, ['run', 'test', '--concurrency=2', '--continue', '--output-logs=full', ...extra], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, FORCE_COLOR: '0' },
+});
+
+let passed = 0;
+let failed = 0;
+const perSuite = [];
+for (const group of ['apps', 'libs', 'plugins']) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const pkg of readdirSync(dir)) {
+    const file = join(dir, pkg, '.test-results', 'junit.xml');
+    if (!existsSync(file)) continue;
+    const xml = readFileSync(file, 'utf8');
+    // Leaf test cases only: node's junit reporter nests suites as <testsuite>, tests as <testcase>.
+    const cases = xml.match(/<testcase\b[^>]*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
+    let p = 0;
+    let f = 0;
+    for (const c of cases) {
+      if (/<failure\b/.test(c)) f++;
+      else if (!/<skipped\b/.test(c)) p++;
+    }
+    perSuite.push(`${group}/${pkg}: ${p} passed, ${f} failed`);
+    passed += p;
+    failed += f;
+  }
+}
+console.log('\nTest suites:');
+for (const line of perSuite) console.log(`  ${line}`);
+const turboFailed = run.status !== 0;
+if (turboFailed && failed === 0) failed = 1; // a suite that crashed before reporting still fails the run
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(turboFailed || failed > 0 ? 1 : 0);
