@@ -1,0 +1,2 @@
+export { default, webhookPlugin } from './plugin';
+export { signWebhook, SIGNATURE_HEADER } from './signature';
