@@ -12,3 +12,4 @@ export * from './sent-ledger';
 export * from './app-config-cache';
 export * from './runtime';
 export * from './version';
+export * from './sms-segments';
