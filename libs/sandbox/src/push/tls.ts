@@ -1,0 +1,75 @@
+import type { Server } from 'node:net';
+import type { Socket } from 'node:net';
+import { generate } from 'selfsigned';
+
+export interface SandboxTls {
+  /** Server private key (PEM). */
+  key: string;
+  /** Self-signed server certificate (PEM) for localhost and 127.0.0.1; clients trust it as their CA. */
+  cert: string;
+}
+
+let cached: Promise<SandboxTls> | undefined;
+
+/**
+ * One self-signed certificate per process for every TLS fake. Generating an RSA key takes a
+ * noticeable fraction of a second, and tests start many sandboxes.
+ */
+export function sandboxTls(): Promise<SandboxTls> {
+  cached ??= generate([{ name: 'commonName', value: 'clarion-sandbox' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    notAfterDate: new Date(Date.now() + 3650 * 24 * 3600 * 1000),
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  }).then((pems) => ({ key: pems.private, cert: pems.cert }));
+  return cached;
+}
+
+/**
+ * Counts the TCP connections a fake's listener accepts (so a test can assert that a plugin
+ * reuses its pooled connections) and destroys the open ones on stop (keep-alive sockets would
+ * otherwise hold `close()` open).
+ */
+export class ConnectionTracker {
+  private opened = 0;
+  private readonly open = new Set<Socket>();
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.opened += 1;
+      this.open.add(socket);
+      socket.on('close', () => this.open.delete(socket));
+    });
+  }
+
+  /** Connections accepted since start (or the last reset). */
+  get count(): number {
+    return this.opened;
+  }
+
+  /** Connections open right now. */
+  get active(): number {
+    return this.open.size;
+  }
+
+  reset(): void {
+    this.opened = 0;
+  }
+
+  destroyAll(): void {
+    for (const socket of this.open) socket.destroy();
+    this.open.clear();
+  }
+}
