@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { sleep } from '../behaviors';
 import type { Fake, FakeContext } from '../fake';
@@ -73,6 +72,10 @@ const FCM_SCOPES = ['https://www.googleapis.com/auth/firebase.messaging', 'https
 const GOOGLE_TOKEN_AUD = 'https://oauth2.googleapis.com/token';
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
 
+/** fcm.googleapis.com speaks HTTP/2 and HTTP/1.1 (firebase-admin's `send` uses 1.1); so does the fake. */
+type Req = http2.Http2ServerRequest;
+type Res = http2.Http2ServerResponse;
+
 /**
  * Fake FCM HTTP v1 on its own HTTPS listener (HTTP/1.1 keep-alive, as fcm.googleapis.com serves
  * firebase-admin's `send`). It also plays Google's OAuth token endpoint: `POST /token` with a
@@ -88,16 +91,16 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
   addAccount({ projectId: SANDBOX_FCM_PROJECT, clientEmail: sandboxAccount.json.client_email, publicKeyPem: sandboxAccount.publicKeyPem });
   for (const a of options.accounts ?? []) addAccount(a);
   const tracker = new ConnectionTracker();
-  let server: https.Server | undefined;
+  let server: http2.Http2SecureServer | undefined;
   let ca = '';
   const base = () => `https://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}`;
 
-  const json = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+  const json = (res: Res, status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
     res.end(body);
   };
 
-  function issueToken(res: ServerResponse, raw: string): void {
+  function issueToken(res: Res, raw: string): void {
     const form = new URLSearchParams(raw);
     const invalidGrant = (description: string) => json(res, 400, JSON.stringify({ error: 'invalid_grant', error_description: description }));
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
@@ -124,7 +127,7 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     json(res, 200, JSON.stringify({ access_token: accessToken, expires_in: ttl, token_type: 'Bearer' }));
   }
 
-  async function send(ctx: FakeContext, req: IncomingMessage, res: ServerResponse, projectId: string, raw: string): Promise<void> {
+  async function send(ctx: FakeContext, req: Req, res: Res, projectId: string, raw: string): Promise<void> {
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
     const grant = bearer ? tokens.get(bearer) : undefined;
     if (!grant || grant.expires < Date.now()) {
@@ -147,7 +150,11 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     const rule = violations.length > 0 ? undefined : ctx.behaviors.take('fcm', to);
     if (rule?.delayMs) await sleep(rule.delayMs);
     if (rule?.drop) {
-      req.socket.destroy();
+      // Drop the whole connection, as a reset or a load balancer would.
+      // HTTP/1.1 requests (allowHTTP1) come without a stream.
+      const session = (req as Partial<Req>).stream?.session;
+      if (session) session.destroy();
+      else req.socket.destroy();
       return;
     }
     const notification = (message.notification ?? {}) as Record<string, unknown>;
@@ -201,7 +208,7 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     async start(ctx) {
       const tls = await sandboxTls();
       ca = tls.cert;
-      server = https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 65_000 }, (req, res) => {
+      server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, (req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
