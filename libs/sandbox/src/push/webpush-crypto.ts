@@ -38,8 +38,8 @@ export function decryptAes128gcm(body: Buffer, ua: ECDH, authSecret: Buffer): Bu
     const record = ciphertext.subarray(i * rs, Math.min((i + 1) * rs, ciphertext.length));
     if (record.length < 17) throw new WebPushDecryptError('record shorter than its tag');
     const iv = Buffer.from(nonce);
-    // The record sequence number is XORed into the last 48 bits of the nonce.
-    iv.writeUIntBE(iv.readUIntBE(6, 6) ^ i, 6, 6);
+    // The record sequence number is XORed into the end of the nonce (its upper bytes are 0 here).
+    iv.writeUInt32BE((iv.readUInt32BE(8) ^ i) >>> 0, 8);
     const decipher = createDecipheriv('aes-128-gcm', cek, iv);
     decipher.setAuthTag(record.subarray(record.length - 16));
     let plain: Buffer;

@@ -1,0 +1,27 @@
+import { secret } from '@clarion/plugin-sdk';
+import { z } from 'zod';
+
+const subject = z.string().regex(/^(mailto:|https:)/, 'must be a mailto: or https: URI (push services reject others)');
+
+export const webPushConfig = z.object({
+  /** VAPID public key (base64url, uncompressed P-256): what browsers subscribe with. */
+  vapidPublicKey: z.string().min(80).optional(),
+  vapidPrivateKey: secret().optional(),
+  /** Contact for push services: mailto:ops@example.com or an https: URL. */
+  vapidSubject: subject.optional(),
+  /** Extra CA certificate (PEM) to trust: the sandbox's self-signed one. */
+  caPem: z.string().min(1).optional(),
+  timeoutMs: z.coerce.number().int().positive().default(10_000),
+  /** Keep-alive sockets per push service origin. */
+  maxSockets: z.coerce.number().int().positive().default(64),
+});
+
+/** Per-app VAPID keys: each product subscribes its browsers with its own public key. */
+export const webPushAppConfig = z.object({
+  vapidPublicKey: z.string().min(80).optional(),
+  vapidPrivateKey: z.string().min(1).optional(),
+  vapidSubject: subject.optional(),
+});
+
+export type WebPushConfig = z.infer<typeof webPushConfig>;
+export type WebPushAppConfig = z.infer<typeof webPushAppConfig>;
