@@ -215,7 +215,7 @@ encryption-key: {{ . | b64enc | quote }}
     sizeLimit: {{ .ctx.Values.tmpSizeLimit }}
 - name: core-secrets
   projected:
-    defaultMode: 0440
+    defaultMode: 288 # 0440 (decimal: YAML 1.1 and 1.2 parsers disagree on 0440)
     sources:
     {{- range (include "clarion.coreSecretRefs" (dict "ctx" .ctx "hook" .hook) | fromYamlArray) }}
       - secret:
@@ -230,7 +230,7 @@ encryption-key: {{ . | b64enc | quote }}
 - name: provider-{{ $plugin }}
   secret:
     secretName: {{ $p.existingSecret }}
-    defaultMode: 0440
+    defaultMode: 288 # 0440 (decimal: YAML 1.1 and 1.2 parsers disagree on 0440)
     items:
     {{- range $name, $key := $p.files }}
       - key: {{ $key | quote }}
