@@ -1,0 +1,3 @@
+export { default, vonagePlugin } from './plugin';
+export { vonageAppConfig, vonageConfig, type VonageAppConfig, type VonageConfig } from './config';
+export { classifyVonageStatus } from './classify';
