@@ -1,0 +1,103 @@
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { Registry } from 'prom-client';
+import { AdminController } from './apps/admin.controller';
+import { AppsService } from './apps/apps.service';
+import { IntegrationsService } from './apps/integrations.service';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { AdminGuard } from './auth/admin.guard';
+import { KeyService } from './auth/key.service';
+import type { Env } from './config/env';
+import { ENV, METRICS_REGISTRY } from './config/tokens';
+import { RecipientLoader } from './contacts/recipient-loader';
+import { UsersController } from './contacts/users.controller';
+import { UsersService } from './contacts/users.service';
+import { MIGRATIONS } from './database/data-source';
+import { Enqueuer } from './delivery/enqueuer';
+import { FANOUT_QUEUE } from './delivery/fanout.constants';
+import { FanoutProcessor } from './delivery/fanout.processor';
+import { PluginWorkers } from './delivery/plugin-workers';
+import { QueueRegistry } from './delivery/queue-registry';
+import { StatusWriter } from './delivery/status-writer';
+import { Sweeper } from './delivery/sweeper';
+import { NotificationStore } from './ingest/notification-store';
+import { PlanContextService } from './ingest/plan-context.service';
+import { NotificationReader } from './notifications/notification-reader';
+import { NotificationsController } from './notifications/notifications.controller';
+import { NotificationsService } from './notifications/notifications.service';
+import { DeliveryMetrics } from './ops/delivery-metrics';
+import { HealthController } from './ops/health.controller';
+import { MetricsController } from './ops/metrics.controller';
+import { QueueMetrics } from './ops/queue-metrics';
+import type { PluginRegistry } from './plugins/plugin-registry';
+import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
+import { RedisModule } from './redis/redis.module';
+import { redisConnectionOptions } from './redis/connection-options';
+
+export interface AppModuleOptions {
+  env: Env;
+  registry: Registry;
+  plugins: PluginRegistry;
+}
+
+/** The whole server; `CLARION_ROLE` decides which halves are wired (api: HTTP API; worker: processors). */
+@Module({})
+export class AppModule {
+  static forRoot({ env, registry, plugins }: AppModuleOptions): DynamicModule {
+    const api = env.CLARION_ROLE !== 'worker';
+    const worker = env.CLARION_ROLE !== 'api';
+    const core: Provider[] = [
+      { provide: ENV, useValue: env },
+      { provide: METRICS_REGISTRY, useValue: registry },
+      { provide: PluginRegistryClass, useValue: plugins },
+      DeliveryMetrics,
+      AppsService,
+      KeyService,
+      IntegrationsService,
+      QueueRegistry,
+      Enqueuer,
+      RecipientLoader,
+      PlanContextService,
+      StatusWriter,
+      QueueMetrics,
+    ];
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.LOG_LEVEL,
+            redact: ['req.headers.authorization', 'req.headers["x-clarion-app-secret"]', 'req.headers["x-clarion-user-token"]', 'req.headers.cookie'],
+            autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+            customProps: () => ({ role: env.CLARION_ROLE }),
+          },
+        }),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: env.DATABASE_URL,
+          migrations: MIGRATIONS,
+          migrationsTableName: 'clarion_migrations',
+          synchronize: false,
+          extra: { max: env.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000 },
+        }),
+        RedisModule.forRoot(env),
+        TerminusModule,
+        ...(worker
+          ? [
+              BullModule.forRoot({ connection: redisConnectionOptions(env.REDIS_URL), prefix: env.CLARION_QUEUE_PREFIX }),
+              BullModule.registerQueue({ name: FANOUT_QUEUE }),
+            ]
+          : []),
+      ],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      providers: [
+        ...core,
+        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
+        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** Per-app settings an operator sets; everything optional with safe defaults. */
+export const appSettingsSchema = z
+  .object({
+    /** Client keys may send notifications (to the signed-in user only). Default: no. */
+    allowClientSending: z.boolean().default(false),
+    /** Ordered providers per channel, e.g. {"sms": ["twilio", "vonage"]}: the first is used, the next on provider failure. */
+    providers: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+    /** Categories that preferences and caps cannot silence. */
+    criticalCategories: z.array(z.string()).default(['security']),
+    /** Webhook receiver for the `webhook` channel when a user has no URL of their own. */
+    webhookUrl: z.url().optional(),
+  })
+  .strict();
+
+export type AppSettings = z.infer<typeof appSettingsSchema>;

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { allFakes, Sandbox } from '@clarion/sandbox';
+import { Command } from 'commander';
+import { AppsService } from '../apps/apps.service';
+import { KeyService } from '../auth/key.service';
+import { EnvError, loadEnv } from '../config/env';
+import { createDataSource, runMigrations } from '../database/data-source';
+import { runDev } from '../dev/dev-mode';
+import { startServer } from '../server';
+
+/** Database-only commands need just DATABASE_URL, not the whole server configuration. */
+function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new EnvError(['DATABASE_URL: is required']);
+  return url;
+}
+
+async function withServices<T>(fn: (apps: AppsService, keys: KeyService) => Promise<T>): Promise<T> {
+  const ds = createDataSource(databaseUrl(), 2);
+  await ds.initialize();
+  try {
+    const keys = new KeyService(ds);
+    return await fn(new AppsService(ds, keys), keys);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+const program = new Command('clarion').description('Clarion notification server').showHelpAfterError();
+
+program
+  .command('start')
+  .description('start the server; CLARION_ROLE picks api, worker or all')
+  .action(async () => {
+    await startServer({ env: loadEnv() });
+  });
+
+program
+  .command('dev')
+  .description('start a working server with embedded PostgreSQL, local Redis and the sandbox providers')
+  .action(runDev);
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and exit')
+  .action(async () => {
+    const applied = await runMigrations(databaseUrl());
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+program
+  .command('sandbox')
+  .description('run only the fake providers (tests, compose, bench)')
+  .option('-p, --port <port>', 'port', '4010')
+  .action(async (opts: { port: string }) => {
+    const sandbox = await Sandbox.start({ fakes: allFakes(), port: Number(opts.port), host: process.env.HOST ?? '127.0.0.1' });
+    console.log(`sandbox listening on ${sandbox.url}`);
+  });
+
+const apps = program.command('apps').description('manage apps');
+apps
+  .command('create')
+  .requiredOption('--name <name>', 'app name')
+  .description('create an app and its first server key (the secret is printed once)')
+  .action(async (opts: { name: string }) => {
+    const created = await withServices((a) => a.create(opts.name));
+    console.log(JSON.stringify({ appId: created.app.id, appKey: created.key.appKey, appSecret: created.key.appSecret, userTokenSecret: created.app.userTokenSecret }, null, 2));
+  });
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .requiredOption('--app <appId>', 'app id')
+  .option('--kind <kind>', 'server or client', 'server')
+  .option('--name <name>', 'label', '')
+  .description('create a key (the secret is printed once)')
+  .action(async (opts: { app: string; kind: string; name: string }) => {
+    if (opts.kind !== 'server' && opts.kind !== 'client') throw new EnvError(['--kind: must be server or client']);
+    const key = await withServices(async (a, k) => {
+      if (!(await a.get(opts.app))) throw new EnvError([`--app: no app ${opts.app}`]);
+      return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
+    });
+    console.log(JSON.stringify({ keyId: key.keyId, kind: key.kind, appKey: key.appKey, appSecret: key.appSecret }, null, 2));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // Configuration mistakes get a plain message naming the variable, not a stack trace.
+  if (error instanceof EnvError || (error as Error)?.name === 'PluginLoadError' || (error as Error)?.name === 'PluginConfigError') {
+    console.error(`clarion: ${(error as Error).message}`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

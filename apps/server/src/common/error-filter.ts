@@ -1,0 +1,45 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+
+const CODES: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+/** Turns every error into `{error: {code, message, details}}`; unknown errors are a logged 500 with no internals. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      if (typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object') {
+        void reply.status(status).send(body);
+        return;
+      }
+      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
+      void reply.status(status).send({ error: { code: CODES[status] ?? 'error', message: String(message) } });
+      return;
+    }
+    // Fastify's own errors (bad JSON, body too large) carry a statusCode.
+    const statusCode = (exception as { statusCode?: number })?.statusCode;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      void reply.status(statusCode).send({ error: { code: CODES[statusCode] ?? 'invalid_request', message: (exception as Error).message } });
+      return;
+    }
+    this.log.error(exception);
+    void reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+  }
+}

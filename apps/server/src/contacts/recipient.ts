@@ -1,0 +1,20 @@
+import type { Platform, WebPushSubscription } from '@clarion/plugin-sdk';
+
+export interface ContactRow {
+  id: string;
+  kind: 'device' | 'email' | 'phone' | 'url';
+  platform: Platform | null;
+  address: string;
+  subscription: WebPushSubscription | null;
+  disabled: boolean;
+}
+
+/** A user as the planner needs them: profile for templates, contacts for addresses. */
+export interface Recipient {
+  userId: string;
+  externalId: string;
+  locale: string | null;
+  timezone: string | null;
+  attributes: Record<string, unknown>;
+  contacts: ContactRow[];
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+export const E164 = /^\+[1-9]\d{6,14}$/;
+
+export const userIdParam = z.string().min(1).max(256).regex(/^[^/\s]+$/, 'no slashes or spaces');
+
+export const upsertUserSchema = z
+  .object({
+    locale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 tag such as pt-BR').nullable().optional(),
+    timezone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone such as Europe/Lisbon')
+      .nullable()
+      .optional(),
+    email: z.email().max(320).nullable().optional(),
+    phone: z.string().regex(E164, 'E.164, e.g. +14155550100').nullable().optional(),
+    webhookUrl: z.url().nullable().optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type UpsertUser = z.infer<typeof upsertUserSchema>;
+
+const subscription = z
+  .object({
+    endpoint: z.url().refine((u) => u.startsWith('https://') || u.startsWith('http://127.0.0.1') || u.startsWith('http://localhost'), 'https required'),
+    keys: z.object({ p256dh: z.string().min(20), auth: z.string().min(8) }).strict(),
+    expirationTime: z.number().nullable().optional(),
+  })
+  .strict();
+
+export const registerDeviceSchema = z.discriminatedUnion('platform', [
+  z.object({ platform: z.literal('ios'), token: z.string().regex(/^[0-9a-fA-F]{32,200}$/, 'an APNs device token is hex') }).strict(),
+  z.object({ platform: z.literal('android'), token: z.string().min(20).max(4096) }).strict(),
+  z.object({ platform: z.literal('web'), subscription }).strict(),
+]);
+export type RegisterDevice = z.infer<typeof registerDeviceSchema>;
+
+export const topicParam = z.string().min(1).max(256).regex(/^[A-Za-z0-9_.~-]+$/, 'letters, digits, _ . ~ - only');

@@ -1,0 +1,83 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../auth/auth-context';
+import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { CurrentAuth } from '../auth/current-auth';
+import { forbidden, notFound } from '../common/api-error';
+import { UUID } from '../common/ids';
+import { validate } from '../common/validate';
+import { registerDeviceSchema, topicParam, upsertUserSchema, userIdParam } from './user-schemas';
+import { UsersService } from './users.service';
+
+/** Client keys act only for the user their token proves. */
+function ownUser(auth: AuthContext, rawId: string): string {
+  const id = validate(userIdParam, rawId, 'userId');
+  if (auth.kind === 'client' && auth.userExternalId !== id) throw forbidden('client keys may only act for the signed-in user');
+  return id;
+}
+
+@Controller('v1/users')
+@UseGuards(ApiKeyGuard)
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Put(':userId')
+  @ClientKeyAllowed()
+  async upsert(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
+    const id = ownUser(auth, userId);
+    const input = validate(upsertUserSchema, body ?? {});
+    await this.users.upsert(auth.appId, id, input);
+    return this.users.get(auth.appId, id);
+  }
+
+  @Get(':userId')
+  @ClientKeyAllowed()
+  async get(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string) {
+    const user = await this.users.get(auth.appId, ownUser(auth, userId));
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  @Delete(':userId')
+  @HttpCode(204)
+  async delete(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string) {
+    if (!(await this.users.delete(auth.appId, validate(userIdParam, userId, 'userId')))) throw notFound('user');
+  }
+
+  @Post(':userId/devices')
+  @ClientKeyAllowed()
+  async registerDevice(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const id = ownUser(auth, userId);
+    const device = validate(registerDeviceSchema, body);
+    const result = await this.users.registerDevice(auth.appId, id, device);
+    void reply.status(result.created ? 201 : 200);
+    return { id: result.id, platform: device.platform };
+  }
+
+  @Delete(':userId/devices/:deviceId')
+  @ClientKeyAllowed()
+  @HttpCode(204)
+  async removeDevice(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('deviceId') deviceId: string) {
+    const id = ownUser(auth, userId);
+    if (!UUID.test(deviceId) || !(await this.users.removeDevice(auth.appId, id, deviceId))) throw notFound('device');
+  }
+
+  @Put(':userId/topics/:topic')
+  @ClientKeyAllowed()
+  @HttpCode(204)
+  async subscribe(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('topic') topic: string) {
+    await this.users.subscribe(auth.appId, ownUser(auth, userId), validate(topicParam, topic, 'topic'));
+  }
+
+  @Delete(':userId/topics/:topic')
+  @ClientKeyAllowed()
+  @HttpCode(204)
+  async unsubscribe(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('topic') topic: string) {
+    if (!(await this.users.unsubscribe(auth.appId, ownUser(auth, userId), validate(topicParam, topic, 'topic')))) throw notFound('subscription');
+  }
+}

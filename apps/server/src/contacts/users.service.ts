@@ -1,0 +1,147 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { newId } from '../common/ids';
+import type { RegisterDevice, UpsertUser } from './user-schemas';
+
+type Tx = EntityManager;
+
+/** Users and the contacts collected at install or sign-up. Every write is idempotent. */
+@Injectable()
+export class UsersService {
+  constructor(private readonly db: DataSource) {}
+
+  /** Creates or updates; null clears a field; an absent field is left alone. */
+  async upsert(appId: string, externalId: string, input: UpsertUser): Promise<string> {
+    return this.db.transaction(async (tx) => {
+      const userId = await this.ensureUser(tx, appId, externalId, input);
+      await this.setContact(tx, appId, userId, 'email', input.email);
+      await this.setContact(tx, appId, userId, 'phone', input.phone);
+      await this.setContact(tx, appId, userId, 'url', input.webhookUrl);
+      return userId;
+    });
+  }
+
+  private async ensureUser(tx: Tx, appId: string, externalId: string, input: Partial<UpsertUser> = {}): Promise<string> {
+    const rows: { id: string }[] = await tx.query(
+      `INSERT INTO users (id, app_id, external_id, locale, timezone, attributes)
+       VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'))
+       ON CONFLICT (app_id, external_id) DO UPDATE SET
+         locale = CASE WHEN $7 THEN EXCLUDED.locale ELSE users.locale END,
+         timezone = CASE WHEN $8 THEN EXCLUDED.timezone ELSE users.timezone END,
+         attributes = CASE WHEN $6::jsonb IS NULL THEN users.attributes ELSE users.attributes || $6::jsonb END,
+         updated_at = now()
+       RETURNING id`,
+      [
+        newId(),
+        appId,
+        externalId,
+        input.locale ?? null,
+        input.timezone ?? null,
+        input.attributes ? JSON.stringify(input.attributes) : null,
+        input.locale !== undefined,
+        input.timezone !== undefined,
+      ],
+    );
+    return rows[0]!.id;
+  }
+
+  /** One e-mail / phone / URL per user: replacing it removes the old one. */
+  private async setContact(tx: Tx, appId: string, userId: string, kind: 'email' | 'phone' | 'url', value: string | null | undefined) {
+    if (value === undefined) return;
+    await tx.query('DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)', [userId, kind, value]);
+    if (value !== null) {
+      await tx.query(
+        `INSERT INTO contacts (id, app_id, user_id, kind, address) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id, kind, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
+        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value],
+      );
+    }
+  }
+
+  /**
+   * Registers a device. The same token (or Web Push endpoint) registered again — even by another
+   * user of the app — is one row, moved to the caller and re-enabled.
+   */
+  async registerDevice(appId: string, externalId: string, device: RegisterDevice): Promise<{ id: string; created: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const userId = await this.ensureUser(tx, appId, externalId);
+      const address = device.platform === 'web' ? device.subscription.endpoint : device.token;
+      const subscription = device.platform === 'web' ? JSON.stringify(device.subscription) : null;
+      const rows: { id: string; created: boolean }[] = await tx.query(
+        `INSERT INTO contacts (id, app_id, user_id, kind, platform, address, subscription)
+         VALUES ($1, $2, $3, 'device', $4, $5, $6)
+         ON CONFLICT (app_id, address) WHERE kind = 'device' DO UPDATE SET
+           user_id = EXCLUDED.user_id, platform = EXCLUDED.platform, subscription = EXCLUDED.subscription,
+           disabled_at = NULL, disabled_reason = NULL, updated_at = now()
+         RETURNING id, (xmax = 0) AS created`,
+        [newId(), appId, userId, device.platform, address, subscription],
+      );
+      return rows[0]!;
+    });
+  }
+
+  async removeDevice(appId: string, externalId: string, deviceId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `DELETE FROM contacts c USING users u WHERE c.id = $3 AND c.kind = 'device' AND c.user_id = u.id
+         AND u.app_id = $1 AND u.external_id = $2 RETURNING c.id`,
+      [appId, externalId, deviceId],
+    );
+    return (rows as unknown[]).length > 0;
+  }
+
+  async get(appId: string, externalId: string) {
+    const [user] = await this.db.query(
+      `SELECT id, external_id AS "userId", locale, timezone, attributes, created_at AS "createdAt", updated_at AS "updatedAt"
+         FROM users WHERE app_id = $1 AND external_id = $2`,
+      [appId, externalId],
+    );
+    if (!user) return null;
+    const contacts: { id: string; kind: string; platform: string | null; address: string; disabled_at: Date | null; disabled_reason: string | null }[] =
+      await this.db.query(
+        'SELECT id, kind, platform, address, disabled_at, disabled_reason FROM contacts WHERE user_id = $1 ORDER BY created_at',
+        [user.id],
+      );
+    const topics: { topic: string }[] = await this.db.query('SELECT topic FROM topic_subscriptions WHERE user_id = $1 ORDER BY topic', [user.id]);
+    const one = (kind: string) => contacts.find((c) => c.kind === kind)?.address ?? null;
+    const { id: _internal, ...rest } = user;
+    return {
+      ...rest,
+      email: one('email'),
+      phone: one('phone'),
+      webhookUrl: one('url'),
+      devices: contacts
+        .filter((c) => c.kind === 'device')
+        .map((c) => ({
+          id: c.id,
+          platform: c.platform,
+          // Tokens are credentials of a sort: show only their tail.
+          token: `…${c.address.slice(-8)}`,
+          disabled: c.disabled_at !== null,
+          disabledReason: c.disabled_reason,
+        })),
+      topics: topics.map((t) => t.topic),
+    };
+  }
+
+  /** Erases the user and every contact and subscription (cascade). Delivery history keeps no address. */
+  async delete(appId: string, externalId: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM users WHERE app_id = $1 AND external_id = $2 RETURNING id', [appId, externalId]);
+    return (rows as unknown[]).length > 0;
+  }
+
+  async subscribe(appId: string, externalId: string, topic: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const userId = await this.ensureUser(tx, appId, externalId);
+      await tx.query('INSERT INTO topic_subscriptions (app_id, topic, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [appId, topic, userId]);
+    });
+  }
+
+  async unsubscribe(appId: string, externalId: string, topic: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `DELETE FROM topic_subscriptions t USING users u WHERE t.user_id = u.id AND u.app_id = $1 AND u.external_id = $2
+         AND t.topic = $3 RETURNING t.user_id`,
+      [appId, externalId, topic],
+    );
+    return (rows as unknown[]).length > 0;
+  }
+}

@@ -1,0 +1,30 @@
+import { DataSource } from 'typeorm';
+import { Init1764000000000 } from './migrations/1764000000000-init';
+
+/** All migrations, in order. Schema changes happen only here (never `synchronize`). */
+export const MIGRATIONS = [Init1764000000000];
+
+export function createDataSource(url: string, poolSize = 20): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'clarion_migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** `clarion migrate`: applies pending migrations in one transaction each; safe to run twice. */
+export async function runMigrations(url: string): Promise<string[]> {
+  const ds = createDataSource(url, 2);
+  await ds.initialize();
+  try {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await ds.destroy();
+  }
+}

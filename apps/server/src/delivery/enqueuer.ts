@@ -1,0 +1,80 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type DeliveryJob, deliveryJobOptions } from '@clarion/plugin-sdk';
+import { DataSource } from 'typeorm';
+import { Batcher } from '../database/batcher';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { QueueRegistry } from './queue-registry';
+
+export interface EnqueueItem {
+  job: DeliveryJob;
+  delayMs: number;
+}
+
+/**
+ * Puts deliveries on their plugin queues with addBulk (job id = delivery id, so repeating is
+ * harmless), then marks them queued in one statement. If Redis is unreachable the deliveries
+ * simply stay `pending` in PostgreSQL and the sweeper enqueues them when Redis is back.
+ */
+@Injectable()
+export class Enqueuer {
+  private readonly log = new Logger('enqueuer');
+  private readonly batcher: Batcher<EnqueueItem, boolean>;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly queues: QueueRegistry,
+    private readonly registry: PluginRegistry,
+    private readonly metrics: DeliveryMetrics,
+  ) {
+    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 1000, maxWaitMs: 2, concurrency: 4 });
+  }
+
+  /** Resolves true once queued, false if Redis refused (the sweeper will retry). Never rejects. */
+  enqueue(items: EnqueueItem[]): Promise<boolean[]> {
+    return Promise.all(items.map((i) => this.batcher.submit(i)));
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async flush(items: EnqueueItem[]): Promise<boolean[]> {
+    const byPlugin = new Map<string, EnqueueItem[]>();
+    for (const item of items) {
+      const list = byPlugin.get(item.job.plugin) ?? [];
+      list.push(item);
+      byPlugin.set(item.job.plugin, list);
+    }
+    const ok = new Set<string>();
+    await Promise.all(
+      [...byPlugin.entries()].map(async ([plugin, list]) => {
+        try {
+          const processor = this.registry.get(plugin)?.processor;
+          await this.queues.forPlugin(plugin).addBulk(
+            list.map((i) => ({ name: 'deliver', data: i.job, opts: deliveryJobOptions(i.job, processor, i.delayMs) })),
+          );
+          for (const i of list) ok.add(i.job.deliveryId);
+        } catch (error) {
+          this.log.warn(`could not enqueue ${list.length} deliveries for ${plugin} (left pending for the sweeper): ${(error as Error).message}`);
+        }
+      }),
+    );
+    const queued = items.filter((i) => ok.has(i.job.deliveryId));
+    if (queued.length > 0) {
+      try {
+        await this.db.query(
+          `WITH u AS (UPDATE deliveries SET status = 'queued', updated_at = now()
+                       WHERE id = ANY($1::uuid[]) AND status = 'pending' RETURNING id)
+           INSERT INTO delivery_events (delivery_id, status) SELECT id, 'queued' FROM u`,
+          [queued.map((i) => i.job.deliveryId)],
+        );
+        for (const i of queued) this.metrics.delivery(i.job.channel, i.job.plugin, 'queued');
+      } catch (error) {
+        // Jobs are on the queue; a status left `pending` only makes the sweeper re-add them (a no-op by job id).
+        this.log.warn(`queued ${queued.length} deliveries but could not mark them: ${(error as Error).message}`);
+      }
+    }
+    return items.map((i) => ok.has(i.job.deliveryId));
+  }
+}

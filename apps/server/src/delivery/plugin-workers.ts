@@ -1,0 +1,65 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type PluginHealth, PluginRuntime } from '@clarion/plugin-sdk';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Registry } from 'prom-client';
+import { IntegrationsService } from '../apps/integrations.service';
+import type { Env } from '../config/env';
+import { ENV, METRICS_REGISTRY } from '../config/tokens';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { WORKER_REDIS } from '../redis/redis.module';
+import { StatusWriter } from './status-writer';
+
+/** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */
+@Injectable()
+export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('workers');
+  private runtimes: PluginRuntime[] = [];
+  private readonly pluginLog;
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Inject(WORKER_REDIS) private readonly connection: Redis,
+    @Inject(METRICS_REGISTRY) private readonly registry: Registry,
+    private readonly plugins: PluginRegistry,
+    private readonly writer: StatusWriter,
+    private readonly integrations: IntegrationsService,
+  ) {
+    // Plugins log through pino directly (JSON, same format as the HTTP logs), bound to plugin and delivery ids.
+    this.pluginLog = pino({ level: env.LOG_LEVEL, base: { role: env.CLARION_ROLE } });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const wanted = this.env.CLARION_WORKER_PLUGINS;
+    const unknown = wanted.filter((n) => !this.plugins.get(n));
+    if (unknown.length > 0) throw new Error(`CLARION_WORKER_PLUGINS names plugins that are not loaded: ${unknown.join(', ')}`);
+    const run = this.plugins.loaded.filter((l) => wanted.length === 0 || wanted.includes(l.plugin.name));
+    for (const l of run) {
+      this.runtimes.push(
+        await PluginRuntime.start({
+          plugin: l.plugin,
+          config: l.config,
+          connection: this.connection,
+          prefix: this.env.CLARION_QUEUE_PREFIX,
+          registry: this.registry,
+          reporter: this.writer,
+          resolveAppConfig: this.integrations.resolve,
+          log: this.pluginLog,
+          ...(this.env.CLARION_WORKER_CONCURRENCY ? { processor: { concurrency: this.env.CLARION_WORKER_CONCURRENCY } } : {}),
+        }),
+      );
+    }
+    this.log.log(`running plugins: ${run.map((l) => l.plugin.name).join(', ') || '(none)'}`);
+  }
+
+  health(): Record<string, PluginHealth> {
+    return Object.fromEntries(this.runtimes.map((r) => [r.plugin.name, r.getHealth()]));
+  }
+
+  /** Graceful: stop taking jobs, finish in-flight sends, then flush their statuses. */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.runtimes.map((r) => r.close()));
+    await this.writer.drain();
+    this.runtimes = [];
+  }
+}

@@ -1,0 +1,40 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { pluginQueueName } from '@clarion/plugin-sdk';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { PRODUCER_REDIS } from '../redis/redis.module';
+
+/** One BullMQ producer per plugin queue, created on first use, sharing the fail-fast producer connection. */
+@Injectable()
+export class QueueRegistry implements OnModuleDestroy {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    @Inject(PRODUCER_REDIS) private readonly connection: Redis,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  forPlugin(plugin: string): Queue {
+    return this.named(pluginQueueName(plugin));
+  }
+
+  named(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.env.CLARION_QUEUE_PREFIX });
+      queue.on('error', () => undefined); // connection errors surface on the calls that fail
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

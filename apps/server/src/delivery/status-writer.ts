@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import { DataSource } from 'typeorm';
+import { Batcher } from '../database/batcher';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+
+/** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
+const RANK: Record<string, number> = { pending: 0, queued: 1, retrying: 1, sent: 3, failed: 3, expired: 3, delivered: 4, opened: 5, clicked: 6 };
+
+interface Row {
+  id: string;
+  status: string;
+  reason: string | null;
+  attempt: number;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  detail: Record<string, unknown>;
+}
+
+function toRow(o: DeliveryOutcome): Row {
+  const base = { id: o.job.deliveryId, attempt: o.attempt, providerMessageId: null, errorCode: null, errorMessage: null };
+  switch (o.type) {
+    case 'sent':
+      return { ...base, status: 'sent', reason: null, providerMessageId: o.providerMessageId ?? null, detail: { plugin: o.job.plugin, providerMessageId: o.providerMessageId, ...o.details } };
+    case 'retrying':
+      return { ...base, status: 'retrying', reason: null, errorCode: o.error.code ?? null, errorMessage: o.error.message, detail: { plugin: o.job.plugin, error: o.error } };
+    case 'failed':
+      return { ...base, status: 'failed', reason: o.reason, errorCode: o.error.code ?? null, errorMessage: o.error.message, detail: { plugin: o.job.plugin, error: o.error } };
+    case 'expired':
+      return { ...base, status: 'expired', reason: 'expired', detail: { plugin: o.job.plugin } };
+  }
+}
+
+/**
+ * The host side of the plugin contract: records outcomes durably, many at a time (one UPDATE and
+ * one INSERT per batch). A `retrying` outcome keeps the delivery `queued` and logs the attempt.
+ * Invalid addresses disable the contact (APNs: only if it was not re-registered since).
+ */
+@Injectable()
+export class StatusWriter implements DeliveryReporter {
+  private readonly batcher: Batcher<DeliveryOutcome, void>;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly metrics: DeliveryMetrics,
+  ) {
+    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 1000, maxWaitMs: 5, concurrency: 2 });
+  }
+
+  report(outcome: DeliveryOutcome): Promise<void> {
+    return this.batcher.submit(outcome);
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async flush(outcomes: DeliveryOutcome[]): Promise<void[]> {
+    const rows = outcomes.map(toRow);
+    // One row per delivery for the UPDATE (the highest state), every row for the history.
+    const latest = new Map<string, Row>();
+    for (const r of rows) {
+      const seen = latest.get(r.id);
+      if (!seen || (RANK[r.status] ?? 0) >= (RANK[seen.status] ?? 0)) latest.set(r.id, r);
+    }
+    const updates = [...latest.values()];
+    const invalid = outcomes.filter(
+      (o): o is Extract<DeliveryOutcome, { type: 'failed' }> => o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId,
+    );
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE deliveries d SET
+           status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
+           reason = v.reason,
+           attempts = GREATEST(d.attempts, v.attempt),
+           provider_message_id = COALESCE(v.pmid, d.provider_message_id),
+           error_code = v.code, error_message = v.message, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
+              AS v(id, status, reason, attempt, pmid, code, message)
+         WHERE d.id = v.id
+           AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
+           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')`,
+        [
+          updates.map((r) => r.id),
+          updates.map((r) => r.status),
+          updates.map((r) => r.reason),
+          updates.map((r) => r.attempt),
+          updates.map((r) => r.providerMessageId),
+          updates.map((r) => r.errorCode),
+          updates.map((r) => r.errorMessage),
+        ],
+      );
+      await tx.query(
+        `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
+        [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.attempt), rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
+      );
+      if (invalid.length > 0) {
+        await tx.query(
+          `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, reason, since)
+            WHERE c.id = v.id AND c.disabled_at IS NULL AND (v.since IS NULL OR c.updated_at <= v.since)`,
+          [
+            invalid.map((o) => o.job.address.contactId),
+            invalid.map((o) => o.error.addressReason ?? 'invalid'),
+            invalid.map((o) => o.error.invalidSince ?? null),
+          ],
+        );
+      }
+    });
+    rows.forEach((r, i) => {
+      const o = outcomes[i]!;
+      this.metrics.delivery(o.job.channel, o.job.plugin, r.status, r.reason);
+    });
+    return outcomes.map(() => undefined);
+  }
+}

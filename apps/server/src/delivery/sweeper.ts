@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { DeliveryJob } from '@clarion/plugin-sdk';
+import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { Enqueuer } from './enqueuer';
+import { FANOUT_QUEUE } from './fanout.constants';
+import { QueueRegistry } from './queue-registry';
+
+/**
+ * Re-enqueues what was accepted but never reached Redis: deliveries left `pending` and fan-outs
+ * without a job (Redis was down, or the API died between commit and enqueue). Enqueueing is
+ * idempotent (job id = delivery id), so sweeping twice or from two processes is harmless.
+ */
+@Injectable()
+export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('sweeper');
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly db: DataSource,
+    private readonly enqueuer: Enqueuer,
+    private readonly queues: QueueRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.env.CLARION_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many deliveries and fan-outs it re-enqueued. */
+  async sweep(olderThanMs = this.env.CLARION_SWEEP_AFTER_MS): Promise<{ deliveries: number; fanouts: number }> {
+    if (this.running) return { deliveries: 0, fanouts: 0 };
+    this.running = true;
+    try {
+      const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
+        `SELECT d.job, n.send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+          WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL
+          ORDER BY d.updated_at LIMIT 5000`,
+        [String(olderThanMs)],
+      );
+      let deliveries = 0;
+      if (rows.length > 0) {
+        const ok = await this.enqueuer.enqueue(
+          rows.map((r) => ({ job: r.job, delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0 })),
+        );
+        deliveries = ok.filter(Boolean).length;
+      }
+      const fanouts: { id: string; app_id: string; send_at: Date | null }[] = await this.db.query(
+        `SELECT id, app_id, send_at FROM notifications WHERE status = 'fanout'
+          AND created_at < now() - ($1 || ' milliseconds')::interval LIMIT 100`,
+        [String(olderThanMs)],
+      );
+      let readded = 0;
+      for (const f of fanouts) {
+        try {
+          await this.queues.named(FANOUT_QUEUE).add(
+            'fanout',
+            { notificationId: f.id, appId: f.app_id },
+            { jobId: f.id, delay: f.send_at ? Math.max(0, f.send_at.getTime() - Date.now()) : 0, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+          );
+          readded++;
+        } catch {
+          break; // Redis still away
+        }
+      }
+      if (deliveries + readded > 0) this.log.log(`re-enqueued ${deliveries} deliveries and ${readded} fan-outs`);
+      return { deliveries, fanouts: readded };
+    } catch (error) {
+      this.log.warn(`sweep failed: ${(error as Error).message}`);
+      return { deliveries: 0, fanouts: 0 };
+    } finally {
+      this.running = false;
+    }
+  }
+}

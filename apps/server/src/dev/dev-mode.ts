@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { allFakes, Sandbox } from '@clarion/sandbox';
+import { AppsService } from '../apps/apps.service';
+import { KeyService } from '../auth/key.service';
+import { loadEnv } from '../config/env';
+import { createDataSource, runMigrations } from '../database/data-source';
+import { startServer } from '../server';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { startLocalRedis } from './local-redis';
+
+interface DevState {
+  adminToken: string;
+  encryptionKey: string;
+  appId?: string;
+  appKey?: string;
+  appSecret?: string;
+}
+
+/**
+ * `clarion dev`: a working server on a fresh machine with nothing configured. Embedded PostgreSQL
+ * when DATABASE_URL is unset, a local redis-server when REDIS_URL is unset, the sandbox's fake
+ * providers with every plugin pointed at them, a first app and key, and a demo user.
+ */
+export async function runDev(): Promise<void> {
+  const dataDir = resolve(process.env.CLARION_DATA_DIR ?? '.clarion');
+  mkdirSync(dataDir, { recursive: true });
+  const statePath = join(dataDir, 'dev-state.json');
+  const state: DevState = existsSync(statePath)
+    ? JSON.parse(readFileSync(statePath, 'utf8'))
+    : { adminToken: randomBytes(24).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') };
+
+  const stops: (() => unknown)[] = [];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!env.DATABASE_URL) {
+    const pg = await startEmbeddedPostgres(dataDir, Number(env.CLARION_DEV_PG_PORT ?? 54329));
+    env.DATABASE_URL = pg.url;
+    stops.push(pg.stop);
+  }
+  if (!env.REDIS_URL) {
+    const redis = await startLocalRedis(dataDir, Number(env.CLARION_DEV_REDIS_PORT ?? 6390));
+    env.REDIS_URL = redis.url;
+    stops.push(redis.stop);
+  }
+  const sandbox = await Sandbox.start({ fakes: allFakes(), port: Number(env.CLARION_SANDBOX_PORT ?? 4010) });
+  stops.push(() => sandbox.stop());
+  env.CLARION_ADMIN_TOKEN ??= state.adminToken;
+  env.CLARION_ENCRYPTION_KEY ??= state.encryptionKey;
+  env.CLARION_SANDBOX = 'true';
+  const config = loadEnv(env);
+
+  await runMigrations(config.DATABASE_URL);
+  const ds = createDataSource(config.DATABASE_URL, 2);
+  await ds.initialize();
+  try {
+    const apps = new AppsService(ds, new KeyService(ds));
+    if (!state.appId || !(await apps.get(state.appId))) {
+      const { app, key } = await apps.create('Demo app', { webhookUrl: `${sandbox.url}/webhook/demo` });
+      Object.assign(state, { appId: app.id, appKey: key.appKey, appSecret: key.appSecret });
+    }
+    await ds.query(
+      `INSERT INTO users (id, app_id, external_id, locale) VALUES (gen_random_uuid(), $1, 'demo', 'en') ON CONFLICT DO NOTHING`,
+      [state.appId],
+    );
+    await ds.query(
+      `INSERT INTO contacts (id, app_id, user_id, kind, address)
+       SELECT gen_random_uuid(), u.app_id, u.id, k.kind, k.address FROM users u,
+         (VALUES ('email', 'demo@example.com'), ('phone', '+15555550100'), ('url', $2)) AS k(kind, address)
+       WHERE u.app_id = $1 AND u.external_id = 'demo' ON CONFLICT DO NOTHING`,
+      [state.appId, `${sandbox.url}/webhook/demo`],
+    );
+  } finally {
+    await ds.destroy();
+  }
+  writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
+
+  const app = await startServer({ env: config, sandboxConfigs: sandbox.pluginConfigs(), processEnv: env });
+  const url = `http://127.0.0.1:${config.PORT}`;
+  const auth = `${state.appKey}:${state.appSecret}`;
+  process.stdout.write(`
+Clarion is running (dev mode: embedded services, sandbox providers)
+
+  API        ${url}          docs ${url}/docs
+  Sandbox    ${sandbox.url}/          (what each fake provider received)
+  Data       ${dataDir}
+  Admin      CLARION_ADMIN_TOKEN=${env.CLARION_ADMIN_TOKEN}
+  App key    ${state.appKey}
+  App secret ${state.appSecret}
+
+Send a first notification to the demo user:
+
+  curl -u '${auth}' -H 'content-type: application/json' ${url}/v1/notifications \\
+    -d '{"to":{"userId":"demo"},"content":{"webhook":{"json":{"hello":"world"}},"email":{"subject":"Hi","text":"Hello from Clarion"},"sms":{"text":"Hello from Clarion"}}}'
+
+`);
+  const shutdown = async () => {
+    await app.close();
+    for (const stop of stops.reverse()) await stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}

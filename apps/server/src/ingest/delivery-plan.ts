@@ -1,0 +1,25 @@
+import type { DeliveryJob } from '@clarion/plugin-sdk';
+
+export type DeliveryStatus =
+  | 'pending'
+  | 'queued'
+  | 'sent'
+  | 'delivered'
+  | 'opened'
+  | 'clicked'
+  | 'failed'
+  | 'suppressed'
+  | 'expired'
+  | 'canceled';
+
+/** One delivery the planner decided on: to be queued (with its job) or recorded as suppressed (with a reason). */
+export interface DeliveryPlan {
+  id: string;
+  userId: string | null;
+  contactId: string | null;
+  channel: string;
+  plugin: string | null;
+  status: 'pending' | 'suppressed';
+  reason: string | null;
+  job: DeliveryJob | null;
+}

@@ -1,0 +1,121 @@
+import type { Address, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
+import type { AppSettings } from '../apps/app-settings';
+import { newId } from '../common/ids';
+import type { ContactRow, Recipient } from '../contacts/recipient';
+import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import type { PluginRegistry } from '../plugins/plugin-registry';
+import { renderDeep } from '../templates/liquid-renderer';
+import type { DeliveryPlan } from './delivery-plan';
+
+export interface PlanContext {
+  appId: string;
+  appName: string;
+  settings: AppSettings;
+  notificationId: string;
+  request: NotificationRequest;
+  /** Content per channel before rendering (inline, or from the template version). */
+  contents: ChannelContents;
+  acceptedAt: string;
+  expiresAt: string | undefined;
+  registry: PluginRegistry;
+}
+
+function addressOf(contact: ContactRow): Address {
+  switch (contact.kind) {
+    case 'device':
+      return {
+        kind: 'device',
+        contactId: contact.id,
+        platform: contact.platform ?? 'android',
+        ...(contact.subscription ? { subscription: contact.subscription } : { token: contact.address }),
+      };
+    case 'email':
+      return { kind: 'email', contactId: contact.id, email: contact.address };
+    case 'phone':
+      return { kind: 'phone', contactId: contact.id, phone: contact.address };
+    case 'url':
+      return { kind: 'url', contactId: contact.id, url: contact.address };
+  }
+}
+
+/** Which contacts of a user a channel uses. */
+function contactsFor(channel: string, contacts: ContactRow[]): ContactRow[] {
+  const active = contacts.filter((c) => !c.disabled);
+  switch (channel) {
+    case 'push':
+      return active.filter((c) => c.kind === 'device' && (c.platform === 'ios' || c.platform === 'android'));
+    case 'web':
+      return active.filter((c) => c.kind === 'device' && c.platform === 'web');
+    case 'sms':
+      return active.filter((c) => c.kind === 'phone').slice(0, 1);
+    case 'email':
+      return active.filter((c) => c.kind === 'email').slice(0, 1);
+    case 'webhook':
+      return active.filter((c) => c.kind === 'url').slice(0, 1);
+    default:
+      return [];
+  }
+}
+
+/**
+ * Turns one recipient into deliveries: one per channel × address, each routed to a plugin, with
+ * its content rendered for this user. What cannot go out is kept as a suppressed delivery with
+ * the reason, so `GET /v1/notifications/:id` explains every silence.
+ */
+export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryPlan[] {
+  const channels = ctx.request.channels ?? (Object.keys(ctx.contents) as (keyof ChannelContents)[]);
+  const scope = {
+    data: ctx.request.data,
+    user: { id: recipient.externalId, locale: recipient.locale, timezone: recipient.timezone, ...recipient.attributes },
+    app: { id: ctx.appId, name: ctx.appName },
+  };
+  const plans: DeliveryPlan[] = [];
+  const suppressed = (channel: string, reason: string, contact: ContactRow | null = null, plugin: string | null = null) =>
+    plans.push({ id: newId(), userId: recipient.userId, contactId: contact?.id ?? null, channel, plugin, status: 'suppressed', reason, job: null });
+
+  for (const channel of channels) {
+    const raw = ctx.contents[channel as keyof ChannelContents];
+    if (raw === undefined) {
+      suppressed(channel, 'no_content');
+      continue;
+    }
+    const contacts = channel === 'webhook' && ctx.settings.webhookUrl && contactsFor(channel, recipient.contacts).length === 0
+      ? [{ id: '', kind: 'url' as const, platform: null, address: ctx.settings.webhookUrl, subscription: null, disabled: false }]
+      : contactsFor(channel, recipient.contacts);
+    if (contacts.length === 0) {
+      suppressed(channel, 'no_contact');
+      continue;
+    }
+    const content = renderDeep(raw, scope, `content.${channel}`) as MessageContent;
+    for (const contact of contacts) {
+      const plugin =
+        contact.kind === 'device'
+          ? ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])
+          : ctx.registry.providersFor(channel, ctx.settings.providers[channel])[0];
+      const contactRef = contact.id ? contact : null;
+      if (!plugin) {
+        suppressed(channel, 'no_plugin', contactRef);
+        continue;
+      }
+      const id = newId();
+      const job: DeliveryJob = {
+        deliveryId: id,
+        notificationId: ctx.notificationId,
+        appId: ctx.appId,
+        userId: recipient.externalId,
+        channel,
+        plugin: plugin.name,
+        address: addressOf(contact),
+        content: channel === 'webhook' ? { json: (content as { json?: unknown }).json } : content,
+        priority: ctx.request.priority,
+        acceptedAt: ctx.acceptedAt,
+        pushType: ctx.request.pushType,
+        ...(ctx.request.category ? { category: ctx.request.category } : {}),
+        ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
+        ...(ctx.request.collapseKey ? { collapseKey: ctx.request.collapseKey } : {}),
+      };
+      plans.push({ id, userId: recipient.userId, contactId: contactRef?.id ?? null, channel, plugin: plugin.name, status: 'pending', reason: null, job });
+    }
+  }
+  return plans;
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const data = z.record(z.string(), z.string()).describe('custom key/value data; values are strings (FCM requires it)');
+const pushContent = z
+  .object({
+    title: z.string().max(1000).optional(),
+    body: z.string().max(4000).optional(),
+    data: data.optional(),
+    sound: z.string().max(200).optional(),
+    badge: z.number().int().min(0).optional(),
+    image: z.url().optional(),
+    url: z.url().optional(),
+    actionCategory: z.string().max(200).optional(),
+    threadId: z.string().max(200).optional(),
+    mutableContent: z.boolean().optional(),
+    androidChannelId: z.string().max(200).optional(),
+  })
+  .strict();
+const webContent = pushContent.extend({ icon: z.url().optional() }).strict();
+const smsContent = z.object({ text: z.string().min(1).max(1600) }).strict();
+const emailContent = z
+  .object({
+    subject: z.string().min(1).max(998),
+    html: z.string().max(1_000_000).optional(),
+    text: z.string().max(1_000_000).optional(),
+    from: z.string().max(320).optional(),
+    replyTo: z.string().max(320).optional(),
+  })
+  .strict()
+  .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');
+const webhookContent = z.object({ json: z.unknown() }).strict();
+
+export const CORE_CHANNELS = ['push', 'web', 'sms', 'email', 'webhook'] as const;
+
+export const contentSchema = z
+  .object({
+    push: pushContent.optional(),
+    web: webContent.optional(),
+    sms: smsContent.optional(),
+    email: emailContent.optional(),
+    webhook: webhookContent.optional(),
+  })
+  .strict();
+export type ChannelContents = z.infer<typeof contentSchema>;
+
+const userId = z.string().min(1).max(256);
+
+export const notificationRequestSchema = z
+  .object({
+    to: z
+      .object({
+        userId: userId.optional(),
+        userIds: z.array(userId).min(1).max(100_000).optional(),
+        topic: z.string().min(1).max(256).optional(),
+      })
+      .strict()
+      .refine((t) => [t.userId, t.userIds, t.topic].filter((x) => x !== undefined).length === 1, {
+        message: 'give exactly one of userId, userIds or topic',
+      }),
+    content: contentSchema.optional(),
+    template: z.string().min(1).max(200).optional(),
+    data: z.record(z.string(), z.unknown()).default({}),
+    channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
+    eventId: z.string().min(1).max(256).optional(),
+    category: z.string().min(1).max(100).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only').optional(),
+    priority: z.enum(['high', 'normal', 'low']).default('normal'),
+    sendAt: z.iso.datetime({ offset: true }).optional(),
+    ttl: z.number().int().positive().max(28 * 24 * 3600).optional().describe('seconds the message stays worth sending'),
+    collapseKey: z.string().min(1).max(64).optional(),
+    pushType: z.enum(['alert', 'background']).default('alert'),
+  })
+  .strict()
+  .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
+    message: 'give either content or template',
+    path: ['content'],
+  });
+
+export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

@@ -1,0 +1,49 @@
+import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { AppsService } from '../apps/apps.service';
+import type { AuthContext } from '../auth/auth-context';
+import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { CurrentAuth } from '../auth/current-auth';
+import { forbidden, notFound } from '../common/api-error';
+import { UUID } from '../common/ids';
+import { validate } from '../common/validate';
+import { NotificationReader } from './notification-reader';
+import { notificationRequestSchema } from './notification-request';
+import { NotificationsService } from './notifications.service';
+
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(1000), after: z.string().regex(UUID).optional() }).strict();
+
+@Controller('v1/notifications')
+@UseGuards(ApiKeyGuard)
+export class NotificationsController {
+  constructor(
+    private readonly service: NotificationsService,
+    private readonly reader: NotificationReader,
+    private readonly apps: AppsService,
+  ) {}
+
+  @Post()
+  @ClientKeyAllowed()
+  async create(@CurrentAuth() auth: AuthContext, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const request = validate(notificationRequestSchema, body);
+    const app = await this.apps.get(auth.appId);
+    if (!app) throw notFound('app');
+    if (auth.kind === 'client') {
+      if (!app.settings.allowClientSending) throw forbidden('this app does not allow sending with client keys');
+      if (request.to.userId !== auth.userExternalId) throw forbidden('client keys may only notify the signed-in user');
+    }
+    const result = await this.service.accept(app, request);
+    void reply.status(result.status);
+    return result.body;
+  }
+
+  @Get(':id')
+  async get(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Query() query: unknown) {
+    if (!UUID.test(id)) throw notFound('notification');
+    const q = validate(listQuery, query, 'query');
+    const found = await this.reader.get(auth.appId, id, q.limit, q.after ?? null);
+    if (!found) throw notFound('notification');
+    return found;
+  }
+}

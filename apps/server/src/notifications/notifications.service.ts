@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppRecord } from '../apps/apps.service';
+import { ApiError } from '../common/api-error';
+import { newId } from '../common/ids';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { RecipientLoader } from '../contacts/recipient-loader';
+import { Enqueuer } from '../delivery/enqueuer';
+import { FANOUT_QUEUE } from '../delivery/fanout.constants';
+import { QueueRegistry } from '../delivery/queue-registry';
+import type { DeliveryPlan } from '../ingest/delivery-plan';
+import { NotificationStore } from '../ingest/notification-store';
+import { PlanContextService } from '../ingest/plan-context.service';
+import { planRecipient } from '../ingest/planner';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import type { NotificationRequest } from './notification-request';
+
+export interface AcceptResult {
+  status: 202 | 200;
+  body: { id: string; status: string; duplicate?: boolean; deliveries?: number; suppressed?: number };
+}
+
+/** Canonical JSON (sorted keys) so the same body in another key order is still "the same". */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The request path: resolve recipients, plan and render deliveries, persist (group commit,
+ * event id claimed in the same transaction), answer, then enqueue. Large audiences are
+ * persisted as one notification and expanded by a fan-out job.
+ */
+@Injectable()
+export class NotificationsService {
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly recipients: RecipientLoader,
+    private readonly store: NotificationStore,
+    private readonly enqueuer: Enqueuer,
+    private readonly queues: QueueRegistry,
+    private readonly contexts: PlanContextService,
+    private readonly metrics: DeliveryMetrics,
+  ) {}
+
+  async accept(app: AppRecord, request: NotificationRequest): Promise<AcceptResult> {
+    const id = newId();
+    const acceptedAt = new Date();
+    const bodyHash = createHash('sha256').update(canonical(request)).digest('hex');
+    const ctx = this.contexts.build(app, id, request, acceptedAt);
+    const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
+    const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
+    const fanout = request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
+
+    let plans: DeliveryPlan[] = [];
+    if (!fanout && userIds) {
+      const found = await this.recipients.load(app.id, [...new Set(userIds)]);
+      for (const uid of new Set(userIds)) {
+        const recipient = found.get(uid);
+        if (recipient) plans.push(...planRecipient(ctx, recipient));
+        else plans.push({ id: newId(), userId: null, contactId: null, channel: '*', plugin: null, status: 'suppressed', reason: 'unknown_user', job: null });
+      }
+    }
+    // Unknown users are reported in the response but not stored as deliveries (no user row to point at).
+    const unknown = plans.filter((p) => p.reason === 'unknown_user').length;
+    plans = plans.filter((p) => p.reason !== 'unknown_user');
+
+    const result = await this.store.save({
+      id,
+      appId: app.id,
+      eventId: request.eventId ?? null,
+      bodyHash,
+      status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
+      category: request.category ?? null,
+      priority: request.priority,
+      request,
+      sendAt: request.sendAt ?? null,
+      expiresAt: ctx.expiresAt ?? null,
+      recipients: fanout ? 0 : (userIds?.length ?? 0) - unknown,
+      plans,
+    });
+    if (result.outcome === 'duplicate') {
+      this.metrics.deduplicated.inc();
+      if (result.bodyHash !== bodyHash) {
+        throw new ApiError(409, 'event_id_conflict', `eventId "${request.eventId}" was already used with a different body`, {
+          notificationId: result.notificationId,
+        });
+      }
+      return { status: 200, body: { id: result.notificationId, status: 'duplicate', duplicate: true } };
+    }
+    this.metrics.accepted.inc();
+    for (const p of plans) if (p.status === 'suppressed') this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+
+    const delayMs = scheduled ? Date.parse(request.sendAt!) - Date.now() : 0;
+    if (fanout) {
+      await this.queues
+        .named(FANOUT_QUEUE)
+        .add('fanout', { notificationId: id, appId: app.id }, { jobId: id, delay: Math.max(0, delayMs), attempts: 10, backoff: { type: 'exponential', delay: 1000 } })
+        .catch(() => undefined); // stays `fanout` in PostgreSQL; the sweeper re-adds it
+    } else {
+      // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the sweeper.
+      void this.enqueuer.enqueue(plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs) })));
+    }
+    return {
+      status: 202,
+      body: {
+        id,
+        status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
+        ...(fanout ? {} : { deliveries: plans.filter((p) => p.status === 'pending').length, suppressed: plans.length - plans.filter((p) => p.status === 'pending').length + unknown }),
+      },
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import type { INestApplication } from '@nestjs/common';
+import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { z } from 'zod';
+import { appSettingsSchema } from '../apps/app-settings';
+import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { notificationRequestSchema } from '../notifications/notification-request';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const error = { $ref: '#/components/schemas/Error' };
+const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const errors = {
+  400: { description: 'Invalid input', content: { 'application/json': { schema: error } } },
+  401: { description: 'Missing or wrong credentials', content: { 'application/json': { schema: error } } },
+  403: { description: 'Not allowed for this key', content: { 'application/json': { schema: error } } },
+};
+const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
+
+/**
+ * OpenAPI 3.1 written from the same zod schemas that validate requests, so the document cannot
+ * drift from what the API accepts. Served at /docs (UI) and /docs-json.
+ */
+export function openApiDocument(): OpenAPIObject {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Clarion', version: '0.1.0', description: 'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token.' },
+    components: {
+      securitySchemes: {
+        appKey: { type: 'http', scheme: 'basic', description: 'appKey:appSecret' },
+        admin: { type: 'http', scheme: 'bearer', description: 'CLARION_ADMIN_TOKEN' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+        },
+        NotificationRequest: schema(notificationRequestSchema),
+        UpsertUser: schema(upsertUserSchema),
+        RegisterDevice: schema(registerDeviceSchema),
+        AppSettings: schema(appSettingsSchema),
+      },
+    },
+    security: [{ appKey: [] }],
+    paths: {
+      '/v1/notifications': {
+        post: {
+          summary: 'Send a notification to a user, a list of users or a topic',
+          requestBody: { required: true, ...json('NotificationRequest') },
+          responses: {
+            202: { description: 'Accepted and durable: `{id, status, deliveries, suppressed}`' },
+            200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
+            409: { description: 'eventId reused with a different body' },
+            422: { description: 'Template could not be rendered (names the variable)' },
+            ...errors,
+          },
+        },
+      },
+      '/v1/notifications/{id}': {
+        get: {
+          summary: 'A notification with each delivery and its status history',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
+        },
+      },
+      '/v1/users/{userId}': {
+        put: { summary: 'Create or update a user and their e-mail/phone', parameters: [userId], requestBody: json('UpsertUser'), responses: { 200: { description: 'The user' }, ...errors } },
+        get: { summary: 'A user with contacts and topics', parameters: [userId], responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors } },
+        delete: { summary: 'Erase a user and all their contacts', parameters: [userId], responses: { 204: { description: 'Erased' }, 404: { description: 'Not found' }, ...errors } },
+      },
+      '/v1/users/{userId}/devices': {
+        post: {
+          summary: 'Register a device (idempotent; a known token moves to this user)',
+          parameters: [userId],
+          requestBody: { required: true, ...json('RegisterDevice') },
+          responses: { 201: { description: 'Registered' }, 200: { description: 'Already known (moved/re-enabled)' }, ...errors },
+        },
+      },
+      '/v1/users/{userId}/devices/{deviceId}': {
+        delete: { summary: 'Remove a device', parameters: [userId, { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Removed' }, ...errors } },
+      },
+      '/v1/users/{userId}/topics/{topic}': {
+        put: { summary: 'Subscribe to a topic', parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Subscribed' }, ...errors } },
+        delete: { summary: 'Unsubscribe', parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Unsubscribed' }, ...errors } },
+      },
+      '/admin/apps': {
+        post: { summary: 'Create an app (returns its first server key; the secret is shown once)', security: [{ admin: [] }], responses: { 200: { description: 'Created' }, ...errors } },
+        get: { summary: 'List apps', security: [{ admin: [] }], responses: { 200: { description: 'Apps' } } },
+      },
+      '/admin/apps/{appId}/keys': {
+        post: { summary: 'Create a key (server or client)', security: [{ admin: [] }], responses: { 200: { description: 'Created; secret shown once' }, ...errors } },
+        get: { summary: 'List keys (no secrets)', security: [{ admin: [] }], responses: { 200: { description: 'Keys' } } },
+      },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
+      '/readyz': { get: { summary: 'Readiness: database, Redis, plugins', security: [], responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Text exposition format' } } } },
+    },
+  } as OpenAPIObject;
+}
+
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, openApiDocument(), { jsonDocumentUrl: 'docs-json' });
+}

@@ -1,0 +1,42 @@
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+
+/** Commands from the request path (rate limits, producers): fail fast when Redis is away instead of hanging. */
+export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
+/** Blocking connection for BullMQ workers: BullMQ requires maxRetriesPerRequest null. */
+export const WORKER_REDIS = Symbol('WORKER_REDIS');
+
+@Global()
+@Module({})
+export class RedisModule implements OnApplicationShutdown {
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: RedisModule,
+      providers: [
+        { provide: ENV, useValue: env },
+        {
+          provide: PRODUCER_REDIS,
+          useFactory: () => new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 }),
+        },
+        { provide: WORKER_REDIS, useFactory: () => new Redis(env.REDIS_URL, { maxRetriesPerRequest: null }) },
+      ],
+      exports: [PRODUCER_REDIS, WORKER_REDIS],
+    };
+  }
+
+  constructor(
+    @Inject(PRODUCER_REDIS) private readonly producer: Redis,
+    @Inject(WORKER_REDIS) private readonly worker: Redis,
+  ) {
+    // Errors are reported by the calls that fail and by /readyz; don't crash on the event.
+    producer.on('error', () => undefined);
+    worker.on('error', () => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    this.producer.disconnect();
+    this.worker.disconnect();
+  }
+}
