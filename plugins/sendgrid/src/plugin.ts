@@ -1,0 +1,102 @@
+import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+import sgClient = require('@sendgrid/client');
+import sgMail = require('@sendgrid/mail');
+import { classifySendgridError } from './classify';
+import { sendgridAppConfig, sendgridConfig } from './config';
+import { sendgridMetrics } from './metrics';
+import { plainTextOf } from './plain-text';
+import { PLUGIN_VERSION } from './version';
+
+// Both packages export a singleton whose typings hide the classes also exported at runtime
+// (`require('@sendgrid/client').Client`, `require('@sendgrid/mail').MailService`).
+type SendgridClient = typeof sgClient;
+type MailService = typeof sgMail;
+type MailDataRequired = Exclude<Parameters<MailService['send']>[0], unknown[]>;
+const { Client } = sgClient as unknown as { Client: new () => SendgridClient };
+const { MailService } = sgMail as unknown as { MailService: new () => MailService };
+
+export const sendgridPlugin = defineChannelPlugin({
+  name: 'sendgrid',
+  version: PLUGIN_VERSION,
+  sdkVersion: '^0.1.0',
+  channel: 'email',
+  addressKind: 'email',
+  config: sendgridConfig,
+  appConfig: sendgridAppConfig,
+  // v3 Mail Send has no fixed per-second quota (it answers 429 with X-RateLimit-Reset when an
+  // account is over its plan); the queue pauses on that, so no limiter by default.
+  processor: { concurrency: 50, attempts: 8, backoff: { baseMs: 2000, maxMs: 10 * 60_000 } },
+  metrics: sendgridMetrics,
+  async createSender({ config, metrics }) {
+    const services = new Map<string, MailService>();
+    const serviceFor = (apiKey: string) => {
+      let service = services.get(apiKey);
+      if (!service) {
+        // Own Client and MailService instead of the module singletons, one per API key.
+        const client = new Client();
+        client.setApiKey(apiKey);
+        // setApiKey resets baseUrl to the region default, so the override comes after it.
+        client.setDefaultRequest('baseUrl', config.baseUrl);
+        service = new MailService();
+        service.setClient(client);
+        service.setTimeout(config.timeoutMs);
+        services.set(apiKey, service);
+      }
+      return service;
+    };
+
+    return {
+      async send(job, { appConfig }): Promise<SendResult> {
+        if (job.address.kind !== 'email') {
+          throw new PermanentError(`sendgrid sends to e-mail addresses, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+        }
+        const { content } = job;
+        const text = plainTextOf(content);
+        if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
+        if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
+        if (!content.text && content.html) metrics?.derivedText.inc();
+
+        const from = content.from ?? appConfig?.from ?? config.from;
+        const fromName = appConfig?.fromName ?? config.fromName;
+        const replyTo = content.replyTo ?? appConfig?.replyTo ?? config.replyTo;
+        const parts = [
+          ...(text ? [{ type: 'text/plain', value: text }] : []),
+          ...(content.html ? [{ type: 'text/html', value: content.html }] : []),
+        ];
+        const [firstPart, ...moreParts] = parts as [(typeof parts)[number], ...typeof parts];
+        const mail: MailDataRequired = {
+          to: { email: job.address.email, ...(job.address.name ? { name: job.address.name } : {}) },
+          from: { email: from, ...(fromName && !content.from ? { name: fromName } : {}) },
+          ...(replyTo ? { replyTo } : {}),
+          subject: content.subject,
+          // text/plain first, as SendGrid requires; plainTextOf guarantees it whenever there is HTML.
+          content: [firstPart, ...moreParts],
+          // List-Unsubscribe and List-Unsubscribe-Post come from the core in content.headers.
+          ...(content.headers ? { headers: content.headers } : {}),
+          ...(job.category ? { categories: [job.category] } : {}),
+          // Echoed on every event webhook post: this is how SendGrid events map back to the delivery.
+          customArgs: { deliveryId: job.deliveryId, notificationId: job.notificationId, appId: job.appId },
+        };
+        try {
+          const [response] = await serviceFor(appConfig?.apiKey ?? config.apiKey).send(mail);
+          const messageId = response.headers['x-message-id'];
+          return {
+            ...(typeof messageId === 'string' ? { providerMessageId: messageId } : {}),
+            details: { status: response.statusCode },
+          };
+        } catch (error) {
+          const classified = classifySendgridError(error);
+          if (classified.status === 429) metrics?.rateLimited.inc();
+          metrics?.errors.inc({ status: String(classified.status ?? classified.code ?? 'network') });
+          throw classified;
+        }
+      },
+      async close() {
+        // axios uses Node's global keep-alive agents; idle sockets do not hold the process open.
+        services.clear();
+      },
+    };
+  },
+});
+
+export default sendgridPlugin;
