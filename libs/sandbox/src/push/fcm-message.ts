@@ -76,7 +76,8 @@ export function validateFcmBody(body: unknown): FcmValidation {
     else {
       unknownFields(android, ANDROID_FIELDS, 'message.android', violations);
       strings(android, ['collapse_key', 'restricted_package_name'], 'message.android', violations);
-      if (android.priority !== undefined && android.priority !== 'NORMAL' && android.priority !== 'HIGH') {
+      // firebase-admin sends `normal`/`high` and FCM accepts them: enum names match case-insensitively.
+      if (android.priority !== undefined && !['NORMAL', 'HIGH'].includes(String(android.priority).toUpperCase())) {
         violations.push({ field: 'message.android.priority', description: `Invalid value at 'message.android.priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidMessagePriority), "${String(android.priority)}"` });
       }
       if (android.ttl !== undefined) {
