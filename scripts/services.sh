@@ -23,3 +23,11 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
     redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "services: Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
   fi
 fi
+
+# deploy tests (libs/deploy-tests): promtool and prometheus from Debian's `prometheus` package,
+# for `promtool check/test rules` and a real Prometheus scraping test targets. Idempotent.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "services: installing prometheus (promtool) for the deploy tests" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+fi

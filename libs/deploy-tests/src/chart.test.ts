@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests and parsed YAML are untyped JSON
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +50,18 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
     api.spec.template.spec.containers[0].ports[0].containerPort = '3000';
     delete api.spec.selector;
     const problems = await check(api);
-    assert.ok(problems.some((p) => p.includes('/spec/template/spec/containers/0/readinesProbe: unknown field')), problems.join('; '));
-    assert.ok(problems.some((p) => p.includes('containerPort: type {"type":"integer"}')), problems.join('; '));
-    assert.ok(problems.some((p) => p.includes('/spec: required {"missingProperty":"selector"}')), problems.join('; '));
+    assert.ok(
+      problems.some((p) => p.includes('/spec/template/spec/containers/0/readinesProbe: unknown field')),
+      problems.join('; '),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('containerPort: type {"type":"integer"}')),
+      problems.join('; '),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('/spec: required {"missingProperty":"selector"}')),
+      problems.join('; '),
+    );
     const scaled = structuredClone(one(full, 'ScaledObject', 'clarion-worker-push'));
     scaled.spec.minReplicas = 1;
     assert.deepEqual(await check(scaled), ['/spec/minReplicas: unknown field']);
@@ -60,7 +70,10 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
     assert.deepEqual(await check(sm), ['/spec/endpoints/0/intervall: unknown field']);
   });
 
-  for (const [name, objects] of [['default', defaults], ['full-featured', full]] as const) {
+  for (const [name, objects] of [
+    ['default', defaults],
+    ['full-featured', full],
+  ] as const) {
     test(`every object of the ${name} render is valid against its schema (no unknown fields)`, async () => {
       const problems: string[] = [];
       for (const o of objects) {
@@ -72,30 +85,66 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
     test(`${name}: every object has the app.kubernetes.io labels and the release namespace`, () => {
       for (const o of objects) {
         const l = o.metadata.labels ?? {};
-        for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart']) {
+        for (const key of [
+          'app.kubernetes.io/name',
+          'app.kubernetes.io/instance',
+          'app.kubernetes.io/version',
+          'app.kubernetes.io/managed-by',
+          'helm.sh/chart',
+        ]) {
           assert.ok(l[key], `${o.kind}/${o.metadata.name} lacks label ${key}`);
         }
-        assert.equal(o.metadata.namespace, name === 'default' ? 'clarion' : 'notify', `${o.kind}/${o.metadata.name} namespace`);
+        assert.equal(
+          o.metadata.namespace,
+          name === 'default' ? 'clarion' : 'notify',
+          `${o.kind}/${o.metadata.name} namespace`,
+        );
       }
     });
 
     test(`${name}: selectors match the pod labels they are meant for, and only those`, () => {
       const deployments = find(objects, 'Deployment');
       for (const d of deployments) {
-        assert.ok(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${d.metadata.name} selector vs template labels`);
-        const others = deployments.filter((x) => x !== d && matches(d.spec.selector.matchLabels, x.spec.template.metadata.labels));
-        assert.deepEqual(others.map((x) => x.metadata.name), [], `${d.metadata.name} selector overlaps`);
+        assert.ok(
+          matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels),
+          `${d.metadata.name} selector vs template labels`,
+        );
+        const others = deployments.filter(
+          (x) => x !== d && matches(d.spec.selector.matchLabels, x.spec.template.metadata.labels),
+        );
+        assert.deepEqual(
+          others.map((x) => x.metadata.name),
+          [],
+          `${d.metadata.name} selector overlaps`,
+        );
       }
-      const selected = (sel: Record<string, string>) => deployments.filter((d) => matches(sel, d.spec.template.metadata.labels)).map((d) => d.metadata.name).sort();
+      const selected = (sel: Record<string, string>) =>
+        deployments
+          .filter((d) => matches(sel, d.spec.template.metadata.labels))
+          .map((d) => d.metadata.name)
+          .sort();
       const api = one(objects, 'Service', 'clarion-api');
       assert.deepEqual(selected(api.spec.selector), ['clarion-api']);
       const workerSvc = one(objects, 'Service', 'clarion-worker');
-      assert.deepEqual(selected(workerSvc.spec.selector), deployments.filter((d) => d.metadata.name.startsWith('clarion-worker-')).map((d) => d.metadata.name).sort());
+      assert.deepEqual(
+        selected(workerSvc.spec.selector),
+        deployments
+          .filter((d) => d.metadata.name.startsWith('clarion-worker-'))
+          .map((d) => d.metadata.name)
+          .sort(),
+      );
       for (const pdb of find(objects, 'PodDisruptionBudget')) {
-        assert.deepEqual(selected(pdb.spec.selector.matchLabels), [pdb.metadata.name], `PDB ${pdb.metadata.name}`);
+        assert.deepEqual(
+          selected(pdb.spec.selector.matchLabels),
+          [pdb.metadata.name],
+          `PDB ${pdb.metadata.name}`,
+        );
       }
       for (const np of find(objects, 'NetworkPolicy')) {
-        assert.ok(selected(np.spec.podSelector.matchLabels).length > 0, `NetworkPolicy ${np.metadata.name} selects no pod`);
+        assert.ok(
+          selected(np.spec.podSelector.matchLabels).length > 0,
+          `NetworkPolicy ${np.metadata.name} selects no pod`,
+        );
       }
       for (const scaler of [...find(objects, 'HorizontalPodAutoscaler'), ...find(objects, 'ScaledObject')]) {
         const target = scaler.spec.scaleTargetRef;
@@ -107,7 +156,10 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
           const d = deployments.find((x) => matches(svc.spec.selector, x.spec.template.metadata.labels));
           if (!d) throw new Error(`Service ${svc.metadata.name} selects nothing`);
           const names = podSpec(d).containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.name));
-          assert.ok(names.includes(port.targetPort), `Service ${svc.metadata.name} targets port ${port.targetPort}`);
+          assert.ok(
+            names.includes(port.targetPort),
+            `Service ${svc.metadata.name} targets port ${port.targetPort}`,
+          );
         }
       }
     });
@@ -121,7 +173,11 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
         assert.ok(spec.securityContext.runAsUser > 0);
         assert.equal(spec.automountServiceAccountToken, false, `${w.metadata.name} automounts a token`);
         for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
-          assert.equal(c.securityContext.readOnlyRootFilesystem, true, `${w.metadata.name}/${c.name} read-only root`);
+          assert.equal(
+            c.securityContext.readOnlyRootFilesystem,
+            true,
+            `${w.metadata.name}/${c.name} read-only root`,
+          );
           assert.equal(c.securityContext.allowPrivilegeEscalation, false);
           assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
           const tmp = c.volumeMounts.find((m: any) => m.mountPath === '/tmp');
@@ -134,7 +190,10 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
         assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
         assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
         assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 'http' });
-        assert.ok(spec.terminationGracePeriodSeconds * 1000 > shutdownMs, `${w.metadata.name}: grace period ${spec.terminationGracePeriodSeconds}s <= shutdown ${shutdownMs}ms`);
+        assert.ok(
+          spec.terminationGracePeriodSeconds * 1000 > shutdownMs,
+          `${w.metadata.name}: grace period ${spec.terminationGracePeriodSeconds}s <= shutdown ${shutdownMs}ms`,
+        );
         assert.ok(c.resources.requests, `${w.metadata.name} has resource requests`);
       }
     });
@@ -155,8 +214,13 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
           assert.equal(mount.readOnly, true);
           const volume = spec.volumes.find((v: any) => v.name === mount.name);
           const rel = file.slice(mount.mountPath.length + 1);
-          const items = volume.secret ? volume.secret.items : volume.projected.sources.flatMap((s: any) => s.secret.items);
-          assert.ok(items.some((i: any) => i.path === rel), `${w.metadata.name}: ${file} is not projected from a Secret`);
+          const items = volume.secret
+            ? volume.secret.items
+            : volume.projected.sources.flatMap((s: any) => s.secret.items);
+          assert.ok(
+            items.some((i: any) => i.path === rel),
+            `${w.metadata.name}: ${file} is not projected from a Secret`,
+          );
         }
         assert.ok(!(c.envFrom ?? []).some((e: any) => e.secretRef), 'no secret as envFrom');
       }
@@ -169,33 +233,86 @@ describe('helm chart: features', () => {
   const container = (n: string) => podSpec(deployment(n)).containers[0];
 
   test('worker pools are rendered as asked: plugins, concurrency, replicas, resources, scheduling', () => {
-    const pools = find(full, 'Deployment').map((d) => d.metadata.name).filter((n) => n.includes('worker')).sort();
+    const pools = find(full, 'Deployment')
+      .map((d) => d.metadata.name)
+      .filter((n) => n.includes('worker'))
+      .sort();
     assert.deepEqual(pools, ['clarion-worker-custom', 'clarion-worker-messaging', 'clarion-worker-push']);
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_PLUGINS, 'apns,fcm,webpush');
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_CONCURRENCY, '200');
-    assert.deepEqual(envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS, 'twilio,sendgrid,webhook');
+    assert.deepEqual(
+      envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS,
+      'twilio,sendgrid,webhook',
+    );
     assert.equal(envOf(container('clarion-worker-push')).CLARION_ROLE, 'worker');
     assert.equal(envOf(container('clarion-api')).CLARION_ROLE, 'api');
-    assert.deepEqual(container('clarion-worker-push').resources, { requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } });
+    assert.deepEqual(container('clarion-worker-push').resources, {
+      requests: { cpu: '1', memory: '512Mi' },
+      limits: { memory: '1Gi' },
+    });
     // pool defaults fill what a pool leaves out
-    assert.deepEqual(container('clarion-worker-custom').resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    assert.deepEqual(container('clarion-worker-custom').resources, {
+      requests: { cpu: '250m', memory: '256Mi' },
+      limits: { memory: '512Mi' },
+    });
     assert.equal(deployment('clarion-worker-custom').spec.replicas, 1);
-    assert.equal(deployment('clarion-worker-push').spec.replicas, undefined, 'autoscaled pools leave replicas to the autoscaler');
+    assert.equal(
+      deployment('clarion-worker-push').spec.replicas,
+      undefined,
+      'autoscaled pools leave replicas to the autoscaler',
+    );
     assert.deepEqual(podSpec(deployment('clarion-worker-messaging')).nodeSelector, { workload: 'messaging' });
     assert.equal(podSpec(deployment('clarion-worker-push')).terminationGracePeriodSeconds, 120);
-    assert.equal(find(full, 'PodDisruptionBudget', 'clarion-worker-messaging').length, 0, 'pdb.enabled=false on a pool');
+    assert.equal(
+      find(full, 'PodDisruptionBudget', 'clarion-worker-messaging').length,
+      0,
+      'pdb.enabled=false on a pool',
+    );
     assert.equal(find(full, 'PodDisruptionBudget', 'clarion-worker-push').length, 1);
-    assert.equal(envOf(container('clarion-worker-custom')).CLARION_WORKER_CONCURRENCY, undefined, 'concurrency 0 = plugin default');
+    assert.equal(
+      envOf(container('clarion-worker-custom')).CLARION_WORKER_CONCURRENCY,
+      undefined,
+      'concurrency 0 = plugin default',
+    );
   });
 
   test('provider credentials: each pool mounts only its plugins, the API all, with CLARION_<PLUGIN>_<KEY>_FILE', () => {
-    const fileEnv = (n: string) => Object.keys(envOf(container(n))).filter((k) => k.startsWith('CLARION_') && k.endsWith('_FILE')).sort();
-    assert.deepEqual(fileEnv('clarion-worker-push'), ['CLARION_ADMIN_TOKEN_FILE', 'CLARION_APNS_PRIVATE_KEY_FILE', 'CLARION_ENCRYPTION_KEY_FILE', 'CLARION_FCM_SERVICE_ACCOUNT_FILE']);
-    assert.deepEqual(fileEnv('clarion-worker-messaging'), ['CLARION_ADMIN_TOKEN_FILE', 'CLARION_ENCRYPTION_KEY_FILE', 'CLARION_SENDGRID_API_KEY_FILE', 'CLARION_TWILIO_AUTH_TOKEN_FILE']);
-    assert.deepEqual(fileEnv('clarion-api'), ['CLARION_ADMIN_TOKEN_FILE', 'CLARION_APNS_PRIVATE_KEY_FILE', 'CLARION_ENCRYPTION_KEY_FILE', 'CLARION_FCM_SERVICE_ACCOUNT_FILE', 'CLARION_SENDGRID_API_KEY_FILE', 'CLARION_TWILIO_AUTH_TOKEN_FILE']);
-    assert.equal(envOf(container('clarion-worker-push')).CLARION_APNS_PRIVATE_KEY_FILE, '/var/run/secrets/clarion/providers/apns/private-key.p8');
-    const apnsVolume = podSpec(deployment('clarion-worker-push')).volumes.find((v: any) => v.name === 'provider-apns');
-    assert.deepEqual(apnsVolume.secret, { secretName: 'clarion-apns', defaultMode: 0o440, items: [{ key: 'private-key.p8', path: 'private-key.p8' }] });
+    const fileEnv = (n: string) =>
+      Object.keys(envOf(container(n)))
+        .filter((k) => k.startsWith('CLARION_') && k.endsWith('_FILE'))
+        .sort();
+    assert.deepEqual(fileEnv('clarion-worker-push'), [
+      'CLARION_ADMIN_TOKEN_FILE',
+      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_ENCRYPTION_KEY_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+    ]);
+    assert.deepEqual(fileEnv('clarion-worker-messaging'), [
+      'CLARION_ADMIN_TOKEN_FILE',
+      'CLARION_ENCRYPTION_KEY_FILE',
+      'CLARION_SENDGRID_API_KEY_FILE',
+      'CLARION_TWILIO_AUTH_TOKEN_FILE',
+    ]);
+    assert.deepEqual(fileEnv('clarion-api'), [
+      'CLARION_ADMIN_TOKEN_FILE',
+      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_ENCRYPTION_KEY_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+      'CLARION_SENDGRID_API_KEY_FILE',
+      'CLARION_TWILIO_AUTH_TOKEN_FILE',
+    ]);
+    assert.equal(
+      envOf(container('clarion-worker-push')).CLARION_APNS_PRIVATE_KEY_FILE,
+      '/var/run/secrets/clarion/providers/apns/private-key.p8',
+    );
+    const apnsVolume = podSpec(deployment('clarion-worker-push')).volumes.find(
+      (v: any) => v.name === 'provider-apns',
+    );
+    assert.deepEqual(apnsVolume.secret, {
+      secretName: 'clarion-apns',
+      defaultMode: 0o440,
+      items: [{ key: 'private-key.p8', path: 'private-key.p8' }],
+    });
     const cm = one(full, 'ConfigMap', 'clarion');
     assert.equal(cm.data?.CLARION_APNS_TEAM_ID, 'ABCDE12345');
     assert.equal(cm.data?.CLARION_TWILIO_ACCOUNT_SID, 'AC00000000000000000000000000000000');
@@ -209,31 +326,57 @@ describe('helm chart: features', () => {
   test('inline URLs go to a chart-managed Secret; existing Secrets are referenced by name and key', () => {
     const core = one(full, 'Secret', 'clarion-core');
     assert.deepEqual(Object.keys(core.data ?? {}).sort(), ['database-url', 'redis-url']);
-    assert.equal(Buffer.from(core.data?.['database-url'] ?? '', 'base64').toString(), 'postgres://clarion:secret@postgres.db.svc:5432/clarion');
-    const sources = podSpec(deployment('clarion-api')).volumes.find((v: any) => v.name === 'core-secrets').projected.sources.map((s: any) => [s.secret.name, s.secret.items[0].key, s.secret.items[0].path]);
+    assert.equal(
+      Buffer.from(core.data?.['database-url'] ?? '', 'base64').toString(),
+      'postgres://clarion:secret@postgres.db.svc:5432/clarion',
+    );
+    const sources = podSpec(deployment('clarion-api'))
+      .volumes.find((v: any) => v.name === 'core-secrets')
+      .projected.sources.map((s: any) => [s.secret.name, s.secret.items[0].key, s.secret.items[0].path]);
     assert.deepEqual(sources, [
       ['clarion-core', 'database-url', 'database-url'],
       ['clarion-core', 'redis-url', 'redis-url'],
       ['clarion-admin', 'token', 'admin-token'],
       ['clarion-admin', 'encryption-key', 'encryption-key'],
     ]);
-    assert.equal(find(defaults, 'Secret').length, 0, 'no Secret is created when all come from existing Secrets');
+    assert.equal(
+      find(defaults, 'Secret').length,
+      0,
+      'no Secret is created when all come from existing Secrets',
+    );
   });
 
   test('the migration Job is a pre-install/pre-upgrade hook that needs nothing the release creates later', () => {
     for (const objects of [defaults, full]) {
       const job = one(objects, 'Job', 'clarion-migrate');
       assert.equal(job.metadata.annotations?.['helm.sh/hook'], 'pre-install,pre-upgrade');
-      assert.equal(job.metadata.annotations?.['helm.sh/hook-delete-policy'], 'before-hook-creation,hook-succeeded');
+      assert.equal(
+        job.metadata.annotations?.['helm.sh/hook-delete-policy'],
+        'before-hook-creation,hook-succeeded',
+      );
       const spec = podSpec(job);
       assert.equal(spec.restartPolicy, 'Never');
       assert.deepEqual(spec.containers[0].args, ['migrate']);
-      assert.equal(spec.containers[0].envFrom, undefined, 'no ConfigMap: it does not exist yet at pre-install');
-      assert.equal(spec.serviceAccountName, undefined, 'the chart-created ServiceAccount does not exist yet at pre-install');
+      assert.equal(
+        spec.containers[0].envFrom,
+        undefined,
+        'no ConfigMap: it does not exist yet at pre-install',
+      );
+      assert.equal(
+        spec.serviceAccountName,
+        undefined,
+        'the chart-created ServiceAccount does not exist yet at pre-install',
+      );
       const env = envOf(spec.containers[0]);
       assert.equal(env.CLARION_QUEUE_PREFIX, '{clarion}');
-      const hookSecrets = new Set(objects.filter((o) => o.metadata.annotations?.['helm.sh/hook']).map((o) => o.metadata.name));
-      const released = new Set(objects.filter((o) => o.kind === 'Secret' && !o.metadata.annotations?.['helm.sh/hook']).map((o) => o.metadata.name));
+      const hookSecrets = new Set(
+        objects.filter((o) => o.metadata.annotations?.['helm.sh/hook']).map((o) => o.metadata.name),
+      );
+      const released = new Set(
+        objects
+          .filter((o) => o.kind === 'Secret' && !o.metadata.annotations?.['helm.sh/hook'])
+          .map((o) => o.metadata.name),
+      );
       for (const v of spec.volumes) {
         for (const s of v.projected?.sources ?? []) {
           assert.ok(!released.has(s.secret.name), `the hook mounts release Secret ${s.secret.name}`);
@@ -242,26 +385,42 @@ describe('helm chart: features', () => {
       }
     }
     const hookSecret = one(full, 'Secret', 'clarion-migration');
-    assert.ok(Number(hookSecret.metadata.annotations?.['helm.sh/hook-weight']) < Number(one(full, 'Job', 'clarion-migrate').metadata.annotations?.['helm.sh/hook-weight']));
+    assert.ok(
+      Number(hookSecret.metadata.annotations?.['helm.sh/hook-weight']) <
+        Number(one(full, 'Job', 'clarion-migrate').metadata.annotations?.['helm.sh/hook-weight']),
+    );
     assert.deepEqual(find(mustRender(['--set', 'migration.enabled=false']), 'Job'), []);
   });
 
   test('KEDA ScaledObject on the pool queues when KEDA is installed, else an HPA on CPU', () => {
-    const scaled = find(full, 'ScaledObject').map((o) => o.metadata.name).sort();
+    const scaled = find(full, 'ScaledObject')
+      .map((o) => o.metadata.name)
+      .sort();
     assert.deepEqual(scaled, ['clarion-worker-messaging', 'clarion-worker-push']);
-    assert.deepEqual(find(full, 'HorizontalPodAutoscaler').map((o) => o.metadata.name), ['clarion-api']);
+    assert.deepEqual(
+      find(full, 'HorizontalPodAutoscaler').map((o) => o.metadata.name),
+      ['clarion-api'],
+    );
     const push = one(full, 'ScaledObject', 'clarion-worker-push');
     const [trigger] = push.spec.triggers;
     assert.equal(trigger.type, 'prometheus');
     assert.equal(trigger.metadata.threshold, '500');
     assert.equal(trigger.metadata.serverAddress, 'http://prometheus-operated.monitoring.svc:9090');
-    assert.equal(trigger.metadata.query, 'sum(max by (queue, state) (clarion_queue_jobs{queue=~"clarion\\\\.(apns|fcm|webpush)",state=~"waiting|prioritized|active",namespace="notify"}))');
+    assert.equal(
+      trigger.metadata.query,
+      'sum(max by (queue, state) (clarion_queue_jobs{queue=~"clarion\\\\.(apns|fcm|webpush)",state=~"waiting|prioritized|active",namespace="notify"}))',
+    );
     assert.equal(push.spec.minReplicaCount, 2);
     assert.equal(one(full, 'ScaledObject', 'clarion-worker-messaging').spec.minReplicaCount, 0);
 
     const noKeda = mustRender([...FULL, '--api-versions', 'monitoring.coreos.com/v1']);
     assert.deepEqual(find(noKeda, 'ScaledObject'), []);
-    assert.deepEqual(find(noKeda, 'HorizontalPodAutoscaler').map((o) => o.metadata.name).sort(), ['clarion-api', 'clarion-worker-messaging', 'clarion-worker-push']);
+    assert.deepEqual(
+      find(noKeda, 'HorizontalPodAutoscaler')
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['clarion-api', 'clarion-worker-messaging', 'clarion-worker-push'],
+    );
     const hpa = one(noKeda, 'HorizontalPodAutoscaler', 'clarion-worker-messaging');
     assert.equal(hpa.spec.minReplicas, 1, 'an HPA cannot scale to zero');
     assert.equal(hpa.spec.metrics[0].resource.name, 'cpu');
@@ -273,14 +432,28 @@ describe('helm chart: features', () => {
   });
 
   test('the KEDA queries are valid PromQL and the default pool covers every clarion queue', () => {
-    const allPool = mustRender(['--api-versions', 'keda.sh/v1alpha1', '--set', 'workers.pools[0].name=all', '--set', 'workers.pools[0].autoscaling.enabled=true']);
-    const queries = [...find(full, 'ScaledObject'), ...find(allPool, 'ScaledObject')].map((o) => o.spec.triggers[0].metadata.query as string);
+    const allPool = mustRender([
+      '--api-versions',
+      'keda.sh/v1alpha1',
+      '--set',
+      'workers.pools[0].name=all',
+      '--set',
+      'workers.pools[0].autoscaling.enabled=true',
+    ]);
+    const queries = [...find(full, 'ScaledObject'), ...find(allPool, 'ScaledObject')].map(
+      (o) => o.spec.triggers[0].metadata.query as string,
+    );
     assert.equal(queries.length, 3);
     assert.match(queries[2] ?? '', /queue=~"clarion\\\\\.\.\+"/);
     const dir = mkdtempSync(join(tmpdir(), 'clarion-keda-'));
     try {
       const file = join(dir, 'rules.yaml');
-      writeFileSync(file, JSON.stringify({ groups: [{ name: 'keda', rules: queries.map((expr, i) => ({ record: `keda:query${i}`, expr })) }] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          groups: [{ name: 'keda', rules: queries.map((expr, i) => ({ record: `keda:query${i}`, expr })) }],
+        }),
+      );
       run(prometheusTool('promtool'), ['check', 'rules', file]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -294,52 +467,80 @@ describe('helm chart: features', () => {
     assert.ok(init.command.includes('@acme/clarion-plugin-pager@1.2.3'));
     assert.ok(init.command.includes('--omit=peer'), 'peer deps (SDK, prom-client) come from the image');
     assert.ok(init.volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra'));
-    assert.ok(spec.containers[0].volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra' && m.readOnly));
+    assert.ok(
+      spec.containers[0].volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra' && m.readOnly),
+    );
     assert.equal(podSpec(one(defaults, 'Deployment', 'clarion-api')).initContainers, undefined);
   });
 
   test('ingress, API HPA, NetworkPolicy', () => {
     const ingress = one(full, 'Ingress', 'clarion');
     assert.equal(ingress.spec.ingressClassName, 'nginx');
-    assert.deepEqual(ingress.spec.rules[0].http.paths[0].backend.service, { name: 'clarion-api', port: { name: 'http' } });
+    assert.deepEqual(ingress.spec.rules[0].http.paths[0].backend.service, {
+      name: 'clarion-api',
+      port: { name: 'http' },
+    });
     const hpa = one(full, 'HorizontalPodAutoscaler', 'clarion-api');
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 12]);
     assert.equal(one(full, 'Deployment', 'clarion-api').spec.replicas, undefined);
     const apiNp = one(full, 'NetworkPolicy', 'clarion-api');
     assert.equal(apiNp.spec.ingress[0].from.length, 2, 'ingress controller and monitoring');
     const workerNp = one(full, 'NetworkPolicy', 'clarion-worker');
-    assert.deepEqual(workerNp.spec.ingress[0].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    assert.deepEqual(workerNp.spec.ingress[0].from, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
     assert.deepEqual(find(defaults, 'NetworkPolicy'), []);
   });
 
   test('ServiceMonitor scrapes the API and worker Services with the job names the alerts use', () => {
     const sm = one(full, 'ServiceMonitor', 'clarion');
     assert.equal(sm.metadata.labels?.release, 'kube-prometheus-stack');
-    const services = find(full, 'Service').filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels));
+    const services = find(full, 'Service').filter((s) =>
+      matches(sm.spec.selector.matchLabels, s.metadata.labels),
+    );
     assert.deepEqual(services.map((s) => [s.metadata.name, s.metadata.labels?.[sm.spec.jobLabel]]).sort(), [
       ['clarion-api', 'clarion-api'],
       ['clarion-worker', 'clarion-worker'],
     ]);
-    assert.deepEqual(sm.spec.endpoints, [{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    assert.deepEqual(sm.spec.endpoints, [
+      { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+    ]);
     const alerts = readFileSync(join(deployDir, 'prometheus', 'alerts.yaml'), 'utf8');
     assert.match(alerts, /job=~"clarion-api\|clarion-worker"/);
   });
 
   test('PrometheusRule carries exactly deploy/prometheus/alerts.yaml, and the chart copy is identical', () => {
     const source = readFileSync(join(deployDir, 'prometheus', 'alerts.yaml'), 'utf8');
-    assert.equal(readFileSync(join(chartDir, 'files', 'alerts.yaml'), 'utf8'), source, 'deploy/helm/clarion/files/alerts.yaml differs: cp deploy/prometheus/alerts.yaml deploy/helm/clarion/files/');
+    assert.equal(
+      readFileSync(join(chartDir, 'files', 'alerts.yaml'), 'utf8'),
+      source,
+      'deploy/helm/clarion/files/alerts.yaml differs: cp deploy/prometheus/alerts.yaml deploy/helm/clarion/files/',
+    );
     const rule = one(full, 'PrometheusRule', 'clarion');
     assert.deepEqual(rule.spec, parse(source));
   });
 
   test('Grafana dashboard ConfigMap: the same JSON, sidecar label grafana_dashboard "1" by default and configurable', () => {
     const source = readFileSync(join(deployDir, 'grafana', 'clarion.json'), 'utf8');
-    assert.equal(readFileSync(join(chartDir, 'files', 'clarion.json'), 'utf8'), source, 'deploy/helm/clarion/files/clarion.json differs: cp deploy/grafana/clarion.json deploy/helm/clarion/files/');
+    assert.equal(
+      readFileSync(join(chartDir, 'files', 'clarion.json'), 'utf8'),
+      source,
+      'deploy/helm/clarion/files/clarion.json differs: cp deploy/grafana/clarion.json deploy/helm/clarion/files/',
+    );
     const cm = one(full, 'ConfigMap', 'clarion-dashboard');
     assert.equal(cm.metadata.labels?.grafana_dashboard, '1');
     assert.equal(cm.metadata.annotations?.grafana_folder, 'Clarion');
     assert.deepEqual(JSON.parse(cm.data?.['clarion.json'] ?? ''), JSON.parse(source));
-    const custom = mustRender(['--set', 'metrics.grafanaDashboard.enabled=true', '--set', 'metrics.grafanaDashboard.sidecarLabel=dashboards', '--set', 'metrics.grafanaDashboard.sidecarLabelValue=clarion', '--set', 'metrics.grafanaDashboard.namespace=grafana']);
+    const custom = mustRender([
+      '--set',
+      'metrics.grafanaDashboard.enabled=true',
+      '--set',
+      'metrics.grafanaDashboard.sidecarLabel=dashboards',
+      '--set',
+      'metrics.grafanaDashboard.sidecarLabelValue=clarion',
+      '--set',
+      'metrics.grafanaDashboard.namespace=grafana',
+    ]);
     const customCm = one(custom, 'ConfigMap', 'clarion-dashboard');
     assert.equal(customCm.metadata.labels?.dashboards, 'clarion');
     assert.equal(customCm.metadata.labels?.grafana_dashboard, undefined);
@@ -347,15 +548,25 @@ describe('helm chart: features', () => {
   });
 
   test('pods roll when configuration changes (checksum annotation)', () => {
-    const before = one(defaults, 'Deployment', 'clarion-api').spec.template.metadata.annotations['checksum/config'];
-    const after = one(mustRender(['--set', 'config.logLevel=debug']), 'Deployment', 'clarion-api').spec.template.metadata.annotations['checksum/config'];
+    const before = one(defaults, 'Deployment', 'clarion-api').spec.template.metadata.annotations[
+      'checksum/config'
+    ];
+    const after = one(mustRender(['--set', 'config.logLevel=debug']), 'Deployment', 'clarion-api').spec
+      .template.metadata.annotations['checksum/config'];
     assert.ok(before && after && before !== after);
   });
 
   test('image by tag (appVersion by default) or digest', () => {
-    assert.equal(podSpec(one(defaults, 'Deployment', 'clarion-api')).containers[0].image, 'ghcr.io/clarion/clarion:0.1.0');
+    assert.equal(
+      podSpec(one(defaults, 'Deployment', 'clarion-api')).containers[0].image,
+      'ghcr.io/clarion/clarion:0.1.0',
+    );
     const digest = `sha256:${'a'.repeat(64)}`;
-    assert.equal(podSpec(one(mustRender(['--set', `image.digest=${digest}`]), 'Deployment', 'clarion-api')).containers[0].image, `ghcr.io/clarion/clarion@${digest}`);
+    assert.equal(
+      podSpec(one(mustRender(['--set', `image.digest=${digest}`]), 'Deployment', 'clarion-api')).containers[0]
+        .image,
+      `ghcr.io/clarion/clarion@${digest}`,
+    );
   });
 
   test('release names: <release>-clarion unless the release name contains clarion', () => {
@@ -380,7 +591,10 @@ describe('helm chart: values are checked', () => {
   });
 
   test('the schema rejects wrong types and values', () => {
-    rejects(['--set-string', 'api.replicas=three'], /api\.replicas: Invalid type\. Expected: integer, given: string/);
+    rejects(
+      ['--set-string', 'api.replicas=three'],
+      /api\.replicas: Invalid type\. Expected: integer, given: string/,
+    );
     rejects(['--set', 'config.logLevel=loud'], /logLevel/);
     rejects(['--set', 'workers.autoscalingMode=sometimes'], /autoscalingMode/);
     rejects(['--set', 'workers.pools[0].name=Bad_Name'], /name/);
@@ -389,9 +603,18 @@ describe('helm chart: values are checked', () => {
   });
 
   test('the templates refuse what the schema cannot express', () => {
-    rejects(['--set', 'workers.terminationGracePeriodSeconds=20'], /workers\.terminationGracePeriodSeconds \(20\) must be longer than config\.shutdownTimeoutMs \(30s\)/);
+    rejects(
+      ['--set', 'workers.terminationGracePeriodSeconds=20'],
+      /workers\.terminationGracePeriodSeconds \(20\) must be longer than config\.shutdownTimeoutMs \(30s\)/,
+    );
     rejects(['--set', 'api.terminationGracePeriodSeconds=30'], /api\.terminationGracePeriodSeconds/);
-    rejects(['--set', 'database.existingSecret='], /database: set either an inline value \(database\.url\) or database\.existingSecret/);
-    rejects(['--set', 'workers.pools[0].name=a', '--set', 'workers.pools[1].name=a'], /pool name "a" is used twice/);
+    rejects(
+      ['--set', 'database.existingSecret='],
+      /database: set either an inline value \(database\.url\) or database\.existingSecret/,
+    );
+    rejects(
+      ['--set', 'workers.pools[0].name=a', '--set', 'workers.pools[1].name=a'],
+      /pool name "a" is used twice/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests and parsed YAML are untyped JSON
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -6,7 +7,12 @@ import { chartDir, helmBin } from './paths';
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: any;
   data?: Record<string, string>;
   [key: string]: any;
@@ -23,7 +29,10 @@ export function render(args: string[] = [], release = 'clarion', namespace = 'cl
   const bin = helmBin();
   // helm-render takes helm template's arguments without the `template` verb.
   const verb = basename(bin).startsWith('helm-render') ? [] : ['template'];
-  const out = spawnSync(bin, [...verb, release, chartDir, '--namespace', namespace, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = spawnSync(bin, [...verb, release, chartDir, '--namespace', namespace, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (out.status !== 0) return { ok: false, stderr: out.stderr, objects: [] };
   const objects: K8sObject[] = [];
   for (const doc of parseAllDocuments(out.stdout)) {
@@ -47,7 +56,9 @@ export function find(objects: K8sObject[], kind: string, name?: string): K8sObje
 export function one(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = find(objects, kind, name);
   if (found.length !== 1) {
-    throw new Error(`expected one ${kind} ${name}, found ${found.length} (have: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')})`);
+    throw new Error(
+      `expected one ${kind} ${name}, found ${found.length} (have: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')})`,
+    );
   }
   return found[0] as K8sObject;
 }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests and parsed YAML are untyped JSON
 // Validates rendered objects with the kubernetes-models validators (Kubernetes OpenAPI, KEDA and
 // Prometheus-operator CRD schemas). Those validators check types, enums and required fields but
 // let unknown fields through, so each object is also walked through a Proxy that records which
@@ -9,7 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-type Validate = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; keyword?: string; message?: string; params?: unknown }> | null };
+type Validate = ((data: unknown) => boolean) & {
+  errors?: Array<{ instancePath: string; keyword?: string; message?: string; params?: unknown }> | null;
+};
 
 const groups: Record<string, { pkg: string; dir: string }> = {
   v1: { pkg: 'kubernetes-models', dir: 'v1' },
@@ -19,7 +22,10 @@ const groups: Record<string, { pkg: string; dir: string }> = {
   'autoscaling/v2': { pkg: 'kubernetes-models', dir: 'autoscaling/v2' },
   'networking.k8s.io/v1': { pkg: 'kubernetes-models', dir: 'networking.k8s.io/v1' },
   'keda.sh/v1alpha1': { pkg: '@kubernetes-models/keda', dir: 'keda.sh/v1alpha1' },
-  'monitoring.coreos.com/v1': { pkg: '@kubernetes-models/prometheus-operator', dir: 'monitoring.coreos.com/v1' },
+  'monitoring.coreos.com/v1': {
+    pkg: '@kubernetes-models/prometheus-operator',
+    dir: 'monitoring.coreos.com/v1',
+  },
 };
 
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<any>;
@@ -81,7 +87,8 @@ export async function check(obj: { apiVersion: string; kind: string }): Promise<
   const tracked = track(obj, '', seen);
   const problems: string[] = [];
   if (!validate(tracked)) {
-    for (const e of validate.errors ?? []) problems.push(`${e.instancePath || '/'}: ${e.message ?? `${e.keyword} ${JSON.stringify(e.params)}`}`);
+    for (const e of validate.errors ?? [])
+      problems.push(`${e.instancePath || '/'}: ${e.message ?? `${e.keyword} ${JSON.stringify(e.params)}`}`);
   }
   for (const s of seen) {
     if (s.accessed.size === 0) continue; // free-form map
