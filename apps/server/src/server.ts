@@ -29,12 +29,23 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   const adapter = new FastifyAdapter({ bodyLimit: 5 * 1024 * 1024, trustProxy: true });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ env, registry, plugins }), adapter, {
     bufferLogs: true,
+    bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
   });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
   const http = httpDurationHistogram(registry);
   const fastify = app.getHttpAdapter().getInstance();
+  // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
   fastify.addHook('onResponse', async (request, reply) => {
     http.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

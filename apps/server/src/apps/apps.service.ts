@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { rows } from '../database/rows';
 import { DataSource } from 'typeorm';
 import { KeyService, type CreatedKey } from '../auth/key.service';
 import { newId } from '../common/ids';
@@ -59,8 +60,8 @@ export class AppsService {
   }
 
   async updateSettings(appId: string, settings: AppSettings): Promise<boolean> {
-    const rows = await this.db.query('UPDATE apps SET settings = $2 WHERE id = $1 RETURNING id', [appId, JSON.stringify(settings)]);
+    const updated = await rows(this.db, 'UPDATE apps SET settings = $2 WHERE id = $1 RETURNING id', [appId, JSON.stringify(settings)]);
     this.cache.delete(appId);
-    return rows.length > 0;
+    return updated.length > 0;
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { rows } from '../database/rows';
 import { DataSource } from 'typeorm';
 import { badRequest, notFound } from '../common/api-error';
 import type { Env } from '../config/env';
@@ -35,8 +36,8 @@ export class IntegrationsService {
   }
 
   async delete(appId: string, pluginName: string): Promise<boolean> {
-    const rows = await this.db.query('DELETE FROM integrations WHERE app_id = $1 AND plugin = $2 RETURNING plugin', [appId, pluginName]);
-    return (rows as unknown[]).length > 0;
+    const deleted = await rows(this.db, 'DELETE FROM integrations WHERE app_id = $1 AND plugin = $2 RETURNING plugin', [appId, pluginName]);
+    return deleted.length > 0;
   }
 
   /** The decrypted settings, for the plugin runtime (which caches and validates them). */

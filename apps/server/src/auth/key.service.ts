@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { rows as queryRows } from '../database/rows';
 import { DataSource } from 'typeorm';
 import { newId } from '../common/ids';
 import { hashSecret, newAppKey, newAppSecret, secretMatches } from './key-material';
@@ -65,7 +66,7 @@ export class KeyService {
   }
 
   async revoke(appId: string, keyId: string): Promise<boolean> {
-    const rows: { app_key: string }[] = await this.db.query(
+    const rows = await queryRows<{ app_key: string }>(this.db, 
       'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key',
       [keyId, appId],
     );
@@ -76,7 +77,7 @@ export class KeyService {
   /** A new secret for the same appKey; the old secret stops working at once. */
   async rotate(appId: string, keyId: string): Promise<CreatedKey | null> {
     const appSecret = newAppSecret();
-    const rows: { app_key: string; kind: 'server' | 'client'; name: string }[] = await this.db.query(
+    const rows = await queryRows<{ app_key: string; kind: 'server' | 'client'; name: string }>(this.db, 
       'UPDATE api_keys SET secret_hash = $3 WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key, kind, name',
       [keyId, appId, hashSecret(appSecret)],
     );

@@ -33,6 +33,8 @@ export const envSchema = z.object({
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),
+  /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
+  CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   CLARION_SANDBOX: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { rows } from '../database/rows';
 import { DataSource, type EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
@@ -81,12 +82,13 @@ export class UsersService {
   }
 
   async removeDevice(appId: string, externalId: string, deviceId: string): Promise<boolean> {
-    const rows = await this.db.query(
+    const deleted = await rows(
+      this.db,
       `DELETE FROM contacts c USING users u WHERE c.id = $3 AND c.kind = 'device' AND c.user_id = u.id
          AND u.app_id = $1 AND u.external_id = $2 RETURNING c.id`,
       [appId, externalId, deviceId],
     );
-    return (rows as unknown[]).length > 0;
+    return deleted.length > 0;
   }
 
   async get(appId: string, externalId: string) {
@@ -125,8 +127,8 @@ export class UsersService {
 
   /** Erases the user and every contact and subscription (cascade). Delivery history keeps no address. */
   async delete(appId: string, externalId: string): Promise<boolean> {
-    const rows = await this.db.query('DELETE FROM users WHERE app_id = $1 AND external_id = $2 RETURNING id', [appId, externalId]);
-    return (rows as unknown[]).length > 0;
+    const deleted = await rows(this.db, 'DELETE FROM users WHERE app_id = $1 AND external_id = $2 RETURNING id', [appId, externalId]);
+    return deleted.length > 0;
   }
 
   async subscribe(appId: string, externalId: string, topic: string): Promise<void> {
@@ -137,11 +139,12 @@ export class UsersService {
   }
 
   async unsubscribe(appId: string, externalId: string, topic: string): Promise<boolean> {
-    const rows = await this.db.query(
+    const deleted = await rows(
+      this.db,
       `DELETE FROM topic_subscriptions t USING users u WHERE t.user_id = u.id AND u.app_id = $1 AND u.external_id = $2
          AND t.topic = $3 RETURNING t.user_id`,
       [appId, externalId, topic],
     );
-    return (rows as unknown[]).length > 0;
+    return deleted.length > 0;
   }
 }

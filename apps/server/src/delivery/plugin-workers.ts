@@ -45,6 +45,8 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           reporter: this.writer,
           resolveAppConfig: this.integrations.resolve,
           log: this.pluginLog,
+          lockDurationMs: this.env.CLARION_JOB_LOCK_MS,
+          stalledIntervalMs: this.env.CLARION_JOB_LOCK_MS,
           ...(this.env.CLARION_WORKER_CONCURRENCY ? { processor: { concurrency: this.env.CLARION_WORKER_CONCURRENCY } } : {}),
         }),
       );

@@ -36,6 +36,12 @@ export function webhookFake(options: { secret: string }): Fake {
         const raw = request.rawBody ?? '';
         const rule = ctx.behaviors.take('webhook', name);
         if (rule?.delayMs) await sleep(rule.delayMs);
+        if (request.raw.socket.destroyed) {
+          // The sender went away before we answered (killed worker): like a provider that never
+          // finished the request, this is not a delivery.
+          ctx.recorder.add({ provider: 'webhook', channel: 'webhook', to: name, payload: request.body ?? raw, outcome: 'aborted' });
+          return reply;
+        }
         if (rule?.drop) {
           request.raw.socket.destroy();
           return reply;

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Sandbox, webhookFake } from '@clarion/sandbox';
+import { clearPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase, testPrefix, testRedis } from '@clarion/testkit';
+import { type Env, loadEnv } from '../config/env';
+import { startServer } from '../server';
+
+export const WEBHOOK_SECRET = 'harness-webhook-secret-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface Harness {
+  url: string;
+  sandbox: Sandbox;
+  db: TestDatabase;
+  prefix: string;
+  env: Env;
+  /** Environment for child processes (`clarion start`) sharing this database, Redis prefix and sandbox. */
+  childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  app: NestFastifyApplication | undefined;
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  /** Creates an app, returns its server credentials and user-token secret. */
+  createApp(settings?: Record<string, unknown>): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+export interface TestApp {
+  id: string;
+  appKey: string;
+  appSecret: string;
+  userTokenSecret: string;
+  /** fetch with this app's Basic auth and JSON. */
+  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+export function basic(appKey: string, appSecret: string): string {
+  return `Basic ${Buffer.from(`${appKey}:${appSecret}`).toString('base64')}`;
+}
+
+/**
+ * A real server on a fresh database, its own Redis key prefix and a sandbox with a webhook
+ * receiver. `role: 'none'` starts no server in-process (tests that spawn processes).
+ */
+export async function startHarness(
+  options: { role?: Env['CLARION_ROLE'] | 'none'; env?: Record<string, string>; label?: string } = {},
+): Promise<Harness> {
+  const db = await createTestDatabase(options.label ?? 'server');
+  const prefix = testPrefix('srv');
+  const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: WEBHOOK_SECRET })] });
+  const base: Record<string, string> = {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    CLARION_ADMIN_TOKEN: ADMIN_TOKEN,
+    CLARION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CLARION_QUEUE_PREFIX: prefix,
+    CLARION_PLUGINS: '@clarion/plugin-webhook',
+    CLARION_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    CLARION_WEBHOOK_TIMEOUT_MS: '2000',
+    CLARION_MIGRATE_ON_START: 'true',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...options.env,
+  };
+  const role = options.role ?? 'all';
+  const env = loadEnv({ ...base, CLARION_ROLE: role === 'none' ? 'all' : role });
+  let app: NestFastifyApplication | undefined;
+  let url = '';
+  if (role !== 'none') {
+    app = await startServer({ env, processEnv: base });
+    const address = app.getHttpServer().address() as AddressInfo;
+    url = `http://127.0.0.1:${address.port}`;
+  }
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+    });
+  return {
+    url,
+    sandbox,
+    db,
+    prefix,
+    env,
+    app,
+    admin,
+    childEnv: (extra = {}) => ({ ...process.env, ...base, ...extra }),
+    async createApp(settings = {}) {
+      const res = await admin('/admin/apps', { method: 'POST', body: JSON.stringify({ name: 'test app', settings }) });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`create app: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as { app: { id: string }; key: { appKey: string; appSecret: string }; userTokenSecret: string };
+      const auth = basic(body.key.appKey, body.key.appSecret);
+      return {
+        id: body.app.id,
+        appKey: body.key.appKey,
+        appSecret: body.key.appSecret,
+        userTokenSecret: body.userTokenSecret,
+        call: (path, init = {}) =>
+          fetch(`${url}${path}`, {
+            method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+            headers: { authorization: auth, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+            ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+          }),
+      };
+    },
+    async close() {
+      await app?.close();
+      await sandbox.stop();
+      const redis = testRedis();
+      await clearPrefix(redis, prefix);
+      redis.disconnect();
+      await db.drop();
+    },
+  };
+}
+
+/** Reads a JSON body with a type, for terse assertions. */
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
