@@ -37,9 +37,18 @@ function toRow(o: DeliveryOutcome): Row {
  * one INSERT per batch). A `retrying` outcome keeps the delivery `queued` and logs the attempt.
  * Invalid addresses disable the contact (APNs: only if it was not re-registered since).
  */
+/** Called after a batch of outcomes is durable (status webhooks, fallback). Must not throw or block. */
+export type OutcomeListener = (outcomes: DeliveryOutcome[]) => void;
+
 @Injectable()
 export class StatusWriter implements DeliveryReporter {
   private readonly batcher: Batcher<DeliveryOutcome, void>;
+  private readonly listeners: OutcomeListener[] = [];
+
+  /** Subscribe to durable outcomes (e.g. outbound status webhooks). */
+  onOutcomes(listener: OutcomeListener): void {
+    this.listeners.push(listener);
+  }
 
   constructor(
     private readonly db: DataSource,
@@ -113,6 +122,7 @@ export class StatusWriter implements DeliveryReporter {
       const o = outcomes[i]!;
       this.metrics.delivery(o.job.channel, o.job.plugin, r.status, r.reason);
     });
+    for (const listener of this.listeners) listener(outcomes);
     return outcomes.map(() => undefined);
   }
 }
