@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import type { PreferenceRule } from '../preferences/preference-rules';
 import type { ContactRow, Recipient } from './recipient';
 
 interface Row {
@@ -11,13 +12,16 @@ interface Row {
   timezone: string | null;
   attributes: Record<string, unknown>;
   contacts: ContactRow[] | null;
+  preferences: PreferenceRule[] | null;
 }
 
 const SELECT = `
   SELECT u.app_id, u.id AS user_id, u.external_id, u.locale, u.timezone, u.attributes,
          (SELECT json_agg(json_build_object('id', c.id, 'kind', c.kind, 'platform', c.platform, 'address', c.address,
                  'subscription', c.subscription, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
-            FROM contacts c WHERE c.user_id = u.id) AS contacts
+            FROM contacts c WHERE c.user_id = u.id) AS contacts,
+         (SELECT json_agg(json_build_object('channel', p.channel, 'category', p.category, 'enabled', p.enabled))
+            FROM user_preferences p WHERE p.user_id = u.id) AS preferences
   FROM users u`;
 
 function toRecipient(r: Row): Recipient {
@@ -28,6 +32,7 @@ function toRecipient(r: Row): Recipient {
     timezone: r.timezone,
     attributes: r.attributes,
     contacts: r.contacts ?? [],
+    preferences: r.preferences ?? [],
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Platform, WebPushSubscription } from '@clarion/plugin-sdk';
+import type { PreferenceRule } from '../preferences/preference-rules';
 
 export interface ContactRow {
   id: string;
@@ -17,4 +18,6 @@ export interface Recipient {
   timezone: string | null;
   attributes: Record<string, unknown>;
   contacts: ContactRow[];
+  /** The user's own preference rules (empty: app defaults apply). */
+  preferences: PreferenceRule[];
 }
