@@ -1,0 +1,145 @@
+/**
+ * `pnpm bench`: Clarion end to end on this machine. Starts the sandbox (webhook receiver), an API
+ * process and a worker process (`clarion start`, as in production), loads N users, drives the API
+ * with many concurrent single-user notifications, waits for every message to reach the sandbox,
+ * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
+ *
+ *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 64] [--roles split|all]
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Sandbox, type SandboxRecord, webhookFake } from '@clarion/sandbox';
+import { type ClarionProcess, TEST_REDIS_URL, clearPrefix, createTestDatabase, startClarionProcess, testPrefix, testRedis, waitFor } from '@clarion/testkit';
+import { Client } from 'pg';
+import { bullmqCeiling } from './bullmq-ceiling';
+import { drive } from './load';
+import { quantile } from './percentiles';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '5000' },
+    notifications: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '64' },
+    roles: { type: 'string', default: 'split' },
+    'ceiling-jobs': { type: 'string', default: '20000' },
+  },
+});
+const USERS = Number(args.users);
+const TOTAL = Number(args.notifications);
+const CONCURRENCY = Number(args.concurrency);
+const WARMUP = Math.min(1000, TOTAL);
+const SECRET = 'bench-webhook-secret-0123456789abcdef';
+const ADMIN = randomBytes(18).toString('base64url');
+const serverMain = join(dirname(require.resolve('@clarion/server/package.json')), 'dist', 'cli', 'main.js');
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase('bench');
+  const prefix = testPrefix('bench');
+  const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: SECRET })] });
+  const processes: ClarionProcess[] = [];
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      CLARION_ADMIN_TOKEN: ADMIN,
+      CLARION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CLARION_QUEUE_PREFIX: prefix,
+      CLARION_PLUGINS: '@clarion/plugin-webhook',
+      CLARION_WEBHOOK_SECRET: SECRET,
+      CLARION_MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'warn',
+    };
+    const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, stdio: 'inherit' });
+    if (migrated.status !== 0) throw new Error('clarion migrate failed');
+
+    const roles: ('api' | 'worker' | 'all')[] = args.roles === 'all' ? ['all'] : ['api', 'worker'];
+    for (const role of roles) processes.push(await startClarionProcess({ main: serverMain, role, env }));
+    const api = processes[0]!.url;
+
+    const created = await fetch(`${api}/admin/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', settings: { webhookUrl: `${sandbox.url}/webhook/bench` } }),
+    });
+    if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
+    const { app, key } = (await created.json()) as { app: { id: string }; key: { appKey: string; appSecret: string } };
+    const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
+
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    await pg.query(
+      `INSERT INTO users (id, app_id, external_id) SELECT gen_random_uuid(), $1, 'user-' || g FROM generate_series(1, $2::int) g`,
+      [app.id, USERS],
+    );
+    log(`${USERS} users loaded; roles: ${roles.join(' + ')}; ${TOTAL} notifications at concurrency ${CONCURRENCY}`);
+
+    // End-to-end latency: each message carries the time its request was sent; the receiver's clock is the same machine's.
+    const latencies: number[] = [];
+    let lastReceipt = 0;
+    sandbox.recorder.on('record', (r: SandboxRecord) => {
+      const content = (r.payload as { content?: { phase?: string; t?: number } }).content;
+      if (r.outcome !== 'accepted' || content?.phase !== 'measure' || typeof content.t !== 'number') return;
+      const at = Date.parse(r.receivedAt);
+      latencies.push(at - content.t);
+      lastReceipt = Math.max(lastReceipt, at);
+    });
+    const body = (phase: string) => (i: number) => ({
+      to: { userId: `user-${(i % USERS) + 1}` },
+      content: { webhook: { json: { phase, t: Date.now(), i } } },
+    });
+
+    const warm = await drive(api, auth, WARMUP, CONCURRENCY, body('warmup'));
+    await waitFor('warm-up deliveries', () => sandbox.recorder.count({ outcome: 'accepted' }) >= warm.accepted, { timeoutMs: 120_000 });
+
+    let rssPeak = 0;
+    const sampler = setInterval(async () => {
+      const total = (await Promise.all(processes.map((p) => p.rss()))).reduce((a, b) => a + b, 0);
+      rssPeak = Math.max(rssPeak, total);
+    }, 250);
+    const started = Date.now();
+    const load = await drive(api, auth, TOTAL, CONCURRENCY, body('measure'));
+    await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, { timeoutMs: 600_000, intervalMs: 50 });
+    clearInterval(sampler);
+
+    const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)).rows as [{ sent: number }];
+    await pg.end();
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
+    const deliveredPerS = latencies.length / ((lastReceipt - started) / 1000);
+    log(`accepted ${load.accepted} in ${(load.elapsedMs / 1000).toFixed(2)} s; rejected ${JSON.stringify(load.rejected)}`);
+    log(`delivered ${latencies.length} (receiver), last at +${((lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. warm-up)`);
+
+    log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
+    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));
+
+    const result = {
+      accepted_per_s: Math.round(acceptedPerS),
+      delivered_per_s: Math.round(deliveredPerS),
+      e2e_p50_ms: quantile(sorted, 0.5),
+      e2e_p99_ms: quantile(sorted, 0.99),
+      rss_mb: Math.round(rssPeak / 1024 / 1024),
+      bullmq_ceiling_per_s: Math.round(ceiling),
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    for (const p of processes) await p.stop('SIGTERM');
+    await sandbox.stop();
+    const redis = testRedis();
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

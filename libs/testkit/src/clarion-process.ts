@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A free TCP port on 127.0.0.1 (the OS picks; closed again before it is returned). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export interface ClarionProcess {
+  role: 'api' | 'worker' | 'all';
+  /** http://127.0.0.1:<port> — API (role api/all) or health and /metrics (every role). */
+  url: string;
+  child: ChildProcess;
+  /** Resident set size of the process now, in bytes (from /proc; 0 where /proc is absent). */
+  rss(): Promise<number>;
+  /** SIGTERM (graceful drain) or SIGKILL; resolves when the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ClarionProcessOptions {
+  /** Path of the built CLI, apps/server/dist/cli/main.js. */
+  main: string;
+  role: 'api' | 'worker' | 'all';
+  env: NodeJS.ProcessEnv;
+  port?: number;
+  /** Where the child's output goes: inherit (default) or ignore. */
+  output?: 'inherit' | 'ignore';
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `clarion start` as a child process in one role and resolves once `/readyz` answers 200,
+ * so tests and the benchmark exercise the real process model (API and worker pods).
+ */
+export async function startClarionProcess(options: ClarionProcessOptions): Promise<ClarionProcess> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(process.execPath, [options.main, 'start'], {
+    env: { ...options.env, CLARION_ROLE: options.role, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(child, 'exit');
+  const proc: ClarionProcess = {
+    role: options.role,
+    url,
+    child,
+    async rss() {
+      try {
+        const { readFile } = await import('node:fs/promises');
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        return kb * 1024;
+      } catch {
+        return 0;
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`clarion ${options.role} exited with code ${child.exitCode} before it was ready`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await proc.stop('SIGKILL');
+      throw new Error(`clarion ${options.role} was not ready after ${options.readyTimeoutMs ?? 30_000} ms`);
+    }
+    await sleep(100);
+  }
+}
