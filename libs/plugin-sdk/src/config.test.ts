@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { PluginConfigError, pluginConfigFromEnv, pluginEnvName, redactConfig } from './config';
+import { PluginConfigError, pluginConfigFromEnv, pluginConfigToEnv, pluginEnvName, redactConfig } from './config';
 import { defineChannelPlugin } from './plugin';
 import { secret } from './secret';
 import { satisfiesSdkRange } from './version';
@@ -35,6 +35,12 @@ describe('plugin configuration', () => {
       CLARION_DEMO_SMS_TIMEOUT_MS: '250',
     });
     assert.deepEqual(config, { accountId: 'AC1', authToken: 's3cret', timeoutMs: 250 });
+  });
+
+  test('pluginConfigToEnv writes the variables pluginConfigFromEnv reads back', () => {
+    const env = pluginConfigToEnv('demo-sms', { accountId: 'AC1', authToken: 'tok', timeoutMs: 250, unset: undefined });
+    assert.deepEqual(env, { CLARION_DEMO_SMS_ACCOUNT_ID: 'AC1', CLARION_DEMO_SMS_AUTH_TOKEN: 'tok', CLARION_DEMO_SMS_TIMEOUT_MS: '250' });
+    assert.deepEqual(pluginConfigFromEnv(plugin, env), { accountId: 'AC1', authToken: 'tok', timeoutMs: 250 });
   });
 
   test('a missing or wrong value names the variable', () => {

@@ -71,3 +71,17 @@ export function redactConfig(plugin: AnyChannelPlugin, config: unknown): Record<
   }
   return out;
 }
+
+/**
+ * The inverse of pluginConfigFromEnv: the environment variables that configure `pluginName`
+ * with `config` (strings, numbers and booleans; objects as JSON). Used to start `clarion start`
+ * processes pointed at the sandbox exactly as an operator would configure them.
+ */
+export function pluginConfigToEnv(pluginName: string, config: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || value === null) continue;
+    env[pluginEnvName(pluginName, key)] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return env;
+}
