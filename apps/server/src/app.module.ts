@@ -3,6 +3,7 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import { REDACTED_PATHS } from './ops/request-logger';
 import type { Registry } from 'prom-client';
 import { AdminController } from './apps/admin.controller';
 import { AppsService } from './apps/apps.service';
@@ -70,7 +71,7 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: env.LOG_LEVEL,
-            redact: ['req.headers.authorization', 'req.headers["x-clarion-app-secret"]', 'req.headers["x-clarion-user-token"]', 'req.headers.cookie'],
+            redact: REDACTED_PATHS,
             autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
             customProps: () => ({ role: env.CLARION_ROLE }),
           },

@@ -9,6 +9,9 @@ import { runMigrations } from './database/data-source';
 import { setupOpenApi } from './ops/openapi';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { loadPlugins } from './plugins/plugin-loader';
+import { requestId } from './ops/request-id';
+import { logFieldsOf } from './ops/request-log-fields';
+import { QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { PluginRegistry } from './plugins/plugin-registry';
 
 export interface StartOptions {
@@ -26,7 +29,14 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   );
   if (migrateOnStart(env)) await runMigrations(env.DATABASE_URL);
   const registry = createMetricsRegistry(env.CLARION_ROLE);
-  const adapter = new FastifyAdapter({ bodyLimit: 5 * 1024 * 1024, trustProxy: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: 5 * 1024 * 1024,
+    trustProxy: true,
+    loggerInstance: requestLogger(env),
+    genReqId: requestId,
+    requestIdLogLabel: 'reqId',
+    disableRequestLogging: true, // one line per request, written below with what the handler added
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ env, registry, plugins }), adapter, {
     bufferLogs: true,
     bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
@@ -46,10 +56,16 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
       done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
     }
   });
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
   fastify.addHook('onResponse', async (request, reply) => {
-    http.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
+    const route = request.routeOptions.url ?? 'unmatched';
+    http.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (QUIET_PATHS.has(request.url)) return;
+    request.log.info(
+      { method: request.method, url: request.url, route, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime), ...logFieldsOf(reply.raw) },
+      'request completed',
     );
   });
   setupOpenApi(app);

@@ -21,6 +21,8 @@ export interface ClarionProcess {
   child: ChildProcess;
   /** Resident set size of the process now, in bytes (from /proc; 0 where /proc is absent). */
   rss(): Promise<number>;
+  /** Lines the process wrote to stdout and stderr (with `output: 'capture'`). */
+  lines(): string[];
   /** SIGTERM (graceful drain) or SIGKILL; resolves when the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -31,8 +33,8 @@ export interface ClarionProcessOptions {
   role: 'api' | 'worker' | 'all';
   env: NodeJS.ProcessEnv;
   port?: number;
-  /** Where the child's output goes: inherit (default) or ignore. */
-  output?: 'inherit' | 'ignore';
+  /** Where the child's output goes: inherit (default), ignore, or capture (read with `lines()`). */
+  output?: 'inherit' | 'ignore' | 'capture';
   readyTimeoutMs?: number;
 }
 
@@ -42,16 +44,29 @@ export interface ClarionProcessOptions {
  */
 export async function startClarionProcess(options: ClarionProcessOptions): Promise<ClarionProcess> {
   const port = options.port ?? (await freePort());
+  const stdio = options.output === 'capture' ? 'pipe' : (options.output ?? 'inherit');
   const child = spawn(process.execPath, [options.main, 'start'], {
     env: { ...options.env, CLARION_ROLE: options.role, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'],
+    stdio: ['ignore', stdio, stdio],
   });
+  const captured: string[] = [];
+  if (options.output === 'capture') {
+    let partial = '';
+    const take = (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      captured.push(...parts);
+    };
+    child.stdout?.on('data', take);
+    child.stderr?.on('data', take);
+  }
   const url = `http://127.0.0.1:${port}`;
   const exited = once(child, 'exit');
   const proc: ClarionProcess = {
     role: options.role,
     url,
     child,
+    lines: () => [...captured],
     async rss() {
       try {
         const { readFile } = await import('node:fs/promises');
@@ -70,7 +85,10 @@ export async function startClarionProcess(options: ClarionProcessOptions): Promi
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`clarion ${options.role} exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null) {
+      const tail = captured.slice(-15).join('\n');
+      throw new Error(`clarion ${options.role} exited with code ${child.exitCode} before it was ready${tail ? `:\n${tail}` : ''}`);
+    }
     try {
       if ((await fetch(`${url}/readyz`)).ok) return proc;
     } catch {

@@ -8,6 +8,7 @@ import { CurrentAuth } from '../auth/current-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
+import { addLogFields } from '../ops/request-log-fields';
 import { NotificationReader } from './notification-reader';
 import { notificationRequestSchema } from './notification-request';
 import { NotificationsService } from './notifications.service';
@@ -34,6 +35,7 @@ export class NotificationsController {
       if (request.to.userId !== auth.userExternalId) throw forbidden('client keys may only notify the signed-in user');
     }
     const result = await this.service.accept(app, request);
+    addLogFields(reply.raw, { notificationId: result.body.id, appId: app.id });
     void reply.status(result.status);
     return result.body;
   }
