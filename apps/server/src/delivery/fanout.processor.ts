@@ -42,14 +42,14 @@ export class FanoutProcessor extends WorkerHost {
 
   async process(job: Job<FanoutData>): Promise<number> {
     const { notificationId, appId } = job.data;
-    const [row]: { request: NotificationRequest; status: string; created_at: Date }[] = await this.db.query(
-      'SELECT request, status, created_at FROM notifications WHERE id = $1 AND app_id = $2',
+    const [row]: { request: NotificationRequest; status: string; created_at: Date; template_version: number | null }[] = await this.db.query(
+      'SELECT request, status, created_at, template_version FROM notifications WHERE id = $1 AND app_id = $2',
       [notificationId, appId],
     );
     const app = await this.apps.get(appId);
     if (!row || !app || row.status !== 'fanout') return 0;
     const request = row.request;
-    const ctx = this.contexts.build(app, notificationId, request, row.created_at);
+    const ctx = await this.contexts.build(app, notificationId, request, row.created_at, row.template_version ?? undefined);
     let cursor = job.data.cursor ?? null;
     let total = 0;
     for (;;) {

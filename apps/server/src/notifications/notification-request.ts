@@ -59,6 +59,7 @@ export const notificationRequestSchema = z
       }),
     content: contentSchema.optional(),
     template: z.string().min(1).max(200).optional(),
+    templateVersion: z.number().int().positive().max(999_999_999).optional().describe('a published version; default: the latest'),
     data: z.record(z.string(), z.unknown()).default({}),
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
     eventId: z.string().min(1).max(256).optional(),
@@ -73,6 +74,10 @@ export const notificationRequestSchema = z
   .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
     message: 'give either content or template',
     path: ['content'],
+  })
+  .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
+    message: 'templateVersion needs template',
+    path: ['templateVersion'],
   });
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
