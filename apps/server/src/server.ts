@@ -26,7 +26,8 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   );
   if (migrateOnStart(env)) await runMigrations(env.DATABASE_URL);
   const registry = createMetricsRegistry(env.CLARION_ROLE);
-  const adapter = new FastifyAdapter({ bodyLimit: 5 * 1024 * 1024, trustProxy: true });
+  // maxParamLength: ids and template keys up to 256 characters reach validation (a 400 naming the rule), not the router's 414.
+  const adapter = new FastifyAdapter({ bodyLimit: 5 * 1024 * 1024, trustProxy: true, routerOptions: { maxParamLength: 1024 } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ env, registry, plugins }), adapter, {
     bufferLogs: true,
     bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
