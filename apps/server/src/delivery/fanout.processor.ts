@@ -7,7 +7,7 @@ import { RecipientLoader } from '../contacts/recipient-loader';
 import type { Recipient } from '../contacts/recipient';
 import { insertDeliveries } from '../ingest/notification-store';
 import { PlanContextService } from '../ingest/plan-context.service';
-import { planRecipient } from '../ingest/planner';
+import { planOrSuppress } from '../templates/plan-or-suppress';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { Enqueuer } from './enqueuer';
@@ -70,7 +70,7 @@ export class FanoutProcessor extends WorkerHost {
         if (request.to.topic !== undefined) break;
         continue; // a slice of unknown ids: move on
       }
-      const plans = chunk.flatMap((r) => planRecipient(ctx, r));
+      const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
       const inserted = await insertDeliveries(this.db, plans.map((plan) => ({ plan, notificationId, appId })));
       const jobs = plans.filter((p) => p.job && inserted.has(p.id)).map((p) => ({ job: p.job!, delayMs: 0 }));
       for (const p of plans) if (p.status === 'suppressed' && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);

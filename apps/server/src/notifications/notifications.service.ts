@@ -58,6 +58,7 @@ export class NotificationsService {
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
     const fanout = request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
+    if (fanout) ctx.template?.checkData(request.data, app); // users are planned later: refuse a missing data variable now
 
     let plans: DeliveryPlan[] = [];
     if (!fanout && userIds) {

@@ -1,4 +1,4 @@
-import { Liquid } from 'liquidjs';
+import { Drop, Liquid } from 'liquidjs';
 import { ApiError } from '../common/api-error';
 
 /**
@@ -8,6 +8,8 @@ import { ApiError } from '../common/api-error';
  */
 const engine = new Liquid({
   strictVariables: true,
+  // `{% if user.vip %}` and `{{ user.nickname | default: user.name }}` test for absence instead of failing.
+  lenientIf: true,
   strictFilters: true,
   ownPropertyOnly: true,
   parseLimit: 100_000,
@@ -136,4 +138,17 @@ export function stringsOf(value: unknown, path: string, out: { path: string; sou
   else if (Array.isArray(value)) value.forEach((v, i) => stringsOf(v, `${path}[${i}]`, out));
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsOf(v, `${path}.${k}`, out);
   return out;
+}
+
+/** A user who has every attribute (each one empty): checks a template's `data` variables before the users are known. */
+export class AnyUser extends Drop {
+  override liquidMethodMissing(): AnyUser {
+    return new AnyUser();
+  }
+  override valueOf(): string {
+    return '';
+  }
+  override toString(): string {
+    return '';
+  }
 }

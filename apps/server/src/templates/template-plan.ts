@@ -1,7 +1,7 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
 import type { ChannelContents } from '../notifications/notification-request';
 import type { CompiledTemplate } from './compiled-template';
-import { renderCompiled } from './liquid-renderer';
+import { AnyUser, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';
 import type { TemplateMetrics } from './template-metrics';
 
@@ -18,6 +18,12 @@ export interface TemplatePlan {
   localeFor(channel: string, locale: string | null): string | null;
   /** One channel's content rendered for a recipient; a missing variable is a 422 naming it. */
   render(channel: string, locale: string | null, scope: Record<string, unknown>): MessageContent | undefined;
+  /**
+   * Renders every channel of every locale with the notification's `data` and `app` and a user
+   * who has every attribute: a 422 naming a missing `data` variable before anything is stored,
+   * for audiences planned later by fan-out (where a per-user 422 is no longer possible).
+   */
+  checkData(data: Record<string, unknown>, app: { id: string; name: string }): void;
 }
 
 export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): TemplatePlan {
@@ -42,6 +48,10 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
         metrics.renders.inc({ result: missing ? 'missing_variable' : 'error' });
         throw error;
       }
+    },
+    checkData(data, app) {
+      const scope = { data, user: new AnyUser(), app: { id: app.id, name: app.name } };
+      for (const contents of [t.defaults, ...t.variants.values()]) for (const compiled of contents.values()) renderCompiled(compiled, scope);
     },
   };
 }

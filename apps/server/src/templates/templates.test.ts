@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { signUserToken } from '../auth/user-token';
 import { countRows } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -37,6 +40,16 @@ interface PreviewView {
 }
 
 const TABLES = ['templates', 'template_versions', 'notifications', 'deliveries'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
 
 describe('templates, through the public API to the webhook receiver', () => {
   let h: Harness;
@@ -159,6 +172,30 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.deepEqual(await received(id, 'hans'), { text: 'Hello Hans' });
     const view = await json<{ template: unknown }>(await app.call(`/v1/notifications/${id}`));
     assert.deepEqual(view.template, { key: 'greeting', version: 1 });
+  });
+
+  test('a fan-out refuses a missing data variable at ingest (422, nothing stored); a user lacking an attribute is suppressed, not the audience', async () => {
+    assert.equal((await put('digest', { content: { webhook: { json: { text: '{{ data.count }} new for {{ user.name }}{% if user.vip %} (VIP {{ user.tier }}){% endif %}' } } } })).status, 201);
+    for (const id of ['alice', 'hans']) assert.equal((await app.call(`/v1/users/${id}/topics/digest`, { method: 'PUT' })).status, 204);
+    const before = await countRows(h.db.url, TABLES);
+    const error = await errorOf(await send({ to: { topic: 'digest' }, template: 'digest' }), 422);
+    assert.equal((error.details as { variable: string }).variable, 'data.count');
+    assert.deepEqual(await countRows(h.db.url, TABLES), before);
+
+    // hans is a VIP without a tier: his message cannot be rendered, alice's can.
+    assert.equal((await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans', vip: true } } })).status, 200);
+    const sent = await send({ to: { topic: 'digest' }, template: 'digest', data: { count: 3 } });
+    assert.equal(sent.status, 202);
+    const { id } = await json<{ id: string }>(sent);
+    assert.deepEqual(await received(id, 'alice'), { text: '3 new for Alice' });
+    const view = await waitFor('fan-out done', async () => {
+      const n = await json<{ status: string; deliveries: { userId: string; status: string; reason: string | null }[] }>(await app.call(`/v1/notifications/${id}`));
+      return n.status === 'accepted' && n.deliveries.length === 2 ? n : undefined;
+    });
+    const hans = view.deliveries.find((d) => d.userId === 'hans');
+    assert.equal(hans?.status, 'suppressed');
+    assert.equal(hans?.reason, 'template_error');
+    assert.equal((await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans' } } })).status, 200);
   });
 
   test('a missing variable is a 422 naming it, and nothing is stored', async () => {
@@ -334,6 +371,46 @@ describe('templates, through the public API to the webhook receiver', () => {
     const sent = await send({ to: { userId: 'alice' }, template: 'old-promo' });
     assert.equal(sent.status, 202);
     assert.deepEqual(await received((await json<{ id: string }>(sent)).id, 'alice'), { text: 'promo is back' });
+  });
+
+  test('other processes see a publish within CLARION_TEMPLATE_CACHE_TTL_MS; a version they have not seen yet is fetched at once', async () => {
+    /** A separate API process (`clarion start`) on this database, with its own template cache. */
+    const startApi = async (ttlMs: string) => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'start'], {
+        env: h.childEnv({ CLARION_ROLE: 'api', CLARION_TEMPLATE_CACHE_TTL_MS: ttlMs, CLARION_MIGRATE_ON_START: 'false', PORT: String(port) }),
+        stdio: 'ignore',
+      });
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor('API process up', () => fetch(`${base}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000 });
+      return {
+        stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
+        send: (body: unknown) =>
+          fetch(`${base}/v1/notifications`, { method: 'POST', headers: { authorization: basic(app.appKey, app.appSecret), 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      };
+    };
+    const slow = await startApi('600000');
+    const fresh = await startApi('0');
+    try {
+      assert.equal((await put('cached', { content: { webhook: { json: { text: 'one' } } } })).status, 201);
+      const versionOf = async (res: Response) => {
+        assert.equal(res.status, 202);
+        const { id } = await json<{ id: string }>(res);
+        return (await json<{ template: { version: number } }>(await app.call(`/v1/notifications/${id}`))).template.version;
+      };
+      assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
+      assert.equal((await put('cached', { content: { webhook: { json: { text: 'two' } } } })).status, 201);
+      // The publishing process and a process without a cache TTL use v2 at once…
+      assert.equal(await versionOf(await send({ to: { userId: 'alice' }, template: 'cached' })), 2);
+      assert.equal(await versionOf(await fresh.send({ to: { userId: 'alice' }, template: 'cached' })), 2);
+      // …one that cached the head keeps v1 until its entry expires (the documented trade-off),
+      assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
+      // but asking for v2 explicitly refreshes the head instead of answering 422.
+      assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached', templateVersion: 2 })), 2);
+      assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 2);
+    } finally {
+      await Promise.all([slow.stop(), fresh.stop()]);
+    }
   });
 
   test('concurrent publishes of one key get consecutive versions', async () => {
