@@ -1,7 +1,7 @@
 import type { ChannelContents } from '../notifications/notification-request';
 import { type Compiled, compileDeep } from './liquid-renderer';
-import { normalizeLocale } from './template-schemas';
 import type { TemplateVersionRecord } from './template-repository';
+import { normalizeLocale } from './template-schemas';
 
 /** A template version parsed once: per channel, the default content and each locale variant. */
 export interface CompiledTemplate {

@@ -36,7 +36,10 @@ function parse(source: string): Parsed {
 function renderError(error: unknown, field: string): ApiError {
   const message = (error as Error).message.split('\n')[0] ?? 'render failed';
   const variable = /undefined variable: ([^,\s]+)/.exec(message)?.[1];
-  return new ApiError(422, 'template_error', `${field}: ${message}`, { field, ...(variable ? { variable } : {}) });
+  return new ApiError(422, 'template_error', `${field}: ${message}`, {
+    field,
+    ...(variable ? { variable } : {}),
+  });
 }
 
 /** Renders one string; plain strings (no `{{` or `{%`) pass through untouched and cost nothing. */
@@ -84,10 +87,17 @@ export type Compiled =
   | { kind: 'object'; entries: [string, Compiled][] };
 
 export function compileDeep(value: unknown, path: string): Compiled {
-  if (typeof value === 'string') return value.includes('{') ? { kind: 'liquid', template: engine.parse(value), field: path } : { kind: 'literal', value };
-  if (Array.isArray(value)) return { kind: 'array', items: value.map((v, i) => compileDeep(v, `${path}[${i}]`)) };
+  if (typeof value === 'string')
+    return value.includes('{')
+      ? { kind: 'liquid', template: engine.parse(value), field: path }
+      : { kind: 'literal', value };
+  if (Array.isArray(value))
+    return { kind: 'array', items: value.map((v, i) => compileDeep(v, `${path}[${i}]`)) };
   if (value !== null && typeof value === 'object') {
-    return { kind: 'object', entries: Object.entries(value).map(([k, v]) => [k, compileDeep(v, `${path}.${k}`)]) };
+    return {
+      kind: 'object',
+      entries: Object.entries(value).map(([k, v]) => [k, compileDeep(v, `${path}.${k}`)]),
+    };
   }
   return { kind: 'literal', value };
 }
@@ -114,7 +124,15 @@ export function renderCompiled(compiled: Compiled, scope: Record<string, unknown
  * Lenient twin of the strict engine, for size estimates only: a missing variable renders as
  * nothing, so the result is the template's static part (plus whatever sample data fills in).
  */
-const loose = new Liquid({ strictVariables: false, strictFilters: false, ownPropertyOnly: true, parseLimit: 100_000, renderLimit: 200, memoryLimit: 10_000_000, jsTruthy: false });
+const loose = new Liquid({
+  strictVariables: false,
+  strictFilters: false,
+  ownPropertyOnly: true,
+  parseLimit: 100_000,
+  renderLimit: 200,
+  memoryLimit: 10_000_000,
+  jsTruthy: false,
+});
 
 export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
   if (typeof value === 'string') {
@@ -133,10 +151,18 @@ export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
 }
 
 /** Every string in a content tree with its path (for syntax checks). */
-export function stringsOf(value: unknown, path: string, out: { path: string; source: string }[] = []): { path: string; source: string }[] {
-  if (typeof value === 'string') out.push({ path, source: value });
-  else if (Array.isArray(value)) value.forEach((v, i) => stringsOf(v, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsOf(v, `${path}.${k}`, out);
+export function stringsOf(
+  value: unknown,
+  path: string,
+  out: { path: string; source: string }[] = [],
+): { path: string; source: string }[] {
+  if (typeof value === 'string') {
+    out.push({ path, source: value });
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) stringsOf(v, `${path}[${i}]`, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) stringsOf(v, `${path}.${k}`, out);
+  }
   return out;
 }
 

@@ -17,7 +17,11 @@ export function localeChain(locale: string | null | undefined): string[] {
  * for it (`pt-BR` → `pt`), else the default. `variants` are keyed by normalised locale.
  * Returns the locale picked (null: the default content).
  */
-export function pickLocale(variants: ReadonlyMap<string, ReadonlySet<string>>, channel: string, locale: string | null | undefined): string | null {
+export function pickLocale(
+  variants: ReadonlyMap<string, ReadonlySet<string>>,
+  channel: string,
+  locale: string | null | undefined,
+): string | null {
   for (const candidate of localeChain(locale)) {
     if (variants.get(candidate)?.has(channel)) return candidate;
   }

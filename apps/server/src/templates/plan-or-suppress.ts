@@ -1,6 +1,6 @@
-import type { Recipient } from '../contacts/recipient';
 import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
+import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../ingest/delivery-plan';
 import { type PlanContext, planRecipient } from '../ingest/planner';
 
@@ -14,6 +14,17 @@ export function planOrSuppress(ctx: PlanContext, recipient: Recipient): Delivery
     return planRecipient(ctx, recipient);
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 'template_error')) throw error;
-    return [{ id: newId(), userId: recipient.userId, contactId: null, channel: '*', plugin: null, status: 'suppressed', reason: 'template_error', job: null }];
+    return [
+      {
+        id: newId(),
+        userId: recipient.userId,
+        contactId: null,
+        channel: '*',
+        plugin: null,
+        status: 'suppressed',
+        reason: 'template_error',
+        job: null,
+      },
+    ];
   }
 }

@@ -33,8 +33,14 @@ export interface SizeProblem {
 }
 
 /** Every Liquid syntax error in the default content and the variants, with line and column. */
-export function syntaxErrors(content: ChannelContents, locales: Record<string, ChannelContents>): SyntaxProblem[] {
-  const sources = [...stringsOf(content, 'content'), ...Object.entries(locales).flatMap(([l, c]) => stringsOf(c, `locales.${l}`))];
+export function syntaxErrors(
+  content: ChannelContents,
+  locales: Record<string, ChannelContents>,
+): SyntaxProblem[] {
+  const sources = [
+    ...stringsOf(content, 'content'),
+    ...Object.entries(locales).flatMap(([l, c]) => stringsOf(c, `locales.${l}`)),
+  ];
   const problems: SyntaxProblem[] = [];
   for (const { path, source } of sources) {
     const error = source.includes('{') ? checkSyntax(source) : null;
@@ -60,7 +66,8 @@ export function estimateChecks(
   basis: TemplateChecks['basis'],
 ): TemplateChecks {
   const out: Record<string, ChannelChecks> = { default: channelChecks(renderLoose(content, scope)) };
-  for (const [locale, variant] of Object.entries(locales)) out[locale] = channelChecks(renderLoose(variant, scope));
+  for (const [locale, variant] of Object.entries(locales))
+    out[locale] = channelChecks(renderLoose(variant, scope));
   return { basis, locales: out };
 }
 

@@ -17,9 +17,22 @@ export class TemplateMetrics {
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
-      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers: [registry] });
-    this.renders = counter('clarion_template_renders_total', 'Stored-template renders (one per delivery channel), by result', ['result']);
-    this.cache = counter('clarion_template_cache_lookups_total', 'Template cache lookups by cache (version, latest) and result (hit, miss)', ['cache', 'result']);
-    this.publishes = counter('clarion_template_publishes_total', 'PUT /v1/templates/:key by result (published, syntax_error, payload_too_large)', ['result']);
+      (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+      new Counter<L>({ name, help, labelNames, registers: [registry] });
+    this.renders = counter(
+      'clarion_template_renders_total',
+      'Stored-template renders (one per delivery channel), by result',
+      ['result'],
+    );
+    this.cache = counter(
+      'clarion_template_cache_lookups_total',
+      'Template cache lookups by cache (version, latest) and result (hit, miss)',
+      ['cache', 'result'],
+    );
+    this.publishes = counter(
+      'clarion_template_publishes_total',
+      'PUT /v1/templates/:key by result (published, syntax_error, payload_too_large)',
+      ['result'],
+    );
   }
 }

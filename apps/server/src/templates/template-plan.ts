@@ -51,7 +51,8 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
     },
     checkData(data, app) {
       const scope = { data, user: new AnyUser(), app: { id: app.id, name: app.name } };
-      for (const contents of [t.defaults, ...t.variants.values()]) for (const compiled of contents.values()) renderCompiled(compiled, scope);
+      for (const contents of [t.defaults, ...t.variants.values()])
+        for (const compiled of contents.values()) renderCompiled(compiled, scope);
     },
   };
 }

@@ -60,9 +60,25 @@ export class TemplateRepository {
         tx,
         `INSERT INTO template_versions (app_id, key, version, description, default_locale, content, locales, checks)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
-        [appId, key, version, input.description, input.defaultLocale, JSON.stringify(input.content), JSON.stringify(input.locales), JSON.stringify(input.checks)],
+        [
+          appId,
+          key,
+          version,
+          input.description,
+          input.defaultLocale,
+          JSON.stringify(input.content),
+          JSON.stringify(input.locales),
+          JSON.stringify(input.checks),
+        ],
       );
-      return { key, version, latestVersion: version, ...input, createdAt: row!.created_at.toISOString(), archivedAt: null };
+      return {
+        key,
+        version,
+        latestVersion: version,
+        ...input,
+        createdAt: row!.created_at.toISOString(),
+        archivedAt: null,
+      };
     });
   }
 
@@ -86,7 +102,12 @@ export class TemplateRepository {
   }
 
   /** Latest version of each template, by key, paged by key. */
-  async list(appId: string, includeArchived: boolean, after: string | null, limit: number): Promise<TemplateVersionRecord[]> {
+  async list(
+    appId: string,
+    includeArchived: boolean,
+    after: string | null,
+    limit: number,
+  ): Promise<TemplateVersionRecord[]> {
     const found = await rows<TemplateVersionRecord>(
       this.db,
       `${SELECT} AND v.version = t.latest_version

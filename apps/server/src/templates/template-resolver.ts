@@ -28,7 +28,10 @@ export class TemplateResolver {
     private readonly metrics: TemplateMetrics,
   ) {
     this.versions = new LRUCache({ max: env.CLARION_TEMPLATE_CACHE_SIZE });
-    this.heads = new LRUCache({ max: env.CLARION_TEMPLATE_CACHE_SIZE, ttl: env.CLARION_TEMPLATE_CACHE_TTL_MS });
+    this.heads = new LRUCache({
+      max: env.CLARION_TEMPLATE_CACHE_SIZE,
+      ttl: env.CLARION_TEMPLATE_CACHE_TTL_MS,
+    });
   }
 
   /** Called after a publish or archive in this process. */
@@ -40,18 +43,30 @@ export class TemplateResolver {
    * The version to plan with: `version`, or the latest. Archived templates are refused unless
    * `allowArchived` (a fan-out of a notification accepted before the archive still goes out).
    */
-  async plan(appId: string, key: string, version: number | undefined, allowArchived = false): Promise<TemplatePlan> {
+  async plan(
+    appId: string,
+    key: string,
+    version: number | undefined,
+    allowArchived = false,
+  ): Promise<TemplatePlan> {
     return templatePlan(await this.compiled(appId, key, version, allowArchived), this.metrics);
   }
 
-  async compiled(appId: string, key: string, version: number | undefined, allowArchived = false): Promise<CompiledTemplate> {
+  async compiled(
+    appId: string,
+    key: string,
+    version: number | undefined,
+    allowArchived = false,
+  ): Promise<CompiledTemplate> {
     let head = await this.head(appId, key, false);
     // A version newer than the cached head may have been published by another process.
-    if (head && version !== undefined && version > head.latestVersion) head = await this.head(appId, key, true);
+    if (head && version !== undefined && version > head.latestVersion)
+      head = await this.head(appId, key, true);
     if (!head) throw unknownTemplate(key, 'does not exist');
     if (head.archived && !allowArchived) throw unknownTemplate(key, 'is archived');
     const wanted = version ?? head.latestVersion;
-    if (wanted > head.latestVersion) throw unknownTemplate(key, `has no version ${wanted}`, { version: wanted });
+    if (wanted > head.latestVersion)
+      throw unknownTemplate(key, `has no version ${wanted}`, { version: wanted });
     const cacheKey = `${appId}\u0000${key}\u0000${wanted}`;
     const hit = this.versions.get(cacheKey);
     this.metrics.cache.inc({ cache: 'version', result: hit ? 'hit' : 'miss' });

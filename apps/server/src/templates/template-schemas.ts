@@ -1,18 +1,24 @@
 import { z } from 'zod';
 import { userIdParam } from '../contacts/user-schemas';
-import { CORE_CHANNELS, type ChannelContents, contentSchema } from '../notifications/notification-request';
+import { type ChannelContents, CORE_CHANNELS, contentSchema } from '../notifications/notification-request';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . - (up to 128, starting with a letter or digit)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/,
+    'letters, digits, _ . - (up to 128, starting with a letter or digit)',
+  );
 
 export const versionParam = z
   .string()
   .regex(/^[1-9]\d{0,8}$/, 'a positive integer version')
   .transform(Number);
 
-export const localeTag = z.string().max(35).regex(/^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/i, 'a BCP 47 tag such as pt-BR');
+export const localeTag = z
+  .string()
+  .max(35)
+  .regex(/^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/i, 'a BCP 47 tag such as pt-BR');
 
 const data = z.record(z.string(), z.unknown());
 
@@ -46,15 +52,28 @@ export const publishTemplateSchema = z
     const seen = new Set<string>();
     for (const [locale, variant] of Object.entries(t.locales)) {
       const norm = normalizeLocale(locale);
-      if (seen.has(norm)) ctx.addIssue({ code: 'custom', path: ['locales', locale], message: `locale ${locale} is given twice` });
+      if (seen.has(norm))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['locales', locale],
+          message: `locale ${locale} is given twice`,
+        });
       seen.add(norm);
       if (t.defaultLocale !== undefined && norm === normalizeLocale(t.defaultLocale)) {
-        ctx.addIssue({ code: 'custom', path: ['locales', locale], message: 'the default locale\'s text is `content`, not a variant' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['locales', locale],
+          message: "the default locale's text is `content`, not a variant",
+        });
       }
       // A variant translates the default; it cannot add a channel the default does not send on.
       for (const channel of Object.keys(variant)) {
         if (t.content[channel as keyof ChannelContents] === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['locales', locale, channel], message: `channel ${channel} is not in the default content` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['locales', locale, channel],
+            message: `channel ${channel} is not in the default content`,
+          });
         }
       }
     }
@@ -72,14 +91,20 @@ export const previewSchema = z
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
   })
   .strict()
-  .refine((p) => p.userId === undefined || p.user === undefined, { message: 'give userId or user, not both', path: ['user'] });
+  .refine((p) => p.userId === undefined || p.user === undefined, {
+    message: 'give userId or user, not both',
+    path: ['user'],
+  });
 export type PreviewRequest = z.infer<typeof previewSchema>;
 
 export const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     after: templateKeyParam.optional(),
-    includeArchived: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    includeArchived: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
   })
   .strict();
 

@@ -1,11 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
-import { listQuery, previewSchema, publishTemplateSchema, templateKeyParam, versionParam } from './template-schemas';
+import {
+  listQuery,
+  previewSchema,
+  publishTemplateSchema,
+  templateKeyParam,
+  versionParam,
+} from './template-schemas';
 import { TemplatesService } from './templates.service';
 
 /** Templates are managed with server keys only (the guard refuses client keys: no @ClientKeyAllowed here). */
@@ -44,7 +50,11 @@ export class TemplatesController {
   }
 
   @Get(':key/versions/:version')
-  async version(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string, @Param('version') rawVersion: string) {
+  async version(
+    @CurrentAuth() auth: AuthContext,
+    @Param('key') rawKey: string,
+    @Param('version') rawVersion: string,
+  ) {
     const key = validate(templateKeyParam, rawKey, 'key');
     return this.templates.get(auth.appId, key, validate(versionParam, rawVersion, 'version'));
   }

@@ -1,12 +1,18 @@
-import { Injectable } from '@nestjs/common';
 import type { MessageContent } from '@clarion/plugin-sdk';
+import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError, notFound } from '../common/api-error';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import type { ChannelContents } from '../notifications/notification-request';
 import { textFromHtml } from './email-text';
 import { renderScope } from './render-scope';
-import { channelChecks, type ChannelChecks, estimateChecks, oversized, syntaxErrors } from './template-checks';
+import {
+  type ChannelChecks,
+  channelChecks,
+  estimateChecks,
+  oversized,
+  syntaxErrors,
+} from './template-checks';
 import { TemplateMetrics } from './template-metrics';
 import { templatePlan } from './template-plan';
 import { TemplateRepository, type TemplateVersionRecord } from './template-repository';
@@ -42,7 +48,12 @@ export class TemplatesService {
     if (problems.length > 0) {
       this.metrics.publishes.inc({ result: 'syntax_error' });
       const p = problems[0]!;
-      throw new ApiError(422, 'template_syntax_error', `${p.path}: line ${p.line}, column ${p.column}: ${p.message}`, problems);
+      throw new ApiError(
+        422,
+        'template_syntax_error',
+        `${p.path}: line ${p.line}, column ${p.column}: ${p.message}`,
+        problems,
+      );
     }
     const scope = renderScope(input.sample?.data ?? {}, input.sample?.user ?? {}, app);
     const checks = estimateChecks(input.content, input.locales, scope, input.sample ? 'sample' : 'static');
@@ -75,7 +86,12 @@ export class TemplatesService {
     return found;
   }
 
-  list(appId: string, includeArchived: boolean, after: string | null, limit: number): Promise<TemplateVersionRecord[]> {
+  list(
+    appId: string,
+    includeArchived: boolean,
+    after: string | null,
+    limit: number,
+  ): Promise<TemplateVersionRecord[]> {
     return this.repo.list(appId, includeArchived, after, limit);
   }
 
@@ -86,14 +102,23 @@ export class TemplatesService {
 
   /** Renders exactly as a send would (strict variables, locale fallback) without sending or storing anything. */
   async preview(app: AppRecord, key: string, input: PreviewRequest): Promise<PreviewResult> {
-    const compiled = await this.resolver.compiled(app.id, key, input.version, true).catch((error: unknown) => {
-      throw error instanceof ApiError && error.code === 'unknown_template' ? notFound(input.version ? 'template version' : 'template') : error;
-    });
+    const compiled = await this.resolver
+      .compiled(app.id, key, input.version, true)
+      .catch((error: unknown) => {
+        throw error instanceof ApiError && error.code === 'unknown_template'
+          ? notFound(input.version ? 'template version' : 'template')
+          : error;
+      });
     let user = input.user ?? {};
     if (input.userId !== undefined) {
       const found = (await this.recipients.load(app.id, [input.userId])).get(input.userId);
       if (!found) throw notFound('user');
-      user = { id: found.externalId, locale: found.locale, timezone: found.timezone, attributes: found.attributes };
+      user = {
+        id: found.externalId,
+        locale: found.locale,
+        timezone: found.timezone,
+        attributes: found.attributes,
+      };
     }
     const locale = input.locale ?? user.locale ?? null;
     const scope = renderScope(input.data, user, app);
@@ -105,10 +130,17 @@ export class TemplatesService {
       const rendered = plan.render(channel, locale, scope);
       if (rendered === undefined) continue;
       // What an e-mail plugin sends as the text part when the template has only HTML.
-      if (channel === 'email' && rendered.text === undefined && rendered.html !== undefined) rendered.text = textFromHtml(rendered.html);
+      if (channel === 'email' && rendered.text === undefined && rendered.html !== undefined)
+        rendered.text = textFromHtml(rendered.html);
       content[channel] = rendered;
       locales[channel] = plan.localeFor(channel, locale);
     }
-    return { key, version: compiled.record.version, locales, content: content as ChannelContents, checks: channelChecks(content as ChannelContents) };
+    return {
+      key,
+      version: compiled.record.version,
+      locales,
+      content: content as ChannelContents,
+      checks: channelChecks(content as ChannelContents),
+    };
   }
 }

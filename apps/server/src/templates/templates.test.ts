@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { waitFor } from '@clarion/testkit';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { waitFor } from '@clarion/testkit';
 import { signUserToken } from '../auth/user-token';
 import { countRows } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -18,7 +18,10 @@ interface TemplateView {
   defaultLocale: string | null;
   content: Record<string, unknown>;
   locales: Record<string, unknown>;
-  checks: { basis: string; locales: Record<string, { push?: { apns: Size; fcm: Size }; web?: { webpush: Size }; sms?: Sms }> };
+  checks: {
+    basis: string;
+    locales: Record<string, { push?: { apns: Size; fcm: Size }; web?: { webpush: Size }; sms?: Sms }>;
+  };
   archivedAt: string | null;
 }
 interface Size {
@@ -56,7 +59,13 @@ describe('templates, through the public API to the webhook receiver', () => {
   let app: TestApp;
   let other: TestApp;
 
-  const users: Record<string, string | null> = { alice: 'en', ana: 'pt-BR', joao: 'pt-PT', hans: 'de', nolocale: null };
+  const users: Record<string, string | null> = {
+    alice: 'en',
+    ana: 'pt-BR',
+    joao: 'pt-PT',
+    hans: 'de',
+    nolocale: null,
+  };
   before(async () => {
     h = await startHarness({ label: 'templates' });
     app = await h.createApp();
@@ -64,19 +73,26 @@ describe('templates, through the public API to the webhook receiver', () => {
     for (const [id, locale] of Object.entries(users)) {
       const res = await app.call(`/v1/users/${id}`, {
         method: 'PUT',
-        body: { locale, webhookUrl: `${h.sandbox.url}/webhook/${id}`, attributes: { name: id[0]!.toUpperCase() + id.slice(1) } },
+        body: {
+          locale,
+          webhookUrl: `${h.sandbox.url}/webhook/${id}`,
+          attributes: { name: id[0]!.toUpperCase() + id.slice(1) },
+        },
       });
       assert.equal(res.status, 200);
     }
   });
   after(() => h.close());
 
-  const put = (key: string, body: unknown, as: TestApp = app) => as.call(`/v1/templates/${key}`, { method: 'PUT', body });
+  const put = (key: string, body: unknown, as: TestApp = app) =>
+    as.call(`/v1/templates/${key}`, { method: 'PUT', body });
   const send = (body: unknown, as: TestApp = app) => as.call('/v1/notifications', { body });
   /** Waits for the webhook receiver to get this notification's message for `to`; returns the rendered content. */
   const received = async (notificationId: string, to: string) => {
     const record = await waitFor(`webhook for ${to}`, () =>
-      h.sandbox.recorder.list({ to, outcome: 'accepted' }).find((r) => (r.payload as { notificationId?: string }).notificationId === notificationId),
+      h.sandbox.recorder
+        .list({ to, outcome: 'accepted' })
+        .find((r) => (r.payload as { notificationId?: string }).notificationId === notificationId),
     );
     return (record.payload as { content: unknown }).content;
   };
@@ -98,7 +114,10 @@ describe('templates, through the public API to the webhook receiver', () => {
     const firstId = (await json<{ id: string }>(first)).id;
     assert.deepEqual(await received(firstId, 'alice'), { text: 'v1 hello Alice' });
 
-    const v2 = await put('welcome', { description: 'second', content: { webhook: { json: { text: 'v2 hi {{ user.name }}, {{ data.n }}' } } } });
+    const v2 = await put('welcome', {
+      description: 'second',
+      content: { webhook: { json: { text: 'v2 hi {{ user.name }}, {{ data.n }}' } } },
+    });
     assert.equal(v2.status, 201);
     const v2body = await json<TemplateView>(v2);
     assert.equal(v2body.version, 2);
@@ -114,7 +133,8 @@ describe('templates, through the public API to the webhook receiver', () => {
     const pinnedId = (await json<{ id: string }>(pinned)).id;
     assert.deepEqual(await received(pinnedId, 'alice'), { text: 'v1 hello Alice' });
 
-    const view = async (id: string) => json<{ template: { key: string; version: number } | null }>(await app.call(`/v1/notifications/${id}`));
+    const view = async (id: string) =>
+      json<{ template: { key: string; version: number } | null }>(await app.call(`/v1/notifications/${id}`));
     assert.deepEqual((await view(firstId)).template, { key: 'welcome', version: 1 });
     assert.deepEqual((await view(secondId)).template, { key: 'welcome', version: 2 });
     assert.deepEqual((await view(pinnedId)).template, { key: 'welcome', version: 1 });
@@ -130,12 +150,18 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.deepEqual(old.content, { webhook: { json: { text: 'v1 hello {{ user.name }}' } } });
 
     const list = await json<{ templates: TemplateView[] }>(await app.call('/v1/templates'));
-    assert.deepEqual(list.templates.filter((t) => t.key === 'welcome').map((t) => t.version), [2]);
+    assert.deepEqual(
+      list.templates.filter((t) => t.key === 'welcome').map((t) => t.version),
+      [2],
+    );
   });
 
   test('a version that does not exist is 422 unknown_template, nothing stored', async () => {
     const before = await countRows(h.db.url, TABLES);
-    const error = await errorOf(await send({ to: { userId: 'alice' }, template: 'welcome', templateVersion: 99 }), 422);
+    const error = await errorOf(
+      await send({ to: { userId: 'alice' }, template: 'welcome', templateVersion: 99 }),
+      422,
+    );
     assert.equal(error.code, 'unknown_template');
     const unknown = await errorOf(await send({ to: { userId: 'alice' }, template: 'no-such-template' }), 422);
     assert.equal(unknown.code, 'unknown_template');
@@ -164,7 +190,8 @@ describe('templates, through the public API to the webhook receiver', () => {
   });
 
   test('a topic fan-out renders per recipient locale with the version recorded at ingest', async () => {
-    for (const id of ['ana', 'hans']) assert.equal((await app.call(`/v1/users/${id}/topics/news`, { method: 'PUT' })).status, 204);
+    for (const id of ['ana', 'hans'])
+      assert.equal((await app.call(`/v1/users/${id}/topics/news`, { method: 'PUT' })).status, 204);
     const sent = await send({ to: { topic: 'news' }, template: 'greeting' });
     assert.equal(sent.status, 202);
     const { id } = await json<{ id: string }>(sent);
@@ -175,39 +202,76 @@ describe('templates, through the public API to the webhook receiver', () => {
   });
 
   test('a fan-out refuses a missing data variable at ingest (422, nothing stored); a user lacking an attribute is suppressed, not the audience', async () => {
-    assert.equal((await put('digest', { content: { webhook: { json: { text: '{{ data.count }} new for {{ user.name }}{% if user.vip %} (VIP {{ user.tier }}){% endif %}' } } } })).status, 201);
-    for (const id of ['alice', 'hans']) assert.equal((await app.call(`/v1/users/${id}/topics/digest`, { method: 'PUT' })).status, 204);
+    assert.equal(
+      (
+        await put('digest', {
+          content: {
+            webhook: {
+              json: {
+                text: '{{ data.count }} new for {{ user.name }}{% if user.vip %} (VIP {{ user.tier }}){% endif %}',
+              },
+            },
+          },
+        })
+      ).status,
+      201,
+    );
+    for (const id of ['alice', 'hans'])
+      assert.equal((await app.call(`/v1/users/${id}/topics/digest`, { method: 'PUT' })).status, 204);
     const before = await countRows(h.db.url, TABLES);
     const error = await errorOf(await send({ to: { topic: 'digest' }, template: 'digest' }), 422);
     assert.equal((error.details as { variable: string }).variable, 'data.count');
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
 
     // hans is a VIP without a tier: his message cannot be rendered, alice's can.
-    assert.equal((await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans', vip: true } } })).status, 200);
+    assert.equal(
+      (await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans', vip: true } } }))
+        .status,
+      200,
+    );
     const sent = await send({ to: { topic: 'digest' }, template: 'digest', data: { count: 3 } });
     assert.equal(sent.status, 202);
     const { id } = await json<{ id: string }>(sent);
     assert.deepEqual(await received(id, 'alice'), { text: '3 new for Alice' });
     const view = await waitFor('fan-out done', async () => {
-      const n = await json<{ status: string; deliveries: { userId: string; status: string; reason: string | null }[] }>(await app.call(`/v1/notifications/${id}`));
+      const n = await json<{
+        status: string;
+        deliveries: { userId: string; status: string; reason: string | null }[];
+      }>(await app.call(`/v1/notifications/${id}`));
       return n.status === 'accepted' && n.deliveries.length === 2 ? n : undefined;
     });
     const hans = view.deliveries.find((d) => d.userId === 'hans');
     assert.equal(hans?.status, 'suppressed');
     assert.equal(hans?.reason, 'template_error');
-    assert.equal((await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans' } } })).status, 200);
+    assert.equal(
+      (await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans' } } })).status,
+      200,
+    );
   });
 
   test('a missing variable is a 422 naming it, and nothing is stored', async () => {
-    assert.equal((await put('needs-order', { content: { webhook: { json: { text: 'Order {{ data.order.id }} for {{ user.name }}' } } } })).status, 201);
+    assert.equal(
+      (
+        await put('needs-order', {
+          content: { webhook: { json: { text: 'Order {{ data.order.id }} for {{ user.name }}' } } },
+        })
+      ).status,
+      201,
+    );
     const before = await countRows(h.db.url, TABLES);
-    const error = await errorOf(await send({ to: { userId: 'alice' }, template: 'needs-order', data: {} }), 422);
+    const error = await errorOf(
+      await send({ to: { userId: 'alice' }, template: 'needs-order', data: {} }),
+      422,
+    );
     assert.equal(error.code, 'template_error');
     assert.match(error.message, /data\.order/);
     assert.equal((error.details as { variable: string }).variable, 'data.order');
     assert.equal((error.details as { field: string }).field, 'content.webhook.json.text');
     // A user attribute missing in one recipient's profile fails the same way.
-    assert.equal((await put('needs-plan', { content: { webhook: { json: { text: '{{ user.plan }}' } } } })).status, 201);
+    assert.equal(
+      (await put('needs-plan', { content: { webhook: { json: { text: '{{ user.plan }}' } } } })).status,
+      201,
+    );
     const attr = await errorOf(await send({ to: { userId: 'alice' }, template: 'needs-plan' }), 422);
     assert.equal((attr.details as { variable: string }).variable, 'user.plan');
     assert.deepEqual(await countRows(h.db.url, ['notifications', 'deliveries']), {
@@ -219,7 +283,12 @@ describe('templates, through the public API to the webhook receiver', () => {
   test('a Liquid syntax error is a 422 with line and column, and nothing is stored', async () => {
     const before = await countRows(h.db.url, TABLES);
     const error = await errorOf(
-      await put('broken', { content: { sms: { text: 'fine' }, email: { subject: 'Hi', html: '<p>line one</p>\n<p>{% if data.x %} never closed</p>' } } }),
+      await put('broken', {
+        content: {
+          sms: { text: 'fine' },
+          email: { subject: 'Hi', html: '<p>line one</p>\n<p>{% if data.x %} never closed</p>' },
+        },
+      }),
       422,
     );
     assert.equal(error.code, 'template_syntax_error');
@@ -229,10 +298,19 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal(problem!.column, 4);
     assert.match(error.message, /line 2, column 4/);
     // In a locale variant too, named by its path.
-    const variant = await errorOf(await put('broken', { content: { sms: { text: 'ok' } }, locales: { fr: { sms: { text: 'Salut {{ user.name ' } } } }), 422);
+    const variant = await errorOf(
+      await put('broken', {
+        content: { sms: { text: 'ok' } },
+        locales: { fr: { sms: { text: 'Salut {{ user.name ' } } },
+      }),
+      422,
+    );
     assert.equal((variant.details as { path: string }[])[0]!.path, 'locales.fr.sms.text');
     // An unknown filter is caught at save time as well (strict filters).
-    const filter = await errorOf(await put('broken', { content: { sms: { text: '{{ user.name | nosuchfilter }}' } } }), 422);
+    const filter = await errorOf(
+      await put('broken', { content: { sms: { text: '{{ user.name | nosuchfilter }}' } } }),
+      422,
+    );
     assert.equal(filter.code, 'template_syntax_error');
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
     assert.equal((await app.call('/v1/templates/broken')).status, 404);
@@ -245,22 +323,43 @@ describe('templates, through the public API to the webhook receiver', () => {
       422,
     );
     assert.equal(big.code, 'payload_too_large');
-    const problems = big.details as { locale: string; channel: string; provider: string; bytes: number; limit: number }[];
+    const problems = big.details as {
+      locale: string;
+      channel: string;
+      provider: string;
+      bytes: number;
+      limit: number;
+    }[];
     assert.deepEqual(problems.map((p) => p.provider).sort(), ['apns', 'fcm']);
     assert.ok(problems.every((p) => p.bytes > 4096 && p.limit === 4096 && p.locale === 'default'));
 
-    const web = await errorOf(await put('too-big', { content: { web: { title: 'Hi', body: 'x'.repeat(3990) } } }), 422);
-    assert.deepEqual((web.details as { provider: string }[]).map((p) => p.provider), ['webpush']);
-
-    const inVariant = await errorOf(
-      await put('too-big', { content: { push: { body: 'short' } }, locales: { de: { push: { body: 'ü'.repeat(2100) } } } }),
+    const web = await errorOf(
+      await put('too-big', { content: { web: { title: 'Hi', body: 'x'.repeat(3990) } } }),
       422,
     );
-    assert.ok((inVariant.details as { locale: string }[]).every((p) => p.locale === 'de'), 'two-byte characters counted as bytes');
+    assert.deepEqual(
+      (web.details as { provider: string }[]).map((p) => p.provider),
+      ['webpush'],
+    );
+
+    const inVariant = await errorOf(
+      await put('too-big', {
+        content: { push: { body: 'short' } },
+        locales: { de: { push: { body: 'ü'.repeat(2100) } } },
+      }),
+      422,
+    );
+    assert.ok(
+      (inVariant.details as { locale: string }[]).every((p) => p.locale === 'de'),
+      'two-byte characters counted as bytes',
+    );
 
     // Static part small, but the sample data makes it too big.
     const template = { content: { push: { title: 'Order {{ data.order }}', body: '{{ data.summary }}' } } };
-    const sampled = await errorOf(await put('too-big', { ...template, sample: { data: { order: '1', summary: 's'.repeat(4000) } } }), 422);
+    const sampled = await errorOf(
+      await put('too-big', { ...template, sample: { data: { order: '1', summary: 's'.repeat(4000) } } }),
+      422,
+    );
     assert.equal(sampled.code, 'payload_too_large');
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
 
@@ -272,7 +371,9 @@ describe('templates, through the public API to the webhook receiver', () => {
     const push = saved.checks.locales.default!.push!;
     assert.ok(push.apns.ok && push.apns.bytes > 20 && push.apns.bytes < 400, `apns ${push.apns.bytes}`);
     assert.ok(push.fcm.ok && push.fcm.limit === 4096);
-    const withSample = await json<TemplateView>(await put('too-big', { ...template, sample: { data: { order: '1', summary: 's'.repeat(1000) } } }));
+    const withSample = await json<TemplateView>(
+      await put('too-big', { ...template, sample: { data: { order: '1', summary: 's'.repeat(1000) } } }),
+    );
     assert.equal(withSample.checks.basis, 'sample');
     assert.ok(withSample.checks.locales.default!.push!.apns.bytes > 1000);
   });
@@ -306,16 +407,23 @@ describe('templates, through the public API to the webhook receiver', () => {
           content: {
             push: { title: 'Shipped', body: 'Order {{ data.order }} is on its way, {{ user.name }}' },
             sms: { text: 'Order {{ data.order }} shipped 🚚' },
-            email: { subject: 'Order {{ data.order }}', html: '<h1>Hi {{ user.name }}</h1><p>Track it <a href="https://x.test/{{ data.order }}">here</a>.</p>' },
+            email: {
+              subject: 'Order {{ data.order }}',
+              html: '<h1>Hi {{ user.name }}</h1><p>Track it <a href="https://x.test/{{ data.order }}">here</a>.</p>',
+            },
           },
-          locales: { pt: { push: { title: 'Enviado', body: 'Pedido {{ data.order }} a caminho, {{ user.name }}' } } },
+          locales: {
+            pt: { push: { title: 'Enviado', body: 'Pedido {{ data.order }} a caminho, {{ user.name }}' } },
+          },
         })
       ).status,
       201,
     );
     const before = await countRows(h.db.url, TABLES);
     const records = h.sandbox.recorder.count();
-    const res = await app.call('/v1/templates/order-shipped/preview', { body: { userId: 'ana', data: { order: 'A-1' } } });
+    const res = await app.call('/v1/templates/order-shipped/preview', {
+      body: { userId: 'ana', data: { order: 'A-1' } },
+    });
     assert.equal(res.status, 200);
     const p = await json<PreviewView>(res);
     assert.equal(p.version, 1);
@@ -333,27 +441,49 @@ describe('templates, through the public API to the webhook receiver', () => {
 
     // An inline profile, an explicit locale, one channel.
     const inline = await json<PreviewView>(
-      await app.call('/v1/templates/order-shipped/preview', { body: { user: { attributes: { name: 'Zoe' } }, locale: 'pt-BR', data: { order: 9 }, channels: ['push'] } }),
+      await app.call('/v1/templates/order-shipped/preview', {
+        body: {
+          user: { attributes: { name: 'Zoe' } },
+          locale: 'pt-BR',
+          data: { order: 9 },
+          channels: ['push'],
+        },
+      }),
     );
     assert.deepEqual(Object.keys(inline.content), ['push']);
     assert.equal(inline.content.push!.body, 'Pedido 9 a caminho, Zoe');
 
     // Strict like a real send: a missing variable is a 422 naming it.
-    const missing = await errorOf(await app.call('/v1/templates/order-shipped/preview', { body: { userId: 'alice' } }), 422);
+    const missing = await errorOf(
+      await app.call('/v1/templates/order-shipped/preview', { body: { userId: 'alice' } }),
+      422,
+    );
     assert.equal(missing.code, 'template_error');
     assert.equal((missing.details as { variable: string }).variable, 'data.order');
   });
 
   test('an archived template refuses new notifications (422) while its versions stay readable; publishing restores it', async () => {
     assert.equal((await put('old-promo', { content: { webhook: { json: { text: 'promo' } } } })).status, 201);
-    assert.equal((await send({ to: { userId: 'alice' }, template: 'old-promo' })).status, 202, 'cached as live');
+    assert.equal(
+      (await send({ to: { userId: 'alice' }, template: 'old-promo' })).status,
+      202,
+      'cached as live',
+    );
     assert.equal((await app.call('/v1/templates/old-promo', { method: 'DELETE' })).status, 204);
-    assert.equal((await app.call('/v1/templates/old-promo', { method: 'DELETE' })).status, 204, 'archiving twice is harmless');
+    assert.equal(
+      (await app.call('/v1/templates/old-promo', { method: 'DELETE' })).status,
+      204,
+      'archiving twice is harmless',
+    );
     const before = await countRows(h.db.url, TABLES);
     const error = await errorOf(await send({ to: { userId: 'alice' }, template: 'old-promo' }), 422);
     assert.equal(error.code, 'unknown_template');
     assert.match(error.message, /archived/);
-    assert.equal((await errorOf(await send({ to: { userId: 'alice' }, template: 'old-promo', templateVersion: 1 }), 422)).code, 'unknown_template');
+    assert.equal(
+      (await errorOf(await send({ to: { userId: 'alice' }, template: 'old-promo', templateVersion: 1 }), 422))
+        .code,
+      'unknown_template',
+    );
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
 
     const v1 = await json<TemplateView>(await app.call('/v1/templates/old-promo/versions/1'));
@@ -361,16 +491,25 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.ok(v1.archivedAt);
     assert.equal((await app.call('/v1/templates/old-promo')).status, 200);
     const live = await json<{ templates: TemplateView[] }>(await app.call('/v1/templates'));
-    assert.ok(!live.templates.some((t) => t.key === 'old-promo'), 'archived templates are not listed by default');
-    const all = await json<{ templates: TemplateView[] }>(await app.call('/v1/templates?includeArchived=true'));
+    assert.ok(
+      !live.templates.some((t) => t.key === 'old-promo'),
+      'archived templates are not listed by default',
+    );
+    const all = await json<{ templates: TemplateView[] }>(
+      await app.call('/v1/templates?includeArchived=true'),
+    );
     assert.ok(all.templates.some((t) => t.key === 'old-promo'));
 
-    const v2 = await json<TemplateView>(await put('old-promo', { content: { webhook: { json: { text: 'promo is back' } } } }));
+    const v2 = await json<TemplateView>(
+      await put('old-promo', { content: { webhook: { json: { text: 'promo is back' } } } }),
+    );
     assert.equal(v2.version, 2);
     assert.equal(v2.archivedAt, null);
     const sent = await send({ to: { userId: 'alice' }, template: 'old-promo' });
     assert.equal(sent.status, 202);
-    assert.deepEqual(await received((await json<{ id: string }>(sent)).id, 'alice'), { text: 'promo is back' });
+    assert.deepEqual(await received((await json<{ id: string }>(sent)).id, 'alice'), {
+      text: 'promo is back',
+    });
   });
 
   test('other processes see a publish within CLARION_TEMPLATE_CACHE_TTL_MS; a version they have not seen yet is fetched at once', async () => {
@@ -378,15 +517,37 @@ describe('templates, through the public API to the webhook receiver', () => {
     const startApi = async (ttlMs: string) => {
       const port = await freePort();
       const child = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'start'], {
-        env: h.childEnv({ CLARION_ROLE: 'api', CLARION_TEMPLATE_CACHE_TTL_MS: ttlMs, CLARION_MIGRATE_ON_START: 'false', PORT: String(port) }),
+        env: h.childEnv({
+          CLARION_ROLE: 'api',
+          CLARION_TEMPLATE_CACHE_TTL_MS: ttlMs,
+          CLARION_MIGRATE_ON_START: 'false',
+          PORT: String(port),
+        }),
         stdio: 'ignore',
       });
       const base = `http://127.0.0.1:${port}`;
-      await waitFor('API process up', () => fetch(`${base}/healthz`).then((r) => r.ok, () => false), { timeoutMs: 30_000 });
+      await waitFor(
+        'API process up',
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        { timeoutMs: 30_000 },
+      );
       return {
-        stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
+        stop: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
         send: (body: unknown) =>
-          fetch(`${base}/v1/notifications`, { method: 'POST', headers: { authorization: basic(app.appKey, app.appSecret), 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+          fetch(`${base}/v1/notifications`, {
+            method: 'POST',
+            headers: { authorization: basic(app.appKey, app.appSecret), 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
       };
     };
     const slow = await startApi('600000');
@@ -396,7 +557,8 @@ describe('templates, through the public API to the webhook receiver', () => {
       const versionOf = async (res: Response) => {
         assert.equal(res.status, 202);
         const { id } = await json<{ id: string }>(res);
-        return (await json<{ template: { version: number } }>(await app.call(`/v1/notifications/${id}`))).template.version;
+        return (await json<{ template: { version: number } }>(await app.call(`/v1/notifications/${id}`)))
+          .template.version;
       };
       assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
       assert.equal((await put('cached', { content: { webhook: { json: { text: 'two' } } } })).status, 201);
@@ -406,7 +568,10 @@ describe('templates, through the public API to the webhook receiver', () => {
       // …one that cached the head keeps v1 until its entry expires (the documented trade-off),
       assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
       // but asking for v2 explicitly refreshes the head instead of answering 422.
-      assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached', templateVersion: 2 })), 2);
+      assert.equal(
+        await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached', templateVersion: 2 })),
+        2,
+      );
       assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 2);
     } finally {
       await Promise.all([slow.stop(), fresh.stop()]);
@@ -414,18 +579,38 @@ describe('templates, through the public API to the webhook receiver', () => {
   });
 
   test('concurrent publishes of one key get consecutive versions', async () => {
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => put('raced', { content: { sms: { text: `v ${i}` } } })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => put('raced', { content: { sms: { text: `v ${i}` } } })),
+    );
     const versions = await Promise.all(answers.map(async (a) => (await json<TemplateView>(a)).version));
-    assert.deepEqual(versions.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      versions.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
   });
 
   test('bad input on every template endpoint is a 4xx with the error shape and changes nothing', async () => {
     const before = await countRows(h.db.url, TABLES);
     const cases: [string, Promise<Response>, number][] = [
-      ['bad key', app.call(`/v1/templates/${encodeURIComponent('bad key!')}`, { method: 'PUT', body: { content: { sms: { text: 'x' } } } }), 400],
+      [
+        'bad key',
+        app.call(`/v1/templates/${encodeURIComponent('bad key!')}`, {
+          method: 'PUT',
+          body: { content: { sms: { text: 'x' } } },
+        }),
+        400,
+      ],
       ['key too long', put('k'.repeat(129), { content: { sms: { text: 'x' } } }), 400],
       ['no body', app.call('/v1/templates/x', { method: 'PUT' }), 400],
-      ['not JSON', app.call('/v1/templates/x', { method: 'PUT', body: '{nope', headers: { 'content-type': 'application/json' } }), 400],
+      [
+        'not JSON',
+        app.call('/v1/templates/x', {
+          method: 'PUT',
+          body: '{nope',
+          headers: { 'content-type': 'application/json' },
+        }),
+        400,
+      ],
       ['array body', put('x', []), 400],
       ['no content', put('x', { defaultLocale: 'en' }), 400],
       ['empty content', put('x', { content: {} }), 400],
@@ -433,11 +618,34 @@ describe('templates, through the public API to the webhook receiver', () => {
       ['unknown field', put('x', { content: { sms: { text: 'x' } }, colour: 'red' }), 400],
       ['wrong type', put('x', { content: { sms: { text: 42 } } }), 400],
       ['e-mail without body', put('x', { content: { email: { subject: 'x' } } }), 400],
-      ['bad locale tag', put('x', { content: { sms: { text: 'x' } }, locales: { 'not a locale': { sms: { text: 'y' } } } }), 400],
+      [
+        'bad locale tag',
+        put('x', { content: { sms: { text: 'x' } }, locales: { 'not a locale': { sms: { text: 'y' } } } }),
+        400,
+      ],
       ['bad default locale', put('x', { content: { sms: { text: 'x' } }, defaultLocale: 'english!' }), 400],
-      ['variant adds a channel', put('x', { content: { sms: { text: 'x' } }, locales: { fr: { push: { body: 'y' } } } }), 400],
-      ['locale twice', put('x', { content: { sms: { text: 'x' } }, locales: { 'pt-BR': { sms: { text: 'a' } }, pt_br: { sms: { text: 'b' } } } }), 400],
-      ['variant = default', put('x', { content: { sms: { text: 'x' } }, defaultLocale: 'en', locales: { en: { sms: { text: 'y' } } } }), 400],
+      [
+        'variant adds a channel',
+        put('x', { content: { sms: { text: 'x' } }, locales: { fr: { push: { body: 'y' } } } }),
+        400,
+      ],
+      [
+        'locale twice',
+        put('x', {
+          content: { sms: { text: 'x' } },
+          locales: { 'pt-BR': { sms: { text: 'a' } }, pt_br: { sms: { text: 'b' } } },
+        }),
+        400,
+      ],
+      [
+        'variant = default',
+        put('x', {
+          content: { sms: { text: 'x' } },
+          defaultLocale: 'en',
+          locales: { en: { sms: { text: 'y' } } },
+        }),
+        400,
+      ],
       ['bad sample', put('x', { content: { sms: { text: 'x' } }, sample: { data: 'nope' } }), 400],
       ['list: bad limit', app.call('/v1/templates?limit=0'), 400],
       ['list: unknown param', app.call('/v1/templates?colour=red'), 400],
@@ -451,47 +659,86 @@ describe('templates, through the public API to the webhook receiver', () => {
       ['archive: bad key', app.call(`/v1/templates/${encodeURIComponent('a b')}`, { method: 'DELETE' }), 400],
       ['preview: unknown template', app.call('/v1/templates/never-published/preview', { body: {} }), 404],
       ['preview: unknown version', app.call('/v1/templates/welcome/preview', { body: { version: 99 } }), 404],
-      ['preview: unknown user', app.call('/v1/templates/welcome/preview', { body: { userId: 'nobody' } }), 404],
-      ['preview: user and userId', app.call('/v1/templates/welcome/preview', { body: { userId: 'alice', user: {} } }), 400],
+      [
+        'preview: unknown user',
+        app.call('/v1/templates/welcome/preview', { body: { userId: 'nobody' } }),
+        404,
+      ],
+      [
+        'preview: user and userId',
+        app.call('/v1/templates/welcome/preview', { body: { userId: 'alice', user: {} } }),
+        400,
+      ],
       ['preview: bad locale', app.call('/v1/templates/welcome/preview', { body: { locale: '!!' } }), 400],
-      ['preview: bad channel', app.call('/v1/templates/welcome/preview', { body: { channels: ['fax'] } }), 400],
+      [
+        'preview: bad channel',
+        app.call('/v1/templates/welcome/preview', { body: { channels: ['fax'] } }),
+        400,
+      ],
       ['preview: unknown field', app.call('/v1/templates/welcome/preview', { body: { colour: 'red' } }), 400],
-      ['notification: templateVersion alone', send({ to: { userId: 'alice' }, content: { webhook: { json: {} } }, templateVersion: 1 }), 400],
-      ['notification: bad templateVersion', send({ to: { userId: 'alice' }, template: 'welcome', templateVersion: 0 }), 400],
-      ['notification: template and content', send({ to: { userId: 'alice' }, template: 'welcome', content: { webhook: { json: {} } } }), 400],
+      [
+        'notification: templateVersion alone',
+        send({ to: { userId: 'alice' }, content: { webhook: { json: {} } }, templateVersion: 1 }),
+        400,
+      ],
+      [
+        'notification: bad templateVersion',
+        send({ to: { userId: 'alice' }, template: 'welcome', templateVersion: 0 }),
+        400,
+      ],
+      [
+        'notification: template and content',
+        send({ to: { userId: 'alice' }, template: 'welcome', content: { webhook: { json: {} } } }),
+        400,
+      ],
     ];
     for (const [name, pending, status] of cases) {
       const res = await pending;
       assert.equal(res.status, status, `${name}: ${res.status} ${await res.clone().text()}`);
       const body = await json<ApiErrorBody>(res);
-      assert.ok(body.error && typeof body.error.code === 'string' && typeof body.error.message === 'string', name);
+      assert.ok(
+        body.error && typeof body.error.code === 'string' && typeof body.error.message === 'string',
+        name,
+      );
     }
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
     assert.equal((await json<TemplateView>(await app.call('/v1/templates/welcome'))).version, 2, 'unchanged');
   });
 
-  test('another app cannot read, use or archive this app\'s templates; keys are per app', async () => {
+  test("another app cannot read, use or archive this app's templates; keys are per app", async () => {
     assert.equal((await other.call('/v1/templates/welcome')).status, 404);
     assert.equal((await other.call('/v1/templates/welcome/versions/1')).status, 404);
     assert.equal((await other.call('/v1/templates/welcome/preview', { body: {} })).status, 404);
     assert.equal((await other.call('/v1/templates/welcome', { method: 'DELETE' })).status, 404);
     assert.deepEqual((await json<{ templates: unknown[] }>(await other.call('/v1/templates'))).templates, []);
     assert.equal((await other.call('/v1/users/bob', { method: 'PUT', body: {} })).status, 200);
-    assert.equal((await errorOf(await send({ to: { userId: 'bob' }, template: 'welcome' }, other), 422)).code, 'unknown_template');
-    const own = await json<TemplateView>(await put('welcome', { content: { sms: { text: 'theirs' } } }, other));
+    assert.equal(
+      (await errorOf(await send({ to: { userId: 'bob' }, template: 'welcome' }, other), 422)).code,
+      'unknown_template',
+    );
+    const own = await json<TemplateView>(
+      await put('welcome', { content: { sms: { text: 'theirs' } } }, other),
+    );
     assert.equal(own.version, 1, 'the same key in another app is its own template');
     assert.equal((await json<TemplateView>(await app.call('/v1/templates/welcome'))).version, 2);
   });
 
   test('client keys cannot manage, read or preview templates', async () => {
     const client = await json<{ appKey: string; appSecret: string }>(
-      await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'client' }) }),
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
     );
     const token = await signUserToken('alice', app.userTokenSecret);
     const asClient = (path: string, method: string, body?: unknown) =>
       fetch(`${h.url}${path}`, {
         method,
-        headers: { authorization: basic(client.appKey, client.appSecret), 'x-clarion-user-token': token, 'content-type': 'application/json' },
+        headers: {
+          authorization: basic(client.appKey, client.appSecret),
+          'x-clarion-user-token': token,
+          'content-type': 'application/json',
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     const before = await countRows(h.db.url, TABLES);
@@ -519,5 +766,16 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.match(text, /clarion_template_publishes_total\{result="syntax_error"[^}]*\} [1-9]/);
     assert.match(text, /clarion_template_publishes_total\{result="payload_too_large"[^}]*\} [1-9]/);
     assert.ok(!/clarion_template[^\n]*welcome/.test(text));
+  });
+  test('the OpenAPI document describes the templates API from the validating schemas', async () => {
+    const doc = await json<{ paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>(
+      await fetch(`${h.url}/docs-json`),
+    );
+    assert.deepEqual(Object.keys(doc.paths['/v1/templates/{key}'] ?? {}).sort(), ['delete', 'get', 'put']);
+    assert.ok(doc.paths['/v1/templates']?.get);
+    assert.ok(doc.paths['/v1/templates/{key}/versions/{version}']?.get);
+    assert.ok(doc.paths['/v1/templates/{key}/preview']?.post);
+    assert.ok(doc.components.schemas.PublishTemplate);
+    assert.ok(doc.components.schemas.PreviewTemplate);
   });
 });
