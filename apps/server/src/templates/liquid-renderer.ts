@@ -52,13 +52,43 @@ export function renderString(source: string, scope: Record<string, unknown>, fie
   }
 }
 
+const URL_FIELDS = ['image', 'url', 'icon'] as const;
+
+/**
+ * Push and web content may template their URLs (`https://shop/{{ data.id }}`); what they render
+ * to must still be a URL, or the provider would refuse every delivery.
+ */
+export function checkRenderedUrls(channel: string, rendered: unknown, field: string): void {
+  if ((channel !== 'push' && channel !== 'web') || rendered === null || typeof rendered !== 'object') return;
+  for (const key of URL_FIELDS) {
+    const value = (rendered as Record<string, unknown>)[key];
+    if (typeof value === 'string' && !URL.canParse(value)) {
+      throw new ApiError(
+        422,
+        'template_error',
+        `${field}.${key}: renders to "${value.slice(0, 100)}", which is not a URL`,
+        {
+          field: `${field}.${key}`,
+        },
+      );
+    }
+  }
+}
+
 /** Renders every string in a content object (deeply), field paths for error messages. */
 export function renderDeep<T>(value: T, scope: Record<string, unknown>, path: string): T {
+  const out = renderTree(value, scope, path);
+  const channel = /^content\.(push|web)$/.exec(path)?.[1];
+  if (channel) checkRenderedUrls(channel, out, path);
+  return out;
+}
+
+function renderTree<T>(value: T, scope: Record<string, unknown>, path: string): T {
   if (typeof value === 'string') return renderString(value, scope, path) as T;
-  if (Array.isArray(value)) return value.map((v, i) => renderDeep(v, scope, `${path}[${i}]`)) as T;
+  if (Array.isArray(value)) return value.map((v, i) => renderTree(v, scope, `${path}[${i}]`)) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = renderDeep(v, scope, `${path}.${k}`);
+    for (const [k, v] of Object.entries(value)) out[k] = renderTree(v, scope, `${path}.${k}`);
     return out as T;
   }
   return value;

@@ -10,7 +10,7 @@ import { METRICS_REGISTRY } from '../config/tokens';
 export class TemplateMetrics {
   /** result: ok | missing_variable | error */
   readonly renders: Counter<'result'>;
-  /** cache: version | latest; result: hit | miss */
+  /** cache: version | latest; result: hit | shared (joined a read in flight) | miss */
   readonly cache: Counter<'cache' | 'result'>;
   /** result: published | syntax_error | payload_too_large */
   readonly publishes: Counter<'result'>;
@@ -26,7 +26,7 @@ export class TemplateMetrics {
     );
     this.cache = counter(
       'clarion_template_cache_lookups_total',
-      'Template cache lookups by cache (version, latest) and result (hit, miss)',
+      'Template cache lookups by cache (version, latest) and result (hit, shared, miss)',
       ['cache', 'result'],
     );
     this.publishes = counter(

@@ -1,7 +1,7 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
 import type { ChannelContents } from '../notifications/notification-request';
 import type { CompiledTemplate } from './compiled-template';
-import { AnyUser, renderCompiled } from './liquid-renderer';
+import { AnyUser, checkRenderedUrls, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';
 import type { TemplateMetrics } from './template-metrics';
 
@@ -41,6 +41,11 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
       if (!compiled) return undefined;
       try {
         const out = renderCompiled(compiled, scope) as MessageContent;
+        checkRenderedUrls(
+          channel,
+          out,
+          picked ? `locales.${t.tags.get(picked) ?? picked}.${channel}` : `content.${channel}`,
+        );
         metrics.renders.inc({ result: 'ok' });
         return out;
       } catch (error) {

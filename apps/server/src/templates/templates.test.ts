@@ -462,6 +462,38 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal((missing.details as { variable: string }).variable, 'data.order');
   });
 
+  test('push URLs may be Liquid templates; what they render to must be a URL', async () => {
+    const template = {
+      content: {
+        push: {
+          title: 'Order',
+          body: 'Shipped',
+          image: '{{ data.img }}',
+          url: 'https://shop.test/o/{{ data.id }}',
+        },
+      },
+    };
+    assert.equal((await put('url-fields', template)).status, 201);
+    const preview = (data: Record<string, unknown>) =>
+      app.call('/v1/templates/url-fields/preview', { body: { data } });
+    const ok = await json<PreviewView>(await preview({ img: 'https://cdn.test/a.png', id: 7 }));
+    assert.deepEqual(ok.content.push, {
+      title: 'Order',
+      body: 'Shipped',
+      image: 'https://cdn.test/a.png',
+      url: 'https://shop.test/o/7',
+    });
+    const bad = await errorOf(await preview({ img: 'not a url', id: 7 }), 422);
+    assert.equal(bad.code, 'template_error');
+    assert.equal((bad.details as { field: string }).field, 'content.push.image');
+    // A literal that is not a URL is bad input at save time, as for inline content.
+    assert.equal(
+      (await errorOf(await put('url-fields', { content: { push: { body: 'x', image: 'not a url' } } }), 400))
+        .code,
+      'invalid_request',
+    );
+  });
+
   test('an archived template refuses new notifications (422) while its versions stay readable; publishing restores it', async () => {
     assert.equal((await put('old-promo', { content: { webhook: { json: { text: 'promo' } } } })).status, 201);
     assert.equal(
@@ -561,6 +593,7 @@ describe('templates, through the public API to the webhook receiver', () => {
           .template.version;
       };
       assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
+      assert.equal(await versionOf(await fresh.send({ to: { userId: 'alice' }, template: 'cached' })), 1);
       assert.equal((await put('cached', { content: { webhook: { json: { text: 'two' } } } })).status, 201);
       // The publishing process and a process without a cache TTL use v2 at once…
       assert.equal(await versionOf(await send({ to: { userId: 'alice' }, template: 'cached' })), 2);
@@ -768,9 +801,10 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.ok(!/clarion_template[^\n]*welcome/.test(text));
   });
   test('the OpenAPI document describes the templates API from the validating schemas', async () => {
-    const doc = await json<{ paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>(
-      await fetch(`${h.url}/docs-json`),
-    );
+    const doc = await json<{
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    }>(await fetch(`${h.url}/docs-json`));
     assert.deepEqual(Object.keys(doc.paths['/v1/templates/{key}'] ?? {}).sort(), ['delete', 'get', 'put']);
     assert.ok(doc.paths['/v1/templates']?.get);
     assert.ok(doc.paths['/v1/templates/{key}/versions/{version}']?.get);
