@@ -1,9 +1,10 @@
 import type { ChannelContents } from '../notifications/notification-request';
 import { type Compiled, compileDeep } from './liquid-renderer';
+import { mergeVariants } from './locale-fallback';
 import type { TemplateVersionRecord } from './template-repository';
 import { normalizeLocale } from './template-schemas';
 
-/** A template version parsed once: per channel, the default content and each locale variant. */
+/** A template version parsed once: per channel, the default content and each locale variant (merged over its parents). */
 export interface CompiledTemplate {
   record: TemplateVersionRecord;
   defaults: Map<string, Compiled>;
@@ -27,9 +28,10 @@ export function compileTemplate(record: TemplateVersionRecord): CompiledTemplate
   const variants = new Map<string, Map<string, Compiled>>();
   const variantChannels = new Map<string, Set<string>>();
   const tags = new Map<string, string>();
-  for (const [tag, contents] of Object.entries(record.locales)) {
+  const merged = mergeVariants(record.content, record.locales);
+  for (const tag of Object.keys(record.locales)) {
     const norm = normalizeLocale(tag);
-    const compiled = compileContents(contents, `locales.${tag}`);
+    const compiled = compileContents(merged.get(norm) ?? {}, `locales.${tag}`);
     variants.set(norm, compiled);
     variantChannels.set(norm, new Set(compiled.keys()));
     tags.set(norm, tag);

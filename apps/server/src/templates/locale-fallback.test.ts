@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { localeChain, pickLocale } from './locale-fallback';
+import { localeChain, mergeVariants, pickLocale } from './locale-fallback';
 
 describe('locale fallback', () => {
   test('a tag falls back one subtag at a time, case and _ insensitive', () => {
@@ -22,5 +22,23 @@ describe('locale fallback', () => {
     assert.equal(pickLocale(variants, 'email', 'pt-BR'), null, 'no variant has e-mail: the default');
     assert.equal(pickLocale(variants, 'push', 'de-DE'), null);
     assert.equal(pickLocale(variants, 'push', null), null);
+  });
+
+  test('a variant overrides the fields it gives and inherits the rest from its parents and the default', () => {
+    const merged = mergeVariants(
+      { push: { title: 'Hi', body: 'Hello', url: 'https://x.test', sound: 'a' }, sms: { text: 'Hello' } },
+      {
+        pt: { push: { title: 'Olá', body: 'Olá!', sound: 'b' } },
+        'pt-BR': { push: { body: 'Oi!' } },
+        PT_pt: { sms: { text: 'Olá' } },
+      },
+    );
+    assert.deepEqual(merged.get('pt'), {
+      push: { title: 'Olá', body: 'Olá!', url: 'https://x.test', sound: 'b' },
+    });
+    assert.deepEqual(merged.get('pt-br'), {
+      push: { title: 'Olá', body: 'Oi!', url: 'https://x.test', sound: 'b' },
+    });
+    assert.deepEqual(merged.get('pt-pt'), { sms: { text: 'Olá' } }, 'only its own channels');
   });
 });

@@ -1,3 +1,4 @@
+import type { ChannelContents } from '../notifications/notification-request';
 import { normalizeLocale } from './template-schemas';
 
 /**
@@ -26,4 +27,31 @@ export function pickLocale(
     if (variants.get(candidate)?.has(channel)) return candidate;
   }
   return null;
+}
+
+/**
+ * What each variant sends, field by field: a variant overrides the fields it gives and inherits
+ * the rest from its parent locales and the default (`pt-BR` push with only title and body keeps
+ * the default's url, image and data). Keyed by normalised locale; only the variant's own channels.
+ */
+export function mergeVariants(
+  content: ChannelContents,
+  locales: Record<string, ChannelContents>,
+): Map<string, ChannelContents> {
+  const byLocale = new Map(Object.entries(locales).map(([tag, c]) => [normalizeLocale(tag), c]));
+  const merged = new Map<string, ChannelContents>();
+  for (const [locale, own] of byLocale) {
+    const chain = localeChain(locale).reverse(); // least specific first, this locale last
+    const out: Record<string, unknown> = {};
+    for (const channel of Object.keys(own) as (keyof ChannelContents)[]) {
+      let value: Record<string, unknown> = { ...(content[channel] as Record<string, unknown> | undefined) };
+      for (const step of chain) {
+        const layer = byLocale.get(step)?.[channel] as Record<string, unknown> | undefined;
+        if (layer) value = { ...value, ...layer };
+      }
+      out[channel] = value;
+    }
+    merged.set(locale, out as ChannelContents);
+  }
+  return merged;
 }

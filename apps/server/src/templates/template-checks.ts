@@ -1,7 +1,9 @@
 import { countSmsSegments, type MessageContent, type SmsSegmentInfo } from '@clarion/plugin-sdk';
 import type { ChannelContents } from '../notifications/notification-request';
 import { checkSyntax, renderLoose, stringsOf } from './liquid-renderer';
+import { mergeVariants } from './locale-fallback';
 import { type PayloadSize, pushSizes, webSizes } from './push-payload-size';
+import { normalizeLocale } from './template-schemas';
 
 /** What a channel's rendered content costs: push payload sizes against each provider's limit, SMS segments. */
 export interface ChannelChecks {
@@ -66,8 +68,10 @@ export function estimateChecks(
   basis: TemplateChecks['basis'],
 ): TemplateChecks {
   const out: Record<string, ChannelChecks> = { default: channelChecks(renderLoose(content, scope)) };
-  for (const [locale, variant] of Object.entries(locales))
-    out[locale] = channelChecks(renderLoose(variant, scope));
+  const merged = mergeVariants(content, locales);
+  for (const locale of Object.keys(locales)) {
+    out[locale] = channelChecks(renderLoose(merged.get(normalizeLocale(locale)) ?? {}, scope));
+  }
   return { basis, locales: out };
 }
 

@@ -405,7 +405,12 @@ describe('templates, through the public API to the webhook receiver', () => {
         await put('order-shipped', {
           defaultLocale: 'en',
           content: {
-            push: { title: 'Shipped', body: 'Order {{ data.order }} is on its way, {{ user.name }}' },
+            push: {
+              title: 'Shipped',
+              body: 'Order {{ data.order }} is on its way, {{ user.name }}',
+              url: 'https://x.test/{{ data.order }}',
+              sound: 'ping.caf',
+            },
             sms: { text: 'Order {{ data.order }} shipped 🚚' },
             email: {
               subject: 'Order {{ data.order }}',
@@ -427,7 +432,13 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal(res.status, 200);
     const p = await json<PreviewView>(res);
     assert.equal(p.version, 1);
-    assert.deepEqual(p.content.push, { title: 'Enviado', body: 'Pedido A-1 a caminho, Ana' });
+    // The pt variant gives title and body; url and sound are inherited from the default.
+    assert.deepEqual(p.content.push, {
+      title: 'Enviado',
+      body: 'Pedido A-1 a caminho, Ana',
+      url: 'https://x.test/A-1',
+      sound: 'ping.caf',
+    });
     assert.deepEqual(p.locales, { push: 'pt', sms: 'en', email: 'en' });
     assert.equal(p.content.sms!.text, 'Order A-1 shipped 🚚');
     assert.equal(p.checks.sms!.encoding, 'UCS-2', 'the emoji needs UCS-2');
