@@ -12,7 +12,7 @@ const engine = new Liquid({
   lenientIf: true,
   strictFilters: true,
   ownPropertyOnly: true,
-  parseLimit: 100_000,
+  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
   renderLimit: 200,
   memoryLimit: 10_000_000,
   cache: false,
@@ -158,7 +158,7 @@ const loose = new Liquid({
   strictVariables: false,
   strictFilters: false,
   ownPropertyOnly: true,
-  parseLimit: 100_000,
+  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
   renderLimit: 200,
   memoryLimit: 10_000_000,
   jsTruthy: false,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { signUserToken } from '../auth/user-token';
-import { countRows } from '../testing/db';
+import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface ApiErrorBody {
@@ -201,6 +201,31 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.deepEqual(view.template, { key: 'greeting', version: 1 });
   });
 
+  test('a scheduled fan-out goes out with the version recorded at ingest, even if the template was republished and archived since', async () => {
+    assert.equal(
+      (await put('pinned', { content: { webhook: { json: { text: 'first {{ user.name }}' } } } })).status,
+      201,
+    );
+    assert.equal((await app.call('/v1/users/alice/topics/pinned-topic', { method: 'PUT' })).status, 204);
+    // Planned 3 s from now: long after the republish and archive below.
+    const sendAt = new Date(Date.now() + 3000).toISOString();
+    const sent = await send({ to: { topic: 'pinned-topic' }, template: 'pinned', sendAt });
+    assert.equal(sent.status, 202);
+    const { id } = await json<{ id: string }>(sent);
+    assert.equal((await put('pinned', { content: { webhook: { json: { text: 'second' } } } })).status, 201);
+    assert.equal((await app.call('/v1/templates/pinned', { method: 'DELETE' })).status, 204);
+    assert.deepEqual(await received(id, 'alice'), { text: 'first Alice' });
+    const view = await json<{ template: unknown }>(await app.call(`/v1/notifications/${id}`));
+    assert.deepEqual(view.template, { key: 'pinned', version: 1 });
+    const [order] = await sql<{ planned_after_archive: boolean }>(
+      h.db.url,
+      `SELECT min(d.created_at) > (SELECT archived_at FROM templates WHERE key = 'pinned') AS planned_after_archive
+         FROM deliveries d WHERE d.notification_id = $1`,
+      [id],
+    );
+    assert.equal(order?.planned_after_archive, true, 'the fan-out planned its deliveries after the archive');
+  });
+
   test('a fan-out refuses a missing data variable at ingest (422, nothing stored); a user lacking an attribute is suppressed, not the audience', async () => {
     assert.equal(
       (
@@ -314,6 +339,16 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal(filter.code, 'template_syntax_error');
     assert.deepEqual(await countRows(h.db.url, TABLES), before);
     assert.equal((await app.call('/v1/templates/broken')).status, 404);
+  });
+
+  test('a 200 KB e-mail HTML publishes and renders (within the parse limit)', async () => {
+    const html = `<p>Hi {{ user.name }}</p>${'<p>lorem ipsum dolor sit amet</p>'.repeat(7000)}`;
+    assert.ok(html.length > 200_000);
+    assert.equal((await put('newsletter', { content: { email: { subject: 'News', html } } })).status, 201);
+    const preview = await json<PreviewView>(
+      await app.call('/v1/templates/newsletter/preview', { body: { userId: 'alice' } }),
+    );
+    assert.ok(String(preview.content.email?.html).startsWith('<p>Hi Alice</p>'));
   });
 
   test('push payloads over 4 KB are refused at save time: static text alone, or rendered with the sample', async () => {
@@ -557,6 +592,7 @@ describe('templates, through the public API to the webhook receiver', () => {
 
   test('other processes see a publish within CLARION_TEMPLATE_CACHE_TTL_MS; a version they have not seen yet is fetched at once', async () => {
     /** A separate API process (`clarion start`) on this database, with its own template cache. */
+    const children: ChildProcess[] = [];
     const startApi = async (ttlMs: string) => {
       const port = await freePort();
       const child = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'start'], {
@@ -568,6 +604,7 @@ describe('templates, through the public API to the webhook receiver', () => {
         }),
         stdio: 'ignore',
       });
+      children.push(child);
       const base = `http://127.0.0.1:${port}`;
       await waitFor(
         'API process up',
@@ -576,15 +613,9 @@ describe('templates, through the public API to the webhook receiver', () => {
             (r) => r.ok,
             () => false,
           ),
-        { timeoutMs: 30_000 },
+        { timeoutMs: 120_000 },
       );
       return {
-        stop: () =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
         send: (body: unknown) =>
           fetch(`${base}/v1/notifications`, {
             method: 'POST',
@@ -593,9 +624,20 @@ describe('templates, through the public API to the webhook receiver', () => {
           }),
       };
     };
-    const slow = await startApi('600000');
-    const fresh = await startApi('0');
+    const stopAll = () =>
+      Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
     try {
+      // Started together: a cold start takes seconds on a busy machine.
+      const [slow, fresh] = await Promise.all([startApi('600000'), startApi('0')]);
       assert.equal((await put('cached', { content: { webhook: { json: { text: 'one' } } } })).status, 201);
       const versionOf = async (res: Response) => {
         assert.equal(res.status, 202);
@@ -618,8 +660,28 @@ describe('templates, through the public API to the webhook receiver', () => {
       );
       assert.equal(await versionOf(await slow.send({ to: { userId: 'alice' }, template: 'cached' })), 2);
     } finally {
-      await Promise.all([slow.stop(), fresh.stop()]);
+      await stopAll();
     }
+  });
+
+  test('the list pages by key with a cursor', async () => {
+    const all = await json<{ templates: TemplateView[]; nextCursor: string | null }>(
+      await app.call('/v1/templates?limit=1000'),
+    );
+    assert.equal(all.nextCursor, null);
+    const keys = all.templates.map((t) => t.key);
+    assert.deepEqual(keys, [...keys].sort());
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: { templates: TemplateView[]; nextCursor: string | null } = await json(
+        await app.call(`/v1/templates?limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`),
+      );
+      assert.ok(page.templates.length <= 2);
+      seen.push(...page.templates.map((t) => t.key));
+      after = page.nextCursor;
+    } while (after);
+    assert.deepEqual(seen, keys);
   });
 
   test('concurrent publishes of one key get consecutive versions', async () => {
