@@ -21,7 +21,7 @@ export class TemplateMetrics {
       new Counter<L>({ name, help, labelNames, registers: [registry] });
     this.renders = counter(
       'clarion_template_renders_total',
-      'Stored-template renders (one per delivery channel), by result',
+      'Stored-template renders (one per channel per recipient, previews included), by result',
       ['result'],
     );
     this.cache = counter(
