@@ -67,10 +67,14 @@ export function estimateChecks(
   scope: Record<string, unknown>,
   basis: TemplateChecks['basis'],
 ): TemplateChecks {
-  const out: Record<string, ChannelChecks> = { default: channelChecks(renderLoose(content, scope)) };
+  // Only the channels that are measured are rendered (an e-mail or webhook body costs nothing here).
+  const measured = (c: ChannelContents): ChannelContents => ({ push: c.push, web: c.web, sms: c.sms });
+  const out: Record<string, ChannelChecks> = {
+    default: channelChecks(renderLoose(measured(content), scope)),
+  };
   const merged = mergeVariants(content, locales);
   for (const locale of Object.keys(locales)) {
-    out[locale] = channelChecks(renderLoose(merged.get(normalizeLocale(locale)) ?? {}, scope));
+    out[locale] = channelChecks(renderLoose(measured(merged.get(normalizeLocale(locale)) ?? {}), scope));
   }
   return { basis, locales: out };
 }

@@ -305,6 +305,31 @@ describe('templates, through the public API to the webhook receiver', () => {
     });
   });
 
+  test('a template that would render without bound is a 422 (render time and memory are limited), nothing stored', async () => {
+    const loop = '{% for i in (1..3000) %}{% for j in (1..3000) %}{% endfor %}{% endfor %}done';
+    const huge = '{% for i in (1..100000000) %}x{% endfor %}';
+    assert.equal(
+      (await put('runaway', { content: { webhook: { json: { a: loop, b: huge } } } })).status,
+      201,
+    );
+    const before = await countRows(h.db.url, TABLES);
+    const sent = await errorOf(await send({ to: { userId: 'alice' }, template: 'runaway' }), 422);
+    assert.equal(sent.code, 'template_error');
+    assert.match(sent.message, /limit exceeded/);
+    const preview = await errorOf(await app.call('/v1/templates/runaway/preview', { body: {} }), 422);
+    assert.match(preview.message, /limit exceeded/);
+    assert.deepEqual(await countRows(h.db.url, TABLES), before);
+    // The app and user scopes are there, and the server still answers.
+    assert.equal(
+      (await put('scopes', { content: { sms: { text: '{{ app.name }} for {{ user.id }}' } } })).status,
+      201,
+    );
+    const scopes = await json<PreviewView>(
+      await app.call('/v1/templates/scopes/preview', { body: { userId: 'alice' } }),
+    );
+    assert.equal(scopes.content.sms?.text, 'test app for alice');
+  });
+
   test('a Liquid syntax error is a 422 with line and column, and nothing is stored', async () => {
     const before = await countRows(h.db.url, TABLES);
     const error = await errorOf(
