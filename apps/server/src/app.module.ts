@@ -36,6 +36,11 @@ import { QueueMetrics } from './ops/queue-metrics';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { RedisModule } from './redis/redis.module';
+import { TemplateMetrics } from './templates/template-metrics';
+import { TemplateRepository } from './templates/template-repository';
+import { TemplateResolver } from './templates/template-resolver';
+import { TemplatesController } from './templates/templates.controller';
+import { TemplatesService } from './templates/templates.service';
 import { redisConnectionOptions } from './redis/connection-options';
 
 export interface AppModuleOptions {
@@ -64,6 +69,9 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      TemplateMetrics,
+      TemplateRepository,
+      TemplateResolver,
     ];
     return {
       module: AppModule,
@@ -93,10 +101,10 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController, TemplatesController] : [])],
       providers: [
         ...core,
-        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
+        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, TemplatesService] : []),
         ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
       ],
     };

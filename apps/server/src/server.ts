@@ -32,6 +32,8 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   const adapter = new FastifyAdapter({
     bodyLimit: 5 * 1024 * 1024,
     trustProxy: true,
+    // Ids and template keys up to 256 characters reach validation (a 400 naming the rule), not the router's 414.
+    routerOptions: { maxParamLength: 1024 },
     loggerInstance: requestLogger(env),
     genReqId: requestId,
     requestIdLogLabel: 'reqId',

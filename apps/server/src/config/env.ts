@@ -35,6 +35,10 @@ export const envSchema = z.object({
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),
   /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
   CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** How long a process trusts its cached "latest version" of a template (publishes elsewhere show up after this). */
+  CLARION_TEMPLATE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
+  /** Compiled template versions (and latest-version entries) kept in memory per process. */
+  CLARION_TEMPLATE_CACHE_SIZE: z.coerce.number().int().positive().default(1000),
   CLARION_SANDBOX: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -7,7 +7,7 @@ import { RecipientLoader } from '../contacts/recipient-loader';
 import type { Recipient } from '../contacts/recipient';
 import { insertDeliveries } from '../ingest/notification-store';
 import { PlanContextService } from '../ingest/plan-context.service';
-import { planRecipient } from '../ingest/planner';
+import { planOrSuppress } from '../templates/plan-or-suppress';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { Enqueuer } from './enqueuer';
@@ -42,14 +42,14 @@ export class FanoutProcessor extends WorkerHost {
 
   async process(job: Job<FanoutData>): Promise<number> {
     const { notificationId, appId } = job.data;
-    const [row]: { request: NotificationRequest; status: string; created_at: Date }[] = await this.db.query(
-      'SELECT request, status, created_at FROM notifications WHERE id = $1 AND app_id = $2',
+    const [row]: { request: NotificationRequest; status: string; created_at: Date; template_version: number | null }[] = await this.db.query(
+      'SELECT request, status, created_at, template_version FROM notifications WHERE id = $1 AND app_id = $2',
       [notificationId, appId],
     );
     const app = await this.apps.get(appId);
     if (!row || !app || row.status !== 'fanout') return 0;
     const request = row.request;
-    const ctx = this.contexts.build(app, notificationId, request, row.created_at);
+    const ctx = await this.contexts.build(app, notificationId, request, row.created_at, row.template_version ?? undefined);
     let cursor = job.data.cursor ?? null;
     let total = 0;
     for (;;) {
@@ -70,7 +70,7 @@ export class FanoutProcessor extends WorkerHost {
         if (request.to.topic !== undefined) break;
         continue; // a slice of unknown ids: move on
       }
-      const plans = chunk.flatMap((r) => planRecipient(ctx, r));
+      const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
       const inserted = await insertDeliveries(this.db, plans.map((plan) => ({ plan, notificationId, appId })));
       const jobs = plans.filter((p) => p.job && inserted.has(p.id)).map((p) => ({ job: p.job!, delayMs: 0 }));
       for (const p of plans) if (p.status === 'suppressed' && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);

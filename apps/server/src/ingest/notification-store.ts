@@ -16,6 +16,9 @@ export interface NotificationRecord {
   expiresAt: string | null;
   recipients: number;
   plans: DeliveryPlan[];
+  /** The stored template and version the notification was rendered from. */
+  templateKey?: string | null;
+  templateVersion?: number | null;
 }
 
 export type StoreResult =
@@ -66,9 +69,10 @@ export class NotificationStore {
       });
       if (winners.length === 0) return;
       await tx.query(
-        `INSERT INTO notifications (id, app_id, event_id, status, category, priority, request, send_at, expires_at, recipients)
+        `INSERT INTO notifications (id, app_id, event_id, status, category, priority, request, send_at, expires_at, recipients,
+                                    template_key, template_version)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
-                              $8::timestamptz[], $9::timestamptz[], $10::int[])`,
+                              $8::timestamptz[], $9::timestamptz[], $10::int[], $11::text[], $12::int[])`,
         [
           winners.map((r) => r.id),
           winners.map((r) => r.appId),
@@ -80,6 +84,8 @@ export class NotificationStore {
           winners.map((r) => r.sendAt),
           winners.map((r) => r.expiresAt),
           winners.map((r) => r.recipients),
+          winners.map((r) => r.templateKey ?? null),
+          winners.map((r) => r.templateVersion ?? null),
         ],
       );
       await insertDeliveries(tx, winners.flatMap((r) => r.plans.map((p) => ({ plan: p, notificationId: r.id, appId: r.appId }))));

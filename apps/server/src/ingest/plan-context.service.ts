@@ -1,21 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import { ApiError } from '../common/api-error';
-import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import { TemplateResolver } from '../templates/template-resolver';
 import type { PlanContext } from './planner';
 
 /** Builds what planning needs once per notification (shared by the request path and fan-out). */
 @Injectable()
 export class PlanContextService {
-  constructor(private readonly registry: PluginRegistry) {}
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly templates: TemplateResolver,
+  ) {}
 
-  build(app: AppRecord, notificationId: string, request: NotificationRequest, acceptedAt: Date): PlanContext {
-    const contents: ChannelContents | undefined = request.content;
-    if (!contents) {
-      // Stored templates arrive with the templates module; until then only inline content.
-      throw new ApiError(422, 'unknown_template', `template "${request.template}" does not exist`, { template: request.template });
-    }
+  /**
+   * Loads the stored template once per notification (cached; 422 unknown_template when it does
+   * not exist or is archived). `pinnedVersion` is the version recorded at ingest: fan-out uses it,
+   * even if the template was archived or republished since.
+   */
+  async build(app: AppRecord, notificationId: string, request: NotificationRequest, acceptedAt: Date, pinnedVersion?: number): Promise<PlanContext> {
+    const template =
+      request.template === undefined
+        ? undefined
+        : await this.templates.plan(app.id, request.template, pinnedVersion ?? request.templateVersion, pinnedVersion !== undefined);
+    const contents = template?.contents ?? request.content ?? {};
     const start = request.sendAt ? Math.max(Date.parse(request.sendAt), acceptedAt.getTime()) : acceptedAt.getTime();
     return {
       appId: app.id,
@@ -27,6 +35,7 @@ export class PlanContextService {
       acceptedAt: acceptedAt.toISOString(),
       expiresAt: request.ttl ? new Date(start + request.ttl * 1000).toISOString() : undefined,
       registry: this.registry,
+      ...(template ? { template } : {}),
     };
   }
 }

@@ -5,6 +5,7 @@ import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { renderDeep } from '../templates/liquid-renderer';
+import type { TemplatePlan } from '../templates/template-plan';
 import type { DeliveryPlan } from './delivery-plan';
 
 export interface PlanContext {
@@ -18,6 +19,8 @@ export interface PlanContext {
   acceptedAt: string;
   expiresAt: string | undefined;
   registry: PluginRegistry;
+  /** The stored template version (when the request names one): renders per recipient locale. */
+  template?: TemplatePlan;
 }
 
 function addressOf(contact: ContactRow): Address {
@@ -86,7 +89,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
       suppressed(channel, 'no_contact');
       continue;
     }
-    const content = renderDeep(raw, scope, `content.${channel}`) as MessageContent;
+    const content = (ctx.template ? ctx.template.render(channel, recipient.locale, scope) : renderDeep(raw, scope, `content.${channel}`)) as MessageContent;
     for (const contact of contacts) {
       const plugin =
         contact.kind === 'device'

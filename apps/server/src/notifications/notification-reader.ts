@@ -9,11 +9,13 @@ export class NotificationReader {
   async get(appId: string, id: string, limit = 1000, after: string | null = null) {
     const [n] = await this.db.query(
       `SELECT id, event_id AS "eventId", status, category, priority, send_at AS "sendAt", expires_at AS "expiresAt",
-              recipients, created_at AS "createdAt"
+              recipients, created_at AS "createdAt", template_key AS "templateKey", template_version AS "templateVersion"
          FROM notifications WHERE id = $1 AND app_id = $2`,
       [id, appId],
     );
     if (!n) return null;
+    const { templateKey, templateVersion, ...notification } = n as { templateKey: string | null; templateVersion: number | null };
+    const template = templateKey === null ? null : { key: templateKey, version: templateVersion };
     const deliveries: Record<string, unknown>[] = await this.db.query(
       `SELECT d.id, u.external_id AS "userId", d.channel, d.plugin, d.status, d.reason, d.attempts,
               d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage",
@@ -30,7 +32,8 @@ export class NotificationReader {
       [id],
     );
     return {
-      ...n,
+      ...notification,
+      template,
       summary: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])),
       deliveries: deliveries.map((d) => ({ ...d, events: (d.events as { status: string; at: string }[]).map((e) => ({ ...e, at: e.at })) })),
       nextCursor: deliveries.length === limit ? deliveries.at(-1)?.id : null,

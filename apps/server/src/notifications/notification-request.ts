@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const data = z.record(z.string(), z.string()).describe('custom key/value data; values are strings (FCM requires it)');
+/** A URL, or a Liquid template of one (`https://x/{{ data.id }}`, `{{ data.imageUrl }}`): checked again once rendered. */
+const url = z.union([z.url(), z.string().max(2000).regex(/\{\{|\{%/, 'a URL or a Liquid template of one')]);
 const pushContent = z
   .object({
     title: z.string().max(1000).optional(),
@@ -8,15 +10,15 @@ const pushContent = z
     data: data.optional(),
     sound: z.string().max(200).optional(),
     badge: z.number().int().min(0).optional(),
-    image: z.url().optional(),
-    url: z.url().optional(),
+    image: url.optional(),
+    url: url.optional(),
     actionCategory: z.string().max(200).optional(),
     threadId: z.string().max(200).optional(),
     mutableContent: z.boolean().optional(),
     androidChannelId: z.string().max(200).optional(),
   })
   .strict();
-const webContent = pushContent.extend({ icon: z.url().optional() }).strict();
+const webContent = pushContent.extend({ icon: url.optional() }).strict();
 const smsContent = z.object({ text: z.string().min(1).max(1600) }).strict();
 const emailContent = z
   .object({
@@ -59,6 +61,7 @@ export const notificationRequestSchema = z
       }),
     content: contentSchema.optional(),
     template: z.string().min(1).max(200).optional(),
+    templateVersion: z.number().int().positive().max(999_999_999).optional().describe('a published version; default: the latest'),
     data: z.record(z.string(), z.unknown()).default({}),
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
     eventId: z.string().min(1).max(256).optional(),
@@ -73,6 +76,10 @@ export const notificationRequestSchema = z
   .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
     message: 'give either content or template',
     path: ['content'],
+  })
+  .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
+    message: 'templateVersion needs template',
+    path: ['templateVersion'],
   });
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

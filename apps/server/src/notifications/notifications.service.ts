@@ -54,10 +54,11 @@ export class NotificationsService {
     const id = newId();
     const acceptedAt = new Date();
     const bodyHash = createHash('sha256').update(canonical(request)).digest('hex');
-    const ctx = this.contexts.build(app, id, request, acceptedAt);
+    const ctx = await this.contexts.build(app, id, request, acceptedAt);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
     const fanout = request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
+    if (fanout) ctx.template?.checkData(request.data, app); // users are planned later: refuse a missing data variable now
 
     let plans: DeliveryPlan[] = [];
     if (!fanout && userIds) {
@@ -85,6 +86,8 @@ export class NotificationsService {
       expiresAt: ctx.expiresAt ?? null,
       recipients: fanout ? 0 : (userIds?.length ?? 0) - unknown,
       plans,
+      templateKey: ctx.template?.key ?? null,
+      templateVersion: ctx.template?.version ?? null,
     });
     if (result.outcome === 'duplicate') {
       this.metrics.deduplicated.inc();

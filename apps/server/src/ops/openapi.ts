@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
 import { notificationRequestSchema } from '../notifications/notification-request';
+import { templatesOpenApi } from '../templates/templates.openapi';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const error = { $ref: '#/components/schemas/Error' };
@@ -38,6 +39,7 @@ export function openApiDocument(): OpenAPIObject {
         UpsertUser: schema(upsertUserSchema),
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
+        ...templatesOpenApi.schemas,
       },
     },
     security: [{ appKey: [] }],
@@ -90,6 +92,7 @@ export function openApiDocument(): OpenAPIObject {
         post: { summary: 'Create a key (server or client)', security: [{ admin: [] }], responses: { 200: { description: 'Created; secret shown once' }, ...errors } },
         get: { summary: 'List keys (no secrets)', security: [{ admin: [] }], responses: { 200: { description: 'Keys' } } },
       },
+      ...templatesOpenApi.paths,
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
       '/readyz': { get: { summary: 'Readiness: database, Redis, plugins', security: [], responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Text exposition format' } } } },

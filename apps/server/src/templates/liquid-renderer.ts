@@ -1,4 +1,4 @@
-import { Liquid } from 'liquidjs';
+import { Drop, Liquid } from 'liquidjs';
 import { ApiError } from '../common/api-error';
 
 /**
@@ -8,9 +8,11 @@ import { ApiError } from '../common/api-error';
  */
 const engine = new Liquid({
   strictVariables: true,
+  // `{% if user.vip %}` and `{{ user.nickname | default: user.name }}` test for absence instead of failing.
+  lenientIf: true,
   strictFilters: true,
   ownPropertyOnly: true,
-  parseLimit: 100_000,
+  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
   renderLimit: 200,
   memoryLimit: 10_000_000,
   cache: false,
@@ -30,24 +32,63 @@ function parse(source: string): Parsed {
   return tpl;
 }
 
+/** The 422 a failed render answers with: the field, and the variable when one was missing. */
+function renderError(error: unknown, field: string): ApiError {
+  const message = (error as Error).message.split('\n')[0] ?? 'render failed';
+  const variable = /undefined variable: ([^,\s]+)/.exec(message)?.[1];
+  return new ApiError(422, 'template_error', `${field}: ${message}`, {
+    field,
+    ...(variable ? { variable } : {}),
+  });
+}
+
 /** Renders one string; plain strings (no `{{` or `{%`) pass through untouched and cost nothing. */
 export function renderString(source: string, scope: Record<string, unknown>, field: string): string {
   if (!source.includes('{')) return source;
   try {
     return engine.renderSync(parse(source), scope) as string;
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0] ?? 'render failed';
-    throw new ApiError(422, 'template_error', `${field}: ${message}`, { field });
+    throw renderError(error, field);
+  }
+}
+
+const URL_FIELDS = ['image', 'url', 'icon'] as const;
+
+/**
+ * Push and web content may template their URLs (`https://shop/{{ data.id }}`); what they render
+ * to must still be a URL, or the provider would refuse every delivery.
+ */
+export function checkRenderedUrls(channel: string, rendered: unknown, field: string): void {
+  if ((channel !== 'push' && channel !== 'web') || rendered === null || typeof rendered !== 'object') return;
+  for (const key of URL_FIELDS) {
+    const value = (rendered as Record<string, unknown>)[key];
+    if (typeof value === 'string' && !URL.canParse(value)) {
+      throw new ApiError(
+        422,
+        'template_error',
+        `${field}.${key}: renders to "${value.slice(0, 100)}", which is not a URL`,
+        {
+          field: `${field}.${key}`,
+        },
+      );
+    }
   }
 }
 
 /** Renders every string in a content object (deeply), field paths for error messages. */
 export function renderDeep<T>(value: T, scope: Record<string, unknown>, path: string): T {
+  const out = renderTree(value, scope, path);
+  const channel = /^content\.(push|web)$/.exec(path)?.[1];
+  if (channel) checkRenderedUrls(channel, out, path);
+  return out;
+}
+
+function renderTree<T>(value: T, scope: Record<string, unknown>, path: string): T {
   if (typeof value === 'string') return renderString(value, scope, path) as T;
-  if (Array.isArray(value)) return value.map((v, i) => renderDeep(v, scope, `${path}[${i}]`)) as T;
+  if (Array.isArray(value)) return value.map((v, i) => renderTree(v, scope, `${path}[${i}]`)) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = renderDeep(v, scope, `${path}.${k}`);
+    for (const [k, v] of Object.entries(value)) out[k] = renderTree(v, scope, `${path}.${k}`);
     return out as T;
   }
   return value;
@@ -62,5 +103,108 @@ export function checkSyntax(source: string): { line: number; column: number; mes
     const e = error as Error & { token?: { getPosition?: () => [number, number] } };
     const [line, column] = e.token?.getPosition?.() ?? [0, 0];
     return { line, column, message: e.message.split(',')[0] ?? e.message };
+  }
+}
+
+/**
+ * A content tree parsed once (stored template versions are immutable, so this is cached by
+ * key+version): Liquid strings become parsed templates, everything else stays a literal.
+ */
+export type Compiled =
+  | { kind: 'literal'; value: unknown }
+  | { kind: 'liquid'; template: Parsed; field: string }
+  | { kind: 'array'; items: Compiled[] }
+  | { kind: 'object'; entries: [string, Compiled][] };
+
+export function compileDeep(value: unknown, path: string): Compiled {
+  if (typeof value === 'string')
+    return value.includes('{')
+      ? { kind: 'liquid', template: engine.parse(value), field: path }
+      : { kind: 'literal', value };
+  if (Array.isArray(value))
+    return { kind: 'array', items: value.map((v, i) => compileDeep(v, `${path}[${i}]`)) };
+  if (value !== null && typeof value === 'object') {
+    return {
+      kind: 'object',
+      entries: Object.entries(value).map(([k, v]) => [k, compileDeep(v, `${path}.${k}`)]),
+    };
+  }
+  return { kind: 'literal', value };
+}
+
+/** Renders a compiled tree with the strict engine: a missing variable is a 422 naming it. */
+export function renderCompiled(compiled: Compiled, scope: Record<string, unknown>): unknown {
+  switch (compiled.kind) {
+    case 'literal':
+      return compiled.value;
+    case 'liquid':
+      try {
+        return engine.renderSync(compiled.template, scope) as string;
+      } catch (error) {
+        throw renderError(error, compiled.field);
+      }
+    case 'array':
+      return compiled.items.map((c) => renderCompiled(c, scope));
+    case 'object':
+      return Object.fromEntries(compiled.entries.map(([k, c]) => [k, renderCompiled(c, scope)]));
+  }
+}
+
+/**
+ * Lenient twin of the strict engine, for size estimates only: a missing variable renders as
+ * nothing, so the result is the template's static part (plus whatever sample data fills in).
+ */
+const loose = new Liquid({
+  strictVariables: false,
+  strictFilters: false,
+  ownPropertyOnly: true,
+  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
+  renderLimit: 200,
+  memoryLimit: 10_000_000,
+  jsTruthy: false,
+});
+
+export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
+  if (typeof value === 'string') {
+    if (!value.includes('{')) return value;
+    try {
+      return loose.parseAndRenderSync(value, scope) as T;
+    } catch {
+      return '' as T; // a string that does not even render loosely adds nothing static
+    }
+  }
+  if (Array.isArray(value)) return value.map((v) => renderLoose(v, scope)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderLoose(v, scope)])) as T;
+  }
+  return value;
+}
+
+/** Every string in a content tree with its path (for syntax checks). */
+export function stringsOf(
+  value: unknown,
+  path: string,
+  out: { path: string; source: string }[] = [],
+): { path: string; source: string }[] {
+  if (typeof value === 'string') {
+    out.push({ path, source: value });
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) stringsOf(v, `${path}[${i}]`, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) stringsOf(v, `${path}.${k}`, out);
+  }
+  return out;
+}
+
+/** A user who has every attribute (each one empty): checks a template's `data` variables before the users are known. */
+export class AnyUser extends Drop {
+  override liquidMethodMissing(): AnyUser {
+    return new AnyUser();
+  }
+  override valueOf(): string {
+    return '';
+  }
+  override toString(): string {
+    return '';
   }
 }

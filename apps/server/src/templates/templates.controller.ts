@@ -1,0 +1,75 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { AppsService } from '../apps/apps.service';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
+import { CurrentAuth } from '../auth/current-auth';
+import { notFound } from '../common/api-error';
+import { validate } from '../common/validate';
+import {
+  listQuery,
+  previewSchema,
+  publishTemplateSchema,
+  templateKeyParam,
+  versionParam,
+} from './template-schemas';
+import { TemplatesService } from './templates.service';
+
+/** Templates are managed with server keys only (the guard refuses client keys: no @ClientKeyAllowed here). */
+@Controller('v1/templates')
+@UseGuards(ApiKeyGuard)
+export class TemplatesController {
+  constructor(
+    private readonly templates: TemplatesService,
+    private readonly apps: AppsService,
+  ) {}
+
+  private async app(auth: AuthContext) {
+    const app = await this.apps.get(auth.appId);
+    if (!app) throw notFound('app');
+    return app;
+  }
+
+  @Put(':key')
+  @HttpCode(201)
+  async publish(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string, @Body() body: unknown) {
+    const key = validate(templateKeyParam, rawKey, 'key');
+    const input = validate(publishTemplateSchema, body ?? {});
+    return this.templates.publish(await this.app(auth), key, input);
+  }
+
+  @Get()
+  async list(@CurrentAuth() auth: AuthContext, @Query() query: unknown) {
+    const q = validate(listQuery, query, 'query');
+    const templates = await this.templates.list(auth.appId, q.includeArchived, q.after ?? null, q.limit);
+    return { templates, nextCursor: templates.length === q.limit ? templates.at(-1)!.key : null };
+  }
+
+  @Get(':key')
+  async latest(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string) {
+    return this.templates.get(auth.appId, validate(templateKeyParam, rawKey, 'key'), null);
+  }
+
+  @Get(':key/versions/:version')
+  async version(
+    @CurrentAuth() auth: AuthContext,
+    @Param('key') rawKey: string,
+    @Param('version') rawVersion: string,
+  ) {
+    const key = validate(templateKeyParam, rawKey, 'key');
+    return this.templates.get(auth.appId, key, validate(versionParam, rawVersion, 'version'));
+  }
+
+  @Delete(':key')
+  @HttpCode(204)
+  async archive(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string) {
+    await this.templates.archive(auth.appId, validate(templateKeyParam, rawKey, 'key'));
+  }
+
+  @Post(':key/preview')
+  @HttpCode(200)
+  async preview(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string, @Body() body: unknown) {
+    const key = validate(templateKeyParam, rawKey, 'key');
+    const input = validate(previewSchema, body ?? {});
+    return this.templates.preview(await this.app(auth), key, input);
+  }
+}
