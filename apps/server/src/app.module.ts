@@ -35,6 +35,10 @@ import { QueueMetrics } from './ops/queue-metrics';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { RedisModule } from './redis/redis.module';
+import { PreferencesController } from './preferences/preferences.controller';
+import { PreferencesService } from './preferences/preferences.service';
+import { ApiQuota } from './ratelimits/api-quota';
+import { UserCaps } from './ratelimits/user-caps';
 import { redisConnectionOptions } from './redis/connection-options';
 
 export interface AppModuleOptions {
@@ -63,6 +67,7 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      UserCaps,
     ];
     return {
       module: AppModule,
@@ -92,10 +97,10 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController, PreferencesController] : [])],
       providers: [
         ...core,
-        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
+        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, ApiQuota, PreferencesService] : []),
         ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
       ],
     };
