@@ -118,12 +118,17 @@ export class UserCaps {
   private async round(appId: string, asks: Ask[]): Promise<void> {
     await Promise.all(
       asks.map(async (a) => {
+        const limiter = this.limiter(a.rule);
         try {
-          await this.limiter(a.rule).consume(this.key(appId, a), 1);
+          await limiter.consume(this.key(appId, a), 1);
           a.granted = true;
         } catch (rejection) {
           if (!(rejection instanceof RateLimiterRes)) throw rejection;
           a.granted = false;
+          // A refused consume still counted; take it back so the counter is what was granted
+          // (or a slot refunded later would stay taken). Never over-grants: a consume is only
+          // granted when granted + refused-in-flight + 1 <= max.
+          await limiter.reward(this.key(appId, a), 1);
         }
       }),
     );
