@@ -31,3 +31,9 @@ export const pluginRateLimitsSchema = z
     }
     return out;
   });
+
+/** A limit for a plugin this process did not load is a typo: refuse to start rather than ignore it. */
+export function assertLimitedPluginsLoaded(limits: Record<string, PluginRateLimit>, loaded: string[]): void {
+  const unknown = Object.keys(limits).filter((n) => !loaded.includes(n));
+  if (unknown.length > 0) throw new Error(`CLARION_PLUGIN_RATE_LIMITS names plugins that are not loaded: ${unknown.join(', ')}`);
+}
