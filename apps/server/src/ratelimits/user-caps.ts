@@ -10,6 +10,9 @@ import { isCritical } from '../preferences/delivery-policy';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { type CapRule, capRuleId, matchingCaps } from './cap-rules';
 
+/** setTimeout's ceiling (2^31-1 ms), in whole seconds. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** One cap to take for one user × channel, and the window it is trying. */
 interface Ask {
   group: DeliveryPlan[];
@@ -154,7 +157,8 @@ export class UserCaps {
         points: rule.max,
         duration,
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: 'cap', points: rule.max, duration }),
+        // The in-memory limiter expires keys with setTimeout, which cannot wait more than ~24.8 days.
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: 'cap', points: rule.max, duration: Math.min(duration, MAX_TIMER_SECONDS) }),
       });
       this.limiters.set(id, limiter);
     }
