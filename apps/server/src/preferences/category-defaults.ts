@@ -6,7 +6,11 @@ import { z } from 'zod';
  * turned it on).
  */
 export const categoryDefaultsSchema = z.record(
-  z.string().min(1).max(100).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only'),
+  z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only'),
   z.enum(['opt_in', 'opt_out']),
 );
 

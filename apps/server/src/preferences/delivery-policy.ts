@@ -24,12 +24,18 @@ export function preferenceSuppression(
   if (isCritical(settings, category)) return null;
   const said = userAllows(recipient.preferences, channel, category);
   if (said === false) return 'opted_out';
-  if (said === undefined && category !== null && settings.categoryDefaults[category] === 'opt_in') return 'category_opt_in_required';
+  if (said === undefined && category !== null && settings.categoryDefaults[category] === 'opt_in')
+    return 'category_opt_in_required';
   return null;
 }
 
 /** Until when quiet hours hold this user's notification (not critical, window applies), or null. */
-export function quietHold(settings: AppSettings, recipient: Recipient, category: string | null, at: Date): Date | null {
+export function quietHold(
+  settings: AppSettings,
+  recipient: Recipient,
+  category: string | null,
+  at: Date,
+): Date | null {
   const qh = recipient.quietHours;
   if (!qh || isCritical(settings, category) || !quietHoursApply(qh, category)) return null;
   return quietHoursEnd(qh, recipient.timezone, at);

@@ -1,4 +1,4 @@
-import { type Queryable, type OptOut, optOut } from './opt-out';
+import { type OptOut, optOut, type Queryable } from './opt-out';
 import type { QuietHours } from './quiet-hours';
 
 /** The other writes beside `optOut`: opt-ins, forgetting a rule, quiet hours. All idempotent. */
@@ -14,12 +14,26 @@ export async function optIn(db: Queryable, o: OptOut): Promise<void> {
 }
 
 /** Forgets a rule: the next more general rule, or the app's default, applies again. */
-export async function clearPreference(db: Queryable, userId: string, channel: string, category: string): Promise<void> {
-  await db.query('DELETE FROM user_preferences WHERE user_id = $1 AND channel = $2 AND category = $3', [userId, channel, category]);
+export async function clearPreference(
+  db: Queryable,
+  userId: string,
+  channel: string,
+  category: string,
+): Promise<void> {
+  await db.query('DELETE FROM user_preferences WHERE user_id = $1 AND channel = $2 AND category = $3', [
+    userId,
+    channel,
+    category,
+  ]);
 }
 
 /** Sets (or with null, removes) the user's quiet window. */
-export async function setQuietHours(db: Queryable, appId: string, userId: string, qh: QuietHours | null): Promise<void> {
+export async function setQuietHours(
+  db: Queryable,
+  appId: string,
+  userId: string,
+  qh: QuietHours | null,
+): Promise<void> {
   if (qh === null) {
     await db.query('DELETE FROM user_quiet_hours WHERE user_id = $1', [userId]);
     return;

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
-import type { AuthContext } from '../auth/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import { CurrentAuth } from '../auth/current-auth';
 import { AppsService } from '../apps/apps.service';
+import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
+import { CurrentAuth } from '../auth/current-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import { userIdParam } from '../contacts/user-schemas';
@@ -12,7 +12,8 @@ import { PreferencesService } from './preferences.service';
 /** Client keys act only for the user their token proves (the product's settings screen). */
 function ownUser(auth: AuthContext, rawId: string): string {
   const id = validate(userIdParam, rawId, 'userId');
-  if (auth.kind === 'client' && auth.userExternalId !== id) throw forbidden('client keys may only act for the signed-in user');
+  if (auth.kind === 'client' && auth.userExternalId !== id)
+    throw forbidden('client keys may only act for the signed-in user');
   return id;
 }
 
@@ -45,7 +46,10 @@ export class PreferencesController {
     const id = ownUser(auth, userId);
     const input = validate(putPreferencesSchema, body ?? {});
     const settings = await this.settings(auth.appId);
-    if (!(await this.preferences.put(auth.appId, settings, id, input, auth.kind === 'client' ? 'user' : 'api'))) throw notFound('user');
+    if (
+      !(await this.preferences.put(auth.appId, settings, id, input, auth.kind === 'client' ? 'user' : 'api'))
+    )
+      throw notFound('user');
     return (await this.preferences.get(auth.appId, settings, id))!;
   }
 }

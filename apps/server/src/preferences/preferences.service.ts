@@ -5,8 +5,8 @@ import { ApiError } from '../common/api-error';
 import { CORE_CHANNELS } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { optOut } from './opt-out';
-import type { PutPreferences } from './preference-schemas';
 import { ANY } from './preference-rules';
+import type { PutPreferences } from './preference-schemas';
 import { clearPreference, optIn, setQuietHours } from './preference-store';
 import type { QuietHours } from './quiet-hours';
 
@@ -30,7 +30,9 @@ export class PreferencesService {
 
   /** Channels a rule may name: the core ones, those loaded plugins add, and `*`. */
   allowedChannels(): string[] {
-    return [...new Set<string>([ANY, ...CORE_CHANNELS, ...this.registry.loaded.map((l) => l.plugin.channel)])];
+    return [
+      ...new Set<string>([ANY, ...CORE_CHANNELS, ...this.registry.loaded.map((l) => l.plugin.channel)]),
+    ];
   }
 
   async get(appId: string, settings: AppSettings, externalId: string): Promise<PreferencesView | null> {
@@ -39,13 +41,19 @@ export class PreferencesService {
       [appId, externalId],
     );
     if (!user) return null;
-    const [rules, quiet]: [PreferencesView['rules'], { start: string; end: string; categories: string[] | null }[]] = await Promise.all([
+    const [rules, quiet]: [
+      PreferencesView['rules'],
+      { start: string; end: string; categories: string[] | null }[],
+    ] = await Promise.all([
       this.db.query(
         `SELECT channel, category, enabled, source, updated_at AS "updatedAt" FROM user_preferences
           WHERE user_id = $1 ORDER BY channel, category`,
         [user.id],
       ),
-      this.db.query('SELECT start_time AS start, end_time AS "end", categories FROM user_quiet_hours WHERE user_id = $1', [user.id]),
+      this.db.query(
+        'SELECT start_time AS start, end_time AS "end", categories FROM user_quiet_hours WHERE user_id = $1',
+        [user.id],
+      ),
     ]);
     return {
       userId: externalId,
@@ -57,16 +65,29 @@ export class PreferencesService {
   }
 
   /** Checks everything first, then writes in one transaction: a refused request changes nothing. */
-  async put(appId: string, settings: AppSettings, externalId: string, input: PutPreferences, source: string): Promise<boolean> {
+  async put(
+    appId: string,
+    settings: AppSettings,
+    externalId: string,
+    input: PutPreferences,
+    source: string,
+  ): Promise<boolean> {
     const allowed = this.allowedChannels();
     const unknown = (input.rules ?? []).filter((r) => !allowed.includes(r.channel));
     if (unknown.length > 0) {
-      throw new ApiError(400, 'invalid_request', `unknown channel "${unknown[0]!.channel}"; allowed: ${allowed.join(', ')}`, {
-        unknown: unknown.map((r) => r.channel),
-        allowed,
-      });
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `unknown channel "${unknown[0]!.channel}"; allowed: ${allowed.join(', ')}`,
+        {
+          unknown: unknown.map((r) => r.channel),
+          allowed,
+        },
+      );
     }
-    const critical = (input.rules ?? []).filter((r) => r.enabled === false && r.category !== ANY && settings.criticalCategories.includes(r.category));
+    const critical = (input.rules ?? []).filter(
+      (r) => r.enabled === false && r.category !== ANY && settings.criticalCategories.includes(r.category),
+    );
     if (critical.length > 0) {
       throw new ApiError(
         422,
@@ -76,7 +97,10 @@ export class PreferencesService {
       );
     }
     return this.db.transaction(async (tx) => {
-      const [user]: { id: string }[] = await tx.query('SELECT id FROM users WHERE app_id = $1 AND external_id = $2 FOR UPDATE', [appId, externalId]);
+      const [user]: { id: string }[] = await tx.query(
+        'SELECT id FROM users WHERE app_id = $1 AND external_id = $2 FOR UPDATE',
+        [appId, externalId],
+      );
       if (!user) return false;
       for (const rule of input.rules ?? []) {
         const o = { appId, userId: user.id, channel: rule.channel, category: rule.category, source };
@@ -89,7 +113,13 @@ export class PreferencesService {
           tx,
           appId,
           user.id,
-          input.quietHours === null ? null : { start: input.quietHours.start, end: input.quietHours.end, categories: input.quietHours.categories ?? null },
+          input.quietHours === null
+            ? null
+            : {
+                start: input.quietHours.start,
+                end: input.quietHours.end,
+                categories: input.quietHours.categories ?? null,
+              },
         );
       }
       return true;

@@ -34,21 +34,33 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
 
   before(async () => {
     h = await startHarness({ label: 'prefs' });
-    app = await h.createApp({ categoryDefaults: { news: 'opt_in', marketing: 'opt_out' }, criticalCategories: ['security'] });
+    app = await h.createApp({
+      categoryDefaults: { news: 'opt_in', marketing: 'opt_out' },
+      criticalCategories: ['security'],
+    });
     for (const u of ['ana', 'ben', 'cleo', 'dan', 'eve', 'fay']) {
-      const put = await app.call(`/v1/users/${u}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${u}`, timezone: 'Europe/Lisbon' } });
+      const put = await app.call(`/v1/users/${u}`, {
+        method: 'PUT',
+        body: { webhookUrl: `${h.sandbox.url}/webhook/${u}`, timezone: 'Europe/Lisbon' },
+      });
       assert.equal(put.status, 200);
     }
   });
   after(() => h.close());
 
   const prefs = async (user: string) => json<Prefs>(await app.call(`/v1/users/${user}/preferences`));
-  const putPrefs = (user: string, body: unknown) => app.call(`/v1/users/${user}/preferences`, { method: 'PUT', body });
+  const putPrefs = (user: string, body: unknown) =>
+    app.call(`/v1/users/${user}/preferences`, { method: 'PUT', body });
   const send = async (user: string, extra: Record<string, unknown> = {}) => {
-    const res = await app.call('/v1/notifications', { body: { to: { userId: user }, content: webhook({ n: Math.random() }), ...extra } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: user }, content: webhook({ n: Math.random() }), ...extra },
+    });
     assert.equal(res.status, 202, await res.clone().text());
     const { id } = await json<{ id: string }>(res);
-    return json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`)).then((n) => ({ id, delivery: n.deliveries[0]! }));
+    return json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`)).then((n) => ({
+      id,
+      delivery: n.deliveries[0]!,
+    }));
   };
   const sentTo = async (user: string, id: string) =>
     waitFor(`a delivery to ${user}`, async () => {
@@ -61,7 +73,10 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     assert.deepEqual(p.rules, []);
     assert.equal(p.quietHours, null);
     assert.equal(p.timezone, 'Europe/Lisbon');
-    assert.deepEqual(p.app, { categoryDefaults: { news: 'opt_in', marketing: 'opt_out' }, criticalCategories: ['security'] });
+    assert.deepEqual(p.app, {
+      categoryDefaults: { news: 'opt_in', marketing: 'opt_out' },
+      criticalCategories: ['security'],
+    });
   });
 
   test('PUT sets rules and quiet hours, GET reads them back; enabled:null forgets a rule; unlisted rules stay', async () => {
@@ -84,8 +99,13 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       ],
     );
     assert.deepEqual(body.quietHours, { start: '22:00', end: '07:00', categories: null });
-    const again = await json<Prefs>(await putPrefs('ana', { rules: [{ channel: 'email', enabled: null }], quietHours: null }));
-    assert.deepEqual(again.rules.map((r) => `${r.channel}/${r.category}`), ['*/news', 'webhook/marketing']);
+    const again = await json<Prefs>(
+      await putPrefs('ana', { rules: [{ channel: 'email', enabled: null }], quietHours: null }),
+    );
+    assert.deepEqual(
+      again.rules.map((r) => `${r.channel}/${r.category}`),
+      ['*/news', 'webhook/marketing'],
+    );
     assert.equal(again.quietHours, null);
     assert.deepEqual(await prefs('ana'), again);
   });
@@ -94,11 +114,17 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     const { delivery } = await send('ana', { category: 'marketing' });
     assert.equal(delivery.status, 'suppressed');
     assert.equal(delivery.reason, 'opted_out');
-    assert.deepEqual(delivery.events.map((e) => [e.status, e.detail?.reason]), [['suppressed', 'opted_out']]);
+    assert.deepEqual(
+      delivery.events.map((e) => [e.status, e.detail?.reason]),
+      [['suppressed', 'opted_out']],
+    );
     const other = await send('ana', { category: 'orders' });
     await sentTo('ana', other.id);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    assert.match(metrics, /clarion_deliveries_total\{[^}]*channel="webhook"[^}]*status="suppressed",reason="opted_out"[^}]*\} [1-9]/);
+    assert.match(
+      metrics,
+      /clarion_deliveries_total\{[^}]*channel="webhook"[^}]*status="suppressed",reason="opted_out"[^}]*\} [1-9]/,
+    );
   });
 
   test('an opt-in category is sent only to users who turned it on', async () => {
@@ -110,7 +136,12 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
   });
 
   test('the most specific rule wins: a yes for one category beats a no for the whole channel', async () => {
-    await putPrefs('cleo', { rules: [{ channel: 'webhook', enabled: false }, { channel: '*', category: 'orders', enabled: true }] });
+    await putPrefs('cleo', {
+      rules: [
+        { channel: 'webhook', enabled: false },
+        { channel: '*', category: 'orders', enabled: true },
+      ],
+    });
     assert.equal((await send('cleo', { category: 'promo' })).delivery.reason, 'opted_out');
     assert.equal((await send('cleo')).delivery.reason, 'opted_out', 'no category: the channel rule');
     const orders = await send('cleo', { category: 'orders' });
@@ -123,11 +154,20 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     const security = await send('dan', { category: 'security' });
     await sentTo('dan', security.id);
     const before = await countRows(h.db.url, ['user_preferences']);
-    const refused = await putPrefs('dan', { rules: [{ channel: 'webhook', category: 'security', enabled: false }, { channel: 'email', enabled: false }] });
+    const refused = await putPrefs('dan', {
+      rules: [
+        { channel: 'webhook', category: 'security', enabled: false },
+        { channel: 'email', enabled: false },
+      ],
+    });
     assert.equal(refused.status, 422);
     const body = await json<ApiErrorBody>(refused);
     assert.equal(body.error.code, 'critical_category');
-    assert.deepEqual(await countRows(h.db.url, ['user_preferences']), before, 'nothing of the request was applied');
+    assert.deepEqual(
+      await countRows(h.db.url, ['user_preferences']),
+      before,
+      'nothing of the request was applied',
+    );
   });
 
   test('quiet hours hold a notification (not drop it) until the window ends in the user’s time zone', async () => {
@@ -146,10 +186,16 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       const n = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`));
       return n.deliveries[0]?.status === 'queued' ? n.deliveries[0] : undefined;
     });
-    assert.deepEqual(view.events.map((e) => e.status), ['held', 'queued']);
+    assert.deepEqual(
+      view.events.map((e) => e.status),
+      ['held', 'queued'],
+    );
     assert.equal(view.events[0]!.detail?.reason, 'quiet_hours');
     // Not dropped: the job waits on the plugin queue as a delayed job until the window ends.
-    const queue = new Queue('clarion.webhook', { connection: { host: '127.0.0.1', port: 6379 }, prefix: h.prefix });
+    const queue = new Queue('clarion.webhook', {
+      connection: { host: '127.0.0.1', port: 6379 },
+      prefix: h.prefix,
+    });
     try {
       const job = await queue.getJob(delivery.id);
       assert.ok(job, 'the job is on the queue');
@@ -167,7 +213,13 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     assert.equal(security.delivery.reason, null);
     await sentTo('eve', security.id);
     const local = DateTime.now().setZone('Asia/Kolkata');
-    await putPrefs('eve', { quietHours: { start: local.minus({ hours: 1 }).toFormat('HH:mm'), end: local.plus({ hours: 1 }).toFormat('HH:mm'), categories: ['marketing'] } });
+    await putPrefs('eve', {
+      quietHours: {
+        start: local.minus({ hours: 1 }).toFormat('HH:mm'),
+        end: local.plus({ hours: 1 }).toFormat('HH:mm'),
+        categories: ['marketing'],
+      },
+    });
     const orders = await send('eve', { category: 'orders' });
     await sentTo('eve', orders.id);
     assert.equal((await send('eve', { category: 'marketing' })).delivery.reason, 'quiet_hours');
@@ -175,7 +227,10 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
 
   test('client keys read and write the signed-in user’s preferences only', async () => {
     const key = await json<{ appKey: string; appSecret: string }>(
-      await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'client' }) }),
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
     );
     const token = await signUserToken('fay', app.userTokenSecret);
     const call = (path: string, init: { method?: string; body?: unknown; token?: string | null } = {}) =>
@@ -188,12 +243,21 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
         },
         ...(init.body ? { body: JSON.stringify(init.body) } : {}),
       });
-    const put = await call('/v1/users/fay/preferences', { method: 'PUT', body: { rules: [{ channel: 'webhook', category: 'marketing', enabled: false }] } });
+    const put = await call('/v1/users/fay/preferences', {
+      method: 'PUT',
+      body: { rules: [{ channel: 'webhook', category: 'marketing', enabled: false }] },
+    });
     assert.equal(put.status, 200);
-    assert.deepEqual((await json<Prefs>(put)).rules.map((r) => r.source), ['user']);
+    assert.deepEqual(
+      (await json<Prefs>(put)).rules.map((r) => r.source),
+      ['user'],
+    );
     assert.equal((await call('/v1/users/fay/preferences')).status, 200);
     assert.equal((await call('/v1/users/ana/preferences')).status, 403);
-    assert.equal((await call('/v1/users/ana/preferences', { method: 'PUT', body: { rules: [] } })).status, 403);
+    assert.equal(
+      (await call('/v1/users/ana/preferences', { method: 'PUT', body: { rules: [] } })).status,
+      403,
+    );
     assert.equal((await call('/v1/users/fay/preferences', { token: null })).status, 401);
     assert.equal((await send('fay', { category: 'marketing' })).delivery.reason, 'opted_out');
   });
@@ -201,11 +265,22 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
   test('bad input is a 400 that names the problem and changes nothing', async () => {
     const before = await countRows(h.db.url, ['user_preferences', 'user_quiet_hours']);
     const cases: [unknown, RegExp][] = [
-      [{ rules: [{ channel: 'pigeon', enabled: false }] }, /unknown channel "pigeon"; allowed: \*, push, web, sms, email, webhook/],
+      [
+        { rules: [{ channel: 'pigeon', enabled: false }] },
+        /unknown channel "pigeon"; allowed: \*, push, web, sms, email, webhook/,
+      ],
       [{ rules: [{ channel: 'email', enabled: 'no' }] }, /enabled/],
       [{ rules: [{ channel: 'email', category: 'bad category!', enabled: false }] }, /category/],
       [{ rules: [{ channel: 'email', enabled: false, extra: 1 }] }, /rules\.0/],
-      [{ rules: [{ channel: 'email', enabled: false }, { channel: 'email', category: '*', enabled: true }] }, /once/],
+      [
+        {
+          rules: [
+            { channel: 'email', enabled: false },
+            { channel: 'email', category: '*', enabled: true },
+          ],
+        },
+        /once/,
+      ],
       [{ quietHours: { start: '25:00', end: '07:00' } }, /HH:MM/],
       [{ quietHours: { start: '7:00', end: '08:00' } }, /HH:MM/],
       [{ quietHours: { start: '22:00', end: '22:00' } }, /differ/],
@@ -220,15 +295,32 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.status}`);
       const err = await json<ApiErrorBody>(res);
       assert.equal(err.error.code, 'invalid_request');
-      assert.match(`${err.error.message} ${JSON.stringify(err.error.details ?? '')}`, message, JSON.stringify(body));
+      assert.match(
+        `${err.error.message} ${JSON.stringify(err.error.details ?? '')}`,
+        message,
+        JSON.stringify(body),
+      );
     }
-    const unknownChannel = await json<ApiErrorBody>(await putPrefs('ana', { rules: [{ channel: 'pigeon', enabled: false }] }));
-    assert.deepEqual((unknownChannel.error.details as { allowed: string[] }).allowed, ['*', 'push', 'web', 'sms', 'email', 'webhook']);
+    const unknownChannel = await json<ApiErrorBody>(
+      await putPrefs('ana', { rules: [{ channel: 'pigeon', enabled: false }] }),
+    );
+    assert.deepEqual((unknownChannel.error.details as { allowed: string[] }).allowed, [
+      '*',
+      'push',
+      'web',
+      'sms',
+      'email',
+      'webhook',
+    ]);
     assert.equal((await putPrefs('nobody', { rules: [{ channel: 'email', enabled: false }] })).status, 404);
     assert.equal((await app.call('/v1/users/nobody/preferences')).status, 404);
     assert.equal((await app.call('/v1/users/has%20space/preferences')).status, 400);
     assert.deepEqual(await countRows(h.db.url, ['user_preferences', 'user_quiet_hours']), before);
-    assert.equal((await sql(h.db.url, 'SELECT count(*)::int AS n FROM users WHERE external_id = $1', ['nobody']))[0]!.n, 0, 'no user was created');
+    assert.equal(
+      (await sql(h.db.url, 'SELECT count(*)::int AS n FROM users WHERE external_id = $1', ['nobody']))[0]!.n,
+      0,
+      'no user was created',
+    );
   });
 
   test('bad app settings for preferences and caps are a 400 from the admin API', async () => {
@@ -239,7 +331,10 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       { apiQuota: { limit: 10 } },
     ];
     for (const settings of bad) {
-      const res = await h.admin(`/admin/apps/${app.id}/settings`, { method: 'PUT', body: JSON.stringify(settings) });
+      const res = await h.admin(`/admin/apps/${app.id}/settings`, {
+        method: 'PUT',
+        body: JSON.stringify(settings),
+      });
       assert.equal(res.status, 400, JSON.stringify(settings));
     }
   });

@@ -17,7 +17,10 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
   let h: Harness;
 
   before(async () => {
-    h = await startHarness({ label: 'quota', env: { CLARION_API_QUOTA: '5', CLARION_API_QUOTA_WINDOW_SECONDS: '60' } });
+    h = await startHarness({
+      label: 'quota',
+      env: { CLARION_API_QUOTA: '5', CLARION_API_QUOTA_WINDOW_SECONDS: '60' },
+    });
   });
   after(() => h.close());
 
@@ -25,11 +28,17 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
     const app = await h.createApp();
     const seen = [];
     for (let i = 0; i < 5; i++) {
-      const res = await app.call(i % 2 ? '/v1/users/nobody' : '/v1/users/x', i % 2 ? {} : { method: 'PUT', body: {} });
+      const res = await app.call(
+        i % 2 ? '/v1/users/nobody' : '/v1/users/x',
+        i % 2 ? {} : { method: 'PUT', body: {} },
+      );
       assert.ok(res.status === 200 || res.status === 404);
       seen.push(quotaHeaders(res));
     }
-    assert.deepEqual(seen.map((s) => s.remaining), ['4', '3', '2', '1', '0']);
+    assert.deepEqual(
+      seen.map((s) => s.remaining),
+      ['4', '3', '2', '1', '0'],
+    );
     for (const s of seen) {
       assert.equal(s.limit, '5');
       assert.equal(s.policy, '5;w=60');
@@ -43,13 +52,17 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
     await app.call('/v1/users/ada', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/ada` } });
     for (let i = 0; i < 4; i++) assert.equal((await app.call('/v1/users/ada')).status, 200);
     const before = await countRows(h.db.url, ['notifications', 'deliveries']);
-    const res = await app.call('/v1/notifications', { body: { to: { userId: 'ada' }, content: { webhook: { json: {} } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'ada' }, content: { webhook: { json: {} } } },
+    });
     assert.equal(res.status, 429);
     const q = quotaHeaders(res);
     assert.equal(q.remaining, '0');
     assert.ok(Number(q.retryAfter) >= 1 && Number(q.retryAfter) <= 60);
     assert.equal(q.retryAfter, String(q.reset));
-    const body = await json<{ error: { code: string; message: string; details: { limit: number; windowSeconds: number } } }>(res);
+    const body = await json<{
+      error: { code: string; message: string; details: { limit: number; windowSeconds: number } };
+    }>(res);
     assert.equal(body.error.code, 'rate_limited');
     assert.deepEqual([body.error.details.limit, body.error.details.windowSeconds], [5, 60]);
     assert.deepEqual(await countRows(h.db.url, ['notifications', 'deliveries']), before);
@@ -64,9 +77,14 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
     for (let i = 0; i < 6; i++) await app.call('/v1/users/zed');
     assert.equal((await app.call('/v1/users/zed')).status, 429);
     const other = await json<{ appKey: string; appSecret: string }>(
-      await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'server' }) }),
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'server' }),
+      }),
     );
-    const res = await fetch(`${h.url}/v1/users/zed`, { headers: { authorization: basic(other.appKey, other.appSecret) } });
+    const res = await fetch(`${h.url}/v1/users/zed`, {
+      headers: { authorization: basic(other.appKey, other.appSecret) },
+    });
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('ratelimit-remaining'), '4');
   });
@@ -74,11 +92,17 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
   test('a client key counts per signed-in user (every install shares the key)', async () => {
     const app = await h.createApp();
     const client = await json<{ appKey: string; appSecret: string }>(
-      await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'client' }) }),
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
     );
     const as = async (user: string) =>
       fetch(`${h.url}/v1/users/${user}`, {
-        headers: { authorization: basic(client.appKey, client.appSecret), 'x-clarion-user-token': await signUserToken(user, app.userTokenSecret) },
+        headers: {
+          authorization: basic(client.appKey, client.appSecret),
+          'x-clarion-user-token': await signUserToken(user, app.userTokenSecret),
+        },
       });
     for (let i = 0; i < 5; i++) await as('u1');
     assert.equal((await as('u1')).status, 429);

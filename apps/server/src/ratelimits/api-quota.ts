@@ -48,11 +48,16 @@ export class ApiQuota {
     if (!allowed) {
       void reply.header('Retry-After', String(reset));
       this.metrics.rateLimitHits.inc({ scope: 'api_quota' });
-      throw new ApiError(429, 'rate_limited', `this key is over its quota of ${limit} requests per ${windowSeconds} s; retry in ${reset} s`, {
-        limit,
-        windowSeconds,
-        retryAfterSeconds: reset,
-      });
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `this key is over its quota of ${limit} requests per ${windowSeconds} s; retry in ${reset} s`,
+        {
+          limit,
+          windowSeconds,
+          retryAfterSeconds: reset,
+        },
+      );
     }
   }
 

@@ -19,12 +19,18 @@ export const pluginRateLimitsSchema = z
   .default('')
   .transform((value, ctx) => {
     const out: Record<string, PluginRateLimit> = {};
-    for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = ENTRY.exec(part);
       const max = Number(m?.[2]);
       const durationMs = Number(m?.[3]) * UNIT[(m?.[4] ?? 'ms') as keyof typeof UNIT];
       if (!m || max < 1 || durationMs < 1) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" is not plugin=max/duration (e.g. twilio=100/1s)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${part}" is not plugin=max/duration (e.g. twilio=100/1s)`,
+        });
         return z.NEVER;
       }
       out[m[1]!] = { max, durationMs };
@@ -35,5 +41,6 @@ export const pluginRateLimitsSchema = z
 /** A limit for a plugin this process did not load is a typo: refuse to start rather than ignore it. */
 export function assertLimitedPluginsLoaded(limits: Record<string, PluginRateLimit>, loaded: string[]): void {
   const unknown = Object.keys(limits).filter((n) => !loaded.includes(n));
-  if (unknown.length > 0) throw new Error(`CLARION_PLUGIN_RATE_LIMITS names plugins that are not loaded: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`CLARION_PLUGIN_RATE_LIMITS names plugins that are not loaded: ${unknown.join(', ')}`);
 }

@@ -33,7 +33,8 @@ describe('provider throttling backs the whole plugin queue off', () => {
       },
     });
     app = await h.createApp();
-    for (const u of ['amy', 'ben']) await app.call(`/v1/users/${u}`, { method: 'PUT', body: { email: `${u}@example.com` } });
+    for (const u of ['amy', 'ben'])
+      await app.call(`/v1/users/${u}`, { method: 'PUT', body: { email: `${u}@example.com` } });
   });
   after(async () => {
     await h.close();
@@ -41,7 +42,9 @@ describe('provider throttling backs the whole plugin queue off', () => {
   });
 
   const mail = async (user: string) => {
-    const res = await app.call('/v1/notifications', { body: { to: { userId: user }, content: { email: { subject: 'hi', text: 'hello' } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: user }, content: { email: { subject: 'hi', text: 'hello' } } },
+    });
     assert.equal(res.status, 202);
     return (await json<{ id: string }>(res)).id;
   };
@@ -49,14 +52,21 @@ describe('provider throttling backs the whole plugin queue off', () => {
     waitFor(
       'sent',
       async () => {
-        const d = (await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`))).deliveries[0];
+        const d = (await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`)))
+          .deliveries[0];
         return d?.status === 'sent' ? d : undefined;
       },
       { timeoutMs: 15_000 },
     );
 
   test('after a 429 the next delivery, to another user, waits for the provider’s reset; the throttled one keeps its attempts', async () => {
-    sendgrid.behaviors.add({ provider: 'sendgrid', to: 'amy@example.com', fail: 'rate_limit', retryAfterSeconds: 2, times: 1 });
+    sendgrid.behaviors.add({
+      provider: 'sendgrid',
+      to: 'amy@example.com',
+      fail: 'rate_limit',
+      retryAfterSeconds: 2,
+      times: 1,
+    });
     const first = await mail('amy');
     const [throttled] = await sendgrid.recorder.waitFor(1, { to: 'amy@example.com', outcome: 'http_429' });
     const second = await mail('ben');
@@ -66,6 +76,9 @@ describe('provider throttling backs the whole plugin queue off', () => {
     // X-RateLimit-Reset is whole seconds 2 s ahead: at least 1 s after the 429, nothing is sent.
     const waited = Date.parse(ben!.receivedAt) - Date.parse(throttled!.receivedAt);
     assert.ok(waited >= 900, `ben was sent ${waited} ms after the 429`);
-    assert.ok(!amy.events.some((e) => e.status === 'retrying' || e.status === 'failed'), 'a throttle is not a failed attempt');
+    assert.ok(
+      !amy.events.some((e) => e.status === 'retrying' || e.status === 'failed'),
+      'a throttle is not a failed attempt',
+    );
   });
 });

@@ -25,7 +25,10 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
 
   before(async () => {
     // Two later windows for `defer` caps; lists of more than 2 users fan out in a queue job.
-    h = await startHarness({ label: 'caps', env: { CLARION_CAP_DEFER_MAX_WINDOWS: '2', CLARION_FANOUT_THRESHOLD: '2' } });
+    h = await startHarness({
+      label: 'caps',
+      env: { CLARION_CAP_DEFER_MAX_WINDOWS: '2', CLARION_FANOUT_THRESHOLD: '2' },
+    });
     app = await h.createApp({
       criticalCategories: ['security'],
       rateLimits: [
@@ -37,12 +40,23 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
       ],
     });
     for (const u of ['ann', 'bob', 'cat', 'dee', 'eli', 'fox', 'gus']) {
-      assert.equal((await app.call(`/v1/users/${u}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${u}` } })).status, 200);
+      assert.equal(
+        (
+          await app.call(`/v1/users/${u}`, {
+            method: 'PUT',
+            body: { webhookUrl: `${h.sandbox.url}/webhook/${u}` },
+          })
+        ).status,
+        200,
+      );
     }
   });
   after(() => h.close());
 
-  const post = (body: Record<string, unknown>) => app.call('/v1/notifications', { body: { content: { webhook: { json: { r: Math.random() } } }, ...body } });
+  const post = (body: Record<string, unknown>) =>
+    app.call('/v1/notifications', {
+      body: { content: { webhook: { json: { r: Math.random() } } }, ...body },
+    });
   const view = async (id: string) => json<View>(await app.call(`/v1/notifications/${id}`));
   const idOf = async (res: Response) => {
     assert.equal(res.status, 202, await res.clone().text());
@@ -50,7 +64,9 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
   };
 
   test('50 concurrent notifications at one user with a cap of 3: exactly 3 go out, 47 are `rate_limited`', async () => {
-    const answers = await Promise.all(Array.from({ length: 50 }, () => post({ to: { userId: 'ann' }, category: 'marketing' })));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => post({ to: { userId: 'ann' }, category: 'marketing' })),
+    );
     const ids = await Promise.all(answers.map(idOf));
     const deliveries = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
     const passed = deliveries.filter((d) => d.status !== 'suppressed');
@@ -58,13 +74,24 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
     assert.equal(passed.length, 3);
     assert.equal(limited.length, 47);
     assert.ok(limited.every((d) => d.reason === 'rate_limited'));
-    assert.deepEqual(limited[0]!.events.map((e) => [e.status, e.detail?.reason]), [['suppressed', 'rate_limited']]);
-    await waitFor('the 3 sends', () => h.sandbox.recorder.list({ to: 'ann', outcome: 'accepted' }).length === 3);
+    assert.deepEqual(
+      limited[0]!.events.map((e) => [e.status, e.detail?.reason]),
+      [['suppressed', 'rate_limited']],
+    );
+    await waitFor(
+      'the 3 sends',
+      () => h.sandbox.recorder.list({ to: 'ann', outcome: 'accepted' }).length === 3,
+    );
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    assert.match(metrics, /clarion_deliveries_total\{[^}]*status="suppressed",reason="rate_limited"[^}]*\} 47/);
+    assert.match(
+      metrics,
+      /clarion_deliveries_total\{[^}]*status="suppressed",reason="rate_limited"[^}]*\} 47/,
+    );
     assert.match(metrics, /clarion_rate_limit_hits_total\{[^}]*scope="user_cap"[^}]*\} 47/);
     // The answer counts them too.
-    const more = await json<{ deliveries: number; suppressed: number }>(await post({ to: { userId: 'ann' }, category: 'marketing' }));
+    const more = await json<{ deliveries: number; suppressed: number }>(
+      await post({ to: { userId: 'ann' }, category: 'marketing' }),
+    );
     assert.deepEqual([more.deliveries, more.suppressed], [0, 1]);
   });
 
@@ -74,33 +101,59 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
   });
 
   test('critical categories bypass caps', async () => {
-    const ids = await Promise.all(Array.from({ length: 25 }, () => post({ to: { userId: 'bob' }, category: 'security' }).then(idOf)));
+    const ids = await Promise.all(
+      Array.from({ length: 25 }, () => post({ to: { userId: 'bob' }, category: 'security' }).then(idOf)),
+    );
     const deliveries = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
-    assert.equal(deliveries.filter((d) => d.status === 'suppressed').length, 0, 'over the channel-wide 20, still sent');
+    assert.equal(
+      deliveries.filter((d) => d.status === 'suppressed').length,
+      0,
+      'over the channel-wide 20, still sent',
+    );
   });
 
   test('the channel-wide cap (channel *) applies to notifications without a category', async () => {
-    const ids = await Promise.all(Array.from({ length: 22 }, () => post({ to: { userId: 'cat' } }).then(idOf)));
+    const ids = await Promise.all(
+      Array.from({ length: 22 }, () => post({ to: { userId: 'cat' } }).then(idOf)),
+    );
     const deliveries = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
     assert.equal(deliveries.filter((d) => d.reason === 'rate_limited').length, 2);
   });
 
   test('a repeated eventId sends nothing and uses none of the cap', async () => {
-    const body = { to: { userId: 'dee' }, category: 'dup', eventId: 'dup-1', content: { webhook: { json: { same: true } } } };
+    const body = {
+      to: { userId: 'dee' },
+      category: 'dup',
+      eventId: 'dup-1',
+      content: { webhook: { json: { same: true } } },
+    };
     const first = await post(body);
     assert.equal(first.status, 202);
     const repeats = await Promise.all(Array.from({ length: 5 }, () => post(body)));
-    assert.deepEqual(repeats.map((r) => r.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      repeats.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
     const conflict = await post({ ...body, content: { webhook: { json: { same: false } } } });
-    assert.equal(conflict.status, 409, 'a different body under the same eventId is refused, and uses no cap either');
-    const second = await view(await idOf(await post({ to: { userId: 'dee' }, category: 'dup', eventId: 'dup-2' })));
+    assert.equal(
+      conflict.status,
+      409,
+      'a different body under the same eventId is refused, and uses no cap either',
+    );
+    const second = await view(
+      await idOf(await post({ to: { userId: 'dee' }, category: 'dup', eventId: 'dup-2' })),
+    );
     assert.equal(second.deliveries[0]!.reason, null, 'the second of 2 allowed');
-    const third = await view(await idOf(await post({ to: { userId: 'dee' }, category: 'dup', eventId: 'dup-3' })));
+    const third = await view(
+      await idOf(await post({ to: { userId: 'dee' }, category: 'dup', eventId: 'dup-3' })),
+    );
     assert.equal(third.deliveries[0]!.reason, 'rate_limited');
   });
 
   test('a `defer` cap holds the overflow for the next window with room, one per window, and sends it then', async () => {
-    const ids = await Promise.all(Array.from({ length: 3 }, () => post({ to: { userId: 'eli' }, category: 'digest' }).then(idOf)));
+    const ids = await Promise.all(
+      Array.from({ length: 3 }, () => post({ to: { userId: 'eli' }, category: 'digest' }).then(idOf)),
+    );
     const deliveries = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
     assert.equal(deliveries.filter((d) => d.status === 'suppressed').length, 0, 'deferred, not dropped');
     const held = deliveries.filter((d) => d.heldUntil !== null);
@@ -110,7 +163,11 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
       assert.equal(Date.parse(d.heldUntil!) % 2000, 0, 'held until a window opens');
       assert.equal(d.events[0]!.status, 'held');
     }
-    assert.equal(new Set(held.map((d) => d.heldUntil)).size, held.length, 'each held delivery has a window of its own');
+    assert.equal(
+      new Set(held.map((d) => d.heldUntil)).size,
+      held.length,
+      'each held delivery has a window of its own',
+    );
     const sent = await waitFor(
       'all three sent',
       async () => {
@@ -129,7 +186,9 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
   });
 
   test('a `defer` cap with no room in the next windows suppresses as `rate_limited`', async () => {
-    const ids = await Promise.all(Array.from({ length: 5 }, () => post({ to: { userId: 'fox' }, category: 'weekly' }).then(idOf)));
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, () => post({ to: { userId: 'fox' }, category: 'weekly' }).then(idOf)),
+    );
     const deliveries = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
     assert.equal(deliveries.filter((d) => d.status !== 'suppressed').length, 3, 'this window and the 2 next');
     assert.equal(deliveries.filter((d) => d.reason === 'rate_limit_deferred').length, 2);
@@ -145,7 +204,11 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
       return v.deliveries.length === 3 ? v : undefined;
     });
     const byUser = Object.fromEntries(done.deliveries.map((d) => [d.userId, d.reason]));
-    assert.deepEqual(byUser, { gus: 'rate_limited', bob: null, cat: 'rate_limited' }, 'cat is over the channel-wide cap already');
+    assert.deepEqual(
+      byUser,
+      { gus: 'rate_limited', bob: null, cat: 'rate_limited' },
+      'cat is over the channel-wide cap already',
+    );
   });
 
   test('bad cap settings are refused by the admin API and change nothing', async () => {
@@ -156,7 +219,10 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
       [{ channel: 'webhook', max: 1, perSeconds: 60, category: 'a b' }],
       'many',
     ]) {
-      const res = await h.admin(`/admin/apps/${app.id}/settings`, { method: 'PUT', body: JSON.stringify({ rateLimits }) });
+      const res = await h.admin(`/admin/apps/${app.id}/settings`, {
+        method: 'PUT',
+        body: JSON.stringify({ rateLimits }),
+      });
       assert.equal(res.status, 400, JSON.stringify(rateLimits));
     }
     const third = await view(await idOf(await post({ to: { userId: 'dee' }, category: 'dup' })));

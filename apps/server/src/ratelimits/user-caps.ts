@@ -75,7 +75,9 @@ export class UserCaps {
 
     await this.round(ctx.appId, asks);
     // A group over a `suppress` cap is done; groups over only `defer` caps try the next windows.
-    const doomed = new Set<DeliveryPlan[]>(asks.filter((a) => !a.granted && a.rule.overflow === 'suppress').map((a) => a.group));
+    const doomed = new Set<DeliveryPlan[]>(
+      asks.filter((a) => !a.granted && a.rule.overflow === 'suppress').map((a) => a.group),
+    );
     for (let k = 1; k <= this.env.CLARION_CAP_DEFER_MAX_WINDOWS; k++) {
       const retry = asks.filter((a) => !a.granted && !doomed.has(a.group));
       if (retry.length === 0) break;
@@ -158,7 +160,11 @@ export class UserCaps {
         duration,
         rejectIfRedisNotReady: true,
         // The in-memory limiter expires keys with setTimeout, which cannot wait more than ~24.8 days.
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: 'cap', points: rule.max, duration: Math.min(duration, MAX_TIMER_SECONDS) }),
+        insuranceLimiter: new RateLimiterMemory({
+          keyPrefix: 'cap',
+          points: rule.max,
+          duration: Math.min(duration, MAX_TIMER_SECONDS),
+        }),
       });
       this.limiters.set(id, limiter);
     }

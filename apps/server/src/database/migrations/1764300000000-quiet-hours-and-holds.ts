@@ -23,6 +23,8 @@ export class QuietHoursAndHolds1764300000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE deliveries DROP COLUMN IF EXISTS held_until; DROP TABLE IF EXISTS user_quiet_hours');
+    await q.query(
+      'ALTER TABLE deliveries DROP COLUMN IF EXISTS held_until; DROP TABLE IF EXISTS user_quiet_hours',
+    );
   }
 }
