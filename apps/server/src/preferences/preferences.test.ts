@@ -168,6 +168,9 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       before,
       'nothing of the request was applied',
     );
+    // What a user can do about a critical category: remove the contact.
+    assert.equal((await app.call('/v1/users/dan', { method: 'PUT', body: { webhookUrl: null } })).status, 200);
+    assert.equal((await send('dan', { category: 'security' })).delivery.reason, 'no_contact');
   });
 
   test('quiet hours hold a notification (not drop it) until the window ends in the user’s time zone', async () => {
