@@ -169,7 +169,10 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       'nothing of the request was applied',
     );
     // What a user can do about a critical category: remove the contact.
-    assert.equal((await app.call('/v1/users/dan', { method: 'PUT', body: { webhookUrl: null } })).status, 200);
+    assert.equal(
+      (await app.call('/v1/users/dan', { method: 'PUT', body: { webhookUrl: null } })).status,
+      200,
+    );
     assert.equal((await send('dan', { category: 'security' })).delivery.reason, 'no_contact');
   });
 
@@ -226,6 +229,32 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     const orders = await send('eve', { category: 'orders' });
     await sentTo('eve', orders.id);
     assert.equal((await send('eve', { category: 'marketing' })).delivery.reason, 'quiet_hours');
+  });
+
+  test('a scheduled notification is judged at its sendAt: held if it falls in the window, not if the window is over by then', async () => {
+    const zone = 'America/Sao_Paulo';
+    await app.call('/v1/users/eve', { method: 'PUT', body: { timezone: zone } });
+    const local = DateTime.now().setZone(zone);
+    const hhmm = (d: DateTime) => d.toFormat('HH:mm');
+    const sendAt = DateTime.now().plus({ minutes: 60 }).toUTC().toISO();
+    // Window covers sendAt: held until its end, after sendAt.
+    await putPrefs('eve', {
+      quietHours: { start: hhmm(local.minus({ minutes: 30 })), end: hhmm(local.plus({ minutes: 120 })) },
+    });
+    const held = await send('eve', { category: 'orders', sendAt });
+    assert.equal(held.delivery.reason, 'quiet_hours');
+    assert.equal(
+      DateTime.fromISO(held.delivery.heldUntil!).setZone(zone).toFormat('HH:mm'),
+      hhmm(local.plus({ minutes: 120 })),
+    );
+    // Window over before sendAt: not held (the job simply waits for sendAt).
+    await putPrefs('eve', {
+      quietHours: { start: hhmm(local.minus({ minutes: 30 })), end: hhmm(local.plus({ minutes: 30 })) },
+    });
+    const free = await send('eve', { category: 'orders', sendAt });
+    assert.equal(free.delivery.reason, null);
+    assert.equal(free.delivery.heldUntil, null);
+    await putPrefs('eve', { quietHours: null });
   });
 
   test('client keys read and write the signed-in user’s preferences only', async () => {
