@@ -37,7 +37,7 @@ export const envSchema = z.object({
   /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
   CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Requests per key (per signed-in user for client keys) per window on /v1; apps may override in settings. */
-  CLARION_API_QUOTA: z.coerce.number().int().positive().default(6000),
+  CLARION_API_QUOTA: z.coerce.number().int().positive().default(60_000),
   CLARION_API_QUOTA_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   /** How many later windows a `defer` cap looks into for room before suppressing (`rate_limited`). */
   CLARION_CAP_DEFER_MAX_WINDOWS: z.coerce.number().int().min(1).max(1000).default(24),
