@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
+import { loadEnv } from '../config/env';
+import { startServer } from '../server';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface Delivery {
@@ -193,6 +196,53 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
     assert.equal(deliveries.filter((d) => d.status !== 'suppressed').length, 3, 'this window and the 2 next');
     assert.equal(deliveries.filter((d) => d.reason === 'rate_limit_deferred').length, 2);
     assert.equal(deliveries.filter((d) => d.reason === 'rate_limited').length, 2);
+  });
+
+  test('two API processes share the counters: 2 × 20 concurrent requests at one user with a cap of 3 → exactly 3', async () => {
+    // A second, independent API server (own Nest app, own Redis connections, own limiter objects) on the same Redis.
+    const second = await startServer({
+      env: loadEnv({ ...h.childEnv(), CLARION_ROLE: 'api', PORT: '0', CLARION_MIGRATE_ON_START: 'false' }),
+      processEnv: h.childEnv(),
+    });
+    try {
+      const url2 = `http://127.0.0.1:${(second.getHttpServer().address() as AddressInfo).port}`;
+      const body = JSON.stringify({
+        to: { userId: 'hal' },
+        category: 'marketing',
+        content: { webhook: { json: {} } },
+      });
+      const viaSecond = () =>
+        fetch(`${url2}/v1/notifications`, {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${app.appKey}:${app.appSecret}`).toString('base64')}`,
+            'content-type': 'application/json',
+          },
+          body,
+        });
+      await app.call('/v1/users/hal', {
+        method: 'PUT',
+        body: { webhookUrl: `${h.sandbox.url}/webhook/hal` },
+      });
+      const answers = await Promise.all([
+        ...Array.from({ length: 20 }, () => app.call('/v1/notifications', { body })),
+        ...Array.from({ length: 20 }, viaSecond),
+      ]);
+      const bodies = await Promise.all(
+        answers.map((a) => json<{ deliveries: number; suppressed: number }>(a)),
+      );
+      assert.ok(answers.every((a) => a.status === 202));
+      assert.equal(
+        bodies.reduce((n, b) => n + b.deliveries, 0),
+        3,
+      );
+      assert.equal(
+        bodies.reduce((n, b) => n + b.suppressed, 0),
+        37,
+      );
+    } finally {
+      await second.close();
+    }
   });
 
   test('fan-out applies the caps too', async () => {
