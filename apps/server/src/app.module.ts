@@ -41,6 +41,10 @@ import { TemplateRepository } from './templates/template-repository';
 import { TemplateResolver } from './templates/template-resolver';
 import { TemplatesController } from './templates/templates.controller';
 import { TemplatesService } from './templates/templates.service';
+import { PreferencesController } from './preferences/preferences.controller';
+import { PreferencesService } from './preferences/preferences.service';
+import { ApiQuota } from './ratelimits/api-quota';
+import { UserCaps } from './ratelimits/user-caps';
 import { redisConnectionOptions } from './redis/connection-options';
 
 export interface AppModuleOptions {
@@ -72,6 +76,7 @@ export class AppModule {
       TemplateMetrics,
       TemplateRepository,
       TemplateResolver,
+      UserCaps,
     ];
     return {
       module: AppModule,
@@ -101,10 +106,16 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController, TemplatesController] : [])],
+      controllers: [
+        HealthController,
+        MetricsController,
+        ...(api ? [AdminController, UsersController, NotificationsController, TemplatesController, PreferencesController] : []),
+      ],
       providers: [
         ...core,
-        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, TemplatesService] : []),
+        ...(api
+          ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, TemplatesService, ApiQuota, PreferencesService]
+          : []),
         ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
       ],
     };

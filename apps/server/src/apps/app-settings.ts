@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { categoryDefaultsSchema } from '../preferences/category-defaults';
+import { apiQuotaSchema, capRuleSchema } from '../ratelimits/cap-rules';
 
 /** Per-app settings an operator sets; everything optional with safe defaults. */
 export const appSettingsSchema = z
@@ -11,6 +13,12 @@ export const appSettingsSchema = z
     criticalCategories: z.array(z.string()).default(['security']),
     /** Webhook receiver for the `webhook` channel when a user has no URL of their own. */
     webhookUrl: z.url().optional(),
+    /** Category → `opt_in` | `opt_out` when a user has no rule of their own (unlisted: opt_out). */
+    categoryDefaults: categoryDefaultsSchema.default({}),
+    /** Per-user frequency caps (see ratelimits/cap-rules.ts). Critical categories bypass them. */
+    rateLimits: z.array(capRuleSchema).max(50).default([]),
+    /** This app's API quota per key, overriding the environment's default. */
+    apiQuota: apiQuotaSchema.optional(),
   })
   .strict();
 

@@ -1,8 +1,9 @@
 import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppsService } from '../apps/apps.service';
 import { forbidden, unauthorized } from '../common/api-error';
+import { ApiQuota } from '../ratelimits/api-quota';
 import './auth-context';
 import { KeyService } from './key.service';
 import { verifyUserToken } from './user-token';
@@ -31,6 +32,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly keys: KeyService,
     private readonly apps: AppsService,
     private readonly reflector: Reflector,
+    private readonly quota: ApiQuota,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,6 +52,8 @@ export class ApiKeyGuard implements CanActivate {
     } else {
       request.auth = { appId: key.appId, keyId: key.keyId, kind: 'server' };
     }
+    const settings = (await this.apps.get(key.appId))?.settings;
+    await this.quota.enforce(request.auth, settings, context.switchToHttp().getResponse<FastifyReply>());
     return true;
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -39,6 +40,13 @@ export const envSchema = z.object({
   CLARION_TEMPLATE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   /** Compiled template versions (and latest-version entries) kept in memory per process. */
   CLARION_TEMPLATE_CACHE_SIZE: z.coerce.number().int().positive().default(1000),
+  /** Requests per key (per signed-in user for client keys) per window on /v1; apps may override in settings. */
+  CLARION_API_QUOTA: z.coerce.number().int().positive().default(60_000),
+  CLARION_API_QUOTA_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  /** How many later windows a `defer` cap looks into for room before suppressing (`rate_limited`). */
+  CLARION_CAP_DEFER_MAX_WINDOWS: z.coerce.number().int().min(1).max(1000).default(24),
+  /** Queue-wide send rate per plugin: `twilio=100/1s,apns=4000/1s` (BullMQ limiter, all workers together). */
+  CLARION_PLUGIN_RATE_LIMITS: pluginRateLimitsSchema,
   CLARION_SANDBOX: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

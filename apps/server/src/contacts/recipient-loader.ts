@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import type { PreferenceRule } from '../preferences/preference-rules';
+import type { QuietHours } from '../preferences/quiet-hours';
 import type { ContactRow, Recipient } from './recipient';
 
 interface Row {
@@ -13,6 +14,7 @@ interface Row {
   attributes: Record<string, unknown>;
   contacts: ContactRow[] | null;
   preferences: PreferenceRule[] | null;
+  quiet_hours: QuietHours | null;
 }
 
 const SELECT = `
@@ -21,7 +23,9 @@ const SELECT = `
                  'subscription', c.subscription, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
             FROM contacts c WHERE c.user_id = u.id) AS contacts,
          (SELECT json_agg(json_build_object('channel', p.channel, 'category', p.category, 'enabled', p.enabled))
-            FROM user_preferences p WHERE p.user_id = u.id) AS preferences
+            FROM user_preferences p WHERE p.user_id = u.id) AS preferences,
+         (SELECT json_build_object('start', q.start_time, 'end', q.end_time, 'categories', q.categories)
+            FROM user_quiet_hours q WHERE q.user_id = u.id) AS quiet_hours
   FROM users u`;
 
 function toRecipient(r: Row): Recipient {
@@ -33,6 +37,7 @@ function toRecipient(r: Row): Recipient {
     attributes: r.attributes,
     contacts: r.contacts ?? [],
     preferences: r.preferences ?? [],
+    quietHours: r.quiet_hours,
   };
 }
 

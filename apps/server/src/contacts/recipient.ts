@@ -1,5 +1,6 @@
 import type { Platform, WebPushSubscription } from '@clarion/plugin-sdk';
 import type { PreferenceRule } from '../preferences/preference-rules';
+import type { QuietHours } from '../preferences/quiet-hours';
 
 export interface ContactRow {
   id: string;
@@ -20,4 +21,6 @@ export interface Recipient {
   contacts: ContactRow[];
   /** The user's own preference rules (empty: app defaults apply). */
   preferences: PreferenceRule[];
+  /** The user's quiet window (held, not dropped), or null. */
+  quietHours: QuietHours | null;
 }

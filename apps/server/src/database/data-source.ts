@@ -2,12 +2,14 @@ import { DataSource } from 'typeorm';
 import { Init1764000000000 } from './migrations/1764000000000-init';
 import { Preferences1764100000000 } from './migrations/1764100000000-preferences';
 import { Templates1764200000000 } from './migrations/1764200000000-templates';
+import { QuietHoursAndHolds1764300000000 } from './migrations/1764300000000-quiet-hours-and-holds';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
   Init1764000000000,
   Preferences1764100000000,
   Templates1764200000000,
+  QuietHoursAndHolds1764300000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

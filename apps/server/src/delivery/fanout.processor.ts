@@ -10,6 +10,7 @@ import { PlanContextService } from '../ingest/plan-context.service';
 import { planOrSuppress } from '../templates/plan-or-suppress';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { UserCaps } from '../ratelimits/user-caps';
 import { Enqueuer } from './enqueuer';
 import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
 
@@ -36,6 +37,7 @@ export class FanoutProcessor extends WorkerHost {
     private readonly contexts: PlanContextService,
     private readonly enqueuer: Enqueuer,
     private readonly metrics: DeliveryMetrics,
+    private readonly caps: UserCaps,
   ) {
     super();
   }
@@ -71,9 +73,13 @@ export class FanoutProcessor extends WorkerHost {
         continue; // a slice of unknown ids: move on
       }
       const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
+      await this.caps.apply(ctx, plans);
       const inserted = await insertDeliveries(this.db, plans.map((plan) => ({ plan, notificationId, appId })));
-      const jobs = plans.filter((p) => p.job && inserted.has(p.id)).map((p) => ({ job: p.job!, delayMs: 0 }));
+      const jobs = plans
+        .filter((p) => p.job && inserted.has(p.id))
+        .map((p) => ({ job: p.job!, delayMs: p.hold ? Math.max(0, Date.parse(p.hold.until) - Date.now()) : 0 }));
       for (const p of plans) if (p.status === 'suppressed' && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+      for (const p of plans) if (p.hold && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
       await this.enqueuer.enqueue(jobs);
       await this.db.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [notificationId, chunk.length]);
       total += chunk.length;

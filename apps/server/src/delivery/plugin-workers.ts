@@ -7,6 +7,7 @@ import { IntegrationsService } from '../apps/integrations.service';
 import type { Env } from '../config/env';
 import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { StatusWriter } from './status-writer';
 
@@ -33,6 +34,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
     const wanted = this.env.CLARION_WORKER_PLUGINS;
     const unknown = wanted.filter((n) => !this.plugins.get(n));
     if (unknown.length > 0) throw new Error(`CLARION_WORKER_PLUGINS names plugins that are not loaded: ${unknown.join(', ')}`);
+    assertLimitedPluginsLoaded(this.env.CLARION_PLUGIN_RATE_LIMITS, this.plugins.names());
     const run = this.plugins.loaded.filter((l) => wanted.length === 0 || wanted.includes(l.plugin.name));
     for (const l of run) {
       this.runtimes.push(
@@ -47,7 +49,10 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           log: this.pluginLog,
           lockDurationMs: this.env.CLARION_JOB_LOCK_MS,
           stalledIntervalMs: this.env.CLARION_JOB_LOCK_MS,
-          ...(this.env.CLARION_WORKER_CONCURRENCY ? { processor: { concurrency: this.env.CLARION_WORKER_CONCURRENCY } } : {}),
+          processor: {
+            ...(this.env.CLARION_WORKER_CONCURRENCY ? { concurrency: this.env.CLARION_WORKER_CONCURRENCY } : {}),
+            ...(this.env.CLARION_PLUGIN_RATE_LIMITS[l.plugin.name] ? { limiter: this.env.CLARION_PLUGIN_RATE_LIMITS[l.plugin.name] } : {}),
+          },
         }),
       );
     }

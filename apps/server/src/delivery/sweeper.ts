@@ -40,7 +40,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     this.running = true;
     try {
       const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-        `SELECT d.job, n.send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+        `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL
           ORDER BY d.updated_at LIMIT 5000`,
         [String(olderThanMs)],

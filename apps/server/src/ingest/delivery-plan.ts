@@ -22,4 +22,6 @@ export interface DeliveryPlan {
   status: 'pending' | 'suppressed';
   reason: string | null;
   job: DeliveryJob | null;
+  /** Queued with a delay until `until` (quiet hours, a deferring cap); `reason` says which. */
+  hold?: { until: string; reason: 'quiet_hours' | 'rate_limit_deferred' };
 }

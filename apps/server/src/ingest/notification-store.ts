@@ -126,8 +126,9 @@ export async function insertDeliveries(
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const inserted = (await tx.query(
-    `INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+    `INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
+                          $11::timestamptz[])
      ON CONFLICT DO NOTHING RETURNING id`,
     [
       rows.map((r) => r.plan.id),
@@ -140,6 +141,7 @@ export async function insertDeliveries(
       rows.map((r) => r.plan.status),
       rows.map((r) => r.plan.reason),
       rows.map((r) => (r.plan.job ? JSON.stringify(r.plan.job) : null)),
+      rows.map((r) => r.plan.hold?.until ?? null),
     ],
   )) as { id: string }[];
   const ids = new Set(inserted.map((r) => r.id));
@@ -149,6 +151,14 @@ export async function insertDeliveries(
       `INSERT INTO delivery_events (delivery_id, status, detail)
        SELECT id, 'suppressed', jsonb_build_object('reason', reason) FROM unnest($1::uuid[], $2::text[]) AS s(id, reason)`,
       [suppressed.map((r) => r.plan.id), suppressed.map((r) => r.plan.reason)],
+    );
+  }
+  const held = rows.filter((r) => r.plan.hold && ids.has(r.plan.id));
+  if (held.length > 0) {
+    await tx.query(
+      `INSERT INTO delivery_events (delivery_id, status, detail)
+       SELECT id, 'held', jsonb_build_object('reason', reason, 'until', until) FROM unnest($1::uuid[], $2::text[], $3::text[]) AS h(id, reason, until)`,
+      [held.map((r) => r.plan.id), held.map((r) => r.plan.hold!.reason), held.map((r) => r.plan.hold!.until)],
     );
   }
   return ids;

@@ -4,6 +4,7 @@ import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
 import type { PluginRegistry } from '../plugins/plugin-registry';
+import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';
 import { renderDeep } from '../templates/liquid-renderer';
 import type { TemplatePlan } from '../templates/template-plan';
 import type { DeliveryPlan } from './delivery-plan';
@@ -75,11 +76,21 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
   const plans: DeliveryPlan[] = [];
   const suppressed = (channel: string, reason: string, contact: ContactRow | null = null, plugin: string | null = null) =>
     plans.push({ id: newId(), userId: recipient.userId, contactId: contact?.id ?? null, channel, plugin, status: 'suppressed', reason, job: null });
+  const category = ctx.request.category ?? null;
+  // Quiet hours are judged at the moment the notification is due (a scheduled one at its sendAt).
+  const dueAt = new Date(Math.max(Date.now(), ctx.request.sendAt ? Date.parse(ctx.request.sendAt) : 0));
+  const heldUntil = quietHold(ctx.settings, recipient, category, dueAt);
+  const hold = heldUntil ? { until: heldUntil.toISOString(), reason: 'quiet_hours' as const } : undefined;
 
   for (const channel of channels) {
     const raw = ctx.contents[channel as keyof ChannelContents];
     if (raw === undefined) {
       suppressed(channel, 'no_content');
+      continue;
+    }
+    const silenced = preferenceSuppression(ctx.settings, recipient, channel, category);
+    if (silenced) {
+      suppressed(channel, silenced);
       continue;
     }
     const contacts = channel === 'webhook' && ctx.settings.webhookUrl && contactsFor(channel, recipient.contacts).length === 0
@@ -117,7 +128,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
         ...(ctx.request.collapseKey ? { collapseKey: ctx.request.collapseKey } : {}),
       };
-      plans.push({ id, userId: recipient.userId, contactId: contactRef?.id ?? null, channel, plugin: plugin.name, status: 'pending', reason: null, job });
+      plans.push({ id, userId: recipient.userId, contactId: contactRef?.id ?? null, channel, plugin: plugin.name, status: 'pending', reason: hold?.reason ?? null, job, ...(hold ? { hold } : {}) });
     }
   }
   return plans;

@@ -18,7 +18,7 @@ export class NotificationReader {
     const template = templateKey === null ? null : { key: templateKey, version: templateVersion };
     const deliveries: Record<string, unknown>[] = await this.db.query(
       `SELECT d.id, u.external_id AS "userId", d.channel, d.plugin, d.status, d.reason, d.attempts,
-              d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage",
+              d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage", d.held_until AS "heldUntil",
               d.created_at AS "createdAt", d.updated_at AS "updatedAt",
               COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail) ORDER BY e.id)
                           FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events

@@ -10,15 +10,21 @@ import { Enqueuer } from '../delivery/enqueuer';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
 import type { DeliveryPlan } from '../ingest/delivery-plan';
-import { NotificationStore } from '../ingest/notification-store';
+import { NotificationStore, type StoreResult } from '../ingest/notification-store';
 import { PlanContextService } from '../ingest/plan-context.service';
 import { planRecipient } from '../ingest/planner';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { UserCaps } from '../ratelimits/user-caps';
 import type { NotificationRequest } from './notification-request';
 
 export interface AcceptResult {
   status: 202 | 200;
   body: { id: string; status: string; duplicate?: boolean; deliveries?: number; suppressed?: number };
+}
+
+/** Milliseconds a held delivery (quiet hours, deferring cap) waits before its job may run. */
+function holdMs(plan: DeliveryPlan): number {
+  return plan.hold ? Date.parse(plan.hold.until) - Date.now() : 0;
 }
 
 /** Canonical JSON (sorted keys) so the same body in another key order is still "the same". */
@@ -48,6 +54,7 @@ export class NotificationsService {
     private readonly queues: QueueRegistry,
     private readonly contexts: PlanContextService,
     private readonly metrics: DeliveryMetrics,
+    private readonly caps: UserCaps,
   ) {}
 
   async accept(app: AppRecord, request: NotificationRequest): Promise<AcceptResult> {
@@ -72,24 +79,32 @@ export class NotificationsService {
     // Unknown users are reported in the response but not stored as deliveries (no user row to point at).
     const unknown = plans.filter((p) => p.reason === 'unknown_user').length;
     plans = plans.filter((p) => p.reason !== 'unknown_user');
+    const undoCaps = await this.caps.apply(ctx, plans);
 
-    const result = await this.store.save({
-      id,
-      appId: app.id,
-      eventId: request.eventId ?? null,
-      bodyHash,
-      status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
-      category: request.category ?? null,
-      priority: request.priority,
-      request,
-      sendAt: request.sendAt ?? null,
-      expiresAt: ctx.expiresAt ?? null,
-      recipients: fanout ? 0 : (userIds?.length ?? 0) - unknown,
-      plans,
-      templateKey: ctx.template?.key ?? null,
-      templateVersion: ctx.template?.version ?? null,
-    });
+    let result: StoreResult;
+    try {
+      result = await this.store.save({
+        id,
+        appId: app.id,
+        eventId: request.eventId ?? null,
+        bodyHash,
+        status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
+        category: request.category ?? null,
+        priority: request.priority,
+        request,
+        sendAt: request.sendAt ?? null,
+        expiresAt: ctx.expiresAt ?? null,
+        recipients: fanout ? 0 : (userIds?.length ?? 0) - unknown,
+        plans,
+        templateKey: ctx.template?.key ?? null,
+        templateVersion: ctx.template?.version ?? null,
+      });
+    } catch (error) {
+      await undoCaps().catch(() => undefined);
+      throw error;
+    }
     if (result.outcome === 'duplicate') {
+      await undoCaps().catch(() => undefined); // a repeat sends nothing, so it uses no cap
       this.metrics.deduplicated.inc();
       if (result.bodyHash !== bodyHash) {
         throw new ApiError(409, 'event_id_conflict', `eventId "${request.eventId}" was already used with a different body`, {
@@ -100,6 +115,7 @@ export class NotificationsService {
     }
     this.metrics.accepted.inc();
     for (const p of plans) if (p.status === 'suppressed') this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+    for (const p of plans) if (p.hold) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
 
     const delayMs = scheduled ? Date.parse(request.sendAt!) - Date.now() : 0;
     if (fanout) {
@@ -109,7 +125,7 @@ export class NotificationsService {
         .catch(() => undefined); // stays `fanout` in PostgreSQL; the sweeper re-adds it
     } else {
       // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the sweeper.
-      void this.enqueuer.enqueue(plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs) })));
+      void this.enqueuer.enqueue(plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs, holdMs(p)) })));
     }
     return {
       status: 202,

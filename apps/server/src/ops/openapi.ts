@@ -5,6 +5,7 @@ import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
 import { notificationRequestSchema } from '../notifications/notification-request';
 import { templatesOpenApi } from '../templates/templates.openapi';
+import { putPreferencesSchema } from '../preferences/preference-schemas';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const error = { $ref: '#/components/schemas/Error' };
@@ -13,6 +14,10 @@ const errors = {
   400: { description: 'Invalid input', content: { 'application/json': { schema: error } } },
   401: { description: 'Missing or wrong credentials', content: { 'application/json': { schema: error } } },
   403: { description: 'Not allowed for this key', content: { 'application/json': { schema: error } } },
+  429: {
+    description: 'Over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
+    content: { 'application/json': { schema: error } },
+  },
 };
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -40,6 +45,7 @@ export function openApiDocument(): OpenAPIObject {
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
         ...templatesOpenApi.schemas,
+        PutPreferences: schema(putPreferencesSchema),
       },
     },
     security: [{ appKey: [] }],
@@ -68,6 +74,24 @@ export function openApiDocument(): OpenAPIObject {
         put: { summary: 'Create or update a user and their e-mail/phone', parameters: [userId], requestBody: json('UpsertUser'), responses: { 200: { description: 'The user' }, ...errors } },
         get: { summary: 'A user with contacts and topics', parameters: [userId], responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors } },
         delete: { summary: 'Erase a user and all their contacts', parameters: [userId], responses: { 204: { description: 'Erased' }, 404: { description: 'Not found' }, ...errors } },
+      },
+      '/v1/users/{userId}/preferences': {
+        get: {
+          summary: 'A user’s preference rules, quiet hours, and the app’s category defaults (server keys, or a client key for the signed-in user)',
+          parameters: [userId],
+          responses: { 200: { description: 'The preferences' }, 404: { description: 'Unknown user' }, ...errors },
+        },
+        put: {
+          summary: 'Set listed rules (enabled:null forgets one; unlisted rules stay) and/or replace quiet hours (null removes them)',
+          parameters: [userId],
+          requestBody: { required: true, ...json('PutPreferences') },
+          responses: {
+            200: { description: 'The preferences after the change' },
+            404: { description: 'Unknown user' },
+            422: { description: 'Turning off a critical category' },
+            ...errors,
+          },
+        },
       },
       '/v1/users/{userId}/devices': {
         post: {

@@ -1,0 +1,55 @@
+import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
+import { AppsService } from '../apps/apps.service';
+import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
+import { CurrentAuth } from '../auth/current-auth';
+import { forbidden, notFound } from '../common/api-error';
+import { validate } from '../common/validate';
+import { userIdParam } from '../contacts/user-schemas';
+import { putPreferencesSchema } from './preference-schemas';
+import { PreferencesService } from './preferences.service';
+
+/** Client keys act only for the user their token proves (the product's settings screen). */
+function ownUser(auth: AuthContext, rawId: string): string {
+  const id = validate(userIdParam, rawId, 'userId');
+  if (auth.kind === 'client' && auth.userExternalId !== id)
+    throw forbidden('client keys may only act for the signed-in user');
+  return id;
+}
+
+@Controller('v1/users')
+@UseGuards(ApiKeyGuard)
+export class PreferencesController {
+  constructor(
+    private readonly preferences: PreferencesService,
+    private readonly apps: AppsService,
+  ) {}
+
+  private async settings(appId: string) {
+    const app = await this.apps.get(appId);
+    if (!app) throw notFound('app');
+    return app.settings;
+  }
+
+  @Get(':userId/preferences')
+  @ClientKeyAllowed()
+  async get(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string) {
+    const id = ownUser(auth, userId);
+    const view = await this.preferences.get(auth.appId, await this.settings(auth.appId), id);
+    if (!view) throw notFound('user');
+    return view;
+  }
+
+  @Put(':userId/preferences')
+  @ClientKeyAllowed()
+  async put(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
+    const id = ownUser(auth, userId);
+    const input = validate(putPreferencesSchema, body ?? {});
+    const settings = await this.settings(auth.appId);
+    if (
+      !(await this.preferences.put(auth.appId, settings, id, input, auth.kind === 'client' ? 'user' : 'api'))
+    )
+      throw notFound('user');
+    return (await this.preferences.get(auth.appId, settings, id))!;
+  }
+}

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AppSettings } from '../apps/app-settings';
+import type { AuthContext } from '../auth/auth-context';
+import { ApiError } from '../common/api-error';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PRODUCER_REDIS } from '../redis/redis.module';
+
+/**
+ * Per-key API quota on every authenticated /v1 call, counted in Redis by rate-limiter-flexible.
+ * Answers carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the
+ * window resets) and `RateLimit-Policy` as in the IETF draft draft-ietf-httpapi-ratelimit-headers
+ * (the separate-fields form); over the quota a 429 adds `Retry-After`. A client key is shared by
+ * every install of an app, so its quota counts per signed-in user.
+ */
+@Injectable()
+export class ApiQuota {
+  private readonly limiters = new Map<string, RateLimiterRedis>();
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly metrics: DeliveryMetrics,
+  ) {}
+
+  async enforce(auth: AuthContext, settings: AppSettings | undefined, reply: FastifyReply): Promise<void> {
+    const limit = settings?.apiQuota?.limit ?? this.env.CLARION_API_QUOTA;
+    const windowSeconds = settings?.apiQuota?.windowSeconds ?? this.env.CLARION_API_QUOTA_WINDOW_SECONDS;
+    const key = auth.kind === 'client' ? `${auth.keyId}:${auth.userExternalId}` : auth.keyId;
+    let res: RateLimiterRes;
+    let allowed = true;
+    try {
+      res = await this.limiter(limit, windowSeconds).consume(key, 1);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      res = rejection;
+      allowed = false;
+    }
+    const reset = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    void reply.header('RateLimit-Limit', String(limit));
+    void reply.header('RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
+    void reply.header('RateLimit-Reset', String(reset));
+    void reply.header('RateLimit-Policy', `${limit};w=${windowSeconds}`);
+    if (!allowed) {
+      void reply.header('Retry-After', String(reset));
+      this.metrics.rateLimitHits.inc({ scope: 'api_quota' });
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `this key is over its quota of ${limit} requests per ${windowSeconds} s; retry in ${reset} s`,
+        {
+          limit,
+          windowSeconds,
+          retryAfterSeconds: reset,
+        },
+      );
+    }
+  }
+
+  private limiter(points: number, duration: number): RateLimiterRedis {
+    const id = `${points}|${duration}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      limiter = new RateLimiterRedis({
+        storeClient: this.redis,
+        keyPrefix: `${this.env.CLARION_QUEUE_PREFIX}:quota:${id}`,
+        points,
+        duration,
+        rejectIfRedisNotReady: true,
+        // Redis away: keep limiting per process instead of failing every request.
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: `quota:${id}`, points, duration }),
+      });
+      this.limiters.set(id, limiter);
+    }
+    return limiter;
+  }
+}
