@@ -35,6 +35,11 @@ import { QueueMetrics } from './ops/queue-metrics';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { RedisModule } from './redis/redis.module';
+import { CancelController } from './scheduling/cancel.controller';
+import { DueScheduler } from './scheduling/due-scheduler';
+import { NotificationCanceler } from './scheduling/notification-canceler';
+import { SchedulingMetrics } from './scheduling/scheduling-metrics';
+import { EventIdPurger } from './dedup/event-id-purger';
 import { redisConnectionOptions } from './redis/connection-options';
 
 export interface AppModuleOptions {
@@ -63,6 +68,7 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      SchedulingMetrics,
     ];
     return {
       module: AppModule,
@@ -92,11 +98,11 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController, CancelController] : [])],
       providers: [
         ...core,
-        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+        ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, NotificationCanceler] : []),
+        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger] : []),
       ],
     };
   }
