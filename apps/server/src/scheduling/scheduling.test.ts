@@ -252,6 +252,8 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     assert.deepEqual(await countRows(h.db.url, ['notifications', 'deliveries', 'delivery_events']), before);
     assert.equal((await view(id)).status, 'scheduled');
     assert.equal((await cancel(id, {})).status, 200, 'an empty object is fine');
+    const doc = await json<{ paths: Record<string, unknown> }>(await fetch(`${h.url}/docs-json`));
+    assert.ok(doc.paths['/v1/notifications/{id}/cancel'], 'documented in OpenAPI');
   });
 
   test('a bad sendAt is a 400 and stores nothing; a past sendAt sends at once', async () => {
