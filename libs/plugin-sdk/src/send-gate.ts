@@ -34,22 +34,29 @@ return {'send', ''}
  * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
  * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
  */
+type ClaimCommand = (sentKey: string, canceledKey: string, inFlightKey: string, ttlMs: string) => Promise<[string, string]>;
+
 export class SendGate {
+  private readonly claimScript: ClaimCommand;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly inFlightTtlMs = 120_000,
-  ) {}
+  ) {
+    // A defined command runs by EVALSHA (the script is sent once, not with every delivery).
+    const commands = redis as unknown as { clarionSendGateClaim?: ClaimCommand };
+    if (!commands.clarionSendGateClaim) redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 3, lua: CLAIM });
+    this.claimScript = commands.clarionSendGateClaim!.bind(redis);
+  }
 
   async claim(deliveryId: string, notificationId: string): Promise<GateDecision> {
-    const [kind, value] = (await this.redis.eval(
-      CLAIM,
-      3,
+    const [kind, value] = (await this.claimScript(
       gateKeys.sent(this.prefix, deliveryId),
       gateKeys.canceled(this.prefix, notificationId),
       gateKeys.inFlight(this.prefix, deliveryId),
       String(this.inFlightTtlMs),
-    )) as [string, string];
+    ));
     if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
     if (kind === 'canceled') return { kind: 'canceled' };
     return { kind: 'send' };
