@@ -1,14 +1,40 @@
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { deliveryJobOptions, type DeliveryJob, pluginQueueName } from '@clarion/plugin-sdk';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { countRows, sql } from '../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface WebhookPayload {
   id: string;
   notificationId: string;
+}
+
+type Answer = { status: number; body: { id: string; duplicate?: boolean } };
+
+/**
+ * POSTs all bodies at once over node:http with a bounded socket pool: at most 256 connections,
+ * below the server's listen backlog (511), which a loaded machine otherwise overflows with
+ * connection resets. The server still sees hundreds of repeats racing each other.
+ */
+function postAll(url: string, auth: string, bodies: unknown[]): Promise<Answer[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const one = (body: unknown) =>
+    new Promise<Answer>((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const headers = { authorization: auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
+      const req = request(`${url}/v1/notifications`, { method: 'POST', agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  return Promise.all(bodies.map(one)).finally(() => agent.destroy());
 }
 
 describe('eventId de-duplication through the public API', () => {
@@ -29,8 +55,7 @@ describe('eventId de-duplication through the public API', () => {
 
   test('1,000 concurrent requests carrying 100 eventIds make 100 notifications, each delivery received exactly once', async () => {
     const body = (k: number) => ({ to: { userIds: ['dd-alice', 'dd-bob'] }, eventId: `burst-${k}`, content: { webhook: { json: { k } } } });
-    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => app.call('/v1/notifications', { body: body(i % 100) })));
-    const parsed = await Promise.all(answers.map(async (a) => ({ status: a.status, body: await json<{ id: string; duplicate?: boolean }>(a) })));
+    const parsed = await postAll(h.url, basic(app.appKey, app.appSecret), Array.from({ length: 1000 }, (_, i) => body(i % 100)));
     assert.deepEqual([...new Set(parsed.map((p) => p.status))].sort(), [200, 202]);
     assert.equal(parsed.filter((p) => p.status === 202).length, 100, 'one 202 per eventId');
     assert.equal(parsed.filter((p) => p.status === 200 && p.body.duplicate === true).length, 900);
