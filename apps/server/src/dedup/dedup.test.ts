@@ -41,8 +41,14 @@ describe('eventId de-duplication through the public API', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    // A short purge interval so the test sees the purger run on its own schedule.
-    h = await startHarness({ label: 'dedup', env: { CLARION_DEDUP_PURGE_INTERVAL_MS: '300', CLARION_DEDUP_PURGE_BATCH: '2' } });
+    // A short purge interval so the test sees the purger run on its own schedule. A long receiver
+    // timeout: on this loaded machine the in-process receiver sometimes answers after the default
+    // 2 s, the plugin then retries a message the receiver did record (at-least-once on timeouts,
+    // which only the receiver can dedupe, by delivery id) — not what this test is about.
+    h = await startHarness({
+      label: 'dedup',
+      env: { CLARION_DEDUP_PURGE_INTERVAL_MS: '300', CLARION_DEDUP_PURGE_BATCH: '2', CLARION_WEBHOOK_TIMEOUT_MS: '30000' },
+    });
     app = await h.createApp();
     for (const user of ['dd-alice', 'dd-bob']) {
       const put = await app.call(`/v1/users/${user}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` } });

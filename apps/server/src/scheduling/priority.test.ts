@@ -19,7 +19,7 @@ describe('priority: high before normal before low', () => {
   let app: TestApp;
   let worker: NestFastifyApplication | undefined;
   before(async () => {
-    h = await startHarness({ role: 'api', label: 'prio' });
+    h = await startHarness({ role: 'api', label: 'prio', env: { CLARION_WEBHOOK_TIMEOUT_MS: '30000' } });
     app = await h.createApp();
     assert.equal((await app.call('/v1/users/p-user', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/p-user` } })).status, 200);
     assert.ok((await app.call('/v1/users/p-user/topics/prio-topic', { method: 'PUT' })).ok);

@@ -43,7 +43,9 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
   const users = ['s-alice', 's-bob', 's-slow', 's-down', 's-race'];
 
   before(async () => {
-    h = await startHarness({ label: 'sched', env: { CLARION_SCHEDULE_CHECK_INTERVAL_MS: '500' } });
+    // Long receiver timeout: a timed-out send that the receiver did record is retried (at-least-once),
+    // which would blur the exactly-once assertions of the cancel race below on a loaded machine.
+    h = await startHarness({ label: 'sched', env: { CLARION_SCHEDULE_CHECK_INTERVAL_MS: '500', CLARION_WEBHOOK_TIMEOUT_MS: '30000' } });
     app = await h.createApp();
     for (const u of users) {
       assert.equal((await app.call(`/v1/users/${u}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${u}` } })).status, 200);
