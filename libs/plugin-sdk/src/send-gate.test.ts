@@ -28,7 +28,11 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     assert.equal(await marks.isMarked(n), true);
     assert.deepEqual(await gate.claim(d, n), { kind: 'canceled' });
     assert.equal((await marks.inFlight([d])).size, 0);
-    assert.deepEqual(await gate.claim(randomUUID(), randomUUID()), { kind: 'send' }, 'other notifications are unaffected');
+    assert.deepEqual(
+      await gate.claim(randomUUID(), randomUUID()),
+      { kind: 'send' },
+      'other notifications are unaffected',
+    );
   });
 
   test('a delivery the provider accepted stays sent, even if its notification is canceled afterwards', async () => {
@@ -45,6 +49,6 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     await marks.mark(n);
     const decisions = await Promise.all(claims);
     const inFlight = await marks.inFlight(ids);
-    ids.forEach((d, i) => assert.equal(decisions[i]!.kind === 'send', inFlight.has(d), `delivery ${i}`));
+    for (const [i, d] of ids.entries()) assert.equal(decisions[i]?.kind === 'send', inFlight.has(d), `delivery ${i}`);
   });
 });

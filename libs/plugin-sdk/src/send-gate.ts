@@ -34,7 +34,12 @@ return {'send', ''}
  * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
  * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
  */
-type ClaimCommand = (sentKey: string, canceledKey: string, inFlightKey: string, ttlMs: string) => Promise<[string, string]>;
+type ClaimCommand = (
+  sentKey: string,
+  canceledKey: string,
+  inFlightKey: string,
+  ttlMs: string,
+) => Promise<[string, string]>;
 
 export class SendGate {
   private readonly claimScript: ClaimCommand;
@@ -46,17 +51,18 @@ export class SendGate {
   ) {
     // A defined command runs by EVALSHA (the script is sent once, not with every delivery).
     const commands = redis as unknown as { clarionSendGateClaim?: ClaimCommand };
-    if (!commands.clarionSendGateClaim) redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 3, lua: CLAIM });
+    if (!commands.clarionSendGateClaim)
+      redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 3, lua: CLAIM });
     this.claimScript = commands.clarionSendGateClaim!.bind(redis);
   }
 
   async claim(deliveryId: string, notificationId: string): Promise<GateDecision> {
-    const [kind, value] = (await this.claimScript(
+    const [kind, value] = await this.claimScript(
       gateKeys.sent(this.prefix, deliveryId),
       gateKeys.canceled(this.prefix, notificationId),
       gateKeys.inFlight(this.prefix, deliveryId),
       String(this.inFlightTtlMs),
-    ));
+    );
     if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
     if (kind === 'canceled') return { kind: 'canceled' };
     return { kind: 'send' };
@@ -77,6 +83,11 @@ export class CancelMarks {
 
   async mark(notificationId: string): Promise<void> {
     await this.redis.set(gateKeys.canceled(this.prefix, notificationId), '1', 'EX', this.ttlSeconds);
+  }
+
+  /** Undo a mark whose cancel could not complete. */
+  async unmark(notificationId: string): Promise<void> {
+    await this.redis.del(gateKeys.canceled(this.prefix, notificationId));
   }
 
   async isMarked(notificationId: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { deliveryJobOptions, type DeliveryJob, pluginQueueName } from '@clarion/plugin-sdk';
+import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/plugin-sdk';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { countRows, sql } from '../testing/db';
@@ -24,12 +24,18 @@ function postAll(url: string, auth: string, bodies: unknown[]): Promise<Answer[]
   const one = (body: unknown) =>
     new Promise<Answer>((resolve, reject) => {
       const data = JSON.stringify(body);
-      const headers = { authorization: auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
+      const headers = {
+        authorization: auth,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(data),
+      };
       const req = request(`${url}/v1/notifications`, { method: 'POST', agent, headers }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }),
+        );
       });
       req.on('error', reject);
       req.end(data);
@@ -47,27 +53,45 @@ describe('eventId de-duplication through the public API', () => {
     // which only the receiver can dedupe, by delivery id) — not what this test is about.
     h = await startHarness({
       label: 'dedup',
-      env: { CLARION_DEDUP_PURGE_INTERVAL_MS: '300', CLARION_DEDUP_PURGE_BATCH: '2', CLARION_WEBHOOK_TIMEOUT_MS: '30000' },
+      env: {
+        CLARION_DEDUP_PURGE_INTERVAL_MS: '300',
+        CLARION_DEDUP_PURGE_BATCH: '2',
+        CLARION_WEBHOOK_TIMEOUT_MS: '30000',
+      },
     });
     app = await h.createApp();
     for (const user of ['dd-alice', 'dd-bob']) {
-      const put = await app.call(`/v1/users/${user}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` } });
+      const put = await app.call(`/v1/users/${user}`, {
+        method: 'PUT',
+        body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
+      });
       assert.equal(put.status, 200);
     }
   });
   after(() => h.close());
 
-  const received = (to: string) => h.sandbox.recorder.list({ provider: 'webhook', to, outcome: 'accepted' }).map((r) => r.payload as WebhookPayload);
+  const received = (to: string) =>
+    h.sandbox.recorder
+      .list({ provider: 'webhook', to, outcome: 'accepted' })
+      .map((r) => r.payload as WebhookPayload);
 
   test('1,000 concurrent requests carrying 100 eventIds make 100 notifications, each delivery received exactly once', async () => {
-    const body = (k: number) => ({ to: { userIds: ['dd-alice', 'dd-bob'] }, eventId: `burst-${k}`, content: { webhook: { json: { k } } } });
-    const parsed = await postAll(h.url, basic(app.appKey, app.appSecret), Array.from({ length: 1000 }, (_, i) => body(i % 100)));
+    const body = (k: number) => ({
+      to: { userIds: ['dd-alice', 'dd-bob'] },
+      eventId: `burst-${k}`,
+      content: { webhook: { json: { k } } },
+    });
+    const parsed = await postAll(
+      h.url,
+      basic(app.appKey, app.appSecret),
+      Array.from({ length: 1000 }, (_, i) => body(i % 100)),
+    );
     assert.deepEqual([...new Set(parsed.map((p) => p.status))].sort(), [200, 202]);
     assert.equal(parsed.filter((p) => p.status === 202).length, 100, 'one 202 per eventId');
     assert.equal(parsed.filter((p) => p.status === 200 && p.body.duplicate === true).length, 900);
     // Every answer for an eventId names the same notification.
     const idOf = new Map<number, Set<string>>();
-    parsed.forEach((p, i) => idOf.set(i % 100, (idOf.get(i % 100) ?? new Set()).add(p.body.id)));
+    for (const [i, p] of parsed.entries()) idOf.set(i % 100, (idOf.get(i % 100) ?? new Set()).add(p.body.id));
     for (const [k, ids] of idOf) assert.equal(ids.size, 1, `eventId burst-${k}`);
     const ids = new Set([...idOf.values()].map((s) => [...s][0]!));
 
@@ -79,7 +103,11 @@ describe('eventId de-duplication through the public API', () => {
     assert.equal(Number(row!.n), 100);
     assert.equal(Number(row!.d), 200, '2 recipients × 100 notifications');
 
-    await waitFor('200 deliveries at the receiver', () => received('dd-alice').length + received('dd-bob').length >= 200, { timeoutMs: 30_000 });
+    await waitFor(
+      '200 deliveries at the receiver',
+      () => received('dd-alice').length + received('dd-bob').length >= 200,
+      { timeoutMs: 30_000 },
+    );
     await new Promise((r) => setTimeout(r, 500)); // anything extra would arrive now
     for (const user of ['dd-alice', 'dd-bob']) {
       const got = received(user).filter((p) => ids.has(p.notificationId));
@@ -94,19 +122,32 @@ describe('eventId de-duplication through the public API', () => {
   });
 
   test('a claim older than the dedup window no longer blocks: the repeat is a new notification and is sent', async () => {
-    const body = { to: { userId: 'dd-alice' }, eventId: 'window-1', content: { webhook: { json: { w: 1 } } } };
+    const body = {
+      to: { userId: 'dd-alice' },
+      eventId: 'window-1',
+      content: { webhook: { json: { w: 1 } } },
+    };
     const first = await app.call('/v1/notifications', { body });
     assert.equal(first.status, 202);
     const { id: firstId } = await json<{ id: string }>(first);
     assert.equal((await app.call('/v1/notifications', { body })).status, 200, 'inside the window: duplicate');
     // Age the claim past the window (168 h default) without waiting a week.
-    await sql(h.db.url, `UPDATE event_ids SET created_at = now() - interval '169 hours' WHERE event_id = 'window-1'`);
-    const later = await app.call('/v1/notifications', { body: { ...body, content: { webhook: { json: { w: 2 } } } } });
+    await sql(
+      h.db.url,
+      `UPDATE event_ids SET created_at = now() - interval '169 hours' WHERE event_id = 'window-1'`,
+    );
+    const later = await app.call('/v1/notifications', {
+      body: { ...body, content: { webhook: { json: { w: 2 } } } },
+    });
     assert.equal(later.status, 202, 'outside the window: accepted, even with another body');
     const { id: laterId } = await json<{ id: string }>(later);
     assert.notEqual(laterId, firstId);
-    await waitFor('the new one is sent', () => received('dd-alice').some((p) => p.notificationId === laterId));
-    const again = await app.call('/v1/notifications', { body: { ...body, content: { webhook: { json: { w: 2 } } } } });
+    await waitFor('the new one is sent', () =>
+      received('dd-alice').some((p) => p.notificationId === laterId),
+    );
+    const again = await app.call('/v1/notifications', {
+      body: { ...body, content: { webhook: { json: { w: 2 } } } },
+    });
     assert.equal(again.status, 200);
     assert.equal((await json<{ id: string }>(again)).id, laterId, 'the new claim holds a full window again');
   });
@@ -120,31 +161,53 @@ describe('eventId de-duplication through the public API', () => {
       [row!.app_id],
     );
     await waitFor('old claims purged', async () => {
-      const [c] = await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM event_ids WHERE event_id LIKE 'old-%'`);
+      const [c] = await sql<{ n: string }>(
+        h.db.url,
+        `SELECT count(*) AS n FROM event_ids WHERE event_id LIKE 'old-%'`,
+      );
       return Number(c!.n) === 0;
     });
-    const [fresh] = await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM event_ids WHERE event_id LIKE 'burst-%'`);
+    const [fresh] = await sql<{ n: string }>(
+      h.db.url,
+      `SELECT count(*) AS n FROM event_ids WHERE event_id LIKE 'burst-%'`,
+    );
     assert.equal(Number(fresh!.n), 100);
   });
 
   test('a repeat with a different body is a 409 that changes nothing', async () => {
-    const body = { to: { userId: 'dd-bob' }, eventId: 'conflict-1', content: { webhook: { json: { c: 1 } } } };
+    const body = {
+      to: { userId: 'dd-bob' },
+      eventId: 'conflict-1',
+      content: { webhook: { json: { c: 1 } } },
+    };
     assert.equal((await app.call('/v1/notifications', { body })).status, 202);
     const before = await countRows(h.db.url, ['notifications', 'deliveries', 'event_ids']);
-    const res = await app.call('/v1/notifications', { body: { ...body, content: { webhook: { json: { c: 2 } } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { ...body, content: { webhook: { json: { c: 2 } } } },
+    });
     assert.equal(res.status, 409);
     assert.equal((await json<{ error: { code: string } }>(res)).error.code, 'event_id_conflict');
     assert.deepEqual(await countRows(h.db.url, ['notifications', 'deliveries', 'event_ids']), before);
   });
 
   test('a delivery job added again after it was sent (retry, sweeper, lost ack) does not reach the receiver twice', async () => {
-    const res = await app.call('/v1/notifications', { body: { to: { userId: 'dd-bob' }, content: { webhook: { json: { once: true } } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'dd-bob' }, content: { webhook: { json: { once: true } } } },
+    });
     const { id } = await json<{ id: string }>(res);
     await waitFor('sent', async () => {
-      const [d] = await sql<{ status: string }>(h.db.url, 'SELECT status FROM deliveries WHERE notification_id = $1', [id]);
+      const [d] = await sql<{ status: string }>(
+        h.db.url,
+        'SELECT status FROM deliveries WHERE notification_id = $1',
+        [id],
+      );
       return d?.status === 'sent';
     });
-    const [d] = await sql<{ id: string; job: DeliveryJob }>(h.db.url, 'SELECT id, job FROM deliveries WHERE notification_id = $1', [id]);
+    const [d] = await sql<{ id: string; job: DeliveryJob }>(
+      h.db.url,
+      'SELECT id, job FROM deliveries WHERE notification_id = $1',
+      [id],
+    );
     const redis = testRedis();
     const queue = new Queue(pluginQueueName('webhook'), { connection: redis, prefix: h.prefix });
     try {

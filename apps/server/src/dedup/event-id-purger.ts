@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -49,7 +55,8 @@ export class EventIdPurger implements OnApplicationBootstrap, OnApplicationShutd
         total += rows.length;
         if (rows.length < this.env.CLARION_DEDUP_PURGE_BATCH) break;
       }
-      if (total > 0) this.log.log(`purged ${total} eventId claims older than ${this.env.CLARION_DEDUP_WINDOW_HOURS} h`);
+      if (total > 0)
+        this.log.log(`purged ${total} eventId claims older than ${this.env.CLARION_DEDUP_WINDOW_HOURS} h`);
     } catch (error) {
       this.log.warn(`eventId purge failed (next pass retries): ${(error as Error).message}`);
     } finally {

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
@@ -19,7 +19,11 @@ export class CancelController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  async cancel(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Body() body: unknown): Promise<CancelResult> {
+  async cancel(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<CancelResult> {
     if (!UUID.test(id)) throw notFound('notification');
     validate(cancelBody, body);
     return this.canceler.cancel(auth.appId, id);

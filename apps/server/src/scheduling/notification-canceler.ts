@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CancelMarks } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
@@ -54,10 +54,19 @@ export class NotificationCanceler {
       [id, appId],
     );
     if (!n) throw notFound('notification');
-    if (n.status === 'canceled') throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
-    const candidates = await rows<{ id: string }>(this.db, 'SELECT id FROM deliveries WHERE notification_id = $1 AND status = ANY($2)', [id, UNSENT]);
+    if (n.status === 'canceled')
+      throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+    const candidates = await rows<{ id: string }>(
+      this.db,
+      'SELECT id FROM deliveries WHERE notification_id = $1 AND status = ANY($2)',
+      [id, UNSENT],
+    );
     if (candidates.length === 0 && n.status !== 'fanout' && !n.due_later) {
-      throw new ApiError(409, 'already_sent', `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`);
+      throw new ApiError(
+        409,
+        'already_sent',
+        `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,
+      );
     }
 
     let inFlight: Set<string>;
@@ -65,13 +74,25 @@ export class NotificationCanceler {
       await this.marks.mark(id);
       inFlight = await this.marks.inFlight(candidates.map((c) => c.id));
     } catch (error) {
-      throw new ApiError(503, 'unavailable', 'cannot reach Redis to cancel safely; nothing was changed, try again', { cause: (error as Error).message });
+      // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
+      await this.marks.unmark(id).catch(() => undefined);
+      throw new ApiError(
+        503,
+        'unavailable',
+        'cannot reach Redis to cancel safely; nothing was changed, try again',
+        { cause: (error as Error).message },
+      );
     }
 
     const canceled = await this.db.transaction(async (tx) => {
       // The row lock makes two concurrent cancels take turns; the second finds it canceled.
-      const won = await rows(tx, `UPDATE notifications SET status = 'canceled', canceled_at = now() WHERE id = $1 AND status <> 'canceled' RETURNING id`, [id]);
-      if (won.length === 0) throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+      const won = await rows(
+        tx,
+        `UPDATE notifications SET status = 'canceled', canceled_at = now() WHERE id = $1 AND status <> 'canceled' RETURNING id`,
+        [id],
+      );
+      if (won.length === 0)
+        throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
       return rows<{ id: string; channel: string; plugin: string | null }>(
         tx,
         `WITH c AS (
@@ -87,7 +108,8 @@ export class NotificationCanceler {
 
     this.scheduling.canceled.inc();
     const byKey = new Map<string, number>();
-    for (const d of canceled) byKey.set(`${d.channel}\n${d.plugin ?? ''}`, (byKey.get(`${d.channel}\n${d.plugin ?? ''}`) ?? 0) + 1);
+    for (const d of canceled)
+      byKey.set(`${d.channel}\n${d.plugin ?? ''}`, (byKey.get(`${d.channel}\n${d.plugin ?? ''}`) ?? 0) + 1);
     for (const [key, count] of byKey) {
       const [channel, plugin] = key.split('\n') as [string, string];
       this.metrics.delivery(channel, plugin || null, 'canceled', 'canceled', count);
@@ -97,14 +119,23 @@ export class NotificationCanceler {
   }
 
   /** Best effort (the cancel mark already stops them): removes delayed and waiting jobs, never active ones. */
-  private async removeJobs(notificationId: string, deliveries: { id: string; plugin: string | null }[]): Promise<void> {
-    const removals: (() => Promise<unknown>)[] = [() => this.queues.named(FANOUT_QUEUE).remove(notificationId)];
-    for (const d of deliveries) if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
+  private async removeJobs(
+    notificationId: string,
+    deliveries: { id: string; plugin: string | null }[],
+  ): Promise<void> {
+    const removals: (() => Promise<unknown>)[] = [
+      () => this.queues.named(FANOUT_QUEUE).remove(notificationId),
+    ];
+    for (const d of deliveries)
+      if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
     let failed = 0;
     for (let i = 0; i < removals.length; i += 500) {
       const results = await Promise.allSettled(removals.slice(i, i + 500).map((r) => r()));
       failed += results.filter((r) => r.status === 'rejected').length;
     }
-    if (failed > 0) this.log.warn(`notification ${notificationId}: ${failed} jobs not removed (they will be reported canceled when they run)`);
+    if (failed > 0)
+      this.log.warn(
+        `notification ${notificationId}: ${failed} jobs not removed (they will be reported canceled when they run)`,
+      );
   }
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PRIORITY_RANK } from '@clarion/plugin-sdk';
 import { testRedis, waitFor } from '@clarion/testkit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import { loadEnv } from '../config/env';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
@@ -21,7 +21,15 @@ describe('priority: high before normal before low', () => {
   before(async () => {
     h = await startHarness({ role: 'api', label: 'prio', env: { CLARION_WEBHOOK_TIMEOUT_MS: '30000' } });
     app = await h.createApp();
-    assert.equal((await app.call('/v1/users/p-user', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/p-user` } })).status, 200);
+    assert.equal(
+      (
+        await app.call('/v1/users/p-user', {
+          method: 'PUT',
+          body: { webhookUrl: `${h.sandbox.url}/webhook/p-user` },
+        })
+      ).status,
+      200,
+    );
     assert.ok((await app.call('/v1/users/p-user/topics/prio-topic', { method: 'PUT' })).ok);
   });
   after(async () => {
@@ -33,27 +41,48 @@ describe('priority: high before normal before low', () => {
     const order = ['low', 'low', 'low', 'normal', 'normal', 'normal', 'high', 'high', 'high'] as const;
     const ids: string[] = [];
     for (const [i, priority] of order.entries()) {
-      const res = await app.call('/v1/notifications', { body: { to: { userId: 'p-user' }, priority, content: { webhook: { json: { i, priority } } } } });
+      const res = await app.call('/v1/notifications', {
+        body: { to: { userId: 'p-user' }, priority, content: { webhook: { json: { i, priority } } } },
+      });
       assert.equal(res.status, 202);
       ids.push((await json<{ id: string }>(res)).id);
     }
     await waitFor('all queued', async () => {
-      const [r] = await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status = 'queued'`, [ids]);
+      const [r] = await sql<{ n: string }>(
+        h.db.url,
+        `SELECT count(*) AS n FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status = 'queued'`,
+        [ids],
+      );
       return Number(r!.n) === order.length;
     });
 
-    const env = loadEnv(h.childEnv({ CLARION_ROLE: 'worker', CLARION_WORKER_CONCURRENCY: '1', CLARION_MIGRATE_ON_START: 'false' }));
+    const env = loadEnv(
+      h.childEnv({
+        CLARION_ROLE: 'worker',
+        CLARION_WORKER_CONCURRENCY: '1',
+        CLARION_MIGRATE_ON_START: 'false',
+      }),
+    );
     worker = await startServer({ env, processEnv: h.childEnv() });
-    const got = await h.sandbox.recorder.waitFor(order.length, { provider: 'webhook', to: 'p-user', outcome: 'accepted' }, 20_000);
+    const got = await h.sandbox.recorder.waitFor(
+      order.length,
+      { provider: 'webhook', to: 'p-user', outcome: 'accepted' },
+      20_000,
+    );
     const seen = got.map((r) => (r.payload as { content: { priority: string } }).content.priority);
     assert.deepEqual(seen, ['high', 'high', 'high', 'normal', 'normal', 'normal', 'low', 'low', 'low']);
   });
 
-  test('fan-out jobs carry their notification\'s priority too', async () => {
+  test("fan-out jobs carry their notification's priority too", async () => {
     const ids: Record<string, string> = {};
     for (const priority of ['low', 'high'] as const) {
       const res = await app.call('/v1/notifications', {
-        body: { to: { topic: 'prio-topic' }, priority, sendAt: new Date(Date.now() + 60_000).toISOString(), content: { webhook: { json: {} } } },
+        body: {
+          to: { topic: 'prio-topic' },
+          priority,
+          sendAt: new Date(Date.now() + 60_000).toISOString(),
+          content: { webhook: { json: {} } },
+        },
       });
       ids[priority] = (await json<{ id: string }>(res)).id;
     }

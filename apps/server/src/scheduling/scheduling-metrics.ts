@@ -14,7 +14,11 @@ export class SchedulingMetrics {
   constructor(@Inject(METRICS_REGISTRY) registry: Registry, db: DataSource) {
     this.canceled =
       (registry.getSingleMetric('clarion_notifications_canceled_total') as Counter | undefined) ??
-      new Counter({ name: 'clarion_notifications_canceled_total', help: 'Notifications canceled through the API', registers: [registry] });
+      new Counter({
+        name: 'clarion_notifications_canceled_total',
+        help: 'Notifications canceled through the API',
+        registers: [registry],
+      });
     if (!registry.getSingleMetric('clarion_scheduled_notifications')) {
       new Gauge({
         name: 'clarion_scheduled_notifications',
