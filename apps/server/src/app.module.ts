@@ -45,6 +45,11 @@ import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { UserCaps } from './ratelimits/user-caps';
+import { CancelController } from './scheduling/cancel.controller';
+import { DueScheduler } from './scheduling/due-scheduler';
+import { NotificationCanceler } from './scheduling/notification-canceler';
+import { SchedulingMetrics } from './scheduling/scheduling-metrics';
+import { EventIdPurger } from './dedup/event-id-purger';
 import { redisConnectionOptions } from './redis/connection-options';
 
 export interface AppModuleOptions {
@@ -77,6 +82,7 @@ export class AppModule {
       TemplateRepository,
       TemplateResolver,
       UserCaps,
+      SchedulingMetrics,
     ];
     return {
       module: AppModule,
@@ -109,14 +115,25 @@ export class AppModule {
       controllers: [
         HealthController,
         MetricsController,
-        ...(api ? [AdminController, UsersController, NotificationsController, TemplatesController, PreferencesController] : []),
+        ...(api ? [AdminController, UsersController, NotificationsController, CancelController, TemplatesController, PreferencesController] : []),
       ],
       providers: [
         ...core,
         ...(api
-          ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService, TemplatesService, ApiQuota, PreferencesService]
+          ? [
+              ApiKeyGuard,
+              AdminGuard,
+              NotificationStore,
+              NotificationsService,
+              NotificationReader,
+              UsersService,
+              NotificationCanceler,
+              TemplatesService,
+              ApiQuota,
+              PreferencesService,
+            ]
           : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger] : []),
       ],
     };
   }

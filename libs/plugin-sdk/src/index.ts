@@ -9,6 +9,7 @@ export * from './queues';
 export * from './backoff';
 export * from './outcome';
 export * from './sent-ledger';
+export * from './send-gate';
 export * from './app-config-cache';
 export * from './runtime';
 export * from './version';

@@ -49,7 +49,7 @@ export function standardPluginMetrics(registry: Registry): StandardPluginMetrics
   return {
     attempts: counter(
       'clarion_plugin_send_attempts_total',
-      'Provider send attempts by result: sent, retry, throttled, permanent, configuration, invalid_address, expired',
+      'Provider send attempts by result: sent, retry, throttled, permanent, configuration, invalid_address, expired, canceled',
       ['plugin', 'channel', 'result'],
     ),
     duration: getOrCreate(

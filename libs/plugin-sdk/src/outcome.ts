@@ -25,7 +25,9 @@ export type DeliveryOutcome =
   | (Base & { type: 'sent'; providerMessageId?: string; details?: Record<string, string | number | boolean> })
   | (Base & { type: 'retrying'; error: OutcomeError })
   | (Base & { type: 'failed'; reason: FailureReason; error: OutcomeError })
-  | (Base & { type: 'expired' });
+  | (Base & { type: 'expired' })
+  /** Its notification was canceled before this delivery started. */
+  | (Base & { type: 'canceled' });
 
 /**
  * The host's side of the contract. `report` resolves once the outcome is durable: the job is

@@ -9,7 +9,18 @@ import type { DeliveryJob } from './message';
 import { defineChannelPlugin } from './plugin';
 import { deliveryJobOptions, pluginQueueName } from './queues';
 import { PluginRuntime } from './runtime';
+import { CancelMarks } from './send-gate';
+import type { DeliveryOutcome } from './outcome';
 import { makeJob, RecordingReporter } from './testing';
+
+/** Fails the status write of chosen deliveries' first `sent` outcome, as a database outage would. */
+class FlakyReporter extends RecordingReporter {
+  readonly failSentOnce = new Set<string>();
+  override async report(outcome: DeliveryOutcome): Promise<void> {
+    if (outcome.type === 'sent' && this.failSentOnce.delete(outcome.job.deliveryId)) throw new Error('status write failed');
+    return super.report(outcome);
+  }
+}
 
 /** A scripted plugin: each address token names what the fake provider does on each attempt. */
 const calls = new Map<string, number>();
@@ -50,7 +61,7 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
   const redis = testRedis();
   const prefix = testPrefix('sdk');
   const registry = new Registry();
-  const reporter = new RecordingReporter();
+  const reporter = new FlakyReporter();
   let runtime: PluginRuntime;
   let queue: Queue;
 
@@ -156,6 +167,36 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
     await queue.add('deliver', j, deliveryJobOptions(j, scripted.processor));
     await waitFor('sent', () => reporter.final(j.deliveryId));
     await new Promise((r) => setTimeout(r, 100));
+    assert.equal(calls.get(j.deliveryId), 1);
+  });
+
+  test('a job retried because the status write failed after a successful send does not send again', async () => {
+    const j = job('ok');
+    reporter.failSentOnce.add(j.deliveryId);
+    const outcome = await run(j);
+    assert.equal(outcome.type, 'sent');
+    assert.equal(calls.get(j.deliveryId), 1, 'provider called once');
+    assert.ok(reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'), 'the job was retried');
+    assert.equal(outcome.type === 'sent' && outcome.providerMessageId, `msg-${j.deliveryId}-1`, 'the provider id survives from the ledger');
+  });
+
+  test('a delivery of a canceled notification is reported canceled without calling the provider', async () => {
+    const j = job('ok');
+    await new CancelMarks(redis, prefix).mark(j.notificationId);
+    const outcome = await run(j);
+    assert.equal(outcome.type, 'canceled');
+    assert.equal(calls.get(j.deliveryId), undefined);
+    const text = await registry.metrics();
+    assert.match(text, /clarion_plugin_send_attempts_total\{plugin="scripted",channel="push",result="canceled"\} [1-9]/);
+  });
+
+  test('a retry after a cancel is canceled: the first attempt ran, the second never calls the provider', async () => {
+    const j = job('wait,ok'); // the provider asks for 300 ms before the retry: time to cancel
+    await queue.add('deliver', j, deliveryJobOptions(j, scripted.processor));
+    await waitFor('first attempt', () => reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'));
+    await new CancelMarks(redis, prefix).mark(j.notificationId);
+    const outcome = await waitFor('final', () => reporter.final(j.deliveryId));
+    assert.equal(outcome.type, 'canceled');
     assert.equal(calls.get(j.deliveryId), 1);
   });
 });

@@ -9,6 +9,7 @@ import { pluginMetricsFactory, standardPluginMetrics, type StandardPluginMetrics
 import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError } from './outcome';
 import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type Sender } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
+import { SendGate } from './send-gate';
 import { SentLedger } from './sent-ledger';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 
@@ -28,6 +29,8 @@ export interface PluginRuntimeOptions {
   /** BullMQ lock duration: a job whose worker stops renewing it is recovered after this long. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** How long a started delivery counts as in flight for a cancel (default 2 × lock duration, at least 2 minutes). */
+  inFlightTtlMs?: number;
 }
 
 export interface PluginHealth {
@@ -57,11 +60,12 @@ export class PluginRuntime {
     const sender = await plugin.createSender({ config: options.config, log, metrics: own });
     const ledgerConnection = options.connection.duplicate({ maxRetriesPerRequest: 3 });
     const ledger = new SentLedger(ledgerConnection, prefix);
+    const gate = new SendGate(ledgerConnection, prefix, options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? 30_000)));
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
 
     let runtime: PluginRuntime | undefined;
     const processJob = (job: Job<DeliveryJob>) =>
-      runtime!.process(job, { ledger, appConfigs, metrics, reporter: options.reporter, log });
+      runtime!.process(job, { ledger, gate, appConfigs, metrics, reporter: options.reporter, log });
 
     const worker = new Worker<DeliveryJob>(pluginQueueName(plugin.name), processJob, {
       connection: options.connection,
@@ -101,6 +105,7 @@ export class PluginRuntime {
     job: Job<DeliveryJob>,
     deps: {
       ledger: SentLedger;
+      gate: SendGate;
       appConfigs: AppConfigCache;
       metrics: StandardPluginMetrics;
       reporter: DeliveryReporter;
@@ -113,11 +118,16 @@ export class PluginRuntime {
     const log = deps.log.child({ deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, attempt });
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
-    const already = await deps.ledger.lookup(delivery.deliveryId);
-    if (already !== null) {
+    const gate = await deps.gate.claim(delivery.deliveryId, delivery.notificationId);
+    if (gate.kind === 'sent') {
       // Sent before a crash or a lost ack: record it again (idempotent), never resend.
-      await report({ type: 'sent', job: delivery, attempt, at: new Date(), ...(already ? { providerMessageId: already } : {}) });
+      await report({ type: 'sent', job: delivery, attempt, at: new Date(), ...(gate.providerMessageId ? { providerMessageId: gate.providerMessageId } : {}) });
       return 'sent';
+    }
+    if (gate.kind === 'canceled') {
+      deps.metrics.attempts.inc({ ...labels, result: 'canceled' });
+      await report({ type: 'canceled', job: delivery, attempt, at: new Date() });
+      return 'canceled';
     }
     if (delivery.expiresAt !== undefined && Date.parse(delivery.expiresAt) <= Date.now()) {
       deps.metrics.attempts.inc({ ...labels, result: 'expired' });

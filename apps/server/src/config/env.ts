@@ -31,6 +31,11 @@ export const envSchema = z.object({
   CLARION_MIGRATE_ON_START: bool.optional(),
   CLARION_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
+  /** How often expired eventId claims are deleted, and how many rows per DELETE. */
+  CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
+  CLARION_DEDUP_PURGE_BATCH: z.coerce.number().int().positive().max(100_000).default(5000),
+  /** How often due scheduled notifications are moved on (and their jobs re-added if Redis lost them). */
+  CLARION_SCHEDULE_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),

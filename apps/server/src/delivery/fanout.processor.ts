@@ -55,6 +55,9 @@ export class FanoutProcessor extends WorkerHost {
     let cursor = job.data.cursor ?? null;
     let total = 0;
     for (;;) {
+      // Canceled meanwhile: stop expanding (deliveries already queued are stopped by the cancel mark).
+      const [now]: { status: string }[] = await this.db.query('SELECT status FROM notifications WHERE id = $1', [notificationId]);
+      if (now?.status !== 'fanout') break;
       let chunk: Recipient[];
       if (request.to.topic !== undefined) {
         chunk = await this.recipients.topicPage(appId, request.to.topic, typeof cursor === 'string' ? cursor : null, FANOUT_CHUNK);

@@ -5,7 +5,7 @@ import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
-const RANK: Record<string, number> = { pending: 0, queued: 1, retrying: 1, sent: 3, failed: 3, expired: 3, delivered: 4, opened: 5, clicked: 6 };
+const RANK: Record<string, number> = { pending: 0, queued: 1, retrying: 1, sent: 3, failed: 3, expired: 3, canceled: 3, delivered: 4, opened: 5, clicked: 6 };
 
 interface Row {
   id: string;
@@ -29,6 +29,8 @@ function toRow(o: DeliveryOutcome): Row {
       return { ...base, status: 'failed', reason: o.reason, errorCode: o.error.code ?? null, errorMessage: o.error.message, detail: { plugin: o.job.plugin, error: o.error } };
     case 'expired':
       return { ...base, status: 'expired', reason: 'expired', detail: { plugin: o.job.plugin } };
+    case 'canceled':
+      return { ...base, status: 'canceled', reason: 'canceled', detail: { plugin: o.job.plugin, by: 'worker' } };
   }
 }
 

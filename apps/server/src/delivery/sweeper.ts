@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { DeliveryJob } from '@clarion/plugin-sdk';
+import type { DeliveryJob, Priority } from '@clarion/plugin-sdk';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { fanoutJobOptions } from '../scheduling/fanout-job';
 import { Enqueuer } from './enqueuer';
 import { FANOUT_QUEUE } from './fanout.constants';
 import { QueueRegistry } from './queue-registry';
@@ -52,8 +53,8 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
         );
         deliveries = ok.filter(Boolean).length;
       }
-      const fanouts: { id: string; app_id: string; send_at: Date | null }[] = await this.db.query(
-        `SELECT id, app_id, send_at FROM notifications WHERE status = 'fanout'
+      const fanouts: { id: string; app_id: string; send_at: Date | null; priority: Priority }[] = await this.db.query(
+        `SELECT id, app_id, send_at, priority FROM notifications WHERE status = 'fanout'
           AND created_at < now() - ($1 || ' milliseconds')::interval LIMIT 100`,
         [String(olderThanMs)],
       );
@@ -63,7 +64,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
           await this.queues.named(FANOUT_QUEUE).add(
             'fanout',
             { notificationId: f.id, appId: f.app_id },
-            { jobId: f.id, delay: f.send_at ? Math.max(0, f.send_at.getTime() - Date.now()) : 0, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+            fanoutJobOptions(f.id, f.priority, f.send_at ? f.send_at.getTime() - Date.now() : 0),
           );
           readded++;
         } catch {

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { DeliveryPlan } from './delivery-plan';
 
@@ -35,7 +37,10 @@ export type StoreResult =
 export class NotificationStore {
   private readonly batcher: Batcher<NotificationRecord, StoreResult>;
 
-  constructor(private readonly db: DataSource) {
+  constructor(
+    private readonly db: DataSource,
+    @Inject(ENV) private readonly env: Env,
+  ) {
     this.batcher = new Batcher((items) => this.flush(items), { maxItems: 400, maxWaitMs: 2, concurrency: 4 });
   }
 
@@ -51,14 +56,29 @@ export class NotificationStore {
     const results: (StoreResult | undefined)[] = new Array(items.length);
     const losers: number[] = [];
     await this.db.transaction(async (tx) => {
-      const withEvent = items.map((r, i) => ({ r, i })).filter(({ r }) => r.eventId !== null);
+      // One claim per (app, eventId) per statement: ON CONFLICT DO UPDATE may not touch a row twice.
+      // Later repeats in the same batch simply lose, like repeats in another batch.
+      const firstOfKey = new Map<string, NotificationRecord>();
+      for (const r of items) if (r.eventId !== null && !firstOfKey.has(`${r.appId}\n${r.eventId}`)) firstOfKey.set(`${r.appId}\n${r.eventId}`, r);
+      const withEvent = [...firstOfKey.values()].map((r) => ({ r }));
       const claimed = new Set<string>();
       if (withEvent.length > 0) {
+        // A claim older than the dedup window no longer counts: the new notification takes it over
+        // (the purger deletes old claims too, but the window must hold whatever its schedule).
         const rows: { notification_id: string }[] = await tx.query(
           `INSERT INTO event_ids (app_id, event_id, notification_id, body_hash)
            SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[])
-           ON CONFLICT (app_id, event_id) DO NOTHING RETURNING notification_id`,
-          [withEvent.map(({ r }) => r.appId), withEvent.map(({ r }) => r.eventId), withEvent.map(({ r }) => r.id), withEvent.map(({ r }) => r.bodyHash)],
+           ON CONFLICT (app_id, event_id) DO UPDATE
+              SET notification_id = EXCLUDED.notification_id, body_hash = EXCLUDED.body_hash, created_at = now()
+            WHERE event_ids.created_at < now() - $5::float8 * interval '1 hour'
+           RETURNING notification_id`,
+          [
+            withEvent.map(({ r }) => r.appId),
+            withEvent.map(({ r }) => r.eventId),
+            withEvent.map(({ r }) => r.id),
+            withEvent.map(({ r }) => r.bodyHash),
+            this.env.CLARION_DEDUP_WINDOW_HOURS,
+          ],
         );
         for (const row of rows) claimed.add(row.notification_id);
       }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { NOTIFICATION_STATUS } from '../scheduling/notification-status';
 
 /** Read side of `GET /v1/notifications/:id`: the notification, each delivery, its status history. */
 @Injectable()
@@ -8,8 +9,9 @@ export class NotificationReader {
 
   async get(appId: string, id: string, limit = 1000, after: string | null = null) {
     const [n] = await this.db.query(
-      `SELECT id, event_id AS "eventId", status, category, priority, send_at AS "sendAt", expires_at AS "expiresAt",
-              recipients, created_at AS "createdAt", template_key AS "templateKey", template_version AS "templateVersion"
+      `SELECT id, event_id AS "eventId", ${NOTIFICATION_STATUS} AS status, category, priority, send_at AS "sendAt", expires_at AS "expiresAt",
+              recipients, created_at AS "createdAt", canceled_at AS "canceledAt",
+              template_key AS "templateKey", template_version AS "templateVersion"
          FROM notifications WHERE id = $1 AND app_id = $2`,
       [id, appId],
     );

@@ -15,6 +15,7 @@ import { PlanContextService } from '../ingest/plan-context.service';
 import { planRecipient } from '../ingest/planner';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { UserCaps } from '../ratelimits/user-caps';
+import { fanoutJobOptions } from '../scheduling/fanout-job';
 import type { NotificationRequest } from './notification-request';
 
 export interface AcceptResult {
@@ -121,7 +122,7 @@ export class NotificationsService {
     if (fanout) {
       await this.queues
         .named(FANOUT_QUEUE)
-        .add('fanout', { notificationId: id, appId: app.id }, { jobId: id, delay: Math.max(0, delayMs), attempts: 10, backoff: { type: 'exponential', delay: 1000 } })
+        .add('fanout', { notificationId: id, appId: app.id }, fanoutJobOptions(id, request.priority, delayMs))
         .catch(() => undefined); // stays `fanout` in PostgreSQL; the sweeper re-adds it
     } else {
       // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the sweeper.
@@ -131,7 +132,7 @@ export class NotificationsService {
       status: 202,
       body: {
         id,
-        status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
+        status: scheduled ? 'scheduled' : fanout ? 'fanout' : 'accepted',
         ...(fanout ? {} : { deliveries: plans.filter((p) => p.status === 'pending').length, suppressed: plans.length - plans.filter((p) => p.status === 'pending').length + unknown }),
       },
     };

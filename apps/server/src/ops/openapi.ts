@@ -70,6 +70,19 @@ export function openApiDocument(): OpenAPIObject {
           responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
         },
       },
+      '/v1/notifications/{id}/cancel': {
+        post: {
+          summary: 'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: {
+            200: { description: '`{id, status: "canceled", canceled, inFlight}`: deliveries canceled now, and ones a worker had already started' },
+            404: { description: 'No such notification for this app' },
+            409: { description: '`already_canceled`, or `already_sent`: nothing left to send' },
+            503: { description: 'Redis unreachable: nothing was changed' },
+            ...errors,
+          },
+        },
+      },
       '/v1/users/{userId}': {
         put: { summary: 'Create or update a user and their e-mail/phone', parameters: [userId], requestBody: json('UpsertUser'), responses: { 200: { description: 'The user' }, ...errors } },
         get: { summary: 'A user with contacts and topics', parameters: [userId], responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors } },

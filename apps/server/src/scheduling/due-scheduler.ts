@@ -1,0 +1,75 @@
+import type { DeliveryJob } from '@clarion/plugin-sdk';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { rows } from '../database/rows';
+import { Enqueuer } from '../delivery/enqueuer';
+
+/**
+ * Moves scheduled notifications on once their sendAt has passed (`scheduled` → `accepted`), and
+ * re-adds the jobs of their still-unsent deliveries. The delayed BullMQ job normally sends on
+ * time and the re-add is a no-op (job id = delivery id); but if Redis lost its data (restart
+ * without persistence, failover) the delayed jobs are gone, and this brings them back within
+ * one interval. Already-sent deliveries are protected by the sent ledger. SKIP LOCKED: with
+ * several workers each due notification is taken by one.
+ */
+@Injectable()
+export class DueScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('scheduler');
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly db: DataSource,
+    private readonly enqueuer: Enqueuer,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.env.CLARION_SCHEDULE_CHECK_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass; returns how many notifications became due. */
+  async tick(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let total = 0;
+    try {
+      for (;;) {
+        const due = await rows<{ id: string }>(
+          this.db,
+          `UPDATE notifications n SET status = 'accepted'
+             FROM (SELECT id FROM notifications WHERE status = 'scheduled' AND send_at <= now()
+                    ORDER BY send_at LIMIT 500 FOR UPDATE SKIP LOCKED) due
+            WHERE n.id = due.id RETURNING n.id`,
+        );
+        if (due.length === 0) break;
+        total += due.length;
+        const jobs = await rows<{ job: DeliveryJob }>(
+          this.db,
+          `SELECT job FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status IN ('pending', 'queued') AND job IS NOT NULL`,
+          [due.map((d) => d.id)],
+        );
+        if (jobs.length > 0) await this.enqueuer.enqueue(jobs.map((j) => ({ job: j.job, delayMs: 0 })));
+        if (due.length < 500) break;
+      }
+    } catch (error) {
+      this.log.warn(`scheduled check failed (next pass retries): ${(error as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,141 @@
+import { CancelMarks } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { ApiError, notFound } from '../common/api-error';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { rows } from '../database/rows';
+import { FANOUT_QUEUE } from '../delivery/fanout.constants';
+import { QueueRegistry } from '../delivery/queue-registry';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PRODUCER_REDIS } from '../redis/redis.module';
+import { SchedulingMetrics } from './scheduling-metrics';
+
+export interface CancelResult {
+  id: string;
+  status: 'canceled';
+  /** Deliveries marked canceled now. */
+  canceled: number;
+  /** Deliveries a worker had already started: they finish this attempt; a retry would be canceled. */
+  inFlight: number;
+}
+
+/** What a notification may still do; anything else is over. */
+const UNSENT = ['pending', 'queued'];
+
+/**
+ * Cancels a notification: first the Redis cancel mark (from then on no worker starts one of its
+ * deliveries: see SendGate), then PostgreSQL (notification and not-yet-started deliveries
+ * `canceled`, with an event each), then its jobs are removed from the queues. Removal is only
+ * tidiness: a job that survives (active at that instant, or re-added) meets the mark and is
+ * reported canceled without a send.
+ */
+@Injectable()
+export class NotificationCanceler {
+  private readonly log = new Logger('cancel');
+  private readonly marks: CancelMarks;
+
+  constructor(
+    @Inject(ENV) env: Env,
+    @Inject(PRODUCER_REDIS) redis: Redis,
+    private readonly db: DataSource,
+    private readonly queues: QueueRegistry,
+    private readonly metrics: DeliveryMetrics,
+    private readonly scheduling: SchedulingMetrics,
+  ) {
+    this.marks = new CancelMarks(redis, env.CLARION_QUEUE_PREFIX);
+  }
+
+  async cancel(appId: string, id: string): Promise<CancelResult> {
+    const [n] = await rows<{ status: string; due_later: boolean }>(
+      this.db,
+      'SELECT status, coalesce(send_at > now(), false) AS due_later FROM notifications WHERE id = $1 AND app_id = $2',
+      [id, appId],
+    );
+    if (!n) throw notFound('notification');
+    if (n.status === 'canceled')
+      throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+    const candidates = await rows<{ id: string }>(
+      this.db,
+      'SELECT id FROM deliveries WHERE notification_id = $1 AND status = ANY($2)',
+      [id, UNSENT],
+    );
+    if (candidates.length === 0 && n.status !== 'fanout' && !n.due_later) {
+      throw new ApiError(
+        409,
+        'already_sent',
+        `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,
+      );
+    }
+
+    let inFlight: Set<string>;
+    try {
+      await this.marks.mark(id);
+      inFlight = await this.marks.inFlight(candidates.map((c) => c.id));
+    } catch (error) {
+      // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
+      await this.marks.unmark(id).catch(() => undefined);
+      throw new ApiError(
+        503,
+        'unavailable',
+        'cannot reach Redis to cancel safely; nothing was changed, try again',
+        { cause: (error as Error).message },
+      );
+    }
+
+    const canceled = await this.db.transaction(async (tx) => {
+      // The row lock makes two concurrent cancels take turns; the second finds it canceled.
+      const won = await rows(
+        tx,
+        `UPDATE notifications SET status = 'canceled', canceled_at = now() WHERE id = $1 AND status <> 'canceled' RETURNING id`,
+        [id],
+      );
+      if (won.length === 0)
+        throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+      return rows<{ id: string; channel: string; plugin: string | null }>(
+        tx,
+        `WITH c AS (
+           UPDATE deliveries SET status = 'canceled', reason = 'canceled', updated_at = now()
+            WHERE notification_id = $1 AND status = ANY($2) AND NOT (id = ANY($3::uuid[]))
+           RETURNING id, channel, plugin),
+         e AS (INSERT INTO delivery_events (delivery_id, status, detail)
+               SELECT id, 'canceled', jsonb_build_object('reason', 'canceled', 'by', 'request') FROM c)
+         SELECT id, channel, plugin FROM c`,
+        [id, UNSENT, [...inFlight]],
+      );
+    });
+
+    this.scheduling.canceled.inc();
+    const byKey = new Map<string, number>();
+    for (const d of canceled)
+      byKey.set(`${d.channel}\n${d.plugin ?? ''}`, (byKey.get(`${d.channel}\n${d.plugin ?? ''}`) ?? 0) + 1);
+    for (const [key, count] of byKey) {
+      const [channel, plugin] = key.split('\n') as [string, string];
+      this.metrics.delivery(channel, plugin || null, 'canceled', 'canceled', count);
+    }
+    await this.removeJobs(id, canceled);
+    return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size };
+  }
+
+  /** Best effort (the cancel mark already stops them): removes delayed and waiting jobs, never active ones. */
+  private async removeJobs(
+    notificationId: string,
+    deliveries: { id: string; plugin: string | null }[],
+  ): Promise<void> {
+    const removals: (() => Promise<unknown>)[] = [
+      () => this.queues.named(FANOUT_QUEUE).remove(notificationId),
+    ];
+    for (const d of deliveries)
+      if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
+    let failed = 0;
+    for (let i = 0; i < removals.length; i += 500) {
+      const results = await Promise.allSettled(removals.slice(i, i + 500).map((r) => r()));
+      failed += results.filter((r) => r.status === 'rejected').length;
+    }
+    if (failed > 0)
+      this.log.warn(
+        `notification ${notificationId}: ${failed} jobs not removed (they will be reported canceled when they run)`,
+      );
+  }
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { clearPrefix, testPrefix, testRedis } from '@clarion/testkit';
+import { CancelMarks, SendGate } from './send-gate';
+import { SentLedger } from './sent-ledger';
+
+describe('SendGate and CancelMarks (real Redis)', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('gate');
+  const gate = new SendGate(redis, prefix);
+  const marks = new CancelMarks(redis, prefix);
+  const ledger = new SentLedger(redis, prefix);
+  after(async () => {
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  test('a fresh delivery may be sent, and is then in flight for the cancel side', async () => {
+    const [d, n] = [randomUUID(), randomUUID()];
+    assert.deepEqual(await gate.claim(d, n), { kind: 'send' });
+    assert.deepEqual([...(await marks.inFlight([d, randomUUID()]))], [d]);
+  });
+
+  test('after the cancel mark no delivery of the notification starts, and none is marked in flight', async () => {
+    const [d, n] = [randomUUID(), randomUUID()];
+    await marks.mark(n);
+    assert.equal(await marks.isMarked(n), true);
+    assert.deepEqual(await gate.claim(d, n), { kind: 'canceled' });
+    assert.equal((await marks.inFlight([d])).size, 0);
+    assert.deepEqual(
+      await gate.claim(randomUUID(), randomUUID()),
+      { kind: 'send' },
+      'other notifications are unaffected',
+    );
+  });
+
+  test('a delivery the provider accepted stays sent, even if its notification is canceled afterwards', async () => {
+    const [d, n] = [randomUUID(), randomUUID()];
+    await ledger.record(d, 'pmid-1');
+    await marks.mark(n);
+    assert.deepEqual(await gate.claim(d, n), { kind: 'sent', providerMessageId: 'pmid-1' });
+  });
+
+  test('many concurrent claims against one cancel: each delivery is either in flight or canceled, never both or neither', async () => {
+    const n = randomUUID();
+    const ids = Array.from({ length: 200 }, () => randomUUID());
+    const claims = ids.map((d) => gate.claim(d, n));
+    await marks.mark(n);
+    const decisions = await Promise.all(claims);
+    const inFlight = await marks.inFlight(ids);
+    for (const [i, d] of ids.entries()) assert.equal(decisions[i]?.kind === 'send', inFlight.has(d), `delivery ${i}`);
+  });
+});

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+
+/** What the runtime may do with a delivery it is about to send. */
+export type GateDecision =
+  | { kind: 'send' }
+  /** The provider already accepted it (a retried or recovered job): record it again, never resend. */
+  | { kind: 'sent'; providerMessageId: string }
+  /** Its notification was canceled: report it canceled, never send. */
+  | { kind: 'canceled' };
+
+/**
+ * Keys shared by the worker side (SendGate) and the host's cancel path (CancelMarks). All start
+ * with the queue prefix, a Redis Cluster hash tag, so the claim script's keys share one slot.
+ */
+export const gateKeys = {
+  sent: (prefix: string, deliveryId: string) => `${prefix}:sent:${deliveryId}`,
+  canceled: (prefix: string, notificationId: string) => `${prefix}:canceled:${notificationId}`,
+  inFlight: (prefix: string, deliveryId: string) => `${prefix}:inflight:${deliveryId}`,
+};
+
+// Sent ledger first (a sent delivery stays sent), then the cancel mark, then claim "in flight".
+// One script, so a cancel either finds the delivery in flight or stops it here: never both missed.
+const CLAIM = `
+local sent = redis.call('GET', KEYS[1])
+if sent then return {'sent', sent} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'canceled', ''} end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+return {'send', ''}
+`;
+
+/**
+ * The runtime's check before every send: one Redis round trip (it replaces the sent ledger's
+ * lookup). The in-flight mark is not deleted after the send but expires: it must outlive the
+ * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
+ * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
+ */
+type ClaimCommand = (
+  sentKey: string,
+  canceledKey: string,
+  inFlightKey: string,
+  ttlMs: string,
+) => Promise<[string, string]>;
+
+export class SendGate {
+  private readonly claimScript: ClaimCommand;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly inFlightTtlMs = 120_000,
+  ) {
+    // A defined command runs by EVALSHA (the script is sent once, not with every delivery).
+    const commands = redis as unknown as { clarionSendGateClaim?: ClaimCommand };
+    if (!commands.clarionSendGateClaim)
+      redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 3, lua: CLAIM });
+    this.claimScript = commands.clarionSendGateClaim!.bind(redis);
+  }
+
+  async claim(deliveryId: string, notificationId: string): Promise<GateDecision> {
+    const [kind, value] = await this.claimScript(
+      gateKeys.sent(this.prefix, deliveryId),
+      gateKeys.canceled(this.prefix, notificationId),
+      gateKeys.inFlight(this.prefix, deliveryId),
+      String(this.inFlightTtlMs),
+    );
+    if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
+    if (kind === 'canceled') return { kind: 'canceled' };
+    return { kind: 'send' };
+  }
+}
+
+/**
+ * The host's side of cancellation. `mark` is set before anything else changes, so from then on
+ * no delivery of the notification starts; `inFlight` then says which ones had already started.
+ */
+export class CancelMarks {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** Outlives any retry backoff of a delivery that was in flight at cancel time. */
+    private readonly ttlSeconds = 7 * 24 * 3600,
+  ) {}
+
+  async mark(notificationId: string): Promise<void> {
+    await this.redis.set(gateKeys.canceled(this.prefix, notificationId), '1', 'EX', this.ttlSeconds);
+  }
+
+  /** Undo a mark whose cancel could not complete. */
+  async unmark(notificationId: string): Promise<void> {
+    await this.redis.del(gateKeys.canceled(this.prefix, notificationId));
+  }
+
+  async isMarked(notificationId: string): Promise<boolean> {
+    return (await this.redis.exists(gateKeys.canceled(this.prefix, notificationId))) === 1;
+  }
+
+  /** Which of these deliveries a worker has started (one MGET per 1,000 ids). */
+  async inFlight(deliveryIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < deliveryIds.length; i += 1000) {
+      const ids = deliveryIds.slice(i, i + 1000);
+      const values = await this.redis.mget(...ids.map((id) => gateKeys.inFlight(this.prefix, id)));
+      values.forEach((v, j) => {
+        if (v !== null) out.add(ids[j]!);
+      });
+    }
+    return out;
+  }
+}
