@@ -304,7 +304,7 @@ panel(
   'Jobs in the failed set (dead letters) per queue, and scheduled notifications past due but not enqueued.',
   [
     [`max by (queue) (clarion_queue_jobs{state="failed"})`, 'failed {{queue}}'],
-    [`max(clarion_scheduled_overdue_total)`, 'scheduled overdue'],
+    [`max(clarion_scheduled_overdue_notifications)`, 'scheduled overdue'],
   ],
 );
 endRow();

@@ -17,13 +17,19 @@ export interface LoadStats {
 /**
  * Traffic that gives every dashboard panel something to show: deliveries on three channels and
  * plugins that succeed, fail permanently (a receiver answering 400), are retried (503 twice),
- * are suppressed (a user without a phone), repeated eventIds, and a few bad requests.
+ * are suppressed (a user without a phone, a per-user SMS cap), repeated eventIds, and a few bad
+ * requests.
  */
 export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOptions): Promise<LoadStats> {
   const created = await fetch(`${api}/admin/apps`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'dashboard', settings: { webhookUrl: `${sandbox.url}/webhook/dash` } }),
+    body: JSON.stringify({ name: 'dashboard', settings: {
+        webhookUrl: `${sandbox.url}/webhook/dash`,
+        // A per-user SMS cap the load runs into, for the rate-limit and suppression panels.
+        rateLimits: [{ channel: 'sms', max: 5, perSeconds: 3600 }],
+      },
+    }),
   });
   if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
   const { key } = (await created.json()) as { key: { appKey: string; appSecret: string } };

@@ -181,7 +181,7 @@ function fakeExporter(): Server {
       lines.push(`clarion_queue_oldest_waiting_seconds{queue="clarion.${plugin}"} 2`);
     }
     for (const scope of ['user', 'api_key']) counter('clarion_rate_limit_hits_total', `scope="${scope}"`, 1);
-    lines.push('clarion_scheduled_overdue_total 0');
+    lines.push('clarion_scheduled_overdue_notifications 0');
     for (const [status, le] of [
       ['202', ['0.05', '0.5', '+Inf']],
       ['500', ['0.05', '0.5', '+Inf']],

@@ -7,7 +7,7 @@ export const CLARION_METRICS = [
   'clarion_rate_limit_hits_total',
   'clarion_queue_jobs',
   'clarion_queue_oldest_waiting_seconds',
-  'clarion_scheduled_overdue_total',
+  'clarion_scheduled_overdue_notifications',
   'clarion_plugin_send_attempts_total',
   'clarion_plugin_send_duration_seconds',
   'clarion_delivery_latency_seconds',

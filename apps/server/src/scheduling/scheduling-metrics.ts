@@ -36,5 +36,27 @@ export class SchedulingMetrics {
         },
       });
     }
+    if (!registry.getSingleMetric('clarion_scheduled_overdue_notifications')) {
+      new Gauge({
+        name: 'clarion_scheduled_overdue_notifications',
+        help: 'Scheduled notifications more than 5 minutes past their sendAt with deliveries not yet handed to a provider',
+        registers: [registry],
+        async collect() {
+          try {
+            // Bounded to the last week of schedules (partial index on send_at for scheduled rows).
+            const [row] = (await db.query(
+              `SELECT count(*)::int AS n FROM notifications n
+                WHERE n.status IN ('scheduled', 'fanout') AND n.canceled_at IS NULL
+                  AND n.send_at < now() - interval '5 minutes' AND n.send_at > now() - interval '7 days'
+                  AND (n.status = 'fanout'
+                       OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status IN ('pending', 'queued')))`,
+            )) as { n: number }[];
+            this.set(row?.n ?? 0);
+          } catch {
+            // Database away: keep the last value rather than fail the scrape.
+          }
+        },
+      });
+    }
   }
 }
