@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { LogController } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -36,8 +37,8 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
     routerOptions: { maxParamLength: 1024 },
     loggerInstance: requestLogger(env),
     genReqId: requestId,
-    requestIdLogLabel: 'reqId',
-    disableRequestLogging: true, // one line per request, written below with what the handler added
+    // One line per request, written below with what the handler added (not Fastify's two).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ env, registry, plugins }), adapter, {
     bufferLogs: true,
