@@ -46,7 +46,8 @@ export const envSchema = z.object({
   /** Compiled template versions (and latest-version entries) kept in memory per process. */
   CLARION_TEMPLATE_CACHE_SIZE: z.coerce.number().int().positive().default(1000),
   /** Requests per key (per signed-in user for client keys) per window on /v1; apps may override in settings. */
-  CLARION_API_QUOTA: z.coerce.number().int().positive().default(60_000),
+  // 5,000 requests/s per key: above what one API pod absorbs, so it stops a runaway caller, not a burst.
+  CLARION_API_QUOTA: z.coerce.number().int().positive().default(300_000),
   CLARION_API_QUOTA_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   /** How many later windows a `defer` cap looks into for room before suppressing (`rate_limited`). */
   CLARION_CAP_DEFER_MAX_WINDOWS: z.coerce.number().int().min(1).max(1000).default(24),
