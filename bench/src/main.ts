@@ -53,6 +53,8 @@ async function main(): Promise<void> {
       CLARION_WEBHOOK_SECRET: SECRET,
       CLARION_MIGRATE_ON_START: 'false',
       LOG_LEVEL: 'warn',
+      // One key drives the whole load: the per-key quota is a production safety net, not what is measured here.
+      CLARION_API_QUOTA: '1000000000',
     };
     const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, stdio: 'inherit' });
     if (migrated.status !== 0) throw new Error('clarion migrate failed');
