@@ -36,6 +36,7 @@ import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { RedisModule } from './redis/redis.module';
 import { redisConnectionOptions } from './redis/connection-options';
+import { trackingWiring } from './tracking/tracking.wiring';
 
 export interface AppModuleOptions {
   env: Env;
@@ -49,6 +50,7 @@ export class AppModule {
   static forRoot({ env, registry, plugins }: AppModuleOptions): DynamicModule {
     const api = env.CLARION_ROLE !== 'worker';
     const worker = env.CLARION_ROLE !== 'api';
+    const tracking = trackingWiring({ api, worker });
     const core: Provider[] = [
       { provide: ENV, useValue: env },
       { provide: METRICS_REGISTRY, useValue: registry },
@@ -92,11 +94,12 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : []), ...tracking.controllers],
       providers: [
         ...core,
         ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
         ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+        ...tracking.providers,
       ],
     };
   }

@@ -10,6 +10,7 @@ import { setupOpenApi } from './ops/openapi';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
+import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
 
 export interface StartOptions {
   env: Env;
@@ -39,6 +40,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
+    keepRawBody(_request, text); // signed provider callbacks verify the exact bytes
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -46,6 +48,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
       done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
     }
   });
+  registerFormParser(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     http.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

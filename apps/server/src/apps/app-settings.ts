@@ -11,6 +11,10 @@ export const appSettingsSchema = z
     criticalCategories: z.array(z.string()).default(['security']),
     /** Webhook receiver for the `webhook` channel when a user has no URL of their own. */
     webhookUrl: z.url().optional(),
+    /** Rewrite links in e-mail, push and web push to signed tracking URLs (`/t/…`) that record clicks. Default: no. */
+    trackClicks: z.boolean().optional(),
+    /** Add an open pixel (`/t/o/…`) to HTML e-mail. Default: no. */
+    trackOpens: z.boolean().optional(),
   })
   .strict();
 

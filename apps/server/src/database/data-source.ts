@@ -1,11 +1,13 @@
 import { DataSource } from 'typeorm';
 import { Init1764000000000 } from './migrations/1764000000000-init';
 import { Preferences1764100000000 } from './migrations/1764100000000-preferences';
+import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
   Init1764000000000,
   Preferences1764100000000,
+  Tracking1764400000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import { rows as resultRows } from '../database/rows';
+import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
@@ -78,7 +80,8 @@ export class StatusWriter implements DeliveryReporter {
       (o): o is Extract<DeliveryOutcome, { type: 'failed' }> => o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId,
     );
     await this.db.transaction(async (tx) => {
-      await tx.query(
+      const changed = await resultRows<StatusChange>(
+        tx,
         `UPDATE deliveries d SET
            status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
            reason = v.reason,
@@ -86,10 +89,11 @@ export class StatusWriter implements DeliveryReporter {
            provider_message_id = COALESCE(v.pmid, d.provider_message_id),
            error_code = v.code, error_message = v.message, updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-              AS v(id, status, reason, attempt, pmid, code, message)
-         WHERE d.id = v.id
+              AS v(id, status, reason, attempt, pmid, code, message), deliveries old
+         WHERE d.id = v.id AND old.id = d.id
            AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
-           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')`,
+           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
+         RETURNING d.id, old.status AS "from", d.status AS "to", d.reason`,
         [
           updates.map((r) => r.id),
           updates.map((r) => r.status),
@@ -105,6 +109,8 @@ export class StatusWriter implements DeliveryReporter {
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
         [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.attempt), rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
       );
+      // The stats rollup counts only real changes (a repeated outcome adds nothing).
+      await bumpStats(tx, bumpsFor(changed));
       if (invalid.length > 0) {
         await tx.query(
           `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()

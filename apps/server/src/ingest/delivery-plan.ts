@@ -22,4 +22,6 @@ export interface DeliveryPlan {
   status: 'pending' | 'suppressed';
   reason: string | null;
   job: DeliveryJob | null;
+  /** Original URLs behind the delivery's tracking links (click tracking). */
+  links?: string[];
 }

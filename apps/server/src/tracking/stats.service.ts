@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { addRow, emptyCounts, type StatsCounts, withRates } from './stats-view';
+
+export interface StatsQuery {
+  from: Date;
+  to: Date;
+  bucket: 'hour' | 'day';
+  channel?: string | undefined;
+  plugin?: string | undefined;
+  template?: string | undefined;
+  category?: string | undefined;
+}
+
+const STEP_MS = { hour: 3_600_000, day: 86_400_000 };
+
+/** Reads the hourly rollup (never the deliveries): a month of hours is a few thousand rows per dimension mix. */
+@Injectable()
+export class StatsService {
+  constructor(private readonly db: DataSource) {}
+
+  async query(appId: string, q: StatsQuery) {
+    const rows: { b: Date; metric: string; reason: string; n: string }[] = await this.db.query(
+      `SELECT date_trunc($4, bucket, 'UTC') AS b, metric, reason, sum(n)::bigint AS n
+         FROM delivery_stats
+        WHERE app_id = $1 AND bucket >= $2 AND bucket < $3
+          AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR plugin = $6)
+          AND ($7::text IS NULL OR template = $7) AND ($8::text IS NULL OR category = $8)
+        GROUP BY 1, 2, 3`,
+      [appId, floor(q.from, 'hour'), q.to, q.bucket, q.channel ?? null, q.plugin ?? null, q.template ?? null, q.category ?? null],
+    );
+    const totals = emptyCounts();
+    const buckets = new Map<number, StatsCounts>();
+    for (let t = floor(q.from, q.bucket).getTime(); t < q.to.getTime(); t += STEP_MS[q.bucket]) buckets.set(t, emptyCounts());
+    for (const r of rows) {
+      const row = { metric: r.metric, reason: r.reason, n: Number(r.n) };
+      addRow(totals, row);
+      const t = new Date(r.b).getTime();
+      const b = buckets.get(t) ?? emptyCounts();
+      addRow(b, row);
+      buckets.set(t, b);
+    }
+    return {
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      bucket: q.bucket,
+      filters: { channel: q.channel ?? null, plugin: q.plugin ?? null, template: q.template ?? null, category: q.category ?? null },
+      totals: withRates(totals),
+      buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => ({ start: new Date(t).toISOString(), ...withRates(c) })),
+    };
+  }
+}
+
+/** Start of the UTC hour or day containing `d`. */
+export function floor(d: Date, unit: 'hour' | 'day'): Date {
+  const step = STEP_MS[unit];
+  return new Date(Math.floor(d.getTime() / step) * step);
+}
