@@ -1,4 +1,4 @@
-import { Body, Controller, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
@@ -32,6 +32,7 @@ export class ClientEventsController {
   ) {}
 
   @Post()
+  @HttpCode(200)
   @ClientKeyAllowed()
   async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
     const { events } = validate(eventsBody, body);
