@@ -82,17 +82,22 @@ export class StatusWriter implements DeliveryReporter {
     await this.db.transaction(async (tx) => {
       const changed = await resultRows<StatusChange>(
         tx,
-        `UPDATE deliveries d SET
+        // `old` locks the rows first (in id order: concurrent batches cannot deadlock) and reads their
+        // current status, so the stats rollup knows exactly which step each row took.
+        `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+         UPDATE deliveries d SET
            status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
            reason = v.reason,
            attempts = GREATEST(d.attempts, v.attempt),
            provider_message_id = COALESCE(v.pmid, d.provider_message_id),
            error_code = v.code, error_message = v.message, updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-              AS v(id, status, reason, attempt, pmid, code, message), deliveries old
+              AS v(id, status, reason, attempt, pmid, code, message), old
          WHERE d.id = v.id AND old.id = d.id
            AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
            AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
+           -- A provider callback that overtook this outcome already failed it (bounce): a late "sent" is no step back.
+           AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
          RETURNING d.id, old.status AS "from", d.status AS "to", d.reason`,
         [
           updates.map((r) => r.id),

@@ -91,15 +91,16 @@ export class TrackingRecorder {
         pending = pending.filter((x) => !round.includes(x));
         const changed = await rows<Changed>(
           tx,
-          `UPDATE deliveries d SET
+          // `old` locks the rows (id order) and reads their current status: the rollup counts each step exactly once.
+          `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+           UPDATE deliveries d SET
              status = v.status,
              reason = CASE WHEN v.status = 'failed' THEN v.reason ELSE d.reason END,
              error_code = COALESCE(v.code, d.error_code),
              error_message = COALESCE(v.message, d.error_message),
              provider_message_id = COALESCE(d.provider_message_id, v.pmid),
              updated_at = now()
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid),
-                deliveries old
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid), old
            WHERE d.id = v.id AND old.id = d.id AND ${MAY_MOVE_SQL}
            RETURNING d.id, old.status AS "from", d.status AS "to", d.reason, d.app_id AS "appId", d.user_id AS "userId",
                      (SELECT external_id FROM users u WHERE u.id = d.user_id) AS "externalUserId",
@@ -137,7 +138,9 @@ export class TrackingRecorder {
               ),
             ],
           );
-          await bumpStats(tx, bumpsFor(changed));
+          // A provider failing a message it had accepted means it was sent, even if that callback overtook our own "sent".
+          const overtaken = changed.filter((c) => c.to === 'failed' && (c.from === 'pending' || c.from === 'queued'));
+          await bumpStats(tx, [...bumpsFor(changed), ...overtaken.map((c) => ({ id: c.id, metric: 'sent', reason: null }))]);
         }
         const disable = round.filter((x) => x.s.disableContact);
         if (disable.length > 0) {
