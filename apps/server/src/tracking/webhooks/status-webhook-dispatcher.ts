@@ -61,6 +61,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
   onModuleInit(): void {
     this.writer.onOutcomes((outcomes) => this.submit(outcomes.map(outcomeEvent).filter((e): e is StatusEvent => e !== null)));
     this.events.on((events) => this.submit(events));
+    this.hooks.onChange((appId) => this.cache.delete(appId));
   }
 
   drain(): Promise<void> {

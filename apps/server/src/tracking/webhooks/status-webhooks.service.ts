@@ -22,6 +22,16 @@ export interface StatusWebhook {
 @Injectable()
 export class StatusWebhooks {
   private readonly box: SecretBox;
+  private readonly changeListeners: ((appId: string) => void)[] = [];
+
+  /** Called when an app's webhooks change in this process (caches drop that app at once; other processes within their TTL). */
+  onChange(listener: (appId: string) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(appId: string): void {
+    for (const l of this.changeListeners) l(appId);
+  }
 
   constructor(
     private readonly db: DataSource,
@@ -37,6 +47,7 @@ export class StatusWebhooks {
       `INSERT INTO status_webhooks (id, app_id, url, events, secret_sealed) VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
       [id, appId, input.url, input.events, this.box.seal(secret)],
     );
+    this.changed(appId);
     return { id, url: input.url, events: input.events, secret, createdAt: new Date(row!.created_at).toISOString() };
   }
 
@@ -65,6 +76,7 @@ export class StatusWebhooks {
 
   async delete(appId: string, id: string): Promise<boolean> {
     const deleted = await rows(this.db, 'DELETE FROM status_webhooks WHERE app_id = $1 AND id = $2 RETURNING id', [appId, id]);
+    this.changed(appId);
     return deleted.length > 0;
   }
 }
