@@ -25,23 +25,38 @@ export function bumpsFor(changes: StatusChange[]): StatBump[] {
   );
 }
 
+/** The single-dimension keys a delivery counts under in `delivery_stats_dim` ('' is "all"). */
+export const DIMENSIONS_SQL = `(VALUES (''), ('channel=' || src.channel), ('plugin=' || src.plugin), ('template=' || src.template), ('category=' || src.category))`;
+
 /**
- * Adds counts to the hourly rollup in one statement: dimensions (channel, plugin, template,
- * category) come from the delivery and its notification, rows are grouped before the upsert so
+ * Adds counts to the hourly rollups in one round trip: dimensions (channel, plugin, template,
+ * category) come from the delivery and its notification; rows are grouped before the upserts so
  * a batch touches each counter row once, in key order (two concurrent batches cannot deadlock).
+ * `delivery_stats` keeps every dimension combination; `delivery_stats_dim` the same counts with
+ * at most one dimension fixed, which is what keeps GET /v1/stats fast on months of data.
  */
 export async function bumpStats(tx: Queryable, bumps: StatBump[]): Promise<void> {
   if (bumps.length === 0) return;
   await tx.query(
-    `INSERT INTO delivery_stats AS s (bucket, app_id, channel, plugin, template, category, metric, reason, n)
-     SELECT date_trunc('hour', now()), d.app_id, d.channel, COALESCE(d.plugin, ''), COALESCE(n.request->>'template', ''),
-            COALESCE(n.category, ''), v.metric, COALESCE(v.reason, ''), count(*)
-       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, metric, reason)
-       JOIN deliveries d ON d.id = v.id
-       LEFT JOIN notifications n ON n.id = d.notification_id
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-      ORDER BY 2, 3, 4, 5, 6, 7, 8
-     ON CONFLICT (app_id, bucket, channel, plugin, template, category, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n`,
+    `WITH src AS (
+       SELECT date_trunc('hour', now()) AS bucket, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
+              COALESCE(n.request->>'template', '') AS template, COALESCE(n.category, '') AS category,
+              v.metric, COALESCE(v.reason, '') AS reason, count(*) AS n
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, metric, reason)
+         JOIN deliveries d ON d.id = v.id
+         LEFT JOIN notifications n ON n.id = d.notification_id
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     ), full_dims AS (
+       INSERT INTO delivery_stats AS s (bucket, app_id, channel, plugin, template, category, metric, reason, n)
+       SELECT * FROM src ORDER BY app_id, bucket, channel, plugin, template, category, metric, reason
+       ON CONFLICT (app_id, bucket, channel, plugin, template, category, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n
+     )
+     INSERT INTO delivery_stats_dim AS s (bucket, app_id, dim, metric, reason, n)
+     SELECT src.bucket, src.app_id, x.dim, src.metric, src.reason, sum(src.n)
+       FROM src CROSS JOIN LATERAL ${DIMENSIONS_SQL} AS x(dim)
+      GROUP BY 1, 2, 3, 4, 5
+      ORDER BY 2, 3, 1, 4, 5
+     ON CONFLICT (app_id, dim, bucket, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n`,
     [bumps.map((b) => b.id), bumps.map((b) => b.metric), bumps.map((b) => b.reason)],
   );
 }
