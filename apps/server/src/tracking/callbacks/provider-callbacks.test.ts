@@ -70,7 +70,8 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.ok(!Number.isNaN(Date.parse(delivered.at)));
     const sent = d.events.find((e) => e.status === 'sent')!;
     assert.equal(sent.providerMessageId, d.providerMessageId);
-    assert.equal(sent.attempt, 1);
+    // Usually the worker records "sent" (attempt 1); under load Twilio's own "sent" callback can overtake it (no attempt).
+    assert.equal(sent.attempt, sent.source === 'twilio' ? null : 1);
     await waitFor('both callbacks answered', () => t.twilio.callbacks.filter((c) => c.params.MessageSid === d.providerMessageId && c.answered === 200).length === 2);
   });
 
