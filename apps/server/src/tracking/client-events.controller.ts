@@ -1,18 +1,25 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { DataSource } from 'typeorm';
 import { TrackingRecorder } from './tracking-recorder';
 
 const eventsBody = z
   .object({
     events: z
-      .array(z.object({ deliveryId: z.string().regex(UUID, 'a delivery id (UUID)'), type: z.enum(['opened', 'clicked']) }).strict())
+      .array(
+        z
+          .object({
+            deliveryId: z.string().regex(UUID, 'a delivery id (UUID)'),
+            type: z.enum(['opened', 'clicked']),
+          })
+          .strict(),
+      )
       .min(1)
       .max(100),
   })
@@ -45,9 +52,22 @@ export class ClientEventsController {
     const mine = new Set(owned.map((r) => r.id));
     const missing = ids.filter((id) => !mine.has(id));
     if (missing.length > 0) {
-      throw new ApiError(404, 'not_found', `delivery not found${auth.kind === 'client' ? ' for the signed-in user' : ''}`, { deliveryIds: missing });
+      throw new ApiError(
+        404,
+        'not_found',
+        `delivery not found${auth.kind === 'client' ? ' for the signed-in user' : ''}`,
+        { deliveryIds: missing },
+      );
     }
-    const results = await this.recorder.recordAll(events.map((e) => ({ deliveryId: e.deliveryId, status: e.type, source: 'client' })));
-    return { results: events.map((e, i) => ({ deliveryId: e.deliveryId, type: e.type, changed: results[i] === 'changed' })) };
+    const results = await this.recorder.recordAll(
+      events.map((e) => ({ deliveryId: e.deliveryId, status: e.type, source: 'client' })),
+    );
+    return {
+      results: events.map((e, i) => ({
+        deliveryId: e.deliveryId,
+        type: e.type,
+        changed: results[i] === 'changed',
+      })),
+    };
   }
 }

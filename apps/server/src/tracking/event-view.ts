@@ -21,11 +21,17 @@ export interface EventView {
   detail: Record<string, unknown> | null;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+const str = (v: unknown): string | null =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
 
 export function eventView(e: EventRow): EventView {
   const d = e.detail ?? {};
-  const error = (d.error ?? null) as { code?: unknown; message?: unknown; kind?: unknown; retryable?: unknown } | null;
+  const error = (d.error ?? null) as {
+    code?: unknown;
+    message?: unknown;
+    kind?: unknown;
+    retryable?: unknown;
+  } | null;
   return {
     status: e.status,
     at: new Date(e.at).toISOString(),
@@ -34,9 +40,15 @@ export function eventView(e: EventRow): EventView {
     providerMessageId: str(d.providerMessageId),
     errorCode: str(error?.code),
     errorMessage: str(error?.message),
-    retryable: error ? (typeof error.retryable === 'boolean' ? error.retryable : error.kind === 'retryable') : null,
+    retryable: error
+      ? typeof error.retryable === 'boolean'
+        ? error.retryable
+        : error.kind === 'retryable'
+      : null,
     reason: str(d.reason),
-    source: str(d.source) ?? (e.status === 'pending' || e.status === 'queued' ? 'clarion' : d.plugin ? 'worker' : null),
+    source:
+      str(d.source) ??
+      (e.status === 'pending' || e.status === 'queued' ? 'clarion' : d.plugin ? 'worker' : null),
     detail: e.detail,
   };
 }

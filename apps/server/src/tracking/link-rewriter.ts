@@ -42,13 +42,24 @@ export function rewriteLinks(
   };
   const out: MessageContent = { ...content };
   if (channel === 'email') {
-    if (options.clicks && out.html) out.html = out.html.replace(HTML_HREF, (_m, pre: string, q: string, url: string) => `${pre}${q}${encodeAmp(tracked(decodeAmp(url)))}${q}`);
+    if (options.clicks && out.html)
+      out.html = out.html.replace(
+        HTML_HREF,
+        (_m, pre: string, q: string, url: string) => `${pre}${q}${encodeAmp(tracked(decodeAmp(url)))}${q}`,
+      );
     if (options.clicks && out.text) out.text = out.text.replace(TEXT_URL, (url) => tracked(url));
     if (options.opens && out.html) {
       const pixel = `<img src="${base}/t/o/${signer.sign(deliveryId, OPEN_PIXEL)}.gif" width="1" height="1" alt="" style="display:none;border:0">`;
-      out.html = /<\/body>/i.test(out.html) ? out.html.replace(/<\/body>/i, `${pixel}</body>`) : out.html + pixel;
+      out.html = /<\/body>/i.test(out.html)
+        ? out.html.replace(/<\/body>/i, `${pixel}</body>`)
+        : out.html + pixel;
     }
-  } else if ((channel === 'push' || channel === 'web') && options.clicks && out.url && /^https?:\/\//.test(out.url)) {
+  } else if (
+    (channel === 'push' || channel === 'web') &&
+    options.clicks &&
+    out.url &&
+    /^https?:\/\//.test(out.url)
+  ) {
     out.url = tracked(out.url);
   }
   return { content: out, links };

@@ -15,7 +15,15 @@ export class LinkSigner {
 
   constructor(encryptionKeyBase64: string) {
     // Derived, not reused: the encryption key itself never signs anything.
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(encryptionKeyBase64, 'base64'), Buffer.alloc(0), 'clarion tracking links v1', 32));
+    this.key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(encryptionKeyBase64, 'base64'),
+        Buffer.alloc(0),
+        'clarion tracking links v1',
+        32,
+      ),
+    );
   }
 
   sign(deliveryId: string, index: number): string {

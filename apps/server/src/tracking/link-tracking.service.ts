@@ -20,6 +20,9 @@ export class LinkTracking {
   forApp(settings: AppSettings): Pick<PlanContext, 'rewriteLinks'> {
     const options = { clicks: settings.trackClicks === true, opens: settings.trackOpens === true };
     if (!options.clicks && !options.opens) return {};
-    return { rewriteLinks: (channel, content, deliveryId) => rewriteLinks(channel, content, deliveryId, options, this.signer, this.baseUrl) };
+    return {
+      rewriteLinks: (channel, content, deliveryId) =>
+        rewriteLinks(channel, content, deliveryId, options, this.signer, this.baseUrl),
+    };
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { v7 } from 'uuid';
 import { DataSource } from 'typeorm';
+import { v7 } from 'uuid';
 import { loadEnv } from '../config/env';
 import { createDataSource } from '../database/data-source';
 import { sql } from '../testing/db';
@@ -54,7 +54,8 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     );
   }
 
-  const count = async (table: string, where = 'true') => Number((await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!.n);
+  const count = async (table: string, where = 'true') =>
+    Number((await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!.n);
 
   test('a UUIDv7 floor sorts below every id made at or after that time, above every id made before', () => {
     const t = new Date('2026-06-01T00:00:00.000Z');
@@ -66,7 +67,10 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
   test('30 days: 250 old notifications, deliveries and events are deleted in batches of 100; the 40 recent ones and their events remain', async () => {
     await seed(250, 45, 'old');
     await seed(40, 5, 'new');
-    const retention = new Retention(ds, loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30', CLARION_RETENTION_BATCH: '100' }));
+    const retention = new Retention(
+      ds,
+      loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30', CLARION_RETENTION_BATCH: '100' }),
+    );
     const result = await retention.prune(new Date(), 30, 100);
     assert.ok(result);
     assert.equal(result.deliveries, 250);

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -56,12 +62,18 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /** One full pass; returns what it deleted (null if another process holds the lock). */
-  async prune(now = new Date(), days = this.env.CLARION_RETENTION_DAYS, batch = this.env.CLARION_RETENTION_BATCH): Promise<RetentionResult | null> {
+  async prune(
+    now = new Date(),
+    days = this.env.CLARION_RETENTION_DAYS,
+    batch = this.env.CLARION_RETENTION_BATCH,
+  ): Promise<RetentionResult | null> {
     const cut = new Date(now.getTime() - days * 86_400_000);
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
-      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
+      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [
+        LOCK_KEY,
+      ]);
       if (!lock?.ok) return null;
       try {
         return await this.pass(cut, batch, now);
@@ -75,7 +87,13 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async pass(cut: Date, batch: number, now: Date): Promise<RetentionResult> {
     const floor = uuidv7Floor(cut);
-    const result: RetentionResult = { deliveries: 0, deliveryEvents: 0, notifications: 0, eventIds: 0, batches: 0 };
+    const result: RetentionResult = {
+      deliveries: 0,
+      deliveryEvents: 0,
+      notifications: 0,
+      eventIds: 0,
+      batches: 0,
+    };
     for (;;) {
       // One batch: the oldest deliveries and their events, together (no event outlives its delivery).
       const [row]: { deliveries: string; events: string }[] = await this.db.query(
@@ -103,7 +121,9 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       if (deleted.length < batch) break;
     }
     // An event id is kept at least as long as de-duplication needs it.
-    const dedupCut = new Date(Math.min(cut.getTime(), now.getTime() - this.env.CLARION_DEDUP_WINDOW_HOURS * 3_600_000));
+    const dedupCut = new Date(
+      Math.min(cut.getTime(), now.getTime() - this.env.CLARION_DEDUP_WINDOW_HOURS * 3_600_000),
+    );
     for (;;) {
       const deleted = await rows(
         this.db,
@@ -115,7 +135,8 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       result.eventIds += deleted.length;
       if (deleted.length < batch) break;
     }
-    if (result.deliveries + result.notifications + result.eventIds > 0) this.log.log(`pruned rows older than ${cut.toISOString()}: ${JSON.stringify(result)}`);
+    if (result.deliveries + result.notifications + result.eventIds > 0)
+      this.log.log(`pruned rows older than ${cut.toISOString()}: ${JSON.stringify(result)}`);
     return result;
   }
 }

@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { createTestDatabase } from '@clarion/testkit';
 import { v7 } from 'uuid';
 import { createDataSource, runMigrations } from '../database/data-source';
+import { type StatsQuery, StatsService } from './stats.service';
 import { DIMENSIONS_SQL } from './stats-rollup';
-import { StatsService, type StatsQuery } from './stats.service';
 
 async function main(): Promise<void> {
   const deliveries = Number(process.argv[2] ?? 1_000_000);
@@ -54,19 +54,41 @@ async function main(): Promise<void> {
         CROSS JOIN LATERAL ${DIMENSIONS_SQL} AS x(dim) GROUP BY 1, 2, 3, 4, 5`,
     );
     await ds.query('ANALYZE delivery_stats; ANALYZE delivery_stats_dim');
-    const [{ rows }] = await ds.query(`SELECT (SELECT count(*) FROM delivery_stats)::int + (SELECT count(*) FROM delivery_stats_dim)::int AS rows`);
+    const [{ rows }] = await ds.query(
+      `SELECT (SELECT count(*) FROM delivery_stats)::int + (SELECT count(*) FROM delivery_stats_dim)::int AS rows`,
+    );
     const seedMs = performance.now() - seedStart;
     const stats = new StatsService(ds);
     const now = new Date();
     const cases: [string, StatsQuery][] = [
-      ['30 days, hourly (720 buckets)', { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'hour' }],
+      [
+        '30 days, hourly (720 buckets)',
+        { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'hour' },
+      ],
       ['30 days, daily', { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'day' }],
-      ['30 days, daily, channel=email', { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'day', channel: 'email' }],
-      ['30 days, daily, template=template-7', { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'day', template: 'template-7' }],
+      [
+        '30 days, daily, channel=email',
+        { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'day', channel: 'email' },
+      ],
+      [
+        '30 days, daily, template=template-7',
+        { from: new Date(now.getTime() - 30 * 86_400_000), to: now, bucket: 'day', template: 'template-7' },
+      ],
       ['last 24 hours, hourly', { from: new Date(now.getTime() - 86_400_000), to: now, bucket: 'hour' }],
-      ['7 days, hourly, channel=sms + category=billing', { from: new Date(now.getTime() - 7 * 86_400_000), to: now, bucket: 'hour', channel: 'sms', category: 'billing' }],
+      [
+        '7 days, hourly, channel=sms + category=billing',
+        {
+          from: new Date(now.getTime() - 7 * 86_400_000),
+          to: now,
+          bucket: 'hour',
+          channel: 'sms',
+          category: 'billing',
+        },
+      ],
     ];
-    console.log(`seeded ${deliveries.toLocaleString('en')} deliveries as ${rows.toLocaleString('en')} rollup rows in ${(seedMs / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${deliveries.toLocaleString('en')} deliveries as ${rows.toLocaleString('en')} rollup rows in ${(seedMs / 1000).toFixed(1)} s`,
+    );
     for (const [name, q] of cases) {
       const times: number[] = [];
       let requested = 0;
@@ -78,7 +100,9 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       const p = (x: number) => times[Math.min(times.length - 1, Math.floor(x * times.length))]!.toFixed(1);
-      console.log(`${name.padEnd(38)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  max ${p(1)} ms  (requested=${requested.toLocaleString('en')})`);
+      console.log(
+        `${name.padEnd(38)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  max ${p(1)} ms  (requested=${requested.toLocaleString('en')})`,
+      );
     }
   } finally {
     await ds.destroy();

@@ -21,7 +21,11 @@ export interface StatBump {
 
 export function bumpsFor(changes: StatusChange[]): StatBump[] {
   return changes.flatMap((c) =>
-    metricsFor(c.from, c.to).map((metric) => ({ id: c.id, metric, reason: metric === 'failed' || metric === 'expired' ? c.reason : null })),
+    metricsFor(c.from, c.to).map((metric) => ({
+      id: c.id,
+      metric,
+      reason: metric === 'failed' || metric === 'expired' ? c.reason : null,
+    })),
   );
 }
 

@@ -32,18 +32,36 @@ const ratio = (a: number, b: number): number | null => (b > 0 ? Math.round((a / 
 
 export function emptyCounts(): StatsCounts {
   return {
-    requested: 0, sent: 0, delivered: 0, opened: 0, clicked: 0, failed: 0, expired: 0, suppressed: 0,
-    failedByReason: {}, suppressedByReason: {},
+    requested: 0,
+    sent: 0,
+    delivered: 0,
+    opened: 0,
+    clicked: 0,
+    failed: 0,
+    expired: 0,
+    suppressed: 0,
+    failedByReason: {},
+    suppressedByReason: {},
     rates: { deliveryRate: null, failureRate: null, openRate: null, clickThroughRate: null },
   };
 }
 
 export function addRow(c: StatsCounts, r: RollupRow): void {
   if (!(r.metric in c) || r.metric === 'rates') return;
-  const key = r.metric as 'requested' | 'sent' | 'delivered' | 'opened' | 'clicked' | 'failed' | 'expired' | 'suppressed';
+  const key = r.metric as
+    | 'requested'
+    | 'sent'
+    | 'delivered'
+    | 'opened'
+    | 'clicked'
+    | 'failed'
+    | 'expired'
+    | 'suppressed';
   c[key] += r.n;
-  if (r.metric === 'failed') c.failedByReason[r.reason || 'unknown'] = (c.failedByReason[r.reason || 'unknown'] ?? 0) + r.n;
-  if (r.metric === 'suppressed') c.suppressedByReason[r.reason || 'unknown'] = (c.suppressedByReason[r.reason || 'unknown'] ?? 0) + r.n;
+  if (r.metric === 'failed')
+    c.failedByReason[r.reason || 'unknown'] = (c.failedByReason[r.reason || 'unknown'] ?? 0) + r.n;
+  if (r.metric === 'suppressed')
+    c.suppressedByReason[r.reason || 'unknown'] = (c.suppressedByReason[r.reason || 'unknown'] ?? 0) + r.n;
 }
 
 export function withRates(c: StatsCounts): StatsCounts {

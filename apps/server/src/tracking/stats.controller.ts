@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { badRequest } from '../common/api-error';
 import { validate } from '../common/validate';
@@ -33,11 +33,22 @@ export class StatsController {
     const q = validate(statsQuery, raw ?? {}, 'query');
     const to = q.to ? new Date(q.to) : new Date();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 24 * 3_600_000);
-    if (from >= to) throw badRequest('from must be before to', [{ path: 'query.from', message: 'must be before to' }]);
+    if (from >= to)
+      throw badRequest('from must be before to', [{ path: 'query.from', message: 'must be before to' }]);
     const buckets = (to.getTime() - from.getTime()) / (q.bucket === 'hour' ? 3_600_000 : 86_400_000);
     if (buckets > MAX_BUCKETS) {
-      throw badRequest(`the range spans ${Math.ceil(buckets)} ${q.bucket}s; at most ${MAX_BUCKETS}`, [{ path: 'query.bucket', message: 'use a shorter range or bucket=day' }]);
+      throw badRequest(`the range spans ${Math.ceil(buckets)} ${q.bucket}s; at most ${MAX_BUCKETS}`, [
+        { path: 'query.bucket', message: 'use a shorter range or bucket=day' },
+      ]);
     }
-    return this.stats.query(auth.appId, { from, to, bucket: q.bucket, channel: q.channel, plugin: q.plugin, template: q.template, category: q.category });
+    return this.stats.query(auth.appId, {
+      from,
+      to,
+      bucket: q.bucket,
+      channel: q.channel,
+      plugin: q.plugin,
+      template: q.template,
+      category: q.category,
+    });
   }
 }

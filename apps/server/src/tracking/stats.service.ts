@@ -20,7 +20,9 @@ export class StatsService {
   constructor(private readonly db: DataSource) {}
 
   async query(appId: string, q: StatsQuery) {
-    const filters = (['channel', 'plugin', 'template', 'category'] as const).filter((k) => q[k] !== undefined);
+    const filters = (['channel', 'plugin', 'template', 'category'] as const).filter(
+      (k) => q[k] !== undefined,
+    );
     // No filter or one: the single-dimension rollup (a few rows per hour). Two or more: every combination.
     const rows: { b: Date; metric: string; reason: string; n: string }[] =
       filters.length <= 1
@@ -29,7 +31,13 @@ export class StatsService {
                FROM delivery_stats_dim
               WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < $3
               GROUP BY 1, 2, 3`,
-            [appId, floor(q.from, 'hour'), q.to, q.bucket, filters[0] ? `${filters[0]}=${q[filters[0]]}` : ''],
+            [
+              appId,
+              floor(q.from, 'hour'),
+              q.to,
+              q.bucket,
+              filters[0] ? `${filters[0]}=${q[filters[0]]}` : '',
+            ],
           )
         : await this.db.query(
             `SELECT date_trunc($4, bucket, 'UTC') AS b, metric, reason, sum(n)::bigint AS n
@@ -38,11 +46,21 @@ export class StatsService {
                 AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR plugin = $6)
                 AND ($7::text IS NULL OR template = $7) AND ($8::text IS NULL OR category = $8)
               GROUP BY 1, 2, 3`,
-            [appId, floor(q.from, 'hour'), q.to, q.bucket, q.channel ?? null, q.plugin ?? null, q.template ?? null, q.category ?? null],
+            [
+              appId,
+              floor(q.from, 'hour'),
+              q.to,
+              q.bucket,
+              q.channel ?? null,
+              q.plugin ?? null,
+              q.template ?? null,
+              q.category ?? null,
+            ],
           );
     const totals = emptyCounts();
     const buckets = new Map<number, StatsCounts>();
-    for (let t = floor(q.from, q.bucket).getTime(); t < q.to.getTime(); t += STEP_MS[q.bucket]) buckets.set(t, emptyCounts());
+    for (let t = floor(q.from, q.bucket).getTime(); t < q.to.getTime(); t += STEP_MS[q.bucket])
+      buckets.set(t, emptyCounts());
     for (const r of rows) {
       const row = { metric: r.metric, reason: r.reason, n: Number(r.n) };
       addRow(totals, row);
@@ -55,9 +73,16 @@ export class StatsService {
       from: q.from.toISOString(),
       to: q.to.toISOString(),
       bucket: q.bucket,
-      filters: { channel: q.channel ?? null, plugin: q.plugin ?? null, template: q.template ?? null, category: q.category ?? null },
+      filters: {
+        channel: q.channel ?? null,
+        plugin: q.plugin ?? null,
+        template: q.template ?? null,
+        category: q.category ?? null,
+      },
       totals: withRates(totals),
-      buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => ({ start: new Date(t).toISOString(), ...withRates(c) })),
+      buckets: [...buckets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([t, c]) => ({ start: new Date(t).toISOString(), ...withRates(c) })),
     };
   }
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { json, type TestApp } from '../testing/harness';
-import { deliveryOf, send, startTrackingHarness, type TrackingHarness } from './testing/tracking-harness';
 import type { StatsCounts } from './stats-view';
+import { deliveryOf, send, startTrackingHarness, type TrackingHarness } from './testing/tracking-harness';
 
 interface Stats {
   bucket: string;
@@ -19,7 +19,10 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
     t = await startTrackingHarness('stats');
     app = await t.h.createApp({ trackClicks: true, trackOpens: true });
     for (const id of ['e1', 'e2', 'e3', 'e4']) {
-      const res = await app.call(`/v1/users/${id}`, { method: 'PUT', body: { email: `${id}@stats.example`, webhookUrl: `${t.h.sandbox.url}/webhook/${id}` } });
+      const res = await app.call(`/v1/users/${id}`, {
+        method: 'PUT',
+        body: { email: `${id}@stats.example`, webhookUrl: `${t.h.sandbox.url}/webhook/${id}` },
+      });
       assert.equal(res.status, 200);
     }
     assert.equal((await app.call('/v1/users/n1', { method: 'PUT', body: {} })).status, 200);
@@ -27,26 +30,42 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
     marketing = await send(app, {
       to: { userIds: ['e1', 'e2', 'e3', 'e4', 'n1'] },
       category: 'marketing',
-      content: { email: { subject: 'Sale', html: '<body><a href="https://shop.example/sale">Sale</a></body>' } },
+      content: {
+        email: { subject: 'Sale', html: '<body><a href="https://shop.example/sale">Sale</a></body>' },
+      },
     });
-    const security = await send(app, { to: { userId: 'e1' }, category: 'security', content: { webhook: { json: { alert: true } } } });
+    const security = await send(app, {
+      to: { userId: 'e1' },
+      category: 'security',
+      content: { webhook: { json: { alert: true } } },
+    });
     await deliveryOf(app, security, (d) => d.status === 'sent', 'webhook sent');
     // Wait for every e-mail to reach its provider-reported end.
     await waitFor('e-mails settled', async () => {
-      const view = await json<{ deliveries: { status: string }[] }>(await app.call(`/v1/notifications/${marketing}`));
+      const view = await json<{ deliveries: { status: string }[] }>(
+        await app.call(`/v1/notifications/${marketing}`),
+      );
       const s = view.deliveries.map((d) => d.status).sort();
-      return JSON.stringify(s) === JSON.stringify(['delivered', 'delivered', 'delivered', 'failed', 'suppressed']);
+      return (
+        JSON.stringify(s) === JSON.stringify(['delivered', 'delivered', 'delivered', 'failed', 'suppressed'])
+      );
     });
     // Opens by e1 and e2, a click by e1.
     for (const to of ['e1@stats.example', 'e2@stats.example']) {
       const [mail] = await t.messaging.recorder.waitFor(1, { provider: 'sendgrid', to, outcome: 'accepted' });
       const html = (mail!.payload as { html: string }).html;
       assert.equal((await fetch(html.match(/<img src="([^"]+)"/)![1]!)).status, 200);
-      if (to.startsWith('e1')) assert.equal((await fetch(html.match(/href="([^"]+)"/)![1]!, { redirect: 'manual' })).status, 302);
+      if (to.startsWith('e1'))
+        assert.equal((await fetch(html.match(/href="([^"]+)"/)![1]!, { redirect: 'manual' })).status, 302);
     }
     await waitFor('clicked', async () => {
-      const view = await json<{ deliveries: { status: string }[] }>(await app.call(`/v1/notifications/${marketing}`));
-      return view.deliveries.some((d) => d.status === 'clicked') && view.deliveries.filter((d) => d.status === 'opened').length === 1;
+      const view = await json<{ deliveries: { status: string }[] }>(
+        await app.call(`/v1/notifications/${marketing}`),
+      );
+      return (
+        view.deliveries.some((d) => d.status === 'clicked') &&
+        view.deliveries.filter((d) => d.status === 'opened').length === 1
+      );
     });
   });
   after(() => t.close());
@@ -82,13 +101,19 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
     const webhook = await stats('?channel=webhook');
     assert.deepEqual([webhook.totals.requested, webhook.totals.sent, webhook.totals.delivered], [1, 1, 0]);
     const sendgrid = await stats('?plugin=sendgrid');
-    assert.deepEqual([sendgrid.totals.requested, sendgrid.totals.suppressed, sendgrid.totals.sent], [4, 0, 4]);
+    assert.deepEqual(
+      [sendgrid.totals.requested, sendgrid.totals.suppressed, sendgrid.totals.sent],
+      [4, 0, 4],
+    );
     assert.equal((await stats('?category=security')).totals.requested, 1);
     assert.equal((await stats('?category=billing')).totals.requested, 0);
     assert.equal((await stats('?template=welcome')).totals.requested, 0);
     // Two filters at once read the every-combination rollup; the numbers agree.
     const both = await stats('?channel=email&category=marketing');
-    assert.deepEqual([both.totals.requested, both.totals.sent, both.totals.delivered, both.totals.clicked], [5, 4, 3, 1]);
+    assert.deepEqual(
+      [both.totals.requested, both.totals.sent, both.totals.delivered, both.totals.clicked],
+      [5, 4, 3, 1],
+    );
     assert.equal((await stats('?plugin=sendgrid&category=security')).totals.requested, 0);
     // Another app sees none of it.
     const other = await t.h.createApp();
@@ -105,8 +130,13 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
     const from = new Date(Date.now() - 6 * 86_400_000).toISOString();
     const daily = await stats(`?bucket=day&from=${encodeURIComponent(from)}`);
     assert.equal(daily.buckets.length, 7);
-    assert.equal(daily.buckets.reduce((n, b) => n + b.requested, 0), 6);
-    const past = await stats(`?from=${encodeURIComponent(new Date(Date.now() - 3 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() - 2 * 86_400_000).toISOString())}`);
+    assert.equal(
+      daily.buckets.reduce((n, b) => n + b.requested, 0),
+      6,
+    );
+    const past = await stats(
+      `?from=${encodeURIComponent(new Date(Date.now() - 3 * 86_400_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() - 2 * 86_400_000).toISOString())}`,
+    );
     assert.equal(past.totals.requested, 0);
   });
 

@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
-import { LinkTracking } from './link-tracking.service';
 import { OPEN_PIXEL } from './link-token';
+import { LinkTracking } from './link-tracking.service';
 import { TrackingRecorder } from './tracking-recorder';
 
 /** The smallest transparent GIF (1×1). */
@@ -24,7 +24,8 @@ export class TrackingLinksController {
   @Get('o/:token')
   async open(@Param('token') token: string, @Res() reply: FastifyReply) {
     const parsed = this.links.signer.verify(token.replace(/\.gif$/, ''));
-    if (parsed && parsed.index === OPEN_PIXEL) await this.recorder.record({ deliveryId: parsed.deliveryId, status: 'opened', source: 'pixel' });
+    if (parsed && parsed.index === OPEN_PIXEL)
+      await this.recorder.record({ deliveryId: parsed.deliveryId, status: 'opened', source: 'pixel' });
     return reply.code(200).header('cache-control', 'no-store, max-age=0').type('image/gif').send(GIF);
   }
 
@@ -34,12 +35,17 @@ export class TrackingLinksController {
     const notFound = () =>
       reply.code(404).type('text/plain; charset=utf-8').send('This link is not valid or has expired.');
     if (!parsed || parsed.index === OPEN_PIXEL) return notFound();
-    const [row]: { url: string | null }[] = await this.db.query('SELECT links->>$2::int AS url FROM deliveries WHERE id = $1', [
-      parsed.deliveryId,
-      parsed.index,
-    ]);
+    const [row]: { url: string | null }[] = await this.db.query(
+      'SELECT links->>$2::int AS url FROM deliveries WHERE id = $1',
+      [parsed.deliveryId, parsed.index],
+    );
     if (!row?.url) return notFound();
-    await this.recorder.record({ deliveryId: parsed.deliveryId, status: 'clicked', source: 'link', detail: { link: parsed.index } });
+    await this.recorder.record({
+      deliveryId: parsed.deliveryId,
+      status: 'clicked',
+      source: 'link',
+      detail: { link: parsed.index },
+    });
     return reply.code(302).header('cache-control', 'no-store').header('location', row.url).send();
   }
 }

@@ -84,10 +84,16 @@ export class TrackingRecorder {
     const emitted: StatusEvent[] = [];
     await this.db.transaction(async (tx) => {
       // A delivery appears once per round (an UPDATE … FROM applies one row per target), in arrival order.
-      let pending = steps.map((s, i) => ({ s, i, id: ids[i] })).filter((x): x is { s: TrackedStep; i: number; id: string } => !!x.id);
+      let pending = steps
+        .map((s, i) => ({ s, i, id: ids[i] }))
+        .filter((x): x is { s: TrackedStep; i: number; id: string } => !!x.id);
       while (pending.length > 0) {
         const seen = new Set<string>();
-        const round = pending.filter((x) => (seen.has(x.id) ? false : (seen.add(x.id), true)));
+        const round = pending.filter((x) => {
+          if (seen.has(x.id)) return false;
+          seen.add(x.id);
+          return true;
+        });
         pending = pending.filter((x) => !round.includes(x));
         const changed = await rows<Changed>(
           tx,
@@ -131,7 +137,13 @@ export class TrackingRecorder {
                   ...(x.s.providerMessageId ? { providerMessageId: x.s.providerMessageId } : {}),
                   ...(x.s.reason ? { reason: x.s.reason } : {}),
                   ...(x.s.errorCode || x.s.errorMessage
-                    ? { error: { code: x.s.errorCode, message: x.s.errorMessage, retryable: x.s.retryable ?? false } }
+                    ? {
+                        error: {
+                          code: x.s.errorCode,
+                          message: x.s.errorMessage,
+                          retryable: x.s.retryable ?? false,
+                        },
+                      }
                     : {}),
                   ...x.s.detail,
                 }),
@@ -139,8 +151,13 @@ export class TrackingRecorder {
             ],
           );
           // A provider failing a message it had accepted means it was sent, even if that callback overtook our own "sent".
-          const overtaken = changed.filter((c) => c.to === 'failed' && (c.from === 'pending' || c.from === 'queued'));
-          await bumpStats(tx, [...bumpsFor(changed), ...overtaken.map((c) => ({ id: c.id, metric: 'sent', reason: null }))]);
+          const overtaken = changed.filter(
+            (c) => c.to === 'failed' && (c.from === 'pending' || c.from === 'queued'),
+          );
+          await bumpStats(tx, [
+            ...bumpsFor(changed),
+            ...overtaken.map((c) => ({ id: c.id, metric: 'sent', reason: null })),
+          ]);
         }
         const disable = round.filter((x) => x.s.disableContact);
         if (disable.length > 0) {
@@ -153,7 +170,14 @@ export class TrackingRecorder {
         }
         for (const x of moved) {
           const c = byId.get(x.id)!;
-          if (x.s.optOut && c.userId) await optOut(tx, { appId: c.appId, userId: c.userId, channel: c.channel, category: '*', source: x.s.optOut });
+          if (x.s.optOut && c.userId)
+            await optOut(tx, {
+              appId: c.appId,
+              userId: c.userId,
+              channel: c.channel,
+              category: '*',
+              source: x.s.optOut,
+            });
         }
         const at = new Date().toISOString();
         for (const c of changed) {
@@ -186,7 +210,9 @@ export class TrackingRecorder {
 
   /** Delivery ids for steps that only know the provider's message id (one query for the batch). */
   private async resolve(steps: TrackedStep[]): Promise<(string | null)[]> {
-    const pmids = [...new Set(steps.filter((s) => !s.deliveryId && s.providerMessageId).map((s) => s.providerMessageId!))];
+    const pmids = [
+      ...new Set(steps.filter((s) => !s.deliveryId && s.providerMessageId).map((s) => s.providerMessageId!)),
+    ];
     const known = new Map<string, string>();
     if (pmids.length > 0) {
       const found: { id: string; pmid: string }[] = await this.db.query(
@@ -198,9 +224,18 @@ export class TrackingRecorder {
     const direct = steps.filter((s) => s.deliveryId).map((s) => s.deliveryId!);
     const existing = new Set<string>();
     if (direct.length > 0) {
-      const found: { id: string }[] = await this.db.query('SELECT id FROM deliveries WHERE id = ANY($1::uuid[])', [[...new Set(direct)]]);
+      const found: { id: string }[] = await this.db.query(
+        'SELECT id FROM deliveries WHERE id = ANY($1::uuid[])',
+        [[...new Set(direct)]],
+      );
       for (const f of found) existing.add(f.id);
     }
-    return steps.map((s) => (s.deliveryId ? (existing.has(s.deliveryId) ? s.deliveryId : null) : (known.get(s.providerMessageId ?? '') ?? null)));
+    return steps.map((s) =>
+      s.deliveryId
+        ? existing.has(s.deliveryId)
+          ? s.deliveryId
+          : null
+        : (known.get(s.providerMessageId ?? '') ?? null),
+    );
   }
 }

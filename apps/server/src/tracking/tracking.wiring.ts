@@ -16,10 +16,20 @@ import { StatusWebhooksController } from './webhooks/status-webhooks.controller'
 import { StatusWebhooks } from './webhooks/status-webhooks.service';
 
 /** What the tracking domain adds to the app module, by role (api: HTTP endpoints; worker: webhook posts, retention). */
-export function trackingWiring(role: { api: boolean; worker: boolean }): { controllers: Type[]; providers: Provider[] } {
+export function trackingWiring(role: { api: boolean; worker: boolean }): {
+  controllers: Type[];
+  providers: Provider[];
+} {
   return {
     controllers: role.api
-      ? [ProviderCallbacksController, TrackingLinksController, ClientEventsController, UserDeliveriesController, StatsController, StatusWebhooksController]
+      ? [
+          ProviderCallbacksController,
+          TrackingLinksController,
+          ClientEventsController,
+          UserDeliveriesController,
+          StatsController,
+          StatusWebhooksController,
+        ]
       : [],
     providers: [
       // Both roles: the planner rewrites links; steps recorded in either role reach status webhooks.

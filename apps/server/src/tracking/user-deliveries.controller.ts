@@ -1,13 +1,13 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { userIdParam } from '../contacts/user-schemas';
-import { DataSource } from 'typeorm';
 import { type EventRow, historyOf } from './event-view';
 
 const query = z
@@ -16,7 +16,20 @@ const query = z
     /** The previous page's nextCursor. */
     cursor: z.string().regex(UUID, 'a cursor from a previous page').optional(),
     channel: z.string().min(1).max(50).optional(),
-    status: z.enum(['pending', 'queued', 'sent', 'delivered', 'opened', 'clicked', 'failed', 'suppressed', 'expired', 'canceled']).optional(),
+    status: z
+      .enum([
+        'pending',
+        'queued',
+        'sent',
+        'delivered',
+        'opened',
+        'clicked',
+        'failed',
+        'suppressed',
+        'expired',
+        'canceled',
+      ])
+      .optional(),
   })
   .strict();
 
@@ -41,9 +54,13 @@ export class UserDeliveriesController {
   @ClientKeyAllowed()
   async list(@CurrentAuth() auth: AuthContext, @Param('userId') rawId: string, @Query() rawQuery: unknown) {
     const userId = validate(userIdParam, rawId, 'userId');
-    if (auth.kind === 'client' && auth.userExternalId !== userId) throw forbidden('client keys may only act for the signed-in user');
+    if (auth.kind === 'client' && auth.userExternalId !== userId)
+      throw forbidden('client keys may only act for the signed-in user');
     const q = validate(query, rawQuery ?? {}, 'query');
-    const [user]: { id: string }[] = await this.db.query('SELECT id FROM users WHERE app_id = $1 AND external_id = $2', [auth.appId, userId]);
+    const [user]: { id: string }[] = await this.db.query(
+      'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',
+      [auth.appId, userId],
+    );
     if (!user) throw notFound('user');
     const found: Row[] = await this.db.query(
       `SELECT d.id, d.notification_id AS "notificationId", n.category, n.request->>'template' AS template, d.channel, d.plugin,

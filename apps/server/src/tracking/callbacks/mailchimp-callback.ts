@@ -10,7 +10,12 @@ export function mandrillSignature(key: string, url: string, params: Record<strin
   return createHmac('sha1', key).update(data, 'utf8').digest('base64');
 }
 
-export function verifyMandrill(key: string, signature: string | undefined, urls: string[], params: Record<string, string>): boolean {
+export function verifyMandrill(
+  key: string,
+  signature: string | undefined,
+  urls: string[],
+  params: Record<string, string>,
+): boolean {
   if (!signature) return false;
   const given = Buffer.from(signature);
   return urls.some((url) => {
@@ -45,7 +50,12 @@ type MandrillEvent = z.infer<typeof mandrillEvents>[number];
 /** Maps one event; deferral/soft_bounce/unsub/whitelist/blacklist are no step of the lifecycle. */
 export function mandrillStep(e: MandrillEvent): TrackedStep | null {
   const deliveryId = typeof e.msg?.metadata?.deliveryId === 'string' ? e.msg.metadata.deliveryId : undefined;
-  const base = { deliveryId, providerMessageId: e.msg?._id ?? e._id, source: 'mailchimp', detail: { providerEvent: e.event } };
+  const base = {
+    deliveryId,
+    providerMessageId: e.msg?._id ?? e._id,
+    source: 'mailchimp',
+    detail: { providerEvent: e.event },
+  };
   if (!base.deliveryId && !base.providerMessageId) return null;
   switch (e.event) {
     case 'send':
@@ -56,9 +66,20 @@ export function mandrillStep(e: MandrillEvent): TrackedStep | null {
     case 'click':
       return { ...base, status: 'clicked', detail: { ...base.detail, ...(e.url ? { url: e.url } : {}) } };
     case 'hard_bounce':
-      return { ...base, status: 'failed', reason: 'bounced', errorMessage: e.msg?.bounce_description ?? e.msg?.diag ?? 'hard bounce', disableContact: 'bounce' };
+      return {
+        ...base,
+        status: 'failed',
+        reason: 'bounced',
+        errorMessage: e.msg?.bounce_description ?? e.msg?.diag ?? 'hard bounce',
+        disableContact: 'bounce',
+      };
     case 'reject':
-      return { ...base, status: 'failed', reason: 'rejected', errorMessage: 'rejected by Mailchimp Transactional' };
+      return {
+        ...base,
+        status: 'failed',
+        reason: 'rejected',
+        errorMessage: 'rejected by Mailchimp Transactional',
+      };
     case 'spam':
       return { ...base, status: 'delivered', disableContact: 'spam_report' };
     default:

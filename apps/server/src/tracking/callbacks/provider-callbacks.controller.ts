@@ -5,8 +5,8 @@ import { ApiError, badRequest } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
-import { optOut } from '../../preferences/opt-out';
 import { PluginRegistry } from '../../plugins/plugin-registry';
+import { optOut } from '../../preferences/opt-out';
 import { TrackingMetrics } from '../tracking-metrics';
 import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
 import { signedUrlCandidates, stringParams } from './callback-urls';
@@ -16,7 +16,8 @@ import { isStopReply, twilioStep, verifyTwilio } from './twilio-callback';
 import { verifyVonage, vonageStep } from './vonage-callback';
 
 const badSignature = () => new ApiError(401, 'bad_signature', 'missing or invalid provider signature');
-const notConfigured = (what: string) => new ApiError(401, 'callback_not_configured', `no ${what} is configured, so no callback can be verified`);
+const notConfigured = (what: string) =>
+  new ApiError(401, 'callback_not_configured', `no ${what} is configured, so no callback can be verified`);
 
 /**
  * Public endpoints the providers call; no app key, each authenticated by its provider's
@@ -35,7 +36,9 @@ export class ProviderCallbacksController {
 
   private twilioToken(): string | undefined {
     if (this.env.CLARION_CALLBACK_TWILIO_AUTH_TOKEN) return this.env.CLARION_CALLBACK_TWILIO_AUTH_TOKEN;
-    const config = this.plugins.loaded.find((l) => l.plugin.name === 'twilio')?.config as { authToken?: string } | undefined;
+    const config = this.plugins.loaded.find((l) => l.plugin.name === 'twilio')?.config as
+      | { authToken?: string }
+      | undefined;
     return config?.authToken;
   }
 
@@ -59,12 +62,25 @@ export class ProviderCallbacksController {
 
   @Post('twilio/status')
   @HttpCode(200)
-  async twilioStatus(@Req() request: FastifyRequest, @Query('clarionDelivery') deliveryId: string | undefined) {
+  async twilioStatus(
+    @Req() request: FastifyRequest,
+    @Query('clarionDelivery') deliveryId: string | undefined,
+  ) {
     const token = this.twilioToken();
     if (!token) throw notConfigured('Twilio auth token');
     const params = stringParams(request.body);
-    this.check('twilio', verifyTwilio(token, header(request, 'x-twilio-signature'), signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL), params));
-    return this.record('twilio', [twilioStep(params, deliveryId && UUID.test(deliveryId) ? deliveryId : undefined)]);
+    this.check(
+      'twilio',
+      verifyTwilio(
+        token,
+        header(request, 'x-twilio-signature'),
+        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
+        params,
+      ),
+    );
+    return this.record('twilio', [
+      twilioStep(params, deliveryId && UUID.test(deliveryId) ? deliveryId : undefined),
+    ]);
   }
 
   /** Inbound SMS (the number's "A message comes in" webhook): STOP opts every user with that phone out of SMS. */
@@ -74,7 +90,15 @@ export class ProviderCallbacksController {
     const token = this.twilioToken();
     if (!token) throw notConfigured('Twilio auth token');
     const params = stringParams(request.body);
-    this.check('twilio', verifyTwilio(token, header(request, 'x-twilio-signature'), signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL), params));
+    this.check(
+      'twilio',
+      verifyTwilio(
+        token,
+        header(request, 'x-twilio-signature'),
+        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
+        params,
+      ),
+    );
     this.metrics.callbacks.inc({ provider: 'twilio', outcome: 'accepted' });
     if (isStopReply(params.Body) && params.From) {
       const users: { app_id: string; user_id: string }[] = await this.db.query(
@@ -82,7 +106,14 @@ export class ProviderCallbacksController {
         [params.From],
       );
       await this.db.transaction(async (tx) => {
-        for (const u of users) await optOut(tx, { appId: u.app_id, userId: u.user_id, channel: 'sms', category: '*', source: 'sms_stop' });
+        for (const u of users)
+          await optOut(tx, {
+            appId: u.app_id,
+            userId: u.user_id,
+            channel: 'sms',
+            category: '*',
+            source: 'sms_stop',
+          });
       });
     }
     // Empty TwiML: Twilio itself answers STOP with its opt-out confirmation.
@@ -97,7 +128,12 @@ export class ProviderCallbacksController {
     if (!key) throw notConfigured('SendGrid verification key');
     this.check(
       'sendgrid',
-      verifySendgrid(key, request.rawBody, header(request, 'x-twilio-email-event-webhook-signature'), header(request, 'x-twilio-email-event-webhook-timestamp')),
+      verifySendgrid(
+        key,
+        request.rawBody,
+        header(request, 'x-twilio-email-event-webhook-signature'),
+        header(request, 'x-twilio-email-event-webhook-timestamp'),
+      ),
     );
     const events = sendgridEvents.safeParse(request.body);
     if (!events.success) {
@@ -120,7 +156,15 @@ export class ProviderCallbacksController {
     const key = this.env.CLARION_CALLBACK_MAILCHIMP_KEY;
     if (!key) throw notConfigured('Mailchimp Transactional webhook key');
     const params = stringParams(request.body);
-    this.check('mailchimp', verifyMandrill(key, header(request, 'x-mandrill-signature'), signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL), params));
+    this.check(
+      'mailchimp',
+      verifyMandrill(
+        key,
+        header(request, 'x-mandrill-signature'),
+        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
+        params,
+      ),
+    );
     let parsed: unknown;
     try {
       parsed = JSON.parse(params.mandrill_events ?? '');

@@ -7,7 +7,14 @@ import { SANDBOX_TWILIO, SendgridEventSigner, twilioSignature } from '@clarion/s
 import { waitFor } from '@clarion/testkit';
 import { sql } from '../../testing/db';
 import { json, type TestApp } from '../../testing/harness';
-import { deliveryOf, MAILCHIMP_KEY, send, startTrackingHarness, type TrackingHarness, VONAGE_SECRET } from '../testing/tracking-harness';
+import {
+  deliveryOf,
+  MAILCHIMP_KEY,
+  send,
+  startTrackingHarness,
+  type TrackingHarness,
+  VONAGE_SECRET,
+} from '../testing/tracking-harness';
 
 interface UserView {
   contacts: { kind: string; disabled: boolean; disabledReason: string | null }[];
@@ -35,7 +42,15 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
   after(() => t.close());
 
   const eventCount = async (deliveryId: string) =>
-    Number((await sql<{ n: string }>(t.h.db.url, 'SELECT count(*) AS n FROM delivery_events WHERE delivery_id = $1', [deliveryId]))[0]!.n);
+    Number(
+      (
+        await sql<{ n: string }>(
+          t.h.db.url,
+          'SELECT count(*) AS n FROM delivery_events WHERE delivery_id = $1',
+          [deliveryId],
+        )
+      )[0]!.n,
+    );
   // The users API shows no disabled flag for e-mail and phone: read the contacts table.
   const user = async (id: string): Promise<UserView> => ({
     contacts: await sql<UserView['contacts'][number]>(
@@ -72,14 +87,21 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.equal(sent.providerMessageId, d.providerMessageId);
     // Usually the worker records "sent" (attempt 1); under load Twilio's own "sent" callback can overtake it (no attempt).
     assert.equal(sent.attempt, sent.source === 'twilio' ? null : 1);
-    await waitFor('both callbacks answered', () => t.twilio.callbacks.filter((c) => c.params.MessageSid === d.providerMessageId && c.answered === 200).length === 2);
+    await waitFor(
+      'both callbacks answered',
+      () =>
+        t.twilio.callbacks.filter((c) => c.params.MessageSid === d.providerMessageId && c.answered === 200)
+          .length === 2,
+    );
   });
 
   test('Twilio: the same callback twice changes nothing (no status change, no extra event)', async () => {
     const id = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'again' } } });
     const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'sms delivered');
     const delivered = await waitFor('delivered callback recorded', () =>
-      t.twilio.callbacks.find((c) => c.params.MessageSid === d.providerMessageId && c.params.MessageStatus === 'delivered'),
+      t.twilio.callbacks.find(
+        (c) => c.params.MessageSid === d.providerMessageId && c.params.MessageStatus === 'delivered',
+      ),
     );
     const before = await eventCount(d.id);
     const path = delivered.url.slice(url.length);
@@ -87,7 +109,9 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.equal(replay.status, 200);
     assert.deepEqual(await json(replay), { received: 1, changed: 0, unknown: 0 });
     // A late "sent" after "delivered" is no step back either.
-    const sent = t.twilio.callbacks.find((c) => c.params.MessageSid === d.providerMessageId && c.params.MessageStatus === 'sent')!;
+    const sent = t.twilio.callbacks.find(
+      (c) => c.params.MessageSid === d.providerMessageId && c.params.MessageStatus === 'sent',
+    )!;
     assert.equal((await twilioPost(path, sent.params, sent.signature)).status, 200);
     assert.equal(await eventCount(d.id), before);
     assert.equal((await deliveryOf(app, id, () => true)).status, 'delivered');
@@ -97,12 +121,20 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     const id = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'third' } } });
     const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'sms delivered');
     const before = await eventCount(d.id);
-    const params = { MessageSid: d.providerMessageId!, MessageStatus: 'failed', ErrorCode: '30005', AccountSid: SANDBOX_TWILIO.accountSid };
+    const params = {
+      MessageSid: d.providerMessageId!,
+      MessageStatus: 'failed',
+      ErrorCode: '30005',
+      AccountSid: SANDBOX_TWILIO.accountSid,
+    };
     const path = `/v1/callbacks/twilio/status?clarionDelivery=${d.id}`;
     const unsigned = await twilioPost(path, params);
     assert.equal(unsigned.status, 401);
     assert.equal((await json<{ error: { code: string } }>(unsigned)).error.code, 'bad_signature');
-    assert.equal((await twilioPost(path, params, twilioSignature('wrong-token', `${url}${path}`, params))).status, 401);
+    assert.equal(
+      (await twilioPost(path, params, twilioSignature('wrong-token', `${url}${path}`, params))).status,
+      401,
+    );
     const good = twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params);
     assert.equal((await twilioPost(path, { ...params, ErrorCode: '30007' }, good)).status, 401);
     assert.equal(await eventCount(d.id), before);
@@ -131,8 +163,17 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     // A message that Twilio later reports blocked by the recipient's STOP (sent, then failed with 21610).
     await sql(t.h.db.url, `UPDATE deliveries SET status = 'sent' WHERE id = $1`, [d.id]);
     const path = `/v1/callbacks/twilio/status?clarionDelivery=${d.id}`;
-    const params = { MessageSid: d.providerMessageId!, MessageStatus: 'failed', ErrorCode: '21610', AccountSid: SANDBOX_TWILIO.accountSid };
-    const res = await twilioPost(path, params, twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params));
+    const params = {
+      MessageSid: d.providerMessageId!,
+      MessageStatus: 'failed',
+      ErrorCode: '21610',
+      AccountSid: SANDBOX_TWILIO.accountSid,
+    };
+    const res = await twilioPost(
+      path,
+      params,
+      twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params),
+    );
     assert.equal(res.status, 200);
     const prefs = await sql<{ channel: string; category: string; enabled: boolean; source: string }>(
       t.h.db.url,
@@ -143,13 +184,26 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
 
   test('Twilio: an inbound "STOP" reply opts every user with that number out of SMS; other words do nothing', async () => {
     const path = '/v1/callbacks/twilio/inbound';
-    const other = { From: '+15550001001', To: SANDBOX_TWILIO.from, Body: 'thanks!', MessageSid: 'SM'.padEnd(34, '1') };
-    const ok1 = await twilioPost(path, other, twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, other));
+    const other = {
+      From: '+15550001001',
+      To: SANDBOX_TWILIO.from,
+      Body: 'thanks!',
+      MessageSid: 'SM'.padEnd(34, '1'),
+    };
+    const ok1 = await twilioPost(
+      path,
+      other,
+      twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, other),
+    );
     assert.equal(ok1.status, 200);
     assert.match(await ok1.text(), /<Response><\/Response>/);
     const stop = { ...other, Body: ' stop ', MessageSid: 'SM'.padEnd(34, '2') };
     assert.equal((await twilioPost(path, stop, 'bad')).status, 401);
-    const ok2 = await twilioPost(path, stop, twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, stop));
+    const ok2 = await twilioPost(
+      path,
+      stop,
+      twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, stop),
+    );
     assert.equal(ok2.status, 200);
     const prefs = await sql<{ source: string; channel: string }>(
       t.h.db.url,
@@ -159,30 +213,48 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
   });
 
   test('SendGrid: signed events from the fake move an e-mail to delivered', async () => {
-    const id = await send(app, { to: { userId: 'sam' }, content: { email: { subject: 'Hi', text: 'Hello' } } });
+    const id = await send(app, {
+      to: { userId: 'sam' },
+      content: { email: { subject: 'Hi', text: 'Hello' } },
+    });
     const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'email delivered');
     assert.equal(d.plugin, 'sendgrid');
     assert.equal(d.events.at(-1)!.source, 'sendgrid');
-    await waitFor('events answered 200', () => t.sendgrid.eventPosts.some((p) => p.answered === 200 && p.events.some((e) => e.deliveryId === d.id)));
+    await waitFor('events answered 200', () =>
+      t.sendgrid.eventPosts.some((p) => p.answered === 200 && p.events.some((e) => e.deliveryId === d.id)),
+    );
   });
 
   test('SendGrid: a bounce fails the delivery and disables the e-mail; a post signed with another key, or unsigned, is 401', async () => {
     t.messaging.behaviors.add({ provider: 'sendgrid', to: 'dead@example.com', fail: 'bounce', times: 1 });
-    const id = await send(app, { to: { userId: 'dead' }, content: { email: { subject: 'Hi', text: 'Hello' } } });
+    const id = await send(app, {
+      to: { userId: 'dead' },
+      content: { email: { subject: 'Hi', text: 'Hello' } },
+    });
     const d = await deliveryOf(app, id, (x) => x.status === 'failed', 'email bounced');
     assert.equal(d.reason, 'bounced');
     const email = (await user('dead')).contacts.find((c) => c.kind === 'email')!;
     assert.deepEqual([email.disabled, email.disabledReason], [true, 'bounce']);
-    const body = JSON.stringify(t.sendgrid.eventPosts.find((p) => p.events.some((e) => e.deliveryId === d.id))!.events);
+    const body = JSON.stringify(
+      t.sendgrid.eventPosts.find((p) => p.events.some((e) => e.deliveryId === d.id))!.events,
+    );
     const stranger = new SendgridEventSigner();
     const ts = String(Math.floor(Date.now() / 1000));
     const refused = await fetch(`${url}/v1/callbacks/sendgrid`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-twilio-email-event-webhook-signature': stranger.sign(ts, body), 'x-twilio-email-event-webhook-timestamp': ts },
+      headers: {
+        'content-type': 'application/json',
+        'x-twilio-email-event-webhook-signature': stranger.sign(ts, body),
+        'x-twilio-email-event-webhook-timestamp': ts,
+      },
       body,
     });
     assert.equal(refused.status, 401);
-    const unsigned = await fetch(`${url}/v1/callbacks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const unsigned = await fetch(`${url}/v1/callbacks/sendgrid`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     assert.equal(unsigned.status, 401);
   });
 
@@ -200,7 +272,10 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
     t.sendgrid.setEventWebhookUrl(`http://127.0.0.1:${(trap.address() as AddressInfo).port}/`);
     try {
-      const id = await send(app, { to: { userId: 'mandy' }, content: { email: { subject: 'Retry', text: 'Hello' } } });
+      const id = await send(app, {
+        to: { userId: 'mandy' },
+        content: { email: { subject: 'Retry', text: 'Hello' } },
+      });
       const post = await waitFor('signed post caught', () => caught[0]);
       const forward = () =>
         fetch(`${url}/v1/callbacks/sendgrid`, {
@@ -236,7 +311,10 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
   });
 
   test('Mailchimp Transactional: X-Mandrill-Signature verified; send → delivered, open → opened, repeat changes nothing, spam disables the address; bad signature 401', async () => {
-    const id = await send(app, { to: { userId: 'mandy' }, content: { email: { subject: 'Hi', text: 'Hello' } } });
+    const id = await send(app, {
+      to: { userId: 'mandy' },
+      content: { email: { subject: 'Hi', text: 'Hello' } },
+    });
     const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'email delivered');
     await sql(t.h.db.url, `UPDATE deliveries SET status = 'sent' WHERE id = $1`, [d.id]);
     const path = '/v1/callbacks/mailchimp';
@@ -246,11 +324,21 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     ];
     const params = { mandrill_events: JSON.stringify(events) };
     const sign = (key: string, p: Record<string, string>) =>
-      createHmac('sha1', key).update(`${url}${path}${Object.keys(p).sort().map((k) => k + p[k]).join('')}`).digest('base64');
+      createHmac('sha1', key)
+        .update(
+          `${url}${path}${Object.keys(p)
+            .sort()
+            .map((k) => k + p[k])
+            .join('')}`,
+        )
+        .digest('base64');
     const post = (p: Record<string, string>, signature?: string) =>
       fetch(`${url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(signature ? { 'x-mandrill-signature': signature } : {}) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(signature ? { 'x-mandrill-signature': signature } : {}),
+        },
         body: new URLSearchParams(p).toString(),
       });
     assert.equal((await fetch(`${url}${path}`, { method: 'HEAD' })).status, 200);
@@ -263,11 +351,18 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.deepEqual(await json(again), { received: 2, changed: 0, unknown: 0 });
     const view = await deliveryOf(app, id, () => true);
     assert.equal(view.status, 'opened');
-    assert.deepEqual(view.events.filter((e) => e.source === 'mailchimp').map((e) => e.status), ['delivered', 'opened']);
+    assert.deepEqual(
+      view.events.filter((e) => e.source === 'mailchimp').map((e) => e.status),
+      ['delivered', 'opened'],
+    );
     const bad = { mandrill_events: 'not json' };
     assert.equal((await post(bad, sign(MAILCHIMP_KEY, bad))).status, 400);
     // A spam report disables the address.
-    const spam = { mandrill_events: JSON.stringify([{ event: 'spam', ts: 3, msg: { _id: 'm1', metadata: { deliveryId: d.id } } }]) };
+    const spam = {
+      mandrill_events: JSON.stringify([
+        { event: 'spam', ts: 3, msg: { _id: 'm1', metadata: { deliveryId: d.id } } },
+      ]),
+    };
     assert.equal((await post(spam, sign(MAILCHIMP_KEY, spam))).status, 200);
     const email = (await user('mandy')).contacts.find((c) => c.kind === 'email')!;
     assert.deepEqual([email.disabled, email.disabledReason], [true, 'spam_report']);
@@ -278,14 +373,31 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'sms delivered');
     await sql(t.h.db.url, `UPDATE deliveries SET status = 'sent' WHERE id = $1`, [d.id]);
     const signed = (p: Record<string, string>, secret = VONAGE_SECRET) => {
-      const q = Object.keys(p).sort().map((k) => `&${k}=${p[k]!.replace(/[&=]/g, '_')}`).join('');
-      return { ...p, sig: createHash('md5').update(q + secret).digest('hex') };
+      const q = Object.keys(p)
+        .sort()
+        .map((k) => `&${k}=${p[k]!.replace(/[&=]/g, '_')}`)
+        .join('');
+      return {
+        ...p,
+        sig: createHash('md5')
+          .update(q + secret)
+          .digest('hex'),
+      };
     };
     const now = String(Math.floor(Date.now() / 1000));
     const receipt = {
-      msisdn: '15550001004', to: 'Clarion', 'network-code': '310260', messageId: '0A0000000123ABCD1', price: '0.00570000',
-      status: 'failed', scts: '2601011200', 'err-code': '9', 'client-ref': d.id, 'message-timestamp': '2026-01-01 12:00:00',
-      timestamp: now, nonce: 'a1b2c3',
+      msisdn: '15550001004',
+      to: 'Clarion',
+      'network-code': '310260',
+      messageId: '0A0000000123ABCD1',
+      price: '0.00570000',
+      status: 'failed',
+      scts: '2601011200',
+      'err-code': '9',
+      'client-ref': d.id,
+      'message-timestamp': '2026-01-01 12:00:00',
+      timestamp: now,
+      nonce: 'a1b2c3',
     };
     const get = (p: Record<string, string>) => fetch(`${url}/v1/callbacks/vonage?${new URLSearchParams(p)}`);
     assert.equal((await get(receipt)).status, 401);
@@ -307,8 +419,16 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
 
   test('a callback about an unknown delivery is accepted (200) and changes nothing', async () => {
     const path = '/v1/callbacks/twilio/status';
-    const params = { MessageSid: `SM${'9'.repeat(32)}`, MessageStatus: 'delivered', AccountSid: SANDBOX_TWILIO.accountSid };
-    const res = await twilioPost(path, params, twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params));
+    const params = {
+      MessageSid: `SM${'9'.repeat(32)}`,
+      MessageStatus: 'delivered',
+      AccountSid: SANDBOX_TWILIO.accountSid,
+    };
+    const res = await twilioPost(
+      path,
+      params,
+      twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params),
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { received: 1, changed: 0, unknown: 1 });
   });

@@ -13,11 +13,15 @@ export function keepRawBody(request: FastifyRequest, text: string): void {
 
 /** Form posts (Twilio, Mandrill, Vonage callbacks) as a flat string record; a repeated key keeps its first value. */
 export function registerFormParser(fastify: FastifyInstance): void {
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (request, body, done) => {
-    const text = String(body);
-    keepRawBody(request, text);
-    const params: Record<string, string> = {};
-    for (const [k, v] of new URLSearchParams(text)) if (!(k in params)) params[k] = v;
-    done(null, params);
-  });
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 1024 * 1024 },
+    (request, body, done) => {
+      const text = String(body);
+      keepRawBody(request, text);
+      const params: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(text)) if (!(k in params)) params[k] = v;
+      done(null, params);
+    },
+  );
 }

@@ -5,10 +5,20 @@ import type { TrackedStep } from '../tracking-recorder';
 const verifier = new EventWebhook();
 
 /** ECDSA P-256 over timestamp + raw body, with the key from SendGrid's settings page. */
-export function verifySendgrid(publicKey: string, rawBody: string | undefined, signature: string | undefined, timestamp: string | undefined): boolean {
+export function verifySendgrid(
+  publicKey: string,
+  rawBody: string | undefined,
+  signature: string | undefined,
+  timestamp: string | undefined,
+): boolean {
   if (!rawBody || !signature || !timestamp) return false;
   try {
-    return verifier.verifySignature(verifier.convertPublicKeyToECDSA(publicKey), rawBody, signature, timestamp);
+    return verifier.verifySignature(
+      verifier.convertPublicKeyToECDSA(publicKey),
+      rawBody,
+      signature,
+      timestamp,
+    );
   } catch {
     return false; // a malformed signature or key is simply not a valid signature
   }
@@ -37,7 +47,12 @@ const messageId = (e: SendgridEvent) => e.sg_message_id?.split('.')[0];
 
 /** Maps one event; processed/deferred/unsubscribe are no step of the lifecycle. */
 export function sendgridStep(e: SendgridEvent): TrackedStep | null {
-  const base = { deliveryId: e.deliveryId, providerMessageId: messageId(e), source: 'sendgrid', detail: { providerEvent: e.event } };
+  const base = {
+    deliveryId: e.deliveryId,
+    providerMessageId: messageId(e),
+    source: 'sendgrid',
+    detail: { providerEvent: e.event },
+  };
   if (!base.deliveryId && !base.providerMessageId) return null;
   switch (e.event) {
     case 'delivered':
@@ -59,7 +74,12 @@ export function sendgridStep(e: SendgridEvent): TrackedStep | null {
       };
     }
     case 'dropped':
-      return { ...base, status: 'failed', reason: 'dropped', errorMessage: e.reason ?? 'dropped by SendGrid' };
+      return {
+        ...base,
+        status: 'failed',
+        reason: 'dropped',
+        errorMessage: e.reason ?? 'dropped by SendGrid',
+      };
     case 'spamreport':
       // A spam report proves delivery, and the address must not be mailed again.
       return { ...base, status: 'delivered', disableContact: 'spam_report' };

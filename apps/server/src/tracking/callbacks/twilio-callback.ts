@@ -7,7 +7,12 @@ const OPTED_OUT = '21610';
 const TRANSIENT = new Set(['30003', '30008']);
 
 /** True if `signature` is Twilio's HMAC-SHA1 of one of the candidate URLs and the form params. */
-export function verifyTwilio(authToken: string, signature: string | undefined, urls: string[], params: Record<string, string>): boolean {
+export function verifyTwilio(
+  authToken: string,
+  signature: string | undefined,
+  urls: string[],
+  params: Record<string, string>,
+): boolean {
   if (!signature) return false;
   return urls.some((url) => validateRequest(authToken, signature, url, params));
 }
@@ -16,7 +21,10 @@ export function verifyTwilio(authToken: string, signature: string | undefined, u
  * Maps a status callback onto the lifecycle. Twilio's in-between statuses (queued, accepted,
  * sending, scheduled) are no step of ours; `read` (WhatsApp/RCS) counts as opened.
  */
-export function twilioStep(params: Record<string, string>, deliveryId: string | undefined): TrackedStep | null {
+export function twilioStep(
+  params: Record<string, string>,
+  deliveryId: string | undefined,
+): TrackedStep | null {
   const status = params.MessageStatus ?? params.SmsStatus;
   const providerMessageId = params.MessageSid ?? params.SmsSid;
   if (!status || (!providerMessageId && !deliveryId)) return null;
@@ -31,7 +39,12 @@ export function twilioStep(params: Record<string, string>, deliveryId: string | 
     case 'undelivered':
     case 'failed': {
       const code = params.ErrorCode;
-      const reason = code === OPTED_OUT ? 'opted_out' : code && INVALID_NUMBER.has(code) ? 'invalid_address' : 'undelivered';
+      const reason =
+        code === OPTED_OUT
+          ? 'opted_out'
+          : code && INVALID_NUMBER.has(code)
+            ? 'invalid_address'
+            : 'undelivered';
       return {
         ...base,
         status: 'failed',

@@ -17,7 +17,12 @@ const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only' });
 export const VONAGE_REPLAY_WINDOW_S = 300;
 
 /** Vonage signed webhooks: `sig` over the sorted params with the signature secret; `timestamp` within the window. */
-export function verifyVonage(secret: string, algorithm: string, params: Record<string, string>, nowMs = Date.now()): boolean {
+export function verifyVonage(
+  secret: string,
+  algorithm: string,
+  params: Record<string, string>,
+  nowMs = Date.now(),
+): boolean {
   const sig = params.sig;
   const ts = Number(params.timestamp);
   if (!sig || !Number.isFinite(ts) || Math.abs(nowMs / 1000 - ts) > VONAGE_REPLAY_WINDOW_S) return false;

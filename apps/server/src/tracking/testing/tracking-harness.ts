@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { pluginEnvName } from '@clarion/plugin-sdk';
 import { Sandbox, type SendgridFake, sendgridFake, type TwilioFake, twilioFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
@@ -29,7 +29,10 @@ async function freePort(): Promise<number> {
  * the server's callback endpoints back (signed) like the real providers. The port is chosen
  * first because the callback URLs are part of the plugins' configuration.
  */
-export async function startTrackingHarness(label: string, env: Record<string, string> = {}): Promise<TrackingHarness> {
+export async function startTrackingHarness(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<TrackingHarness> {
   const twilio = twilioFake();
   const sendgrid = sendgridFake();
   const messaging = await Sandbox.start({ fakes: [twilio, sendgrid] });
@@ -98,9 +101,16 @@ export async function send(app: TestApp, body: unknown): Promise<string> {
 }
 
 /** Waits until the notification's only delivery (of `channel`) satisfies `done`. */
-export async function deliveryOf(app: TestApp, notificationId: string, done: (d: DeliveryView) => boolean, what = 'delivery'): Promise<DeliveryView> {
+export async function deliveryOf(
+  app: TestApp,
+  notificationId: string,
+  done: (d: DeliveryView) => boolean,
+  what = 'delivery',
+): Promise<DeliveryView> {
   return waitFor(what, async () => {
-    const view = await json<{ deliveries: DeliveryView[] }>(await app.call(`/v1/notifications/${notificationId}`));
+    const view = await json<{ deliveries: DeliveryView[] }>(
+      await app.call(`/v1/notifications/${notificationId}`),
+    );
     const d = view.deliveries[0];
     return d && done(d) ? d : undefined;
   });

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { DeliveryOutcome } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { Batcher } from '../../database/batcher';
@@ -55,11 +55,17 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     private readonly hooks: StatusWebhooks,
     private readonly queues: QueueRegistry,
   ) {
-    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 1000, maxWaitMs: 10, concurrency: 1 });
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 1000,
+      maxWaitMs: 10,
+      concurrency: 1,
+    });
   }
 
   onModuleInit(): void {
-    this.writer.onOutcomes((outcomes) => this.submit(outcomes.map(outcomeEvent).filter((e): e is StatusEvent => e !== null)));
+    this.writer.onOutcomes((outcomes) =>
+      this.submit(outcomes.map(outcomeEvent).filter((e): e is StatusEvent => e !== null)),
+    );
     this.events.on((events) => this.submit(events));
     this.hooks.onChange((appId) => this.cache.delete(appId));
   }
@@ -71,7 +77,9 @@ export class StatusWebhookDispatcher implements OnModuleInit {
   private submit(events: StatusEvent[]): void {
     for (const e of events) {
       if (e.type === 'expired') continue; // not a webhook event type
-      this.batcher.submit(e).catch((error: Error) => this.log.warn(`status webhook not queued: ${error.message}`));
+      this.batcher
+        .submit(e)
+        .catch((error: Error) => this.log.warn(`status webhook not queued: ${error.message}`));
     }
   }
 
@@ -80,7 +88,8 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     const missing = appIds.filter((id) => (this.cache.get(id)?.until ?? 0) < now);
     if (missing.length > 0) {
       const found = await this.hooks.forApps(missing);
-      for (const id of missing) this.cache.set(id, { hooks: found.filter((h) => h.appId === id), until: now + CACHE_MS });
+      for (const id of missing)
+        this.cache.set(id, { hooks: found.filter((h) => h.appId === id), until: now + CACHE_MS });
     }
     return new Map(appIds.map((id) => [id, this.cache.get(id)?.hooks ?? []]));
   }

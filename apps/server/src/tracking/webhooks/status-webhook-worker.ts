@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env';
@@ -6,8 +12,8 @@ import { ENV } from '../../config/tokens';
 import { WORKER_REDIS } from '../../redis/redis.module';
 import { TrackingMetrics } from '../tracking-metrics';
 import { STATUS_WEBHOOK_QUEUE, type StatusWebhookJob } from './status-webhook-dispatcher';
-import { SIGNATURE_HEADER, signStatusWebhook } from './webhook-signature';
 import { StatusWebhooks } from './status-webhooks.service';
+import { SIGNATURE_HEADER, signStatusWebhook } from './webhook-signature';
 
 /**
  * Worker role: posts status events to the app's URLs, signed. A non-2xx answer or a network

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import type { AuthContext } from '../../auth/auth-context';
 import { ApiKeyGuard } from '../../auth/api-key.guard';
+import type { AuthContext } from '../../auth/auth-context';
 import { CurrentAuth } from '../../auth/current-auth';
 import { ApiError, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
@@ -13,7 +13,10 @@ const MAX_PER_APP = 10;
 const createBody = z
   .object({
     url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2000),
-    events: z.array(z.enum(STATUS_EVENT_TYPES)).min(1).default([...STATUS_EVENT_TYPES]),
+    events: z
+      .array(z.enum(STATUS_EVENT_TYPES))
+      .min(1)
+      .default([...STATUS_EVENT_TYPES]),
     /** Bring your own signing secret (e.g. shared with the webhook channel); default: generated and shown once. */
     secret: z.string().min(16).max(200).optional(),
   })
@@ -31,7 +34,11 @@ export class StatusWebhooksController {
     if ((await this.hooks.count(auth.appId)) >= MAX_PER_APP) {
       throw new ApiError(409, 'limit_reached', `an app may register at most ${MAX_PER_APP} status webhooks`);
     }
-    return this.hooks.create(auth.appId, { url: input.url, events: [...new Set(input.events)], secret: input.secret });
+    return this.hooks.create(auth.appId, {
+      url: input.url,
+      events: [...new Set(input.events)],
+      secret: input.secret,
+    });
   }
 
   @Get()

@@ -40,7 +40,10 @@ export class StatusWebhooks {
     this.box = new SecretBox(env.CLARION_ENCRYPTION_KEY);
   }
 
-  async create(appId: string, input: { url: string; events: StatusEventType[]; secret?: string | undefined }) {
+  async create(
+    appId: string,
+    input: { url: string; events: StatusEventType[]; secret?: string | undefined },
+  ) {
     const secret = input.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
     const id = newId();
     const [row]: { created_at: Date }[] = await this.db.query(
@@ -48,11 +51,20 @@ export class StatusWebhooks {
       [id, appId, input.url, input.events, this.box.seal(secret)],
     );
     this.changed(appId);
-    return { id, url: input.url, events: input.events, secret, createdAt: new Date(row!.created_at).toISOString() };
+    return {
+      id,
+      url: input.url,
+      events: input.events,
+      secret,
+      createdAt: new Date(row!.created_at).toISOString(),
+    };
   }
 
   async count(appId: string): Promise<number> {
-    const [row]: { n: string }[] = await this.db.query('SELECT count(*) AS n FROM status_webhooks WHERE app_id = $1', [appId]);
+    const [row]: { n: string }[] = await this.db.query(
+      'SELECT count(*) AS n FROM status_webhooks WHERE app_id = $1',
+      [appId],
+    );
     return Number(row?.n ?? 0);
   }
 
@@ -61,21 +73,35 @@ export class StatusWebhooks {
   }
 
   async forApps(appIds: string[]): Promise<StatusWebhook[]> {
-    const found: { id: string; app_id: string; url: string; events: StatusEventType[]; created_at: Date }[] = await this.db.query(
-      'SELECT id, app_id, url, events, created_at FROM status_webhooks WHERE app_id = ANY($1::uuid[]) ORDER BY id',
-      [appIds],
-    );
-    return found.map((r) => ({ id: r.id, appId: r.app_id, url: r.url, events: r.events, createdAt: new Date(r.created_at).toISOString() }));
+    const found: { id: string; app_id: string; url: string; events: StatusEventType[]; created_at: Date }[] =
+      await this.db.query(
+        'SELECT id, app_id, url, events, created_at FROM status_webhooks WHERE app_id = ANY($1::uuid[]) ORDER BY id',
+        [appIds],
+      );
+    return found.map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      url: r.url,
+      events: r.events,
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
   }
 
   /** URL and secret for posting, or null once the webhook is deleted. */
   async target(id: string): Promise<{ url: string; secret: string } | null> {
-    const [row]: { url: string; secret_sealed: string }[] = await this.db.query('SELECT url, secret_sealed FROM status_webhooks WHERE id = $1', [id]);
+    const [row]: { url: string; secret_sealed: string }[] = await this.db.query(
+      'SELECT url, secret_sealed FROM status_webhooks WHERE id = $1',
+      [id],
+    );
     return row ? { url: row.url, secret: this.box.open(row.secret_sealed) } : null;
   }
 
   async delete(appId: string, id: string): Promise<boolean> {
-    const deleted = await rows(this.db, 'DELETE FROM status_webhooks WHERE app_id = $1 AND id = $2 RETURNING id', [appId, id]);
+    const deleted = await rows(
+      this.db,
+      'DELETE FROM status_webhooks WHERE app_id = $1 AND id = $2 RETURNING id',
+      [appId, id],
+    );
     this.changed(appId);
     return deleted.length > 0;
   }

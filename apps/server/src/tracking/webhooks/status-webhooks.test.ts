@@ -21,21 +21,37 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
   before(async () => {
     h = await startHarness({ label: 'statushooks', env: { CLARION_STATUS_WEBHOOK_BACKOFF_MS: '100' } });
     app = await h.createApp();
-    assert.equal((await app.call('/v1/users/wendy', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` } })).status, 200);
+    assert.equal(
+      (
+        await app.call('/v1/users/wendy', {
+          method: 'PUT',
+          body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
+        })
+      ).status,
+      200,
+    );
   });
   after(() => h.close());
 
   const posts = (name: string, outcome?: string) =>
-    h.sandbox.recorder.list({ provider: 'webhook', to: name, ...(outcome ? { outcome } : {}) }).map((r) => r.payload as Posted);
+    h.sandbox.recorder
+      .list({ provider: 'webhook', to: name, ...(outcome ? { outcome } : {}) })
+      .map((r) => r.payload as Posted);
 
   test('a receiver that fails twice then recovers gets the signed "sent" event on the third attempt; the delivery did not wait', async () => {
-    const created = await app.call('/v1/webhooks', { body: { url: `${h.sandbox.url}/webhook/status-a`, secret: WEBHOOK_SECRET } });
+    const created = await app.call('/v1/webhooks', {
+      body: { url: `${h.sandbox.url}/webhook/status-a`, secret: WEBHOOK_SECRET },
+    });
     assert.equal(created.status, 201);
     h.sandbox.behaviors.add({ provider: 'webhook', to: 'status-a', fail: '500', times: 2 });
     const id = await send(app, { to: { userId: 'wendy' }, content: { webhook: { json: { hello: 1 } } } });
     // The delivery is sent while the status receiver is still failing.
     const d = await deliveryOf(app, id, (x) => x.status === 'sent', 'sent');
-    const [accepted] = await h.sandbox.recorder.waitFor(1, { provider: 'webhook', to: 'status-a', outcome: 'accepted' });
+    const [accepted] = await h.sandbox.recorder.waitFor(1, {
+      provider: 'webhook',
+      to: 'status-a',
+      outcome: 'accepted',
+    });
     const event = accepted!.payload as Posted;
     assert.equal(event.type, 'sent');
     assert.equal(event.deliveryId, d.id);
@@ -46,27 +62,44 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
     assert.equal(event.attempt, 3);
     assert.equal(posts('status-a', 'http_500').length, 2);
     // Client-reported steps reach the webhook too.
-    assert.equal((await app.call('/v1/events', { body: { events: [{ deliveryId: d.id, type: 'clicked' }] } })).status, 200);
-    await waitFor('clicked posted', () => posts('status-a', 'accepted').find((p) => p.type === 'clicked' && p.deliveryId === d.id));
-    const del = await app.call(`/v1/webhooks/${(await json<{ id: string }>(created)).id}`, { method: 'DELETE' });
+    assert.equal(
+      (await app.call('/v1/events', { body: { events: [{ deliveryId: d.id, type: 'clicked' }] } })).status,
+      200,
+    );
+    await waitFor('clicked posted', () =>
+      posts('status-a', 'accepted').find((p) => p.type === 'clicked' && p.deliveryId === d.id),
+    );
+    const del = await app.call(`/v1/webhooks/${(await json<{ id: string }>(created)).id}`, {
+      method: 'DELETE',
+    });
     assert.equal(del.status, 204);
   });
 
   test('a webhook only gets the event types it asked for; a generated secret starts with whsec_ and is shown once', async () => {
-    const created = await app.call('/v1/webhooks', { body: { url: `${h.sandbox.url}/webhook/status-b`, events: ['failed'] } });
+    const created = await app.call('/v1/webhooks', {
+      body: { url: `${h.sandbox.url}/webhook/status-b`, events: ['failed'] },
+    });
     assert.equal(created.status, 201);
     const hook = await json<{ id: string; secret: string; events: string[] }>(created);
     assert.match(hook.secret, /^whsec_[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(hook.events, ['failed']);
     const listed = await json<{ webhooks: Record<string, unknown>[] }>(await app.call('/v1/webhooks'));
-    assert.deepEqual(listed.webhooks.map((w) => w.id), [hook.id]);
+    assert.deepEqual(
+      listed.webhooks.map((w) => w.id),
+      [hook.id],
+    );
     assert.equal(listed.webhooks[0]!.secret, undefined);
-    const catchAll = await app.call('/v1/webhooks', { body: { url: `${h.sandbox.url}/webhook/status-c`, secret: WEBHOOK_SECRET } });
+    const catchAll = await app.call('/v1/webhooks', {
+      body: { url: `${h.sandbox.url}/webhook/status-c`, secret: WEBHOOK_SECRET },
+    });
     const id = await send(app, { to: { userId: 'wendy' }, content: { webhook: { json: { hello: 2 } } } });
     const d = await deliveryOf(app, id, (x) => x.status === 'sent', 'sent');
-    await waitFor('catch-all got sent', () => posts('status-c', 'accepted').find((p) => p.deliveryId === d.id));
+    await waitFor('catch-all got sent', () =>
+      posts('status-c', 'accepted').find((p) => p.deliveryId === d.id),
+    );
     assert.equal(posts('status-b').length, 0);
-    for (const w of [hook.id, (await json<{ id: string }>(catchAll)).id]) assert.equal((await app.call(`/v1/webhooks/${w}`, { method: 'DELETE' })).status, 204);
+    for (const w of [hook.id, (await json<{ id: string }>(catchAll)).id])
+      assert.equal((await app.call(`/v1/webhooks/${w}`, { method: 'DELETE' })).status, 204);
     assert.equal((await app.call(`/v1/webhooks/${hook.id}`, { method: 'DELETE' })).status, 404);
     assert.deepEqual((await json<{ webhooks: unknown[] }>(await app.call('/v1/webhooks'))).webhooks, []);
   });
@@ -87,11 +120,19 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
     }
     assert.equal((await app.call('/v1/webhooks/not-an-id', { method: 'DELETE' })).status, 404);
     const other = await h.createApp();
-    for (let i = 0; i < 10; i++) assert.equal((await other.call('/v1/webhooks', { body: { url: `https://example.com/${i}` } })).status, 201);
+    for (let i = 0; i < 10; i++)
+      assert.equal(
+        (await other.call('/v1/webhooks', { body: { url: `https://example.com/${i}` } })).status,
+        201,
+      );
     const eleventh = await other.call('/v1/webhooks', { body: { url: 'https://example.com/11' } });
     assert.equal(eleventh.status, 409);
     assert.equal((await json<{ webhooks: unknown[] }>(await other.call('/v1/webhooks'))).webhooks.length, 10);
-    assert.deepEqual((await json<{ webhooks: unknown[] }>(await app.call('/v1/webhooks'))).webhooks, [], 'another app sees none of them');
+    assert.deepEqual(
+      (await json<{ webhooks: unknown[] }>(await app.call('/v1/webhooks'))).webhooks,
+      [],
+      'another app sees none of them',
+    );
   });
 
   test('the signature: HMAC-SHA256 over "<t>.<body>"; wrong secret, changed body or a timestamp outside five minutes fail', () => {

@@ -11,7 +11,12 @@ export function signStatusWebhook(secret: string, body: string, nowMs = Date.now
 }
 
 /** What a receiver does (also used by the tests). */
-export function verifyStatusWebhook(secret: string, header: string | undefined, body: string, nowMs = Date.now()): boolean {
+export function verifyStatusWebhook(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  nowMs = Date.now(),
+): boolean {
   if (!header) return false;
   const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
   const t = Number(parts.t);
