@@ -104,6 +104,14 @@ async function main(): Promise<void> {
         `${name.padEnd(38)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  max ${p(1)} ms  (requested=${requested.toLocaleString('en')})`,
       );
     }
+    if (process.env.EXPLAIN) {
+      const plan: { 'QUERY PLAN': string }[] = await ds.query(
+        `EXPLAIN (ANALYZE, BUFFERS) SELECT date_trunc('hour', bucket, 'UTC') AS b, metric, reason, sum(n)::bigint AS n
+           FROM delivery_stats_dim WHERE app_id = $1 AND dim = '' AND bucket >= now() - interval '30 days' AND bucket < now() GROUP BY 1, 2, 3`,
+        [appId],
+      );
+      console.log(plan.map((p) => p['QUERY PLAN']).join('\n'));
+    }
   } finally {
     await ds.destroy();
     await db.drop();

@@ -24,10 +24,11 @@ export class StatsService {
       (k) => q[k] !== undefined,
     );
     // No filter or one: the single-dimension rollup (a few rows per hour). Two or more: every combination.
-    const rows: { b: Date; metric: string; reason: string; n: string }[] =
+    // Epoch milliseconds and float8 counts parse as plain numbers (no Date or bigint string per row).
+    const rows: { t: number; metric: string; reason: string; n: number }[] =
       filters.length <= 1
         ? await this.db.query(
-            `SELECT date_trunc($4, bucket, 'UTC') AS b, metric, reason, sum(n)::bigint AS n
+            `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
                FROM delivery_stats_dim
               WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < $3
               GROUP BY 1, 2, 3`,
@@ -40,7 +41,7 @@ export class StatsService {
             ],
           )
         : await this.db.query(
-            `SELECT date_trunc($4, bucket, 'UTC') AS b, metric, reason, sum(n)::bigint AS n
+            `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
                FROM delivery_stats
               WHERE app_id = $1 AND bucket >= $2 AND bucket < $3
                 AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR plugin = $6)
@@ -64,7 +65,7 @@ export class StatsService {
     for (const r of rows) {
       const row = { metric: r.metric, reason: r.reason, n: Number(r.n) };
       addRow(totals, row);
-      const t = new Date(r.b).getTime();
+      const t = Number(r.t);
       const b = buckets.get(t) ?? emptyCounts();
       addRow(b, row);
       buckets.set(t, b);
