@@ -109,10 +109,14 @@ export class StatusWriter implements DeliveryReporter {
           updates.map((r) => r.errorMessage),
         ],
       );
+      // History for the deliveries this batch moved; an outcome the UPDATE refused (a late "sent" after a
+      // provider's "delivered") changed nothing and is not logged after the later step.
+      const moved = new Set(changed.map((c) => c.id));
+      const logged = rows.filter((r) => moved.has(r.id));
       await tx.query(
         `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
-        [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.attempt), rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
+        [logged.map((r) => r.id), logged.map((r) => r.status), logged.map((r) => r.attempt), logged.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
       );
       // The stats rollup counts only real changes (a repeated outcome adds nothing).
       await bumpStats(tx, bumpsFor(changed));

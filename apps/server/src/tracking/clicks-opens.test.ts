@@ -175,7 +175,10 @@ describe('click and open tracking, client-reported events, a user’s delivery l
     // The same client key reads its own user's log, not another's.
     const read = (user: string) =>
       fetch(`${t.h.url}/v1/users/${user}/deliveries`, {
-        headers: { authorization: `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`, 'x-clarion-user-token': token },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`,
+          'x-clarion-user-token': token,
+        },
       });
     assert.equal((await read('ann')).status, 200);
     assert.equal((await read('bob')).status, 403);

@@ -1,6 +1,7 @@
 import { Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { IntegrationsService } from '../../apps/integrations.service';
 import { ApiError, badRequest } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import type { Env } from '../../config/env';
@@ -32,6 +33,7 @@ export class ProviderCallbacksController {
     private readonly metrics: TrackingMetrics,
     private readonly plugins: PluginRegistry,
     private readonly db: DataSource,
+    private readonly integrations: IntegrationsService,
   ) {}
 
   private twilioToken(): string | undefined {
@@ -64,23 +66,33 @@ export class ProviderCallbacksController {
   @HttpCode(200)
   async twilioStatus(
     @Req() request: FastifyRequest,
-    @Query('clarionDelivery') deliveryId: string | undefined,
+    @Query('clarionDelivery') rawDeliveryId: string | undefined,
   ) {
-    const token = this.twilioToken();
-    if (!token) throw notConfigured('Twilio auth token');
+    const deliveryId = rawDeliveryId && UUID.test(rawDeliveryId) ? rawDeliveryId : undefined;
     const params = stringParams(request.body);
-    this.check(
-      'twilio',
-      verifyTwilio(
-        token,
-        header(request, 'x-twilio-signature'),
-        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
-        params,
-      ),
-    );
-    return this.record('twilio', [
-      twilioStep(params, deliveryId && UUID.test(deliveryId) ? deliveryId : undefined),
+    const signature = header(request, 'x-twilio-signature');
+    const urls = signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL);
+    const token = this.twilioToken();
+    let ok = !!token && verifyTwilio(token, signature, urls, params);
+    // An app with its own Twilio account (integration): its callbacks are signed with its own token.
+    if (!ok && deliveryId && signature) {
+      const appToken = await this.appTwilioToken(deliveryId);
+      ok = !!appToken && verifyTwilio(appToken, signature, urls, params);
+    }
+    if (!token && !ok) throw notConfigured('Twilio auth token');
+    this.check('twilio', ok);
+    return this.record('twilio', [twilioStep(params, deliveryId)]);
+  }
+
+  private async appTwilioToken(deliveryId: string): Promise<string | undefined> {
+    const [row]: { app_id: string }[] = await this.db.query('SELECT app_id FROM deliveries WHERE id = $1', [
+      deliveryId,
     ]);
+    if (!row) return undefined;
+    const config = (await this.integrations.resolve(row.app_id, 'twilio')) as
+      | { authToken?: string }
+      | undefined;
+    return config?.authToken;
   }
 
   /** Inbound SMS (the number's "A message comes in" webhook): STOP opts every user with that phone out of SMS. */

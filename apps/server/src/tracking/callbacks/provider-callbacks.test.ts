@@ -20,12 +20,20 @@ interface UserView {
   contacts: { kind: string; disabled: boolean; disabledReason: string | null }[];
 }
 
+/** A second Twilio account, brought by one app as its own integration. */
+const OWN_ACCOUNT = `AC${'0'.repeat(31)}2`;
+const OWN_TOKEN = 'the-apps-own-twilio-auth-token-2';
+
 describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', () => {
   let t: TrackingHarness;
   let app: TestApp;
   let url: string;
   before(async () => {
-    t = await startTrackingHarness('callbacks');
+    t = await startTrackingHarness(
+      'callbacks',
+      {},
+      { [SANDBOX_TWILIO.accountSid]: SANDBOX_TWILIO.authToken, [OWN_ACCOUNT]: OWN_TOKEN },
+    );
     url = t.h.url;
     app = await t.h.createApp();
     for (const [id, phone, email] of [
@@ -415,6 +423,50 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.deepEqual([view.status, view.reason, view.errorCode], ['failed', 'invalid_address', '9']);
     const phone = (await user('vonny')).contacts.find((c) => c.kind === 'phone')!;
     assert.deepEqual([phone.disabled, phone.disabledReason], [true, 'vonage_9']);
+  });
+
+  test('Twilio: an app with its own account gets its callbacks verified with its own auth token', async () => {
+    const own = await t.h.createApp();
+    const put = await t.h.admin(`/admin/apps/${own.id}/integrations/twilio`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        config: {
+          accountSid: OWN_ACCOUNT,
+          authToken: OWN_TOKEN,
+          from: SANDBOX_TWILIO.from,
+          statusCallbackUrl: `${url}/v1/callbacks/twilio/status`,
+        },
+      }),
+    });
+    assert.ok(put.status === 200 || put.status === 204, await put.text());
+    assert.equal(
+      (await own.call('/v1/users/olga', { method: 'PUT', body: { phone: '+15550001009' } })).status,
+      200,
+    );
+    const id = await send(own, { to: { userId: 'olga' }, content: { sms: { text: 'from our own number' } } });
+    const d = await deliveryOf(own, id, (x) => x.status === 'delivered', 'delivered via own account');
+    assert.equal(d.events.at(-1)!.source, 'twilio');
+    // Signed with neither the process token nor the app's: refused.
+    const path = `/v1/callbacks/twilio/status?clarionDelivery=${d.id}`;
+    const params = {
+      MessageSid: d.providerMessageId!,
+      MessageStatus: 'failed',
+      ErrorCode: '30005',
+      AccountSid: OWN_ACCOUNT,
+    };
+    assert.equal(
+      (await twilioPost(path, params, twilioSignature('a-third-token', `${url}${path}`, params))).status,
+      401,
+    );
+    // The app's token is good only for the app's own deliveries.
+    const other = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'x' } } });
+    const od = await deliveryOf(app, other, (x) => x.status === 'delivered', 'delivered');
+    const otherPath = `/v1/callbacks/twilio/status?clarionDelivery=${od.id}`;
+    const p2 = { ...params, MessageSid: od.providerMessageId! };
+    assert.equal(
+      (await twilioPost(otherPath, p2, twilioSignature(OWN_TOKEN, `${url}${otherPath}`, p2))).status,
+      401,
+    );
   });
 
   test('a callback about an unknown delivery is accepted (200) and changes nothing', async () => {

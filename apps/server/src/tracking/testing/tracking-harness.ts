@@ -32,8 +32,9 @@ async function freePort(): Promise<number> {
 export async function startTrackingHarness(
   label: string,
   env: Record<string, string> = {},
+  twilioAccounts?: Record<string, string>,
 ): Promise<TrackingHarness> {
-  const twilio = twilioFake();
+  const twilio = twilioFake(twilioAccounts ? { accounts: twilioAccounts } : {});
   const sendgrid = sendgridFake();
   const messaging = await Sandbox.start({ fakes: [twilio, sendgrid] });
   const port = await freePort();
