@@ -85,6 +85,17 @@ async function main(): Promise<void> {
           category: 'billing',
         },
       ],
+      [
+        '7 days, hourly, 3 filters (combination table)',
+        {
+          from: new Date(now.getTime() - 7 * 86_400_000),
+          to: now,
+          bucket: 'hour',
+          channel: 'sms',
+          category: 'billing',
+          template: 'template-3',
+        },
+      ],
     ];
     console.log(
       `seeded ${deliveries.toLocaleString('en')} deliveries as ${rows.toLocaleString('en')} rollup rows in ${(seedMs / 1000).toFixed(1)} s`,

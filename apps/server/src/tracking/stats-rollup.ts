@@ -29,15 +29,30 @@ export function bumpsFor(changes: StatusChange[]): StatBump[] {
   );
 }
 
-/** The single-dimension keys a delivery counts under in `delivery_stats_dim` ('' is "all"). */
-export const DIMENSIONS_SQL = `(VALUES (''), ('channel=' || src.channel), ('plugin=' || src.plugin), ('template=' || src.template), ('category=' || src.category))`;
+/** Stats dimensions, in the order their names sort (keys list them in this order). */
+export const DIMENSIONS = ['category', 'channel', 'plugin', 'template'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+/** Key of a row in `delivery_stats_dim`: '' for all, else `name=value` pairs (names sorted) joined by U+001F. */
+export function dimensionKey(filters: Partial<Record<Dimension, string>>): string {
+  return DIMENSIONS.filter((d) => filters[d] !== undefined)
+    .map((d) => `${d}=${filters[d]}`)
+    .join('\u001f');
+}
+
+const part = (d: Dimension) => `'${d}=' || src.${d}`;
+/** Every key a delivery counts under: all, each dimension alone, each pair of dimensions (11 keys). */
+export const DIMENSIONS_SQL = `(VALUES (''), ${[
+  ...DIMENSIONS.map((d) => `(${part(d)})`),
+  ...DIMENSIONS.flatMap((a, i) => DIMENSIONS.slice(i + 1).map((b) => `(${part(a)} || chr(31) || ${part(b)})`)),
+].join(', ')})`;
 
 /**
  * Adds counts to the hourly rollups in one round trip: dimensions (channel, plugin, template,
  * category) come from the delivery and its notification; rows are grouped before the upserts so
  * a batch touches each counter row once, in key order (two concurrent batches cannot deadlock).
  * `delivery_stats` keeps every dimension combination; `delivery_stats_dim` the same counts with
- * at most one dimension fixed, which is what keeps GET /v1/stats fast on months of data.
+ * at most two dimensions fixed, which is what keeps GET /v1/stats fast on months of data.
  */
 export async function bumpStats(tx: Queryable, bumps: StatBump[]): Promise<void> {
   if (bumps.length === 0) return;

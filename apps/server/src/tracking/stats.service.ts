@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { dimensionKey } from './stats-rollup';
 import { addRow, emptyCounts, type StatsCounts, withRates } from './stats-view';
 
 export interface StatsQuery {
@@ -23,10 +24,10 @@ export class StatsService {
     const filters = (['channel', 'plugin', 'template', 'category'] as const).filter(
       (k) => q[k] !== undefined,
     );
-    // No filter or one: the single-dimension rollup (a few rows per hour). Two or more: every combination.
+    // Up to two filters: the keyed rollup (a few rows per hour and key). Three or more: every combination.
     // Epoch milliseconds and float8 counts parse as plain numbers (no Date or bigint string per row).
     const rows: { t: number; metric: string; reason: string; n: number }[] =
-      filters.length <= 1
+      filters.length <= 2
         ? await this.db.query(
             `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
                FROM delivery_stats_dim
@@ -37,7 +38,7 @@ export class StatsService {
               floor(q.from, 'hour'),
               q.to,
               q.bucket,
-              filters[0] ? `${filters[0]}=${q[filters[0]]}` : '',
+              dimensionKey(q),
             ],
           )
         : await this.db.query(

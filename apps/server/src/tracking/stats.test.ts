@@ -108,13 +108,18 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
     assert.equal((await stats('?category=security')).totals.requested, 1);
     assert.equal((await stats('?category=billing')).totals.requested, 0);
     assert.equal((await stats('?template=welcome')).totals.requested, 0);
-    // Two filters at once read the every-combination rollup; the numbers agree.
+    // Two filters at once read the pair keys; the numbers agree.
     const both = await stats('?channel=email&category=marketing');
     assert.deepEqual(
       [both.totals.requested, both.totals.sent, both.totals.delivered, both.totals.clicked],
       [5, 4, 3, 1],
     );
     assert.equal((await stats('?plugin=sendgrid&category=security')).totals.requested, 0);
+    const pair = await stats('?plugin=sendgrid&category=marketing');
+    assert.deepEqual([pair.totals.requested, pair.totals.suppressed, pair.totals.failed], [4, 0, 1]);
+    // Three filters read the every-combination rollup.
+    const three = await stats('?channel=email&plugin=sendgrid&category=marketing');
+    assert.deepEqual([three.totals.requested, three.totals.sent, three.totals.opened], [4, 4, 2]);
     // Another app sees none of it.
     const other = await t.h.createApp();
     assert.equal((await json<Stats>(await other.call('/v1/stats'))).totals.requested, 0);
