@@ -44,7 +44,9 @@ const part = (d: Dimension) => `'${d}=' || src.${d}`;
 /** Every key a delivery counts under: all, each dimension alone, each pair of dimensions (11 keys). */
 export const DIMENSIONS_SQL = `(VALUES (''), ${[
   ...DIMENSIONS.map((d) => `(${part(d)})`),
-  ...DIMENSIONS.flatMap((a, i) => DIMENSIONS.slice(i + 1).map((b) => `(${part(a)} || chr(31) || ${part(b)})`)),
+  ...DIMENSIONS.flatMap((a, i) =>
+    DIMENSIONS.slice(i + 1).map((b) => `(${part(a)} || chr(31) || ${part(b)})`),
+  ),
 ].join(', ')})`;
 
 /**

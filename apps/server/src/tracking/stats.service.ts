@@ -33,13 +33,7 @@ export class StatsService {
                FROM delivery_stats_dim
               WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < $3
               GROUP BY 1, 2, 3`,
-            [
-              appId,
-              floor(q.from, 'hour'),
-              q.to,
-              q.bucket,
-              dimensionKey(q),
-            ],
+            [appId, floor(q.from, 'hour'), q.to, q.bucket, dimensionKey(q)],
           )
         : await this.db.query(
             `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
