@@ -112,11 +112,16 @@ export class StatusWriter implements DeliveryReporter {
       // History for the deliveries this batch moved; an outcome the UPDATE refused (a late "sent" after a
       // provider's "delivered") changed nothing and is not logged after the later step.
       const moved = new Set(changed.map((c) => c.id));
-      const logged = rows.filter((r) => moved.has(r.id));
+      // A worker can finish a job before the enqueuer marks it queued: the job was queued all the same, so say so first.
+      const overtaken = changed.filter((c) => c.from === 'pending').map((c) => ({ id: c.id, status: 'queued', attempt: null, detail: null }));
+      const logged = [
+        ...overtaken,
+        ...rows.filter((r) => moved.has(r.id)).map((r) => ({ id: r.id, status: r.status, attempt: r.attempt, detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }) })),
+      ];
       await tx.query(
         `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
-        [logged.map((r) => r.id), logged.map((r) => r.status), logged.map((r) => r.attempt), logged.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
+        [logged.map((r) => r.id), logged.map((r) => r.status), logged.map((r) => r.attempt), logged.map((r) => r.detail)],
       );
       // The stats rollup counts only real changes (a repeated outcome adds nothing).
       await bumpStats(tx, bumpsFor(changed));

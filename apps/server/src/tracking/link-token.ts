@@ -35,7 +35,8 @@ export class LinkSigner {
   verify(token: string): { deliveryId: string; index: number } | null {
     if (!/^[A-Za-z0-9_-]{39}$/.test(token)) return null;
     const raw = Buffer.from(token, 'base64url');
-    if (raw.length !== 17 + MAC_BYTES) return null;
+    // Only the canonical spelling: the last character's two spare bits must be zero.
+    if (raw.length !== 17 + MAC_BYTES || raw.toString('base64url') !== token) return null;
     const body = raw.subarray(0, 17);
     if (!timingSafeEqual(raw.subarray(17), this.mac(body))) return null;
     const hex = body.subarray(0, 16).toString('hex');
