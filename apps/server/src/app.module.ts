@@ -51,6 +51,7 @@ import { NotificationCanceler } from './scheduling/notification-canceler';
 import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { EventIdPurger } from './dedup/event-id-purger';
 import { redisConnectionOptions } from './redis/connection-options';
+import { trackingWiring } from './tracking/tracking.wiring';
 
 export interface AppModuleOptions {
   env: Env;
@@ -64,6 +65,7 @@ export class AppModule {
   static forRoot({ env, registry, plugins }: AppModuleOptions): DynamicModule {
     const api = env.CLARION_ROLE !== 'worker';
     const worker = env.CLARION_ROLE !== 'api';
+    const tracking = trackingWiring({ api, worker });
     const core: Provider[] = [
       { provide: ENV, useValue: env },
       { provide: METRICS_REGISTRY, useValue: registry },
@@ -116,6 +118,7 @@ export class AppModule {
         HealthController,
         MetricsController,
         ...(api ? [AdminController, UsersController, NotificationsController, CancelController, TemplatesController, PreferencesController] : []),
+        ...tracking.controllers,
       ],
       providers: [
         ...core,
@@ -134,6 +137,7 @@ export class AppModule {
             ]
           : []),
         ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger] : []),
+        ...tracking.providers,
       ],
     };
   }

@@ -14,6 +14,7 @@ import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
 import { QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { PluginRegistry } from './plugins/plugin-registry';
+import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
 
 export interface StartOptions {
   env: Env;
@@ -52,6 +53,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
+    keepRawBody(_request, text); // signed provider callbacks verify the exact bytes
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -62,6 +64,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  registerFormParser(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     http.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -36,7 +36,7 @@ describe('twilio plugin through twilio-node against the sandbox', () => {
   let callbacks: Server;
   let callbackUrl = '';
   const registry = new Registry();
-  const received: { signature: string; params: Record<string, string> }[] = [];
+  const received: { signature: string; params: Record<string, string>; path: string }[] = [];
 
   before(async () => {
     fake = twilioFake();
@@ -45,7 +45,7 @@ describe('twilio plugin through twilio-node against the sandbox', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        received.push({ signature: String(req.headers['x-twilio-signature']), params: Object.fromEntries(new URLSearchParams(body)) });
+        received.push({ signature: String(req.headers['x-twilio-signature']), params: Object.fromEntries(new URLSearchParams(body)), path: req.url ?? '' });
         res.end();
       });
     });
@@ -82,13 +82,19 @@ describe('twilio plugin through twilio-node against the sandbox', () => {
   });
 
   test('the status callback goes to Clarion, signed so that twilio.validateRequest accepts it', async () => {
-    const result = await send('+14155550101');
+    const sent = job('+14155550101');
+    const result = await sender.send(sent, { appConfig: undefined, attempt: 1, log: silentLogger });
     const posts = await waitFor('two status callbacks', () => {
       const mine = received.filter((r) => r.params.MessageSid === result.providerMessageId);
       return mine.length >= 2 ? mine : undefined;
     });
     assert.deepEqual(posts.map((p) => p.params.MessageStatus), ['sent', 'delivered']);
-    for (const p of posts) assert.equal(twilio.validateRequest(SANDBOX_TWILIO.authToken, p.signature, callbackUrl, p.params), true);
+    // The delivery id rides on the callback URL (signed with it), so Clarion finds the delivery even before its own "sent" is written.
+    for (const p of posts) {
+      const url = new URL(p.path, callbackUrl).toString();
+      assert.equal(new URL(url).searchParams.get('clarionDelivery'), sent.deliveryId);
+      assert.equal(twilio.validateRequest(SANDBOX_TWILIO.authToken, p.signature, url, p.params), true);
+    }
   });
 
   test('21211 and 21614 are invalid addresses; 21610 (STOP) is opted out', async () => {

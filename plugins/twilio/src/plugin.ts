@@ -55,7 +55,8 @@ export const twilioPlugin = defineChannelPlugin({
               to,
               body: text,
               ...sender,
-              ...(statusCallback ? { statusCallback } : {}),
+              // The delivery id rides on the callback URL: a callback that overtakes our own `sent` record still finds its delivery.
+              ...(statusCallback ? { statusCallback: withDeliveryId(statusCallback, job.deliveryId) } : {}),
               // A message still queued at Twilio after the notification's TTL is worthless.
               ...(job.expiresAt ? { validityPeriod: validity(job.expiresAt) } : {}),
             }),
@@ -93,3 +94,10 @@ function validity(expiresAt: string): number {
 }
 
 export default twilioPlugin;
+
+/** Adds `clarionDelivery=<id>` to the status callback URL (Twilio signs the URL as given, query included). */
+function withDeliveryId(url: string, deliveryId: string): string {
+  const u = new URL(url);
+  u.searchParams.set('clarionDelivery', deliveryId);
+  return u.toString();
+}

@@ -19,6 +19,10 @@ export const appSettingsSchema = z
     rateLimits: z.array(capRuleSchema).max(50).default([]),
     /** This app's API quota per key, overriding the environment's default. */
     apiQuota: apiQuotaSchema.optional(),
+    /** Rewrite links in e-mail, push and web push to signed tracking URLs (`/t/…`) that record clicks. Default: no. */
+    trackClicks: z.boolean().optional(),
+    /** Add an open pixel (`/t/o/…`) to HTML e-mail. Default: no. */
+    trackOpens: z.boolean().optional(),
   })
   .strict();
 

@@ -54,6 +54,27 @@ export const envSchema = z.object({
   /** Queue-wide send rate per plugin: `twilio=100/1s,apns=4000/1s` (BullMQ limiter, all workers together). */
   CLARION_PLUGIN_RATE_LIMITS: pluginRateLimitsSchema,
   CLARION_SANDBOX: bool.default(false),
+  // Tracking (issue 7): provider callback secrets, tracked links, retention, status webhooks.
+  /** Twilio auth token that signs status callbacks; default: the twilio plugin's authToken. */
+  CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
+  CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** Mailchimp Transactional (Mandrill) webhook key that signs X-Mandrill-Signature. */
+  CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
+  /** Vonage signature secret for signed delivery receipts, and its method. */
+  CLARION_CALLBACK_VONAGE_SECRET: z.string().min(1).optional(),
+  CLARION_CALLBACK_VONAGE_ALGORITHM: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
+  /** Origin of tracked links and the open pixel (`/t/...`); default CLARION_PUBLIC_URL. */
+  CLARION_TRACKING_URL: z.url().optional(),
+  /** Delete deliveries, their events, notifications and event ids older than this many days (0: keep forever). */
+  CLARION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  CLARION_RETENTION_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** Rows per DELETE: small enough that no statement holds locks on the hot tables for long. */
+  CLARION_RETENTION_BATCH: z.coerce.number().int().positive().default(5000),
+  /** Outbound status webhooks: attempts per event (exponential backoff from 1 s), and each post's timeout. */
+  CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
+  CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),
+  CLARION_STATUS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,6 +4,7 @@ import { Preferences1764100000000 } from './migrations/1764100000000-preferences
 import { Templates1764200000000 } from './migrations/1764200000000-templates';
 import { QuietHoursAndHolds1764300000000 } from './migrations/1764300000000-quiet-hours-and-holds';
 import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
+import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   Templates1764200000000,
   QuietHoursAndHolds1764300000000,
   Scheduling1764600000000,
+  Tracking1764400000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import { rows as resultRows } from '../database/rows';
+import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
@@ -80,18 +82,25 @@ export class StatusWriter implements DeliveryReporter {
       (o): o is Extract<DeliveryOutcome, { type: 'failed' }> => o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId,
     );
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE deliveries d SET
+      const changed = await resultRows<StatusChange>(
+        tx,
+        // `old` locks the rows first (in id order: concurrent batches cannot deadlock) and reads their
+        // current status, so the stats rollup knows exactly which step each row took.
+        `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+         UPDATE deliveries d SET
            status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
            reason = v.reason,
            attempts = GREATEST(d.attempts, v.attempt),
            provider_message_id = COALESCE(v.pmid, d.provider_message_id),
            error_code = v.code, error_message = v.message, updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-              AS v(id, status, reason, attempt, pmid, code, message)
-         WHERE d.id = v.id
+              AS v(id, status, reason, attempt, pmid, code, message), old
+         WHERE d.id = v.id AND old.id = d.id
            AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
-           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')`,
+           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
+           -- A provider callback that overtook this outcome already failed it (bounce): a late "sent" is no step back.
+           AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
+         RETURNING d.id, old.status AS "from", d.status AS "to", d.reason`,
         [
           updates.map((r) => r.id),
           updates.map((r) => r.status),
@@ -102,11 +111,22 @@ export class StatusWriter implements DeliveryReporter {
           updates.map((r) => r.errorMessage),
         ],
       );
+      // History for the deliveries this batch moved; an outcome the UPDATE refused (a late "sent" after a
+      // provider's "delivered") changed nothing and is not logged after the later step.
+      const moved = new Set(changed.map((c) => c.id));
+      // A worker can finish a job before the enqueuer marks it queued: the job was queued all the same, so say so first.
+      const overtaken = changed.filter((c) => c.from === 'pending').map((c) => ({ id: c.id, status: 'queued', attempt: null, detail: null }));
+      const logged = [
+        ...overtaken,
+        ...rows.filter((r) => moved.has(r.id)).map((r) => ({ id: r.id, status: r.status, attempt: r.attempt, detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }) })),
+      ];
       await tx.query(
         `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
-        [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.attempt), rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }))],
+        [logged.map((r) => r.id), logged.map((r) => r.status), logged.map((r) => r.attempt), logged.map((r) => r.detail)],
       );
+      // The stats rollup counts only real changes (a repeated outcome adds nothing).
+      await bumpStats(tx, bumpsFor(changed));
       if (invalid.length > 0) {
         await tx.query(
           `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()

@@ -24,4 +24,6 @@ export interface DeliveryPlan {
   job: DeliveryJob | null;
   /** Queued with a delay until `until` (quiet hours, a deferring cap); `reason` says which. */
   hold?: { until: string; reason: 'quiet_hours' | 'rate_limit_deferred' };
+  /** Original URLs behind the delivery's tracking links (click tracking). */
+  links?: string[];
 }

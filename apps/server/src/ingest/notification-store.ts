@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
+import { bumpStats } from '../tracking/stats-rollup';
 import type { DeliveryPlan } from './delivery-plan';
 
 export interface NotificationRecord {
@@ -146,9 +147,9 @@ export async function insertDeliveries(
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const inserted = (await tx.query(
-    `INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until)
+    `INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until, links)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
-                          $11::timestamptz[])
+                          $11::timestamptz[], $12::jsonb[])
      ON CONFLICT DO NOTHING RETURNING id`,
     [
       rows.map((r) => r.plan.id),
@@ -162,9 +163,16 @@ export async function insertDeliveries(
       rows.map((r) => r.plan.reason),
       rows.map((r) => (r.plan.job ? JSON.stringify(r.plan.job) : null)),
       rows.map((r) => r.plan.hold?.until ?? null),
+      rows.map((r) => (r.plan.links ? JSON.stringify(r.plan.links) : null)),
     ],
   )) as { id: string }[];
   const ids = new Set(inserted.map((r) => r.id));
+  // Stats: every planned delivery is "requested"; suppressed ones also count by reason.
+  const counted = rows.filter((r) => ids.has(r.plan.id));
+  await bumpStats(tx, [
+    ...counted.map((r) => ({ id: r.plan.id, metric: 'requested', reason: null })),
+    ...counted.filter((r) => r.plan.status === 'suppressed').map((r) => ({ id: r.plan.id, metric: 'suppressed', reason: r.plan.reason })),
+  ]);
   const suppressed = rows.filter((r) => r.plan.status === 'suppressed' && ids.has(r.plan.id));
   if (suppressed.length > 0) {
     await tx.query(

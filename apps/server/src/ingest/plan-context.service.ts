@@ -3,6 +3,7 @@ import type { AppRecord } from '../apps/apps.service';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { TemplateResolver } from '../templates/template-resolver';
+import { LinkTracking } from '../tracking/link-tracking.service';
 import type { PlanContext } from './planner';
 
 /** Builds what planning needs once per notification (shared by the request path and fan-out). */
@@ -11,6 +12,7 @@ export class PlanContextService {
   constructor(
     private readonly registry: PluginRegistry,
     private readonly templates: TemplateResolver,
+    private readonly links: LinkTracking,
   ) {}
 
   /**
@@ -36,6 +38,7 @@ export class PlanContextService {
       expiresAt: request.ttl ? new Date(start + request.ttl * 1000).toISOString() : undefined,
       registry: this.registry,
       ...(template ? { template } : {}),
+      ...this.links.forApp(app.settings),
     };
   }
 }

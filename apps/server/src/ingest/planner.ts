@@ -22,6 +22,8 @@ export interface PlanContext {
   registry: PluginRegistry;
   /** The stored template version (when the request names one): renders per recipient locale. */
   template?: TemplatePlan;
+  /** Rewrites links to tracking URLs for one delivery (set when the app tracks clicks or opens). */
+  rewriteLinks?: (channel: string, content: MessageContent, deliveryId: string) => { content: MessageContent; links: string[] };
 }
 
 function addressOf(contact: ContactRow): Address {
@@ -112,6 +114,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         continue;
       }
       const id = newId();
+      const tracked = ctx.rewriteLinks?.(channel, content, id);
       const job: DeliveryJob = {
         deliveryId: id,
         notificationId: ctx.notificationId,
@@ -120,7 +123,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         channel,
         plugin: plugin.name,
         address: addressOf(contact),
-        content: channel === 'webhook' ? { json: (content as { json?: unknown }).json } : content,
+        content: channel === 'webhook' ? { json: (content as { json?: unknown }).json } : (tracked?.content ?? content),
         priority: ctx.request.priority,
         acceptedAt: ctx.acceptedAt,
         pushType: ctx.request.pushType,
@@ -128,7 +131,18 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
         ...(ctx.request.collapseKey ? { collapseKey: ctx.request.collapseKey } : {}),
       };
-      plans.push({ id, userId: recipient.userId, contactId: contactRef?.id ?? null, channel, plugin: plugin.name, status: 'pending', reason: hold?.reason ?? null, job, ...(hold ? { hold } : {}) });
+      plans.push({
+        id,
+        userId: recipient.userId,
+        contactId: contactRef?.id ?? null,
+        channel,
+        plugin: plugin.name,
+        status: 'pending',
+        reason: hold?.reason ?? null,
+        job,
+        ...(hold ? { hold } : {}),
+        ...(tracked && tracked.links.length > 0 ? { links: tracked.links } : {}),
+      });
     }
   }
   return plans;

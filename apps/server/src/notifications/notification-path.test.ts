@@ -49,7 +49,7 @@ describe('the path of a notification, through the public API to the sandbox and 
     });
     assert.equal(view.deliveries[0]!.plugin, 'webhook');
     assert.equal(view.deliveries[0]!.userId, 'alice');
-    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['queued', 'sent']);
+    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['pending', 'queued', 'sent']);
     assert.equal(view.summary.sent, 1);
   });
 
@@ -119,7 +119,7 @@ describe('the path of a notification, through the public API to the sandbox and 
       },
       { timeoutMs: 15_000 },
     );
-    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['queued', 'retrying', 'sent']);
+    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['pending', 'queued', 'retrying', 'sent']);
   });
 
   test('a permanent receiver error fails the delivery with the reason', async () => {

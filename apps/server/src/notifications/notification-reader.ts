@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NOTIFICATION_STATUS } from '../scheduling/notification-status';
+import { type EventRow, historyOf } from '../tracking/event-view';
 
 /** Read side of `GET /v1/notifications/:id`: the notification, each delivery, its status history. */
 @Injectable()
@@ -37,7 +38,7 @@ export class NotificationReader {
       ...notification,
       template,
       summary: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])),
-      deliveries: deliveries.map((d) => ({ ...d, events: (d.events as { status: string; at: string }[]).map((e) => ({ ...e, at: e.at })) })),
+      deliveries: deliveries.map((d) => ({ ...d, events: historyOf(d.status as string, d.createdAt as string, d.events as EventRow[]) })),
       nextCursor: deliveries.length === limit ? deliveries.at(-1)?.id : null,
     };
   }

@@ -1,0 +1,65 @@
+import { AlgorithmTypes } from '@vonage/auth';
+import { SMS } from '@vonage/sms';
+import type { TrackedStep } from '../tracking-recorder';
+
+const METHOD: Record<string, AlgorithmTypes> = {
+  md5hash: AlgorithmTypes.md5hash,
+  md5: AlgorithmTypes.md5hmac,
+  sha1: AlgorithmTypes.sha1hmac,
+  sha256: AlgorithmTypes.sha256hmac,
+  sha512: AlgorithmTypes.sha512hmac,
+};
+
+// verifySignature uses no credentials; the SDK only wants some to construct the client.
+const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only' });
+
+/** A signed receipt older (or newer) than this is refused: a captured receipt cannot be replayed later. */
+export const VONAGE_REPLAY_WINDOW_S = 300;
+
+/** Vonage signed webhooks: `sig` over the sorted params with the signature secret; `timestamp` within the window. */
+export function verifyVonage(
+  secret: string,
+  algorithm: string,
+  params: Record<string, string>,
+  nowMs = Date.now(),
+): boolean {
+  const sig = params.sig;
+  const ts = Number(params.timestamp);
+  if (!sig || !Number.isFinite(ts) || Math.abs(nowMs / 1000 - ts) > VONAGE_REPLAY_WINDOW_S) return false;
+  try {
+    return sms.verifySignature(sig, params, secret, METHOD[algorithm] ?? AlgorithmTypes.md5hash);
+  } catch {
+    return false;
+  }
+}
+
+/** err-code values that mean the number is dead. */
+const DEAD_NUMBER = new Set(['3', '9']);
+
+/** Maps an SMS API delivery receipt; accepted/buffered/unknown are no step of ours. */
+export function vonageStep(params: Record<string, string>): TrackedStep | null {
+  const deliveryId = params['client-ref'] || undefined;
+  const providerMessageId = params.messageId || undefined;
+  if (!deliveryId && !providerMessageId) return null;
+  const base = { deliveryId, providerMessageId, source: 'vonage', detail: { providerStatus: params.status } };
+  switch (params.status) {
+    case 'delivered':
+      return { ...base, status: 'delivered' };
+    case 'expired':
+    case 'failed':
+    case 'rejected': {
+      const code = params['err-code'];
+      const dead = !!code && DEAD_NUMBER.has(code);
+      return {
+        ...base,
+        status: 'failed',
+        reason: dead ? 'invalid_address' : params.status === 'expired' ? 'undelivered' : params.status,
+        errorCode: code,
+        errorMessage: `Vonage reported the message ${params.status}${code ? ` (err-code ${code})` : ''}`,
+        ...(dead ? { disableContact: `vonage_${code}` } : {}),
+      };
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,73 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
+import { CurrentAuth } from '../auth/current-auth';
+import { ApiError } from '../common/api-error';
+import { UUID } from '../common/ids';
+import { validate } from '../common/validate';
+import { TrackingRecorder } from './tracking-recorder';
+
+const eventsBody = z
+  .object({
+    events: z
+      .array(
+        z
+          .object({
+            deliveryId: z.string().regex(UUID, 'a delivery id (UUID)'),
+            type: z.enum(['opened', 'clicked']),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(100),
+  })
+  .strict();
+
+/**
+ * `POST /v1/events`: client apps report that the user opened or tapped a push. A client key may
+ * report only its signed-in user's deliveries; a server key any delivery of its app. One unknown
+ * or foreign delivery refuses the whole request (404), recording nothing.
+ */
+@Controller('v1/events')
+@UseGuards(ApiKeyGuard)
+export class ClientEventsController {
+  constructor(
+    private readonly db: DataSource,
+    private readonly recorder: TrackingRecorder,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @ClientKeyAllowed()
+  async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
+    const { events } = validate(eventsBody, body);
+    const ids = [...new Set(events.map((e) => e.deliveryId))];
+    const owned: { id: string }[] = await this.db.query(
+      `SELECT d.id FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
+        WHERE d.id = ANY($1::uuid[]) AND d.app_id = $2 AND ($3::text IS NULL OR u.external_id = $3)`,
+      [ids, auth.appId, auth.kind === 'client' ? auth.userExternalId : null],
+    );
+    const mine = new Set(owned.map((r) => r.id));
+    const missing = ids.filter((id) => !mine.has(id));
+    if (missing.length > 0) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `delivery not found${auth.kind === 'client' ? ' for the signed-in user' : ''}`,
+        { deliveryIds: missing },
+      );
+    }
+    const results = await this.recorder.recordAll(
+      events.map((e) => ({ deliveryId: e.deliveryId, status: e.type, source: 'client' })),
+    );
+    return {
+      results: events.map((e, i) => ({
+        deliveryId: e.deliveryId,
+        type: e.type,
+        changed: results[i] === 'changed',
+      })),
+    };
+  }
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DataSource } from 'typeorm';
+import { v7 } from 'uuid';
+import { loadEnv } from '../config/env';
+import { createDataSource } from '../database/data-source';
+import { sql } from '../testing/db';
+import { type Harness, startHarness } from '../testing/harness';
+import { Retention, uuidv7Floor } from './retention';
+
+const DAY = 86_400_000;
+
+describe('retention: rows older than the cut go, in batches; newer rows stay', () => {
+  let h: Harness;
+  let ds: DataSource;
+  let appId: string;
+  before(async () => {
+    h = await startHarness({ label: 'retention', role: 'api' });
+    appId = (await h.createApp()).id;
+    ds = createDataSource(h.db.url, 4);
+    await ds.initialize();
+  });
+  after(async () => {
+    await ds.destroy();
+    await h.close();
+  });
+
+  /** n notifications with one delivery and two events each, created `ageDays` ago (ids and timestamps of that time). */
+  async function seed(n: number, ageDays: number, tag: string): Promise<void> {
+    const at = Date.now() - ageDays * DAY;
+    const ids = Array.from({ length: n }, (_, i) => ({ n: v7({ msecs: at + i }), d: v7({ msecs: at + i }) }));
+    await sql(
+      h.db.url,
+      `INSERT INTO notifications (id, app_id, status, priority, request, created_at)
+       SELECT id, $2, 'accepted', 'normal', '{}', $3 FROM unnest($1::uuid[]) AS id`,
+      [ids.map((x) => x.n), appId, new Date(at)],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO deliveries (id, notification_id, app_id, channel, status, reason, created_at)
+       SELECT d, n, $3, 'webhook', 'sent', $4, $5 FROM unnest($1::uuid[], $2::uuid[]) AS x(d, n)`,
+      [ids.map((x) => x.d), ids.map((x) => x.n), appId, tag, new Date(at)],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO delivery_events (delivery_id, status, at) SELECT d, s, $2 FROM unnest($1::uuid[]) AS d, (VALUES ('queued'), ('sent')) AS v(s)`,
+      [ids.map((x) => x.d), new Date(at)],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO event_ids (app_id, event_id, notification_id, body_hash, created_at)
+       SELECT $2, 'evt-' || n::text, n, 'h', $3 FROM unnest($1::uuid[]) AS n`,
+      [ids.map((x) => x.n), appId, new Date(at)],
+    );
+  }
+
+  const count = async (table: string, where = 'true') =>
+    Number((await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!.n);
+
+  test('a UUIDv7 floor sorts below every id made at or after that time, above every id made before', () => {
+    const t = new Date('2026-06-01T00:00:00.000Z');
+    const floor = uuidv7Floor(t);
+    assert.ok(v7({ msecs: t.getTime() }) >= floor);
+    assert.ok(v7({ msecs: t.getTime() - 1 }) < floor);
+  });
+
+  test('30 days: 250 old notifications, deliveries and events are deleted in batches of 100; the 40 recent ones and their events remain', async () => {
+    await seed(250, 45, 'old');
+    await seed(40, 5, 'new');
+    const retention = new Retention(
+      ds,
+      loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30', CLARION_RETENTION_BATCH: '100' }),
+    );
+    const result = await retention.prune(new Date(), 30, 100);
+    assert.ok(result);
+    assert.equal(result.deliveries, 250);
+    assert.equal(result.deliveryEvents, 500);
+    assert.equal(result.notifications, 250);
+    assert.ok(result.batches >= 3 + 3 + 1, `batches: ${result.batches}`);
+    assert.equal(await count('deliveries', `reason = 'old'`), 0);
+    assert.equal(await count('deliveries', `reason = 'new'`), 40);
+    assert.equal(await count('delivery_events'), 80);
+    assert.equal(await count('notifications'), 40);
+    // Event ids are kept for the de-duplication window (168 h by default) and dropped after the cut.
+    assert.equal(result.eventIds, 250);
+    assert.equal(await count('event_ids'), 40);
+    // A second pass finds nothing more.
+    const again = await retention.prune(new Date(), 30, 100);
+    assert.deepEqual([again!.deliveries, again!.notifications, again!.eventIds], [0, 0, 0]);
+  });
+
+  test('only one process prunes at a time (advisory lock); days = 0 never schedules', async () => {
+    const env = loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30' });
+    const holder = await ds.createQueryRunner();
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock(7400007)');
+    try {
+      assert.equal(await new Retention(ds, env).prune(new Date(), 30, 100), null);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(7400007)');
+      await holder.release();
+    }
+    const off = new Retention(ds, loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '0' }));
+    off.onApplicationBootstrap();
+    await off.onApplicationShutdown();
+  });
+});

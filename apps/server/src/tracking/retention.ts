@@ -1,0 +1,142 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { rows } from '../database/rows';
+
+/** The smallest UUIDv7 of a millisecond: every id below it was made before that time. */
+export function uuidv7Floor(at: Date): string {
+  const hex = at.getTime().toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}
+
+export interface RetentionResult {
+  deliveries: number;
+  deliveryEvents: number;
+  notifications: number;
+  eventIds: number;
+  batches: number;
+}
+
+/** Only one process prunes at a time (any number of worker pods may run this). */
+const LOCK_KEY = 7_400_007;
+
+/**
+ * Drops deliveries, their events, notifications and expired event ids older than
+ * CLARION_RETENTION_DAYS, in small batches, each its own short transaction: the hot tables are
+ * never locked for long, and new rows (at the right edge of the time-ordered ids) are untouched.
+ * Deliveries and notifications are cut by id (UUIDv7 is time-ordered: the primary key is the time index).
+ */
+@Injectable()
+export class Retention implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('retention');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.env.CLARION_RETENTION_DAYS <= 0) return;
+    this.timer = setInterval(() => {
+      if (!this.running) {
+        this.running = this.prune()
+          .catch((error: Error) => this.log.warn(`retention run failed: ${error.message}`))
+          .finally(() => (this.running = undefined));
+      }
+    }, this.env.CLARION_RETENTION_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One full pass; returns what it deleted (null if another process holds the lock). */
+  async prune(
+    now = new Date(),
+    days = this.env.CLARION_RETENTION_DAYS,
+    batch = this.env.CLARION_RETENTION_BATCH,
+  ): Promise<RetentionResult | null> {
+    const cut = new Date(now.getTime() - days * 86_400_000);
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [
+        LOCK_KEY,
+      ]);
+      if (!lock?.ok) return null;
+      try {
+        return await this.pass(cut, batch, now);
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async pass(cut: Date, batch: number, now: Date): Promise<RetentionResult> {
+    const floor = uuidv7Floor(cut);
+    const result: RetentionResult = {
+      deliveries: 0,
+      deliveryEvents: 0,
+      notifications: 0,
+      eventIds: 0,
+      batches: 0,
+    };
+    for (;;) {
+      // One batch: the oldest deliveries and their events, together (no event outlives its delivery).
+      const [row]: { deliveries: string; events: string }[] = await this.db.query(
+        `WITH d AS (
+           DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::uuid ORDER BY id LIMIT $2) RETURNING id
+         ), e AS (
+           DELETE FROM delivery_events WHERE delivery_id IN (SELECT id FROM d) RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM d) AS deliveries, (SELECT count(*) FROM e) AS events`,
+        [floor, batch],
+      );
+      result.batches++;
+      result.deliveries += Number(row?.deliveries ?? 0);
+      result.deliveryEvents += Number(row?.events ?? 0);
+      if (Number(row?.deliveries ?? 0) < batch) break;
+    }
+    for (;;) {
+      const deleted = await rows(
+        this.db,
+        `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < $1::uuid AND status <> 'scheduled' ORDER BY id LIMIT $2) RETURNING id`,
+        [floor, batch],
+      );
+      result.batches++;
+      result.notifications += deleted.length;
+      if (deleted.length < batch) break;
+    }
+    // An event id is kept at least as long as de-duplication needs it.
+    const dedupCut = new Date(
+      Math.min(cut.getTime(), now.getTime() - this.env.CLARION_DEDUP_WINDOW_HOURS * 3_600_000),
+    );
+    for (;;) {
+      const deleted = await rows(
+        this.db,
+        `DELETE FROM event_ids WHERE (app_id, event_id) IN
+           (SELECT app_id, event_id FROM event_ids WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING 1`,
+        [dedupCut, batch],
+      );
+      result.batches++;
+      result.eventIds += deleted.length;
+      if (deleted.length < batch) break;
+    }
+    if (result.deliveries + result.notifications + result.eventIds > 0)
+      this.log.log(`pruned rows older than ${cut.toISOString()}: ${JSON.stringify(result)}`);
+    return result;
+  }
+}

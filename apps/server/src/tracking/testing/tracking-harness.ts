@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { pluginEnvName } from '@clarion/plugin-sdk';
+import { Sandbox, type SendgridFake, sendgridFake, type TwilioFake, twilioFake } from '@clarion/sandbox';
+import { waitFor } from '@clarion/testkit';
+import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
+
+export const MAILCHIMP_KEY = 'test-mandrill-webhook-key';
+export const VONAGE_SECRET = 'test-vonage-signature-secret';
+
+export interface TrackingHarness {
+  h: Harness;
+  messaging: Sandbox;
+  twilio: TwilioFake;
+  sendgrid: SendgridFake;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The server with the twilio and sendgrid plugins pointed at their sandbox fakes, which call
+ * the server's callback endpoints back (signed) like the real providers. The port is chosen
+ * first because the callback URLs are part of the plugins' configuration.
+ */
+export async function startTrackingHarness(
+  label: string,
+  env: Record<string, string> = {},
+  twilioAccounts?: Record<string, string>,
+): Promise<TrackingHarness> {
+  const twilio = twilioFake(twilioAccounts ? { accounts: twilioAccounts } : {});
+  const sendgrid = sendgridFake();
+  const messaging = await Sandbox.start({ fakes: [twilio, sendgrid] });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const pluginEnv: Record<string, string> = {};
+  for (const [name, config] of Object.entries(messaging.pluginConfigs())) {
+    for (const [key, value] of Object.entries(config)) pluginEnv[pluginEnvName(name, key)] = String(value);
+  }
+  pluginEnv[pluginEnvName('twilio', 'statusCallbackUrl')] = `${base}/v1/callbacks/twilio/status`;
+  sendgrid.setEventWebhookUrl(`${base}/v1/callbacks/sendgrid`);
+  const h = await startHarness({
+    label,
+    env: {
+      PORT: String(port),
+      CLARION_PUBLIC_URL: base,
+      CLARION_PLUGINS: '@clarion/plugin-webhook,@clarion/plugin-twilio,@clarion/plugin-sendgrid',
+      CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: sendgrid.eventPublicKey,
+      CLARION_CALLBACK_MAILCHIMP_KEY: MAILCHIMP_KEY,
+      CLARION_CALLBACK_VONAGE_SECRET: VONAGE_SECRET,
+      ...pluginEnv,
+      ...env,
+    },
+  });
+  return {
+    h,
+    messaging,
+    twilio,
+    sendgrid,
+    async close() {
+      await h.close();
+      await messaging.stop();
+    },
+  };
+}
+
+export interface EventView {
+  status: string;
+  at: string;
+  attempt: number | null;
+  provider: string | null;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  retryable: boolean | null;
+  reason: string | null;
+  source: string | null;
+}
+
+export interface DeliveryView {
+  id: string;
+  channel: string;
+  plugin: string | null;
+  status: string;
+  reason: string | null;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  events: EventView[];
+}
+
+/** Sends and returns the notification id. */
+export async function send(app: TestApp, body: unknown): Promise<string> {
+  const res = await app.call('/v1/notifications', { body });
+  if (res.status !== 202) throw new Error(`send: ${res.status} ${await res.text()}`);
+  return (await json<{ id: string }>(res)).id;
+}
+
+/** Waits until the notification's only delivery (of `channel`) satisfies `done`. */
+export async function deliveryOf(
+  app: TestApp,
+  notificationId: string,
+  done: (d: DeliveryView) => boolean,
+  what = 'delivery',
+): Promise<DeliveryView> {
+  return waitFor(what, async () => {
+    const view = await json<{ deliveries: DeliveryView[] }>(
+      await app.call(`/v1/notifications/${notificationId}`),
+    );
+    const d = view.deliveries[0];
+    return d && done(d) ? d : undefined;
+  });
+}

@@ -1,0 +1,45 @@
+import type { Provider, Type } from '@nestjs/common';
+import { ProviderCallbacksController } from './callbacks/provider-callbacks.controller';
+import { ClientEventsController } from './client-events.controller';
+import { LinkTracking } from './link-tracking.service';
+import { Retention } from './retention';
+import { StatsController } from './stats.controller';
+import { StatsService } from './stats.service';
+import { StatusEvents } from './status-event';
+import { TrackingLinksController } from './tracking-links.controller';
+import { TrackingMetrics } from './tracking-metrics';
+import { TrackingRecorder } from './tracking-recorder';
+import { UserDeliveriesController } from './user-deliveries.controller';
+import { StatusWebhookDispatcher } from './webhooks/status-webhook-dispatcher';
+import { StatusWebhookWorker } from './webhooks/status-webhook-worker';
+import { StatusWebhooksController } from './webhooks/status-webhooks.controller';
+import { StatusWebhooks } from './webhooks/status-webhooks.service';
+
+/** What the tracking domain adds to the app module, by role (api: HTTP endpoints; worker: webhook posts, retention). */
+export function trackingWiring(role: { api: boolean; worker: boolean }): {
+  controllers: Type[];
+  providers: Provider[];
+} {
+  return {
+    controllers: role.api
+      ? [
+          ProviderCallbacksController,
+          TrackingLinksController,
+          ClientEventsController,
+          UserDeliveriesController,
+          StatsController,
+          StatusWebhooksController,
+        ]
+      : [],
+    providers: [
+      // Both roles: the planner rewrites links; steps recorded in either role reach status webhooks.
+      LinkTracking,
+      StatusEvents,
+      TrackingMetrics,
+      StatusWebhooks,
+      StatusWebhookDispatcher,
+      ...(role.api ? [TrackingRecorder, StatsService] : []),
+      ...(role.worker ? [StatusWebhookWorker, Retention] : []),
+    ],
+  };
+}

@@ -1,0 +1,120 @@
+import type { DeliveryOutcome } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Env } from '../../config/env';
+import { ENV } from '../../config/tokens';
+import { Batcher } from '../../database/batcher';
+import { QueueRegistry } from '../../delivery/queue-registry';
+import { StatusWriter } from '../../delivery/status-writer';
+import { type StatusEvent, StatusEvents } from '../status-event';
+import { type StatusWebhook, StatusWebhooks } from './status-webhooks.service';
+
+export const STATUS_WEBHOOK_QUEUE = 'clarion.status-webhooks';
+const CACHE_MS = 5000;
+
+export interface StatusWebhookJob {
+  webhookId: string;
+  event: StatusEvent;
+}
+
+/**
+ * A worker outcome as a status event. Retries are no event (the final failure is); neither is a
+ * cancel, which the app itself asked for through the API.
+ */
+export function outcomeEvent(o: DeliveryOutcome): StatusEvent | null {
+  if (o.type === 'retrying' || o.type === 'canceled') return null;
+  const type = o.type;
+  return {
+    id: `${o.job.deliveryId}.${type}`,
+    type,
+    at: o.at.toISOString(),
+    appId: o.job.appId,
+    deliveryId: o.job.deliveryId,
+    notificationId: o.job.notificationId,
+    userId: o.job.userId ?? null,
+    channel: o.job.channel,
+    plugin: o.job.plugin,
+    providerMessageId: o.type === 'sent' ? (o.providerMessageId ?? null) : null,
+    reason: o.type === 'failed' ? o.reason : o.type === 'expired' ? 'expired' : null,
+    errorCode: o.type === 'failed' ? (o.error.code ?? null) : null,
+    errorMessage: o.type === 'failed' ? o.error.message : null,
+  };
+}
+
+/**
+ * Listens to recorded steps (the StatusWriter's batches and the tracking recorder's) and puts one
+ * job per (webhook, event) on a queue of its own, in bulk. Delivery never waits for this: the
+ * listener only hands events to a batcher, and a Redis hiccup loses webhook posts, not deliveries.
+ */
+@Injectable()
+export class StatusWebhookDispatcher implements OnModuleInit {
+  private readonly log = new Logger('status-webhooks');
+  private readonly batcher: Batcher<StatusEvent, void>;
+  private readonly cache = new Map<string, { hooks: StatusWebhook[]; until: number }>();
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly writer: StatusWriter,
+    private readonly events: StatusEvents,
+    private readonly hooks: StatusWebhooks,
+    private readonly queues: QueueRegistry,
+  ) {
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 1000,
+      maxWaitMs: 10,
+      concurrency: 1,
+    });
+  }
+
+  onModuleInit(): void {
+    this.writer.onOutcomes((outcomes) =>
+      this.submit(outcomes.map(outcomeEvent).filter((e): e is StatusEvent => e !== null)),
+    );
+    this.events.on((events) => this.submit(events));
+    this.hooks.onChange((appId) => this.cache.delete(appId));
+  }
+
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private submit(events: StatusEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'expired') continue; // not a webhook event type
+      this.batcher
+        .submit(e)
+        .catch((error: Error) => this.log.warn(`status webhook not queued: ${error.message}`));
+    }
+  }
+
+  private async hooksFor(appIds: string[]): Promise<Map<string, StatusWebhook[]>> {
+    const now = Date.now();
+    const missing = appIds.filter((id) => (this.cache.get(id)?.until ?? 0) < now);
+    if (missing.length > 0) {
+      const found = await this.hooks.forApps(missing);
+      for (const id of missing)
+        this.cache.set(id, { hooks: found.filter((h) => h.appId === id), until: now + CACHE_MS });
+    }
+    return new Map(appIds.map((id) => [id, this.cache.get(id)?.hooks ?? []]));
+  }
+
+  private async flush(events: StatusEvent[]): Promise<void[]> {
+    const hooks = await this.hooksFor([...new Set(events.map((e) => e.appId))]);
+    const jobs = events.flatMap((event) =>
+      (hooks.get(event.appId) ?? [])
+        .filter((h) => (h.events as string[]).includes(event.type))
+        .map((h) => ({
+          name: 'post',
+          data: { webhookId: h.id, event } satisfies StatusWebhookJob,
+          opts: {
+            jobId: `${h.id}.${event.id}`, // the same step twice is one post
+            attempts: this.env.CLARION_STATUS_WEBHOOK_ATTEMPTS,
+            backoff: { type: 'exponential', delay: this.env.CLARION_STATUS_WEBHOOK_BACKOFF_MS, jitter: 0.3 },
+            removeOnComplete: { age: 3600, count: 10_000 },
+            removeOnFail: { age: 7 * 86400 },
+          },
+        })),
+    );
+    if (jobs.length > 0) await this.queues.named(STATUS_WEBHOOK_QUEUE).addBulk(jobs);
+    return events.map(() => undefined);
+  }
+}
