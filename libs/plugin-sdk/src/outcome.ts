@@ -25,7 +25,15 @@ export type DeliveryOutcome =
   | (Base & { type: 'sent'; providerMessageId?: string; details?: Record<string, string | number | boolean> })
   | (Base & { type: 'retrying'; error: OutcomeError })
   | (Base & { type: 'failed'; reason: FailureReason; error: OutcomeError })
-  | (Base & { type: 'expired' });
+  | (Base & { type: 'expired' })
+  /**
+   * This provider gave up on its side and the job names a next one: the host records the
+   * switch and enqueues `next` (same delivery id, next plugin's queue, shorter chain).
+   */
+  | (Base & { type: 'rerouted'; cause: RerouteCause; next: DeliveryJob; error?: OutcomeError });
+
+/** Why a delivery moved to the next provider. */
+export type RerouteCause = 'provider_failed' | 'circuit_open';
 
 /**
  * The host's side of the contract. `report` resolves once the outcome is durable: the job is
