@@ -4,7 +4,7 @@ import sgMail = require('@sendgrid/mail');
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
-import { plainTextOf } from './plain-text';
+import { plainTextOf } from '@clarion/plugin-sdk/email';
 import { PLUGIN_VERSION } from './version';
 
 // Both packages export a singleton whose typings hide the classes also exported at runtime

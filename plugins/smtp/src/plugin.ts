@@ -2,7 +2,7 @@ import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/p
 import { classifySmtpError } from './classify';
 import { type SmtpAppConfig, smtpAppConfig, smtpConfig } from './config';
 import { smtpMetrics } from './metrics';
-import { plainTextOf } from './plain-text';
+import { plainTextOf } from '@clarion/plugin-sdk/email';
 import { createPooledTransport, type PooledTransport } from './transport';
 import { PLUGIN_VERSION } from './version';
 
