@@ -36,6 +36,9 @@ import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { RedisModule } from './redis/redis.module';
 import { redisConnectionOptions } from './redis/connection-options';
+import { OutcomeRouter } from './delivery/outcome-router';
+import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
+import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
 
 export interface AppModuleOptions {
   env: Env;
@@ -63,6 +66,7 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      ...unsubscribeProviders,
     ];
     return {
       module: AppModule,
@@ -92,11 +96,11 @@ export class AppModule {
             ]
           : []),
       ],
-      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController] : [])],
+      controllers: [HealthController, MetricsController, ...(api ? [AdminController, UsersController, NotificationsController, UnsubscribeController] : [])],
       providers: [
         ...core,
         ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, OutcomeRouter] : []),
       ],
     };
   }

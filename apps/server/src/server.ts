@@ -10,6 +10,7 @@ import { setupOpenApi } from './ops/openapi';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
+import { registerFormBody } from './unsubscribe/form-body';
 
 export interface StartOptions {
   env: Env;
@@ -46,6 +47,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
       done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
     }
   });
+  registerFormBody(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     http.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

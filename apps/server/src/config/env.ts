@@ -36,6 +36,20 @@ export const envSchema = z.object({
   /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
   CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   CLARION_SANDBOX: bool.default(false),
+  /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
+  CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */
+  CLARION_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(0).default(5),
+  CLARION_CIRCUIT_WINDOW_MS: z.coerce.number().int().positive().default(30_000),
+  /** How long an open circuit sends nothing before one probe is let through. */
+  CLARION_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().positive().default(30_000),
+  /** Send rate per plugin queue, shared by all workers, e.g. `twilio=30,vonage=10` (sends per second); overrides the plugin's default. */
+  CLARION_PLUGIN_RATE_LIMITS: z
+    .string()
+    .regex(/^\s*([a-z][a-z0-9-]*=\d+(\.\d+)?\s*(,\s*|$))*$/, 'must look like twilio=30,vonage=10 (sends per second per plugin)')
+    .transform((v) => Object.fromEntries(v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => { const [k, n] = s.split('='); return [k!, Number(n)]; })))
+    .refine((r) => Object.values(r).every((n) => n > 0), 'each rate must be above 0')
+    .default({}),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -18,6 +18,8 @@ export interface PlanContext {
   acceptedAt: string;
   expiresAt: string | undefined;
   registry: PluginRegistry;
+  /** E-mail headers for one user (List-Unsubscribe, one-click); absent for critical categories. */
+  emailHeaders?: (userId: string) => Record<string, string>;
 }
 
 function addressOf(contact: ContactRow): Address {
@@ -88,10 +90,13 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
     }
     const content = renderDeep(raw, scope, `content.${channel}`) as MessageContent;
     for (const contact of contacts) {
-      const plugin =
+      // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
+      const chain =
         contact.kind === 'device'
-          ? ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])
-          : ctx.registry.providersFor(channel, ctx.settings.providers[channel])[0];
+          ? [ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])]
+          : [...new Set(ctx.registry.providersFor(channel, ctx.settings.providers[channel]))];
+      const plugin = chain[0];
+      const fallback = chain.slice(1).flatMap((p) => (p ? [p.name] : []));
       const contactRef = contact.id ? contact : null;
       if (!plugin) {
         suppressed(channel, 'no_plugin', contactRef);
@@ -106,13 +111,19 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         channel,
         plugin: plugin.name,
         address: addressOf(contact),
-        content: channel === 'webhook' ? { json: (content as { json?: unknown }).json } : content,
+        content:
+          channel === 'webhook'
+            ? { json: (content as { json?: unknown }).json }
+            : channel === 'email' && ctx.emailHeaders
+              ? { ...content, headers: { ...ctx.emailHeaders(recipient.userId), ...content.headers } }
+              : content,
         priority: ctx.request.priority,
         acceptedAt: ctx.acceptedAt,
         pushType: ctx.request.pushType,
         ...(ctx.request.category ? { category: ctx.request.category } : {}),
         ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
         ...(ctx.request.collapseKey ? { collapseKey: ctx.request.collapseKey } : {}),
+        ...(fallback.length > 0 ? { fallback } : {}),
       };
       plans.push({ id, userId: recipient.userId, contactId: contactRef?.id ?? null, channel, plugin: plugin.name, status: 'pending', reason: null, job });
     }
