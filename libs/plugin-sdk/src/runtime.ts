@@ -11,7 +11,7 @@ import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type 
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
 import { SentLedger } from './sent-ledger';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
-import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings, DEFAULT_CIRCUIT } from './circuit-breaker';
+import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings } from './circuit-breaker';
 
 export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
@@ -34,7 +34,10 @@ export interface PluginRuntimeOptions {
    * the provider's side (never more than the plugin's own `attempts`). Default 3.
    */
   fallbackAfterAttempts?: number;
-  /** Circuit breaker settings for this plugin in this process; `false` turns it off. */
+  /**
+   * Circuit breaker for this plugin in this process (see circuit-breaker.ts). Off unless given:
+   * the host decides (the Clarion server turns it on with DEFAULT_CIRCUIT-like settings from env).
+   */
   circuit?: CircuitSettings | false;
 }
 
@@ -91,9 +94,9 @@ export class PluginRuntime {
     });
     worker.on('error', (error) => log.error({ err: error }, 'worker error'));
     const circuit =
-      options.circuit === false
+      options.circuit === false || options.circuit === undefined
         ? undefined
-        : new CircuitBreaker(options.circuit ?? DEFAULT_CIRCUIT, (state) => {
+        : new CircuitBreaker(options.circuit, (state) => {
             metrics.circuit.set({ plugin: plugin.name }, CIRCUIT_STATE_VALUE[state]);
             log.warn({ circuit: state }, `circuit ${state}`);
           });
