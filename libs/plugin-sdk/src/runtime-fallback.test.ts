@@ -88,6 +88,19 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
     assert.equal(await (await queue.getJob(j.deliveryId))?.getState(), 'completed', 'the job ends here; the host enqueues the next');
   });
 
+  test('a stale copy of a rerouted job (its worker died before completing it) does not send', async () => {
+    const j = job('down', ['second']);
+    assert.equal((await run(j)).type, 'rerouted');
+    const before = sends.length;
+    const outcomes = reporter.outcomes.length;
+    // The same delivery again on the first queue, as BullMQ's stalled-job recovery would run it.
+    const again = await queue.add('deliver', j, { ...deliveryJobOptions(j, flaky.processor), jobId: `${j.deliveryId}-stalled` });
+    await waitFor('the stale copy to finish', async () => (await again.getState()) === 'completed');
+    assert.equal(await (await queue.getJob(`${j.deliveryId}-stalled`))?.returnvalue, 'moved');
+    assert.equal(sends.length, before, 'the first provider was not called again');
+    assert.equal(reporter.outcomes.length, outcomes, 'nothing reported: the next provider owns the delivery');
+  });
+
   test('refused credentials (configuration) reroute at once', async () => {
     const o = await run(job('config', ['second']));
     assert.equal(o.type, 'rerouted');

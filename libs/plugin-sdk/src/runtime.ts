@@ -142,7 +142,12 @@ export class PluginRuntime {
     const log = deps.log.child({ deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, attempt });
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
-    const already = await deps.ledger.lookup(delivery.deliveryId);
+    const { sent: already, owner } = await deps.ledger.state(delivery.deliveryId);
+    if (owner !== null && owner !== this.plugin.name) {
+      // A stale copy: this delivery was handed to `owner` after this job's worker died mid-reroute.
+      log.info({ owner }, 'delivery belongs to another provider now; not sending');
+      return 'moved';
+    }
     if (already !== null) {
       // Sent before a crash or a lost ack: record it again (idempotent), never resend.
       await report({ type: 'sent', job: delivery, attempt, at: new Date(), ...(already ? { providerMessageId: already } : {}) });
@@ -202,6 +207,7 @@ export class PluginRuntime {
     error: SendError,
     attempt: number,
     deps: {
+      ledger: SentLedger;
       metrics: StandardPluginMetrics;
       log: PluginLogger;
       labels: { plugin: string; channel: string };
@@ -266,10 +272,11 @@ export class PluginRuntime {
     attempt: number,
     cause: RerouteCause,
     info: OutcomeError | undefined,
-    deps: { metrics: StandardPluginMetrics; log: PluginLogger; report: (o: DeliveryOutcome) => Promise<void> },
+    deps: { ledger: SentLedger; metrics: StandardPluginMetrics; log: PluginLogger; report: (o: DeliveryOutcome) => Promise<void> },
   ): Promise<string> {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
+    await deps.ledger.transfer(delivery.deliveryId, to);
     const next: DeliveryJob = { ...delivery, plugin: to, fallback: rest };
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });

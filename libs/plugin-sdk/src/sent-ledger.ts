@@ -25,4 +25,25 @@ export class SentLedger {
   async record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
     await this.redis.set(this.key(deliveryId), providerMessageId ?? '', 'EX', this.ttlSeconds);
   }
+
+  private ownerKey(deliveryId: string): string {
+    return `${this.prefix}:owner:${deliveryId}`;
+  }
+
+  /**
+   * Both facts a job needs before sending, in one round trip: whether the delivery was already
+   * sent (by any provider), and which plugin owns it now (null: never rerouted, the first one).
+   */
+  async state(deliveryId: string): Promise<{ sent: string | null; owner: string | null }> {
+    const [sent, owner] = await this.redis.mget(this.key(deliveryId), this.ownerKey(deliveryId));
+    return { sent: sent ?? null, owner: owner ?? null };
+  }
+
+  /**
+   * Hands the delivery to another plugin. Written before the host hears of the reroute, so if the
+   * old job runs again (its worker died before completing it) it sees it is no longer the owner.
+   */
+  async transfer(deliveryId: string, toPlugin: string): Promise<void> {
+    await this.redis.set(this.ownerKey(deliveryId), toPlugin, 'EX', this.ttlSeconds);
+  }
 }

@@ -78,6 +78,8 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     assert.equal(rerouted.detail?.to, 'vonage');
     assert.equal(rerouted.detail?.cause, 'provider_failed');
     assert.equal(d.events.at(-1)!.detail?.plugin, 'vonage');
+    assert.equal(d.events.at(-1)!.detail?.segments, 1, 'segments are reported on the delivery');
+    assert.equal(d.events.at(-1)!.detail?.encoding, 'GSM-7');
     // Twilio was tried exactly the budget (2 attempts), vonage sent the text once.
     assert.equal(h.sandbox.recorder.count({ provider: 'twilio', to: phone }), 2);
     const [received] = await h.sandbox.recorder.waitFor(1, { provider: 'vonage', to: vonageTo(phone), outcome: 'accepted' });
