@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
-import { Queue } from 'bullmq';
-import { Registry } from 'prom-client';
+import { waitFor } from '@clarion/testkit';
 import { z } from 'zod';
 import { InvalidAddressError, PermanentError, RetryableError } from './errors';
 import type { DeliveryJob } from './message';
 import { defineChannelPlugin } from './plugin';
-import { deliveryJobOptions, pluginQueueName } from './queues';
-import { PluginRuntime } from './runtime';
-import { makeJob, RecordingReporter } from './testing';
+import { deliveryJobOptions } from './queues';
+import { makeJob, type RuntimeHarness, startRuntime } from './testing';
 
 /** The phone number names what the fake provider does: `down` (503), `config` (401), `dead`, `bad` (permanent), else ok. */
 let providerUp = true;
@@ -42,36 +39,15 @@ const job = (phone: string, fallback?: string[]) =>
   makeJob({ plugin: 'flaky', channel: 'sms', address: { kind: 'phone', contactId: 'c', phone }, ...(fallback ? { fallback } : {}) });
 
 describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('sdkfb');
-  const registry = new Registry();
-  const reporter = new RecordingReporter();
-  let runtime: PluginRuntime;
-  let queue: Queue;
-
+  let h: RuntimeHarness;
   before(async () => {
-    runtime = await PluginRuntime.start({
-      plugin: flaky,
-      config: {},
-      connection: redis,
-      prefix,
-      registry,
-      reporter,
-      fallbackAfterAttempts: 2,
-      circuit: { failureThreshold: 1000, windowMs: 60_000, cooldownMs: 400 },
-    });
-    queue = new Queue(pluginQueueName('flaky'), { connection: redis, prefix });
+    h = await startRuntime(flaky, {}, { fallbackAfterAttempts: 2, circuit: { failureThreshold: 1000, windowMs: 60_000, cooldownMs: 400 } });
   });
-  after(async () => {
-    await runtime.close();
-    await queue.close();
-    await clearPrefix(redis, prefix);
-    redis.disconnect();
-  });
+  after(() => h.close());
 
   const run = async (j: DeliveryJob) => {
-    await queue.add('deliver', j, deliveryJobOptions(j, flaky.processor));
-    return waitFor('final outcome', () => reporter.outcomes.find((o) => o.job.deliveryId === j.deliveryId && o.type !== 'retrying'));
+    await h.enqueue(j);
+    return h.final(j.deliveryId);
   };
 
   test('a provider-side failure with a chain: rerouted after the fallback budget, carrying the rest of the chain', async () => {
@@ -85,20 +61,20 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
     assert.deepEqual(o.next.fallback, ['third']);
     assert.equal(o.next.deliveryId, j.deliveryId, 'same delivery id on the next queue');
     assert.equal(o.error?.status, 503);
-    assert.equal(await (await queue.getJob(j.deliveryId))?.getState(), 'completed', 'the job ends here; the host enqueues the next');
+    assert.equal(await (await h.queue.getJob(j.deliveryId))?.getState(), 'completed', 'the job ends here; the host enqueues the next');
   });
 
   test('a stale copy of a rerouted job (its worker died before completing it) does not send', async () => {
     const j = job('down', ['second']);
     assert.equal((await run(j)).type, 'rerouted');
     const before = sends.length;
-    const outcomes = reporter.outcomes.length;
+    const outcomes = h.reporter.outcomes.length;
     // The same delivery again on the first queue, as BullMQ's stalled-job recovery would run it.
-    const again = await queue.add('deliver', j, { ...deliveryJobOptions(j, flaky.processor), jobId: `${j.deliveryId}-stalled` });
+    const again = await h.queue.add('deliver', j, { ...deliveryJobOptions(j, flaky.processor), jobId: `${j.deliveryId}-stalled` });
     await waitFor('the stale copy to finish', async () => (await again.getState()) === 'completed');
-    assert.equal(await (await queue.getJob(`${j.deliveryId}-stalled`))?.returnvalue, 'moved');
+    assert.equal((await h.queue.getJob(`${j.deliveryId}-stalled`))?.returnvalue, 'moved');
     assert.equal(sends.length, before, 'the first provider was not called again');
-    assert.equal(reporter.outcomes.length, outcomes, 'nothing reported: the next provider owns the delivery');
+    assert.equal(h.reporter.outcomes.length, outcomes, 'nothing reported: the next provider owns the delivery');
   });
 
   test('refused credentials (configuration) reroute at once', async () => {
@@ -123,64 +99,39 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
 });
 
 describe('PluginRuntime: an open circuit', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('sdkcb');
-  const registry = new Registry();
-  const reporter = new RecordingReporter();
-  let runtime: PluginRuntime;
-  let queue: Queue;
-
+  let h: RuntimeHarness;
   before(async () => {
-    runtime = await PluginRuntime.start({
-      plugin: flaky,
-      config: {},
-      connection: redis,
-      prefix,
-      registry,
-      reporter,
-      fallbackAfterAttempts: 1,
-      circuit: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 500 },
-    });
-    queue = new Queue(pluginQueueName('flaky'), { connection: redis, prefix });
+    h = await startRuntime(flaky, {}, { fallbackAfterAttempts: 1, circuit: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 500 } });
   });
-  after(async () => {
-    await runtime.close();
-    await queue.close();
-    await clearPrefix(redis, prefix);
-    redis.disconnect();
-  });
-
-  const add = (j: DeliveryJob) => queue.add('deliver', j, deliveryJobOptions(j, flaky.processor));
-  const final = (j: DeliveryJob) =>
-    waitFor('final outcome', () => reporter.outcomes.find((o) => o.job.deliveryId === j.deliveryId && o.type !== 'retrying'), { timeoutMs: 5000 });
+  after(() => h.close());
 
   test('reroutes without calling the provider when there is a chain; waits without spending attempts when there is none', async () => {
     providerUp = false;
     for (const phone of ['a', 'b']) {
       const j = job(phone, ['second']);
-      await add(j);
-      await final(j);
+      await h.enqueue(j);
+      await h.final(j.deliveryId);
     }
     // Two provider-side failures: open.
-    await waitFor('open', () => runtime.circuitState() === 'open');
-    const metrics = await registry.getSingleMetricAsString('clarion_plugin_circuit_state');
+    await waitFor('open', () => h.runtime.circuitState() === 'open');
+    const metrics = await h.registry.getSingleMetricAsString('clarion_plugin_circuit_state');
     assert.match(metrics, /clarion_plugin_circuit_state\{plugin="flaky"\} 2/);
 
     const before = sends.length;
     const withChain = job('c', ['second']);
-    await add(withChain);
-    const o = await final(withChain);
+    await h.enqueue(withChain);
+    const o = await h.final(withChain.deliveryId);
     assert.equal(o.type === 'rerouted' && o.cause, 'circuit_open');
     assert.equal(sends.length, before, 'the provider was not called');
 
     // No chain: the job is delayed until the cooldown ends, then the probe sends it.
     providerUp = true;
     const alone = job('d');
-    await add(alone);
-    await waitFor('delayed', async () => (await (await queue.getJob(alone.deliveryId))?.getState()) === 'delayed', { timeoutMs: 2000 });
-    const sent = await final(alone);
+    await h.enqueue(alone);
+    await waitFor('delayed', async () => (await (await h.queue.getJob(alone.deliveryId))?.getState()) === 'delayed', { timeoutMs: 2000 });
+    const sent = await h.final(alone.deliveryId, 5000);
     assert.equal(sent.type, 'sent');
     assert.equal(sent.attempt, 1, 'waiting for the circuit cost no attempt');
-    assert.equal(runtime.circuitState(), 'closed');
+    assert.equal(h.runtime.circuitState(), 'closed');
   });
 });

@@ -142,10 +142,10 @@ export class PluginRuntime {
     const log = deps.log.child({ deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, attempt });
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
-    const { sent: already, owner } = await deps.ledger.state(delivery.deliveryId);
-    if (owner !== null && owner !== this.plugin.name) {
-      // A stale copy: this delivery was handed to `owner` after this job's worker died mid-reroute.
-      log.info({ owner }, 'delivery belongs to another provider now; not sending');
+    const { sent: already, released } = await deps.ledger.state(delivery.deliveryId, this.plugin.name);
+    if (released) {
+      // A stale copy: this plugin handed the delivery on, then its worker died before completing the job.
+      log.info({ released: this.plugin.name }, 'delivery was handed to a fallback provider; not sending');
       return 'moved';
     }
     if (already !== null) {
@@ -276,7 +276,7 @@ export class PluginRuntime {
   ): Promise<string> {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
-    await deps.ledger.transfer(delivery.deliveryId, to);
+    await deps.ledger.release(delivery.deliveryId, this.plugin.name);
     const next: DeliveryJob = { ...delivery, plugin: to, fallback: rest };
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });

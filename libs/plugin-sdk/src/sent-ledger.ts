@@ -26,24 +26,27 @@ export class SentLedger {
     await this.redis.set(this.key(deliveryId), providerMessageId ?? '', 'EX', this.ttlSeconds);
   }
 
-  private ownerKey(deliveryId: string): string {
-    return `${this.prefix}:owner:${deliveryId}`;
+  private releasedKey(deliveryId: string): string {
+    return `${this.prefix}:released:${deliveryId}`;
   }
 
   /**
    * Both facts a job needs before sending, in one round trip: whether the delivery was already
-   * sent (by any provider), and which plugin owns it now (null: never rerouted, the first one).
+   * sent (by any provider), and whether `plugin` already handed it on to a fallback provider.
    */
-  async state(deliveryId: string): Promise<{ sent: string | null; owner: string | null }> {
-    const [sent, owner] = await this.redis.mget(this.key(deliveryId), this.ownerKey(deliveryId));
-    return { sent: sent ?? null, owner: owner ?? null };
+  async state(deliveryId: string, plugin: string): Promise<{ sent: string | null; released: boolean }> {
+    const replies = await this.redis.multi().get(this.key(deliveryId)).sismember(this.releasedKey(deliveryId), plugin).exec();
+    if (!replies) throw new Error('sent ledger: transaction aborted');
+    const [[sentError, sent], [releasedError, released]] = replies as [[Error | null, string | null], [Error | null, number]];
+    if (sentError || releasedError) throw sentError ?? releasedError;
+    return { sent: sent ?? null, released: released === 1 };
   }
 
   /**
-   * Hands the delivery to another plugin. Written before the host hears of the reroute, so if the
-   * old job runs again (its worker died before completing it) it sees it is no longer the owner.
+   * Records that `plugin` handed the delivery on. Written before the host hears of the reroute, so
+   * if the old job runs again (its worker died before completing it) it knows not to send.
    */
-  async transfer(deliveryId: string, toPlugin: string): Promise<void> {
-    await this.redis.set(this.ownerKey(deliveryId), toPlugin, 'EX', this.ttlSeconds);
+  async release(deliveryId: string, plugin: string): Promise<void> {
+    await this.redis.multi().sadd(this.releasedKey(deliveryId), plugin).expire(this.releasedKey(deliveryId), this.ttlSeconds).exec();
   }
 }

@@ -1,14 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import type { DeliveryJob, DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PluginRegistry } from '../plugins/plugin-registry';
 import { optOut } from '../preferences/opt-out';
 import { Enqueuer } from './enqueuer';
 import { StatusWriter } from './status-writer';
 
 type Rerouted = Extract<DeliveryOutcome, { type: 'rerouted' }>;
 type Failed = Extract<DeliveryOutcome, { type: 'failed' }>;
+
+/** `next`, skipping providers of its chain this deployment no longer loads (config changed since it was planned). */
+export function loadableNext(next: DeliveryJob, plugins: Pick<PluginRegistry, 'get'>): DeliveryJob | undefined {
+  const [plugin, ...rest] = [next.plugin, ...(next.fallback ?? [])].filter((name) => plugins.get(name) !== undefined);
+  return plugin === undefined ? undefined : { ...next, plugin, fallback: rest };
+}
 
 /** Twilio 21610 and the like: the number is fine, its owner replied STOP. */
 export function isSmsStop(o: DeliveryOutcome): o is Failed {
@@ -35,13 +42,26 @@ export class OutcomeRouter implements DeliveryReporter {
     private readonly writer: StatusWriter,
     private readonly enqueuer: Enqueuer,
     private readonly metrics: DeliveryMetrics,
+    private readonly plugins: PluginRegistry,
   ) {
     this.reroutes = new Batcher((items) => this.flushReroutes(items), { maxItems: 1000, maxWaitMs: 5, concurrency: 2 });
     this.stops = new Batcher((items) => this.flushStops(items), { maxItems: 500, maxWaitMs: 5, concurrency: 1 });
   }
 
   async report(outcome: DeliveryOutcome): Promise<void> {
-    if (outcome.type === 'rerouted') return this.reroutes.submit(outcome);
+    if (outcome.type === 'rerouted') {
+      const next = loadableNext(outcome.next, this.plugins);
+      if (next) return this.reroutes.submit({ ...outcome, next });
+      // The chain names only plugins this deployment no longer loads: the delivery ends here.
+      return this.writer.report({
+        type: 'failed',
+        job: outcome.job,
+        attempt: outcome.attempt,
+        at: outcome.at,
+        reason: outcome.error?.kind === 'permanent' ? 'configuration' : 'retries_exhausted',
+        error: outcome.error ?? { kind: 'retryable', message: `circuit open and no loaded fallback provider (${outcome.next.plugin})` },
+      });
+    }
     if (isSmsStop(outcome)) await this.stops.submit(outcome);
     return this.writer.report(outcome);
   }
