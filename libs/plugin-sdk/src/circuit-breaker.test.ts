@@ -5,7 +5,11 @@ import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 function breaker(settings = { failureThreshold: 3, windowMs: 1000, cooldownMs: 500 }) {
   let now = 0;
   const changes: CircuitState[] = [];
-  const b = new CircuitBreaker(settings, (s) => changes.push(s), () => now);
+  const b = new CircuitBreaker(
+    settings,
+    (s) => changes.push(s),
+    () => now,
+  );
   return { b, changes, tick: (ms: number) => (now += ms) };
 }
 

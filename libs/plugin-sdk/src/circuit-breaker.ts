@@ -47,13 +47,19 @@ export class CircuitBreaker {
     this.advance();
     if (this.state === 'closed') return { allow: true, probe: false };
     // A probe that never reported back (its worker died) does not block the circuit forever.
-    if (this.state === 'half_open' && (!this.probing || this.now() > this.probeStartedAt + this.settings.cooldownMs)) {
+    if (
+      this.state === 'half_open' &&
+      (!this.probing || this.now() > this.probeStartedAt + this.settings.cooldownMs)
+    ) {
       this.probing = true;
       this.probeStartedAt = this.now();
       return { allow: true, probe: true };
     }
     // Open, or half-open with the probe still out: wait for the cooldown (or the probe) to end.
-    const left = this.state === 'open' ? this.openedAt + this.settings.cooldownMs - this.now() : this.settings.cooldownMs;
+    const left =
+      this.state === 'open'
+        ? this.openedAt + this.settings.cooldownMs - this.now()
+        : this.settings.cooldownMs;
     return { allow: false, retryInMs: Math.max(100, left) };
   }
 
@@ -94,7 +100,8 @@ export class CircuitBreaker {
   }
 
   private advance(): void {
-    if (this.state === 'open' && this.now() >= this.openedAt + this.settings.cooldownMs) this.set('half_open');
+    if (this.state === 'open' && this.now() >= this.openedAt + this.settings.cooldownMs)
+      this.set('half_open');
   }
 
   private set(state: CircuitState): void {

@@ -36,12 +36,21 @@ const flaky = defineChannelPlugin({
 });
 
 const job = (phone: string, fallback?: string[]) =>
-  makeJob({ plugin: 'flaky', channel: 'sms', address: { kind: 'phone', contactId: 'c', phone }, ...(fallback ? { fallback } : {}) });
+  makeJob({
+    plugin: 'flaky',
+    channel: 'sms',
+    address: { kind: 'phone', contactId: 'c', phone },
+    ...(fallback ? { fallback } : {}),
+  });
 
 describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', () => {
   let h: RuntimeHarness;
   before(async () => {
-    h = await startRuntime(flaky, {}, { fallbackAfterAttempts: 2, circuit: { failureThreshold: 1000, windowMs: 60_000, cooldownMs: 400 } });
+    h = await startRuntime(
+      flaky,
+      {},
+      { fallbackAfterAttempts: 2, circuit: { failureThreshold: 1000, windowMs: 60_000, cooldownMs: 400 } },
+    );
   });
   after(() => h.close());
 
@@ -61,7 +70,11 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
     assert.deepEqual(o.next.fallback, ['third']);
     assert.equal(o.next.deliveryId, j.deliveryId, 'same delivery id on the next queue');
     assert.equal(o.error?.status, 503);
-    assert.equal(await (await h.queue.getJob(j.deliveryId))?.getState(), 'completed', 'the job ends here; the host enqueues the next');
+    assert.equal(
+      await (await h.queue.getJob(j.deliveryId))?.getState(),
+      'completed',
+      'the job ends here; the host enqueues the next',
+    );
   });
 
   test('a stale copy of a rerouted job (its worker died before completing it) does not send', async () => {
@@ -70,11 +83,18 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
     const before = sends.length;
     const outcomes = h.reporter.outcomes.length;
     // The same delivery again on the first queue, as BullMQ's stalled-job recovery would run it.
-    const again = await h.queue.add('deliver', j, { ...deliveryJobOptions(j, flaky.processor), jobId: `${j.deliveryId}-stalled` });
+    const again = await h.queue.add('deliver', j, {
+      ...deliveryJobOptions(j, flaky.processor),
+      jobId: `${j.deliveryId}-stalled`,
+    });
     await waitFor('the stale copy to finish', async () => (await again.getState()) === 'completed');
     assert.equal((await h.queue.getJob(`${j.deliveryId}-stalled`))?.returnvalue, 'moved');
     assert.equal(sends.length, before, 'the first provider was not called again');
-    assert.equal(h.reporter.outcomes.length, outcomes, 'nothing reported: the next provider owns the delivery');
+    assert.equal(
+      h.reporter.outcomes.length,
+      outcomes,
+      'nothing reported: the next provider owns the delivery',
+    );
   });
 
   test('refused credentials (configuration) reroute at once', async () => {
@@ -101,7 +121,11 @@ describe('PluginRuntime: fallback and circuit breaker (real BullMQ on Redis)', (
 describe('PluginRuntime: an open circuit', () => {
   let h: RuntimeHarness;
   before(async () => {
-    h = await startRuntime(flaky, {}, { fallbackAfterAttempts: 1, circuit: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 500 } });
+    h = await startRuntime(
+      flaky,
+      {},
+      { fallbackAfterAttempts: 1, circuit: { failureThreshold: 2, windowMs: 60_000, cooldownMs: 500 } },
+    );
   });
   after(() => h.close());
 
@@ -128,7 +152,11 @@ describe('PluginRuntime: an open circuit', () => {
     providerUp = true;
     const alone = job('d');
     await h.enqueue(alone);
-    await waitFor('delayed', async () => (await (await h.queue.getJob(alone.deliveryId))?.getState()) === 'delayed', { timeoutMs: 2000 });
+    await waitFor(
+      'delayed',
+      async () => (await (await h.queue.getJob(alone.deliveryId))?.getState()) === 'delayed',
+      { timeoutMs: 2000 },
+    );
     const sent = await h.final(alone.deliveryId, 5000);
     assert.equal(sent.type, 'sent');
     assert.equal(sent.attempt, 1, 'waiting for the circuit cost no attempt');

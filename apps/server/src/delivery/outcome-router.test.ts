@@ -16,11 +16,16 @@ const job = (plugin: string, fallback: string[]): DeliveryJob => ({
   acceptedAt: new Date(0).toISOString(),
 });
 
-const loaded = (...names: string[]) => ({ get: (n: string) => (names.includes(n) ? ({ name: n } as AnyChannelPlugin) : undefined) });
+const loaded = (...names: string[]) => ({
+  get: (n: string) => (names.includes(n) ? ({ name: n } as AnyChannelPlugin) : undefined),
+});
 
 describe('a reroute to a provider this deployment no longer loads', () => {
   test('the next loaded provider of the chain takes it, with the rest of the chain', () => {
-    const next = loadableNext(job('gone', ['vonage', 'also-gone', 'messagebird']), loaded('vonage', 'messagebird'));
+    const next = loadableNext(
+      job('gone', ['vonage', 'also-gone', 'messagebird']),
+      loaded('vonage', 'messagebird'),
+    );
     assert.equal(next?.plugin, 'vonage');
     assert.deepEqual(next?.fallback, ['messagebird']);
   });

@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
 import type { DeliveryJob, DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
@@ -12,14 +12,24 @@ type Rerouted = Extract<DeliveryOutcome, { type: 'rerouted' }>;
 type Failed = Extract<DeliveryOutcome, { type: 'failed' }>;
 
 /** `next`, skipping providers of its chain this deployment no longer loads (config changed since it was planned). */
-export function loadableNext(next: DeliveryJob, plugins: Pick<PluginRegistry, 'get'>): DeliveryJob | undefined {
-  const [plugin, ...rest] = [next.plugin, ...(next.fallback ?? [])].filter((name) => plugins.get(name) !== undefined);
+export function loadableNext(
+  next: DeliveryJob,
+  plugins: Pick<PluginRegistry, 'get'>,
+): DeliveryJob | undefined {
+  const [plugin, ...rest] = [next.plugin, ...(next.fallback ?? [])].filter(
+    (name) => plugins.get(name) !== undefined,
+  );
   return plugin === undefined ? undefined : { ...next, plugin, fallback: rest };
 }
 
 /** Twilio 21610 and the like: the number is fine, its owner replied STOP. */
 export function isSmsStop(o: DeliveryOutcome): o is Failed {
-  return o.type === 'failed' && o.job.channel === 'sms' && o.reason === 'invalid_address' && o.error.addressReason === 'opted_out';
+  return (
+    o.type === 'failed' &&
+    o.job.channel === 'sms' &&
+    o.reason === 'invalid_address' &&
+    o.error.addressReason === 'opted_out'
+  );
 }
 
 /**
@@ -44,8 +54,16 @@ export class OutcomeRouter implements DeliveryReporter {
     private readonly metrics: DeliveryMetrics,
     private readonly plugins: PluginRegistry,
   ) {
-    this.reroutes = new Batcher((items) => this.flushReroutes(items), { maxItems: 1000, maxWaitMs: 5, concurrency: 2 });
-    this.stops = new Batcher((items) => this.flushStops(items), { maxItems: 500, maxWaitMs: 5, concurrency: 1 });
+    this.reroutes = new Batcher((items) => this.flushReroutes(items), {
+      maxItems: 1000,
+      maxWaitMs: 5,
+      concurrency: 2,
+    });
+    this.stops = new Batcher((items) => this.flushStops(items), {
+      maxItems: 500,
+      maxWaitMs: 5,
+      concurrency: 1,
+    });
   }
 
   async report(outcome: DeliveryOutcome): Promise<void> {
@@ -59,7 +77,10 @@ export class OutcomeRouter implements DeliveryReporter {
         attempt: outcome.attempt,
         at: outcome.at,
         reason: outcome.error?.kind === 'permanent' ? 'configuration' : 'retries_exhausted',
-        error: outcome.error ?? { kind: 'retryable', message: `circuit open and no loaded fallback provider (${outcome.next.plugin})` },
+        error: outcome.error ?? {
+          kind: 'retryable',
+          message: `circuit open and no loaded fallback provider (${outcome.next.plugin})`,
+        },
       });
     }
     if (isSmsStop(outcome)) await this.stops.submit(outcome);
@@ -86,7 +107,12 @@ export class OutcomeRouter implements DeliveryReporter {
         items.map((o) => JSON.stringify(o.next)),
         items.map((o) => o.attempt),
         items.map((o) =>
-          JSON.stringify({ plugin: o.job.plugin, to: o.next.plugin, cause: o.cause, ...(o.error ? { error: o.error } : {}) }),
+          JSON.stringify({
+            plugin: o.job.plugin,
+            to: o.next.plugin,
+            cause: o.cause,
+            ...(o.error ? { error: o.error } : {}),
+          }),
         ),
       ],
     );
@@ -105,7 +131,14 @@ export class OutcomeRouter implements DeliveryReporter {
     );
     // STOP replies are rare (one per user, ever): one statement per user inside one transaction is fine.
     await this.db.transaction(async (tx) => {
-      for (const o of owners) await optOut(tx, { appId: o.app_id, userId: o.user_id, channel: 'sms', category: '*', source: 'sms_stop' });
+      for (const o of owners)
+        await optOut(tx, {
+          appId: o.app_id,
+          userId: o.user_id,
+          channel: 'sms',
+          category: '*',
+          source: 'sms_stop',
+        });
     });
     if (owners.length > 0) this.log.log(`opted ${owners.length} user(s) out of SMS after a STOP reply`);
     return items.map(() => undefined);

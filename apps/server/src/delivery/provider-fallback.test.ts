@@ -57,7 +57,11 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
       label: 'fallback',
       fakes: [twilioFake(), vonageFake()],
       // High threshold: this suite is about the retry budget, not the circuit.
-      env: { CLARION_PLUGINS: SMS_PLUGINS, CLARION_FALLBACK_AFTER_ATTEMPTS: '2', CLARION_CIRCUIT_FAILURE_THRESHOLD: '100' },
+      env: {
+        CLARION_PLUGINS: SMS_PLUGINS,
+        CLARION_FALLBACK_AFTER_ATTEMPTS: '2',
+        CLARION_CIRCUIT_FAILURE_THRESHOLD: '100',
+      },
     });
     app = await h.createApp({ providers: { sms: ['twilio', 'vonage'] } });
   });
@@ -82,12 +86,19 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     assert.equal(d.events.at(-1)!.detail?.encoding, 'GSM-7');
     // Twilio was tried exactly the budget (2 attempts), vonage sent the text once.
     assert.equal(h.sandbox.recorder.count({ provider: 'twilio', to: phone }), 2);
-    const [received] = await h.sandbox.recorder.waitFor(1, { provider: 'vonage', to: vonageTo(phone), outcome: 'accepted' });
+    const [received] = await h.sandbox.recorder.waitFor(1, {
+      provider: 'vonage',
+      to: vonageTo(phone),
+      outcome: 'accepted',
+    });
     assert.equal((received!.payload as { text: string }).text, 'Your code is 123456');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(h.sandbox.recorder.count({ provider: 'vonage', to: vonageTo(phone) }), 1, 'sent once');
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    assert.match(metrics, /clarion_plugin_reroutes_total\{plugin="twilio",to="vonage",cause="provider_failed"[^}]*\} 1/);
+    assert.match(
+      metrics,
+      /clarion_plugin_reroutes_total\{plugin="twilio",to="vonage",cause="provider_failed"[^}]*\} 1/,
+    );
   });
 
   test('an invalid number is not handed to the next provider: it fails and the contact is disabled', async () => {
@@ -101,7 +112,11 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     assert.equal(d.plugin, 'twilio');
     assert.ok(!d.events.some((e) => e.status === 'rerouted'));
     assert.equal(h.sandbox.recorder.count({ provider: 'vonage', to: vonageTo(phone) }), 0);
-    const [contact] = await sql<{ disabled_at: Date | null }>(h.db.url, "SELECT disabled_at FROM contacts WHERE address = $1", [phone]);
+    const [contact] = await sql<{ disabled_at: Date | null }>(
+      h.db.url,
+      'SELECT disabled_at FROM contacts WHERE address = $1',
+      [phone],
+    );
     assert.ok(contact?.disabled_at, 'contact disabled');
   });
 
@@ -163,7 +178,12 @@ describe('circuit breaker: a provider that keeps failing is skipped, then probed
       },
     });
     app = await h.createApp({ providers: { sms: ['twilio', 'vonage'] } });
-    for (const [user, phone] of [['u1', '+14155550201'], ['u2', '+14155550202'], ['u3', '+14155550203'], ['u4', '+14155550204']]) {
+    for (const [user, phone] of [
+      ['u1', '+14155550201'],
+      ['u2', '+14155550202'],
+      ['u3', '+14155550203'],
+      ['u4', '+14155550204'],
+    ]) {
       assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body: { phone } })).status, 200);
     }
   });
@@ -186,7 +206,11 @@ describe('circuit breaker: a provider that keeps failing is skipped, then probed
     assert.equal(open.status, 'sent');
     assert.equal(open.plugin, 'vonage');
     assert.equal(open.events.find((e) => e.status === 'rerouted')?.detail?.cause, 'circuit_open');
-    assert.equal(h.sandbox.recorder.count({ provider: 'twilio' }), twilioCalls, 'no request reached twilio while open');
+    assert.equal(
+      h.sandbox.recorder.count({ provider: 'twilio' }),
+      twilioCalls,
+      'no request reached twilio while open',
+    );
 
     // After the cooldown one probe goes to twilio (healthy again): it sends, and the circuit closes.
     await new Promise((r) => setTimeout(r, 1600));

@@ -20,7 +20,11 @@ describe('worker settings from the environment', () => {
 
   test('a malformed rate list stops the start, naming the variable', () => {
     for (const bad of ['twilio', 'twilio=fast', 'twilio=0', 'Twilio=3']) {
-      assert.throws(() => loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: bad }), (e: unknown) => e instanceof EnvError && /CLARION_PLUGIN_RATE_LIMITS/.test(e.message), bad);
+      assert.throws(
+        () => loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: bad }),
+        (e: unknown) => e instanceof EnvError && /CLARION_PLUGIN_RATE_LIMITS/.test(e.message),
+        bad,
+      );
     }
   });
 

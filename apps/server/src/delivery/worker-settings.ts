@@ -11,7 +11,14 @@ export function workerProcessor(env: Env, plugin: string): ProcessorSettings {
   return {
     ...(env.CLARION_WORKER_CONCURRENCY ? { concurrency: env.CLARION_WORKER_CONCURRENCY } : {}),
     // BullMQ's limiter counts whole jobs per window: a fractional rate becomes N per N/rate seconds.
-    ...(rate !== undefined ? { limiter: rate >= 1 ? { max: Math.round(rate), durationMs: 1000 } : { max: 1, durationMs: Math.round(1000 / rate) } } : {}),
+    ...(rate !== undefined
+      ? {
+          limiter:
+            rate >= 1
+              ? { max: Math.round(rate), durationMs: 1000 }
+              : { max: 1, durationMs: Math.round(1000 / rate) },
+        }
+      : {}),
   };
 }
 

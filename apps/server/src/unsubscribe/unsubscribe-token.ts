@@ -10,7 +10,9 @@ export interface UnsubscribeClaim {
   category: string;
 }
 
-const payloadSchema = z.object({ v: z.literal(1), a: z.uuid(), u: z.uuid(), c: z.string().min(1).max(100) }).strict();
+const payloadSchema = z
+  .object({ v: z.literal(1), a: z.uuid(), u: z.uuid(), c: z.string().min(1).max(100) })
+  .strict();
 
 /**
  * Signed, stateless unsubscribe tokens: `base64url(json).base64url(hmac-sha256)`. The key is
@@ -22,17 +24,28 @@ export class UnsubscribeTokens {
   private readonly key: Buffer;
 
   constructor(encryptionKeyBase64: string) {
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(encryptionKeyBase64, 'base64'), Buffer.alloc(0), 'clarion unsubscribe link v1', 32));
+    this.key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(encryptionKeyBase64, 'base64'),
+        Buffer.alloc(0),
+        'clarion unsubscribe link v1',
+        32,
+      ),
+    );
   }
 
   sign(claim: UnsubscribeClaim): string {
-    const body = Buffer.from(JSON.stringify({ v: 1, a: claim.appId, u: claim.userId, c: claim.category })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ v: 1, a: claim.appId, u: claim.userId, c: claim.category }),
+    ).toString('base64url');
     return `${body}.${this.mac(body)}`;
   }
 
   /** The claim, or a 400 (not a token) / 401 (not signed by us) ApiError. */
   verify(token: unknown): UnsubscribeClaim {
-    if (typeof token !== 'string' || token.length > 2000) throw new ApiError(400, 'invalid_token', 'this unsubscribe link is malformed');
+    if (typeof token !== 'string' || token.length > 2000)
+      throw new ApiError(400, 'invalid_token', 'this unsubscribe link is malformed');
     const parts = token.split('.');
     if (parts.length !== 2 || !/^[A-Za-z0-9_-]+$/.test(parts[0]!) || !/^[A-Za-z0-9_-]{43}$/.test(parts[1]!)) {
       throw new ApiError(400, 'invalid_token', 'this unsubscribe link is malformed');

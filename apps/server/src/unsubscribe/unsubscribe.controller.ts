@@ -3,8 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { notFound } from '../common/api-error';
 import { optOut } from '../preferences/opt-out';
-import { UnsubscribeTokens } from './unsubscribe-token';
 import { confirmPage, donePage } from './unsubscribe-page';
+import { UnsubscribeTokens } from './unsubscribe-token';
 
 /**
  * Public (no app key): the signed token is the authority. GET shows a confirmation page; POST —
@@ -21,7 +21,10 @@ export class UnsubscribeController {
   ) {}
 
   @Get()
-  async confirm(@Query('token') token: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async confirm(
+    @Query('token') token: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const claim = this.tokens.verify(token);
     const appName = await this.owner(claim.appId, claim.userId);
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -30,10 +33,19 @@ export class UnsubscribeController {
 
   @Post()
   @HttpCode(200)
-  async unsubscribe(@Query('token') token: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async unsubscribe(
+    @Query('token') token: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const claim = this.tokens.verify(token);
     const appName = await this.owner(claim.appId, claim.userId);
-    await optOut(this.db, { appId: claim.appId, userId: claim.userId, channel: 'email', category: claim.category, source: 'unsubscribe_link' });
+    await optOut(this.db, {
+      appId: claim.appId,
+      userId: claim.userId,
+      channel: 'email',
+      category: claim.category,
+      source: 'unsubscribe_link',
+    });
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
     return donePage(appName, claim.category);
   }

@@ -4,5 +4,9 @@ import { ENV } from '../config/tokens';
 import { UnsubscribeTokens } from './unsubscribe-token';
 
 export const unsubscribeProviders: Provider[] = [
-  { provide: UnsubscribeTokens, useFactory: (env: Env) => new UnsubscribeTokens(env.CLARION_ENCRYPTION_KEY), inject: [ENV] },
+  {
+    provide: UnsubscribeTokens,
+    useFactory: (env: Env) => new UnsubscribeTokens(env.CLARION_ENCRYPTION_KEY),
+    inject: [ENV],
+  },
 ];

@@ -23,23 +23,42 @@ describe('e-mail unsubscribe: List-Unsubscribe headers, confirmation page, RFC 8
     );
 
   /** Sends an e-mail through the SMTP plugin to the sandbox's SMTP server and returns the link in its headers. */
-  async function linkFor(user: string, category?: string): Promise<{ url: string; headers: Record<string, string>; text: string | null }> {
+  async function linkFor(
+    user: string,
+    category?: string,
+  ): Promise<{ url: string; headers: Record<string, string>; text: string | null }> {
     const res = await app.call('/v1/notifications', {
-      body: { to: { userId: user }, content: { email: { subject: 'News', html: '<p>Hello <b>there</b></p>' } }, ...(category ? { category } : {}) },
+      body: {
+        to: { userId: user },
+        content: { email: { subject: 'News', html: '<p>Hello <b>there</b></p>' } },
+        ...(category ? { category } : {}),
+      },
     });
     assert.equal(res.status, 202, await res.clone().text());
     const before = h.sandbox.recorder.count({ provider: 'smtp', to: `${user}@example.com` });
-    const records = await h.sandbox.recorder.waitFor(before + 1, { provider: 'smtp', to: `${user}@example.com`, outcome: 'accepted' });
+    const records = await h.sandbox.recorder.waitFor(before + 1, {
+      provider: 'smtp',
+      to: `${user}@example.com`,
+      outcome: 'accepted',
+    });
     const payload = records.at(-1)!.payload as { headers: Record<string, string>; text: string | null };
     const url = /<([^>]+)>/.exec((payload.headers['list-unsubscribe'] ?? '').replace(/\s+/g, ''))?.[1] ?? '';
     return { url, headers: payload.headers, text: payload.text };
   }
 
   before(async () => {
-    h = await startHarness({ label: 'unsub', fakes: [smtpFake()], env: { CLARION_PLUGINS: '@clarion/plugin-webhook,@clarion/plugin-smtp' } });
+    h = await startHarness({
+      label: 'unsub',
+      fakes: [smtpFake()],
+      env: { CLARION_PLUGINS: '@clarion/plugin-webhook,@clarion/plugin-smtp' },
+    });
     app = await h.createApp();
     for (const user of ['fay', 'gus', 'hal']) {
-      assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body: { email: `${user}@example.com` } })).status, 200);
+      assert.equal(
+        (await app.call(`/v1/users/${user}`, { method: 'PUT', body: { email: `${user}@example.com` } }))
+          .status,
+        200,
+      );
     }
   });
   after(() => h.close());
@@ -69,10 +88,21 @@ describe('e-mail unsubscribe: List-Unsubscribe headers, confirmation page, RFC 8
     });
     assert.equal(post.status, 200);
     assert.match(await post.text(), /unsubscribed/);
-    assert.deepEqual(await prefs('fay'), [{ channel: 'email', category: 'marketing', enabled: false, source: 'unsubscribe_link' }]);
+    assert.deepEqual(await prefs('fay'), [
+      { channel: 'email', category: 'marketing', enabled: false, source: 'unsubscribe_link' },
+    ]);
 
     // Repeating it (mail clients retry) is harmless.
-    assert.equal((await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status, 200);
+    assert.equal(
+      (
+        await fetch(local, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        })
+      ).status,
+      200,
+    );
     assert.equal((await prefs('fay')).length, 1);
   });
 
@@ -80,7 +110,9 @@ describe('e-mail unsubscribe: List-Unsubscribe headers, confirmation page, RFC 8
     const { url } = await linkFor('gus');
     const local = url.replace(h.env.CLARION_PUBLIC_URL.replace(/\/$/, ''), h.url);
     assert.equal((await fetch(local, { method: 'POST' })).status, 200);
-    assert.deepEqual(await prefs('gus'), [{ channel: 'email', category: '*', enabled: false, source: 'unsubscribe_link' }]);
+    assert.deepEqual(await prefs('gus'), [
+      { channel: 'email', category: '*', enabled: false, source: 'unsubscribe_link' },
+    ]);
   });
 
   test('critical categories (security) carry no unsubscribe link', async () => {
@@ -112,7 +144,10 @@ describe('e-mail unsubscribe: List-Unsubscribe headers, confirmation page, RFC 8
         assert.equal((await json<{ error: { code: string } }>(res)).error.code, code);
       }
     }
-    assert.deepEqual(await sql(h.db.url, 'SELECT * FROM user_preferences ORDER BY user_id, channel, category'), before);
+    assert.deepEqual(
+      await sql(h.db.url, 'SELECT * FROM user_preferences ORDER BY user_id, channel, category'),
+      before,
+    );
   });
 
   test('a valid link for a user deleted since is a 404 and writes nothing', async () => {

@@ -27,7 +27,11 @@ export interface StartRuntimeOptions {
 }
 
 /** Starts `plugin` on its own Redis key prefix (deleted by `close`), recording every outcome. */
-export async function startRuntime(plugin: AnyChannelPlugin, config: unknown, options: StartRuntimeOptions = {}): Promise<RuntimeHarness> {
+export async function startRuntime(
+  plugin: AnyChannelPlugin,
+  config: unknown,
+  options: StartRuntimeOptions = {},
+): Promise<RuntimeHarness> {
   const connection = scratchRedis();
   const prefix = scratchPrefix(plugin.name);
   const registry = new Registry();
@@ -42,7 +46,9 @@ export async function startRuntime(plugin: AnyChannelPlugin, config: unknown, op
     ...(options.processor ? { processor: options.processor } : {}),
     ...(options.resolveAppConfig ? { resolveAppConfig: options.resolveAppConfig } : {}),
     ...(options.circuit !== undefined ? { circuit: options.circuit } : {}),
-    ...(options.fallbackAfterAttempts !== undefined ? { fallbackAfterAttempts: options.fallbackAfterAttempts } : {}),
+    ...(options.fallbackAfterAttempts !== undefined
+      ? { fallbackAfterAttempts: options.fallbackAfterAttempts }
+      : {}),
   });
   const queue = new Queue<DeliveryJob>(pluginQueueName(plugin.name), { connection, prefix });
   const settings = { ...plugin.processor, ...options.processor };
@@ -54,7 +60,8 @@ export async function startRuntime(plugin: AnyChannelPlugin, config: unknown, op
     async enqueue(job) {
       await queue.add('deliver', job, deliveryJobOptions(job, settings));
     },
-    final: (deliveryId, timeoutMs = 15_000) => pollFor(`final outcome of ${deliveryId}`, () => reporter.final(deliveryId), timeoutMs),
+    final: (deliveryId, timeoutMs = 15_000) =>
+      pollFor(`final outcome of ${deliveryId}`, () => reporter.final(deliveryId), timeoutMs),
     async close() {
       await runtime.close();
       await queue.close();
