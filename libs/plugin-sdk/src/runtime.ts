@@ -143,10 +143,11 @@ export class PluginRuntime {
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
     const { sent: already, released } = await deps.ledger.state(delivery.deliveryId, this.plugin.name);
-    if (released) {
-      // A stale copy: this plugin handed the delivery on, then its worker died before completing the job.
-      log.info({ released: this.plugin.name }, 'delivery was handed to a fallback provider; not sending');
-      return 'moved';
+    if (released !== null && (delivery.fallback ?? []).length > 0) {
+      // This plugin already handed the delivery on, but the job ran again (its worker died, or the
+      // host's write failed): hand it on again, never send. The host ignores a repeat it already applied.
+      log.info({ cause: released }, 'delivery was already handed to a fallback provider; handing it on again');
+      return this.reroute(delivery, attempt, released === 'circuit_open' ? 'circuit_open' : 'provider_failed', undefined, { ...deps, log, report });
     }
     if (already !== null) {
       // Sent before a crash or a lost ack: record it again (idempotent), never resend.
@@ -276,7 +277,7 @@ export class PluginRuntime {
   ): Promise<string> {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
-    await deps.ledger.release(delivery.deliveryId, this.plugin.name);
+    await deps.ledger.release(delivery.deliveryId, this.plugin.name, cause);
     const next: DeliveryJob = { ...delivery, plugin: to, fallback: rest };
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });

@@ -32,21 +32,22 @@ export class SentLedger {
 
   /**
    * Both facts a job needs before sending, in one round trip: whether the delivery was already
-   * sent (by any provider), and whether `plugin` already handed it on to a fallback provider.
+   * sent (by any provider), and whether `plugin` already handed it on (and why).
    */
-  async state(deliveryId: string, plugin: string): Promise<{ sent: string | null; released: boolean }> {
-    const replies = await this.redis.multi().get(this.key(deliveryId)).sismember(this.releasedKey(deliveryId), plugin).exec();
+  async state(deliveryId: string, plugin: string): Promise<{ sent: string | null; released: string | null }> {
+    const replies = await this.redis.multi().get(this.key(deliveryId)).hget(this.releasedKey(deliveryId), plugin).exec();
     if (!replies) throw new Error('sent ledger: transaction aborted');
-    const [[sentError, sent], [releasedError, released]] = replies as [[Error | null, string | null], [Error | null, number]];
+    const [[sentError, sent], [releasedError, released]] = replies as [[Error | null, string | null], [Error | null, string | null]];
     if (sentError || releasedError) throw sentError ?? releasedError;
-    return { sent: sent ?? null, released: released === 1 };
+    return { sent: sent ?? null, released: released ?? null };
   }
 
   /**
-   * Records that `plugin` handed the delivery on. Written before the host hears of the reroute, so
-   * if the old job runs again (its worker died before completing it) it knows not to send.
+   * Records that `plugin` handed the delivery on, and why. Written before the host hears of the
+   * reroute, so if the old job runs again (its worker died, or the host's write failed) it hands the
+   * delivery on again instead of sending it.
    */
-  async release(deliveryId: string, plugin: string): Promise<void> {
-    await this.redis.multi().sadd(this.releasedKey(deliveryId), plugin).expire(this.releasedKey(deliveryId), this.ttlSeconds).exec();
+  async release(deliveryId: string, plugin: string, cause: string): Promise<void> {
+    await this.redis.multi().hset(this.releasedKey(deliveryId), plugin, cause).expire(this.releasedKey(deliveryId), this.ttlSeconds).exec();
   }
 }

@@ -95,9 +95,12 @@ export class OutcomeRouter implements DeliveryReporter {
 
   private async flushReroutes(items: Rerouted[]): Promise<void[]> {
     const moved: { id: string }[] = await this.db.query(
-      `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::jsonb[]) AS v(id, plugin, job, attempt, detail)),
+      // Applied only while the handing plugin still owns the delivery: a repeated hand-over (a stale
+      // job re-reporting it) after the next provider took over or finished changes nothing.
+      `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::jsonb[], $6::text[])
+                    AS v(id, plugin, job, attempt, detail, from_plugin)),
             u AS (UPDATE deliveries d SET plugin = v.plugin, job = v.job, status = 'pending', updated_at = now()
-                    FROM v WHERE d.id = v.id AND d.status IN ('pending', 'queued') RETURNING d.id),
+                    FROM v WHERE d.id = v.id AND d.plugin = v.from_plugin AND d.status IN ('pending', 'queued') RETURNING d.id),
             e AS (INSERT INTO delivery_events (delivery_id, status, attempt, detail)
                   SELECT v.id, 'rerouted', v.attempt, v.detail FROM v JOIN u ON u.id = v.id)
        SELECT id FROM u`,
@@ -114,6 +117,7 @@ export class OutcomeRouter implements DeliveryReporter {
             ...(o.error ? { error: o.error } : {}),
           }),
         ),
+        items.map((o) => o.job.plugin),
       ],
     );
     const ids = new Set(moved.map((r) => r.id));

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/plugin-sdk';
 import { twilioFake, vonageFake } from '@clarion/sandbox';
-import { waitFor } from '@clarion/testkit';
+import { testRedis, waitFor } from '@clarion/testkit';
+import { Queue } from 'bullmq';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
@@ -99,6 +101,45 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
       metrics,
       /clarion_plugin_reroutes_total\{plugin="twilio",to="vonage",cause="provider_failed"[^}]*\} 1/,
     );
+  });
+
+  test('a stale copy of the twilio job running again (worker died before completing it) sends nothing and changes nothing', async () => {
+    const [row] = await sql<{ id: string; job: DeliveryJob }>(
+      h.db.url,
+      "SELECT d.id, d.job FROM deliveries d JOIN users u ON u.id = d.user_id WHERE u.external_id = 'bob'",
+    );
+    const original: DeliveryJob = { ...row!.job, plugin: 'twilio', fallback: ['vonage'] };
+    const redis = testRedis();
+    const queue = new Queue(pluginQueueName('twilio'), { connection: redis, prefix: h.prefix });
+    try {
+      const twilioCalls = h.sandbox.recorder.count({ provider: 'twilio' });
+      const stale = await queue.add('deliver', original, {
+        ...deliveryJobOptions(original, undefined),
+        jobId: `${row!.id}-stale`,
+      });
+      await waitFor('the stale job to finish', async () => (await stale.getState()) === 'completed');
+      await new Promise((r) => setTimeout(r, 300));
+      const view = await json<NotificationView>(
+        await app.call(`/v1/notifications/${original.notificationId}`),
+      );
+      const d = view.deliveries[0]!;
+      assert.equal(d.status, 'sent');
+      assert.equal(d.plugin, 'vonage');
+      assert.equal(
+        d.events.filter((e) => e.status === 'rerouted').length,
+        1,
+        'the repeated hand-over was ignored',
+      );
+      assert.equal(h.sandbox.recorder.count({ provider: 'twilio' }), twilioCalls, 'twilio not called');
+      assert.equal(
+        h.sandbox.recorder.count({ provider: 'vonage', to: vonageTo('+14155550101') }),
+        1,
+        'vonage not called again',
+      );
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
   });
 
   test('an invalid number is not handed to the next provider: it fails and the contact is disabled', async () => {
