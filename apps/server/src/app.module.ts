@@ -52,6 +52,9 @@ import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { EventIdPurger } from './dedup/event-id-purger';
 import { redisConnectionOptions } from './redis/connection-options';
 import { trackingWiring } from './tracking/tracking.wiring';
+import { OutcomeRouter } from './delivery/outcome-router';
+import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
+import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
 
 export interface AppModuleOptions {
   env: Env;
@@ -85,6 +88,7 @@ export class AppModule {
       TemplateResolver,
       UserCaps,
       SchedulingMetrics,
+      ...unsubscribeProviders,
     ];
     return {
       module: AppModule,
@@ -119,6 +123,7 @@ export class AppModule {
         MetricsController,
         ...(api ? [AdminController, UsersController, NotificationsController, CancelController, TemplatesController, PreferencesController] : []),
         ...tracking.controllers,
+        ...(api ? [UnsubscribeController] : []),
       ],
       providers: [
         ...core,
@@ -136,7 +141,7 @@ export class AppModule {
               PreferencesService,
             ]
           : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger] : []),
+        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter] : []),
         ...tracking.providers,
       ],
     };

@@ -64,6 +64,7 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // One parser for form posts: provider callbacks need the raw body for their signatures; unsubscribe posts just the fields.
   registerFormParser(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

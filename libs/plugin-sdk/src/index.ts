@@ -14,3 +14,4 @@ export * from './app-config-cache';
 export * from './runtime';
 export * from './version';
 export * from './sms-segments';
+export * from './circuit-breaker';

@@ -89,4 +89,9 @@ export interface DeliveryJob {
   pushType?: 'alert' | 'background';
   /** ISO time the API accepted the notification; end-to-end latency starts here. */
   acceptedAt: string;
+  /**
+   * Providers still to try, in order, when this one fails on its side (outage, exhausted
+   * retries, refused credentials, open circuit). Empty or absent: this plugin is the last.
+   */
+  fallback?: string[];
 }

@@ -41,6 +41,8 @@ export interface StandardPluginMetrics {
   endToEnd: Histogram<'plugin' | 'channel'>;
   inFlight: Gauge<'plugin'>;
   healthy: Gauge<'plugin'>;
+  circuit: Gauge<'plugin'>;
+  reroutes: Counter<'plugin' | 'to' | 'cause'>;
 }
 
 export function standardPluginMetrics(registry: Registry): StandardPluginMetrics {
@@ -97,6 +99,22 @@ export function standardPluginMetrics(registry: Registry): StandardPluginMetrics
           labelNames: ['plugin'],
           registers: [registry],
         }),
+    ),
+    circuit: getOrCreate(
+      registry,
+      'clarion_plugin_circuit_state',
+      () =>
+        new Gauge({
+          name: 'clarion_plugin_circuit_state',
+          help: 'Circuit breaker per plugin in this process: 0 closed (sending), 1 half-open (probing), 2 open (not sending)',
+          labelNames: ['plugin'],
+          registers: [registry],
+        }),
+    ),
+    reroutes: counter(
+      'clarion_plugin_reroutes_total',
+      'Deliveries handed to the next provider in the app\'s fallback order, by cause (provider_failed, circuit_open)',
+      ['plugin', 'to', 'cause'],
     ),
   };
 }

@@ -27,7 +27,15 @@ export type DeliveryOutcome =
   | (Base & { type: 'failed'; reason: FailureReason; error: OutcomeError })
   | (Base & { type: 'expired' })
   /** Its notification was canceled before this delivery started. */
-  | (Base & { type: 'canceled' });
+  | (Base & { type: 'canceled' })
+  /**
+   * This provider gave up on its side and the job names a next one: the host records the
+   * switch and enqueues `next` (same delivery id, next plugin's queue, shorter chain).
+   */
+  | (Base & { type: 'rerouted'; cause: RerouteCause; next: DeliveryJob; error?: OutcomeError });
+
+/** Why a delivery moved to the next provider. */
+export type RerouteCause = 'provider_failed' | 'circuit_open';
 
 /**
  * The host's side of the contract. `report` resolves once the outcome is durable: the job is

@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { backoffDelay, retryAfterDelay } from './backoff';
@@ -6,12 +6,13 @@ import { InvalidAddressError, PermanentError, RetryableError, type SendError, is
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, standardPluginMetrics, type StandardPluginMetrics } from './metrics';
-import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError } from './outcome';
+import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
 import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type Sender } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
 import { SendGate } from './send-gate';
 import { SentLedger } from './sent-ledger';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
+import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings } from './circuit-breaker';
 
 export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
@@ -31,7 +32,19 @@ export interface PluginRuntimeOptions {
   stalledIntervalMs?: number;
   /** How long a started delivery counts as in flight for a cancel (default 2 × lock duration, at least 2 minutes). */
   inFlightTtlMs?: number;
+  /**
+   * A job that names fallback providers moves to the next one after this many attempts failed on
+   * the provider's side (never more than the plugin's own `attempts`). Default 3.
+   */
+  fallbackAfterAttempts?: number;
+  /**
+   * Circuit breaker for this plugin in this process (see circuit-breaker.ts). Off unless given:
+   * the host decides (the Clarion server turns it on with DEFAULT_CIRCUIT-like settings from env).
+   */
+  circuit?: CircuitSettings | false;
 }
+
+export const DEFAULT_FALLBACK_AFTER_ATTEMPTS = 3;
 
 export interface PluginHealth {
   healthy: boolean;
@@ -48,6 +61,8 @@ export class PluginRuntime {
     private readonly worker: Worker<DeliveryJob>,
     private readonly sender: Sender<unknown>,
     private readonly ledgerConnection: Redis,
+    private readonly circuit: CircuitBreaker | undefined,
+    private readonly fallbackAfterAttempts: number,
   ) {}
 
   static async start(options: PluginRuntimeOptions): Promise<PluginRuntime> {
@@ -64,8 +79,8 @@ export class PluginRuntime {
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
 
     let runtime: PluginRuntime | undefined;
-    const processJob = (job: Job<DeliveryJob>) =>
-      runtime!.process(job, { ledger, gate, appConfigs, metrics, reporter: options.reporter, log });
+    const processJob = (job: Job<DeliveryJob>, token?: string) =>
+      runtime!.process(job, token, { ledger, gate, appConfigs, metrics, reporter: options.reporter, log });
 
     const worker = new Worker<DeliveryJob>(pluginQueueName(plugin.name), processJob, {
       connection: options.connection,
@@ -82,8 +97,16 @@ export class PluginRuntime {
       },
     });
     worker.on('error', (error) => log.error({ err: error }, 'worker error'));
-    runtime = new PluginRuntime(plugin, worker, sender, ledgerConnection);
+    const circuit =
+      options.circuit === false || options.circuit === undefined
+        ? undefined
+        : new CircuitBreaker(options.circuit, (state) => {
+            metrics.circuit.set({ plugin: plugin.name }, CIRCUIT_STATE_VALUE[state]);
+            log.warn({ circuit: state }, `circuit ${state}`);
+          });
+    runtime = new PluginRuntime(plugin, worker, sender, ledgerConnection, circuit, options.fallbackAfterAttempts ?? DEFAULT_FALLBACK_AFTER_ATTEMPTS);
     metrics.healthy.set({ plugin: plugin.name }, 1);
+    metrics.circuit.set({ plugin: plugin.name }, 0);
     runtime.metrics = metrics;
     await worker.waitUntilReady();
     log.info({ queue: pluginQueueName(plugin.name), concurrency: settings.concurrency }, 'plugin worker started');
@@ -101,8 +124,14 @@ export class PluginRuntime {
     this.metrics?.healthy.set({ plugin: this.plugin.name }, health.healthy ? 1 : 0);
   }
 
+  /** The circuit breaker's state in this process (`closed` when it is turned off). */
+  circuitState(): string {
+    return this.circuit?.current() ?? 'closed';
+  }
+
   private async process(
     job: Job<DeliveryJob>,
+    token: string | undefined,
     deps: {
       ledger: SentLedger;
       gate: SendGate;
@@ -118,7 +147,13 @@ export class PluginRuntime {
     const log = deps.log.child({ deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, attempt });
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
-    const gate = await deps.gate.claim(delivery.deliveryId, delivery.notificationId);
+    const gate = await deps.gate.claim(delivery.deliveryId, delivery.notificationId, this.plugin.name);
+    if (gate.kind === 'released' && (delivery.fallback ?? []).length > 0) {
+      // This plugin already handed the delivery on, but the job ran again (its worker died, or the
+      // host's write failed): hand it on again, never send. The host ignores a repeat it already applied.
+      log.info({ cause: gate.cause }, 'delivery was already handed to a fallback provider; handing it on again');
+      return this.reroute(delivery, attempt, gate.cause === 'circuit_open' ? 'circuit_open' : 'provider_failed', undefined, { ...deps, log, report });
+    }
     if (gate.kind === 'sent') {
       // Sent before a crash or a lost ack: record it again (idempotent), never resend.
       await report({ type: 'sent', job: delivery, attempt, at: new Date(), ...(gate.providerMessageId ? { providerMessageId: gate.providerMessageId } : {}) });
@@ -135,12 +170,24 @@ export class PluginRuntime {
       return 'expired';
     }
 
+    const decision = this.circuit?.decide() ?? { allow: true as const, probe: false };
+    if (!decision.allow) {
+      if (delivery.fallback && delivery.fallback.length > 0) {
+        return this.reroute(delivery, attempt, 'circuit_open', undefined, { ...deps, log, report });
+      }
+      // Nowhere else to go: wait out the cooldown without spending an attempt.
+      deps.metrics.attempts.inc({ ...labels, result: 'circuit_open' });
+      await job.moveToDelayed(Date.now() + decision.retryInMs, token);
+      throw new DelayedError();
+    }
+
     const started = process.hrtime.bigint();
     deps.metrics.inFlight.inc({ plugin: this.plugin.name });
     try {
       const appConfig = await deps.appConfigs.get(delivery.appId);
       const result = await this.sender.send(delivery, { appConfig, attempt, log });
       await deps.ledger.record(delivery.deliveryId, result.providerMessageId);
+      this.circuit?.success();
       deps.metrics.attempts.inc({ ...labels, result: 'sent' });
       deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
       if (!this.health.healthy) this.setHealth({ healthy: true });
@@ -157,6 +204,8 @@ export class PluginRuntime {
       const error: SendError = isSendError(thrown)
         ? thrown
         : new RetryableError((thrown as Error)?.message ?? String(thrown), { cause: thrown });
+      if (providerSide(error)) this.circuit?.failure();
+      else this.circuit?.neutral();
       return await this.handleFailure(job, error, attempt, { ...deps, log, labels, report });
     } finally {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
@@ -169,6 +218,7 @@ export class PluginRuntime {
     error: SendError,
     attempt: number,
     deps: {
+      ledger: SentLedger;
       metrics: StandardPluginMetrics;
       log: PluginLogger;
       labels: { plugin: string; channel: string };
@@ -186,16 +236,22 @@ export class PluginRuntime {
         throw Worker.RateLimitError();
       }
       const maxAttempts = job.opts.attempts ?? 1;
-      if (attempt < maxAttempts) {
+      const chain = delivery.fallback ?? [];
+      // With somewhere else to go, a shorter budget here: the next provider is likelier to work than a 6th try.
+      const budget = chain.length > 0 ? Math.min(maxAttempts, this.fallbackAfterAttempts) : maxAttempts;
+      if (attempt < budget) {
         deps.metrics.attempts.inc({ ...deps.labels, result: 'retry' });
         deps.log.warn({ code: error.code, status: error.status, err: error.message }, 'send failed; will retry');
         await deps.report({ type: 'retrying', job: delivery, attempt, at: new Date(), error: info });
         throw error; // BullMQ schedules the retry through the backoff strategy
       }
+      if (chain.length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
       return this.fail(delivery, attempt, 'retries_exhausted', info, deps, error);
     }
     if (error instanceof PermanentError && error.configuration) {
       this.setHealth({ healthy: false, reason: `${error.code ?? 'configuration'}: ${error.message}` });
+      // Our account at this provider is refused: another provider can still deliver the message.
+      if ((delivery.fallback ?? []).length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
       return this.fail(delivery, attempt, 'configuration', info, deps, error);
     }
     return this.fail(delivery, attempt, error.kind === 'invalid_address' ? 'invalid_address' : 'permanent', info, deps, error);
@@ -216,6 +272,30 @@ export class PluginRuntime {
     throw new UnrecoverableError(`${reason}: ${error.message}`);
   }
 
+  /**
+   * Hands the delivery to the next provider of its chain. The job completes here once the host
+   * has the outcome durably; the host enqueues `next` on the next plugin's queue (same job id:
+   * each queue has its own ids). The sent ledger is keyed by delivery id alone, so whichever
+   * provider sends first, no other one sends again.
+   */
+  private async reroute(
+    delivery: DeliveryJob,
+    attempt: number,
+    cause: RerouteCause,
+    info: OutcomeError | undefined,
+    deps: { ledger: SentLedger; metrics: StandardPluginMetrics; log: PluginLogger; report: (o: DeliveryOutcome) => Promise<void> },
+  ): Promise<string> {
+    const [to, ...rest] = delivery.fallback ?? [];
+    if (to === undefined) throw new Error('reroute without a fallback provider');
+    await deps.ledger.release(delivery.deliveryId, this.plugin.name, cause);
+    const next: DeliveryJob = { ...delivery, plugin: to, fallback: rest };
+    deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
+    deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });
+    deps.log.warn({ to, cause, err: info?.message }, 'handing the delivery to the next provider');
+    await deps.report({ type: 'rerouted', job: delivery, attempt, at: new Date(), cause, next, ...(info ? { error: info } : {}) });
+    return 'rerouted';
+  }
+
   /** Stops taking jobs, waits for the in-flight ones (graceful drain), then closes the sender. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -224,6 +304,12 @@ export class PluginRuntime {
     await this.sender.close();
     this.ledgerConnection.disconnect();
   }
+}
+
+/** Failures that say the provider (or our account there) is in trouble, as opposed to the message or address. */
+function providerSide(error: SendError): boolean {
+  if (error instanceof RetryableError) return !error.throttled;
+  return error instanceof PermanentError && error.configuration;
 }
 
 function outcomeError(error: SendError): OutcomeError {

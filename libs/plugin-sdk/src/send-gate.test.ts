@@ -18,7 +18,7 @@ describe('SendGate and CancelMarks (real Redis)', () => {
 
   test('a fresh delivery may be sent, and is then in flight for the cancel side', async () => {
     const [d, n] = [randomUUID(), randomUUID()];
-    assert.deepEqual(await gate.claim(d, n), { kind: 'send' });
+    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'send' });
     assert.deepEqual([...(await marks.inFlight([d, randomUUID()]))], [d]);
   });
 
@@ -26,10 +26,10 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     const [d, n] = [randomUUID(), randomUUID()];
     await marks.mark(n);
     assert.equal(await marks.isMarked(n), true);
-    assert.deepEqual(await gate.claim(d, n), { kind: 'canceled' });
+    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'canceled' });
     assert.equal((await marks.inFlight([d])).size, 0);
     assert.deepEqual(
-      await gate.claim(randomUUID(), randomUUID()),
+      await gate.claim(randomUUID(), randomUUID(), 'twilio'),
       { kind: 'send' },
       'other notifications are unaffected',
     );
@@ -39,13 +39,22 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     const [d, n] = [randomUUID(), randomUUID()];
     await ledger.record(d, 'pmid-1');
     await marks.mark(n);
-    assert.deepEqual(await gate.claim(d, n), { kind: 'sent', providerMessageId: 'pmid-1' });
+    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'sent', providerMessageId: 'pmid-1' });
+  });
+
+  test('a plugin that handed the delivery to a fallback provider never sends it again; the next provider may', async () => {
+    const [d, n] = [randomUUID(), randomUUID()];
+    await ledger.release(d, 'twilio', 'provider_failed');
+    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'released', cause: 'provider_failed' });
+    assert.deepEqual(await gate.claim(d, n, 'vonage'), { kind: 'send' });
+    await ledger.record(d, 'vonage-1');
+    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'sent', providerMessageId: 'vonage-1' }, 'sent wins over released');
   });
 
   test('many concurrent claims against one cancel: each delivery is either in flight or canceled, never both or neither', async () => {
     const n = randomUUID();
     const ids = Array.from({ length: 200 }, () => randomUUID());
-    const claims = ids.map((d) => gate.claim(d, n));
+    const claims = ids.map((d) => gate.claim(d, n, 'twilio'));
     await marks.mark(n);
     const decisions = await Promise.all(claims);
     const inFlight = await marks.inFlight(ids);

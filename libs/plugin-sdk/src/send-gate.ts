@@ -6,7 +6,9 @@ export type GateDecision =
   /** The provider already accepted it (a retried or recovered job): record it again, never resend. */
   | { kind: 'sent'; providerMessageId: string }
   /** Its notification was canceled: report it canceled, never send. */
-  | { kind: 'canceled' };
+  | { kind: 'canceled' }
+  /** This plugin already handed the delivery to a fallback provider (and why): hand it on again, never send. */
+  | { kind: 'released'; cause: string };
 
 /**
  * Keys shared by the worker side (SendGate) and the host's cancel path (CancelMarks). All start
@@ -16,13 +18,18 @@ export const gateKeys = {
   sent: (prefix: string, deliveryId: string) => `${prefix}:sent:${deliveryId}`,
   canceled: (prefix: string, notificationId: string) => `${prefix}:canceled:${notificationId}`,
   inFlight: (prefix: string, deliveryId: string) => `${prefix}:inflight:${deliveryId}`,
+  /** Hash plugin → cause: the plugins that handed this delivery on (provider fallback). */
+  released: (prefix: string, deliveryId: string) => `${prefix}:released:${deliveryId}`,
 };
 
-// Sent ledger first (a sent delivery stays sent), then the cancel mark, then claim "in flight".
-// One script, so a cancel either finds the delivery in flight or stops it here: never both missed.
+// Sent ledger first (a sent delivery stays sent), then whether this plugin already handed it to a
+// fallback provider, then the cancel mark, then claim "in flight". One script, so a cancel either
+// finds the delivery in flight or stops it here: never both missed.
 const CLAIM = `
 local sent = redis.call('GET', KEYS[1])
 if sent then return {'sent', sent} end
+local released = redis.call('HGET', KEYS[4], ARGV[2])
+if released then return {'released', released} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'canceled', ''} end
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
 return {'send', ''}
@@ -38,7 +45,9 @@ type ClaimCommand = (
   sentKey: string,
   canceledKey: string,
   inFlightKey: string,
+  releasedKey: string,
   ttlMs: string,
+  plugin: string,
 ) => Promise<[string, string]>;
 
 export class SendGate {
@@ -52,18 +61,21 @@ export class SendGate {
     // A defined command runs by EVALSHA (the script is sent once, not with every delivery).
     const commands = redis as unknown as { clarionSendGateClaim?: ClaimCommand };
     if (!commands.clarionSendGateClaim)
-      redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 3, lua: CLAIM });
+      redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 4, lua: CLAIM });
     this.claimScript = commands.clarionSendGateClaim!.bind(redis);
   }
 
-  async claim(deliveryId: string, notificationId: string): Promise<GateDecision> {
+  async claim(deliveryId: string, notificationId: string, plugin: string): Promise<GateDecision> {
     const [kind, value] = await this.claimScript(
       gateKeys.sent(this.prefix, deliveryId),
       gateKeys.canceled(this.prefix, notificationId),
       gateKeys.inFlight(this.prefix, deliveryId),
+      gateKeys.released(this.prefix, deliveryId),
       String(this.inFlightTtlMs),
+      plugin,
     );
     if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
+    if (kind === 'released') return { kind: 'released', cause: value };
     if (kind === 'canceled') return { kind: 'canceled' };
     return { kind: 'send' };
   }

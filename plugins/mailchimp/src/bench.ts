@@ -1,7 +1,6 @@
 /** `node dist/bench.js [count]`: Mailchimp Transactional deliveries per second against the sandbox fake. */
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { bench, makeJob } from '@clarion/plugin-sdk/testing';
 import { mailchimpFake, Sandbox } from '@clarion/sandbox';
-import { bench } from './bench-harness';
 import mailchimpPlugin from './plugin';
 
 async function main() {

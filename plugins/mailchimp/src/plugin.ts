@@ -3,7 +3,7 @@ import mailchimpTransactional from '@mailchimp/mailchimp_transactional';
 import { classifyRecipientResult, classifyRequestError, isAxiosErrorLike, type MandrillRecipientResult } from './classify';
 import { mailchimpAppConfig, mailchimpConfig } from './config';
 import { mailchimpMetrics } from './metrics';
-import { plainTextOf } from './plain-text';
+import { plainTextOf } from '@clarion/plugin-sdk/email';
 import { PLUGIN_VERSION } from './version';
 
 type ApiClient = ReturnType<typeof mailchimpTransactional>;

@@ -1,7 +1,6 @@
 /** `node dist/bench.js [count]`: SendGrid deliveries per second against the sandbox fake. */
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { bench, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, sendgridFake } from '@clarion/sandbox';
-import { bench } from './bench-harness';
 import sendgridPlugin from './plugin';
 
 async function main() {

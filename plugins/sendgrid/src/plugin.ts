@@ -4,7 +4,7 @@ import sgMail = require('@sendgrid/mail');
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
-import { plainTextOf } from './plain-text';
+import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { PLUGIN_VERSION } from './version';
 
 // Both packages export a singleton whose typings hide the classes also exported at runtime
@@ -54,7 +54,7 @@ export const sendgridPlugin = defineChannelPlugin({
         const text = plainTextOf(content);
         if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
         if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
-        if (!content.text && content.html) metrics?.derivedText.inc();
+        if (textIsDerived(content)) metrics?.derivedText.inc();
 
         const from = content.from ?? appConfig?.from ?? config.from;
         const fromName = appConfig?.fromName ?? config.fromName;

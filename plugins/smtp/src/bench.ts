@@ -1,7 +1,6 @@
 /** `node dist/bench.js [count]`: SMTP deliveries per second to the sandbox's real SMTP server. */
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { bench, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, smtpFake } from '@clarion/sandbox';
-import { bench } from './bench-harness';
 import smtpPlugin from './plugin';
 
 async function main() {

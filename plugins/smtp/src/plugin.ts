@@ -2,7 +2,7 @@ import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/p
 import { classifySmtpError } from './classify';
 import { type SmtpAppConfig, smtpAppConfig, smtpConfig } from './config';
 import { smtpMetrics } from './metrics';
-import { plainTextOf } from './plain-text';
+import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { createPooledTransport, type PooledTransport } from './transport';
 import { PLUGIN_VERSION } from './version';
 
@@ -43,7 +43,7 @@ export const smtpPlugin = defineChannelPlugin({
         const text = plainTextOf(content);
         if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
         if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
-        if (!content.text && content.html) metrics?.derivedText.inc();
+        if (textIsDerived(content)) metrics?.derivedText.inc();
         const fromAddress = content.from ?? appConfig?.from ?? config.from;
         const fromName = appConfig?.fromName ?? config.fromName;
         const replyTo = content.replyTo ?? appConfig?.replyTo ?? config.replyTo;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { type RuntimeHarness, startRuntime, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, smtpFake } from '@clarion/sandbox';
 import smtpPlugin from './plugin';
-import { type RuntimeHarness, startRuntime } from './test-runtime';
 
 const job = (email: string) => makeJob({ plugin: 'smtp', channel: 'email', address: { kind: 'email', contactId: 'c', email }, content: { subject: 'Hi', text: 'Hi' } });
 

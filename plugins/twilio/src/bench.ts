@@ -1,7 +1,6 @@
 /** `node dist/bench.js [count] [--no-limiter]`: Twilio deliveries per second against the sandbox fake. */
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { bench, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, twilioFake } from '@clarion/sandbox';
-import { bench } from './bench-harness';
 import twilioPlugin from './plugin';
 
 async function main() {

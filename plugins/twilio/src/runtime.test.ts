@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { type RuntimeHarness, startRuntime, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, twilioFake } from '@clarion/sandbox';
 import twilioPlugin from './plugin';
-import { type RuntimeHarness, startRuntime } from './test-runtime';
 
 const job = (phone: string) => makeJob({ plugin: 'twilio', channel: 'sms', address: { kind: 'phone', contactId: 'c', phone }, content: { text: 'Hello €' } });
 

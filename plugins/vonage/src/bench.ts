@@ -1,7 +1,6 @@
 /** `node dist/bench.js [count] [--no-limiter]`: Vonage deliveries per second against the sandbox fake. */
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { bench, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, vonageFake } from '@clarion/sandbox';
-import { bench } from './bench-harness';
 import vonagePlugin from './plugin';
 
 async function main() {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { makeJob } from '@clarion/plugin-sdk/testing';
+import { type RuntimeHarness, startRuntime, makeJob } from '@clarion/plugin-sdk/testing';
 import { Sandbox, vonageFake } from '@clarion/sandbox';
 import vonagePlugin from './plugin';
-import { type RuntimeHarness, startRuntime } from './test-runtime';
 
 const job = (phone: string) => makeJob({ plugin: 'vonage', channel: 'sms', address: { kind: 'phone', contactId: 'c', phone }, content: { text: 'Hello' } });
 

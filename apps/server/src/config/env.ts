@@ -75,6 +75,13 @@ export const envSchema = z.object({
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),
   CLARION_STATUS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
+  CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */
+  CLARION_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(0).default(5),
+  CLARION_CIRCUIT_WINDOW_MS: z.coerce.number().int().positive().default(30_000),
+  /** How long an open circuit sends nothing before one probe is let through. */
+  CLARION_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

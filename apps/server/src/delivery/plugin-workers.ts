@@ -9,7 +9,8 @@ import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { WORKER_REDIS } from '../redis/redis.module';
-import { StatusWriter } from './status-writer';
+import { circuitSettings, workerProcessor } from './worker-settings';
+import { OutcomeRouter } from './outcome-router';
 
 /** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */
 @Injectable()
@@ -23,7 +24,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(WORKER_REDIS) private readonly connection: Redis,
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     private readonly plugins: PluginRegistry,
-    private readonly writer: StatusWriter,
+    private readonly router: OutcomeRouter,
     private readonly integrations: IntegrationsService,
   ) {
     // Plugins log through pino directly (JSON, same format as the HTTP logs), bound to plugin and delivery ids.
@@ -44,15 +45,14 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           connection: this.connection,
           prefix: this.env.CLARION_QUEUE_PREFIX,
           registry: this.registry,
-          reporter: this.writer,
+          reporter: this.router,
           resolveAppConfig: this.integrations.resolve,
           log: this.pluginLog,
           lockDurationMs: this.env.CLARION_JOB_LOCK_MS,
           stalledIntervalMs: this.env.CLARION_JOB_LOCK_MS,
-          processor: {
-            ...(this.env.CLARION_WORKER_CONCURRENCY ? { concurrency: this.env.CLARION_WORKER_CONCURRENCY } : {}),
-            ...(this.env.CLARION_PLUGIN_RATE_LIMITS[l.plugin.name] ? { limiter: this.env.CLARION_PLUGIN_RATE_LIMITS[l.plugin.name] } : {}),
-          },
+          processor: workerProcessor(this.env, l.plugin.name),
+          fallbackAfterAttempts: this.env.CLARION_FALLBACK_AFTER_ATTEMPTS,
+          circuit: circuitSettings(this.env),
         }),
       );
     }
@@ -66,7 +66,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
   /** Graceful: stop taking jobs, finish in-flight sends, then flush their statuses. */
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.runtimes.map((r) => r.close()));
-    await this.writer.drain();
+    await this.router.drain();
     this.runtimes = [];
   }
 }

@@ -33,6 +33,9 @@ function toRow(o: DeliveryOutcome): Row {
       return { ...base, status: 'expired', reason: 'expired', detail: { plugin: o.job.plugin } };
     case 'canceled':
       return { ...base, status: 'canceled', reason: 'canceled', detail: { plugin: o.job.plugin, by: 'worker' } };
+    case 'rerouted':
+      // Normally taken by OutcomeRouter (delivery/outcome-router.ts); recorded like a retry if it gets here.
+      return { ...base, status: 'retrying', reason: null, detail: { plugin: o.job.plugin, reroutedTo: o.next.plugin, cause: o.cause } };
   }
 }
 
@@ -79,7 +82,9 @@ export class StatusWriter implements DeliveryReporter {
     }
     const updates = [...latest.values()];
     const invalid = outcomes.filter(
-      (o): o is Extract<DeliveryOutcome, { type: 'failed' }> => o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId,
+      // An SMS STOP (`opted_out`) leaves the number enabled: it is valid, its owner opted out (see OutcomeRouter).
+      (o): o is Extract<DeliveryOutcome, { type: 'failed' }> =>
+        o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId && o.error.addressReason !== 'opted_out',
     );
     await this.db.transaction(async (tx) => {
       const changed = await resultRows<StatusChange>(

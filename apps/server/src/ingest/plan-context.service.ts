@@ -1,9 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import type { NotificationRequest } from '../notifications/notification-request';
+import { ApiError } from '../common/api-error';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { TemplateResolver } from '../templates/template-resolver';
 import { LinkTracking } from '../tracking/link-tracking.service';
+import { unsubscribeHeaders } from '../unsubscribe/unsubscribe-headers';
+import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import type { PlanContext } from './planner';
 
 /** Builds what planning needs once per notification (shared by the request path and fan-out). */
@@ -13,6 +18,8 @@ export class PlanContextService {
     private readonly registry: PluginRegistry,
     private readonly templates: TemplateResolver,
     private readonly links: LinkTracking,
+    @Inject(ENV) private readonly env: Env,
+    @Inject(UnsubscribeTokens) private readonly unsubscribeTokens: UnsubscribeTokens,
   ) {}
 
   /**
@@ -39,6 +46,14 @@ export class PlanContextService {
       registry: this.registry,
       ...(template ? { template } : {}),
       ...this.links.forApp(app.settings),
+      ...this.emailHeaders(app, request),
     };
+  }
+
+  /** Every non-critical e-mail gets an unsubscribe link for its category (or all e-mail without one). */
+  private emailHeaders(app: AppRecord, request: NotificationRequest): Pick<PlanContext, 'emailHeaders'> {
+    const category = request.category ?? '*';
+    if (request.category && app.settings.criticalCategories.includes(request.category)) return {};
+    return { emailHeaders: (userId) => unsubscribeHeaders(this.unsubscribeTokens, this.env.CLARION_PUBLIC_URL, { appId: app.id, userId, category }) };
   }
 }

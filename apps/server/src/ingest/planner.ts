@@ -24,6 +24,8 @@ export interface PlanContext {
   template?: TemplatePlan;
   /** Rewrites links to tracking URLs for one delivery (set when the app tracks clicks or opens). */
   rewriteLinks?: (channel: string, content: MessageContent, deliveryId: string) => { content: MessageContent; links: string[] };
+  /** E-mail headers for one user (List-Unsubscribe, one-click); absent for critical categories. */
+  emailHeaders?: (userId: string) => Record<string, string>;
 }
 
 function addressOf(contact: ContactRow): Address {
@@ -61,6 +63,12 @@ function contactsFor(channel: string, contacts: ContactRow[]): ContactRow[] {
     default:
       return [];
   }
+}
+
+/** E-mail deliveries carry the app's List-Unsubscribe headers for this user; the message's own headers win. */
+function withEmailHeaders(ctx: PlanContext, channel: string, userId: string, content: MessageContent): MessageContent {
+  if (channel !== 'email' || !ctx.emailHeaders) return content;
+  return { ...content, headers: { ...ctx.emailHeaders(userId), ...content.headers } };
 }
 
 /**
@@ -104,10 +112,13 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
     }
     const content = (ctx.template ? ctx.template.render(channel, recipient.locale, scope) : renderDeep(raw, scope, `content.${channel}`)) as MessageContent;
     for (const contact of contacts) {
-      const plugin =
+      // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
+      const chain =
         contact.kind === 'device'
-          ? ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])
-          : ctx.registry.providersFor(channel, ctx.settings.providers[channel])[0];
+          ? [ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])]
+          : [...new Set(ctx.registry.providersFor(channel, ctx.settings.providers[channel]))];
+      const plugin = chain[0];
+      const fallback = chain.slice(1).flatMap((p) => (p ? [p.name] : []));
       const contactRef = contact.id ? contact : null;
       if (!plugin) {
         suppressed(channel, 'no_plugin', contactRef);
@@ -123,13 +134,14 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         channel,
         plugin: plugin.name,
         address: addressOf(contact),
-        content: channel === 'webhook' ? { json: (content as { json?: unknown }).json } : (tracked?.content ?? content),
+        content: withEmailHeaders(ctx, channel, recipient.userId, channel === 'webhook' ? { json: (content as { json?: unknown }).json } : (tracked?.content ?? content)),
         priority: ctx.request.priority,
         acceptedAt: ctx.acceptedAt,
         pushType: ctx.request.pushType,
         ...(ctx.request.category ? { category: ctx.request.category } : {}),
         ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
         ...(ctx.request.collapseKey ? { collapseKey: ctx.request.collapseKey } : {}),
+        ...(fallback.length > 0 ? { fallback } : {}),
       };
       plans.push({
         id,

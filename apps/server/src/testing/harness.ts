@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Sandbox, webhookFake } from '@clarion/sandbox';
+import { type Fake, Sandbox, webhookFake } from '@clarion/sandbox';
 import { clearPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase, testPrefix, testRedis } from '@clarion/testkit';
 import { type Env, loadEnv } from '../config/env';
 import { startServer } from '../server';
@@ -42,11 +42,20 @@ export function basic(appKey: string, appSecret: string): string {
  * receiver. `role: 'none'` starts no server in-process (tests that spawn processes).
  */
 export async function startHarness(
-  options: { role?: Env['CLARION_ROLE'] | 'none'; env?: Record<string, string>; label?: string } = {},
+  options: {
+    role?: Env['CLARION_ROLE'] | 'none';
+    env?: Record<string, string>;
+    label?: string;
+    /** More fake providers (twilio, smtp…); the plugins named in CLARION_PLUGINS are pointed at them. */
+    fakes?: Fake[];
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase(options.label ?? 'server');
   const prefix = testPrefix('srv');
-  const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: WEBHOOK_SECRET })] });
+  const extraFakes = options.fakes ?? [];
+  const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: WEBHOOK_SECRET }), ...extraFakes] });
+  const configs = sandbox.pluginConfigs();
+  const sandboxConfigs = Object.fromEntries(extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])));
   const base: Record<string, string> = {
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -67,7 +76,7 @@ export async function startHarness(
   let app: NestFastifyApplication | undefined;
   let url = '';
   if (role !== 'none') {
-    app = await startServer({ env, processEnv: base });
+    app = await startServer({ env, processEnv: base, ...(extraFakes.length > 0 ? { sandboxConfigs } : {}) });
     const address = app.getHttpServer().address() as AddressInfo;
     url = `http://127.0.0.1:${address.port}`;
   }

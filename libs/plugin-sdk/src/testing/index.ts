@@ -1,2 +1,4 @@
 export * from './conformance';
 export * from './recording-reporter';
+export * from './runtime-harness';
+export * from './bench';

@@ -18,10 +18,11 @@ export interface StatusWebhookJob {
 
 /**
  * A worker outcome as a status event. Retries are no event (the final failure is); neither is a
- * cancel, which the app itself asked for through the API.
+ * cancel, which the app itself asked for through the API, nor a hand-over to a fallback provider
+ * (the next provider's outcome is).
  */
 export function outcomeEvent(o: DeliveryOutcome): StatusEvent | null {
-  if (o.type === 'retrying' || o.type === 'canceled') return null;
+  if (o.type === 'retrying' || o.type === 'canceled' || o.type === 'rerouted') return null;
   const type = o.type;
   return {
     id: `${o.job.deliveryId}.${type}`,

@@ -1,5 +1,5 @@
 import { convert } from 'html-to-text';
-import type { MessageContent } from '@clarion/plugin-sdk';
+import type { MessageContent } from '../message';
 
 /**
  * Every e-mail carries a plain-text part: spam filters penalise HTML-only mail and some readers
@@ -16,4 +16,9 @@ export function plainTextOf(content: MessageContent): string | undefined {
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
     ],
   });
+}
+
+/** Whether the text part had to be derived from the HTML (plugins count these). */
+export function textIsDerived(content: MessageContent): boolean {
+  return (content.text === undefined || content.text === '') && content.html !== undefined && content.html !== '';
 }

@@ -1,16 +1,12 @@
-import {
-  type AnyChannelPlugin,
-  type DeliveryJob,
-  type DeliveryOutcome,
-  deliveryJobOptions,
-  PluginRuntime,
-  pluginQueueName,
-  type ProcessorSettings,
-} from '@clarion/plugin-sdk';
-import { RecordingReporter } from '@clarion/plugin-sdk/testing';
-import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
+import type { DeliveryJob } from '../message';
+import type { DeliveryOutcome } from '../outcome';
+import type { AnyChannelPlugin, ProcessorSettings } from '../plugin';
+import { deliveryJobOptions, pluginQueueName } from '../queues';
+import { PluginRuntime, type PluginRuntimeOptions } from '../runtime';
+import { RecordingReporter } from './recording-reporter';
+import { deletePrefix, pollFor, scratchPrefix, scratchRedis } from './redis-scratch';
 
 /** A plugin running as the worker does in production: PluginRuntime on a real BullMQ queue in Redis. */
 export interface RuntimeHarness {
@@ -23,13 +19,21 @@ export interface RuntimeHarness {
   close(): Promise<void>;
 }
 
+export interface StartRuntimeOptions {
+  processor?: ProcessorSettings;
+  resolveAppConfig?: (appId: string) => Promise<unknown>;
+  circuit?: PluginRuntimeOptions['circuit'];
+  fallbackAfterAttempts?: number;
+}
+
+/** Starts `plugin` on its own Redis key prefix (deleted by `close`), recording every outcome. */
 export async function startRuntime(
   plugin: AnyChannelPlugin,
   config: unknown,
-  options: { processor?: ProcessorSettings; resolveAppConfig?: (appId: string) => Promise<unknown> } = {},
+  options: StartRuntimeOptions = {},
 ): Promise<RuntimeHarness> {
-  const connection = testRedis();
-  const prefix = testPrefix(plugin.name);
+  const connection = scratchRedis();
+  const prefix = scratchPrefix(plugin.name);
   const registry = new Registry();
   const reporter = new RecordingReporter();
   const runtime = await PluginRuntime.start({
@@ -41,6 +45,10 @@ export async function startRuntime(
     reporter,
     ...(options.processor ? { processor: options.processor } : {}),
     ...(options.resolveAppConfig ? { resolveAppConfig: options.resolveAppConfig } : {}),
+    ...(options.circuit !== undefined ? { circuit: options.circuit } : {}),
+    ...(options.fallbackAfterAttempts !== undefined
+      ? { fallbackAfterAttempts: options.fallbackAfterAttempts }
+      : {}),
   });
   const queue = new Queue<DeliveryJob>(pluginQueueName(plugin.name), { connection, prefix });
   const settings = { ...plugin.processor, ...options.processor };
@@ -52,11 +60,12 @@ export async function startRuntime(
     async enqueue(job) {
       await queue.add('deliver', job, deliveryJobOptions(job, settings));
     },
-    final: (deliveryId, timeoutMs = 15_000) => waitFor(`final outcome of ${deliveryId}`, () => reporter.final(deliveryId), { timeoutMs }),
+    final: (deliveryId, timeoutMs = 15_000) =>
+      pollFor(`final outcome of ${deliveryId}`, () => reporter.final(deliveryId), timeoutMs),
     async close() {
       await runtime.close();
       await queue.close();
-      await clearPrefix(connection, prefix);
+      await deletePrefix(connection, prefix);
       connection.disconnect();
     },
   };

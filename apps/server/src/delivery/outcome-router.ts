@@ -1,0 +1,150 @@
+import type { DeliveryJob, DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Batcher } from '../database/batcher';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { optOut } from '../preferences/opt-out';
+import { Enqueuer } from './enqueuer';
+import { StatusWriter } from './status-writer';
+
+type Rerouted = Extract<DeliveryOutcome, { type: 'rerouted' }>;
+type Failed = Extract<DeliveryOutcome, { type: 'failed' }>;
+
+/** `next`, skipping providers of its chain this deployment no longer loads (config changed since it was planned). */
+export function loadableNext(
+  next: DeliveryJob,
+  plugins: Pick<PluginRegistry, 'get'>,
+): DeliveryJob | undefined {
+  const [plugin, ...rest] = [next.plugin, ...(next.fallback ?? [])].filter(
+    (name) => plugins.get(name) !== undefined,
+  );
+  return plugin === undefined ? undefined : { ...next, plugin, fallback: rest };
+}
+
+/** Twilio 21610 and the like: the number is fine, its owner replied STOP. */
+export function isSmsStop(o: DeliveryOutcome): o is Failed {
+  return (
+    o.type === 'failed' &&
+    o.job.channel === 'sms' &&
+    o.reason === 'invalid_address' &&
+    o.error.addressReason === 'opted_out'
+  );
+}
+
+/**
+ * The reporter the plugin workers talk to. Most outcomes go straight to the StatusWriter; two
+ * need more before the job may complete:
+ * - `rerouted` (provider fallback): the delivery row switches to the next plugin and its job, goes
+ *   back to `pending` with a `rerouted` event, and is enqueued on the next plugin's queue. A crash
+ *   after the commit leaves it `pending`, so the sweeper enqueues it; nothing is lost or doubled.
+ * - an SMS STOP reply: the user is opted out of SMS (all categories) through the one opt-out write
+ *   path, before the failure is recorded, so a crash in between retries the whole thing.
+ */
+@Injectable()
+export class OutcomeRouter implements DeliveryReporter {
+  private readonly log = new Logger('outcome-router');
+  private readonly reroutes: Batcher<Rerouted, void>;
+  private readonly stops: Batcher<Failed, void>;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly writer: StatusWriter,
+    private readonly enqueuer: Enqueuer,
+    private readonly metrics: DeliveryMetrics,
+    private readonly plugins: PluginRegistry,
+  ) {
+    this.reroutes = new Batcher((items) => this.flushReroutes(items), {
+      maxItems: 1000,
+      maxWaitMs: 5,
+      concurrency: 2,
+    });
+    this.stops = new Batcher((items) => this.flushStops(items), {
+      maxItems: 500,
+      maxWaitMs: 5,
+      concurrency: 1,
+    });
+  }
+
+  async report(outcome: DeliveryOutcome): Promise<void> {
+    if (outcome.type === 'rerouted') {
+      const next = loadableNext(outcome.next, this.plugins);
+      if (next) return this.reroutes.submit({ ...outcome, next });
+      // The chain names only plugins this deployment no longer loads: the delivery ends here.
+      return this.writer.report({
+        type: 'failed',
+        job: outcome.job,
+        attempt: outcome.attempt,
+        at: outcome.at,
+        reason: outcome.error?.kind === 'permanent' ? 'configuration' : 'retries_exhausted',
+        error: outcome.error ?? {
+          kind: 'retryable',
+          message: `circuit open and no loaded fallback provider (${outcome.next.plugin})`,
+        },
+      });
+    }
+    if (isSmsStop(outcome)) await this.stops.submit(outcome);
+    return this.writer.report(outcome);
+  }
+
+  async drain(): Promise<void> {
+    await this.reroutes.drain();
+    await this.stops.drain();
+    await this.writer.drain();
+  }
+
+  private async flushReroutes(items: Rerouted[]): Promise<void[]> {
+    const moved: { id: string }[] = await this.db.query(
+      // Applied only while the handing plugin still owns the delivery: a repeated hand-over (a stale
+      // job re-reporting it) after the next provider took over or finished changes nothing.
+      `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::jsonb[], $6::text[])
+                    AS v(id, plugin, job, attempt, detail, from_plugin)),
+            u AS (UPDATE deliveries d SET plugin = v.plugin, job = v.job, status = 'pending', updated_at = now()
+                    FROM v WHERE d.id = v.id AND d.plugin = v.from_plugin AND d.status IN ('pending', 'queued') RETURNING d.id),
+            e AS (INSERT INTO delivery_events (delivery_id, status, attempt, detail)
+                  SELECT v.id, 'rerouted', v.attempt, v.detail FROM v JOIN u ON u.id = v.id)
+       SELECT id FROM u`,
+      [
+        items.map((o) => o.job.deliveryId),
+        items.map((o) => o.next.plugin),
+        items.map((o) => JSON.stringify(o.next)),
+        items.map((o) => o.attempt),
+        items.map((o) =>
+          JSON.stringify({
+            plugin: o.job.plugin,
+            to: o.next.plugin,
+            cause: o.cause,
+            ...(o.error ? { error: o.error } : {}),
+          }),
+        ),
+        items.map((o) => o.job.plugin),
+      ],
+    );
+    const ids = new Set(moved.map((r) => r.id));
+    const go = items.filter((o) => ids.has(o.job.deliveryId));
+    for (const o of go) this.metrics.delivery(o.job.channel, o.job.plugin, 'rerouted', o.cause);
+    // Never rejects: a delivery Redis refused stays `pending` and the sweeper enqueues it.
+    if (go.length > 0) await this.enqueuer.enqueue(go.map((o) => ({ job: o.next, delayMs: 0 })));
+    return items.map(() => undefined);
+  }
+
+  private async flushStops(items: Failed[]): Promise<void[]> {
+    const owners: { app_id: string; user_id: string }[] = await this.db.query(
+      'SELECT DISTINCT app_id, user_id FROM deliveries WHERE id = ANY($1::uuid[]) AND user_id IS NOT NULL',
+      [items.map((o) => o.job.deliveryId)],
+    );
+    // STOP replies are rare (one per user, ever): one statement per user inside one transaction is fine.
+    await this.db.transaction(async (tx) => {
+      for (const o of owners)
+        await optOut(tx, {
+          appId: o.app_id,
+          userId: o.user_id,
+          channel: 'sms',
+          category: '*',
+          source: 'sms_stop',
+        });
+    });
+    if (owners.length > 0) this.log.log(`opted ${owners.length} user(s) out of SMS after a STOP reply`);
+    return items.map(() => undefined);
+  }
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EnvError, loadEnv } from '../config/env';
+import { circuitSettings, workerProcessor } from './worker-settings';
+
+const base = {
+  DATABASE_URL: 'postgres://x@127.0.0.1/x',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  CLARION_ADMIN_TOKEN: 'a-long-enough-admin-token',
+  CLARION_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+};
+
+describe('worker settings from the environment', () => {
+  test('CLARION_PLUGIN_RATE_LIMITS sets a per-plugin queue limiter (sends per second); others keep their defaults', () => {
+    const env = loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: 'twilio=30, vonage=0.5' });
+    assert.deepEqual(workerProcessor(env, 'twilio'), { limiter: { max: 30, durationMs: 1000 } });
+    assert.deepEqual(workerProcessor(env, 'vonage'), { limiter: { max: 1, durationMs: 2000 } });
+    assert.deepEqual(workerProcessor(env, 'smtp'), {});
+  });
+
+  test('a malformed rate list stops the start, naming the variable', () => {
+    for (const bad of ['twilio', 'twilio=fast', 'twilio=0', 'Twilio=3']) {
+      assert.throws(
+        () => loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: bad }),
+        (e: unknown) => e instanceof EnvError && /CLARION_PLUGIN_RATE_LIMITS/.test(e.message),
+        bad,
+      );
+    }
+  });
+
+  test('fallback and circuit defaults; a threshold of 0 turns the breaker off', () => {
+    const env = loadEnv(base);
+    assert.equal(env.CLARION_FALLBACK_AFTER_ATTEMPTS, 3);
+    assert.deepEqual(circuitSettings(env), { failureThreshold: 5, windowMs: 30_000, cooldownMs: 30_000 });
+    assert.equal(circuitSettings(loadEnv({ ...base, CLARION_CIRCUIT_FAILURE_THRESHOLD: '0' })), false);
+  });
+});
