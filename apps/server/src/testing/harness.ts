@@ -18,6 +18,8 @@ export interface Harness {
   /** Environment for child processes (`clarion start`) sharing this database, Redis prefix and sandbox. */
   childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
   app: NestFastifyApplication | undefined;
+  /** Points `url`, `admin` and `createApp` at a server this test spawned (role 'none'). */
+  useApi(url: string): void;
   admin(path: string, init?: RequestInit): Promise<Response>;
   /** Creates an app, returns its server credentials and user-token secret. */
   createApp(settings?: Record<string, unknown>): Promise<TestApp>;
@@ -77,7 +79,12 @@ export async function startHarness(
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
     });
   return {
-    url,
+    get url() {
+      return url;
+    },
+    useApi(next: string) {
+      url = next;
+    },
     sandbox,
     db,
     prefix,
