@@ -20,6 +20,7 @@ import { Enqueuer } from './delivery/enqueuer';
 import { FANOUT_QUEUE } from './delivery/fanout.constants';
 import { FanoutProcessor } from './delivery/fanout.processor';
 import { PluginWorkers } from './delivery/plugin-workers';
+import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
 import { StatusWriter } from './delivery/status-writer';
 import { Sweeper } from './delivery/sweeper';
@@ -96,7 +97,7 @@ export class AppModule {
       providers: [
         ...core,
         ...(api ? [ApiKeyGuard, AdminGuard, NotificationStore, NotificationsService, NotificationReader, UsersService] : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor] : []),
+        ...(worker ? [PluginWorkers, Sweeper, QueueReconciler, FanoutProcessor] : []),
       ],
     };
   }

@@ -56,6 +56,7 @@ export class PluginRuntime {
     const own = plugin.metrics?.(pluginMetricsFactory(registry, plugin.name));
     const sender = await plugin.createSender({ config: options.config, log, metrics: own });
     const ledgerConnection = options.connection.duplicate({ maxRetriesPerRequest: 3 });
+    ledgerConnection.on('error', () => undefined); // failures surface on the ledger calls; no unhandled 'error' event
     const ledger = new SentLedger(ledgerConnection, prefix);
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
 
@@ -130,7 +131,11 @@ export class PluginRuntime {
     try {
       const appConfig = await deps.appConfigs.get(delivery.appId);
       const result = await this.sender.send(delivery, { appConfig, attempt, log });
-      await deps.ledger.record(delivery.deliveryId, result.providerMessageId);
+      // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
+      // which would send it again. PostgreSQL records the `sent` below either way.
+      await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
+        log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
+      });
       deps.metrics.attempts.inc({ ...labels, result: 'sent' });
       deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
       if (!this.health.healthy) this.setHealth({ healthy: true });

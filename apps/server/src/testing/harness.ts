@@ -32,7 +32,7 @@ export interface TestApp {
   appSecret: string;
   userTokenSecret: string;
   /** fetch with this app's Basic auth and JSON. */
-  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
 export function basic(appKey: string, appSecret: string): string {
@@ -107,6 +107,7 @@ export async function startHarness(
             method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
             headers: { authorization: auth, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
             ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+            ...(init.signal ? { signal: init.signal } : {}),
           }),
       };
     },

@@ -21,6 +21,10 @@ export class OwnRedis {
     return redis;
   }
 
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
