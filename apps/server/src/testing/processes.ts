@@ -100,6 +100,11 @@ export class Processes {
     return Object.assign(spawned, { url });
   }
 
+  /** Processes still running. */
+  list(): Spawned[] {
+    return [...this.running];
+  }
+
   /** SIGKILLs whatever is still running and waits for it to be gone. */
   async killAll(): Promise<void> {
     const left = [...this.running];
