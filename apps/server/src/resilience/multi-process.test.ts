@@ -125,4 +125,22 @@ describe('two API and two worker processes on one database and Redis', () => {
     assert.equal(sent[0]! + sent[1]!, NOTIFICATIONS, 'no send counted twice across workers');
     t.diagnostic(`${NOTIFICATIONS} notifications through 2 APIs in ${acceptedMs} ms, all sent after ${doneMs} ms; per worker: ${sent.join('/')}`);
   });
+
+  test('the same eventIds racing through both APIs in opposite orders: never a 5xx, one notification each', async () => {
+    // Each API commits concurrent requests together; two such batches claiming the same eventIds
+    // in opposite orders must not deadlock in PostgreSQL (a deadlock fails a whole batch with 500).
+    for (let round = 0; round < 5; round++) {
+      const events = Array.from({ length: 60 }, (_, i) => `race-${round}-${i}`);
+      const body = (eventId: string) => ({ to: { userId: 'm1' }, eventId, content: { webhook: { json: { eventId } } } });
+      const [one, two] = await Promise.all([
+        Promise.all(events.map((e) => post(apis[0]!, body(e)))),
+        Promise.all([...events].reverse().map((e) => post(apis[1]!, body(e)))),
+      ]);
+      const statuses = [...one!, ...two!].map((r) => r.status);
+      assert.deepEqual(statuses.filter((s) => s !== 200 && s !== 202), [], `round ${round}: only 200/202`);
+      const first = await Promise.all(one!.map((r) => json<{ id: string }>(r)));
+      const second = (await Promise.all(two!.map((r) => json<{ id: string }>(r)))).reverse();
+      first.forEach((a, i) => assert.equal(a.id, second[i]!.id, `${events[i]}: one notification`));
+    }
+  });
 });
