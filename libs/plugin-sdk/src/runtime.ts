@@ -28,6 +28,11 @@ export interface PluginRuntimeOptions {
   /** BullMQ lock duration: a job whose worker stops renewing it is recovered after this long. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /**
+   * How many times a job may lose its worker (crash, kill, OOM) and still be run again; past that
+   * BullMQ fails it without running it, and the runtime records the delivery `failed` (reason `stalled`).
+   */
+  maxStalledCount?: number;
 }
 
 export interface PluginHealth {
@@ -71,6 +76,7 @@ export class PluginRuntime {
       ...(settings.limiter ? { limiter: { max: settings.limiter.max, duration: settings.limiter.durationMs } } : {}),
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+      ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
           err instanceof RetryableError && err.retryAfterMs !== undefined
@@ -79,6 +85,23 @@ export class PluginRuntime {
       },
     });
     worker.on('error', (error) => log.error({ err: error }, 'worker error'));
+    // A job failed by BullMQ itself (stalled too often) never reached our processor: record it, or the
+    // delivery would stay `queued` forever.
+    worker.on('failed', (job, error) => {
+      if (!job || !/more than allowable limit/.test(error.message)) return;
+      log.warn({ deliveryId: job.data.deliveryId, err: error.message }, 'delivery failed: its job stalled too often');
+      metrics.attempts.inc({ plugin: plugin.name, channel: job.data.channel, result: 'stalled' });
+      void Promise.resolve(
+        options.reporter.report({
+          type: 'failed',
+          job: job.data,
+          attempt: job.attemptsMade + 1,
+          at: new Date(),
+          reason: 'stalled',
+          error: { kind: 'retryable', message: error.message },
+        }),
+      ).catch((err: unknown) => log.error({ err }, 'could not record a stalled delivery'));
+    });
     runtime = new PluginRuntime(plugin, worker, sender, ledgerConnection);
     metrics.healthy.set({ plugin: plugin.name }, 1);
     runtime.metrics = metrics;

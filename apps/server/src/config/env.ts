@@ -35,6 +35,8 @@ export const envSchema = z.object({
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),
   /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
   CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Times a job may lose its worker (crash, kill) and still run again; then it is recorded failed (reason `stalled`). */
+  CLARION_JOB_MAX_STALLS: z.coerce.number().int().min(0).default(3),
   CLARION_SANDBOX: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -47,6 +47,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           log: this.pluginLog,
           lockDurationMs: this.env.CLARION_JOB_LOCK_MS,
           stalledIntervalMs: this.env.CLARION_JOB_LOCK_MS,
+          maxStalledCount: this.env.CLARION_JOB_MAX_STALLS,
           ...(this.env.CLARION_WORKER_CONCURRENCY ? { processor: { concurrency: this.env.CLARION_WORKER_CONCURRENCY } } : {}),
         }),
       );
