@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DeliveryJob } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
@@ -46,14 +46,18 @@ export class QueueReconciler {
       );
       if (rows.length === 0) break;
       const ok = await this.enqueuer.enqueue(
-        rows.map((r) => ({ job: r.job, delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0 })),
+        rows.map((r) => ({
+          job: r.job,
+          delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0,
+        })),
       );
       if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
       readded += rows.length;
       after = rows.at(-1)!.id;
     }
     await this.redis.set(this.markerKey, new Date().toISOString());
-    if (readded > 0) this.log.warn(`Redis had lost its queues: re-added ${readded} queued deliveries from PostgreSQL`);
+    if (readded > 0)
+      this.log.warn(`Redis had lost its queues: re-added ${readded} queued deliveries from PostgreSQL`);
     return readded;
   }
 }

@@ -4,10 +4,15 @@
  * `timeoutMs` from the first SIGTERM/SIGINT the process exits with code 1. Jobs it still held
  * are recovered by another worker once their lock expires (CLARION_JOB_LOCK_MS).
  */
-export function armShutdownDeadline(timeoutMs: number, log: (message: string) => void = (m) => console.error(m)): void {
+export function armShutdownDeadline(
+  timeoutMs: number,
+  log: (message: string) => void = (m) => console.error(m),
+): void {
   const arm = (signal: NodeJS.Signals) => {
     setTimeout(() => {
-      log(`clarion: graceful shutdown did not finish within ${timeoutMs} ms of ${signal} (CLARION_SHUTDOWN_TIMEOUT_MS); exiting`);
+      log(
+        `clarion: graceful shutdown did not finish within ${timeoutMs} ms of ${signal} (CLARION_SHUTDOWN_TIMEOUT_MS); exiting`,
+      );
       process.exit(1);
     }, timeoutMs).unref();
   };

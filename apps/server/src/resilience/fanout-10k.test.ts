@@ -11,7 +11,10 @@ describe('topic fan-out to 10,000 users', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    h = await startHarness({ label: 'fanout10k', env: { CLARION_SWEEP_INTERVAL_MS: '1000', CLARION_SWEEP_AFTER_MS: '2000' } });
+    h = await startHarness({
+      label: 'fanout10k',
+      env: { CLARION_SWEEP_INTERVAL_MS: '1000', CLARION_SWEEP_AFTER_MS: '2000' },
+    });
     app = await h.createApp();
     // Test setup, not the path under test: users, their webhook contacts and the subscription in three statements.
     await sql(
@@ -26,7 +29,11 @@ describe('topic fan-out to 10,000 users', () => {
        SELECT gen_random_uuid(), $1, u.id, 'url', $2 || u.external_id FROM users u WHERE u.app_id = $1`,
       [app.id, `${h.sandbox.url}/webhook/`],
     );
-    await sql(h.db.url, `INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'everyone', id FROM users WHERE app_id = $1`, [app.id]);
+    await sql(
+      h.db.url,
+      `INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'everyone', id FROM users WHERE app_id = $1`,
+      [app.id],
+    );
     // One subscriber through the API too, so the public path and the bulk rows agree.
     assert.equal((await app.call('/v1/users/u1')).status, 200);
   });
@@ -35,7 +42,10 @@ describe('topic fan-out to 10,000 users', () => {
   test('the request answers `fanout` at once; all 10,000 deliveries end `sent`, each received exactly once', async (t) => {
     const started = Date.now();
     const res = await app.call('/v1/notifications', {
-      body: { to: { topic: 'everyone' }, content: { webhook: { json: { text: 'hello {{ user.id }} #{{ user.n }}' } } } },
+      body: {
+        to: { topic: 'everyone' },
+        content: { webhook: { json: { text: 'hello {{ user.id }} #{{ user.n }}' } } },
+      },
     });
     const answeredMs = Date.now() - started;
     assert.equal(res.status, 202);
@@ -45,7 +55,9 @@ describe('topic fan-out to 10,000 users', () => {
     const view = await waitFor(
       'all deliveries sent',
       async () => {
-        const n = await json<{ status: string; recipients: number; summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}?limit=1`));
+        const n = await json<{ status: string; recipients: number; summary: Record<string, number> }>(
+          await app.call(`/v1/notifications/${id}?limit=1`),
+        );
         return n.summary.sent === USERS ? n : undefined;
       },
       { timeoutMs: 240_000, intervalMs: 250 },
@@ -61,8 +73,11 @@ describe('topic fan-out to 10,000 users', () => {
     assert.deepEqual(twice, [], 'no delivery received twice');
     const users = new Set([...receipts.values()].map((r) => r.to));
     assert.equal(users.size, USERS, 'one message per user');
-    const sample = h.sandbox.recorder.list({ to: 'u42', outcome: 'accepted' }).find((r) => (r.payload as { notificationId: string }).notificationId === id);
-    assert.deepEqual((sample?.payload as { content: unknown }).content, { text: 'hello u42 #42' });
+    const sample = h.sandbox.recorder
+      .list({ to: 'u42', outcome: 'accepted' })
+      .find((r) => (r.payload as { notificationId: string }).notificationId === id);
+    assert.ok(sample, 'u42 got the message');
+    assert.deepEqual((sample.payload as { content: unknown }).content, { text: 'hello u42 #42' });
     t.diagnostic(`fan-out of ${USERS}: request answered in ${answeredMs} ms, all sent after ${totalMs} ms`);
   });
 });

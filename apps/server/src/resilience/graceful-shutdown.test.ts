@@ -25,7 +25,11 @@ describe('a worker stopped with SIGTERM mid-run', () => {
   before(async () => {
     h = await startHarness({ role: 'api', label: 'graceful' });
     app = await h.createApp();
-    assert.equal((await app.call('/v1/users/g1', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/g1` } })).status, 200);
+    assert.equal(
+      (await app.call('/v1/users/g1', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/g1` } }))
+        .status,
+      200,
+    );
   });
   after(async () => {
     await processes.killAll();
@@ -34,7 +38,12 @@ describe('a worker stopped with SIGTERM mid-run', () => {
 
   const countByStatus = async () =>
     Object.fromEntries(
-      (await sql<{ status: string; n: string }>(h.db.url, 'SELECT status, count(*) AS n FROM deliveries GROUP BY status')).map((r) => [r.status, Number(r.n)]),
+      (
+        await sql<{ status: string; n: string }>(
+          h.db.url,
+          'SELECT status, count(*) AS n FROM deliveries GROUP BY status',
+        )
+      ).map((r) => [r.status, Number(r.n)]),
     );
 
   test('finishes and records its in-flight sends before exiting; the next worker sends the rest, each once', async (t) => {
@@ -44,7 +53,11 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     const ids: string[] = [];
     for (let i = 0; i < NOTIFICATIONS; i += 20) {
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, j) => app.call('/v1/notifications', { body: { to: { userId: 'g1' }, content: { webhook: { json: { n: i + j } } } } })),
+        Array.from({ length: 20 }, (_, j) =>
+          app.call('/v1/notifications', {
+            body: { to: { userId: 'g1' }, content: { webhook: { json: { n: i + j } } } },
+          }),
+        ),
       );
       for (const a of answers) {
         assert.equal(a.status, 202);
@@ -52,7 +65,11 @@ describe('a worker stopped with SIGTERM mid-run', () => {
       }
     }
     const taken = () => CONCURRENCY - (h.sandbox.behaviors.list().find((r) => r.to === 'g1')?.times ?? 0);
-    await waitFor('every worker slot busy at the receiver', () => h.sandbox.behaviors.list().length === 0 || taken() === CONCURRENCY, { timeoutMs: 30_000 });
+    await waitFor(
+      'every worker slot busy at the receiver',
+      () => h.sandbox.behaviors.list().length === 0 || taken() === CONCURRENCY,
+      { timeoutMs: 30_000 },
+    );
     assert.equal(h.sandbox.recorder.count({ outcome: 'accepted' }), 0, 'nothing answered yet');
 
     worker.kill('SIGTERM');
@@ -69,14 +86,23 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     assert.equal(byStatus.sent + (byStatus.queued ?? 0), NOTIFICATIONS, 'the rest still queued, none lost');
 
     await processes.startClarion('worker-2', 'worker', h.childEnv(WORKER_ENV));
-    await waitFor('all sent', async () => (await countByStatus()).sent === NOTIFICATIONS, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor('all sent', async () => (await countByStatus()).sent === NOTIFICATIONS, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     for (const id of ids) {
       const view = await json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`));
       assert.deepEqual(view.summary, { sent: 1 }, `notification ${id}`);
     }
     const final = receiptsById(h.sandbox);
     assert.equal(final.size, NOTIFICATIONS);
-    assert.deepEqual([...final.values()].filter((r) => r.accepted !== 1), [], 'each delivery accepted exactly once');
-    t.diagnostic(`SIGTERM with ${CONCURRENCY} sends in flight: all finished and recorded before exit (${exit})`);
+    assert.deepEqual(
+      [...final.values()].filter((r) => r.accepted !== 1),
+      [],
+      'each delivery accepted exactly once',
+    );
+    t.diagnostic(
+      `SIGTERM with ${CONCURRENCY} sends in flight: all finished and recorded before exit (${exit})`,
+    );
   });
 });

@@ -35,7 +35,15 @@ describe('Redis stopped for a while during ingest', () => {
     });
     app = await h.createApp();
     for (let i = 1; i <= USERS; i++) {
-      assert.equal((await app.call(`/v1/users/r${i}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/r${i}` } })).status, 200);
+      assert.equal(
+        (
+          await app.call(`/v1/users/r${i}`, {
+            method: 'PUT',
+            body: { webhookUrl: `${h.sandbox.url}/webhook/r${i}` },
+          })
+        ).status,
+        200,
+      );
     }
   });
   after(async () => {
@@ -55,12 +63,19 @@ describe('Redis stopped for a while during ingest', () => {
   };
   const sendPhase = async (from: number): Promise<Answer[]> => {
     const answers: Answer[] = [];
-    for (let i = from; i < from + PER_PHASE; i += 10) answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => send(i + j)))));
+    for (let i = from; i < from + PER_PHASE; i += 10)
+      answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => send(i + j)))));
     return answers;
   };
   const ready = async () => {
     const res = await fetch(`${h.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
-    return { status: res.status, body: await json<{ details?: Record<string, { status: string }>; error?: Record<string, { status: string }> }>(res) };
+    return {
+      status: res.status,
+      body: await json<{
+        details?: Record<string, { status: string }>;
+        error?: Record<string, { status: string }>;
+      }>(res),
+    };
   };
 
   test('every 202 is sent exactly once after Redis comes back empty; refusals are 503 with the error shape; /readyz follows Redis', async (t) => {
@@ -72,7 +87,9 @@ describe('Redis stopped for a while during ingest', () => {
     // Some sent, the rest still waiting in Redis: both kinds must survive the outage.
     await waitFor('some sent', () => h.sandbox.recorder.count({ outcome: 'accepted' }) >= 5);
     await redis.down();
-    const queuedInRedis = (await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM deliveries WHERE status = 'queued'`))[0]!.n;
+    const queuedInRedis = (
+      await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM deliveries WHERE status = 'queued'`)
+    )[0]!.n;
     assert.ok(Number(queuedInRedis) > 0, 'some jobs were only in Redis when it died');
 
     const during = await sendPhase(PER_PHASE);
@@ -82,7 +99,10 @@ describe('Redis stopped for a while during ingest', () => {
     await new Promise((r) => setTimeout(r, 2000)); // a while: sweeps and stalled checks run against a dead Redis
 
     await redis.up(); // empty: nothing was persisted
-    await waitFor('ready again', async () => (await ready()).status === 200, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor('ready again', async () => (await ready()).status === 200, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     const afterwards = await sendPhase(2 * PER_PHASE);
 
     const all = [...before, ...during, ...afterwards];
@@ -94,15 +114,23 @@ describe('Redis stopped for a while during ingest', () => {
     }
     const accepted = all.filter((a) => a.status === 202).map((a) => a.body.id!);
     assert.equal(new Set(accepted).size, accepted.length);
-    assert.ok(afterwards.every((a) => a.status === 202), 'accepting again once Redis is back');
+    assert.ok(
+      afterwards.every((a) => a.status === 202),
+      'accepting again once Redis is back',
+    );
 
     let states: Record<string, number> = {};
     await waitFor(
       'every accepted notification sent',
       async () => {
-        const views = await Promise.all(accepted.map(async (id) => json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`))));
+        const views = await Promise.all(
+          accepted.map(async (id) =>
+            json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`)),
+          ),
+        );
         states = {};
-        for (const v of views) states[JSON.stringify(v.summary)] = (states[JSON.stringify(v.summary)] ?? 0) + 1;
+        for (const v of views)
+          states[JSON.stringify(v.summary)] = (states[JSON.stringify(v.summary)] ?? 0) + 1;
         return views.every((v) => v.summary.sent === 1 && Object.keys(v.summary).length === 1);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
@@ -115,6 +143,8 @@ describe('Redis stopped for a while during ingest', () => {
       assert.equal(got.length, 1, `notification ${id} has one delivery at the receiver`);
       assert.equal(got[0]!.accepted, 1, `notification ${id} received exactly once`);
     }
-    t.diagnostic(`202 before/during/after the outage: ${before.filter((a) => a.status === 202).length}/${during.filter((a) => a.status === 202).length}/${afterwards.length}; 503 during: ${during.filter((a) => a.status === 503).length}`);
+    t.diagnostic(
+      `202 before/during/after the outage: ${before.filter((a) => a.status === 202).length}/${during.filter((a) => a.status === 202).length}/${afterwards.length}; 503 during: ${during.filter((a) => a.status === 503).length}`,
+    );
   });
 });

@@ -30,7 +30,10 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     h = await startHarness({ role: 'api', label: 'workerkill' });
     app = await h.createApp();
     for (let i = 1; i <= USERS; i++) {
-      const put = await app.call(`/v1/users/k${i}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/k${i}` } });
+      const put = await app.call(`/v1/users/k${i}`, {
+        method: 'PUT',
+        body: { webhookUrl: `${h.sandbox.url}/webhook/k${i}` },
+      });
       assert.equal(put.status, 200);
     }
   });
@@ -40,7 +43,10 @@ describe('a worker killed mid-run (SIGKILL)', () => {
   });
 
   const sentCount = async () =>
-    Number((await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM deliveries WHERE status = 'sent'`))[0]!.n);
+    Number(
+      (await sql<{ n: string }>(h.db.url, `SELECT count(*) AS n FROM deliveries WHERE status = 'sent'`))[0]!
+        .n,
+    );
 
   test('loses nothing and sends nothing twice once the stalled jobs are recovered by a new worker', async (t) => {
     // The first 100 sends are quick; the next 60 hang 4 s at the receiver, so the kill lands while
@@ -54,7 +60,12 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     for (let start = 0; start < NOTIFICATIONS; start += 50) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(50, NOTIFICATIONS - start) }, (_, j) =>
-          app.call('/v1/notifications', { body: { to: { userId: `k${((start + j) % USERS) + 1}` }, content: { webhook: { json: { n: start + j } } } } }),
+          app.call('/v1/notifications', {
+            body: {
+              to: { userId: `k${((start + j) % USERS) + 1}` },
+              content: { webhook: { json: { n: start + j } } },
+            },
+          }),
         ),
       );
       for (const res of batch) {
@@ -66,7 +77,10 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     const inFlight = () => SLOW - (h.sandbox.behaviors.list().find((r) => r.delayMs === 4000)?.times ?? 0);
     await waitFor(
       'the quick sends recorded and slow ones in flight',
-      async () => h.sandbox.recorder.count({ outcome: 'accepted' }) === FAST && (await sentCount()) === FAST && inFlight() > 0,
+      async () =>
+        h.sandbox.recorder.count({ outcome: 'accepted' }) === FAST &&
+        (await sentCount()) === FAST &&
+        inFlight() > 0,
       { timeoutMs: 60_000 },
     );
     const killedWith = inFlight();
@@ -74,9 +88,16 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     assert.equal(await first.exited, 'SIGKILL');
 
     await processes.startClarion('worker-2', 'worker', h.childEnv(WORKER_ENV));
-    await waitFor('every delivery sent', async () => (await sentCount()) === NOTIFICATIONS, { timeoutMs: 120_000, intervalMs: 200 });
+    await waitFor('every delivery sent', async () => (await sentCount()) === NOTIFICATIONS, {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+    });
     // The receiver notes the killed worker's requests once their 4 s delay ends.
-    await waitFor('the cut requests noted by the receiver', () => h.sandbox.recorder.count({ outcome: 'aborted' }) >= killedWith, { timeoutMs: 15_000 });
+    await waitFor(
+      'the cut requests noted by the receiver',
+      () => h.sandbox.recorder.count({ outcome: 'aborted' }) >= killedWith,
+      { timeoutMs: 15_000 },
+    );
 
     for (const id of ids) {
       const view = await json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`));
@@ -84,7 +105,11 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     }
     const receipts = receiptsById(h.sandbox);
     assert.equal(receipts.size, NOTIFICATIONS, 'every delivery reached the receiver');
-    assert.deepEqual([...receipts.values()].filter((r) => r.accepted !== 1), [], 'each delivery accepted exactly once');
+    assert.deepEqual(
+      [...receipts.values()].filter((r) => r.accepted !== 1),
+      [],
+      'each delivery accepted exactly once',
+    );
     const recovered = [...receipts.values()].filter((r) => r.aborted > 0);
     assert.ok(recovered.length >= killedWith, 'the sends cut by the kill were sent again, once');
     t.diagnostic(`killed with ${recovered.length} sends in flight; all ${NOTIFICATIONS} sent once`);

@@ -36,23 +36,41 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
   });
 
   /** Sends JOBS notifications to `user`, kills `kills` workers in turn while all jobs are in flight, starts one more. */
-  async function killWhileInFlight(user: string, kills: number, env: Record<string, string>): Promise<string[]> {
+  async function killWhileInFlight(
+    user: string,
+    kills: number,
+    env: Record<string, string>,
+  ): Promise<string[]> {
     await processes.killAll(); // workers of an earlier test (other settings) must not take these jobs
-    assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` } })).status, 200);
+    assert.equal(
+      (
+        await app.call(`/v1/users/${user}`, {
+          method: 'PUT',
+          body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
+        })
+      ).status,
+      200,
+    );
     // Every send to this user hangs 4 s until each kill has landed with all jobs in flight.
     h.sandbox.behaviors.add({ provider: 'webhook', to: user, delayMs: 4000, times: kills * JOBS });
     const taken = () => kills * JOBS - (h.sandbox.behaviors.list().find((r) => r.to === user)?.times ?? 0);
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
-      const res = await app.call('/v1/notifications', { body: { to: { userId: user }, content: { webhook: { json: { i } } } } });
+      const res = await app.call('/v1/notifications', {
+        body: { to: { userId: user }, content: { webhook: { json: { i } } } },
+      });
       assert.equal(res.status, 202);
       ids.push((await json<{ id: string }>(res)).id);
     }
     for (let round = 1; round <= kills; round++) {
       const worker = await processes.startClarion(`${user}-worker-${round}`, 'worker', h.childEnv(env));
-      await waitFor(`round ${round}: all jobs in flight`, () => h.sandbox.behaviors.list().every((r) => r.to !== user) || taken() >= round * JOBS, {
-        timeoutMs: 30_000,
-      });
+      await waitFor(
+        `round ${round}: all jobs in flight`,
+        () => h.sandbox.behaviors.list().every((r) => r.to !== user) || taken() >= round * JOBS,
+        {
+          timeoutMs: 30_000,
+        },
+      );
       worker.kill('SIGKILL');
       await worker.exited;
     }
@@ -60,29 +78,59 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
     return ids;
   }
 
-  const views = async (ids: string[]) => Promise.all(ids.map(async (id) => json<View>(await app.call(`/v1/notifications/${id}`))));
+  const views = async (ids: string[]) =>
+    Promise.all(ids.map(async (id) => json<View>(await app.call(`/v1/notifications/${id}`))));
 
   test('within CLARION_JOB_MAX_STALLS (default 3): every delivery is sent, exactly once', async () => {
     const ids = await killWhileInFlight('twice', 2, workerEnv());
-    await waitFor('all sent', async () => (await views(ids)).every((v) => v.summary.sent === 1), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitFor('all sent', async () => (await views(ids)).every((v) => v.summary.sent === 1), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     const receipts = () => [...receiptsById(h.sandbox).values()].filter((r) => r.to === 'twice');
     // The receiver notes a cut request when its 4 s delay ends, possibly after the third worker's send.
-    await waitFor('both kills noted by the receiver', () => receipts().every((r) => r.aborted === 2), { timeoutMs: 15_000 });
+    await waitFor('both kills noted by the receiver', () => receipts().every((r) => r.aborted === 2), {
+      timeoutMs: 15_000,
+    });
     assert.equal(receipts().length, JOBS);
-    assert.deepEqual(receipts().filter((r) => r.accepted !== 1), [], 'each accepted exactly once');
+    assert.deepEqual(
+      receipts().filter((r) => r.accepted !== 1),
+      [],
+      'each accepted exactly once',
+    );
   });
 
   test('past CLARION_JOB_MAX_STALLS: recorded `failed` with reason `stalled`, never left `queued`', async () => {
     // With 0 stalls allowed, one kill is past the limit: BullMQ fails the jobs without running them again.
     const ids = await killWhileInFlight('poison', 1, workerEnv({ CLARION_JOB_MAX_STALLS: '0' }));
-    const final = await waitFor('all failed', async () => {
+    const final = await waitFor(
+      'all failed',
+      async () => {
+        const v = await views(ids);
+        return v.every((n) => n.summary.failed === 1) ? v : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch(async (error: Error) => {
       const v = await views(ids);
-      return v.every((n) => n.summary.failed === 1) ? v : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250 }).catch(async (error: Error) => {
-      const v = await views(ids);
-      throw new Error(`${error.message}: ${JSON.stringify(v.map((n) => n.summary))}\n${processes.list().map((p) => p.output().split('\n').filter((l) => /stall|allowable|error/i.test(l)).slice(-5).join('\n')).join('\n')}`);
+      throw new Error(
+        `${error.message}: ${JSON.stringify(v.map((n) => n.summary))}\n${processes
+          .list()
+          .map((p) =>
+            p
+              .output()
+              .split('\n')
+              .filter((l) => /stall|allowable|error/i.test(l))
+              .slice(-5)
+              .join('\n'),
+          )
+          .join('\n')}`,
+      );
     });
     assert.ok(final.every((n) => n.deliveries[0]?.reason === 'stalled'));
-    assert.equal(h.sandbox.recorder.count({ to: 'poison', outcome: 'accepted' }), 0, 'BullMQ did not run them again');
+    assert.equal(
+      h.sandbox.recorder.count({ to: 'poison', outcome: 'accepted' }),
+      0,
+      'BullMQ did not run them again',
+    );
   });
 });

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import { waitFor } from '@clarion/testkit';
+import { Redis } from 'ioredis';
 import { freePort, type Processes, type Spawned } from './processes';
 
 /**
@@ -32,14 +32,28 @@ export class OwnRedis {
   /** Starts redis-server on this port (again) and waits until it answers PING. */
   async up(): Promise<void> {
     this.server = this.processes.spawn(`redis:${this.port}`, 'redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
     ]);
     const server = this.server;
     await waitFor(
       `redis-server on ${this.port}`,
       async () => {
         if (server.child.exitCode !== null) throw new Error(`redis-server exited: ${server.output()}`);
-        const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+        const probe = new Redis(this.url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          enableOfflineQueue: false,
+          retryStrategy: () => null,
+        });
         probe.on('error', () => undefined);
         try {
           await probe.connect();

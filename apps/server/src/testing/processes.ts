@@ -78,7 +78,12 @@ export class Processes {
     { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
   ): Promise<Spawned & { url: string }> {
     const port = await freePort();
-    const spawned = this.spawnNode(name, [CLI, 'start'], { ...env, CLARION_ROLE: role, PORT: String(port), HOST: '127.0.0.1' });
+    const spawned = this.spawnNode(name, [CLI, 'start'], {
+      ...env,
+      CLARION_ROLE: role,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
     const url = `http://127.0.0.1:${port}`;
     let ended = false;
     void spawned.exited.then(() => {
