@@ -48,7 +48,13 @@ export class NotificationStore {
     const results: (StoreResult | undefined)[] = new Array(items.length);
     const losers: number[] = [];
     await this.db.transaction(async (tx) => {
-      const withEvent = items.map((r, i) => ({ r, i })).filter(({ r }) => r.eventId !== null);
+      // Claimed in one global order (app, eventId): two API processes' batches sharing eventIds then
+      // wait for each other instead of deadlocking (a deadlock would fail a whole batch with 500).
+      const withEvent = items
+        .map((r, i) => ({ r, i }))
+        .filter(({ r }) => r.eventId !== null)
+        .map((x) => ({ ...x, key: `${x.r.appId}\u0000${x.r.eventId}` }))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const claimed = new Set<string>();
       if (withEvent.length > 0) {
         const rows: { notification_id: string }[] = await tx.query(
