@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
+import { runMigrations } from '../database/data-source';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { OwnRedis } from '../testing/own-redis';
 import { Processes } from '../testing/processes';
 import { receiptsById } from '../testing/receipts';
 
@@ -104,5 +106,39 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     t.diagnostic(
       `SIGTERM with ${CONCURRENCY} sends in flight: all finished and recorded before exit (${exit})`,
     );
+  });
+});
+
+describe('a worker stopped with SIGTERM while Redis is away', () => {
+  let h: Harness;
+  let redis: OwnRedis;
+  const processes = new Processes();
+  before(async () => {
+    redis = await OwnRedis.start(processes);
+    h = await startHarness({ role: 'none', label: 'gracefulnoredis', env: { REDIS_URL: redis.url } });
+    await runMigrations(h.db.url);
+  });
+  after(async () => {
+    await processes.killAll();
+    await h.close();
+  });
+
+  test('does not hang: exits after CLARION_SHUTDOWN_TIMEOUT_MS with code 1 when the drain cannot finish', async (t) => {
+    const worker = await processes.startClarion(
+      'worker',
+      'worker',
+      h.childEnv({ ...WORKER_ENV, CLARION_SHUTDOWN_TIMEOUT_MS: '2000' }),
+    );
+    await redis.down();
+    worker.kill('SIGTERM');
+    const exit = await Promise.race([
+      worker.exited,
+      new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000).unref()),
+    ]);
+    assert.notEqual(exit, 'hung', `still running 30 s after SIGTERM\n${worker.output()}`);
+    // Closing BullMQ needs Redis, so the drain cannot finish: the deadline ends the process.
+    t.diagnostic(`exit: ${exit}`);
+    assert.equal(exit, 1, worker.output());
+    assert.match(worker.output(), /CLARION_SHUTDOWN_TIMEOUT_MS/);
   });
 });
