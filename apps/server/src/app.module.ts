@@ -21,6 +21,7 @@ import { Enqueuer } from './delivery/enqueuer';
 import { FANOUT_QUEUE } from './delivery/fanout.constants';
 import { FanoutProcessor } from './delivery/fanout.processor';
 import { PluginWorkers } from './delivery/plugin-workers';
+import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
 import { StatusWriter } from './delivery/status-writer';
 import { Sweeper } from './delivery/sweeper';
@@ -141,7 +142,7 @@ export class AppModule {
               PreferencesService,
             ]
           : []),
-        ...(worker ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter] : []),
+        ...(worker ? [PluginWorkers, Sweeper, QueueReconciler, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter] : []),
         ...tracking.providers,
       ],
     };

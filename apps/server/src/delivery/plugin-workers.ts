@@ -53,6 +53,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           processor: workerProcessor(this.env, l.plugin.name),
           fallbackAfterAttempts: this.env.CLARION_FALLBACK_AFTER_ATTEMPTS,
           circuit: circuitSettings(this.env),
+          maxStalledCount: this.env.CLARION_JOB_MAX_STALLS,
         }),
       );
     }

@@ -6,6 +6,7 @@ import { ENV } from '../config/tokens';
 import { fanoutJobOptions } from '../scheduling/fanout-job';
 import { Enqueuer } from './enqueuer';
 import { FANOUT_QUEUE } from './fanout.constants';
+import { QueueReconciler } from './queue-reconciler';
 import { QueueRegistry } from './queue-registry';
 
 /**
@@ -24,6 +25,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly db: DataSource,
     private readonly enqueuer: Enqueuer,
     private readonly queues: QueueRegistry,
+    private readonly reconciler: QueueReconciler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -40,6 +42,8 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     if (this.running) return { deliveries: 0, fanouts: 0 };
     this.running = true;
     try {
+      // Redis restarted empty? Then `queued` deliveries have no job any more: add them again first.
+      await this.reconciler.reconcileIfRedisLost();
       const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
         `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL

@@ -57,11 +57,16 @@ export class NotificationStore {
     const results: (StoreResult | undefined)[] = new Array(items.length);
     const losers: number[] = [];
     await this.db.transaction(async (tx) => {
-      // One claim per (app, eventId) per statement: ON CONFLICT DO UPDATE may not touch a row twice.
-      // Later repeats in the same batch simply lose, like repeats in another batch.
+      // One claim per (app, eventId) per statement: ON CONFLICT DO UPDATE may not touch a row twice;
+      // later repeats in the same batch simply lose, like repeats in another batch. Claimed in one
+      // global order (app, eventId): two API processes' batches sharing eventIds then wait for each
+      // other instead of deadlocking (a deadlock would fail a whole batch with 500).
       const firstOfKey = new Map<string, NotificationRecord>();
-      for (const r of items) if (r.eventId !== null && !firstOfKey.has(`${r.appId}\n${r.eventId}`)) firstOfKey.set(`${r.appId}\n${r.eventId}`, r);
-      const withEvent = [...firstOfKey.values()].map((r) => ({ r }));
+      for (const r of items) {
+        const key = `${r.appId}\u0000${r.eventId}`;
+        if (r.eventId !== null && !firstOfKey.has(key)) firstOfKey.set(key, r);
+      }
+      const withEvent = [...firstOfKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => ({ r }));
       const claimed = new Set<string>();
       if (withEvent.length > 0) {
         // A claim older than the dedup window no longer counts: the new notification takes it over

@@ -18,6 +18,8 @@ export interface Harness {
   /** Environment for child processes (`clarion start`) sharing this database, Redis prefix and sandbox. */
   childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
   app: NestFastifyApplication | undefined;
+  /** Points `url`, `admin` and `createApp` at a server this test spawned (role 'none'). */
+  useApi(url: string): void;
   admin(path: string, init?: RequestInit): Promise<Response>;
   /** Creates an app, returns its server credentials and user-token secret. */
   createApp(settings?: Record<string, unknown>): Promise<TestApp>;
@@ -30,7 +32,7 @@ export interface TestApp {
   appSecret: string;
   userTokenSecret: string;
   /** fetch with this app's Basic auth and JSON. */
-  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
 export function basic(appKey: string, appSecret: string): string {
@@ -86,7 +88,12 @@ export async function startHarness(
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
     });
   return {
-    url,
+    get url() {
+      return url;
+    },
+    useApi(next: string) {
+      url = next;
+    },
     sandbox,
     db,
     prefix,
@@ -109,6 +116,7 @@ export async function startHarness(
             method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
             headers: { authorization: auth, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
             ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+            ...(init.signal ? { signal: init.signal } : {}),
           }),
       };
     },

@@ -1,0 +1,63 @@
+import type { DeliveryJob } from '@clarion/plugin-sdk';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { PRODUCER_REDIS } from '../redis/redis.module';
+import { Enqueuer } from './enqueuer';
+
+const PAGE = 5000;
+
+/**
+ * PostgreSQL holds the truth, Redis only the queues. When Redis comes back empty (restart
+ * without persistence, failover to a replica that lagged, FLUSHALL), the jobs of deliveries
+ * already marked `queued` are gone and the sweeper (which looks at `pending`) would never send
+ * them. A marker key tells whether this Redis still holds what we put there: when it is
+ * missing, every `queued` delivery is added again (job id = delivery id, so jobs still in Redis
+ * are untouched), and only then is the marker written, so a crash mid-way repeats the pass.
+ */
+@Injectable()
+export class QueueReconciler {
+  private readonly log = new Logger('reconciler');
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly db: DataSource,
+    private readonly enqueuer: Enqueuer,
+  ) {}
+
+  private get markerKey(): string {
+    return `${this.env.CLARION_QUEUE_PREFIX}:queues-intact`;
+  }
+
+  /** Re-adds queued deliveries if Redis lost its data; returns how many were re-added. Throws if Redis is away. */
+  async reconcileIfRedisLost(): Promise<number> {
+    if ((await this.redis.exists(this.markerKey)) === 1) return 0;
+    let readded = 0;
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const rows: { id: string; job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
+        `SELECT d.id, d.job, n.send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+          WHERE d.status = 'queued' AND d.job IS NOT NULL AND d.id > $1::uuid
+          ORDER BY d.id LIMIT ${PAGE}`,
+        [after],
+      );
+      if (rows.length === 0) break;
+      const ok = await this.enqueuer.enqueue(
+        rows.map((r) => ({
+          job: r.job,
+          delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0,
+        })),
+      );
+      if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
+      readded += rows.length;
+      after = rows.at(-1)!.id;
+    }
+    await this.redis.set(this.markerKey, new Date().toISOString());
+    if (readded > 0)
+      this.log.warn(`Redis had lost its queues: re-added ${readded} queued deliveries from PostgreSQL`);
+    return readded;
+  }
+}

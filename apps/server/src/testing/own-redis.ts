@@ -1,0 +1,77 @@
+import { waitFor } from '@clarion/testkit';
+import { Redis } from 'ioredis';
+import { freePort, type Processes, type Spawned } from './processes';
+
+/**
+ * A private redis-server that a test may stop and start (the shared one must never be touched).
+ * Nothing persists (`--save "" --appendonly no`), so a restart comes back empty, like a
+ * failed-over or rebuilt Redis: whatever was only in Redis is gone.
+ */
+export class OwnRedis {
+  private server: Spawned | undefined;
+
+  private constructor(
+    private readonly processes: Processes,
+    readonly port: number,
+  ) {}
+
+  static async start(processes: Processes): Promise<OwnRedis> {
+    const redis = new OwnRedis(processes, await freePort());
+    await redis.up();
+    return redis;
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server on this port (again) and waits until it answers PING. */
+  async up(): Promise<void> {
+    this.server = this.processes.spawn(`redis:${this.port}`, 'redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
+    const server = this.server;
+    await waitFor(
+      `redis-server on ${this.port}`,
+      async () => {
+        if (server.child.exitCode !== null) throw new Error(`redis-server exited: ${server.output()}`);
+        const probe = new Redis(this.url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          enableOfflineQueue: false,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => undefined);
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } finally {
+          probe.disconnect();
+        }
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+  }
+
+  /** Kills it hard (SIGKILL): clients see the connection drop with no goodbye. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.kill('SIGKILL');
+    await server.exited;
+  }
+}
