@@ -35,7 +35,8 @@ export const vonagePlugin = defineChannelPlugin({
       let client = clients.get(key);
       if (!client) {
         // restHost is a supported option (ConfigParams): it is how the sandbox is reached.
-        client = new Vonage({ apiKey: account.apiKey, apiSecret: account.apiSecret }, { restHost: config.restHost.replace(/\/+$/, ''), timeout: config.timeoutMs });
+        // privateKey '': without one @vonage/auth calls fs.existsSync(undefined) (a deprecation warning).
+        client = new Vonage({ apiKey: account.apiKey, apiSecret: account.apiSecret, privateKey: '' }, { restHost: config.restHost.replace(/\/+$/, ''), timeout: config.timeoutMs });
         clients.set(key, client);
       }
       return client;

@@ -10,8 +10,9 @@ const METHOD: Record<string, AlgorithmTypes> = {
   sha512: AlgorithmTypes.sha512hmac,
 };
 
-// verifySignature uses no credentials; the SDK only wants some to construct the client.
-const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only' });
+// verifySignature uses no credentials; the SDK only wants some to construct the client. An empty
+// privateKey: without one, @vonage/auth calls fs.existsSync(undefined), a deprecation warning at every start.
+const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only', privateKey: '' });
 
 /** A signed receipt older (or newer) than this is refused: a captured receipt cannot be replayed later. */
 export const VONAGE_REPLAY_WINDOW_S = 300;
