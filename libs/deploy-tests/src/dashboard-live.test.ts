@@ -13,6 +13,7 @@ import {
   type ClarionProcess,
   clearPrefix,
   createTestDatabase,
+  freePort,
   startClarionProcess,
   TEST_REDIS_URL,
   type TestDatabase,
@@ -52,9 +53,12 @@ describe('Grafana dashboard against a running Clarion', () => {
       LOG_LEVEL: 'error',
       ...Object.assign({}, ...PLUGINS.map((p) => pluginConfigToEnv(p, configs[p] ?? {}))),
     };
+    // Tracked links and the open pixel point at the API, so it must know its own address.
+    const apiPort = await freePort();
+    env.CLARION_PUBLIC_URL = `http://127.0.0.1:${apiPort}`;
     const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, encoding: 'utf8' });
     assert.equal(migrated.status, 0, migrated.stderr);
-    processes.push(await startClarionProcess({ main: serverMain, role: 'api', env }));
+    processes.push(await startClarionProcess({ main: serverMain, role: 'api', env, port: apiPort }));
     processes.push(await startClarionProcess({ main: serverMain, role: 'worker', env }));
   });
 

@@ -28,6 +28,9 @@ export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOption
         webhookUrl: `${sandbox.url}/webhook/dash`,
         // A per-user SMS cap the load runs into, for the rate-limit and suppression panels.
         rateLimits: [{ channel: 'sms', max: 5, perSeconds: 3600 }],
+        // Tracked links and the open pixel, followed below like a recipient's mail client would.
+        trackClicks: true,
+        trackOpens: true,
       },
     }),
   });
@@ -69,7 +72,10 @@ export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOption
               content: {
                 webhook: { json: { order: base } },
                 sms: { text: `Order ${base} shipped` },
-                email: { subject: `Order ${base}`, text: `Order ${base} shipped` },
+                email: {
+                  subject: `Order ${base}`,
+                  html: `<p>Order ${base} shipped. <a href="https://shop.example/orders/${base}">Track it</a></p>`,
+                },
               },
             });
       await res.arrayBuffer();
@@ -79,5 +85,26 @@ export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOption
     }
   };
   await Promise.all(Array.from({ length: 4 }, sender));
+  await openAndClick(sandbox);
   return stats;
+}
+
+/** Like a recipient: the mail client loads the open pixel of some messages, the reader clicks some links. */
+async function openAndClick(sandbox: Sandbox): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let mails: string[] = [];
+  while (mails.length === 0 && Date.now() < deadline) {
+    mails = sandbox.recorder
+      .list({ provider: 'smtp', outcome: 'accepted' })
+      .map((r) => (r.payload as { html?: string | null }).html ?? '')
+      .filter((html) => html.includes('/t/'));
+    if (mails.length === 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (mails.length === 0) throw new Error('no tracked e-mail reached the sandbox');
+  for (const [i, html] of mails.entries()) {
+    const pixel = /src="([^"]+\/t\/o\/[^"]+)"/.exec(html)?.[1];
+    const link = /href="([^"]+\/t\/[^"]+)"/.exec(html)?.[1];
+    if (pixel && i % 2 === 0) await (await fetch(pixel)).arrayBuffer();
+    if (link && i % 3 === 0) await (await fetch(link, { redirect: 'manual' })).arrayBuffer();
+  }
 }

@@ -1,39 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../config/tokens';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
 
 /**
- * The funnel as Prometheus counters for Grafana, labelled by channel only (bounded): delivered,
- * opened and clicked deliveries, and callbacks refused for a bad signature by provider.
+ * Steps reported after the send (provider callbacks, clicks, opens) go into the one lifecycle
+ * counter every delivery status uses, `clarion_deliveries_total{channel,plugin,status}`, so the
+ * dashboard's rates divide like by like; opens and clicks also count in
+ * `clarion_tracking_events_total{channel,event}`. Plus callbacks and status webhook posts by outcome.
  */
 @Injectable()
 export class TrackingMetrics {
-  private readonly steps: Record<'delivered' | 'opened' | 'clicked' | 'failed', Counter<'channel'>>;
   readonly callbacks: Counter<'provider' | 'outcome'>;
   readonly webhookDeliveries: Counter<'outcome'>;
 
-  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+  constructor(
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    private readonly deliveries: DeliveryMetrics,
+  ) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       (registry.getSingleMetric(name) as Counter<L> | undefined) ??
       new Counter<L>({ name, help, labelNames, registers: [registry] });
-    this.steps = {
-      delivered: counter('clarion_deliveries_delivered_total', 'Deliveries a provider confirmed delivered', [
-        'channel',
-      ]),
-      opened: counter('clarion_deliveries_opened_total', 'Deliveries opened (pixel or client report)', [
-        'channel',
-      ]),
-      clicked: counter(
-        'clarion_deliveries_clicked_total',
-        'Deliveries clicked (tracked link or client report)',
-        ['channel'],
-      ),
-      failed: counter(
-        'clarion_deliveries_failed_after_send_total',
-        'Deliveries a provider reported undelivered after accepting them',
-        ['channel'],
-      ),
-    };
     this.callbacks = counter(
       'clarion_provider_callbacks_total',
       'Provider callbacks by provider and outcome (accepted, bad_signature, invalid)',
@@ -46,8 +33,9 @@ export class TrackingMetrics {
     );
   }
 
-  step(channel: string, status: string): void {
-    if (status === 'delivered' || status === 'opened' || status === 'clicked' || status === 'failed')
-      this.steps[status].inc({ channel });
+  /** A delivery moved to `status` after the send (delivered, opened, clicked, or failed on the provider's report). */
+  step(channel: string, plugin: string | null, status: string): void {
+    this.deliveries.delivery(channel, plugin, status, status === 'failed' ? 'provider_report' : null);
+    if (status === 'opened' || status === 'clicked') this.deliveries.tracking.inc({ channel, event: status });
   }
 }

@@ -181,7 +181,7 @@ export class TrackingRecorder {
         }
         const at = new Date().toISOString();
         for (const c of changed) {
-          this.metrics.step(c.channel, c.to);
+          this.metrics.step(c.channel, c.plugin, c.to);
           emitted.push({
             id: `${c.id}.${c.to}`,
             type: c.to as StatusEvent['type'],
