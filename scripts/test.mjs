@@ -1,18 +1,22 @@
 #!/usr/bin/env node
-// `pnpm test`: builds everything, runs every package's tests through turbo, then sums the
-// JUnit results of all suites into one closing line: "N passed, N failed".
+// `pnpm test`: builds everything, runs every package's tests through turbo, checks lint and
+// format (Biome), then sums the JUnit results of all suites into one closing line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const turbo = join(root, 'node_modules', '.bin', 'turbo');
 const extra = process.argv.slice(2);
-const run = spawnSync(turbo, ['run', 'test', '--concurrency=2', '--continue', '--output-logs=full', ...extra], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, FORCE_COLOR: '0' },
-});
+const run = spawnSync(
+  turbo,
+  ['run', 'test', '--concurrency=2', '--continue', '--output-logs=full', ...extra],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, FORCE_COLOR: '0' },
+  },
+);
 
 let passed = 0;
 let failed = 0;
@@ -37,6 +41,14 @@ for (const group of ['apps', 'libs', 'plugins']) {
     failed += f;
   }
 }
+// Lint and format (Biome) are part of the test run: CI fails on them like on a test.
+const biome = join(root, 'node_modules', '.bin', 'biome');
+const lint = spawnSync(biome, ['check', '.'], { cwd: root, stdio: 'inherit' });
+const lintOk = lint.status === 0;
+perSuite.push(`lint (biome check): ${lintOk ? '1 passed, 0 failed' : '0 passed, 1 failed'}`);
+if (lintOk) passed++;
+else failed++;
+
 console.log('\nTest suites:');
 for (const line of perSuite) console.log(`  ${line}`);
 const turboFailed = run.status !== 0;

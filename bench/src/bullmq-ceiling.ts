@@ -27,7 +27,13 @@ export async function bullmqCeiling(redisUrl: string, prefix: string, jobs: numb
   const started = process.hrtime.bigint();
   for (let i = 0; i < jobs; i += 1000) {
     const n = Math.min(1000, jobs - i);
-    await queue.addBulk(Array.from({ length: n }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { removeOnComplete: true } })));
+    await queue.addBulk(
+      Array.from({ length: n }, (_, k) => ({
+        name: 'noop',
+        data: { i: i + k },
+        opts: { removeOnComplete: true },
+      })),
+    );
   }
   await finished;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

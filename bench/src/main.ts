@@ -11,7 +11,16 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Sandbox, type SandboxRecord, webhookFake } from '@clarion/sandbox';
-import { type ClarionProcess, TEST_REDIS_URL, clearPrefix, createTestDatabase, startClarionProcess, testPrefix, testRedis, waitFor } from '@clarion/testkit';
+import {
+  type ClarionProcess,
+  clearPrefix,
+  createTestDatabase,
+  startClarionProcess,
+  TEST_REDIS_URL,
+  testPrefix,
+  testRedis,
+  waitFor,
+} from '@clarion/testkit';
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { drive } from './load';
@@ -69,7 +78,10 @@ async function main(): Promise<void> {
       body: JSON.stringify({ name: 'bench', settings: { webhookUrl: `${sandbox.url}/webhook/bench` } }),
     });
     if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
-    const { app, key } = (await created.json()) as { app: { id: string }; key: { appKey: string; appSecret: string } };
+    const { app, key } = (await created.json()) as {
+      app: { id: string };
+      key: { appKey: string; appSecret: string };
+    };
     const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
 
     const pg = new Client({ connectionString: db.url });
@@ -78,7 +90,9 @@ async function main(): Promise<void> {
       `INSERT INTO users (id, app_id, external_id) SELECT gen_random_uuid(), $1, 'user-' || g FROM generate_series(1, $2::int) g`,
       [app.id, USERS],
     );
-    log(`${USERS} users loaded; roles: ${roles.join(' + ')}; ${TOTAL} notifications at concurrency ${CONCURRENCY}`);
+    log(
+      `${USERS} users loaded; roles: ${roles.join(' + ')}; ${TOTAL} notifications at concurrency ${CONCURRENCY}`,
+    );
 
     // End-to-end latency: each message carries the time its request was sent; the receiver's clock is the same machine's.
     const latencies: number[] = [];
@@ -96,7 +110,11 @@ async function main(): Promise<void> {
     });
 
     const warm = await drive(api, auth, WARMUP, CONCURRENCY, body('warmup'));
-    await waitFor('warm-up deliveries', () => sandbox.recorder.count({ outcome: 'accepted' }) >= warm.accepted, { timeoutMs: 120_000 });
+    await waitFor(
+      'warm-up deliveries',
+      () => sandbox.recorder.count({ outcome: 'accepted' }) >= warm.accepted,
+      { timeoutMs: 120_000 },
+    );
 
     let rssPeak = 0;
     const sampler = setInterval(async () => {
@@ -105,16 +123,24 @@ async function main(): Promise<void> {
     }, 250);
     const started = Date.now();
     const load = await drive(api, auth, TOTAL, CONCURRENCY, body('measure'));
-    await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, { timeoutMs: 600_000, intervalMs: 50 });
+    await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
+      timeoutMs: 600_000,
+      intervalMs: 50,
+    });
     clearInterval(sampler);
 
-    const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)).rows as [{ sent: number }];
+    const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`))
+      .rows as [{ sent: number }];
     await pg.end();
     const sorted = [...latencies].sort((a, b) => a - b);
     const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
     const deliveredPerS = latencies.length / ((lastReceipt - started) / 1000);
-    log(`accepted ${load.accepted} in ${(load.elapsedMs / 1000).toFixed(2)} s; rejected ${JSON.stringify(load.rejected)}`);
-    log(`delivered ${latencies.length} (receiver), last at +${((lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. warm-up)`);
+    log(
+      `accepted ${load.accepted} in ${(load.elapsedMs / 1000).toFixed(2)} s; rejected ${JSON.stringify(load.rejected)}`,
+    );
+    log(
+      `delivered ${latencies.length} (receiver), last at +${((lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. warm-up)`,
+    );
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
     const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));

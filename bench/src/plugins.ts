@@ -27,11 +27,15 @@ for (const plugin of chosen) {
   if (!existsSync(script)) throw new Error(`no bench for ${plugin}: ${script} (build first)`);
   const rates: number[] = [];
   for (let run = 0; run < Number(args.runs); run++) {
-    const out = spawnSync(process.execPath, [script, args.count, ...(args['no-limiter'] ? ['--no-limiter'] : [])], {
-      cwd: join(root, 'plugins', plugin),
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const out = spawnSync(
+      process.execPath,
+      [script, args.count, ...(args['no-limiter'] ? ['--no-limiter'] : [])],
+      {
+        cwd: join(root, 'plugins', plugin),
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
     const line = out.stdout.trim().split('\n').at(-1) ?? '';
     if (out.status !== 0 || !line.startsWith('{')) throw new Error(`${plugin} bench failed:\n${out.stderr}`);
     const result = JSON.parse(line) as { perSecond: number };

@@ -3,13 +3,12 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
-import { REDACTED_PATHS } from './ops/request-logger';
 import type { Registry } from 'prom-client';
 import { AdminController } from './apps/admin.controller';
 import { AppsService } from './apps/apps.service';
 import { IntegrationsService } from './apps/integrations.service';
-import { ApiKeyGuard } from './auth/api-key.guard';
 import { AdminGuard } from './auth/admin.guard';
+import { ApiKeyGuard } from './auth/api-key.guard';
 import { KeyService } from './auth/key.service';
 import type { Env } from './config/env';
 import { ENV, METRICS_REGISTRY } from './config/tokens';
@@ -17,9 +16,11 @@ import { RecipientLoader } from './contacts/recipient-loader';
 import { UsersController } from './contacts/users.controller';
 import { UsersService } from './contacts/users.service';
 import { MIGRATIONS } from './database/data-source';
+import { EventIdPurger } from './dedup/event-id-purger';
 import { Enqueuer } from './delivery/enqueuer';
 import { FANOUT_QUEUE } from './delivery/fanout.constants';
 import { FanoutProcessor } from './delivery/fanout.processor';
+import { OutcomeRouter } from './delivery/outcome-router';
 import { PluginWorkers } from './delivery/plugin-workers';
 import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
@@ -34,26 +35,25 @@ import { DeliveryMetrics } from './ops/delivery-metrics';
 import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { QueueMetrics } from './ops/queue-metrics';
+import { REDACTED_PATHS } from './ops/request-logger';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
+import { PreferencesController } from './preferences/preferences.controller';
+import { PreferencesService } from './preferences/preferences.service';
+import { ApiQuota } from './ratelimits/api-quota';
+import { UserCaps } from './ratelimits/user-caps';
+import { redisConnectionOptions } from './redis/connection-options';
 import { RedisModule } from './redis/redis.module';
+import { CancelController } from './scheduling/cancel.controller';
+import { DueScheduler } from './scheduling/due-scheduler';
+import { NotificationCanceler } from './scheduling/notification-canceler';
+import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { TemplateMetrics } from './templates/template-metrics';
 import { TemplateRepository } from './templates/template-repository';
 import { TemplateResolver } from './templates/template-resolver';
 import { TemplatesController } from './templates/templates.controller';
 import { TemplatesService } from './templates/templates.service';
-import { PreferencesController } from './preferences/preferences.controller';
-import { PreferencesService } from './preferences/preferences.service';
-import { ApiQuota } from './ratelimits/api-quota';
-import { UserCaps } from './ratelimits/user-caps';
-import { CancelController } from './scheduling/cancel.controller';
-import { DueScheduler } from './scheduling/due-scheduler';
-import { NotificationCanceler } from './scheduling/notification-canceler';
-import { SchedulingMetrics } from './scheduling/scheduling-metrics';
-import { EventIdPurger } from './dedup/event-id-purger';
-import { redisConnectionOptions } from './redis/connection-options';
 import { trackingWiring } from './tracking/tracking.wiring';
-import { OutcomeRouter } from './delivery/outcome-router';
 import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
 import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
 
@@ -114,7 +114,10 @@ export class AppModule {
         TerminusModule,
         ...(worker
           ? [
-              BullModule.forRoot({ connection: redisConnectionOptions(env.REDIS_URL), prefix: env.CLARION_QUEUE_PREFIX }),
+              BullModule.forRoot({
+                connection: redisConnectionOptions(env.REDIS_URL),
+                prefix: env.CLARION_QUEUE_PREFIX,
+              }),
               BullModule.registerQueue({ name: FANOUT_QUEUE }),
             ]
           : []),
@@ -122,7 +125,16 @@ export class AppModule {
       controllers: [
         HealthController,
         MetricsController,
-        ...(api ? [AdminController, UsersController, NotificationsController, CancelController, TemplatesController, PreferencesController] : []),
+        ...(api
+          ? [
+              AdminController,
+              UsersController,
+              NotificationsController,
+              CancelController,
+              TemplatesController,
+              PreferencesController,
+            ]
+          : []),
         ...tracking.controllers,
         ...(api ? [UnsubscribeController] : []),
       ],
@@ -142,7 +154,17 @@ export class AppModule {
               PreferencesService,
             ]
           : []),
-        ...(worker ? [PluginWorkers, Sweeper, QueueReconciler, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter] : []),
+        ...(worker
+          ? [
+              PluginWorkers,
+              Sweeper,
+              QueueReconciler,
+              FanoutProcessor,
+              DueScheduler,
+              EventIdPurger,
+              OutcomeRouter,
+            ]
+          : []),
         ...tracking.providers,
       ],
     };

@@ -1,5 +1,5 @@
-export { startServer } from './server';
+export { signUserToken } from './auth/user-token';
 export { loadEnv } from './config/env';
 export { runMigrations } from './database/data-source';
 export { openApiDocument } from './ops/openapi';
-export { signUserToken } from './auth/user-token';
+export { startServer } from './server';

@@ -1,18 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { LogController } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error-filter';
 import { type Env, migrateOnStart } from './config/env';
 import { runMigrations } from './database/data-source';
-import { setupOpenApi } from './ops/openapi';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
-import { loadPlugins } from './plugins/plugin-loader';
+import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
 import { QUIET_PATHS, requestLogger } from './ops/request-logger';
+import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
 import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
 
@@ -24,10 +24,19 @@ export interface StartOptions {
 }
 
 /** Builds and starts the server for the configured role. Returns the app (tests close it). */
-export async function startServer({ env, sandboxConfigs, processEnv = process.env }: StartOptions): Promise<NestFastifyApplication> {
+export async function startServer({
+  env,
+  sandboxConfigs,
+  processEnv = process.env,
+}: StartOptions): Promise<NestFastifyApplication> {
   // Plugins first: a wrong provider setting must stop the process before anything listens.
   const plugins = new PluginRegistry(
-    loadPlugins({ requested: env.CLARION_PLUGINS, pluginPath: env.CLARION_PLUGIN_PATH, env: processEnv, ...(sandboxConfigs ? { sandboxConfigs } : {}) }),
+    loadPlugins({
+      requested: env.CLARION_PLUGINS,
+      pluginPath: env.CLARION_PLUGIN_PATH,
+      env: processEnv,
+      ...(sandboxConfigs ? { sandboxConfigs } : {}),
+    }),
   );
   if (migrateOnStart(env)) await runMigrations(env.DATABASE_URL);
   const registry = createMetricsRegistry(env.CLARION_ROLE);
@@ -41,10 +50,14 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
     // One line per request, written below with what the handler added (not Fastify's two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ env, registry, plugins }), adapter, {
-    bufferLogs: true,
-    bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ env, registry, plugins }),
+    adapter,
+    {
+      bufferLogs: true,
+      bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
+    },
+  );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
@@ -68,10 +81,20 @@ export async function startServer({ env, sandboxConfigs, processEnv = process.en
   registerFormParser(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    http.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    http.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     if (QUIET_PATHS.has(request.url)) return;
     request.log.info(
-      { method: request.method, url: request.url, route, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime), ...logFieldsOf(reply.raw) },
+      {
+        method: request.method,
+        url: request.url,
+        route,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime),
+        ...logFieldsOf(reply.raw),
+      },
       'request completed',
     );
   });

@@ -24,7 +24,13 @@ import {
 import { dataPanels } from './dashboard';
 import { dashboardLoad } from './dashboard-load';
 import { repoRoot } from './paths';
-import { query, type RunningPrometheus, startPrometheus, substituteGrafanaVariables, waitForTargetsUp } from './prometheus-server';
+import {
+  query,
+  type RunningPrometheus,
+  startPrometheus,
+  substituteGrafanaVariables,
+  waitForTargetsUp,
+} from './prometheus-server';
 
 const serverMain = join(repoRoot, 'apps', 'server', 'dist', 'cli', 'main.js');
 const PLUGINS = ['webhook', 'twilio', 'smtp'];
@@ -82,7 +88,9 @@ describe('Grafana dashboard against a running Clarion', () => {
 
     const stats = await dashboardLoad({ api: api.url, admin, sandbox, seconds: 6 });
     assert.ok(stats.accepted > 0 && stats.duplicates > 0, JSON.stringify(stats));
-    await waitFor('failed deliveries recorded', () => sandbox.recorder.count({ outcome: 'http_400' }) > 0, { timeoutMs: 30_000 });
+    await waitFor('failed deliveries recorded', () => sandbox.recorder.count({ outcome: 'http_400' }) > 0, {
+      timeoutMs: 30_000,
+    });
 
     const url = prometheus.url;
     let empty: string[] = [];

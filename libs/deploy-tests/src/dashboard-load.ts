@@ -24,7 +24,9 @@ export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOption
   const created = await fetch(`${api}/admin/apps`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'dashboard', settings: {
+    body: JSON.stringify({
+      name: 'dashboard',
+      settings: {
         webhookUrl: `${sandbox.url}/webhook/dash`,
         // A per-user SMS cap the load runs into, for the rate-limit and suppression panels.
         rateLimits: [{ channel: 'sms', max: 5, perSeconds: 3600 }],
@@ -38,14 +40,27 @@ export async function dashboardLoad({ api, admin, sandbox, seconds }: LoadOption
   const { key } = (await created.json()) as { key: { appKey: string; appSecret: string } };
   const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
   const call = (method: string, path: string, body: unknown) =>
-    fetch(`${api}${path}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   sandbox.behaviors.add({ provider: 'webhook', to: 'failing', fail: '400' });
   sandbox.behaviors.add({ provider: 'webhook', to: 'flaky', fail: '503', times: 2 });
   const users: [string, Record<string, unknown>][] = [
-    ...Array.from({ length: 10 }, (_, i): [string, Record<string, unknown>] => [`u${i}`, { email: `u${i}@example.com`, phone: `+1415555${String(1000 + i)}` }]),
-    ['failing', { email: 'failing@example.com', phone: '+14155552000', webhookUrl: `${sandbox.url}/webhook/failing` }],
-    ['flaky', { email: 'flaky@example.com', phone: '+14155552001', webhookUrl: `${sandbox.url}/webhook/flaky` }],
+    ...Array.from({ length: 10 }, (_, i): [string, Record<string, unknown>] => [
+      `u${i}`,
+      { email: `u${i}@example.com`, phone: `+1415555${String(1000 + i)}` },
+    ]),
+    [
+      'failing',
+      { email: 'failing@example.com', phone: '+14155552000', webhookUrl: `${sandbox.url}/webhook/failing` },
+    ],
+    [
+      'flaky',
+      { email: 'flaky@example.com', phone: '+14155552001', webhookUrl: `${sandbox.url}/webhook/flaky` },
+    ],
     ['nophone', { email: 'nophone@example.com' }],
   ];
   for (const [id, profile] of users) {

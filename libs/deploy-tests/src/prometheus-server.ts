@@ -19,7 +19,6 @@ export interface RunningPrometheus {
   logs(): string;
 }
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startPrometheus(

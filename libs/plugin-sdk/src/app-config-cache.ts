@@ -23,10 +23,13 @@ export class AppConfigCache {
     if (raw !== undefined && raw !== null) {
       const parsed = this.plugin.appConfig.safeParse(raw);
       if (!parsed.success) {
-        throw new PermanentError(`app ${appId} has invalid ${this.plugin.name} settings: ${parsed.error.message}`, {
-          configuration: true,
-          code: 'invalid_app_config',
-        });
+        throw new PermanentError(
+          `app ${appId} has invalid ${this.plugin.name} settings: ${parsed.error.message}`,
+          {
+            configuration: true,
+            code: 'invalid_app_config',
+          },
+        );
       }
       value = parsed.data;
     }

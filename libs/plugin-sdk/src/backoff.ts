@@ -1,5 +1,10 @@
 /** Exponential backoff with full jitter (AWS architecture blog): random in [base*2^(n-1)/2, base*2^(n-1)], capped. */
-export function backoffDelay(attemptsMade: number, baseMs: number, maxMs: number, random = Math.random): number {
+export function backoffDelay(
+  attemptsMade: number,
+  baseMs: number,
+  maxMs: number,
+  random = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

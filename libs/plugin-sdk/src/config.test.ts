@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { PluginConfigError, pluginConfigFromEnv, pluginConfigToEnv, pluginEnvName, redactConfig } from './config';
+import {
+  PluginConfigError,
+  pluginConfigFromEnv,
+  pluginConfigToEnv,
+  pluginEnvName,
+  redactConfig,
+} from './config';
 import { defineChannelPlugin } from './plugin';
 import { secret } from './secret';
 import { satisfiesSdkRange } from './version';
@@ -15,9 +21,18 @@ const plugin = defineChannelPlugin({
   sdkVersion: '^0.1.0',
   channel: 'sms',
   addressKind: 'phone',
-  config: z.object({ accountId: z.string(), authToken: secret(), timeoutMs: z.coerce.number().int().positive().default(5000) }),
+  config: z.object({
+    accountId: z.string(),
+    authToken: secret(),
+    timeoutMs: z.coerce.number().int().positive().default(5000),
+  }),
   async createSender() {
-    return { async send() { return {}; }, async close() {} };
+    return {
+      async send() {
+        return {};
+      },
+      async close() {},
+    };
   },
 });
 
@@ -38,9 +53,22 @@ describe('plugin configuration', () => {
   });
 
   test('pluginConfigToEnv writes the variables pluginConfigFromEnv reads back', () => {
-    const env = pluginConfigToEnv('demo-sms', { accountId: 'AC1', authToken: 'tok', timeoutMs: 250, unset: undefined });
-    assert.deepEqual(env, { CLARION_DEMO_SMS_ACCOUNT_ID: 'AC1', CLARION_DEMO_SMS_AUTH_TOKEN: 'tok', CLARION_DEMO_SMS_TIMEOUT_MS: '250' });
-    assert.deepEqual(pluginConfigFromEnv(plugin, env), { accountId: 'AC1', authToken: 'tok', timeoutMs: 250 });
+    const env = pluginConfigToEnv('demo-sms', {
+      accountId: 'AC1',
+      authToken: 'tok',
+      timeoutMs: 250,
+      unset: undefined,
+    });
+    assert.deepEqual(env, {
+      CLARION_DEMO_SMS_ACCOUNT_ID: 'AC1',
+      CLARION_DEMO_SMS_AUTH_TOKEN: 'tok',
+      CLARION_DEMO_SMS_TIMEOUT_MS: '250',
+    });
+    assert.deepEqual(pluginConfigFromEnv(plugin, env), {
+      accountId: 'AC1',
+      authToken: 'tok',
+      timeoutMs: 250,
+    });
   });
 
   test('a missing or wrong value names the variable', () => {
@@ -56,7 +84,11 @@ describe('plugin configuration', () => {
 
   test('an unreadable *_FILE is reported, not ignored', () => {
     assert.throws(
-      () => pluginConfigFromEnv(plugin, { CLARION_DEMO_SMS_ACCOUNT_ID: 'a', CLARION_DEMO_SMS_AUTH_TOKEN_FILE: '/nonexistent/x' }),
+      () =>
+        pluginConfigFromEnv(plugin, {
+          CLARION_DEMO_SMS_ACCOUNT_ID: 'a',
+          CLARION_DEMO_SMS_AUTH_TOKEN_FILE: '/nonexistent/x',
+        }),
       /CLARION_DEMO_SMS_AUTH_TOKEN_FILE: cannot read/,
     );
   });

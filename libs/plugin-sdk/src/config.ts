@@ -77,7 +77,10 @@ export function redactConfig(plugin: AnyChannelPlugin, config: unknown): Record<
  * with `config` (strings, numbers and booleans; objects as JSON). Used to start `clarion start`
  * processes pointed at the sandbox exactly as an operator would configure them.
  */
-export function pluginConfigToEnv(pluginName: string, config: Record<string, unknown>): Record<string, string> {
+export function pluginConfigToEnv(
+  pluginName: string,
+  config: Record<string, unknown>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined || value === null) continue;

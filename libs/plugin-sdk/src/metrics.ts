@@ -17,12 +17,29 @@ export function pluginMetricsFactory(registry: Registry, pluginName: string): Pl
   const prefix = `clarion_${pluginName.replace(/-/g, '_')}_`;
   return {
     counter: (name, help, labelNames = []) =>
-      getOrCreate(registry, prefix + name, () => new Counter({ name: prefix + name, help, labelNames, registers: [registry] })),
+      getOrCreate(
+        registry,
+        prefix + name,
+        () => new Counter({ name: prefix + name, help, labelNames, registers: [registry] }),
+      ),
     gauge: (name, help, labelNames = []) =>
-      getOrCreate(registry, prefix + name, () => new Gauge({ name: prefix + name, help, labelNames, registers: [registry] })),
+      getOrCreate(
+        registry,
+        prefix + name,
+        () => new Gauge({ name: prefix + name, help, labelNames, registers: [registry] }),
+      ),
     histogram: (name, help, labelNames = [], buckets) =>
-      getOrCreate(registry, prefix + name, () =>
-        new Histogram({ name: prefix + name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) }),
+      getOrCreate(
+        registry,
+        prefix + name,
+        () =>
+          new Histogram({
+            name: prefix + name,
+            help,
+            labelNames,
+            registers: [registry],
+            ...(buckets ? { buckets } : {}),
+          }),
       ),
   };
 }
@@ -113,7 +130,7 @@ export function standardPluginMetrics(registry: Registry): StandardPluginMetrics
     ),
     reroutes: counter(
       'clarion_plugin_reroutes_total',
-      'Deliveries handed to the next provider in the app\'s fallback order, by cause (provider_failed, circuit_open)',
+      "Deliveries handed to the next provider in the app's fallback order, by cause (provider_failed, circuit_open)",
       ['plugin', 'to', 'cause'],
     ),
   };

@@ -3,7 +3,12 @@ import type { DeliveryJob } from './message';
 
 /** Why a delivery ended without being sent. */
 /** `stalled`: the job's worker died with it more than `maxStalledCount` times (BullMQ then fails it unprocessed). */
-export type FailureReason = 'permanent' | 'configuration' | 'invalid_address' | 'retries_exhausted' | 'stalled';
+export type FailureReason =
+  | 'permanent'
+  | 'configuration'
+  | 'invalid_address'
+  | 'retries_exhausted'
+  | 'stalled';
 
 export interface OutcomeError {
   kind: 'retryable' | 'permanent' | 'invalid_address';

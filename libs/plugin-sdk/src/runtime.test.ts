@@ -6,18 +6,19 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { InvalidAddressError, PermanentError, RetryableError } from './errors';
 import type { DeliveryJob } from './message';
+import type { DeliveryOutcome } from './outcome';
 import { defineChannelPlugin } from './plugin';
 import { deliveryJobOptions, pluginQueueName } from './queues';
 import { PluginRuntime } from './runtime';
 import { CancelMarks } from './send-gate';
-import type { DeliveryOutcome } from './outcome';
 import { makeJob, RecordingReporter } from './testing';
 
 /** Fails the status write of chosen deliveries' first `sent` outcome, as a database outage would. */
 class FlakyReporter extends RecordingReporter {
   readonly failSentOnce = new Set<string>();
   override async report(outcome: DeliveryOutcome): Promise<void> {
-    if (outcome.type === 'sent' && this.failSentOnce.delete(outcome.job.deliveryId)) throw new Error('status write failed');
+    if (outcome.type === 'sent' && this.failSentOnce.delete(outcome.job.deliveryId))
+      throw new Error('status write failed');
     return super.report(outcome);
   }
 }
@@ -40,12 +41,21 @@ const scripted = defineChannelPlugin({
         const n = (calls.get(job.deliveryId) ?? 0) + 1;
         calls.set(job.deliveryId, n);
         const step = token.split(',')[n - 1] ?? token.split(',').at(-1);
-        if (step === 'retry') throw new RetryableError('503 from provider', { status: 503, code: 'UNAVAILABLE' });
+        if (step === 'retry')
+          throw new RetryableError('503 from provider', { status: 503, code: 'UNAVAILABLE' });
         if (step === 'wait') throw new RetryableError('slow down', { retryAfterMs: 300, status: 429 });
-        if (step === 'throttle') throw new RetryableError('429', { throttled: true, retryAfterMs: 200, status: 429 });
-        if (step === 'config') throw new PermanentError('bad key', { configuration: true, code: 'InvalidProviderToken' });
-        if (step === 'perm') throw new PermanentError('payload too large', { code: 'PayloadTooLarge', status: 413 });
-        if (step === 'dead') throw new InvalidAddressError('gone', { code: 'Unregistered', reason: 'unregistered', invalidSince: new Date(0) });
+        if (step === 'throttle')
+          throw new RetryableError('429', { throttled: true, retryAfterMs: 200, status: 429 });
+        if (step === 'config')
+          throw new PermanentError('bad key', { configuration: true, code: 'InvalidProviderToken' });
+        if (step === 'perm')
+          throw new PermanentError('payload too large', { code: 'PayloadTooLarge', status: 413 });
+        if (step === 'dead')
+          throw new InvalidAddressError('gone', {
+            code: 'Unregistered',
+            reason: 'unregistered',
+            invalidSince: new Date(0),
+          });
         if (step === 'crash') throw new TypeError('boom');
         return { providerMessageId: `msg-${job.deliveryId}-${n}` };
       },
@@ -55,7 +65,12 @@ const scripted = defineChannelPlugin({
 });
 
 const job = (token: string, extra: Partial<DeliveryJob> = {}) =>
-  makeJob({ plugin: 'scripted', channel: 'push', address: { kind: 'device', contactId: 'c1', platform: 'android', token }, ...extra });
+  makeJob({
+    plugin: 'scripted',
+    channel: 'push',
+    address: { kind: 'device', contactId: 'c1', platform: 'android', token },
+    ...extra,
+  });
 
 describe('PluginRuntime (real BullMQ on Redis)', () => {
   const redis = testRedis();
@@ -66,7 +81,14 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
   let queue: Queue;
 
   before(async () => {
-    runtime = await PluginRuntime.start({ plugin: scripted, config: {}, connection: redis, prefix, registry, reporter });
+    runtime = await PluginRuntime.start({
+      plugin: scripted,
+      config: {},
+      connection: redis,
+      prefix,
+      registry,
+      reporter,
+    });
     queue = new Queue(pluginQueueName('scripted'), { connection: redis, prefix });
   });
   after(async () => {
@@ -78,7 +100,9 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
 
   const run = async (j: DeliveryJob) => {
     await queue.add('deliver', j, deliveryJobOptions(j, scripted.processor));
-    return waitFor(`final outcome of ${j.address.kind === 'device' ? j.address.token : ''}`, () => reporter.final(j.deliveryId));
+    return waitFor(`final outcome of ${j.address.kind === 'device' ? j.address.token : ''}`, () =>
+      reporter.final(j.deliveryId),
+    );
   };
 
   test('a successful send is reported with the provider id', async () => {
@@ -93,7 +117,9 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
     const outcome = await run(j);
     assert.equal(outcome.type, 'sent');
     assert.equal(outcome.attempt, 3);
-    const retries = reporter.outcomes.filter((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying');
+    const retries = reporter.outcomes.filter(
+      (o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying',
+    );
     assert.equal(retries.length, 2);
   });
 
@@ -176,8 +202,15 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
     const outcome = await run(j);
     assert.equal(outcome.type, 'sent');
     assert.equal(calls.get(j.deliveryId), 1, 'provider called once');
-    assert.ok(reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'), 'the job was retried');
-    assert.equal(outcome.type === 'sent' && outcome.providerMessageId, `msg-${j.deliveryId}-1`, 'the provider id survives from the ledger');
+    assert.ok(
+      reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'),
+      'the job was retried',
+    );
+    assert.equal(
+      outcome.type === 'sent' && outcome.providerMessageId,
+      `msg-${j.deliveryId}-1`,
+      'the provider id survives from the ledger',
+    );
   });
 
   test('a delivery of a canceled notification is reported canceled without calling the provider', async () => {
@@ -187,13 +220,18 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
     assert.equal(outcome.type, 'canceled');
     assert.equal(calls.get(j.deliveryId), undefined);
     const text = await registry.metrics();
-    assert.match(text, /clarion_plugin_send_attempts_total\{plugin="scripted",channel="push",result="canceled"\} [1-9]/);
+    assert.match(
+      text,
+      /clarion_plugin_send_attempts_total\{plugin="scripted",channel="push",result="canceled"\} [1-9]/,
+    );
   });
 
   test('a retry after a cancel is canceled: the first attempt ran, the second never calls the provider', async () => {
     const j = job('wait,ok'); // the provider asks for 300 ms before the retry: time to cancel
     await queue.add('deliver', j, deliveryJobOptions(j, scripted.processor));
-    await waitFor('first attempt', () => reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'));
+    await waitFor('first attempt', () =>
+      reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'),
+    );
     await new CancelMarks(redis, prefix).mark(j.notificationId);
     const outcome = await waitFor('final', () => reporter.final(j.deliveryId));
     assert.equal(outcome.type, 'canceled');

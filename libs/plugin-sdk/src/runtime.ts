@@ -1,18 +1,18 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
-import { InvalidAddressError, PermanentError, RetryableError, type SendError, isSendError } from './errors';
+import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings } from './circuit-breaker';
+import { InvalidAddressError, isSendError, PermanentError, RetryableError, type SendError } from './errors';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
-import { pluginMetricsFactory, standardPluginMetrics, type StandardPluginMetrics } from './metrics';
+import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
 import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
 import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type Sender } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
 import { SendGate } from './send-gate';
 import { SentLedger } from './sent-ledger';
-import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
-import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings } from './circuit-breaker';
 
 export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
@@ -81,7 +81,11 @@ export class PluginRuntime {
     const ledgerConnection = options.connection.duplicate({ maxRetriesPerRequest: 3 });
     ledgerConnection.on('error', () => undefined); // failures surface on the ledger calls; no unhandled 'error' event
     const ledger = new SentLedger(ledgerConnection, prefix);
-    const gate = new SendGate(ledgerConnection, prefix, options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? 30_000)));
+    const gate = new SendGate(
+      ledgerConnection,
+      prefix,
+      options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? 30_000)),
+    );
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
 
     let runtime: PluginRuntime | undefined;
@@ -92,7 +96,9 @@ export class PluginRuntime {
       connection: options.connection,
       prefix,
       concurrency: settings.concurrency,
-      ...(settings.limiter ? { limiter: { max: settings.limiter.max, duration: settings.limiter.durationMs } } : {}),
+      ...(settings.limiter
+        ? { limiter: { max: settings.limiter.max, duration: settings.limiter.durationMs } }
+        : {}),
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
@@ -108,7 +114,10 @@ export class PluginRuntime {
     // delivery would stay `queued` forever.
     worker.on('failed', (job, error) => {
       if (!job || !/more than allowable limit/.test(error.message)) return;
-      log.warn({ deliveryId: job.data.deliveryId, err: error.message }, 'delivery failed: its job stalled too often');
+      log.warn(
+        { deliveryId: job.data.deliveryId, err: error.message },
+        'delivery failed: its job stalled too often',
+      );
       metrics.attempts.inc({ plugin: plugin.name, channel: job.data.channel, result: 'stalled' });
       void Promise.resolve(
         options.reporter.report({
@@ -128,12 +137,22 @@ export class PluginRuntime {
             metrics.circuit.set({ plugin: plugin.name }, CIRCUIT_STATE_VALUE[state]);
             log.warn({ circuit: state }, `circuit ${state}`);
           });
-    runtime = new PluginRuntime(plugin, worker, sender, ledgerConnection, circuit, options.fallbackAfterAttempts ?? DEFAULT_FALLBACK_AFTER_ATTEMPTS);
+    runtime = new PluginRuntime(
+      plugin,
+      worker,
+      sender,
+      ledgerConnection,
+      circuit,
+      options.fallbackAfterAttempts ?? DEFAULT_FALLBACK_AFTER_ATTEMPTS,
+    );
     metrics.healthy.set({ plugin: plugin.name }, 1);
     metrics.circuit.set({ plugin: plugin.name }, 0);
     runtime.metrics = metrics;
     await worker.waitUntilReady();
-    log.info({ queue: pluginQueueName(plugin.name), concurrency: settings.concurrency }, 'plugin worker started');
+    log.info(
+      { queue: pluginQueueName(plugin.name), concurrency: settings.concurrency },
+      'plugin worker started',
+    );
     return runtime;
   }
 
@@ -168,19 +187,38 @@ export class PluginRuntime {
     const delivery = job.data;
     const attempt = job.attemptsMade + 1;
     const labels = { plugin: this.plugin.name, channel: delivery.channel };
-    const log = deps.log.child({ deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, attempt });
+    const log = deps.log.child({
+      deliveryId: delivery.deliveryId,
+      notificationId: delivery.notificationId,
+      attempt,
+    });
     const report = (outcome: DeliveryOutcome) => deps.reporter.report(outcome);
 
     const gate = await deps.gate.claim(delivery.deliveryId, delivery.notificationId, this.plugin.name);
     if (gate.kind === 'released' && (delivery.fallback ?? []).length > 0) {
       // This plugin already handed the delivery on, but the job ran again (its worker died, or the
       // host's write failed): hand it on again, never send. The host ignores a repeat it already applied.
-      log.info({ cause: gate.cause }, 'delivery was already handed to a fallback provider; handing it on again');
-      return this.reroute(delivery, attempt, gate.cause === 'circuit_open' ? 'circuit_open' : 'provider_failed', undefined, { ...deps, log, report });
+      log.info(
+        { cause: gate.cause },
+        'delivery was already handed to a fallback provider; handing it on again',
+      );
+      return this.reroute(
+        delivery,
+        attempt,
+        gate.cause === 'circuit_open' ? 'circuit_open' : 'provider_failed',
+        undefined,
+        { ...deps, log, report },
+      );
     }
     if (gate.kind === 'sent') {
       // Sent before a crash or a lost ack: record it again (idempotent), never resend.
-      await report({ type: 'sent', job: delivery, attempt, at: new Date(), ...(gate.providerMessageId ? { providerMessageId: gate.providerMessageId } : {}) });
+      await report({
+        type: 'sent',
+        job: delivery,
+        attempt,
+        at: new Date(),
+        ...(gate.providerMessageId ? { providerMessageId: gate.providerMessageId } : {}),
+      });
       return 'sent';
     }
     if (gate.kind === 'canceled') {
@@ -213,7 +251,10 @@ export class PluginRuntime {
       // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
       // which would send it again. PostgreSQL records the `sent` below either way.
       await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
-        log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
+        log.warn(
+          { err: (error as Error).message },
+          'sent, but the sent ledger could not note it (Redis away)',
+        );
       });
       this.circuit?.success();
       deps.metrics.attempts.inc({ ...labels, result: 'sent' });
@@ -259,7 +300,10 @@ export class PluginRuntime {
       if (error.throttled) {
         // Provider throttles the account: pause the whole queue, the job keeps its attempt.
         deps.metrics.attempts.inc({ ...deps.labels, result: 'throttled' });
-        deps.log.warn({ code: error.code, retryAfterMs: error.retryAfterMs }, 'provider throttled; pausing queue');
+        deps.log.warn(
+          { code: error.code, retryAfterMs: error.retryAfterMs },
+          'provider throttled; pausing queue',
+        );
         await this.worker.rateLimit(retryAfterDelay(error.retryAfterMs ?? 1000));
         throw Worker.RateLimitError();
       }
@@ -269,7 +313,10 @@ export class PluginRuntime {
       const budget = chain.length > 0 ? Math.min(maxAttempts, this.fallbackAfterAttempts) : maxAttempts;
       if (attempt < budget) {
         deps.metrics.attempts.inc({ ...deps.labels, result: 'retry' });
-        deps.log.warn({ code: error.code, status: error.status, err: error.message }, 'send failed; will retry');
+        deps.log.warn(
+          { code: error.code, status: error.status, err: error.message },
+          'send failed; will retry',
+        );
         await deps.report({ type: 'retrying', job: delivery, attempt, at: new Date(), error: info });
         throw error; // BullMQ schedules the retry through the backoff strategy
       }
@@ -279,10 +326,18 @@ export class PluginRuntime {
     if (error instanceof PermanentError && error.configuration) {
       this.setHealth({ healthy: false, reason: `${error.code ?? 'configuration'}: ${error.message}` });
       // Our account at this provider is refused: another provider can still deliver the message.
-      if ((delivery.fallback ?? []).length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
+      if ((delivery.fallback ?? []).length > 0)
+        return this.reroute(delivery, attempt, 'provider_failed', info, deps);
       return this.fail(delivery, attempt, 'configuration', info, deps, error);
     }
-    return this.fail(delivery, attempt, error.kind === 'invalid_address' ? 'invalid_address' : 'permanent', info, deps, error);
+    return this.fail(
+      delivery,
+      attempt,
+      error.kind === 'invalid_address' ? 'invalid_address' : 'permanent',
+      info,
+      deps,
+      error,
+    );
   }
 
   private async fail(
@@ -290,7 +345,12 @@ export class PluginRuntime {
     attempt: number,
     reason: FailureReason,
     info: OutcomeError,
-    deps: { metrics: StandardPluginMetrics; log: PluginLogger; labels: { plugin: string; channel: string }; report: (o: DeliveryOutcome) => Promise<void> },
+    deps: {
+      metrics: StandardPluginMetrics;
+      log: PluginLogger;
+      labels: { plugin: string; channel: string };
+      report: (o: DeliveryOutcome) => Promise<void>;
+    },
     error: SendError,
   ): Promise<never> {
     deps.metrics.attempts.inc({ ...deps.labels, result: reason === 'retries_exhausted' ? 'retry' : reason });
@@ -311,7 +371,12 @@ export class PluginRuntime {
     attempt: number,
     cause: RerouteCause,
     info: OutcomeError | undefined,
-    deps: { ledger: SentLedger; metrics: StandardPluginMetrics; log: PluginLogger; report: (o: DeliveryOutcome) => Promise<void> },
+    deps: {
+      ledger: SentLedger;
+      metrics: StandardPluginMetrics;
+      log: PluginLogger;
+      report: (o: DeliveryOutcome) => Promise<void>;
+    },
   ): Promise<string> {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
@@ -320,7 +385,15 @@ export class PluginRuntime {
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });
     deps.log.warn({ to, cause, err: info?.message }, 'handing the delivery to the next provider');
-    await deps.report({ type: 'rerouted', job: delivery, attempt, at: new Date(), cause, next, ...(info ? { error: info } : {}) });
+    await deps.report({
+      type: 'rerouted',
+      job: delivery,
+      attempt,
+      at: new Date(),
+      cause,
+      next,
+      ...(info ? { error: info } : {}),
+    });
     return 'rerouted';
   }
 
@@ -350,4 +423,3 @@ function outcomeError(error: SendError): OutcomeError {
   }
   return info;
 }
-

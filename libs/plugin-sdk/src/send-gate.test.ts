@@ -48,7 +48,11 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'released', cause: 'provider_failed' });
     assert.deepEqual(await gate.claim(d, n, 'vonage'), { kind: 'send' });
     await ledger.record(d, 'vonage-1');
-    assert.deepEqual(await gate.claim(d, n, 'twilio'), { kind: 'sent', providerMessageId: 'vonage-1' }, 'sent wins over released');
+    assert.deepEqual(
+      await gate.claim(d, n, 'twilio'),
+      { kind: 'sent', providerMessageId: 'vonage-1' },
+      'sent wins over released',
+    );
   });
 
   test('many concurrent claims against one cancel: each delivery is either in flight or canceled, never both or neither', async () => {
@@ -58,6 +62,7 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     await marks.mark(n);
     const decisions = await Promise.all(claims);
     const inFlight = await marks.inFlight(ids);
-    for (const [i, d] of ids.entries()) assert.equal(decisions[i]?.kind === 'send', inFlight.has(d), `delivery ${i}`);
+    for (const [i, d] of ids.entries())
+      assert.equal(decisions[i]?.kind === 'send', inFlight.has(d), `delivery ${i}`);
   });
 });

@@ -21,7 +21,12 @@ export class SentLedger {
   }
 
   async record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
-    await this.redis.set(gateKeys.sent(this.prefix, deliveryId), providerMessageId ?? '', 'EX', this.ttlSeconds);
+    await this.redis.set(
+      gateKeys.sent(this.prefix, deliveryId),
+      providerMessageId ?? '',
+      'EX',
+      this.ttlSeconds,
+    );
   }
 
   /**

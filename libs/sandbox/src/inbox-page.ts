@@ -1,7 +1,10 @@
 import type { SandboxRecord } from './recorder';
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 /** A small page listing what each channel received, newest first, so a person can see a send arrive. */
 export function renderInbox(records: SandboxRecord[]): string {
@@ -13,12 +16,13 @@ export function renderInbox(records: SandboxRecord[]): string {
   }
   const sections = [...byChannel.entries()]
     .map(
-      ([channel, list]) => `<h2>${escape(channel)} (${list.length})</h2><table><tr><th>time</th><th>provider</th><th>to</th><th>outcome</th><th>content</th></tr>${list
-        .map(
-          (r) =>
-            `<tr><td>${escape(r.receivedAt)}</td><td>${escape(r.provider)}</td><td>${escape(r.to)}</td><td>${escape(r.outcome)}</td><td><pre>${escape(JSON.stringify(r.payload, null, 1).slice(0, 2000))}</pre></td></tr>`,
-        )
-        .join('')}</table>`,
+      ([channel, list]) =>
+        `<h2>${escapeHtml(channel)} (${list.length})</h2><table><tr><th>time</th><th>provider</th><th>to</th><th>outcome</th><th>content</th></tr>${list
+          .map(
+            (r) =>
+              `<tr><td>${escapeHtml(r.receivedAt)}</td><td>${escapeHtml(r.provider)}</td><td>${escapeHtml(r.to)}</td><td>${escapeHtml(r.outcome)}</td><td><pre>${escapeHtml(JSON.stringify(r.payload, null, 1).slice(0, 2000))}</pre></td></tr>`,
+          )
+          .join('')}</table>`,
     )
     .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="3"><title>Clarion sandbox inbox</title>

@@ -54,13 +54,19 @@ export class Recorder extends EventEmitter {
   }
 
   /** Resolves once `n` records match the filter. */
-  async waitFor(n: number, filter: Parameters<Recorder['list']>[0] = {}, timeoutMs = 10_000): Promise<SandboxRecord[]> {
+  async waitFor(
+    n: number,
+    filter: Parameters<Recorder['list']>[0] = {},
+    timeoutMs = 10_000,
+  ): Promise<SandboxRecord[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.list(filter);
       if (found.length >= n) return found;
       if (Date.now() > deadline) {
-        throw new Error(`sandbox: expected ${n} records matching ${JSON.stringify(filter)}, got ${found.length}`);
+        throw new Error(
+          `sandbox: expected ${n} records matching ${JSON.stringify(filter)}, got ${found.length}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }

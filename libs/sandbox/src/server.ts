@@ -1,9 +1,9 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Behaviors, type BehaviorRule } from './behaviors';
+import { type BehaviorRule, Behaviors } from './behaviors';
 import type { Fake, FakeContext } from './fake';
-import { Recorder } from './recorder';
 import { renderInbox } from './inbox-page';
+import { Recorder } from './recorder';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,7 +62,9 @@ export class Sandbox {
       }
     });
     await http.register(formbody);
-    http.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(renderInbox(this.recorder.list())));
+    http.get('/', async (_req, reply) =>
+      reply.type('text/html; charset=utf-8').send(renderInbox(this.recorder.list())),
+    );
     http.get<{ Querystring: Record<string, string> }>('/_sandbox/messages', async (req) => ({
       messages: this.recorder.list(req.query),
     }));
@@ -87,7 +89,10 @@ export class Sandbox {
 
     const ctx = this.context();
     for (const fake of this.options.fakes) await fake.register?.(ctx);
-    const address = await http.listen({ port: this.options.port ?? 0, host: this.options.host ?? '127.0.0.1' });
+    const address = await http.listen({
+      port: this.options.port ?? 0,
+      host: this.options.host ?? '127.0.0.1',
+    });
     this.base = address.replace('[::1]', '127.0.0.1');
     for (const fake of this.options.fakes) await fake.start?.(ctx);
   }

@@ -87,7 +87,9 @@ export async function startClarionProcess(options: ClarionProcessOptions): Promi
   for (;;) {
     if (child.exitCode !== null) {
       const tail = captured.slice(-15).join('\n');
-      throw new Error(`clarion ${options.role} exited with code ${child.exitCode} before it was ready${tail ? `:\n${tail}` : ''}`);
+      throw new Error(
+        `clarion ${options.role} exited with code ${child.exitCode} before it was ready${tail ? `:\n${tail}` : ''}`,
+      );
     }
     try {
       if ((await fetch(`${url}/readyz`)).ok) return proc;

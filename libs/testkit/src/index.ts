@@ -1,4 +1,4 @@
+export * from './clarion-process';
 export * from './database';
 export * from './redis';
 export * from './wait';
-export * from './clarion-process';

@@ -11,7 +11,12 @@ async function main() {
       makeJob({
         plugin: 'apns',
         channel: 'push',
-        address: { kind: 'device', contactId: `c${i}`, platform: 'ios', token: randomBytes(32).toString('hex') },
+        address: {
+          kind: 'device',
+          contactId: `c${i}`,
+          platform: 'ios',
+          token: randomBytes(32).toString('hex'),
+        },
         content: { title: 'Your order shipped', body: `Order ${i} is on its way` },
       }),
     );

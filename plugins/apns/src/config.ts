@@ -2,7 +2,10 @@ import { secret } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 
 /** Environment values arrive as strings: "false" must mean false (z.coerce.boolean would say true). */
-export const booleanish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+export const booleanish = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+]);
 
 /**
  * One APNs credential: token auth (a .p8 signing key, its key id and the team id) or certificate

@@ -21,7 +21,13 @@ const CONFIGURATION = new Set([
   'MethodNotAllowed',
 ]);
 /** Transient on Apple's side or ours. */
-const RETRYABLE = new Set(['TooManyRequests', 'InternalServerError', 'ServiceUnavailable', 'Shutdown', 'IdleTimeout']);
+const RETRYABLE = new Set([
+  'TooManyRequests',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'Shutdown',
+  'IdleTimeout',
+]);
 
 export type ApnsFailureKind = 'invalid_token' | 'token_refreshed' | 'configuration' | 'other';
 
@@ -42,7 +48,10 @@ export function classifyFailure(failure: ResponseFailure): { error: SendError; k
       : status === 500 && failure.error !== undefined
         ? 'InternalServerError'
         : undefined);
-  const opts = { ...(status !== undefined ? { status } : {}), ...(reason !== undefined ? { code: reason } : {}) };
+  const opts = {
+    ...(status !== undefined ? { status } : {}),
+    ...(reason !== undefined ? { code: reason } : {}),
+  };
   if (reason !== undefined) {
     if (DEAD_TOKEN.has(reason)) {
       const ts = Number(failure.response?.timestamp);
@@ -56,18 +65,30 @@ export function classifyFailure(failure: ResponseFailure): { error: SendError; k
       };
     }
     if (BAD_TOKEN.has(reason)) {
-      return { kind: 'invalid_token', error: new InvalidAddressError(`APNs: ${reason}`, { ...opts, reason: 'invalid' }) };
+      return {
+        kind: 'invalid_token',
+        error: new InvalidAddressError(`APNs: ${reason}`, { ...opts, reason: 'invalid' }),
+      };
     }
     if (reason === 'ExpiredProviderToken') {
       // node-apn signed a fresh provider token already; the next attempt carries it.
-      return { kind: 'token_refreshed', error: new RetryableError('APNs: provider token expired; refreshed', opts) };
+      return {
+        kind: 'token_refreshed',
+        error: new RetryableError('APNs: provider token expired; refreshed', opts),
+      };
     }
     if (reason === 'TooManyProviderTokenUpdates') {
       // Apple wants at most one refresh per 20 minutes: wait a while rather than hammer.
-      return { kind: 'other', error: new RetryableError(`APNs: ${reason}`, { ...opts, retryAfterMs: 60_000 }) };
+      return {
+        kind: 'other',
+        error: new RetryableError(`APNs: ${reason}`, { ...opts, retryAfterMs: 60_000 }),
+      };
     }
     if (CONFIGURATION.has(reason)) {
-      return { kind: 'configuration', error: new PermanentError(`APNs: ${reason}`, { ...opts, configuration: true }) };
+      return {
+        kind: 'configuration',
+        error: new PermanentError(`APNs: ${reason}`, { ...opts, configuration: true }),
+      };
     }
     if (RETRYABLE.has(reason) || (status !== undefined && status >= 500)) {
       return { kind: 'other', error: new RetryableError(`APNs: ${reason}`, opts) };
@@ -76,11 +97,17 @@ export function classifyFailure(failure: ResponseFailure): { error: SendError; k
     return { kind: 'other', error: new PermanentError(`APNs: ${reason}`, opts) };
   }
   if (status !== undefined && (status >= 500 || status === 429 || status === 408)) {
-    return { kind: 'other', error: new RetryableError(`APNs answered ${status}`, { status, code: String(status) }) };
+    return {
+      kind: 'other',
+      error: new RetryableError(`APNs answered ${status}`, { status, code: String(status) }),
+    };
   }
   const message = failure.error?.message ?? 'unknown APNs failure';
   return {
     kind: 'other',
-    error: new RetryableError(`APNs: ${message}`, { code: /timeout/i.test(message) ? 'timeout' : 'connection', cause: failure.error }),
+    error: new RetryableError(`APNs: ${message}`, {
+      code: /timeout/i.test(message) ? 'timeout' : 'connection',
+      cause: failure.error,
+    }),
   };
 }

@@ -1,4 +1,4 @@
-export { default, apnsPlugin, type ApnsMetrics } from './plugin';
-export { apnsConfig, apnsAppConfig, type ApnsConfig, type ApnsAppConfig } from './config';
-export { buildNotification, APNS_PAYLOAD_LIMIT } from './payload';
+export { type ApnsAppConfig, type ApnsConfig, apnsAppConfig, apnsConfig } from './config';
 export { classifyFailure } from './errors';
+export { APNS_PAYLOAD_LIMIT, buildNotification } from './payload';
+export { type ApnsMetrics, apnsPlugin, default } from './plugin';

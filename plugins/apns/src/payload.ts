@@ -39,7 +39,9 @@ export function buildNotification(job: DeliveryJob, topic: string): apn.Notifica
   // What node-apn will put on the wire (`compile()` is not in its typings; toJSON is what it serialises).
   const size = Buffer.byteLength(JSON.stringify(note));
   if (size > APNS_PAYLOAD_LIMIT) {
-    throw new PermanentError(`APNs payload is ${size} bytes, over Apple's ${APNS_PAYLOAD_LIMIT}`, { code: 'PayloadTooLarge' });
+    throw new PermanentError(`APNs payload is ${size} bytes, over Apple's ${APNS_PAYLOAD_LIMIT}`, {
+      code: 'PayloadTooLarge',
+    });
   }
   return note;
 }

@@ -23,7 +23,12 @@ import apnsPlugin from './plugin';
 
 const token = () => randomBytes(32).toString('hex');
 const iosJob = (t: string, partial: Partial<DeliveryJob> = {}) =>
-  makeJob({ plugin: 'apns', channel: 'push', address: { kind: 'device', contactId: 'c1', platform: 'ios', token: t }, ...partial });
+  makeJob({
+    plugin: 'apns',
+    channel: 'push',
+    address: { kind: 'device', contactId: 'c1', platform: 'ios', token: t },
+    ...partial,
+  });
 
 let conformanceSandbox: Sandbox;
 let conformanceFake: ApnsFake;
@@ -48,7 +53,11 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
   const appB = apnsTestKey('APPBKEY001', 'APPBTEAM01');
 
   before(async () => {
-    fake = apnsFake({ keys: [{ keyId: appB.keyId, teamId: appB.teamId, publicKey: appB.publicKeyPem, topics: ['com.example.b'] }] });
+    fake = apnsFake({
+      keys: [
+        { keyId: appB.keyId, teamId: appB.teamId, publicKey: appB.publicKeyPem, topics: ['com.example.b'] },
+      ],
+    });
     sb = await Sandbox.start({ fakes: [fake] });
     sender = await apnsPlugin.createSender({
       config: apnsPlugin.config.parse({ ...fake.pluginConfig!(), requestTimeoutMs: 400 }),
@@ -60,9 +69,12 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     await sender.close();
     await sb.stop();
   });
-  const send = (job: DeliveryJob, appConfig?: ApnsAppConfig) => sender.send(job, { appConfig, attempt: 1, log: silentLogger });
+  const send = (job: DeliveryJob, appConfig?: ApnsAppConfig) =>
+    sender.send(job, { appConfig, attempt: 1, log: silentLogger });
   const metric = async (name: string) =>
-    (await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === name)
+      ?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
 
   test('maps every notification field onto the APNs request the fake verified', async () => {
     const t = token();
@@ -110,10 +122,10 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     assert.equal(rec?.outcome, 'accepted');
     assert.equal(rec?.headers?.['apns-push-type'], 'background');
     assert.equal(rec?.headers?.['apns-priority'], '5');
-    assert.equal((rec?.payload as { contentAvailable: boolean }).contentAvailable, true);
+    assert.equal((rec?.payload as { contentAvailable: boolean } | undefined)?.contentAvailable, true);
   });
 
-  test('Unregistered (410) is an invalid address, with Apple\'s timestamp as invalidSince', async () => {
+  test("Unregistered (410) is an invalid address, with Apple's timestamp as invalidSince", async () => {
     const t = token();
     sb.behaviors.add({ provider: 'apns', to: t, fail: 'Unregistered' });
     const before = Date.now();
@@ -127,10 +139,16 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
   });
 
   test('BadDeviceToken and DeviceTokenNotForTopic are invalid addresses', async () => {
-    await assert.rejects(send(iosJob('0123')), (e: unknown) => e instanceof InvalidAddressError && e.code === 'BadDeviceToken');
+    await assert.rejects(
+      send(iosJob('0123')),
+      (e: unknown) => e instanceof InvalidAddressError && e.code === 'BadDeviceToken',
+    );
     const t = token();
     sb.behaviors.add({ provider: 'apns', to: t, fail: 'DeviceTokenNotForTopic' });
-    await assert.rejects(send(iosJob(t)), (e: unknown) => e instanceof InvalidAddressError && e.code === 'DeviceTokenNotForTopic');
+    await assert.rejects(
+      send(iosJob(t)),
+      (e: unknown) => e instanceof InvalidAddressError && e.code === 'DeviceTokenNotForTopic',
+    );
     assert.ok((await metric('clarion_apns_invalid_tokens_total')) >= 3);
   });
 
@@ -138,37 +156,62 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     for (const fail of ['TooManyRequests', 'InternalServerError', 'ServiceUnavailable']) {
       const t = token();
       sb.behaviors.add({ provider: 'apns', to: t, fail, times: 1 });
-      await assert.rejects(send(iosJob(t)), (e: unknown) => e instanceof RetryableError && e.code === fail, fail);
+      await assert.rejects(
+        send(iosJob(t)),
+        (e: unknown) => e instanceof RetryableError && e.code === fail,
+        fail,
+      );
       await send(iosJob(t)); // the library did not retry on its own: the rule was used once
     }
     const dropped = token();
     sb.behaviors.add({ provider: 'apns', to: dropped, drop: true, times: 1 });
-    await assert.rejects(send(iosJob(dropped)), (e: unknown) => e instanceof RetryableError && e.code === 'connection');
+    await assert.rejects(
+      send(iosJob(dropped)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'connection',
+    );
     const slow = token();
     sb.behaviors.add({ provider: 'apns', to: slow, delayMs: 800, times: 1 });
-    await assert.rejects(send(iosJob(slow)), (e: unknown) => e instanceof RetryableError && e.code === 'timeout');
+    await assert.rejects(
+      send(iosJob(slow)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'timeout',
+    );
     await send(iosJob(token())); // the pool reconnects after the dropped session
   });
 
   test('ExpiredProviderToken: the JWT is re-signed and the retry succeeds', async () => {
     const t = token();
     sb.behaviors.add({ provider: 'apns', to: t, fail: 'ExpiredProviderToken', times: 1 });
-    await assert.rejects(send(iosJob(t)), (e: unknown) => e instanceof RetryableError && e.code === 'ExpiredProviderToken');
+    await assert.rejects(
+      send(iosJob(t)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'ExpiredProviderToken',
+    );
     assert.equal(await metric('clarion_apns_token_refreshes_total'), 1);
     await send(iosJob(t));
     assert.equal(sb.recorder.list({ to: t }).at(-1)?.outcome, 'accepted');
   });
 
   test('configuration errors are permanent and flagged as configuration', async () => {
-    await assert.rejects(send(iosJob(token()), { topic: 'com.not.ours' }), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'TopicDisallowed');
+    await assert.rejects(
+      send(iosJob(token()), { topic: 'com.not.ours' }),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'TopicDisallowed',
+    );
     const stranger = apnsTestKey('UNKNOWN001', 'SANDBOXT01');
     await assert.rejects(
-      send(iosJob(token()), { keyId: stranger.keyId, teamId: stranger.teamId, signingKey: stranger.privateKeyPem }),
+      send(iosJob(token()), {
+        keyId: stranger.keyId,
+        teamId: stranger.teamId,
+        signingKey: stranger.privateKeyPem,
+      }),
       (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'InvalidProviderToken',
     );
     // Right key id, wrong private key: the signature does not verify.
     await assert.rejects(
-      send(iosJob(token()), { keyId: 'APPBKEY001', teamId: 'APPBTEAM01', signingKey: stranger.privateKeyPem, topic: 'com.example.b' }),
+      send(iosJob(token()), {
+        keyId: 'APPBKEY001',
+        teamId: 'APPBTEAM01',
+        signingKey: stranger.privateKeyPem,
+        topic: 'com.example.b',
+      }),
       (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'InvalidProviderToken',
     );
   });
@@ -186,7 +229,12 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     const a = token();
     const b = token();
     await send(iosJob(a));
-    await send(iosJob(b), { keyId: appB.keyId, teamId: appB.teamId, signingKey: appB.privateKeyPem, topic: 'com.example.b' });
+    await send(iosJob(b), {
+      keyId: appB.keyId,
+      teamId: appB.teamId,
+      signingKey: appB.privateKeyPem,
+      topic: 'com.example.b',
+    });
     assert.equal(sb.recorder.list({ to: a })[0]?.headers?.['apns-topic'], 'com.clarion.sandbox');
     assert.equal(sb.recorder.list({ to: b })[0]?.headers?.['apns-topic'], 'com.example.b');
     assert.equal(sb.recorder.list({ to: b })[0]?.outcome, 'accepted');
@@ -200,7 +248,11 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     assert.equal(sb.recorder.list({ to: t })[0]?.outcome, 'accepted');
     const other = await apnsTestCertificate('com.example.cert');
     await assert.rejects(
-      send(iosJob(token()), { certificate: other.certPem, privateKey: other.keyPem, topic: 'com.example.cert' }),
+      send(iosJob(token()), {
+        certificate: other.certPem,
+        privateKey: other.keyPem,
+        topic: 'com.example.cert',
+      }),
       (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'BadCertificate',
     );
   });
@@ -213,8 +265,13 @@ describe('apns plugin through @parse/node-apn to the sandbox APNs', () => {
     });
     fake.resetConnections();
     try {
-      await Promise.all(Array.from({ length: 200 }, () => s.send(iosJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger })));
-      for (let i = 0; i < 50; i += 1) await s.send(iosJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger });
+      await Promise.all(
+        Array.from({ length: 200 }, () =>
+          s.send(iosJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger }),
+        ),
+      );
+      for (let i = 0; i < 50; i += 1)
+        await s.send(iosJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger });
       assert.equal(fake.connections(), 1);
     } finally {
       await s.close();
@@ -252,7 +309,8 @@ describe('apns plugin as a BullMQ worker', () => {
     connection.disconnect();
     await sb.stop();
   });
-  const enqueue = (job: DeliveryJob) => queue.add('deliver', job, deliveryJobOptions(job, apnsPlugin.processor));
+  const enqueue = (job: DeliveryJob) =>
+    queue.add('deliver', job, deliveryJobOptions(job, apnsPlugin.processor));
 
   test('503 twice, then success: retried with backoff and reported sent', async () => {
     const t = token();
@@ -262,7 +320,10 @@ describe('apns plugin as a BullMQ worker', () => {
     const final = await waitFor('sent', () => reporter.final(job.deliveryId));
     assert.equal(final.type, 'sent');
     assert.equal(final.attempt, 3);
-    assert.equal(reporter.outcomes.filter((o) => o.job.deliveryId === job.deliveryId && o.type === 'retrying').length, 2);
+    assert.equal(
+      reporter.outcomes.filter((o) => o.job.deliveryId === job.deliveryId && o.type === 'retrying').length,
+      2,
+    );
     assert.equal(sb.recorder.count({ to: t }), 3);
   });
 

@@ -3,7 +3,7 @@ import type { Counter, Gauge } from 'prom-client';
 import { apnsAppConfig, apnsConfig } from './config';
 import { classifyFailure } from './errors';
 import { buildNotification } from './payload';
-import { pickCredential, ProviderPool } from './providers';
+import { ProviderPool, pickCredential } from './providers';
 import { version } from './version';
 
 export interface ApnsMetrics {
@@ -26,10 +26,24 @@ export const apnsPlugin = defineChannelPlugin({
   // HTTP/2 multiplexes all of these on one session per credential.
   processor: { concurrency: 200, attempts: 8, backoff: { baseMs: 1000, maxMs: 10 * 60_000 } },
   metrics: (m): ApnsMetrics => ({
-    invalidTokens: m.counter('invalid_tokens_total', 'Device tokens APNs reported dead or wrong (Unregistered, BadDeviceToken, …)', ['reason']),
-    tokenRefreshes: m.counter('token_refreshes_total', 'Provider JWTs re-signed after APNs answered ExpiredProviderToken'),
-    configurationErrors: m.counter('configuration_errors_total', 'Sends refused for a configuration problem (bad key, topic, certificate)', ['reason']),
-    clientsCreated: m.counter('clients_created_total', 'Pooled HTTP/2 clients created (one per distinct credential)'),
+    invalidTokens: m.counter(
+      'invalid_tokens_total',
+      'Device tokens APNs reported dead or wrong (Unregistered, BadDeviceToken, …)',
+      ['reason'],
+    ),
+    tokenRefreshes: m.counter(
+      'token_refreshes_total',
+      'Provider JWTs re-signed after APNs answered ExpiredProviderToken',
+    ),
+    configurationErrors: m.counter(
+      'configuration_errors_total',
+      'Sends refused for a configuration problem (bad key, topic, certificate)',
+      ['reason'],
+    ),
+    clientsCreated: m.counter(
+      'clients_created_total',
+      'Pooled HTTP/2 clients created (one per distinct credential)',
+    ),
     clients: m.gauge('clients', 'Pooled HTTP/2 clients open now'),
   }),
   async createSender({ config, metrics }) {
@@ -42,7 +56,9 @@ export const apnsPlugin = defineChannelPlugin({
       async send(job, { appConfig }) {
         const address = job.address;
         if (address.kind !== 'device' || !address.token) {
-          throw new PermanentError(`delivery ${job.deliveryId} has no APNs device token`, { code: 'missing_token' });
+          throw new PermanentError(`delivery ${job.deliveryId} has no APNs device token`, {
+            code: 'missing_token',
+          });
         }
         const credential = pickCredential(config, appConfig);
         const note = buildNotification(job, credential.topic!);
@@ -50,7 +66,8 @@ export const apnsPlugin = defineChannelPlugin({
         const sent = result.sent[0];
         if (sent) return { providerMessageId: (sent as { 'apns-id'?: string })['apns-id'] ?? note.id };
         const failure = result.failed[0];
-        if (!failure) throw new PermanentError('APNs returned neither a success nor a failure', { code: 'no_result' });
+        if (!failure)
+          throw new PermanentError('APNs returned neither a success nor a failure', { code: 'no_result' });
         const { error, kind } = classifyFailure(failure);
         if (kind === 'invalid_token') metrics?.invalidTokens.inc({ reason: error.code ?? 'unknown' });
         if (kind === 'token_refreshed') metrics?.tokenRefreshes.inc();

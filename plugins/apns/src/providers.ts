@@ -36,12 +36,28 @@ export class ProviderPool {
   private options(credential: ApnsCredential): apn.ProviderOptions {
     const c = this.config;
     const auth: apn.ProviderOptions = credential.signingKey
-      ? { token: { key: credential.signingKey, keyId: credential.keyId ?? '', teamId: credential.teamId ?? '' } }
+      ? {
+          token: {
+            key: credential.signingKey,
+            keyId: credential.keyId ?? '',
+            teamId: credential.teamId ?? '',
+          },
+        }
       : credential.pfx
-        ? { pfx: Buffer.from(credential.pfx, 'base64'), ...(credential.passphrase ? { passphrase: credential.passphrase } : {}) }
-        : { cert: credential.certificate ?? '', key: credential.privateKey ?? '', ...(credential.passphrase ? { passphrase: credential.passphrase } : {}) };
+        ? {
+            pfx: Buffer.from(credential.pfx, 'base64'),
+            ...(credential.passphrase ? { passphrase: credential.passphrase } : {}),
+          }
+        : {
+            cert: credential.certificate ?? '',
+            key: credential.privateKey ?? '',
+            ...(credential.passphrase ? { passphrase: credential.passphrase } : {}),
+          };
     if (credential.signingKey && (!credential.keyId || !credential.teamId)) {
-      throw new PermanentError('APNs token auth needs keyId and teamId with the signing key', { configuration: true, code: 'incomplete_credential' });
+      throw new PermanentError('APNs token auth needs keyId and teamId with the signing key', {
+        configuration: true,
+        code: 'incomplete_credential',
+      });
     }
     return {
       ...auth,
@@ -65,7 +81,8 @@ export class ProviderPool {
 
 /** The credential a send uses: the app's own when it has one, else the server-wide one. */
 export function pickCredential(config: ApnsConfig, app: ApnsCredential | undefined): ApnsCredential {
-  const hasOwn = app && (app.signingKey !== undefined || app.certificate !== undefined || app.pfx !== undefined);
+  const hasOwn =
+    app && (app.signingKey !== undefined || app.certificate !== undefined || app.pfx !== undefined);
   const base: ApnsCredential = hasOwn
     ? { ...app }
     : {
@@ -81,10 +98,18 @@ export function pickCredential(config: ApnsConfig, app: ApnsCredential | undefin
   const topic = app?.topic ?? config.topic;
   const production = app?.production ?? config.production;
   const out: ApnsCredential = {};
-  for (const [k, v] of Object.entries({ ...base, topic, production })) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries({ ...base, topic, production }))
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   if (!out.signingKey && !out.certificate && !out.pfx) {
-    throw new PermanentError('no APNs credential: set a signing key (token auth) or a certificate', { configuration: true, code: 'missing_credential' });
+    throw new PermanentError('no APNs credential: set a signing key (token auth) or a certificate', {
+      configuration: true,
+      code: 'missing_credential',
+    });
   }
-  if (!out.topic) throw new PermanentError('no APNs topic (bundle id) configured', { configuration: true, code: 'MissingTopic' });
+  if (!out.topic)
+    throw new PermanentError('no APNs topic (bundle id) configured', {
+      configuration: true,
+      code: 'MissingTopic',
+    });
   return out;
 }

@@ -1,6 +1,6 @@
-import { JWT } from 'google-auth-library';
-import { fetch as undiciFetch, type Agent } from 'undici';
 import { PermanentError, RetryableError } from '@clarion/plugin-sdk';
+import { JWT } from 'google-auth-library';
+import { type Agent, fetch as undiciFetch } from 'undici';
 import type { ServiceAccount } from './config';
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -34,8 +34,14 @@ export class AccessTokens {
           if (String(request.url) === GOOGLE_TOKEN_URL) {
             request.url = new URL(tokenUrl);
             if (tokenDispatcher) {
-              request.fetchImplementation = ((input: Parameters<typeof undiciFetch>[0], init: Parameters<typeof undiciFetch>[1]) =>
-                undiciFetch(input, { ...init, dispatcher: tokenDispatcher })) as unknown as typeof request.fetchImplementation;
+              request.fetchImplementation = ((
+                input: Parameters<typeof undiciFetch>[0],
+                init: Parameters<typeof undiciFetch>[1],
+              ) =>
+                undiciFetch(input, {
+                  ...init,
+                  dispatcher: tokenDispatcher,
+                })) as unknown as typeof request.fetchImplementation;
             }
           }
           return request;
@@ -48,7 +54,8 @@ export class AccessTokens {
   async get(): Promise<string> {
     try {
       const { token } = await this.jwt.getAccessToken();
-      if (!token) throw new RetryableError('OAuth token endpoint returned no access token', { code: 'oauth_no_token' });
+      if (!token)
+        throw new RetryableError('OAuth token endpoint returned no access token', { code: 'oauth_no_token' });
       return token;
     } catch (error) {
       if (error instanceof RetryableError) throw error;
@@ -56,9 +63,18 @@ export class AccessTokens {
       const text = (error as Error).message ?? String(error);
       if (status !== undefined && status >= 400 && status < 500) {
         // invalid_grant / invalid_scope: a revoked or wrong service account key.
-        throw new PermanentError(`FCM OAuth: ${text}`, { configuration: true, code: 'oauth_invalid_grant', status, cause: error });
+        throw new PermanentError(`FCM OAuth: ${text}`, {
+          configuration: true,
+          code: 'oauth_invalid_grant',
+          status,
+          cause: error,
+        });
       }
-      throw new RetryableError(`FCM OAuth: ${text}`, { code: 'oauth_unavailable', ...(status !== undefined ? { status } : {}), cause: error });
+      throw new RetryableError(`FCM OAuth: ${text}`, {
+        code: 'oauth_unavailable',
+        ...(status !== undefined ? { status } : {}),
+        cause: error,
+      });
     }
   }
 

@@ -11,7 +11,12 @@ async function main() {
       makeJob({
         plugin: 'fcm',
         channel: 'push',
-        address: { kind: 'device', contactId: `c${i}`, platform: 'android', token: randomBytes(32).toString('hex') },
+        address: {
+          kind: 'device',
+          contactId: `c${i}`,
+          platform: 'android',
+          token: randomBytes(32).toString('hex'),
+        },
         content: { title: 'Your order shipped', body: `Order ${i} is on its way` },
       }),
     );

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Agent, errors, Pool } from 'undici';
 import { PermanentError, RetryableError } from '@clarion/plugin-sdk';
+import { Agent, errors, Pool } from 'undici';
 import { AccessTokens } from './auth';
 import { type FcmConfig, type ServiceAccount, serviceAccount } from './config';
 import { classifyFcmError, type FcmFailureKind } from './errors';
@@ -57,16 +57,27 @@ export class FcmClient {
   /** The project (and its token source) for a service account key file, created once. */
   project(serviceAccountJson: string | undefined, projectIdOverride: string | undefined): Project {
     if (!serviceAccountJson) {
-      throw new PermanentError('no FCM service account configured', { configuration: true, code: 'missing_credential' });
+      throw new PermanentError('no FCM service account configured', {
+        configuration: true,
+        code: 'missing_credential',
+      });
     }
-    const key = createHash('sha256').update(serviceAccountJson).update('\0').update(projectIdOverride ?? '').digest('hex');
+    const key = createHash('sha256')
+      .update(serviceAccountJson)
+      .update('\0')
+      .update(projectIdOverride ?? '')
+      .digest('hex');
     let project = this.projects.get(key);
     if (!project) {
       let account: ServiceAccount;
       try {
         account = serviceAccount.parse(JSON.parse(serviceAccountJson));
       } catch (error) {
-        throw new PermanentError('the FCM service account JSON is not a service account key file', { configuration: true, code: 'invalid_credential', cause: error });
+        throw new PermanentError('the FCM service account JSON is not a service account key file', {
+          configuration: true,
+          code: 'invalid_credential',
+          cause: error,
+        });
       }
       project = {
         projectId: projectIdOverride ?? account.project_id,
@@ -101,10 +112,15 @@ export class FcmClient {
     } catch (error) {
       const timeout = error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
       throw new FcmSendError(
-        new RetryableError(timeout ? `FCM timed out after ${this.config.timeoutMs} ms` : `FCM unreachable: ${(error as Error).message}`, {
-          code: timeout ? 'timeout' : 'connection',
-          cause: error,
-        }),
+        new RetryableError(
+          timeout
+            ? `FCM timed out after ${this.config.timeoutMs} ms`
+            : `FCM unreachable: ${(error as Error).message}`,
+          {
+            code: timeout ? 'timeout' : 'connection',
+            cause: error,
+          },
+        ),
         'other',
       );
     }

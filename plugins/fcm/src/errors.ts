@@ -1,4 +1,10 @@
-import { InvalidAddressError, parseRetryAfter, PermanentError, RetryableError, type SendError } from '@clarion/plugin-sdk';
+import {
+  InvalidAddressError,
+  PermanentError,
+  parseRetryAfter,
+  RetryableError,
+  type SendError,
+} from '@clarion/plugin-sdk';
 
 interface GoogleErrorBody {
   error?: {
@@ -16,7 +22,11 @@ export type FcmFailureKind = 'invalid_token' | 'configuration' | 'unauthenticate
  * `details[]` wins over the RPC `status`; INVALID_ARGUMENT is a dead address only when it is
  * about `message.token`, otherwise our payload is wrong.
  */
-export function classifyFcmError(httpStatus: number, bodyText: string, retryAfter: string | undefined): { error: SendError; kind: FcmFailureKind } {
+export function classifyFcmError(
+  httpStatus: number,
+  bodyText: string,
+  retryAfter: string | undefined,
+): { error: SendError; kind: FcmFailureKind } {
   let body: GoogleErrorBody = {};
   try {
     body = JSON.parse(bodyText) as GoogleErrorBody;
@@ -33,9 +43,14 @@ export function classifyFcmError(httpStatus: number, bodyText: string, retryAfte
   switch (code) {
     case 'UNREGISTERED':
     case 'NOT_FOUND':
-      return { kind: 'invalid_token', error: new InvalidAddressError(message, { ...opts, reason: 'unregistered' }) };
+      return {
+        kind: 'invalid_token',
+        error: new InvalidAddressError(message, { ...opts, reason: 'unregistered' }),
+      };
     case 'INVALID_ARGUMENT': {
-      const aboutToken = details.some((d) => d.fieldViolations?.some((v) => v.field === 'message.token')) || /registration token/i.test(body.error?.message ?? '');
+      const aboutToken =
+        details.some((d) => d.fieldViolations?.some((v) => v.field === 'message.token')) ||
+        /registration token/i.test(body.error?.message ?? '');
       return aboutToken
         ? { kind: 'invalid_token', error: new InvalidAddressError(message, { ...opts, reason: 'invalid' }) }
         : { kind: 'other', error: new PermanentError(message, opts) };
@@ -54,6 +69,7 @@ export function classifyFcmError(httpStatus: number, bodyText: string, retryAfte
     case 'UNSPECIFIED_ERROR':
       return { kind: 'other', error: new RetryableError(message, retry) };
   }
-  if (httpStatus >= 500 || httpStatus === 429 || httpStatus === 408) return { kind: 'other', error: new RetryableError(message, retry) };
+  if (httpStatus >= 500 || httpStatus === 429 || httpStatus === 408)
+    return { kind: 'other', error: new RetryableError(message, retry) };
   return { kind: 'other', error: new PermanentError(message, opts) };
 }

@@ -1,4 +1,4 @@
-export { default, fcmPlugin, type FcmMetrics } from './plugin';
-export { fcmConfig, fcmAppConfig, type FcmConfig, type FcmAppConfig } from './config';
-export { buildFcmMessage, FCM_PAYLOAD_LIMIT, type FcmMessage } from './message';
+export { type FcmAppConfig, type FcmConfig, fcmAppConfig, fcmConfig } from './config';
 export { classifyFcmError } from './errors';
+export { buildFcmMessage, FCM_PAYLOAD_LIMIT, type FcmMessage } from './message';
+export { default, type FcmMetrics, fcmPlugin } from './plugin';

@@ -66,7 +66,9 @@ export function buildFcmMessage(job: DeliveryJob, token: string, now = Date.now(
   const { token: _token, ...payload } = message;
   const size = Buffer.byteLength(JSON.stringify(payload));
   if (size > FCM_PAYLOAD_LIMIT) {
-    throw new PermanentError(`FCM payload is ${size} bytes, over the ${FCM_PAYLOAD_LIMIT}-byte limit`, { code: 'payload_too_large' });
+    throw new PermanentError(`FCM payload is ${size} bytes, over the ${FCM_PAYLOAD_LIMIT}-byte limit`, {
+      code: 'payload_too_large',
+    });
   }
   return message;
 }

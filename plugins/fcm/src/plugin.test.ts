@@ -22,9 +22,15 @@ import type { FcmAppConfig } from './config';
 import fcmPlugin from './plugin';
 
 /** Shaped like a real registration token: instance id, colon, APA91b… */
-const token = () => `${randomBytes(11).toString('base64url')}:APA91b${randomBytes(100).toString('base64url')}`;
+const token = () =>
+  `${randomBytes(11).toString('base64url')}:APA91b${randomBytes(100).toString('base64url')}`;
 const androidJob = (t: string, partial: Partial<DeliveryJob> = {}) =>
-  makeJob({ plugin: 'fcm', channel: 'push', address: { kind: 'device', contactId: 'c1', platform: 'android', token: t }, ...partial });
+  makeJob({
+    plugin: 'fcm',
+    channel: 'push',
+    address: { kind: 'device', contactId: 'c1', platform: 'android', token: t },
+    ...partial,
+  });
 
 let conformanceSandbox: Sandbox;
 let conformanceFake: FcmFake;
@@ -50,7 +56,11 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
   const appB = fcmTestServiceAccount('app-b-project');
 
   before(async () => {
-    fake = fcmFake({ accounts: [{ projectId: 'app-b-project', clientEmail: appB.json.client_email, publicKeyPem: appB.publicKeyPem }] });
+    fake = fcmFake({
+      accounts: [
+        { projectId: 'app-b-project', clientEmail: appB.json.client_email, publicKeyPem: appB.publicKeyPem },
+      ],
+    });
     sb = await Sandbox.start({ fakes: [fake] });
     sender = await fcmPlugin.createSender({
       config: fcmPlugin.config.parse({ ...fake.pluginConfig!(), timeoutMs: 400 }),
@@ -62,9 +72,12 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
     await sender.close();
     await sb.stop();
   });
-  const send = (job: DeliveryJob, appConfig?: FcmAppConfig, attempt = 1) => sender.send(job, { appConfig, attempt, log: silentLogger });
+  const send = (job: DeliveryJob, appConfig?: FcmAppConfig, attempt = 1) =>
+    sender.send(job, { appConfig, attempt, log: silentLogger });
   const metric = async (name: string) =>
-    (await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === name)
+      ?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
 
   test('maps notification, data, priority, ttl, collapse key, channel id and image', async () => {
     const t = token();
@@ -73,14 +86,28 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
         priority: 'high',
         expiresAt: new Date(Date.now() + 600_000).toISOString(),
         collapseKey: 'score',
-        content: { title: 'Goal!', body: '2-1', image: 'https://cdn.example/goal.png', androidChannelId: 'sports', badge: 3, data: { matchId: '7' }, url: 'https://example/m/7' },
+        content: {
+          title: 'Goal!',
+          body: '2-1',
+          image: 'https://cdn.example/goal.png',
+          androidChannelId: 'sports',
+          badge: 3,
+          data: { matchId: '7' },
+          url: 'https://example/m/7',
+        },
       }),
     );
     assert.match(result.providerMessageId ?? '', /^projects\/clarion-sandbox\/messages\//);
     const [rec] = sb.recorder.list({ provider: 'fcm', to: t });
     assert.equal(rec?.outcome, 'accepted');
     assert.equal(rec?.channel, 'push');
-    const p = rec?.payload as { title: string; body: string; image: string; data: Record<string, string>; android: Record<string, unknown> };
+    const p = rec?.payload as {
+      title: string;
+      body: string;
+      image: string;
+      data: Record<string, string>;
+      android: Record<string, unknown>;
+    };
     assert.equal(p.title, 'Goal!');
     assert.equal(p.body, '2-1');
     assert.equal(p.image, 'https://cdn.example/goal.png');
@@ -94,7 +121,11 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
   test('a background push is a data-only message with NORMAL priority', async () => {
     const t = token();
     await send(androidJob(t, { pushType: 'background', content: { data: { sync: 'inbox' } } }));
-    const p = sb.recorder.list({ to: t })[0]?.payload as { title?: string; data: Record<string, string>; android: Record<string, unknown> };
+    const p = sb.recorder.list({ to: t })[0]?.payload as {
+      title?: string;
+      data: Record<string, string>;
+      android: Record<string, unknown>;
+    };
     assert.equal(p.title, undefined);
     assert.deepEqual(p.data, { sync: 'inbox' });
     assert.equal(p.android.priority, 'NORMAL');
@@ -103,23 +134,47 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
   test('UNREGISTERED and a malformed token (INVALID_ARGUMENT on message.token) are invalid addresses', async () => {
     const t = token();
     sb.behaviors.add({ provider: 'fcm', to: t, fail: 'UNREGISTERED' });
-    await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof InvalidAddressError && e.reason === 'unregistered' && e.status === 404);
-    await assert.rejects(send(androidJob('not a token!')), (e: unknown) => e instanceof InvalidAddressError && e.reason === 'invalid' && e.code === 'INVALID_ARGUMENT');
+    await assert.rejects(
+      send(androidJob(t)),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === 'unregistered' && e.status === 404,
+    );
+    await assert.rejects(
+      send(androidJob('not a token!')),
+      (e: unknown) =>
+        e instanceof InvalidAddressError && e.reason === 'invalid' && e.code === 'INVALID_ARGUMENT',
+    );
     assert.equal(await metric('clarion_fcm_invalid_tokens_total'), 2);
   });
 
   test('QUOTA_EXCEEDED (honouring Retry-After), UNAVAILABLE, INTERNAL, drops and timeouts are retryable', async () => {
     const t = token();
     sb.behaviors.add({ provider: 'fcm', to: t, fail: 'QUOTA_EXCEEDED', retryAfterSeconds: 30, times: 1 });
-    await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof RetryableError && e.code === 'QUOTA_EXCEEDED' && e.status === 429 && e.retryAfterMs === 30_000);
+    await assert.rejects(
+      send(androidJob(t)),
+      (e: unknown) =>
+        e instanceof RetryableError &&
+        e.code === 'QUOTA_EXCEEDED' &&
+        e.status === 429 &&
+        e.retryAfterMs === 30_000,
+    );
     for (const fail of ['UNAVAILABLE', 'INTERNAL']) {
       sb.behaviors.add({ provider: 'fcm', to: t, fail, times: 1 });
-      await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof RetryableError && e.code === fail, fail);
+      await assert.rejects(
+        send(androidJob(t)),
+        (e: unknown) => e instanceof RetryableError && e.code === fail,
+        fail,
+      );
     }
     sb.behaviors.add({ provider: 'fcm', to: t, drop: true, times: 1 });
-    await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof RetryableError && e.code === 'connection');
+    await assert.rejects(
+      send(androidJob(t)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'connection',
+    );
     sb.behaviors.add({ provider: 'fcm', to: t, delayMs: 800, times: 1 });
-    await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof RetryableError && e.code === 'timeout');
+    await assert.rejects(
+      send(androidJob(t)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'timeout',
+    );
     await send(androidJob(t));
   });
 
@@ -127,31 +182,49 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
     for (const fail of ['SENDER_ID_MISMATCH', 'THIRD_PARTY_AUTH_ERROR']) {
       const t = token();
       sb.behaviors.add({ provider: 'fcm', to: t, fail });
-      await assert.rejects(send(androidJob(t)), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === fail, fail);
+      await assert.rejects(
+        send(androidJob(t)),
+        (e: unknown) => e instanceof PermanentError && e.configuration && e.code === fail,
+        fail,
+      );
     }
-    await assert.rejects(send(androidJob(token()), { projectId: 'someone-elses-project' }), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'PERMISSION_DENIED');
+    await assert.rejects(
+      send(androidJob(token()), { projectId: 'someone-elses-project' }),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'PERMISSION_DENIED',
+    );
   });
 
   test('a key the token endpoint refuses is a configuration error', async () => {
     const stranger = fcmTestServiceAccount('clarion-sandbox', 'stranger');
-    await assert.rejects(send(androidJob(token()), { serviceAccountJson: JSON.stringify(stranger.json) }), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'oauth_invalid_grant');
+    await assert.rejects(
+      send(androidJob(token()), { serviceAccountJson: JSON.stringify(stranger.json) }),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.code === 'oauth_invalid_grant',
+    );
   });
 
   test('a revoked access token: 401 drops it, the retry fetches a new one and succeeds', async () => {
     const before = fake.tokensIssued();
     fake.revokeTokens();
-    await assert.rejects(send(androidJob(token())), (e: unknown) => e instanceof RetryableError && e.code === 'UNAUTHENTICATED');
+    await assert.rejects(
+      send(androidJob(token())),
+      (e: unknown) => e instanceof RetryableError && e.code === 'UNAUTHENTICATED',
+    );
     await send(androidJob(token()), undefined, 2);
     assert.equal(fake.tokensIssued(), before + 1);
   });
 
   test('a payload over 4 KB and a non-string data value never reach FCM as such', async () => {
     const t = token();
-    await assert.rejects(send(androidJob(t, { content: { title: 'x', body: 'y'.repeat(5000) } })), (e: unknown) => e instanceof PermanentError && e.code === 'payload_too_large');
+    await assert.rejects(
+      send(androidJob(t, { content: { title: 'x', body: 'y'.repeat(5000) } })),
+      (e: unknown) => e instanceof PermanentError && e.code === 'payload_too_large',
+    );
     assert.equal(sb.recorder.count({ to: t }), 0);
     // Data from an untyped caller: the plugin stringifies, so FCM accepts it.
     await send(androidJob(t, { content: { data: { n: 5 as unknown as string } } }));
-    assert.deepEqual((sb.recorder.list({ to: t })[0]?.payload as { data: unknown }).data, { n: '5' });
+    assert.deepEqual((sb.recorder.list({ to: t })[0]?.payload as { data: unknown } | undefined)?.data, {
+      n: '5',
+    });
   });
 
   test('two apps, two Firebase projects, each authenticated by its own service account', async () => {
@@ -159,8 +232,14 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
     const b = token();
     await send(androidJob(a));
     await send(androidJob(b), { serviceAccountJson: JSON.stringify(appB.json) });
-    assert.equal((sb.recorder.list({ to: a })[0]?.payload as { projectId: string }).projectId, 'clarion-sandbox');
-    assert.equal((sb.recorder.list({ to: b })[0]?.payload as { projectId: string }).projectId, 'app-b-project');
+    assert.equal(
+      (sb.recorder.list({ to: a })[0]?.payload as { projectId: string } | undefined)?.projectId,
+      'clarion-sandbox',
+    );
+    assert.equal(
+      (sb.recorder.list({ to: b })[0]?.payload as { projectId: string } | undefined)?.projectId,
+      'app-b-project',
+    );
   });
 
   test('one pooled connection carries many concurrent sends and one token serves them all', async () => {
@@ -173,12 +252,19 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
     fake.resetConnections();
     const tokensBefore = fake.tokensIssued();
     try {
-      await Promise.all(Array.from({ length: 200 }, () => s.send(androidJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger })));
-      for (let i = 0; i < 50; i += 1) await s.send(androidJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger });
+      await Promise.all(
+        Array.from({ length: 200 }, () =>
+          s.send(androidJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger }),
+        ),
+      );
+      for (let i = 0; i < 50; i += 1)
+        await s.send(androidJob(token()), { appConfig: undefined, attempt: 1, log: silentLogger });
       // The fake also plays the OAuth endpoint: one connection fetched the token, one carried all 250 sends.
       assert.equal(fake.connections(), 2);
       assert.equal(fake.tokensIssued() - tokensBefore, 1);
-      const opened = (await own.getMetricsAsJSON()).find((m) => m.name === 'clarion_fcm_connections_opened_total');
+      const opened = (await own.getMetricsAsJSON()).find(
+        (m) => m.name === 'clarion_fcm_connections_opened_total',
+      );
       assert.equal(opened?.values[0]?.value, 1);
     } finally {
       await s.close();
@@ -216,7 +302,8 @@ describe('fcm plugin as a BullMQ worker', () => {
     connection.disconnect();
     await sb.stop();
   });
-  const enqueue = (job: DeliveryJob) => queue.add('deliver', job, deliveryJobOptions(job, fcmPlugin.processor));
+  const enqueue = (job: DeliveryJob) =>
+    queue.add('deliver', job, deliveryJobOptions(job, fcmPlugin.processor));
 
   test('UNAVAILABLE twice, then success: retried and reported sent', async () => {
     const t = token();

@@ -23,10 +23,19 @@ export const fcmPlugin = defineChannelPlugin({
   appConfig: fcmAppConfig,
   processor: { concurrency: 200, attempts: 8, backoff: { baseMs: 1000, maxMs: 10 * 60_000 } },
   metrics: (m): FcmMetrics => ({
-    invalidTokens: m.counter('invalid_tokens_total', 'Registration tokens FCM reported dead or malformed', ['reason']),
+    invalidTokens: m.counter('invalid_tokens_total', 'Registration tokens FCM reported dead or malformed', [
+      'reason',
+    ]),
     tokenRefreshes: m.counter('token_refreshes_total', 'OAuth access tokens fetched for service accounts'),
-    configurationErrors: m.counter('configuration_errors_total', 'Sends refused for a configuration problem (sender mismatch, auth)', ['reason']),
-    connectionsOpened: m.counter('connections_opened_total', 'Connections opened to FCM (pooled HTTP/2, so this should stay low)'),
+    configurationErrors: m.counter(
+      'configuration_errors_total',
+      'Sends refused for a configuration problem (sender mismatch, auth)',
+      ['reason'],
+    ),
+    connectionsOpened: m.counter(
+      'connections_opened_total',
+      'Connections opened to FCM (pooled HTTP/2, so this should stay low)',
+    ),
   }),
   async createSender({ config, metrics }) {
     const client = new FcmClient(config, {
@@ -38,7 +47,9 @@ export const fcmPlugin = defineChannelPlugin({
       async send(job, { appConfig, attempt }) {
         const address = job.address;
         if (address.kind !== 'device' || !address.token) {
-          throw new PermanentError(`delivery ${job.deliveryId} has no FCM registration token`, { code: 'missing_token' });
+          throw new PermanentError(`delivery ${job.deliveryId} has no FCM registration token`, {
+            code: 'missing_token',
+          });
         }
         const useApp = appConfig?.serviceAccountJson !== undefined;
         const project = client.project(
@@ -52,12 +63,18 @@ export const fcmPlugin = defineChannelPlugin({
         } catch (thrown) {
           if (!(thrown instanceof FcmSendError)) throw thrown;
           const { error, kind } = thrown;
-          if (kind === 'invalid_token') metrics?.invalidTokens.inc({ reason: (error as { code?: string }).code ?? 'unknown' });
-          if (kind === 'configuration') metrics?.configurationErrors.inc({ reason: (error as { code?: string }).code ?? 'unknown' });
+          if (kind === 'invalid_token')
+            metrics?.invalidTokens.inc({ reason: (error as { code?: string }).code ?? 'unknown' });
+          if (kind === 'configuration')
+            metrics?.configurationErrors.inc({ reason: (error as { code?: string }).code ?? 'unknown' });
           if (kind === 'unauthenticated' && attempt > 1) {
             // A fresh token was already refused once: the key itself is bad.
             metrics?.configurationErrors.inc({ reason: 'UNAUTHENTICATED' });
-            throw new PermanentError(error.message, { configuration: true, code: 'UNAUTHENTICATED', status: 401 });
+            throw new PermanentError(error.message, {
+              configuration: true,
+              code: 'UNAUTHENTICATED',
+              status: 401,
+            });
           }
           throw error;
         }

@@ -11,7 +11,11 @@ async function main() {
         plugin: 'mailchimp',
         channel: 'email',
         address: { kind: 'email', contactId: `c${i}`, email: `user${i}@example.com` },
-        content: { subject: `Invoice ${i}`, html: `<p>Invoice <b>${i}</b> is ready.</p>`, text: `Invoice ${i} is ready.` },
+        content: {
+          subject: `Invoice ${i}`,
+          html: `<p>Invoice <b>${i}</b> is ready.</p>`,
+          text: `Invoice ${i} is ready.`,
+        },
       }),
     );
   } finally {

@@ -1,4 +1,10 @@
-import { InvalidAddressError, PermanentError, RetryableError, type SendError, parseRetryAfter } from '@clarion/plugin-sdk';
+import {
+  InvalidAddressError,
+  PermanentError,
+  parseRetryAfter,
+  RetryableError,
+  type SendError,
+} from '@clarion/plugin-sdk';
 
 /** One recipient's entry in a messages/send answer. */
 export interface MandrillRecipientResult {
@@ -45,7 +51,10 @@ interface AxiosErrorLike {
 }
 
 export function isAxiosErrorLike(value: unknown): value is AxiosErrorLike {
-  return value instanceof Error || (typeof value === 'object' && value !== null && (value as AxiosErrorLike).isAxiosError === true);
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' && value !== null && (value as AxiosErrorLike).isAxiosError === true)
+  );
 }
 
 /** Request-level errors: Mandrill names them (`Invalid_Key`, `ValidationError`, `GeneralError`…), with HTTP 500 or 4xx. */
@@ -58,7 +67,10 @@ export function classifyRequestError(error: AxiosErrorLike): SendError {
       cause: error,
     });
   }
-  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as { name?: string; message?: string };
+  const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as {
+    name?: string;
+    message?: string;
+  };
   const status = response.status;
   const name = body.name ?? String(status);
   const message = `Mailchimp Transactional ${status} ${name}: ${body.message ?? ''}`.trim();
@@ -79,7 +91,8 @@ export function classifyRequestError(error: AxiosErrorLike): SendError {
     case 'ServiceUnavailable':
       return new RetryableError(message, options);
   }
-  if (status === 401 || status === 403) return new PermanentError(message, { ...options, configuration: true });
+  if (status === 401 || status === 403)
+    return new PermanentError(message, { ...options, configuration: true });
   if (status >= 500 || status === 408) return new RetryableError(message, options);
   return new PermanentError(message, options);
 }

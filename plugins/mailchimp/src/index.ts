@@ -1,3 +1,3 @@
-export { default, mailchimpPlugin } from './plugin';
-export { mailchimpAppConfig, mailchimpConfig, type MailchimpAppConfig, type MailchimpConfig } from './config';
 export { classifyRecipientResult, classifyRequestError } from './classify';
+export { type MailchimpAppConfig, type MailchimpConfig, mailchimpAppConfig, mailchimpConfig } from './config';
+export { default, mailchimpPlugin } from './plugin';

@@ -1,9 +1,14 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+import { plainTextOf } from '@clarion/plugin-sdk/email';
 import mailchimpTransactional from '@mailchimp/mailchimp_transactional';
-import { classifyRecipientResult, classifyRequestError, isAxiosErrorLike, type MandrillRecipientResult } from './classify';
+import {
+  classifyRecipientResult,
+  classifyRequestError,
+  isAxiosErrorLike,
+  type MandrillRecipientResult,
+} from './classify';
 import { mailchimpAppConfig, mailchimpConfig } from './config';
 import { mailchimpMetrics } from './metrics';
-import { plainTextOf } from '@clarion/plugin-sdk/email';
 import { PLUGIN_VERSION } from './version';
 
 type ApiClient = ReturnType<typeof mailchimpTransactional>;
@@ -32,7 +37,9 @@ export const mailchimpPlugin = defineChannelPlugin({
         // basePath is a public property of the client (src/ApiClient.js), the only way to redirect it.
         (client as ApiClient & { basePath: string }).basePath = config.baseUrl.replace(/\/+$/, '');
         // The timeout lives on the module's shared axios instance (default 300 s): set it for all.
-        (client as ApiClient & { setDefaultTimeoutMs(ms: number): void }).setDefaultTimeoutMs(config.timeoutMs);
+        (client as ApiClient & { setDefaultTimeoutMs(ms: number): void }).setDefaultTimeoutMs(
+          config.timeoutMs,
+        );
         clients.set(apiKey, client);
       }
       return client;
@@ -41,13 +48,17 @@ export const mailchimpPlugin = defineChannelPlugin({
     return {
       async send(job, { appConfig }): Promise<SendResult> {
         if (job.address.kind !== 'email') {
-          throw new PermanentError(`mailchimp sends to e-mail addresses, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+          throw new PermanentError(`mailchimp sends to e-mail addresses, not ${job.address.kind} addresses`, {
+            code: 'wrong_address_kind',
+          });
         }
         const { content } = job;
         const email = job.address.email;
         const text = plainTextOf(content);
-        if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
-        if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
+        if (!content.subject)
+          throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
+        if (!text && !content.html)
+          throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
         const replyTo = content.replyTo ?? appConfig?.replyTo ?? config.replyTo;
         const fromName = appConfig?.fromName ?? config.fromName;
         const subaccount = appConfig?.subaccount ?? (appConfig ? undefined : config.subaccount);
@@ -58,13 +69,22 @@ export const mailchimpPlugin = defineChannelPlugin({
             ...(text ? { text } : {}),
             from_email: content.from ?? appConfig?.from ?? config.from,
             ...(fromName ? { from_name: fromName } : {}),
-            to: [{ email: job.address.email, ...(job.address.name ? { name: job.address.name } : {}), type: 'to' }],
+            to: [
+              {
+                email: job.address.email,
+                ...(job.address.name ? { name: job.address.name } : {}),
+                type: 'to',
+              },
+            ],
             // List-Unsubscribe / List-Unsubscribe-Post from the core, and Reply-To (a header in Mandrill).
             headers: { ...content.headers, ...(replyTo ? { 'Reply-To': replyTo } : {}) },
             ...(job.category ? { tags: [job.category] } : {}),
             // Metadata comes back on every webhook event: it maps events to the delivery.
             // (@types/mailchimp__mailchimp_transactional wrongly makes `website` mandatory here.)
-            metadata: { deliveryId: job.deliveryId, notificationId: job.notificationId } as unknown as Metadata,
+            metadata: {
+              deliveryId: job.deliveryId,
+              notificationId: job.notificationId,
+            } as unknown as Metadata,
             ...(subaccount ? { subaccount } : {}),
           },
         };
@@ -77,11 +97,16 @@ export const mailchimpPlugin = defineChannelPlugin({
           metrics?.requestErrors.inc({ name: error.code ?? 'unknown' });
           throw error;
         }
-        const recipient = (result as MandrillRecipientResult[]).find((r) => r.email.toLowerCase() === email.toLowerCase()) ?? (result[0] as MandrillRecipientResult | undefined);
+        const recipient =
+          (result as MandrillRecipientResult[]).find((r) => r.email.toLowerCase() === email.toLowerCase()) ??
+          (result[0] as MandrillRecipientResult | undefined);
         if (!recipient) throw classifyRequestError({ message: 'empty answer' });
         metrics?.recipientStatus.inc({ status: recipient.status, reason: recipient.reject_reason ?? '' });
         if (!ACCEPTED.has(recipient.status)) throw classifyRecipientResult(recipient);
-        return { ...(recipient._id ? { providerMessageId: recipient._id } : {}), details: { status: recipient.status } };
+        return {
+          ...(recipient._id ? { providerMessageId: recipient._id } : {}),
+          details: { status: recipient.status },
+        };
       },
       async close() {
         clients.clear();

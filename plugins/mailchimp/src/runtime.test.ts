@@ -1,18 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RuntimeHarness, startRuntime, makeJob } from '@clarion/plugin-sdk/testing';
+import { makeJob, type RuntimeHarness, startRuntime } from '@clarion/plugin-sdk/testing';
 import { mailchimpFake, Sandbox } from '@clarion/sandbox';
 import mailchimpPlugin from './plugin';
 
 const job = (email: string) =>
-  makeJob({ plugin: 'mailchimp', channel: 'email', address: { kind: 'email', contactId: 'c', email }, content: { subject: 'Hi', text: 'Hi' } });
+  makeJob({
+    plugin: 'mailchimp',
+    channel: 'email',
+    address: { kind: 'email', contactId: 'c', email },
+    content: { subject: 'Hi', text: 'Hi' },
+  });
 
 describe('mailchimp plugin in the runtime (BullMQ on Redis)', () => {
   let sandbox: Sandbox;
   let h: RuntimeHarness;
   before(async () => {
     sandbox = await Sandbox.start({ fakes: [mailchimpFake()] });
-    h = await startRuntime(mailchimpPlugin, sandbox.pluginConfigs().mailchimp, { processor: { backoff: { baseMs: 50, maxMs: 200 } } });
+    h = await startRuntime(mailchimpPlugin, sandbox.pluginConfigs().mailchimp, {
+      processor: { backoff: { baseMs: 50, maxMs: 200 } },
+    });
   });
   after(async () => {
     await h.close();
@@ -33,6 +40,10 @@ describe('mailchimp plugin in the runtime (BullMQ on Redis)', () => {
     const delivery = job('unsub@example.com');
     await h.enqueue(delivery);
     const final = await h.final(delivery.deliveryId);
-    assert.ok(final.type === 'failed' && final.reason === 'invalid_address' && final.error.addressReason === 'opted_out');
+    assert.ok(
+      final.type === 'failed' &&
+        final.reason === 'invalid_address' &&
+        final.error.addressReason === 'opted_out',
+    );
   });
 });

@@ -11,7 +11,11 @@ async function main() {
         plugin: 'sendgrid',
         channel: 'email',
         address: { kind: 'email', contactId: `c${i}`, email: `user${i}@example.com` },
-        content: { subject: `Order ${i} shipped`, html: `<p>Your order <b>${i}</b> is on its way.</p>`, text: `Your order ${i} is on its way.` },
+        content: {
+          subject: `Order ${i} shipped`,
+          html: `<p>Your order <b>${i}</b> is on its way.</p>`,
+          text: `Your order ${i} is on its way.`,
+        },
         category: 'transactional',
       }),
     );

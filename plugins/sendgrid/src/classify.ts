@@ -10,7 +10,8 @@ interface ResponseErrorLike {
   response: { headers?: Record<string, unknown>; body?: unknown };
 }
 const isResponseError = (e: unknown): e is ResponseErrorLike =>
-  typeof (e as ResponseErrorLike)?.code === 'number' && typeof (e as ResponseErrorLike)?.response === 'object';
+  typeof (e as ResponseErrorLike)?.code === 'number' &&
+  typeof (e as ResponseErrorLike)?.response === 'object';
 
 const header = (headers: Record<string, unknown> | undefined, name: string): string | undefined => {
   const v = headers?.[name] ?? headers?.[name.toLowerCase()];
@@ -32,7 +33,9 @@ export function classifySendgridError(error: unknown, now = Date.now()): SendErr
     });
   }
   const status = error.code;
-  const items = ((error.response.body as { errors?: SendgridErrorItem[] } | undefined)?.errors ?? []).filter(Boolean);
+  const items = ((error.response.body as { errors?: SendgridErrorItem[] } | undefined)?.errors ?? []).filter(
+    Boolean,
+  );
   const detail = items.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
   const message = `SendGrid ${status}${detail ? `: ${detail}` : ''}`;
   const options = { status, code: String(status), cause: error };
@@ -42,8 +45,13 @@ export function classifySendgridError(error: unknown, now = Date.now()): SendErr
     return new RetryableError(message, { ...options, throttled: true, retryAfterMs });
   }
   if (status >= 500 || status === 408) return new RetryableError(message, options);
-  if (status === 401 || status === 403) return new PermanentError(message, { ...options, configuration: true });
-  if (status === 400 && items.length > 0 && items.every((i) => /^personalizations\.\d+\.(to|cc|bcc)\.\d+\.email$/.test(i.field ?? ''))) {
+  if (status === 401 || status === 403)
+    return new PermanentError(message, { ...options, configuration: true });
+  if (
+    status === 400 &&
+    items.length > 0 &&
+    items.every((i) => /^personalizations\.\d+\.(to|cc|bcc)\.\d+\.email$/.test(i.field ?? ''))
+  ) {
     return new InvalidAddressError(message, { ...options, reason: 'invalid' });
   }
   return new PermanentError(message, options);

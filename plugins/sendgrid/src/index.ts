@@ -1,3 +1,3 @@
-export { default, sendgridPlugin } from './plugin';
-export { sendgridAppConfig, sendgridConfig, type SendgridAppConfig, type SendgridConfig } from './config';
 export { classifySendgridError } from './classify';
+export { type SendgridAppConfig, type SendgridConfig, sendgridAppConfig, sendgridConfig } from './config';
+export { default, sendgridPlugin } from './plugin';

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { InvalidAddressError, PermanentError, pluginMetricsFactory, RetryableError, type Sender, silentLogger, type MessageContent } from '@clarion/plugin-sdk';
+import {
+  InvalidAddressError,
+  type MessageContent,
+  PermanentError,
+  pluginMetricsFactory,
+  RetryableError,
+  type Sender,
+  silentLogger,
+} from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
 import { SANDBOX_SENDGRID, Sandbox, type SendgridFake, sendgridFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
@@ -11,9 +19,26 @@ import type { SendgridAppConfig } from './config';
 import { sendgridMetrics } from './metrics';
 import sendgridPlugin from './plugin';
 
-const UNSUBSCRIBE = { 'List-Unsubscribe': '<https://clarion.test/v1/unsubscribe/tok>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
-const job = (email: string, content: MessageContent = { subject: 'Hello', html: '<p>Hi <b>there</b></p>', text: 'Hi there', headers: UNSUBSCRIBE }) =>
-  makeJob({ plugin: 'sendgrid', channel: 'email', address: { kind: 'email', contactId: 'c1', email, name: 'Ann' }, content, category: 'marketing' });
+const UNSUBSCRIBE = {
+  'List-Unsubscribe': '<https://clarion.test/v1/unsubscribe/tok>',
+  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+};
+const job = (
+  email: string,
+  content: MessageContent = {
+    subject: 'Hello',
+    html: '<p>Hi <b>there</b></p>',
+    text: 'Hi there',
+    headers: UNSUBSCRIBE,
+  },
+) =>
+  makeJob({
+    plugin: 'sendgrid',
+    channel: 'email',
+    address: { kind: 'email', contactId: 'c1', email, name: 'Ann' },
+    content,
+    category: 'marketing',
+  });
 
 let conformanceSandbox: Sandbox;
 runConformanceSuite({
@@ -45,10 +70,16 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
       });
     });
     await new Promise<void>((r) => events.listen(0, '127.0.0.1', r));
-    fake = sendgridFake({ eventWebhookUrl: `http://127.0.0.1:${(events.address() as AddressInfo).port}/events` });
+    fake = sendgridFake({
+      eventWebhookUrl: `http://127.0.0.1:${(events.address() as AddressInfo).port}/events`,
+    });
     sandbox = await Sandbox.start({ fakes: [fake] });
     sender = await sendgridPlugin.createSender({
-      config: sendgridPlugin.config.parse({ ...sandbox.pluginConfigs().sendgrid, fromName: 'Clarion', timeoutMs: 500 }),
+      config: sendgridPlugin.config.parse({
+        ...sandbox.pluginConfigs().sendgrid,
+        fromName: 'Clarion',
+        timeoutMs: 500,
+      }),
       log: silentLogger,
       metrics: sendgridMetrics(pluginMetricsFactory(registry, 'sendgrid')),
     });
@@ -58,11 +89,24 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     await sandbox.stop();
     await new Promise<void>((r) => events.close(() => r()));
   });
-  const send = (email: string, appConfig?: SendgridAppConfig, content?: MessageContent) => sender.send(job(email, content), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (to: string, fail: string, extra: { retryAfterSeconds?: number; delayMs?: number; drop?: boolean } = {}) =>
-    sandbox.behaviors.add({ provider: 'sendgrid', to, fail, times: 1, ...extra });
-  type Recorded = { subject: string; text: string; html: string; from: string; headers: Record<string, string>; customArgs: Record<string, string>; categories: string[] };
-  const recorded = (to: string) => sandbox.recorder.list({ provider: 'sendgrid', to }).at(-1)?.payload as Recorded;
+  const send = (email: string, appConfig?: SendgridAppConfig, content?: MessageContent) =>
+    sender.send(job(email, content), { appConfig, attempt: 1, log: silentLogger });
+  const rule = (
+    to: string,
+    fail: string,
+    extra: { retryAfterSeconds?: number; delayMs?: number; drop?: boolean } = {},
+  ) => sandbox.behaviors.add({ provider: 'sendgrid', to, fail, times: 1, ...extra });
+  type Recorded = {
+    subject: string;
+    text: string;
+    html: string;
+    from: string;
+    headers: Record<string, string>;
+    customArgs: Record<string, string>;
+    categories: string[];
+  };
+  const recorded = (to: string) =>
+    sandbox.recorder.list({ provider: 'sendgrid', to }).at(-1)?.payload as Recorded;
 
   test('sends HTML + text, unsubscribe headers, the category and custom args carrying the delivery id', async () => {
     const delivery = job('ann@example.com');
@@ -73,23 +117,43 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     assert.equal(mail.html, '<p>Hi <b>there</b></p>');
     assert.deepEqual(mail.headers, UNSUBSCRIBE);
     assert.deepEqual(mail.categories, ['marketing']);
-    assert.deepEqual(mail.customArgs, { deliveryId: delivery.deliveryId, notificationId: delivery.notificationId, appId: delivery.appId });
+    assert.deepEqual(mail.customArgs, {
+      deliveryId: delivery.deliveryId,
+      notificationId: delivery.notificationId,
+      appId: delivery.appId,
+    });
     // The event webhook echoes the custom args, which is how events find their delivery.
     await waitFor('event post for the delivery', () => posted.find((p) => p.includes(delivery.deliveryId)));
   });
 
   test('derives the plain-text part from the HTML when the template has none', async () => {
-    await send('text@example.com', undefined, { subject: 'S', html: '<h1>Welcome</h1><p>Read <a href="https://x.test/a">this</a>.</p>' });
+    await send('text@example.com', undefined, {
+      subject: 'S',
+      html: '<h1>Welcome</h1><p>Read <a href="https://x.test/a">this</a>.</p>',
+    });
     assert.match(recorded('text@example.com').text, /WELCOME[\s\S]*Read this \[https:\/\/x\.test\/a\]\./);
   });
 
   test('429 throttles until X-RateLimit-Reset; 5xx, timeouts and dropped connections retry', async () => {
     rule('r@example.com', 'rate_limit', { retryAfterSeconds: 3 });
-    await assert.rejects(send('r@example.com'), (e: unknown) => e instanceof RetryableError && e.throttled && (e.retryAfterMs ?? 0) > 1000 && (e.retryAfterMs ?? 0) <= 3000);
+    await assert.rejects(
+      send('r@example.com'),
+      (e: unknown) =>
+        e instanceof RetryableError &&
+        e.throttled &&
+        (e.retryAfterMs ?? 0) > 1000 &&
+        (e.retryAfterMs ?? 0) <= 3000,
+    );
     rule('r@example.com', '503');
-    await assert.rejects(send('r@example.com'), (e: unknown) => e instanceof RetryableError && !e.throttled && e.status === 503);
+    await assert.rejects(
+      send('r@example.com'),
+      (e: unknown) => e instanceof RetryableError && !e.throttled && e.status === 503,
+    );
     rule('r@example.com', '', { delayMs: 1500 });
-    await assert.rejects(send('r@example.com'), (e: unknown) => e instanceof RetryableError && e.code === 'timeout');
+    await assert.rejects(
+      send('r@example.com'),
+      (e: unknown) => e instanceof RetryableError && e.code === 'timeout',
+    );
     rule('r@example.com', '', { drop: true });
     await assert.rejects(send('r@example.com'), (e: unknown) => e instanceof RetryableError);
     const limited = await registry.getSingleMetric('clarion_sendgrid_rate_limited_total')?.get();
@@ -97,16 +161,31 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
   });
 
   test('401/403 are configuration errors; other 400s permanent; a refused address is invalid', async () => {
-    await assert.rejects(send('p@example.com', { apiKey: 'SG.revoked' }), (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 401);
+    await assert.rejects(
+      send('p@example.com', { apiKey: 'SG.revoked' }),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 401,
+    );
     rule('p@example.com', '403');
-    await assert.rejects(send('p@example.com'), (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 403);
+    await assert.rejects(
+      send('p@example.com'),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 403,
+    );
     rule('p@example.com', '400');
-    await assert.rejects(send('p@example.com'), (e: unknown) => e instanceof PermanentError && !e.configuration && e.status === 400);
-    await assert.rejects(send('p@nodomain'), (e: unknown) => e instanceof InvalidAddressError && e.status === 400);
-    await assert.rejects(send('p@example.com', undefined, { subject: 'S', text: 'x', headers: { Subject: 'spoof' } }), (e: unknown) => e instanceof PermanentError && e.status === 400);
+    await assert.rejects(
+      send('p@example.com'),
+      (e: unknown) => e instanceof PermanentError && !e.configuration && e.status === 400,
+    );
+    await assert.rejects(
+      send('p@nodomain'),
+      (e: unknown) => e instanceof InvalidAddressError && e.status === 400,
+    );
+    await assert.rejects(
+      send('p@example.com', undefined, { subject: 'S', text: 'x', headers: { Subject: 'spoof' } }),
+      (e: unknown) => e instanceof PermanentError && e.status === 400,
+    );
   });
 
-  test("per-app key and sender replace the defaults", async () => {
+  test('per-app key and sender replace the defaults', async () => {
     await send('app@example.com', { apiKey: SANDBOX_SENDGRID.apiKey, from: 'news@app.example' });
     assert.equal(recorded('app@example.com').from, 'news@app.example');
   });

@@ -1,10 +1,12 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+
 import sgClient = require('@sendgrid/client');
 import sgMail = require('@sendgrid/mail');
+
+import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
-import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { PLUGIN_VERSION } from './version';
 
 // Both packages export a singleton whose typings hide the classes also exported at runtime
@@ -48,12 +50,16 @@ export const sendgridPlugin = defineChannelPlugin({
     return {
       async send(job, { appConfig }): Promise<SendResult> {
         if (job.address.kind !== 'email') {
-          throw new PermanentError(`sendgrid sends to e-mail addresses, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+          throw new PermanentError(`sendgrid sends to e-mail addresses, not ${job.address.kind} addresses`, {
+            code: 'wrong_address_kind',
+          });
         }
         const { content } = job;
         const text = plainTextOf(content);
-        if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
-        if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
+        if (!content.subject)
+          throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
+        if (!text && !content.html)
+          throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
         if (textIsDerived(content)) metrics?.derivedText.inc();
 
         const from = content.from ?? appConfig?.from ?? config.from;

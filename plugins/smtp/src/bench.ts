@@ -11,7 +11,11 @@ async function main() {
         plugin: 'smtp',
         channel: 'email',
         address: { kind: 'email', contactId: `c${i}`, email: `user${i}@example.com` },
-        content: { subject: `Welcome ${i}`, html: `<p>Welcome, user <b>${i}</b>.</p>`, text: `Welcome, user ${i}.` },
+        content: {
+          subject: `Welcome ${i}`,
+          html: `<p>Welcome, user <b>${i}</b>.</p>`,
+          text: `Welcome, user ${i}.`,
+        },
       }),
     );
   } finally {

@@ -12,7 +12,15 @@ interface NodemailerError {
 }
 
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EOAUTH2']);
-const NETWORK_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+]);
 
 /**
  * A refused recipient (RCPT TO answered 5xx) → invalid address; bad credentials, TLS or
@@ -26,9 +34,12 @@ export function classifySmtpError(error: unknown): SendError {
   const message = `SMTP ${status ?? code}: ${(e.response ?? e.message ?? String(error)).slice(0, 300)}`;
   const options = { code, ...(status !== undefined ? { status } : {}), cause: error };
   // An untrusted or mismatched server certificate will not fix itself: it is ours to fix.
-  if (/certificate|self[- ]signed|CERT_|unable to verify/i.test(e.message ?? '')) return new PermanentError(message, { ...options, configuration: true });
-  if (e.code !== undefined && CONFIGURATION_CODES.has(e.code)) return new PermanentError(message, { ...options, configuration: true });
-  if (status === 530 || status === 535 || status === 534) return new PermanentError(message, { ...options, configuration: true });
+  if (/certificate|self[- ]signed|CERT_|unable to verify/i.test(e.message ?? ''))
+    return new PermanentError(message, { ...options, configuration: true });
+  if (e.code !== undefined && CONFIGURATION_CODES.has(e.code))
+    return new PermanentError(message, { ...options, configuration: true });
+  if (status === 530 || status === 535 || status === 534)
+    return new PermanentError(message, { ...options, configuration: true });
   if (status !== undefined && status >= 400 && status < 500) return new RetryableError(message, options);
   if (e.code === 'EENVELOPE' && status !== undefined && status >= 500 && (e.rejected?.length ?? 0) > 0) {
     return new InvalidAddressError(message, { ...options, reason: 'invalid' });

@@ -1,3 +1,3 @@
-export { default, smtpPlugin } from './plugin';
-export { smtpAppConfig, smtpConfig, type SmtpAppConfig, type SmtpConfig } from './config';
 export { classifySmtpError } from './classify';
+export { type SmtpAppConfig, type SmtpConfig, smtpAppConfig, smtpConfig } from './config';
+export { default, smtpPlugin } from './plugin';

@@ -1,8 +1,8 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { classifySmtpError } from './classify';
 import { type SmtpAppConfig, smtpAppConfig, smtpConfig } from './config';
 import { smtpMetrics } from './metrics';
-import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
 import { createPooledTransport, type PooledTransport } from './transport';
 import { PLUGIN_VERSION } from './version';
 
@@ -37,12 +37,16 @@ export const smtpPlugin = defineChannelPlugin({
     return {
       async send(job, { appConfig }): Promise<SendResult> {
         if (job.address.kind !== 'email') {
-          throw new PermanentError(`smtp sends to e-mail addresses, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+          throw new PermanentError(`smtp sends to e-mail addresses, not ${job.address.kind} addresses`, {
+            code: 'wrong_address_kind',
+          });
         }
         const { content } = job;
         const text = plainTextOf(content);
-        if (!content.subject) throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
-        if (!text && !content.html) throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
+        if (!content.subject)
+          throw new PermanentError('the e-mail has no subject', { code: 'empty_subject' });
+        if (!text && !content.html)
+          throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
         if (textIsDerived(content)) metrics?.derivedText.inc();
         const fromAddress = content.from ?? appConfig?.from ?? config.from;
         const fromName = appConfig?.fromName ?? config.fromName;

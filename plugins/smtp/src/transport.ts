@@ -5,7 +5,9 @@ import type { SmtpConfig } from './config';
 export type PooledTransport = Transporter<SMTPPool.SentMessageInfo>;
 
 /** One pooled nodemailer transport per server and account: connections are opened once and reused. */
-export function createPooledTransport(server: Pick<SmtpConfig, 'host' | 'port' | 'secure' | 'requireTls' | 'user' | 'pass'> & Partial<SmtpConfig>): PooledTransport {
+export function createPooledTransport(
+  server: Pick<SmtpConfig, 'host' | 'port' | 'secure' | 'requireTls' | 'user' | 'pass'> & Partial<SmtpConfig>,
+): PooledTransport {
   const options: SMTPPool.Options = {
     pool: true,
     host: server.host,

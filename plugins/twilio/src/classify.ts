@@ -1,4 +1,10 @@
-import { InvalidAddressError, parseRetryAfter, PermanentError, RetryableError, type SendError } from '@clarion/plugin-sdk';
+import {
+  InvalidAddressError,
+  PermanentError,
+  parseRetryAfter,
+  RetryableError,
+  type SendError,
+} from '@clarion/plugin-sdk';
 
 /** What twilio-node throws: RestException (legacy JSON) and TwilioServiceException (RFC 9457) both carry these. */
 interface TwilioApiError {
@@ -12,7 +18,11 @@ function asApiError(error: unknown): TwilioApiError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as Record<string, unknown>;
   if (typeof e.status !== 'number') return undefined;
-  return { status: e.status, message: String(e.message ?? ''), ...(typeof e.code === 'number' ? { code: e.code } : {}) };
+  return {
+    status: e.status,
+    message: String(e.message ?? ''),
+    ...(typeof e.code === 'number' ? { code: e.code } : {}),
+  };
 }
 
 /** Codes that mean "this number cannot receive SMS": the contact is disabled, no retry. */
@@ -39,10 +49,15 @@ export function classifyTwilioError(error: unknown, retryAfterHeader?: string): 
   const options = { code, status: api.status, cause: error };
   const message = `Twilio ${api.code ?? api.status}: ${api.message}`;
   if (api.code === 21610) return new InvalidAddressError(message, { ...options, reason: 'opted_out' });
-  if (api.code !== undefined && INVALID_NUMBER.has(api.code)) return new InvalidAddressError(message, { ...options, reason: 'invalid' });
+  if (api.code !== undefined && INVALID_NUMBER.has(api.code))
+    return new InvalidAddressError(message, { ...options, reason: 'invalid' });
   if (api.status === 429 || api.code === 20429) {
     const retryAfterMs = parseRetryAfter(retryAfterHeader);
-    return new RetryableError(message, { ...options, throttled: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    return new RetryableError(message, {
+      ...options,
+      throttled: true,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
   }
   if (api.status === 401 || api.status === 403 || (api.code !== undefined && CONFIGURATION.has(api.code))) {
     return new PermanentError(message, { ...options, configuration: true });

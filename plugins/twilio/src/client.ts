@@ -30,7 +30,8 @@ class RedirectingRequestClient extends twilio.RequestClient {
     const response = await super.request<TData>({ ...opts, uri });
     const retryAfter = response.headers?.['retry-after'];
     const notes = responseNotes.getStore();
-    if (notes && response.statusCode >= 400 && retryAfter !== undefined) notes.retryAfter = String(retryAfter);
+    if (notes && response.statusCode >= 400 && retryAfter !== undefined)
+      notes.retryAfter = String(retryAfter);
     return response;
   }
 }
@@ -44,11 +45,19 @@ export interface TransportOptions {
 /** One twilio-node client per account (or API key): it owns the keep-alive sockets. */
 export function createTwilioClient(credentials: TwilioAppConfig, transport: TransportOptions): twilio.Twilio {
   const origin = transport.baseUrl.replace(/\/+$/, '');
-  const httpClient = new RedirectingRequestClient(origin, { timeout: transport.timeoutMs, maxSockets: transport.maxSockets });
+  const httpClient = new RedirectingRequestClient(origin, {
+    timeout: transport.timeoutMs,
+    maxSockets: transport.maxSockets,
+  });
   const [user, pass] =
     credentials.apiKeySid && credentials.apiKeySecret
       ? [credentials.apiKeySid, credentials.apiKeySecret]
       : [credentials.accountSid, credentials.authToken ?? ''];
   // autoRetry stays off: the plugin runtime's backoff and queue pause own retries.
-  return twilio(user, pass, { accountSid: credentials.accountSid, httpClient, timeout: transport.timeoutMs, autoRetry: false });
+  return twilio(user, pass, {
+    accountSid: credentials.accountSid,
+    httpClient,
+    timeout: transport.timeoutMs,
+    autoRetry: false,
+  });
 }

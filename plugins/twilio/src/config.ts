@@ -3,9 +3,16 @@ import { z } from 'zod';
 
 const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an account SID is AC followed by 32 hex digits');
 const apiKeySid = z.string().regex(/^SK[0-9a-fA-F]{32}$/, 'an API key SID is SK followed by 32 hex digits');
-const serviceSid = z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'a Messaging Service SID is MG followed by 32 hex digits');
+const serviceSid = z
+  .string()
+  .regex(/^MG[0-9a-fA-F]{32}$/, 'a Messaging Service SID is MG followed by 32 hex digits');
 /** E.164 number, short code (5–6 digits) or alphanumeric sender id (≤ 11 characters, at least one letter). */
-const sender = z.string().regex(/^(\+[1-9]\d{1,14}|\d{5,6}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/, 'an E.164 number, a short code or an alphanumeric sender id');
+const sender = z
+  .string()
+  .regex(
+    /^(\+[1-9]\d{1,14}|\d{5,6}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/,
+    'an E.164 number, a short code or an alphanumeric sender id',
+  );
 
 /** Credentials and sender as they appear both process-wide and per app. */
 const credentialFields = {
@@ -31,7 +38,11 @@ type Credentials = {
 };
 const checkCredentials = (c: Credentials, ctx: z.RefinementCtx) => {
   if (!c.authToken && !(c.apiKeySid && c.apiKeySecret)) {
-    ctx.addIssue({ code: 'custom', path: ['authToken'], message: 'set authToken, or apiKeySid and apiKeySecret' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['authToken'],
+      message: 'set authToken, or apiKeySid and apiKeySecret',
+    });
   }
   if (!c.from && !c.messagingServiceSid) {
     ctx.addIssue({ code: 'custom', path: ['from'], message: 'set from or messagingServiceSid' });

@@ -1,3 +1,3 @@
-export { default, twilioPlugin } from './plugin';
-export { twilioAppConfig, twilioConfig, type TwilioAppConfig, type TwilioConfig } from './config';
 export { classifyTwilioError } from './classify';
+export { type TwilioAppConfig, type TwilioConfig, twilioAppConfig, twilioConfig } from './config';
+export { default, twilioPlugin } from './plugin';

@@ -1,4 +1,10 @@
-import { countSmsSegments, defineChannelPlugin, isE164, PermanentError, InvalidAddressError } from '@clarion/plugin-sdk';
+import {
+  countSmsSegments,
+  defineChannelPlugin,
+  InvalidAddressError,
+  isE164,
+  PermanentError,
+} from '@clarion/plugin-sdk';
 import type twilio from 'twilio';
 import { classifyTwilioError } from './classify';
 import { createTwilioClient, responseNotes } from './client';
@@ -18,7 +24,12 @@ export const twilioPlugin = defineChannelPlugin({
   // (1 segment/s for a US long code, 3 for toll-free, 100+ for short codes and Messaging
   // Services). 100 sends/s and 50 in flight stay under the account's ~100 concurrent requests
   // without building a queue at Twilio longer than a message's validity period.
-  processor: { concurrency: 50, limiter: { max: 100, durationMs: 1000 }, attempts: 6, backoff: { baseMs: 2000, maxMs: 5 * 60_000 } },
+  processor: {
+    concurrency: 50,
+    limiter: { max: 100, durationMs: 1000 },
+    attempts: 6,
+    backoff: { baseMs: 2000, maxMs: 5 * 60_000 },
+  },
   metrics: twilioMetrics,
   async createSender({ config, metrics }) {
     const transport = { baseUrl: config.baseUrl, timeoutMs: config.timeoutMs, maxSockets: config.maxSockets };
@@ -36,18 +47,27 @@ export const twilioPlugin = defineChannelPlugin({
     return {
       async send(job, { appConfig }) {
         if (job.address.kind !== 'phone') {
-          throw new PermanentError(`twilio sends to phone numbers, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+          throw new PermanentError(`twilio sends to phone numbers, not ${job.address.kind} addresses`, {
+            code: 'wrong_address_kind',
+          });
         }
         const to = job.address.phone;
-        if (!isE164(to)) throw new InvalidAddressError(`"${to}" is not an E.164 number`, { code: 'not_e164', reason: 'invalid' });
+        if (!isE164(to))
+          throw new InvalidAddressError(`"${to}" is not an E.164 number`, {
+            code: 'not_e164',
+            reason: 'invalid',
+          });
         const text = job.content.text ?? job.content.body ?? '';
         if (text.trim() === '') throw new PermanentError('the SMS has no text', { code: 'empty_body' });
         const segments = countSmsSegments(text);
 
         // An app's own account replaces the process-wide one entirely (credentials and sender).
         const account: TwilioAppConfig = appConfig ?? config;
-        const sender = account.messagingServiceSid ? { messagingServiceSid: account.messagingServiceSid } : { from: account.from! };
-        const statusCallback = account.statusCallbackUrl ?? (appConfig ? undefined : config.statusCallbackUrl);
+        const sender = account.messagingServiceSid
+          ? { messagingServiceSid: account.messagingServiceSid }
+          : { from: account.from! };
+        const statusCallback =
+          account.statusCallbackUrl ?? (appConfig ? undefined : config.statusCallbackUrl);
         const notes: { retryAfter?: string } = {};
         try {
           const message = await responseNotes.run(notes, () =>
@@ -74,7 +94,8 @@ export const twilioPlugin = defineChannelPlugin({
           };
         } catch (error) {
           const classified = classifyTwilioError(error, notes.retryAfter);
-          if (classified instanceof InvalidAddressError && classified.reason === 'opted_out') metrics?.optOuts.inc();
+          if (classified instanceof InvalidAddressError && classified.reason === 'opted_out')
+            metrics?.optOuts.inc();
           metrics?.errors.inc({ code: classified.code ?? 'unknown' });
           throw classified;
         }

@@ -7,7 +7,16 @@ async function main() {
   const sandbox = await Sandbox.start({ fakes: [vonageFake()] });
   try {
     await bench(vonagePlugin, sandbox.pluginConfigs().vonage, (i) =>
-      makeJob({ plugin: 'vonage', channel: 'sms', address: { kind: 'phone', contactId: `c${i}`, phone: `+4477009${String(i % 100000).padStart(5, '0')}` }, content: { text: `Your code is ${100000 + i}` } }),
+      makeJob({
+        plugin: 'vonage',
+        channel: 'sms',
+        address: {
+          kind: 'phone',
+          contactId: `c${i}`,
+          phone: `+4477009${String(i % 100000).padStart(5, '0')}`,
+        },
+        content: { text: `Your code is ${100000 + i}` },
+      }),
     );
   } finally {
     await sandbox.stop();

@@ -29,7 +29,9 @@ export function classifyVonageStatus(failed: VonageMessageStatus): SendError {
     case '15':
       return new PermanentError(message, { ...options, configuration: true });
     case '3':
-      return /\bto\b/i.test(failed.errorText ?? '') ? new InvalidAddressError(message, { ...options, reason: 'invalid' }) : new PermanentError(message, options);
+      return /\bto\b/i.test(failed.errorText ?? '')
+        ? new InvalidAddressError(message, { ...options, reason: 'invalid' })
+        : new PermanentError(message, options);
     case '6':
       return new InvalidAddressError(message, { ...options, reason: 'invalid' });
     case '7':
@@ -43,18 +45,34 @@ export function classifyVonageStatus(failed: VonageMessageStatus): SendError {
 
 /** HTTP-level failures (the SDK's VetchError carries the fetch Response) and network errors. */
 export function classifyVonageTransportError(error: unknown): SendError {
-  const e = error as { name?: string; message?: string; response?: { status?: unknown; headers?: { get?(name: string): string | null } } };
+  const e = error as {
+    name?: string;
+    message?: string;
+    response?: { status?: unknown; headers?: { get?(name: string): string | null } };
+  };
   const status = typeof e?.response?.status === 'number' ? e.response.status : undefined;
   if (status !== undefined) {
     const message = `Vonage answered HTTP ${status}`;
-    if (status === 429) return new RetryableError(message, { status, code: '429', throttled: true, retryAfterMs: 1000, cause: error });
-    if (status === 401 || status === 403) return new PermanentError(message, { status, code: String(status), configuration: true, cause: error });
-    if (status >= 500 || status === 408) return new RetryableError(message, { status, code: String(status), cause: error });
+    if (status === 429)
+      return new RetryableError(message, {
+        status,
+        code: '429',
+        throttled: true,
+        retryAfterMs: 1000,
+        cause: error,
+      });
+    if (status === 401 || status === 403)
+      return new PermanentError(message, { status, code: String(status), configuration: true, cause: error });
+    if (status >= 500 || status === 408)
+      return new RetryableError(message, { status, code: String(status), cause: error });
     return new PermanentError(message, { status, code: String(status), cause: error });
   }
   const timeout = e?.name === 'AbortError' || e?.name === 'TimeoutError';
-  return new RetryableError(timeout ? 'Vonage did not answer in time' : `Vonage unreachable: ${e?.message ?? String(error)}`, {
-    code: timeout ? 'timeout' : 'connection',
-    cause: error,
-  });
+  return new RetryableError(
+    timeout ? 'Vonage did not answer in time' : `Vonage unreachable: ${e?.message ?? String(error)}`,
+    {
+      code: timeout ? 'timeout' : 'connection',
+      cause: error,
+    },
+  );
 }

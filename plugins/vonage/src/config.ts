@@ -5,7 +5,14 @@ import { z } from 'zod';
 const sender = z
   .string()
   .transform((s) => s.replace(/^\+/, ''))
-  .pipe(z.string().regex(/^(\d{5,15}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/, 'a number (digits) or an alphanumeric sender id of at most 11 characters'));
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^(\d{5,15}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/,
+        'a number (digits) or an alphanumeric sender id of at most 11 characters',
+      ),
+  );
 
 const credentialFields = {
   apiKey: z.string().min(1),

@@ -1,3 +1,3 @@
-export { default, vonagePlugin } from './plugin';
-export { vonageAppConfig, vonageConfig, type VonageAppConfig, type VonageConfig } from './config';
 export { classifyVonageStatus } from './classify';
+export { type VonageAppConfig, type VonageConfig, vonageAppConfig, vonageConfig } from './config';
+export { default, vonagePlugin } from './plugin';

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { InvalidAddressError, PermanentError, pluginMetricsFactory, RetryableError, type Sender, silentLogger } from '@clarion/plugin-sdk';
+import {
+  InvalidAddressError,
+  PermanentError,
+  pluginMetricsFactory,
+  RetryableError,
+  type Sender,
+  silentLogger,
+} from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
 import { SANDBOX_VONAGE, Sandbox, vonageFake } from '@clarion/sandbox';
 import { Registry } from 'prom-client';
@@ -9,7 +16,12 @@ import { vonageMetrics } from './metrics';
 import vonagePlugin from './plugin';
 
 const job = (phone: string, text = 'Your code is 123456') =>
-  makeJob({ plugin: 'vonage', channel: 'sms', address: { kind: 'phone', contactId: 'c1', phone }, content: { text } });
+  makeJob({
+    plugin: 'vonage',
+    channel: 'sms',
+    address: { kind: 'phone', contactId: 'c1', phone },
+    content: { text },
+  });
 
 let conformanceSandbox: Sandbox;
 runConformanceSuite({
@@ -40,9 +52,16 @@ describe('vonage plugin through @vonage/server-sdk against the sandbox', () => {
     await sender.close();
     await sandbox.stop();
   });
-  const send = (phone: string, text?: string, appConfig?: VonageAppConfig) => sender.send(job(phone, text), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (to: string, fail: string, extra: { delayMs?: number; drop?: boolean } = {}) => sandbox.behaviors.add({ provider: 'vonage', to, fail, times: 1, ...extra });
-  const payload = (to: string) => sandbox.recorder.list({ provider: 'vonage', to }).at(-1)?.payload as { text: string; type: string; clientRef: string };
+  const send = (phone: string, text?: string, appConfig?: VonageAppConfig) =>
+    sender.send(job(phone, text), { appConfig, attempt: 1, log: silentLogger });
+  const rule = (to: string, fail: string, extra: { delayMs?: number; drop?: boolean } = {}) =>
+    sandbox.behaviors.add({ provider: 'vonage', to, fail, times: 1, ...extra });
+  const payload = (to: string) =>
+    sandbox.recorder.list({ provider: 'vonage', to }).at(-1)?.payload as {
+      text: string;
+      type: string;
+      clientRef: string;
+    };
 
   test('sends GSM-7 text as text, with the delivery id as client-ref', async () => {
     const delivery = job('+447700900001', 'a'.repeat(200));
@@ -62,45 +81,95 @@ describe('vonage plugin through @vonage/server-sdk against the sandbox', () => {
 
   test('status 1 throttles the queue; 5 and HTTP 5xx, timeouts and dropped connections retry', async () => {
     rule('447700900003', '1');
-    await assert.rejects(send('+447700900003'), (e: unknown) => e instanceof RetryableError && e.throttled && e.code === '1');
+    await assert.rejects(
+      send('+447700900003'),
+      (e: unknown) => e instanceof RetryableError && e.throttled && e.code === '1',
+    );
     rule('447700900003', '5');
-    await assert.rejects(send('+447700900003'), (e: unknown) => e instanceof RetryableError && !e.throttled && e.code === '5');
+    await assert.rejects(
+      send('+447700900003'),
+      (e: unknown) => e instanceof RetryableError && !e.throttled && e.code === '5',
+    );
     rule('447700900003', '503');
-    await assert.rejects(send('+447700900003'), (e: unknown) => e instanceof RetryableError && e.status === 503);
+    await assert.rejects(
+      send('+447700900003'),
+      (e: unknown) => e instanceof RetryableError && e.status === 503,
+    );
     rule('447700900003', '', { delayMs: 1500 });
-    await assert.rejects(send('+447700900003'), (e: unknown) => e instanceof RetryableError && e.code === 'timeout');
+    await assert.rejects(
+      send('+447700900003'),
+      (e: unknown) => e instanceof RetryableError && e.code === 'timeout',
+    );
     rule('447700900003', '', { drop: true });
-    await assert.rejects(send('+447700900003'), (e: unknown) => e instanceof RetryableError && e.code === 'connection');
+    await assert.rejects(
+      send('+447700900003'),
+      (e: unknown) => e instanceof RetryableError && e.code === 'connection',
+    );
   });
 
   test('3 (bad to), 6, 33 are invalid addresses; 7 (barred) is opted out; 29 and 12 permanent', async () => {
     rule('447700900004', '6');
-    await assert.rejects(send('+447700900004'), (e: unknown) => e instanceof InvalidAddressError && e.reason === 'invalid');
+    await assert.rejects(
+      send('+447700900004'),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === 'invalid',
+    );
     rule('447700900004', '33');
-    await assert.rejects(send('+447700900004'), (e: unknown) => e instanceof InvalidAddressError && e.reason === 'unregistered');
+    await assert.rejects(
+      send('+447700900004'),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === 'unregistered',
+    );
     rule('447700900004', '7');
-    await assert.rejects(send('+447700900004'), (e: unknown) => e instanceof InvalidAddressError && e.reason === 'opted_out');
+    await assert.rejects(
+      send('+447700900004'),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === 'opted_out',
+    );
     rule('447700900004', '29');
-    await assert.rejects(send('+447700900004'), (e: unknown) => e instanceof PermanentError && !e.configuration && e.code === '29');
-    await assert.rejects(send('+447700900004', 'x'.repeat(3201)), (e: unknown) => e instanceof PermanentError && e.code === '12');
-    await assert.rejects(send('+0447700900004'), (e: unknown) => e instanceof InvalidAddressError && e.code === 'not_e164');
+    await assert.rejects(
+      send('+447700900004'),
+      (e: unknown) => e instanceof PermanentError && !e.configuration && e.code === '29',
+    );
+    await assert.rejects(
+      send('+447700900004', 'x'.repeat(3201)),
+      (e: unknown) => e instanceof PermanentError && e.code === '12',
+    );
+    await assert.rejects(
+      send('+0447700900004'),
+      (e: unknown) => e instanceof InvalidAddressError && e.code === 'not_e164',
+    );
     const statuses = await registry.getSingleMetric('clarion_vonage_status_total')?.get();
     assert.ok(statuses?.values.some((v) => v.labels.status === '7'));
   });
 
   test('4 (bad credentials), 8, 9 and 15 are configuration errors', async () => {
     const wrong = { apiKey: SANDBOX_VONAGE.apiKey, apiSecret: 'wrong-secret', from: 'Clarion' };
-    await assert.rejects(send('+447700900005', 'x', wrong), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === '4');
+    await assert.rejects(
+      send('+447700900005', 'x', wrong),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.code === '4',
+    );
     for (const code of ['8', '9', '15']) {
       rule('447700900005', code);
-      await assert.rejects(send('+447700900005'), (e: unknown) => e instanceof PermanentError && e.configuration && e.code === code);
+      await assert.rejects(
+        send('+447700900005'),
+        (e: unknown) => e instanceof PermanentError && e.configuration && e.code === code,
+      );
     }
   });
 
   test('per-app credentials and sender', async () => {
     // The runtime validates app settings with the plugin's appConfig schema before they reach the sender.
-    const app = vonageAppConfig.parse({ apiKey: SANDBOX_VONAGE.apiKey, apiSecret: SANDBOX_VONAGE.apiSecret, from: '+447700900100' });
+    const app = vonageAppConfig.parse({
+      apiKey: SANDBOX_VONAGE.apiKey,
+      apiSecret: SANDBOX_VONAGE.apiSecret,
+      from: '+447700900100',
+    });
     await send('+447700900006', 'hi', app);
-    assert.equal((sandbox.recorder.list({ provider: 'vonage', to: '447700900006' })[0]?.payload as { from: string }).from, '447700900100');
+    assert.equal(
+      (
+        sandbox.recorder.list({ provider: 'vonage', to: '447700900006' })[0]?.payload as
+          | { from: string }
+          | undefined
+      )?.from,
+      '447700900100',
+    );
   });
 });

@@ -1,4 +1,11 @@
-import { countSmsSegments, defineChannelPlugin, InvalidAddressError, isE164, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+import {
+  countSmsSegments,
+  defineChannelPlugin,
+  InvalidAddressError,
+  isE164,
+  PermanentError,
+  type SendResult,
+} from '@clarion/plugin-sdk';
 import { Vonage } from '@vonage/server-sdk';
 import { classifyVonageStatus, classifyVonageTransportError, type VonageMessageStatus } from './classify';
 import { type VonageAppConfig, vonageAppConfig, vonageConfig } from './config';
@@ -14,7 +21,8 @@ interface SmsFailure {
   getSuccessfulMessages(): VonageMessageStatus[];
 }
 const isSmsFailure = (e: unknown): e is SmsFailure =>
-  typeof (e as SmsFailure)?.getFailedMessages === 'function' && typeof (e as SmsFailure)?.getSuccessfulMessages === 'function';
+  typeof (e as SmsFailure)?.getFailedMessages === 'function' &&
+  typeof (e as SmsFailure)?.getSuccessfulMessages === 'function';
 
 export const vonagePlugin = defineChannelPlugin({
   name: 'vonage',
@@ -26,7 +34,12 @@ export const vonagePlugin = defineChannelPlugin({
   appConfig: vonageAppConfig,
   // The SMS API accepts 30 requests/s per API key by default (more on request); beyond it answers
   // status 1 (throttled). The limiter keeps the queue at that pace instead of bouncing off it.
-  processor: { concurrency: 30, limiter: { max: 30, durationMs: 1000 }, attempts: 6, backoff: { baseMs: 2000, maxMs: 5 * 60_000 } },
+  processor: {
+    concurrency: 30,
+    limiter: { max: 30, durationMs: 1000 },
+    attempts: 6,
+    backoff: { baseMs: 2000, maxMs: 5 * 60_000 },
+  },
   metrics: vonageMetrics,
   async createSender({ config, metrics }) {
     const clients = new Map<string, Vonage>();
@@ -36,7 +49,10 @@ export const vonagePlugin = defineChannelPlugin({
       if (!client) {
         // restHost is a supported option (ConfigParams): it is how the sandbox is reached.
         // privateKey '': without one @vonage/auth calls fs.existsSync(undefined) (a deprecation warning).
-        client = new Vonage({ apiKey: account.apiKey, apiSecret: account.apiSecret, privateKey: '' }, { restHost: config.restHost.replace(/\/+$/, ''), timeout: config.timeoutMs });
+        client = new Vonage(
+          { apiKey: account.apiKey, apiSecret: account.apiSecret, privateKey: '' },
+          { restHost: config.restHost.replace(/\/+$/, ''), timeout: config.timeoutMs },
+        );
         clients.set(key, client);
       }
       return client;
@@ -45,10 +61,16 @@ export const vonagePlugin = defineChannelPlugin({
     return {
       async send(job, { appConfig }): Promise<SendResult> {
         if (job.address.kind !== 'phone') {
-          throw new PermanentError(`vonage sends to phone numbers, not ${job.address.kind} addresses`, { code: 'wrong_address_kind' });
+          throw new PermanentError(`vonage sends to phone numbers, not ${job.address.kind} addresses`, {
+            code: 'wrong_address_kind',
+          });
         }
         const phone = job.address.phone;
-        if (!isE164(phone)) throw new InvalidAddressError(`"${phone}" is not an E.164 number`, { code: 'not_e164', reason: 'invalid' });
+        if (!isE164(phone))
+          throw new InvalidAddressError(`"${phone}" is not an E.164 number`, {
+            code: 'not_e164',
+            reason: 'invalid',
+          });
         const text = job.content.text ?? job.content.body ?? '';
         if (text.trim() === '') throw new PermanentError('the SMS has no text', { code: 'empty_body' });
         const segments = countSmsSegments(text);
@@ -78,7 +100,12 @@ export const vonagePlugin = defineChannelPlugin({
               metrics?.segments.inc({ encoding: segments.encoding }, ok.length);
               return {
                 ...(ok[0]?.messageId ? { providerMessageId: ok[0].messageId } : {}),
-                details: { segments: segments.segments, encoding: segments.encoding, partsAccepted: ok.length, partialFailureStatus: failed.status },
+                details: {
+                  segments: segments.segments,
+                  encoding: segments.encoding,
+                  partsAccepted: ok.length,
+                  partialFailureStatus: failed.status,
+                },
               };
             }
             metrics?.statuses.inc({ status: failed.status });
@@ -90,7 +117,11 @@ export const vonagePlugin = defineChannelPlugin({
         metrics?.segments.inc({ encoding: segments.encoding }, segments.segments);
         return {
           ...(parts[0]?.messageId ? { providerMessageId: parts[0].messageId } : {}),
-          details: { segments: segments.segments, encoding: segments.encoding, vonageParts: Number(sent.messageCount ?? parts.length) },
+          details: {
+            segments: segments.segments,
+            encoding: segments.encoding,
+            vonageParts: Number(sent.messageCount ?? parts.length),
+          },
         };
       },
       async close() {

@@ -1,17 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RuntimeHarness, startRuntime, makeJob } from '@clarion/plugin-sdk/testing';
+import { makeJob, type RuntimeHarness, startRuntime } from '@clarion/plugin-sdk/testing';
 import { Sandbox, vonageFake } from '@clarion/sandbox';
 import vonagePlugin from './plugin';
 
-const job = (phone: string) => makeJob({ plugin: 'vonage', channel: 'sms', address: { kind: 'phone', contactId: 'c', phone }, content: { text: 'Hello' } });
+const job = (phone: string) =>
+  makeJob({
+    plugin: 'vonage',
+    channel: 'sms',
+    address: { kind: 'phone', contactId: 'c', phone },
+    content: { text: 'Hello' },
+  });
 
 describe('vonage plugin in the runtime (BullMQ on Redis)', () => {
   let sandbox: Sandbox;
   let h: RuntimeHarness;
   before(async () => {
     sandbox = await Sandbox.start({ fakes: [vonageFake()] });
-    h = await startRuntime(vonagePlugin, sandbox.pluginConfigs().vonage, { processor: { backoff: { baseMs: 50, maxMs: 200 } } });
+    h = await startRuntime(vonagePlugin, sandbox.pluginConfigs().vonage, {
+      processor: { backoff: { baseMs: 50, maxMs: 200 } },
+    });
   });
   after(async () => {
     await h.close();
@@ -32,7 +40,11 @@ describe('vonage plugin in the runtime (BullMQ on Redis)', () => {
     const delivery = job('+447700900201');
     await h.enqueue(delivery);
     const final = await h.final(delivery.deliveryId);
-    assert.ok(final.type === 'failed' && final.reason === 'invalid_address' && final.error.addressReason === 'opted_out');
+    assert.ok(
+      final.type === 'failed' &&
+        final.reason === 'invalid_address' &&
+        final.error.addressReason === 'opted_out',
+    );
   });
 
   test('bad credentials mark the plugin unhealthy until a send succeeds', async () => {

@@ -1,2 +1,2 @@
 export { default, webhookPlugin } from './plugin';
-export { signWebhook, SIGNATURE_HEADER } from './signature';
+export { SIGNATURE_HEADER, signWebhook } from './signature';

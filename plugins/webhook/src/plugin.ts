@@ -51,13 +51,16 @@ export const webhookPlugin = defineChannelPlugin({
     let closed = false;
     return {
       async send(job, { appConfig }) {
-        const target = (job.address.kind === 'url' ? job.address.url : undefined) ?? appConfig?.url ?? config.defaultUrl;
+        const target =
+          (job.address.kind === 'url' ? job.address.url : undefined) ?? appConfig?.url ?? config.defaultUrl;
         let url: URL;
         try {
           url = new URL(target ?? '');
           if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
         } catch {
-          throw new PermanentError(`no usable webhook URL for delivery ${job.deliveryId}`, { code: 'invalid_url' });
+          throw new PermanentError(`no usable webhook URL for delivery ${job.deliveryId}`, {
+            code: 'invalid_url',
+          });
         }
         const body = JSON.stringify(webhookBody(job));
         try {
@@ -85,14 +88,23 @@ export const webhookPlugin = defineChannelPlugin({
               ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
             });
           }
-          throw new PermanentError(`receiver answered ${res.statusCode}`, { status: res.statusCode, code: String(res.statusCode) });
+          throw new PermanentError(`receiver answered ${res.statusCode}`, {
+            status: res.statusCode,
+            code: String(res.statusCode),
+          });
         } catch (error) {
           if (error instanceof RetryableError || error instanceof PermanentError) throw error;
-          const timeout = error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
-          throw new RetryableError(timeout ? `receiver timed out after ${config.timeoutMs} ms` : `receiver unreachable: ${(error as Error).message}`, {
-            code: timeout ? 'timeout' : 'connection',
-            cause: error,
-          });
+          const timeout =
+            error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
+          throw new RetryableError(
+            timeout
+              ? `receiver timed out after ${config.timeoutMs} ms`
+              : `receiver unreachable: ${(error as Error).message}`,
+            {
+              code: timeout ? 'timeout' : 'connection',
+              cause: error,
+            },
+          );
         }
       },
       async close() {

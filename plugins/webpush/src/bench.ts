@@ -14,7 +14,12 @@ async function main() {
       return makeJob({
         plugin: 'webpush',
         channel: 'web',
-        address: { kind: 'device', contactId: `c${i}`, platform: 'web', subscription: { endpoint: s.endpoint, keys: s.keys } },
+        address: {
+          kind: 'device',
+          contactId: `c${i}`,
+          platform: 'web',
+          subscription: { endpoint: s.endpoint, keys: s.keys },
+        },
         content: { title: 'Your order shipped', body: `Order ${i} is on its way` },
       });
     });

@@ -1,7 +1,9 @@
 import { secret } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 
-const subject = z.string().regex(/^(mailto:|https:)/, 'must be a mailto: or https: URI (push services reject others)');
+const subject = z
+  .string()
+  .regex(/^(mailto:|https:)/, 'must be a mailto: or https: URI (push services reject others)');
 
 export const webPushConfig = z.object({
   /** VAPID public key (base64url, uncompressed P-256): what browsers subscribe with. */

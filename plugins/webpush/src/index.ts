@@ -1,5 +1,11 @@
-export { default, webPushPlugin, type WebPushMetrics } from './plugin';
-export { webPushConfig, webPushAppConfig, type WebPushConfig, type WebPushAppConfig } from './config';
-export { generateVapidKeys, type VapidKeyPair } from './vapid';
-export { buildWebPushPayload, pushTopic, pushTtl, WEB_PUSH_PLAINTEXT_LIMIT, type WebPushPayload } from './payload';
+export { type WebPushAppConfig, type WebPushConfig, webPushAppConfig, webPushConfig } from './config';
 export { classifyWebPushError } from './errors';
+export {
+  buildWebPushPayload,
+  pushTopic,
+  pushTtl,
+  WEB_PUSH_PLAINTEXT_LIMIT,
+  type WebPushPayload,
+} from './payload';
+export { default, type WebPushMetrics, webPushPlugin } from './plugin';
+export { generateVapidKeys, type VapidKeyPair } from './vapid';

@@ -33,14 +33,19 @@ export function buildWebPushPayload(job: DeliveryJob): string {
   const text = JSON.stringify(payload);
   const size = Buffer.byteLength(text);
   if (size > WEB_PUSH_PLAINTEXT_LIMIT) {
-    throw new PermanentError(`Web Push payload is ${size} bytes, over the ${WEB_PUSH_PLAINTEXT_LIMIT} one record holds`, { code: 'payload_too_large' });
+    throw new PermanentError(
+      `Web Push payload is ${size} bytes, over the ${WEB_PUSH_PLAINTEXT_LIMIT} one record holds`,
+      { code: 'payload_too_large' },
+    );
   }
   return text;
 }
 
 /** RFC 8030 Topic: at most 32 URL-safe base64 characters. Longer or other keys are hashed into that shape. */
 export function pushTopic(collapseKey: string): string {
-  return /^[A-Za-z0-9_-]{1,32}$/.test(collapseKey) ? collapseKey : createHash('sha256').update(collapseKey).digest('base64url').slice(0, 32);
+  return /^[A-Za-z0-9_-]{1,32}$/.test(collapseKey)
+    ? collapseKey
+    : createHash('sha256').update(collapseKey).digest('base64url').slice(0, 32);
 }
 
 /** Seconds the push service should keep the message for an offline browser. */

@@ -23,7 +23,12 @@ import webPushPlugin from './plugin';
 import { generateVapidKeys } from './vapid';
 
 const webJob = (subscription: WebPushSubscription, partial: Partial<DeliveryJob> = {}) =>
-  makeJob({ plugin: 'webpush', channel: 'web', address: { kind: 'device', contactId: 'c1', platform: 'web', subscription }, ...partial });
+  makeJob({
+    plugin: 'webpush',
+    channel: 'web',
+    address: { kind: 'device', contactId: 'c1', platform: 'web', subscription },
+    ...partial,
+  });
 const idOf = (s: WebPushSubscription) => s.endpoint.split('/').at(-1)!;
 
 let conformanceSandbox: Sandbox;
@@ -64,9 +69,12 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
     await sender.close();
     await sb.stop();
   });
-  const send = (job: DeliveryJob, appConfig?: WebPushAppConfig) => sender.send(job, { appConfig, attempt: 1, log: silentLogger });
+  const send = (job: DeliveryJob, appConfig?: WebPushAppConfig) =>
+    sender.send(job, { appConfig, attempt: 1, log: silentLogger });
   const metric = async (name: string) =>
-    (await registry.getMetricsAsJSON()).find((m) => m.name === name)?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+    (await registry.getMetricsAsJSON())
+      .find((m) => m.name === name)
+      ?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
 
   test('encrypts what the user sees; the fake decrypts it per RFC 8291; TTL, urgency and topic are set', async () => {
     const sub = fake.subscribe({ applicationServerKey: String(fake.pluginConfig!().vapidPublicKey) });
@@ -75,7 +83,13 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
       priority: 'high',
       expiresAt,
       collapseKey: 'inbox-count',
-      content: { title: 'New message', body: 'Ada: lunch?', icon: '/icon.png', url: 'https://app.example/inbox', data: { thread: '9' } },
+      content: {
+        title: 'New message',
+        body: 'Ada: lunch?',
+        icon: '/icon.png',
+        url: 'https://app.example/inbox',
+        data: { thread: '9' },
+      },
     });
     const result = await send(job);
     assert.match(result.providerMessageId ?? '', /\/message\//);
@@ -100,22 +114,37 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
   test('404 and 410 are invalid addresses (the subscription is removed)', async () => {
     const gone = fake.subscribe();
     fake.unsubscribe(gone.id);
-    await assert.rejects(send(webJob(gone)), (e: unknown) => e instanceof InvalidAddressError && e.status === 410 && e.reason === 'unregistered');
+    await assert.rejects(
+      send(webJob(gone)),
+      (e: unknown) => e instanceof InvalidAddressError && e.status === 410 && e.reason === 'unregistered',
+    );
     const unknown = { ...fake.subscribe(), endpoint: `${fake.origin()}/push/neverexisted` };
-    await assert.rejects(send(webJob(unknown)), (e: unknown) => e instanceof InvalidAddressError && e.status === 404);
+    await assert.rejects(
+      send(webJob(unknown)),
+      (e: unknown) => e instanceof InvalidAddressError && e.status === 404,
+    );
     assert.equal(await metric('clarion_webpush_invalid_subscriptions_total'), 2);
   });
 
   test('429 (with Retry-After), 5xx, drops and timeouts are retryable', async () => {
     const sub = fake.subscribe();
     sb.behaviors.add({ provider: 'webpush', to: idOf(sub), fail: '429', retryAfterSeconds: 12, times: 1 });
-    await assert.rejects(send(webJob(sub)), (e: unknown) => e instanceof RetryableError && e.status === 429 && e.retryAfterMs === 12_000);
+    await assert.rejects(
+      send(webJob(sub)),
+      (e: unknown) => e instanceof RetryableError && e.status === 429 && e.retryAfterMs === 12_000,
+    );
     sb.behaviors.add({ provider: 'webpush', to: idOf(sub), fail: '503', times: 1 });
     await assert.rejects(send(webJob(sub)), (e: unknown) => e instanceof RetryableError && e.status === 503);
     sb.behaviors.add({ provider: 'webpush', to: idOf(sub), drop: true, times: 1 });
-    await assert.rejects(send(webJob(sub)), (e: unknown) => e instanceof RetryableError && e.code === 'connection');
+    await assert.rejects(
+      send(webJob(sub)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'connection',
+    );
     sb.behaviors.add({ provider: 'webpush', to: idOf(sub), delayMs: 800, times: 1 });
-    await assert.rejects(send(webJob(sub)), (e: unknown) => e instanceof RetryableError && e.code === 'timeout');
+    await assert.rejects(
+      send(webJob(sub)),
+      (e: unknown) => e instanceof RetryableError && e.code === 'timeout',
+    );
     await send(webJob(sub));
   });
 
@@ -123,31 +152,47 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
     const sub = fake.subscribe();
     for (const fail of ['413', '400']) {
       sb.behaviors.add({ provider: 'webpush', to: idOf(sub), fail, times: 1 });
-      await assert.rejects(send(webJob(sub)), (e: unknown) => e instanceof PermanentError && !e.configuration && e.status === Number(fail), fail);
+      await assert.rejects(
+        send(webJob(sub)),
+        (e: unknown) => e instanceof PermanentError && !e.configuration && e.status === Number(fail),
+        fail,
+      );
     }
     // Subscribed with app B's key, but sent with the server's: the push service answers 403.
     const other = fake.subscribe({ applicationServerKey: appB.publicKey });
-    await assert.rejects(send(webJob(other)), (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 403);
+    await assert.rejects(
+      send(webJob(other)),
+      (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 403,
+    );
   });
 
   test('a payload over one record (3993 bytes) is refused before sending', async () => {
     const sub = fake.subscribe();
-    await assert.rejects(send(webJob(sub, { content: { title: 't', body: 'x'.repeat(4000) } })), (e: unknown) => e instanceof PermanentError && e.code === 'payload_too_large');
+    await assert.rejects(
+      send(webJob(sub, { content: { title: 't', body: 'x'.repeat(4000) } })),
+      (e: unknown) => e instanceof PermanentError && e.code === 'payload_too_large',
+    );
     assert.equal(sb.recorder.count({ to: sub.id }), 0);
   });
 
-  test('per-app VAPID keys: each app\'s subscriptions verify against its own key', async () => {
+  test("per-app VAPID keys: each app's subscriptions verify against its own key", async () => {
     const a = fake.subscribe({ applicationServerKey: String(fake.pluginConfig!().vapidPublicKey) });
     const b = fake.subscribe({ applicationServerKey: appB.publicKey });
     await send(webJob(a));
-    await send(webJob(b), { vapidPublicKey: appB.publicKey, vapidPrivateKey: appB.privateKey, vapidSubject: 'https://b.example' });
+    await send(webJob(b), {
+      vapidPublicKey: appB.publicKey,
+      vapidPrivateKey: appB.privateKey,
+      vapidSubject: 'https://b.example',
+    });
     assert.equal(sb.recorder.list({ to: a.id })[0]?.outcome, 'accepted');
     assert.equal(sb.recorder.list({ to: b.id })[0]?.outcome, 'accepted');
   });
 
   test('a long collapse key becomes a valid Topic', async () => {
     const sub = fake.subscribe();
-    await send(webJob(sub, { collapseKey: 'order:42 shipped / very long key that exceeds thirty-two characters' }));
+    await send(
+      webJob(sub, { collapseKey: 'order:42 shipped / very long key that exceeds thirty-two characters' }),
+    );
     assert.match(sb.recorder.list({ to: sub.id })[0]?.headers?.topic ?? '', /^[A-Za-z0-9_-]{32}$/);
   });
 
@@ -160,7 +205,8 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
     fake.resetConnections();
     try {
       const sub = fake.subscribe();
-      for (let i = 0; i < 100; i += 1) await s.send(webJob(sub), { appConfig: undefined, attempt: 1, log: silentLogger });
+      for (let i = 0; i < 100; i += 1)
+        await s.send(webJob(sub), { appConfig: undefined, attempt: 1, log: silentLogger });
       assert.equal(fake.connections(), 1);
     } finally {
       await s.close();
@@ -198,7 +244,8 @@ describe('webpush plugin as a BullMQ worker', () => {
     connection.disconnect();
     await sb.stop();
   });
-  const enqueue = (job: DeliveryJob) => queue.add('deliver', job, deliveryJobOptions(job, webPushPlugin.processor));
+  const enqueue = (job: DeliveryJob) =>
+    queue.add('deliver', job, deliveryJobOptions(job, webPushPlugin.processor));
 
   test('500 twice, then success: retried and reported sent', async () => {
     const sub = fake.subscribe();

@@ -26,9 +26,20 @@ export const webPushPlugin = defineChannelPlugin({
   appConfig: webPushAppConfig,
   processor: { concurrency: 100, attempts: 8, backoff: { baseMs: 1000, maxMs: 10 * 60_000 } },
   metrics: (m): WebPushMetrics => ({
-    invalidSubscriptions: m.counter('invalid_subscriptions_total', 'Subscriptions push services reported gone (404/410) or malformed', ['status']),
-    configurationErrors: m.counter('configuration_errors_total', 'Sends refused for VAPID problems (401/403, bad keys)', ['status']),
-    connectionsOpened: m.counter('connections_opened_total', 'TLS connections opened to push services (keep-alive, so this should stay low)'),
+    invalidSubscriptions: m.counter(
+      'invalid_subscriptions_total',
+      'Subscriptions push services reported gone (404/410) or malformed',
+      ['status'],
+    ),
+    configurationErrors: m.counter(
+      'configuration_errors_total',
+      'Sends refused for VAPID problems (401/403, bad keys)',
+      ['status'],
+    ),
+    connectionsOpened: m.counter(
+      'connections_opened_total',
+      'TLS connections opened to push services (keep-alive, so this should stay low)',
+    ),
   }),
   async createSender({ config, metrics }) {
     const agent = new CountingAgent(
@@ -41,7 +52,9 @@ export const webPushPlugin = defineChannelPlugin({
         const address = job.address;
         const subscription = address.kind === 'device' ? address.subscription : undefined;
         if (!subscription?.endpoint || !subscription.keys?.p256dh || !subscription.keys?.auth) {
-          throw new PermanentError(`delivery ${job.deliveryId} has no Web Push subscription`, { code: 'missing_subscription' });
+          throw new PermanentError(`delivery ${job.deliveryId} has no Web Push subscription`, {
+            code: 'missing_subscription',
+          });
         }
         // An app's own key pair wins as a whole: mixing halves of two pairs can never verify.
         const own = appConfig?.vapidPublicKey !== undefined && appConfig.vapidPrivateKey !== undefined;
@@ -51,7 +64,10 @@ export const webPushPlugin = defineChannelPlugin({
           privateKey: (own ? appConfig.vapidPrivateKey : config.vapidPrivateKey) ?? '',
         };
         if (!vapidDetails.subject || !vapidDetails.publicKey || !vapidDetails.privateKey) {
-          throw new PermanentError('no VAPID keys and subject configured', { configuration: true, code: 'missing_vapid' });
+          throw new PermanentError('no VAPID keys and subject configured', {
+            configuration: true,
+            code: 'missing_vapid',
+          });
         }
         const payload = buildWebPushPayload(job);
         try {
@@ -65,10 +81,14 @@ export const webPushPlugin = defineChannelPlugin({
             timeout: config.timeoutMs,
           });
           const location = res.headers.location;
-          return { ...(typeof location === 'string' ? { providerMessageId: location } : {}), details: { status: res.statusCode } };
+          return {
+            ...(typeof location === 'string' ? { providerMessageId: location } : {}),
+            details: { status: res.statusCode },
+          };
         } catch (thrown) {
           const { error, kind } = classifyWebPushError(thrown);
-          if (kind === 'invalid_subscription') metrics?.invalidSubscriptions.inc({ status: error.code ?? 'unknown' });
+          if (kind === 'invalid_subscription')
+            metrics?.invalidSubscriptions.inc({ status: error.code ?? 'unknown' });
           if (kind === 'configuration') metrics?.configurationErrors.inc({ status: error.code ?? 'unknown' });
           throw error;
         }

@@ -9,8 +9,12 @@ import { appSettingsSchema } from './app-settings';
 import { AppsService } from './apps.service';
 import { IntegrationsService } from './integrations.service';
 
-const createAppSchema = z.object({ name: z.string().min(1).max(200), settings: appSettingsSchema.partial().optional() }).strict();
-const createKeySchema = z.object({ kind: z.enum(['server', 'client']).default('server'), name: z.string().max(200).default('') }).strict();
+const createAppSchema = z
+  .object({ name: z.string().min(1).max(200), settings: appSettingsSchema.partial().optional() })
+  .strict();
+const createKeySchema = z
+  .object({ kind: z.enum(['server', 'client']).default('server'), name: z.string().max(200).default('') })
+  .strict();
 const integrationSchema = z.object({ config: z.record(z.string(), z.unknown()) }).strict();
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
@@ -84,7 +88,11 @@ export class AdminController {
 
   @Put(':appId/integrations/:plugin')
   @HttpCode(204)
-  async putIntegration(@Param('appId') appId: string, @Param('plugin') plugin: string, @Body() body: unknown) {
+  async putIntegration(
+    @Param('appId') appId: string,
+    @Param('plugin') plugin: string,
+    @Body() body: unknown,
+  ) {
     await this.app(appId);
     await this.integrations.put(appId, plugin, validate(integrationSchema, body).config);
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { rows } from '../database/rows';
 import { DataSource } from 'typeorm';
-import { KeyService, type CreatedKey } from '../auth/key.service';
+import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
+import { rows } from '../database/rows';
 import { type AppSettings, appSettingsSchema } from './app-settings';
 
 export interface AppRecord {
@@ -23,7 +23,10 @@ export class AppsService {
     private readonly keys: KeyService,
   ) {}
 
-  async create(name: string, settings: Partial<AppSettings> = {}): Promise<{ app: AppRecord; key: CreatedKey }> {
+  async create(
+    name: string,
+    settings: Partial<AppSettings> = {},
+  ): Promise<{ app: AppRecord; key: CreatedKey }> {
     const app: AppRecord = {
       id: newId(),
       name,
@@ -43,13 +46,16 @@ export class AppsService {
   async get(appId: string): Promise<AppRecord | null> {
     const hit = this.cache.get(appId);
     if (hit && hit.expires > Date.now()) return hit.app;
-    const rows: { id: string; name: string; settings: unknown; user_token_secret: string }[] = await this.db.query(
-      'SELECT id, name, settings, user_token_secret FROM apps WHERE id = $1',
-      [appId],
-    );
+    const rows: { id: string; name: string; settings: unknown; user_token_secret: string }[] =
+      await this.db.query('SELECT id, name, settings, user_token_secret FROM apps WHERE id = $1', [appId]);
     const row = rows[0];
     const app = row
-      ? { id: row.id, name: row.name, settings: appSettingsSchema.parse(row.settings), userTokenSecret: row.user_token_secret }
+      ? {
+          id: row.id,
+          name: row.name,
+          settings: appSettingsSchema.parse(row.settings),
+          userTokenSecret: row.user_token_secret,
+        }
       : null;
     this.cache.set(appId, { app, expires: Date.now() + 5_000 });
     return app;
@@ -60,7 +66,10 @@ export class AppsService {
   }
 
   async updateSettings(appId: string, settings: AppSettings): Promise<boolean> {
-    const updated = await rows(this.db, 'UPDATE apps SET settings = $2 WHERE id = $1 RETURNING id', [appId, JSON.stringify(settings)]);
+    const updated = await rows(this.db, 'UPDATE apps SET settings = $2 WHERE id = $1 RETURNING id', [
+      appId,
+      JSON.stringify(settings),
+    ]);
     this.cache.delete(appId);
     return updated.length > 0;
   }

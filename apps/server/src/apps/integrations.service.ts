@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { rows } from '../database/rows';
 import { DataSource } from 'typeorm';
 import { badRequest, notFound } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { rows } from '../database/rows';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { SecretBox } from './secret-box';
 
@@ -26,7 +26,10 @@ export class IntegrationsService {
     if (!plugin.appConfig) throw badRequest(`plugin "${pluginName}" has no per-app settings`);
     const parsed = plugin.appConfig.safeParse(config);
     if (!parsed.success) {
-      throw badRequest(`invalid ${pluginName} settings`, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      throw badRequest(
+        `invalid ${pluginName} settings`,
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     }
     await this.db.query(
       `INSERT INTO integrations (app_id, plugin, config_encrypted) VALUES ($1, $2, $3)
@@ -36,7 +39,11 @@ export class IntegrationsService {
   }
 
   async delete(appId: string, pluginName: string): Promise<boolean> {
-    const deleted = await rows(this.db, 'DELETE FROM integrations WHERE app_id = $1 AND plugin = $2 RETURNING plugin', [appId, pluginName]);
+    const deleted = await rows(
+      this.db,
+      'DELETE FROM integrations WHERE app_id = $1 AND plugin = $2 RETURNING plugin',
+      [appId, pluginName],
+    );
     return deleted.length > 0;
   }
 

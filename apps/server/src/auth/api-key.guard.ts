@@ -42,12 +42,17 @@ export class ApiKeyGuard implements CanActivate {
     const key = await this.keys.verify(credentials.appKey, credentials.appSecret);
     if (!key) throw unauthorized('unknown, revoked or wrong appKey/appSecret');
     if (key.kind === 'client') {
-      const allowed = this.reflector.getAllAndOverride<boolean>(CLIENT_ALLOWED, [context.getHandler(), context.getClass()]);
+      const allowed = this.reflector.getAllAndOverride<boolean>(CLIENT_ALLOWED, [
+        context.getHandler(),
+        context.getClass(),
+      ]);
       if (!allowed) throw forbidden('this endpoint needs a server key');
       const token = request.headers['x-clarion-user-token'];
       const app = await this.apps.get(key.appId);
-      const userExternalId = typeof token === 'string' && app ? await verifyUserToken(token, app.userTokenSecret) : null;
-      if (!userExternalId) throw unauthorized('client keys need a valid X-Clarion-User-Token signed by the app backend');
+      const userExternalId =
+        typeof token === 'string' && app ? await verifyUserToken(token, app.userTokenSecret) : null;
+      if (!userExternalId)
+        throw unauthorized('client keys need a valid X-Clarion-User-Token signed by the app backend');
       request.auth = { appId: key.appId, keyId: key.keyId, kind: 'client', userExternalId };
     } else {
       request.auth = { appId: key.appId, keyId: key.keyId, kind: 'server' };

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { countRows as counts } from '../testing/db';
-import { signUserToken } from './user-token';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { signUserToken } from './user-token';
 
 describe('authentication and authorisation', () => {
   let h: Harness;
   let app: TestApp;
   let other: TestApp;
-  const send = (auth: Record<string, string>, body: unknown = { to: { userId: 'u1' }, content: { webhook: { json: {} } } }) =>
-    fetch(`${h.url}/v1/notifications`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
+  const send = (
+    auth: Record<string, string>,
+    body: unknown = { to: { userId: 'u1' }, content: { webhook: { json: {} } } },
+  ) =>
+    fetch(`${h.url}/v1/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify(body),
+    });
 
   before(async () => {
     h = await startHarness({ label: 'auth' });
@@ -23,7 +30,12 @@ describe('authentication and authorisation', () => {
 
   test('no credentials, a wrong secret or an unknown key: 401 with the error shape, nothing written', async () => {
     const before = await countRows('notifications');
-    for (const headers of [{} as Record<string, string>, { authorization: basic(app.appKey, 'cs_wrong') }, { authorization: basic('ck_nope', app.appSecret) }, { authorization: 'Bearer x' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: basic(app.appKey, 'cs_wrong') },
+      { authorization: basic('ck_nope', app.appSecret) },
+      { authorization: 'Bearer x' },
+    ]) {
       const res = await send(headers);
       assert.equal(res.status, 401);
       const body = await json<{ error: { code: string; message: string } }>(res);
@@ -37,40 +49,76 @@ describe('authentication and authorisation', () => {
     assert.equal(res.status, 202);
   });
 
-  test('another app cannot see this app\'s notifications or users', async () => {
-    const { id } = await json<{ id: string }>(await app.call('/v1/notifications', { body: { to: { userId: 'u1' }, content: { webhook: { json: {} } } } }));
+  test("another app cannot see this app's notifications or users", async () => {
+    const { id } = await json<{ id: string }>(
+      await app.call('/v1/notifications', {
+        body: { to: { userId: 'u1' }, content: { webhook: { json: {} } } },
+      }),
+    );
     assert.equal((await other.call(`/v1/notifications/${id}`)).status, 404);
     assert.equal((await other.call('/v1/users/u1')).status, 404);
   });
 
-  test('a revoked key is refused at once; a rotated key\'s old secret stops working', async () => {
+  test("a revoked key is refused at once; a rotated key's old secret stops working", async () => {
     const created = await json<{ id: string; appKey: string; appSecret: string }>(
-      await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'server', name: 'ci' }) }),
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'server', name: 'ci' }),
+      }),
     );
     assert.equal((await send({ authorization: basic(created.appKey, created.appSecret) })).status, 202);
-    const rotated = await json<{ appKey: string; appSecret: string }>(await h.admin(`/admin/apps/${app.id}/keys/${created.id}/rotate`, { method: 'POST' }));
+    const rotated = await json<{ appKey: string; appSecret: string }>(
+      await h.admin(`/admin/apps/${app.id}/keys/${created.id}/rotate`, { method: 'POST' }),
+    );
     assert.equal(rotated.appKey, created.appKey);
     assert.equal((await send({ authorization: basic(created.appKey, created.appSecret) })).status, 401);
     assert.equal((await send({ authorization: basic(rotated.appKey, rotated.appSecret) })).status, 202);
-    assert.equal((await h.admin(`/admin/apps/${app.id}/keys/${created.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal(
+      (await h.admin(`/admin/apps/${app.id}/keys/${created.id}`, { method: 'DELETE' })).status,
+      204,
+    );
     assert.equal((await send({ authorization: basic(rotated.appKey, rotated.appSecret) })).status, 401);
-    const keys = await json<{ keys: { id: string; revokedAt: string | null; appSecret?: string }[] }>(await h.admin(`/admin/apps/${app.id}/keys`));
+    const keys = await json<{ keys: { id: string; revokedAt: string | null; appSecret?: string }[] }>(
+      await h.admin(`/admin/apps/${app.id}/keys`),
+    );
     assert.ok(keys.keys.find((k) => k.id === created.id)?.revokedAt);
-    assert.ok(keys.keys.every((k) => k.appSecret === undefined), 'secrets are never listed');
+    assert.ok(
+      keys.keys.every((k) => k.appSecret === undefined),
+      'secrets are never listed',
+    );
   });
 
   test('admin endpoints need the admin token', async () => {
     assert.equal((await fetch(`${h.url}/admin/apps`)).status, 401);
-    assert.equal((await fetch(`${h.url}/admin/apps`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status, 401);
-    assert.equal((await fetch(`${h.url}/admin/apps`, { headers: { authorization: basic(app.appKey, app.appSecret) } })).status, 401);
+    assert.equal(
+      (await fetch(`${h.url}/admin/apps`, { headers: { authorization: 'Bearer wrong-token-0123456789' } }))
+        .status,
+      401,
+    );
+    assert.equal(
+      (await fetch(`${h.url}/admin/apps`, { headers: { authorization: basic(app.appKey, app.appSecret) } }))
+        .status,
+      401,
+    );
   });
 
   describe('client keys', () => {
     let client: { appKey: string; appSecret: string };
     before(async () => {
-      client = await json(await h.admin(`/admin/apps/${app.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'client' }) }));
+      client = await json(
+        await h.admin(`/admin/apps/${app.id}/keys`, {
+          method: 'POST',
+          body: JSON.stringify({ kind: 'client' }),
+        }),
+      );
     });
-    const asClient = async (path: string, method: string, body: unknown, user: string | null, secret = app.userTokenSecret) =>
+    const asClient = async (
+      path: string,
+      method: string,
+      body: unknown,
+      user: string | null,
+      secret = app.userTokenSecret,
+    ) =>
       fetch(`${h.url}${path}`, {
         method,
         headers: {
@@ -87,7 +135,7 @@ describe('authentication and authorisation', () => {
       assert.equal((await asClient('/v1/users/u1', 'GET', undefined, 'u1')).status, 200);
     });
 
-    test('may register the signed-in user\'s devices, not another user\'s', async () => {
+    test("may register the signed-in user's devices, not another user's", async () => {
       const device = { platform: 'android', token: 'fcm-token-abcdefghijklmnopqrstuvwxyz' };
       assert.equal((await asClient('/v1/users/u1/devices', 'POST', device, 'u1')).status, 201);
       assert.equal((await asClient('/v1/users/u2/devices', 'POST', device, 'u1')).status, 403);
@@ -100,13 +148,23 @@ describe('authentication and authorisation', () => {
     test('may send only to the signed-in user, and only where the app allows it', async () => {
       const body = { to: { userId: 'u1' }, content: { webhook: { json: {} } } };
       assert.equal((await asClient('/v1/notifications', 'POST', body, 'u1')).status, 202);
-      assert.equal((await asClient('/v1/notifications', 'POST', { ...body, to: { userId: 'u2' } }, 'u1')).status, 403);
+      assert.equal(
+        (await asClient('/v1/notifications', 'POST', { ...body, to: { userId: 'u2' } }, 'u1')).status,
+        403,
+      );
       const otherClient = await json<{ appKey: string; appSecret: string }>(
-        await h.admin(`/admin/apps/${other.id}/keys`, { method: 'POST', body: JSON.stringify({ kind: 'client' }) }),
+        await h.admin(`/admin/apps/${other.id}/keys`, {
+          method: 'POST',
+          body: JSON.stringify({ kind: 'client' }),
+        }),
       );
       const res = await fetch(`${h.url}/v1/notifications`, {
         method: 'POST',
-        headers: { authorization: basic(otherClient.appKey, otherClient.appSecret), 'content-type': 'application/json', 'x-clarion-user-token': await signUserToken('u1', other.userTokenSecret) },
+        headers: {
+          authorization: basic(otherClient.appKey, otherClient.appSecret),
+          'content-type': 'application/json',
+          'x-clarion-user-token': await signUserToken('u1', other.userTokenSecret),
+        },
         body: JSON.stringify(body),
       });
       assert.equal(res.status, 403, 'the other app does not allow client sending');

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { rows as queryRows } from '../database/rows';
 import { DataSource } from 'typeorm';
 import { newId } from '../common/ids';
+import { rows as queryRows } from '../database/rows';
 import { hashSecret, newAppKey, newAppSecret, secretMatches } from './key-material';
 
 export interface VerifiedKey {
@@ -18,7 +18,13 @@ export interface CreatedKey extends VerifiedKey {
 }
 
 interface CachedKey {
-  row: { id: string; app_id: string; kind: 'server' | 'client'; secret_hash: string; revoked_at: Date | null } | null;
+  row: {
+    id: string;
+    app_id: string;
+    kind: 'server' | 'client';
+    secret_hash: string;
+    revoked_at: Date | null;
+  } | null;
   expires: number;
 }
 
@@ -66,7 +72,8 @@ export class KeyService {
   }
 
   async revoke(appId: string, keyId: string): Promise<boolean> {
-    const rows = await queryRows<{ app_key: string }>(this.db, 
+    const rows = await queryRows<{ app_key: string }>(
+      this.db,
       'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key',
       [keyId, appId],
     );
@@ -77,7 +84,8 @@ export class KeyService {
   /** A new secret for the same appKey; the old secret stops working at once. */
   async rotate(appId: string, keyId: string): Promise<CreatedKey | null> {
     const appSecret = newAppSecret();
-    const rows = await queryRows<{ app_key: string; kind: 'server' | 'client'; name: string }>(this.db, 
+    const rows = await queryRows<{ app_key: string; kind: 'server' | 'client'; name: string }>(
+      this.db,
       'UPDATE api_keys SET secret_hash = $3 WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key, kind, name',
       [keyId, appId, hashSecret(appSecret)],
     );

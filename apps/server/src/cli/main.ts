@@ -58,7 +58,11 @@ program
   .description('run only the fake providers (tests, compose, bench)')
   .option('-p, --port <port>', 'port', '4010')
   .action(async (opts: { port: string }) => {
-    const sandbox = await Sandbox.start({ fakes: allFakes(), port: Number(opts.port), host: process.env.HOST ?? '127.0.0.1' });
+    const sandbox = await Sandbox.start({
+      fakes: allFakes(),
+      port: Number(opts.port),
+      host: process.env.HOST ?? '127.0.0.1',
+    });
     console.log(`sandbox listening on ${sandbox.url}`);
   });
 
@@ -69,7 +73,18 @@ apps
   .description('create an app and its first server key (the secret is printed once)')
   .action(async (opts: { name: string }) => {
     const created = await withServices((a) => a.create(opts.name));
-    console.log(JSON.stringify({ appId: created.app.id, appKey: created.key.appKey, appSecret: created.key.appSecret, userTokenSecret: created.app.userTokenSecret }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          appId: created.app.id,
+          appKey: created.key.appKey,
+          appSecret: created.key.appSecret,
+          userTokenSecret: created.app.userTokenSecret,
+        },
+        null,
+        2,
+      ),
+    );
   });
 
 const keys = program.command('keys').description('manage API keys');
@@ -80,17 +95,28 @@ keys
   .option('--name <name>', 'label', '')
   .description('create a key (the secret is printed once)')
   .action(async (opts: { app: string; kind: string; name: string }) => {
-    if (opts.kind !== 'server' && opts.kind !== 'client') throw new EnvError(['--kind: must be server or client']);
+    if (opts.kind !== 'server' && opts.kind !== 'client')
+      throw new EnvError(['--kind: must be server or client']);
     const key = await withServices(async (a, k) => {
       if (!(await a.get(opts.app))) throw new EnvError([`--app: no app ${opts.app}`]);
       return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
     });
-    console.log(JSON.stringify({ keyId: key.keyId, kind: key.kind, appKey: key.appKey, appSecret: key.appSecret }, null, 2));
+    console.log(
+      JSON.stringify(
+        { keyId: key.keyId, kind: key.kind, appKey: key.appKey, appSecret: key.appSecret },
+        null,
+        2,
+      ),
+    );
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Configuration mistakes get a plain message naming the variable, not a stack trace.
-  if (error instanceof EnvError || (error as Error)?.name === 'PluginLoadError' || (error as Error)?.name === 'PluginConfigError') {
+  if (
+    error instanceof EnvError ||
+    (error as Error)?.name === 'PluginLoadError' ||
+    (error as Error)?.name === 'PluginConfigError'
+  ) {
     console.error(`clarion: ${(error as Error).message}`);
   } else {
     console.error(error);

@@ -12,7 +12,8 @@ export class ApiError extends HttpException {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, 'invalid_request', message, details);
+export const badRequest = (message: string, details?: unknown) =>
+  new ApiError(400, 'invalid_request', message, details);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const unauthorized = (message = 'a valid appKey and appSecret are required') =>
   new ApiError(401, 'unauthorized', message);

@@ -3,11 +3,28 @@ import { after, before, describe, test } from 'node:test';
 import { countRows } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
-const TABLES = ['apps', 'api_keys', 'users', 'contacts', 'topic_subscriptions', 'notifications', 'deliveries', 'event_ids', 'integrations'];
+const TABLES = [
+  'apps',
+  'api_keys',
+  'users',
+  'contacts',
+  'topic_subscriptions',
+  'notifications',
+  'deliveries',
+  'event_ids',
+  'integrations',
+];
 const content = { webhook: { json: {} } };
 
 /** [what, method, path, body, expected status]; `admin` rows use the admin token. */
-type Case = [what: string, method: string, path: string, body: unknown, status: number, who?: 'app' | 'admin'];
+type Case = [
+  what: string,
+  method: string,
+  path: string,
+  body: unknown,
+  status: number,
+  who?: 'app' | 'admin',
+];
 
 describe('bad input: a clear 4xx with {error: {code, message, details}}, and nothing changes', () => {
   let h: Harness;
@@ -24,14 +41,38 @@ describe('bad input: a clear 4xx with {error: {code, message, details}}, and not
     ['empty body', 'POST', '/v1/notifications', {}, 400],
     ['no recipient', 'POST', '/v1/notifications', { content }, 400],
     ['two recipients kinds', 'POST', '/v1/notifications', { to: { userId: 'a', topic: 't' }, content }, 400],
-    ['content and template', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, template: 'x' }, 400],
+    [
+      'content and template',
+      'POST',
+      '/v1/notifications',
+      { to: { userId: 'a' }, content, template: 'x' },
+      400,
+    ],
     ['unknown field', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, colour: 'red' }, 400],
-    ['unknown channel', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, channels: ['pigeon'] }, 400],
+    [
+      'unknown channel',
+      'POST',
+      '/v1/notifications',
+      { to: { userId: 'a' }, content, channels: ['pigeon'] },
+      400,
+    ],
     ['bad priority', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, priority: 'urgent' }, 400],
     ['bad sendAt', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, sendAt: 'tomorrow' }, 400],
     ['negative ttl', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, ttl: -5 }, 400],
-    ['e-mail without body', 'POST', '/v1/notifications', { to: { userId: 'a' }, content: { email: { subject: 's' } } }, 400],
-    ['sms too long', 'POST', '/v1/notifications', { to: { userId: 'a' }, content: { sms: { text: 'x'.repeat(2000) } } }, 400],
+    [
+      'e-mail without body',
+      'POST',
+      '/v1/notifications',
+      { to: { userId: 'a' }, content: { email: { subject: 's' } } },
+      400,
+    ],
+    [
+      'sms too long',
+      'POST',
+      '/v1/notifications',
+      { to: { userId: 'a' }, content: { sms: { text: 'x'.repeat(2000) } } },
+      400,
+    ],
     ['data not an object', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, data: [1] }, 400],
     ['unknown template', 'POST', '/v1/notifications', { to: { userId: 'known' }, template: 'nope' }, 422],
     ['bad notification id', 'GET', '/v1/notifications/not-a-uuid', undefined, 404],
@@ -47,17 +88,63 @@ describe('bad input: a clear 4xx with {error: {code, message, details}}, and not
     ['device without platform', 'POST', '/v1/users/u1/devices', { token: 'abc' }, 400],
     ['ios token not hex', 'POST', '/v1/users/u1/devices', { platform: 'ios', token: 'zzzz' }, 400],
     ['web without subscription', 'POST', '/v1/users/u1/devices', { platform: 'web', token: 'x' }, 400],
-    ['web subscription over http', 'POST', '/v1/users/u1/devices', { platform: 'web', subscription: { endpoint: 'http://push.example.com/x', keys: { p256dh: 'a'.repeat(30), auth: 'b'.repeat(10) } } }, 400],
-    ['remove unknown device', 'DELETE', '/v1/users/known/devices/01a21191-3f78-7196-87d2-22dc5a9d8763', undefined, 404],
+    [
+      'web subscription over http',
+      'POST',
+      '/v1/users/u1/devices',
+      {
+        platform: 'web',
+        subscription: {
+          endpoint: 'http://push.example.com/x',
+          keys: { p256dh: 'a'.repeat(30), auth: 'b'.repeat(10) },
+        },
+      },
+      400,
+    ],
+    [
+      'remove unknown device',
+      'DELETE',
+      '/v1/users/known/devices/01a21191-3f78-7196-87d2-22dc5a9d8763',
+      undefined,
+      404,
+    ],
     ['bad topic name', 'PUT', '/v1/users/u1/topics/has%20space', undefined, 400],
     ['unsubscribe unknown', 'DELETE', '/v1/users/known/topics/news', undefined, 404],
     ['app without name', 'POST', '/admin/apps', {}, 400, 'admin'],
-    ['app with bad settings', 'POST', '/admin/apps', { name: 'x', settings: { allowClientSending: 'yes' } }, 400, 'admin'],
+    [
+      'app with bad settings',
+      'POST',
+      '/admin/apps',
+      { name: 'x', settings: { allowClientSending: 'yes' } },
+      400,
+      'admin',
+    ],
     ['key of unknown app', 'POST', '/admin/apps/01a21191-3f78-7196-87d2-22dc5a9d8763/keys', {}, 404, 'admin'],
     ['key of bad kind', 'POST', '/admin/apps/APP/keys', { kind: 'root' }, 400, 'admin'],
-    ['revoke unknown key', 'DELETE', '/admin/apps/APP/keys/01a21191-3f78-7196-87d2-22dc5a9d8763', undefined, 404, 'admin'],
-    ['integration for unknown plugin', 'PUT', '/admin/apps/APP/integrations/nope', { config: {} }, 404, 'admin'],
-    ['integration with bad settings', 'PUT', '/admin/apps/APP/integrations/webhook', { config: { url: 'not a url' } }, 400, 'admin'],
+    [
+      'revoke unknown key',
+      'DELETE',
+      '/admin/apps/APP/keys/01a21191-3f78-7196-87d2-22dc5a9d8763',
+      undefined,
+      404,
+      'admin',
+    ],
+    [
+      'integration for unknown plugin',
+      'PUT',
+      '/admin/apps/APP/integrations/nope',
+      { config: {} },
+      404,
+      'admin',
+    ],
+    [
+      'integration with bad settings',
+      'PUT',
+      '/admin/apps/APP/integrations/webhook',
+      { config: { url: 'not a url' } },
+      400,
+      'admin',
+    ],
     ['settings with unknown key', 'PUT', '/admin/apps/APP/settings', { colour: 'red' }, 400, 'admin'],
     ['unknown route', 'GET', '/v1/nothing-here', undefined, 404],
   ];

@@ -29,14 +29,17 @@ export class ErrorFilter implements ExceptionFilter {
         void reply.status(status).send(body);
         return;
       }
-      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
+      const message =
+        typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
       void reply.status(status).send({ error: { code: CODES[status] ?? 'error', message: String(message) } });
       return;
     }
     // Fastify's own errors (bad JSON, body too large) carry a statusCode.
     const statusCode = (exception as { statusCode?: number })?.statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-      void reply.status(statusCode).send({ error: { code: CODES[statusCode] ?? 'invalid_request', message: (exception as Error).message } });
+      void reply.status(statusCode).send({
+        error: { code: CODES[statusCode] ?? 'invalid_request', message: (exception as Error).message },
+      });
       return;
     }
     this.log.error(exception);

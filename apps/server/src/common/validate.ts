@@ -5,8 +5,16 @@ import { ApiError } from './api-error';
 export function validate<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({ path: [what, ...i.path].join('.'), message: i.message }));
-    throw new ApiError(400, 'invalid_request', `invalid ${what}: ${details[0]?.path}: ${details[0]?.message}`, details);
+    const details = parsed.error.issues.map((i) => ({
+      path: [what, ...i.path].join('.'),
+      message: i.message,
+    }));
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `invalid ${what}: ${details[0]?.path}: ${details[0]?.message}`,
+      details,
+    );
   }
   return parsed.data;
 }

@@ -38,9 +38,18 @@ describe('configuration from the environment', () => {
   });
 
   test('every problem names its variable', () => {
-    const problems = problemsOf({ ...valid, PORT: 'eighty', CLARION_ROLE: 'boss', REDIS_URL: 'http://x', CLARION_ENCRYPTION_KEY: 'short' });
+    const problems = problemsOf({
+      ...valid,
+      PORT: 'eighty',
+      CLARION_ROLE: 'boss',
+      REDIS_URL: 'http://x',
+      CLARION_ENCRYPTION_KEY: 'short',
+    });
     for (const name of ['PORT', 'CLARION_ROLE', 'REDIS_URL', 'CLARION_ENCRYPTION_KEY']) {
-      assert.ok(problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${problems.join(' | ')}`);
+      assert.ok(
+        problems.some((p) => p.startsWith(`${name}:`)),
+        `${name} in ${problems.join(' | ')}`,
+      );
     }
     assert.deepEqual(problemsOf({}).sort(), [
       'CLARION_ADMIN_TOKEN: is required',
@@ -53,14 +62,25 @@ describe('configuration from the environment', () => {
   test('secrets can come from *_FILE (Kubernetes secrets mounted as files)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'clarion-env-'));
     writeFileSync(join(dir, 'token'), 'token-from-a-mounted-file\n');
-    const env = loadEnv({ ...valid, CLARION_ADMIN_TOKEN: undefined, CLARION_ADMIN_TOKEN_FILE: join(dir, 'token') });
+    const env = loadEnv({
+      ...valid,
+      CLARION_ADMIN_TOKEN: undefined,
+      CLARION_ADMIN_TOKEN_FILE: join(dir, 'token'),
+    });
     assert.equal(env.CLARION_ADMIN_TOKEN, 'token-from-a-mounted-file');
-    assert.deepEqual(problemsOf({ ...valid, DATABASE_URL_FILE: join(dir, 'missing') }).map((p) => p.split(':')[0]), ['DATABASE_URL_FILE']);
+    assert.deepEqual(
+      problemsOf({ ...valid, DATABASE_URL_FILE: join(dir, 'missing') }).map((p) => p.split(':')[0]),
+      ['DATABASE_URL_FILE'],
+    );
   });
 
   test('a wrong value stops `clarion start` with a message naming the variable, no stack trace', () => {
     const main = join(__dirname, '..', 'cli', 'main.js');
-    const run = spawnSync(process.execPath, [main, 'start'], { env: { PATH: process.env.PATH, ...valid, PORT: '99999' }, encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(process.execPath, [main, 'start'], {
+      env: { PATH: process.env.PATH, ...valid, PORT: '99999' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^clarion: invalid configuration:\n\s+PORT: /);
     assert.doesNotMatch(run.stderr, /at .*\.js:\d+/);

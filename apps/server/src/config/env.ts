@@ -5,7 +5,12 @@ import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const csv = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 /**
  * Every environment variable the server reads, with its default. README's configuration
@@ -21,13 +26,19 @@ export const envSchema = z.object({
   CLARION_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CLARION_ENCRYPTION_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64 (openssl rand -base64 32)'),
+    .refine(
+      (v) => Buffer.from(v, 'base64').length === 32,
+      'must be 32 bytes, base64 (openssl rand -base64 32)',
+    ),
   CLARION_PUBLIC_URL: z.url().default('http://localhost:3000'),
   CLARION_PLUGINS: csv.default([]),
   CLARION_PLUGIN_PATH: z.string().default('/app/plugins-extra/node_modules'),
   CLARION_WORKER_PLUGINS: csv.default([]),
   CLARION_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
-  CLARION_QUEUE_PREFIX: z.string().regex(/^\{[^{}:]+\}$/, 'must be a Redis hash tag such as {clarion}').default('{clarion}'),
+  CLARION_QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[^{}:]+\}$/, 'must be a Redis hash tag such as {clarion}')
+    .default('{clarion}'),
   CLARION_MIGRATE_ON_START: bool.optional(),
   CLARION_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
@@ -65,7 +76,9 @@ export const envSchema = z.object({
   CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
   /** Vonage signature secret for signed delivery receipts, and its method. */
   CLARION_CALLBACK_VONAGE_SECRET: z.string().min(1).optional(),
-  CLARION_CALLBACK_VONAGE_ALGORITHM: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
+  CLARION_CALLBACK_VONAGE_ALGORITHM: z
+    .enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512'])
+    .default('md5hash'),
   /** Origin of tracked links and the open pixel (`/t/...`); default CLARION_PUBLIC_URL. */
   CLARION_TRACKING_URL: z.url().optional(),
   /** Delete deliveries, their events, notifications and event ids older than this many days (0: keep forever). */

@@ -85,7 +85,12 @@ export class RecipientLoader {
   }
 
   /** A page of a topic's subscribers, by user id order (for fan-out in chunks). */
-  async topicPage(appId: string, topic: string, afterUserId: string | null, limit: number): Promise<Recipient[]> {
+  async topicPage(
+    appId: string,
+    topic: string,
+    afterUserId: string | null,
+    limit: number,
+  ): Promise<Recipient[]> {
     const rows: Row[] = await this.db.query(
       `${SELECT} JOIN topic_subscriptions t ON t.user_id = u.id
         WHERE t.app_id = $1 AND t.topic = $2 AND ($3::uuid IS NULL OR u.id > $3::uuid)

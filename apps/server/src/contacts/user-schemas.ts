@@ -2,11 +2,19 @@ import { z } from 'zod';
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
-export const userIdParam = z.string().min(1).max(256).regex(/^[^/\s]+$/, 'no slashes or spaces');
+export const userIdParam = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^/\s]+$/, 'no slashes or spaces');
 
 export const upsertUserSchema = z
   .object({
-    locale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 tag such as pt-BR').nullable().optional(),
+    locale: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 tag such as pt-BR')
+      .nullable()
+      .optional(),
     timezone: z
       .string()
       .refine((tz) => {
@@ -29,17 +37,32 @@ export type UpsertUser = z.infer<typeof upsertUserSchema>;
 
 const subscription = z
   .object({
-    endpoint: z.url().refine((u) => u.startsWith('https://') || u.startsWith('http://127.0.0.1') || u.startsWith('http://localhost'), 'https required'),
+    endpoint: z
+      .url()
+      .refine(
+        (u) =>
+          u.startsWith('https://') || u.startsWith('http://127.0.0.1') || u.startsWith('http://localhost'),
+        'https required',
+      ),
     keys: z.object({ p256dh: z.string().min(20), auth: z.string().min(8) }).strict(),
     expirationTime: z.number().nullable().optional(),
   })
   .strict();
 
 export const registerDeviceSchema = z.discriminatedUnion('platform', [
-  z.object({ platform: z.literal('ios'), token: z.string().regex(/^[0-9a-fA-F]{32,200}$/, 'an APNs device token is hex') }).strict(),
+  z
+    .object({
+      platform: z.literal('ios'),
+      token: z.string().regex(/^[0-9a-fA-F]{32,200}$/, 'an APNs device token is hex'),
+    })
+    .strict(),
   z.object({ platform: z.literal('android'), token: z.string().min(20).max(4096) }).strict(),
   z.object({ platform: z.literal('web'), subscription }).strict(),
 ]);
 export type RegisterDevice = z.infer<typeof registerDeviceSchema>;
 
-export const topicParam = z.string().min(1).max(256).regex(/^[A-Za-z0-9_.~-]+$/, 'letters, digits, _ . ~ - only');
+export const topicParam = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_.~-]+$/, 'letters, digits, _ . ~ - only');

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
@@ -12,7 +12,8 @@ import { UsersService } from './users.service';
 /** Client keys act only for the user their token proves. */
 function ownUser(auth: AuthContext, rawId: string): string {
   const id = validate(userIdParam, rawId, 'userId');
-  if (auth.kind === 'client' && auth.userExternalId !== id) throw forbidden('client keys may only act for the signed-in user');
+  if (auth.kind === 'client' && auth.userExternalId !== id)
+    throw forbidden('client keys may only act for the signed-in user');
   return id;
 }
 
@@ -41,7 +42,8 @@ export class UsersController {
   @Delete(':userId')
   @HttpCode(204)
   async delete(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string) {
-    if (!(await this.users.delete(auth.appId, validate(userIdParam, userId, 'userId')))) throw notFound('user');
+    if (!(await this.users.delete(auth.appId, validate(userIdParam, userId, 'userId'))))
+      throw notFound('user');
   }
 
   @Post(':userId/devices')
@@ -62,22 +64,38 @@ export class UsersController {
   @Delete(':userId/devices/:deviceId')
   @ClientKeyAllowed()
   @HttpCode(204)
-  async removeDevice(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('deviceId') deviceId: string) {
+  async removeDevice(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Param('deviceId') deviceId: string,
+  ) {
     const id = ownUser(auth, userId);
-    if (!UUID.test(deviceId) || !(await this.users.removeDevice(auth.appId, id, deviceId))) throw notFound('device');
+    if (!UUID.test(deviceId) || !(await this.users.removeDevice(auth.appId, id, deviceId)))
+      throw notFound('device');
   }
 
   @Put(':userId/topics/:topic')
   @ClientKeyAllowed()
   @HttpCode(204)
-  async subscribe(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('topic') topic: string) {
+  async subscribe(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Param('topic') topic: string,
+  ) {
     await this.users.subscribe(auth.appId, ownUser(auth, userId), validate(topicParam, topic, 'topic'));
   }
 
   @Delete(':userId/topics/:topic')
   @ClientKeyAllowed()
   @HttpCode(204)
-  async unsubscribe(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Param('topic') topic: string) {
-    if (!(await this.users.unsubscribe(auth.appId, ownUser(auth, userId), validate(topicParam, topic, 'topic')))) throw notFound('subscription');
+  async unsubscribe(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Param('topic') topic: string,
+  ) {
+    if (
+      !(await this.users.unsubscribe(auth.appId, ownUser(auth, userId), validate(topicParam, topic, 'topic')))
+    )
+      throw notFound('subscription');
   }
 }

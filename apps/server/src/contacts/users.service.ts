@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { rows } from '../database/rows';
 import { DataSource, type EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
+import { rows } from '../database/rows';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
 
 type Tx = EntityManager;
@@ -22,7 +22,12 @@ export class UsersService {
     });
   }
 
-  private async ensureUser(tx: Tx, appId: string, externalId: string, input: Partial<UpsertUser> = {}): Promise<string> {
+  private async ensureUser(
+    tx: Tx,
+    appId: string,
+    externalId: string,
+    input: Partial<UpsertUser> = {},
+  ): Promise<string> {
     const rows: { id: string }[] = await tx.query(
       `INSERT INTO users (id, app_id, external_id, locale, timezone, attributes)
        VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'))
@@ -47,9 +52,18 @@ export class UsersService {
   }
 
   /** One e-mail / phone / URL per user: replacing it removes the old one. */
-  private async setContact(tx: Tx, appId: string, userId: string, kind: 'email' | 'phone' | 'url', value: string | null | undefined) {
+  private async setContact(
+    tx: Tx,
+    appId: string,
+    userId: string,
+    kind: 'email' | 'phone' | 'url',
+    value: string | null | undefined,
+  ) {
     if (value === undefined) return;
-    await tx.query('DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)', [userId, kind, value]);
+    await tx.query(
+      'DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)',
+      [userId, kind, value],
+    );
     if (value !== null) {
       await tx.query(
         `INSERT INTO contacts (id, app_id, user_id, kind, address) VALUES ($1, $2, $3, $4, $5)
@@ -63,7 +77,11 @@ export class UsersService {
    * Registers a device. The same token (or Web Push endpoint) registered again — even by another
    * user of the app — is one row, moved to the caller and re-enabled.
    */
-  async registerDevice(appId: string, externalId: string, device: RegisterDevice): Promise<{ id: string; created: boolean }> {
+  async registerDevice(
+    appId: string,
+    externalId: string,
+    device: RegisterDevice,
+  ): Promise<{ id: string; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const userId = await this.ensureUser(tx, appId, externalId);
       const address = device.platform === 'web' ? device.subscription.endpoint : device.token;
@@ -98,12 +116,21 @@ export class UsersService {
       [appId, externalId],
     );
     if (!user) return null;
-    const contacts: { id: string; kind: string; platform: string | null; address: string; disabled_at: Date | null; disabled_reason: string | null }[] =
-      await this.db.query(
-        'SELECT id, kind, platform, address, disabled_at, disabled_reason FROM contacts WHERE user_id = $1 ORDER BY created_at',
-        [user.id],
-      );
-    const topics: { topic: string }[] = await this.db.query('SELECT topic FROM topic_subscriptions WHERE user_id = $1 ORDER BY topic', [user.id]);
+    const contacts: {
+      id: string;
+      kind: string;
+      platform: string | null;
+      address: string;
+      disabled_at: Date | null;
+      disabled_reason: string | null;
+    }[] = await this.db.query(
+      'SELECT id, kind, platform, address, disabled_at, disabled_reason FROM contacts WHERE user_id = $1 ORDER BY created_at',
+      [user.id],
+    );
+    const topics: { topic: string }[] = await this.db.query(
+      'SELECT topic FROM topic_subscriptions WHERE user_id = $1 ORDER BY topic',
+      [user.id],
+    );
     const one = (kind: string) => contacts.find((c) => c.kind === kind)?.address ?? null;
     const { id: _internal, ...rest } = user;
     return {
@@ -127,14 +154,21 @@ export class UsersService {
 
   /** Erases the user and every contact and subscription (cascade). Delivery history keeps no address. */
   async delete(appId: string, externalId: string): Promise<boolean> {
-    const deleted = await rows(this.db, 'DELETE FROM users WHERE app_id = $1 AND external_id = $2 RETURNING id', [appId, externalId]);
+    const deleted = await rows(
+      this.db,
+      'DELETE FROM users WHERE app_id = $1 AND external_id = $2 RETURNING id',
+      [appId, externalId],
+    );
     return deleted.length > 0;
   }
 
   async subscribe(appId: string, externalId: string, topic: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const userId = await this.ensureUser(tx, appId, externalId);
-      await tx.query('INSERT INTO topic_subscriptions (app_id, topic, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [appId, topic, userId]);
+      await tx.query(
+        'INSERT INTO topic_subscriptions (app_id, topic, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [appId, topic, userId],
+      );
     });
   }
 

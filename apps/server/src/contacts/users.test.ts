@@ -23,9 +23,15 @@ describe('users, devices and topics', () => {
   const token = 'a1b2c3d4'.repeat(8);
 
   test('PUT creates, then updates only the fields given; null clears', async () => {
-    let res = await app.call('/v1/users/bob', { method: 'PUT', body: { email: 'Bob@Example.com', phone: '+14155550100', locale: 'pt-BR', timezone: 'Europe/Lisbon' } });
+    let res = await app.call('/v1/users/bob', {
+      method: 'PUT',
+      body: { email: 'Bob@Example.com', phone: '+14155550100', locale: 'pt-BR', timezone: 'Europe/Lisbon' },
+    });
     assert.equal(res.status, 200);
-    res = await app.call('/v1/users/bob', { method: 'PUT', body: { phone: null, attributes: { plan: 'pro' } } });
+    res = await app.call('/v1/users/bob', {
+      method: 'PUT',
+      body: { phone: null, attributes: { plan: 'pro' } },
+    });
     const user = await json<UserView & { locale: string; attributes: Record<string, unknown> }>(res);
     assert.equal(user.email, 'bob@example.com');
     assert.equal(user.phone, null);
@@ -55,16 +61,29 @@ describe('users, devices and topics', () => {
   });
 
   test('a re-registered token that was disabled is enabled again', async () => {
-    await sql(h.db.url, `UPDATE contacts SET disabled_at = now(), disabled_reason = 'unregistered' WHERE address = $1`, [token]);
+    await sql(
+      h.db.url,
+      `UPDATE contacts SET disabled_at = now(), disabled_reason = 'unregistered' WHERE address = $1`,
+      [token],
+    );
     await app.call('/v1/users/carol/devices', { body: { platform: 'ios', token } });
     const carol = await json<UserView>(await app.call('/v1/users/carol'));
     assert.equal(carol.devices[0]!.disabled, false);
   });
 
   test('web push subscriptions are devices of platform web, keyed by endpoint', async () => {
-    const subscription = { endpoint: 'https://push.example.com/send/abc', keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) } };
-    assert.equal((await app.call('/v1/users/carol/devices', { body: { platform: 'web', subscription } })).status, 201);
-    assert.equal((await app.call('/v1/users/carol/devices', { body: { platform: 'web', subscription } })).status, 200);
+    const subscription = {
+      endpoint: 'https://push.example.com/send/abc',
+      keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
+    };
+    assert.equal(
+      (await app.call('/v1/users/carol/devices', { body: { platform: 'web', subscription } })).status,
+      201,
+    );
+    assert.equal(
+      (await app.call('/v1/users/carol/devices', { body: { platform: 'web', subscription } })).status,
+      200,
+    );
     const carol = await json<UserView>(await app.call('/v1/users/carol'));
     assert.deepEqual(carol.devices.map((d) => d.platform).sort(), ['ios', 'web']);
   });
@@ -88,7 +107,11 @@ describe('users, devices and topics', () => {
     await app.call('/v1/users/carol/topics/news', { method: 'PUT' });
     assert.equal((await app.call('/v1/users/carol', { method: 'DELETE' })).status, 204);
     assert.equal((await app.call('/v1/users/carol')).status, 404);
-    const left = await sql(h.db.url, `SELECT (SELECT count(*)::int FROM contacts WHERE address = $1) AS contacts, (SELECT count(*)::int FROM topic_subscriptions) AS subs`, [token]);
+    const left = await sql(
+      h.db.url,
+      `SELECT (SELECT count(*)::int FROM contacts WHERE address = $1) AS contacts, (SELECT count(*)::int FROM topic_subscriptions) AS subs`,
+      [token],
+    );
     assert.deepEqual(left[0], { contacts: 0, subs: 0 });
   });
 });

@@ -45,7 +45,7 @@ export class Batcher<I, O> {
     this.running++;
     try {
       const results = await this.flushFn(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(results[i] as O));
+      for (const [i, b] of batch.entries()) b.resolve(results[i] as O);
     } catch (error) {
       for (const b of batch) b.reject(error);
     } finally {

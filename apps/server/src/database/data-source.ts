@@ -3,8 +3,8 @@ import { Init1764000000000 } from './migrations/1764000000000-init';
 import { Preferences1764100000000 } from './migrations/1764100000000-preferences';
 import { Templates1764200000000 } from './migrations/1764200000000-templates';
 import { QuietHoursAndHolds1764300000000 } from './migrations/1764300000000-quiet-hours-and-holds';
-import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
 import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
+import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [

@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
 import { type DeliveryJob, deliveryJobOptions } from '@clarion/plugin-sdk';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
@@ -27,7 +27,11 @@ export class Enqueuer {
     private readonly registry: PluginRegistry,
     private readonly metrics: DeliveryMetrics,
   ) {
-    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 1000, maxWaitMs: 2, concurrency: 4 });
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 1000,
+      maxWaitMs: 2,
+      concurrency: 4,
+    });
   }
 
   /** Resolves true once queued, false if Redis refused (the sweeper will retry). Never rejects. */
@@ -52,11 +56,17 @@ export class Enqueuer {
         try {
           const processor = this.registry.get(plugin)?.processor;
           await this.queues.forPlugin(plugin).addBulk(
-            list.map((i) => ({ name: 'deliver', data: i.job, opts: deliveryJobOptions(i.job, processor, i.delayMs) })),
+            list.map((i) => ({
+              name: 'deliver',
+              data: i.job,
+              opts: deliveryJobOptions(i.job, processor, i.delayMs),
+            })),
           );
           for (const i of list) ok.add(i.job.deliveryId);
         } catch (error) {
-          this.log.warn(`could not enqueue ${list.length} deliveries for ${plugin} (left pending for the sweeper): ${(error as Error).message}`);
+          this.log.warn(
+            `could not enqueue ${list.length} deliveries for ${plugin} (left pending for the sweeper): ${(error as Error).message}`,
+          );
         }
       }),
     );
@@ -72,7 +82,9 @@ export class Enqueuer {
         for (const i of queued) this.metrics.delivery(i.job.channel, i.job.plugin, 'queued');
       } catch (error) {
         // Jobs are on the queue; a status left `pending` only makes the sweeper re-add them (a no-op by job id).
-        this.log.warn(`queued ${queued.length} deliveries but could not mark them: ${(error as Error).message}`);
+        this.log.warn(
+          `queued ${queued.length} deliveries but could not mark them: ${(error as Error).message}`,
+        );
       }
     }
     return items.map((i) => ok.has(i.job.deliveryId));

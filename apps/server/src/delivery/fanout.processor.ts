@@ -3,14 +3,14 @@ import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
-import { RecipientLoader } from '../contacts/recipient-loader';
 import type { Recipient } from '../contacts/recipient';
+import { RecipientLoader } from '../contacts/recipient-loader';
 import { insertDeliveries } from '../ingest/notification-store';
 import { PlanContextService } from '../ingest/plan-context.service';
-import { planOrSuppress } from '../templates/plan-or-suppress';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { UserCaps } from '../ratelimits/user-caps';
+import { planOrSuppress } from '../templates/plan-or-suppress';
 import { Enqueuer } from './enqueuer';
 import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
 
@@ -44,23 +44,42 @@ export class FanoutProcessor extends WorkerHost {
 
   async process(job: Job<FanoutData>): Promise<number> {
     const { notificationId, appId } = job.data;
-    const [row]: { request: NotificationRequest; status: string; created_at: Date; template_version: number | null }[] = await this.db.query(
+    const [row]: {
+      request: NotificationRequest;
+      status: string;
+      created_at: Date;
+      template_version: number | null;
+    }[] = await this.db.query(
       'SELECT request, status, created_at, template_version FROM notifications WHERE id = $1 AND app_id = $2',
       [notificationId, appId],
     );
     const app = await this.apps.get(appId);
     if (!row || !app || row.status !== 'fanout') return 0;
     const request = row.request;
-    const ctx = await this.contexts.build(app, notificationId, request, row.created_at, row.template_version ?? undefined);
+    const ctx = await this.contexts.build(
+      app,
+      notificationId,
+      request,
+      row.created_at,
+      row.template_version ?? undefined,
+    );
     let cursor = job.data.cursor ?? null;
     let total = 0;
     for (;;) {
       // Canceled meanwhile: stop expanding (deliveries already queued are stopped by the cancel mark).
-      const [now]: { status: string }[] = await this.db.query('SELECT status FROM notifications WHERE id = $1', [notificationId]);
+      const [now]: { status: string }[] = await this.db.query(
+        'SELECT status FROM notifications WHERE id = $1',
+        [notificationId],
+      );
       if (now?.status !== 'fanout') break;
       let chunk: Recipient[];
       if (request.to.topic !== undefined) {
-        chunk = await this.recipients.topicPage(appId, request.to.topic, typeof cursor === 'string' ? cursor : null, FANOUT_CHUNK);
+        chunk = await this.recipients.topicPage(
+          appId,
+          request.to.topic,
+          typeof cursor === 'string' ? cursor : null,
+          FANOUT_CHUNK,
+        );
         cursor = chunk.at(-1)?.userId ?? cursor;
       } else {
         const ids = request.to.userIds ?? [];
@@ -77,18 +96,32 @@ export class FanoutProcessor extends WorkerHost {
       }
       const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
       await this.caps.apply(ctx, plans);
-      const inserted = await insertDeliveries(this.db, plans.map((plan) => ({ plan, notificationId, appId })));
+      const inserted = await insertDeliveries(
+        this.db,
+        plans.map((plan) => ({ plan, notificationId, appId })),
+      );
       const jobs = plans
         .filter((p) => p.job && inserted.has(p.id))
-        .map((p) => ({ job: p.job!, delayMs: p.hold ? Math.max(0, Date.parse(p.hold.until) - Date.now()) : 0 }));
-      for (const p of plans) if (p.status === 'suppressed' && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
-      for (const p of plans) if (p.hold && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
+        .map((p) => ({
+          job: p.job!,
+          delayMs: p.hold ? Math.max(0, Date.parse(p.hold.until) - Date.now()) : 0,
+        }));
+      for (const p of plans)
+        if (p.status === 'suppressed' && inserted.has(p.id))
+          this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+      for (const p of plans)
+        if (p.hold && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
       await this.enqueuer.enqueue(jobs);
-      await this.db.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [notificationId, chunk.length]);
+      await this.db.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [
+        notificationId,
+        chunk.length,
+      ]);
       total += chunk.length;
       await job.updateData({ ...job.data, ...(cursor !== null ? { cursor } : {}) });
     }
-    await this.db.query(`UPDATE notifications SET status = 'accepted' WHERE id = $1 AND status = 'fanout'`, [notificationId]);
+    await this.db.query(`UPDATE notifications SET status = 'accepted' WHERE id = $1 AND status = 'fanout'`, [
+      notificationId,
+    ]);
     this.log.log(`notification ${notificationId}: fanned out to ${total} recipients`);
     return total;
   }

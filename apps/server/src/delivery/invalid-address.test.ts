@@ -66,8 +66,13 @@ describe('push: a provider saying the address is dead disables that device', () 
     push.behaviors.add({ provider: 'fcm', to: ANDROID_TOKEN, fail: 'UNREGISTERED' });
     webpush.unsubscribe(subscription.id);
 
-    const content = { push: { title: 'Hi', body: 'Your order shipped' }, web: { title: 'Hi', body: 'Your order shipped' } };
-    const first = await json<{ id: string; deliveries: number }>(await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content } }));
+    const content = {
+      push: { title: 'Hi', body: 'Your order shipped' },
+      web: { title: 'Hi', body: 'Your order shipped' },
+    };
+    const first = await json<{ id: string; deliveries: number }>(
+      await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content } }),
+    );
     assert.equal(first.deliveries, 3);
     const deliveries = await waitFor(
       'three final push deliveries',
@@ -77,10 +82,11 @@ describe('push: a provider saying the address is dead disables that device', () 
       },
       { timeoutMs: 30_000 },
     );
-    assert.deepEqual(
-      deliveries.map((d) => `${d.plugin}:${d.reason}`).sort(),
-      ['apns:invalid_address', 'fcm:invalid_address', 'webpush:invalid_address'],
-    );
+    assert.deepEqual(deliveries.map((d) => `${d.plugin}:${d.reason}`).sort(), [
+      'apns:invalid_address',
+      'fcm:invalid_address',
+      'webpush:invalid_address',
+    ]);
 
     const user = await waitFor('devices disabled', async () => {
       const body = await json<{ devices: Device[] }>(await app.call('/v1/users/ana'));
@@ -90,15 +96,22 @@ describe('push: a provider saying the address is dead disables that device', () 
     for (const d of user.devices) assert.ok(d.disabledReason, `${d.platform} has a reason`);
 
     const sentBefore = push.recorder.count({ outcome: 'accepted' });
-    const second = await json<{ deliveries: number; suppressed: number }>(await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content } }));
+    const second = await json<{ deliveries: number; suppressed: number }>(
+      await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content } }),
+    );
     assert.equal(second.deliveries, 0, 'no delivery goes to a disabled device');
     assert.equal(second.suppressed, 2, 'push and web are suppressed for want of a contact');
     assert.equal(push.recorder.count({ outcome: 'accepted' }), sentBefore);
 
     // The app reinstalls and registers the same token again: the device is live again.
-    assert.equal((await app.call('/v1/users/ana/devices', { body: { platform: 'ios', token: IOS_TOKEN } })).status, 200);
+    assert.equal(
+      (await app.call('/v1/users/ana/devices', { body: { platform: 'ios', token: IOS_TOKEN } })).status,
+      200,
+    );
     push.behaviors.clear('apns');
-    const third = await json<{ id: string; deliveries: number }>(await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content, channels: ['push'] } }));
+    const third = await json<{ id: string; deliveries: number }>(
+      await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content, channels: ['push'] } }),
+    );
     assert.equal(third.deliveries, 1);
     await push.recorder.waitFor(1, { provider: 'apns', outcome: 'accepted' }, 30_000);
   });
@@ -109,24 +122,42 @@ describe('push: a provider saying the address is dead disables that device', () 
     assert.equal((await app.call('/v1/users/ben/devices', { body: { platform: 'ios', token } })).status, 201);
     push.behaviors.add({ provider: 'apns', to: token, fail: 'InvalidProviderToken', times: 1 });
     const content = { push: { title: 'Hi', body: 'there' } };
-    const first = await json<{ id: string }>(await app.call('/v1/notifications', { body: { to: { userId: 'ben' }, content } }));
-    const failed = await waitFor('configuration failure', async () => {
-      const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
-      return body.deliveries[0]?.status === 'failed' ? body.deliveries[0] : null;
-    }, { timeoutMs: 30_000 });
+    const first = await json<{ id: string }>(
+      await app.call('/v1/notifications', { body: { to: { userId: 'ben' }, content } }),
+    );
+    const failed = await waitFor(
+      'configuration failure',
+      async () => {
+        const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
+        return body.deliveries[0]?.status === 'failed' ? body.deliveries[0] : null;
+      },
+      { timeoutMs: 30_000 },
+    );
     assert.equal(failed.reason, 'configuration');
 
     const ready = await fetch(`${h.url}/readyz`);
     assert.equal(ready.status, 503);
-    const readiness = await json<{ details: { plugins: { status: string; plugins: Record<string, { healthy: boolean; reason?: string }> } } }>(ready);
+    const readiness = await json<{
+      details: {
+        plugins: { status: string; plugins: Record<string, { healthy: boolean; reason?: string }> };
+      };
+    }>(ready);
     assert.equal(readiness.details.plugins.status, 'down');
     assert.equal(readiness.details.plugins.plugins.apns?.healthy, false);
     assert.match(readiness.details.plugins.plugins.apns?.reason ?? '', /InvalidProviderToken/);
-    assert.match(await (await fetch(`${h.url}/metrics`)).text(), /clarion_plugin_healthy\{plugin="apns"[^}]*\} 0/);
+    assert.match(
+      await (await fetch(`${h.url}/metrics`)).text(),
+      /clarion_plugin_healthy\{plugin="apns"[^}]*\} 0/,
+    );
 
     // The operator fixes the key; the next send succeeds and the plugin is healthy again.
     await app.call('/v1/notifications', { body: { to: { userId: 'ben' }, content } });
-    await waitFor('ready again', async () => (await fetch(`${h.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
-    assert.match(await (await fetch(`${h.url}/metrics`)).text(), /clarion_plugin_healthy\{plugin="apns"[^}]*\} 1/);
+    await waitFor('ready again', async () => (await fetch(`${h.url}/readyz`)).status === 200, {
+      timeoutMs: 30_000,
+    });
+    assert.match(
+      await (await fetch(`${h.url}/metrics`)).text(),
+      /clarion_plugin_healthy\{plugin="apns"[^}]*\} 1/,
+    );
   });
 });

@@ -44,8 +44,8 @@ export function isSmsStop(o: DeliveryOutcome): o is Failed {
 @Injectable()
 export class OutcomeRouter implements DeliveryReporter {
   private readonly log = new Logger('outcome-router');
-  private readonly reroutes: Batcher<Rerouted, void>;
-  private readonly stops: Batcher<Failed, void>;
+  private readonly reroutes: Batcher<Rerouted, undefined>;
+  private readonly stops: Batcher<Failed, undefined>;
 
   constructor(
     private readonly db: DataSource,
@@ -93,7 +93,7 @@ export class OutcomeRouter implements DeliveryReporter {
     await this.writer.drain();
   }
 
-  private async flushReroutes(items: Rerouted[]): Promise<void[]> {
+  private async flushReroutes(items: Rerouted[]): Promise<undefined[]> {
     const moved: { id: string }[] = await this.db.query(
       // Applied only while the handing plugin still owns the delivery: a repeated hand-over (a stale
       // job re-reporting it) after the next provider took over or finished changes nothing.
@@ -128,7 +128,7 @@ export class OutcomeRouter implements DeliveryReporter {
     return items.map(() => undefined);
   }
 
-  private async flushStops(items: Failed[]): Promise<void[]> {
+  private async flushStops(items: Failed[]): Promise<undefined[]> {
     const owners: { app_id: string; user_id: string }[] = await this.db.query(
       'SELECT DISTINCT app_id, user_id FROM deliveries WHERE id = ANY($1::uuid[]) AND user_id IS NOT NULL',
       [items.map((o) => o.job.deliveryId)],

@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type PluginHealth, PluginRuntime } from '@clarion/plugin-sdk';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
@@ -9,8 +15,8 @@ import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { WORKER_REDIS } from '../redis/redis.module';
-import { circuitSettings, workerProcessor } from './worker-settings';
 import { OutcomeRouter } from './outcome-router';
+import { circuitSettings, workerProcessor } from './worker-settings';
 
 /** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */
 @Injectable()
@@ -34,7 +40,8 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     const wanted = this.env.CLARION_WORKER_PLUGINS;
     const unknown = wanted.filter((n) => !this.plugins.get(n));
-    if (unknown.length > 0) throw new Error(`CLARION_WORKER_PLUGINS names plugins that are not loaded: ${unknown.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`CLARION_WORKER_PLUGINS names plugins that are not loaded: ${unknown.join(', ')}`);
     assertLimitedPluginsLoaded(this.env.CLARION_PLUGIN_RATE_LIMITS, this.plugins.names());
     const run = this.plugins.loaded.filter((l) => wanted.length === 0 || wanted.includes(l.plugin.name));
     for (const l of run) {

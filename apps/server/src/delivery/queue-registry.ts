@@ -1,5 +1,5 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { pluginQueueName } from '@clarion/plugin-sdk';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config/env';

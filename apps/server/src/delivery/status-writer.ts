@@ -1,13 +1,24 @@
-import { Injectable } from '@nestjs/common';
 import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { rows as resultRows } from '../database/rows';
-import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
-const RANK: Record<string, number> = { pending: 0, queued: 1, retrying: 1, sent: 3, failed: 3, expired: 3, canceled: 3, delivered: 4, opened: 5, clicked: 6 };
+const RANK: Record<string, number> = {
+  pending: 0,
+  queued: 1,
+  retrying: 1,
+  sent: 3,
+  failed: 3,
+  expired: 3,
+  canceled: 3,
+  delivered: 4,
+  opened: 5,
+  clicked: 6,
+};
 
 interface Row {
   id: string;
@@ -21,21 +32,57 @@ interface Row {
 }
 
 function toRow(o: DeliveryOutcome): Row {
-  const base = { id: o.job.deliveryId, attempt: o.attempt, providerMessageId: null, errorCode: null, errorMessage: null };
+  const base = {
+    id: o.job.deliveryId,
+    attempt: o.attempt,
+    providerMessageId: null,
+    errorCode: null,
+    errorMessage: null,
+  };
   switch (o.type) {
     case 'sent':
-      return { ...base, status: 'sent', reason: null, providerMessageId: o.providerMessageId ?? null, detail: { plugin: o.job.plugin, providerMessageId: o.providerMessageId, ...o.details } };
+      return {
+        ...base,
+        status: 'sent',
+        reason: null,
+        providerMessageId: o.providerMessageId ?? null,
+        detail: { plugin: o.job.plugin, providerMessageId: o.providerMessageId, ...o.details },
+      };
     case 'retrying':
-      return { ...base, status: 'retrying', reason: null, errorCode: o.error.code ?? null, errorMessage: o.error.message, detail: { plugin: o.job.plugin, error: o.error } };
+      return {
+        ...base,
+        status: 'retrying',
+        reason: null,
+        errorCode: o.error.code ?? null,
+        errorMessage: o.error.message,
+        detail: { plugin: o.job.plugin, error: o.error },
+      };
     case 'failed':
-      return { ...base, status: 'failed', reason: o.reason, errorCode: o.error.code ?? null, errorMessage: o.error.message, detail: { plugin: o.job.plugin, error: o.error } };
+      return {
+        ...base,
+        status: 'failed',
+        reason: o.reason,
+        errorCode: o.error.code ?? null,
+        errorMessage: o.error.message,
+        detail: { plugin: o.job.plugin, error: o.error },
+      };
     case 'expired':
       return { ...base, status: 'expired', reason: 'expired', detail: { plugin: o.job.plugin } };
     case 'canceled':
-      return { ...base, status: 'canceled', reason: 'canceled', detail: { plugin: o.job.plugin, by: 'worker' } };
+      return {
+        ...base,
+        status: 'canceled',
+        reason: 'canceled',
+        detail: { plugin: o.job.plugin, by: 'worker' },
+      };
     case 'rerouted':
       // Normally taken by OutcomeRouter (delivery/outcome-router.ts); recorded like a retry if it gets here.
-      return { ...base, status: 'retrying', reason: null, detail: { plugin: o.job.plugin, reroutedTo: o.next.plugin, cause: o.cause } };
+      return {
+        ...base,
+        status: 'retrying',
+        reason: null,
+        detail: { plugin: o.job.plugin, reroutedTo: o.next.plugin, cause: o.cause },
+      };
   }
 }
 
@@ -49,7 +96,7 @@ export type OutcomeListener = (outcomes: DeliveryOutcome[]) => void;
 
 @Injectable()
 export class StatusWriter implements DeliveryReporter {
-  private readonly batcher: Batcher<DeliveryOutcome, void>;
+  private readonly batcher: Batcher<DeliveryOutcome, undefined>;
   private readonly listeners: OutcomeListener[] = [];
 
   /** Subscribe to durable outcomes (e.g. outbound status webhooks). */
@@ -61,7 +108,11 @@ export class StatusWriter implements DeliveryReporter {
     private readonly db: DataSource,
     private readonly metrics: DeliveryMetrics,
   ) {
-    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 1000, maxWaitMs: 5, concurrency: 2 });
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 1000,
+      maxWaitMs: 5,
+      concurrency: 2,
+    });
   }
 
   report(outcome: DeliveryOutcome): Promise<void> {
@@ -72,7 +123,7 @@ export class StatusWriter implements DeliveryReporter {
     return this.batcher.drain();
   }
 
-  private async flush(outcomes: DeliveryOutcome[]): Promise<void[]> {
+  private async flush(outcomes: DeliveryOutcome[]): Promise<undefined[]> {
     const rows = outcomes.map(toRow);
     // One row per delivery for the UPDATE (the highest state), every row for the history.
     const latest = new Map<string, Row>();
@@ -84,7 +135,10 @@ export class StatusWriter implements DeliveryReporter {
     const invalid = outcomes.filter(
       // An SMS STOP (`opted_out`) leaves the number enabled: it is valid, its owner opted out (see OutcomeRouter).
       (o): o is Extract<DeliveryOutcome, { type: 'failed' }> =>
-        o.type === 'failed' && o.reason === 'invalid_address' && !!o.job.address.contactId && o.error.addressReason !== 'opted_out',
+        o.type === 'failed' &&
+        o.reason === 'invalid_address' &&
+        !!o.job.address.contactId &&
+        o.error.addressReason !== 'opted_out',
     );
     await this.db.transaction(async (tx) => {
       const changed = await resultRows<StatusChange>(
@@ -120,15 +174,29 @@ export class StatusWriter implements DeliveryReporter {
       // provider's "delivered") changed nothing and is not logged after the later step.
       const moved = new Set(changed.map((c) => c.id));
       // A worker can finish a job before the enqueuer marks it queued: the job was queued all the same, so say so first.
-      const overtaken = changed.filter((c) => c.from === 'pending').map((c) => ({ id: c.id, status: 'queued', attempt: null, detail: null }));
+      const overtaken = changed
+        .filter((c) => c.from === 'pending')
+        .map((c) => ({ id: c.id, status: 'queued', attempt: null, detail: null }));
       const logged = [
         ...overtaken,
-        ...rows.filter((r) => moved.has(r.id)).map((r) => ({ id: r.id, status: r.status, attempt: r.attempt, detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }) })),
+        ...rows
+          .filter((r) => moved.has(r.id))
+          .map((r) => ({
+            id: r.id,
+            status: r.status,
+            attempt: r.attempt,
+            detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }),
+          })),
       ];
       await tx.query(
         `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
-        [logged.map((r) => r.id), logged.map((r) => r.status), logged.map((r) => r.attempt), logged.map((r) => r.detail)],
+        [
+          logged.map((r) => r.id),
+          logged.map((r) => r.status),
+          logged.map((r) => r.attempt),
+          logged.map((r) => r.detail),
+        ],
       );
       // The stats rollup counts only real changes (a repeated outcome adds nothing).
       await bumpStats(tx, bumpsFor(changed));

@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { DeliveryJob, Priority } from '@clarion/plugin-sdk';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -38,7 +44,9 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   /** One pass; returns how many deliveries and fan-outs it re-enqueued. */
-  async sweep(olderThanMs = this.env.CLARION_SWEEP_AFTER_MS): Promise<{ deliveries: number; fanouts: number }> {
+  async sweep(
+    olderThanMs = this.env.CLARION_SWEEP_AFTER_MS,
+  ): Promise<{ deliveries: number; fanouts: number }> {
     if (this.running) return { deliveries: 0, fanouts: 0 };
     this.running = true;
     try {
@@ -53,29 +61,36 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
       let deliveries = 0;
       if (rows.length > 0) {
         const ok = await this.enqueuer.enqueue(
-          rows.map((r) => ({ job: r.job, delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0 })),
+          rows.map((r) => ({
+            job: r.job,
+            delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0,
+          })),
         );
         deliveries = ok.filter(Boolean).length;
       }
-      const fanouts: { id: string; app_id: string; send_at: Date | null; priority: Priority }[] = await this.db.query(
-        `SELECT id, app_id, send_at, priority FROM notifications WHERE status = 'fanout'
+      const fanouts: { id: string; app_id: string; send_at: Date | null; priority: Priority }[] =
+        await this.db.query(
+          `SELECT id, app_id, send_at, priority FROM notifications WHERE status = 'fanout'
           AND created_at < now() - ($1 || ' milliseconds')::interval LIMIT 100`,
-        [String(olderThanMs)],
-      );
+          [String(olderThanMs)],
+        );
       let readded = 0;
       for (const f of fanouts) {
         try {
-          await this.queues.named(FANOUT_QUEUE).add(
-            'fanout',
-            { notificationId: f.id, appId: f.app_id },
-            fanoutJobOptions(f.id, f.priority, f.send_at ? f.send_at.getTime() - Date.now() : 0),
-          );
+          await this.queues
+            .named(FANOUT_QUEUE)
+            .add(
+              'fanout',
+              { notificationId: f.id, appId: f.app_id },
+              fanoutJobOptions(f.id, f.priority, f.send_at ? f.send_at.getTime() - Date.now() : 0),
+            );
           readded++;
         } catch {
           break; // Redis still away
         }
       }
-      if (deliveries + readded > 0) this.log.log(`re-enqueued ${deliveries} deliveries and ${readded} fan-outs`);
+      if (deliveries + readded > 0)
+        this.log.log(`re-enqueued ${deliveries} deliveries and ${readded} fan-outs`);
       return { deliveries, fanouts: readded };
     } catch (error) {
       this.log.warn(`sweep failed: ${(error as Error).message}`);

@@ -29,7 +29,10 @@ export async function runDev(): Promise<void> {
   const statePath = join(dataDir, 'dev-state.json');
   const state: DevState = existsSync(statePath)
     ? JSON.parse(readFileSync(statePath, 'utf8'))
-    : { adminToken: randomBytes(24).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') };
+    : {
+        adminToken: randomBytes(24).toString('base64url'),
+        encryptionKey: randomBytes(32).toString('base64'),
+      };
 
   const stops: (() => unknown)[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };

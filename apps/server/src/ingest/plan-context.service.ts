@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { TemplateResolver } from '../templates/template-resolver';
 import { LinkTracking } from '../tracking/link-tracking.service';
@@ -27,13 +26,26 @@ export class PlanContextService {
    * not exist or is archived). `pinnedVersion` is the version recorded at ingest: fan-out uses it,
    * even if the template was archived or republished since.
    */
-  async build(app: AppRecord, notificationId: string, request: NotificationRequest, acceptedAt: Date, pinnedVersion?: number): Promise<PlanContext> {
+  async build(
+    app: AppRecord,
+    notificationId: string,
+    request: NotificationRequest,
+    acceptedAt: Date,
+    pinnedVersion?: number,
+  ): Promise<PlanContext> {
     const template =
       request.template === undefined
         ? undefined
-        : await this.templates.plan(app.id, request.template, pinnedVersion ?? request.templateVersion, pinnedVersion !== undefined);
+        : await this.templates.plan(
+            app.id,
+            request.template,
+            pinnedVersion ?? request.templateVersion,
+            pinnedVersion !== undefined,
+          );
     const contents = template?.contents ?? request.content ?? {};
-    const start = request.sendAt ? Math.max(Date.parse(request.sendAt), acceptedAt.getTime()) : acceptedAt.getTime();
+    const start = request.sendAt
+      ? Math.max(Date.parse(request.sendAt), acceptedAt.getTime())
+      : acceptedAt.getTime();
     return {
       appId: app.id,
       appName: app.name,
@@ -54,6 +66,13 @@ export class PlanContextService {
   private emailHeaders(app: AppRecord, request: NotificationRequest): Pick<PlanContext, 'emailHeaders'> {
     const category = request.category ?? '*';
     if (request.category && app.settings.criticalCategories.includes(request.category)) return {};
-    return { emailHeaders: (userId) => unsubscribeHeaders(this.unsubscribeTokens, this.env.CLARION_PUBLIC_URL, { appId: app.id, userId, category }) };
+    return {
+      emailHeaders: (userId) =>
+        unsubscribeHeaders(this.unsubscribeTokens, this.env.CLARION_PUBLIC_URL, {
+          appId: app.id,
+          userId,
+          category,
+        }),
+    };
   }
 }

@@ -23,7 +23,11 @@ export interface PlanContext {
   /** The stored template version (when the request names one): renders per recipient locale. */
   template?: TemplatePlan;
   /** Rewrites links to tracking URLs for one delivery (set when the app tracks clicks or opens). */
-  rewriteLinks?: (channel: string, content: MessageContent, deliveryId: string) => { content: MessageContent; links: string[] };
+  rewriteLinks?: (
+    channel: string,
+    content: MessageContent,
+    deliveryId: string,
+  ) => { content: MessageContent; links: string[] };
   /** E-mail headers for one user (List-Unsubscribe, one-click); absent for critical categories. */
   emailHeaders?: (userId: string) => Record<string, string>;
 }
@@ -66,7 +70,12 @@ function contactsFor(channel: string, contacts: ContactRow[]): ContactRow[] {
 }
 
 /** E-mail deliveries carry the app's List-Unsubscribe headers for this user; the message's own headers win. */
-function withEmailHeaders(ctx: PlanContext, channel: string, userId: string, content: MessageContent): MessageContent {
+function withEmailHeaders(
+  ctx: PlanContext,
+  channel: string,
+  userId: string,
+  content: MessageContent,
+): MessageContent {
   if (channel !== 'email' || !ctx.emailHeaders) return content;
   return { ...content, headers: { ...ctx.emailHeaders(userId), ...content.headers } };
 }
@@ -80,12 +89,31 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
   const channels = ctx.request.channels ?? (Object.keys(ctx.contents) as (keyof ChannelContents)[]);
   const scope = {
     data: ctx.request.data,
-    user: { id: recipient.externalId, locale: recipient.locale, timezone: recipient.timezone, ...recipient.attributes },
+    user: {
+      id: recipient.externalId,
+      locale: recipient.locale,
+      timezone: recipient.timezone,
+      ...recipient.attributes,
+    },
     app: { id: ctx.appId, name: ctx.appName },
   };
   const plans: DeliveryPlan[] = [];
-  const suppressed = (channel: string, reason: string, contact: ContactRow | null = null, plugin: string | null = null) =>
-    plans.push({ id: newId(), userId: recipient.userId, contactId: contact?.id ?? null, channel, plugin, status: 'suppressed', reason, job: null });
+  const suppressed = (
+    channel: string,
+    reason: string,
+    contact: ContactRow | null = null,
+    plugin: string | null = null,
+  ) =>
+    plans.push({
+      id: newId(),
+      userId: recipient.userId,
+      contactId: contact?.id ?? null,
+      channel,
+      plugin,
+      status: 'suppressed',
+      reason,
+      job: null,
+    });
   const category = ctx.request.category ?? null;
   // Quiet hours are judged at the moment the notification is due (a scheduled one at its sendAt).
   const dueAt = new Date(Math.max(Date.now(), ctx.request.sendAt ? Date.parse(ctx.request.sendAt) : 0));
@@ -103,14 +131,30 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
       suppressed(channel, silenced);
       continue;
     }
-    const contacts = channel === 'webhook' && ctx.settings.webhookUrl && contactsFor(channel, recipient.contacts).length === 0
-      ? [{ id: '', kind: 'url' as const, platform: null, address: ctx.settings.webhookUrl, subscription: null, disabled: false }]
-      : contactsFor(channel, recipient.contacts);
+    const contacts =
+      channel === 'webhook' &&
+      ctx.settings.webhookUrl &&
+      contactsFor(channel, recipient.contacts).length === 0
+        ? [
+            {
+              id: '',
+              kind: 'url' as const,
+              platform: null,
+              address: ctx.settings.webhookUrl,
+              subscription: null,
+              disabled: false,
+            },
+          ]
+        : contactsFor(channel, recipient.contacts);
     if (contacts.length === 0) {
       suppressed(channel, 'no_contact');
       continue;
     }
-    const content = (ctx.template ? ctx.template.render(channel, recipient.locale, scope) : renderDeep(raw, scope, `content.${channel}`)) as MessageContent;
+    const content = (
+      ctx.template
+        ? ctx.template.render(channel, recipient.locale, scope)
+        : renderDeep(raw, scope, `content.${channel}`)
+    ) as MessageContent;
     for (const contact of contacts) {
       // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
       const chain =
@@ -134,7 +178,14 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         channel,
         plugin: plugin.name,
         address: addressOf(contact),
-        content: withEmailHeaders(ctx, channel, recipient.userId, channel === 'webhook' ? { json: (content as { json?: unknown }).json } : (tracked?.content ?? content)),
+        content: withEmailHeaders(
+          ctx,
+          channel,
+          recipient.userId,
+          channel === 'webhook'
+            ? { json: (content as { json?: unknown }).json }
+            : (tracked?.content ?? content),
+        ),
         priority: ctx.request.priority,
         acceptedAt: ctx.acceptedAt,
         pushType: ctx.request.pushType,

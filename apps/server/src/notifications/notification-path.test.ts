@@ -27,29 +27,42 @@ describe('the path of a notification, through the public API to the sandbox and 
   before(async () => {
     h = await startHarness({ label: 'path' });
     app = await h.createApp();
-    const put = await app.call('/v1/users/alice', { method: 'PUT', body: { locale: 'en', webhookUrl: `${h.sandbox.url}/webhook/alice`, attributes: { name: 'Alice' } } });
+    const put = await app.call('/v1/users/alice', {
+      method: 'PUT',
+      body: { locale: 'en', webhookUrl: `${h.sandbox.url}/webhook/alice`, attributes: { name: 'Alice' } },
+    });
     assert.equal(put.status, 200);
   });
   after(() => h.close());
 
-  const notification = async (id: string) => json<NotificationView>(await app.call(`/v1/notifications/${id}`));
+  const notification = async (id: string) =>
+    json<NotificationView>(await app.call(`/v1/notifications/${id}`));
 
   test('202 with an id; the receiver gets the rendered message; the delivery ends `sent` with history', async () => {
     const res = await app.call('/v1/notifications', {
-      body: { to: { userId: 'alice' }, content: { webhook: { json: { greeting: 'Hello {{ user.name }}, order {{ data.order }}' } } }, data: { order: 42 } },
+      body: {
+        to: { userId: 'alice' },
+        content: { webhook: { json: { greeting: 'Hello {{ user.name }}, order {{ data.order }}' } } },
+        data: { order: 42 },
+      },
     });
     assert.equal(res.status, 202);
     const { id, deliveries } = await json<{ id: string; deliveries: number }>(res);
     assert.equal(deliveries, 1);
     const [received] = await h.sandbox.recorder.waitFor(1, { to: 'alice', outcome: 'accepted' });
-    assert.deepEqual((received!.payload as { content: unknown }).content, { greeting: 'Hello Alice, order 42' });
+    assert.deepEqual((received!.payload as { content: unknown }).content, {
+      greeting: 'Hello Alice, order 42',
+    });
     const view = await waitFor('delivery sent', async () => {
       const n = await notification(id);
       return n.deliveries[0]?.status === 'sent' ? n : undefined;
     });
     assert.equal(view.deliveries[0]!.plugin, 'webhook');
     assert.equal(view.deliveries[0]!.userId, 'alice');
-    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['pending', 'queued', 'sent']);
+    assert.deepEqual(
+      view.deliveries[0]!.events.map((e) => e.status),
+      ['pending', 'queued', 'sent'],
+    );
     assert.equal(view.summary.sent, 1);
   });
 
@@ -66,7 +79,9 @@ describe('the path of a notification, through the public API to the sandbox and 
 
   test('a missing template variable is a 422 naming it, and nothing is stored', async () => {
     const before = await countRows(h.db.url, ['notifications', 'deliveries']);
-    const res = await app.call('/v1/notifications', { body: { to: { userId: 'alice' }, content: { webhook: { json: { x: 'Hi {{ data.missing }}' } } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'alice' }, content: { webhook: { json: { x: 'Hi {{ data.missing }}' } } } },
+    });
     assert.equal(res.status, 422);
     const body = await json<{ error: { code: string; message: string } }>(res);
     assert.equal(body.error.code, 'template_error');
@@ -75,7 +90,9 @@ describe('the path of a notification, through the public API to the sandbox and 
   });
 
   test('unknown users are counted as suppressed in the answer', async () => {
-    const res = await app.call('/v1/notifications', { body: { to: { userIds: ['alice', 'nobody'] }, content: { webhook: { json: {} } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userIds: ['alice', 'nobody'] }, content: { webhook: { json: {} } } },
+    });
     assert.equal(res.status, 202);
     const body = await json<{ deliveries: number; suppressed: number }>(res);
     assert.equal(body.deliveries, 1);
@@ -83,24 +100,39 @@ describe('the path of a notification, through the public API to the sandbox and 
   });
 
   test('a repeated eventId returns the first id with 200 and sends nothing more; a different body is 409', async () => {
-    const body = { to: { userId: 'alice' }, eventId: 'order-1-shipped', content: { webhook: { json: { n: 1 } } } };
+    const body = {
+      to: { userId: 'alice' },
+      eventId: 'order-1-shipped',
+      content: { webhook: { json: { n: 1 } } },
+    };
     const first = await app.call('/v1/notifications', { body });
     assert.equal(first.status, 202);
     const { id } = await json<{ id: string }>(first);
-    const ofThis = () => h.sandbox.recorder.list({ to: 'alice' }).filter((r) => (r.payload as { notificationId?: string }).notificationId === id).length;
+    const ofThis = () =>
+      h.sandbox.recorder
+        .list({ to: 'alice' })
+        .filter((r) => (r.payload as { notificationId?: string }).notificationId === id).length;
     await waitFor('the first send', () => ofThis() === 1);
     const again = await app.call('/v1/notifications', { body });
     assert.equal(again.status, 200);
     assert.deepEqual(await json(again), { id, status: 'duplicate', duplicate: true });
-    const conflict = await app.call('/v1/notifications', { body: { ...body, content: { webhook: { json: { n: 2 } } } } });
+    const conflict = await app.call('/v1/notifications', {
+      body: { ...body, content: { webhook: { json: { n: 2 } } } },
+    });
     assert.equal(conflict.status, 409);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(ofThis(), 1, 'sent once');
   });
 
   test('concurrent repeats of one eventId make one notification', async () => {
-    const body = { to: { userId: 'alice' }, eventId: 'race-1', content: { webhook: { json: { race: true } } } };
-    const answers = await Promise.all(Array.from({ length: 50 }, () => app.call('/v1/notifications', { body })));
+    const body = {
+      to: { userId: 'alice' },
+      eventId: 'race-1',
+      content: { webhook: { json: { race: true } } },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => app.call('/v1/notifications', { body })),
+    );
     const ids = new Set(await Promise.all(answers.map(async (a) => (await json<{ id: string }>(a)).id)));
     assert.equal(ids.size, 1);
     assert.equal(answers.filter((a) => a.status === 202).length, 1);
@@ -109,7 +141,9 @@ describe('the path of a notification, through the public API to the sandbox and 
 
   test('a receiver error is retried, then the delivery is sent', async () => {
     h.sandbox.behaviors.add({ provider: 'webhook', to: 'alice', fail: '503', times: 1 });
-    const res = await app.call('/v1/notifications', { body: { to: { userId: 'alice' }, content: { webhook: { json: { retry: true } } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'alice' }, content: { webhook: { json: { retry: true } } } },
+    });
     const { id } = await json<{ id: string }>(res);
     const view = await waitFor(
       'sent after a retry',
@@ -119,12 +153,17 @@ describe('the path of a notification, through the public API to the sandbox and 
       },
       { timeoutMs: 15_000 },
     );
-    assert.deepEqual(view.deliveries[0]!.events.map((e) => e.status), ['pending', 'queued', 'retrying', 'sent']);
+    assert.deepEqual(
+      view.deliveries[0]!.events.map((e) => e.status),
+      ['pending', 'queued', 'retrying', 'sent'],
+    );
   });
 
   test('a permanent receiver error fails the delivery with the reason', async () => {
     h.sandbox.behaviors.add({ provider: 'webhook', to: 'alice', fail: '400', times: 1 });
-    const res = await app.call('/v1/notifications', { body: { to: { userId: 'alice' }, content: { webhook: { json: {} } } } });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'alice' }, content: { webhook: { json: {} } } },
+    });
     const { id } = await json<{ id: string }>(res);
     const view = await waitFor('failed', async () => {
       const n = await notification(id);
@@ -144,10 +183,14 @@ describe('the path of a notification, through the public API to the sandbox and 
 
   test('health, readiness and the OpenAPI document answer', async () => {
     assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
-    const ready = await json<{ status: string; details: Record<string, { status: string }> }>(await fetch(`${h.url}/readyz`));
+    const ready = await json<{ status: string; details: Record<string, { status: string }> }>(
+      await fetch(`${h.url}/readyz`),
+    );
     assert.equal(ready.status, 'ok');
     assert.equal(ready.details.plugins?.status, 'up');
-    const doc = await json<{ openapi: string; paths: Record<string, unknown> }>(await fetch(`${h.url}/docs-json`));
+    const doc = await json<{ openapi: string; paths: Record<string, unknown> }>(
+      await fetch(`${h.url}/docs-json`),
+    );
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/v1/notifications']);
     assert.equal((await fetch(`${h.url}/docs`)).status, 200);

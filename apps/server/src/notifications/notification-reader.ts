@@ -17,7 +17,10 @@ export class NotificationReader {
       [id, appId],
     );
     if (!n) return null;
-    const { templateKey, templateVersion, ...notification } = n as { templateKey: string | null; templateVersion: number | null };
+    const { templateKey, templateVersion, ...notification } = n as {
+      templateKey: string | null;
+      templateVersion: number | null;
+    };
     const template = templateKey === null ? null : { key: templateKey, version: templateVersion };
     const deliveries: Record<string, unknown>[] = await this.db.query(
       `SELECT d.id, u.external_id AS "userId", d.channel, d.plugin, d.status, d.reason, d.attempts,
@@ -38,7 +41,10 @@ export class NotificationReader {
       ...notification,
       template,
       summary: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])),
-      deliveries: deliveries.map((d) => ({ ...d, events: historyOf(d.status as string, d.createdAt as string, d.events as EventRow[]) })),
+      deliveries: deliveries.map((d) => ({
+        ...d,
+        events: historyOf(d.status as string, d.createdAt as string, d.events as EventRow[]),
+      })),
       nextCursor: deliveries.length === limit ? deliveries.at(-1)?.id : null,
     };
   }

@@ -1,8 +1,16 @@
 import { z } from 'zod';
 
-const data = z.record(z.string(), z.string()).describe('custom key/value data; values are strings (FCM requires it)');
+const data = z
+  .record(z.string(), z.string())
+  .describe('custom key/value data; values are strings (FCM requires it)');
 /** A URL, or a Liquid template of one (`https://x/{{ data.id }}`, `{{ data.imageUrl }}`): checked again once rendered. */
-const url = z.union([z.url(), z.string().max(2000).regex(/\{\{|\{%/, 'a URL or a Liquid template of one')]);
+const url = z.union([
+  z.url(),
+  z
+    .string()
+    .max(2000)
+    .regex(/\{\{|\{%/, 'a URL or a Liquid template of one'),
+]);
 const pushContent = z
   .object({
     title: z.string().max(1000).optional(),
@@ -61,14 +69,31 @@ export const notificationRequestSchema = z
       }),
     content: contentSchema.optional(),
     template: z.string().min(1).max(200).optional(),
-    templateVersion: z.number().int().positive().max(999_999_999).optional().describe('a published version; default: the latest'),
+    templateVersion: z
+      .number()
+      .int()
+      .positive()
+      .max(999_999_999)
+      .optional()
+      .describe('a published version; default: the latest'),
     data: z.record(z.string(), z.unknown()).default({}),
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
     eventId: z.string().min(1).max(256).optional(),
-    category: z.string().min(1).max(100).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only').optional(),
+    category: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only')
+      .optional(),
     priority: z.enum(['high', 'normal', 'low']).default('normal'),
     sendAt: z.iso.datetime({ offset: true }).optional(),
-    ttl: z.number().int().positive().max(28 * 24 * 3600).optional().describe('seconds the message stays worth sending'),
+    ttl: z
+      .number()
+      .int()
+      .positive()
+      .max(28 * 24 * 3600)
+      .optional()
+      .describe('seconds the message stays worth sending'),
     collapseKey: z.string().min(1).max(64).optional(),
     pushType: z.enum(['alert', 'background']).default('alert'),
   })

@@ -2,8 +2,8 @@ import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nest
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppsService } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
@@ -13,7 +13,12 @@ import { NotificationReader } from './notification-reader';
 import { notificationRequestSchema } from './notification-request';
 import { NotificationsService } from './notifications.service';
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(1000), after: z.string().regex(UUID).optional() }).strict();
+const listQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(1000),
+    after: z.string().regex(UUID).optional(),
+  })
+  .strict();
 
 @Controller('v1/notifications')
 @UseGuards(ApiKeyGuard)
@@ -26,13 +31,19 @@ export class NotificationsController {
 
   @Post()
   @ClientKeyAllowed()
-  async create(@CurrentAuth() auth: AuthContext, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(
+    @CurrentAuth() auth: AuthContext,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const request = validate(notificationRequestSchema, body);
     const app = await this.apps.get(auth.appId);
     if (!app) throw notFound('app');
     if (auth.kind === 'client') {
-      if (!app.settings.allowClientSending) throw forbidden('this app does not allow sending with client keys');
-      if (request.to.userId !== auth.userExternalId) throw forbidden('client keys may only notify the signed-in user');
+      if (!app.settings.allowClientSending)
+        throw forbidden('this app does not allow sending with client keys');
+      if (request.to.userId !== auth.userExternalId)
+        throw forbidden('client keys may only notify the signed-in user');
     }
     const result = await this.service.accept(app, request);
     addLogFields(reply.raw, { notificationId: result.body.id, appId: app.id });

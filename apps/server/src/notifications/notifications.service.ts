@@ -65,7 +65,8 @@ export class NotificationsService {
     const ctx = await this.contexts.build(app, id, request, acceptedAt);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
-    const fanout = request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
+    const fanout =
+      request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
     if (fanout) ctx.template?.checkData(request.data, app); // users are planned later: refuse a missing data variable now
 
     let plans: DeliveryPlan[] = [];
@@ -74,7 +75,17 @@ export class NotificationsService {
       for (const uid of new Set(userIds)) {
         const recipient = found.get(uid);
         if (recipient) plans.push(...planRecipient(ctx, recipient));
-        else plans.push({ id: newId(), userId: null, contactId: null, channel: '*', plugin: null, status: 'suppressed', reason: 'unknown_user', job: null });
+        else
+          plans.push({
+            id: newId(),
+            userId: null,
+            contactId: null,
+            channel: '*',
+            plugin: null,
+            status: 'suppressed',
+            reason: 'unknown_user',
+            job: null,
+          });
       }
     }
     // Unknown users are reported in the response but not stored as deliveries (no user row to point at).
@@ -108,14 +119,20 @@ export class NotificationsService {
       await undoCaps().catch(() => undefined); // a repeat sends nothing, so it uses no cap
       this.metrics.deduplicated.inc();
       if (result.bodyHash !== bodyHash) {
-        throw new ApiError(409, 'event_id_conflict', `eventId "${request.eventId}" was already used with a different body`, {
-          notificationId: result.notificationId,
-        });
+        throw new ApiError(
+          409,
+          'event_id_conflict',
+          `eventId "${request.eventId}" was already used with a different body`,
+          {
+            notificationId: result.notificationId,
+          },
+        );
       }
       return { status: 200, body: { id: result.notificationId, status: 'duplicate', duplicate: true } };
     }
     this.metrics.accepted.inc();
-    for (const p of plans) if (p.status === 'suppressed') this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+    for (const p of plans)
+      if (p.status === 'suppressed') this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
     for (const p of plans) if (p.hold) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
 
     const delayMs = scheduled ? Date.parse(request.sendAt!) - Date.now() : 0;
@@ -126,14 +143,21 @@ export class NotificationsService {
         .catch(() => undefined); // stays `fanout` in PostgreSQL; the sweeper re-adds it
     } else {
       // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the sweeper.
-      void this.enqueuer.enqueue(plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs, holdMs(p)) })));
+      void this.enqueuer.enqueue(
+        plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs, holdMs(p)) })),
+      );
     }
     return {
       status: 202,
       body: {
         id,
         status: scheduled ? 'scheduled' : fanout ? 'fanout' : 'accepted',
-        ...(fanout ? {} : { deliveries: plans.filter((p) => p.status === 'pending').length, suppressed: plans.length - plans.filter((p) => p.status === 'pending').length + unknown }),
+        ...(fanout
+          ? {}
+          : {
+              deliveries: plans.filter((p) => p.status === 'pending').length,
+              suppressed: plans.length - plans.filter((p) => p.status === 'pending').length + unknown,
+            }),
       },
     };
   }

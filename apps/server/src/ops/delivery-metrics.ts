@@ -13,20 +13,39 @@ export class DeliveryMetrics {
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
-      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers: [registry] });
-    this.deliveries = counter('clarion_deliveries_total', 'Delivery status changes by channel, plugin, status and reason', [
+      (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+      new Counter<L>({ name, help, labelNames, registers: [registry] });
+    this.deliveries = counter(
+      'clarion_deliveries_total',
+      'Delivery status changes by channel, plugin, status and reason',
+      ['channel', 'plugin', 'status', 'reason'],
+    );
+    this.accepted = counter(
+      'clarion_notifications_accepted_total',
+      'Notifications accepted by the API (202)',
+    );
+    this.deduplicated = counter(
+      'clarion_notifications_deduplicated_total',
+      'Repeated eventIds answered with the first notification',
+    );
+    this.rateLimitHits = counter(
+      'clarion_rate_limit_hits_total',
+      'Requests or deliveries stopped by a rate limit',
+      ['scope'],
+    );
+    this.tracking = counter('clarion_tracking_events_total', 'Opens and clicks recorded', [
       'channel',
-      'plugin',
-      'status',
-      'reason',
+      'event',
     ]);
-    this.accepted = counter('clarion_notifications_accepted_total', 'Notifications accepted by the API (202)');
-    this.deduplicated = counter('clarion_notifications_deduplicated_total', 'Repeated eventIds answered with the first notification');
-    this.rateLimitHits = counter('clarion_rate_limit_hits_total', 'Requests or deliveries stopped by a rate limit', ['scope']);
-    this.tracking = counter('clarion_tracking_events_total', 'Opens and clicks recorded', ['channel', 'event']);
   }
 
-  delivery(channel: string, plugin: string | null, status: string, reason: string | null = null, count = 1): void {
+  delivery(
+    channel: string,
+    plugin: string | null,
+    status: string,
+    reason: string | null = null,
+    count = 1,
+  ): void {
     this.deliveries.inc({ channel, plugin: plugin ?? '', status, reason: reason ?? '' }, count);
   }
 }

@@ -6,7 +6,12 @@ import { PluginWorkers } from '../delivery/plugin-workers';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 
 /** `/healthz`: the process answers (liveness). `/readyz`: database, Redis and every plugin this process runs. */
 @Controller()

@@ -41,14 +41,26 @@ describe('logs of a real process', () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'logs', settings: { webhookUrl: `${h.sandbox.url}/webhook/logs` } }),
     });
-    const { key, userTokenSecret } = (await created.json()) as { key: { appKey: string; appSecret: string }; userTokenSecret: string };
+    const { key, userTokenSecret } = (await created.json()) as {
+      key: { appKey: string; appSecret: string };
+      userTokenSecret: string;
+    };
     const auth = basic(key.appKey, key.appSecret);
     const call = (path: string, method: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${proc.url}${path}`, { method, headers: { authorization: auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${proc.url}${path}`, {
+        method,
+        headers: { authorization: auth, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     assert.equal((await call('/v1/users/lena', 'PUT', {})).status, 200);
     h.sandbox.behaviors.add({ provider: 'webhook', to: 'logs', fail: '503', times: 1 });
 
-    const res = await call('/v1/notifications', 'POST', { to: { userId: 'lena' }, content: { webhook: { json: { hi: 1 } } } }, { 'x-request-id': 'req-from-the-shop-42' });
+    const res = await call(
+      '/v1/notifications',
+      'POST',
+      { to: { userId: 'lena' }, content: { webhook: { json: { hi: 1 } } } },
+      { 'x-request-id': 'req-from-the-shop-42' },
+    );
     assert.equal(res.status, 202, `${await res.clone().text()}\n${proc.lines().slice(-5).join('\n')}`);
     assert.equal(res.headers.get('x-request-id'), 'req-from-the-shop-42');
     const { id } = (await res.json()) as { id: string };
@@ -58,17 +70,30 @@ describe('logs of a real process', () => {
       parsed().find((l) => l.reqId === 'req-from-the-shop-42' && l.msg === 'request completed'),
     );
     assert.equal(request.notificationId, id, 'the request line names the notification it created');
-    const retry = await waitFor('the retry line', () => parsed().find((l) => l.msg === 'send failed; will retry'));
+    const retry = await waitFor('the retry line', () =>
+      parsed().find((l) => l.msg === 'send failed; will retry'),
+    );
     assert.equal(retry.notificationId, id);
     assert.match(String(retry.deliveryId), /^[0-9a-f-]{36}$/);
 
     // A caller's id that could forge log content is replaced by a fresh one.
-    const odd = await call('/v1/users/lena', 'PUT', {}, { 'x-request-id': 'bad id; with spaces and "quotes"' });
+    const odd = await call(
+      '/v1/users/lena',
+      'PUT',
+      {},
+      { 'x-request-id': 'bad id; with spaces and "quotes"' },
+    );
     assert.match(odd.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
     const everything = proc.lines().join('\n');
     const basicToken = auth.slice('Basic '.length);
-    for (const secret of [key.appSecret, basicToken, ADMIN_TOKEN, userTokenSecret, h.env.CLARION_ENCRYPTION_KEY]) {
+    for (const secret of [
+      key.appSecret,
+      basicToken,
+      ADMIN_TOKEN,
+      userTokenSecret,
+      h.env.CLARION_ENCRYPTION_KEY,
+    ]) {
       assert.ok(!everything.includes(secret), 'a secret reached the logs');
     }
   });

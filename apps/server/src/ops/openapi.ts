@@ -4,18 +4,22 @@ import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
 import { notificationRequestSchema } from '../notifications/notification-request';
-import { templatesOpenApi } from '../templates/templates.openapi';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
+import { templatesOpenApi } from '../templates/templates.openapi';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const schema = (s: z.ZodType) =>
+  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 const error = { $ref: '#/components/schemas/Error' };
-const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const json = (ref: string) => ({
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
 const errors = {
   400: { description: 'Invalid input', content: { 'application/json': { schema: error } } },
   401: { description: 'Missing or wrong credentials', content: { 'application/json': { schema: error } } },
   403: { description: 'Not allowed for this key', content: { 'application/json': { schema: error } } },
   429: {
-    description: 'Over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
+    description:
+      'Over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
     content: { 'application/json': { schema: error } },
   },
 };
@@ -28,7 +32,12 @@ const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'st
 export function openApiDocument(): OpenAPIObject {
   return {
     openapi: '3.1.0',
-    info: { title: 'Clarion', version: '0.1.0', description: 'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token.' },
+    info: {
+      title: 'Clarion',
+      version: '0.1.0',
+      description:
+        'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token.',
+    },
     components: {
       securitySchemes: {
         appKey: { type: 'http', scheme: 'basic', description: 'appKey:appSecret' },
@@ -38,7 +47,13 @@ export function openApiDocument(): OpenAPIObject {
         Error: {
           type: 'object',
           required: ['error'],
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+            },
+          },
         },
         NotificationRequest: schema(notificationRequestSchema),
         UpsertUser: schema(upsertUserSchema),
@@ -66,16 +81,24 @@ export function openApiDocument(): OpenAPIObject {
       '/v1/notifications/{id}': {
         get: {
           summary: 'A notification with each delivery and its status history',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
           responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
         },
       },
       '/v1/notifications/{id}/cancel': {
         post: {
-          summary: 'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          summary:
+            'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
           responses: {
-            200: { description: '`{id, status: "canceled", canceled, inFlight}`: deliveries canceled now, and ones a worker had already started' },
+            200: {
+              description:
+                '`{id, status: "canceled", canceled, inFlight}`: deliveries canceled now, and ones a worker had already started',
+            },
             404: { description: 'No such notification for this app' },
             409: { description: '`already_canceled`, or `already_sent`: nothing left to send' },
             503: { description: 'Redis unreachable: nothing was changed' },
@@ -84,18 +107,37 @@ export function openApiDocument(): OpenAPIObject {
         },
       },
       '/v1/users/{userId}': {
-        put: { summary: 'Create or update a user and their e-mail/phone', parameters: [userId], requestBody: json('UpsertUser'), responses: { 200: { description: 'The user' }, ...errors } },
-        get: { summary: 'A user with contacts and topics', parameters: [userId], responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors } },
-        delete: { summary: 'Erase a user and all their contacts', parameters: [userId], responses: { 204: { description: 'Erased' }, 404: { description: 'Not found' }, ...errors } },
+        put: {
+          summary: 'Create or update a user and their e-mail/phone',
+          parameters: [userId],
+          requestBody: json('UpsertUser'),
+          responses: { 200: { description: 'The user' }, ...errors },
+        },
+        get: {
+          summary: 'A user with contacts and topics',
+          parameters: [userId],
+          responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors },
+        },
+        delete: {
+          summary: 'Erase a user and all their contacts',
+          parameters: [userId],
+          responses: { 204: { description: 'Erased' }, 404: { description: 'Not found' }, ...errors },
+        },
       },
       '/v1/users/{userId}/preferences': {
         get: {
-          summary: 'A user’s preference rules, quiet hours, and the app’s category defaults (server keys, or a client key for the signed-in user)',
+          summary:
+            'A user’s preference rules, quiet hours, and the app’s category defaults (server keys, or a client key for the signed-in user)',
           parameters: [userId],
-          responses: { 200: { description: 'The preferences' }, 404: { description: 'Unknown user' }, ...errors },
+          responses: {
+            200: { description: 'The preferences' },
+            404: { description: 'Unknown user' },
+            ...errors,
+          },
         },
         put: {
-          summary: 'Set listed rules (enabled:null forgets one; unlisted rules stay) and/or replace quiet hours (null removes them)',
+          summary:
+            'Set listed rules (enabled:null forgets one; unlisted rules stay) and/or replace quiet hours (null removes them)',
           parameters: [userId],
           requestBody: { required: true, ...json('PutPreferences') },
           responses: {
@@ -111,28 +153,70 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Register a device (idempotent; a known token moves to this user)',
           parameters: [userId],
           requestBody: { required: true, ...json('RegisterDevice') },
-          responses: { 201: { description: 'Registered' }, 200: { description: 'Already known (moved/re-enabled)' }, ...errors },
+          responses: {
+            201: { description: 'Registered' },
+            200: { description: 'Already known (moved/re-enabled)' },
+            ...errors,
+          },
         },
       },
       '/v1/users/{userId}/devices/{deviceId}': {
-        delete: { summary: 'Remove a device', parameters: [userId, { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Removed' }, ...errors } },
+        delete: {
+          summary: 'Remove a device',
+          parameters: [userId, { name: 'deviceId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 204: { description: 'Removed' }, ...errors },
+        },
       },
       '/v1/users/{userId}/topics/{topic}': {
-        put: { summary: 'Subscribe to a topic', parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Subscribed' }, ...errors } },
-        delete: { summary: 'Unsubscribe', parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Unsubscribed' }, ...errors } },
+        put: {
+          summary: 'Subscribe to a topic',
+          parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 204: { description: 'Subscribed' }, ...errors },
+        },
+        delete: {
+          summary: 'Unsubscribe',
+          parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 204: { description: 'Unsubscribed' }, ...errors },
+        },
       },
       '/admin/apps': {
-        post: { summary: 'Create an app (returns its first server key; the secret is shown once)', security: [{ admin: [] }], responses: { 200: { description: 'Created' }, ...errors } },
+        post: {
+          summary: 'Create an app (returns its first server key; the secret is shown once)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Created' }, ...errors },
+        },
         get: { summary: 'List apps', security: [{ admin: [] }], responses: { 200: { description: 'Apps' } } },
       },
       '/admin/apps/{appId}/keys': {
-        post: { summary: 'Create a key (server or client)', security: [{ admin: [] }], responses: { 200: { description: 'Created; secret shown once' }, ...errors } },
-        get: { summary: 'List keys (no secrets)', security: [{ admin: [] }], responses: { 200: { description: 'Keys' } } },
+        post: {
+          summary: 'Create a key (server or client)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Created; secret shown once' }, ...errors },
+        },
+        get: {
+          summary: 'List keys (no secrets)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Keys' } },
+        },
       },
       ...templatesOpenApi.paths,
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness: database, Redis, plugins', security: [], responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Text exposition format' } } } },
+      '/healthz': {
+        get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: database, Redis, plugins',
+          security: [],
+          responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          security: [],
+          responses: { 200: { description: 'Text exposition format' } },
+        },
+      },
     },
   } as OpenAPIObject;
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Env } from '../config/env';
 
 /** Headers that carry credentials; pino replaces them with "[Redacted]" wherever they are logged. */

@@ -50,12 +50,21 @@ function requirePlugin(packageName: string, pluginPath: string): AnyChannelPlugi
     try {
       mod = createRequire(join(pluginPath, 'noop.js'))(packageName);
     } catch {
-      throw new PluginLoadError(`cannot load plugin package "${packageName}": ${(first as Error).message}`, isNotInstalled(first, packageName));
+      throw new PluginLoadError(
+        `cannot load plugin package "${packageName}": ${(first as Error).message}`,
+        isNotInstalled(first, packageName),
+      );
     }
   }
   const plugin = (mod.default ?? mod) as Partial<AnyChannelPlugin>;
-  if (typeof plugin?.name !== 'string' || typeof plugin.createSender !== 'function' || !(plugin.config instanceof z.ZodType)) {
-    throw new PluginLoadError(`package "${packageName}" does not export a channel plugin (defineChannelPlugin) as default`);
+  if (
+    typeof plugin?.name !== 'string' ||
+    typeof plugin.createSender !== 'function' ||
+    !(plugin.config instanceof z.ZodType)
+  ) {
+    throw new PluginLoadError(
+      `package "${packageName}" does not export a channel plugin (defineChannelPlugin) as default`,
+    );
   }
   if (!satisfiesSdkRange(plugin.sdkVersion ?? '')) {
     throw new PluginLoadError(
@@ -87,7 +96,8 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       plugin = requirePlugin(packageName, options.pluginPath);
     } catch (error) {
       // A built-in that is absent from this image is skipped when nobody asked for it; a broken one never is.
-      if (explicit || !(error instanceof PluginLoadError && error.notInstalled)) problems.push((error as Error).message);
+      if (explicit || !(error instanceof PluginLoadError && error.notInstalled))
+        problems.push((error as Error).message);
       continue;
     }
     const sandbox = options.sandboxConfigs?.[plugin.name];

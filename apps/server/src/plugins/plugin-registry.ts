@@ -19,7 +19,9 @@ export class PluginRegistry {
 
   /** The plugin serving this device platform on this channel (`push` for ios/android, `web` for browsers). */
   forDevice(channel: string, platform: Platform, preferred: string[] = []): AnyChannelPlugin | undefined {
-    const candidates = this.loaded.map((l) => l.plugin).filter((p) => p.channel === channel && p.platforms?.includes(platform));
+    const candidates = this.loaded
+      .map((l) => l.plugin)
+      .filter((p) => p.channel === channel && p.platforms?.includes(platform));
     return candidates.find((p) => preferred.includes(p.name)) ?? candidates[0];
   }
 
@@ -27,6 +29,8 @@ export class PluginRegistry {
   providersFor(channel: string, order: string[] | undefined): AnyChannelPlugin[] {
     const forChannel = this.loaded.map((l) => l.plugin).filter((p) => p.channel === channel);
     if (!order || order.length === 0) return forChannel;
-    return order.map((n) => forChannel.find((p) => p.name === n)).filter((p): p is AnyChannelPlugin => p !== undefined);
+    return order
+      .map((n) => forChannel.find((p) => p.name === n))
+      .filter((p): p is AnyChannelPlugin => p !== undefined);
   }
 }

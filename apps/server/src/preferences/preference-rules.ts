@@ -12,7 +12,11 @@ export const ANY = '*';
  * (channel, category) › (*, category) › (channel, *) › (*, *). `undefined` means the user
  * said nothing, and the app's category default applies.
  */
-export function userAllows(rules: readonly PreferenceRule[], channel: string, category: string | null): boolean | undefined {
+export function userAllows(
+  rules: readonly PreferenceRule[],
+  channel: string,
+  category: string | null,
+): boolean | undefined {
   const cat = category ?? ANY;
   const order: [string, string][] = [
     [channel, cat],

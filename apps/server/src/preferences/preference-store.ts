@@ -1,4 +1,4 @@
-import { type OptOut, optOut, type Queryable } from './opt-out';
+import { type OptOut, type Queryable } from './opt-out';
 import type { QuietHours } from './quiet-hours';
 
 /** The other writes beside `optOut`: opt-ins, forgetting a rule, quiet hours. All idempotent. */

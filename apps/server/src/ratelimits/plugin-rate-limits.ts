@@ -13,7 +13,9 @@ const UNIT = { ms: 1, s: 1000, m: 60_000 } as const;
 
 /** BullMQ's limiter counts whole jobs per window: a fractional rate becomes 1 per 1/rate seconds. */
 function perSecond(rate: number): PluginRateLimit {
-  return rate >= 1 ? { max: Math.round(rate), durationMs: 1000 } : { max: 1, durationMs: Math.round(1000 / rate) };
+  return rate >= 1
+    ? { max: Math.round(rate), durationMs: 1000 }
+    : { max: 1, durationMs: Math.round(1000 / rate) };
 }
 
 /**

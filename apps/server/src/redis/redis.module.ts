@@ -18,7 +18,12 @@ export class RedisModule implements OnApplicationShutdown {
         { provide: ENV, useValue: env },
         {
           provide: PRODUCER_REDIS,
-          useFactory: () => new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 }),
+          useFactory: () =>
+            new Redis(env.REDIS_URL, {
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 1,
+              connectTimeout: 2000,
+            }),
         },
         { provide: WORKER_REDIS, useFactory: () => new Redis(env.REDIS_URL, { maxRetriesPerRequest: null }) },
       ],

@@ -148,7 +148,8 @@ describe('two API and two worker processes on one database and Redis', () => {
             json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`)),
           ),
       );
-      views.forEach((v, j) => assert.deepEqual(v.summary, { sent: 1 }, `notification ${list[i + j]}`));
+      for (const [j, v] of views.entries())
+        assert.deepEqual(v.summary, { sent: 1 }, `notification ${list[i + j]}`);
     }
     const receipts = receiptsById(h.sandbox);
     assert.equal(receipts.size, NOTIFICATIONS, 'every delivery reached the receiver');
@@ -212,7 +213,8 @@ describe('two API and two worker processes on one database and Redis', () => {
       );
       const first = await Promise.all(one!.map((r) => json<{ id: string }>(r)));
       const second = (await Promise.all(two!.map((r) => json<{ id: string }>(r)))).reverse();
-      first.forEach((a, i) => assert.equal(a.id, second[i]!.id, `${events[i]}: one notification`));
+      for (const [i, a] of first.entries())
+        assert.equal(a.id, second[i]!.id, `${events[i]}: one notification`);
     }
   });
 });

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Fake, Sandbox, webhookFake } from '@clarion/sandbox';
-import { clearPrefix, createTestDatabase, TEST_REDIS_URL, type TestDatabase, testPrefix, testRedis } from '@clarion/testkit';
+import {
+  clearPrefix,
+  createTestDatabase,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testPrefix,
+  testRedis,
+} from '@clarion/testkit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Env, loadEnv } from '../config/env';
 import { startServer } from '../server';
 
@@ -32,7 +39,10 @@ export interface TestApp {
   appSecret: string;
   userTokenSecret: string;
   /** fetch with this app's Basic auth and JSON. */
-  call(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+  call(
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<Response>;
 }
 
 export function basic(appKey: string, appSecret: string): string {
@@ -57,7 +67,9 @@ export async function startHarness(
   const extraFakes = options.fakes ?? [];
   const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: WEBHOOK_SECRET }), ...extraFakes] });
   const configs = sandbox.pluginConfigs();
-  const sandboxConfigs = Object.fromEntries(extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])));
+  const sandboxConfigs = Object.fromEntries(
+    extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])),
+  );
   const base: Record<string, string> = {
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -85,7 +97,11 @@ export async function startHarness(
   const admin = (path: string, init: RequestInit = {}) =>
     fetch(`${url}${path}`, {
       ...init,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        ...(init.headers as Record<string, string>),
+      },
     });
   return {
     get url() {
@@ -102,9 +118,17 @@ export async function startHarness(
     admin,
     childEnv: (extra = {}) => ({ ...process.env, ...base, ...extra }),
     async createApp(settings = {}) {
-      const res = await admin('/admin/apps', { method: 'POST', body: JSON.stringify({ name: 'test app', settings }) });
-      if (res.status !== 201 && res.status !== 200) throw new Error(`create app: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as { app: { id: string }; key: { appKey: string; appSecret: string }; userTokenSecret: string };
+      const res = await admin('/admin/apps', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'test app', settings }),
+      });
+      if (res.status !== 201 && res.status !== 200)
+        throw new Error(`create app: ${res.status} ${await res.text()}`);
+      const body = (await res.json()) as {
+        app: { id: string };
+        key: { appKey: string; appSecret: string };
+        userTokenSecret: string;
+      };
       const auth = basic(body.key.appKey, body.key.appSecret);
       return {
         id: body.app.id,
@@ -114,8 +138,14 @@ export async function startHarness(
         call: (path, init = {}) =>
           fetch(`${url}${path}`, {
             method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-            headers: { authorization: auth, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
-            ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+            headers: {
+              authorization: auth,
+              ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+              ...init.headers,
+            },
+            ...(init.body !== undefined
+              ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
+              : {}),
             ...(init.signal ? { signal: init.signal } : {}),
           }),
       };
@@ -124,8 +154,14 @@ export async function startHarness(
       // Bounded like a real process's shutdown (ops/shutdown-deadline.ts): BullMQ's Worker.close()
       // can hang on a Redis client that is still reconnecting after an outage (bullmq#4656).
       if (app) {
-        const closed = await Promise.race([app.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 15_000).unref())]);
-        if (!closed) process.stderr.write('harness: server close did not finish in 15 s (BullMQ worker stuck reconnecting); moving on\n');
+        const closed = await Promise.race([
+          app.close().then(() => true),
+          new Promise<false>((r) => setTimeout(() => r(false), 15_000).unref()),
+        ]);
+        if (!closed)
+          process.stderr.write(
+            'harness: server close did not finish in 15 s (BullMQ worker stuck reconnecting); moving on\n',
+          );
       }
       await sandbox.stop();
       const redis = testRedis();

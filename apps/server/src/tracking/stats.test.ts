@@ -163,9 +163,15 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
 
   test('Prometheus: delivered, opened and clicked per channel', async () => {
     const text = await (await fetch(`${t.h.url}/metrics`)).text();
-    assert.match(text, /clarion_deliveries_total\{channel="email",plugin="[^"]*",status="delivered"[^}]*\} 3\b/);
+    assert.match(
+      text,
+      /clarion_deliveries_total\{channel="email",plugin="[^"]*",status="delivered"[^}]*\} 3\b/,
+    );
     assert.match(text, /clarion_deliveries_total\{channel="email",plugin="[^"]*",status="opened"[^}]*\} 2\b/);
-    assert.match(text, /clarion_deliveries_total\{channel="email",plugin="[^"]*",status="clicked"[^}]*\} 1\b/);
+    assert.match(
+      text,
+      /clarion_deliveries_total\{channel="email",plugin="[^"]*",status="clicked"[^}]*\} 1\b/,
+    );
     assert.match(text, /clarion_tracking_events_total\{channel="email",event="clicked"[^}]*\} 1\b/);
     assert.match(text, /clarion_provider_callbacks_total\{provider="sendgrid",outcome="accepted"[^}]*\} \d+/);
   });

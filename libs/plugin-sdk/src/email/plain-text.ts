@@ -20,5 +20,7 @@ export function plainTextOf(content: MessageContent): string | undefined {
 
 /** Whether the text part had to be derived from the HTML (plugins count these). */
 export function textIsDerived(content: MessageContent): boolean {
-  return (content.text === undefined || content.text === '') && content.html !== undefined && content.html !== '';
+  return (
+    (content.text === undefined || content.text === '') && content.html !== undefined && content.html !== ''
+  );
 }

@@ -30,7 +30,9 @@ export interface ConformanceOptions {
 }
 
 /** Builds a DeliveryJob with sensible defaults; tests override what they care about. */
-export function makeJob(partial: Partial<DeliveryJob> & Pick<DeliveryJob, 'address' | 'plugin' | 'channel'>): DeliveryJob {
+export function makeJob(
+  partial: Partial<DeliveryJob> & Pick<DeliveryJob, 'address' | 'plugin' | 'channel'>,
+): DeliveryJob {
   return {
     deliveryId: randomUUID(),
     notificationId: randomUUID(),
@@ -63,7 +65,10 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       assert.ok(plugin.channel.length > 0);
       assert.ok(['device', 'email', 'phone', 'url'].includes(plugin.addressKind));
       assert.match(plugin.version, /^\d+\.\d+\.\d+/);
-      assert.ok(satisfiesSdkRange(plugin.sdkVersion), `sdkVersion ${plugin.sdkVersion} does not accept this SDK`);
+      assert.ok(
+        satisfiesSdkRange(plugin.sdkVersion),
+        `sdkVersion ${plugin.sdkVersion} does not accept this SDK`,
+      );
     });
 
     test('its config schema accepts the valid config and rejects an obviously wrong one', () => {
@@ -93,7 +98,11 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       test('classifies a dead address as InvalidAddressError', async () => {
         assert.ok(sender, 'sender was created by the previous test');
         await assert.rejects(
-          sender.send(options.invalidAddressJob!(), { appConfig: options.appConfig?.(), attempt: 1, log: silentLogger }),
+          sender.send(options.invalidAddressJob!(), {
+            appConfig: options.appConfig?.(),
+            attempt: 1,
+            log: silentLogger,
+          }),
           (error: unknown) => error instanceof InvalidAddressError,
         );
       });
@@ -130,12 +139,15 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const job = options.validJob();
         await queue.add('deliver', job, deliveryJobOptions(job, plugin.processor));
         const deadline = Date.now() + 15_000;
-        while (!reporter.final(job.deliveryId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while (!reporter.final(job.deliveryId) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
         assert.equal(reporter.final(job.deliveryId)?.type, 'sent');
         const metrics = await registry.getMetricsAsJSON();
         const attempts = metrics.find((m) => m.name === 'clarion_plugin_send_attempts_total');
         assert.ok(
-          attempts?.values.some((v) => v.labels.plugin === plugin.name && v.labels.result === 'sent' && v.value === 1),
+          attempts?.values.some(
+            (v) => v.labels.plugin === plugin.name && v.labels.result === 'sent' && v.value === 1,
+          ),
           'clarion_plugin_send_attempts_total{result="sent"} counted the send',
         );
         assert.deepEqual(runtime.getHealth(), { healthy: true });

@@ -1,4 +1,4 @@
+export * from './bench';
 export * from './conformance';
 export * from './recording-reporter';
 export * from './runtime-harness';
-export * from './bench';

@@ -6,15 +6,15 @@ import { twilioFake } from './twilio-fake';
 import { vonageFake } from './vonage-fake';
 
 export * from './credentials';
+export * from './mailchimp-fake';
+export * from './sendgrid-events';
+export * from './sendgrid-fake';
+export { SENDGRID_MAX_RECIPIENTS } from './sendgrid-validation';
+export { smsParts } from './sms-parts';
+export * from './smtp-fake';
 export * from './twilio-fake';
 export * from './twilio-signature';
 export * from './vonage-fake';
-export * from './sendgrid-fake';
-export * from './sendgrid-events';
-export { SENDGRID_MAX_RECIPIENTS } from './sendgrid-validation';
-export * from './mailchimp-fake';
-export * from './smtp-fake';
-export { smsParts } from './sms-parts';
 
 /** Fake Twilio, Vonage, SendGrid, Mailchimp Transactional and SMTP (issue 4). */
 export function messagingFakes(): Fake[] {

@@ -1,4 +1,4 @@
-import { type KeyObject, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 
 export const SENDGRID_SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
 export const SENDGRID_TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
@@ -19,7 +19,10 @@ export class SendgridEventSigner {
   }
 
   sign(timestamp: string, body: string): string {
-    return sign('sha256', Buffer.from(timestamp + body, 'utf8'), { key: this.privateKey, dsaEncoding: 'der' }).toString('base64');
+    return sign('sha256', Buffer.from(timestamp + body, 'utf8'), {
+      key: this.privateKey,
+      dsaEncoding: 'der',
+    }).toString('base64');
   }
 }
 

@@ -36,7 +36,8 @@ describe('sandbox SendGrid fake', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify(body),
     });
-  const errors = async (res: Response) => ((await res.json()) as { errors: { field: string | null }[] }).errors;
+  const errors = async (res: Response) =>
+    ((await res.json()) as { errors: { field: string | null }[] }).errors;
 
   test('202 with an empty body and X-Message-Id; one record per recipient', async () => {
     const res = await send(mail(['a@example.com', 'b@example.com']));
@@ -44,7 +45,10 @@ describe('sandbox SendGrid fake', () => {
     assert.equal(await res.text(), '');
     const id = res.headers.get('x-message-id');
     assert.ok(id && id.length >= 16);
-    assert.equal(sandbox.recorder.list({ provider: 'sendgrid', to: 'b@example.com' })[0]?.providerMessageId, id);
+    assert.equal(
+      sandbox.recorder.list({ provider: 'sendgrid', to: 'b@example.com' })[0]?.providerMessageId,
+      id,
+    );
   });
 
   test('401 for a wrong key, with SendGrid error JSON', async () => {
@@ -55,9 +59,17 @@ describe('sandbox SendGrid fake', () => {
 
   test('400 for what SendGrid rejects: no personalizations, bad address, no content, text/plain not first, > 1000 recipients, reserved header', async () => {
     assert.equal((await send({ ...mail(['a@example.com']), personalizations: [] })).status, 400);
-    assert.equal((await errors(await send(mail(['not-an-address']))))[0]?.field, 'personalizations.0.to.0.email');
+    assert.equal(
+      (await errors(await send(mail(['not-an-address']))))[0]?.field,
+      'personalizations.0.to.0.email',
+    );
     assert.equal((await errors(await send(mail(['a@example.com'], { content: [] }))))[0]?.field, 'content');
-    const reversed = mail(['a@example.com'], { content: [{ type: 'text/html', value: '<p>x</p>' }, { type: 'text/plain', value: 'x' }] });
+    const reversed = mail(['a@example.com'], {
+      content: [
+        { type: 'text/html', value: '<p>x</p>' },
+        { type: 'text/plain', value: 'x' },
+      ],
+    });
     assert.equal((await send(reversed)).status, 400);
     const many = Array.from({ length: 1001 }, (_, i) => `u${i}@example.com`);
     assert.equal((await send(mail(many))).status, 400);
@@ -67,7 +79,13 @@ describe('sandbox SendGrid fake', () => {
   });
 
   test('rate limit: 429 with X-RateLimit-Reset in the future', async () => {
-    sandbox.behaviors.add({ provider: 'sendgrid', to: 'limited@example.com', fail: 'rate_limit', retryAfterSeconds: 5, times: 1 });
+    sandbox.behaviors.add({
+      provider: 'sendgrid',
+      to: 'limited@example.com',
+      fail: 'rate_limit',
+      retryAfterSeconds: 5,
+      times: 1,
+    });
     const res = await send(mail(['limited@example.com']));
     assert.equal(res.status, 429);
     const reset = Number(res.headers.get('x-ratelimit-reset'));
@@ -83,9 +101,16 @@ describe('sandbox SendGrid fake', () => {
     while (!find() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const post = find()!;
     const events = JSON.parse(post.body) as { event: string; deliveryId: string }[];
-    assert.deepEqual(events.map((e) => e.event), ['processed', 'bounce']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['processed', 'bounce'],
+    );
     assert.equal(events[0]?.deliveryId, 'd-1');
-    const key = createPublicKey({ key: Buffer.from(fake.eventPublicKey, 'base64'), format: 'der', type: 'spki' });
+    const key = createPublicKey({
+      key: Buffer.from(fake.eventPublicKey, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
     const timestamp = String(post.headers['x-twilio-email-event-webhook-timestamp']);
     const signature = Buffer.from(String(post.headers['x-twilio-email-event-webhook-signature']), 'base64');
     assert.equal(verify('sha256', Buffer.from(timestamp + post.body), key, signature), true);

@@ -26,7 +26,9 @@ export interface SendgridFake extends Fake {
   readonly eventPosts: { events: SendgridEvent[]; answered: number }[];
 }
 
-const errorBody = (message: string, field: string | null = null) => ({ errors: [{ message, field, help: null }] });
+const errorBody = (message: string, field: string | null = null) => ({
+  errors: [{ message, field, help: null }],
+});
 const stringMap = (v: Record<string, unknown> | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(v ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
 
@@ -82,14 +84,17 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
     register(ctx: FakeContext) {
       ctx.http.get('/v3/user/webhooks/event/settings/signed', async (request, reply) => {
         const auth = request.headers.authorization;
-        if (!auth?.startsWith('Bearer ') || !apiKeys.has(auth.slice(7))) return reply.code(401).send(errorBody('authorization required'));
+        if (!auth?.startsWith('Bearer ') || !apiKeys.has(auth.slice(7)))
+          return reply.code(401).send(errorBody('authorization required'));
         return { enabled: true, public_key: signer.publicKeyBase64 };
       });
 
       ctx.http.post<{ Body: SendgridMailBody | undefined }>('/v3/mail/send', async (request, reply) => {
         const auth = request.headers.authorization;
         if (!auth?.startsWith('Bearer ') || !apiKeys.has(auth.slice(7))) {
-          return reply.code(401).send(errorBody('The provided authorization grant is invalid, expired, or revoked'));
+          return reply
+            .code(401)
+            .send(errorBody('The provided authorization grant is invalid, expired, or revoked'));
         }
         const body = request.body;
         const problems = validateSendgridMail(body);
@@ -97,7 +102,11 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
 
         const personalizations = body.personalizations ?? [];
         const recipients = personalizations.flatMap((p, index) =>
-          [...(p.to ?? []), ...(p.cc ?? []), ...(p.bcc ?? [])].map((a) => ({ email: a.email, personalization: p, index })),
+          [...(p.to ?? []), ...(p.cc ?? []), ...(p.bcc ?? [])].map((a) => ({
+            email: a.email,
+            personalization: p,
+            index,
+          })),
         );
         // The first recipient with a rule decides the request's fate (a request succeeds or fails as a whole).
         let rule: ReturnType<typeof ctx.behaviors.take>;
@@ -150,11 +159,15 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
           record(`http_${fail}`);
           const status = Number(fail);
           const message =
-            status === 401 ? 'The provided authorization grant is invalid, expired, or revoked'
-            : status === 403 ? 'access forbidden'
-            : status === 400 ? 'Bad Request'
-            : 'Internal server error';
-          if (rule?.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
+            status === 401
+              ? 'The provided authorization grant is invalid, expired, or revoked'
+              : status === 403
+                ? 'access forbidden'
+                : status === 400
+                  ? 'Bad Request'
+                  : 'Internal server error';
+          if (rule?.retryAfterSeconds !== undefined)
+            reply.header('retry-after', String(rule.retryAfterSeconds));
           return reply.code(status).send(errorBody(message));
         }
 
@@ -163,11 +176,24 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
         const events = recipients.flatMap((r) => {
           const args = { ...stringMap(body.custom_args), ...stringMap(r.personalization.custom_args) };
           const processed = sendgridEvent('processed', r.email, messageId, args, categories);
-          if (fail === 'dropped') return [sendgridEvent('dropped', r.email, messageId, args, categories, { reason: 'Bounced Address' })];
+          if (fail === 'dropped')
+            return [
+              sendgridEvent('dropped', r.email, messageId, args, categories, { reason: 'Bounced Address' }),
+            ];
           if (fail === 'bounce') {
-            return [processed, sendgridEvent('bounce', r.email, messageId, args, categories, { reason: '550 5.1.1 The email account that you tried to reach does not exist', status: '5.1.1', type: 'bounce' })];
+            return [
+              processed,
+              sendgridEvent('bounce', r.email, messageId, args, categories, {
+                reason: '550 5.1.1 The email account that you tried to reach does not exist',
+                status: '5.1.1',
+                type: 'bounce',
+              }),
+            ];
           }
-          return [processed, sendgridEvent('delivered', r.email, messageId, args, categories, { response: '250 OK' })];
+          return [
+            processed,
+            sendgridEvent('delivered', r.email, messageId, args, categories, { response: '250 OK' }),
+          ];
         });
         setImmediate(() => void postEvents(events));
         return reply.code(202).header('x-message-id', messageId).send();
@@ -176,6 +202,10 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
     async start(ctx) {
       base = ctx.baseUrl();
     },
-    pluginConfig: () => ({ apiKey: SANDBOX_SENDGRID.apiKey, from: 'clarion@sandbox.test', baseUrl: `${base}/` }),
+    pluginConfig: () => ({
+      apiKey: SANDBOX_SENDGRID.apiKey,
+      from: 'clarion@sandbox.test',
+      baseUrl: `${base}/`,
+    }),
   };
 }

@@ -60,7 +60,10 @@ describe('sandbox SMTP fake (real smtp-server)', () => {
     assert.match(greeting, /^220 /);
     assert.match(await client.send('EHLO test'), /AUTH PLAIN LOGIN/);
     assert.match(await client.send('MAIL FROM:<app@example.com>'), /^530 /);
-    assert.match(await client.send(`AUTH PLAIN ${Buffer.from('\0clarion\0wrong').toString('base64')}`), /^535 /);
+    assert.match(
+      await client.send(`AUTH PLAIN ${Buffer.from('\0clarion\0wrong').toString('base64')}`),
+      /^535 /,
+    );
     assert.match(await client.send(`AUTH PLAIN ${plain}`), /^235 /);
     assert.match(await client.send('MAIL FROM:<app@example.com>'), /^250 /);
     assert.match(await client.send('RCPT TO:<User@Example.com>'), /^250 /);

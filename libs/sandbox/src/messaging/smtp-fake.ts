@@ -38,7 +38,8 @@ export interface SmtpFake extends Fake {
 }
 
 type SmtpError = Error & { responseCode?: number };
-const smtpError = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code });
+const smtpError = (code: number, message: string): SmtpError =>
+  Object.assign(new Error(message), { responseCode: code });
 
 /** Reply texts for codes a rule can ask for at RCPT TO (RFC 5321 / 3463 enhanced codes). */
 const RCPT_REPLIES: Record<string, string> = {
@@ -77,7 +78,15 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
       const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
         keySize: 2048,
         algorithm: 'sha256',
-        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+        extensions: [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'localhost' },
+              { type: 7, ip: '127.0.0.1' },
+            ],
+          },
+        ],
       });
       cert = pems.cert;
       tls = { key: pems.private, cert: pems.cert };
@@ -103,11 +112,13 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
         callback();
       },
       onAuth(authData, _session, callback) {
-        if (auth && authData.username === auth.user && authData.password === auth.pass) return callback(null, { user: auth.user });
+        if (auth && authData.username === auth.user && authData.password === auth.pass)
+          return callback(null, { user: auth.user });
         return callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
       },
       onMailFrom(_address, session, callback) {
-        if (options.requireTls && !session.secure) return callback(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
+        if (options.requireTls && !session.secure)
+          return callback(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
         return callback();
       },
       onRcptTo(address, session, callback) {
@@ -122,7 +133,13 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
           const code = rule?.fail && !rule.fail.startsWith('data:') ? rule.fail : undefined;
           if (code) {
             stats.rejectedRecipients += 1;
-            ctx.recorder.add({ provider: 'smtp', channel: 'email', to, payload: {}, outcome: `rejected_${code}` });
+            ctx.recorder.add({
+              provider: 'smtp',
+              channel: 'email',
+              to,
+              payload: {},
+              outcome: `rejected_${code}`,
+            });
             return callback(smtpError(Number(code) || 550, RCPT_REPLIES[code] ?? '5.0.0 Rejected'));
           }
           ruleOutcome.set(`${session.id}:${to}`, rule?.fail);
@@ -133,14 +150,22 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
       },
       onData(stream, session, callback) {
         const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
-        const dataFailure = recipients.map((to) => ruleOutcome.get(`${session.id}:${to}`)).find((f) => f?.startsWith('data:'));
+        const dataFailure = recipients
+          .map((to) => ruleOutcome.get(`${session.id}:${to}`))
+          .find((f) => f?.startsWith('data:'));
         for (const to of recipients) ruleOutcome.delete(`${session.id}:${to}`);
         simpleParser(stream)
           .then((mail) => {
             const queueId = randomBytes(6).toString('hex').toUpperCase();
             const code = dataFailure?.slice('data:'.length);
             const headers: Record<string, string> = {};
-            for (const name of ['list-unsubscribe', 'list-unsubscribe-post', 'message-id', 'x-clarion-delivery-id', 'content-type']) {
+            for (const name of [
+              'list-unsubscribe',
+              'list-unsubscribe-post',
+              'message-id',
+              'x-clarion-delivery-id',
+              'content-type',
+            ]) {
               const line = mail.headerLines.find((h) => h.key === name);
               if (line) headers[name] = line.line.slice(line.line.indexOf(':') + 1).trim();
             }
@@ -162,11 +187,21 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
                 ...(code ? {} : { providerMessageId: queueId }),
               });
             }
-            if (code) return callback(smtpError(Number(code), code.startsWith('4') ? '4.3.0 Temporary failure, try again later' : '5.7.1 Message rejected'));
+            if (code)
+              return callback(
+                smtpError(
+                  Number(code),
+                  code.startsWith('4')
+                    ? '4.3.0 Temporary failure, try again later'
+                    : '5.7.1 Message rejected',
+                ),
+              );
             stats.messages += 1;
             return callback(null, `OK: queued as ${queueId}`);
           })
-          .catch((error: Error) => callback(smtpError(451, `4.3.0 Could not parse message: ${error.message}`)));
+          .catch((error: Error) =>
+            callback(smtpError(451, `4.3.0 Could not parse message: ${error.message}`)),
+          );
       },
     });
   }
@@ -182,7 +217,7 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
         s.listen(options.port ?? 0, '127.0.0.1', () => resolve());
       });
       s.on('error', () => undefined); // client resets must not crash the sandbox
-      listeningPort = ((s as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+      listeningPort = (s as unknown as { server: { address(): AddressInfo } }).server.address().port;
     },
     async stop() {
       const s = server;

@@ -6,18 +6,29 @@ export const TWILIO_API_ERRORS: Record<string, { status: number; message: string
   '20500': { status: 500, message: 'Internal Server Error' },
   '20503': { status: 503, message: 'Service Unavailable' },
   '21211': { status: 400, message: "Invalid 'To' Phone Number" },
-  '21408': { status: 400, message: 'Permission to send an SMS has not been enabled for the region indicated by the To number' },
+  '21408': {
+    status: 400,
+    message: 'Permission to send an SMS has not been enabled for the region indicated by the To number',
+  },
   '21602': { status: 400, message: 'Message body is required.' },
   '21603': { status: 400, message: "A 'From' phone number is required." },
   '21604': { status: 400, message: "A 'To' phone number is required." },
-  '21606': { status: 400, message: "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination/account" },
+  '21606': {
+    status: 400,
+    message:
+      "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination/account",
+  },
   '21610': { status: 400, message: 'Attempt to send to unsubscribed recipient' },
   '21614': { status: 400, message: "'To' number is not a valid mobile number" },
   '21617': { status: 400, message: 'The concatenated message body exceeds the 1600 character limit' },
 };
 
 /** Generic rule names shared by every fake, mapped to Twilio codes. */
-export const TWILIO_ALIASES: Record<string, string> = { rate_limit: '20429', server_error: '20500', unavailable: '20503' };
+export const TWILIO_ALIASES: Record<string, string> = {
+  rate_limit: '20429',
+  server_error: '20500',
+  unavailable: '20503',
+};
 
 /**
  * Carrier-side errors: the API accepts the message (201) and the failure arrives later in the
@@ -49,6 +60,12 @@ export function twilioProblemBody(code: string) {
   const known = TWILIO_API_ERRORS[code] ?? { status: 400, message: 'Error' };
   return {
     status: known.status,
-    body: { type: `https://www.twilio.com/docs/errors/${code}`, title: known.message, status: known.status, code: Number(code), detail: known.message },
+    body: {
+      type: `https://www.twilio.com/docs/errors/${code}`,
+      title: known.message,
+      status: known.status,
+      code: Number(code),
+      detail: known.message,
+    },
   };
 }

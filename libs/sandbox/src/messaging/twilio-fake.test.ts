@@ -21,7 +21,11 @@ describe('sandbox Twilio fake', () => {
   });
 
   const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  const send = (form: Record<string, string>, auth = basic(SANDBOX_TWILIO.accountSid, SANDBOX_TWILIO.authToken), sid: string = SANDBOX_TWILIO.accountSid) =>
+  const send = (
+    form: Record<string, string>,
+    auth = basic(SANDBOX_TWILIO.accountSid, SANDBOX_TWILIO.authToken),
+    sid: string = SANDBOX_TWILIO.accountSid,
+  ) =>
     fetch(`${sandbox.url}/2010-04-01/Accounts/${sid}/Messages.json`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
@@ -38,28 +42,55 @@ describe('sandbox Twilio fake', () => {
     assert.equal(body.num_segments, '2');
     const [rec] = sandbox.recorder.list({ provider: 'twilio', to: '+14155550100' });
     assert.equal(rec?.outcome, 'accepted');
-    assert.equal((rec?.payload as { text: string }).text.length, 161);
+    assert.equal((rec?.payload as { text: string } | undefined)?.text.length, 161);
   });
 
   test('API key auth works for the key owner account only', async () => {
-    assert.equal((await send({ To: '+14155550101', From: SANDBOX_TWILIO.from, Body: 'k' }, basic(SANDBOX_TWILIO.apiKeySid, SANDBOX_TWILIO.apiKeySecret))).status, 201);
+    assert.equal(
+      (
+        await send(
+          { To: '+14155550101', From: SANDBOX_TWILIO.from, Body: 'k' },
+          basic(SANDBOX_TWILIO.apiKeySid, SANDBOX_TWILIO.apiKeySecret),
+        )
+      ).status,
+      201,
+    );
     const other = `AC${'9'.repeat(32)}`;
-    const res = await send({ To: '+14155550101', From: SANDBOX_TWILIO.from, Body: 'k' }, basic(SANDBOX_TWILIO.apiKeySid, SANDBOX_TWILIO.apiKeySecret), other);
+    const res = await send(
+      { To: '+14155550101', From: SANDBOX_TWILIO.from, Body: 'k' },
+      basic(SANDBOX_TWILIO.apiKeySid, SANDBOX_TWILIO.apiKeySecret),
+      other,
+    );
     assert.equal(res.status, 401);
   });
 
   test('refuses bad credentials with 20003 in Twilio error JSON', async () => {
-    const res = await send({ To: '+14155550100', From: SANDBOX_TWILIO.from, Body: 'hi' }, basic(SANDBOX_TWILIO.accountSid, 'wrong'));
+    const res = await send(
+      { To: '+14155550100', From: SANDBOX_TWILIO.from, Body: 'hi' },
+      basic(SANDBOX_TWILIO.accountSid, 'wrong'),
+    );
     assert.equal(res.status, 401);
-    assert.deepEqual(await json(res), { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+    assert.deepEqual(await json(res), {
+      code: 20003,
+      message: 'Authenticate',
+      more_info: 'https://www.twilio.com/docs/errors/20003',
+      status: 401,
+    });
     assert.equal((await send({ To: '+14155550100', From: SANDBOX_TWILIO.from, Body: 'hi' }, '')).status, 401);
   });
 
   test('validates like Twilio: non-E.164 To is 21211, missing From 21603, empty Body 21602, > 1600 chars 21617', async () => {
-    assert.equal((await json(await send({ To: '4155550100', From: SANDBOX_TWILIO.from, Body: 'hi' }))).code, 21211);
+    assert.equal(
+      (await json(await send({ To: '4155550100', From: SANDBOX_TWILIO.from, Body: 'hi' }))).code,
+      21211,
+    );
     assert.equal((await json(await send({ To: '+14155550100', Body: 'hi' }))).code, 21603);
     assert.equal((await json(await send({ To: '+14155550100', From: SANDBOX_TWILIO.from }))).code, 21602);
-    assert.equal((await json(await send({ To: '+14155550100', From: SANDBOX_TWILIO.from, Body: 'x'.repeat(1601) }))).code, 21617);
+    assert.equal(
+      (await json(await send({ To: '+14155550100', From: SANDBOX_TWILIO.from, Body: 'x'.repeat(1601) })))
+        .code,
+      21617,
+    );
   });
 
   test('obeys rules: 21610 STOP, 20429 with Retry-After, RFC 9457 form, a bare 503', async () => {
@@ -67,7 +98,13 @@ describe('sandbox Twilio fake', () => {
     const stop = await send({ To: '+14155550110', From: SANDBOX_TWILIO.from, Body: 'hi' });
     assert.equal(stop.status, 400);
     assert.equal((await json(stop)).code, 21610);
-    sandbox.behaviors.add({ provider: 'twilio', to: '+14155550111', fail: 'rate_limit', retryAfterSeconds: 3, times: 1 });
+    sandbox.behaviors.add({
+      provider: 'twilio',
+      to: '+14155550111',
+      fail: 'rate_limit',
+      retryAfterSeconds: 3,
+      times: 1,
+    });
     const limited = await send({ To: '+14155550111', From: SANDBOX_TWILIO.from, Body: 'hi' });
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get('retry-after'), '3');
@@ -83,16 +120,33 @@ describe('sandbox Twilio fake', () => {
 
   test('posts signed status callbacks: sent then delivered, or undelivered with ErrorCode', async () => {
     const url = `${receiver.url}/callbacks/twilio`;
-    const ok = await json(await send({ To: '+14155550120', From: SANDBOX_TWILIO.from, Body: 'hi', StatusCallback: url }));
+    const ok = await json(
+      await send({ To: '+14155550120', From: SANDBOX_TWILIO.from, Body: 'hi', StatusCallback: url }),
+    );
     sandbox.behaviors.add({ provider: 'twilio', to: '+14155550121', fail: '30003', times: 1 });
-    const failed = await json(await send({ To: '+14155550121', From: SANDBOX_TWILIO.from, Body: 'hi', StatusCallback: url }));
+    const failed = await json(
+      await send({ To: '+14155550121', From: SANDBOX_TWILIO.from, Body: 'hi', StatusCallback: url }),
+    );
     const deadline = Date.now() + 5000;
     while (receiver.received.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const posts = receiver.received.map((r) => ({ params: Object.fromEntries(new URLSearchParams(r.body)), signature: r.headers['x-twilio-signature'] }));
+    const posts = receiver.received.map((r) => ({
+      params: Object.fromEntries(new URLSearchParams(r.body)),
+      signature: r.headers['x-twilio-signature'],
+    }));
     const forSid = (sid: unknown) => posts.filter((p) => p.params.MessageSid === sid);
-    assert.deepEqual(forSid(ok.sid).map((p) => p.params.MessageStatus), ['sent', 'delivered']);
-    assert.deepEqual(forSid(failed.sid).map((p) => [p.params.MessageStatus, p.params.ErrorCode]), [['sent', undefined], ['undelivered', '30003']]);
-    for (const p of posts) assert.equal(p.signature, twilioSignature(SANDBOX_TWILIO.authToken, url, p.params));
+    assert.deepEqual(
+      forSid(ok.sid).map((p) => p.params.MessageStatus),
+      ['sent', 'delivered'],
+    );
+    assert.deepEqual(
+      forSid(failed.sid).map((p) => [p.params.MessageStatus, p.params.ErrorCode]),
+      [
+        ['sent', undefined],
+        ['undelivered', '30003'],
+      ],
+    );
+    for (const p of posts)
+      assert.equal(p.signature, twilioSignature(SANDBOX_TWILIO.authToken, url, p.params));
     assert.equal(fake.callbacks.length, 4);
   });
 });

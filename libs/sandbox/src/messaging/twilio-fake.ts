@@ -57,7 +57,10 @@ const field = (form: Form, key: string): string | undefined => {
 export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
   const accounts = options.accounts ?? { [SANDBOX_TWILIO.accountSid]: SANDBOX_TWILIO.authToken };
   const apiKeys = options.apiKeys ?? {
-    [SANDBOX_TWILIO.apiKeySid]: { secret: SANDBOX_TWILIO.apiKeySecret, accountSid: SANDBOX_TWILIO.accountSid },
+    [SANDBOX_TWILIO.apiKeySid]: {
+      secret: SANDBOX_TWILIO.apiKeySecret,
+      accountSid: SANDBOX_TWILIO.accountSid,
+    },
   };
   const callbacks: StatusCallbackRecord[] = [];
   let base = '';
@@ -66,7 +69,8 @@ export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
   const authorised = (accountSid: string, header: string | undefined): boolean => {
     const auth = parseBasicAuth(header);
     if (!auth) return false;
-    if (auth.user.startsWith('AC')) return auth.user === accountSid && sameSecret(auth.pass, accounts[accountSid] ?? '');
+    if (auth.user.startsWith('AC'))
+      return auth.user === accountSid && sameSecret(auth.pass, accounts[accountSid] ?? '');
     const key = apiKeys[auth.user];
     return key !== undefined && key.accountSid === accountSid && sameSecret(auth.pass, key.secret);
   };
@@ -77,7 +81,12 @@ export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
     return reply.code(status).send(body);
   };
 
-  async function postCallbacks(url: string, authToken: string, message: Record<string, unknown>, failCode?: string) {
+  async function postCallbacks(
+    url: string,
+    authToken: string,
+    message: Record<string, unknown>,
+    failCode?: string,
+  ) {
     const statuses: { status: string; error?: string }[] = failCode
       ? [{ status: 'sent' }, { status: TWILIO_DELIVERY_ERRORS[failCode] ?? 'undelivered', error: failCode }]
       : [{ status: 'sent' }, { status: 'delivered' }];
@@ -93,7 +102,9 @@ export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
         SmsSid: String(message.sid),
         SmsStatus: step.status,
         To: String(message.to),
-        ...(message.messaging_service_sid ? { MessagingServiceSid: String(message.messaging_service_sid) } : {}),
+        ...(message.messaging_service_sid
+          ? { MessagingServiceSid: String(message.messaging_service_sid) }
+          : {}),
         ...(step.error ? { ErrorCode: step.error } : {}),
       };
       const signature = twilioSignature(authToken, url, params);
@@ -101,7 +112,11 @@ export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
       try {
         const res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, 'user-agent': 'TwilioProxy/1.1' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': signature,
+            'user-agent': 'TwilioProxy/1.1',
+          },
           body: new URLSearchParams(params).toString(),
           signal: AbortSignal.timeout(5000),
         });
@@ -119,104 +134,125 @@ export function twilioFake(options: TwilioFakeOptions = {}): TwilioFake {
     channel: 'sms',
     callbacks,
     register(ctx: FakeContext) {
-      ctx.http.post<{ Params: { sid: string }; Body: Form }>('/2010-04-01/Accounts/:sid/Messages.json', async (request, reply) => {
-        const accountSid = request.params.sid;
-        if (!authorised(accountSid, request.headers.authorization)) return sendError(reply, '20003');
-        if (!String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-          return sendError(reply, '21602', 'expected a form-encoded body');
-        }
-        const form: Form = request.body ?? {};
-        const to = field(form, 'To');
-        const from = field(form, 'From');
-        const serviceSid = field(form, 'MessagingServiceSid');
-        const text = field(form, 'Body') ?? '';
-        const mediaUrls = ([] as (string | undefined)[]).concat(form.MediaUrl ?? []).filter((u): u is string => !!u);
-        const statusCallback = field(form, 'StatusCallback');
+      ctx.http.post<{ Params: { sid: string }; Body: Form }>(
+        '/2010-04-01/Accounts/:sid/Messages.json',
+        async (request, reply) => {
+          const accountSid = request.params.sid;
+          if (!authorised(accountSid, request.headers.authorization)) return sendError(reply, '20003');
+          if (
+            !String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+          ) {
+            return sendError(reply, '21602', 'expected a form-encoded body');
+          }
+          const form: Form = request.body ?? {};
+          const to = field(form, 'To');
+          const from = field(form, 'From');
+          const serviceSid = field(form, 'MessagingServiceSid');
+          const text = field(form, 'Body') ?? '';
+          const mediaUrls = ([] as (string | undefined)[])
+            .concat(form.MediaUrl ?? [])
+            .filter((u): u is string => !!u);
+          const statusCallback = field(form, 'StatusCallback');
 
-        if (!to) return sendError(reply, '21604');
-        const rule = ctx.behaviors.take('twilio', to);
-        if (rule?.delayMs) await sleep(rule.delayMs);
-        if (rule?.drop) {
-          request.raw.socket.destroy();
-          return reply;
-        }
-        const record = (outcome: string, providerMessageId?: string) =>
-          ctx.recorder.add({
-            provider: 'twilio',
-            channel: 'sms',
+          if (!to) return sendError(reply, '21604');
+          const rule = ctx.behaviors.take('twilio', to);
+          if (rule?.delayMs) await sleep(rule.delayMs);
+          if (rule?.drop) {
+            request.raw.socket.destroy();
+            return reply;
+          }
+          const record = (outcome: string, providerMessageId?: string) =>
+            ctx.recorder.add({
+              provider: 'twilio',
+              channel: 'sms',
+              to,
+              payload: {
+                text,
+                from: from ?? null,
+                messagingServiceSid: serviceSid ?? null,
+                mediaUrls,
+                segments: smsParts(text).parts,
+                statusCallback: statusCallback ?? null,
+              },
+              outcome,
+              ...(providerMessageId ? { providerMessageId } : {}),
+            });
+
+          // Validation Twilio itself performs, in its order.
+          if (!E164.test(to)) {
+            record('twilio_21211');
+            return sendError(reply, '21211', to);
+          }
+          if (!from && !serviceSid) {
+            record('twilio_21603');
+            return sendError(reply, '21603');
+          }
+          if (!text && mediaUrls.length === 0) {
+            record('twilio_21602');
+            return sendError(reply, '21602');
+          }
+          if (text.length > MAX_BODY) {
+            record('twilio_21617');
+            return sendError(reply, '21617');
+          }
+
+          const failName = rule?.fail ? (TWILIO_ALIASES[rule.fail] ?? rule.fail) : undefined;
+          if (failName?.startsWith('rfc9457:')) {
+            const code = failName.slice('rfc9457:'.length);
+            record(`twilio_${code}`);
+            const { status, body } = twilioProblemBody(code);
+            return reply.code(status).type('application/problem+json').send(body);
+          }
+          if (failName && TWILIO_API_ERRORS[failName]) {
+            record(`twilio_${failName}`);
+            return sendError(reply, failName, undefined, rule?.retryAfterSeconds);
+          }
+          if (failName && /^\d{3}$/.test(failName)) {
+            // A bare HTTP status: an outage in front of the API (load balancer), no Twilio JSON.
+            record(`http_${failName}`);
+            return reply
+              .code(Number(failName))
+              .type('text/html')
+              .send(`<html><body>${failName}</body></html>`);
+          }
+
+          const now = new Date().toUTCString();
+          const messageSid = sid('SM');
+          const message = {
+            account_sid: accountSid,
+            api_version: '2010-04-01',
+            body: text,
+            date_created: now,
+            date_sent: null,
+            date_updated: now,
+            direction: 'outbound-api',
+            error_code: null,
+            error_message: null,
+            from: from ?? null,
+            messaging_service_sid: serviceSid ?? null,
+            num_media: String(mediaUrls.length),
+            num_segments: String(smsParts(text).parts),
+            price: null,
+            price_unit: 'USD',
+            sid: messageSid,
+            status: from ? 'queued' : 'accepted',
+            subresource_uris: {
+              media: `/2010-04-01/Accounts/${accountSid}/Messages/${messageSid}/Media.json`,
+            },
             to,
-            payload: { text, from: from ?? null, messagingServiceSid: serviceSid ?? null, mediaUrls, segments: smsParts(text).parts, statusCallback: statusCallback ?? null },
-            outcome,
-            ...(providerMessageId ? { providerMessageId } : {}),
-          });
-
-        // Validation Twilio itself performs, in its order.
-        if (!E164.test(to)) {
-          record('twilio_21211');
-          return sendError(reply, '21211', to);
-        }
-        if (!from && !serviceSid) {
-          record('twilio_21603');
-          return sendError(reply, '21603');
-        }
-        if (!text && mediaUrls.length === 0) {
-          record('twilio_21602');
-          return sendError(reply, '21602');
-        }
-        if (text.length > MAX_BODY) {
-          record('twilio_21617');
-          return sendError(reply, '21617');
-        }
-
-        const failName = rule?.fail ? (TWILIO_ALIASES[rule.fail] ?? rule.fail) : undefined;
-        if (failName?.startsWith('rfc9457:')) {
-          const code = failName.slice('rfc9457:'.length);
-          record(`twilio_${code}`);
-          const { status, body } = twilioProblemBody(code);
-          return reply.code(status).type('application/problem+json').send(body);
-        }
-        if (failName && TWILIO_API_ERRORS[failName]) {
-          record(`twilio_${failName}`);
-          return sendError(reply, failName, undefined, rule?.retryAfterSeconds);
-        }
-        if (failName && /^\d{3}$/.test(failName)) {
-          // A bare HTTP status: an outage in front of the API (load balancer), no Twilio JSON.
-          record(`http_${failName}`);
-          return reply.code(Number(failName)).type('text/html').send(`<html><body>${failName}</body></html>`);
-        }
-
-        const now = new Date().toUTCString();
-        const messageSid = sid('SM');
-        const message = {
-          account_sid: accountSid,
-          api_version: '2010-04-01',
-          body: text,
-          date_created: now,
-          date_sent: null,
-          date_updated: now,
-          direction: 'outbound-api',
-          error_code: null,
-          error_message: null,
-          from: from ?? null,
-          messaging_service_sid: serviceSid ?? null,
-          num_media: String(mediaUrls.length),
-          num_segments: String(smsParts(text).parts),
-          price: null,
-          price_unit: 'USD',
-          sid: messageSid,
-          status: from ? 'queued' : 'accepted',
-          subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${messageSid}/Media.json` },
-          to,
-          uri: `/2010-04-01/Accounts/${accountSid}/Messages/${messageSid}.json`,
-        };
-        const deliveryFailure = failName && TWILIO_DELIVERY_ERRORS[failName] ? failName : undefined;
-        record(deliveryFailure ? `accepted_then_${failName}` : 'accepted', messageSid);
-        if (statusCallback) {
-          // After the 201, like Twilio: the initial status is never called back.
-          setImmediate(() => void postCallbacks(statusCallback, accounts[accountSid] ?? '', message, deliveryFailure));
-        }
-        return reply.code(201).send(message);
-      });
+            uri: `/2010-04-01/Accounts/${accountSid}/Messages/${messageSid}.json`,
+          };
+          const deliveryFailure = failName && TWILIO_DELIVERY_ERRORS[failName] ? failName : undefined;
+          record(deliveryFailure ? `accepted_then_${failName}` : 'accepted', messageSid);
+          if (statusCallback) {
+            // After the 201, like Twilio: the initial status is never called back.
+            setImmediate(
+              () => void postCallbacks(statusCallback, accounts[accountSid] ?? '', message, deliveryFailure),
+            );
+          }
+          return reply.code(201).send(message);
+        },
+      );
     },
     async start(ctx) {
       base = ctx.baseUrl();

@@ -32,7 +32,8 @@ const ALIASES: Record<string, string> = { rate_limit: '1', server_error: '5', un
 const MAX_TEXT = 3200;
 
 type Params = Record<string, unknown>;
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 
 /**
  * Fake Vonage SMS API: `POST /sms/json` (JSON or form body, kebab-case keys), Basic auth or
@@ -61,7 +62,8 @@ export function vonageFake(options: VonageFakeOptions = {}): Fake {
         const apiKey = basic?.user ?? str(body.api_key);
         const apiSecret = basic?.pass ?? str(body.api_secret);
         if (!apiKey || !apiSecret) return reply.send(failure('2', undefined, 'Missing api_key'));
-        if (!sameSecret(apiSecret, keys[apiKey] ?? '')) return reply.send(failure('4', undefined, 'Bad Credentials'));
+        if (!sameSecret(apiSecret, keys[apiKey] ?? ''))
+          return reply.send(failure('4', undefined, 'Bad Credentials'));
 
         const to = str(body.to);
         const from = str(body.from);
@@ -108,7 +110,8 @@ export function vonageFake(options: VonageFakeOptions = {}): Fake {
         const fail = rule?.fail ? (ALIASES[rule.fail] ?? rule.fail) : undefined;
         if (fail && /^\d{3}$/.test(fail)) {
           record(`http_${fail}`);
-          if (rule?.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
+          if (rule?.retryAfterSeconds !== undefined)
+            reply.header('retry-after', String(rule.retryAfterSeconds));
           return reply.code(Number(fail)).type('text/plain').send(`sandbox told to answer ${fail}`);
         }
         if (fail) {
@@ -131,6 +134,11 @@ export function vonageFake(options: VonageFakeOptions = {}): Fake {
     async start(ctx) {
       base = ctx.baseUrl();
     },
-    pluginConfig: () => ({ apiKey: SANDBOX_VONAGE.apiKey, apiSecret: SANDBOX_VONAGE.apiSecret, from: 'Clarion', restHost: base }),
+    pluginConfig: () => ({
+      apiKey: SANDBOX_VONAGE.apiKey,
+      apiSecret: SANDBOX_VONAGE.apiSecret,
+      from: 'Clarion',
+      restHost: base,
+    }),
   };
 }

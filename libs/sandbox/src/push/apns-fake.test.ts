@@ -3,13 +3,21 @@ import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox } from '../server';
-import { apnsFake, apnsTestKey, type ApnsFake, SANDBOX_APNS_TOPIC } from './apns-fake';
+import { type ApnsFake, apnsFake, apnsTestKey, SANDBOX_APNS_TOPIC } from './apns-fake';
 
 /** Signs an APNs provider token by hand (ES256, raw r||s), so the fake is tested without the plugin. */
-function providerToken(keyPem: string, kid: string, iss: string, iat = Math.floor(Date.now() / 1000)): string {
+function providerToken(
+  keyPem: string,
+  kid: string,
+  iss: string,
+  iat = Math.floor(Date.now() / 1000),
+): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const input = `${b64({ alg: 'ES256', kid })}.${b64({ iss, iat })}`;
-  const sig = sign('sha256', Buffer.from(input), { key: createPrivateKey(keyPem), dsaEncoding: 'ieee-p1363' });
+  const sig = sign('sha256', Buffer.from(input), {
+    key: createPrivateKey(keyPem),
+    dsaEncoding: 'ieee-p1363',
+  });
   return `${input}.${sig.toString('base64url')}`;
 }
 
@@ -19,7 +27,11 @@ describe('sandbox APNs', () => {
   let session: http2.ClientHttp2Session;
   const key = apnsTestKey('TESTKEY001', 'TESTTEAM01');
   before(async () => {
-    fake = apnsFake({ keys: [{ keyId: key.keyId, teamId: key.teamId, publicKey: key.publicKeyPem, topics: [SANDBOX_APNS_TOPIC] }] });
+    fake = apnsFake({
+      keys: [
+        { keyId: key.keyId, teamId: key.teamId, publicKey: key.publicKeyPem, topics: [SANDBOX_APNS_TOPIC] },
+      ],
+    });
     sb = await Sandbox.start({ fakes: [fake] });
     session = http2.connect(`https://127.0.0.1:${fake.port()}`, { ca: fake.caPem() });
   });
@@ -38,7 +50,11 @@ describe('sandbox APNs', () => {
       req.on('error', reject);
       req.end(body);
     });
-  const ok = () => ({ authorization: `bearer ${providerToken(key.privateKeyPem, key.keyId, key.teamId)}`, 'apns-topic': SANDBOX_APNS_TOPIC, 'apns-push-type': 'alert' });
+  const ok = () => ({
+    authorization: `bearer ${providerToken(key.privateKeyPem, key.keyId, key.teamId)}`,
+    'apns-topic': SANDBOX_APNS_TOPIC,
+    'apns-push-type': 'alert',
+  });
   const aps = JSON.stringify({ aps: { alert: { title: 't', body: 'b' } } });
 
   test('accepts a correctly signed request over HTTP/2 + TLS', async () => {
@@ -48,12 +64,40 @@ describe('sandbox APNs', () => {
 
   test('rejects a token signed by another key, a wrong team, a missing or stale token', async () => {
     const other = apnsTestKey(key.keyId, key.teamId);
-    assert.deepEqual(JSON.parse((await post({ ...ok(), authorization: `bearer ${providerToken(other.privateKeyPem, key.keyId, key.teamId)}` }, aps)).body), { reason: 'InvalidProviderToken' });
-    assert.equal(JSON.parse((await post({ ...ok(), authorization: `bearer ${providerToken(key.privateKeyPem, key.keyId, 'OTHERTEAM')}` }, aps)).body).reason, 'UnrelatedKeyIdInToken');
+    assert.deepEqual(
+      JSON.parse(
+        (
+          await post(
+            { ...ok(), authorization: `bearer ${providerToken(other.privateKeyPem, key.keyId, key.teamId)}` },
+            aps,
+          )
+        ).body,
+      ),
+      { reason: 'InvalidProviderToken' },
+    );
+    assert.equal(
+      JSON.parse(
+        (
+          await post(
+            { ...ok(), authorization: `bearer ${providerToken(key.privateKeyPem, key.keyId, 'OTHERTEAM')}` },
+            aps,
+          )
+        ).body,
+      ).reason,
+      'UnrelatedKeyIdInToken',
+    );
     const { authorization: _a, ...noAuth } = ok();
     assert.equal(JSON.parse((await post(noAuth, aps)).body).reason, 'MissingProviderToken');
-    const stale = providerToken(key.privateKeyPem, key.keyId, key.teamId, Math.floor(Date.now() / 1000) - 7200);
-    assert.equal(JSON.parse((await post({ ...ok(), authorization: `bearer ${stale}` }, aps)).body).reason, 'ExpiredProviderToken');
+    const stale = providerToken(
+      key.privateKeyPem,
+      key.keyId,
+      key.teamId,
+      Math.floor(Date.now() / 1000) - 7200,
+    );
+    assert.equal(
+      JSON.parse((await post({ ...ok(), authorization: `bearer ${stale}` }, aps)).body).reason,
+      'ExpiredProviderToken',
+    );
   });
 
   test('checks topic, push type, priority, device token and payload size like Apple', async () => {
@@ -63,10 +107,16 @@ describe('sandbox APNs', () => {
     };
     assert.equal(await reason({ ...ok(), 'apns-topic': 'com.other.app' }), '400 TopicDisallowed');
     assert.equal(await reason({ ...ok(), 'apns-push-type': 'shout' }), '400 InvalidPushType');
-    assert.equal(await reason({ ...ok(), 'apns-push-type': 'background', 'apns-priority': '10' }), '400 BadPriority');
+    assert.equal(
+      await reason({ ...ok(), 'apns-push-type': 'background', 'apns-priority': '10' }),
+      '400 BadPriority',
+    );
     assert.equal(await reason(ok(), aps, 'nothex'), '400 BadDeviceToken');
     assert.equal(await reason(ok(), ''), '400 PayloadEmpty');
-    assert.equal(await reason(ok(), JSON.stringify({ aps: { alert: 'x'.repeat(4100) } })), '413 PayloadTooLarge');
+    assert.equal(
+      await reason(ok(), JSON.stringify({ aps: { alert: 'x'.repeat(4100) } })),
+      '413 PayloadTooLarge',
+    );
   });
 
   test('answers 410 Unregistered with a timestamp when told to, and counts connections', async () => {

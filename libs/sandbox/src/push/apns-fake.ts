@@ -1,4 +1,4 @@
-import { X509Certificate, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -83,8 +83,14 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
   const certificates = new Map<string, ApnsClientCertificate>();
   const defaultKey = apnsTestKey('SANDBOXK01', 'SANDBOXT01');
   const addKey = (key: ApnsSigningKey) => keys.set(key.keyId, key);
-  const addCertificate = (c: ApnsClientCertificate) => certificates.set(new X509Certificate(c.certPem).fingerprint256, c);
-  addKey({ keyId: defaultKey.keyId, teamId: defaultKey.teamId, publicKey: defaultKey.publicKeyPem, topics: [SANDBOX_APNS_TOPIC] });
+  const addCertificate = (c: ApnsClientCertificate) =>
+    certificates.set(new X509Certificate(c.certPem).fingerprint256, c);
+  addKey({
+    keyId: defaultKey.keyId,
+    teamId: defaultKey.teamId,
+    publicKey: defaultKey.publicKeyPem,
+    topics: [SANDBOX_APNS_TOPIC],
+  });
   for (const key of options.keys ?? []) addKey(key);
   for (const c of options.certificates ?? []) addCertificate(c);
 
@@ -102,7 +108,8 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
       const key = typeof jwt.header.kid === 'string' ? keys.get(jwt.header.kid) : undefined;
       if (!key) return { status: 403, reason: 'InvalidProviderToken' };
       if (jwt.claims.iss !== key.teamId) return { status: 403, reason: 'UnrelatedKeyIdInToken' };
-      if (!verifyJwtSignature(jwt, 'ES256', key.publicKey)) return { status: 403, reason: 'InvalidProviderToken' };
+      if (!verifyJwtSignature(jwt, 'ES256', key.publicKey))
+        return { status: 403, reason: 'InvalidProviderToken' };
       const iat = jwt.claims.iat;
       const now = Date.now() / 1000;
       if (typeof iat !== 'number' || iat > now + 60) return { status: 403, reason: 'InvalidProviderToken' };
@@ -118,14 +125,21 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
     return { status: 403, reason: 'MissingProviderToken' };
   }
 
-  function validate(path: string, headers: http2.IncomingHttpHeaders, body: Buffer, topics: string[]): Answer | undefined {
+  function validate(
+    path: string,
+    headers: http2.IncomingHttpHeaders,
+    body: Buffer,
+    topics: string[],
+  ): Answer | undefined {
     const token = path.slice('/3/device/'.length);
     if (token === '') return { status: 400, reason: 'MissingDeviceToken' };
-    if (!TOKEN_PATTERN.test(token) || token.length % 2 !== 0) return { status: 400, reason: 'BadDeviceToken' };
+    if (!TOKEN_PATTERN.test(token) || token.length % 2 !== 0)
+      return { status: 400, reason: 'BadDeviceToken' };
     const topic = headers['apns-topic'];
     if (typeof topic !== 'string' || topic === '') {
       // Certificate auth may omit the topic when the certificate has one; token auth may not.
-      if (headers.authorization !== undefined || topics.length !== 1) return { status: 400, reason: 'MissingTopic' };
+      if (headers.authorization !== undefined || topics.length !== 1)
+        return { status: 400, reason: 'MissingTopic' };
     } else if (!topics.includes(topic)) {
       return { status: 400, reason: 'TopicDisallowed' };
     }
@@ -134,15 +148,20 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
       return { status: 400, reason: 'InvalidPushType' };
     }
     const priority = headers['apns-priority'];
-    if (priority !== undefined && !['1', '5', '10'].includes(String(priority))) return { status: 400, reason: 'BadPriority' };
+    if (priority !== undefined && !['1', '5', '10'].includes(String(priority)))
+      return { status: 400, reason: 'BadPriority' };
     // Apple: a background notification sent with priority 10 is an error.
-    if (pushType === 'background' && String(priority ?? '10') === '10') return { status: 400, reason: 'BadPriority' };
+    if (pushType === 'background' && String(priority ?? '10') === '10')
+      return { status: 400, reason: 'BadPriority' };
     const expiration = headers['apns-expiration'];
-    if (expiration !== undefined && !/^\d+$/.test(String(expiration))) return { status: 400, reason: 'BadExpirationDate' };
+    if (expiration !== undefined && !/^\d+$/.test(String(expiration)))
+      return { status: 400, reason: 'BadExpirationDate' };
     const collapseId = headers['apns-collapse-id'];
-    if (collapseId !== undefined && Buffer.byteLength(String(collapseId)) > 64) return { status: 400, reason: 'BadCollapseId' };
+    if (collapseId !== undefined && Buffer.byteLength(String(collapseId)) > 64)
+      return { status: 400, reason: 'BadCollapseId' };
     const apnsId = headers['apns-id'];
-    if (apnsId !== undefined && !UUID_PATTERN.test(String(apnsId))) return { status: 400, reason: 'BadMessageId' };
+    if (apnsId !== undefined && !UUID_PATTERN.test(String(apnsId)))
+      return { status: 400, reason: 'BadMessageId' };
     if (body.length === 0) return { status: 400, reason: 'PayloadEmpty' };
     if (body.length > apnsPayloadLimit(typeof pushType === 'string' ? pushType : undefined)) {
       return { status: 413, reason: 'PayloadTooLarge' };
@@ -163,12 +182,19 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
     stream.end(JSON.stringify(body));
   }
 
-  async function handle(ctx: FakeContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) {
+  async function handle(
+    ctx: FakeContext,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    body: Buffer,
+  ) {
     const path = String(headers[':path'] ?? '');
     const apnsId = typeof headers['apns-id'] === 'string' ? headers['apns-id'] : randomUUID();
     const idHeader = { 'apns-id': apnsId };
-    if (!path.startsWith('/3/device/')) return answer(stream, { status: 404, reason: 'BadPath', headers: idHeader });
-    if (headers[':method'] !== 'POST') return answer(stream, { status: 405, reason: 'MethodNotAllowed', headers: idHeader });
+    if (!path.startsWith('/3/device/'))
+      return answer(stream, { status: 404, reason: 'BadPath', headers: idHeader });
+    if (headers[':method'] !== 'POST')
+      return answer(stream, { status: 405, reason: 'MethodNotAllowed', headers: idHeader });
     const token = path.slice('/3/device/'.length);
     const auth = authorize(headers, stream.session?.socket as TLSSocket);
     const problem = 'status' in auth ? auth : validate(path, headers, body, auth.topics);
@@ -177,7 +203,8 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
     if (!problem) {
       try {
         const parsed = JSON.parse(body.toString('utf8')) as unknown;
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) payload = parsed as Record<string, unknown>;
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+          payload = parsed as Record<string, unknown>;
       } catch {
         // Apple documents no reason for a non-JSON body; it refuses it as an empty payload.
         return answer(stream, { status: 400, reason: 'PayloadEmpty', headers: idHeader });
@@ -198,13 +225,18 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
             reason: APNS_REASON_STATUS[rule.fail] ? rule.fail : 'InternalServerError',
             headers: {
               ...idHeader,
-              ...(rule.retryAfterSeconds !== undefined ? { 'retry-after': String(rule.retryAfterSeconds) } : {}),
+              ...(rule.retryAfterSeconds !== undefined
+                ? { 'retry-after': String(rule.retryAfterSeconds) }
+                : {}),
             },
           }
         : { status: 200, headers: idHeader };
 
     const aps = (payload.aps ?? {}) as Record<string, unknown>;
-    const alert = typeof aps.alert === 'object' && aps.alert !== null ? (aps.alert as Record<string, unknown>) : { body: aps.alert };
+    const alert =
+      typeof aps.alert === 'object' && aps.alert !== null
+        ? (aps.alert as Record<string, unknown>)
+        : { body: aps.alert };
     const { aps: _aps, ...custom } = payload;
     ctx.recorder.add({
       provider: 'apns',
@@ -291,6 +323,9 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
 /** A throwaway client certificate and key (PEM) for certificate-based APNs auth; register it with `addCertificate`. */
 export async function apnsTestCertificate(bundleId: string): Promise<{ certPem: string; keyPem: string }> {
   const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: `Apple Push Services: ${bundleId}` }], { keyType: 'ec', curve: 'P-256' });
+  const pems = await generate([{ name: 'commonName', value: `Apple Push Services: ${bundleId}` }], {
+    keyType: 'ec',
+    curve: 'P-256',
+  });
   return { certPem: pems.cert, keyPem: pems.private };
 }

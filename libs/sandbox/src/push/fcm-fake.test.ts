@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { httpsPost } from './test-https';
 import { Sandbox } from '../server';
 import { type FcmFake, fcmFake, fcmTestServiceAccount } from './fcm-fake';
+import { httpsPost } from './test-https';
 
 describe('sandbox FCM', () => {
   let sb: Sandbox;
   let fake: FcmFake;
   const account = fcmTestServiceAccount('proj-a');
   before(async () => {
-    fake = fcmFake({ accounts: [{ projectId: 'proj-a', clientEmail: account.json.client_email, publicKeyPem: account.publicKeyPem }] });
+    fake = fcmFake({
+      accounts: [
+        { projectId: 'proj-a', clientEmail: account.json.client_email, publicKeyPem: account.publicKeyPem },
+      ],
+    });
     sb = await Sandbox.start({ fakes: [fake] });
   });
   after(async () => {
@@ -26,7 +30,10 @@ describe('sandbox FCM', () => {
     const res = await httpsPost(`${fake.baseUrl()}/token`, {
       ca: fake.caPem(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        assertion: jwt,
+      }).toString(),
     });
     return { status: res.status, body: JSON.parse(res.text) as Record<string, unknown> };
   };
@@ -36,7 +43,13 @@ describe('sandbox FCM', () => {
       headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: JSON.parse(res.text) as { name?: string; error?: { status: string; details?: { errorCode?: string; fieldViolations?: { field: string }[] }[] } } };
+    return {
+      status: res.status,
+      body: JSON.parse(res.text) as {
+        name?: string;
+        error?: { status: string; details?: { errorCode?: string; fieldViolations?: { field: string }[] }[] };
+      },
+    };
   };
   const token = 'abcdefghijk:APA91bHPRgkF3JUikC4ENAHEeMrd41Zxv3hVZjC9KtT8OvPVGJ';
 

@@ -68,7 +68,10 @@ export interface FcmFake extends Fake {
 }
 
 export const SANDBOX_FCM_PROJECT = 'clarion-sandbox';
-const FCM_SCOPES = ['https://www.googleapis.com/auth/firebase.messaging', 'https://www.googleapis.com/auth/cloud-platform'];
+const FCM_SCOPES = [
+  'https://www.googleapis.com/auth/firebase.messaging',
+  'https://www.googleapis.com/auth/cloud-platform',
+];
 const GOOGLE_TOKEN_AUD = 'https://oauth2.googleapis.com/token';
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
 
@@ -88,7 +91,11 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
   let issued = 0;
   const sandboxAccount = fcmTestServiceAccount(SANDBOX_FCM_PROJECT, 'sandbox');
   const addAccount = (a: FcmAccount) => accounts.set(a.clientEmail, a);
-  addAccount({ projectId: SANDBOX_FCM_PROJECT, clientEmail: sandboxAccount.json.client_email, publicKeyPem: sandboxAccount.publicKeyPem });
+  addAccount({
+    projectId: SANDBOX_FCM_PROJECT,
+    clientEmail: sandboxAccount.json.client_email,
+    publicKeyPem: sandboxAccount.publicKeyPem,
+  });
   for (const a of options.accounts ?? []) addAccount(a);
   const tracker = new ConnectionTracker();
   let server: http2.Http2SecureServer | undefined;
@@ -100,25 +107,46 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     res.end(body);
   };
 
-  function issueToken(res: Res, raw: string): void {
+  function issueToken(res: Res, raw: string) {
     const form = new URLSearchParams(raw);
-    const invalidGrant = (description: string) => json(res, 400, JSON.stringify({ error: 'invalid_grant', error_description: description }));
+    const invalidGrant = (description: string) =>
+      json(res, 400, JSON.stringify({ error: 'invalid_grant', error_description: description }));
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
-      return json(res, 400, JSON.stringify({ error: 'unsupported_grant_type', error_description: 'Invalid grant_type' }));
+      return json(
+        res,
+        400,
+        JSON.stringify({ error: 'unsupported_grant_type', error_description: 'Invalid grant_type' }),
+      );
     }
     const jwt = decodeJwt(form.get('assertion') ?? '');
     if (!jwt) return invalidGrant('Invalid JWT: not a JWT');
     const account = typeof jwt.claims.iss === 'string' ? accounts.get(jwt.claims.iss) : undefined;
     if (!account) return invalidGrant('Invalid grant: account not found');
-    if (!verifyJwtSignature(jwt, 'RS256', account.publicKeyPem)) return invalidGrant('Invalid JWT Signature.');
+    if (!verifyJwtSignature(jwt, 'RS256', account.publicKeyPem))
+      return invalidGrant('Invalid JWT Signature.');
     const { aud, iat, exp, scope } = jwt.claims;
     const now = Date.now() / 1000;
     if (aud !== GOOGLE_TOKEN_AUD) return invalidGrant('Invalid JWT: Failed audience check.');
-    if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= now || exp - iat > 3600 || iat > now + 300) {
-      return invalidGrant('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
+    if (
+      typeof iat !== 'number' ||
+      typeof exp !== 'number' ||
+      exp <= now ||
+      exp - iat > 3600 ||
+      iat > now + 300
+    ) {
+      return invalidGrant(
+        'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.',
+      );
     }
     if (typeof scope !== 'string' || !scope.split(' ').some((s) => FCM_SCOPES.includes(s))) {
-      return json(res, 400, JSON.stringify({ error: 'invalid_scope', error_description: 'Invalid OAuth scope or ID token audience provided.' }));
+      return json(
+        res,
+        400,
+        JSON.stringify({
+          error: 'invalid_scope',
+          error_description: 'Invalid OAuth scope or ID token audience provided.',
+        }),
+      );
     }
     const ttl = options.tokenTtlSeconds ?? 3600;
     const accessToken = `ya29.sandbox-${randomBytes(24).toString('base64url')}`;
@@ -131,22 +159,52 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
     const grant = bearer ? tokens.get(bearer) : undefined;
     if (!grant || grant.expires < Date.now()) {
-      return json(res, 401, fcmErrorBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
+      return json(
+        res,
+        401,
+        fcmErrorBody(
+          401,
+          'UNAUTHENTICATED',
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        ),
+      );
     }
     if (accounts.get(grant.clientEmail)?.projectId !== projectId) {
-      return json(res, 403, fcmErrorBody(403, 'PERMISSION_DENIED', `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}' (or it may not exist).`));
+      return json(
+        res,
+        403,
+        fcmErrorBody(
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}' (or it may not exist).`,
+        ),
+      );
     }
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      return json(res, 400, fcmErrorBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.', 'INVALID_ARGUMENT'));
+      return json(
+        res,
+        400,
+        fcmErrorBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.', 'INVALID_ARGUMENT'),
+      );
     }
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return json(res, 400, fcmErrorBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unexpected token.', 'INVALID_ARGUMENT'));
+      return json(
+        res,
+        400,
+        fcmErrorBody(
+          400,
+          'INVALID_ARGUMENT',
+          'Invalid JSON payload received. Unexpected token.',
+          'INVALID_ARGUMENT',
+        ),
+      );
     }
     const { violations, message, badToken } = validateFcmBody(body);
-    const to = typeof message.token === 'string' ? message.token : String(message.topic ?? message.condition ?? '');
+    const to =
+      typeof message.token === 'string' ? message.token : String(message.topic ?? message.condition ?? '');
     const rule = violations.length > 0 ? undefined : ctx.behaviors.take('fcm', to);
     if (rule?.delayMs) await sleep(rule.delayMs);
     if (rule?.drop) {
@@ -215,13 +273,25 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
           const raw = Buffer.concat(chunks).toString('utf8');
           const url = req.url ?? '';
           const match = SEND_PATH.exec(url);
-          const done = req.method === 'POST' && url === '/token'
-            ? Promise.resolve(issueToken(res, raw))
-            : req.method === 'POST' && match
-              ? send(ctx, req, res, decodeURIComponent(match[1]!), raw)
-              : Promise.resolve(json(res, 404, fcmErrorBody(404, 'NOT_FOUND', `The requested URL ${url} was not found on this server.`)));
+          const done =
+            req.method === 'POST' && url === '/token'
+              ? Promise.resolve(issueToken(res, raw))
+              : req.method === 'POST' && match
+                ? send(ctx, req, res, decodeURIComponent(match[1]!), raw)
+                : Promise.resolve(
+                    json(
+                      res,
+                      404,
+                      fcmErrorBody(
+                        404,
+                        'NOT_FOUND',
+                        `The requested URL ${url} was not found on this server.`,
+                      ),
+                    ),
+                  );
           done.catch(() => {
-            if (!res.headersSent) json(res, 500, fcmErrorBody(500, 'INTERNAL', 'Internal error encountered.', 'INTERNAL'));
+            if (!res.headersSent)
+              json(res, 500, fcmErrorBody(500, 'INTERNAL', 'Internal error encountered.', 'INTERNAL'));
           });
         });
       });

@@ -5,12 +5,12 @@ import { webPushFake } from './webpush-fake';
 
 export * from './apns-fake';
 export * from './apns-reasons';
-export * from './fcm-fake';
 export * from './fcm-errors';
-export { validateFcmBody, FCM_PAYLOAD_LIMIT } from './fcm-message';
-export * from './webpush-fake';
+export * from './fcm-fake';
+export { FCM_PAYLOAD_LIMIT, validateFcmBody } from './fcm-message';
+export { type SandboxTls, sandboxTls } from './tls';
 export { decryptAes128gcm, WebPushDecryptError } from './webpush-crypto';
-export { sandboxTls, type SandboxTls } from './tls';
+export * from './webpush-fake';
 
 /** Fake APNs, FCM and Web Push services (issue 3). */
 export function pushFakes(): Fake[] {

@@ -1,4 +1,4 @@
-import { type KeyObject, createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 
 /** A compact JWS split into its parts, header and claims decoded. */
 export interface DecodedJwt {
@@ -16,7 +16,12 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
     const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as unknown;
     const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
     if (!isObject(header) || !isObject(claims)) return undefined;
-    return { header, claims, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, 'base64url') };
+    return {
+      header,
+      claims,
+      signingInput: `${parts[0]}.${parts[1]}`,
+      signature: Buffer.from(parts[2]!, 'base64url'),
+    };
   } catch {
     return undefined;
   }
@@ -31,7 +36,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * the one the provider accepts (ES256 for APNs and VAPID, RS256 for Google service accounts).
  * JOSE ECDSA signatures are raw r||s (IEEE P1363), not DER.
  */
-export function verifyJwtSignature(jwt: DecodedJwt, alg: 'ES256' | 'RS256', key: KeyObject | string): boolean {
+export function verifyJwtSignature(
+  jwt: DecodedJwt,
+  alg: 'ES256' | 'RS256',
+  key: KeyObject | string,
+): boolean {
   if (jwt.header.alg !== alg) return false;
   const publicKey = typeof key === 'string' ? createPublicKey(key) : key;
   try {

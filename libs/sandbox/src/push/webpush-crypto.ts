@@ -1,4 +1,4 @@
-import { type ECDH, type KeyObject, createDecipheriv, createHmac, createPublicKey } from 'node:crypto';
+import { createDecipheriv, createHmac, createPublicKey, type ECDH, type KeyObject } from 'node:crypto';
 
 /**
  * RFC 8291 (Message Encryption for Web Push) over RFC 8188 `aes128gcm`, receiver side: what a
@@ -14,7 +14,8 @@ export function decryptAes128gcm(body: Buffer, ua: ECDH, authSecret: Buffer): Bu
   const salt = body.subarray(0, 16);
   const rs = body.readUInt32BE(16);
   const idlen = body[20]!;
-  if (idlen !== 65) throw new WebPushDecryptError(`keyid must be the sender's 65-byte public key, got ${idlen} bytes`);
+  if (idlen !== 65)
+    throw new WebPushDecryptError(`keyid must be the sender's 65-byte public key, got ${idlen} bytes`);
   if (rs < 18) throw new WebPushDecryptError('record size too small');
   const asPublic = body.subarray(21, 21 + idlen);
   const ciphertext = body.subarray(21 + idlen);
@@ -26,7 +27,10 @@ export function decryptAes128gcm(body: Buffer, ua: ECDH, authSecret: Buffer): Bu
   }
   const uaPublic = ua.getPublicKey();
   const prkKey = hmac(authSecret, ecdhSecret);
-  const ikm = hmac(prkKey, Buffer.concat([Buffer.from('WebPush: info\0'), uaPublic, asPublic, Buffer.from([1])]));
+  const ikm = hmac(
+    prkKey,
+    Buffer.concat([Buffer.from('WebPush: info\0'), uaPublic, asPublic, Buffer.from([1])]),
+  );
   const prk = hmac(salt, ikm);
   const cek = hmac(prk, Buffer.from('Content-Encoding: aes128gcm\0\x01')).subarray(0, 16);
   const nonce = hmac(prk, Buffer.from('Content-Encoding: nonce\0\x01')).subarray(0, 12);
@@ -64,7 +68,12 @@ export function vapidPublicKey(k: string): KeyObject | undefined {
   if (raw.length !== 65 || raw[0] !== 4) return undefined;
   try {
     return createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: raw.subarray(1, 33).toString('base64url'),
+        y: raw.subarray(33).toString('base64url'),
+      },
       format: 'jwk',
     });
   } catch {
@@ -82,5 +91,7 @@ export function parseVapidAuthorization(header: string | undefined): { t: string
       return [part.slice(0, i).trim().toLowerCase(), part.slice(i + 1).trim()];
     }),
   );
-  return typeof params.t === 'string' && typeof params.k === 'string' ? { t: params.t, k: params.k } : undefined;
+  return typeof params.t === 'string' && typeof params.k === 'string'
+    ? { t: params.t, k: params.k }
+    : undefined;
 }

@@ -1,12 +1,17 @@
-import { type ECDH, createECDH, randomBytes, randomUUID } from 'node:crypto';
-import https from 'node:https';
+import { createECDH, type ECDH, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sleep } from '../behaviors';
 import type { Fake, FakeContext } from '../fake';
 import { decodeJwt, verifyJwtSignature } from './jws';
 import { ConnectionTracker, sandboxTls } from './tls';
-import { WebPushDecryptError, decryptAes128gcm, parseVapidAuthorization, vapidPublicKey } from './webpush-crypto';
+import {
+  decryptAes128gcm,
+  parseVapidAuthorization,
+  vapidPublicKey,
+  WebPushDecryptError,
+} from './webpush-crypto';
 
 /** What a browser's PushSubscription.toJSON() gives (minus expirationTime). */
 export interface FakeWebPushSubscription {
@@ -23,7 +28,10 @@ export interface VapidKeyPair {
 export function vapidTestKeys(): VapidKeyPair {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  return {
+    publicKey: ecdh.getPublicKey().toString('base64url'),
+    privateKey: ecdh.getPrivateKey().toString('base64url'),
+  };
 }
 
 interface Subscriber {
@@ -77,34 +85,51 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
   }
 
   /** The status a push service would give this request, before looking at behaviour rules. */
-  function check(req: IncomingMessage, sub: Subscriber | undefined, body: Buffer): { status: number; why: string } | undefined {
+  function check(
+    req: IncomingMessage,
+    sub: Subscriber | undefined,
+    body: Buffer,
+  ): { status: number; why: string } | undefined {
     if (!sub) return { status: 404, why: 'no such subscription' };
     if (sub.unsubscribed) return { status: 410, why: 'subscription expired or unsubscribed' };
     const vapidAuth = parseVapidAuthorization(req.headers.authorization);
     if (!vapidAuth) return { status: 401, why: 'missing or malformed VAPID Authorization (vapid t=…, k=…)' };
     const key = vapidPublicKey(vapidAuth.k);
     const jwt = decodeJwt(vapidAuth.t);
-    if (!key || !jwt || !verifyJwtSignature(jwt, 'ES256', key)) return { status: 401, why: 'VAPID JWT signature does not verify' };
+    if (!key || !jwt || !verifyJwtSignature(jwt, 'ES256', key))
+      return { status: 401, why: 'VAPID JWT signature does not verify' };
     const { aud, exp, sub: subject } = jwt.claims;
     const now = Date.now() / 1000;
     if (aud !== origin()) return { status: 401, why: `VAPID aud must be ${origin()}, got ${String(aud)}` };
-    if (typeof exp !== 'number' || exp <= now || exp > now + MAX_VAPID_LIFETIME_S + 60) return { status: 401, why: 'VAPID JWT expired or valid for more than 24 h' };
-    if (typeof subject !== 'string' || !/^(mailto:|https:)/.test(subject)) return { status: 401, why: 'VAPID sub must be a mailto: or https: URI' };
+    if (typeof exp !== 'number' || exp <= now || exp > now + MAX_VAPID_LIFETIME_S + 60)
+      return { status: 401, why: 'VAPID JWT expired or valid for more than 24 h' };
+    if (typeof subject !== 'string' || !/^(mailto:|https:)/.test(subject))
+      return { status: 401, why: 'VAPID sub must be a mailto: or https: URI' };
     if (sub.applicationServerKey !== undefined && sub.applicationServerKey !== vapidAuth.k) {
       return { status: 403, why: 'VAPID key does not match the applicationServerKey of the subscription' };
     }
     const ttl = req.headers.ttl;
     if (typeof ttl !== 'string' || !/^\d+$/.test(ttl)) return { status: 400, why: 'TTL header is required' };
     const urgency = req.headers.urgency;
-    if (urgency !== undefined && (typeof urgency !== 'string' || !URGENCIES.has(urgency))) return { status: 400, why: 'bad Urgency' };
+    if (urgency !== undefined && (typeof urgency !== 'string' || !URGENCIES.has(urgency)))
+      return { status: 400, why: 'bad Urgency' };
     const topic = req.headers.topic;
-    if (topic !== undefined && (typeof topic !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(topic))) return { status: 400, why: 'bad Topic' };
-    if (body.length > MAX_BODY) return { status: 413, why: `payload of ${body.length} bytes exceeds ${MAX_BODY}` };
-    if (body.length > 0 && req.headers['content-encoding'] !== 'aes128gcm') return { status: 415, why: 'Content-Encoding must be aes128gcm' };
+    if (topic !== undefined && (typeof topic !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(topic)))
+      return { status: 400, why: 'bad Topic' };
+    if (body.length > MAX_BODY)
+      return { status: 413, why: `payload of ${body.length} bytes exceeds ${MAX_BODY}` };
+    if (body.length > 0 && req.headers['content-encoding'] !== 'aes128gcm')
+      return { status: 415, why: 'Content-Encoding must be aes128gcm' };
     return undefined;
   }
 
-  async function handle(ctx: FakeContext, req: IncomingMessage, res: ServerResponse, id: string, body: Buffer): Promise<void> {
+  async function handle(
+    ctx: FakeContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    body: Buffer,
+  ): Promise<void> {
     const sub = subscribers.get(id);
     const problem = check(req, sub, body);
     let shown: unknown = null;
@@ -131,7 +156,9 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
     const status = problem?.status ?? (decryptError ? 400 : rule?.fail ? Number(rule.fail) || 500 : 201);
     const messageId = randomUUID();
     const headers = Object.fromEntries(
-      ['ttl', 'urgency', 'topic', 'content-encoding'].filter((h) => req.headers[h] !== undefined).map((h) => [h, String(req.headers[h])]),
+      ['ttl', 'urgency', 'topic', 'content-encoding']
+        .filter((h) => req.headers[h] !== undefined)
+        .map((h) => [h, String(req.headers[h])]),
     );
     ctx.recorder.add({
       provider: 'webpush',
@@ -139,7 +166,14 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
       to: id,
       payload: shown,
       headers,
-      outcome: status === 201 ? 'accepted' : problem ? `${status} ${problem.why}` : decryptError ? `400 ${decryptError}` : `http_${status}`,
+      outcome:
+        status === 201
+          ? 'accepted'
+          : problem
+            ? `${status} ${problem.why}`
+            : decryptError
+              ? `400 ${decryptError}`
+              : `http_${status}`,
       ...(status === 201 ? { providerMessageId: messageId } : {}),
     });
     if (status === 201) return reply(res, 201, '', { location: `${origin()}/message/${messageId}` });
@@ -156,8 +190,17 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
       ecdh.generateKeys();
       const auth = randomBytes(16);
       const id = randomBytes(12).toString('base64url');
-      subscribers.set(id, { ecdh, auth, unsubscribed: false, ...(opts.applicationServerKey ? { applicationServerKey: opts.applicationServerKey } : {}) });
-      return { id, endpoint: `${origin()}/push/${id}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+      subscribers.set(id, {
+        ecdh,
+        auth,
+        unsubscribed: false,
+        ...(opts.applicationServerKey ? { applicationServerKey: opts.applicationServerKey } : {}),
+      });
+      return {
+        id,
+        endpoint: `${origin()}/push/${id}`,
+        keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+      };
     },
     unsubscribe(id) {
       const sub = subscribers.get(id);

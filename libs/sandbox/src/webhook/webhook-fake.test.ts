@@ -16,7 +16,10 @@ describe('sandbox webhook receiver', () => {
   const post = (name: string, body: string, signature?: string) =>
     fetch(`${sandbox.url}/webhook/${name}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(signature ? { 'clarion-signature': signature } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(signature ? { 'clarion-signature': signature } : {}),
+      },
       body,
     });
 
@@ -24,7 +27,9 @@ describe('sandbox webhook receiver', () => {
     const body = JSON.stringify({ hello: 'world' });
     const res = await post('orders', body, sign(body));
     assert.equal(res.status, 200);
-    const listed = (await (await fetch(`${sandbox.url}/_sandbox/messages?provider=webhook&to=orders`)).json()) as {
+    const listed = (await (
+      await fetch(`${sandbox.url}/_sandbox/messages?provider=webhook&to=orders`)
+    ).json()) as {
       messages: { payload: unknown; outcome: string }[];
     };
     assert.deepEqual(listed.messages.at(-1)?.payload, { hello: 'world' });

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Fake, FakeContext } from '../fake';
 import { sleep } from '../behaviors';
+import type { Fake, FakeContext } from '../fake';
 
 /** Header Clarion's webhook plugin signs with: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. */
 export const WEBHOOK_SIGNATURE_HEADER = 'clarion-signature';
@@ -39,7 +39,13 @@ export function webhookFake(options: { secret: string }): Fake {
         if (request.raw.socket.destroyed) {
           // The sender went away before we answered (killed worker): like a provider that never
           // finished the request, this is not a delivery.
-          ctx.recorder.add({ provider: 'webhook', channel: 'webhook', to: name, payload: request.body ?? raw, outcome: 'aborted' });
+          ctx.recorder.add({
+            provider: 'webhook',
+            channel: 'webhook',
+            to: name,
+            payload: request.body ?? raw,
+            outcome: 'aborted',
+          });
           return reply;
         }
         if (rule?.drop) {
@@ -47,7 +53,11 @@ export function webhookFake(options: { secret: string }): Fake {
           return reply;
         }
         const signature = request.headers[WEBHOOK_SIGNATURE_HEADER];
-        const signed = verifyWebhookSignature(typeof signature === 'string' ? signature : undefined, raw, options.secret);
+        const signed = verifyWebhookSignature(
+          typeof signature === 'string' ? signature : undefined,
+          raw,
+          options.secret,
+        );
         const payload = request.body ?? raw;
         const outcome = !signed ? 'bad_signature' : rule?.fail ? `http_${rule.fail}` : 'accepted';
         ctx.recorder.add({
@@ -61,7 +71,8 @@ export function webhookFake(options: { secret: string }): Fake {
         if (!signed) return reply.code(401).send({ error: 'bad signature' });
         if (rule?.fail) {
           const status = Number(rule.fail) || 500;
-          if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
+          if (rule.retryAfterSeconds !== undefined)
+            reply.header('retry-after', String(rule.retryAfterSeconds));
           return reply.code(status).send({ error: `sandbox told to answer ${status}` });
         }
         return reply.code(200).send({ ok: true });

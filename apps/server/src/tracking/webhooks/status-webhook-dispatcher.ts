@@ -49,7 +49,7 @@ export function outcomeEvent(o: DeliveryOutcome): StatusEvent | null {
 @Injectable()
 export class StatusWebhookDispatcher implements OnModuleInit {
   private readonly log = new Logger('status-webhooks');
-  private readonly batcher: Batcher<StatusEvent, void>;
+  private readonly batcher: Batcher<StatusEvent, undefined>;
   private readonly cache = new Map<string, { hooks: StatusWebhook[]; until: number }>();
 
   constructor(
@@ -98,7 +98,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     return new Map(appIds.map((id) => [id, this.cache.get(id)?.hooks ?? []]));
   }
 
-  private async flush(events: StatusEvent[]): Promise<void[]> {
+  private async flush(events: StatusEvent[]): Promise<undefined[]> {
     const hooks = await this.hooksFor([...new Set(events.map((e) => e.appId))]);
     const jobs = events.flatMap((event) =>
       (hooks.get(event.appId) ?? [])
