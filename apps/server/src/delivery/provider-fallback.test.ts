@@ -44,8 +44,8 @@ async function finalDelivery(app: TestApp, id: string, timeoutMs = 20_000): Prom
 }
 
 /**
- * The history without `queued`: the enqueuer marks a row queued after addBulk, and a fast worker can
- * record its outcome first (that mark then finds the row no longer pending and adds no event).
+ * The history (it starts at `pending`) without `queued`: the enqueuer marks a row queued after
+ * addBulk, and a fast worker can record its outcome first.
  */
 const statuses = (d: Delivery) => d.events.map((e) => e.status).filter((s) => s !== 'queued');
 
@@ -78,7 +78,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     assert.equal(d.status, 'sent');
     assert.equal(d.plugin, 'vonage', 'the delivery records the provider that sent it');
     // (`queued` events can be absent when the worker answers before the enqueuer marks the row: see statuses()).
-    assert.deepEqual(statuses(d), ['retrying', 'rerouted', 'sent']);
+    assert.deepEqual(statuses(d), ['pending', 'retrying', 'rerouted', 'sent']);
     const rerouted = d.events.find((e) => e.status === 'rerouted')!;
     assert.equal(rerouted.detail?.plugin, 'twilio');
     assert.equal(rerouted.detail?.to, 'vonage');
@@ -195,7 +195,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     const d = await finalDelivery(solo, id);
     assert.equal(d.status, 'sent');
     assert.equal(d.plugin, 'twilio');
-    assert.deepEqual(statuses(d), ['retrying', 'sent']);
+    assert.deepEqual(statuses(d), ['pending', 'retrying', 'sent']);
   });
 });
 
@@ -258,7 +258,7 @@ describe('circuit breaker: a provider that keeps failing is skipped, then probed
     const probe = await finalDelivery(app, await sendSms(app, 'u4', 'probe'));
     assert.equal(probe.status, 'sent');
     assert.equal(probe.plugin, 'twilio');
-    assert.deepEqual(statuses(probe), ['sent']);
+    assert.deepEqual(statuses(probe), ['pending', 'sent']);
     assert.equal(await circuitState(), 0, 'closed again');
   });
 });
