@@ -44,7 +44,7 @@ describe('SMS STOP (Twilio 21610): the user is opted out of SMS, the number stay
     assert.equal(d.plugin, 'twilio');
     assert.deepEqual(
       d.events.map((e) => e.status),
-      ['queued', 'failed'],
+      ['pending', 'queued', 'failed'],
     );
     assert.equal(
       h.sandbox.recorder.count({ provider: 'vonage' }),

@@ -194,9 +194,9 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
     });
     assert.deepEqual(
       view.events.map((e) => e.status),
-      ['held', 'queued'],
+      ['pending', 'held', 'queued'],
     );
-    assert.equal(view.events[0]!.detail?.reason, 'quiet_hours');
+    assert.equal(view.events[1]!.detail?.reason, 'quiet_hours', 'the held event says why');
     // Not dropped: the job waits on the plugin queue as a delayed job until the window ends.
     const queue = new Queue('clarion.webhook', {
       connection: { host: '127.0.0.1', port: 6379 },

@@ -47,7 +47,7 @@ describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limite
       CLARION_ADMIN_TOKEN: 'x'.repeat(20),
       CLARION_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
     };
-    for (const bad of ['webhook', 'webhook=2', 'webhook=0/1s', 'Web=2/1s', 'webhook=2/1h']) {
+    for (const bad of ['webhook', 'webhook=fast', 'webhook=0', 'webhook=0/1s', 'Web=2/1s', 'webhook=2/1h']) {
       assert.throws(
         () => loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: bad }),
         /CLARION_PLUGIN_RATE_LIMITS/,
@@ -61,6 +61,14 @@ describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limite
         twilio: { max: 100, durationMs: 1000 },
         apns: { max: 4000, durationMs: 1000 },
         webhook: { max: 5, durationMs: 120_000 },
+      },
+    );
+    // The per-second shorthand: `twilio=30` is 30 a second, `vonage=0.5` one every 2 s.
+    assert.deepEqual(
+      loadEnv({ ...base, CLARION_PLUGIN_RATE_LIMITS: 'twilio=30,vonage=0.5' }).CLARION_PLUGIN_RATE_LIMITS,
+      {
+        twilio: { max: 30, durationMs: 1000 },
+        vonage: { max: 1, durationMs: 2000 },
       },
     );
   });

@@ -78,7 +78,8 @@ export async function startHarness(
     CLARION_QUEUE_PREFIX: prefix,
     CLARION_PLUGINS: '@clarion/plugin-webhook',
     CLARION_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    CLARION_WEBHOOK_TIMEOUT_MS: '2000',
+    // Generous: a receiver slowed by a loaded machine must not turn into a timeout retry (a second copy).
+    CLARION_WEBHOOK_TIMEOUT_MS: '30000',
     CLARION_MIGRATE_ON_START: 'true',
     LOG_LEVEL: 'warn',
     PORT: '0',
