@@ -1,11 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows as queryRows } from '../database/rows';
@@ -18,29 +13,30 @@ import { rows as queryRows } from '../database/rows';
  * see NotificationStore.)
  */
 @Injectable()
-export class EventIdPurger implements OnApplicationBootstrap, OnApplicationShutdown {
+export class EventIdPurger extends PeriodicTask {
   private readonly log = new Logger('dedup');
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
     private readonly db: DataSource,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.purge(), this.env.CLARION_DEDUP_PURGE_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  protected intervalMs(): number {
+    return this.env.CLARION_DEDUP_PURGE_INTERVAL_MS;
+  }
+
+  protected pass(): Promise<unknown> {
+    return this.purge();
   }
 
   /** One pass: deletes batches until none is full (at most 100 batches, the rest waits a pass). Returns rows deleted. */
   async purge(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+    return this.exclusive(() => this.purgeOnce(), 0);
+  }
+
+  private async purgeOnce(): Promise<number> {
     let total = 0;
     try {
       for (let i = 0; i < 100; i++) {
@@ -59,8 +55,6 @@ export class EventIdPurger implements OnApplicationBootstrap, OnApplicationShutd
         this.log.log(`purged ${total} eventId claims older than ${this.env.CLARION_DEDUP_WINDOW_HOURS} h`);
     } catch (error) {
       this.log.warn(`eventId purge failed (next pass retries): ${(error as Error).message}`);
-    } finally {
-      this.running = false;
     }
     return total;
   }

@@ -1,12 +1,7 @@
 import type { DeliveryJob, Priority } from '@clarion/plugin-sdk';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { fanoutJobOptions } from '../scheduling/fanout-job';
@@ -21,10 +16,8 @@ import { QueueRegistry } from './queue-registry';
  * idempotent (job id = delivery id), so sweeping twice or from two processes is harmless.
  */
 @Injectable()
-export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Sweeper extends PeriodicTask {
   private readonly log = new Logger('sweeper');
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -32,23 +25,26 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly enqueuer: Enqueuer,
     private readonly queues: QueueRegistry,
     private readonly reconciler: QueueReconciler,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.env.CLARION_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  protected intervalMs(): number {
+    return this.env.CLARION_SWEEP_INTERVAL_MS;
+  }
+
+  protected pass(): Promise<unknown> {
+    return this.sweep();
   }
 
   /** One pass; returns how many deliveries and fan-outs it re-enqueued. */
   async sweep(
     olderThanMs = this.env.CLARION_SWEEP_AFTER_MS,
   ): Promise<{ deliveries: number; fanouts: number }> {
-    if (this.running) return { deliveries: 0, fanouts: 0 };
-    this.running = true;
+    return this.exclusive(() => this.sweepOnce(olderThanMs), { deliveries: 0, fanouts: 0 });
+  }
+
+  private async sweepOnce(olderThanMs: number): Promise<{ deliveries: number; fanouts: number }> {
     try {
       // Redis restarted empty? Then `queued` deliveries have no job any more: add them again first.
       await this.reconciler.reconcileIfRedisLost();
@@ -95,8 +91,6 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     } catch (error) {
       this.log.warn(`sweep failed: ${(error as Error).message}`);
       return { deliveries: 0, fanouts: 0 };
-    } finally {
-      this.running = false;
     }
   }
 }

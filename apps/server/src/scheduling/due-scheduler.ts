@@ -1,12 +1,7 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
@@ -21,30 +16,31 @@ import { Enqueuer } from '../delivery/enqueuer';
  * several workers each due notification is taken by one.
  */
 @Injectable()
-export class DueScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DueScheduler extends PeriodicTask {
   private readonly log = new Logger('scheduler');
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
     private readonly db: DataSource,
     private readonly enqueuer: Enqueuer,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.env.CLARION_SCHEDULE_CHECK_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  protected intervalMs(): number {
+    return this.env.CLARION_SCHEDULE_CHECK_INTERVAL_MS;
+  }
+
+  protected pass(): Promise<unknown> {
+    return this.tick();
   }
 
   /** One pass; returns how many notifications became due. */
   async tick(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+    return this.exclusive(() => this.tickOnce(), 0);
+  }
+
+  private async tickOnce(): Promise<number> {
     let total = 0;
     try {
       for (;;) {
@@ -67,8 +63,6 @@ export class DueScheduler implements OnApplicationBootstrap, OnApplicationShutdo
       }
     } catch (error) {
       this.log.warn(`scheduled check failed (next pass retries): ${(error as Error).message}`);
-    } finally {
-      this.running = false;
     }
     return total;
   }

@@ -1,11 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
@@ -34,31 +29,22 @@ const LOCK_KEY = 7_400_007;
  * Deliveries and notifications are cut by id (UUIDv7 is time-ordered: the primary key is the time index).
  */
 @Injectable()
-export class Retention implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Retention extends PeriodicTask {
   private readonly log = new Logger('retention');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
 
   constructor(
     private readonly db: DataSource,
     @Inject(ENV) private readonly env: Env,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.env.CLARION_RETENTION_DAYS <= 0) return;
-    this.timer = setInterval(() => {
-      if (!this.running) {
-        this.running = this.prune()
-          .catch((error: Error) => this.log.warn(`retention run failed: ${error.message}`))
-          .finally(() => (this.running = undefined));
-      }
-    }, this.env.CLARION_RETENTION_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    super();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  protected intervalMs(): number {
+    return this.env.CLARION_RETENTION_DAYS > 0 ? this.env.CLARION_RETENTION_INTERVAL_MS : 0;
+  }
+
+  protected pass(): Promise<unknown> {
+    return this.prune().catch((error: Error) => this.log.warn(`retention run failed: ${error.message}`));
   }
 
   /** One full pass; returns what it deleted (null if another process holds the lock). */
@@ -67,6 +53,10 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     days = this.env.CLARION_RETENTION_DAYS,
     batch = this.env.CLARION_RETENTION_BATCH,
   ): Promise<RetentionResult | null> {
+    return this.exclusive(() => this.pruneOnce(now, days, batch), null);
+  }
+
+  private async pruneOnce(now: Date, days: number, batch: number): Promise<RetentionResult | null> {
     const cut = new Date(now.getTime() - days * 86_400_000);
     const runner = this.db.createQueryRunner();
     await runner.connect();
@@ -76,7 +66,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       ]);
       if (!lock?.ok) return null;
       try {
-        return await this.pass(cut, batch, now);
+        return await this.deleteOlderThan(cut, batch, now);
       } finally {
         await runner.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
       }
@@ -85,7 +75,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     }
   }
 
-  private async pass(cut: Date, batch: number, now: Date): Promise<RetentionResult> {
+  private async deleteOlderThan(cut: Date, batch: number, now: Date): Promise<RetentionResult> {
     const floor = uuidv7Floor(cut);
     const result: RetentionResult = {
       deliveries: 0,
