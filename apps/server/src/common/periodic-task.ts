@@ -3,9 +3,12 @@ import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/comm
 /**
  * A background pass a worker runs every so often (sweeper, due scheduler, eventId purge,
  * retention): an unref'd interval from bootstrap, never two passes at once in this process, and
- * shutdown waits for the pass in progress so it does not lose its database connection midway.
+ * shutdown waits (a few seconds at most: a pass may be stuck on an unreachable Redis) for the pass
+ * in progress so it does not lose its database connection midway.
  * Running in several processes at once is each task's own concern (SKIP LOCKED, advisory locks).
  */
+const SHUTDOWN_WAIT_MS = 5000;
+
 export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<unknown> | undefined;
@@ -25,7 +28,11 @@ export abstract class PeriodicTask implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.current?.catch(() => undefined);
+    if (!this.current) return;
+    await Promise.race([
+      this.current.catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_WAIT_MS).unref()),
+    ]);
   }
 
   /** Runs `fn` unless a pass is already running in this process, in which case it answers `busy`. */
