@@ -459,7 +459,12 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
       401,
     );
     // The app's token is good only for the app's own deliveries.
-    const other = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'x' } } });
+    // A user of the main app who never replied STOP (sam did, above: his SMS is suppressed now).
+    assert.equal(
+      (await app.call('/v1/users/tia', { method: 'PUT', body: { phone: '+15550001010' } })).status,
+      200,
+    );
+    const other = await send(app, { to: { userId: 'tia' }, content: { sms: { text: 'x' } } });
     const od = await deliveryOf(app, other, (x) => x.status === 'delivered', 'delivered');
     const otherPath = `/v1/callbacks/twilio/status?clarionDelivery=${od.id}`;
     const p2 = { ...params, MessageSid: od.providerMessageId! };
