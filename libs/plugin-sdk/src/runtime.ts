@@ -78,7 +78,11 @@ export class PluginRuntime {
     const metrics = standardPluginMetrics(registry);
     const own = plugin.metrics?.(pluginMetricsFactory(registry, plugin.name));
     const sender = await plugin.createSender({ config: options.config, log, metrics: own });
-    const ledgerConnection = options.connection.duplicate({ maxRetriesPerRequest: 3 });
+    // Its own connection for the send gate and ledger, auto-pipelined: concurrent jobs' claims and records share writes.
+    const ledgerConnection = options.connection.duplicate({
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: true,
+    });
     ledgerConnection.on('error', () => undefined); // failures surface on the ledger calls; no unhandled 'error' event
     const ledger = new SentLedger(ledgerConnection, prefix);
     const gate = new SendGate(
