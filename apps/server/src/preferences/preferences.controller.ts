@@ -3,19 +3,11 @@ import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { forbidden, notFound } from '../common/api-error';
+import { ownUser } from '../auth/own-user';
+import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
-import { userIdParam } from '../contacts/user-schemas';
 import { putPreferencesSchema } from './preference-schemas';
 import { PreferencesService } from './preferences.service';
-
-/** Client keys act only for the user their token proves (the product's settings screen). */
-function ownUser(auth: AuthContext, rawId: string): string {
-  const id = validate(userIdParam, rawId, 'userId');
-  if (auth.kind === 'client' && auth.userExternalId !== id)
-    throw forbidden('client keys may only act for the signed-in user');
-  return id;
-}
 
 @Controller('v1/users')
 @UseGuards(ApiKeyGuard)

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { forbidden, notFound } from '../common/api-error';
+import { ownUser } from '../auth/own-user';
+import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { userIdParam } from '../contacts/user-schemas';
 import { type EventRow, historyOf } from './event-view';
 
 const query = z
@@ -53,9 +53,7 @@ export class UserDeliveriesController {
   @Get(':userId/deliveries')
   @ClientKeyAllowed()
   async list(@CurrentAuth() auth: AuthContext, @Param('userId') rawId: string, @Query() rawQuery: unknown) {
-    const userId = validate(userIdParam, rawId, 'userId');
-    if (auth.kind === 'client' && auth.userExternalId !== userId)
-      throw forbidden('client keys may only act for the signed-in user');
+    const userId = ownUser(auth, rawId);
     const q = validate(query, rawQuery ?? {}, 'query');
     const [user]: { id: string }[] = await this.db.query(
       'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',

@@ -4,6 +4,7 @@ import { pluginEnvName } from '@clarion/plugin-sdk';
 import { Sandbox, type SendgridFake, sendgridFake, type TwilioFake, twilioFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
 import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
+import type { EventView } from '../event-view';
 
 export const MAILCHIMP_KEY = 'test-mandrill-webhook-key';
 export const VONAGE_SECRET = 'test-vonage-signature-secret';
@@ -68,19 +69,6 @@ export async function startTrackingHarness(
       await messaging.stop();
     },
   };
-}
-
-export interface EventView {
-  status: string;
-  at: string;
-  attempt: number | null;
-  provider: string | null;
-  providerMessageId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  retryable: boolean | null;
-  reason: string | null;
-  source: string | null;
 }
 
 export interface DeliveryView {
