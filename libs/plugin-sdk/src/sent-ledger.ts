@@ -15,11 +15,6 @@ export class SentLedger {
     private readonly ttlSeconds = 7 * 24 * 3600,
   ) {}
 
-  /** The provider message id recorded for this delivery, or null if it was never sent. */
-  async lookup(deliveryId: string): Promise<string | null> {
-    return this.redis.get(gateKeys.sent(this.prefix, deliveryId));
-  }
-
   async record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
     await this.redis.set(
       gateKeys.sent(this.prefix, deliveryId),

@@ -50,7 +50,6 @@ export async function runDev(): Promise<void> {
   stops.push(() => sandbox.stop());
   env.CLARION_ADMIN_TOKEN ??= state.adminToken;
   env.CLARION_ENCRYPTION_KEY ??= state.encryptionKey;
-  env.CLARION_SANDBOX = 'true';
   // Start-up chatter would bury the banner below; LOG_LEVEL=info brings request logs back.
   env.LOG_LEVEL ??= 'warn';
   const config = loadEnv(env);
