@@ -61,7 +61,9 @@ export class NotificationsService {
   async accept(app: AppRecord, request: NotificationRequest): Promise<AcceptResult> {
     const id = newId();
     const acceptedAt = new Date();
-    const bodyHash = createHash('sha256').update(canonical(request)).digest('hex');
+    // Only a repeated eventId is compared with its first body; without one there is nothing to hash.
+    const bodyHash =
+      request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
     const ctx = await this.contexts.build(app, id, request, acceptedAt);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;

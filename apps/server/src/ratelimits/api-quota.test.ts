@@ -72,6 +72,24 @@ describe('per-key API quota: RateLimit-* headers on every /v1 call, 429 with Ret
     assert.match(metrics, /clarion_rate_limit_hits_total\{[^}]*scope="api_quota"[^}]*\} [1-9]/);
   });
 
+  test('a burst of concurrent calls with one key: exactly the quota passes, each told a different remainder', async () => {
+    const app = await h.createApp();
+    const answers = await Promise.all(Array.from({ length: 9 }, () => app.call('/v1/users/burst')));
+    const passed = answers.filter((r) => r.status === 404);
+    const refused = answers.filter((r) => r.status === 429);
+    assert.equal(passed.length, 5);
+    assert.equal(refused.length, 4);
+    assert.deepEqual(passed.map((r) => r.headers.get('ratelimit-remaining')).sort(), [
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
+    for (const r of refused) assert.equal(r.headers.get('ratelimit-remaining'), '0');
+    assert.equal((await app.call('/v1/users/burst')).status, 429);
+  });
+
   test('the quota is per key: another key of the same app is not affected', async () => {
     const app = await h.createApp();
     for (let i = 0; i < 6; i++) await app.call('/v1/users/zed');

@@ -7,8 +7,22 @@ import type { AuthContext } from '../auth/auth-context';
 import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { PRODUCER_REDIS } from '../redis/redis.module';
+
+interface QuotaAsk {
+  limit: number;
+  windowSeconds: number;
+  key: string;
+}
+
+/** One call's share of a batched consume. */
+interface QuotaAnswer {
+  allowed: boolean;
+  remaining: number;
+  msBeforeNext: number;
+}
 
 /**
  * Per-key API quota on every authenticated /v1 call, counted in Redis by rate-limiter-flexible.
@@ -16,10 +30,19 @@ import { PRODUCER_REDIS } from '../redis/redis.module';
  * window resets) and `RateLimit-Policy` as in the IETF draft draft-ietf-httpapi-ratelimit-headers
  * (the separate-fields form); over the quota a 429 adds `Retry-After`. A client key is shared by
  * every install of an app, so its quota counts per signed-in user.
+ *
+ * Concurrent calls with one key are counted together: one `consume(key, n)` per key per batch
+ * instead of a Redis script per request. The n calls then get the n consecutive counts, in
+ * arrival order, exactly as n single consumes would have.
  */
 @Injectable()
 export class ApiQuota {
   private readonly limiters = new Map<string, RateLimiterRedis>();
+  private readonly batcher = new Batcher<QuotaAsk, QuotaAnswer>((asks) => this.consumeAll(asks), {
+    maxItems: 500,
+    maxWaitMs: 1,
+    concurrency: 4,
+  });
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -31,18 +54,10 @@ export class ApiQuota {
     const limit = settings?.apiQuota?.limit ?? this.env.CLARION_API_QUOTA;
     const windowSeconds = settings?.apiQuota?.windowSeconds ?? this.env.CLARION_API_QUOTA_WINDOW_SECONDS;
     const key = auth.kind === 'client' ? `${auth.keyId}:${auth.userExternalId}` : auth.keyId;
-    let res: RateLimiterRes;
-    let allowed = true;
-    try {
-      res = await this.limiter(limit, windowSeconds).consume(key, 1);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      res = rejection;
-      allowed = false;
-    }
-    const reset = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    const { allowed, remaining, msBeforeNext } = await this.batcher.submit({ limit, windowSeconds, key });
+    const reset = Math.max(1, Math.ceil(msBeforeNext / 1000));
     void reply.header('RateLimit-Limit', String(limit));
-    void reply.header('RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
+    void reply.header('RateLimit-Remaining', String(remaining));
     void reply.header('RateLimit-Reset', String(reset));
     void reply.header('RateLimit-Policy', `${limit};w=${windowSeconds}`);
     if (!allowed) {
@@ -59,6 +74,40 @@ export class ApiQuota {
         },
       );
     }
+  }
+
+  /** One consume per (quota, key); its total is handed out to the asks in order. */
+  private async consumeAll(asks: QuotaAsk[]): Promise<QuotaAnswer[]> {
+    const groups = new Map<string, number[]>();
+    asks.forEach((a, i) => {
+      const id = `${a.limit}|${a.windowSeconds}|${a.key}`;
+      const list = groups.get(id) ?? [];
+      list.push(i);
+      groups.set(id, list);
+    });
+    const answers: QuotaAnswer[] = new Array(asks.length);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const { limit, windowSeconds, key } = asks[indexes[0]!]!;
+        let res: RateLimiterRes;
+        try {
+          res = await this.limiter(limit, windowSeconds).consume(key, indexes.length);
+        } catch (rejection) {
+          if (!(rejection instanceof RateLimiterRes)) throw rejection;
+          res = rejection; // over the limit for some (or all) of this group
+        }
+        const before = res.consumedPoints - indexes.length;
+        indexes.forEach((index, k) => {
+          const consumed = before + k + 1;
+          answers[index] = {
+            allowed: consumed <= limit,
+            remaining: Math.max(0, limit - consumed),
+            msBeforeNext: res.msBeforeNext,
+          };
+        });
+      }),
+    );
+    return answers;
   }
 
   private limiter(points: number, duration: number): RateLimiterRedis {
