@@ -80,6 +80,7 @@ export class AppModule {
       IntegrationsService,
       QueueRegistry,
       Enqueuer,
+      QueueReconciler,
       RecipientLoader,
       PlanContextService,
       StatusWriter,
@@ -155,15 +156,7 @@ export class AppModule {
             ]
           : []),
         ...(worker
-          ? [
-              PluginWorkers,
-              Sweeper,
-              QueueReconciler,
-              FanoutProcessor,
-              DueScheduler,
-              EventIdPurger,
-              OutcomeRouter,
-            ]
+          ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter]
           : []),
         ...tracking.providers,
       ],

@@ -1,5 +1,5 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
@@ -16,9 +16,13 @@ const PAGE = 5000;
  * them. A marker key tells whether this Redis still holds what we put there: when it is
  * missing, every `queued` delivery is added again (job id = delivery id, so jobs still in Redis
  * are untouched), and only then is the marker written, so a crash mid-way repeats the pass.
+ *
+ * Every process (API and worker) checks once at start, before it serves: a new install's first
+ * process finds nothing queued and writes the marker at once. Left to the worker's first sweep,
+ * deliveries accepted meanwhile would be taken for lost (a false alarm and a pass of needless adds).
  */
 @Injectable()
-export class QueueReconciler {
+export class QueueReconciler implements OnApplicationBootstrap {
   private readonly log = new Logger('reconciler');
 
   constructor(
@@ -32,14 +36,23 @@ export class QueueReconciler {
     return `${this.env.CLARION_QUEUE_PREFIX}:queues-intact`;
   }
 
+  async onApplicationBootstrap(): Promise<void> {
+    // Redis away at start is not fatal here: the sweeper runs the same check on every pass.
+    await this.reconcileIfRedisLost().catch((error: unknown) =>
+      this.log.warn(`could not check the queues at start (the sweeper will): ${(error as Error).message}`),
+    );
+  }
+
   /** Re-adds queued deliveries if Redis lost its data; returns how many were re-added. Throws if Redis is away. */
   async reconcileIfRedisLost(): Promise<number> {
     if ((await this.redis.exists(this.markerKey)) === 1) return 0;
     let readded = 0;
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
+      // Due at the later of the notification's sendAt and the delivery's own hold (quiet hours, a deferring cap).
       const rows: { id: string; job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-        `SELECT d.id, d.job, n.send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+        `SELECT d.id, d.job, GREATEST(n.send_at, d.held_until) AS send_at
+           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status = 'queued' AND d.job IS NOT NULL AND d.id > $1::uuid
           ORDER BY d.id LIMIT ${PAGE}`,
         [after],
