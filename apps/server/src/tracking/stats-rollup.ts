@@ -50,11 +50,29 @@ export const DIMENSIONS_SQL = `(VALUES (''), ${[
 ].join(', ')})`;
 
 /**
+ * The upserts of a rollup, as CTEs to append to a `WITH` that defines `src` (bucket, app_id,
+ * channel, plugin, template, category, metric, reason, n). Rows are grouped by `src` before the
+ * upserts so a statement touches each counter row once, in key order (two concurrent statements
+ * cannot deadlock). `delivery_stats` keeps every dimension combination; `delivery_stats_dim` the
+ * same counts with at most two dimensions fixed, which is what keeps GET /v1/stats fast on months of data.
+ */
+export const STATS_UPSERT_CTES = `
+     stats_full AS (
+       INSERT INTO delivery_stats AS s (bucket, app_id, channel, plugin, template, category, metric, reason, n)
+       SELECT * FROM src ORDER BY app_id, bucket, channel, plugin, template, category, metric, reason
+       ON CONFLICT (app_id, bucket, channel, plugin, template, category, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n
+     ), stats_dim AS (
+       INSERT INTO delivery_stats_dim AS s (bucket, app_id, dim, metric, reason, n)
+       SELECT src.bucket, src.app_id, x.dim, src.metric, src.reason, sum(src.n)
+         FROM src CROSS JOIN LATERAL ${DIMENSIONS_SQL} AS x(dim)
+        GROUP BY 1, 2, 3, 4, 5
+        ORDER BY 2, 3, 1, 4, 5
+       ON CONFLICT (app_id, dim, bucket, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n
+     )`;
+
+/**
  * Adds counts to the hourly rollups in one round trip: dimensions (channel, plugin, template,
- * category) come from the delivery and its notification; rows are grouped before the upserts so
- * a batch touches each counter row once, in key order (two concurrent batches cannot deadlock).
- * `delivery_stats` keeps every dimension combination; `delivery_stats_dim` the same counts with
- * at most two dimensions fixed, which is what keeps GET /v1/stats fast on months of data.
+ * category) come from the delivery and its notification.
  */
 export async function bumpStats(tx: Queryable, bumps: StatBump[]): Promise<void> {
   if (bumps.length === 0) return;
@@ -67,17 +85,8 @@ export async function bumpStats(tx: Queryable, bumps: StatBump[]): Promise<void>
          JOIN deliveries d ON d.id = v.id
          LEFT JOIN notifications n ON n.id = d.notification_id
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-     ), full_dims AS (
-       INSERT INTO delivery_stats AS s (bucket, app_id, channel, plugin, template, category, metric, reason, n)
-       SELECT * FROM src ORDER BY app_id, bucket, channel, plugin, template, category, metric, reason
-       ON CONFLICT (app_id, bucket, channel, plugin, template, category, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n
-     )
-     INSERT INTO delivery_stats_dim AS s (bucket, app_id, dim, metric, reason, n)
-     SELECT src.bucket, src.app_id, x.dim, src.metric, src.reason, sum(src.n)
-       FROM src CROSS JOIN LATERAL ${DIMENSIONS_SQL} AS x(dim)
-      GROUP BY 1, 2, 3, 4, 5
-      ORDER BY 2, 3, 1, 4, 5
-     ON CONFLICT (app_id, dim, bucket, metric, reason) DO UPDATE SET n = s.n + EXCLUDED.n`,
+     ),${STATS_UPSERT_CTES}
+     SELECT 1`,
     [bumps.map((b) => b.id), bumps.map((b) => b.metric), bumps.map((b) => b.reason)],
   );
 }

@@ -1,0 +1,137 @@
+import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
+import type { DeliveryPlan } from './delivery-plan';
+
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** A delivery to write, with the notification it belongs to. */
+export interface DeliveryRow {
+  plan: DeliveryPlan;
+  notificationId: string;
+  appId: string;
+}
+
+/** A notification row to insert in the same statement as its deliveries. */
+export interface NotificationRow {
+  id: string;
+  appId: string;
+  eventId: string | null;
+  status: string;
+  category: string | null;
+  priority: string;
+  request: unknown;
+  sendAt: string | null;
+  expiresAt: string | null;
+  recipients: number;
+  templateKey: string | null;
+  templateVersion: number | null;
+}
+
+/**
+ * One statement writes the deliveries and everything that goes with them: the `suppressed` and
+ * `held` history rows and the stats rollup ("requested" for each, "suppressed" by reason). `n` is
+ * a CTE giving (id, template, category) of the notifications, inserted by the same statement or
+ * read. One statement is one round trip and is atomic on its own: the request path needs no
+ * BEGIN/COMMIT when no eventId is claimed. ON CONFLICT makes a resumed fan-out chunk harmless:
+ * only rows inserted now get history and counts. `$k` numbering starts after `offset`.
+ */
+function writeSql(notificationsCte: string, offset: number): string {
+  const p = (k: number) => `$${offset + k}`;
+  return `WITH n AS (${notificationsCte}),
+     d AS (
+       INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until, links)
+       SELECT * FROM unnest(${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[],
+                            ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::timestamptz[], ${p(12)}::jsonb[])
+       ON CONFLICT DO NOTHING
+       RETURNING id, notification_id, app_id, channel, COALESCE(plugin, '') AS plugin, status, reason
+     ),
+     holds AS (SELECT * FROM unnest(${p(13)}::uuid[], ${p(14)}::text[], ${p(15)}::text[]) AS h(id, reason, until)),
+     history AS (
+       INSERT INTO delivery_events (delivery_id, status, detail)
+       SELECT d.id, 'suppressed', jsonb_build_object('reason', d.reason) FROM d WHERE d.status = 'suppressed'
+       UNION ALL
+       SELECT h.id, 'held', jsonb_build_object('reason', h.reason, 'until', h.until) FROM holds h JOIN d ON d.id = h.id
+     ),
+     src AS (
+       SELECT date_trunc('hour', now()) AS bucket, d.app_id, d.channel, d.plugin, n.template, n.category,
+              m.metric, COALESCE(m.reason, '') AS reason, count(*) AS n
+         FROM d JOIN n ON n.id = d.notification_id
+         CROSS JOIN LATERAL (SELECT 'requested'::text AS metric, NULL::text AS reason
+                             UNION ALL SELECT 'suppressed', d.reason WHERE d.status = 'suppressed') AS m
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     ),${STATS_UPSERT_CTES}
+     SELECT id FROM d`;
+}
+
+function deliveryParams(rows: DeliveryRow[]): unknown[] {
+  const held = rows.filter((r) => r.plan.hold);
+  return [
+    rows.map((r) => r.plan.id),
+    rows.map((r) => r.notificationId),
+    rows.map((r) => r.appId),
+    rows.map((r) => r.plan.userId),
+    rows.map((r) => r.plan.contactId),
+    rows.map((r) => r.plan.channel),
+    rows.map((r) => r.plan.plugin),
+    rows.map((r) => r.plan.status),
+    rows.map((r) => r.plan.reason),
+    rows.map((r) => (r.plan.job ? JSON.stringify(r.plan.job) : null)),
+    rows.map((r) => r.plan.hold?.until ?? null),
+    rows.map((r) => (r.plan.links ? JSON.stringify(r.plan.links) : null)),
+    held.map((r) => r.plan.id),
+    held.map((r) => r.plan.hold!.reason),
+    held.map((r) => r.plan.hold!.until),
+  ];
+}
+
+const insertedIds = (result: unknown) => new Set((result as { id: string }[]).map((r) => r.id));
+
+/** Notifications and their deliveries in one statement. */
+export async function insertNotifications(
+  q: Queryable,
+  notifications: NotificationRow[],
+  deliveries: DeliveryRow[],
+): Promise<void> {
+  if (notifications.length === 0) return;
+  await q.query(
+    writeSql(
+      `INSERT INTO notifications (id, app_id, event_id, status, category, priority, request, send_at, expires_at, recipients,
+                                  template_key, template_version)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                            $8::timestamptz[], $9::timestamptz[], $10::int[], $11::text[], $12::int[])
+       RETURNING id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category`,
+      12,
+    ),
+    [
+      notifications.map((r) => r.id),
+      notifications.map((r) => r.appId),
+      notifications.map((r) => r.eventId),
+      notifications.map((r) => r.status),
+      notifications.map((r) => r.category),
+      notifications.map((r) => r.priority),
+      notifications.map((r) => JSON.stringify(r.request)),
+      notifications.map((r) => r.sendAt),
+      notifications.map((r) => r.expiresAt),
+      notifications.map((r) => r.recipients),
+      notifications.map((r) => r.templateKey),
+      notifications.map((r) => r.templateVersion),
+      ...deliveryParams(deliveries),
+    ],
+  );
+}
+
+/** Deliveries of notifications already stored (fan-out chunks); returns the ids inserted now. */
+export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  return insertedIds(
+    await q.query(
+      writeSql(
+        `SELECT id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category
+           FROM notifications WHERE id = ANY($1::uuid[])`,
+        1,
+      ),
+      [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(rows)],
+    ),
+  );
+}
