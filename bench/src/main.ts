@@ -155,6 +155,8 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
+    // The servers log at warn: anything they said during the run explains an odd figure.
+    for (const p of processes) for (const line of p.lines()) log(`${p.role}: ${line}`);
     for (const p of processes) await p.stop('SIGTERM');
     await sandbox.stop();
     const redis = testRedis();

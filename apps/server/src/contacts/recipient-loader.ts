@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import { preparedQuery } from '../database/prepared';
 import type { PreferenceRule } from '../preferences/preference-rules';
 import type { QuietHours } from '../preferences/quiet-hours';
 import type { ContactRow, Recipient } from './recipient';
@@ -67,7 +68,8 @@ export class RecipientLoader {
         ids.push(id);
       }
     }
-    const rows: Row[] = await this.db.query(
+    const rows = await preparedQuery<Row>(
+      this.db,
       `${SELECT} JOIN unnest($1::uuid[], $2::text[]) AS want(app_id, external_id)
          ON u.app_id = want.app_id AND u.external_id = want.external_id`,
       [apps, ids],

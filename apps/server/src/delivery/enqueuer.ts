@@ -2,6 +2,7 @@ import { type DeliveryJob, deliveryJobOptions } from '@clarion/plugin-sdk';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import { preparedQuery } from '../database/prepared';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { QueueRegistry } from './queue-registry';
@@ -73,7 +74,8 @@ export class Enqueuer {
     const queued = items.filter((i) => ok.has(i.job.deliveryId));
     if (queued.length > 0) {
       try {
-        await this.db.query(
+        await preparedQuery(
+          this.db,
           `WITH u AS (UPDATE deliveries SET status = 'queued', updated_at = now()
                        WHERE id = ANY($1::uuid[]) AND status = 'pending' RETURNING id)
            INSERT INTO delivery_events (delivery_id, status) SELECT id, 'queued' FROM u`,

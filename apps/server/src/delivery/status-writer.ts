@@ -2,7 +2,7 @@ import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
-import { rows as resultRows } from '../database/rows';
+import { preparedQuery } from '../database/prepared';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
 
@@ -141,7 +141,7 @@ export class StatusWriter implements DeliveryReporter {
         o.error.addressReason !== 'opted_out',
     );
     await this.db.transaction(async (tx) => {
-      const changed = await resultRows<StatusChange>(
+      const changed = await preparedQuery<StatusChange>(
         tx,
         // `old` locks the rows first (in id order: concurrent batches cannot deadlock) and reads their
         // current status, so the stats rollup knows exactly which step each row took.
@@ -188,7 +188,8 @@ export class StatusWriter implements DeliveryReporter {
             detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }),
           })),
       ];
-      await tx.query(
+      await preparedQuery(
+        tx,
         `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
         [

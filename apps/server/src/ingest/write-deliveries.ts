@@ -1,9 +1,8 @@
+import { preparedQuery, type Queryable } from '../database/prepared';
 import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
 import type { DeliveryPlan } from './delivery-plan';
 
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+export type { Queryable };
 
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {
@@ -85,7 +84,7 @@ function deliveryParams(rows: DeliveryRow[]): unknown[] {
   ];
 }
 
-const insertedIds = (result: unknown) => new Set((result as { id: string }[]).map((r) => r.id));
+const insertedIds = (rows: { id: string }[]) => new Set(rows.map((r) => r.id));
 
 /** Notifications and their deliveries in one statement. */
 export async function insertNotifications(
@@ -94,7 +93,8 @@ export async function insertNotifications(
   deliveries: DeliveryRow[],
 ): Promise<void> {
   if (notifications.length === 0) return;
-  await q.query(
+  await preparedQuery(
+    q,
     writeSql(
       `INSERT INTO notifications (id, app_id, event_id, status, category, priority, request, send_at, expires_at, recipients,
                                   template_key, template_version)
@@ -125,7 +125,8 @@ export async function insertNotifications(
 export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   return insertedIds(
-    await q.query(
+    await preparedQuery<{ id: string }>(
+      q,
       writeSql(
         `SELECT id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category
            FROM notifications WHERE id = ANY($1::uuid[])`,

@@ -1,8 +1,7 @@
+import { preparedQuery, type Queryable } from '../database/prepared';
 import { metricsFor } from './lifecycle';
 
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+export type { Queryable };
 
 /** One status change of one delivery, as the rollup counts it. */
 export interface StatusChange {
@@ -76,7 +75,8 @@ export const STATS_UPSERT_CTES = `
  */
 export async function bumpStats(tx: Queryable, bumps: StatBump[]): Promise<void> {
   if (bumps.length === 0) return;
-  await tx.query(
+  await preparedQuery(
+    tx,
     `WITH src AS (
        SELECT date_trunc('hour', now()) AS bucket, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
               COALESCE(n.request->>'template', '') AS template, COALESCE(n.category, '') AS category,

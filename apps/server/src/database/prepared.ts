@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { QueryResult, QueryResultRow } from 'pg';
+
+/** What the hot paths are handed: TypeORM's DataSource, or the EntityManager of a transaction. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+interface PgQueryable {
+  query<R extends QueryResultRow>(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<QueryResult<R>>;
+}
+
+/** The pg client or pool under a TypeORM EntityManager (its transaction's connection) or DataSource. */
+function pgOf(q: Queryable): PgQueryable | undefined {
+  const inTx = (q as { queryRunner?: { databaseConnection?: PgQueryable } }).queryRunner?.databaseConnection;
+  if (inTx) return inTx;
+  return (q as { driver?: { master?: PgQueryable } }).driver?.master;
+}
+
+const names = new Map<string, string>();
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `clarion_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Runs a hot statement as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection instead of on every call (for the large unnest/CTE writes of the delivery path,
+ * parse and plan were about a third of the database's time). The name is derived from the text,
+ * so one text is one statement. Falls back to a plain query on anything that is not TypeORM over pg.
+ */
+export async function preparedQuery<R extends QueryResultRow>(
+  q: Queryable,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
+  const pg = pgOf(q);
+  if (!pg) return (await q.query(text, values)) as R[];
+  return (await pg.query<R>({ name: nameOf(text), text, values })).rows;
+}
