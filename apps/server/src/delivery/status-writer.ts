@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { preparedQuery } from '../database/prepared';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
-import { bumpStats, bumpsFor, type StatusChange } from '../tracking/stats-rollup';
+import { FUNNEL, FUNNEL_RANK } from '../tracking/lifecycle';
+import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
 const RANK: Record<string, number> = {
@@ -86,6 +87,70 @@ function toRow(o: DeliveryOutcome): Row {
   }
 }
 
+/** SQL rank of a status in the funnel (tracking/lifecycle.ts FUNNEL_RANK; unknown: 0). */
+const rankSql = (col: string) =>
+  `CASE ${col} ${Object.entries(FUNNEL_RANK)
+    .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
+    .join(' ')} ELSE 0 END`;
+
+/**
+ * Records a batch of outcomes in one statement. `old` locks the rows first (in id order:
+ * concurrent batches cannot deadlock) and reads their current status; `moved` applies the
+ * highest outcome per delivery where the lifecycle allows it. The history gets every outcome of
+ * the deliveries that moved (an outcome the UPDATE refused, such as a late "sent" after a
+ * provider's "delivered", changed nothing and is not logged after the later step), preceded by
+ * `queued` where a worker finished the job before the enqueuer marked it queued. The stats
+ * rollup counts each funnel step crossed, or the failure (`metricsFor` in tracking/lifecycle.ts).
+ * $1–$7: the update per delivery; $8–$11: every outcome, in order, for the history.
+ */
+const RECORD_OUTCOMES_SQL = `
+  WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+  moved AS (
+    UPDATE deliveries d SET
+      status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
+      reason = v.reason,
+      attempts = GREATEST(d.attempts, v.attempt),
+      provider_message_id = COALESCE(v.pmid, d.provider_message_id),
+      error_code = v.code, error_message = v.message, updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
+         AS v(id, status, reason, attempt, pmid, code, message), old
+    WHERE d.id = v.id AND old.id = d.id
+      AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
+      AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
+      -- A provider callback that overtook this outcome already failed it (bounce): a late "sent" is no step back.
+      AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
+    RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
+              old.status AS from_status, d.status AS to_status, d.reason
+  ),
+  history AS (
+    INSERT INTO delivery_events (delivery_id, status, attempt, detail)
+    SELECT id, status, attempt, detail FROM (
+      SELECT m.id, 'queued' AS status, NULL::int AS attempt, NULL::jsonb AS detail, 0 AS ord
+        FROM moved m WHERE m.from_status = 'pending'
+      UNION ALL
+      SELECT e.id, e.status, e.attempt, e.detail, e.ord
+        FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+       WHERE e.id IN (SELECT id FROM moved)
+    ) h ORDER BY ord
+  ),
+  src AS (
+    SELECT date_trunc('hour', now()) AS bucket, m.app_id, m.channel, m.plugin,
+           COALESCE(n.request->>'template', '') AS template, COALESCE(n.category, '') AS category,
+           x.metric, COALESCE(x.reason, '') AS reason, count(*) AS n
+      FROM moved m
+      LEFT JOIN notifications n ON n.id = m.notification_id
+      CROSS JOIN LATERAL (
+        SELECT m.to_status AS metric, m.reason
+         WHERE m.to_status IN ('failed', 'expired') AND m.from_status <> m.to_status
+        UNION ALL
+        SELECT f.step, NULL FROM (VALUES ${FUNNEL.map((step) => `('${step}', ${FUNNEL_RANK[step]})`).join(', ')}) AS f(step, rank)
+         WHERE m.to_status NOT IN ('failed', 'expired')
+           AND f.rank > ${rankSql('m.from_status')} AND f.rank <= ${rankSql('m.to_status')}
+      ) AS x
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  ),${STATS_UPSERT_CTES}
+  SELECT 1`;
+
 /**
  * The host side of the plugin contract: records outcomes durably, many at a time (one UPDATE and
  * one INSERT per batch). A `retrying` outcome keeps the delivery `queued` and logs the attempt.
@@ -140,68 +205,24 @@ export class StatusWriter implements DeliveryReporter {
         !!o.job.address.contactId &&
         o.error.addressReason !== 'opted_out',
     );
-    await this.db.transaction(async (tx) => {
-      const changed = await preparedQuery<StatusChange>(
-        tx,
-        // `old` locks the rows first (in id order: concurrent batches cannot deadlock) and reads their
-        // current status, so the stats rollup knows exactly which step each row took.
-        `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
-         UPDATE deliveries d SET
-           status = CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END,
-           reason = v.reason,
-           attempts = GREATEST(d.attempts, v.attempt),
-           provider_message_id = COALESCE(v.pmid, d.provider_message_id),
-           error_code = v.code, error_message = v.message, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-              AS v(id, status, reason, attempt, pmid, code, message), old
-         WHERE d.id = v.id AND old.id = d.id
-           AND d.status NOT IN ('delivered', 'opened', 'clicked', 'canceled', 'suppressed')
-           AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
-           -- A provider callback that overtook this outcome already failed it (bounce): a late "sent" is no step back.
-           AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
-         RETURNING d.id, old.status AS "from", d.status AS "to", d.reason`,
-        [
-          updates.map((r) => r.id),
-          updates.map((r) => r.status),
-          updates.map((r) => r.reason),
-          updates.map((r) => r.attempt),
-          updates.map((r) => r.providerMessageId),
-          updates.map((r) => r.errorCode),
-          updates.map((r) => r.errorMessage),
-        ],
-      );
-      // History for the deliveries this batch moved; an outcome the UPDATE refused (a late "sent" after a
-      // provider's "delivered") changed nothing and is not logged after the later step.
-      const moved = new Set(changed.map((c) => c.id));
-      // A worker can finish a job before the enqueuer marks it queued: the job was queued all the same, so say so first.
-      const overtaken = changed
-        .filter((c) => c.from === 'pending')
-        .map((c) => ({ id: c.id, status: 'queued', attempt: null, detail: null }));
-      const logged = [
-        ...overtaken,
-        ...rows
-          .filter((r) => moved.has(r.id))
-          .map((r) => ({
-            id: r.id,
-            status: r.status,
-            attempt: r.attempt,
-            detail: JSON.stringify({ ...r.detail, reason: r.reason ?? undefined }),
-          })),
-      ];
-      await preparedQuery(
-        tx,
-        `INSERT INTO delivery_events (delivery_id, status, attempt, detail)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::jsonb[])`,
-        [
-          logged.map((r) => r.id),
-          logged.map((r) => r.status),
-          logged.map((r) => r.attempt),
-          logged.map((r) => r.detail),
-        ],
-      );
-      // The stats rollup counts only real changes (a repeated outcome adds nothing).
-      await bumpStats(tx, bumpsFor(changed));
-      if (invalid.length > 0) {
+    const params = [
+      updates.map((r) => r.id),
+      updates.map((r) => r.status),
+      updates.map((r) => r.reason),
+      updates.map((r) => r.attempt),
+      updates.map((r) => r.providerMessageId),
+      updates.map((r) => r.errorCode),
+      updates.map((r) => r.errorMessage),
+      rows.map((r) => r.id),
+      rows.map((r) => r.status),
+      rows.map((r) => r.attempt),
+      rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined })),
+    ];
+    if (invalid.length === 0) {
+      await preparedQuery(this.db, RECORD_OUTCOMES_SQL, params); // one statement: atomic without BEGIN/COMMIT
+    } else {
+      await this.db.transaction(async (tx) => {
+        await preparedQuery(tx, RECORD_OUTCOMES_SQL, params);
         await tx.query(
           `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()
              FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, reason, since)
@@ -212,8 +233,8 @@ export class StatusWriter implements DeliveryReporter {
             invalid.map((o) => o.error.invalidSince ?? null),
           ],
         );
-      }
-    });
+      });
+    }
     rows.forEach((r, i) => {
       const o = outcomes[i]!;
       this.metrics.delivery(o.job.channel, o.job.plugin, r.status, r.reason);
