@@ -4,24 +4,13 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { DeliveryPlan } from './delivery-plan';
-import { insertNotifications, type Queryable } from './write-deliveries';
+import { insertNotifications, type NotificationRow, type Queryable } from './write-deliveries';
 
-export interface NotificationRecord {
-  id: string;
-  appId: string;
-  eventId: string | null;
-  bodyHash: string;
+/** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
+export interface NotificationRecord extends NotificationRow {
   status: 'accepted' | 'fanout' | 'scheduled';
-  category: string | null;
-  priority: string;
-  request: unknown;
-  sendAt: string | null;
-  expiresAt: string | null;
-  recipients: number;
+  bodyHash: string;
   plans: DeliveryPlan[];
-  /** The stored template and version the notification was rendered from. */
-  templateKey?: string | null;
-  templateVersion?: number | null;
 }
 
 export type StoreResult =
@@ -124,20 +113,7 @@ export class NotificationStore {
 function write(q: Queryable, records: NotificationRecord[]): Promise<void> {
   return insertNotifications(
     q,
-    records.map((r) => ({
-      id: r.id,
-      appId: r.appId,
-      eventId: r.eventId,
-      status: r.status,
-      category: r.category,
-      priority: r.priority,
-      request: r.request,
-      sendAt: r.sendAt,
-      expiresAt: r.expiresAt,
-      recipients: r.recipients,
-      templateKey: r.templateKey ?? null,
-      templateVersion: r.templateVersion ?? null,
-    })),
+    records,
     records.flatMap((r) => r.plans.map((plan) => ({ plan, notificationId: r.id, appId: r.appId }))),
   );
 }

@@ -23,6 +23,7 @@ export interface NotificationRow {
   sendAt: string | null;
   expiresAt: string | null;
   recipients: number;
+  /** The stored template and version the notification was rendered from. */
   templateKey: string | null;
   templateVersion: number | null;
 }
