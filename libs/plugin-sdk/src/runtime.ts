@@ -100,6 +100,9 @@ export class PluginRuntime {
       connection: options.connection,
       prefix,
       concurrency: settings.concurrency,
+      // Seconds an idle worker long-polls for a job. A rate-limited (throttled) queue resumes only when
+      // that poll ends, so BullMQ's default of 5 s added up to 5 s to every provider Retry-After.
+      drainDelay: 1,
       ...(settings.limiter
         ? { limiter: { max: settings.limiter.max, duration: settings.limiter.durationMs } }
         : {}),

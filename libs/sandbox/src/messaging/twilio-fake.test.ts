@@ -128,7 +128,9 @@ describe('sandbox Twilio fake', () => {
       await send({ To: '+14155550121', From: SANDBOX_TWILIO.from, Body: 'hi', StatusCallback: url }),
     );
     const deadline = Date.now() + 5000;
-    while (receiver.received.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // The fake notes a callback once its POST is answered, a moment after the receiver has it: wait for both.
+    while ((receiver.received.length < 4 || fake.callbacks.length < 4) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const posts = receiver.received.map((r) => ({
       params: Object.fromEntries(new URLSearchParams(r.body)),
       signature: r.headers['x-twilio-signature'],
