@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { allFakes, Sandbox } from '@clarion/sandbox';
 import { Command } from 'commander';
 import { AppsService } from '../apps/apps.service';
 import { KeyService } from '../auth/key.service';
@@ -58,6 +57,8 @@ program
   .description('run only the fake providers (tests, compose, bench)')
   .option('-p, --port <port>', 'port', '4010')
   .action(async (opts: { port: string }) => {
+    // Loaded here, not at the top: `clarion start` in production never loads the fake providers.
+    const { allFakes, Sandbox } = await import('@clarion/sandbox');
     const sandbox = await Sandbox.start({
       fakes: allFakes(),
       port: Number(opts.port),
