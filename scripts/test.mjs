@@ -29,7 +29,9 @@ for (const group of ['apps', 'libs', 'plugins']) {
     if (!existsSync(file)) continue;
     const xml = readFileSync(file, 'utf8');
     // Leaf test cases only: node's junit reporter nests suites as <testsuite>, tests as <testcase>.
-    const cases = xml.match(/<testcase\b[^>]*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
+    // It leaves `>` unescaped in attribute values (a test named "… before </body>"), so attributes
+    // are read as quoted strings: a bare [^>]* would end the tag inside the name and merge cases.
+    const cases = xml.match(/<testcase\b(?:"[^"]*"|[^>"])*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
     let p = 0;
     let f = 0;
     for (const c of cases) {
