@@ -4,7 +4,7 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 64] [--roles split|all]
+ *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 64] [--roles split|all] [--workers 1]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     notifications: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '64' },
     roles: { type: 'string', default: 'split' },
+    /** Worker processes beside the API (split roles only). */
+    workers: { type: 'string', default: '1' },
     'ceiling-jobs': { type: 'string', default: '20000' },
   },
 });
@@ -68,7 +70,10 @@ async function main(): Promise<void> {
     const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, stdio: 'inherit' });
     if (migrated.status !== 0) throw new Error('clarion migrate failed');
 
-    const roles: ('api' | 'worker' | 'all')[] = args.roles === 'all' ? ['all'] : ['api', 'worker'];
+    const roles: ('api' | 'worker' | 'all')[] =
+      args.roles === 'all'
+        ? ['all']
+        : ['api', ...Array.from({ length: Number(args.workers) }, () => 'worker' as const)];
     for (const role of roles) processes.push(await startClarionProcess({ main: serverMain, role, env }));
     const api = processes[0]!.url;
 
