@@ -25,9 +25,13 @@ for (const group of ['apps', 'libs', 'plugins']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
   for (const pkg of readdirSync(dir)) {
-    const file = join(dir, pkg, '.test-results', 'junit.xml');
-    if (!existsSync(file)) continue;
-    const xml = readFileSync(file, 'utf8');
+    const results = join(dir, pkg, '.test-results');
+    if (!existsSync(results)) continue;
+    // One JUnit file per test file (scripts/run-node-tests.mjs).
+    const xml = readdirSync(results)
+      .filter((name) => name.endsWith('.xml'))
+      .map((name) => readFileSync(join(results, name), 'utf8'))
+      .join('\n');
     // Leaf test cases only: node's junit reporter nests suites as <testsuite>, tests as <testcase>.
     // It leaves `>` unescaped in attribute values (a test named "… before </body>"), so attributes
     // are read as quoted strings: a bare [^>]* would end the tag inside the name and merge cases.
