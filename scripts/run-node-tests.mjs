@@ -17,11 +17,11 @@ function findTests(dir) {
 
 const files = findTests('dist').sort();
 rmSync('.test-results', { recursive: true, force: true });
-mkdirSync('.test-results', { recursive: true });
 if (files.length === 0) {
   console.log('no tests in this package');
   process.exit(0);
 }
+mkdirSync('.test-results', { recursive: true });
 // Each file runs in a `node --test` process of its own, one after another (they share PostgreSQL,
 // Redis and ports; parallelism comes from turbo across packages), in-process (isolation none):
 // - `--test-force-exit` ends a file whose tests are done while a handle lingers (a BullMQ client
