@@ -126,7 +126,10 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
           .join('\n')}`,
       );
     });
-    assert.ok(final.every((n) => n.deliveries[0]?.reason === 'stalled'));
+    assert.deepEqual(
+      final.map((n) => n.deliveries.map((d) => `${d.status}/${d.reason}`)),
+      final.map(() => ['failed/stalled']),
+    );
     assert.equal(
       h.sandbox.recorder.count({ to: 'poison', outcome: 'accepted' }),
       0,
