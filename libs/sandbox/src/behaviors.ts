@@ -22,11 +22,19 @@ export interface BehaviorRule {
   times?: number;
 }
 
+/** What a one-time failure may add: a Retry-After, a delay, or a dropped connection. */
+export type OnceExtra = Pick<BehaviorRule, 'retryAfterSeconds' | 'delayMs' | 'drop'>;
+
 export class Behaviors {
   private rules: BehaviorRule[] = [];
 
   add(rule: BehaviorRule): void {
     this.rules.push({ ...rule });
+  }
+
+  /** One request to `to` gets `fail` (with a Retry-After, a delay or a dropped connection if asked); the next is accepted. */
+  once(provider: string, to: string, fail: string, extra: OnceExtra = {}): void {
+    this.add({ provider, to, fail, times: 1, ...extra });
   }
 
   clear(provider?: string): void {

@@ -10,7 +10,7 @@ import {
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
-import { mailchimpFake, SANDBOX_MAILCHIMP, Sandbox } from '@clarion/sandbox';
+import { mailchimpFake, type OnceExtra, SANDBOX_MAILCHIMP, Sandbox } from '@clarion/sandbox';
 import { Registry } from 'prom-client';
 import type { MailchimpAppConfig } from './config';
 import { mailchimpMetrics } from './metrics';
@@ -71,11 +71,8 @@ describe('mailchimp plugin through @mailchimp/mailchimp_transactional against th
   });
   const send = (email: string, appConfig?: MailchimpAppConfig) =>
     sender.send(job(email), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (
-    to: string,
-    fail: string,
-    extra: { retryAfterSeconds?: number; delayMs?: number; drop?: boolean } = {},
-  ) => sandbox.behaviors.add({ provider: 'mailchimp', to, fail, times: 1, ...extra });
+  const rule = (to: string, fail: string, extra?: OnceExtra) =>
+    sandbox.behaviors.once('mailchimp', to, fail, extra);
   type Recorded = {
     text: string;
     html: string;

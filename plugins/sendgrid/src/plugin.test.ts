@@ -12,7 +12,7 @@ import {
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
-import { SANDBOX_SENDGRID, Sandbox, type SendgridFake, sendgridFake } from '@clarion/sandbox';
+import { type OnceExtra, SANDBOX_SENDGRID, Sandbox, type SendgridFake, sendgridFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
 import { Registry } from 'prom-client';
 import type { SendgridAppConfig } from './config';
@@ -91,11 +91,8 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
   });
   const send = (email: string, appConfig?: SendgridAppConfig, content?: MessageContent) =>
     sender.send(job(email, content), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (
-    to: string,
-    fail: string,
-    extra: { retryAfterSeconds?: number; delayMs?: number; drop?: boolean } = {},
-  ) => sandbox.behaviors.add({ provider: 'sendgrid', to, fail, times: 1, ...extra });
+  const rule = (to: string, fail: string, extra?: OnceExtra) =>
+    sandbox.behaviors.once('sendgrid', to, fail, extra);
   type Recorded = {
     subject: string;
     text: string;

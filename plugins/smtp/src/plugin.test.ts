@@ -10,7 +10,7 @@ import {
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
-import { SANDBOX_SMTP, Sandbox, type SmtpFake, smtpFake } from '@clarion/sandbox';
+import { type OnceExtra, SANDBOX_SMTP, Sandbox, type SmtpFake, smtpFake } from '@clarion/sandbox';
 import { Registry } from 'prom-client';
 import { type SmtpAppConfig, smtpAppConfig } from './config';
 import { smtpMetrics } from './metrics';
@@ -68,8 +68,8 @@ describe('smtp plugin through nodemailer against a real SMTP server', () => {
   });
   const send = (email: string, appConfig?: SmtpAppConfig, content?: MessageContent) =>
     sender.send(job(email, content), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (to: string, fail: string, extra: { delayMs?: number; drop?: boolean } = {}) =>
-    sandbox.behaviors.add({ provider: 'smtp', to, fail, times: 1, ...extra });
+  const rule = (to: string, fail: string, extra?: OnceExtra) =>
+    sandbox.behaviors.once('smtp', to, fail, extra);
   type Parsed = {
     subject: string;
     text: string;

@@ -11,7 +11,7 @@ import {
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
-import { SANDBOX_TWILIO, Sandbox, type TwilioFake, twilioFake } from '@clarion/sandbox';
+import { type OnceExtra, SANDBOX_TWILIO, Sandbox, type TwilioFake, twilioFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
 import { Registry } from 'prom-client';
 import twilio from 'twilio';
@@ -85,11 +85,8 @@ describe('twilio plugin through twilio-node against the sandbox', () => {
 
   const send = (phone: string, text?: string, appConfig?: TwilioAppConfig) =>
     sender.send(job(phone, text), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (
-    to: string,
-    fail: string,
-    extra: { retryAfterSeconds?: number; delayMs?: number; drop?: boolean } = {},
-  ) => sandbox.behaviors.add({ provider: 'twilio', to, fail, times: 1, ...extra });
+  const rule = (to: string, fail: string, extra?: OnceExtra) =>
+    sandbox.behaviors.once('twilio', to, fail, extra);
 
   test('sends the text and reports the SMS sid, segments and encoding', async () => {
     const result = await send('+14155550100', 'Votre code: 123456 — merci 😀');

@@ -9,7 +9,7 @@ import {
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite } from '@clarion/plugin-sdk/testing';
-import { SANDBOX_VONAGE, Sandbox, vonageFake } from '@clarion/sandbox';
+import { type OnceExtra, SANDBOX_VONAGE, Sandbox, vonageFake } from '@clarion/sandbox';
 import { Registry } from 'prom-client';
 import { type VonageAppConfig, vonageAppConfig } from './config';
 import { vonageMetrics } from './metrics';
@@ -54,8 +54,8 @@ describe('vonage plugin through @vonage/server-sdk against the sandbox', () => {
   });
   const send = (phone: string, text?: string, appConfig?: VonageAppConfig) =>
     sender.send(job(phone, text), { appConfig, attempt: 1, log: silentLogger });
-  const rule = (to: string, fail: string, extra: { delayMs?: number; drop?: boolean } = {}) =>
-    sandbox.behaviors.add({ provider: 'vonage', to, fail, times: 1, ...extra });
+  const rule = (to: string, fail: string, extra?: OnceExtra) =>
+    sandbox.behaviors.once('vonage', to, fail, extra);
   const payload = (to: string) =>
     sandbox.recorder.list({ provider: 'vonage', to }).at(-1)?.payload as {
       text: string;
