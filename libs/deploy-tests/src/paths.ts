@@ -21,13 +21,32 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-/** HELM_BIN, else the real `helm` on PATH, else the helm-render stand-in next to the repository. */
+/** A clone of a local checkout (CI clones this one into a temporary folder): the checkout it came from. */
+function localOrigin(): string | undefined {
+  try {
+    const url = execFileSync('git', ['-C', repoRoot, 'remote', 'get-url', 'origin'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return url.startsWith('/') ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * HELM_BIN, else the real `helm` on PATH, else the helm-render stand-in in `shared/` next to the
+ * repository, or next to the local checkout this one was cloned from.
+ */
 export function helmBin(): string {
   if (process.env.HELM_BIN) return process.env.HELM_BIN;
   const helm = onPath('helm');
   if (helm) return helm;
-  const standIn = resolve(repoRoot, '..', 'shared', 'tools', 'helm-render', 'helm-render');
-  if (existsSync(standIn)) return standIn;
+  for (const base of [repoRoot, localOrigin()]) {
+    if (!base) continue;
+    const standIn = resolve(base, '..', 'shared', 'tools', 'helm-render', 'helm-render');
+    if (existsSync(standIn)) return standIn;
+  }
   throw new Error(
     'no helm: set HELM_BIN, put `helm` on PATH, or build ../shared/tools/helm-render (its build.sh) next to the repository',
   );
