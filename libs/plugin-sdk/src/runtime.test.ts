@@ -10,7 +10,7 @@ import type { DeliveryOutcome } from './outcome';
 import { defineChannelPlugin } from './plugin';
 import { deliveryJobOptions, pluginQueueName } from './queues';
 import { PluginRuntime } from './runtime';
-import { CancelMarks } from './send-gate';
+import { CancelMarks, gateKeys } from './send-gate';
 import { makeJob, RecordingReporter } from './testing';
 
 /** Fails the status write of chosen deliveries' first `sent` outcome, as a database outage would. */
@@ -110,6 +110,14 @@ describe('PluginRuntime (real BullMQ on Redis)', () => {
     const outcome = await run(j);
     assert.equal(outcome.type, 'sent');
     assert.equal(outcome.type === 'sent' && outcome.providerMessageId, `msg-${j.deliveryId}-1`);
+  });
+
+  test('the sent mark expires with the last possible re-run of its job, not after 7 days', async () => {
+    const j = job('ok');
+    assert.equal((await run(j)).type, 'sent');
+    // scripted: 3 attempts, backoff at most 100 ms, BullMQ's 30 s locks: the one-hour floor.
+    const ttl = await redis.ttl(gateKeys.sent(prefix, j.deliveryId));
+    assert.ok(ttl > 3500 && ttl <= 3600, `TTL ${ttl} s`);
   });
 
   test('retryable errors back off and retry, then succeed', async () => {

@@ -12,7 +12,12 @@ import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, Re
 import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type Sender } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
 import { SendGate } from './send-gate';
-import { SentLedger } from './sent-ledger';
+import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
+
+/** BullMQ's own defaults, for what the host leaves unset. */
+const BULLMQ_LOCK_DURATION_MS = 30_000;
+const BULLMQ_STALLED_INTERVAL_MS = 30_000;
+const BULLMQ_MAX_STALLED_COUNT = 1;
 
 export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
@@ -84,11 +89,22 @@ export class PluginRuntime {
       enableAutoPipelining: true,
     });
     ledgerConnection.on('error', () => undefined); // failures surface on the ledger calls; no unhandled 'error' event
-    const ledger = new SentLedger(ledgerConnection, prefix);
+    const ledger = new SentLedger(
+      ledgerConnection,
+      prefix,
+      sentLedgerTtlSeconds({
+        // Jobs carry the plugin's own attempts (deliveryJobOptions); a host override may differ.
+        attempts: Math.max(settings.attempts, plugin.processor?.attempts ?? DEFAULT_PROCESSOR.attempts),
+        maxBackoffMs: settings.backoff.maxMs,
+        lockDurationMs: options.lockDurationMs ?? BULLMQ_LOCK_DURATION_MS,
+        stalledIntervalMs: options.stalledIntervalMs ?? BULLMQ_STALLED_INTERVAL_MS,
+        maxStalledCount: options.maxStalledCount ?? BULLMQ_MAX_STALLED_COUNT,
+      }),
+    );
     const gate = new SendGate(
       ledgerConnection,
       prefix,
-      options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? 30_000)),
+      options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? BULLMQ_LOCK_DURATION_MS)),
     );
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
 

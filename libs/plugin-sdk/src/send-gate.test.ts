@@ -10,7 +10,7 @@ describe('SendGate and CancelMarks (real Redis)', () => {
   const prefix = testPrefix('gate');
   const gate = new SendGate(redis, prefix);
   const marks = new CancelMarks(redis, prefix);
-  const ledger = new SentLedger(redis, prefix);
+  const ledger = new SentLedger(redis, prefix, 3600);
   after(async () => {
     await clearPrefix(redis, prefix);
     redis.disconnect();

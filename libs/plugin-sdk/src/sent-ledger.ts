@@ -1,6 +1,37 @@
 import type { Redis } from 'ioredis';
 import { gateKeys } from './send-gate';
 
+/** What bounds how long after a send the same delivery's job can still run again. */
+export interface RerunWindow {
+  /** The job's attempts (BullMQ `attempts`). */
+  attempts: number;
+  /** The longest backoff between two attempts. */
+  maxBackoffMs: number;
+  /** BullMQ lock duration and stalled-check interval: how long a dead worker's job takes to run again. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** How many times a job may lose its worker and still run again. */
+  maxStalledCount: number;
+}
+
+/** Never remember for less than this: it also covers the sweeper's re-add racing a send (seconds). */
+const MIN_TTL_SECONDS = 3600;
+
+/**
+ * How long the ledger must remember a sent (or handed-on) delivery. After the provider accepted
+ * it, the job runs again only if the status write or the job's completion failed: once per
+ * remaining attempt (each after at most `maxBackoffMs`; a provider's Retry-After plays no part,
+ * the provider already said yes) and once per allowed stall. Twice that span, at least an hour.
+ * This used to be a fixed 7 days: at the scale Clarion is sized for (16 M deliveries a day, about
+ * 200 bytes per key) that alone was over 20 GB of Redis; with the default processor settings it is
+ * now under 3 hours' worth.
+ */
+export function sentLedgerTtlSeconds(w: RerunWindow): number {
+  const retries = Math.max(0, w.attempts - 1) * w.maxBackoffMs;
+  const stalls = (w.maxStalledCount + 1) * (w.lockDurationMs + w.stalledIntervalMs);
+  return Math.max(MIN_TTL_SECONDS, Math.ceil((2 * (retries + stalls)) / 1000));
+}
+
 /**
  * Remembers which deliveries a provider already accepted, so a retried or recovered job
  * (worker killed after the send, before the job completed) does not send again, and which plugins
@@ -12,7 +43,8 @@ export class SentLedger {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlSeconds = 7 * 24 * 3600,
+    /** How long each mark lives: sentLedgerTtlSeconds of the jobs this ledger serves. */
+    readonly ttlSeconds: number,
   ) {}
 
   async record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
