@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Sandbox, type SandboxRecord, webhookFake } from '@clarion/sandbox';
@@ -23,6 +24,8 @@ import {
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { CpuMeter, pidsNamed } from './cpu';
+import { httpExchangeCpuMs } from './http-floor';
 import { drive } from './load';
 import { quantile } from './percentiles';
 
@@ -126,6 +129,18 @@ async function main(): Promise<void> {
       const total = (await Promise.all(processes.map((p) => p.rss()))).reduce((a, b) => a + b, 0);
       rssPeak = Math.max(rssPeak, total);
     }, 250);
+    // CPU of every process on the path (PostgreSQL and Redis when they run on this machine).
+    const cpu = new CpuMeter({
+      ...Object.fromEntries(
+        roles.map((role, i) => [
+          `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
+          () => [processes[i]!.child.pid!],
+        ]),
+      ),
+      'bench (driver + receiver)': () => [process.pid],
+      postgres: () => pidsNamed('postgres'),
+      redis: () => pidsNamed('redis-server'),
+    });
     const started = Date.now();
     const load = await drive(api, auth, TOTAL, CONCURRENCY, body('measure'));
     await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
@@ -133,6 +148,7 @@ async function main(): Promise<void> {
       intervalMs: 50,
     });
     clearInterval(sampler);
+    const cpuUsed = cpu.used();
 
     const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`))
       .rows as [{ sent: number }];
@@ -147,8 +163,19 @@ async function main(): Promise<void> {
       `delivered ${latencies.length} (receiver), last at +${((lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. warm-up)`,
     );
 
+    const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / latencies.length] as const);
+    const cpuTotal = perDelivery.reduce((sum, [, ms]) => sum + ms, 0);
+    log(
+      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${(1000 * availableParallelism()) / cpuTotal < 1e6 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)`,
+    );
+
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
     const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));
+    const exchange = await httpExchangeCpuMs(20_000, CONCURRENCY, JSON.stringify(body('floor')(0)));
+    const job = ceiling.cpuMsPerJob.client + ceiling.cpuMsPerJob.redis;
+    log(
+      `floor per delivery (ms of CPU): a bare BullMQ job ${job.toFixed(3)} (client ${ceiling.cpuMsPerJob.client.toFixed(3)}, Redis ${ceiling.cpuMsPerJob.redis.toFixed(3)}) + two bare HTTP exchanges ${(2 * exchange).toFixed(3)} (node:http + undici, both ends) = ${(job + 2 * exchange).toFixed(3)}, before PostgreSQL and any of Clarion's own work`,
+    );
 
     const result = {
       accepted_per_s: Math.round(acceptedPerS),
@@ -156,7 +183,7 @@ async function main(): Promise<void> {
       e2e_p50_ms: quantile(sorted, 0.5),
       e2e_p99_ms: quantile(sorted, 0.99),
       rss_mb: Math.round(rssPeak / 1024 / 1024),
-      bullmq_ceiling_per_s: Math.round(ceiling),
+      bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
