@@ -5,6 +5,7 @@ import { Templates1764200000000 } from './migrations/1764200000000-templates';
 import { QuietHoursAndHolds1764300000000 } from './migrations/1764300000000-quiet-hours-and-holds';
 import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
 import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
+import { DropUnusedDeliveryIndex1764700000000 } from './migrations/1764700000000-drop-unused-delivery-index';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   QuietHoursAndHolds1764300000000,
   Scheduling1764600000000,
   Tracking1764400000000,
+  DropUnusedDeliveryIndex1764700000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {
