@@ -34,8 +34,17 @@ export function deliveryJobOptions(
     attempts: processor?.attempts ?? DEFAULT_PROCESSOR.attempts,
     backoff: { type: BACKOFF_STRATEGY },
     ...(delayMs > 0 ? { delay: delayMs } : {}),
-    // Completed jobs are recorded in PostgreSQL; keep Redis small. Keep a day of failures for inspection.
-    removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 24 * 3600 },
+    ...FINISHED_JOBS_KEPT,
   };
 }
+
+/**
+ * How many finished jobs a queue keeps in Redis, for inspection (every outcome is in PostgreSQL).
+ * Both by age and by count: a provider that refuses everything (a revoked API key) fails jobs as
+ * fast as they arrive, and a day of e-mail jobs with their HTML kept under `noeviction` would fill
+ * Redis and stop every queue. The count keeps the newest.
+ */
+export const FINISHED_JOBS_KEPT = {
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 24 * 3600, count: 10_000 },
+} as const satisfies Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;

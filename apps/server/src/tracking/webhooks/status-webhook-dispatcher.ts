@@ -1,4 +1,4 @@
-import type { DeliveryOutcome } from '@clarion/plugin-sdk';
+import { type DeliveryOutcome, FINISHED_JOBS_KEPT } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
@@ -110,8 +110,9 @@ export class StatusWebhookDispatcher implements OnModuleInit {
             jobId: `${h.id}.${event.id}`, // the same step twice is one post
             attempts: this.env.CLARION_STATUS_WEBHOOK_ATTEMPTS,
             backoff: { type: 'exponential', delay: this.env.CLARION_STATUS_WEBHOOK_BACKOFF_MS, jitter: 0.3 },
-            removeOnComplete: { age: 3600, count: 10_000 },
-            removeOnFail: { age: 7 * 86400 },
+            removeOnComplete: FINISHED_JOBS_KEPT.removeOnComplete,
+            // A receiver down for days must not fill Redis with failed posts: a week, the newest 10,000.
+            removeOnFail: { age: 7 * 86400, count: FINISHED_JOBS_KEPT.removeOnFail.count },
           },
         })),
     );
