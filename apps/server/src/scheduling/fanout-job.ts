@@ -1,10 +1,13 @@
-import { PRIORITY_RANK, type Priority } from '@clarion/plugin-sdk';
+import { FINISHED_JOBS_KEPT, PRIORITY_RANK, type Priority } from '@clarion/plugin-sdk';
 import type { JobsOptions } from 'bullmq';
 
 /**
  * Options of a notification's fan-out job: job id = notification id (re-adding is harmless),
  * delayed until sendAt, and prioritized like its deliveries so a high-priority topic send is
- * expanded before a queue of low ones.
+ * expanded before a queue of low ones. Finished jobs are trimmed like delivery jobs (they were
+ * kept forever): a re-add after the job is gone finds the notification no longer `fanout` and
+ * does nothing, and a re-run of an unfinished one skips the chunks already written (so a fan-out
+ * that failed all its attempts is tried again by the sweeper once its failed job is trimmed).
  */
 export function fanoutJobOptions(notificationId: string, priority: Priority, delayMs: number): JobsOptions {
   return {
@@ -13,5 +16,6 @@ export function fanoutJobOptions(notificationId: string, priority: Priority, del
     delay: Math.max(0, delayMs),
     attempts: 10,
     backoff: { type: 'exponential', delay: 1000 },
+    ...FINISHED_JOBS_KEPT,
   };
 }
