@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / latencies.length] as const);
     const cpuTotal = perDelivery.reduce((sum, [, ms]) => sum + ms, 0);
     log(
-      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${(1000 * availableParallelism()) / cpuTotal < 1e6 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)`,
+      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)`,
     );
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
