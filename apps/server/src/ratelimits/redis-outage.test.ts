@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 import { Redis } from 'ioredis';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 /** A free TCP port for a Redis of our own (the shared one must never be stopped). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',

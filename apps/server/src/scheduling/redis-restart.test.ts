@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pluginQueueName } from '@clarion/plugin-sdk';
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from '../testing/db';
@@ -71,17 +70,6 @@ class PrivateRedis {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 import { signUserToken } from '../auth/user-token';
 import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -43,16 +42,6 @@ interface PreviewView {
 }
 
 const TABLES = ['templates', 'template_versions', 'notifications', 'deliveries'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 describe('templates, through the public API to the webhook receiver', () => {
   let h: Harness;

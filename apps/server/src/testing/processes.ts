@@ -1,22 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 
 /** The compiled CLI (`clarion start`), next to this file in dist/. */
 export const CLI = join(__dirname, '..', 'cli', 'main.js');
 
-/** A port nobody listens on right now (the OS picks it; tiny race accepted in tests). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort };
 
 export interface Spawned {
   readonly name: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { pluginConfigToEnv } from '@clarion/plugin-sdk';
-import { pushFakes, Sandbox, type WebPushFake } from '@clarion/sandbox';
+import { pushFakes, type Sandbox, type WebPushFake } from '@clarion/sandbox';
+import { freePort } from '@clarion/testkit';
 import { type Harness, startHarness, type TestApp } from '../testing/harness';
-import { deliveryOf, freePort, send } from './testing/tracking-harness';
+import { deliveryOf, send } from './testing/tracking-harness';
 
 const IOS_TOKEN = 'b2'.repeat(32);
 const ANDROID_TOKEN = 'android-link-token-'.padEnd(40, 'y');
@@ -21,27 +21,24 @@ describe('push and web push: the tap URL is tracked end to end', () => {
   let plain: TestApp;
 
   before(async () => {
-    push = await Sandbox.start({ fakes: pushFakes() });
-    const configs = push.pluginConfigs();
     const port = await freePort();
+    // The harness points the plugins at these fakes (like `clarion dev`).
     h = await startHarness({
       label: 'pushlinks',
+      fakes: pushFakes(),
       env: {
         PORT: String(port),
         CLARION_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CLARION_PLUGINS: '@clarion/plugin-apns,@clarion/plugin-fcm,@clarion/plugin-webpush',
-        ...pluginConfigToEnv('apns', configs.apns ?? {}),
-        ...pluginConfigToEnv('fcm', configs.fcm ?? {}),
-        ...pluginConfigToEnv('webpush', configs.webpush ?? {}),
       },
     });
+    push = h.sandbox;
     tracking = await h.createApp({ trackClicks: true });
     plain = await h.createApp();
   });
 
   after(async () => {
     await h?.close();
-    await push?.stop();
   });
 
   /** One user per platform, so each notification has exactly one delivery to follow. */

@@ -1,8 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { pluginEnvName } from '@clarion/plugin-sdk';
 import { Sandbox, type SendgridFake, sendgridFake, type TwilioFake, twilioFake } from '@clarion/sandbox';
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
 import type { EventView } from '../event-view';
 
@@ -15,14 +13,6 @@ export interface TrackingHarness {
   twilio: TwilioFake;
   sendgrid: SendgridFake;
   close(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
