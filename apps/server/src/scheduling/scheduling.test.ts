@@ -319,6 +319,9 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
       sendAt: inSeconds(60),
       content: { webhook: { json: {} } },
     });
+    // The 202 comes once the rows are committed; the delivery is put on its queue (and its `queued`
+    // step written) just after. Count once that has settled, so only the calls below can change it.
+    await waitFor('the scheduled delivery queued', async () => (await view(id)).summary.queued === 1);
     const before = await countRows(h.db.url, ['notifications', 'deliveries', 'delivery_events']);
     assert.equal((await cancel('0190d7c2-1111-7000-8000-000000000000')).status, 404);
     assert.equal((await cancel('not-an-id')).status, 404);
