@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { DeliveryJob } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
@@ -8,6 +9,18 @@ import { PRODUCER_REDIS } from '../redis/redis.module';
 import { Enqueuer } from './enqueuer';
 
 const PAGE = 5000;
+/** How long start-up waits for a Redis that is still connecting before it checks. */
+const STARTUP_WAIT_MS = 10_000;
+
+/**
+ * The producer connection has no offline queue (the request path must fail fast), so a command
+ * sent while it is still connecting fails at once. Resolves once it is ready; rejects on its
+ * first connection error (Redis away) or after `timeoutMs`.
+ */
+async function ready(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) });
+}
 
 /**
  * PostgreSQL holds the truth, Redis only the queues. When Redis comes back empty (restart
@@ -38,9 +51,12 @@ export class QueueReconciler implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // Redis away at start is not fatal here: the sweeper runs the same check on every pass.
-    await this.reconcileIfRedisLost().catch((error: unknown) =>
-      this.log.warn(`could not check the queues at start (the sweeper will): ${(error as Error).message}`),
-    );
+    try {
+      await ready(this.redis, STARTUP_WAIT_MS);
+      await this.reconcileIfRedisLost();
+    } catch (error) {
+      this.log.warn(`could not check the queues at start (the sweeper will): ${(error as Error).message}`);
+    }
   }
 
   /** Re-adds queued deliveries if Redis lost its data; returns how many were re-added. Throws if Redis is away. */
