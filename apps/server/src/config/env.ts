@@ -85,6 +85,8 @@ export const envSchema = z.object({
   CLARION_RETENTION_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
   /** Rows per DELETE: small enough that no statement holds locks on the hot tables for long. */
   CLARION_RETENTION_BATCH: z.coerce.number().int().positive().default(5000),
+  /** The hourly stats rollups (GET /v1/stats) are kept longer than deliveries; 0 keeps them forever. */
+  CLARION_STATS_RETENTION_DAYS: z.coerce.number().min(0).default(400),
   /** Outbound status webhooks: attempts per event (exponential backoff from 1 s), and each post's timeout. */
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),

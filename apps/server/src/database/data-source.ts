@@ -6,6 +6,7 @@ import { QuietHoursAndHolds1764300000000 } from './migrations/1764300000000-quie
 import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
 import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
 import { DropUnusedDeliveryIndex1764700000000 } from './migrations/1764700000000-drop-unused-delivery-index';
+import { StatsBucketIndex1764800000000 } from './migrations/1764800000000-stats-bucket-index';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   Scheduling1764600000000,
   Tracking1764400000000,
   DropUnusedDeliveryIndex1764700000000,
+  StatsBucketIndex1764800000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

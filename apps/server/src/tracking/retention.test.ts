@@ -89,6 +89,40 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     assert.deepEqual([again!.deliveries, again!.notifications, again!.eventIds], [0, 0, 0]);
   });
 
+  test('stats rollups: hours wholly older than CLARION_STATS_RETENTION_DAYS go, in batches; newer ones stay; 0 keeps all', async () => {
+    const hour = (daysAgo: number, plusHours = 0) =>
+      new Date(Math.floor((Date.now() - daysAgo * DAY) / 3_600_000) * 3_600_000 + plusHours * 3_600_000);
+    const buckets = [hour(402), hour(401), hour(401, 1), hour(399), hour(1)];
+    for (const [i, bucket] of buckets.entries()) {
+      await sql(
+        h.db.url,
+        `INSERT INTO delivery_stats (bucket, app_id, channel, plugin, template, category, metric, reason, n)
+         VALUES ($1, $2, 'webhook', 'webhook', '', '', 'requested', '', $3)`,
+        [bucket, appId, i + 1],
+      );
+      await sql(
+        h.db.url,
+        `INSERT INTO delivery_stats_dim (bucket, app_id, dim, metric, reason, n) VALUES ($1, $2, '', 'requested', '', $3)`,
+        [bucket, appId, i + 1],
+      );
+    }
+    const keepAll = new Retention(ds, loadEnv({ ...h.childEnv(), CLARION_STATS_RETENTION_DAYS: '0' }));
+    assert.equal((await keepAll.prune(new Date(), 30, 2))!.statsRows, 0);
+    assert.equal(await count('delivery_stats'), 5);
+
+    const retention = new Retention(ds, loadEnv({ ...h.childEnv(), CLARION_STATS_RETENTION_DAYS: '400' }));
+    const result = await retention.prune(new Date(), 30, 2);
+    assert.equal(result!.statsRows, 6, 'the three hours over 400 days old, from both tables');
+    for (const table of ['delivery_stats', 'delivery_stats_dim']) {
+      const left = await sql<{ n: string }>(h.db.url, `SELECT n FROM ${table} ORDER BY bucket`);
+      assert.deepEqual(
+        left.map((r) => Number(r.n)),
+        [4, 5],
+        `${table}: 399 days and 1 day old stay`,
+      );
+    }
+  });
+
   test('only one process prunes at a time (advisory lock); days = 0 never schedules', async () => {
     const env = loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30' });
     const holder = await ds.createQueryRunner();

@@ -16,6 +16,8 @@ export interface RetentionResult {
   deliveryEvents: number;
   notifications: number;
   eventIds: number;
+  /** Rows of the hourly stats rollups (both tables) older than CLARION_STATS_RETENTION_DAYS. */
+  statsRows: number;
   batches: number;
 }
 
@@ -24,8 +26,9 @@ const LOCK_KEY = 7_400_007;
 
 /**
  * Drops deliveries, their events, notifications and expired event ids older than
- * CLARION_RETENTION_DAYS, in small batches, each its own short transaction: the hot tables are
- * never locked for long, and new rows (at the right edge of the time-ordered ids) are untouched.
+ * CLARION_RETENTION_DAYS, and the stats rollups older than CLARION_STATS_RETENTION_DAYS, in small
+ * batches, each its own short transaction: the hot tables are never locked for long, and new rows
+ * (at the right edge of the time-ordered ids) are untouched.
  * Deliveries and notifications are cut by id (UUIDv7 is time-ordered: the primary key is the time index).
  */
 @Injectable()
@@ -82,6 +85,7 @@ export class Retention extends PeriodicTask {
       deliveryEvents: 0,
       notifications: 0,
       eventIds: 0,
+      statsRows: 0,
       batches: 0,
     };
     for (;;) {
@@ -125,7 +129,24 @@ export class Retention extends PeriodicTask {
       result.eventIds += deleted.length;
       if (deleted.length < batch) break;
     }
-    if (result.deliveries + result.notifications + result.eventIds > 0)
+    const statsDays = this.env.CLARION_STATS_RETENTION_DAYS;
+    if (statsDays > 0) {
+      // Buckets are whole hours; a rollup row goes once its hour is wholly past the cut.
+      const statsCut = new Date(now.getTime() - statsDays * 86_400_000 - 3_600_000);
+      for (const table of ['delivery_stats', 'delivery_stats_dim']) {
+        for (;;) {
+          const deleted = await rows(
+            this.db,
+            `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE bucket < $1 ORDER BY bucket LIMIT $2) RETURNING 1`,
+            [statsCut, batch],
+          );
+          result.batches++;
+          result.statsRows += deleted.length;
+          if (deleted.length < batch) break;
+        }
+      }
+    }
+    if (result.deliveries + result.notifications + result.eventIds + result.statsRows > 0)
       this.log.log(`pruned rows older than ${cut.toISOString()}: ${JSON.stringify(result)}`);
     return result;
   }
