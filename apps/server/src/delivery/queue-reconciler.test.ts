@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pluginQueueName } from '@clarion/plugin-sdk';
 import { clearPrefix, TEST_REDIS_URL, testPrefix, testRedis, waitFor } from '@clarion/testkit';
@@ -7,47 +6,12 @@ import { Queue } from 'bullmq';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { Processes } from '../testing/processes';
+import { tcpProxy } from '../testing/tcp-proxy';
 import { QueueReconciler } from './queue-reconciler';
 
 const hhmm = (d: Date) => d.toISOString().slice(11, 16);
 /** Ready to run (deliveries carry a priority, so BullMQ files them as `prioritized`). */
 const READY = ['waiting', 'prioritized'];
-
-/** A TCP proxy to Redis that passes no byte until `holdMs` after it starts: a Redis slow to answer. */
-async function slowToAnswer(
-  redisUrl: string,
-  holdMs: number,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(redisUrl);
-  const openAt = Date.now() + holdMs;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => socket.destroy());
-      socket.on('close', () => sockets.delete(socket));
-    }
-    client.pause();
-    setTimeout(
-      () => {
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      },
-      Math.max(0, openAt - Date.now()),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /**
  * An API with no worker: deliveries stay `queued` with their jobs waiting in Redis, which is
@@ -90,7 +54,7 @@ describe('queue reconciler: re-adds queued deliveries only when Redis really los
     // Its producer connection has no offline queue: a command sent before the connection is ready
     // fails at once. The start-up check used to be skipped that way (with a warning).
     const prefix = testPrefix('boot');
-    const redisProxy = await slowToAnswer(TEST_REDIS_URL, 4000);
+    const redisProxy = await tcpProxy(TEST_REDIS_URL, { holdMs: 4000 });
     const processes = new Processes();
     try {
       const api = await processes.startClarion(
@@ -98,7 +62,7 @@ describe('queue reconciler: re-adds queued deliveries only when Redis really los
         'api',
         h.childEnv({
           CLARION_QUEUE_PREFIX: prefix,
-          REDIS_URL: redisProxy.url,
+          REDIS_URL: redisProxy.via(TEST_REDIS_URL),
           CLARION_MIGRATE_ON_START: 'false',
         }),
       );

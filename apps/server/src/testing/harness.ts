@@ -60,6 +60,8 @@ export async function startHarness(
     label?: string;
     /** More fake providers (twilio, smtp…); the plugins named in CLARION_PLUGINS are pointed at them. */
     fakes?: Fake[];
+    /** The server reaches its fresh database through this URL instead (a proxy a test can cut). */
+    databaseVia?: (url: string) => string;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase(options.label ?? 'server');
@@ -71,7 +73,7 @@ export async function startHarness(
     extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])),
   );
   const base: Record<string, string> = {
-    DATABASE_URL: db.url,
+    DATABASE_URL: options.databaseVia ? options.databaseVia(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,
     CLARION_ADMIN_TOKEN: ADMIN_TOKEN,
     CLARION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
