@@ -9,7 +9,13 @@ import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
 import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
-import { type AnyChannelPlugin, DEFAULT_PROCESSOR, type ProcessorSettings, type Sender } from './plugin';
+import {
+  type AnyChannelPlugin,
+  DEFAULT_PROCESSOR,
+  type ProcessorSettings,
+  type Sender,
+  type SendResult,
+} from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
 import { SendGate } from './send-gate';
 import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
@@ -268,30 +274,10 @@ export class PluginRuntime {
 
     const started = process.hrtime.bigint();
     deps.metrics.inFlight.inc({ plugin: this.plugin.name });
+    let result: SendResult;
     try {
       const appConfig = await deps.appConfigs.get(delivery.appId);
-      const result = await this.sender.send(delivery, { appConfig, attempt, log });
-      // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
-      // which would send it again. PostgreSQL records the `sent` below either way.
-      await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
-        log.warn(
-          { err: (error as Error).message },
-          'sent, but the sent ledger could not note it (Redis away)',
-        );
-      });
-      this.circuit?.success();
-      deps.metrics.attempts.inc({ ...labels, result: 'sent' });
-      deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
-      if (!this.health.healthy) this.setHealth({ healthy: true });
-      await report({
-        type: 'sent',
-        job: delivery,
-        attempt,
-        at: new Date(),
-        ...(result.providerMessageId !== undefined ? { providerMessageId: result.providerMessageId } : {}),
-        ...(result.details !== undefined ? { details: result.details } : {}),
-      });
-      return 'sent';
+      result = await this.sender.send(delivery, { appConfig, attempt, log });
     } catch (thrown) {
       const error: SendError = isSendError(thrown)
         ? thrown
@@ -303,6 +289,34 @@ export class PluginRuntime {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
       deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
+    // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
+    // which would send it again. PostgreSQL records the `sent` below either way.
+    await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
+      log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
+    });
+    this.circuit?.success();
+    deps.metrics.attempts.inc({ ...labels, result: 'sent' });
+    deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
+    if (!this.health.healthy) this.setHealth({ healthy: true });
+    try {
+      await report({
+        type: 'sent',
+        job: delivery,
+        attempt,
+        at: new Date(),
+        ...(result.providerMessageId !== undefined ? { providerMessageId: result.providerMessageId } : {}),
+        ...(result.details !== undefined ? { details: result.details } : {}),
+      });
+    } catch (error) {
+      // Not a failed send (the provider, its circuit and the fallback chain are not involved): the
+      // job runs again, its gate finds the delivery sent, and records it then.
+      log.warn(
+        { err: (error as Error).message },
+        'sent, but its status could not be recorded (database away); the job runs again to record it',
+      );
+      throw error;
+    }
+    return 'sent';
   }
 
   private async handleFailure(
