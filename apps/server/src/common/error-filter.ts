@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
 const CODES: Record<number, string> = {
   400: 'invalid_request',
@@ -40,6 +41,20 @@ export class ErrorFilter implements ExceptionFilter {
       void reply.status(statusCode).send({
         error: { code: CODES[statusCode] ?? 'invalid_request', message: (exception as Error).message },
       });
+      return;
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // Nothing was stored (202 comes only after the commit): the caller should simply repeat it.
+      this.log.warn(`database unavailable: ${(exception as Error).message}`);
+      void reply
+        .status(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        .send({
+          error: {
+            code: CODES[503],
+            message: 'the database is unavailable right now; nothing was stored, retry later',
+          },
+        });
       return;
     }
     this.log.error(exception);
