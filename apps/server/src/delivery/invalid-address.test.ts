@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { pluginConfigToEnv } from '@clarion/plugin-sdk';
-import { pushFakes, Sandbox, type WebPushFake } from '@clarion/sandbox';
+import { pushFakes, type Sandbox, type WebPushFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
@@ -31,23 +30,18 @@ describe('push: a provider saying the address is dead disables that device', () 
   let app: TestApp;
 
   before(async () => {
-    push = await Sandbox.start({ fakes: pushFakes() });
-    const configs = push.pluginConfigs();
+    // The harness points the plugins at these fakes (like `clarion dev`).
     h = await startHarness({
       label: 'invalid',
-      env: {
-        CLARION_PLUGINS: '@clarion/plugin-apns,@clarion/plugin-fcm,@clarion/plugin-webpush',
-        ...pluginConfigToEnv('apns', configs.apns ?? {}),
-        ...pluginConfigToEnv('fcm', configs.fcm ?? {}),
-        ...pluginConfigToEnv('webpush', configs.webpush ?? {}),
-      },
+      fakes: pushFakes(),
+      env: { CLARION_PLUGINS: '@clarion/plugin-apns,@clarion/plugin-fcm,@clarion/plugin-webpush' },
     });
+    push = h.sandbox;
     app = await h.createApp();
   });
 
   after(async () => {
     await h?.close();
-    await push?.stop();
   });
 
   test('APNs Unregistered, FCM UNREGISTERED and Web Push 410 each disable their device; the next notification skips them', async () => {
