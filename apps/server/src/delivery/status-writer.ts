@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { preparedQuery } from '../database/prepared';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
-import { FUNNEL, FUNNEL_RANK } from '../tracking/lifecycle';
+import { metricsForSql } from '../tracking/lifecycle';
 import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
 
 /** Later states win; a late `retrying` never overwrites `sent`. Terminal failures rank with sent. */
@@ -87,12 +87,6 @@ function toRow(o: DeliveryOutcome): Row {
   }
 }
 
-/** SQL rank of a status in the funnel (tracking/lifecycle.ts FUNNEL_RANK; unknown: 0). */
-const rankSql = (col: string) =>
-  `CASE ${col} ${Object.entries(FUNNEL_RANK)
-    .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
-    .join(' ')} ELSE 0 END`;
-
 /**
  * Records a batch of outcomes in one statement. `old` locks the rows first (in id order:
  * concurrent batches cannot deadlock) and reads their current status; `moved` applies the
@@ -100,7 +94,7 @@ const rankSql = (col: string) =>
  * the deliveries that moved (an outcome the UPDATE refused, such as a late "sent" after a
  * provider's "delivered", changed nothing and is not logged after the later step), preceded by
  * `queued` where a worker finished the job before the enqueuer marked it queued. The stats
- * rollup counts each funnel step crossed, or the failure (`metricsFor` in tracking/lifecycle.ts).
+ * rollup counts each funnel step crossed, or the failure (`metricsForSql`, tracking/lifecycle.ts).
  * $1–$7: the update per delivery; $8–$11: every outcome, in order, for the history.
  */
 const RECORD_OUTCOMES_SQL = `
@@ -139,14 +133,7 @@ const RECORD_OUTCOMES_SQL = `
            x.metric, COALESCE(x.reason, '') AS reason, count(*) AS n
       FROM moved m
       LEFT JOIN notifications n ON n.id = m.notification_id
-      CROSS JOIN LATERAL (
-        SELECT m.to_status AS metric, m.reason
-         WHERE m.to_status IN ('failed', 'expired') AND m.from_status <> m.to_status
-        UNION ALL
-        SELECT f.step, NULL FROM (VALUES ${FUNNEL.map((step) => `('${step}', ${FUNNEL_RANK[step]})`).join(', ')}) AS f(step, rank)
-         WHERE m.to_status NOT IN ('failed', 'expired')
-           AND f.rank > ${rankSql('m.from_status')} AND f.rank <= ${rankSql('m.to_status')}
-      ) AS x
+      CROSS JOIN LATERAL ${metricsForSql('m.from_status', 'm.to_status', 'm.reason')} AS x
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   ),${STATS_UPSERT_CTES}
   SELECT 1`;

@@ -37,14 +37,33 @@ export function metricsFor(from: string, to: string): FunnelStep[] | ['failed'] 
   return FUNNEL.filter((s) => FUNNEL_RANK[s]! > a && FUNNEL_RANK[s]! <= b);
 }
 
+/** SQL for a status's funnel rank (FUNNEL_RANK); `unknown` for any other status. */
+export function funnelRankSql(column: string, unknown: number): string {
+  const cases = Object.entries(FUNNEL_RANK)
+    .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
+    .join(' ');
+  return `(CASE ${column} ${cases} ELSE ${unknown} END)`;
+}
+
+/**
+ * `metricsFor` in SQL, for statements that count what they changed (a LATERAL subquery giving
+ * `metric`, `reason` rows). The test checks both forms give the same for every pair of statuses.
+ */
+export function metricsForSql(from: string, to: string, reason: string): string {
+  return `(
+    SELECT ${to} AS metric, ${reason} AS reason WHERE ${to} IN ('failed', 'expired') AND ${from} <> ${to}
+    UNION ALL
+    SELECT f.step, NULL FROM (VALUES ${FUNNEL.map((step) => `('${step}', ${FUNNEL_RANK[step]})`).join(', ')}) AS f(step, rank)
+     WHERE ${to} NOT IN ('failed', 'expired')
+       AND f.rank > ${funnelRankSql(from, 0)} AND f.rank <= ${funnelRankSql(to, 0)}
+  )`;
+}
+
 /** SQL predicate (for `UPDATE deliveries d … FROM … v`): may `d` move to `v.status`? */
 export const MAY_MOVE_SQL = `(
   d.status NOT IN ('suppressed', 'canceled')
   AND (
     (v.status = 'failed' AND d.status IN ('pending', 'queued', 'sent'))
-    OR (v.status IN ('sent', 'delivered', 'opened', 'clicked') AND
-        (CASE d.status WHEN 'pending' THEN 0 WHEN 'queued' THEN 1 WHEN 'failed' THEN 2 WHEN 'expired' THEN 2
-          WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'opened' THEN 5 WHEN 'clicked' THEN 6 ELSE 9 END)
-        < (CASE v.status WHEN 'sent' THEN 3 WHEN 'delivered' THEN 4 WHEN 'opened' THEN 5 WHEN 'clicked' THEN 6 END))
+    OR (v.status IN ('sent', 'delivered', 'opened', 'clicked') AND ${funnelRankSql('d.status', 9)} < ${funnelRankSql('v.status', 0)})
   )
 )`;
