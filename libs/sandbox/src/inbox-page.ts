@@ -8,12 +8,7 @@ const escapeHtml = (s: string) =>
 
 /** A small page listing what each channel received, newest first, so a person can see a send arrive. */
 export function renderInbox(records: SandboxRecord[]): string {
-  const byChannel = new Map<string, SandboxRecord[]>();
-  for (const r of records.slice(-500).reverse()) {
-    const list = byChannel.get(r.channel) ?? [];
-    list.push(r);
-    byChannel.set(r.channel, list);
-  }
+  const byChannel = Map.groupBy(records.slice(-500).reverse(), (r) => r.channel);
   const sections = [...byChannel.entries()]
     .map(
       ([channel, list]) =>

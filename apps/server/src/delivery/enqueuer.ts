@@ -45,12 +45,7 @@ export class Enqueuer {
   }
 
   private async flush(items: EnqueueItem[]): Promise<boolean[]> {
-    const byPlugin = new Map<string, EnqueueItem[]>();
-    for (const item of items) {
-      const list = byPlugin.get(item.job.plugin) ?? [];
-      list.push(item);
-      byPlugin.set(item.job.plugin, list);
-    }
+    const byPlugin = Map.groupBy(items, (item) => item.job.plugin);
     const ok = new Set<string>();
     await Promise.all(
       [...byPlugin.entries()].map(async ([plugin, list]) => {

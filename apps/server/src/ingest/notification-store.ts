@@ -3,8 +3,9 @@ import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
+import type { Queryable } from '../database/prepared';
 import type { DeliveryPlan } from './delivery-plan';
-import { insertNotifications, type NotificationRow, type Queryable } from './write-deliveries';
+import { insertNotifications, type NotificationRow } from './write-deliveries';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
 export interface NotificationRecord extends NotificationRow {

@@ -2,8 +2,6 @@ import { preparedQuery, type Queryable } from '../database/prepared';
 import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
 import type { DeliveryPlan } from './delivery-plan';
 
-export type { Queryable };
-
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {
   plan: DeliveryPlan;

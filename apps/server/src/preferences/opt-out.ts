@@ -1,7 +1,4 @@
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
-
+import type { Queryable } from '../database/prepared';
 export interface OptOut {
   appId: string;
   /** Internal user id (users.id). */

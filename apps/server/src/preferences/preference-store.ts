@@ -1,4 +1,5 @@
-import { type OptOut, type Queryable } from './opt-out';
+import type { Queryable } from '../database/prepared';
+import type { OptOut } from './opt-out';
 import type { QuietHours } from './quiet-hours';
 
 /** The other writes beside `optOut`: opt-ins, forgetting a rule, quiet hours. All idempotent. */

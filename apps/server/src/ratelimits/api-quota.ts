@@ -78,13 +78,10 @@ export class ApiQuota {
 
   /** One consume per (quota, key); its total is handed out to the asks in order. */
   private async consumeAll(asks: QuotaAsk[]): Promise<QuotaAnswer[]> {
-    const groups = new Map<string, number[]>();
-    asks.forEach((a, i) => {
-      const id = `${a.limit}|${a.windowSeconds}|${a.key}`;
-      const list = groups.get(id) ?? [];
-      list.push(i);
-      groups.set(id, list);
-    });
+    const groups = Map.groupBy(
+      asks.keys(),
+      (i) => `${asks[i]!.limit}|${asks[i]!.windowSeconds}|${asks[i]!.key}`,
+    );
     const answers: QuotaAnswer[] = new Array(asks.length);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {

@@ -53,14 +53,10 @@ export class UserCaps {
     if (rules.length === 0 || isCritical(ctx.settings, category)) return none;
 
     // A push to three devices is one notification to the user: count per user × channel.
-    const groups = new Map<string, DeliveryPlan[]>();
-    for (const p of plans) {
-      if (p.status !== 'pending' || p.userId === null) continue;
-      const key = `${p.userId}\u0000${p.channel}`;
-      const list = groups.get(key) ?? [];
-      list.push(p);
-      groups.set(key, list);
-    }
+    const groups = Map.groupBy(
+      plans.filter((p) => p.status === 'pending' && p.userId !== null),
+      (p) => `${p.userId}\u0000${p.channel}`,
+    );
     const sendAt = ctx.request.sendAt ? Date.parse(ctx.request.sendAt) : 0;
     const asks: Ask[] = [];
     for (const group of groups.values()) {

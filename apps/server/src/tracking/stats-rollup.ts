@@ -1,8 +1,6 @@
 import { preparedQuery, type Queryable } from '../database/prepared';
 import { metricsFor } from './lifecycle';
 
-export type { Queryable };
-
 /** One status change of one delivery, as the rollup counts it. */
 export interface StatusChange {
   id: string;
