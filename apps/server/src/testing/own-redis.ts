@@ -1,6 +1,6 @@
-import { waitFor } from '@clarion/testkit';
+import { freePort, waitFor } from '@clarion/testkit';
 import { Redis } from 'ioredis';
-import { freePort, type Processes, type Spawned } from './processes';
+import type { Processes, Spawned } from './processes';
 
 /**
  * A private redis-server that a test may stop and start (the shared one must never be touched).

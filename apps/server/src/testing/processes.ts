@@ -5,8 +5,6 @@ import { freePort, waitFor } from '@clarion/testkit';
 /** The compiled CLI (`clarion start`), next to this file in dist/. */
 export const CLI = join(__dirname, '..', 'cli', 'main.js');
 
-export { freePort };
-
 export interface Spawned {
   readonly name: string;
   readonly child: ChildProcess;
