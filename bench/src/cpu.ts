@@ -61,3 +61,35 @@ export class CpuMeter {
     return out;
   }
 }
+
+/** Busy and total jiffies of all cores together, from the first line of /proc/stat; undefined off Linux. */
+function machineJiffies(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal …: idle and iowait are the cores doing nothing.
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - fields[3]! - fields[4]!, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Share of the machine's cores that were busy (with anything) between construction and `busy()`.
+ * A throughput figure means something only when this is near 1: below it, the load generator's
+ * pacing set the rate, not the CPU.
+ */
+export class MachineBusy {
+  private readonly start = machineJiffies();
+
+  busy(): number | undefined {
+    const end = machineJiffies();
+    if (!this.start || !end || end.total === this.start.total) return undefined;
+    return (end.busy - this.start.busy) / (end.total - this.start.total);
+  }
+}
