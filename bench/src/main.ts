@@ -4,7 +4,11 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1]
+ *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1]
+ *
+ * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
+ * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
+ * one run says little.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +31,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { drive } from './load';
-import { quantile } from './percentiles';
+import { median, quantile } from './percentiles';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +48,7 @@ const { values: args } = parseArgs({
     /** Worker processes beside the API (split roles only). */
     workers: { type: 'string', default: '1' },
     'ceiling-jobs': { type: 'string', default: '20000' },
+    runs: { type: 'string', default: '1' },
   },
 });
 const USERS = Number(args.users);
@@ -56,7 +61,17 @@ const serverMain = join(dirname(require.resolve('@clarion/server/package.json'))
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-async function main(): Promise<void> {
+/** The figures of one run: the JSON line `pnpm bench` ends with. */
+interface BenchResult {
+  accepted_per_s: number;
+  delivered_per_s: number;
+  e2e_p50_ms: number;
+  e2e_p99_ms: number;
+  rss_mb: number;
+  bullmq_ceiling_per_s: number;
+}
+
+async function runOnce(): Promise<BenchResult> {
   const db = await createTestDatabase('bench');
   const prefix = testPrefix('bench');
   const sandbox = await Sandbox.start({ fakes: [webhookFake({ secret: SECRET })] });
@@ -188,7 +203,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const result = {
+    return {
       accepted_per_s: Math.round(acceptedPerS),
       delivered_per_s: Math.round(deliveredPerS),
       e2e_p50_ms: quantile(sorted, 0.5),
@@ -196,7 +211,6 @@ async function main(): Promise<void> {
       rss_mb: Math.round(rssPeak / 1024 / 1024),
       bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     // The servers log at warn: anything they said during the run explains an odd figure.
     for (const p of processes) for (const line of p.lines()) log(`${p.role}: ${line}`);
@@ -207,6 +221,23 @@ async function main(): Promise<void> {
     redis.disconnect();
     await db.drop();
   }
+}
+
+async function main(): Promise<void> {
+  const runs = Number(args.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of runs, 1 or more');
+  const results: BenchResult[] = [];
+  for (let run = 1; run <= runs; run++) {
+    if (runs > 1) log(`run ${run} of ${runs}`);
+    results.push(await runOnce());
+    if (runs > 1) log(`run ${run}: ${JSON.stringify(results.at(-1))}`);
+  }
+  // Each figure's own median (with one run, that run's figures).
+  const keys = Object.keys(results[0]!) as (keyof BenchResult)[];
+  const medians = { ...results[0]! };
+  for (const k of keys) medians[k] = median(results.map((r) => r[k]));
+  if (runs > 1) log(`medians of ${runs} runs follow`);
+  process.stdout.write(`${JSON.stringify(medians)}\n`);
 }
 
 main().then(
