@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { deliveryJobOptions, FINISHED_JOBS_KEPT } from './queues';
+import { DELIVERY_JOBS_KEPT, deliveryJobOptions, FINISHED_JOBS_KEPT } from './queues';
 import { makeJob } from './testing';
 
 describe('delivery job options (real BullMQ on Redis)', () => {
@@ -11,6 +11,40 @@ describe('delivery job options (real BullMQ on Redis)', () => {
   after(async () => {
     await clearPrefix(redis, prefix);
     redis.disconnect();
+  });
+
+  test('a completed delivery job leaves nothing in Redis; a failed one stays for the dead-letter view', async () => {
+    const job = () =>
+      makeJob({
+        plugin: 'finishing',
+        channel: 'webhook',
+        address: { kind: 'url', url: 'https://example.com/hook' },
+      });
+    const ok = job();
+    const bad = job();
+    const { removeOnComplete, removeOnFail } = deliveryJobOptions(ok, undefined);
+    assert.deepEqual({ removeOnComplete, removeOnFail }, DELIVERY_JOBS_KEPT);
+    const queue = new Queue('finishing', { connection: redis, prefix });
+    await queue.addBulk(
+      [ok, bad].map((j) => ({ name: 'deliver', data: j, opts: deliveryJobOptions(j, undefined) })),
+    );
+    const worker = new Worker(
+      'finishing',
+      async (job) => {
+        if (job.data.deliveryId === bad.deliveryId) throw new UnrecoverableError('invalid address');
+      },
+      { connection: redis.duplicate({ maxRetriesPerRequest: null }), prefix },
+    );
+    try {
+      await waitFor('the bad job failed', async () => (await queue.getJobState(bad.deliveryId)) === 'failed');
+      await waitFor('the good job done', async () => (await queue.getJobState(ok.deliveryId)) === 'unknown');
+      assert.equal(await queue.getJobCountByTypes('completed'), 0);
+      assert.equal(await redis.exists(`${prefix}:finishing:${ok.deliveryId}`), 0, 'no job hash left');
+      assert.equal(await queue.getJobCountByTypes('failed'), 1);
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
   });
 
   test('a provider failing every job leaves at most 10,000 failed jobs in Redis, the newest', async () => {

@@ -1,5 +1,5 @@
 /** This SDK's version; plugins declare the range they support in `sdkVersion`, checked by the host. */
-export const SDK_VERSION = '0.1.1';
+export const SDK_VERSION = '0.1.2';
 
 /** Minimal caret/tilde/exact range check, enough for `^x.y.z`, `~x.y.z` and `x.y.z` (no prerelease tags). */
 export function satisfiesSdkRange(range: string, version = SDK_VERSION): boolean {

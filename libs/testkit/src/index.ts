@@ -1,4 +1,5 @@
 export * from './clarion-process';
 export * from './database';
+export * from './jobs';
 export * from './redis';
 export * from './wait';

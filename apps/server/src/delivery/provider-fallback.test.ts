@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/plugin-sdk';
 import { twilioFake, vonageFake } from '@clarion/sandbox';
-import { testRedis, waitFor } from '@clarion/testkit';
+import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -117,7 +117,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
         ...deliveryJobOptions(original, undefined),
         jobId: `${row!.id}-stale`,
       });
-      await waitFor('the stale job to finish', async () => (await stale.getState()) === 'completed');
+      await waitForJobCompleted(queue, stale.id!);
       await new Promise((r) => setTimeout(r, 300));
       const view = await json<NotificationView>(
         await app.call(`/v1/notifications/${original.notificationId}`),

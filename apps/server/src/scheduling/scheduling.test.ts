@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/plugin-sdk';
-import { testRedis, waitFor } from '@clarion/testkit';
+import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
@@ -223,7 +223,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     });
     assert.equal((await cancel(id)).status, 200);
     await webhookQueue.add('deliver', d!.job, deliveryJobOptions(d!.job, undefined)); // due now
-    await waitFor('the job ran', async () => (await webhookQueue.getJobState(d!.id)) === 'completed');
+    await waitForJobCompleted(webhookQueue, d!.id);
     // The worker's own "canceled" report changes nothing (the delivery is canceled already, and the
     // history logs only steps that applied); what matters is that the late job sent nothing.
     const v = await view(id);
