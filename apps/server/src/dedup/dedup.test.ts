@@ -191,23 +191,28 @@ describe('eventId de-duplication through the public API', () => {
   });
 
   test('a delivery job added again after it was sent (retry, sweeper, lost ack) does not reach the receiver twice', async () => {
+    // The receiver answers slowly once, so the job can be read while the delivery is still queued:
+    // once it is sent, PostgreSQL keeps no job to enqueue again.
+    h.sandbox.behaviors.add({ provider: 'webhook', to: 'dd-bob', delayMs: 500, times: 1 });
     const res = await app.call('/v1/notifications', {
       body: { to: { userId: 'dd-bob' }, content: { webhook: { json: { once: true } } } },
     });
     const { id } = await json<{ id: string }>(res);
-    await waitFor('sent', async () => {
-      const [d] = await sql<{ status: string }>(
-        h.db.url,
-        'SELECT status FROM deliveries WHERE notification_id = $1',
-        [id],
-      );
-      return d?.status === 'sent';
-    });
     const [d] = await sql<{ id: string; job: DeliveryJob }>(
       h.db.url,
       'SELECT id, job FROM deliveries WHERE notification_id = $1',
       [id],
     );
+    assert.ok(d?.job, 'a delivery on its way keeps its job');
+    const sent = await waitFor('sent', async () => {
+      const [s] = await sql<{ status: string; job: DeliveryJob | null }>(
+        h.db.url,
+        'SELECT status, job FROM deliveries WHERE id = $1',
+        [d!.id],
+      );
+      return s?.status === 'sent' ? s : undefined;
+    });
+    assert.equal(sent.job, null, 'a sent delivery keeps no rendered job');
     const redis = testRedis();
     const queue = new Queue(pluginQueueName('webhook'), { connection: redis, prefix: h.prefix });
     try {

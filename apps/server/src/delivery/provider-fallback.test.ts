@@ -68,15 +68,30 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     app = await h.createApp({ providers: { sms: ['twilio', 'vonage'] } });
   });
   after(() => h.close());
+  /** Bob's delivery and its job as enqueued for twilio (the first test reads it before the send). */
+  let bobRow: { id: string; job: DeliveryJob } | undefined;
 
   test('twilio failing on its side: after the retry budget the delivery is sent by vonage, and says so', async () => {
     const phone = '+14155550101';
     assert.equal((await app.call('/v1/users/bob', { method: 'PUT', body: { phone } })).status, 200);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: 'server_error' });
     const id = await sendSms(app, 'bob', 'Your code is 123456');
+    // Read while twilio is still failing (the retry waits its backoff): once sent, the row keeps no job.
+    [bobRow] = await sql<{ id: string; job: DeliveryJob }>(
+      h.db.url,
+      'SELECT id, job FROM deliveries WHERE notification_id = $1',
+      [id],
+    );
+    assert.equal(bobRow?.job.plugin, 'twilio');
     const d = await finalDelivery(app, id);
     assert.equal(d.status, 'sent');
     assert.equal(d.plugin, 'vonage', 'the delivery records the provider that sent it');
+    const [kept] = await sql<{ job: DeliveryJob | null }>(
+      h.db.url,
+      'SELECT job FROM deliveries WHERE id = $1',
+      [bobRow!.id],
+    );
+    assert.equal(kept?.job, null, 'a sent delivery keeps no rendered job');
     // (`queued` events can be absent when the worker answers before the enqueuer marks the row: see statuses()).
     assert.deepEqual(statuses(d), ['pending', 'retrying', 'rerouted', 'sent']);
     const rerouted = d.events.find((e) => e.status === 'rerouted')!;
@@ -104,10 +119,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
   });
 
   test('a stale copy of the twilio job running again (worker died before completing it) sends nothing and changes nothing', async () => {
-    const [row] = await sql<{ id: string; job: DeliveryJob }>(
-      h.db.url,
-      "SELECT d.id, d.job FROM deliveries d JOIN users u ON u.id = d.user_id WHERE u.external_id = 'bob'",
-    );
+    const row = bobRow;
     const original: DeliveryJob = { ...row!.job, plugin: 'twilio', fallback: ['vonage'] };
     const redis = testRedis();
     const queue = new Queue(pluginQueueName('twilio'), { connection: redis, prefix: h.prefix });

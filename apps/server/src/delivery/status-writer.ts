@@ -105,7 +105,10 @@ const RECORD_OUTCOMES_SQL = `
       reason = v.reason,
       attempts = GREATEST(d.attempts, v.attempt),
       provider_message_id = COALESCE(v.pmid, d.provider_message_id),
-      error_code = v.code, error_message = v.message, updated_at = now()
+      error_code = v.code, error_message = v.message, updated_at = now(),
+      -- Only a pending or queued delivery's job can be enqueued again from here: at its end the
+      -- rendered content (e-mail HTML, personal data) is dropped rather than kept for the retention period.
+      job = CASE WHEN v.status = 'retrying' THEN d.job END
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
          AS v(id, status, reason, attempt, pmid, code, message), old
     WHERE d.id = v.id AND old.id = d.id

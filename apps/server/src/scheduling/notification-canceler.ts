@@ -96,7 +96,7 @@ export class NotificationCanceler {
       return rows<{ id: string; channel: string; plugin: string | null }>(
         tx,
         `WITH c AS (
-           UPDATE deliveries SET status = 'canceled', reason = 'canceled', updated_at = now()
+           UPDATE deliveries SET status = 'canceled', reason = 'canceled', job = NULL, updated_at = now()
             WHERE notification_id = $1 AND status = ANY($2) AND NOT (id = ANY($3::uuid[]))
            RETURNING id, channel, plugin),
          e AS (INSERT INTO delivery_events (delivery_id, status, detail)

@@ -174,6 +174,16 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
       );
       assert.equal(await webhookQueue.getJob(d.id), undefined, 'job removed');
     }
+    const jobs = await sql<{ job: unknown }>(
+      h.db.url,
+      'SELECT job FROM deliveries WHERE notification_id = $1',
+      [id],
+    );
+    assert.deepEqual(
+      jobs.map((r) => r.job),
+      [null, null],
+      'a canceled delivery keeps no rendered job',
+    );
     assert.equal(
       await metric(/^clarion_notifications_canceled_total\{[^}]*\} (\d+)/m),
       (Number.isNaN(before) ? 0 : before) + 1,

@@ -105,6 +105,7 @@ export class TrackingRecorder {
              error_code = COALESCE(v.code, d.error_code),
              error_message = COALESCE(v.message, d.error_message),
              provider_message_id = COALESCE(d.provider_message_id, v.pmid),
+             job = NULL, -- past queued: nothing enqueues it again (see the status writer)
              updated_at = now()
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid), old
            WHERE d.id = v.id AND old.id = d.id AND ${MAY_MOVE_SQL}
