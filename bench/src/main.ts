@@ -163,6 +163,10 @@ async function runOnce(): Promise<BenchResult> {
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
+    // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
+    const walLsn = async () =>
+      ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
+    const walStart = await walLsn();
     const started = Date.now();
     const load = await drive(api, auth, TOTAL, CONCURRENCY, body('measure'));
     await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
@@ -172,6 +176,9 @@ async function runOnce(): Promise<BenchResult> {
     clearInterval(sampler);
     const cpuUsed = cpu.used();
     const busy = machine.busy();
+    const [{ wal }] = (
+      await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
+    ).rows as [{ wal: number }];
 
     const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`))
       .rows as [{ sent: number }];
@@ -191,6 +198,7 @@ async function runOnce(): Promise<BenchResult> {
     log(
       `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)${busy === undefined ? '' : `; the cores were ${Math.round(100 * busy)} % busy`}`,
     );
+    log(`PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
     const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));
