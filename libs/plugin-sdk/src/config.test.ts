@@ -13,7 +13,7 @@ import {
 } from './config';
 import { defineChannelPlugin } from './plugin';
 import { secret } from './secret';
-import { satisfiesSdkRange } from './version';
+import { SDK_VERSION, satisfiesSdkRange } from './version';
 
 const plugin = defineChannelPlugin({
   name: 'demo-sms',
@@ -111,5 +111,10 @@ describe('plugin configuration', () => {
     assert.equal(satisfiesSdkRange('^1.2.0', '1.9.0'), true);
     assert.equal(satisfiesSdkRange('^1.2.0', '2.0.0'), false);
     assert.equal(satisfiesSdkRange('^1.2.0', '1.1.0'), false);
+    assert.equal(satisfiesSdkRange('~0.1.0', '0.1.9'), true);
+    assert.equal(satisfiesSdkRange('>=0.1.0 <0.3.0', '0.2.4'), true);
+    assert.equal(satisfiesSdkRange('', '0.1.2'), false, 'no range: refused, not "any"');
+    assert.equal(satisfiesSdkRange('not a range', '0.1.2'), false);
+    assert.equal(satisfiesSdkRange(`^${SDK_VERSION}`), true, 'this SDK admits itself');
   });
 });
