@@ -42,18 +42,30 @@ function isNotInstalled(error: unknown, packageName: string): boolean {
   return e?.code === 'MODULE_NOT_FOUND' && e.message.includes(`'${packageName}'`);
 }
 
+/** An error's first line: Node's "Require stack" and the like name the server's files, not the operator's problem. */
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n', 1)[0]!;
+}
+
 function requirePlugin(packageName: string, pluginPath: string): AnyChannelPlugin {
   let mod: { default?: unknown };
   try {
     mod = require(packageName);
   } catch (first) {
+    // Installed with the server but broken: that error, not a second lookup's "not found".
+    if (!isNotInstalled(first, packageName)) {
+      throw new PluginLoadError(`cannot load plugin package "${packageName}": ${firstLine(first)}`);
+    }
     try {
       mod = createRequire(join(pluginPath, 'noop.js'))(packageName);
-    } catch {
-      throw new PluginLoadError(
-        `cannot load plugin package "${packageName}": ${(first as Error).message}`,
-        isNotInstalled(first, packageName),
-      );
+    } catch (second) {
+      if (isNotInstalled(second, packageName)) {
+        throw new PluginLoadError(
+          `plugin package "${packageName}" is not installed (looked in the server's own packages and in CLARION_PLUGIN_PATH, ${pluginPath})`,
+          true,
+        );
+      }
+      throw new PluginLoadError(`cannot load plugin package "${packageName}": ${firstLine(second)}`);
     }
   }
   const plugin = (mod.default ?? mod) as Partial<AnyChannelPlugin>;
