@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -72,6 +72,7 @@ describe('configuration from the environment', () => {
       problemsOf({ ...valid, DATABASE_URL_FILE: join(dir, 'missing') }).map((p) => p.split(':')[0]),
       ['DATABASE_URL_FILE'],
     );
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a wrong value stops `clarion start` with a message naming the variable, no stack trace', () => {

