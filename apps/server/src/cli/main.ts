@@ -8,6 +8,11 @@ import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
 
+/** A wrong command-line option (not a configuration variable): printed as is, exit 1. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** Database-only commands need just DATABASE_URL, not the whole server configuration. */
 function databaseUrl(): string {
   const url = process.env.DATABASE_URL;
@@ -97,9 +102,9 @@ keys
   .description('create a key (the secret is printed once)')
   .action(async (opts: { app: string; kind: string; name: string }) => {
     if (opts.kind !== 'server' && opts.kind !== 'client')
-      throw new EnvError(['--kind: must be server or client']);
+      throw new UsageError('--kind: must be server or client');
     const key = await withServices(async (a, k) => {
-      if (!(await a.get(opts.app))) throw new EnvError([`--app: no app ${opts.app}`]);
+      if (!(await a.get(opts.app))) throw new UsageError(`--app: no app ${opts.app}`);
       return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
     });
     console.log(
@@ -115,6 +120,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   // Configuration mistakes get a plain message naming the variable, not a stack trace.
   if (
     error instanceof EnvError ||
+    error instanceof UsageError ||
     (error as Error)?.name === 'PluginLoadError' ||
     (error as Error)?.name === 'PluginConfigError'
   ) {
