@@ -122,6 +122,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     error instanceof EnvError ||
     error instanceof UsageError ||
     (error as Error)?.name === 'PluginLoadError' ||
+    (error as Error)?.name === 'MissingServiceError' ||
     (error as Error)?.name === 'PluginConfigError'
   ) {
     console.error(`clarion: ${(error as Error).message}`);

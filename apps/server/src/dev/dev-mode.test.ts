@@ -167,6 +167,28 @@ describe('`clarion dev` with nothing configured', () => {
   });
 });
 
+test('without REDIS_URL and without redis-server, `clarion dev` says how to provide Redis and stops', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'clarion-noredis-'));
+  const run = spawnSync(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'dev'], {
+    env: {
+      PATH: '/nonexistent', // no redis-server to be found
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unused', // so no embedded PostgreSQL either
+      CLARION_DATA_DIR: dataDir,
+    },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  rmSync(dataDir, { recursive: true, force: true });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /^clarion: Redis is needed and no REDIS_URL is set, and `redis-server` is not installed\./,
+  );
+  assert.match(run.stderr, /apt-get install redis-server/);
+  assert.match(run.stderr, /REDIS_URL=redis:\/\/host:6379 scripts\/clarion dev/);
+  assert.doesNotMatch(run.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
 describe("where dev mode keeps PostgreSQL's files", () => {
   test('in the data directory, unless PostgreSQL runs as another user (as root) who cannot enter it', () => {
     const open = mkdtempSync(join(tmpdir(), 'clarion-pgdir-'));

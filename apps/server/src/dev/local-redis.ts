@@ -3,6 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
+/** Something dev mode needs is missing from this machine: the message says how to provide it (no stack trace). */
+export class MissingServiceError extends Error {
+  override name = 'MissingServiceError';
+}
+
 /** Starts `redis-server` from PATH for dev mode, or explains how to provide Redis. */
 export async function startLocalRedis(
   dataDir: string,
@@ -10,7 +15,7 @@ export async function startLocalRedis(
 ): Promise<{ url: string; stop: () => void }> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
-    throw new Error(
+    throw new MissingServiceError(
       'Redis is needed and no REDIS_URL is set, and `redis-server` is not installed.\n' +
         '  Either install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)\n' +
         '  or point Clarion at one: REDIS_URL=redis://host:6379 scripts/clarion dev',
