@@ -4,8 +4,8 @@ import type { JobsOptions } from 'bullmq';
 /**
  * Options of a notification's fan-out job: job id = notification id (re-adding is harmless),
  * delayed until sendAt, and prioritized like its deliveries so a high-priority topic send is
- * expanded before a queue of low ones. Finished jobs are trimmed like delivery jobs (they were
- * kept forever): a re-add after the job is gone finds the notification no longer `fanout` and
+ * expanded before a queue of low ones. Finished jobs are trimmed as FINISHED_JOBS_KEPT says (they
+ * were kept forever): a re-add after the job is gone finds the notification no longer `fanout` and
  * does nothing, and a re-run of an unfinished one skips the chunks already written (so a fan-out
  * that failed all its attempts is tried again by the sweeper once its failed job is trimmed).
  */
