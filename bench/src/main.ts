@@ -28,12 +28,14 @@ import {
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { drive } from './load';
 import { median, quantile } from './percentiles';
 
 const { values: args } = parseArgs({
+  args: cliArgs(),
   options: {
     users: { type: 'string', default: '5000' },
     notifications: { type: 'string', default: '20000' },

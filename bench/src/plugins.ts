@@ -7,10 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cliArgs } from './cli-args';
 import { median } from './percentiles';
 
 const PLUGINS = ['apns', 'fcm', 'webpush', 'twilio', 'vonage', 'sendgrid', 'mailchimp', 'smtp'];
 const { values: args } = parseArgs({
+  args: cliArgs(),
   options: {
     runs: { type: 'string', default: '3' },
     count: { type: 'string', default: '3000' },
