@@ -1,3 +1,5 @@
+import { anyCause } from './error-causes';
+
 /** Socket errors: the peer (or the network to it) is away. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -25,13 +27,13 @@ const CONNECTION_MESSAGES =
  * may well succeed if repeated, so it is a 503, not a 500. Looks through TypeORM's `driverError`
  * and `cause`.
  */
-export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
-  if (depth > 3 || typeof error !== 'object' || error === null) return false;
-  const e = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
-  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || RETRYABLE_SQLSTATE.test(e.code)))
-    return true;
-  if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
-  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return anyCause(
+    error,
+    (e) =>
+      (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || RETRYABLE_SQLSTATE.test(e.code))) ||
+      (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)),
+  );
 }
 
 /** Seconds a client is told to wait before repeating a request refused for an unavailable database. */

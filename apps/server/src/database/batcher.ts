@@ -1,3 +1,9 @@
+interface Entry<I, O> {
+  item: I;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * Collects items from concurrent callers and processes them together: one database round trip
  * (or one Redis pipeline) for many requests. Each caller gets its own result or error.
@@ -5,13 +11,23 @@
  * at most `concurrency` flushes run at once, so load raises batch size rather than round trips.
  */
 export class Batcher<I, O> {
-  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private queue: Entry<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
 
   constructor(
     private readonly flushFn: (items: I[]) => Promise<O[]>,
-    private readonly options: { maxItems: number; maxWaitMs: number; concurrency?: number },
+    private readonly options: {
+      maxItems: number;
+      maxWaitMs: number;
+      concurrency?: number;
+      /**
+       * Whether a failed batch failed because of one of its items (a value the database refuses)
+       * rather than the database itself. If so, the batch is split in halves and run again, so only
+       * the offending items fail; the rest succeed. Set it only where a failed flush wrote nothing.
+       */
+      isolate?: (error: unknown) => boolean;
+    },
   ) {}
 
   submit(item: I): Promise<O> {
@@ -44,13 +60,25 @@ export class Batcher<I, O> {
     const batch = this.queue.splice(0, this.options.maxItems);
     this.running++;
     try {
-      const results = await this.flushFn(batch.map((b) => b.item));
-      for (const [i, b] of batch.entries()) b.resolve(results[i] as O);
-    } catch (error) {
-      for (const b of batch) b.reject(error);
+      await this.run(batch);
     } finally {
       this.running--;
       if (this.queue.length > 0) this.flushSoon(this.queue.length >= this.options.maxItems ? 0 : 1);
+    }
+  }
+
+  private async run(batch: Entry<I, O>[]): Promise<void> {
+    try {
+      const results = await this.flushFn(batch.map((b) => b.item));
+      for (const [i, b] of batch.entries()) b.resolve(results[i] as O);
+    } catch (error) {
+      if (batch.length > 1 && this.options.isolate?.(error)) {
+        // Halving finds one bad item among n in about 2·log2(n) statements, not n.
+        const half = Math.ceil(batch.length / 2);
+        await Promise.all([this.run(batch.slice(0, half)), this.run(batch.slice(half))]);
+        return;
+      }
+      for (const b of batch) b.reject(error);
     }
   }
 

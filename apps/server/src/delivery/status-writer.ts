@@ -3,6 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { preparedQuery } from '../database/prepared';
+import { isRefusedValue } from '../database/refused-value';
+import { storable, storableJson } from '../database/storable';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { metricsForSql } from '../tracking/lifecycle';
 import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
@@ -167,6 +169,7 @@ export class StatusWriter implements DeliveryReporter {
       maxItems: 1000,
       maxWaitMs: 5,
       concurrency: 2,
+      isolate: isRefusedValue,
     });
   }
 
@@ -200,13 +203,14 @@ export class StatusWriter implements DeliveryReporter {
       updates.map((r) => r.status),
       updates.map((r) => r.reason),
       updates.map((r) => r.attempt),
-      updates.map((r) => r.providerMessageId),
-      updates.map((r) => r.errorCode),
-      updates.map((r) => r.errorMessage),
+      // Provider-given text may hold U+0000, which PostgreSQL cannot store (storable.ts).
+      updates.map((r) => storable(r.providerMessageId)),
+      updates.map((r) => storable(r.errorCode)),
+      updates.map((r) => storable(r.errorMessage)),
       rows.map((r) => r.id),
       rows.map((r) => r.status),
       rows.map((r) => r.attempt),
-      rows.map((r) => JSON.stringify({ ...r.detail, reason: r.reason ?? undefined })),
+      rows.map((r) => storableJson({ ...r.detail, reason: r.reason ?? undefined })),
     ];
     if (invalid.length === 0) {
       await preparedQuery(this.db, RECORD_OUTCOMES_SQL, params); // one statement: atomic without BEGIN/COMMIT

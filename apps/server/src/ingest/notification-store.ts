@@ -4,6 +4,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { Queryable } from '../database/prepared';
+import { isRefusedValue } from '../database/refused-value';
 import type { DeliveryPlan } from './delivery-plan';
 import { insertNotifications, type NotificationRow } from './write-deliveries';
 
@@ -33,7 +34,13 @@ export class NotificationStore {
     private readonly db: DataSource,
     @Inject(ENV) private readonly env: Env,
   ) {
-    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 400, maxWaitMs: 2, concurrency: 4 });
+    // A value PostgreSQL refuses (or a user deleted meanwhile) fails its own request, not the 399 beside it.
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 400,
+      maxWaitMs: 2,
+      concurrency: 4,
+      isolate: isRefusedValue,
+    });
   }
 
   save(record: NotificationRecord): Promise<StoreResult> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
+import { isRefusedValue } from '../database/refused-value';
 import { rows } from '../database/rows';
 import { optOut } from '../preferences/opt-out';
 import { MAY_MOVE_SQL, type TrackedStatus } from './lifecycle';
@@ -63,7 +64,12 @@ export class TrackingRecorder {
     private readonly events: StatusEvents,
     private readonly metrics: TrackingMetrics,
   ) {
-    this.batcher = new Batcher((items) => this.flush(items), { maxItems: 500, maxWaitMs: 5, concurrency: 2 });
+    this.batcher = new Batcher((items) => this.flush(items), {
+      maxItems: 500,
+      maxWaitMs: 5,
+      concurrency: 2,
+      isolate: isRefusedValue,
+    });
   }
 
   record(step: TrackedStep): Promise<StepResult> {

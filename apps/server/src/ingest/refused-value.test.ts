@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from '../testing/db';
+import { type Harness, startHarness, type TestApp } from '../testing/harness';
+
+/**
+ * Requests share one INSERT (group commit). A notification PostgreSQL refuses must fail alone:
+ * before the batcher split such a batch, every request in it got a 500 and nothing was stored.
+ */
+describe('a notification PostgreSQL refuses fails alone, not the requests that shared its statement', () => {
+  let h: Harness;
+  let app: TestApp;
+  before(async () => {
+    h = await startHarness({ label: 'refused' });
+    app = await h.createApp();
+    await app.call('/v1/users/shared', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/shared` },
+    });
+    // Stands in for any value the database refuses after validation (a user deleted meanwhile, a
+    // value out of range): this category raises an integrity error inside the batch's statement.
+    await sql(
+      h.db.url,
+      `CREATE FUNCTION refuse_category() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.category = 'refused-by-db' THEN
+           RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation';
+         END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await sql(
+      h.db.url,
+      `CREATE TRIGGER refuse_category BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_category()`,
+    );
+  });
+  after(() => h.close());
+
+  test('40 requests in flight with 1 refused: 40 × 202 and stored, 1 × 500 and nothing of it stored', async () => {
+    const body = (i: number, category = 'ok') => ({
+      to: { userId: 'shared' },
+      category,
+      content: { webhook: { json: { i } } },
+    });
+    const sends = Array.from({ length: 41 }, (_, i) =>
+      app.call('/v1/notifications', { body: i === 20 ? body(i, 'refused-by-db') : body(i) }),
+    );
+    const statuses = (await Promise.all(sends)).map((r) => r.status);
+    assert.equal(statuses[20], 500);
+    assert.deepEqual(
+      statuses.filter((_, i) => i !== 20),
+      Array.from({ length: 40 }, () => 202),
+    );
+    const [stored] = await sql<{ ok: number; refused: number; deliveries: number }>(
+      h.db.url,
+      `SELECT count(*) FILTER (WHERE category = 'ok')::int AS ok,
+              count(*) FILTER (WHERE category = 'refused-by-db')::int AS refused,
+              (SELECT count(*)::int FROM deliveries) AS deliveries
+         FROM notifications`,
+    );
+    assert.deepEqual(stored, { ok: 40, refused: 0, deliveries: 40 });
+    await h.sandbox.recorder.waitFor(40, { to: 'shared', outcome: 'accepted' }, 30_000);
+  });
+});
