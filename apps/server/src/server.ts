@@ -5,7 +5,7 @@ import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error-filter';
-import { registerNulGuard } from './common/nul-guard';
+import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart } from './config/env';
 import { runMigrations } from './database/data-source';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
@@ -80,7 +80,7 @@ export async function startServer({
   });
   // One parser for form posts: provider callbacks need the raw body for their signatures; unsubscribe posts just the fields.
   registerFormParser(fastify);
-  registerNulGuard(fastify);
+  registerTextGuard(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     http.observe(

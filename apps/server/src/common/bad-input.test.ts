@@ -59,7 +59,7 @@ describe('bad input: a clear 4xx with {error: {code, message, details}}, and not
     ['bad priority', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, priority: 'urgent' }, 400],
     ['bad sendAt', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, sendAt: 'tomorrow' }, 400],
     ['negative ttl', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, ttl: -5 }, 400],
-    // PostgreSQL cannot store U+0000: refused up front, wherever it is (it used to be a 500, for the whole batch).
+    // Text PostgreSQL cannot store (U+0000, unpaired surrogates) is refused up front, wherever it is (it used to be a 500, for the whole batch).
     [
       'NUL in a string',
       'POST',
@@ -68,6 +68,13 @@ describe('bad input: a clear 4xx with {error: {code, message, details}}, and not
       400,
     ],
     ['NUL in a key', 'PUT', '/v1/users/known', { attributes: { 'a\u0000b': 1 } }, 400],
+    [
+      'unpaired surrogate (not well-formed Unicode)',
+      'POST',
+      '/v1/notifications',
+      { to: { userId: 'known' }, content: { sms: { text: 'a\ud800b' } } },
+      400,
+    ],
     ['NUL in a path parameter', 'PUT', '/v1/users/a%00b', { email: 'n@example.com' }, 400],
     ['NUL in the query', 'GET', '/v1/users/known/deliveries?cursor=%00', undefined, 400],
     [

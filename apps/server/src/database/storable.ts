@@ -1,12 +1,11 @@
 /**
- * Text from a provider as PostgreSQL can store it: text and jsonb cannot hold U+0000, which an
- * error message or id from a provider may carry. It becomes U+FFFD (the replacement character),
- * so the outcome is recorded rather than failing its whole batch.
+ * Text from a provider as PostgreSQL can store it: text and jsonb refuse U+0000 and unpaired
+ * surrogates, which an error message or id from a provider may carry. Each becomes U+FFFD (the
+ * replacement character), so the outcome is recorded rather than failing its whole batch.
  */
 export function storable<T extends string | null | undefined>(text: T): T {
-  return (
-    typeof text === 'string' && text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text
-  ) as T;
+  if (typeof text !== 'string') return text;
+  return (text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text).toWellFormed() as T;
 }
 
 /** JSON for a jsonb column, with every string made storable. */

@@ -42,7 +42,7 @@ describe('status writer: what a provider answers is recorded, whatever its text 
     return { notificationId: id, job: row!.job };
   }
 
-  test('an error message holding U+0000 is stored with U+FFFD, and the rest of its batch is stored too', async () => {
+  test('an error message holding U+0000 or an unpaired surrogate is stored with U+FFFD, and the rest of its batch is stored too', async () => {
     const failed = await waitingDelivery();
     const sent = await waitingDelivery();
     const writer = h.app!.get(StatusWriter);
@@ -54,7 +54,7 @@ describe('status writer: what a provider answers is recorded, whatever its text 
         attempt: 1,
         at: new Date(),
         reason: 'permanent',
-        error: { kind: 'permanent', message: 'provider said: bad\u0000byte', code: 'E\u00001' },
+        error: { kind: 'permanent', message: 'provider said: bad\u0000byte \ud800', code: 'E\u00001' },
       }),
       writer.report({ type: 'sent', job: sent.job, attempt: 1, at: new Date(), providerMessageId: 'pm-1' }),
     ]);
@@ -65,12 +65,12 @@ describe('status writer: what a provider answers is recorded, whatever its text 
     );
     assert.deepEqual(row, {
       status: 'failed',
-      error_message: 'provider said: bad\uFFFDbyte',
+      error_message: 'provider said: bad\uFFFDbyte \uFFFD',
       error_code: 'E\uFFFD1',
     });
     const view = await json<View>(await app.call(`/v1/notifications/${failed.notificationId}`));
     const event = view.deliveries[0]!.events.find((e) => e.status === 'failed');
-    assert.equal(event?.detail?.error?.message, 'provider said: bad\uFFFDbyte');
+    assert.equal(event?.detail?.error?.message, 'provider said: bad\uFFFDbyte \uFFFD');
     const other = await json<View>(await app.call(`/v1/notifications/${sent.notificationId}`));
     assert.equal(other.deliveries[0]!.status, 'sent');
   });
