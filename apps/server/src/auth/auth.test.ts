@@ -141,6 +141,25 @@ describe('authentication and authorisation', () => {
       assert.equal((await asClient('/v1/users/u2/devices', 'POST', device, 'u1')).status, 403);
     });
 
+    test("may set the signed-in user's e-mail and locale, but not a webhook URL (the server would post wherever it names)", async () => {
+      assert.equal(
+        (await asClient('/v1/users/u1', 'PUT', { email: 'u1@example.com', locale: 'pt-BR' }, 'u1')).status,
+        200,
+      );
+      const before = await json<{ webhookUrl: string | null }>(await app.call('/v1/users/u1'));
+      for (const webhookUrl of ['http://169.254.169.254/latest/meta-data', null]) {
+        const res = await asClient('/v1/users/u1', 'PUT', { locale: 'en', webhookUrl }, 'u1');
+        assert.equal(res.status, 403);
+        assert.match((await json<{ error: { message: string } }>(res)).error.message, /webhookUrl/);
+      }
+      const user = await json<{ locale: string; webhookUrl: string | null }>(await app.call('/v1/users/u1'));
+      assert.deepEqual(
+        [user.locale, user.webhookUrl],
+        ['pt-BR', before.webhookUrl],
+        'the refused calls changed nothing',
+      );
+    });
+
     test('may not use server-only endpoints', async () => {
       assert.equal((await asClient('/v1/users/u1', 'DELETE', undefined, 'u1')).status, 403);
     });

@@ -4,7 +4,7 @@ import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { ownUser } from '../auth/own-user';
-import { notFound } from '../common/api-error';
+import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { registerDeviceSchema, topicParam, upsertUserSchema, userIdParam } from './user-schemas';
@@ -20,6 +20,10 @@ export class UsersController {
   async upsert(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
     const id = ownUser(auth, userId);
     const input = validate(upsertUserSchema, body ?? {});
+    if (auth.kind === 'client' && input.webhookUrl !== undefined) {
+      // A publishable key is in every copy of the app: the server would post to any address a user named (SSRF).
+      throw forbidden('client keys may not set webhookUrl: set it with a server key from your backend');
+    }
     await this.users.upsert(auth.appId, id, input);
     return this.users.get(auth.appId, id);
   }
