@@ -1,23 +1,27 @@
 import { Drop, Liquid } from 'liquidjs';
 import { ApiError } from '../common/api-error';
+import { NO_FILE_SYSTEM, refuseFileTags } from './liquid-sandbox';
 
 /**
- * Liquid rendering, sandboxed: no file system (no `root`, includes disabled), own properties
- * only, bounded parse/render work and output. Strict: an undefined variable is an error
- * naming it, never an empty string in a user's phone.
+ * Liquid rendering, sandboxed: no file system (`include`, `render`, `layout` refused; see
+ * liquid-sandbox.ts), own properties only, bounded parse/render work and output. Strict: an
+ * undefined variable is an error naming it, never an empty string in a user's phone.
  */
-const engine = new Liquid({
-  strictVariables: true,
-  // `{% if user.vip %}` and `{{ user.nickname | default: user.name }}` test for absence instead of failing.
-  lenientIf: true,
-  strictFilters: true,
-  ownPropertyOnly: true,
-  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
-  renderLimit: 200,
-  memoryLimit: 10_000_000,
-  cache: false,
-  jsTruthy: false,
-});
+const engine = refuseFileTags(
+  new Liquid({
+    ...NO_FILE_SYSTEM,
+    strictVariables: true,
+    // `{% if user.vip %}` and `{{ user.nickname | default: user.name }}` test for absence instead of failing.
+    lenientIf: true,
+    strictFilters: true,
+    ownPropertyOnly: true,
+    parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
+    renderLimit: 200,
+    memoryLimit: 10_000_000,
+    cache: false,
+    jsTruthy: false,
+  }),
+);
 
 type Parsed = ReturnType<Liquid['parse']>;
 const compiled = new Map<string, Parsed>();
@@ -154,15 +158,18 @@ export function renderCompiled(compiled: Compiled, scope: Record<string, unknown
  * Lenient twin of the strict engine, for size estimates only: a missing variable renders as
  * nothing, so the result is the template's static part (plus whatever sample data fills in).
  */
-const loose = new Liquid({
-  strictVariables: false,
-  strictFilters: false,
-  ownPropertyOnly: true,
-  parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
-  renderLimit: 200,
-  memoryLimit: 10_000_000,
-  jsTruthy: false,
-});
+const loose = refuseFileTags(
+  new Liquid({
+    ...NO_FILE_SYSTEM,
+    strictVariables: false,
+    strictFilters: false,
+    ownPropertyOnly: true,
+    parseLimit: 1_000_000, // the e-mail HTML schema allows 1 MB; render time is bounded by renderLimit
+    renderLimit: 200,
+    memoryLimit: 10_000_000,
+    jsTruthy: false,
+  }),
+);
 
 export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
   if (typeof value === 'string') {

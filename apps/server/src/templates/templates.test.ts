@@ -355,6 +355,27 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal((await app.call('/v1/templates/broken')).status, 404);
   });
 
+  test('a template cannot read files: include, render and layout are a 422 when saved or sent inline, nothing stored', async () => {
+    // liquidjs resolves these against the working directory by default: package.json sits there.
+    const before = await countRows(h.db.url, TABLES);
+    for (const tag of [
+      '{% include "package.json" %}',
+      '{% render "package.json" %}',
+      '{% layout "package.json" %}',
+    ]) {
+      const saved = await errorOf(await put('files', { content: { sms: { text: `x ${tag}` } } }), 422);
+      assert.equal(saved.code, 'template_syntax_error');
+      assert.match(saved.message, /is not available: a template cannot load other templates or files/);
+      const inline = await errorOf(
+        await send({ to: { userId: 'alice' }, content: { webhook: { json: { leak: tag } } } }),
+        422,
+      );
+      assert.doesNotMatch(JSON.stringify(inline), /packageManager/);
+    }
+    assert.deepEqual(await countRows(h.db.url, TABLES), before);
+    assert.equal((await app.call('/v1/templates/files')).status, 404);
+  });
+
   test('a 200 KB e-mail HTML publishes and renders (within the parse limit)', async () => {
     const html = `<p>Hi {{ user.name }}</p>${'<p>lorem ipsum dolor sit amet</p>'.repeat(7000)}`;
     assert.ok(html.length > 200_000);
