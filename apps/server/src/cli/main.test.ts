@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -70,6 +72,15 @@ describe('`clarion migrate`, `clarion apps create`, `clarion keys create` (the o
     await clearPrefix(redis, prefix);
     redis.disconnect();
     await db.drop();
+  });
+
+  test('before migrate, apps create says to run it (no stack trace), exit 1', () => {
+    const early = clarion('apps', 'create', '--name', 'Too early');
+    assert.equal(early.status, 1);
+    assert.match(
+      early.stderr,
+      /^clarion: the database has no Clarion tables yet .*run `clarion migrate` first\n$/,
+    );
   });
 
   test('migrate applies every migration once, then finds the database up to date', () => {
@@ -144,6 +155,55 @@ describe('`clarion migrate`, `clarion apps create`, `clarion keys create` (the o
     const missing = clarion('apps', 'create');
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /required option '--name <name>' not specified/);
+    const blank = clarion('apps', 'create', '--name', '  ');
+    assert.equal(blank.stderr, 'clarion: --name: 1 to 200 characters\n');
+    const notId = clarion('keys', 'create', '--app', '123');
+    assert.equal(notId.stderr, 'clarion: --app: not an app id (a UUID): 123\n');
     assert.equal(await keyCount(), keysBefore);
+  });
+
+  test('DATABASE_URL may come from DATABASE_URL_FILE (as the Helm migration job passes it)', async () => {
+    const other = await createTestDatabase('clifile');
+    const dir = mkdtempSync(join(tmpdir(), 'clarion-cli-'));
+    try {
+      writeFileSync(join(dir, 'database-url'), `${other.url}\n`);
+      const run = spawnSync(process.execPath, [main, 'migrate'], {
+        env: { PATH: process.env.PATH, DATABASE_URL_FILE: join(dir, 'database-url') },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^applied: Init\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await other.drop();
+    }
+  });
+
+  test('a wrong or unreachable DATABASE_URL is one plain line naming it, exit 1', () => {
+    const cases: [string, RegExp][] = [
+      [
+        'mysql://x@127.0.0.1/db',
+        /^clarion: invalid configuration:\n {2}DATABASE_URL: must be a postgres:\/\/ URL\n$/,
+      ],
+      [
+        'postgres://postgres@127.0.0.1:1/x',
+        /^clarion: cannot reach PostgreSQL at DATABASE_URL: .*ECONNREFUSED/,
+      ],
+      [
+        `${db.url.replace(/\/[^/]+$/, '/clarion_no_such_db')}`,
+        /^clarion: PostgreSQL refused DATABASE_URL: database "clarion_no_such_db" does not exist\n$/,
+      ],
+    ];
+    for (const [url, expected] of cases) {
+      const run = spawnSync(process.execPath, [main, 'migrate'], {
+        env: { PATH: process.env.PATH, DATABASE_URL: url },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 1, url);
+      assert.match(run.stderr, expected);
+      assert.doesNotMatch(run.stderr, /at .*\.js:\d+/, 'no stack trace');
+    }
   });
 });

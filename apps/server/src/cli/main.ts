@@ -3,25 +3,21 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { AppsService } from '../apps/apps.service';
 import { KeyService } from '../auth/key.service';
-import { EnvError, loadEnv } from '../config/env';
+import { UUID } from '../common/ids';
+import { EnvError, loadDatabaseUrl, loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
+import { databaseProblem } from './database-problem';
 
 /** A wrong command-line option (not a configuration variable): printed as is, exit 1. */
 class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Database-only commands need just DATABASE_URL, not the whole server configuration. */
-function databaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new EnvError(['DATABASE_URL: is required']);
-  return url;
-}
-
 async function withServices<T>(fn: (apps: AppsService, keys: KeyService) => Promise<T>): Promise<T> {
-  const ds = createDataSource(databaseUrl(), 2);
+  // Database-only commands need just DATABASE_URL (or DATABASE_URL_FILE), not the whole configuration.
+  const ds = createDataSource(loadDatabaseUrl(), 2);
   await ds.initialize();
   try {
     const keys = new KeyService(ds);
@@ -53,7 +49,7 @@ program
   .command('migrate')
   .description('apply pending database migrations and exit')
   .action(async () => {
-    const applied = await runMigrations(databaseUrl());
+    const applied = await runMigrations(loadDatabaseUrl());
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   });
 
@@ -78,7 +74,9 @@ apps
   .requiredOption('--name <name>', 'app name')
   .description('create an app and its first server key (the secret is printed once)')
   .action(async (opts: { name: string }) => {
-    const created = await withServices((a) => a.create(opts.name));
+    const name = opts.name.trim();
+    if (name.length === 0 || name.length > 200) throw new UsageError('--name: 1 to 200 characters');
+    const created = await withServices((a) => a.create(name));
     console.log(
       JSON.stringify(
         {
@@ -103,6 +101,8 @@ keys
   .action(async (opts: { app: string; kind: string; name: string }) => {
     if (opts.kind !== 'server' && opts.kind !== 'client')
       throw new UsageError('--kind: must be server or client');
+    if (!UUID.test(opts.app)) throw new UsageError(`--app: not an app id (a UUID): ${opts.app}`);
+    if (opts.name.length > 200) throw new UsageError('--name: at most 200 characters');
     const key = await withServices(async (a, k) => {
       if (!(await a.get(opts.app))) throw new UsageError(`--app: no app ${opts.app}`);
       return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
@@ -127,7 +127,8 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   ) {
     console.error(`clarion: ${(error as Error).message}`);
   } else {
-    console.error(error);
+    const problem = databaseProblem(error);
+    console.error(problem ? `clarion: ${problem}` : error);
   }
   process.exit(1);
 });

@@ -113,17 +113,20 @@ export class EnvError extends Error {
   }
 }
 
-/** Reads and validates the environment once at start; every problem names its variable. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+/** The variables of `keys` as given, each from `<NAME>_FILE` where that is set; unreadable files are problems. */
+function gather(
+  source: NodeJS.ProcessEnv,
+  keys: readonly string[],
+): { raw: Record<string, string | undefined>; problems: string[] } {
   const raw: Record<string, string | undefined> = {};
   const problems: string[] = [];
-  for (const key of Object.keys(envSchema.shape)) {
+  for (const key of keys) {
     const value = source[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
   for (const key of FILE_VARS) {
     const file = source[`${key}_FILE`];
-    if (file) {
+    if (file && keys.includes(key)) {
       try {
         raw[key] = readFileSync(file, 'utf8').trim();
       } catch (error) {
@@ -131,7 +134,13 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       }
     }
   }
-  const parsed = envSchema.safeParse(raw);
+  return { raw, problems };
+}
+
+/** Gathers the schema's variables from `source` and validates them; every problem names its variable. */
+function validated<S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.infer<S> {
+  const { raw, problems } = gather(source, Object.keys(schema.shape));
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0]);
@@ -140,6 +149,19 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   }
   if (problems.length > 0 || !parsed.success) throw new EnvError(problems);
   return parsed.data;
+}
+
+/** Reads and validates the environment once at start. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  return validated(envSchema, source);
+}
+
+/**
+ * DATABASE_URL alone (or DATABASE_URL_FILE, as the Helm chart's migration job passes it),
+ * validated like at start: for the commands that need only the database.
+ */
+export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string {
+  return validated(envSchema.pick({ DATABASE_URL: true }), source).DATABASE_URL;
 }
 
 /** Migrations run at start in role `all` unless disabled; api/worker pods rely on the migration Job. */
