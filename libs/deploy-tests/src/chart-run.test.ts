@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,12 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import {
   clearPrefix,
   createTestDatabase,
-  freePort,
+  startClarionProcess,
   TEST_REDIS_URL,
   type TestDatabase,
   testPrefix,
   testRedis,
-  waitFor,
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { type K8sObject, mustRender, one } from './helm';
@@ -107,35 +105,20 @@ describe('the chart’s workloads, run for real', () => {
       const workload = one(objects, 'Deployment', deployment);
       const container = containerOf(workload);
       const env = environment(container);
-      env.PORT = String(await freePort()); // the chart's 3000 may be taken on this machine
-      const probe = (
-        workload.spec.template.spec.containers[0] as { readinessProbe: { httpGet: { path: string } } }
-      ).readinessProbe.httpGet.path;
-      const child = spawn(process.execPath, [serverMain, ...container.args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        out += c.toString();
-      });
+      // What startClarionProcess runs and polls: the container's command and its readiness probe.
+      assert.deepEqual(container.args, ['start']);
+      assert.equal(workload.spec.template.spec.containers[0].readinessProbe.httpGet.path, '/readyz');
+      const role = env.CLARION_ROLE as 'api' | 'worker';
+      assert.ok(role === 'api' || role === 'worker', `role ${role}`);
+      // It picks a free port (the chart's 3000 may be taken here) and resolves once /readyz answers 200.
+      const proc = await startClarionProcess({ main: serverMain, role, env, output: 'capture' });
       try {
-        await waitFor(
-          `${probe} answering 200`,
-          async () => {
-            if (child.exitCode !== null) throw new Error(`clarion start exited ${child.exitCode}: ${out}`);
-            const res = await fetch(`http://127.0.0.1:${env.PORT}${probe}`).catch(() => undefined);
-            return res?.status === 200;
-          },
-          { timeoutMs: 30_000 },
+        assert.ok(
+          proc.lines().some((l) => l.includes(`"role":"${role}"`)),
+          'it runs the role the chart gives it',
         );
-        assert.match(out, new RegExp(`"role":"${env.CLARION_ROLE}"`), 'it runs the role the chart gives it');
       } finally {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
+        await proc.stop();
       }
     });
   }
