@@ -48,6 +48,8 @@ export const envSchema = z.object({
   /** How often due scheduled notifications are moved on (and their jobs re-added if Redis lost them). */
   CLARION_SCHEDULE_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
+  /** A fan-out waits while a plugin queue it feeds holds more jobs than this (0: never waits). */
+  CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),
   /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */

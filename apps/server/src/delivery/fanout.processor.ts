@@ -1,8 +1,10 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
-import type { Job } from 'bullmq';
+import { Inject, Logger } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
 import type { Recipient } from '../contacts/recipient';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import { PlanContextService } from '../ingest/plan-context.service';
@@ -13,24 +15,33 @@ import { UserCaps } from '../ratelimits/user-caps';
 import { planOrSuppress } from '../templates/plan-or-suppress';
 import { Enqueuer } from './enqueuer';
 import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
+import { QueueRegistry } from './queue-registry';
+
+/** How long a fan-out waits before it looks at a full queue again. */
+export const FANOUT_BACKLOG_WAIT_MS = 2000;
 
 interface FanoutData {
   notificationId: string;
   appId: string;
   /** Resume point: last user id (topic) or next index (id list). */
   cursor?: string | number;
+  /** Plugins the chunks so far were queued for: their backlog gates the next chunk. */
+  feeds?: string[];
 }
 
 /**
  * Expands a large audience in chunks: each chunk's deliveries are inserted (idempotently: a
  * retried chunk inserts nothing twice) and enqueued, then the cursor is saved on the job so a
- * killed worker resumes where it stopped.
+ * killed worker resumes where it stopped. While a plugin queue it feeds holds more than
+ * CLARION_FANOUT_MAX_BACKLOG jobs, it steps aside (delayed, cursor kept): a campaign sent faster
+ * than a provider takes it then waits as rows not yet written, not as rendered jobs in Redis.
  */
 @Processor(FANOUT_QUEUE, { concurrency: 2 })
 export class FanoutProcessor extends WorkerHost {
   private readonly log = new Logger('fanout');
 
   constructor(
+    @Inject(ENV) private readonly env: Env,
     private readonly db: DataSource,
     private readonly apps: AppsService,
     private readonly recipients: RecipientLoader,
@@ -38,11 +49,24 @@ export class FanoutProcessor extends WorkerHost {
     private readonly enqueuer: Enqueuer,
     private readonly metrics: DeliveryMetrics,
     private readonly caps: UserCaps,
+    private readonly queues: QueueRegistry,
   ) {
     super();
   }
 
-  async process(job: Job<FanoutData>): Promise<number> {
+  /** The first queue among `plugins` holding more than the allowed backlog, with its count. */
+  private async fullQueue(plugins: string[]): Promise<{ plugin: string; jobs: number } | undefined> {
+    const limit = this.env.CLARION_FANOUT_MAX_BACKLOG;
+    if (limit === 0) return undefined;
+    for (const plugin of plugins) {
+      const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized', 'delayed');
+      const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (jobs > limit) return { plugin, jobs };
+    }
+    return undefined;
+  }
+
+  async process(job: Job<FanoutData>, token?: string): Promise<number> {
     const { notificationId, appId } = job.data;
     const [row]: {
       request: NotificationRequest;
@@ -64,6 +88,7 @@ export class FanoutProcessor extends WorkerHost {
       row.template_version ?? undefined,
     );
     let cursor = job.data.cursor ?? null;
+    const feeds = new Set(job.data.feeds ?? []);
     let total = 0;
     for (;;) {
       // Canceled meanwhile: stop expanding (deliveries already queued are stopped by the cancel mark).
@@ -72,6 +97,14 @@ export class FanoutProcessor extends WorkerHost {
         [notificationId],
       );
       if (now?.status !== 'fanout') break;
+      const full = await this.fullQueue([...feeds]);
+      if (full) {
+        this.log.debug(
+          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
+        );
+        await job.moveToDelayed(Date.now() + FANOUT_BACKLOG_WAIT_MS, token);
+        throw new DelayedError(); // BullMQ: not a failure, no attempt spent; the job runs again from its cursor
+      }
       let chunk: Recipient[];
       if (request.to.topic !== undefined) {
         chunk = await this.recipients.topicPage(
@@ -117,7 +150,8 @@ export class FanoutProcessor extends WorkerHost {
         chunk.length,
       ]);
       total += chunk.length;
-      await job.updateData({ ...job.data, ...(cursor !== null ? { cursor } : {}) });
+      for (const p of plans) if (p.job) feeds.add(p.job.plugin);
+      await job.updateData({ ...job.data, ...(cursor !== null ? { cursor } : {}), feeds: [...feeds] });
     }
     await this.db.query(`UPDATE notifications SET status = 'accepted' WHERE id = $1 AND status = 'fanout'`, [
       notificationId,

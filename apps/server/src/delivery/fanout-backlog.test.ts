@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@clarion/testkit';
+import { sql } from '../testing/db';
+import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { receiptsById } from '../testing/receipts';
+import { FANOUT_CHUNK } from './fanout.constants';
+import { QueueRegistry } from './queue-registry';
+
+const USERS = 5000;
+const MAX_BACKLOG = 1500;
+
+/**
+ * A campaign sent faster than its provider takes it must not pile up as rendered jobs in Redis
+ * (an e-mail job carries its HTML): the fan-out waits while the queue it feeds is over
+ * CLARION_FANOUT_MAX_BACKLOG, and goes on where it stopped once the queue drains.
+ */
+describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
+  let h: Harness;
+  let app: TestApp;
+  before(async () => {
+    h = await startHarness({
+      label: 'fanoutbacklog',
+      env: { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
+    });
+    app = await h.createApp();
+    await sql(
+      h.db.url,
+      `INSERT INTO users (id, app_id, external_id) SELECT gen_random_uuid(), $1, 'u' || i FROM generate_series(1, $2) AS i`,
+      [app.id, USERS],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO contacts (id, app_id, user_id, kind, address)
+       SELECT gen_random_uuid(), $1, u.id, 'url', $2 || u.external_id FROM users u WHERE u.app_id = $1`,
+      [app.id, `${h.sandbox.url}/webhook/`],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'all', id FROM users WHERE app_id = $1`,
+      [app.id],
+    );
+  });
+  after(() => h.close());
+
+  test('with the provider queue stalled it stops at the limit; once the queue moves it finishes, each user once', async () => {
+    const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
+    await queue.pause(); // the provider takes nothing: every job stays waiting
+    const res = await app.call('/v1/notifications', {
+      body: { to: { topic: 'all' }, content: { webhook: { json: { hello: '{{ user.id }}' } } } },
+    });
+    assert.equal(res.status, 202);
+    const { id } = await json<{ id: string }>(res);
+
+    // Chunks go out until the queue holds more than the limit, then the fan-out waits.
+    const expected = Math.ceil((MAX_BACKLOG + 1) / FANOUT_CHUNK) * FANOUT_CHUNK;
+    const rows = async () =>
+      (
+        await sql<{ n: number }>(
+          h.db.url,
+          'SELECT count(*)::int AS n FROM deliveries WHERE notification_id = $1',
+          [id],
+        )
+      )[0]!.n;
+    await waitFor('the first chunks', async () => (await rows()) >= expected, { timeoutMs: 30_000 });
+    await sleep(3000); // a full wait period and more: nothing is added meanwhile
+    assert.equal(await rows(), expected, 'no chunk beyond the limit');
+    const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+    assert.equal(
+      Object.values(counts).reduce((a, b) => a + b, 0),
+      expected,
+      'the jobs wait in Redis',
+    );
+    const [notification] = await sql<{ status: string }>(
+      h.db.url,
+      'SELECT status FROM notifications WHERE id = $1',
+      [id],
+    );
+    assert.equal(notification!.status, 'fanout', 'still expanding');
+
+    await queue.resume();
+    await waitFor(
+      'every delivery sent',
+      async () => {
+        const n = await json<{ status: string; summary: Record<string, number> }>(
+          await app.call(`/v1/notifications/${id}?limit=1`),
+        );
+        return n.summary.sent === USERS && n.status === 'accepted';
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const receipts = receiptsById(h.sandbox, { notificationId: id });
+    assert.equal(receipts.size, USERS);
+    assert.deepEqual(
+      [...receipts.values()].filter((r) => r.accepted !== 1),
+      [],
+      'no delivery received twice',
+    );
+  });
+});
