@@ -12,7 +12,7 @@ import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-regi
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
-import { QUIET_PATHS, requestLogger } from './ops/request-logger';
+import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
 import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
@@ -97,7 +97,7 @@ export async function startServer({
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        url: loggablePath(request.url, request.routeOptions.url),
         route,
         statusCode: reply.statusCode,
         responseTimeMs: Math.round(reply.elapsedTime),

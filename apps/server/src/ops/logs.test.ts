@@ -85,6 +85,18 @@ describe('logs of a real process', () => {
     );
     assert.match(odd.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
+    // Tokens in URLs (a tracked link, an unsubscribe link) are capabilities: logged by route, without the query.
+    await fetch(`${proc.url}/t/tracked-link-token-123456`);
+    await fetch(`${proc.url}/v1/unsubscribe?token=unsubscribe-token-654321`);
+    const tracked = await waitFor('the tracked-link line', () =>
+      parsed().find((l) => l.route === '/t/:token' && l.msg === 'request completed'),
+    );
+    assert.equal(tracked.url, '/t/:token');
+    const unsubscribe = await waitFor('the unsubscribe line', () =>
+      parsed().find((l) => l.route === '/v1/unsubscribe' && l.msg === 'request completed'),
+    );
+    assert.equal(unsubscribe.url, '/v1/unsubscribe');
+
     const everything = proc.lines().join('\n');
     const basicToken = auth.slice('Basic '.length);
     for (const secret of [
@@ -93,6 +105,8 @@ describe('logs of a real process', () => {
       ADMIN_TOKEN,
       userTokenSecret,
       h.env.CLARION_ENCRYPTION_KEY,
+      'tracked-link-token-123456',
+      'unsubscribe-token-654321',
     ]) {
       assert.ok(!everything.includes(secret), 'a secret reached the logs');
     }

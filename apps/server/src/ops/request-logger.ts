@@ -16,3 +16,14 @@ export const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export function requestLogger(env: Env): Logger {
   return pino({ level: env.LOG_LEVEL, base: { role: env.CLARION_ROLE }, redact: REDACTED_PATHS });
 }
+
+/**
+ * The request's path as logged: no query string (provider callbacks carry phone numbers there, and
+ * unsubscribe links their token), and a route with a `:token` parameter (tracked links) by its
+ * pattern. A token in a log would let anyone who reads the logs click or unsubscribe as its user.
+ */
+export function loggablePath(url: string, route: string | undefined): string {
+  if (route?.includes(':token')) return route;
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
