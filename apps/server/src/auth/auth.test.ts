@@ -35,6 +35,10 @@ describe('authentication and authorisation', () => {
       { authorization: basic(app.appKey, 'cs_wrong') },
       { authorization: basic('ck_nope', app.appSecret) },
       { authorization: 'Bearer x' },
+      // Not key-shaped: a NUL (it was a 500: PostgreSQL cannot compare it), a long string.
+      { authorization: basic('ck_\u0000abc', app.appSecret) },
+      { authorization: basic(`ck_${'x'.repeat(10_000)}`, app.appSecret) },
+      { 'x-clarion-app-key': `${app.appKey}x`, 'x-clarion-app-secret': app.appSecret },
     ]) {
       const res = await send(headers);
       assert.equal(res.status, 401);

@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A key's public id: `ck_` + 24 url-safe chars. */
 export const newAppKey = (): string => `ck_${randomBytes(18).toString('base64url')}`;
+/** What newAppKey makes: anything else is refused before a lookup (and never cached). */
+export const APP_KEY_FORMAT = /^ck_[A-Za-z0-9_-]{24}$/;
 /** A secret with 256 bits of entropy: shown once, stored as a SHA-256 digest. */
 export const newAppSecret = (): string => `cs_${randomBytes(32).toString('base64url')}`;
 
