@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@clarion/testkit';
-import { sql } from '../testing/db';
+import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 import { FANOUT_CHUNK } from './fanout.constants';
@@ -25,22 +25,13 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
       env: { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
     });
     app = await h.createApp();
-    await sql(
-      h.db.url,
-      `INSERT INTO users (id, app_id, external_id) SELECT gen_random_uuid(), $1, 'u' || i FROM generate_series(1, $2) AS i`,
-      [app.id, USERS],
-    );
-    await sql(
-      h.db.url,
-      `INSERT INTO contacts (id, app_id, user_id, kind, address)
-       SELECT gen_random_uuid(), $1, u.id, 'url', $2 || u.external_id FROM users u WHERE u.app_id = $1`,
-      [app.id, `${h.sandbox.url}/webhook/`],
-    );
-    await sql(
-      h.db.url,
-      `INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'all', id FROM users WHERE app_id = $1`,
-      [app.id],
-    );
+    await seedTopicAudience(h.db.url, {
+      appId: app.id,
+      topic: 'all',
+      users: USERS,
+      prefix: 'u',
+      webhookBase: `${h.sandbox.url}/webhook/`,
+    });
   });
   after(() => h.close());
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
-import { sql } from '../testing/db';
+import { seedTopicAudience } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 
@@ -16,24 +16,13 @@ describe('topic fan-out to 10,000 users', () => {
       env: { CLARION_SWEEP_INTERVAL_MS: '1000', CLARION_SWEEP_AFTER_MS: '2000' },
     });
     app = await h.createApp();
-    // Test setup, not the path under test: users, their webhook contacts and the subscription in three statements.
-    await sql(
-      h.db.url,
-      `INSERT INTO users (id, app_id, external_id, attributes)
-       SELECT gen_random_uuid(), $1, 'u' || i, jsonb_build_object('n', i) FROM generate_series(1, $2) AS i`,
-      [app.id, USERS],
-    );
-    await sql(
-      h.db.url,
-      `INSERT INTO contacts (id, app_id, user_id, kind, address)
-       SELECT gen_random_uuid(), $1, u.id, 'url', $2 || u.external_id FROM users u WHERE u.app_id = $1`,
-      [app.id, `${h.sandbox.url}/webhook/`],
-    );
-    await sql(
-      h.db.url,
-      `INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'everyone', id FROM users WHERE app_id = $1`,
-      [app.id],
-    );
+    await seedTopicAudience(h.db.url, {
+      appId: app.id,
+      topic: 'everyone',
+      users: USERS,
+      prefix: 'u',
+      webhookBase: `${h.sandbox.url}/webhook/`,
+    });
     // One subscriber through the API too, so the public path and the bulk rows agree.
     assert.equal((await app.call('/v1/users/u1')).status, 200);
   });

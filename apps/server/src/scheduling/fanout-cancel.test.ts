@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
-import { sql } from '../testing/db';
+import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 const AUDIENCE = 2500; // three fan-out chunks of 1,000
@@ -14,15 +14,13 @@ describe('cancel during a large topic fan-out', () => {
   before(async () => {
     h = await startHarness({ label: 'fanout-cancel', env: { CLARION_WEBHOOK_TIMEOUT_MS: '30000' } });
     app = await h.createApp();
-    // Set-up only: 2,500 subscribers written straight to PostgreSQL (2,500 PUTs would only slow the test).
-    await sql(
-      h.db.url,
-      `WITH u AS (
-         INSERT INTO users (id, app_id, external_id) SELECT gen_random_uuid(), $1, 'big-' || i FROM generate_series(1, $2::int) i RETURNING id, external_id),
-       c AS (INSERT INTO contacts (id, app_id, user_id, kind, address) SELECT gen_random_uuid(), $1, id, 'url', $3 || external_id FROM u)
-       INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, 'big', id FROM u`,
-      [app.id, AUDIENCE, `${h.sandbox.url}/webhook/`],
-    );
+    await seedTopicAudience(h.db.url, {
+      appId: app.id,
+      topic: 'big',
+      users: AUDIENCE,
+      prefix: 'big-',
+      webhookBase: `${h.sandbox.url}/webhook/`,
+    });
   });
   after(() => h.close());
 

@@ -26,3 +26,24 @@ export async function sql<T = Record<string, unknown>>(
     await c.end();
   }
 }
+
+/**
+ * Test set-up for large audiences, written straight to PostgreSQL (thousands of PUTs would only
+ * slow a test down): users `<prefix>1` … `<prefix>n` with attribute `n`, each with a webhook
+ * contact at `<webhookBase><externalId>`, all subscribed to `topic`. One statement.
+ */
+export async function seedTopicAudience(
+  url: string,
+  audience: { appId: string; topic: string; users: number; prefix: string; webhookBase: string },
+): Promise<void> {
+  await sql(
+    url,
+    `WITH u AS (
+       INSERT INTO users (id, app_id, external_id, attributes)
+       SELECT gen_random_uuid(), $1, $3 || i, jsonb_build_object('n', i) FROM generate_series(1, $2::int) i
+       RETURNING id, external_id),
+     c AS (INSERT INTO contacts (id, app_id, user_id, kind, address) SELECT gen_random_uuid(), $1, id, 'url', $4 || external_id FROM u)
+     INSERT INTO topic_subscriptions (app_id, topic, user_id) SELECT $1, $5, id FROM u`,
+    [audience.appId, audience.users, audience.prefix, audience.webhookBase, audience.topic],
+  );
+}
