@@ -14,6 +14,7 @@ export const CLARION_METRICS = [
   'clarion_plugin_in_flight',
   'clarion_plugin_healthy',
   'clarion_tracking_events_total',
+  'clarion_fanout_backlog_waits_total',
 ];
 const HISTOGRAMS = new Set([
   'clarion_http_request_duration_seconds',

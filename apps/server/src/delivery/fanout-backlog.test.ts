@@ -69,6 +69,12 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
       [id],
     );
     assert.equal(notification!.status, 'fanout', 'still expanding');
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /clarion_fanout_backlog_waits_total\{[^}]*plugin="webhook"[^}]*\} [1-9]/,
+      'the waits are counted',
+    );
 
     await queue.resume();
     await waitFor(

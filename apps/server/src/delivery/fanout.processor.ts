@@ -99,6 +99,7 @@ export class FanoutProcessor extends WorkerHost {
       if (now?.status !== 'fanout') break;
       const full = await this.fullQueue([...feeds]);
       if (full) {
+        this.metrics.fanoutWaits.inc({ plugin: full.plugin });
         this.log.debug(
           `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
         );

@@ -10,6 +10,7 @@ export class DeliveryMetrics {
   readonly deduplicated: Counter;
   readonly rateLimitHits: Counter<'scope'>;
   readonly tracking: Counter<'channel' | 'event'>;
+  readonly fanoutWaits: Counter<'plugin'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
@@ -37,6 +38,11 @@ export class DeliveryMetrics {
       'channel',
       'event',
     ]);
+    this.fanoutWaits = counter(
+      'clarion_fanout_backlog_waits_total',
+      'Times a fan-out stepped aside because a plugin queue it feeds held more than CLARION_FANOUT_MAX_BACKLOG jobs',
+      ['plugin'],
+    );
   }
 
   delivery(
