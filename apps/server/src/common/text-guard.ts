@@ -1,12 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { unstorableReason } from '../database/storable';
 import { ApiError } from './api-error';
-
-/** Why PostgreSQL could not store this text (its text and jsonb types refuse both), or undefined. */
-function problemOf(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'may not contain the NUL character (U+0000)';
-  if (!text.isWellFormed()) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
-  return undefined;
-}
 
 /** The first string or key in `value` that PostgreSQL could not store: its path and the problem. */
 export function findUnstorableText(
@@ -15,14 +9,14 @@ export function findUnstorableText(
   depth = 0,
 ): { path: string; message: string } | undefined {
   if (typeof value === 'string') {
-    const message = problemOf(value);
+    const message = unstorableReason(value);
     return message ? { path, message } : undefined;
   }
   if (value === null || typeof value !== 'object' || depth > 64) return undefined;
   const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
   for (const [key, item] of entries) {
     const at = `${path}.${String(key)}`;
-    const keyProblem = typeof key === 'string' ? problemOf(key) : undefined;
+    const keyProblem = typeof key === 'string' ? unstorableReason(key) : undefined;
     if (keyProblem)
       return { path: at.toWellFormed().replaceAll('\u0000', '\\u0000'), message: `a key ${keyProblem}` };
     const found = findUnstorableText(item, at, depth + 1);

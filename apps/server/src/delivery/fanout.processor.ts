@@ -18,7 +18,7 @@ import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
 import { QueueRegistry } from './queue-registry';
 
 /** How long a fan-out waits before it looks at a full queue again. */
-export const FANOUT_BACKLOG_WAIT_MS = 2000;
+const FANOUT_BACKLOG_WAIT_MS = 2000;
 
 interface FanoutData {
   notificationId: string;

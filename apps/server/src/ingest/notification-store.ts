@@ -97,22 +97,23 @@ export class NotificationStore {
         return won;
       });
       await write(tx, winners);
-    });
-    if (losers.length > 0) {
-      const rows: { app_id: string; event_id: string; notification_id: string; body_hash: string }[] =
-        await this.db.query(
+      if (losers.length === 0) return;
+      // Inside the transaction: a flush that fails has written nothing, so the batcher may run it
+      // again in parts (`isolate`). It sees this batch's own claims and the committed ones.
+      const found: { app_id: string; event_id: string; notification_id: string; body_hash: string }[] =
+        await tx.query(
           `SELECT app_id, event_id, notification_id, body_hash FROM event_ids
           WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
           [losers.map((i) => items[i]!.appId), losers.map((i) => items[i]!.eventId)],
         );
       for (const i of losers) {
         const item = items[i]!;
-        const row = rows.find((r) => r.app_id === item.appId && r.event_id === item.eventId);
+        const row = found.find((r) => r.app_id === item.appId && r.event_id === item.eventId);
         results[i] = row
           ? { outcome: 'duplicate', notificationId: row.notification_id, bodyHash: row.body_hash }
           : { outcome: 'duplicate', notificationId: '', bodyHash: '' };
       }
-    }
+    });
     return results as StoreResult[];
   }
 }

@@ -36,29 +36,50 @@ describe('a notification PostgreSQL refuses fails alone, not the requests that s
   });
   after(() => h.close());
 
-  test('40 requests in flight with 1 refused: 40 × 202 and stored, 1 × 500 and nothing of it stored', async () => {
-    const body = (i: number, category = 'ok') => ({
-      to: { userId: 'shared' },
-      category,
-      content: { webhook: { json: { i } } },
+  for (const withEventIds of [false, true]) {
+    // Without eventIds a batch is one INSERT; with them, one transaction that also claims the ids.
+    test(`40 requests in flight with 1 refused${withEventIds ? ', each with an eventId' : ''}: 40 × 202 and stored, 1 × 500 and nothing of it stored`, async () => {
+      const run = withEventIds ? 'ev' : 'plain';
+      const body = (i: number, category = `ok-${run}`) => ({
+        to: { userId: 'shared' },
+        category,
+        ...(withEventIds ? { eventId: `${run}-${i}` } : {}),
+        content: { webhook: { json: { i } } },
+      });
+      const sends = Array.from({ length: 41 }, (_, i) =>
+        app.call('/v1/notifications', { body: i === 20 ? body(i, 'refused-by-db') : body(i) }),
+      );
+      // With eventIds, a repeat of the first in the same burst is answered as its duplicate.
+      if (withEventIds) sends.push(app.call('/v1/notifications', { body: body(0) }));
+      const statuses = (await Promise.all(sends)).map((r) => r.status);
+      assert.equal(statuses[20], 500);
+      // The repeat and its first may arrive in either order: one is created, the other is its duplicate.
+      if (withEventIds) {
+        const repeat = statuses.pop();
+        assert.deepEqual([statuses[0], repeat].sort(), [200, 202]);
+        statuses[0] = 202; // whichever of the two was created stands for request 0 below
+      }
+      assert.deepEqual(
+        statuses.filter((_, i) => i !== 20),
+        Array.from({ length: 40 }, () => 202),
+      );
+      const [stored] = await sql<{ ok: number; refused: number; deliveries: number }>(
+        h.db.url,
+        `SELECT count(*) FILTER (WHERE category = $1)::int AS ok,
+                count(*) FILTER (WHERE category = 'refused-by-db')::int AS refused,
+                (SELECT count(*)::int FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.category = $1) AS deliveries
+           FROM notifications`,
+        [`ok-${run}`],
+      );
+      assert.deepEqual(stored, { ok: 40, refused: 0, deliveries: 40 });
+      await h.sandbox.recorder.waitFor(withEventIds ? 80 : 40, { to: 'shared', outcome: 'accepted' }, 30_000);
+      if (withEventIds) {
+        const [claims] = await sql<{ n: number }>(
+          h.db.url,
+          `SELECT count(*)::int AS n FROM event_ids WHERE event_id LIKE 'ev-%'`,
+        );
+        assert.equal(claims!.n, 40, 'the refused notification claimed no eventId');
+      }
     });
-    const sends = Array.from({ length: 41 }, (_, i) =>
-      app.call('/v1/notifications', { body: i === 20 ? body(i, 'refused-by-db') : body(i) }),
-    );
-    const statuses = (await Promise.all(sends)).map((r) => r.status);
-    assert.equal(statuses[20], 500);
-    assert.deepEqual(
-      statuses.filter((_, i) => i !== 20),
-      Array.from({ length: 40 }, () => 202),
-    );
-    const [stored] = await sql<{ ok: number; refused: number; deliveries: number }>(
-      h.db.url,
-      `SELECT count(*) FILTER (WHERE category = 'ok')::int AS ok,
-              count(*) FILTER (WHERE category = 'refused-by-db')::int AS refused,
-              (SELECT count(*)::int FROM deliveries) AS deliveries
-         FROM notifications`,
-    );
-    assert.deepEqual(stored, { ok: 40, refused: 0, deliveries: 40 });
-    await h.sandbox.recorder.waitFor(40, { to: 'shared', outcome: 'accepted' }, 30_000);
-  });
+  }
 });
