@@ -21,6 +21,8 @@ const run = spawnSync(
 let passed = 0;
 let failed = 0;
 const perSuite = [];
+// The failing cases, named again at the end: CI logs are often read from the tail only.
+const failures = [];
 for (const group of ['apps', 'libs', 'plugins']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
@@ -39,8 +41,10 @@ for (const group of ['apps', 'libs', 'plugins']) {
     let p = 0;
     let f = 0;
     for (const c of cases) {
-      if (/<failure\b/.test(c)) f++;
-      else if (!/<skipped\b/.test(c)) p++;
+      if (/<failure\b/.test(c)) {
+        f++;
+        failures.push(`${group}/${pkg}: ${describeFailure(c)}`);
+      } else if (!/<skipped\b/.test(c)) p++;
     }
     perSuite.push(`${group}/${pkg}: ${p} passed, ${f} failed`);
     passed += p;
@@ -55,9 +59,35 @@ perSuite.push(`lint (biome check): ${lintOk ? '1 passed, 0 failed' : '0 passed, 
 if (lintOk) passed++;
 else failed++;
 
+if (failures.length > 0) {
+  console.log('\nFailed tests:');
+  for (const line of failures) console.log(`  ✖ ${line}`);
+}
 console.log('\nTest suites:');
 for (const line of perSuite) console.log(`  ${line}`);
 const turboFailed = run.status !== 0;
 if (turboFailed && failed === 0) failed = 1; // a suite that crashed before reporting still fails the run
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(turboFailed || failed > 0 ? 1 : 0);
+
+// "<suite> › <test> (<file>): <the failure message on one line>", from one <testcase> element.
+function describeFailure(testcase) {
+  const attr = (tag, name) => tag.match(new RegExp(`\\b${name}="([^"]*)"`))?.[1] ?? '';
+  const open = testcase.match(/^<testcase\b(?:"[^"]*"|[^>"])*/)?.[0] ?? '';
+  const failure = testcase.match(/<failure\b(?:"[^"]*"|[^>"])*/)?.[0] ?? '';
+  const message = unescapeXml(attr(failure, 'message')).replace(/\s+/g, ' ').slice(0, 300);
+  const file = attr(open, 'file').replace(root, '');
+  // Node escapes a test's name twice (`"` arrives as &amp;quot;), hence the second pass.
+  const name = unescapeXml(unescapeXml(attr(open, 'name')));
+  return `${unescapeXml(attr(open, 'classname'))} › ${name} (${file}): ${message}`;
+}
+
+function unescapeXml(text) {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, code) => String.fromCodePoint(Number(code)))
+    .replace(/&amp;/g, '&');
+}
