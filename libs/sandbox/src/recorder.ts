@@ -57,7 +57,7 @@ export class Recorder extends EventEmitter {
   async waitFor(
     n: number,
     filter: Parameters<Recorder['list']>[0] = {},
-    timeoutMs = 10_000,
+    timeoutMs = 30_000,
   ): Promise<SandboxRecord[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -12,7 +12,7 @@ export interface JobStates {
 export async function waitForJobCompleted(
   queue: JobStates,
   jobId: string,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   let failed = false;
   await waitFor(

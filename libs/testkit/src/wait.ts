@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Polls `check` until it returns a truthy value or the timeout passes; the error says what was awaited. */
+/**
+ * Polls `check` until it returns a truthy value or the timeout passes; the error says what was awaited.
+ * The default deadline is generous (30 s): it bounds "eventually", it is not a speed assertion, and CI
+ * runs on a shared 2-core machine whose speed drifts by 2×.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 30_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

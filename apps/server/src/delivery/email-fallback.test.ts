@@ -47,7 +47,7 @@ describe('e-mail fallback: sendgrid down → the SMTP server, headers and text p
         const view = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`));
         return view.deliveries[0]?.status === 'sent' ? view.deliveries[0] : undefined;
       },
-      { timeoutMs: 15_000 },
+      { timeoutMs: 30_000 },
     );
     assert.equal(d.plugin, 'smtp');
     assert.equal(d.events.find((e) => e.status === 'rerouted')?.detail?.to, 'smtp');

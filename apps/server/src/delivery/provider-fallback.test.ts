@@ -31,7 +31,7 @@ async function sendSms(app: TestApp, userId: string, text: string): Promise<stri
   return (await json<{ id: string }>(res)).id;
 }
 
-async function finalDelivery(app: TestApp, id: string, timeoutMs = 20_000): Promise<Delivery> {
+async function finalDelivery(app: TestApp, id: string, timeoutMs = 30_000): Promise<Delivery> {
   return waitFor(
     `notification ${id} to end`,
     async () => {

@@ -151,7 +151,7 @@ describe('the path of a notification, through the public API to the sandbox and 
         const n = await notification(id);
         return n.deliveries[0]?.status === 'sent' ? n : undefined;
       },
-      { timeoutMs: 15_000 },
+      { timeoutMs: 30_000 },
     );
     assert.deepEqual(
       view.deliveries[0]!.events.map((e) => e.status),

@@ -33,7 +33,7 @@ describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limite
         const r = h.sandbox.recorder.list({ to: 'rita', outcome: 'accepted' });
         return r.length === 6 ? r : undefined;
       },
-      { timeoutMs: 20_000 },
+      { timeoutMs: 30_000 },
     );
     const times = received.map((r) => Date.parse(r.receivedAt)).sort((a, b) => a - b);
     // At most 2 per 1-second window: the 5th send cannot start before the third window opens.

@@ -56,7 +56,7 @@ describe('provider throttling backs the whole plugin queue off', () => {
           .deliveries[0];
         return d?.status === 'sent' ? d : undefined;
       },
-      { timeoutMs: 15_000 },
+      { timeoutMs: 30_000 },
     );
 
   test('after a 429 the next delivery, to another user, waits for the provider’s reset; the throttled one keeps its attempts', async () => {

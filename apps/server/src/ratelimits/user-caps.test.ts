@@ -181,7 +181,7 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
         const all = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
         return all.every((d) => d.status === 'sent') ? all : undefined;
       },
-      { timeoutMs: 15_000 },
+      { timeoutMs: 30_000 },
     );
     const received = h.sandbox.recorder.list({ to: 'eli', outcome: 'accepted' });
     assert.equal(received.length, 3);

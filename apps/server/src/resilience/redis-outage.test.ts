@@ -79,7 +79,9 @@ describe('Redis stopped for a while during ingest', () => {
   };
 
   test('every 202 is sent exactly once after Redis comes back empty; refusals are 503 with the error shape; /readyz follows Redis', async (t) => {
-    h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: 50 });
+    // 4 in flight at 150 ms each: ~27 sends/s, so the 55 left take ~2 s to drain, far longer than
+    // stopping Redis takes even when the machine is slow (at 50 ms all could go before it stopped).
+    h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: 150 });
     assert.equal((await ready()).status, 200);
 
     const before = await sendPhase(0);

@@ -90,7 +90,7 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
     const receipts = () => [...receiptsById(h.sandbox).values()].filter((r) => r.to === 'twice');
     // The receiver notes a cut request when its 4 s delay ends, possibly after the third worker's send.
     await waitFor('both kills noted by the receiver', () => receipts().every((r) => r.aborted === 2), {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
     });
     assert.equal(receipts().length, JOBS);
     assert.deepEqual(

@@ -149,7 +149,7 @@ for (const persistent of [true, false]) {
           );
           return row?.status === 'sent';
         },
-        { timeoutMs: 15_000 },
+        { timeoutMs: 30_000 },
       );
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(
@@ -226,7 +226,7 @@ describe('cancel while Redis is down', () => {
         const r = await app.call(`/v1/notifications/${id}/cancel`, { method: 'POST' });
         return r.status === 200 ? r : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 250 },
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     assert.deepEqual(await json(up), { id, status: 'canceled', canceled: 1, inFlight: 0 });
   });

@@ -107,7 +107,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     await sleep(1000);
     assert.equal(receivedFor(id).length, 0, 'nothing before sendAt');
 
-    await waitFor('received after sendAt', () => receivedFor(id).length === 1, { timeoutMs: 15_000 });
+    await waitFor('received after sendAt', () => receivedFor(id).length === 1, { timeoutMs: 30_000 });
     const [rec] = receivedFor(id);
     assert.ok(
       Date.parse(rec!.receivedAt) >= Date.parse(sendAt) - 100,
@@ -137,7 +137,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     assert.equal(early.status, 'scheduled');
     assert.equal(early.deliveries.length, 0);
     assert.equal(await fanoutQueue.getJobState(id), 'delayed');
-    await waitFor('both subscribers received it', () => receivedFor(id).length === 2, { timeoutMs: 15_000 });
+    await waitFor('both subscribers received it', () => receivedFor(id).length === 2, { timeoutMs: 30_000 });
     const done = await waitFor('both sent', async () => {
       const v = await view(id);
       return v.summary.sent === 2 ? v : undefined;
@@ -382,7 +382,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
           const n = await view(id);
           return n.deliveries[0]?.status === 'expired' ? n : undefined;
         },
-        { timeoutMs: 20_000 },
+        { timeoutMs: 30_000 },
       );
       const d = v.deliveries[0]!;
       assert.equal(d.reason, 'expired');

@@ -62,7 +62,7 @@ export class OwnRedis {
           probe.disconnect();
         }
       },
-      { timeoutMs: 10_000, intervalMs: 50 },
+      { timeoutMs: 30_000, intervalMs: 50 },
     );
   }
 

@@ -60,7 +60,7 @@ export async function startRuntime(
     async enqueue(job) {
       await queue.add('deliver', job, deliveryJobOptions(job, settings));
     },
-    final: (deliveryId, timeoutMs = 15_000) =>
+    final: (deliveryId, timeoutMs = 30_000) =>
       pollFor(`final outcome of ${deliveryId}`, () => reporter.final(deliveryId), timeoutMs),
     async close() {
       await runtime.close();
