@@ -1,5 +1,6 @@
 export * from './clarion-process';
 export * from './database';
+export * from './free-port';
 export * from './jobs';
 export * from './redis';
 export * from './wait';
