@@ -62,8 +62,8 @@ export class CpuMeter {
   }
 }
 
-/** Busy and total jiffies of all cores together, from the first line of /proc/stat; undefined off Linux. */
-function machineJiffies(): { busy: number; total: number } | undefined {
+/** Busy, steal and total jiffies of all cores together, from the first line of /proc/stat; undefined off Linux. */
+function machineJiffies(): { busy: number; steal: number; total: number } | undefined {
   try {
     const fields = readFileSync('/proc/stat', 'utf8')
       .split('\n', 1)[0]!
@@ -73,23 +73,41 @@ function machineJiffies(): { busy: number; total: number } | undefined {
       .map(Number);
     // user nice system idle iowait irq softirq steal …: idle and iowait are the cores doing nothing.
     const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - fields[3]! - fields[4]!, total };
+    return { busy: total - fields[3]! - fields[4]!, steal: fields[7] ?? 0, total };
   } catch {
     return undefined;
   }
 }
 
+/** /proc/stat counts in USER_HZ ticks, 100 a second on Linux. */
+const MS_PER_JIFFY = 10;
+
+export interface MachineUsage {
+  /** Share of the cores' time that was busy (with anything). */
+  busy: number;
+  /** Share of the cores' time the hypervisor gave to other guests. */
+  steal: number;
+  /** Busy core-milliseconds in all: set against the measured processes', it shows what else ran. */
+  busyMs: number;
+}
+
 /**
- * Share of the machine's cores that were busy (with anything) between construction and `busy()`.
- * A throughput figure means something only when this is near 1: below it, the load generator's
- * pacing set the rate, not the CPU.
+ * How busy the machine's cores were between construction and `usage()`. A throughput figure
+ * means something only when `busy` is near 1 (below it, the load generator's pacing set the
+ * rate), and only when the busy time is the bench's own: another process on the machine, or
+ * steal, leaves less CPU for Clarion and shows here.
  */
 export class MachineBusy {
   private readonly start = machineJiffies();
 
-  busy(): number | undefined {
+  usage(): MachineUsage | undefined {
     const end = machineJiffies();
     if (!this.start || !end || end.total === this.start.total) return undefined;
-    return (end.busy - this.start.busy) / (end.total - this.start.total);
+    const total = end.total - this.start.total;
+    return {
+      busy: (end.busy - this.start.busy) / total,
+      steal: (end.steal - this.start.steal) / total,
+      busyMs: (end.busy - this.start.busy) * MS_PER_JIFFY,
+    };
   }
 }

@@ -177,7 +177,7 @@ async function runOnce(): Promise<BenchResult> {
     });
     clearInterval(sampler);
     const cpuUsed = cpu.used();
-    const busy = machine.busy();
+    const usage = machine.usage();
     const [{ wal }] = (
       await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
     ).rows as [{ wal: number }];
@@ -198,8 +198,16 @@ async function runOnce(): Promise<BenchResult> {
     const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / latencies.length] as const);
     const cpuTotal = perDelivery.reduce((sum, [, ms]) => sum + ms, 0);
     log(
-      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)${busy === undefined ? '' : `; the cores were ${Math.round(100 * busy)} % busy`}`,
+      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)${usage === undefined ? '' : `; the cores were ${Math.round(100 * usage.busy)} % busy, ${Math.round(100 * usage.steal)} % stolen`}`,
     );
+    if (usage !== undefined) {
+      // Busy time the processes above do not account for: the kernel's own work (loopback
+      // networking) and anything else running on the machine. Large, it means the run was shared.
+      const otherMs = Math.max(0, usage.busyMs / latencies.length - cpuTotal);
+      log(
+        `CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(3)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
+      );
+    }
     log(`PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
