@@ -203,9 +203,10 @@ async function runOnce(): Promise<BenchResult> {
     if (usage !== undefined) {
       // Busy time the processes above do not account for: the kernel's own work (loopback
       // networking) and anything else running on the machine. Large, it means the run was shared.
+      // Both sides are tick-sampled, so a run with nothing else about reads 0.00–0.03 ms.
       const otherMs = Math.max(0, usage.busyMs / latencies.length - cpuTotal);
       log(
-        `CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(3)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
+        `CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(2)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
       );
     }
     log(`PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
