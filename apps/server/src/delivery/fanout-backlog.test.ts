@@ -57,7 +57,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
     await waitFor('the first chunks', async () => (await rows()) >= expected, { timeoutMs: 30_000 });
     await sleep(3000); // a full wait period and more: nothing is added meanwhile
     assert.equal(await rows(), expected, 'no chunk beyond the limit');
-    const counts = await queue.getJobCounts('wait', 'prioritized', 'delayed');
+    const counts = await queue.getJobCounts('wait', 'prioritized');
     assert.equal(
       Object.values(counts).reduce((a, b) => a + b, 0),
       expected,
@@ -94,5 +94,37 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
       [],
       'no delivery received twice',
     );
+  });
+
+  test('jobs delayed for a time (quiet hours, send times, backoff) do not count: with more of them than the limit a campaign still goes out at once', async () => {
+    const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
+    // Stand-ins for deliveries held until tomorrow: jobs that cannot run for an hour.
+    const held = Array.from({ length: MAX_BACKLOG + 500 }, (_, i) => ({
+      name: 'held',
+      data: { heldStandIn: i },
+      opts: { jobId: `held-stand-in-${i}`, delay: 3_600_000 },
+    }));
+    await queue.addBulk(held);
+    try {
+      assert.equal(await queue.getDelayedCount(), MAX_BACKLOG + 500);
+      const res = await app.call('/v1/notifications', {
+        body: { to: { topic: 'all' }, content: { webhook: { json: { again: '{{ user.id }}' } } } },
+      });
+      assert.equal(res.status, 202);
+      const { id } = await json<{ id: string }>(res);
+      // Counting the held jobs, the fan-out would wait for them for the hour.
+      await waitFor(
+        'every delivery sent',
+        async () => {
+          const n = await json<{ status: string; summary: Record<string, number> }>(
+            await app.call(`/v1/notifications/${id}?limit=1`),
+          );
+          return n.summary.sent === USERS && n.status === 'accepted';
+        },
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+    } finally {
+      await Promise.all(held.map((j) => queue.remove(j.opts.jobId)));
+    }
   });
 });

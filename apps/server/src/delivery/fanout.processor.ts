@@ -54,12 +54,16 @@ export class FanoutProcessor extends WorkerHost {
     super();
   }
 
-  /** The first queue among `plugins` holding more than the allowed backlog, with its count. */
+  /**
+   * The first queue among `plugins` holding more than the allowed backlog, with its count. Only
+   * jobs ready to run count: delayed ones (quiet hours, deferring caps, send times, retry backoff)
+   * wait for a time, not for the provider, and a night of quiet hours must not stall a campaign.
+   */
   private async fullQueue(plugins: string[]): Promise<{ plugin: string; jobs: number } | undefined> {
     const limit = this.env.CLARION_FANOUT_MAX_BACKLOG;
     if (limit === 0) return undefined;
     for (const plugin of plugins) {
-      const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized', 'delayed');
+      const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized');
       const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
       if (jobs > limit) return { plugin, jobs };
     }
