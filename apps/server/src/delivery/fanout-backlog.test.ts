@@ -35,6 +35,19 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
   });
   after(() => h.close());
 
+  /** Waits until the notification is fully expanded and every user's delivery is sent. */
+  const allSent = (id: string) =>
+    waitFor(
+      'every delivery sent',
+      async () => {
+        const n = await json<{ status: string; summary: Record<string, number> }>(
+          await app.call(`/v1/notifications/${id}?limit=1`),
+        );
+        return n.summary.sent === USERS && n.status === 'accepted';
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+
   test('with the provider queue stalled it stops at the limit; once the queue moves it finishes, each user once', async () => {
     const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
     await queue.pause(); // the provider takes nothing: every job stays waiting
@@ -77,16 +90,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
     );
 
     await queue.resume();
-    await waitFor(
-      'every delivery sent',
-      async () => {
-        const n = await json<{ status: string; summary: Record<string, number> }>(
-          await app.call(`/v1/notifications/${id}?limit=1`),
-        );
-        return n.summary.sent === USERS && n.status === 'accepted';
-      },
-      { timeoutMs: 120_000, intervalMs: 250 },
-    );
+    await allSent(id);
     const receipts = receiptsById(h.sandbox, { notificationId: id });
     assert.equal(receipts.size, USERS);
     assert.deepEqual(
@@ -113,16 +117,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
       assert.equal(res.status, 202);
       const { id } = await json<{ id: string }>(res);
       // Counting the held jobs, the fan-out would wait for them for the hour.
-      await waitFor(
-        'every delivery sent',
-        async () => {
-          const n = await json<{ status: string; summary: Record<string, number> }>(
-            await app.call(`/v1/notifications/${id}?limit=1`),
-          );
-          return n.summary.sent === USERS && n.status === 'accepted';
-        },
-        { timeoutMs: 120_000, intervalMs: 250 },
-      );
+      await allSent(id);
     } finally {
       await Promise.all(held.map((j) => queue.remove(j.opts.jobId)));
     }
