@@ -4,7 +4,7 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1]
+ *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
@@ -51,6 +51,11 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1' },
     'ceiling-jobs': { type: 'string', default: '20000' },
     runs: { type: 'string', default: '1' },
+    /**
+     * The servers' LOG_LEVEL. `warn` by default: at `info` (the servers' own default) every request
+     * writes a log line, which costs CPU on the same two cores (measured in docs/engineering/performance.md).
+     */
+    'log-level': { type: 'string', default: 'warn' },
   },
 });
 const USERS = Number(args.users);
@@ -89,7 +94,7 @@ async function runOnce(): Promise<BenchResult> {
       CLARION_PLUGINS: '@clarion/plugin-webhook',
       CLARION_WEBHOOK_SECRET: SECRET,
       CLARION_MIGRATE_ON_START: 'false',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: args['log-level'],
       // One key drives the whole load: the per-key quota is a production safety net, not what is measured here.
       CLARION_API_QUOTA: '1000000000',
     };
