@@ -35,6 +35,17 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     );
   });
 
+  test('the mark lasts its TTL past the last time a job of the notification is due, not from now', async () => {
+    const [now, later] = [randomUUID(), randomUUID()];
+    await marks.mark(now);
+    await marks.mark(later, new Date(Date.now() + 30 * 86_400_000)); // sendAt in 30 days
+    const week = 7 * 86_400;
+    const ttlNow = await redis.ttl(`${prefix}:canceled:${now}`);
+    const ttlLater = await redis.ttl(`${prefix}:canceled:${later}`);
+    assert.ok(ttlNow > week - 60 && ttlNow <= week, `${ttlNow}`);
+    assert.ok(ttlLater > week + 30 * 86_400 - 60 && ttlLater <= week + 30 * 86_400, `${ttlLater}`);
+  });
+
   test('a delivery the provider accepted stays sent, even if its notification is canceled afterwards', async () => {
     const [d, n] = [randomUUID(), randomUUID()];
     await ledger.record(d, 'pmid-1');

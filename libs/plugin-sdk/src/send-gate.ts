@@ -93,8 +93,19 @@ export class CancelMarks {
     private readonly ttlSeconds = 7 * 24 * 3600,
   ) {}
 
-  async mark(notificationId: string): Promise<void> {
-    await this.redis.set(gateKeys.canceled(this.prefix, notificationId), '1', 'EX', this.ttlSeconds);
+  /**
+   * Marks the notification canceled. `lastDue`: the latest time a job of it is set to run (its
+   * `sendAt`, a delivery held for quiet hours or a cap); the mark outlives that by the usual TTL,
+   * or a job that escaped removal would find the mark gone when it finally ran, and send.
+   */
+  async mark(notificationId: string, lastDue?: Date): Promise<void> {
+    const untilDue = lastDue ? Math.max(0, Math.ceil((lastDue.getTime() - Date.now()) / 1000)) : 0;
+    await this.redis.set(
+      gateKeys.canceled(this.prefix, notificationId),
+      '1',
+      'EX',
+      this.ttlSeconds + untilDue,
+    );
   }
 
   /** Undo a mark whose cancel could not complete. */

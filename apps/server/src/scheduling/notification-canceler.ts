@@ -48,9 +48,12 @@ export class NotificationCanceler {
   }
 
   async cancel(appId: string, id: string): Promise<CancelResult> {
-    const [n] = await rows<{ status: string; due_later: boolean }>(
+    // last_due: when its last job is set to run (sendAt, or a delivery held by quiet hours or a cap).
+    const [n] = await rows<{ status: string; due_later: boolean; last_due: Date | null }>(
       this.db,
-      'SELECT status, coalesce(send_at > now(), false) AS due_later FROM notifications WHERE id = $1 AND app_id = $2',
+      `SELECT status, coalesce(send_at > now(), false) AS due_later,
+              GREATEST(send_at, (SELECT max(held_until) FROM deliveries WHERE notification_id = $1)) AS last_due
+         FROM notifications WHERE id = $1 AND app_id = $2`,
       [id, appId],
     );
     if (!n) throw notFound('notification');
@@ -71,7 +74,7 @@ export class NotificationCanceler {
 
     let inFlight: Set<string>;
     try {
-      await this.marks.mark(id);
+      await this.marks.mark(id, n.last_due ?? undefined);
       inFlight = await this.marks.inFlight(candidates.map((c) => c.id));
     } catch (error) {
       // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).

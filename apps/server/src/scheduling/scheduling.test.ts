@@ -246,6 +246,19 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     );
   });
 
+  test('canceling a notification due in 30 days: its cancel mark outlives the due time, so a job that escaped removal never sends', async () => {
+    const sendAt = new Date(Date.now() + 30 * 86_400_000);
+    const { id } = await post({
+      to: { userId: 's-race' },
+      sendAt: sendAt.toISOString(),
+      content: { webhook: { json: { farAhead: 1 } } },
+    });
+    assert.equal((await cancel(id)).status, 200);
+    const ttl = await redis.ttl(`${h.prefix}:canceled:${id}`);
+    const mustOutlive = Math.ceil((sendAt.getTime() - Date.now()) / 1000);
+    assert.ok(ttl > mustOutlive, `the mark expires in ${ttl} s, before the send time in ${mustOutlive} s`);
+  });
+
   test('a delivery in flight at cancel time finishes and stays `sent`; the answer says it was in flight', async () => {
     h.sandbox.behaviors.add({ provider: 'webhook', to: 's-slow', delayMs: 1200, times: 1 });
     const { id } = await post({ to: { userId: 's-slow' }, content: { webhook: { json: { slow: true } } } });
