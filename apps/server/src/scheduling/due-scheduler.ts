@@ -53,12 +53,19 @@ export class DueScheduler extends PeriodicTask {
         );
         if (due.length === 0) break;
         total += due.length;
-        const jobs = await rows<{ job: DeliveryJob }>(
+        // A delivery held past sendAt (quiet hours, a deferring cap) keeps its hold when re-added.
+        const jobs = await rows<{ job: DeliveryJob; held_until: Date | null }>(
           this.db,
-          `SELECT job FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status IN ('pending', 'queued') AND job IS NOT NULL`,
+          `SELECT job, held_until FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status IN ('pending', 'queued') AND job IS NOT NULL`,
           [due.map((d) => d.id)],
         );
-        if (jobs.length > 0) await this.enqueuer.enqueue(jobs.map((j) => ({ job: j.job, delayMs: 0 })));
+        if (jobs.length > 0)
+          await this.enqueuer.enqueue(
+            jobs.map((j) => ({
+              job: j.job,
+              delayMs: j.held_until ? Math.max(0, j.held_until.getTime() - Date.now()) : 0,
+            })),
+          );
         if (due.length < 500) break;
       }
     } catch (error) {

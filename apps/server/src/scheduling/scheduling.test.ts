@@ -4,6 +4,7 @@ import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/
 import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DateTime } from 'luxon';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { countRows, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -13,6 +14,7 @@ interface Delivery {
   userId: string;
   status: string;
   reason: string | null;
+  heldUntil: string | null;
   events: { status: string; detail: Record<string, unknown> | null }[];
 }
 interface NotificationView {
@@ -40,7 +42,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
   let redis: Redis;
   let webhookQueue: Queue;
   let fanoutQueue: Queue;
-  const users = ['s-alice', 's-bob', 's-slow', 's-down', 's-race'];
+  const users = ['s-alice', 's-bob', 's-slow', 's-down', 's-race', 's-quiet'];
 
   before(async () => {
     // Long receiver timeout: a timed-out send that the receiver did record is retried (at-least-once),
@@ -124,6 +126,41 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
       ]);
       return n?.status === 'accepted';
     });
+  });
+
+  test('a scheduled delivery held by quiet hours past its sendAt, whose job Redis lost: re-added when due, it still waits for the quiet hours to end', async () => {
+    const now = DateTime.utc();
+    const hhmm = (d: DateTime) => d.toFormat('HH:mm');
+    assert.equal(
+      (
+        await app.call('/v1/users/s-quiet/preferences', {
+          method: 'PUT',
+          body: {
+            quietHours: { start: hhmm(now.minus({ minutes: 30 })), end: hhmm(now.plus({ minutes: 120 })) },
+          },
+        })
+      ).status,
+      200,
+    );
+    const { id } = await post({
+      to: { userId: 's-quiet' },
+      sendAt: inSeconds(5), // time to take its job away before it is due
+      content: { webhook: { json: { quiet: true } } },
+    });
+    const held = await waitFor('held and queued', async () => {
+      const d = (await view(id)).deliveries[0];
+      return d?.status === 'queued' && d.heldUntil ? d : undefined;
+    });
+    assert.equal(held.reason, 'quiet_hours');
+    await webhookQueue.remove(held.id); // Redis lost it
+    await waitFor('due', async () => (await view(id)).status === 'accepted');
+    const job = await waitFor('re-added', () => webhookQueue.getJob(held.id));
+    assert.equal(await job.getState(), 'delayed', 'not sent during the quiet hours');
+    assert.ok(
+      Math.abs(job.timestamp + job.delay - Date.parse(held.heldUntil!)) < 5_000,
+      'due when the quiet hours end',
+    );
+    assert.equal(receivedFor(id).length, 0);
   });
 
   test('a scheduled topic fan-out is `scheduled` with no deliveries until due, then reaches every subscriber', async () => {
