@@ -3,6 +3,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
+import { uuidv7Floor } from '../common/ids';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import type { Recipient } from '../contacts/recipient';
@@ -70,6 +71,33 @@ export class FanoutProcessor extends WorkerHost {
     return undefined;
   }
 
+  /**
+   * The chunk's users without a delivery of this notification yet. A chunk is read again after a
+   * crash between its write and its saved cursor (a deploy that outlasts the grace period), and a
+   * list may name a user twice: planning such a user again took their caps a second time and
+   * repeated their suppressed rows (a row without a contact has no unique index to stop it). Read
+   * by user and id range (deliveries_user_id_desc), so the cost does not grow with the campaign.
+   */
+  private async notPlannedYet(
+    notificationId: string,
+    createdAt: Date,
+    chunk: Recipient[],
+  ): Promise<Recipient[]> {
+    const planned: { user_id: string }[] = await this.db.query(
+      `SELECT DISTINCT user_id FROM deliveries
+        WHERE user_id = ANY($1::uuid[]) AND id >= $2::uuid AND notification_id = $3`,
+      [
+        chunk.map((r) => r.userId),
+        // Delivery ids are made after the notification: a floor an hour earlier allows for clock skew.
+        uuidv7Floor(new Date(createdAt.getTime() - 3_600_000)),
+        notificationId,
+      ],
+    );
+    if (planned.length === 0) return chunk;
+    const skip = new Set(planned.map((p) => p.user_id));
+    return chunk.filter((r) => !skip.has(r.userId));
+  }
+
   async process(job: Job<FanoutData>, token?: string): Promise<number> {
     const { notificationId, appId } = job.data;
     const [row]: {
@@ -132,7 +160,9 @@ export class FanoutProcessor extends WorkerHost {
         if (request.to.topic !== undefined) break;
         continue; // a slice of unknown ids: move on
       }
-      const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
+      const plans = (await this.notPlannedYet(notificationId, row.created_at, chunk)).flatMap((r) =>
+        planOrSuppress(ctx, r),
+      );
       await this.caps.apply(ctx, plans);
       const inserted = await insertDeliveries(
         this.db,

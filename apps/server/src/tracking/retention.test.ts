@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { v7 } from 'uuid';
+import { uuidv7Floor } from '../common/ids';
 import { loadEnv } from '../config/env';
 import { createDataSource } from '../database/data-source';
 import { sql } from '../testing/db';
 import { type Harness, startHarness } from '../testing/harness';
-import { Retention, uuidv7Floor } from './retention';
+import { Retention } from './retention';
 
 const DAY = 86_400_000;
 
