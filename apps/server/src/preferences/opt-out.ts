@@ -24,3 +24,17 @@ export async function optOut(db: Queryable, o: OptOut): Promise<void> {
     [o.appId, o.userId, o.channel, o.category, o.source],
   );
 }
+
+/**
+ * Takes back the opt-outs that `source` recorded for this user and channel (an SMS START after a
+ * STOP): opt-outs the user or the app set another way stay.
+ */
+export async function withdrawOptOut(
+  db: Queryable,
+  o: { userId: string; channel: string; source: string },
+): Promise<void> {
+  await db.query(
+    `DELETE FROM user_preferences WHERE user_id = $1 AND channel = $2 AND source = $3 AND enabled = false`,
+    [o.userId, o.channel, o.source],
+  );
+}

@@ -7,13 +7,13 @@ import { UUID } from '../../common/ids';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { PluginRegistry } from '../../plugins/plugin-registry';
-import { optOut } from '../../preferences/opt-out';
+import { optOut, withdrawOptOut } from '../../preferences/opt-out';
 import { TrackingMetrics } from '../tracking-metrics';
 import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
 import { signedUrlCandidates, stringParams } from './callback-urls';
 import { mandrillEvents, mandrillStep, verifyMandrill } from './mailchimp-callback';
 import { sendgridEvents, sendgridStep, verifySendgrid } from './sendgrid-callback';
-import { isStopReply, twilioStep, verifyTwilio } from './twilio-callback';
+import { isStartReply, isStopReply, twilioStep, verifyTwilio } from './twilio-callback';
 import { verifyVonage, vonageStep } from './vonage-callback';
 
 const badSignature = () => new ApiError(401, 'bad_signature', 'missing or invalid provider signature');
@@ -95,7 +95,10 @@ export class ProviderCallbacksController {
     return config?.authToken;
   }
 
-  /** Inbound SMS (the number's "A message comes in" webhook): STOP opts every user with that phone out of SMS. */
+  /**
+   * Inbound SMS (the number's "A message comes in" webhook): STOP opts every user with that phone out
+   * of SMS; START (or YES, UNSTOP) takes back what STOP did, as Twilio itself sends to the number again.
+   */
   @Post('twilio/inbound')
   @HttpCode(200)
   async twilioInbound(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -112,20 +115,24 @@ export class ProviderCallbacksController {
       ),
     );
     this.metrics.callbacks.inc({ provider: 'twilio', outcome: 'accepted' });
-    if (isStopReply(params.Body) && params.From) {
+    const stop = isStopReply(params.Body);
+    if ((stop || isStartReply(params.Body)) && params.From) {
       const users: { app_id: string; user_id: string }[] = await this.db.query(
         `SELECT DISTINCT app_id, user_id FROM contacts WHERE kind = 'phone' AND address = $1`,
         [params.From],
       );
       await this.db.transaction(async (tx) => {
-        for (const u of users)
-          await optOut(tx, {
-            appId: u.app_id,
-            userId: u.user_id,
-            channel: 'sms',
-            category: '*',
-            source: 'sms_stop',
-          });
+        for (const u of users) {
+          if (stop)
+            await optOut(tx, {
+              appId: u.app_id,
+              userId: u.user_id,
+              channel: 'sms',
+              category: '*',
+              source: 'sms_stop',
+            });
+          else await withdrawOptOut(tx, { userId: u.user_id, channel: 'sms', source: 'sms_stop' });
+        }
       });
     }
     // Empty TwiML: Twilio itself answers STOP with its opt-out confirmation.

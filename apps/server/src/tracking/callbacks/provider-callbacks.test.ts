@@ -220,6 +220,56 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.deepEqual(prefs, [{ source: 'sms_stop', channel: 'sms' }]);
   });
 
+  test('Twilio: an inbound "START" after a STOP takes the STOP back; an opt-out set through the API stays', async () => {
+    const path = '/v1/callbacks/twilio/inbound';
+    const post = async (Body: string, n: string) => {
+      const params = { From: '+15550001001', To: SANDBOX_TWILIO.from, Body, MessageSid: 'SM'.padEnd(34, n) };
+      const res = await twilioPost(
+        path,
+        params,
+        twilioSignature(SANDBOX_TWILIO.authToken, `${url}${path}`, params),
+      );
+      assert.equal(res.status, 200);
+    };
+    const rules = async () =>
+      sql<{ source: string; channel: string; category: string }>(
+        t.h.db.url,
+        `SELECT p.source, p.channel, p.category FROM user_preferences p JOIN users u ON u.id = p.user_id
+          WHERE u.external_id = 'sam' ORDER BY p.category`,
+      );
+    await post('STOP', '3');
+    assert.deepEqual(await rules(), [{ source: 'sms_stop', channel: 'sms', category: '*' }]);
+    await post(' start ', '4');
+    assert.deepEqual(await rules(), [], 'SMS allowed again');
+    // A sent SMS goes out again.
+    const id = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'back again' } } });
+    const d = await deliveryOf(
+      app,
+      id,
+      (x) => x.status !== 'pending' && x.status !== 'queued',
+      'sms planned',
+    );
+    assert.notEqual(d.status, 'suppressed');
+
+    // The user's own choice, made in the app, is not the number's STOP: START leaves it.
+    assert.equal(
+      (
+        await app.call('/v1/users/sam/preferences', {
+          method: 'PUT',
+          body: { rules: [{ channel: 'sms', category: 'promo', enabled: false }] },
+        })
+      ).status,
+      200,
+    );
+    await post('STOP', '5');
+    await post('UNSTOP', '6');
+    assert.deepEqual(
+      (await rules()).map((r) => `${r.channel}:${r.category}`),
+      ['sms:promo'],
+      'only the STOP was taken back',
+    );
+  });
+
   test('SendGrid: signed events from the fake move an e-mail to delivered', async () => {
     const id = await send(app, {
       to: { userId: 'sam' },

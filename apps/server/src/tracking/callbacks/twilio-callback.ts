@@ -67,3 +67,10 @@ const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', '
 export function isStopReply(body: string | undefined): boolean {
   return !!body && STOP_WORDS.has(body.trim().toUpperCase());
 }
+
+/** Twilio's standard opt-in keywords: after one, Twilio delivers to the number again. */
+const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
+
+export function isStartReply(body: string | undefined): boolean {
+  return !!body && START_WORDS.has(body.trim().toUpperCase());
+}
