@@ -10,6 +10,7 @@ const HOUR = 3600;
 
 interface View {
   status: string;
+  recipients: number;
   deliveries: { userId: string; status: string; reason: string | null }[];
 }
 
@@ -46,7 +47,7 @@ describe('fan-out resumed over a chunk it had written', () => {
     return (await json<{ id: string }>(res)).id;
   };
 
-  test('the repeated chunk writes no second row and takes no second cap slot', async () => {
+  test('the repeated chunk writes no second row, counts no user twice and takes no second cap slot', async () => {
     const id = await send({ topic: 'resume' });
     await waitFor('expanded and sent', async () => {
       const v = await view(id);
@@ -64,6 +65,7 @@ describe('fan-out resumed over a chunk it had written', () => {
 
     const v = await view(id);
     assert.equal(v.status, 'accepted');
+    assert.equal(v.recipients, 3, 'each user counted once');
     assert.deepEqual(
       v.deliveries.map((d) => `${d.userId}:${d.status}:${d.reason ?? ''}`).sort(),
       ['r1:sent:', 'r2:sent:', 'r3:suppressed:no_contact'],

@@ -160,14 +160,21 @@ export class FanoutProcessor extends WorkerHost {
         if (request.to.topic !== undefined) break;
         continue; // a slice of unknown ids: move on
       }
-      const plans = (await this.notPlannedYet(notificationId, row.created_at, chunk)).flatMap((r) =>
-        planOrSuppress(ctx, r),
-      );
+      const fresh = await this.notPlannedYet(notificationId, row.created_at, chunk);
+      const plans = fresh.flatMap((r) => planOrSuppress(ctx, r));
       await this.caps.apply(ctx, plans);
-      const inserted = await insertDeliveries(
-        this.db,
-        plans.map((plan) => ({ plan, notificationId, appId })),
-      );
+      // The rows and the recipient count in one transaction: a chunk read again counts its users once.
+      const inserted = await this.db.transaction(async (tx) => {
+        const ids = await insertDeliveries(
+          tx,
+          plans.map((plan) => ({ plan, notificationId, appId })),
+        );
+        await tx.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [
+          notificationId,
+          fresh.length,
+        ]);
+        return ids;
+      });
       const jobs = plans
         .filter((p) => p.job && inserted.has(p.id))
         .map((p) => ({
@@ -180,11 +187,7 @@ export class FanoutProcessor extends WorkerHost {
       for (const p of plans)
         if (p.hold && inserted.has(p.id)) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
       await this.enqueuer.enqueue(jobs);
-      await this.db.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [
-        notificationId,
-        chunk.length,
-      ]);
-      total += chunk.length;
+      total += fresh.length;
       for (const p of plans) if (p.job) feeds.add(p.job.plugin);
       await job.updateData({ ...job.data, ...(cursor !== null ? { cursor } : {}), feeds: [...feeds] });
     }
