@@ -99,6 +99,21 @@ describe('the path of a notification, through the public API to the sandbox and 
     assert.equal(body.suppressed, 1);
   });
 
+  test('a user listed twice gets one delivery and counts as one recipient', async () => {
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userIds: ['alice', 'alice', 'nobody'] }, content: { webhook: { json: {} } } },
+    });
+    assert.equal(res.status, 202);
+    const { id, deliveries, suppressed } = await json<{ id: string; deliveries: number; suppressed: number }>(
+      res,
+    );
+    assert.deepEqual([deliveries, suppressed], [1, 1]);
+    const view = await json<{ recipients: number; deliveries: unknown[] }>(
+      await app.call(`/v1/notifications/${id}`),
+    );
+    assert.deepEqual([view.recipients, view.deliveries.length], [1, 1]);
+  });
+
   test('a repeated eventId returns the first id with 200 and sends nothing more; a different body is 409', async () => {
     const body = {
       to: { userId: 'alice' },

@@ -108,7 +108,7 @@ export class NotificationsService {
         request,
         sendAt: request.sendAt ?? null,
         expiresAt: ctx.expiresAt ?? null,
-        recipients: fanout ? 0 : (userIds?.length ?? 0) - unknown,
+        recipients: fanout ? 0 : new Set(userIds).size - unknown,
         plans,
         templateKey: ctx.template?.key ?? null,
         templateVersion: ctx.template?.version ?? null,
