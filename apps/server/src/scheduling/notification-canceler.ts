@@ -27,9 +27,9 @@ const UNSENT = ['pending', 'queued'];
 /**
  * Cancels a notification: first the Redis cancel mark (from then on no worker starts one of its
  * deliveries: see SendGate), then PostgreSQL (notification and not-yet-started deliveries
- * `canceled`, with an event each), then its jobs are removed from the queues. Removal is only
- * tidiness: a job that survives (active at that instant, or re-added) meets the mark and is
- * reported canceled without a send.
+ * `canceled`, with an event each), then, after the answer, its jobs are removed from the queues.
+ * Removal is only tidiness: a job that survives (active at that instant, or re-added) meets the
+ * mark and is reported canceled without a send.
  */
 @Injectable()
 export class NotificationCanceler {
@@ -117,7 +117,11 @@ export class NotificationCanceler {
       const [channel, plugin] = key.split('\n') as [string, string];
       this.metrics.delivery(channel, plugin || null, 'canceled', 'canceled', count);
     }
-    await this.removeJobs(id, canceled);
+    // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
+    // million deliveries does not keep its caller waiting for a million removals.
+    void this.removeJobs(id, canceled).catch((error: unknown) =>
+      this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
+    );
     return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size };
   }
 

@@ -209,7 +209,10 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
         d.events.map((e) => e.status),
         ['pending', 'queued', 'canceled'],
       );
-      assert.equal(await webhookQueue.getJob(d.id), undefined, 'job removed');
+      await waitFor(
+        'job removed (after the answer)',
+        async () => (await webhookQueue.getJob(d.id)) === undefined,
+      );
     }
     const jobs = await sql<{ job: unknown }>(
       h.db.url,
@@ -246,7 +249,10 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     const res = await cancel(id);
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 0, inFlight: 0 });
-    assert.equal(await fanoutQueue.getJob(id), undefined, 'fan-out job removed');
+    await waitFor(
+      'fan-out job removed (after the answer)',
+      async () => (await fanoutQueue.getJob(id)) === undefined,
+    );
     await sleep(Date.parse(sendAt) - Date.now() + 1500);
     const v = await view(id);
     assert.equal(v.status, 'canceled');
