@@ -4,8 +4,10 @@ import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { freePort } from './free-port';
 
+/** The kernel's ephemeral range starts here: freePort must stay below it. */
+const rangeStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+
 test('freePort: a port below the ephemeral range that can be listened on, and again after', async () => {
-  const rangeStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
   const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
   for (const port of ports) {
     assert.ok(port >= 20_000 && port < rangeStart, `${port} is below ${rangeStart}`);
@@ -24,7 +26,6 @@ test('freePort skips a port that is in use', async () => {
   await new Promise<void>((resolve) => held.listen(port, '127.0.0.1', resolve));
   try {
     // The first draw lands on the held port; the second is elsewhere.
-    const rangeStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
     const draws = [(port - 20_000 + 0.5) / (rangeStart - 20_000), 0];
     const next = await freePort(() => draws.shift() ?? Math.random());
     assert.notEqual(next, port);

@@ -41,14 +41,10 @@ describe('e-mail fallback: sendgrid down → the SMTP server, headers and text p
     });
     assert.equal(res.status, 202);
     const { id } = await json<{ id: string }>(res);
-    const d = await waitFor(
-      'sent',
-      async () => {
-        const view = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`));
-        return view.deliveries[0]?.status === 'sent' ? view.deliveries[0] : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const d = await waitFor('sent', async () => {
+      const view = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`));
+      return view.deliveries[0]?.status === 'sent' ? view.deliveries[0] : undefined;
+    });
     assert.equal(d.plugin, 'smtp');
     assert.equal(d.events.find((e) => e.status === 'rerouted')?.detail?.to, 'smtp');
     const [mail] = await h.sandbox.recorder.waitFor(1, {

@@ -67,7 +67,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
           [id],
         )
       )[0]!.n;
-    await waitFor('the first chunks', async () => (await rows()) >= expected, { timeoutMs: 30_000 });
+    await waitFor('the first chunks', async () => (await rows()) >= expected);
     await sleep(3000); // a full wait period and more: nothing is added meanwhile
     assert.equal(await rows(), expected, 'no chunk beyond the limit');
     const counts = await queue.getJobCounts('wait', 'prioritized');

@@ -14,7 +14,7 @@ import type { NotificationRequest } from '../notifications/notification-request'
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { UserCaps } from '../ratelimits/user-caps';
 import { planOrSuppress } from '../templates/plan-or-suppress';
-import { Enqueuer } from './enqueuer';
+import { delayUntil, Enqueuer } from './enqueuer';
 import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
 import { QueueRegistry } from './queue-registry';
 
@@ -179,7 +179,7 @@ export class FanoutProcessor extends WorkerHost {
         .filter((p) => p.job && inserted.has(p.id))
         .map((p) => ({
           job: p.job!,
-          delayMs: p.hold ? Math.max(0, Date.parse(p.hold.until) - Date.now()) : 0,
+          delayMs: delayUntil(p.hold?.until),
         }));
       for (const p of plans)
         if (p.status === 'suppressed' && inserted.has(p.id))

@@ -68,14 +68,10 @@ describe('push: a provider saying the address is dead disables that device', () 
       await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content } }),
     );
     assert.equal(first.deliveries, 3);
-    const deliveries = await waitFor(
-      'three final push deliveries',
-      async () => {
-        const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
-        return body.deliveries.every((d) => d.status === 'failed') ? body.deliveries : null;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const deliveries = await waitFor('three final push deliveries', async () => {
+      const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
+      return body.deliveries.every((d) => d.status === 'failed') ? body.deliveries : null;
+    });
     assert.deepEqual(deliveries.map((d) => `${d.plugin}:${d.reason}`).sort(), [
       'apns:invalid_address',
       'fcm:invalid_address',
@@ -107,7 +103,7 @@ describe('push: a provider saying the address is dead disables that device', () 
       await app.call('/v1/notifications', { body: { to: { userId: 'ana' }, content, channels: ['push'] } }),
     );
     assert.equal(third.deliveries, 1);
-    await push.recorder.waitFor(1, { provider: 'apns', outcome: 'accepted' }, 30_000);
+    await push.recorder.waitFor(1, { provider: 'apns', outcome: 'accepted' });
   });
 
   test('a configuration error (APNs InvalidProviderToken) fails the delivery and marks the plugin unhealthy on /readyz and in metrics until a send succeeds', async () => {
@@ -119,14 +115,10 @@ describe('push: a provider saying the address is dead disables that device', () 
     const first = await json<{ id: string }>(
       await app.call('/v1/notifications', { body: { to: { userId: 'ben' }, content } }),
     );
-    const failed = await waitFor(
-      'configuration failure',
-      async () => {
-        const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
-        return body.deliveries[0]?.status === 'failed' ? body.deliveries[0] : null;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const failed = await waitFor('configuration failure', async () => {
+      const body = await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${first.id}`));
+      return body.deliveries[0]?.status === 'failed' ? body.deliveries[0] : null;
+    });
     assert.equal(failed.reason, 'configuration');
 
     const ready = await fetch(`${h.url}/readyz`);
@@ -146,9 +138,7 @@ describe('push: a provider saying the address is dead disables that device', () 
 
     // The operator fixes the key; the next send succeeds and the plugin is healthy again.
     await app.call('/v1/notifications', { body: { to: { userId: 'ben' }, content } });
-    await waitFor('ready again', async () => (await fetch(`${h.url}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await waitFor('ready again', async () => (await fetch(`${h.url}/readyz`)).status === 200);
     assert.match(
       await (await fetch(`${h.url}/metrics`)).text(),
       /clarion_plugin_healthy\{plugin="apns"[^}]*\} 1/,

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { PRODUCER_REDIS } from '../redis/redis.module';
-import { Enqueuer } from './enqueuer';
+import { delayUntil, Enqueuer } from './enqueuer';
 
 const PAGE = 5000;
 /** How long start-up waits for a Redis that is still connecting before it checks. */
@@ -77,7 +77,7 @@ export class QueueReconciler implements OnApplicationBootstrap {
       const ok = await this.enqueuer.enqueue(
         rows.map((r) => ({
           job: r.job,
-          delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0,
+          delayMs: delayUntil(r.send_at),
         })),
       );
       if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');

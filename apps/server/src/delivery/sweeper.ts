@@ -5,7 +5,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { fanoutJobOptions } from '../scheduling/fanout-job';
-import { Enqueuer } from './enqueuer';
+import { delayUntil, Enqueuer } from './enqueuer';
 import { FANOUT_QUEUE } from './fanout.constants';
 import { QueueReconciler } from './queue-reconciler';
 import { QueueRegistry } from './queue-registry';
@@ -59,7 +59,7 @@ export class Sweeper extends PeriodicTask {
         const ok = await this.enqueuer.enqueue(
           rows.map((r) => ({
             job: r.job,
-            delayMs: r.send_at ? Math.max(0, r.send_at.getTime() - Date.now()) : 0,
+            delayMs: delayUntil(r.send_at),
           })),
         );
         deliveries = ok.filter(Boolean).length;

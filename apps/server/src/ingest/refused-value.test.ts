@@ -72,7 +72,7 @@ describe('a notification PostgreSQL refuses fails alone, not the requests that s
         [`ok-${run}`],
       );
       assert.deepEqual(stored, { ok: 40, refused: 0, deliveries: 40 });
-      await h.sandbox.recorder.waitFor(withEventIds ? 80 : 40, { to: 'shared', outcome: 'accepted' }, 30_000);
+      await h.sandbox.recorder.waitFor(withEventIds ? 80 : 40, { to: 'shared', outcome: 'accepted' });
       if (withEventIds) {
         const [claims] = await sql<{ n: number }>(
           h.db.url,

@@ -160,14 +160,10 @@ describe('the path of a notification, through the public API to the sandbox and 
       body: { to: { userId: 'alice' }, content: { webhook: { json: { retry: true } } } },
     });
     const { id } = await json<{ id: string }>(res);
-    const view = await waitFor(
-      'sent after a retry',
-      async () => {
-        const n = await notification(id);
-        return n.deliveries[0]?.status === 'sent' ? n : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const view = await waitFor('sent after a retry', async () => {
+      const n = await notification(id);
+      return n.deliveries[0]?.status === 'sent' ? n : undefined;
+    });
     assert.deepEqual(
       view.deliveries[0]!.events.map((e) => e.status),
       ['pending', 'queued', 'retrying', 'sent'],

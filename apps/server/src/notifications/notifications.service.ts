@@ -6,7 +6,7 @@ import { newId } from '../common/ids';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { RecipientLoader } from '../contacts/recipient-loader';
-import { Enqueuer } from '../delivery/enqueuer';
+import { delayUntil, Enqueuer } from '../delivery/enqueuer';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
 import type { DeliveryPlan } from '../ingest/delivery-plan';
@@ -21,11 +21,6 @@ import type { NotificationRequest } from './notification-request';
 export interface AcceptResult {
   status: 202 | 200;
   body: { id: string; status: string; duplicate?: boolean; deliveries?: number; suppressed?: number };
-}
-
-/** Milliseconds a held delivery (quiet hours, deferring cap) waits before its job may run. */
-function holdMs(plan: DeliveryPlan): number {
-  return plan.hold ? Date.parse(plan.hold.until) - Date.now() : 0;
 }
 
 /** Canonical JSON (sorted keys) so the same body in another key order is still "the same". */
@@ -137,7 +132,7 @@ export class NotificationsService {
       if (p.status === 'suppressed') this.metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
     for (const p of plans) if (p.hold) this.metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
 
-    const delayMs = scheduled ? Date.parse(request.sendAt!) - Date.now() : 0;
+    const delayMs = scheduled ? delayUntil(request.sendAt) : 0;
     if (fanout) {
       await this.queues
         .named(FANOUT_QUEUE)
@@ -146,7 +141,9 @@ export class NotificationsService {
     } else {
       // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the sweeper.
       void this.enqueuer.enqueue(
-        plans.filter((p) => p.job).map((p) => ({ job: p.job!, delayMs: Math.max(0, delayMs, holdMs(p)) })),
+        plans
+          .filter((p) => p.job)
+          .map((p) => ({ job: p.job!, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)) })),
       );
     }
     return {

@@ -64,7 +64,7 @@ describe('logs of a real process', () => {
     assert.equal(res.status, 202, `${await res.clone().text()}\n${proc.lines().slice(-5).join('\n')}`);
     assert.equal(res.headers.get('x-request-id'), 'req-from-the-shop-42');
     const { id } = (await res.json()) as { id: string };
-    await h.sandbox.recorder.waitFor(1, { provider: 'webhook', outcome: 'accepted' }, 30_000);
+    await h.sandbox.recorder.waitFor(1, { provider: 'webhook', outcome: 'accepted' });
 
     const request = await waitFor('the request line', () =>
       parsed().find((l) => l.reqId === 'req-from-the-shop-42' && l.msg === 'request completed'),

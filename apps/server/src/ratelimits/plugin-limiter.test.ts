@@ -27,14 +27,10 @@ describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limite
       ),
     );
     assert.ok(answers.every((a) => a.status === 202));
-    const received = await waitFor(
-      'six sends',
-      () => {
-        const r = h.sandbox.recorder.list({ to: 'rita', outcome: 'accepted' });
-        return r.length === 6 ? r : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const received = await waitFor('six sends', () => {
+      const r = h.sandbox.recorder.list({ to: 'rita', outcome: 'accepted' });
+      return r.length === 6 ? r : undefined;
+    });
     const times = received.map((r) => Date.parse(r.receivedAt)).sort((a, b) => a - b);
     // At most 2 per 1-second window: the 5th send cannot start before the third window opens.
     assert.ok(times[4]! - times[0]! >= 900, `sends spread over ${times[4]! - times[0]!} ms`);

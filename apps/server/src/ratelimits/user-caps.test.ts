@@ -175,14 +175,10 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
       held.length,
       'each held delivery has a window of its own',
     );
-    const sent = await waitFor(
-      'all three sent',
-      async () => {
-        const all = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
-        return all.every((d) => d.status === 'sent') ? all : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const sent = await waitFor('all three sent', async () => {
+      const all = (await Promise.all(ids.map(view))).map((v) => v.deliveries[0]!);
+      return all.every((d) => d.status === 'sent') ? all : undefined;
+    });
     const received = h.sandbox.recorder.list({ to: 'eli', outcome: 'accepted' });
     assert.equal(received.length, 3);
     for (const d of sent.filter((x) => x.heldUntil)) {

@@ -70,7 +70,6 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     await waitFor(
       'every worker slot busy at the receiver',
       () => h.sandbox.behaviors.list().length === 0 || taken() === CONCURRENCY,
-      { timeoutMs: 30_000 },
     );
     assert.equal(h.sandbox.recorder.count({ outcome: 'accepted' }), 0, 'nothing answered yet');
 

@@ -102,7 +102,6 @@ describe('Redis stopped for a while during ingest', () => {
 
     await redis.up(); // empty: nothing was persisted
     await waitFor('ready again', async () => (await ready()).status === 200, {
-      timeoutMs: 30_000,
       intervalMs: 200,
     });
     const afterwards = await sendPhase(2 * PER_PHASE);

@@ -96,7 +96,6 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     await waitFor(
       'the cut requests noted by the receiver',
       () => h.sandbox.recorder.count({ outcome: 'aborted' }) >= killedWith,
-      { timeoutMs: 30_000 },
     );
 
     for (const id of ids) {

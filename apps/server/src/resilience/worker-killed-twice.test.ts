@@ -67,9 +67,6 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
       await waitFor(
         `round ${round}: all jobs in flight`,
         () => h.sandbox.behaviors.list().every((r) => r.to !== user) || taken() >= round * JOBS,
-        {
-          timeoutMs: 30_000,
-        },
       );
       worker.kill('SIGKILL');
       await worker.exited;
@@ -89,9 +86,7 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
     });
     const receipts = () => [...receiptsById(h.sandbox).values()].filter((r) => r.to === 'twice');
     // The receiver notes a cut request when its 4 s delay ends, possibly after the third worker's send.
-    await waitFor('both kills noted by the receiver', () => receipts().every((r) => r.aborted === 2), {
-      timeoutMs: 30_000,
-    });
+    await waitFor('both kills noted by the receiver', () => receipts().every((r) => r.aborted === 2));
     assert.equal(receipts().length, JOBS);
     assert.deepEqual(
       receipts().filter((r) => r.accepted !== 1),
@@ -109,7 +104,7 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
         const v = await views(ids);
         return v.every((n) => n.summary.failed === 1) ? v : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 250 },
+      { intervalMs: 250 },
     ).catch(async (error: Error) => {
       const v = await views(ids);
       throw new Error(

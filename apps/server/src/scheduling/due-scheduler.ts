@@ -5,7 +5,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
-import { Enqueuer } from '../delivery/enqueuer';
+import { delayUntil, Enqueuer } from '../delivery/enqueuer';
 
 /**
  * Moves scheduled notifications on once their sendAt has passed (`scheduled` → `accepted`), and
@@ -60,12 +60,7 @@ export class DueScheduler extends PeriodicTask {
           [due.map((d) => d.id)],
         );
         if (jobs.length > 0)
-          await this.enqueuer.enqueue(
-            jobs.map((j) => ({
-              job: j.job,
-              delayMs: j.held_until ? Math.max(0, j.held_until.getTime() - Date.now()) : 0,
-            })),
-          );
+          await this.enqueuer.enqueue(jobs.map((j) => ({ job: j.job, delayMs: delayUntil(j.held_until) })));
         if (due.length < 500) break;
       }
     } catch (error) {

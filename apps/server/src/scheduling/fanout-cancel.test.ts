@@ -50,27 +50,21 @@ describe('cancel during a large topic fan-out', () => {
     const redis = testRedis();
     const fanout = new Queue(FANOUT_QUEUE, { connection: redis, prefix: h.prefix });
     try {
-      await waitFor(
-        'fan-out job finished',
-        async () => ['completed', 'unknown'].includes(await fanout.getJobState(id)),
-        { timeoutMs: 30_000 },
+      await waitFor('fan-out job finished', async () =>
+        ['completed', 'unknown'].includes(await fanout.getJobState(id)),
       );
     } finally {
       await fanout.close();
       redis.disconnect();
     }
-    const settled = await waitFor(
-      'every delivery settled',
-      async () => {
-        const rows = await sql<{ id: string; status: string }>(
-          h.db.url,
-          'SELECT id, status FROM deliveries WHERE notification_id = $1',
-          [id],
-        );
-        return rows.every((r) => r.status === 'sent' || r.status === 'canceled') ? rows : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
+    const settled = await waitFor('every delivery settled', async () => {
+      const rows = await sql<{ id: string; status: string }>(
+        h.db.url,
+        'SELECT id, status FROM deliveries WHERE notification_id = $1',
+        [id],
+      );
+      return rows.every((r) => r.status === 'sent' || r.status === 'canceled') ? rows : undefined;
+    });
     await new Promise((r) => setTimeout(r, 500));
     const received = h.sandbox.recorder
       .list({ provider: 'webhook', outcome: 'accepted' })

@@ -135,22 +135,15 @@ for (const persistent of [true, false]) {
       await waitFor(
         'received after the restart',
         () => h.sandbox.recorder.count({ provider: 'webhook', to: 'rr-user', outcome: 'accepted' }) === 1,
-        { timeoutMs: 30_000 },
       );
       const [rec] = h.sandbox.recorder.list({ provider: 'webhook', to: 'rr-user', outcome: 'accepted' });
       assert.ok(Date.parse(rec!.receivedAt) >= Date.parse(sendAt) - 100, 'not before sendAt');
-      await waitFor(
-        'sent',
-        async () => {
-          const [row] = await sql<{ status: string }>(
-            h.db.url,
-            'SELECT status FROM deliveries WHERE id = $1',
-            [d!.id],
-          );
-          return row?.status === 'sent';
-        },
-        { timeoutMs: 30_000 },
-      );
+      await waitFor('sent', async () => {
+        const [row] = await sql<{ status: string }>(h.db.url, 'SELECT status FROM deliveries WHERE id = $1', [
+          d!.id,
+        ]);
+        return row?.status === 'sent';
+      });
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(
         h.sandbox.recorder.count({ provider: 'webhook', to: 'rr-user', outcome: 'accepted' }),
@@ -226,7 +219,7 @@ describe('cancel while Redis is down', () => {
         const r = await app.call(`/v1/notifications/${id}/cancel`, { method: 'POST' });
         return r.status === 200 ? r : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 250 },
+      { intervalMs: 250 },
     );
     assert.deepEqual(await json(up), { id, status: 'canceled', canceled: 1, inFlight: 0 });
   });

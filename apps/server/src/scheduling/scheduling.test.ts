@@ -109,7 +109,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     await sleep(1000);
     assert.equal(receivedFor(id).length, 0, 'nothing before sendAt');
 
-    await waitFor('received after sendAt', () => receivedFor(id).length === 1, { timeoutMs: 30_000 });
+    await waitFor('received after sendAt', () => receivedFor(id).length === 1);
     const [rec] = receivedFor(id);
     assert.ok(
       Date.parse(rec!.receivedAt) >= Date.parse(sendAt) - 100,
@@ -174,7 +174,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     assert.equal(early.status, 'scheduled');
     assert.equal(early.deliveries.length, 0);
     assert.equal(await fanoutQueue.getJobState(id), 'delayed');
-    await waitFor('both subscribers received it', () => receivedFor(id).length === 2, { timeoutMs: 30_000 });
+    await waitFor('both subscribers received it', () => receivedFor(id).length === 2);
     const done = await waitFor('both sent', async () => {
       const v = await view(id);
       return v.summary.sent === 2 ? v : undefined;
@@ -432,14 +432,10 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
         ttl: 2,
         content: { webhook: { json: { ttl: true } } },
       });
-      const v = await waitFor(
-        'expired',
-        async () => {
-          const n = await view(id);
-          return n.deliveries[0]?.status === 'expired' ? n : undefined;
-        },
-        { timeoutMs: 30_000 },
-      );
+      const v = await waitFor('expired', async () => {
+        const n = await view(id);
+        return n.deliveries[0]?.status === 'expired' ? n : undefined;
+      });
       const d = v.deliveries[0]!;
       assert.equal(d.reason, 'expired');
       const statuses = d.events.map((e) => e.status);

@@ -62,7 +62,7 @@ export class OwnRedis {
           probe.disconnect();
         }
       },
-      { timeoutMs: 30_000, intervalMs: 50 },
+      { intervalMs: 50 },
     );
   }
 

@@ -50,7 +50,7 @@ describe('push and web push: the tap URL is tracked end to end', () => {
 
   /** The tap URL as the device got it: APNs custom key, FCM data, Web Push payload. */
   const receivedUrl = async (provider: 'apns' | 'fcm' | 'webpush', to: string): Promise<string> => {
-    const [record] = await push.recorder.waitFor(1, { provider, to, outcome: 'accepted' }, 30_000);
+    const [record] = await push.recorder.waitFor(1, { provider, to, outcome: 'accepted' });
     const payload = record!.payload as { data?: { url?: string }; url?: string };
     const url = provider === 'webpush' ? payload.url : payload.data?.url;
     assert.equal(typeof url, 'string', `${provider} payload ${JSON.stringify(payload)}`);

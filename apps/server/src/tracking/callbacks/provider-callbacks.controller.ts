@@ -13,7 +13,7 @@ import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
 import { signedUrlCandidates, stringParams } from './callback-urls';
 import { mandrillEvents, mandrillStep, verifyMandrill } from './mailchimp-callback';
 import { sendgridEvents, sendgridStep, verifySendgrid } from './sendgrid-callback';
-import { isStartReply, isStopReply, twilioStep, verifyTwilio } from './twilio-callback';
+import { smsKeyword, twilioStep, verifyTwilio } from './twilio-callback';
 import { verifyVonage, vonageStep } from './vonage-callback';
 
 const badSignature = () => new ApiError(401, 'bad_signature', 'missing or invalid provider signature');
@@ -115,15 +115,15 @@ export class ProviderCallbacksController {
       ),
     );
     this.metrics.callbacks.inc({ provider: 'twilio', outcome: 'accepted' });
-    const stop = isStopReply(params.Body);
-    if ((stop || isStartReply(params.Body)) && params.From) {
+    const keyword = smsKeyword(params.Body);
+    if (keyword && params.From) {
       const users: { app_id: string; user_id: string }[] = await this.db.query(
         `SELECT DISTINCT app_id, user_id FROM contacts WHERE kind = 'phone' AND address = $1`,
         [params.From],
       );
       await this.db.transaction(async (tx) => {
         for (const u of users) {
-          if (stop)
+          if (keyword === 'stop')
             await optOut(tx, {
               appId: u.app_id,
               userId: u.user_id,

@@ -61,16 +61,18 @@ export function twilioStep(
   }
 }
 
-/** Twilio's standard opt-out keywords (Advanced Opt-Out defaults). */
-const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT']);
+/**
+ * Twilio's standard opt-out and opt-in keywords (Advanced Opt-Out defaults): after a `stop` word
+ * Twilio refuses to send to the number, after a `start` word it sends again.
+ */
+const KEYWORDS = new Map<string, 'stop' | 'start'>([
+  ...['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT'].map(
+    (w) => [w, 'stop'] as const,
+  ),
+  ...['START', 'YES', 'UNSTOP'].map((w) => [w, 'start'] as const),
+]);
 
-export function isStopReply(body: string | undefined): boolean {
-  return !!body && STOP_WORDS.has(body.trim().toUpperCase());
-}
-
-/** Twilio's standard opt-in keywords: after one, Twilio delivers to the number again. */
-const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
-
-export function isStartReply(body: string | undefined): boolean {
-  return !!body && START_WORDS.has(body.trim().toUpperCase());
+/** Whether an inbound SMS is an opt-out or opt-in keyword, and which. */
+export function smsKeyword(body: string | undefined): 'stop' | 'start' | undefined {
+  return body === undefined ? undefined : KEYWORDS.get(body.trim().toUpperCase());
 }
