@@ -322,6 +322,21 @@ describe('client keys', () => {
     });
     const error = await errorOf(refused, 422);
     assert.equal(error.code, 'unverified_sender');
+    // A template's from is checked too, in every locale.
+    const localized = await verified.call('/v1/templates/news', {
+      method: 'PUT',
+      body: {
+        content: { email: { subject: 'News', text: 'News', from: 'help@app.example' } },
+        locales: {
+          fr: { email: { subject: 'Nouvelles', text: 'Nouvelles', from: 'ceo@elsewhere.example' } },
+        },
+      },
+    });
+    assert.equal(localized.status, 201);
+    const viaTemplate = await verified.call('/v1/notifications', {
+      body: { to: { userId: 'ann' }, template: 'news' },
+    });
+    assert.equal((await errorOf(viaTemplate, 422)).code, 'unverified_sender');
     for (const ok of [{ from: 'SHOP@app.example' }, { from: 'Help desk <help@app.example>' }, {}]) {
       assert.equal((await verified.call('/v1/notifications', { body: mail(ok) })).status, 202);
     }

@@ -64,7 +64,7 @@ export class NotificationsService {
     const bodyHash =
       request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
     const ctx = await this.contexts.build(app, id, request, acceptedAt, undefined, clientSent);
-    assertVerifiedSender(app.settings, ctx.contents);
+    assertVerifiedSender(app.settings, [ctx.contents, ...Object.values(ctx.template?.locales ?? {})]);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
     const fanout =
