@@ -41,6 +41,7 @@ import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
+import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
 import { redisConnectionOptions } from './redis/connection-options';
 import { RedisModule } from './redis/redis.module';
@@ -152,6 +153,7 @@ export class AppModule {
               NotificationCanceler,
               TemplatesService,
               ApiQuota,
+              ClientSmsBudget,
               PreferencesService,
             ]
           : []),

@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
+import { registerCors } from './auth/cors';
 import { ErrorFilter } from './common/error-filter';
 import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart } from './config/env';
@@ -87,6 +89,7 @@ export async function startServer({
   // One parser for form posts: provider callbacks need the raw body for their signatures; unsubscribe posts just the fields.
   registerFormParser(fastify);
   registerTextGuard(fastify);
+  registerCors(fastify, () => app.get(DataSource));
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     http.observe(

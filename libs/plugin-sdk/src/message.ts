@@ -63,6 +63,7 @@ export interface MessageContent {
   text?: string;
   subject?: string;
   html?: string;
+  /** One mailbox the core validated: `a@b.example` or `Name <a@b.example>` (splitMailbox from `@clarion/plugin-sdk/email`). */
   from?: string;
   replyTo?: string;
   /** Extra e-mail headers, e.g. List-Unsubscribe. */

@@ -1,5 +1,5 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
-import { plainTextOf } from '@clarion/plugin-sdk/email';
+import { plainTextOf, splitMailbox } from '@clarion/plugin-sdk/email';
 import mailchimpTransactional from '@mailchimp/mailchimp_transactional';
 import {
   classifyRecipientResult,
@@ -61,14 +61,16 @@ export const mailchimpPlugin = defineChannelPlugin({
           throw new PermanentError('the e-mail has no body', { code: 'empty_body' });
         const replyTo = content.replyTo ?? appConfig?.replyTo ?? config.replyTo;
         const fromName = appConfig?.fromName ?? config.fromName;
+        const given = content.from ? splitMailbox(content.from) : undefined;
+        const from = { email: given?.email ?? appConfig?.from ?? config.from, name: given?.name ?? fromName };
         const subaccount = appConfig?.subaccount ?? (appConfig ? undefined : config.subaccount);
         const request: SendRequest = {
           message: {
             subject: content.subject,
             ...(content.html ? { html: content.html } : {}),
             ...(text ? { text } : {}),
-            from_email: content.from ?? appConfig?.from ?? config.from,
-            ...(fromName ? { from_name: fromName } : {}),
+            from_email: from.email,
+            ...(from.name ? { from_name: from.name } : {}),
             to: [
               {
                 email: job.address.email,

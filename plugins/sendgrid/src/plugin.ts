@@ -3,7 +3,7 @@ import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/p
 import sgClient = require('@sendgrid/client');
 import sgMail = require('@sendgrid/mail');
 
-import { plainTextOf, textIsDerived } from '@clarion/plugin-sdk/email';
+import { plainTextOf, splitMailbox, textIsDerived } from '@clarion/plugin-sdk/email';
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
@@ -72,8 +72,10 @@ export const sendgridPlugin = defineChannelPlugin({
         const [firstPart, ...moreParts] = parts as [(typeof parts)[number], ...typeof parts];
         const mail: MailDataRequired = {
           to: { email: job.address.email, ...(job.address.name ? { name: job.address.name } : {}) },
-          from: { email: from, ...(fromName && !content.from ? { name: fromName } : {}) },
-          ...(replyTo ? { replyTo } : {}),
+          from: content.from
+            ? splitMailbox(content.from)
+            : { email: from, ...(fromName ? { name: fromName } : {}) },
+          ...(replyTo ? { replyTo: splitMailbox(replyTo) } : {}),
           subject: content.subject,
           // text/plain first, as SendGrid requires; plainTextOf guarantees it whenever there is HTML.
           content: [firstPart, ...moreParts],

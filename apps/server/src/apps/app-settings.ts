@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clientKeySettings } from '../auth/client-key-settings';
 import { categoryDefaultsSchema } from '../preferences/category-defaults';
 import { apiQuotaSchema, capRuleSchema } from '../ratelimits/cap-rules';
 
@@ -23,6 +24,8 @@ export const appSettingsSchema = z
     trackClicks: z.boolean().optional(),
     /** Add an open pixel (`/t/o/…`) to HTML e-mail. Default: no. */
     trackOpens: z.boolean().optional(),
+    /** What client keys may do (templates, SMS budget, browser origins) and the verified `from` senders: see auth/client-key-settings.ts. */
+    ...clientKeySettings,
   })
   .strict();
 

@@ -1,16 +1,28 @@
-import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppsService } from '../apps/apps.service';
 import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
 import './auth-context';
+import { allowOrigin, CLIENT_ROUTE } from './cors';
 import { KeyService } from './key.service';
 import { verifyUserToken } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';
-/** Marks a handler that client keys may call (for their signed-in user only). Others need a server key. */
-export const ClientKeyAllowed = () => SetMetadata(CLIENT_ALLOWED, true);
+/**
+ * Marks a handler that client keys may call (for their signed-in user only). Others need a server
+ * key. The Fastify route config lets CORS preflights (which carry no key) find these routes.
+ */
+export const ClientKeyAllowed = () =>
+  applyDecorators(SetMetadata(CLIENT_ALLOWED, true), RouteConfig({ [CLIENT_ROUTE]: true }));
 
 /** Reads `Authorization: Basic base64(appKey:appSecret)`, or the X-Clarion-App-Key / X-Clarion-App-Secret headers. */
 export function readCredentials(request: FastifyRequest): { appKey: string; appSecret: string } | null {
@@ -47,8 +59,13 @@ export class ApiKeyGuard implements CanActivate {
         context.getClass(),
       ]);
       if (!allowed) throw forbidden('this endpoint needs a server key');
-      const token = request.headers['x-clarion-user-token'];
       const app = await this.apps.get(key.appId);
+      allowOrigin(
+        request,
+        context.switchToHttp().getResponse<FastifyReply>(),
+        app?.settings.corsOrigins ?? [],
+      );
+      const token = request.headers['x-clarion-user-token'];
       const userExternalId =
         typeof token === 'string' && app ? await verifyUserToken(token, app.userTokenSecret) : null;
       if (!userExternalId)

@@ -20,9 +20,10 @@ describe('authentication and authorisation', () => {
 
   before(async () => {
     h = await startHarness({ label: 'auth' });
-    app = await h.createApp({ allowClientSending: true });
+    app = await h.createApp({ allowClientSending: true, clientTemplates: ['ping'] });
     other = await h.createApp();
     await app.call('/v1/users/u1', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/u1` } });
+    await app.call('/v1/templates/ping', { method: 'PUT', body: { content: { webhook: { json: {} } } } });
   });
   after(() => h.close());
 
@@ -145,11 +146,8 @@ describe('authentication and authorisation', () => {
       assert.equal((await asClient('/v1/users/u2/devices', 'POST', device, 'u1')).status, 403);
     });
 
-    test("may set the signed-in user's e-mail and locale, but not a webhook URL (the server would post wherever it names)", async () => {
-      assert.equal(
-        (await asClient('/v1/users/u1', 'PUT', { email: 'u1@example.com', locale: 'pt-BR' }, 'u1')).status,
-        200,
-      );
+    test("may set the signed-in user's locale, but not a webhook URL (the server would post wherever it names)", async () => {
+      assert.equal((await asClient('/v1/users/u1', 'PUT', { locale: 'pt-BR' }, 'u1')).status, 200);
       const before = await json<{ webhookUrl: string | null }>(await app.call('/v1/users/u1'));
       for (const webhookUrl of ['http://169.254.169.254/latest/meta-data', null]) {
         const res = await asClient('/v1/users/u1', 'PUT', { locale: 'en', webhookUrl }, 'u1');
@@ -169,7 +167,7 @@ describe('authentication and authorisation', () => {
     });
 
     test('may send only to the signed-in user, and only where the app allows it', async () => {
-      const body = { to: { userId: 'u1' }, content: { webhook: { json: {} } } };
+      const body = { to: { userId: 'u1' }, template: 'ping' };
       assert.equal((await asClient('/v1/notifications', 'POST', body, 'u1')).status, 202);
       assert.equal(
         (await asClient('/v1/notifications', 'POST', { ...body, to: { userId: 'u2' } }, 'u1')).status,

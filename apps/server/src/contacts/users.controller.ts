@@ -20,9 +20,14 @@ export class UsersController {
   async upsert(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
     const id = ownUser(auth, userId);
     const input = validate(upsertUserSchema, body ?? {});
-    if (auth.kind === 'client' && input.webhookUrl !== undefined) {
-      // A publishable key is in every copy of the app: the server would post to any address a user named (SSRF).
-      throw forbidden('client keys may not set webhookUrl: set it with a server key from your backend');
+    if (auth.kind === 'client') {
+      // A publishable key is in every copy of the app: a webhookUrl would make the server post
+      // wherever a user named (SSRF); an unverified phone or e-mail would make it message anyone.
+      const refused = (['webhookUrl', 'email', 'phone'] as const).filter((f) => input[f] !== undefined);
+      if (refused.length > 0)
+        throw forbidden(
+          `client keys may not set ${refused.join(', ')}: set them with a server key from your backend, once verified`,
+        );
     }
     await this.users.upsert(auth.appId, id, input);
     return this.users.get(auth.appId, id);
@@ -53,7 +58,8 @@ export class UsersController {
   ) {
     const id = ownUser(auth, userId);
     const device = validate(registerDeviceSchema, body);
-    const result = await this.users.registerDevice(auth.appId, id, device);
+    // A client may not take over a token another user registered (it would receive their pushes).
+    const result = await this.users.registerDevice(auth.appId, id, device, auth.kind === 'server');
     void reply.status(result.created ? 201 : 200);
     return { id: result.id, platform: device.platform };
   }

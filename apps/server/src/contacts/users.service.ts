@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
 import { rows } from '../database/rows';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
@@ -74,13 +75,15 @@ export class UsersService {
   }
 
   /**
-   * Registers a device. The same token (or Web Push endpoint) registered again — even by another
-   * user of the app — is one row, moved to the caller and re-enabled.
+   * Registers a device. The same token (or Web Push endpoint) registered again is one row,
+   * re-enabled; registered by another user of the app it moves to the caller only if
+   * `takeOver` (server keys), else nothing changes (not even a new user) and the answer is 409.
    */
   async registerDevice(
     appId: string,
     externalId: string,
     device: RegisterDevice,
+    takeOver: boolean,
   ): Promise<{ id: string; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const userId = await this.ensureUser(tx, appId, externalId);
@@ -92,10 +95,17 @@ export class UsersService {
          ON CONFLICT (app_id, address) WHERE kind = 'device' DO UPDATE SET
            user_id = EXCLUDED.user_id, platform = EXCLUDED.platform, subscription = EXCLUDED.subscription,
            disabled_at = NULL, disabled_reason = NULL, updated_at = now()
+         WHERE $7 OR contacts.user_id = EXCLUDED.user_id
          RETURNING id, (xmax = 0) AS created`,
-        [newId(), appId, userId, device.platform, address, subscription],
+        [newId(), appId, userId, device.platform, address, subscription, takeOver],
       );
-      return rows[0]!;
+      if (!rows[0])
+        throw new ApiError(
+          409,
+          'device_taken',
+          'this device is registered to another user; a server key can move it',
+        );
+      return rows[0];
     });
   }
 

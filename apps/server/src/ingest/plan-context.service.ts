@@ -24,7 +24,8 @@ export class PlanContextService {
   /**
    * Loads the stored template once per notification (cached; 422 unknown_template when it does
    * not exist or is archived). `pinnedVersion` is the version recorded at ingest: fan-out uses it,
-   * even if the template was archived or republished since.
+   * even if the template was archived or republished since. `clientSent`: sent with a client key,
+   * so its links are not rewritten (a signed tracking link would redirect wherever the sender chose).
    */
   async build(
     app: AppRecord,
@@ -32,6 +33,7 @@ export class PlanContextService {
     request: NotificationRequest,
     acceptedAt: Date,
     pinnedVersion?: number,
+    clientSent = false,
   ): Promise<PlanContext> {
     const template =
       request.template === undefined
@@ -57,7 +59,7 @@ export class PlanContextService {
       expiresAt: request.ttl ? new Date(start + request.ttl * 1000).toISOString() : undefined,
       registry: this.registry,
       ...(template ? { template } : {}),
-      ...this.links.forApp(app.settings),
+      ...this.links.forApp(app.settings, clientSent),
       ...this.emailHeaders(app, request),
     };
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mailboxSchema } from '../common/email-address';
 
 const data = z
   .record(z.string(), z.string())
@@ -33,8 +34,8 @@ const emailContent = z
     subject: z.string().min(1).max(998),
     html: z.string().max(1_000_000).optional(),
     text: z.string().max(1_000_000).optional(),
-    from: z.string().max(320).optional(),
-    replyTo: z.string().max(320).optional(),
+    from: mailboxSchema.optional(),
+    replyTo: mailboxSchema.optional(),
   })
   .strict()
   .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
+import { assertClientMaySend, assertServerEventId, clientEventId } from '../auth/client-send-policy';
 import { CurrentAuth } from '../auth/current-auth';
-import { forbidden, notFound } from '../common/api-error';
+import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { addLogFields } from '../ops/request-log-fields';
@@ -39,13 +40,13 @@ export class NotificationsController {
     const request = validate(notificationRequestSchema, body);
     const app = await this.apps.get(auth.appId);
     if (!app) throw notFound('app');
-    if (auth.kind === 'client') {
-      if (!app.settings.allowClientSending)
-        throw forbidden('this app does not allow sending with client keys');
-      if (request.to.userId !== auth.userExternalId)
-        throw forbidden('client keys may only notify the signed-in user');
-    }
-    const result = await this.service.accept(app, request);
+    const client = auth.kind === 'client';
+    if (client) {
+      assertClientMaySend(app, auth, request, body);
+      if (request.eventId !== undefined)
+        request.eventId = clientEventId(auth.userExternalId!, request.eventId);
+    } else assertServerEventId(request.eventId);
+    const result = await this.service.accept(app, request, client);
     addLogFields(reply.raw, { notificationId: result.body.id, appId: app.id });
     void reply.status(result.status);
     return result.body;

@@ -14,9 +14,11 @@ import { NotificationStore, type StoreResult } from '../ingest/notification-stor
 import { PlanContextService } from '../ingest/plan-context.service';
 import { planRecipient } from '../ingest/planner';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { ClientSmsBudget } from '../ratelimits/client-sms-budget';
 import { UserCaps } from '../ratelimits/user-caps';
 import { fanoutJobOptions } from '../scheduling/fanout-job';
 import type { NotificationRequest } from './notification-request';
+import { assertVerifiedSender } from './verified-sender';
 
 export interface AcceptResult {
   status: 202 | 200;
@@ -51,15 +53,18 @@ export class NotificationsService {
     private readonly contexts: PlanContextService,
     private readonly metrics: DeliveryMetrics,
     private readonly caps: UserCaps,
+    private readonly smsBudget: ClientSmsBudget,
   ) {}
 
-  async accept(app: AppRecord, request: NotificationRequest): Promise<AcceptResult> {
+  /** `clientSent`: sent with a client key (links untracked, SMS budgeted, no other request's id answered). */
+  async accept(app: AppRecord, request: NotificationRequest, clientSent = false): Promise<AcceptResult> {
     const id = newId();
     const acceptedAt = new Date();
     // Only a repeated eventId is compared with its first body; without one there is nothing to hash.
     const bodyHash =
       request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
-    const ctx = await this.contexts.build(app, id, request, acceptedAt);
+    const ctx = await this.contexts.build(app, id, request, acceptedAt, undefined, clientSent);
+    assertVerifiedSender(app.settings, [ctx.contents, ...Object.values(ctx.template?.locales ?? {})]);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
     const fanout =
@@ -89,6 +94,10 @@ export class NotificationsService {
     const unknown = plans.filter((p) => p.reason === 'unknown_user').length;
     plans = plans.filter((p) => p.reason !== 'unknown_user');
     const undoCaps = await this.caps.apply(ctx, plans);
+    const undoBudget = await this.takeSmsBudget(app, request, plans, clientSent).catch(async (error) => {
+      await undoCaps().catch(() => undefined);
+      throw error;
+    });
 
     let result: StoreResult;
     try {
@@ -110,19 +119,20 @@ export class NotificationsService {
       });
     } catch (error) {
       await undoCaps().catch(() => undefined);
+      await undoBudget().catch(() => undefined);
       throw error;
     }
     if (result.outcome === 'duplicate') {
       await undoCaps().catch(() => undefined); // a repeat sends nothing, so it uses no cap
+      await undoBudget().catch(() => undefined);
       this.metrics.deduplicated.inc();
       if (result.bodyHash !== bodyHash) {
         throw new ApiError(
           409,
           'event_id_conflict',
-          `eventId "${request.eventId}" was already used with a different body`,
-          {
-            notificationId: result.notificationId,
-          },
+          'this eventId was already used with a different body',
+          // A client's eventIds are its user's own, but a client key still learns no notification id.
+          clientSent ? undefined : { notificationId: result.notificationId },
         );
       }
       return { status: 200, body: { id: result.notificationId, status: 'duplicate', duplicate: true } };
@@ -159,5 +169,18 @@ export class NotificationsService {
             }),
       },
     };
+  }
+
+  /** A client-sent notification's SMS come out of its user's daily budget (429 when spent). */
+  private async takeSmsBudget(
+    app: AppRecord,
+    request: NotificationRequest,
+    plans: DeliveryPlan[],
+    clientSent: boolean,
+  ): Promise<() => Promise<void>> {
+    const sms = plans.filter((p) => p.channel === 'sms' && p.status === 'pending').length;
+    const userId = request.to.userId;
+    if (!clientSent || sms === 0 || userId === undefined) return async () => undefined;
+    return this.smsBudget.take(app.id, userId, sms, app.settings.clientSmsPerDay);
   }
 }

@@ -73,7 +73,10 @@ export function openApiDocument(): OpenAPIObject {
             202: { description: 'Accepted and durable: `{id, status, deliveries, suppressed}`' },
             200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
             409: { description: 'eventId reused with a different body' },
-            422: { description: 'Template could not be rendered (names the variable)' },
+            422: {
+              description:
+                'Template could not be rendered (names the variable), or `unverified_sender`: `from` is not in the app’s `senders`',
+            },
             ...errors,
           },
         },
@@ -150,12 +153,13 @@ export function openApiDocument(): OpenAPIObject {
       },
       '/v1/users/{userId}/devices': {
         post: {
-          summary: 'Register a device (idempotent; a known token moves to this user)',
+          summary: 'Register a device (idempotent; a server key moves a known token to this user)',
           parameters: [userId],
           requestBody: { required: true, ...json('RegisterDevice') },
           responses: {
             201: { description: 'Registered' },
             200: { description: 'Already known (moved/re-enabled)' },
+            409: { description: '`device_taken`: a client key may not move another user’s device' },
             ...errors,
           },
         },

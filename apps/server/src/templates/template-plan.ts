@@ -14,6 +14,8 @@ export interface TemplatePlan {
   version: number;
   /** The default content: which channels the template sends on. */
   contents: ChannelContents;
+  /** Content per locale variant (each overrides the default's fields). */
+  locales: Record<string, ChannelContents>;
   /** The locale a recipient gets for a channel (`pt-BR` → `pt` → the default locale, null when none). */
   localeFor(channel: string, locale: string | null): string | null;
   /** One channel's content rendered for a recipient; a missing variable is a 422 naming it. */
@@ -31,6 +33,7 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
     key: t.record.key,
     version: t.record.version,
     contents: t.record.content,
+    locales: t.record.locales,
     localeFor(channel, locale) {
       const picked = pickLocale(t.variantChannels, channel, locale);
       return picked ? (t.tags.get(picked) ?? picked) : t.record.defaultLocale;

@@ -7,6 +7,7 @@ import { CurrentAuth } from '../auth/current-auth';
 import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
+import { FUNNEL } from './lifecycle';
 import { TrackingRecorder } from './tracking-recorder';
 
 const eventsBody = z
@@ -25,10 +26,12 @@ const eventsBody = z
   })
   .strict();
 
+const SENT = new Set<string>(FUNNEL);
+
 /**
  * `POST /v1/events`: client apps report that the user opened or tapped a push. A client key may
  * report only its signed-in user's deliveries; a server key any delivery of its app. One unknown
- * or foreign delivery refuses the whole request (404), recording nothing.
+ * or foreign delivery refuses the whole request (404), one not yet sent (or failed) too (409).
  */
 @Controller('v1/events')
 @UseGuards(ApiKeyGuard)
@@ -44,8 +47,8 @@ export class ClientEventsController {
   async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
     const { events } = validate(eventsBody, body);
     const ids = [...new Set(events.map((e) => e.deliveryId))];
-    const owned: { id: string }[] = await this.db.query(
-      `SELECT d.id FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
+    const owned: { id: string; status: string }[] = await this.db.query(
+      `SELECT d.id, d.status FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
         WHERE d.id = ANY($1::uuid[]) AND d.app_id = $2 AND ($3::text IS NULL OR u.external_id = $3)`,
       [ids, auth.appId, auth.kind === 'client' ? auth.userExternalId : null],
     );
@@ -57,6 +60,19 @@ export class ClientEventsController {
         'not_found',
         `delivery not found${auth.kind === 'client' ? ' for the signed-in user' : ''}`,
         { deliveryIds: missing },
+      );
+    }
+    // Only a message that went out can be opened: marking a pending one would block its cancel
+    // while it still goes out, and count an open that never happened.
+    const unsent = owned
+      .filter((r) => !SENT.has(r.status))
+      .map((r) => ({ deliveryId: r.id, status: r.status }));
+    if (unsent.length > 0) {
+      throw new ApiError(
+        409,
+        'not_sent',
+        'opened and clicked can be reported only for a delivery that was sent',
+        { deliveries: unsent },
       );
     }
     const results = await this.recorder.recordAll(

@@ -17,8 +17,12 @@ export class LinkTracking {
     this.baseUrl = env.CLARION_TRACKING_URL ?? env.CLARION_PUBLIC_URL;
   }
 
-  forApp(settings: AppSettings): Pick<PlanContext, 'rewriteLinks'> {
-    const options = { clicks: settings.trackClicks === true, opens: settings.trackOpens === true };
+  /** `clientSent`: links stay as written (only the open pixel is added), so the tracking domain never redirects where a client chose. */
+  forApp(settings: AppSettings, clientSent = false): Pick<PlanContext, 'rewriteLinks'> {
+    const options = {
+      clicks: settings.trackClicks === true && !clientSent,
+      opens: settings.trackOpens === true,
+    };
     if (!options.clicks && !options.opens) return {};
     return {
       rewriteLinks: (channel, content, deliveryId) =>

@@ -1,1 +1,2 @@
+export * from './mailbox';
 export * from './plain-text';
