@@ -1,6 +1,7 @@
 export * from './app-config-cache';
 export * from './backoff';
 export * from './circuit-breaker';
+export * from './circuit-breakers';
 export * from './config';
 export * from './errors';
 export * from './logger';
@@ -15,3 +16,4 @@ export * from './send-gate';
 export * from './sent-ledger';
 export * from './sms-segments';
 export * from './version';
+export * from './outbound';
