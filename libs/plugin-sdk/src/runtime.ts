@@ -9,8 +9,8 @@ import { InvalidAddressError, isSendError, PermanentError, RetryableError, type 
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
-import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
 import { type OutboundPolicy, STRICT_OUTBOUND } from './outbound/policy';
+import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
 import {
   type AnyChannelPlugin,
   DEFAULT_PROCESSOR,

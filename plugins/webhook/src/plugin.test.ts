@@ -5,8 +5,8 @@ import {
   outboundPolicy,
   PermanentError,
   RetryableError,
-  STRICT_OUTBOUND,
   type Sender,
+  STRICT_OUTBOUND,
   silentLogger,
 } from '@clarion/plugin-sdk';
 import { makeJob, runConformanceSuite, startRuntime } from '@clarion/plugin-sdk/testing';

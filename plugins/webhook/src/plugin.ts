@@ -28,7 +28,10 @@ const config = z.object({
 const appConfig = z.object({ url: z.url().optional(), secret: z.string().min(16).optional() });
 
 /** The user's own URL wins, then the app's. */
-function chosenUrl(job: DeliveryJob, appConfig: { url?: string | undefined } | undefined): string | undefined {
+function chosenUrl(
+  job: DeliveryJob,
+  appConfig: { url?: string | undefined } | undefined,
+): string | undefined {
   return (job.address.kind === 'url' ? job.address.url : undefined) ?? appConfig?.url;
 }
 

@@ -45,12 +45,17 @@ describe('refusedUrl (input-time check)', () => {
     'http://[64:ff9b::a00:1]/',
     'http://localhost:3000/',
     'http://api.localhost/',
+    'http://LOCALHOST./',
     'not a url',
   ];
   for (const url of refused) {
     it(`refuses ${url}`, () => assert.notEqual(refusedUrl(url, STRICT_OUTBOUND), undefined));
   }
-  for (const url of ['https://example.com/hook', 'http://93.184.216.34:8080/x', 'https://[2606:4700::1111]/']) {
+  for (const url of [
+    'https://example.com/hook',
+    'http://93.184.216.34:8080/x',
+    'https://[2606:4700::1111]/',
+  ]) {
     it(`accepts ${url}`, () => assert.equal(refusedUrl(url, STRICT_OUTBOUND), undefined));
   }
 

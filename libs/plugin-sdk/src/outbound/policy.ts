@@ -23,7 +23,10 @@ export const STRICT_OUTBOUND: OutboundPolicy = Object.freeze({
  * Reads `CLARION_OUTBOUND_ALLOW_PRIVATE` (true/false) and `CLARION_OUTBOUND_ALLOW` (comma-separated
  * CIDRs, IPs and host names). Throws on an entry it cannot read, so a typo fails at start.
  */
-export function outboundPolicy(settings: { allowPrivate?: boolean; allow?: readonly string[] }): OutboundPolicy {
+export function outboundPolicy(settings: {
+  allowPrivate?: boolean;
+  allow?: readonly string[];
+}): OutboundPolicy {
   const allowCidrs: OutboundPolicy['allowCidrs'] = [];
   const allowHosts = new Set<string>();
   for (const raw of settings.allow ?? []) {

@@ -17,10 +17,13 @@ export function refusedUrl(raw: string, policy: OutboundPolicy): string | undefi
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'only http and https URLs are allowed';
   if (url.username !== '' || url.password !== '') return 'a URL may not carry credentials';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (host === '') return 'the URL has no host';
   if (isIP(host) !== 0) return refusedAddress(host, policy);
-  if (policy.allowHosts.has(host.toLowerCase())) return undefined;
+  if (policy.allowHosts.has(host)) return undefined;
   // `localhost` and its subdomains resolve to loopback without DNS (RFC 6761).
   if (!policy.allowPrivate && (host === 'localhost' || host.endsWith('.localhost')))
     return 'localhost is a loopback address';
