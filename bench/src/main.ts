@@ -93,6 +93,8 @@ async function runOnce(): Promise<BenchResult> {
       CLARION_QUEUE_PREFIX: prefix,
       CLARION_PLUGINS: '@clarion/plugin-webhook',
       CLARION_WEBHOOK_SECRET: SECRET,
+      // The sandbox receiver listens on 127.0.0.1.
+      CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
       CLARION_MIGRATE_ON_START: 'false',
       LOG_LEVEL: args['log-level'],
       // One key drives the whole load: the per-key quota is a production safety net, not what is measured here.

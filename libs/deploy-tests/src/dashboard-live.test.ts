@@ -56,6 +56,8 @@ describe('Grafana dashboard against a running Clarion', () => {
       CLARION_QUEUE_PREFIX: prefix,
       CLARION_PLUGINS: PLUGINS.map((p) => `@clarion/plugin-${p}`).join(','),
       CLARION_MIGRATE_ON_START: 'false',
+      // The sandbox's fakes listen on 127.0.0.1.
+      CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: 'error',
       ...Object.assign({}, ...PLUGINS.map((p) => pluginConfigToEnv(p, configs[p] ?? {}))),
     };

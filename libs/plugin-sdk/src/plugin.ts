@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { PluginLogger } from './logger';
 import type { AddressKind, DeliveryJob, Platform } from './message';
 import type { PluginMetricsFactory } from './metrics';
+import type { OutboundPolicy } from './outbound/policy';
 
 /** BullMQ processing settings for a plugin's queue. */
 export interface ProcessorSettings {
@@ -40,6 +41,11 @@ export interface SenderFactoryContext<Config, Metrics> {
   config: Config;
   log: PluginLogger;
   metrics: Metrics;
+  /**
+   * Where a plugin that connects to user- or tenant-chosen URLs may connect (see outbound/).
+   * Given by the host; absent means strict (public addresses only).
+   */
+  outbound?: OutboundPolicy;
 }
 
 export interface ChannelPlugin<
@@ -64,6 +70,13 @@ export interface ChannelPlugin<
   /** Per-app integration settings stored encrypted by the core (optional). */
   appConfig?: AppConfigSchema;
   processor?: ProcessorSettings;
+  /**
+   * For plugins whose destination is chosen per message (a webhook URL, a Web Push endpoint): the
+   * destination a delivery goes to, e.g. its URL's origin. The circuit breaker then counts failures
+   * per destination, so one tenant's failing receiver never holds back the others' deliveries.
+   * Absent: one breaker for the whole plugin (its provider).
+   */
+  circuitKey?: (job: DeliveryJob, appConfig: z.infer<AppConfigSchema> | undefined) => string | undefined;
   metrics?: (m: PluginMetricsFactory) => Metrics;
   createSender(
     ctx: SenderFactoryContext<z.infer<ConfigSchema>, Metrics>,

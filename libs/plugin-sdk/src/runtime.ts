@@ -3,11 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
-import { CIRCUIT_STATE_VALUE, CircuitBreaker, type CircuitSettings } from './circuit-breaker';
+import { CIRCUIT_STATE_VALUE, type CircuitSettings } from './circuit-breaker';
+import { CircuitBreakers } from './circuit-breakers';
 import { InvalidAddressError, isSendError, PermanentError, RetryableError, type SendError } from './errors';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
+import { type OutboundPolicy, STRICT_OUTBOUND } from './outbound/policy';
 import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
 import {
   type AnyChannelPlugin,
@@ -53,6 +55,8 @@ export interface PluginRuntimeOptions {
    * the host decides (the Clarion server turns it on with DEFAULT_CIRCUIT-like settings from env).
    */
   circuit?: CircuitSettings | false;
+  /** Where plugins that connect to user- or tenant-chosen URLs may connect. Default: strict (public addresses only). */
+  outbound?: OutboundPolicy;
   /**
    * How many times a job may lose its worker (crash, kill, OOM) and still be run again; past that
    * BullMQ fails it without running it, and the runtime records the delivery `failed` (reason `stalled`).
@@ -77,7 +81,7 @@ export class PluginRuntime {
     private readonly worker: Worker<DeliveryJob>,
     private readonly sender: Sender<unknown>,
     private readonly ledgerConnection: Redis,
-    private readonly circuit: CircuitBreaker | undefined,
+    private readonly circuits: CircuitBreakers | undefined,
     private readonly fallbackAfterAttempts: number,
   ) {}
 
@@ -88,7 +92,12 @@ export class PluginRuntime {
     const settings = { ...DEFAULT_PROCESSOR, ...plugin.processor, ...options.processor };
     const metrics = standardPluginMetrics(registry);
     const own = plugin.metrics?.(pluginMetricsFactory(registry, plugin.name));
-    const sender = await plugin.createSender({ config: options.config, log, metrics: own });
+    const sender = await plugin.createSender({
+      config: options.config,
+      log,
+      metrics: own,
+      outbound: options.outbound ?? STRICT_OUTBOUND,
+    });
     // Its own connection for the send gate and ledger, auto-pipelined: concurrent jobs' claims and records share writes.
     const ledgerConnection = options.connection.duplicate({
       maxRetriesPerRequest: 3,
@@ -162,7 +171,12 @@ export class PluginRuntime {
     const circuit =
       options.circuit === false || options.circuit === undefined
         ? undefined
-        : new CircuitBreaker(options.circuit, (state) => {
+        : new CircuitBreakers(options.circuit, (state, destination) => {
+            if (destination !== undefined) {
+              // One receiver's trouble: its own deliveries wait, the plugin stays healthy.
+              log.warn({ circuit: state, destination }, `circuit ${state} for ${destination}`);
+              return;
+            }
             metrics.circuit.set({ plugin: plugin.name }, CIRCUIT_STATE_VALUE[state]);
             log.warn({ circuit: state }, `circuit ${state}`);
           });
@@ -198,7 +212,7 @@ export class PluginRuntime {
 
   /** The circuit breaker's state in this process (`closed` when it is turned off). */
   circuitState(): string {
-    return this.circuit?.current() ?? 'closed';
+    return this.circuits?.current() ?? 'closed';
   }
 
   private async process(
@@ -261,7 +275,19 @@ export class PluginRuntime {
       return 'expired';
     }
 
-    const decision = this.circuit?.decide() ?? { allow: true as const, probe: false };
+    // A destination-keyed plugin needs the app's settings to know where the delivery goes.
+    let loaded: { appConfig: unknown } | undefined;
+    let destination: string | undefined;
+    if (this.plugin.circuitKey && this.circuits) {
+      try {
+        loaded = { appConfig: await deps.appConfigs.get(delivery.appId) };
+        destination = this.plugin.circuitKey(delivery, loaded.appConfig);
+      } catch {
+        // Loaded again below, where a failure is handled like any other send failure.
+      }
+    }
+    const circuit = this.circuits?.get(destination);
+    const decision = circuit?.decide() ?? { allow: true as const, probe: false };
     if (!decision.allow) {
       if (delivery.fallback && delivery.fallback.length > 0) {
         return this.reroute(delivery, attempt, 'circuit_open', undefined, { ...deps, log, report });
@@ -276,14 +302,14 @@ export class PluginRuntime {
     deps.metrics.inFlight.inc({ plugin: this.plugin.name });
     let result: SendResult;
     try {
-      const appConfig = await deps.appConfigs.get(delivery.appId);
+      const appConfig = loaded ? loaded.appConfig : await deps.appConfigs.get(delivery.appId);
       result = await this.sender.send(delivery, { appConfig, attempt, log });
     } catch (thrown) {
       const error: SendError = isSendError(thrown)
         ? thrown
         : new RetryableError((thrown as Error)?.message ?? String(thrown), { cause: thrown });
-      if (providerSide(error)) this.circuit?.failure();
-      else this.circuit?.neutral();
+      if (providerSide(error)) circuit?.failure();
+      else circuit?.neutral();
       return await this.handleFailure(job, error, attempt, { ...deps, log, labels, report });
     } finally {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
@@ -294,7 +320,7 @@ export class PluginRuntime {
     await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
       log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
     });
-    this.circuit?.success();
+    circuit?.success();
     deps.metrics.attempts.inc({ ...labels, result: 'sent' });
     deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
     if (!this.health.healthy) this.setHealth({ healthy: true });

@@ -1,12 +1,17 @@
 import {
   type DeliveryJob,
   defineChannelPlugin,
+  guardedUndiciAgent,
+  InvalidAddressError,
+  outboundRefusal,
   PermanentError,
   parseRetryAfter,
   RetryableError,
+  refusedUrl,
+  STRICT_OUTBOUND,
   secret,
 } from '@clarion/plugin-sdk';
-import { Agent, errors, request } from 'undici';
+import { errors, request } from 'undici';
 import { z } from 'zod';
 import { SIGNATURE_HEADER, signWebhook } from './signature';
 
@@ -21,6 +26,22 @@ const config = z.object({
 });
 
 const appConfig = z.object({ url: z.url().optional(), secret: z.string().min(16).optional() });
+
+/** The user's own URL wins, then the app's. */
+function chosenUrl(
+  job: DeliveryJob,
+  appConfig: { url?: string | undefined } | undefined,
+): string | undefined {
+  return (job.address.kind === 'url' ? job.address.url : undefined) ?? appConfig?.url;
+}
+
+/** A destination a tenant chose and the connection guard refused: an address problem, never retried. */
+function refused(reason: string): InvalidAddressError {
+  return new InvalidAddressError(`webhook destination refused: ${reason}`, {
+    code: 'address_refused',
+    reason: 'invalid',
+  });
+}
 
 /** The JSON body a receiver gets. Stable: receivers parse it. */
 export function webhookBody(job: DeliveryJob) {
@@ -45,14 +66,19 @@ export const webhookPlugin = defineChannelPlugin({
   config,
   appConfig,
   processor: { concurrency: 100, attempts: 8, backoff: { baseMs: 1000, maxMs: 5 * 60_000 } },
-  async createSender({ config }) {
-    // One pooled keep-alive agent for all receivers.
-    const agent = new Agent({ connections: config.connections, keepAliveTimeout: 30_000 });
+  // Each receiver is its own destination: one tenant's dead receiver must not pause the others'.
+  circuitKey: (job, appConfig) => {
+    const target = chosenUrl(job, appConfig);
+    if (target === undefined || !URL.canParse(target)) return undefined;
+    return new URL(target).origin;
+  },
+  async createSender({ config, outbound = STRICT_OUTBOUND }) {
+    // One pooled keep-alive agent for all receivers; every connection it opens is checked (outbound/).
+    const agent = guardedUndiciAgent({ connections: config.connections, keepAliveTimeout: 30_000 }, outbound);
     let closed = false;
     return {
       async send(job, { appConfig }) {
-        const target =
-          (job.address.kind === 'url' ? job.address.url : undefined) ?? appConfig?.url ?? config.defaultUrl;
+        const target = chosenUrl(job, appConfig) ?? config.defaultUrl;
         let url: URL;
         try {
           url = new URL(target ?? '');
@@ -62,6 +88,8 @@ export const webhookPlugin = defineChannelPlugin({
             code: 'invalid_url',
           });
         }
+        const refusal = refusedUrl(url.href, outbound);
+        if (refusal) throw refused(refusal);
         const body = JSON.stringify(webhookBody(job));
         try {
           const res = await request(url, {
@@ -94,6 +122,8 @@ export const webhookPlugin = defineChannelPlugin({
           });
         } catch (error) {
           if (error instanceof RetryableError || error instanceof PermanentError) throw error;
+          const refusal = outboundRefusal(error);
+          if (refusal) throw refused(refusal.reason);
           const timeout =
             error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError;
           throw new RetryableError(

@@ -36,8 +36,9 @@ export function classifyWebPushError(thrown: unknown): { error: SendError; kind:
       };
     }
     if (status === 401 || status === 403) {
-      // The VAPID JWT or key is refused: every message signed with it will be.
-      return { kind: 'configuration', error: new PermanentError(message, { ...opts, configuration: true }) };
+      // The VAPID JWT or key is refused for this subscription (subscribed with another app's key,
+      // say). The endpoint is the browser's choice, so this says nothing about the plugin's health.
+      return { kind: 'configuration', error: new PermanentError(message, opts) };
     }
     return { kind: 'other', error: new PermanentError(message, opts) }; // 400, 413 and other 4xx
   }

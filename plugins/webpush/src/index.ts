@@ -1,5 +1,6 @@
 export { type WebPushAppConfig, type WebPushConfig, webPushAppConfig, webPushConfig } from './config';
 export { classifyWebPushError } from './errors';
+export { webPushKeysProblem } from './keys';
 export {
   buildWebPushPayload,
   pushTopic,

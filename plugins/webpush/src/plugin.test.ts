@@ -4,12 +4,14 @@ import {
   type DeliveryJob,
   deliveryJobOptions,
   InvalidAddressError,
+  outboundPolicy,
   PermanentError,
   PluginRuntime,
   pluginMetricsFactory,
   pluginQueueName,
   RetryableError,
   type Sender,
+  STRICT_OUTBOUND,
   silentLogger,
   type WebPushSubscription,
 } from '@clarion/plugin-sdk';
@@ -30,6 +32,8 @@ const webJob = (subscription: WebPushSubscription, partial: Partial<DeliveryJob>
     ...partial,
   });
 const idOf = (s: WebPushSubscription) => s.endpoint.split('/').at(-1)!;
+/** The sandbox push service listens on 127.0.0.1: an operator's explicit allowance, as in dev mode. */
+const ALLOW_PRIVATE = outboundPolicy({ allowPrivate: true });
 
 let conformanceSandbox: Sandbox;
 let conformanceFake: WebPushFake;
@@ -47,6 +51,7 @@ runConformanceSuite({
     conformanceFake.unsubscribe(sub.id);
     return webJob(sub);
   },
+  outbound: ALLOW_PRIVATE,
 });
 
 describe('webpush plugin through web-push to the sandbox push service', () => {
@@ -63,6 +68,7 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
       config: webPushPlugin.config.parse({ ...fake.pluginConfig!(), timeoutMs: 400 }),
       log: silentLogger,
       metrics: webPushPlugin.metrics!(pluginMetricsFactory(registry, 'webpush')),
+      outbound: ALLOW_PRIVATE,
     });
   });
   after(async () => {
@@ -148,7 +154,7 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
     await send(webJob(sub));
   });
 
-  test('413 and 400 are permanent; 401/403 (VAPID refused) are configuration errors', async () => {
+  test('413, 400, 401 and 403 are permanent, and none is the plugin configuration', async () => {
     const sub = fake.subscribe();
     for (const fail of ['413', '400']) {
       sb.behaviors.add({ provider: 'webpush', to: idOf(sub), fail, times: 1 });
@@ -162,8 +168,56 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
     const other = fake.subscribe({ applicationServerKey: appB.publicKey });
     await assert.rejects(
       send(webJob(other)),
-      (e: unknown) => e instanceof PermanentError && e.configuration && e.status === 403,
+      (e: unknown) => e instanceof PermanentError && !e.configuration && e.status === 403,
     );
+  });
+
+  test('keys that cannot encrypt are an invalid subscription, refused before sending', async () => {
+    const sub = fake.subscribe();
+    const point = Buffer.from(sub.keys.p256dh, 'base64url');
+    point[64] = point[64]! ^ 1; // no longer on the curve
+    for (const keys of [
+      { ...sub.keys, p256dh: point.toString('base64url') },
+      { ...sub.keys, p256dh: Buffer.concat([Buffer.from([2]), point.subarray(1, 33)]).toString('base64url') },
+      { ...sub.keys, auth: Buffer.alloc(15, 1).toString('base64url') },
+      { ...sub.keys, auth: 'not base64url!!' },
+    ]) {
+      await assert.rejects(
+        send(webJob({ ...sub, keys })),
+        (e: unknown) => e instanceof InvalidAddressError && e.code === 'invalid_subscription',
+        JSON.stringify(keys),
+      );
+    }
+    assert.equal(sb.recorder.list({ to: sub.id }).length, 0);
+  });
+
+  test('endpoints inside the network are refused as invalid addresses under the default policy', async () => {
+    const strict = await webPushPlugin.createSender({
+      config: webPushPlugin.config.parse({ ...fake.pluginConfig!(), timeoutMs: 400 }),
+      log: silentLogger,
+      metrics: webPushPlugin.metrics!(pluginMetricsFactory(new Registry(), 'webpush')),
+      outbound: STRICT_OUTBOUND,
+    });
+    try {
+      const sub = fake.subscribe();
+      const port = new URL(sub.endpoint).port;
+      for (const endpoint of [
+        sub.endpoint,
+        sub.endpoint.replace('127.0.0.1', 'localhost'),
+        `https://127.0.0.1@localhost:${port}/push/${sub.id}`,
+        'https://169.254.169.254/latest/meta-data/',
+        `https://2130706433:${port}/push/${sub.id}`,
+      ]) {
+        await assert.rejects(
+          strict.send(webJob({ ...sub, endpoint }), { appConfig: undefined, attempt: 1, log: silentLogger }),
+          (e: unknown) => e instanceof InvalidAddressError && e.code === 'address_refused',
+          endpoint,
+        );
+      }
+      assert.equal(sb.recorder.list({ to: sub.id }).length, 0);
+    } finally {
+      await strict.close();
+    }
   });
 
   test('a payload over one record (3993 bytes) is refused before sending', async () => {
@@ -201,6 +255,7 @@ describe('webpush plugin through web-push to the sandbox push service', () => {
       config: webPushPlugin.config.parse(fake.pluginConfig!()),
       log: silentLogger,
       metrics: webPushPlugin.metrics!(pluginMetricsFactory(new Registry(), 'webpush')),
+      outbound: ALLOW_PRIVATE,
     });
     fake.resetConnections();
     try {
@@ -234,6 +289,8 @@ describe('webpush plugin as a BullMQ worker', () => {
       registry: new Registry(),
       reporter,
       processor: { backoff: { baseMs: 50, maxMs: 200 } },
+      outbound: ALLOW_PRIVATE,
+      circuit: { failureThreshold: 4, windowMs: 60_000, cooldownMs: 60_000 },
     });
     queue = new Queue(pluginQueueName('webpush'), { connection, prefix });
   });
@@ -264,5 +321,28 @@ describe('webpush plugin as a BullMQ worker', () => {
     await enqueue(job);
     const final = await waitFor('failed', () => reporter.final(job.deliveryId));
     assert.equal(final.type === 'failed' && final.reason, 'invalid_address');
+  });
+
+  test("one user's refused and failing endpoints neither open a circuit for others nor make the plugin unhealthy", async () => {
+    // Subscribed with another key pair: this push service answers 403 to every send.
+    const refusing = fake.subscribe({ applicationServerKey: generateVapidKeys().publicKey });
+    const down = fake.subscribe();
+    sb.behaviors.add({ provider: 'webpush', to: down.id, fail: '503', times: 1000 });
+    const bad = [webJob(refusing), webJob(refusing), webJob(down), webJob(down)];
+    for (const j of bad) await enqueue(j);
+    await waitFor('the refused ones failed', () =>
+      bad.slice(0, 2).every((j) => reporter.final(j.deliveryId)?.type === 'failed'),
+    );
+    await waitFor('the failing ones retried', () =>
+      bad
+        .slice(2)
+        .every((j) =>
+          reporter.outcomes.some((o) => o.job.deliveryId === j.deliveryId && o.type === 'retrying'),
+        ),
+    );
+    // The failures opened the circuit of this push service's origin only (held back per origin:
+    // see the webhook plugin's test); the plugin's own circuit and health are untouched.
+    assert.deepEqual(runtime.getHealth(), { healthy: true });
+    assert.equal(runtime.circuitState(), 'closed');
   });
 });

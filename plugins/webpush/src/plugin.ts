@@ -1,9 +1,18 @@
-import { defineChannelPlugin, PermanentError, type Priority } from '@clarion/plugin-sdk';
+import {
+  defineChannelPlugin,
+  InvalidAddressError,
+  outboundRefusal,
+  PermanentError,
+  type Priority,
+  refusedUrl,
+  STRICT_OUTBOUND,
+} from '@clarion/plugin-sdk';
 import type { Counter } from 'prom-client';
 import webpush, { type Urgency } from 'web-push';
 import { CountingAgent } from './agent';
 import { webPushAppConfig, webPushConfig } from './config';
 import { classifyWebPushError } from './errors';
+import { webPushKeysProblem } from './keys';
 import { buildWebPushPayload, pushTopic, pushTtl } from './payload';
 import { version } from './version';
 
@@ -25,6 +34,11 @@ export const webPushPlugin = defineChannelPlugin({
   config: webPushConfig,
   appConfig: webPushAppConfig,
   processor: { concurrency: 100, attempts: 8, backoff: { baseMs: 1000, maxMs: 10 * 60_000 } },
+  // The endpoint is the browser's (or a hostile client's) choice: each push service origin is its own destination.
+  circuitKey: (job) => {
+    const endpoint = job.address.kind === 'device' ? job.address.subscription?.endpoint : undefined;
+    return endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint).origin : undefined;
+  },
   metrics: (m): WebPushMetrics => ({
     invalidSubscriptions: m.counter(
       'invalid_subscriptions_total',
@@ -41,9 +55,10 @@ export const webPushPlugin = defineChannelPlugin({
       'TLS connections opened to push services (keep-alive, so this should stay low)',
     ),
   }),
-  async createSender({ config, metrics }) {
+  async createSender({ config, metrics, outbound = STRICT_OUTBOUND }) {
     const agent = new CountingAgent(
       { keepAlive: true, maxSockets: config.maxSockets, ...(config.caPem ? { ca: config.caPem } : {}) },
+      outbound,
       () => metrics?.connectionsOpened.inc(),
     );
     let closed = false;
@@ -54,6 +69,16 @@ export const webPushPlugin = defineChannelPlugin({
         if (!subscription?.endpoint || !subscription.keys?.p256dh || !subscription.keys?.auth) {
           throw new PermanentError(`delivery ${job.deliveryId} has no Web Push subscription`, {
             code: 'missing_subscription',
+          });
+        }
+        const unusable = refusedUrl(subscription.endpoint, outbound);
+        if (unusable) throw refusedEndpoint(unusable);
+        const badKeys = webPushKeysProblem(subscription.keys);
+        if (badKeys) {
+          metrics?.invalidSubscriptions.inc({ status: 'invalid_keys' });
+          throw new InvalidAddressError(`Web Push subscription: ${badKeys}`, {
+            code: 'invalid_subscription',
+            reason: 'invalid',
           });
         }
         // An app's own key pair wins as a whole: mixing halves of two pairs can never verify.
@@ -86,6 +111,8 @@ export const webPushPlugin = defineChannelPlugin({
             details: { status: res.statusCode },
           };
         } catch (thrown) {
+          const refusal = outboundRefusal(thrown);
+          if (refusal) throw refusedEndpoint(refusal.reason);
           const { error, kind } = classifyWebPushError(thrown);
           if (kind === 'invalid_subscription')
             metrics?.invalidSubscriptions.inc({ status: error.code ?? 'unknown' });
@@ -101,5 +128,13 @@ export const webPushPlugin = defineChannelPlugin({
     };
   },
 });
+
+/** An endpoint the outbound guard refuses: the subscription can never be used. */
+function refusedEndpoint(reason: string): InvalidAddressError {
+  return new InvalidAddressError(`Web Push endpoint refused: ${reason}`, {
+    code: 'address_refused',
+    reason: 'invalid',
+  });
+}
 
 export default webPushPlugin;

@@ -1,10 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
 import { KeyService } from '../auth/key.service';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
+import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
 import { appSettingsSchema } from './app-settings';
 import { AppsService } from './apps.service';
 import { IntegrationsService } from './integrations.service';
@@ -25,6 +28,7 @@ export class AdminController {
     private readonly apps: AppsService,
     private readonly keys: KeyService,
     private readonly integrations: IntegrationsService,
+    @Inject(ENV) private readonly env: Env,
   ) {}
 
   private async app(appId: string) {
@@ -36,6 +40,7 @@ export class AdminController {
   @Post()
   async create(@Body() body: unknown) {
     const input = validate(createAppSchema, body);
+    assertOutboundUrls(this.env, [{ path: 'body.settings.webhookUrl', url: input.settings?.webhookUrl }]);
     const { app, key } = await this.apps.create(input.name, input.settings);
     return {
       app: { id: app.id, name: app.name, settings: app.settings },
@@ -53,6 +58,7 @@ export class AdminController {
   async settings(@Param('appId') appId: string, @Body() body: unknown) {
     await this.app(appId);
     const settings = validate(appSettingsSchema, body);
+    assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: settings.webhookUrl }]);
     await this.apps.updateSettings(appId, settings);
     return { settings };
   }

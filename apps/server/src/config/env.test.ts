@@ -37,6 +37,21 @@ describe('configuration from the environment', () => {
     assert.equal(env.CLARION_QUEUE_PREFIX, '{clarion}');
   });
 
+  test('outbound: strict by default; an allow-list entry that is not a CIDR, IP or name stops the start', () => {
+    const env = loadEnv(valid);
+    assert.equal(env.CLARION_OUTBOUND_ALLOW_PRIVATE, false);
+    assert.deepEqual(env.CLARION_OUTBOUND_ALLOW, []);
+    assert.deepEqual(
+      loadEnv({ ...valid, CLARION_OUTBOUND_ALLOW: '10.1.0.0/16, hooks.internal' }).CLARION_OUTBOUND_ALLOW,
+      ['10.1.0.0/16', 'hooks.internal'],
+    );
+    const problems = problemsOf({ ...valid, CLARION_OUTBOUND_ALLOW: '10.0.0.0/40' });
+    assert.ok(
+      problems.some((p) => p.startsWith('CLARION_OUTBOUND_ALLOW:')),
+      problems.join('; '),
+    );
+  });
+
   test('every problem names its variable', () => {
     const problems = problemsOf({
       ...valid,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { outboundPolicy } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
 
@@ -100,6 +101,22 @@ export const envSchema = z.object({
   CLARION_CIRCUIT_WINDOW_MS: z.coerce.number().int().positive().default(30_000),
   /** How long an open circuit sends nothing before one probe is let through. */
   CLARION_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * Webhooks, Web Push and status webhooks may also connect to loopback, private (RFC 1918, IPv6
+   * ULA), link-local and CGNAT addresses. Off: only public addresses (tenants and end users choose these URLs).
+   */
+  CLARION_OUTBOUND_ALLOW_PRIVATE: bool.default(false),
+  /** CIDRs, IPs and host names those clients may reach whatever their range, e.g. `10.1.0.0/16,hooks.internal`. */
+  CLARION_OUTBOUND_ALLOW: csv
+    .refine((list) => {
+      try {
+        outboundPolicy({ allow: list });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'comma-separated CIDRs, IPs or host names')
+    .default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,3 +1,4 @@
+import { webPushKeysProblem } from '@clarion/plugin-webpush';
 import { z } from 'zod';
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
@@ -29,7 +30,11 @@ export const upsertUserSchema = z
       .optional(),
     email: z.email().max(320).nullable().optional(),
     phone: z.string().regex(E164, 'E.164, e.g. +14155550100').nullable().optional(),
-    webhookUrl: z.url().nullable().optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+      .max(2000)
+      .nullable()
+      .optional(),
     attributes: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -37,14 +42,15 @@ export type UpsertUser = z.infer<typeof upsertUserSchema>;
 
 const subscription = z
   .object({
-    endpoint: z
-      .url()
-      .refine(
-        (u) =>
-          u.startsWith('https://') || u.startsWith('http://127.0.0.1') || u.startsWith('http://localhost'),
-        'https required',
-      ),
-    keys: z.object({ p256dh: z.string().min(20), auth: z.string().min(8) }).strict(),
+    // Where it may point is checked against the outbound policy by the controller (outbound-urls.ts).
+    endpoint: z.url({ protocol: /^https$/, error: 'an https URL (push services use TLS)' }).max(2000),
+    keys: z
+      .object({ p256dh: z.string().max(200), auth: z.string().max(100) })
+      .strict()
+      .superRefine((keys, ctx) => {
+        const problem = webPushKeysProblem(keys);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     expirationTime: z.number().nullable().optional(),
   })
   .strict();

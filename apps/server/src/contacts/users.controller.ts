@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
@@ -6,14 +18,20 @@ import { CurrentAuth } from '../auth/current-auth';
 import { ownUser } from '../auth/own-user';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
+import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
 import { registerDeviceSchema, topicParam, upsertUserSchema, userIdParam } from './user-schemas';
 import { UsersService } from './users.service';
 
 @Controller('v1/users')
 @UseGuards(ApiKeyGuard)
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
 
   @Put(':userId')
   @ClientKeyAllowed()
@@ -29,6 +47,7 @@ export class UsersController {
           `client keys may not set ${refused.join(', ')}: set them with a server key from your backend, once verified`,
         );
     }
+    assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: input.webhookUrl }]);
     await this.users.upsert(auth.appId, id, input);
     return this.users.get(auth.appId, id);
   }
@@ -58,6 +77,10 @@ export class UsersController {
   ) {
     const id = ownUser(auth, userId);
     const device = validate(registerDeviceSchema, body);
+    if (device.platform === 'web')
+      assertOutboundUrls(this.env, [
+        { path: 'body.subscription.endpoint', url: device.subscription.endpoint },
+      ]);
     // A client may not take over a token another user registered (it would receive their pushes).
     const result = await this.users.registerDevice(auth.appId, id, device, auth.kind === 'server');
     void reply.status(result.created ? 201 : 200);

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { createECDH, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+
+/** Keys a browser would give: a P-256 point and a 16-byte auth secret. */
+function browserKeys() {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  return { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+}
 
 interface UserView {
   userId: string;
@@ -74,7 +82,7 @@ describe('users, devices and topics', () => {
   test('web push subscriptions are devices of platform web, keyed by endpoint', async () => {
     const subscription = {
       endpoint: 'https://push.example.com/send/abc',
-      keys: { p256dh: 'B'.repeat(87), auth: 'a'.repeat(22) },
+      keys: browserKeys(),
     };
     assert.equal(
       (await app.call('/v1/users/carol/devices', { body: { platform: 'web', subscription } })).status,

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { IntegrationsService } from '../apps/integrations.service';
+import { outboundPolicyOf } from '../common/outbound-urls';
 import type { Env } from '../config/env';
 import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
@@ -61,6 +62,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           fallbackAfterAttempts: this.env.CLARION_FALLBACK_AFTER_ATTEMPTS,
           circuit: circuitSettings(this.env),
           maxStalledCount: this.env.CLARION_JOB_MAX_STALLS,
+          outbound: outboundPolicyOf(this.env),
         }),
       );
     }

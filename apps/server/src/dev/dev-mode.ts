@@ -56,6 +56,8 @@ export async function runDev(): Promise<void> {
   env.CLARION_ENCRYPTION_KEY ??= state.encryptionKey;
   // Start-up chatter would bury the banner below; LOG_LEVEL=info brings request logs back.
   env.LOG_LEVEL ??= 'warn';
+  // The sandbox's webhook receiver and push service listen on 127.0.0.1: outbound clients may connect there.
+  env.CLARION_OUTBOUND_ALLOW_PRIVATE ??= 'true';
   const config = loadEnv(env);
 
   await runMigrations(config.DATABASE_URL);

@@ -83,6 +83,8 @@ export async function startHarness(
     // Generous: a receiver slowed by a loaded machine must not turn into a timeout retry (a second copy).
     CLARION_WEBHOOK_TIMEOUT_MS: '30000',
     CLARION_MIGRATE_ON_START: 'true',
+    // The sandbox listens on 127.0.0.1; tests of the outbound guard set this back to false.
+    CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
     LOG_LEVEL: 'warn',
     PORT: '0',
     HOST: '127.0.0.1',

@@ -8,7 +8,7 @@ import { ownUser } from '../auth/own-user';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { type EventRow, historyOf } from './event-view';
+import { type EventRow, type EventView, historyOf } from './event-view';
 
 const query = z
   .object({
@@ -42,6 +42,22 @@ interface Row {
 }
 
 /**
+ * What a client key (in every copy of the app, so in anyone's hands) sees of a delivery: error
+ * codes, never the provider's or receiver's own text, which can tell what sits behind an address.
+ */
+function forClient(d: Row, events: EventView[]) {
+  return {
+    ...d,
+    errorMessage: null,
+    events: events.map((e) => {
+      if (e.errorMessage === null && !e.detail?.error) return e;
+      const { error: _, ...detail } = e.detail ?? {};
+      return { ...e, errorMessage: null, detail };
+    }),
+  };
+}
+
+/**
  * `GET /v1/users/:userId/deliveries`: a user's deliveries, newest first, with each one's history.
  * Keyset paging on the delivery id (UUIDv7, so time-ordered): a page costs the same however deep.
  */
@@ -72,9 +88,13 @@ export class UserDeliveriesController {
         ORDER BY d.id DESC LIMIT $5`,
       [user.id, q.cursor ?? null, q.channel ?? null, q.status ?? null, q.limit],
     );
+    const client = auth.kind === 'client';
     return {
       userId,
-      deliveries: found.map((d) => ({ ...d, events: historyOf(d.status, d.createdAt, d.events) })),
+      deliveries: found.map((d) => {
+        const events = historyOf(d.status, d.createdAt, d.events);
+        return client ? forClient(d, events) : { ...d, events };
+      }),
       nextCursor: found.length === q.limit ? found.at(-1)!.id : null,
     };
   }

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { InvalidAddressError, SendError } from '../errors';
 import { silentLogger } from '../logger';
 import type { DeliveryJob } from '../message';
+import type { OutboundPolicy } from '../outbound/policy';
 import type { AnyChannelPlugin, Sender } from '../plugin';
 import { deliveryJobOptions, pluginQueueName } from '../queues';
 import { PluginRuntime } from '../runtime';
@@ -27,6 +28,8 @@ export interface ConformanceOptions {
   setup?: () => Promise<void>;
   teardown?: () => Promise<void>;
   redisUrl?: string;
+  /** Outbound policy for plugins that connect to chosen URLs (a fake on 127.0.0.1 needs private targets allowed). */
+  outbound?: OutboundPolicy;
 }
 
 /** Builds a DeliveryJob with sensible defaults; tests override what they care about. */
@@ -85,6 +88,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
           gauge: () => ({ set() {}, inc() {}, dec() {} }) as never,
           histogram: () => ({ observe() {} }) as never,
         }),
+        ...(options.outbound ? { outbound: options.outbound } : {}),
       });
       const result = await sender.send(options.validJob(), {
         appConfig: options.appConfig?.(),
@@ -133,6 +137,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         registry,
         reporter,
         resolveAppConfig: async () => options.appConfig?.(),
+        ...(options.outbound ? { outbound: options.outbound } : {}),
       });
       const queue = new Queue(pluginQueueName(plugin.name), { connection, prefix });
       try {

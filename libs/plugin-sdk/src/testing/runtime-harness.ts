@@ -24,6 +24,7 @@ export interface StartRuntimeOptions {
   resolveAppConfig?: (appId: string) => Promise<unknown>;
   circuit?: PluginRuntimeOptions['circuit'];
   fallbackAfterAttempts?: number;
+  outbound?: PluginRuntimeOptions['outbound'];
 }
 
 /** Starts `plugin` on its own Redis key prefix (deleted by `close`), recording every outcome. */
@@ -46,6 +47,7 @@ export async function startRuntime(
     ...(options.processor ? { processor: options.processor } : {}),
     ...(options.resolveAppConfig ? { resolveAppConfig: options.resolveAppConfig } : {}),
     ...(options.circuit !== undefined ? { circuit: options.circuit } : {}),
+    ...(options.outbound ? { outbound: options.outbound } : {}),
     ...(options.fallbackAfterAttempts !== undefined
       ? { fallbackAfterAttempts: options.fallbackAfterAttempts }
       : {}),

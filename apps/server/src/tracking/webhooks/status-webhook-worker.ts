@@ -1,3 +1,4 @@
+import { guardedUndiciAgent, outboundRefusal } from '@clarion/plugin-sdk';
 import {
   Inject,
   Injectable,
@@ -5,8 +6,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { type Job, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type Agent, request } from 'undici';
+import { outboundPolicyOf } from '../../common/outbound-urls';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { WORKER_REDIS } from '../../redis/redis.module';
@@ -18,12 +21,14 @@ import { SIGNATURE_HEADER, signStatusWebhook } from './webhook-signature';
 /**
  * Worker role: posts status events to the app's URLs, signed. A non-2xx answer or a network
  * error fails the attempt and BullMQ retries it with exponential backoff; a deleted webhook
- * ends the job quietly.
+ * ends the job quietly. Connections go through the outbound guard: a URL that resolves to an
+ * address the policy refuses fails at once, without retries.
  */
 @Injectable()
 export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('status-webhooks');
   private worker: Worker<StatusWebhookJob> | undefined;
+  private agent: Agent | undefined;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
@@ -33,6 +38,10 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
+    this.agent = guardedUndiciAgent(
+      { connections: 20, keepAliveTimeout: 30_000 },
+      outboundPolicyOf(this.env),
+    );
     this.worker = new Worker<StatusWebhookJob>(STATUS_WEBHOOK_QUEUE, (job) => this.post(job), {
       connection: this.connection,
       prefix: this.env.CLARION_QUEUE_PREFIX,
@@ -46,9 +55,11 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
     if (!target) return;
     const body = JSON.stringify({ ...job.data.event, attempt: job.attemptsMade + 1 });
     let status = 0;
+    const timeout = this.env.CLARION_STATUS_WEBHOOK_TIMEOUT_MS;
     try {
-      const res = await fetch(target.url, {
+      const res = await request(target.url, {
         method: 'POST',
+        dispatcher: this.agent,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Clarion-Status-Webhook/1',
@@ -56,13 +67,16 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
           [SIGNATURE_HEADER]: signStatusWebhook(target.secret, body),
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.env.CLARION_STATUS_WEBHOOK_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeout),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
       });
-      status = res.status;
-      await res.arrayBuffer();
+      status = res.statusCode;
+      await res.body.dump();
     } catch (error) {
       this.metrics.webhookDeliveries.inc({ outcome: 'failed' });
+      const refusal = outboundRefusal(error);
+      if (refusal) throw new UnrecoverableError(`status webhook ${job.data.webhookId}: ${refusal.message}`);
       throw new Error(`status webhook ${job.data.webhookId}: ${(error as Error).message}`);
     }
     if (status < 200 || status >= 300) {
@@ -74,5 +88,6 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationShutdown(): Promise<void> {
     await this.worker?.close();
+    await this.agent?.close();
   }
 }

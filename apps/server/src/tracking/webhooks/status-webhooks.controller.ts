@@ -1,11 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { ApiKeyGuard } from '../../auth/api-key.guard';
 import type { AuthContext } from '../../auth/auth-context';
 import { CurrentAuth } from '../../auth/current-auth';
 import { ApiError, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
+import { assertOutboundUrls } from '../../common/outbound-urls';
 import { validate } from '../../common/validate';
+import type { Env } from '../../config/env';
+import { ENV } from '../../config/tokens';
 import { STATUS_EVENT_TYPES, StatusWebhooks } from './status-webhooks.service';
 
 const MAX_PER_APP = 10;
@@ -26,11 +29,15 @@ const createBody = z
 @Controller('v1/webhooks')
 @UseGuards(ApiKeyGuard)
 export class StatusWebhooksController {
-  constructor(private readonly hooks: StatusWebhooks) {}
+  constructor(
+    private readonly hooks: StatusWebhooks,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
 
   @Post()
   async create(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
     const input = validate(createBody, body);
+    assertOutboundUrls(this.env, [{ path: 'body.url', url: input.url }]);
     if ((await this.hooks.count(auth.appId)) >= MAX_PER_APP) {
       throw new ApiError(409, 'limit_reached', `an app may register at most ${MAX_PER_APP} status webhooks`);
     }
