@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeRecord, JSON_LIMITS } from '../common/free-json';
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -30,7 +31,7 @@ export const upsertUserSchema = z
     email: z.email().max(320).nullable().optional(),
     phone: z.string().regex(E164, 'E.164, e.g. +14155550100').nullable().optional(),
     webhookUrl: z.url().nullable().optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    attributes: freeRecord(JSON_LIMITS.attributes).optional(),
   })
   .strict();
 export type UpsertUser = z.infer<typeof upsertUserSchema>;

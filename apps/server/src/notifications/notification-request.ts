@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
 
 const data = z
   .record(z.string(), z.string())
@@ -38,7 +39,7 @@ const emailContent = z
   })
   .strict()
   .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');
-const webhookContent = z.object({ json: z.unknown() }).strict();
+const webhookContent = z.object({ json: freeJson(JSON_LIMITS.webhookJson) }).strict();
 
 export const CORE_CHANNELS = ['push', 'web', 'sms', 'email', 'webhook'] as const;
 
@@ -76,7 +77,7 @@ export const notificationRequestSchema = z
       .max(999_999_999)
       .optional()
       .describe('a published version; default: the latest'),
-    data: z.record(z.string(), z.unknown()).default({}),
+    data: freeRecord(JSON_LIMITS.data).default({}),
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
     eventId: z.string().min(1).max(256).optional(),
     category: z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { userIdParam } from '../contacts/user-schemas';
 import { type ChannelContents, CORE_CHANNELS, contentSchema } from '../notifications/notification-request';
 
@@ -20,7 +21,7 @@ export const localeTag = z
   .max(35)
   .regex(/^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/i, 'a BCP 47 tag such as pt-BR');
 
-const data = z.record(z.string(), z.unknown());
+const data = freeRecord(JSON_LIMITS.data);
 
 /** A user profile for rendering without a stored user (preview, save-time samples). */
 export const inlineUserSchema = z
@@ -28,7 +29,7 @@ export const inlineUserSchema = z
     id: z.string().min(1).max(256).optional(),
     locale: localeTag.nullable().optional(),
     timezone: z.string().max(64).nullable().optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    attributes: freeRecord(JSON_LIMITS.attributes).optional(),
   })
   .strict();
 export type InlineUser = z.infer<typeof inlineUserSchema>;
