@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
+import { tagProblem } from '../templates/liquid-limits';
 
 const data = z
   .record(z.string(), z.string())
@@ -41,6 +42,12 @@ const emailContent = z
   .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');
 const webhookContent = z.object({ json: freeJson(JSON_LIMITS.webhookJson) }).strict();
 
+/** Refuses Liquid strings too costly to parse, before anything parses them. */
+export function refuseTooManyTags(value: unknown, ctx: z.RefinementCtx): void {
+  const problem = tagProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+}
+
 export const CORE_CHANNELS = ['push', 'web', 'sms', 'email', 'webhook'] as const;
 
 export const contentSchema = z
@@ -51,7 +58,8 @@ export const contentSchema = z
     email: emailContent.optional(),
     webhook: webhookContent.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(refuseTooManyTags);
 export type ChannelContents = z.infer<typeof contentSchema>;
 
 const userId = z.string().min(1).max(256);

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { userIdParam } from '../contacts/user-schemas';
-import { type ChannelContents, CORE_CHANNELS, contentSchema } from '../notifications/notification-request';
+import {
+  type ChannelContents,
+  CORE_CHANNELS,
+  contentSchema,
+  refuseTooManyTags,
+} from '../notifications/notification-request';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
@@ -49,6 +54,8 @@ export const publishTemplateSchema = z
     sample: z.object({ data: data.optional(), user: inlineUserSchema.optional() }).strict().optional(),
   })
   .strict()
+  // The tag total spans the default content and every variant: one template is parsed as a whole.
+  .superRefine((t, ctx) => refuseTooManyTags({ content: t.content, locales: t.locales }, ctx))
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     for (const [locale, variant] of Object.entries(t.locales)) {
