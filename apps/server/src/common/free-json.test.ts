@@ -122,4 +122,16 @@ describe('hostile JSON fails its own request with a 400, never another tenant’
     });
     assert.equal(res.status, 202, await res.clone().text());
   });
+
+  test('attributes merged over many calls are bounded too; the call over the bound changes nothing', async () => {
+    const put = (attributes: Record<string, unknown>) =>
+      hostile.call('/v1/users/merged', { method: 'PUT', body: { attributes } });
+    assert.equal((await put({ a: 'x'.repeat(60_000) })).status, 200);
+    assert.equal((await put({ b: 'x'.repeat(60_000) })).status, 200);
+    const refused = await put({ c: 'x'.repeat(60_000) });
+    assert.equal(refused.status, 400);
+    assert.equal((await json<{ error: { code: string } }>(refused)).error.code, 'invalid_request');
+    const user = await json<{ attributes: Record<string, unknown> }>(await hostile.call('/v1/users/merged'));
+    assert.deepEqual(Object.keys(user.attributes).sort(), ['a', 'b']);
+  });
 });

@@ -73,7 +73,10 @@ export function openApiDocument(): OpenAPIObject {
             202: { description: 'Accepted and durable: `{id, status, deliveries, suppressed}`' },
             200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
             409: { description: 'eventId reused with a different body' },
-            422: { description: 'Template could not be rendered (names the variable)' },
+            422: {
+              description:
+                '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field)',
+            },
             ...errors,
           },
         },

@@ -28,8 +28,8 @@ const engine = refuseFileTags(
 type Parsed = ReturnType<Liquid['parse']>;
 
 /**
- * Parses a string after counting its tags: liquidjs parses n tags in O(n²) time (a template of
- * 140,000 `{{ 1 }}` held the event loop for 45 s), so a string over the limit is refused unparsed.
+ * Parses a string after counting its tags: liquidjs parses n tags in O(n²) time (140,000 tags
+ * hold the event loop for about 45 s), so a string over the limit is refused unparsed.
  */
 function parseBounded(liquid: Liquid, source: string, field: string): Parsed {
   const tags = countTags(source);
@@ -79,8 +79,8 @@ export const contentTooLarge = (field: string, size: string, limit: string) =>
   });
 
 /**
- * Collects a render's output and stops it once it passes `limit` characters: without this, a
- * 1 MB value output 450 times was a 450 MB string before anything could measure it.
+ * Collects a render's output and stops it once it passes `limit` characters: otherwise a 1 MB
+ * value output 450 times is a 450 MB string before anything can measure it.
  */
 class CappedEmitter {
   buffer = '';
