@@ -33,6 +33,7 @@ import { NotificationsController } from './notifications/notifications.controlle
 import { NotificationsService } from './notifications/notifications.service';
 import { DeliveryMetrics } from './ops/delivery-metrics';
 import { HealthController } from './ops/health.controller';
+import { logSerializers } from './ops/log-serializers';
 import { MetricsController } from './ops/metrics.controller';
 import { QueueMetrics } from './ops/queue-metrics';
 import { REDACTED_PATHS } from './ops/request-logger';
@@ -100,6 +101,7 @@ export class AppModule {
           pinoHttp: {
             level: env.LOG_LEVEL,
             redact: REDACTED_PATHS,
+            serializers: logSerializers,
             autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
             customProps: () => ({ role: env.CLARION_ROLE }),
           },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
 import { KeyService } from '../auth/key.service';
 import { notFound } from '../common/api-error';
+import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';
 import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
@@ -18,7 +19,7 @@ const createAppSchema = z
 const createKeySchema = z
   .object({ kind: z.enum(['server', 'client']).default('server'), name: z.string().max(200).default('') })
   .strict();
-const integrationSchema = z.object({ config: z.record(z.string(), z.unknown()) }).strict();
+const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integrationConfig) }).strict();
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
 @Controller('admin/apps')

@@ -1,5 +1,6 @@
 import { webPushKeysProblem } from '@clarion/plugin-webpush';
 import { z } from 'zod';
+import { freeRecord, JSON_LIMITS } from '../common/free-json';
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -35,7 +36,7 @@ export const upsertUserSchema = z
       .max(2000)
       .nullable()
       .optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    attributes: freeRecord(JSON_LIMITS.attributes).optional(),
   })
   .strict();
 export type UpsertUser = z.infer<typeof upsertUserSchema>;

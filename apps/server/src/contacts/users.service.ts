@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ApiError } from '../common/api-error';
+import { badRequest } from '../common/api-error';
+import { JSON_LIMITS } from '../common/free-json';
 import { newId } from '../common/ids';
 import { rows } from '../database/rows';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
 
 type Tx = EntityManager;
+
+/** A user's attributes as stored (jsonb's text form, a little wider than compact JSON), merged over all calls. */
+const STORED_ATTRIBUTES_BYTES = 2 * JSON_LIMITS.attributes;
 
 /** Users and the contacts collected at install or sign-up. Every write is idempotent. */
 @Injectable()
@@ -29,7 +34,7 @@ export class UsersService {
     externalId: string,
     input: Partial<UpsertUser> = {},
   ): Promise<string> {
-    const rows: { id: string }[] = await tx.query(
+    const rows: { id: string; bytes: number }[] = await tx.query(
       `INSERT INTO users (id, app_id, external_id, locale, timezone, attributes)
        VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'))
        ON CONFLICT (app_id, external_id) DO UPDATE SET
@@ -37,7 +42,7 @@ export class UsersService {
          timezone = CASE WHEN $8 THEN EXCLUDED.timezone ELSE users.timezone END,
          attributes = CASE WHEN $6::jsonb IS NULL THEN users.attributes ELSE users.attributes || $6::jsonb END,
          updated_at = now()
-       RETURNING id`,
+       RETURNING id, octet_length(attributes::text) AS bytes`,
       [
         newId(),
         appId,
@@ -49,6 +54,13 @@ export class UsersService {
         input.timezone !== undefined,
       ],
     );
+    // Each call is bounded by validation; merged over many calls the attributes are bounded here
+    // (the throw rolls the transaction back, so nothing of this call is stored).
+    if (input.attributes && rows[0]!.bytes > STORED_ATTRIBUTES_BYTES)
+      throw badRequest(
+        `invalid body: attributes: ${rows[0]!.bytes} bytes once merged with the stored ones, over the ${STORED_ATTRIBUTES_BYTES}-byte limit`,
+        [{ path: 'body.attributes', message: `over ${STORED_ATTRIBUTES_BYTES} bytes once merged` }],
+      );
     return rows[0]!.id;
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Batcher } from './batcher';
+import { isItemError } from './refused-value';
 
 class Refused extends Error {}
 
@@ -57,5 +58,24 @@ describe('Batcher', () => {
       ['rejected', 'rejected', 'rejected'],
     );
     assert.equal(calls.length, 1);
+  });
+
+  test('an item the statement cannot be built with (JSON.stringify overflowing) fails alone', async () => {
+    // Builds one parameter from all items, as a multi-row INSERT does: one bad item breaks the build.
+    const b = new Batcher(
+      async (items: unknown[]) => {
+        const param = items.map((item) => JSON.stringify(item));
+        return param.map((p) => p.length);
+      },
+      { maxItems: 100, maxWaitMs: 5, isolate: isItemError },
+    );
+    let deep: unknown = [];
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    const items: unknown[] = Array.from({ length: 30 }, (_, i) => (i === 11 ? deep : { i }));
+    const results = await Promise.allSettled(items.map((item) => b.submit(item)));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      items.map((_, i) => (i === 11 ? 'rejected' : 'fulfilled')),
+    );
   });
 });

@@ -4,15 +4,37 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { Queryable } from '../database/prepared';
-import { isRefusedValue } from '../database/refused-value';
+import { isItemError } from '../database/refused-value';
 import type { DeliveryPlan } from './delivery-plan';
-import { insertNotifications, type NotificationRow } from './write-deliveries';
+import {
+  insertNotifications,
+  type NotificationRow,
+  type SerializedDelivery,
+  type SerializedNotification,
+  serializeDeliveries,
+  serializeNotification,
+} from './write-deliveries';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
 export interface NotificationRecord extends NotificationRow {
   status: 'accepted' | 'fanout' | 'scheduled';
   bodyHash: string;
   plans: DeliveryPlan[];
+}
+
+/** A record as it joins a batch: its JSON already made, so building the statement cannot fail on it. */
+interface PreparedRecord extends SerializedNotification {
+  bodyHash: string;
+  deliveries: SerializedDelivery[];
+}
+
+function prepare({ plans, ...record }: NotificationRecord): PreparedRecord {
+  return {
+    ...serializeNotification(record),
+    deliveries: serializeDeliveries(
+      plans.map((plan) => ({ plan, notificationId: record.id, appId: record.appId })),
+    ),
+  };
 }
 
 export type StoreResult =
@@ -28,30 +50,37 @@ export type StoreResult =
  */
 @Injectable()
 export class NotificationStore {
-  private readonly batcher: Batcher<NotificationRecord, StoreResult>;
+  private readonly batcher: Batcher<PreparedRecord, StoreResult>;
 
   constructor(
     private readonly db: DataSource,
     @Inject(ENV) private readonly env: Env,
   ) {
-    // A value PostgreSQL refuses (or a user deleted meanwhile) fails its own request, not the 399 beside it.
+    // A value PostgreSQL refuses (or a user deleted meanwhile), or one the statement could not be
+    // built with, fails its own request, not the 399 beside it.
     this.batcher = new Batcher((items) => this.flush(items), {
       maxItems: 400,
       maxWaitMs: 2,
       concurrency: 4,
-      isolate: isRefusedValue,
+      isolate: isItemError,
     });
   }
 
   save(record: NotificationRecord): Promise<StoreResult> {
-    return this.batcher.submit(record);
+    let prepared: PreparedRecord;
+    try {
+      prepared = prepare(record);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.batcher.submit(prepared);
   }
 
   drain(): Promise<void> {
     return this.batcher.drain();
   }
 
-  private async flush(items: NotificationRecord[]): Promise<StoreResult[]> {
+  private async flush(items: PreparedRecord[]): Promise<StoreResult[]> {
     // No eventId to claim: one statement, atomic on its own (no BEGIN/COMMIT round trips).
     if (items.every((r) => r.eventId === null)) {
       await write(this.db, items);
@@ -64,7 +93,7 @@ export class NotificationStore {
       // later repeats in the same batch simply lose, like repeats in another batch. Claimed in one
       // global order (app, eventId): two API processes' batches sharing eventIds then wait for each
       // other instead of deadlocking (a deadlock would fail a whole batch with 500).
-      const firstOfKey = new Map<string, NotificationRecord>();
+      const firstOfKey = new Map<string, PreparedRecord>();
       for (const r of items) {
         const key = `${r.appId}\u0000${r.eventId}`;
         if (r.eventId !== null && !firstOfKey.has(key)) firstOfKey.set(key, r);
@@ -119,10 +148,10 @@ export class NotificationStore {
 }
 
 /** The notifications and all their deliveries, in one statement. */
-function write(q: Queryable, records: NotificationRecord[]): Promise<void> {
+function write(q: Queryable, records: PreparedRecord[]): Promise<void> {
   return insertNotifications(
     q,
     records,
-    records.flatMap((r) => r.plans.map((plan) => ({ plan, notificationId: r.id, appId: r.appId }))),
+    records.flatMap((r) => r.deliveries),
   );
 }

@@ -1,11 +1,13 @@
 import type { Address, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
 import type { AppSettings } from '../apps/app-settings';
+import { ApiError } from '../common/api-error';
 import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';
-import { renderDeep } from '../templates/liquid-renderer';
+import { AnyUser, renderDeep } from '../templates/liquid-renderer';
+import { checkPushPayload, checkRenderedSize } from '../templates/rendered-limits';
 import type { TemplatePlan } from '../templates/template-plan';
 import type { DeliveryPlan } from './delivery-plan';
 
@@ -155,6 +157,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         ? ctx.template.render(channel, recipient.locale, scope)
         : renderDeep(raw, scope, `content.${channel}`)
     ) as MessageContent;
+    checkRenderedSize(channel, content, `content.${channel}`);
     for (const contact of contacts) {
       // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
       const chain =
@@ -170,6 +173,16 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
       }
       const id = newId();
       const tracked = ctx.rewriteLinks?.(channel, content, id);
+      const jobContent = withEmailHeaders(
+        ctx,
+        channel,
+        recipient.userId,
+        channel === 'webhook'
+          ? { json: (content as { json?: unknown }).json }
+          : (tracked?.content ?? content),
+      );
+      if (channel === 'push' || channel === 'web')
+        checkPushPayload(plugin.name, jobContent, `content.${channel}`);
       const job: DeliveryJob = {
         deliveryId: id,
         notificationId: ctx.notificationId,
@@ -178,14 +191,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
         channel,
         plugin: plugin.name,
         address: addressOf(contact),
-        content: withEmailHeaders(
-          ctx,
-          channel,
-          recipient.userId,
-          channel === 'webhook'
-            ? { json: (content as { json?: unknown }).json }
-            : (tracked?.content ?? content),
-        ),
+        content: jobContent,
         priority: ctx.request.priority,
         acceptedAt: ctx.acceptedAt,
         pushType: ctx.request.pushType,
@@ -209,4 +215,30 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
     }
   }
   return plans;
+}
+
+/**
+ * Before a fan-out is accepted (its users are planned later, where a 422 is no longer possible):
+ * renders every channel with the request's `data` and a user who has every attribute, so content
+ * the request itself makes too large, or a missing `data` variable of a template, is a 422 now.
+ */
+export function checkBeforeFanout(ctx: PlanContext): void {
+  const app = { id: ctx.appId, name: ctx.appName };
+  if (ctx.template) {
+    ctx.template.checkData(ctx.request.data, app);
+    return;
+  }
+  const scope = { data: ctx.request.data, user: new AnyUser(), app };
+  for (const [channel, raw] of Object.entries(ctx.contents)) {
+    if (raw === undefined) continue;
+    let rendered: MessageContent;
+    try {
+      rendered = renderDeep(raw, scope, `content.${channel}`) as MessageContent;
+    } catch (error) {
+      // A variable some users lack is judged per user, when they are planned.
+      if (error instanceof ApiError && error.code === 'template_error') continue;
+      throw error;
+    }
+    checkRenderedSize(channel, rendered, `content.${channel}`);
+  }
 }

@@ -62,7 +62,37 @@ function writeSql(notificationsCte: string, offset: number): string {
      SELECT id FROM d`;
 }
 
-function deliveryParams(rows: DeliveryRow[]): unknown[] {
+/** A delivery with its JSON columns already serialised. */
+export interface SerializedDelivery extends DeliveryRow {
+  jobJson: string | null;
+  linksJson: string | null;
+}
+
+/** A notification with its request already serialised. */
+export interface SerializedNotification extends Omit<NotificationRow, 'request'> {
+  requestJson: string;
+}
+
+/**
+ * JSON for the jsonb columns, made before rows join a shared statement: a value that cannot be
+ * serialised then fails where it is built (its own request), never the statement of others.
+ */
+export function serializeDeliveries(rows: DeliveryRow[]): SerializedDelivery[] {
+  return rows.map((r) => ({
+    ...r,
+    jobJson: r.plan.job ? JSON.stringify(r.plan.job) : null,
+    linksJson: r.plan.links ? JSON.stringify(r.plan.links) : null,
+  }));
+}
+
+export function serializeNotification<R extends NotificationRow>(
+  row: R,
+): Omit<R, 'request'> & { requestJson: string } {
+  const { request, ...rest } = row;
+  return { ...rest, requestJson: JSON.stringify(request) };
+}
+
+function deliveryParams(rows: SerializedDelivery[]): unknown[] {
   const held = rows.filter((r) => r.plan.hold);
   return [
     rows.map((r) => r.plan.id),
@@ -74,9 +104,9 @@ function deliveryParams(rows: DeliveryRow[]): unknown[] {
     rows.map((r) => r.plan.plugin),
     rows.map((r) => r.plan.status),
     rows.map((r) => r.plan.reason),
-    rows.map((r) => (r.plan.job ? JSON.stringify(r.plan.job) : null)),
+    rows.map((r) => r.jobJson),
     rows.map((r) => r.plan.hold?.until ?? null),
-    rows.map((r) => (r.plan.links ? JSON.stringify(r.plan.links) : null)),
+    rows.map((r) => r.linksJson),
     held.map((r) => r.plan.id),
     held.map((r) => r.plan.hold!.reason),
     held.map((r) => r.plan.hold!.until),
@@ -88,8 +118,8 @@ const insertedIds = (rows: { id: string }[]) => new Set(rows.map((r) => r.id));
 /** Notifications and their deliveries in one statement. */
 export async function insertNotifications(
   q: Queryable,
-  notifications: NotificationRow[],
-  deliveries: DeliveryRow[],
+  notifications: SerializedNotification[],
+  deliveries: SerializedDelivery[],
 ): Promise<void> {
   if (notifications.length === 0) return;
   await preparedQuery(
@@ -109,7 +139,7 @@ export async function insertNotifications(
       notifications.map((r) => r.status),
       notifications.map((r) => r.category),
       notifications.map((r) => r.priority),
-      notifications.map((r) => JSON.stringify(r.request)),
+      notifications.map((r) => r.requestJson),
       notifications.map((r) => r.sendAt),
       notifications.map((r) => r.expiresAt),
       notifications.map((r) => r.recipients),
@@ -131,7 +161,7 @@ export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promi
            FROM notifications WHERE id = ANY($1::uuid[])`,
         1,
       ),
-      [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(rows)],
+      [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(serializeDeliveries(rows))],
     ),
   );
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { mailboxSchema } from '../common/email-address';
+import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
+import { tagProblem } from '../templates/liquid-limits';
 
 const data = z
   .record(z.string(), z.string())
@@ -39,7 +41,13 @@ const emailContent = z
   })
   .strict()
   .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');
-const webhookContent = z.object({ json: z.unknown() }).strict();
+const webhookContent = z.object({ json: freeJson(JSON_LIMITS.webhookJson) }).strict();
+
+/** Refuses Liquid strings too costly to parse, before anything parses them. */
+export function refuseTooManyTags(value: unknown, ctx: z.RefinementCtx): void {
+  const problem = tagProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+}
 
 export const CORE_CHANNELS = ['push', 'web', 'sms', 'email', 'webhook'] as const;
 
@@ -51,7 +59,8 @@ export const contentSchema = z
     email: emailContent.optional(),
     webhook: webhookContent.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(refuseTooManyTags);
 export type ChannelContents = z.infer<typeof contentSchema>;
 
 const userId = z.string().min(1).max(256);
@@ -77,7 +86,7 @@ export const notificationRequestSchema = z
       .max(999_999_999)
       .optional()
       .describe('a published version; default: the latest'),
-    data: z.record(z.string(), z.unknown()).default({}),
+    data: freeRecord(JSON_LIMITS.data).default({}),
     channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
     eventId: z.string().min(1).max(256).optional(),
     category: z

@@ -12,7 +12,7 @@ import { QueueRegistry } from '../delivery/queue-registry';
 import type { DeliveryPlan } from '../ingest/delivery-plan';
 import { NotificationStore, type StoreResult } from '../ingest/notification-store';
 import { PlanContextService } from '../ingest/plan-context.service';
-import { planRecipient } from '../ingest/planner';
+import { checkBeforeFanout, planRecipient } from '../ingest/planner';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { ClientSmsBudget } from '../ratelimits/client-sms-budget';
 import { UserCaps } from '../ratelimits/user-caps';
@@ -69,7 +69,7 @@ export class NotificationsService {
     const userIds = request.to.userId !== undefined ? [request.to.userId] : request.to.userIds;
     const fanout =
       request.to.topic !== undefined || (userIds?.length ?? 0) > this.env.CLARION_FANOUT_THRESHOLD;
-    if (fanout) ctx.template?.checkData(request.data, app); // users are planned later: refuse a missing data variable now
+    if (fanout) checkBeforeFanout(ctx); // users are planned later: refuse what the request itself gets wrong now
 
     let plans: DeliveryPlan[] = [];
     if (!fanout && userIds) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ClarionProcess, startClarionProcess, waitFor } from '@clarion/testkit';
+import { sql } from '../testing/db';
 import { ADMIN_TOKEN, basic, type Harness, startHarness } from '../testing/harness';
 
 type LogLine = Record<string, unknown>;
@@ -110,5 +111,43 @@ describe('logs of a real process', () => {
     ]) {
       assert.ok(!everything.includes(secret), 'a secret reached the logs');
     }
+  });
+
+  test('a database error is logged with its message and code, never the statement’s parameters', async () => {
+    // Stands in for any statement PostgreSQL refuses: TypeORM's error carries all its parameters.
+    await sql(
+      h.db.url,
+      `CREATE FUNCTION refuse_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.attributes ? 'refuseForLogs' THEN
+           RAISE EXCEPTION 'refused for the log test' USING ERRCODE = 'check_violation';
+         END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await sql(
+      h.db.url,
+      `CREATE TRIGGER refuse_logged BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION refuse_logged()`,
+    );
+    const created = await fetch(`${proc.url}/admin/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'refused' }),
+    });
+    const { key } = (await created.json()) as { key: { appKey: string; appSecret: string } };
+    const marker = 'private-value-of-a-user-7f3a9c';
+    const res = await fetch(`${proc.url}/v1/users/refused`, {
+      method: 'PUT',
+      headers: { authorization: basic(key.appKey, key.appSecret), 'content-type': 'application/json' },
+      body: JSON.stringify({ attributes: { refuseForLogs: true, secret: marker } }),
+    });
+    assert.equal(res.status, 500);
+    const logged = await waitFor('the error line', () =>
+      parsed().find((l) => JSON.stringify(l).includes('refused for the log test')),
+    );
+    const err = logged.err as Record<string, unknown>;
+    assert.equal(err.code, '23514', JSON.stringify(err));
+    assert.equal('parameters' in err, false);
+    assert.ok(!proc.lines().join('\n').includes(marker), 'a parameter reached the logs');
   });
 });

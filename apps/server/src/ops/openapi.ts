@@ -75,7 +75,7 @@ export function openApiDocument(): OpenAPIObject {
             409: { description: 'eventId reused with a different body' },
             422: {
               description:
-                'Template could not be rendered (names the variable), or `unverified_sender`: `from` is not in the app’s `senders`',
+                '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field); `unverified_sender`: `from` is not in the app’s `senders`',
             },
             ...errors,
           },

@@ -1,5 +1,6 @@
 import { type Logger, pino } from 'pino';
 import type { Env } from '../config/env';
+import { logSerializers } from './log-serializers';
 
 /** Headers that carry credentials; pino replaces them with "[Redacted]" wherever they are logged. */
 export const REDACTED_PATHS = [
@@ -14,7 +15,12 @@ export const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The JSON logger Fastify uses for requests (one line per request, with its id). */
 export function requestLogger(env: Env): Logger {
-  return pino({ level: env.LOG_LEVEL, base: { role: env.CLARION_ROLE }, redact: REDACTED_PATHS });
+  return pino({
+    level: env.LOG_LEVEL,
+    base: { role: env.CLARION_ROLE },
+    redact: REDACTED_PATHS,
+    serializers: logSerializers,
+  });
 }
 
 /**

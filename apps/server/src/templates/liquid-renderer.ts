@@ -1,5 +1,7 @@
-import { Drop, Liquid } from 'liquidjs';
+import { Context, Drop, Liquid, toValue, toValueSync } from 'liquidjs';
+import { LRUCache } from 'lru-cache';
 import { ApiError } from '../common/api-error';
+import { countTags, LIQUID_LIMITS, tooManyTags } from './liquid-limits';
 import { NO_FILE_SYSTEM, refuseFileTags } from './liquid-sandbox';
 
 /**
@@ -24,14 +26,39 @@ const engine = refuseFileTags(
 );
 
 type Parsed = ReturnType<Liquid['parse']>;
-const compiled = new Map<string, Parsed>();
 
-function parse(source: string): Parsed {
-  let tpl = compiled.get(source);
+/**
+ * Parses a string after counting its tags: liquidjs parses n tags in O(n²) time (140,000 tags
+ * hold the event loop for about 45 s), so a string over the limit is refused unparsed.
+ */
+function parseBounded(liquid: Liquid, source: string, field: string): Parsed {
+  const tags = countTags(source);
+  if (tags > LIQUID_LIMITS.tagsPerString) throw tooManyTags(field, tags);
+  return liquid.parse(source);
+}
+
+/**
+ * Parsed inline strings, so content sent to many users is parsed once. Bounded by weight (about
+ * what a parsed template holds per source character), not by count: every distinct body of every
+ * request would otherwise stay in memory with its parsed form.
+ */
+const PARSED_WEIGHT_PER_CHAR = 4;
+const inlineParsed = new LRUCache<string, Parsed>({
+  maxSize: LIQUID_LIMITS.inlineCacheWeight,
+  maxEntrySize: LIQUID_LIMITS.inlineCacheWeight / 64,
+  sizeCalculation: (_parsed, source) => Math.max(1, source.length * PARSED_WEIGHT_PER_CHAR),
+});
+
+/** What the inline parse cache holds now, in the units of its bound (tests). */
+export function inlineCacheWeight(): number {
+  return inlineParsed.calculatedSize;
+}
+
+function parseInline(source: string, field: string): Parsed {
+  let tpl = inlineParsed.get(source);
   if (!tpl) {
-    tpl = engine.parse(source);
-    if (compiled.size > 5000) compiled.clear();
-    compiled.set(source, tpl);
+    tpl = parseBounded(engine, source, field);
+    inlineParsed.set(source, tpl);
   }
   return tpl;
 }
@@ -46,13 +73,61 @@ function renderError(error: unknown, field: string): ApiError {
   });
 }
 
+export const contentTooLarge = (field: string, size: string, limit: string) =>
+  new ApiError(422, 'content_too_large', `${field}: renders to ${size}, over the ${limit} limit`, {
+    field,
+  });
+
+/**
+ * Collects a render's output and stops it once it passes `limit` characters: otherwise a 1 MB
+ * value output 450 times is a 450 MB string before anything can measure it.
+ */
+class CappedEmitter {
+  buffer = '';
+  overflowed = false;
+  constructor(private readonly limit: number) {}
+  write(html: unknown): void {
+    const value = toValue(html);
+    const text =
+      typeof value === 'string'
+        ? value
+        : value === null || value === undefined
+          ? ''
+          : Array.isArray(value)
+            ? value.map((v) => String(toValue(v) ?? '')).join('')
+            : String(value);
+    if (this.buffer.length + text.length > this.limit) {
+      this.overflowed = true;
+      throw new Error(`output over ${this.limit} characters`);
+    }
+    this.buffer += text;
+  }
+}
+
+/** Renders a parsed template with its output capped at LIQUID_LIMITS.renderedChars. */
+function renderParsed(liquid: Liquid, tpl: Parsed, scope: object, field: string): string {
+  const emitter = new CappedEmitter(LIQUID_LIMITS.renderedChars);
+  try {
+    const ctx = new Context(scope, liquid.options, { sync: true }, { liquid });
+    return toValueSync(liquid.renderer.renderTemplates(tpl, ctx, emitter)) as string;
+  } catch (error) {
+    if (emitter.overflowed)
+      throw contentTooLarge(
+        field,
+        `more than ${LIQUID_LIMITS.renderedChars} characters`,
+        `${LIQUID_LIMITS.renderedChars}-character`,
+      );
+    throw error;
+  }
+}
+
 /** Renders one string; plain strings (no `{{` or `{%`) pass through untouched and cost nothing. */
 export function renderString(source: string, scope: Record<string, unknown>, field: string): string {
   if (!source.includes('{')) return source;
   try {
-    return engine.renderSync(parse(source), scope) as string;
+    return renderParsed(engine, parseInline(source, field), scope, field);
   } catch (error) {
-    throw renderError(error, field);
+    throw error instanceof ApiError ? error : renderError(error, field);
   }
 }
 
@@ -99,11 +174,15 @@ function renderTree<T>(value: T, scope: Record<string, unknown>, path: string): 
 }
 
 /** Syntax check at save time: line and column of the first error. */
-export function checkSyntax(source: string): { line: number; column: number; message: string } | null {
+export function checkSyntax(
+  source: string,
+  field = 'template',
+): { line: number; column: number; message: string } | null {
   try {
-    engine.parse(source);
+    parseBounded(engine, source, field);
     return null;
   } catch (error) {
+    if (error instanceof ApiError) return { line: 0, column: 0, message: error.message };
     const e = error as Error & { token?: { getPosition?: () => [number, number] } };
     const [line, column] = e.token?.getPosition?.() ?? [0, 0];
     return { line, column, message: e.message.split(',')[0] ?? e.message };
@@ -123,7 +202,7 @@ export type Compiled =
 export function compileDeep(value: unknown, path: string): Compiled {
   if (typeof value === 'string')
     return value.includes('{')
-      ? { kind: 'liquid', template: engine.parse(value), field: path }
+      ? { kind: 'liquid', template: parseBounded(engine, value, path), field: path }
       : { kind: 'literal', value };
   if (Array.isArray(value))
     return { kind: 'array', items: value.map((v, i) => compileDeep(v, `${path}[${i}]`)) };
@@ -143,9 +222,9 @@ export function renderCompiled(compiled: Compiled, scope: Record<string, unknown
       return compiled.value;
     case 'liquid':
       try {
-        return engine.renderSync(compiled.template, scope) as string;
+        return renderParsed(engine, compiled.template, scope, compiled.field);
       } catch (error) {
-        throw renderError(error, compiled.field);
+        throw error instanceof ApiError ? error : renderError(error, compiled.field);
       }
     case 'array':
       return compiled.items.map((c) => renderCompiled(c, scope));
@@ -175,8 +254,9 @@ export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
   if (typeof value === 'string') {
     if (!value.includes('{')) return value;
     try {
-      return loose.parseAndRenderSync(value, scope) as T;
-    } catch {
+      return renderParsed(loose, parseBounded(loose, value, 'template'), scope, 'template') as T;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'content_too_large') throw error;
       return '' as T; // a string that does not even render loosely adds nothing static
     }
   }

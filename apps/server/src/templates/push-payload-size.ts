@@ -56,3 +56,17 @@ export function pushSizes(content: MessageContent): { apns: PayloadSize; fcm: Pa
 export function webSizes(content: MessageContent): { webpush: PayloadSize } {
   return { webpush: measure(() => buildWebPushPayload(job('web', content)), WEB_PUSH_PLAINTEXT_LIMIT) };
 }
+
+/** The wire size for one push plugin (`apns`, `fcm`, `webpush`); undefined for any other plugin. */
+export function payloadSizeFor(plugin: string, content: MessageContent): PayloadSize | undefined {
+  switch (plugin) {
+    case 'apns':
+      return pushSizes(content).apns;
+    case 'fcm':
+      return pushSizes(content).fcm;
+    case 'webpush':
+      return webSizes(content).webpush;
+    default:
+      return undefined;
+  }
+}

@@ -45,7 +45,7 @@ export function syntaxErrors(
   ];
   const problems: SyntaxProblem[] = [];
   for (const { path, source } of sources) {
-    const error = source.includes('{') ? checkSyntax(source) : null;
+    const error = source.includes('{') ? checkSyntax(source, path) : null;
     if (error) problems.push({ path, ...error });
   }
   return problems;

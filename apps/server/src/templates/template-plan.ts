@@ -3,6 +3,7 @@ import type { ChannelContents } from '../notifications/notification-request';
 import type { CompiledTemplate } from './compiled-template';
 import { AnyUser, checkRenderedUrls, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';
+import { checkRenderedSize } from './rendered-limits';
 import type { TemplateMetrics } from './template-metrics';
 
 /**
@@ -60,7 +61,8 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
     checkData(data, app) {
       const scope = { data, user: new AnyUser(), app: { id: app.id, name: app.name } };
       for (const contents of [t.defaults, ...t.variants.values()])
-        for (const compiled of contents.values()) renderCompiled(compiled, scope);
+        for (const [channel, compiled] of contents)
+          checkRenderedSize(channel, renderCompiled(compiled, scope) as MessageContent, `content.${channel}`);
     },
   };
 }

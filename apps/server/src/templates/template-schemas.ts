@@ -1,6 +1,12 @@
 import { z } from 'zod';
+import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { userIdParam } from '../contacts/user-schemas';
-import { type ChannelContents, CORE_CHANNELS, contentSchema } from '../notifications/notification-request';
+import {
+  type ChannelContents,
+  CORE_CHANNELS,
+  contentSchema,
+  refuseTooManyTags,
+} from '../notifications/notification-request';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
@@ -20,7 +26,7 @@ export const localeTag = z
   .max(35)
   .regex(/^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/i, 'a BCP 47 tag such as pt-BR');
 
-const data = z.record(z.string(), z.unknown());
+const data = freeRecord(JSON_LIMITS.data);
 
 /** A user profile for rendering without a stored user (preview, save-time samples). */
 export const inlineUserSchema = z
@@ -28,7 +34,7 @@ export const inlineUserSchema = z
     id: z.string().min(1).max(256).optional(),
     locale: localeTag.nullable().optional(),
     timezone: z.string().max(64).nullable().optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    attributes: freeRecord(JSON_LIMITS.attributes).optional(),
   })
   .strict();
 export type InlineUser = z.infer<typeof inlineUserSchema>;
@@ -48,6 +54,8 @@ export const publishTemplateSchema = z
     sample: z.object({ data: data.optional(), user: inlineUserSchema.optional() }).strict().optional(),
   })
   .strict()
+  // The tag total spans the default content and every variant: one template is parsed as a whole.
+  .superRefine((t, ctx) => refuseTooManyTags({ content: t.content, locales: t.locales }, ctx))
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     for (const [locale, variant] of Object.entries(t.locales)) {

@@ -241,4 +241,31 @@ describe('click and open tracking, client-reported events, a user’s delivery l
     assert.equal((await plain.call('/v1/users/bob/deliveries?extra=1')).status, 400);
     assert.equal((await app.call('/v1/users/bob/deliveries')).status, 200, 'another app has its own bob');
   });
+
+  test('a link with CR/LF is stored normalised and redirects (302), never a 500; so does one stored raw', async () => {
+    assert.equal(
+      (await app.call('/v1/users/cora', { method: 'PUT', body: { email: 'cora@example.com' } })).status,
+      200,
+    );
+    const id = await send(app, {
+      to: { userId: 'cora' },
+      content: { email: { subject: 's', html: '<a href="https://shop.example/x\r\nSet-Cookie: a=1">X</a>' } },
+    });
+    const payload = await received('cora@example.com');
+    const link = payload.html.match(/href="([^"]+)"/)![1]!;
+    assert.ok(link.startsWith(`${t.h.url}/t/`), link);
+    const res = await fetch(link, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), 'https://shop.example/xSet-Cookie:%20a=1');
+    assert.equal(res.headers.get('set-cookie'), null);
+
+    // A link stored before links were normalised is normalised on the way out.
+    await sql(t.h.db.url, `UPDATE deliveries SET links = $2::jsonb WHERE notification_id = $1`, [
+      id,
+      JSON.stringify(['https://shop.example/y\r\nX-Evil: 1']),
+    ]);
+    const raw = await fetch(link, { redirect: 'manual' });
+    assert.equal(raw.status, 302);
+    assert.equal(raw.headers.get('location'), 'https://shop.example/yX-Evil:%201');
+  });
 });

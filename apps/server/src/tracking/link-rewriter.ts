@@ -18,9 +18,24 @@ const decodeAmp = (s: string) => s.replaceAll('&amp;', '&');
 const encodeAmp = (s: string) => s.replaceAll('&', '&amp;');
 
 /**
+ * A link as stored and redirected to: the WHATWG URL's href (tabs and newlines removed, spaces
+ * and control characters percent-encoded, the host in ASCII), so it is always a valid Location
+ * header; undefined for anything that is not an http(s) URL.
+ */
+export function normalisedLink(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Rewrites links of one rendered message to signed tracking URLs, and adds the open pixel to
  * HTML e-mail. The same URL in HTML and text gets one index. Channels without links a user
- * taps (sms, webhook) are left alone; so is everything past 255 links.
+ * taps (sms, webhook) are left alone; so is everything past 255 links, and a link that is not a
+ * valid http(s) URL.
  */
 export function rewriteLinks(
   channel: string,
@@ -33,10 +48,12 @@ export function rewriteLinks(
   const links: string[] = [];
   const base = baseUrl.replace(/\/+$/, '');
   const tracked = (url: string): string => {
-    let index = links.indexOf(url);
+    const link = normalisedLink(url);
+    if (link === undefined) return url;
+    let index = links.indexOf(link);
     if (index < 0) {
       if (links.length >= MAX_LINKS - 1) return url;
-      index = links.push(url) - 1;
+      index = links.push(link) - 1;
     }
     return `${base}/t/${signer.sign(deliveryId, index)}`;
   };

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
+import { normalisedLink } from './link-rewriter';
 import { OPEN_PIXEL } from './link-token';
 import { LinkTracking } from './link-tracking.service';
 import { TrackingRecorder } from './tracking-recorder';
@@ -39,13 +40,15 @@ export class TrackingLinksController {
       'SELECT links->>$2::int AS url FROM deliveries WHERE id = $1',
       [parsed.deliveryId, parsed.index],
     );
-    if (!row?.url) return notFound();
+    // Stored normalised; checked again so a link stored otherwise can never break the header (a 500).
+    const target = row?.url ? normalisedLink(row.url) : undefined;
+    if (target === undefined) return notFound();
     await this.recorder.record({
       deliveryId: parsed.deliveryId,
       status: 'clicked',
       source: 'link',
       detail: { link: parsed.index },
     });
-    return reply.code(302).header('cache-control', 'no-store').header('location', row.url).send();
+    return reply.code(302).header('cache-control', 'no-store').header('location', target).send();
   }
 }
