@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ApiError } from '../common/api-error';
-import { badRequest } from '../common/api-error';
+import { ApiError, badRequest } from '../common/api-error';
 import { JSON_LIMITS } from '../common/free-json';
 import { newId } from '../common/ids';
 import { rows } from '../database/rows';
