@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { countRows } from '../testing/db';
 import { basic, json, type TestApp } from '../testing/harness';
-import { deliveryOf, startTrackingHarness, type TrackingHarness } from '../tracking/testing/tracking-harness';
+import {
+  type DeliveryView,
+  deliveryOf,
+  startTrackingHarness,
+  type TrackingHarness,
+} from '../tracking/testing/tracking-harness';
 import { signUserToken } from './user-token';
 
 interface ErrorBody {
@@ -247,7 +252,9 @@ describe('client keys', () => {
     const scheduled = await app.call('/v1/notifications', { body: { ...hello('ann'), sendAt } });
     assert.equal(scheduled.status, 202);
     const id = (await json<{ id: string }>(scheduled)).id;
-    const pending = await deliveryOf(app, id, () => true);
+    // Settled first: the enqueuer moves a scheduled delivery from pending to queued on its own.
+    const settled = (d: DeliveryView) => d.status === 'queued' && d.events.some((e) => e.status === 'queued');
+    const pending = await deliveryOf(app, id, settled, 'the scheduled delivery queued');
     for (const type of ['clicked', 'opened']) {
       const error = await errorOf(
         await asClient('ann', '/v1/events', { body: { events: [{ deliveryId: pending.id, type }] } }),
