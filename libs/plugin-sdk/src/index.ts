@@ -2,6 +2,7 @@ export * from './app-config-cache';
 export * from './backoff';
 export * from './circuit-breaker';
 export * from './config';
+export * from './delivery-records';
 export * from './errors';
 export * from './logger';
 export * from './message';
