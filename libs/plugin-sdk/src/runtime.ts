@@ -276,7 +276,9 @@ export class PluginRuntime {
       return 'canceled';
     }
     if (deps.records) {
-      // Redis has no sent mark, but Redis may have lost it: the host's durable record decides.
+      // Redis has no sent mark, but Redis may have lost it: the host's durable record decides. Every
+      // first send comes here, so the read is batched (BatchedRecordLookup): one query per batch of
+      // concurrent jobs, not one per job.
       let record: DeliveryRecord | undefined;
       try {
         record = await deps.records.get(delivery.deliveryId);
