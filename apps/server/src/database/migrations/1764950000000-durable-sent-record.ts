@@ -2,8 +2,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * `sent_at`: when a provider first accepted the delivery, written with its `sent` status. It stays
- * set whatever comes later (a bounce that fails it, a late cancel), so the send gate can always
- * tell a delivery that went from one that did not, whatever Redis lost.
+ * set whatever comes later (a bounce that fails it), so the send gate can always
+ * tell a delivery that went from one that did not, whatever Redis lost. Rows sent before it existed
+ * are not filled in (that would rewrite the whole table): their status says it (status-writer.ts).
  * `deliveries_queued`: the queue reconciler pages through `queued` deliveries by id to find jobs
  * Redis no longer holds; without it every pass would read the whole table.
  */
@@ -13,7 +14,6 @@ export class DurableSentRecord1764950000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS sent_at timestamptz;
-      UPDATE deliveries SET sent_at = updated_at WHERE status IN ('sent', 'delivered', 'opened', 'clicked') AND sent_at IS NULL;
       CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (id) WHERE status = 'queued';
     `);
   }
