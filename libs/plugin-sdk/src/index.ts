@@ -3,6 +3,7 @@ export * from './backoff';
 export * from './circuit-breaker';
 export * from './circuit-breakers';
 export * from './config';
+export * from './delivery-records';
 export * from './errors';
 export * from './logger';
 export * from './message';

@@ -23,7 +23,8 @@ export const BACKOFF_STRATEGY = 'clarion';
  * Job options for one delivery. The job id is the delivery id (a UUID, so never all digits and
  * never containing `:`): while its job waits or runs, a re-enqueue by the sweeper or the
  * reconciler is a no-op. Once the job has completed (and is dropped, see DELIVERY_JOBS_KEPT) the
- * delivery is no longer `pending` or `queued`, and a late re-add finds it in the sent ledger.
+ * delivery is no longer `pending` or `queued`, and a late re-add finds it sent (the sent ledger, or
+ * the host's durable record behind it).
  */
 export function deliveryJobOptions(
   job: DeliveryJob,

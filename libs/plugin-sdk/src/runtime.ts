@@ -5,6 +5,7 @@ import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
 import { CIRCUIT_STATE_VALUE, type CircuitSettings } from './circuit-breaker';
 import { CircuitBreakers } from './circuit-breakers';
+import { BatchedRecordLookup, type DeliveryRecord, type DeliveryRecords } from './delivery-records';
 import { InvalidAddressError, isSendError, PermanentError, RetryableError, type SendError } from './errors';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
@@ -26,6 +27,8 @@ import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
 const BULLMQ_LOCK_DURATION_MS = 30_000;
 const BULLMQ_STALLED_INTERVAL_MS = 30_000;
 const BULLMQ_MAX_STALLED_COUNT = 1;
+/** How long a job waits, without spending an attempt, when the host's record cannot be read (database away). */
+const RECORDS_AWAY_DELAY_MS = 2000;
 
 export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
@@ -36,6 +39,12 @@ export interface PluginRuntimeOptions {
   prefix?: string;
   registry: Registry;
   reporter: DeliveryReporter;
+  /**
+   * The host's durable record of what was sent (see delivery-records.ts), read before every send
+   * where Redis has no sent mark. Without it the Redis mark alone decides, and a Redis that lost
+   * writes (failover, restore) makes the runtime send again what it already sent.
+   */
+  records?: DeliveryRecords;
   log?: PluginLogger;
   resolveAppConfig?: AppConfigResolver;
   /** Overrides of the plugin's own processor settings (a worker pool's concurrency, say). */
@@ -122,10 +131,19 @@ export class PluginRuntime {
       options.inFlightTtlMs ?? Math.max(120_000, 2 * (options.lockDurationMs ?? BULLMQ_LOCK_DURATION_MS)),
     );
     const appConfigs = new AppConfigCache(plugin, options.resolveAppConfig);
+    const records = options.records ? new BatchedRecordLookup(options.records) : undefined;
 
     let runtime: PluginRuntime | undefined;
     const processJob = (job: Job<DeliveryJob>, token?: string) =>
-      runtime!.process(job, token, { ledger, gate, appConfigs, metrics, reporter: options.reporter, log });
+      runtime!.process(job, token, {
+        ledger,
+        gate,
+        records,
+        appConfigs,
+        metrics,
+        reporter: options.reporter,
+        log,
+      });
 
     const worker = new Worker<DeliveryJob>(pluginQueueName(plugin.name), processJob, {
       connection: options.connection,
@@ -221,6 +239,7 @@ export class PluginRuntime {
     deps: {
       ledger: SentLedger;
       gate: SendGate;
+      records: BatchedRecordLookup | undefined;
       appConfigs: AppConfigCache;
       metrics: StandardPluginMetrics;
       reporter: DeliveryReporter;
@@ -254,7 +273,8 @@ export class PluginRuntime {
       );
     }
     if (gate.kind === 'sent') {
-      // Sent before a crash or a lost ack: record it again (idempotent), never resend.
+      // Sent before a crash or a lost ack: never resend. Reported again because the process may have
+      // died after the Redis mark and before the database write; the host ignores a repeat.
       await report({
         type: 'sent',
         job: delivery,
@@ -268,6 +288,31 @@ export class PluginRuntime {
       deps.metrics.attempts.inc({ ...labels, result: 'canceled' });
       await report({ type: 'canceled', job: delivery, attempt, at: new Date() });
       return 'canceled';
+    }
+    if (deps.records) {
+      // Redis has no sent mark, but Redis may have lost it: the host's durable record decides. Every
+      // first send comes here, so the read is batched (BatchedRecordLookup): one query per batch of
+      // concurrent jobs, not one per job.
+      let record: DeliveryRecord | undefined;
+      try {
+        record = await deps.records.get(delivery.deliveryId);
+      } catch (error) {
+        log.warn(
+          { err: (error as Error).message },
+          'cannot read whether it was sent (database away); trying again shortly',
+        );
+        await job.moveToDelayed(Date.now() + RECORDS_AWAY_DELAY_MS, token);
+        throw new DelayedError();
+      }
+      const settled = record ? this.settledElsewhere(record) : undefined;
+      if (settled) {
+        if (settled === 'sent') {
+          // Put the mark back into Redis so the next run of this job stops at the gate; best effort.
+          await deps.ledger.record(delivery.deliveryId, record?.providerMessageId).catch(() => undefined);
+        }
+        log.info({ recorded: settled }, 'the database already has this delivery settled; not sending it');
+        return settled;
+      }
     }
     if (delivery.expiresAt !== undefined && Date.parse(delivery.expiresAt) <= Date.now()) {
       deps.metrics.attempts.inc({ ...labels, result: 'expired' });
@@ -301,9 +346,13 @@ export class PluginRuntime {
     const started = process.hrtime.bigint();
     deps.metrics.inFlight.inc({ plugin: this.plugin.name });
     let result: SendResult;
+    let recorded: Promise<void>;
     try {
       const appConfig = loaded ? loaded.appConfig : await deps.appConfigs.get(delivery.appId);
       result = await this.sender.send(delivery, { appConfig, attempt, log });
+      // The provider has it: record that before anything else, both writes at once. Until one of
+      // them lands, a crash sends it again (the at-least-once window: the Redis write's round trip).
+      recorded = this.recordSent(delivery, attempt, result, { ...deps, log, report });
     } catch (thrown) {
       const error: SendError = isSendError(thrown)
         ? thrown
@@ -315,34 +364,65 @@ export class PluginRuntime {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
       deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
-    // The provider has it: a ledger write that fails (Redis away) must not turn this into a retry,
-    // which would send it again. PostgreSQL records the `sent` below either way.
-    await deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
-      log.warn({ err: (error as Error).message }, 'sent, but the sent ledger could not note it (Redis away)');
-    });
     circuit?.success();
     deps.metrics.attempts.inc({ ...labels, result: 'sent' });
     deps.metrics.endToEnd.observe(labels, Math.max(0, Date.now() - Date.parse(delivery.acceptedAt)) / 1000);
     if (!this.health.healthy) this.setHealth({ healthy: true });
-    try {
-      await report({
+    await recorded;
+    return 'sent';
+  }
+
+  /**
+   * Whether the host's record says this job must not send: `sent` (a provider took it), `rerouted`
+   * (another plugin owns it now) or another ending; undefined while it may still be sent.
+   */
+  private settledElsewhere(record: DeliveryRecord): string | undefined {
+    if (record.sent) return 'sent';
+    if (!record.open) return 'settled';
+    if (record.plugin !== undefined && record.plugin !== this.plugin.name) return 'rerouted';
+    return undefined;
+  }
+
+  /**
+   * Writes the Redis mark and the host's `sent` record together. A failed Redis write must not make
+   * this a retry (which would send again); the database write is the one that counts. If that
+   * fails, the job runs again and its gate finds the Redis mark (or, Redis lost too, the
+   * database's record decides once it is back) and records it then.
+   */
+  private async recordSent(
+    delivery: DeliveryJob,
+    attempt: number,
+    result: SendResult,
+    deps: {
+      ledger: SentLedger;
+      log: PluginLogger;
+      report: (o: DeliveryOutcome) => Promise<void>;
+    },
+  ): Promise<void> {
+    const mark = deps.ledger.record(delivery.deliveryId, result.providerMessageId).catch((error: unknown) => {
+      deps.log.warn(
+        { err: (error as Error).message },
+        'sent, but the sent ledger could not note it (Redis away)',
+      );
+    });
+    const durable = deps
+      .report({
         type: 'sent',
         job: delivery,
         attempt,
         at: new Date(),
         ...(result.providerMessageId !== undefined ? { providerMessageId: result.providerMessageId } : {}),
         ...(result.details !== undefined ? { details: result.details } : {}),
+      })
+      .catch((error: unknown) => {
+        // Not a failed send (the provider, its circuit and the fallback chain are not involved).
+        deps.log.warn(
+          { err: (error as Error).message },
+          'sent, but its status could not be recorded (database away); the job runs again to record it',
+        );
+        throw error;
       });
-    } catch (error) {
-      // Not a failed send (the provider, its circuit and the fallback chain are not involved): the
-      // job runs again, its gate finds the delivery sent, and records it then.
-      log.warn(
-        { err: (error as Error).message },
-        'sent, but its status could not be recorded (database away); the job runs again to record it',
-      );
-      throw error;
-    }
-    return 'sent';
+    await Promise.all([mark, durable]);
   }
 
   private async handleFailure(

@@ -35,7 +35,9 @@ export function sentLedgerTtlSeconds(w: RerunWindow): number {
 /**
  * Remembers which deliveries a provider already accepted, so a retried or recovered job
  * (worker killed after the send, before the job completed) does not send again, and which plugins
- * handed a delivery on to a fallback provider. The SendGate reads both in its claim script.
+ * handed a delivery on to a fallback provider. The SendGate reads both in its claim script. For
+ * sends it is a cache of the host's durable record (DeliveryRecords): a mark here means sent, its
+ * absence is checked there, since Redis can lose writes.
  * The remaining gap is a crash between the provider's answer and `record`: at-least-once there,
  * which no provider API without idempotency keys can close.
  */

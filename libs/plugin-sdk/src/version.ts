@@ -1,7 +1,7 @@
 import { satisfies } from 'semver';
 
 /** This SDK's version; plugins declare the range they support in `sdkVersion`, checked by the host. */
-export const SDK_VERSION = '0.1.3';
+export const SDK_VERSION = '0.1.4';
 
 /**
  * Whether a plugin's `sdkVersion` range (`^0.1.0`, `~1.2.0`, `>=0.1 <0.3`, …) admits this SDK. An

@@ -17,6 +17,7 @@ import { PluginRegistry } from '../plugins/plugin-registry';
 import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { OutcomeRouter } from './outcome-router';
+import { StatusWriter } from './status-writer';
 import { circuitSettings, workerProcessor } from './worker-settings';
 
 /** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */
@@ -32,6 +33,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     private readonly plugins: PluginRegistry,
     private readonly router: OutcomeRouter,
+    private readonly writer: StatusWriter,
     private readonly integrations: IntegrationsService,
   ) {
     // Plugins log through pino directly (JSON, same format as the HTTP logs), bound to plugin and delivery ids.
@@ -54,6 +56,8 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           prefix: this.env.CLARION_QUEUE_PREFIX,
           registry: this.registry,
           reporter: this.router,
+          // PostgreSQL decides whether a delivery was sent; Redis's sent mark is its cache.
+          records: this.writer,
           resolveAppConfig: this.integrations.resolve,
           log: this.pluginLog,
           lockDurationMs: this.env.CLARION_JOB_LOCK_MS,

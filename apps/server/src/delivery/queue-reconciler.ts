@@ -1,92 +1,99 @@
-import { once } from 'node:events';
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import type { Env } from '../config/env';
-import { ENV } from '../config/tokens';
+import { preparedQuery } from '../database/prepared';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { delayUntil, Enqueuer } from './enqueuer';
+import { QueueRegistry } from './queue-registry';
 
 const PAGE = 5000;
-/** How long start-up waits for a Redis that is still connecting before it checks. */
-const STARTUP_WAIT_MS = 10_000;
-
 /**
- * The producer connection has no offline queue (the request path must fail fast), so a command
- * sent while it is still connecting fails at once. Resolves once it is ready; rejects on its
- * first connection error (Redis away) or after `timeoutMs`.
+ * At most this many `queued` deliveries are checked per pass; the next pass goes on where this
+ * one stopped. A backlog of a million is then covered in 20 passes (five minutes at the default
+ * sweep interval, less than such a backlog takes to drain) without one long scan per pass.
  */
-async function ready(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) });
-}
+const ROWS_PER_PASS = 50_000;
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+
+/** A page of `queued` deliveries, by id, that have been queued for longer than the grace period. */
+const QUEUED_PAGE_SQL = `
+  SELECT id::text, COALESCE(plugin, job->>'plugin') AS plugin FROM deliveries
+   WHERE status = 'queued' AND id > $1::uuid AND job IS NOT NULL
+     AND updated_at < now() - ($2 || ' milliseconds')::interval
+   ORDER BY id LIMIT ${PAGE}`;
 
 /**
- * PostgreSQL holds the truth, Redis only the queues. When Redis comes back empty (restart
- * without persistence, failover to a replica that lagged, FLUSHALL), the jobs of deliveries
- * already marked `queued` are gone and the sweeper (which looks at `pending`) would never send
- * them. A marker key tells whether this Redis still holds what we put there: when it is
- * missing, every `queued` delivery is added again (job id = delivery id, so jobs still in Redis
- * are untouched), and only then is the marker written, so a crash mid-way repeats the pass.
- *
- * Every process (API and worker) checks once at start, before it serves: a new install's first
- * process finds nothing queued and writes the marker at once. Left to the worker's first sweep,
- * deliveries accepted meanwhile would be taken for lost (a false alarm and a pass of needless adds).
+ * PostgreSQL holds the truth, Redis only the queues. Redis can lose jobs without looking empty: a
+ * failover to a replica that lagged, a crash with AOF `everysec`, a restore of an older snapshot
+ * all bring back a copy that holds what it held then, not what was added since. So no marker in
+ * Redis can say whether it is intact; each pass instead asks PostgreSQL which deliveries are
+ * `queued` (for longer than `graceMs`: a job is added before its delivery is marked queued, so
+ * a young one is simply in flight) and checks, one pipelined EXISTS per delivery, that Redis
+ * holds its job. Missing ones are re-added (job id = delivery id, so one re-added twice is still
+ * one job); the send gate's database check keeps a re-added delivery that was in fact sent from
+ * being sent again.
  */
 @Injectable()
-export class QueueReconciler implements OnApplicationBootstrap {
+export class QueueReconciler {
   private readonly log = new Logger('reconciler');
+  /** Where the next pass starts (ids are UUIDv7: new deliveries sort last). */
+  private cursor = FIRST_ID;
 
   constructor(
-    @Inject(ENV) private readonly env: Env,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     private readonly db: DataSource,
     private readonly enqueuer: Enqueuer,
+    private readonly queues: QueueRegistry,
   ) {}
 
-  private get markerKey(): string {
-    return `${this.env.CLARION_QUEUE_PREFIX}:queues-intact`;
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    // Redis away at start is not fatal here: the sweeper runs the same check on every pass.
-    try {
-      await ready(this.redis, STARTUP_WAIT_MS);
-      await this.reconcileIfRedisLost();
-    } catch (error) {
-      this.log.warn(`could not check the queues at start (the sweeper will): ${(error as Error).message}`);
-    }
-  }
-
-  /** Re-adds queued deliveries if Redis lost its data; returns how many were re-added. Throws if Redis is away. */
-  async reconcileIfRedisLost(): Promise<number> {
-    if ((await this.redis.exists(this.markerKey)) === 1) return 0;
+  /**
+   * Checks up to ROWS_PER_PASS queued deliveries older than `graceMs`, re-adding those whose job
+   * Redis does not hold; returns how many it re-added. Throws if PostgreSQL or Redis is away.
+   */
+  async reconcile(graceMs: number): Promise<number> {
     let readded = 0;
-    let after = '00000000-0000-0000-0000-000000000000';
-    for (;;) {
-      // Due at the later of the notification's sendAt and the delivery's own hold (quiet hours, a deferring cap).
-      const rows: { id: string; job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-        `SELECT d.id, d.job, GREATEST(n.send_at, d.held_until) AS send_at
-           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-          WHERE d.status = 'queued' AND d.job IS NOT NULL AND d.id > $1::uuid
-          ORDER BY d.id LIMIT ${PAGE}`,
-        [after],
-      );
-      if (rows.length === 0) break;
-      const ok = await this.enqueuer.enqueue(
-        rows.map((r) => ({
-          job: r.job,
-          delayMs: delayUntil(r.send_at),
-        })),
-      );
-      if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
-      readded += rows.length;
-      after = rows.at(-1)!.id;
+    let checked = 0;
+    while (checked < ROWS_PER_PASS) {
+      const rows = await preparedQuery<{ id: string; plugin: string }>(this.db, QUEUED_PAGE_SQL, [
+        this.cursor,
+        String(graceMs),
+      ]);
+      checked += rows.length;
+      if (rows.length > 0) readded += await this.readdMissing(rows);
+      if (rows.length < PAGE) {
+        this.cursor = FIRST_ID; // reached the end: the next pass starts over
+        break;
+      }
+      this.cursor = rows.at(-1)!.id;
     }
-    await this.redis.set(this.markerKey, new Date().toISOString());
     if (readded > 0)
-      this.log.warn(`Redis had lost its queues: re-added ${readded} queued deliveries from PostgreSQL`);
+      this.log.warn(`Redis had lost the jobs of ${readded} queued deliveries: re-added them from PostgreSQL`);
     return readded;
+  }
+
+  private async readdMissing(rows: { id: string; plugin: string }[]): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (const r of rows) pipeline.exists(this.queues.forPlugin(r.plugin).toKey(r.id));
+    const answers = (await pipeline.exec()) ?? [];
+    const missing: string[] = [];
+    rows.forEach((r, i) => {
+      const [error, exists] = answers[i] ?? [new Error('no answer')];
+      if (error) throw error;
+      if (exists === 0) missing.push(r.id);
+    });
+    if (missing.length === 0) return 0;
+    // Read again: a job that finished between the page and the check has its outcome recorded by now.
+    const lost: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
+      `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at
+         FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+        WHERE d.id = ANY($1::uuid[]) AND d.status = 'queued' AND d.job IS NOT NULL`,
+      [missing],
+    );
+    if (lost.length === 0) return 0;
+    // Due at the later of the notification's sendAt and the delivery's own hold (quiet hours, a deferring cap).
+    const ok = await this.enqueuer.enqueue(lost.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at) })));
+    if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
+    return lost.length;
   }
 }

@@ -1,4 +1,4 @@
-import type { DeliveryOutcome, DeliveryReporter } from '@clarion/plugin-sdk';
+import type { DeliveryOutcome, DeliveryRecord, DeliveryRecords, DeliveryReporter } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
@@ -92,7 +92,9 @@ function toRow(o: DeliveryOutcome): Row {
 /**
  * Records a batch of outcomes in one statement. `old` locks the rows first (in id order:
  * concurrent batches cannot deadlock) and reads their current status; `moved` applies the
- * highest outcome per delivery where the lifecycle allows it. The history gets every outcome of
+ * highest outcome per delivery where the lifecycle allows it; `sent_at` keeps the first `sent` for
+ * good (the send gate's durable record), and a repeated `sent` (a job run again after its send was
+ * recorded) changes nothing and logs nothing. The history gets every outcome of
  * the deliveries that moved (an outcome the UPDATE refused, such as a late "sent" after a
  * provider's "delivered", changed nothing and is not logged after the later step), preceded by
  * `queued` where a worker finished the job before the enqueuer marked it queued. The stats
@@ -108,6 +110,7 @@ const RECORD_OUTCOMES_SQL = `
       attempts = GREATEST(d.attempts, v.attempt),
       provider_message_id = COALESCE(v.pmid, d.provider_message_id),
       error_code = v.code, error_message = v.message, updated_at = now(),
+      sent_at = CASE WHEN v.status = 'sent' THEN COALESCE(d.sent_at, now()) ELSE d.sent_at END,
       -- Only a pending or queued delivery's job can be enqueued again from here: at its end the
       -- rendered content (e-mail HTML, personal data) is dropped rather than kept for the retention period.
       job = CASE WHEN v.status = 'retrying' THEN d.job END
@@ -118,6 +121,7 @@ const RECORD_OUTCOMES_SQL = `
       AND NOT (d.status IN ('sent', 'failed', 'expired') AND v.status = 'retrying')
       -- A provider callback that overtook this outcome already failed it (bounce): a late "sent" is no step back.
       AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
+      AND NOT (v.status = 'sent' AND (d.status = 'sent' OR d.sent_at IS NOT NULL))
     RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
               old.status AS from_status, d.status AS to_status, d.reason
   ),
@@ -151,8 +155,18 @@ const RECORD_OUTCOMES_SQL = `
 /** Called after a batch of outcomes is durable (status webhooks, fallback). Must not throw or block. */
 export type OutcomeListener = (outcomes: DeliveryOutcome[]) => void;
 
+/**
+ * The send gate's durable record (DeliveryRecords): one statement per batch of jobs about to send.
+ * A delivery counts as sent once `sent_at` is set, or (rows written before it existed, or whose
+ * `sent` a provider callback overtook) by a status only a sent delivery reaches.
+ */
+const LOOKUP_SQL = `
+  SELECT id::text, status, plugin, provider_message_id,
+         (sent_at IS NOT NULL OR status IN ('sent', 'delivered', 'opened', 'clicked')) AS sent
+    FROM deliveries WHERE id = ANY($1::uuid[])`;
+
 @Injectable()
-export class StatusWriter implements DeliveryReporter {
+export class StatusWriter implements DeliveryReporter, DeliveryRecords {
   private readonly batcher: Batcher<DeliveryOutcome, undefined>;
   private readonly listeners: OutcomeListener[] = [];
 
@@ -181,6 +195,27 @@ export class StatusWriter implements DeliveryReporter {
     return this.batcher.drain();
   }
 
+  async lookup(deliveryIds: readonly string[]): Promise<ReadonlyMap<string, DeliveryRecord>> {
+    const rows = await preparedQuery<{
+      id: string;
+      status: string;
+      plugin: string | null;
+      provider_message_id: string | null;
+      sent: boolean;
+    }>(this.db, LOOKUP_SQL, [deliveryIds]);
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          sent: r.sent,
+          open: r.status === 'pending' || r.status === 'queued',
+          ...(r.plugin !== null ? { plugin: r.plugin } : {}),
+          ...(r.provider_message_id !== null ? { providerMessageId: r.provider_message_id } : {}),
+        },
+      ]),
+    );
+  }
+
   private async flush(outcomes: DeliveryOutcome[]): Promise<undefined[]> {
     const rows = outcomes.map(toRow);
     // One row per delivery for the UPDATE (the highest state), every row for the history.
@@ -198,6 +233,9 @@ export class StatusWriter implements DeliveryReporter {
         !!o.job.address.contactId &&
         o.error.addressReason !== 'opted_out',
     );
+    // A job run again while its first `sent` waits in the same batch: one `sent` in the history.
+    const sentSeen = new Set<string>();
+    const history = rows.filter((r) => r.status !== 'sent' || (!sentSeen.has(r.id) && !!sentSeen.add(r.id)));
     const params = [
       updates.map((r) => r.id),
       updates.map((r) => r.status),
@@ -207,10 +245,10 @@ export class StatusWriter implements DeliveryReporter {
       updates.map((r) => storable(r.providerMessageId)),
       updates.map((r) => storable(r.errorCode)),
       updates.map((r) => storable(r.errorMessage)),
-      rows.map((r) => r.id),
-      rows.map((r) => r.status),
-      rows.map((r) => r.attempt),
-      rows.map((r) => storableJson({ ...r.detail, reason: r.reason ?? undefined })),
+      history.map((r) => r.id),
+      history.map((r) => r.status),
+      history.map((r) => r.attempt),
+      history.map((r) => storableJson({ ...r.detail, reason: r.reason ?? undefined })),
     ];
     if (invalid.length === 0) {
       await preparedQuery(this.db, RECORD_OUTCOMES_SQL, params); // one statement: atomic without BEGIN/COMMIT

@@ -11,7 +11,8 @@ import { QueueReconciler } from './queue-reconciler';
 import { QueueRegistry } from './queue-registry';
 
 /**
- * Re-enqueues what was accepted but never reached Redis: deliveries left `pending` and fan-outs
+ * Re-enqueues what was accepted but never reached Redis, or that Redis lost: `queued` deliveries
+ * whose job Redis no longer holds (QueueReconciler), deliveries left `pending` and fan-outs
  * without a job (Redis was down, or the API died between commit and enqueue). Enqueueing is
  * idempotent (job id = delivery id), so sweeping twice or from two processes is harmless.
  */
@@ -46,8 +47,8 @@ export class Sweeper extends PeriodicTask {
 
   private async sweepOnce(olderThanMs: number): Promise<{ deliveries: number; fanouts: number }> {
     try {
-      // Redis restarted empty? Then `queued` deliveries have no job any more: add them again first.
-      await this.reconciler.reconcileIfRedisLost();
+      // Redis lost jobs (restarted empty or stale)? Then some `queued` deliveries have none: add them again first.
+      await this.reconciler.reconcile(olderThanMs);
       const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
         `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
           WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL

@@ -5,7 +5,8 @@ import type { Processes, Spawned } from './processes';
 /**
  * A private redis-server that a test may stop and start (the shared one must never be touched).
  * Nothing persists (`--save "" --appendonly no`), so a restart comes back empty, like a
- * failed-over or rebuilt Redis: whatever was only in Redis is gone.
+ * failed-over or rebuilt Redis: whatever was only in Redis is gone. Given a `dir`, a snapshot
+ * the test takes (`snapshot()`) is what a restart comes back with: a stale copy.
  */
 export class OwnRedis {
   private server: Spawned | undefined;
@@ -13,10 +14,11 @@ export class OwnRedis {
   private constructor(
     private readonly processes: Processes,
     readonly port: number,
+    private readonly dir: string | undefined,
   ) {}
 
-  static async start(processes: Processes): Promise<OwnRedis> {
-    const redis = new OwnRedis(processes, await freePort());
+  static async start(processes: Processes, options: { dir?: string } = {}): Promise<OwnRedis> {
+    const redis = new OwnRedis(processes, await freePort(), options.dir);
     await redis.up();
     return redis;
   }
@@ -42,6 +44,7 @@ export class OwnRedis {
       'no',
       '--maxmemory-policy',
       'noeviction',
+      ...(this.dir ? ['--dir', this.dir, '--dbfilename', 'dump.rdb'] : []),
     ]);
     const server = this.server;
     await waitFor(
@@ -64,6 +67,17 @@ export class OwnRedis {
       },
       { intervalMs: 50 },
     );
+  }
+
+  /** Writes the snapshot a restart loads (SAVE: done when this resolves). Needs a `dir`. */
+  async snapshot(): Promise<void> {
+    if (!this.dir) throw new Error('OwnRedis: snapshot() needs a dir');
+    const client = new Redis(this.url, { maxRetriesPerRequest: 0 });
+    try {
+      await client.save();
+    } finally {
+      client.disconnect();
+    }
   }
 
   /** Kills it hard (SIGKILL): clients see the connection drop with no goodbye. */
