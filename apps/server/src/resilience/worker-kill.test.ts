@@ -9,6 +9,7 @@ import { receiptsById } from '../testing/receipts';
 const NOTIFICATIONS = 300;
 const FAST = 100;
 const SLOW = 60;
+const SLOW_DELAY_MS = 10_000;
 const USERS = 10;
 
 /** Worker settings that make recovery quick: a dead worker's jobs are taken back after 1.5 s. */
@@ -18,8 +19,8 @@ const WORKER_ENV = {
   CLARION_SWEEP_AFTER_MS: '1000',
   CLARION_WORKER_CONCURRENCY: '40',
   CLARION_MIGRATE_ON_START: 'false',
-  // Longer than the receiver's 4 s delay: the sends are cut by the kill, not by a timeout.
-  CLARION_WEBHOOK_TIMEOUT_MS: '10000',
+  // Longer than the receiver's slow delay: the sends are cut by the kill, not by a timeout.
+  CLARION_WEBHOOK_TIMEOUT_MS: '20000',
 };
 
 describe('a worker killed mid-run (SIGKILL)', () => {
@@ -49,11 +50,13 @@ describe('a worker killed mid-run (SIGKILL)', () => {
     );
 
   test('loses nothing and sends nothing twice once the stalled jobs are recovered by a new worker', async (t) => {
-    // The first 100 sends are quick; the next 60 hang 4 s at the receiver, so the kill lands while
+    // The first 100 sends are quick; the next 60 hang at the receiver, so the kill lands while
     // 40 sends (the worker's concurrency) are in flight and none is between "receiver said 200"
     // and "worker recorded it" (that window is the SentLedger's, see NOTES-resilience.md).
     h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: 10, times: FAST });
-    h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: 4000, times: SLOW });
+    // 10 s: the kill must land while they hang, after the quick ones are recorded; on a loaded
+    // machine recording those can take seconds, and a 4 s hang sometimes ended first.
+    h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: SLOW_DELAY_MS, times: SLOW });
     const first = await processes.startClarion('worker-1', 'worker', h.childEnv(WORKER_ENV));
 
     const ids: string[] = [];
@@ -74,7 +77,7 @@ describe('a worker killed mid-run (SIGKILL)', () => {
       }
     }
 
-    const inFlight = () => SLOW - (h.sandbox.behaviors.list().find((r) => r.delayMs === 4000)?.times ?? 0);
+    const inFlight = () => SLOW - (h.sandbox.behaviors.list().find((r) => r.delayMs === SLOW_DELAY_MS)?.times ?? 0);
     await waitFor(
       'the quick sends recorded and slow ones in flight',
       async () =>
@@ -92,7 +95,7 @@ describe('a worker killed mid-run (SIGKILL)', () => {
       timeoutMs: 120_000,
       intervalMs: 200,
     });
-    // The receiver notes the killed worker's requests once their 4 s delay ends.
+    // The receiver notes the killed worker's requests once their delay ends.
     await waitFor(
       'the cut requests noted by the receiver',
       () => h.sandbox.recorder.count({ outcome: 'aborted' }) >= killedWith,
