@@ -31,6 +31,22 @@ export const envSchema = z.object({
       'must be 32 bytes, base64 (openssl rand -base64 32)',
     ),
   CLARION_PUBLIC_URL: z.url().default('http://localhost:3000'),
+  /**
+   * Whether X-Forwarded-For/-Proto/-Host are believed: `false` (default), `true` (any hop), or a
+   * comma-separated list of proxy addresses/CIDRs. Nothing signed depends on it (callbacks use CLARION_PUBLIC_URL).
+   */
+  CLARION_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | string[] => {
+      const t = v.trim().toLowerCase();
+      if (['false', '0', 'no', ''].includes(t)) return false;
+      if (['true', '1', 'yes'].includes(t)) return true;
+      return t
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    }),
   CLARION_PLUGINS: csv.default([]),
   CLARION_PLUGIN_PATH: z.string().default('/app/plugins-extra/node_modules'),
   CLARION_WORKER_PLUGINS: csv.default([]),
@@ -73,6 +89,8 @@ export const envSchema = z.object({
   CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
   CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** A signed SendGrid event batch whose timestamp is further than this from now is refused (no replay). */
+  CLARION_CALLBACK_SENDGRID_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(600),
   /** Mailchimp Transactional (Mandrill) webhook key that signs X-Mandrill-Signature. */
   CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
   /** Vonage signature secret for signed delivery receipts, and its method. */
