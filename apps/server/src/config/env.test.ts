@@ -36,7 +36,7 @@ describe('configuration from the environment', () => {
     assert.equal(env.PORT, 3000);
     assert.equal(env.CLARION_QUEUE_PREFIX, '{clarion}');
     assert.equal(env.CLARION_TRUST_PROXY, false, 'forwarded headers are not believed unless asked');
-    assert.equal(env.CLARION_CALLBACK_SENDGRID_MAX_AGE_SECONDS, 600);
+    assert.equal(env.CLARION_CALLBACK_MAX_AGE_SECONDS, 300);
   });
 
   test('CLARION_TRUST_PROXY: true, false or a list of proxy addresses', () => {

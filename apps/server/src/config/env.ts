@@ -89,8 +89,8 @@ export const envSchema = z.object({
   CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
   CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
-  /** A signed SendGrid event batch whose timestamp is further than this from now is refused (no replay). */
-  CLARION_CALLBACK_SENDGRID_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(600),
+  /** A signed callback (SendGrid batch, Vonage receipt) whose timestamp is further than this from now is refused: no replays. */
+  CLARION_CALLBACK_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(300),
   /** Mailchimp Transactional (Mandrill) webhook key that signs X-Mandrill-Signature. */
   CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
   /** Vonage signature secret for signed delivery receipts, and its method. */

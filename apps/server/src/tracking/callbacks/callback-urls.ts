@@ -1,13 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 
 /**
- * The URLs a provider may have signed for this request: the public URL the operator configured
- * (what was given to the provider, in front of any proxy) and the URL as this server saw it.
+ * The URL a provider signed for this request: the public URL the operator configured (what was
+ * given to the provider) with the request's path. Never one built from Host or X-Forwarded-Host:
+ * the caller chooses those, and a signature captured for one address would then verify at another.
  */
-export function signedUrlCandidates(request: FastifyRequest, publicUrl: string): string[] {
-  const origin = new URL(publicUrl).origin;
-  const seen = `${request.protocol}://${request.host}${request.url}`;
-  return [...new Set([`${origin}${request.url}`, seen])];
+export function signedUrl(request: FastifyRequest, publicUrl: string): string {
+  return `${new URL(publicUrl).origin}${request.url}`;
 }
 
 /** Flattens a query or body into strings (signatures are computed over string values). */

@@ -440,7 +440,7 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     const stale = await post(String(now - 30 * 24 * 3600));
     assert.equal(stale.status, 401);
     assert.equal((await json<{ error: { code: string } }>(stale)).error.code, 'bad_signature');
-    assert.equal((await post(String(now - 11 * 60))).status, 401, 'past the 10-minute default');
+    assert.equal((await post(String(now - 6 * 60))).status, 401, 'past the 5-minute default');
     assert.equal((await post(String(now + 3600))).status, 401, 'from the future');
     assert.equal(await eventCount(d.id), before);
     assert.equal((await deliveryOf(app, id, () => true)).status, 'delivered');
