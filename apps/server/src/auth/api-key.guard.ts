@@ -6,7 +6,7 @@ import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
 import './auth-context';
 import { KeyService } from './key.service';
-import { verifyUserToken } from './user-token';
+import { verifyUserTokenWithAny } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';
 /** Marks a handler that client keys may call (for their signed-in user only). Others need a server key. */
@@ -48,9 +48,10 @@ export class ApiKeyGuard implements CanActivate {
       ]);
       if (!allowed) throw forbidden('this endpoint needs a server key');
       const token = request.headers['x-clarion-user-token'];
-      const app = await this.apps.get(key.appId);
       const userExternalId =
-        typeof token === 'string' && app ? await verifyUserToken(token, app.userTokenSecret) : null;
+        typeof token === 'string'
+          ? await verifyUserTokenWithAny(token, await this.apps.userTokenSecrets(key.appId))
+          : null;
       if (!userExternalId)
         throw unauthorized('client keys need a valid X-Clarion-User-Token signed by the app backend');
       request.auth = { appId: key.appId, keyId: key.keyId, kind: 'client', userExternalId };

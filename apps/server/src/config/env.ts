@@ -184,6 +184,11 @@ export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string
   return validated(envSchema.pick({ DATABASE_URL: true }), source).DATABASE_URL;
 }
 
+/** CLARION_ENCRYPTION_KEY (or its _FILE), validated like at start: for commands that seal secrets. */
+export function loadEncryptionKey(source: NodeJS.ProcessEnv = process.env): string {
+  return validated(envSchema.pick({ CLARION_ENCRYPTION_KEY: true }), source).CLARION_ENCRYPTION_KEY;
+}
+
 /** Migrations run at start in role `all` unless disabled; api/worker pods rely on the migration Job. */
 export function migrateOnStart(env: Env): boolean {
   return env.CLARION_MIGRATE_ON_START ?? env.CLARION_ROLE === 'all';

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { allFakes, Sandbox } from '@clarion/sandbox';
 import { AppsService } from '../apps/apps.service';
+import { SecretBox } from '../apps/secret-box';
 import { KeyService } from '../auth/key.service';
 import { loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
@@ -62,7 +63,7 @@ export async function runDev(): Promise<void> {
   const ds = createDataSource(config.DATABASE_URL, 2);
   await ds.initialize();
   try {
-    const apps = new AppsService(ds, new KeyService(ds));
+    const apps = new AppsService(ds, new KeyService(ds), new SecretBox(config.CLARION_ENCRYPTION_KEY));
     if (!state.appId || !(await apps.get(state.appId))) {
       const { app, key } = await apps.create('Demo app', { webhookUrl: `${sandbox.url}/webhook/demo` });
       Object.assign(state, { appId: app.id, appKey: key.appKey, appSecret: key.appSecret });
