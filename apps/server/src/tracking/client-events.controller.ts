@@ -9,7 +9,7 @@ import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { TrackingRecorder } from './tracking-recorder';
 
-const eventsBody = z
+export const clientEventsSchema = z
   .object({
     events: z
       .array(
@@ -42,7 +42,7 @@ export class ClientEventsController {
   @HttpCode(200)
   @ClientKeyAllowed()
   async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
-    const { events } = validate(eventsBody, body);
+    const { events } = validate(clientEventsSchema, body);
     const ids = [...new Set(events.map((e) => e.deliveryId))];
     const owned: { id: string }[] = await this.db.query(
       `SELECT d.id FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
