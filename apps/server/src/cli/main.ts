@@ -140,6 +140,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     error instanceof UsageError ||
     (error as Error)?.name === 'PluginLoadError' ||
     (error as Error)?.name === 'MissingServiceError' ||
+    (error as Error)?.name === 'DevProblem' ||
     (error as Error)?.name === 'PluginConfigError'
   ) {
     console.error(`clarion: ${(error as Error).message}`);
