@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
@@ -26,6 +26,7 @@ const CACHE_MS = 5_000;
 export class AppsService implements OnApplicationBootstrap {
   private readonly cache = new Map<string, { app: AppRecord | null; expires: number }>();
   private readonly secrets = new Map<string, { secrets: string[]; expires: number }>();
+  private readonly log = new Logger('apps');
 
   constructor(
     private readonly db: DataSource,
@@ -33,9 +34,16 @@ export class AppsService implements OnApplicationBootstrap {
     private readonly box: SecretBox,
   ) {}
 
-  /** Secrets written in plaintext by an earlier version are sealed as soon as a process with the key starts. */
+  /**
+   * Secrets written in plaintext by an earlier version are sealed as soon as a process with the key
+   * starts. A database away at start must not stop the process: the next start seals them.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await sealPlaintextUserTokenSecrets(this.db, this.box);
+    try {
+      await sealPlaintextUserTokenSecrets(this.db, this.box);
+    } catch (error) {
+      this.log.warn(`user-token secrets not sealed yet: ${(error as Error).message}`);
+    }
   }
 
   async create(
