@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { AdminController } from './apps/admin.controller';
 import { AppsService } from './apps/apps.service';
 import { IntegrationsService } from './apps/integrations.service';
+import { SecretBox } from './apps/secret-box';
 import { AdminGuard } from './auth/admin.guard';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { KeyService } from './auth/key.service';
@@ -78,6 +79,7 @@ export class AppModule {
       { provide: PluginRegistryClass, useValue: plugins },
       DeliveryMetrics,
       AppsService,
+      { provide: SecretBox, useValue: new SecretBox(env.CLARION_ENCRYPTION_KEY) },
       KeyService,
       IntegrationsService,
       QueueRegistry,

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { registerCors } from './auth/cors';
 import { ErrorFilter } from './common/error-filter';
+import { onClientError, onFrameworkError } from './common/framework-errors';
 import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart } from './config/env';
 import { runMigrations } from './database/data-source';
@@ -51,9 +52,12 @@ export async function startServer({
   const registry = createMetricsRegistry(env.CLARION_ROLE);
   const adapter = new FastifyAdapter({
     bodyLimit: 5 * 1024 * 1024,
-    trustProxy: true,
+    trustProxy: env.CLARION_TRUST_PROXY,
     // Ids and template keys up to 256 characters reach validation (a 400 naming the rule), not the router's 414.
     routerOptions: { maxParamLength: 1024 },
+    // Bad URLs, over-long parameters and requests Node's parser refuses get the documented error shape too.
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
     loggerInstance: requestLogger(env),
     genReqId: requestId,
     // One line per request, written below with what the handler added (not Fastify's two).
@@ -86,6 +90,8 @@ export async function startServer({
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // JSON and forms only: any other body is a 415 rather than a string handed to validation.
+  fastify.removeContentTypeParser('text/plain');
   // One parser for form posts: provider callbacks need the raw body for their signatures; unsubscribe posts just the fields.
   registerFormParser(fastify);
   registerTextGuard(fastify);

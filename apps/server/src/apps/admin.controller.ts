@@ -19,6 +19,17 @@ const createAppSchema = z
 const createKeySchema = z
   .object({ kind: z.enum(['server', 'client']).default('server'), name: z.string().max(200).default('') })
   .strict();
+/** Tokens signed with the replaced secret keep verifying this long (default a day, at most 30 days). */
+const rotateUserTokenSecretSchema = z
+  .object({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400),
+  })
+  .strict();
 const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integrationConfig) }).strict();
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
@@ -42,11 +53,11 @@ export class AdminController {
   async create(@Body() body: unknown) {
     const input = validate(createAppSchema, body);
     assertOutboundUrls(this.env, [{ path: 'body.settings.webhookUrl', url: input.settings?.webhookUrl }]);
-    const { app, key } = await this.apps.create(input.name, input.settings);
+    const { app, key, userTokenSecret } = await this.apps.create(input.name, input.settings);
     return {
       app: { id: app.id, name: app.name, settings: app.settings },
       key: { id: key.keyId, kind: key.kind, appKey: key.appKey, appSecret: key.appSecret },
-      userTokenSecret: app.userTokenSecret,
+      userTokenSecret,
     };
   }
 
@@ -84,6 +95,16 @@ export class AdminController {
     const key = UUID.test(keyId) ? await this.keys.rotate(appId, keyId) : null;
     if (!key) throw notFound('key');
     return { id: key.keyId, kind: key.kind, appKey: key.appKey, appSecret: key.appSecret };
+  }
+
+  /** A new user-token secret (shown once); the old one verifies tokens until `previousValidUntil`. */
+  @Post(':appId/user-token-secret/rotate')
+  async rotateUserTokenSecret(@Param('appId') appId: string, @Body() body: unknown) {
+    await this.app(appId);
+    const input = validate(rotateUserTokenSecretSchema, body ?? {});
+    const rotated = await this.apps.rotateUserTokenSecret(appId, input.graceSeconds);
+    if (!rotated) throw notFound('app');
+    return rotated;
   }
 
   @Delete(':appId/keys/:keyId')

@@ -14,7 +14,7 @@ import { ApiQuota } from '../ratelimits/api-quota';
 import './auth-context';
 import { allowOrigin, CLIENT_ROUTE } from './cors';
 import { KeyService } from './key.service';
-import { verifyUserToken } from './user-token';
+import { verifyUserTokenWithAny } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';
 /**
@@ -67,7 +67,9 @@ export class ApiKeyGuard implements CanActivate {
       );
       const token = request.headers['x-clarion-user-token'];
       const userExternalId =
-        typeof token === 'string' && app ? await verifyUserToken(token, app.userTokenSecret) : null;
+        typeof token === 'string'
+          ? await verifyUserTokenWithAny(token, await this.apps.userTokenSecrets(key.appId))
+          : null;
       if (!userExternalId)
         throw unauthorized('client keys need a valid X-Clarion-User-Token signed by the app backend');
       request.auth = { appId: key.appId, keyId: key.keyId, kind: 'client', userExternalId };

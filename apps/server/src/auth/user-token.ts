@@ -16,6 +16,15 @@ export async function verifyUserToken(token: string, secret: string): Promise<st
   }
 }
 
+/** The user a token names if any of `secrets` signed it (after a rotation: the new secret and, for a while, the old). */
+export async function verifyUserTokenWithAny(token: string, secrets: string[]): Promise<string | null> {
+  for (const secret of secrets) {
+    const user = await verifyUserToken(token, secret);
+    if (user) return user;
+  }
+  return null;
+}
+
 /** What a product's backend does (documented in the README; used by tests). */
 export async function signUserToken(userId: string, secret: string, ttlSeconds = 3600): Promise<string> {
   return new SignJWT({})

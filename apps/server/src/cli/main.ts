@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
+import type { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
+import { SecretBox } from '../apps/secret-box';
+import { sealPlaintextUserTokenSecrets } from '../apps/user-token-secrets';
 import { KeyService } from '../auth/key.service';
 import { UUID } from '../common/ids';
-import { EnvError, loadDatabaseUrl, loadEnv } from '../config/env';
+import { EnvError, loadDatabaseUrl, loadEncryptionKey, loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
@@ -15,13 +18,12 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
-async function withServices<T>(fn: (apps: AppsService, keys: KeyService) => Promise<T>): Promise<T> {
+async function withServices<T>(fn: (ds: DataSource, keys: KeyService) => Promise<T>): Promise<T> {
   // Database-only commands need just DATABASE_URL (or DATABASE_URL_FILE), not the whole configuration.
   const ds = createDataSource(loadDatabaseUrl(), 2);
   await ds.initialize();
   try {
-    const keys = new KeyService(ds);
-    return await fn(new AppsService(ds, keys), keys);
+    return await fn(ds, new KeyService(ds));
   } finally {
     await ds.destroy();
   }
@@ -49,8 +51,20 @@ program
   .command('migrate')
   .description('apply pending database migrations and exit')
   .action(async () => {
-    const applied = await runMigrations(loadDatabaseUrl());
+    const url = loadDatabaseUrl();
+    const applied = await runMigrations(url);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    // Without the key the server seals them itself when it starts.
+    if (process.env.CLARION_ENCRYPTION_KEY || process.env.CLARION_ENCRYPTION_KEY_FILE) {
+      const ds = createDataSource(url, 2);
+      await ds.initialize();
+      try {
+        const sealed = await sealPlaintextUserTokenSecrets(ds, new SecretBox(loadEncryptionKey()));
+        if (sealed > 0) console.log(`sealed the user-token secrets of ${sealed} app(s)`);
+      } finally {
+        await ds.destroy();
+      }
+    }
   });
 
 program
@@ -76,14 +90,16 @@ apps
   .action(async (opts: { name: string }) => {
     const name = opts.name.trim();
     if (name.length === 0 || name.length > 200) throw new UsageError('--name: 1 to 200 characters');
-    const created = await withServices((a) => a.create(name));
+    // The user-token secret is stored sealed: this command needs CLARION_ENCRYPTION_KEY too.
+    const box = new SecretBox(loadEncryptionKey());
+    const created = await withServices((ds, k) => new AppsService(ds, k, box).create(name));
     console.log(
       JSON.stringify(
         {
           appId: created.app.id,
           appKey: created.key.appKey,
           appSecret: created.key.appSecret,
-          userTokenSecret: created.app.userTokenSecret,
+          userTokenSecret: created.userTokenSecret,
         },
         null,
         2,
@@ -103,8 +119,9 @@ keys
       throw new UsageError('--kind: must be server or client');
     if (!UUID.test(opts.app)) throw new UsageError(`--app: not an app id (a UUID): ${opts.app}`);
     if (opts.name.length > 200) throw new UsageError('--name: at most 200 characters');
-    const key = await withServices(async (a, k) => {
-      if (!(await a.get(opts.app))) throw new UsageError(`--app: no app ${opts.app}`);
+    const key = await withServices(async (ds, k) => {
+      const [app] = await ds.query('SELECT id FROM apps WHERE id = $1', [opts.app]);
+      if (!app) throw new UsageError(`--app: no app ${opts.app}`);
       return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
     });
     console.log(
@@ -123,6 +140,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     error instanceof UsageError ||
     (error as Error)?.name === 'PluginLoadError' ||
     (error as Error)?.name === 'MissingServiceError' ||
+    (error as Error)?.name === 'DevProblem' ||
     (error as Error)?.name === 'PluginConfigError'
   ) {
     console.error(`clarion: ${(error as Error).message}`);

@@ -35,6 +35,17 @@ describe('configuration from the environment', () => {
     assert.equal(env.CLARION_ROLE, 'all');
     assert.equal(env.PORT, 3000);
     assert.equal(env.CLARION_QUEUE_PREFIX, '{clarion}');
+    assert.equal(env.CLARION_TRUST_PROXY, false, 'forwarded headers are not believed unless asked');
+    assert.equal(env.CLARION_CALLBACK_MAX_AGE_SECONDS, 300);
+  });
+
+  test('CLARION_TRUST_PROXY: true, false or a list of proxy addresses', () => {
+    assert.equal(loadEnv({ ...valid, CLARION_TRUST_PROXY: 'true' }).CLARION_TRUST_PROXY, true);
+    assert.equal(loadEnv({ ...valid, CLARION_TRUST_PROXY: 'no' }).CLARION_TRUST_PROXY, false);
+    assert.deepEqual(
+      loadEnv({ ...valid, CLARION_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).CLARION_TRUST_PROXY,
+      ['10.0.0.0/8', '127.0.0.1'],
+    );
   });
 
   test('outbound: strict by default; an allow-list entry that is not a CIDR, IP or name stops the start', () => {

@@ -32,6 +32,22 @@ export const envSchema = z.object({
       'must be 32 bytes, base64 (openssl rand -base64 32)',
     ),
   CLARION_PUBLIC_URL: z.url().default('http://localhost:3000'),
+  /**
+   * Whether X-Forwarded-For/-Proto/-Host are believed: `false` (default), `true` (any hop), or a
+   * comma-separated list of proxy addresses/CIDRs. Nothing signed depends on it (callbacks use CLARION_PUBLIC_URL).
+   */
+  CLARION_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | string[] => {
+      const t = v.trim().toLowerCase();
+      if (['false', '0', 'no', ''].includes(t)) return false;
+      if (['true', '1', 'yes'].includes(t)) return true;
+      return t
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    }),
   CLARION_PLUGINS: csv.default([]),
   CLARION_PLUGIN_PATH: z.string().default('/app/plugins-extra/node_modules'),
   CLARION_WORKER_PLUGINS: csv.default([]),
@@ -74,6 +90,8 @@ export const envSchema = z.object({
   CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
   CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** A signed callback (SendGrid batch, Vonage receipt) whose timestamp is further than this from now is refused: no replays. */
+  CLARION_CALLBACK_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(300),
   /** Mailchimp Transactional (Mandrill) webhook key that signs X-Mandrill-Signature. */
   CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
   /** Vonage signature secret for signed delivery receipts, and its method. */
@@ -181,6 +199,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
  */
 export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string {
   return validated(envSchema.pick({ DATABASE_URL: true }), source).DATABASE_URL;
+}
+
+/** CLARION_ENCRYPTION_KEY (or its _FILE), validated like at start: for commands that seal secrets. */
+export function loadEncryptionKey(source: NodeJS.ProcessEnv = process.env): string {
+  return validated(envSchema.pick({ CLARION_ENCRYPTION_KEY: true }), source).CLARION_ENCRYPTION_KEY;
 }
 
 /** Migrations run at start in role `all` unless disabled; api/worker pods rely on the migration Job. */

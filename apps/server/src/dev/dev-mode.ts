@@ -3,12 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { allFakes, Sandbox } from '@clarion/sandbox';
 import { AppsService } from '../apps/apps.service';
+import { SecretBox } from '../apps/secret-box';
 import { KeyService } from '../auth/key.service';
 import { loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { startServer } from '../server';
+import { DevProblem } from './dev-problem';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startLocalRedis } from './local-redis';
+import { Teardown, teardownOnExit } from './teardown';
 
 interface DevState {
   adminToken: string;
@@ -24,6 +27,18 @@ interface DevState {
  * providers with every plugin pointed at them, a first app and key, and a demo user.
  */
 export async function runDev(): Promise<void> {
+  const teardown = new Teardown();
+  teardownOnExit(teardown);
+  try {
+    await startDev(teardown);
+  } catch (error) {
+    // Nothing may outlive a failed start: a PostgreSQL or redis-server left running blocks the next one.
+    await teardown.run();
+    throw error;
+  }
+}
+
+async function startDev(teardown: Teardown): Promise<void> {
   const dataDir = resolve(process.env.CLARION_DATA_DIR ?? '.clarion');
   mkdirSync(dataDir, { recursive: true });
   const statePath = join(dataDir, 'dev-state.json');
@@ -35,23 +50,31 @@ export async function runDev(): Promise<void> {
         encryptionKey: randomBytes(32).toString('base64'),
       };
 
-  const stops: (() => unknown)[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
   let dataNote = '';
+  const stale: string[] = [];
   if (!env.DATABASE_URL) {
     const pg = await startEmbeddedPostgres(dataDir, Number(env.CLARION_DEV_PG_PORT ?? 54329), fresh);
+    teardown.add(pg.stop);
     env.DATABASE_URL = pg.url;
     if (!pg.dir.startsWith(dataDir))
       dataNote = `\n             PostgreSQL's files: ${pg.dir} (its user cannot enter ${dataDir})`;
-    stops.push(pg.stop);
+    if (pg.stoppedStale) stale.push(`a PostgreSQL (pid ${pg.stoppedStale})`);
   }
   if (!env.REDIS_URL) {
     const redis = await startLocalRedis(dataDir, Number(env.CLARION_DEV_REDIS_PORT ?? 6390));
+    teardown.add(redis.stop);
     env.REDIS_URL = redis.url;
-    stops.push(redis.stop);
+    if (redis.stoppedStale) stale.push(`a redis-server (pid ${redis.stoppedStale})`);
   }
-  const sandbox = await Sandbox.start({ fakes: allFakes(), port: Number(env.CLARION_SANDBOX_PORT ?? 4010) });
-  stops.push(() => sandbox.stop());
+  const sandboxPort = Number(env.CLARION_SANDBOX_PORT ?? 4010);
+  const sandbox = await portTaken(
+    Sandbox.start({ fakes: allFakes(), port: sandboxPort }),
+    sandboxPort,
+    'the sandbox',
+    'CLARION_SANDBOX_PORT',
+  );
+  teardown.add(() => sandbox.stop());
   env.CLARION_ADMIN_TOKEN ??= state.adminToken;
   env.CLARION_ENCRYPTION_KEY ??= state.encryptionKey;
   // Start-up chatter would bury the banner below; LOG_LEVEL=info brings request logs back.
@@ -64,7 +87,7 @@ export async function runDev(): Promise<void> {
   const ds = createDataSource(config.DATABASE_URL, 2);
   await ds.initialize();
   try {
-    const apps = new AppsService(ds, new KeyService(ds));
+    const apps = new AppsService(ds, new KeyService(ds), new SecretBox(config.CLARION_ENCRYPTION_KEY));
     if (!state.appId || !(await apps.get(state.appId))) {
       const { app, key } = await apps.create('Demo app', { webhookUrl: `${sandbox.url}/webhook/demo` });
       Object.assign(state, { appId: app.id, appKey: key.appKey, appSecret: key.appSecret });
@@ -85,16 +108,26 @@ export async function runDev(): Promise<void> {
   }
   writeFileSync(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
 
-  const app = await startServer({
-    env: config,
-    sandboxConfigs: sandbox.pluginConfigs(),
-    processEnv: env,
-    handleSignals: false, // shutdown() below closes the app, then PostgreSQL and Redis
-  });
+  const app = await portTaken(
+    startServer({
+      env: config,
+      sandboxConfigs: sandbox.pluginConfigs(),
+      processEnv: env,
+      handleSignals: false, // the teardown closes the app, then PostgreSQL and Redis
+    }),
+    config.PORT,
+    'the API',
+    'PORT',
+  );
+  teardown.add(() => app.close());
   const url = `http://127.0.0.1:${config.PORT}`;
   const auth = `${state.appKey}:${state.appSecret}`;
   process.stdout.write(`
-Clarion is running (dev mode: embedded services, sandbox providers)
+Clarion is running (dev mode: embedded services, sandbox providers)${
+    stale.length
+      ? `\n\nStopped ${stale.join(' and ')} left running by an earlier \`clarion dev\` that was killed.`
+      : ''
+  }
 
   API        ${url}          docs ${url}/docs
   Sandbox    ${sandbox.url}/          (what each fake provider received)
@@ -109,15 +142,17 @@ Send a first notification to the demo user:
     -d '{"to":{"userId":"demo"},"content":{"webhook":{"json":{"hello":"world"}},"email":{"subject":"Hi","text":"Hello from Clarion"},"sms":{"text":"Hello from Clarion"}}}'
 
 `);
-  const shutdown = async () => {
-    await app.close();
-    for (const stop of stops.reverse()) await stop();
-    process.exit(0);
-  };
-  // embedded-postgres's exit hook answers these signals too (stops PostgreSQL, exits with 143): it
-  // would race the orderly stop above, which already stops PostgreSQL after the app.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
-    process.once(signal, () => void shutdown());
+}
+
+/** A port already in use is named, with the variable that moves it (not a stack trace). */
+async function portTaken<T>(starting: Promise<T>, port: number, what: string, variable: string): Promise<T> {
+  try {
+    return await starting;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE')
+      throw new DevProblem(
+        `Port ${port} (${what}) is taken by another program: set ${variable} to a free one.`,
+      );
+    throw error;
   }
 }

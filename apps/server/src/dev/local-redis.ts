@@ -1,8 +1,23 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { DevProblem } from './dev-problem';
+import { stopStaleService } from './stale-process';
+
+/** Whether something accepts connections on the port. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /** Something dev mode needs is missing from this machine: the message says how to provide it (no stack trace). */
 export class MissingServiceError extends Error {
@@ -13,7 +28,7 @@ export class MissingServiceError extends Error {
 export async function startLocalRedis(
   dataDir: string,
   port: number,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; stop: () => Promise<void>; stoppedStale?: number }> {
   const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (which.error || which.status !== 0) {
     throw new MissingServiceError(
@@ -24,6 +39,14 @@ export async function startLocalRedis(
   }
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
+  const pidFile = join(dir, 'redis-server.pid');
+  const stoppedStale = await stopStaleService(pidFile, 'redis-server', 'A redis-server', 'SIGTERM');
+  const url = `redis://127.0.0.1:${port}`;
+  if (await answers(port))
+    throw new DevProblem(
+      `Port ${port} (dev mode's Redis) is taken by another program.\n` +
+        '  Set CLARION_DEV_REDIS_PORT to a free port, or REDIS_URL to use that Redis.',
+    );
   const child = spawn(
     'redis-server',
     [
@@ -42,7 +65,8 @@ export async function startLocalRedis(
     ],
     { stdio: 'ignore' },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  // Written here, read by the next start: a redis-server this process could not stop (SIGKILL) is found again.
+  if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   for (let i = 0; i < 50; i++) {
@@ -50,14 +74,22 @@ export async function startLocalRedis(
       await probe.connect();
       await probe.ping();
       probe.disconnect();
-      return { url, stop: () => stopChild(child) };
+      return {
+        url,
+        stop: async () => {
+          await stopChild(child);
+          rmSync(pidFile, { force: true });
+        },
+        ...(stoppedStale ? { stoppedStale } : {}),
+      };
     } catch {
       probe.disconnect();
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer on port ${port}`);
+  rmSync(pidFile, { force: true });
+  throw new DevProblem(`redis-server did not answer on port ${port} within 5 s.`);
 }
 
 /**

@@ -6,6 +6,7 @@ import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas
 import { notificationRequestSchema } from '../notifications/notification-request';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
+import { trackingOpenApi } from '../tracking/tracking.openapi';
 
 const schema = (s: z.ZodType) =>
   z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -24,6 +25,8 @@ const errors = {
   },
 };
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
+const appId = { name: 'appId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const keyId = { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
 /**
  * OpenAPI 3.1 written from the same zod schemas that validate requests, so the document cannot
@@ -60,6 +63,7 @@ export function openApiDocument(): OpenAPIObject {
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
         ...templatesOpenApi.schemas,
+        ...trackingOpenApi.schemas,
         PutPreferences: schema(putPreferencesSchema),
       },
     },
@@ -203,7 +207,87 @@ export function openApiDocument(): OpenAPIObject {
           responses: { 200: { description: 'Keys' } },
         },
       },
+      '/admin/apps/{appId}/settings': {
+        put: {
+          summary: 'Replace the app’s settings',
+          security: [{ admin: [] }],
+          parameters: [appId],
+          requestBody: { required: true, ...json('AppSettings') },
+          responses: { 200: { description: 'The settings' }, 404: { description: 'Unknown app' }, ...errors },
+        },
+      },
+      '/admin/apps/{appId}/keys/{keyId}/rotate': {
+        post: {
+          summary: 'A new secret for a key (the old one stops working)',
+          security: [{ admin: [] }],
+          parameters: [appId, keyId],
+          responses: {
+            201: { description: 'The new secret, shown once' },
+            404: { description: 'Unknown' },
+            ...errors,
+          },
+        },
+      },
+      '/admin/apps/{appId}/keys/{keyId}': {
+        delete: {
+          summary: 'Revoke a key',
+          security: [{ admin: [] }],
+          parameters: [appId, keyId],
+          responses: { 204: { description: 'Revoked' }, 404: { description: 'Unknown' }, ...errors },
+        },
+      },
+      '/admin/apps/{appId}/user-token-secret/rotate': {
+        post: {
+          summary:
+            'A new user-token secret; the old one verifies tokens for graceSeconds more (default a day)',
+          security: [{ admin: [] }],
+          parameters: [appId],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { graceSeconds: { type: 'integer', minimum: 0, maximum: 2_592_000 } },
+                  additionalProperties: false,
+                },
+              },
+            },
+          },
+          responses: {
+            201: { description: '`{userTokenSecret, previousValidUntil}`; the secret is shown once' },
+            404: { description: 'Unknown app' },
+            ...errors,
+          },
+        },
+      },
+      '/admin/apps/{appId}/integrations/{plugin}': {
+        put: {
+          summary: 'The app’s own provider settings for a plugin (stored sealed)',
+          security: [{ admin: [] }],
+          parameters: [appId, { name: 'plugin', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['config'], properties: { config: { type: 'object' } } },
+              },
+            },
+          },
+          responses: {
+            204: { description: 'Stored' },
+            404: { description: 'Unknown app or plugin' },
+            ...errors,
+          },
+        },
+        delete: {
+          summary: 'Remove the app’s own provider settings',
+          security: [{ admin: [] }],
+          parameters: [appId, { name: 'plugin', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 204: { description: 'Removed' }, 404: { description: 'None stored' }, ...errors },
+        },
+      },
       ...templatesOpenApi.paths,
+      ...trackingOpenApi.paths,
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } },
       },
@@ -222,7 +306,7 @@ export function openApiDocument(): OpenAPIObject {
         },
       },
     },
-  } as OpenAPIObject;
+  } as unknown as OpenAPIObject;
 }
 
 export function setupOpenApi(app: INestApplication): void {

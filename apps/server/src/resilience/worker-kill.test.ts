@@ -77,7 +77,8 @@ describe('a worker killed mid-run (SIGKILL)', () => {
       }
     }
 
-    const inFlight = () => SLOW - (h.sandbox.behaviors.list().find((r) => r.delayMs === SLOW_DELAY_MS)?.times ?? 0);
+    const inFlight = () =>
+      SLOW - (h.sandbox.behaviors.list().find((r) => r.delayMs === SLOW_DELAY_MS)?.times ?? 0);
     await waitFor(
       'the quick sends recorded and slow ones in flight',
       async () =>

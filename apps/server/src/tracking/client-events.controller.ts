@@ -10,7 +10,7 @@ import { validate } from '../common/validate';
 import { FUNNEL } from './lifecycle';
 import { TrackingRecorder } from './tracking-recorder';
 
-const eventsBody = z
+export const clientEventsSchema = z
   .object({
     events: z
       .array(
@@ -45,7 +45,7 @@ export class ClientEventsController {
   @HttpCode(200)
   @ClientKeyAllowed()
   async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
-    const { events } = validate(eventsBody, body);
+    const { events } = validate(clientEventsSchema, body);
     const ids = [...new Set(events.map((e) => e.deliveryId))];
     const owned: { id: string; status: string }[] = await this.db.query(
       `SELECT d.id, d.status FROM deliveries d LEFT JOIN users u ON u.id = d.user_id

@@ -10,7 +10,7 @@ import { StatsService } from './stats.service';
 const MAX_BUCKETS = 2000;
 const dimension = z.string().min(1).max(200);
 
-const statsQuery = z
+export const statsQuerySchema = z
   .object({
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
@@ -30,7 +30,7 @@ export class StatsController {
 
   @Get()
   async get(@CurrentAuth() auth: AuthContext, @Query() raw: unknown) {
-    const q = validate(statsQuery, raw ?? {}, 'query');
+    const q = validate(statsQuerySchema, raw ?? {}, 'query');
     const to = q.to ? new Date(q.to) : new Date();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 24 * 3_600_000);
     if (from >= to)

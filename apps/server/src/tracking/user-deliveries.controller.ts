@@ -10,7 +10,7 @@ import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { type EventRow, type EventView, historyOf } from './event-view';
 
-const query = z
+export const userDeliveriesQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(200).default(50),
     /** The previous page's nextCursor. */
@@ -70,7 +70,7 @@ export class UserDeliveriesController {
   @ClientKeyAllowed()
   async list(@CurrentAuth() auth: AuthContext, @Param('userId') rawId: string, @Query() rawQuery: unknown) {
     const userId = ownUser(auth, rawId);
-    const q = validate(query, rawQuery ?? {}, 'query');
+    const q = validate(userDeliveriesQuerySchema, rawQuery ?? {}, 'query');
     const [user]: { id: string }[] = await this.db.query(
       'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',
       [auth.appId, userId],

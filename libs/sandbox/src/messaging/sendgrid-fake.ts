@@ -22,6 +22,8 @@ export interface SendgridFake extends Fake {
   /** Base64 DER public key of the event webhook signature (as SendGrid's settings page shows it). */
   readonly eventPublicKey: string;
   setEventWebhookUrl(url: string | undefined): void;
+  /** Signs a body with this account's event key at any timestamp (Unix seconds): replayed or forged batches in tests. */
+  signEvents(timestamp: string, body: string): string;
   /** Event batches posted so far, with the receiver's HTTP status (0 = unreachable). */
   readonly eventPosts: { events: SendgridEvent[]; answered: number }[];
 }
@@ -81,6 +83,7 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
     setEventWebhookUrl(url) {
       eventWebhookUrl = url;
     },
+    signEvents: (timestamp, body) => signer.sign(timestamp, body),
     register(ctx: FakeContext) {
       ctx.http.get('/v3/user/webhooks/event/settings/signed', async (request, reply) => {
         const auth = request.headers.authorization;

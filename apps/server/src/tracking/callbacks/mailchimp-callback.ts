@@ -13,15 +13,13 @@ export function mandrillSignature(key: string, url: string, params: Record<strin
 export function verifyMandrill(
   key: string,
   signature: string | undefined,
-  urls: string[],
+  url: string,
   params: Record<string, string>,
 ): boolean {
   if (!signature) return false;
   const given = Buffer.from(signature);
-  return urls.some((url) => {
-    const expected = Buffer.from(mandrillSignature(key, url, params));
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  });
+  const expected = Buffer.from(mandrillSignature(key, url, params));
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 export const mandrillEvents = z

@@ -10,7 +10,7 @@ import { PluginRegistry } from '../../plugins/plugin-registry';
 import { optOut, withdrawOptOut } from '../../preferences/opt-out';
 import { TrackingMetrics } from '../tracking-metrics';
 import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
-import { signedUrlCandidates, stringParams } from './callback-urls';
+import { signedUrl, stringParams } from './callback-urls';
 import { mandrillEvents, mandrillStep, verifyMandrill } from './mailchimp-callback';
 import { sendgridEvents, sendgridStep, verifySendgrid } from './sendgrid-callback';
 import { smsKeyword, twilioStep, verifyTwilio } from './twilio-callback';
@@ -71,13 +71,13 @@ export class ProviderCallbacksController {
     const deliveryId = rawDeliveryId && UUID.test(rawDeliveryId) ? rawDeliveryId : undefined;
     const params = stringParams(request.body);
     const signature = header(request, 'x-twilio-signature');
-    const urls = signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL);
+    const url = signedUrl(request, this.env.CLARION_PUBLIC_URL);
     const token = this.twilioToken();
-    let ok = !!token && verifyTwilio(token, signature, urls, params);
+    let ok = !!token && verifyTwilio(token, signature, url, params);
     // An app with its own Twilio account (integration): its callbacks are signed with its own token.
     if (!ok && deliveryId && signature) {
       const appToken = await this.appTwilioToken(deliveryId);
-      ok = !!appToken && verifyTwilio(appToken, signature, urls, params);
+      ok = !!appToken && verifyTwilio(appToken, signature, url, params);
     }
     if (!token && !ok) throw notConfigured('Twilio auth token');
     this.check('twilio', ok);
@@ -110,7 +110,7 @@ export class ProviderCallbacksController {
       verifyTwilio(
         token,
         header(request, 'x-twilio-signature'),
-        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
+        signedUrl(request, this.env.CLARION_PUBLIC_URL),
         params,
       ),
     );
@@ -152,6 +152,7 @@ export class ProviderCallbacksController {
         request.rawBody,
         header(request, 'x-twilio-email-event-webhook-signature'),
         header(request, 'x-twilio-email-event-webhook-timestamp'),
+        this.env.CLARION_CALLBACK_MAX_AGE_SECONDS,
       ),
     );
     const events = sendgridEvents.safeParse(request.body);
@@ -180,7 +181,7 @@ export class ProviderCallbacksController {
       verifyMandrill(
         key,
         header(request, 'x-mandrill-signature'),
-        signedUrlCandidates(request, this.env.CLARION_PUBLIC_URL),
+        signedUrl(request, this.env.CLARION_PUBLIC_URL),
         params,
       ),
     );
@@ -215,7 +216,15 @@ export class ProviderCallbacksController {
     const secret = this.env.CLARION_CALLBACK_VONAGE_SECRET;
     if (!secret) throw notConfigured('Vonage signature secret');
     const params = stringParams(request.query, request.body);
-    this.check('vonage', verifyVonage(secret, this.env.CLARION_CALLBACK_VONAGE_ALGORITHM, params));
+    this.check(
+      'vonage',
+      verifyVonage(
+        secret,
+        this.env.CLARION_CALLBACK_VONAGE_ALGORITHM,
+        params,
+        this.env.CLARION_CALLBACK_MAX_AGE_SECONDS,
+      ),
+    );
     return this.record('vonage', [vonageStep(params)]);
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SANDBOX_TWILIO, SendgridEventSigner, twilioSignature } from '@clarion/sandbox';
@@ -148,6 +148,56 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.equal(await eventCount(d.id), before);
     assert.equal((await deliveryOf(app, id, () => true)).status, 'delivered');
     assert.equal((await user('sam')).contacts.find((c) => c.kind === 'phone')!.disabled, false);
+  });
+
+  test('Twilio: a signature for the address in Host or X-Forwarded-Host is refused; only CLARION_PUBLIC_URL is signed', async () => {
+    const id = await send(app, { to: { userId: 'sam' }, content: { sms: { text: 'forged host' } } });
+    const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'sms delivered');
+    const before = await eventCount(d.id);
+    const params = {
+      MessageSid: d.providerMessageId!,
+      MessageStatus: 'failed',
+      ErrorCode: '30005',
+      AccountSid: SANDBOX_TWILIO.accountSid,
+    };
+    const path = `/v1/callbacks/twilio/status?clarionDelivery=${d.id}`;
+    // A signature captured for another deployment (same Twilio account), replayed with that host named.
+    const elsewhere = twilioSignature(SANDBOX_TWILIO.authToken, `https://other.example.com${path}`, params);
+    const body = new URLSearchParams(params).toString();
+    const forwarded = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': elsewhere,
+        'x-forwarded-host': 'other.example.com',
+        'x-forwarded-proto': 'https',
+      },
+      body,
+    });
+    assert.equal(forwarded.status, 401);
+    const hostSigned = twilioSignature(SANDBOX_TWILIO.authToken, `http://other.example.com${path}`, params);
+    const viaHost = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${url}${path}`,
+        {
+          method: 'POST',
+          headers: {
+            host: 'other.example.com',
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': hostSigned,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(viaHost, 401);
+    assert.equal(await eventCount(d.id), before);
+    assert.equal((await deliveryOf(app, id, () => true)).status, 'delivered');
   });
 
   test('Twilio: "undelivered" with 30005 (unknown number) fails the delivery and disables the phone', async () => {
@@ -366,6 +416,37 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
       t.sendgrid.setEventWebhookUrl(`${url}/v1/callbacks/sendgrid`);
       await new Promise<void>((r) => trap.close(() => r()));
     }
+  });
+
+  test('SendGrid: a correctly signed batch whose timestamp is outside the replay window is 401 and changes nothing', async () => {
+    const id = await send(app, {
+      to: { userId: 'mandy' },
+      content: { email: { subject: 'Old', text: 'Hi' } },
+    });
+    const d = await deliveryOf(app, id, (x) => x.status === 'delivered', 'email delivered');
+    const before = await eventCount(d.id);
+    const body = JSON.stringify([{ event: 'open', deliveryId: d.id }]);
+    const post = (ts: string) =>
+      fetch(`${url}/v1/callbacks/sendgrid`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-twilio-email-event-webhook-signature': t.sendgrid.signEvents(ts, body),
+          'x-twilio-email-event-webhook-timestamp': ts,
+        },
+        body,
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const stale = await post(String(now - 30 * 24 * 3600));
+    assert.equal(stale.status, 401);
+    assert.equal((await json<{ error: { code: string } }>(stale)).error.code, 'bad_signature');
+    assert.equal((await post(String(now - 6 * 60))).status, 401, 'past the 5-minute default');
+    assert.equal((await post(String(now + 3600))).status, 401, 'from the future');
+    assert.equal(await eventCount(d.id), before);
+    assert.equal((await deliveryOf(app, id, () => true)).status, 'delivered');
+    const fresh = await post(String(now));
+    assert.equal(fresh.status, 200, 'the same batch signed now is taken');
+    assert.equal((await deliveryOf(app, id, () => true)).status, 'opened');
   });
 
   test('Mailchimp Transactional: X-Mandrill-Signature verified; send → delivered, open → opened, repeat changes nothing, spam disables the address; bad signature 401', async () => {

@@ -4,14 +4,21 @@ import type { TrackedStep } from '../tracking-recorder';
 
 const verifier = new EventWebhook();
 
-/** ECDSA P-256 over timestamp + raw body, with the key from SendGrid's settings page. */
+/**
+ * ECDSA P-256 over timestamp + raw body, with the key from SendGrid's settings page. The signed
+ * timestamp (Unix seconds) must be within `maxAgeSeconds` of now, so a captured batch cannot be
+ * replayed later.
+ */
 export function verifySendgrid(
   publicKey: string,
   rawBody: string | undefined,
   signature: string | undefined,
   timestamp: string | undefined,
+  maxAgeSeconds: number,
+  nowMs = Date.now(),
 ): boolean {
-  if (!rawBody || !signature || !timestamp) return false;
+  if (!rawBody || !signature || !timestamp || !/^\d{1,12}$/.test(timestamp)) return false;
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > maxAgeSeconds) return false;
   try {
     return verifier.verifySignature(
       verifier.convertPublicKeyToECDSA(publicKey),

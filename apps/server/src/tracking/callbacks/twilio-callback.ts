@@ -6,15 +6,15 @@ const INVALID_NUMBER = new Set(['21211', '21614', '30005', '30006']);
 const OPTED_OUT = '21610';
 const TRANSIENT = new Set(['30003', '30008']);
 
-/** True if `signature` is Twilio's HMAC-SHA1 of one of the candidate URLs and the form params. */
+/** True if `signature` is Twilio's HMAC-SHA1 of the URL and the form params. */
 export function verifyTwilio(
   authToken: string,
   signature: string | undefined,
-  urls: string[],
+  url: string,
   params: Record<string, string>,
 ): boolean {
   if (!signature) return false;
-  return urls.some((url) => validateRequest(authToken, signature, url, params));
+  return validateRequest(authToken, signature, url, params);
 }
 
 /**

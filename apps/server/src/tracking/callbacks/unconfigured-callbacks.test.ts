@@ -42,6 +42,24 @@ describe('provider callbacks without their secret configured', () => {
     }
   });
 
+  test('a JSON body nested 10,000 levels deep is refused with a 4xx, not a 500, on every callback', async () => {
+    const deep = `{"MessageSid":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    for (const path of [
+      '/v1/callbacks/twilio/status',
+      '/v1/callbacks/twilio/inbound',
+      '/v1/callbacks/mailchimp',
+      '/v1/callbacks/vonage',
+    ]) {
+      const res = await fetch(`${h.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: deep,
+      });
+      assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);
+      assert.equal(typeof (await json<{ error: { code: string } }>(res)).error.code, 'string');
+    }
+  });
+
   test('a malformed JSON body is a 400, not a 5xx', async () => {
     const res = await fetch(`${h.url}/v1/callbacks/sendgrid`, {
       method: 'POST',

@@ -14,19 +14,20 @@ const METHOD: Record<string, AlgorithmTypes> = {
 // privateKey: without one, @vonage/auth calls fs.existsSync(undefined), a deprecation warning at every start.
 const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only', privateKey: '' });
 
-/** A signed receipt older (or newer) than this is refused: a captured receipt cannot be replayed later. */
-export const VONAGE_REPLAY_WINDOW_S = 300;
-
-/** Vonage signed webhooks: `sig` over the sorted params with the signature secret; `timestamp` within the window. */
+/**
+ * Vonage signed webhooks: `sig` over the sorted params with the signature secret; `timestamp` within
+ * `maxAgeSeconds` of now, so a captured receipt cannot be replayed later.
+ */
 export function verifyVonage(
   secret: string,
   algorithm: string,
   params: Record<string, string>,
+  maxAgeSeconds: number,
   nowMs = Date.now(),
 ): boolean {
   const sig = params.sig;
   const ts = Number(params.timestamp);
-  if (!sig || !Number.isFinite(ts) || Math.abs(nowMs / 1000 - ts) > VONAGE_REPLAY_WINDOW_S) return false;
+  if (!sig || !Number.isFinite(ts) || Math.abs(nowMs / 1000 - ts) > maxAgeSeconds) return false;
   try {
     return sms.verifySignature(sig, params, secret, METHOD[algorithm] ?? AlgorithmTypes.md5hash);
   } catch {

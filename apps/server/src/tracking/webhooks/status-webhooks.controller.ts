@@ -13,7 +13,7 @@ import { STATUS_EVENT_TYPES, StatusWebhooks } from './status-webhooks.service';
 
 const MAX_PER_APP = 10;
 
-const createBody = z
+export const createStatusWebhookSchema = z
   .object({
     url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2000),
     events: z
@@ -36,7 +36,7 @@ export class StatusWebhooksController {
 
   @Post()
   async create(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
-    const input = validate(createBody, body);
+    const input = validate(createStatusWebhookSchema, body);
     assertOutboundUrls(this.env, [{ path: 'body.url', url: input.url }]);
     if ((await this.hooks.count(auth.appId)) >= MAX_PER_APP) {
       throw new ApiError(409, 'limit_reached', `an app may register at most ${MAX_PER_APP} status webhooks`);
