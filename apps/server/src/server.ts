@@ -29,6 +29,12 @@ export interface StartOptions {
   handleSignals?: boolean;
 }
 
+/** The plugins this process sends with: none for the API, a worker pool's own, or every loaded one. */
+function pluginsRun(env: Env): 'all' | string[] {
+  if (env.CLARION_ROLE === 'api') return [];
+  return env.CLARION_WORKER_PLUGINS.length > 0 ? env.CLARION_WORKER_PLUGINS : 'all';
+}
+
 /** Builds and starts the server for the configured role. Returns the app (tests close it). */
 export async function startServer({
   env,
@@ -42,6 +48,7 @@ export async function startServer({
       requested: env.CLARION_PLUGINS,
       pluginPath: env.CLARION_PLUGIN_PATH,
       env: processEnv,
+      runs: pluginsRun(env),
       ...(sandboxConfigs ? { sandboxConfigs } : {}),
     }),
   );

@@ -240,10 +240,7 @@ describe('helm chart: features', () => {
     assert.deepEqual(pools, ['clarion-worker-custom', 'clarion-worker-messaging', 'clarion-worker-push']);
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_PLUGINS, 'apns,fcm,webpush');
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_CONCURRENCY, '200');
-    assert.deepEqual(
-      envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS,
-      'twilio,sendgrid,webhook',
-    );
+    assert.deepEqual(envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS, 'twilio,sendgrid');
     assert.equal(envOf(container('clarion-worker-push')).CLARION_ROLE, 'worker');
     assert.equal(envOf(container('clarion-api')).CLARION_ROLE, 'api');
     assert.deepEqual(container('clarion-worker-push').resources, {
@@ -283,9 +280,10 @@ describe('helm chart: features', () => {
         .sort();
     assert.deepEqual(fileEnv('clarion-worker-push'), [
       'CLARION_ADMIN_TOKEN_FILE',
-      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_APNS_SIGNING_KEY_FILE',
       'CLARION_ENCRYPTION_KEY_FILE',
-      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_JSON_FILE',
+      'CLARION_WEBPUSH_VAPID_PRIVATE_KEY_FILE',
     ]);
     assert.deepEqual(fileEnv('clarion-worker-messaging'), [
       'CLARION_ADMIN_TOKEN_FILE',
@@ -295,15 +293,17 @@ describe('helm chart: features', () => {
     ]);
     assert.deepEqual(fileEnv('clarion-api'), [
       'CLARION_ADMIN_TOKEN_FILE',
-      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_APNS_SIGNING_KEY_FILE',
       'CLARION_ENCRYPTION_KEY_FILE',
-      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_JSON_FILE',
       'CLARION_SENDGRID_API_KEY_FILE',
       'CLARION_TWILIO_AUTH_TOKEN_FILE',
+      'CLARION_WEBHOOK_SECRET_FILE',
+      'CLARION_WEBPUSH_VAPID_PRIVATE_KEY_FILE',
     ]);
     assert.equal(
-      envOf(container('clarion-worker-push')).CLARION_APNS_PRIVATE_KEY_FILE,
-      '/var/run/secrets/clarion/providers/apns/private-key.p8',
+      envOf(container('clarion-worker-push')).CLARION_APNS_SIGNING_KEY_FILE,
+      '/var/run/secrets/clarion/providers/apns/signing-key.p8',
     );
     const apnsVolume = podSpec(deployment('clarion-worker-push')).volumes.find(
       (v: any) => v.name === 'provider-apns',
@@ -311,7 +311,7 @@ describe('helm chart: features', () => {
     assert.deepEqual(apnsVolume.secret, {
       secretName: 'clarion-apns',
       defaultMode: 0o440,
-      items: [{ key: 'private-key.p8', path: 'private-key.p8' }],
+      items: [{ key: 'signing-key.p8', path: 'signing-key.p8' }],
     });
     const cm = one(full, 'ConfigMap', 'clarion');
     assert.equal(cm.data?.CLARION_APNS_TEAM_ID, 'ABCDE12345');
@@ -320,7 +320,7 @@ describe('helm chart: features', () => {
     assert.equal(cm.data?.CLARION_MIGRATE_ON_START, 'false');
     assert.equal(cm.data?.CLARION_SHUTDOWN_TIMEOUT_MS, '45000');
     assert.equal(cm.data?.CLARION_PLUGIN_PATH, '/app/plugins-extra/node_modules');
-    assert.ok(cm.data?.CLARION_PLUGINS?.split(',').includes('@acme/clarion-plugin-pager'));
+    assert.ok(cm.data?.CLARION_PLUGINS?.split(',').includes('@clarion/plugin-webhook'));
   });
 
   test('inline URLs go to a chart-managed Secret; existing Secrets are referenced by name and key', () => {
@@ -461,7 +461,14 @@ describe('helm chart: features', () => {
   });
 
   test('extra plugin packages: an init container installs them into the emptyDir on CLARION_PLUGIN_PATH', () => {
-    const spec = podSpec(deployment('clarion-worker-custom'));
+    const extra = mustRender([
+      ...FULL,
+      '--set',
+      'extraPlugins.packages[0]=@acme/clarion-plugin-pager@1.2.3',
+      '--set',
+      'extraPlugins.registry=https://npm.example.com/',
+    ]);
+    const spec = podSpec(one(extra, 'Deployment', 'clarion-worker-custom'));
     const [init] = spec.initContainers;
     assert.equal(init.command[0], 'npm');
     assert.ok(init.command.includes('@acme/clarion-plugin-pager@1.2.3'));
