@@ -36,6 +36,7 @@ import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { QueueMetrics } from './ops/queue-metrics';
 import { REDACTED_PATHS } from './ops/request-logger';
+import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { PreferencesController } from './preferences/preferences.controller';
@@ -61,12 +62,19 @@ export interface AppModuleOptions {
   env: Env;
   registry: Registry;
   plugins: PluginRegistry;
+  /** Set on SIGTERM: readiness fails from then on. */
+  shutdown?: ShutdownState;
 }
 
 /** The whole server; `CLARION_ROLE` decides which halves are wired (api: HTTP API; worker: processors). */
 @Module({})
 export class AppModule {
-  static forRoot({ env, registry, plugins }: AppModuleOptions): DynamicModule {
+  static forRoot({
+    env,
+    registry,
+    plugins,
+    shutdown = new ShutdownState(),
+  }: AppModuleOptions): DynamicModule {
     const api = env.CLARION_ROLE !== 'worker';
     const worker = env.CLARION_ROLE !== 'api';
     const tracking = trackingWiring({ api, worker });
@@ -74,6 +82,7 @@ export class AppModule {
       { provide: ENV, useValue: env },
       { provide: METRICS_REGISTRY, useValue: registry },
       { provide: PluginRegistryClass, useValue: plugins },
+      { provide: ShutdownState, useValue: shutdown },
       DeliveryMetrics,
       AppsService,
       KeyService,

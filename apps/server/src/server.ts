@@ -6,13 +6,15 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './common/error-filter';
 import { registerTextGuard } from './common/text-guard';
-import { type Env, migrateOnStart } from './config/env';
+import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
+import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
 import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
+import { ShutdownState } from './ops/shutdown-state';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
 import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
@@ -23,8 +25,8 @@ export interface StartOptions {
   sandboxConfigs?: Record<string, Record<string, unknown>>;
   processEnv?: NodeJS.ProcessEnv;
   /**
-   * Whether SIGTERM and SIGINT close the app (Nest's shutdown hooks, which re-raise the signal when
-   * done). Dev mode handles them itself: it must stop its PostgreSQL and Redis after the app.
+   * Whether SIGTERM and SIGINT stop the app (readiness fails, the drain window, close, exit 0).
+   * Dev mode handles them itself: it must stop its PostgreSQL and Redis after the app.
    */
   handleSignals?: boolean;
 }
@@ -64,8 +66,9 @@ export async function startServer({
     // One line per request, written below with what the handler added (not Fastify's two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
   });
+  const shutdown = new ShutdownState();
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ env, registry, plugins }),
+    AppModule.forRoot({ env, registry, plugins, shutdown }),
     adapter,
     {
       bufferLogs: true,
@@ -74,7 +77,7 @@ export async function startServer({
   );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
-  if (handleSignals) app.enableShutdownHooks();
+  if (handleSignals) stopGracefullyOnSignals({ app, state: shutdown, drainMs: shutdownDrainMs(env) });
   const http = httpDurationHistogram(registry);
   const fastify = app.getHttpAdapter().getInstance();
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { AppsService } from '../apps/apps.service';
 import { KeyService } from '../auth/key.service';
 import { UUID } from '../common/ids';
-import { EnvError, loadDatabaseUrl, loadEnv } from '../config/env';
+import { EnvError, loadDatabaseUrl, loadEnv, shutdownDrainMs } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
@@ -35,7 +35,8 @@ program
   .action(async () => {
     const env = loadEnv();
     await startServer({ env });
-    armShutdownDeadline(env.CLARION_SHUTDOWN_TIMEOUT_MS);
+    // The drain window comes first; the deadline covers the close after it.
+    armShutdownDeadline(env.CLARION_SHUTDOWN_TIMEOUT_MS + shutdownDrainMs(env));
   });
 
 program

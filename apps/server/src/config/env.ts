@@ -41,6 +41,8 @@ export const envSchema = z.object({
     .default('{clarion}'),
   CLARION_MIGRATE_ON_START: bool.optional(),
   CLARION_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** After SIGTERM the API fails readiness but keeps serving this long (out of rotation first), then closes. */
+  CLARION_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
   /** How often expired eventId claims are deleted, and how many rows per DELETE. */
   CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
@@ -164,6 +166,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
  */
 export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string {
   return validated(envSchema.pick({ DATABASE_URL: true }), source).DATABASE_URL;
+}
+
+/** The drain window of this process: only a process that serves the API has traffic to drain. */
+export function shutdownDrainMs(env: Env): number {
+  return env.CLARION_ROLE === 'worker' ? 0 : env.CLARION_SHUTDOWN_DRAIN_MS;
 }
 
 /** Migrations run at start in role `all` unless disabled; api/worker pods rely on the migration Job. */
