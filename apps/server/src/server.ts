@@ -99,11 +99,12 @@ export async function startServer({
   registerTextGuard(fastify);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // Probes and scrapes are neither API traffic nor worth a log line.
+    if (QUIET_PATHS.has(route)) return;
     http.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    if (QUIET_PATHS.has(request.url)) return;
     request.log.info(
       {
         method: request.method,

@@ -524,7 +524,26 @@ describe('helm chart: features', () => {
       'deploy/helm/clarion/files/alerts.yaml differs: cp deploy/prometheus/alerts.yaml deploy/helm/clarion/files/',
     );
     const rule = one(full, 'PrometheusRule', 'clarion');
-    assert.deepEqual(rule.spec, parse(source));
+    const expected = parse(source) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    for (const r of expected.groups.flatMap((g) => g.rules)) {
+      // absent() keeps no labels: the chart's copy looks for this release's API only.
+      if (r.alert === 'ClarionApiAbsent') r.expr = 'absent(up{job="clarion-api", namespace="notify"} == 1)';
+    }
+    assert.deepEqual(rule.spec, expected);
+  });
+
+  test('ClarionApiAbsent is left out without an API; ServiceMonitor and PrometheusRule need their CRDs', () => {
+    const alertsOf = (objects: K8sObject[]) =>
+      one(objects, 'PrometheusRule', 'clarion').spec.groups.flatMap((g: any) =>
+        g.rules.map((r: any) => r.alert),
+      );
+    const noApi = mustRender([...FULL, ...CRDS, '--set', 'api.enabled=false']);
+    assert.ok(alertsOf(noApi).includes('ClarionProcessDown'));
+    assert.ok(!alertsOf(noApi).includes('ClarionApiAbsent'), 'no API, so its absence is no alert');
+    assert.ok(alertsOf(full).includes('ClarionApiAbsent'));
+    const noCrds = mustRender(FULL);
+    assert.equal(find(noCrds, 'PrometheusRule').length, 0);
+    assert.equal(find(noCrds, 'ServiceMonitor').length, 0);
   });
 
   test('Grafana dashboard ConfigMap: the same JSON, sidecar label grafana_dashboard "1" by default and configurable', () => {
