@@ -472,7 +472,10 @@ describe('helm chart: features', () => {
     const [init] = spec.initContainers;
     assert.equal(init.command[0], 'npm');
     assert.ok(init.command.includes('@acme/clarion-plugin-pager@1.2.3'));
-    assert.ok(init.command.includes('--omit=peer'), 'peer deps (SDK, prom-client) come from the image');
+    assert.ok(
+      init.command.includes('--legacy-peer-deps'),
+      'peer deps (SDK, prom-client) come from the image',
+    );
     assert.ok(init.volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra'));
     assert.ok(
       spec.containers[0].volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra' && m.readOnly),
@@ -634,6 +637,12 @@ describe('helm chart: values are checked', () => {
       /workers\.terminationGracePeriodSeconds \(20\) must be longer than config\.shutdownTimeoutMs \(30s\)/,
     );
     rejects(['--set', 'api.terminationGracePeriodSeconds=30'], /api\.terminationGracePeriodSeconds/);
+    // 30 s of shutdown + 5 s preStop fit in 45 s, but not with a 15 s drain window on top.
+    rejects(
+      ['--set', 'config.shutdownDrainMs=15000'],
+      /api\.terminationGracePeriodSeconds \(45\) must be longer than config\.shutdownTimeoutMs \(30s\) plus config\.shutdownDrainMs \(15s\)/,
+    );
+    assert.equal(one(defaults, 'ConfigMap', 'clarion').data?.CLARION_SHUTDOWN_DRAIN_MS, '5000');
     rejects(
       ['--set', 'database.existingSecret='],
       /database: set either an inline value \(database\.url\) or database\.existingSecret/,

@@ -103,8 +103,9 @@ clarion.io/pool: {{ .pool }}
 
 {{- define "clarion.validate" -}}
 {{- $shutdownS := div (add .Values.config.shutdownTimeoutMs 999) 1000 | int }}
-{{- if and .Values.api.enabled (le (int .Values.api.terminationGracePeriodSeconds) (add $shutdownS .Values.api.preStopSleepSeconds | int)) }}
-{{- fail (printf "api.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds) plus api.preStopSleepSeconds (%d)" (int .Values.api.terminationGracePeriodSeconds) $shutdownS (int .Values.api.preStopSleepSeconds)) }}
+{{- $drainS := div (add .Values.config.shutdownDrainMs 999) 1000 | int }}
+{{- if and .Values.api.enabled (le (int .Values.api.terminationGracePeriodSeconds) (add $shutdownS $drainS .Values.api.preStopSleepSeconds | int)) }}
+{{- fail (printf "api.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds) plus config.shutdownDrainMs (%ds) plus api.preStopSleepSeconds (%d)" (int .Values.api.terminationGracePeriodSeconds) $shutdownS $drainS (int .Values.api.preStopSleepSeconds)) }}
 {{- end }}
 {{- if and .Values.workers.enabled (le (int .Values.workers.terminationGracePeriodSeconds) $shutdownS) }}
 {{- fail (printf "workers.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds), so in-flight sends finish before the kill" (int .Values.workers.terminationGracePeriodSeconds) $shutdownS) }}
@@ -137,6 +138,7 @@ CLARION_PLUGINS: {{ join "," .Values.config.plugins | quote }}
 {{- end }}
 CLARION_QUEUE_PREFIX: {{ .Values.config.queuePrefix | quote }}
 CLARION_SHUTDOWN_TIMEOUT_MS: {{ .Values.config.shutdownTimeoutMs | int64 | toString | quote }}
+CLARION_SHUTDOWN_DRAIN_MS: {{ .Values.config.shutdownDrainMs | int64 | toString | quote }}
 CLARION_PLUGIN_PATH: {{ .Values.config.pluginPath | quote }}
 CLARION_MIGRATE_ON_START: "false"
 {{- range $plugin, $p := .Values.providers }}
@@ -275,7 +277,9 @@ encryption-key: {{ . | b64enc | quote }}
 - name: install-plugins
   image: {{ include "clarion.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["npm", "install", "--prefix", "/app/plugins-extra", "--omit=dev", "--omit=peer", "--no-fund", "--no-audit", "--no-save"
+  # --legacy-peer-deps: peers (@clarion/plugin-sdk, prom-client) are not installed, not even looked up
+  # (--omit=peer still resolves them, and the SDK is not on the registry); the image has them.
+  command: ["npm", "install", "--prefix", "/app/plugins-extra", "--omit=dev", "--legacy-peer-deps", "--no-fund", "--no-audit", "--no-save"
     {{- range .Values.extraPlugins.packages }}, {{ . | quote }}{{ end }}]
   env:
     - name: HOME
