@@ -17,6 +17,7 @@ import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
+import { withSettingsDir } from './plugins/settings-dir';
 import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
 
 export interface StartOptions {
@@ -49,7 +50,7 @@ export async function startServer({
     loadPlugins({
       requested: env.CLARION_PLUGINS,
       pluginPath: env.CLARION_PLUGIN_PATH,
-      env: processEnv,
+      env: withSettingsDir(processEnv, env.CLARION_PLUGIN_SETTINGS_DIR),
       runs: pluginsRun(env),
       ...(sandboxConfigs ? { sandboxConfigs } : {}),
     }),

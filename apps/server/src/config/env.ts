@@ -33,6 +33,8 @@ export const envSchema = z.object({
   CLARION_PUBLIC_URL: z.url().default('http://localhost:3000'),
   CLARION_PLUGINS: csv.default([]),
   CLARION_PLUGIN_PATH: z.string().default('/app/plugins-extra/node_modules'),
+  /** A folder of files named CLARION_<PLUGIN>_<KEY> holding plugin settings (the environment wins). */
+  CLARION_PLUGIN_SETTINGS_DIR: z.string().optional(),
   CLARION_WORKER_PLUGINS: csv.default([]),
   CLARION_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   CLARION_QUEUE_PREFIX: z
