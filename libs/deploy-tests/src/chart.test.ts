@@ -228,6 +228,48 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
   }
 });
 
+describe('helm chart: names and labels', () => {
+  test('a long release name keeps every name within 63 characters, suffixes intact and names distinct', () => {
+    const release = 'a-long-release-name-for-the-notification-service'; // helm allows 53
+    const objects = mustRender([...FULL, ...CRDS, '--set', 'fullnameOverride='], release, 'notify');
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    for (const o of objects)
+      assert.ok(o.metadata.name.length <= 63, `${o.metadata.name} (${o.metadata.name.length})`);
+    assert.equal(new Set(names).size, names.length, names.join(', '));
+    for (const pool of ['push', 'messaging', 'custom'])
+      assert.ok(
+        names.some((n) => n.startsWith('Deployment/') && n.endsWith(`-worker-${pool}`)),
+        pool,
+      );
+    assert.ok(names.some((n) => n.startsWith('Deployment/') && n.endsWith('-api')));
+  });
+
+  test('a key in both commonLabels and podLabels is one label (pod labels win), and selectors stay intact', () => {
+    const objects = mustRender([
+      '--set',
+      'commonLabels.team=platform',
+      '--set',
+      'podLabels.team=messaging',
+      '--set',
+      'api.podLabels.team=api-team',
+      '--set-string',
+      'podAnnotations.a=1',
+      '--set-string',
+      'api.podAnnotations.a=2',
+    ]);
+    const api = one(objects, 'Deployment', 'clarion-api');
+    assert.equal(api.metadata.labels?.team, 'platform');
+    assert.equal(api.spec.template.metadata.labels.team, 'api-team');
+    assert.equal(api.spec.template.metadata.annotations.a, '2');
+    assert.equal(
+      one(objects, 'Deployment', 'clarion-worker-default').spec.template.metadata.labels.team,
+      'messaging',
+    );
+    for (const d of find(objects, 'Deployment'))
+      assert.ok(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name);
+  });
+});
+
 describe('helm chart: features', () => {
   const deployment = (n: string) => one(full, 'Deployment', n);
   const container = (n: string) => podSpec(deployment(n)).containers[0];

@@ -17,6 +17,12 @@
 {{- end }}
 {{- end }}
 
+{{/* <fullname>-<suffix> within 63 characters: the full name is cut, never the suffix (two pools stay apart). (list $ "suffix") */}}
+{{- define "clarion.suffixed" -}}
+{{- $suffix := index . 1 }}
+{{- printf "%s-%s" (include "clarion.fullname" (index . 0) | trunc (sub 62 (len $suffix) | int) | trimSuffix "-") $suffix }}
+{{- end }}
+
 {{- define "clarion.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -26,15 +32,20 @@ app.kubernetes.io/name: {{ include "clarion.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{- define "clarion.labels" -}}
-helm.sh/chart: {{ include "clarion.chart" . }}
-{{ include "clarion.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: clarion
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
+{{/* Labels are built as maps and printed once: a key given twice (commonLabels and podLabels) would be invalid YAML. */}}
+{{- define "clarion.labelMap" -}}
+{{- $l := dict }}
+{{- range $k, $v := .Values.commonLabels }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- $_ := set $l "helm.sh/chart" (include "clarion.chart" .) }}
+{{- $_ := set $l "app.kubernetes.io/version" (.Chart.AppVersion | toString | replace "+" "_" | trunc 63 | trimSuffix "-") }}
+{{- $_ := set $l "app.kubernetes.io/managed-by" .Release.Service }}
+{{- $_ := set $l "app.kubernetes.io/part-of" "clarion" }}
+{{- range $k, $v := (include "clarion.selectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toJson $l }}
 {{- end }}
+
+{{- define "clarion.labels" -}}
+{{ include "clarion.labelMap" . | fromJson | toYaml }}
 {{- end }}
 
 {{/* Labels of one component. Call with (dict "ctx" $ "component" "api" "pool" "") */}}
@@ -46,12 +57,31 @@ clarion.io/pool: {{ .pool }}
 {{- end }}
 {{- end }}
 
-{{- define "clarion.componentLabels" -}}
-{{ include "clarion.labels" .ctx }}
-app.kubernetes.io/component: {{ .component }}
-{{- if .pool }}
-clarion.io/pool: {{ .pool }}
+{{- define "clarion.componentLabelMap" -}}
+{{- $l := include "clarion.labelMap" .ctx | fromJson }}
+{{- range $k, $v := (include "clarion.componentSelectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toJson $l }}
 {{- end }}
+
+{{- define "clarion.componentLabels" -}}
+{{ include "clarion.componentLabelMap" . | fromJson | toYaml }}
+{{- end }}
+
+{{/* A pod template's labels: the component's, podLabels and the component's own podLabels merged; selector labels always win. (dict "ctx" $ "component" .. "pool" .. "own" map) */}}
+{{- define "clarion.podLabels" -}}
+{{- $l := include "clarion.componentLabelMap" . | fromJson }}
+{{- range $k, $v := .ctx.Values.podLabels }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- range $k, $v := .own }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- range $k, $v := (include "clarion.componentSelectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toYaml $l }}
+{{- end }}
+
+{{/* A pod template's annotations: checksums, podAnnotations, then the component's own, merged. (dict "ctx" $ "own" map) */}}
+{{- define "clarion.podAnnotations" -}}
+{{- $a := include "clarion.checksums" .ctx | fromYaml }}
+{{- range $k, $v := .ctx.Values.podAnnotations }}{{ $_ := set $a $k ($v | toString) }}{{ end }}
+{{- range $k, $v := .own }}{{ $_ := set $a $k ($v | toString) }}{{ end }}
+{{- toYaml $a }}
 {{- end }}
 
 {{- define "clarion.serviceAccountName" -}}
@@ -154,7 +184,7 @@ CLARION_MIGRATE_ON_START: "false"
 {{/* Where each core secret comes from: (dict "ctx" $ "hook" bool) -> YAML list of {name,key,path,env} */}}
 {{- define "clarion.coreSecretRefs" -}}
 {{- $ctx := .ctx }}
-{{- $inline := ternary (printf "%s-migration" (include "clarion.fullname" $ctx)) (printf "%s-core" (include "clarion.fullname" $ctx)) .hook }}
+{{- $inline := ternary (include "clarion.suffixed" (list $ctx "migration")) (include "clarion.suffixed" (list $ctx "core")) .hook }}
 {{- $items := list (list "database" "url" "database-url" "DATABASE_URL") (list "redis" "url" "redis-url" "REDIS_URL") (list "adminToken" "value" "admin-token" "CLARION_ADMIN_TOKEN") (list "encryptionKey" "value" "encryption-key" "CLARION_ENCRYPTION_KEY") }}
 {{- range $items }}
 {{- $v := index $ctx.Values (index . 0) }}
