@@ -270,6 +270,50 @@ describe('helm chart: names and labels', () => {
   });
 });
 
+describe('helm chart: budgets, egress, init resources', () => {
+  test('a PodDisruptionBudget may keep a minimum available instead of a maximum unavailable', () => {
+    const objects = mustRender([
+      '--set',
+      'api.pdb.minAvailable=1',
+      '--set',
+      'workers.poolDefaults.pdb.minAvailable=50%',
+    ]);
+    assert.deepEqual(
+      [
+        one(objects, 'PodDisruptionBudget', 'clarion-api').spec.minAvailable,
+        one(objects, 'PodDisruptionBudget', 'clarion-api').spec.maxUnavailable,
+      ],
+      [1, undefined],
+    );
+    assert.equal(one(objects, 'PodDisruptionBudget', 'clarion-worker-default').spec.minAvailable, '50%');
+    assert.equal(one(defaults, 'PodDisruptionBudget', 'clarion-api').spec.maxUnavailable, 1);
+  });
+
+  test('restricted egress still allows DNS', () => {
+    const objects = mustRender([
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set',
+      'networkPolicy.egress[0].ports[0].port=443',
+    ]);
+    const egress = one(objects, 'NetworkPolicy', 'clarion-worker').spec.egress;
+    assert.ok(
+      egress.some((r: any) => r.ports?.some((p: any) => p.port === 53 && p.protocol === 'UDP')),
+      JSON.stringify(egress),
+    );
+    assert.ok(egress.some((r: any) => r.ports?.some((p: any) => p.port === 443)));
+  });
+
+  test('the extraPlugins init container has resources by default', () => {
+    const objects = mustRender(['--set', 'extraPlugins.packages[0]=@acme/clarion-plugin-pager@1.2.3']);
+    const init = one(objects, 'Deployment', 'clarion-api').spec.template.spec.initContainers[0];
+    assert.ok(
+      init.resources?.requests?.memory && init.resources?.limits?.memory,
+      JSON.stringify(init.resources),
+    );
+  });
+});
+
 describe('helm chart: features', () => {
   const deployment = (n: string) => one(full, 'Deployment', n);
   const container = (n: string) => podSpec(deployment(n)).containers[0];

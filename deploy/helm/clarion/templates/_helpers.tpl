@@ -141,6 +141,16 @@ clarion.io/pool: {{ .pool }}
 {{- fail (printf "workers.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds), so in-flight sends finish before the kill" (int .Values.workers.terminationGracePeriodSeconds) $shutdownS) }}
 {{- end }}
 {{- $seen := dict }}
+{{- range $plugin, $p := .Values.providers }}
+{{- if and $p.existingSecret $p.files }}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $p.existingSecret }}
+{{- range $name, $key := $p.files }}
+{{- if and $secret (not (hasKey (default (dict) $secret.data) $key)) }}
+{{- fail (printf "providers.%s.files.%s: Secret %q has no key %q" $plugin $name $p.existingSecret $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range .Values.workers.pools }}
 {{- if hasKey $seen .name }}
 {{- fail (printf "workers.pools: the pool name %q is used twice" .name) }}
@@ -149,9 +159,25 @@ clarion.io/pool: {{ .pool }}
 {{- end }}
 {{- range $item := list "database" "redis" "adminToken" "encryptionKey" }}
 {{- $v := index $.Values $item }}
+{{- if and (not (or $v.url $v.value)) $v.existingSecret }}
+{{- /* On a cluster (not `helm template`), an existing Secret without the key fails here, not in a crash-looping pod. */}}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $v.existingSecret }}
+{{- if and $secret (not (hasKey (default (dict) $secret.data) $v.existingSecretKey)) }}
+{{- fail (printf "%s.existingSecretKey: Secret %q has no key %q (it has: %s)" $item $v.existingSecret $v.existingSecretKey (keys (default (dict) $secret.data) | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
 {{- if and (not (or $v.url $v.value)) (not $v.existingSecret) }}
 {{- fail (printf "%s: set either an inline value (%s.%s) or %s.existingSecret" $item $item (ternary "url" "value" (hasKey $v "url")) $item) }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A PDB's budget: minAvailable when given (it wins), else maxUnavailable. */}}
+{{- define "clarion.pdbBudget" -}}
+{{- if and (hasKey . "minAvailable") (not (kindIs "invalid" .minAvailable)) (ne (toString .minAvailable) "") }}
+minAvailable: {{ .minAvailable }}
+{{- else }}
+maxUnavailable: {{ .maxUnavailable }}
 {{- end }}
 {{- end }}
 
