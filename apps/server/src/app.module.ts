@@ -134,7 +134,7 @@ export class AppModule {
       ],
       controllers: [
         HealthController,
-        MetricsController,
+        ...(env.CLARION_METRICS_PORT === undefined ? [MetricsController] : []),
         ...(api
           ? [
               AdminController,

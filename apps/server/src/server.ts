@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -10,6 +11,7 @@ import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
 import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
+import { serveMetrics } from './ops/metrics-server';
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
@@ -119,6 +121,12 @@ export async function startServer({
     );
   });
   setupOpenApi(app);
+  let metricsServer: Server | undefined;
+  fastify.addHook('onClose', async () => {
+    metricsServer?.close();
+  });
   await app.listen({ port: env.PORT, host: env.HOST });
+  if (env.CLARION_METRICS_PORT !== undefined)
+    metricsServer = await serveMetrics(registry, env.HOST, env.CLARION_METRICS_PORT);
   return app;
 }

@@ -79,7 +79,11 @@ describe('the chart’s workloads, run for real', () => {
     for (const from of container.envFrom ?? []) {
       if (from.configMapRef) Object.assign(env, one(rendered, 'ConfigMap', from.configMapRef.name).data);
     }
-    const own = { CLARION_QUEUE_PREFIX: prefix }; // this run's own keys on the shared test Redis
+    // This run's own keys on the shared test Redis; the metrics port is a fixed one in the chart.
+    const own = {
+      CLARION_QUEUE_PREFIX: prefix,
+      ...(env.CLARION_METRICS_PORT ? { CLARION_METRICS_PORT: '0' } : {}),
+    };
     for (const { name, value } of container.env) {
       if (!value.startsWith(SECRETS)) {
         env[name] = value;

@@ -186,7 +186,10 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
         }
         if (w.kind !== 'Deployment') continue;
         const [c] = spec.containers;
-        assert.deepEqual(c.ports, [{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
+        assert.deepEqual(c.ports, [
+          { name: 'http', containerPort: 3000, protocol: 'TCP' },
+          { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+        ]);
         assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
         assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
         assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 'http' });
@@ -579,12 +582,24 @@ describe('helm chart: features', () => {
     const hpa = one(full, 'HorizontalPodAutoscaler', 'clarion-api');
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 12]);
     assert.equal(one(full, 'Deployment', 'clarion-api').spec.replicas, undefined);
-    const apiNp = one(full, 'NetworkPolicy', 'clarion-api');
-    assert.equal(apiNp.spec.ingress[0].from.length, 2, 'ingress controller and monitoring');
-    const workerNp = one(full, 'NetworkPolicy', 'clarion-worker');
-    assert.deepEqual(workerNp.spec.ingress[0].from, [
+    const monitoring = [
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ];
+    const apiNp = one(full, 'NetworkPolicy', 'clarion-api');
+    assert.deepEqual(apiNp.spec.ingress[0].from, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
     ]);
+    assert.deepEqual(apiNp.spec.ingress[1], {
+      ports: [{ port: 'metrics', protocol: 'TCP' }],
+      from: monitoring,
+    });
+    const workerNp = one(full, 'NetworkPolicy', 'clarion-worker');
+    assert.deepEqual(workerNp.spec.ingress[0].from, monitoring);
+    assert.deepEqual(workerNp.spec.ingress[1].from, monitoring);
+    // The default Ingress exposes the API and tracked links, not /docs, /admin or /metrics.
+    const paths = (objects: K8sObject[]) =>
+      one(objects, 'Ingress', 'clarion').spec.rules[0].http.paths.map((p: any) => p.path);
+    assert.deepEqual(paths(mustRender(['--set', 'api.ingress.enabled=true'])), ['/v1', '/t']);
     assert.deepEqual(find(defaults, 'NetworkPolicy'), []);
   });
 
@@ -599,8 +614,20 @@ describe('helm chart: features', () => {
       ['clarion-worker', 'clarion-worker'],
     ]);
     assert.deepEqual(sm.spec.endpoints, [
-      { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+      { port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
     ]);
+    // /metrics on its own port: in the ConfigMap, on every container and both Services.
+    assert.equal(one(full, 'ConfigMap', 'clarion').data?.CLARION_METRICS_PORT, '9464');
+    for (const d of find(full, 'Deployment'))
+      assert.ok(
+        podSpec(d).containers[0].ports.some((p: any) => p.name === 'metrics' && p.containerPort === 9464),
+        d.metadata.name,
+      );
+    for (const svc of services)
+      assert.ok(
+        svc.spec.ports.some((p: any) => p.name === 'metrics'),
+        svc.metadata.name,
+      );
     const alerts = readFileSync(join(deployDir, 'prometheus', 'alerts.yaml'), 'utf8');
     assert.match(alerts, /job=~"clarion-api\|clarion-worker"/);
   });

@@ -187,6 +187,7 @@ maxUnavailable: {{ .maxUnavailable }}
 {{- define "clarion.configData" -}}
 HOST: "0.0.0.0"
 PORT: "3000"
+CLARION_METRICS_PORT: {{ .Values.metrics.port | int64 | toString | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 CLARION_PUBLIC_URL: {{ .Values.config.publicUrl | quote }}
 {{- if .Values.config.plugins }}
