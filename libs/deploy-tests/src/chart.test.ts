@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests and parsed YAML are untyped JSON
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -245,6 +245,25 @@ describe('helm chart: names and labels', () => {
         pool,
       );
     assert.ok(names.some((n) => n.startsWith('Deployment/') && n.endsWith('-api')));
+  });
+
+  test('a build version (1.2.3+build.7) becomes a valid label value', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'clarion-chart-'));
+    try {
+      cpSync(chartDir, copy, { recursive: true });
+      const chartYaml = join(copy, 'Chart.yaml');
+      writeFileSync(
+        chartYaml,
+        readFileSync(chartYaml, 'utf8').replace(/^appVersion: .*$/m, 'appVersion: "1.2.3+build.7"'),
+      );
+      const result = render([], 'clarion', 'clarion', copy);
+      assert.ok(result.ok, result.stderr);
+      for (const o of result.objects)
+        if (o.metadata.labels?.['app.kubernetes.io/version'] !== undefined)
+          assert.equal(o.metadata.labels['app.kubernetes.io/version'], '1.2.3_build.7', o.metadata.name);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   test('a key in both commonLabels and podLabels is one label (pod labels win), and selectors stay intact', () => {
