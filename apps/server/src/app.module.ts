@@ -35,6 +35,7 @@ import { DeliveryMetrics } from './ops/delivery-metrics';
 import { HealthController } from './ops/health.controller';
 import { MetricsController } from './ops/metrics.controller';
 import { QueueMetrics } from './ops/queue-metrics';
+import { RedisMetrics } from './ops/redis-metrics';
 import { REDACTED_PATHS } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
@@ -94,6 +95,7 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      RedisMetrics,
       TemplateMetrics,
       TemplateRepository,
       TemplateResolver,

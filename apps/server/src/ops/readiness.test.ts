@@ -43,8 +43,16 @@ describe('readiness of API and worker processes, and a stopping API', () => {
     assert.equal((await send()).status, 202, 'and accepts');
     const body = (await (await fetch(`${worker.url}/readyz`)).json()) as { error?: Record<string, unknown> };
     assert.ok(body.error?.redis, JSON.stringify(body));
+    // Where the outage shows for the API: its metrics (alert ClarionRedisDown).
+    assert.match(
+      await (await fetch(`${api.url}/metrics`, { signal: AbortSignal.timeout(15_000) })).text(),
+      /^clarion_redis_up\{[^}]*\} 0$/m,
+    );
     await redis.up();
     await waitFor('the worker ready again', async () => (await readyz(worker.url)) === 200);
+    await waitFor('the API reaching Redis again', async () =>
+      /^clarion_redis_up\{[^}]*\} 1$/m.test(await (await fetch(`${api.url}/metrics`)).text()),
+    );
   });
 
   test('SIGTERM: readiness fails at once, requests are still accepted during the drain window, then exit 0', async () => {
