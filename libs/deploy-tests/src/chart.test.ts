@@ -231,6 +231,15 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
   }
 });
 
+describe('helm chart: README', () => {
+  test('the chart has a README that names every top-level value', () => {
+    const readme = readFileSync(join(chartDir, 'README.md'), 'utf8');
+    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    for (const key of Object.keys(values)) assert.ok(readme.includes(`\`${key}\``), `README lacks ${key}`);
+    assert.match(readme, /must exist first/);
+  });
+});
+
 describe('helm chart: names and labels', () => {
   test('a long release name keeps every name within 63 characters, suffixes intact and names distinct', () => {
     const release = 'a-long-release-name-for-the-notification-service'; // helm allows 53
