@@ -753,6 +753,48 @@ describe('helm chart: values are checked', () => {
     assert.match(result.stderr, pattern);
   };
 
+  test('typos inside Kubernetes objects in the values are refused too (a local copy of their schema)', () => {
+    rejects(['--set', 'api.resources.limts.memory=1Gi'], /Additional property limts is not allowed/);
+    rejects(['--set', 'securityContext.runAsUsr=1000'], /Additional property runAsUsr is not allowed/);
+    rejects(['--set', 'podSecurityContext.fsGrup=1000'], /Additional property fsGrup is not allowed/);
+    rejects(
+      [
+        '--set',
+        'affinity.nodeAfinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=a',
+      ],
+      /Additional property nodeAfinity is not allowed/,
+    );
+    rejects(
+      ['--set', 'api.ingress.enabled=true', '--set', 'api.ingress.tls[0].secretNam=tls'],
+      /Additional property secretNam is not allowed/,
+    );
+    rejects(
+      ['--set', 'extraEnv[0].name=A', '--set', 'extraEnv[0].valu=b'],
+      /Additional property valu is not allowed/,
+    );
+    rejects(
+      ['--set', 'extraVolumes[0].name=x', '--set', 'extraVolumes[0].secrt.secretName=s'],
+      /Additional property secrt is not allowed/,
+    );
+    rejects(
+      ['--set', 'workers.pools[0].name=a', '--set', 'workers.pools[0].resources.request.cpu=1'],
+      /Additional property request is not allowed/,
+    );
+    // What the objects allow still renders.
+    mustRender([
+      '--set-json',
+      'affinity={"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":100,"podAffinityTerm":{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app":"x"}}}}]}}',
+      '--set-json',
+      'extraEnv=[{"name":"POD","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]',
+      '--set-json',
+      'extraVolumes=[{"name":"ca","configMap":{"name":"ca","items":[{"key":"ca.pem","path":"ca.pem"}]}},{"name":"c","csi":{"driver":"x"}}]',
+      '--set-json',
+      'extraVolumeMounts=[{"name":"ca","mountPath":"/etc/ca","readOnly":true}]',
+      '--set-json',
+      'tolerations=[{"key":"k","operator":"Exists","effect":"NoSchedule"}]',
+    ]);
+  });
+
   test('the schema rejects typos (unknown keys) at every level', () => {
     rejects(['--set', 'replicaCount=3'], /Additional property replicaCount is not allowed/);
     rejects(['--set', 'api.replicaz=3'], /api: Additional property replicaz is not allowed/);
