@@ -165,6 +165,10 @@ describe('the plugin host loading plugin packages', () => {
       problems(['apns'], { CLARION_APNS_CERTIFICATE: 'pem' }),
       /CLARION_APNS_PRIVATE_KEY: certificate auth needs/,
     );
+    assert.match(
+      problems(['webpush'], { CLARION_WEBPUSH_VAPID_PUBLIC_KEY: 'B'.repeat(87) }),
+      /CLARION_WEBPUSH_VAPID_PRIVATE_KEY: a VAPID key pair needs both/,
+    );
     // A variable that is no setting of the plugin (the service account under a wrong name).
     assert.match(
       problems(['fcm'], { CLARION_FCM_SERVICE_ACCOUNT_FILE: '/run/secrets/sa.json' }),
