@@ -37,7 +37,9 @@ import { HealthController } from './ops/health.controller';
 import { logSerializers } from './ops/log-serializers';
 import { MetricsController } from './ops/metrics.controller';
 import { QueueMetrics } from './ops/queue-metrics';
+import { RedisMetrics } from './ops/redis-metrics';
 import { REDACTED_PATHS } from './ops/request-logger';
+import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { PreferencesController } from './preferences/preferences.controller';
@@ -64,12 +66,19 @@ export interface AppModuleOptions {
   env: Env;
   registry: Registry;
   plugins: PluginRegistry;
+  /** Set on SIGTERM: readiness fails from then on. */
+  shutdown?: ShutdownState;
 }
 
 /** The whole server; `CLARION_ROLE` decides which halves are wired (api: HTTP API; worker: processors). */
 @Module({})
 export class AppModule {
-  static forRoot({ env, registry, plugins }: AppModuleOptions): DynamicModule {
+  static forRoot({
+    env,
+    registry,
+    plugins,
+    shutdown = new ShutdownState(),
+  }: AppModuleOptions): DynamicModule {
     const api = env.CLARION_ROLE !== 'worker';
     const worker = env.CLARION_ROLE !== 'api';
     const tracking = trackingWiring({ api, worker });
@@ -77,6 +86,7 @@ export class AppModule {
       { provide: ENV, useValue: env },
       { provide: METRICS_REGISTRY, useValue: registry },
       { provide: PluginRegistryClass, useValue: plugins },
+      { provide: ShutdownState, useValue: shutdown },
       DeliveryMetrics,
       AppsService,
       { provide: SecretBox, useValue: new SecretBox(env.CLARION_ENCRYPTION_KEY) },
@@ -89,6 +99,7 @@ export class AppModule {
       PlanContextService,
       StatusWriter,
       QueueMetrics,
+      RedisMetrics,
       TemplateMetrics,
       TemplateRepository,
       TemplateResolver,
@@ -130,7 +141,7 @@ export class AppModule {
       ],
       controllers: [
         HealthController,
-        MetricsController,
+        ...(env.CLARION_METRICS_PORT === undefined ? [MetricsController] : []),
         ...(api
           ? [
               AdminController,

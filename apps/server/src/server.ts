@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -9,15 +10,19 @@ import { registerCors } from './auth/cors';
 import { ErrorFilter } from './common/error-filter';
 import { onClientError, onFrameworkError } from './common/framework-errors';
 import { registerTextGuard } from './common/text-guard';
-import { type Env, migrateOnStart } from './config/env';
+import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
+import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
+import { serveMetrics } from './ops/metrics-server';
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
 import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
+import { ShutdownState } from './ops/shutdown-state';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
+import { withSettingsDir } from './plugins/settings-dir';
 import { keepRawBody, registerFormParser } from './tracking/callbacks/raw-body';
 
 export interface StartOptions {
@@ -26,10 +31,16 @@ export interface StartOptions {
   sandboxConfigs?: Record<string, Record<string, unknown>>;
   processEnv?: NodeJS.ProcessEnv;
   /**
-   * Whether SIGTERM and SIGINT close the app (Nest's shutdown hooks, which re-raise the signal when
-   * done). Dev mode handles them itself: it must stop its PostgreSQL and Redis after the app.
+   * Whether SIGTERM and SIGINT stop the app (readiness fails, the drain window, close, exit 0).
+   * Dev mode handles them itself: it must stop its PostgreSQL and Redis after the app.
    */
   handleSignals?: boolean;
+}
+
+/** The plugins this process sends with: none for the API, a worker pool's own, or every loaded one. */
+function pluginsRun(env: Env): 'all' | string[] {
+  if (env.CLARION_ROLE === 'api') return [];
+  return env.CLARION_WORKER_PLUGINS.length > 0 ? env.CLARION_WORKER_PLUGINS : 'all';
 }
 
 /** Builds and starts the server for the configured role. Returns the app (tests close it). */
@@ -44,7 +55,8 @@ export async function startServer({
     loadPlugins({
       requested: env.CLARION_PLUGINS,
       pluginPath: env.CLARION_PLUGIN_PATH,
-      env: processEnv,
+      env: withSettingsDir(processEnv, env.CLARION_PLUGIN_SETTINGS_DIR),
+      runs: pluginsRun(env),
       ...(sandboxConfigs ? { sandboxConfigs } : {}),
     }),
   );
@@ -63,8 +75,9 @@ export async function startServer({
     // One line per request, written below with what the handler added (not Fastify's two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
   });
+  const shutdown = new ShutdownState();
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ env, registry, plugins }),
+    AppModule.forRoot({ env, registry, plugins, shutdown }),
     adapter,
     {
       bufferLogs: true,
@@ -73,7 +86,7 @@ export async function startServer({
   );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
-  if (handleSignals) app.enableShutdownHooks();
+  if (handleSignals) stopGracefullyOnSignals({ app, state: shutdown, drainMs: shutdownDrainMs(env) });
   const http = httpDurationHistogram(registry);
   const fastify = app.getHttpAdapter().getInstance();
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.
@@ -98,11 +111,12 @@ export async function startServer({
   registerCors(fastify, () => app.get(DataSource));
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // Probes and scrapes are neither API traffic nor worth a log line.
+    if (QUIET_PATHS.has(route)) return;
     http.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-    if (QUIET_PATHS.has(request.url)) return;
     request.log.info(
       {
         method: request.method,
@@ -116,6 +130,12 @@ export async function startServer({
     );
   });
   setupOpenApi(app);
+  let metricsServer: Server | undefined;
+  fastify.addHook('onClose', async () => {
+    metricsServer?.close();
+  });
   await app.listen({ port: env.PORT, host: env.HOST });
+  if (env.CLARION_METRICS_PORT !== undefined)
+    metricsServer = await serveMetrics(registry, env.HOST, env.CLARION_METRICS_PORT);
   return app;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,9 +15,26 @@ import {
   testRedis,
 } from '@clarion/testkit';
 import { Client } from 'pg';
-import { type K8sObject, mustRender, one } from './helm';
+import { find, type K8sObject, mustRender, one } from './helm';
+import { chartDir } from './paths';
 
 const SECRETS = '/var/run/secrets/clarion/';
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** What an operator's provider Secrets hold, keyed by the variable the chart points at the file. */
+const PROVIDER_SECRETS: Record<string, string> = {
+  CLARION_APNS_SIGNING_KEY_FILE: ecKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  CLARION_FCM_SERVICE_ACCOUNT_JSON_FILE: JSON.stringify({
+    type: 'service_account',
+    project_id: 'example-project',
+    client_email: 'clarion@example-project.iam.gserviceaccount.com',
+    private_key: rsaKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  }),
+  CLARION_WEBPUSH_VAPID_PRIVATE_KEY_FILE: 'Lq44gEmHHcdhuUeTDBxG1qYk4p95BidhIFyWLOtjUqU',
+  CLARION_TWILIO_AUTH_TOKEN_FILE: '0123456789abcdef0123456789abcdef',
+  CLARION_SENDGRID_API_KEY_FILE: 'SG.an-api-key',
+  CLARION_WEBHOOK_SECRET_FILE: 'a-webhook-signing-secret',
+};
 const serverMain = join(dirname(require.resolve('@clarion/server/package.json')), 'dist', 'cli', 'main.js');
 
 interface Container {
@@ -49,18 +67,23 @@ describe('the chart’s workloads, run for real', () => {
   });
 
   /** The process environment of a container: its ConfigMaps, its env, secret paths moved to files here. */
-  function environment(container: Container): NodeJS.ProcessEnv {
+  function environment(container: Container, rendered: K8sObject[] = objects): NodeJS.ProcessEnv {
     const contents: Record<string, string> = {
       DATABASE_URL_FILE: db.url,
       REDIS_URL_FILE: TEST_REDIS_URL,
       CLARION_ADMIN_TOKEN_FILE: 'an-admin-token-long-enough',
       CLARION_ENCRYPTION_KEY_FILE: Buffer.alloc(32, 1).toString('base64'),
+      ...PROVIDER_SECRETS,
     };
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
     for (const from of container.envFrom ?? []) {
-      if (from.configMapRef) Object.assign(env, one(objects, 'ConfigMap', from.configMapRef.name).data);
+      if (from.configMapRef) Object.assign(env, one(rendered, 'ConfigMap', from.configMapRef.name).data);
     }
-    const own = { CLARION_QUEUE_PREFIX: prefix }; // this run's own keys on the shared test Redis
+    // This run's own keys on the shared test Redis; the metrics port is a fixed one in the chart.
+    const own = {
+      CLARION_QUEUE_PREFIX: prefix,
+      ...(env.CLARION_METRICS_PORT ? { CLARION_METRICS_PORT: '0' } : {}),
+    };
     for (const { name, value } of container.env) {
       if (!value.startsWith(SECRETS)) {
         env[name] = value;
@@ -69,7 +92,9 @@ describe('the chart’s workloads, run for real', () => {
       const file = join(secrets, value.slice(SECRETS.length));
       mkdirSync(dirname(file), { recursive: true });
       // A trailing newline, as `kubectl create secret --from-file` keeps it.
-      writeFileSync(file, `${contents[name] ?? 'unused'}\n`);
+      const content = contents[name];
+      assert.ok(content !== undefined, `no test content for the secret file of ${name}`);
+      writeFileSync(file, `${content}\n`);
       env[name] = file;
     }
     return { ...env, ...own };
@@ -100,18 +125,23 @@ describe('the chart’s workloads, run for real', () => {
     }
   });
 
-  for (const deployment of ['clarion-api', 'clarion-worker-default']) {
-    test(`the ${deployment} Deployment then starts and passes its readiness probe`, async () => {
-      const workload = one(objects, 'Deployment', deployment);
+  /** The rendered Deployments of one values set, each started as its container runs and required to become ready. */
+  async function runDeployments(rendered: K8sObject[]): Promise<string[]> {
+    const started: string[] = [];
+    for (const workload of find(rendered, 'Deployment')) {
       const container = containerOf(workload);
-      const env = environment(container);
+      const env = environment(container, rendered);
       // What startClarionProcess runs and polls: the container's command and its readiness probe.
       assert.deepEqual(container.args, ['start']);
       assert.equal(workload.spec.template.spec.containers[0].readinessProbe.httpGet.path, '/readyz');
       const role = env.CLARION_ROLE as 'api' | 'worker';
       assert.ok(role === 'api' || role === 'worker', `role ${role}`);
       // It picks a free port (the chart's 3000 may be taken here) and resolves once /readyz answers 200.
-      const proc = await startClarionProcess({ main: serverMain, role, env, output: 'capture' });
+      const proc = await startClarionProcess({ main: serverMain, role, env, output: 'capture' }).catch(
+        (error: Error) => {
+          throw new Error(`${workload.metadata.name}: ${error.message}`);
+        },
+      );
       try {
         assert.ok(
           proc.lines().some((l) => l.includes(`"role":"${role}"`)),
@@ -120,6 +150,66 @@ describe('the chart’s workloads, run for real', () => {
       } finally {
         await proc.stop();
       }
+      started.push(workload.metadata.name);
+    }
+    return started;
+  }
+
+  test('with the default values, the API and the worker start and pass their readiness probes', async () => {
+    assert.deepEqual(await runDeployments(objects), ['clarion-api', 'clarion-worker-default']);
+  });
+
+  const ciDir = join(chartDir, 'ci');
+  for (const file of readdirSync(ciDir).filter((f) => f.endsWith('.yaml'))) {
+    test(`with ci/${file}, every rendered Deployment starts and passes its readiness probe`, async () => {
+      const started = await runDeployments(mustRender(['-f', join(ciDir, file)]));
+      assert.ok(started.length >= 2, started.join(', '));
     });
   }
+
+  test('two worker pools, each with only its own providers’ credentials, and the API with none required', async () => {
+    const values = join(secrets, 'two-pools.yaml');
+    writeFileSync(
+      values,
+      JSON.stringify({
+        // No CLARION_PLUGINS: the configured built-ins, each pool validating only its own.
+        providers: {
+          apns: {
+            existingSecret: 'clarion-apns',
+            files: { SIGNING_KEY: 'signing-key.p8' },
+            env: { TEAM_ID: 'ABCDE12345', KEY_ID: 'KEY1234567', TOPIC: 'com.example.app' },
+          },
+          fcm: { existingSecret: 'clarion-fcm', files: { SERVICE_ACCOUNT_JSON: 'service-account.json' } },
+          twilio: {
+            existingSecret: 'clarion-twilio',
+            files: { AUTH_TOKEN: 'auth-token' },
+            env: { ACCOUNT_SID: 'AC00000000000000000000000000000000', FROM: '+15005550006' },
+          },
+          sendgrid: {
+            existingSecret: 'clarion-sendgrid',
+            files: { API_KEY: 'api-key' },
+            env: { FROM: 'notify@example.com' },
+          },
+          webhook: { existingSecret: 'clarion-webhook', files: { SECRET: 'signing-secret' } },
+        },
+        workers: {
+          pools: [
+            { name: 'push', plugins: ['apns', 'fcm'] },
+            { name: 'messaging', plugins: ['twilio', 'sendgrid', 'webhook'] },
+          ],
+        },
+      }),
+    );
+    const rendered = mustRender(['-f', values]);
+    const push = containerOf(one(rendered, 'Deployment', 'clarion-worker-push'));
+    assert.ok(
+      !push.env.some((e) => e.name.startsWith('CLARION_TWILIO_')),
+      'the push pool holds no Twilio secret',
+    );
+    assert.deepEqual(await runDeployments(rendered), [
+      'clarion-api',
+      'clarion-worker-push',
+      'clarion-worker-messaging',
+    ]);
+  });
 });

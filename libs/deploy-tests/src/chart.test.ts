@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests and parsed YAML are untyped JSON
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -186,7 +186,10 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
         }
         if (w.kind !== 'Deployment') continue;
         const [c] = spec.containers;
-        assert.deepEqual(c.ports, [{ name: 'http', containerPort: 3000, protocol: 'TCP' }]);
+        assert.deepEqual(c.ports, [
+          { name: 'http', containerPort: 3000, protocol: 'TCP' },
+          { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
+        ]);
         assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
         assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
         assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 'http' });
@@ -228,6 +231,120 @@ describe('helm chart: rendering and Kubernetes schemas', () => {
   }
 });
 
+describe('helm chart: README', () => {
+  test('the chart has a README that names every top-level value', () => {
+    const readme = readFileSync(join(chartDir, 'README.md'), 'utf8');
+    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    for (const key of Object.keys(values)) assert.ok(readme.includes(`\`${key}\``), `README lacks ${key}`);
+    assert.match(readme, /must exist first/);
+  });
+});
+
+describe('helm chart: names and labels', () => {
+  test('a long release name keeps every name within 63 characters, suffixes intact and names distinct', () => {
+    const release = 'a-long-release-name-for-the-notification-service'; // helm allows 53
+    const objects = mustRender([...FULL, ...CRDS, '--set', 'fullnameOverride='], release, 'notify');
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    for (const o of objects)
+      assert.ok(o.metadata.name.length <= 63, `${o.metadata.name} (${o.metadata.name.length})`);
+    assert.equal(new Set(names).size, names.length, names.join(', '));
+    for (const pool of ['push', 'messaging', 'custom'])
+      assert.ok(
+        names.some((n) => n.startsWith('Deployment/') && n.endsWith(`-worker-${pool}`)),
+        pool,
+      );
+    assert.ok(names.some((n) => n.startsWith('Deployment/') && n.endsWith('-api')));
+  });
+
+  test('a build version (1.2.3+build.7) becomes a valid label value', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'clarion-chart-'));
+    try {
+      cpSync(chartDir, copy, { recursive: true });
+      const chartYaml = join(copy, 'Chart.yaml');
+      writeFileSync(
+        chartYaml,
+        readFileSync(chartYaml, 'utf8').replace(/^appVersion: .*$/m, 'appVersion: "1.2.3+build.7"'),
+      );
+      const result = render([], 'clarion', 'clarion', copy);
+      assert.ok(result.ok, result.stderr);
+      for (const o of result.objects)
+        if (o.metadata.labels?.['app.kubernetes.io/version'] !== undefined)
+          assert.equal(o.metadata.labels['app.kubernetes.io/version'], '1.2.3_build.7', o.metadata.name);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('a key in both commonLabels and podLabels is one label (pod labels win), and selectors stay intact', () => {
+    const objects = mustRender([
+      '--set',
+      'commonLabels.team=platform',
+      '--set',
+      'podLabels.team=messaging',
+      '--set',
+      'api.podLabels.team=api-team',
+      '--set-string',
+      'podAnnotations.a=1',
+      '--set-string',
+      'api.podAnnotations.a=2',
+    ]);
+    const api = one(objects, 'Deployment', 'clarion-api');
+    assert.equal(api.metadata.labels?.team, 'platform');
+    assert.equal(api.spec.template.metadata.labels.team, 'api-team');
+    assert.equal(api.spec.template.metadata.annotations.a, '2');
+    assert.equal(
+      one(objects, 'Deployment', 'clarion-worker-default').spec.template.metadata.labels.team,
+      'messaging',
+    );
+    for (const d of find(objects, 'Deployment'))
+      assert.ok(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), d.metadata.name);
+  });
+});
+
+describe('helm chart: budgets, egress, init resources', () => {
+  test('a PodDisruptionBudget may keep a minimum available instead of a maximum unavailable', () => {
+    const objects = mustRender([
+      '--set',
+      'api.pdb.minAvailable=1',
+      '--set',
+      'workers.poolDefaults.pdb.minAvailable=50%',
+    ]);
+    assert.deepEqual(
+      [
+        one(objects, 'PodDisruptionBudget', 'clarion-api').spec.minAvailable,
+        one(objects, 'PodDisruptionBudget', 'clarion-api').spec.maxUnavailable,
+      ],
+      [1, undefined],
+    );
+    assert.equal(one(objects, 'PodDisruptionBudget', 'clarion-worker-default').spec.minAvailable, '50%');
+    assert.equal(one(defaults, 'PodDisruptionBudget', 'clarion-api').spec.maxUnavailable, 1);
+  });
+
+  test('restricted egress still allows DNS', () => {
+    const objects = mustRender([
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set',
+      'networkPolicy.egress[0].ports[0].port=443',
+    ]);
+    const egress = one(objects, 'NetworkPolicy', 'clarion-worker').spec.egress;
+    assert.ok(
+      egress.some((r: any) => r.ports?.some((p: any) => p.port === 53 && p.protocol === 'UDP')),
+      JSON.stringify(egress),
+    );
+    assert.ok(egress.some((r: any) => r.ports?.some((p: any) => p.port === 443)));
+  });
+
+  test('the extraPlugins init container has resources by default', () => {
+    const objects = mustRender(['--set', 'extraPlugins.packages[0]=@acme/clarion-plugin-pager@1.2.3']);
+    const init = one(objects, 'Deployment', 'clarion-api').spec.template.spec.initContainers[0];
+    assert.ok(
+      init.resources?.requests?.memory && init.resources?.limits?.memory,
+      JSON.stringify(init.resources),
+    );
+  });
+});
+
 describe('helm chart: features', () => {
   const deployment = (n: string) => one(full, 'Deployment', n);
   const container = (n: string) => podSpec(deployment(n)).containers[0];
@@ -240,10 +357,7 @@ describe('helm chart: features', () => {
     assert.deepEqual(pools, ['clarion-worker-custom', 'clarion-worker-messaging', 'clarion-worker-push']);
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_PLUGINS, 'apns,fcm,webpush');
     assert.deepEqual(envOf(container('clarion-worker-push')).CLARION_WORKER_CONCURRENCY, '200');
-    assert.deepEqual(
-      envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS,
-      'twilio,sendgrid,webhook',
-    );
+    assert.deepEqual(envOf(container('clarion-worker-messaging')).CLARION_WORKER_PLUGINS, 'twilio,sendgrid');
     assert.equal(envOf(container('clarion-worker-push')).CLARION_ROLE, 'worker');
     assert.equal(envOf(container('clarion-api')).CLARION_ROLE, 'api');
     assert.deepEqual(container('clarion-worker-push').resources, {
@@ -283,9 +397,10 @@ describe('helm chart: features', () => {
         .sort();
     assert.deepEqual(fileEnv('clarion-worker-push'), [
       'CLARION_ADMIN_TOKEN_FILE',
-      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_APNS_SIGNING_KEY_FILE',
       'CLARION_ENCRYPTION_KEY_FILE',
-      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_JSON_FILE',
+      'CLARION_WEBPUSH_VAPID_PRIVATE_KEY_FILE',
     ]);
     assert.deepEqual(fileEnv('clarion-worker-messaging'), [
       'CLARION_ADMIN_TOKEN_FILE',
@@ -295,15 +410,17 @@ describe('helm chart: features', () => {
     ]);
     assert.deepEqual(fileEnv('clarion-api'), [
       'CLARION_ADMIN_TOKEN_FILE',
-      'CLARION_APNS_PRIVATE_KEY_FILE',
+      'CLARION_APNS_SIGNING_KEY_FILE',
       'CLARION_ENCRYPTION_KEY_FILE',
-      'CLARION_FCM_SERVICE_ACCOUNT_FILE',
+      'CLARION_FCM_SERVICE_ACCOUNT_JSON_FILE',
       'CLARION_SENDGRID_API_KEY_FILE',
       'CLARION_TWILIO_AUTH_TOKEN_FILE',
+      'CLARION_WEBHOOK_SECRET_FILE',
+      'CLARION_WEBPUSH_VAPID_PRIVATE_KEY_FILE',
     ]);
     assert.equal(
-      envOf(container('clarion-worker-push')).CLARION_APNS_PRIVATE_KEY_FILE,
-      '/var/run/secrets/clarion/providers/apns/private-key.p8',
+      envOf(container('clarion-worker-push')).CLARION_APNS_SIGNING_KEY_FILE,
+      '/var/run/secrets/clarion/providers/apns/signing-key.p8',
     );
     const apnsVolume = podSpec(deployment('clarion-worker-push')).volumes.find(
       (v: any) => v.name === 'provider-apns',
@@ -311,7 +428,7 @@ describe('helm chart: features', () => {
     assert.deepEqual(apnsVolume.secret, {
       secretName: 'clarion-apns',
       defaultMode: 0o440,
-      items: [{ key: 'private-key.p8', path: 'private-key.p8' }],
+      items: [{ key: 'signing-key.p8', path: 'signing-key.p8' }],
     });
     const cm = one(full, 'ConfigMap', 'clarion');
     assert.equal(cm.data?.CLARION_APNS_TEAM_ID, 'ABCDE12345');
@@ -320,7 +437,7 @@ describe('helm chart: features', () => {
     assert.equal(cm.data?.CLARION_MIGRATE_ON_START, 'false');
     assert.equal(cm.data?.CLARION_SHUTDOWN_TIMEOUT_MS, '45000');
     assert.equal(cm.data?.CLARION_PLUGIN_PATH, '/app/plugins-extra/node_modules');
-    assert.ok(cm.data?.CLARION_PLUGINS?.split(',').includes('@acme/clarion-plugin-pager'));
+    assert.ok(cm.data?.CLARION_PLUGINS?.split(',').includes('@clarion/plugin-webhook'));
   });
 
   test('inline URLs go to a chart-managed Secret; existing Secrets are referenced by name and key', () => {
@@ -461,11 +578,21 @@ describe('helm chart: features', () => {
   });
 
   test('extra plugin packages: an init container installs them into the emptyDir on CLARION_PLUGIN_PATH', () => {
-    const spec = podSpec(deployment('clarion-worker-custom'));
+    const extra = mustRender([
+      ...FULL,
+      '--set',
+      'extraPlugins.packages[0]=@acme/clarion-plugin-pager@1.2.3',
+      '--set',
+      'extraPlugins.registry=https://npm.example.com/',
+    ]);
+    const spec = podSpec(one(extra, 'Deployment', 'clarion-worker-custom'));
     const [init] = spec.initContainers;
     assert.equal(init.command[0], 'npm');
     assert.ok(init.command.includes('@acme/clarion-plugin-pager@1.2.3'));
-    assert.ok(init.command.includes('--omit=peer'), 'peer deps (SDK, prom-client) come from the image');
+    assert.ok(
+      init.command.includes('--legacy-peer-deps'),
+      'peer deps (SDK, prom-client) come from the image',
+    );
     assert.ok(init.volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra'));
     assert.ok(
       spec.containers[0].volumeMounts.some((m: any) => m.mountPath === '/app/plugins-extra' && m.readOnly),
@@ -483,12 +610,24 @@ describe('helm chart: features', () => {
     const hpa = one(full, 'HorizontalPodAutoscaler', 'clarion-api');
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 12]);
     assert.equal(one(full, 'Deployment', 'clarion-api').spec.replicas, undefined);
-    const apiNp = one(full, 'NetworkPolicy', 'clarion-api');
-    assert.equal(apiNp.spec.ingress[0].from.length, 2, 'ingress controller and monitoring');
-    const workerNp = one(full, 'NetworkPolicy', 'clarion-worker');
-    assert.deepEqual(workerNp.spec.ingress[0].from, [
+    const monitoring = [
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ];
+    const apiNp = one(full, 'NetworkPolicy', 'clarion-api');
+    assert.deepEqual(apiNp.spec.ingress[0].from, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
     ]);
+    assert.deepEqual(apiNp.spec.ingress[1], {
+      ports: [{ port: 'metrics', protocol: 'TCP' }],
+      from: monitoring,
+    });
+    const workerNp = one(full, 'NetworkPolicy', 'clarion-worker');
+    assert.deepEqual(workerNp.spec.ingress[0].from, monitoring);
+    assert.deepEqual(workerNp.spec.ingress[1].from, monitoring);
+    // The default Ingress exposes the API and tracked links, not /docs, /admin or /metrics.
+    const paths = (objects: K8sObject[]) =>
+      one(objects, 'Ingress', 'clarion').spec.rules[0].http.paths.map((p: any) => p.path);
+    assert.deepEqual(paths(mustRender(['--set', 'api.ingress.enabled=true'])), ['/v1', '/t']);
     assert.deepEqual(find(defaults, 'NetworkPolicy'), []);
   });
 
@@ -503,8 +642,20 @@ describe('helm chart: features', () => {
       ['clarion-worker', 'clarion-worker'],
     ]);
     assert.deepEqual(sm.spec.endpoints, [
-      { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+      { port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
     ]);
+    // /metrics on its own port: in the ConfigMap, on every container and both Services.
+    assert.equal(one(full, 'ConfigMap', 'clarion').data?.CLARION_METRICS_PORT, '9464');
+    for (const d of find(full, 'Deployment'))
+      assert.ok(
+        podSpec(d).containers[0].ports.some((p: any) => p.name === 'metrics' && p.containerPort === 9464),
+        d.metadata.name,
+      );
+    for (const svc of services)
+      assert.ok(
+        svc.spec.ports.some((p: any) => p.name === 'metrics'),
+        svc.metadata.name,
+      );
     const alerts = readFileSync(join(deployDir, 'prometheus', 'alerts.yaml'), 'utf8');
     assert.match(alerts, /job=~"clarion-api\|clarion-worker"/);
   });
@@ -517,7 +668,26 @@ describe('helm chart: features', () => {
       'deploy/helm/clarion/files/alerts.yaml differs: cp deploy/prometheus/alerts.yaml deploy/helm/clarion/files/',
     );
     const rule = one(full, 'PrometheusRule', 'clarion');
-    assert.deepEqual(rule.spec, parse(source));
+    const expected = parse(source) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    for (const r of expected.groups.flatMap((g) => g.rules)) {
+      // absent() keeps no labels: the chart's copy looks for this release's API only.
+      if (r.alert === 'ClarionApiAbsent') r.expr = 'absent(up{job="clarion-api", namespace="notify"} == 1)';
+    }
+    assert.deepEqual(rule.spec, expected);
+  });
+
+  test('ClarionApiAbsent is left out without an API; ServiceMonitor and PrometheusRule need their CRDs', () => {
+    const alertsOf = (objects: K8sObject[]) =>
+      one(objects, 'PrometheusRule', 'clarion').spec.groups.flatMap((g: any) =>
+        g.rules.map((r: any) => r.alert),
+      );
+    const noApi = mustRender([...FULL, ...CRDS, '--set', 'api.enabled=false']);
+    assert.ok(alertsOf(noApi).includes('ClarionProcessDown'));
+    assert.ok(!alertsOf(noApi).includes('ClarionApiAbsent'), 'no API, so its absence is no alert');
+    assert.ok(alertsOf(full).includes('ClarionApiAbsent'));
+    const noCrds = mustRender(FULL);
+    assert.equal(find(noCrds, 'PrometheusRule').length, 0);
+    assert.equal(find(noCrds, 'ServiceMonitor').length, 0);
   });
 
   test('Grafana dashboard ConfigMap: the same JSON, sidecar label grafana_dashboard "1" by default and configurable', () => {
@@ -583,6 +753,48 @@ describe('helm chart: values are checked', () => {
     assert.match(result.stderr, pattern);
   };
 
+  test('typos inside Kubernetes objects in the values are refused too (a local copy of their schema)', () => {
+    rejects(['--set', 'api.resources.limts.memory=1Gi'], /Additional property limts is not allowed/);
+    rejects(['--set', 'securityContext.runAsUsr=1000'], /Additional property runAsUsr is not allowed/);
+    rejects(['--set', 'podSecurityContext.fsGrup=1000'], /Additional property fsGrup is not allowed/);
+    rejects(
+      [
+        '--set',
+        'affinity.nodeAfinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=a',
+      ],
+      /Additional property nodeAfinity is not allowed/,
+    );
+    rejects(
+      ['--set', 'api.ingress.enabled=true', '--set', 'api.ingress.tls[0].secretNam=tls'],
+      /Additional property secretNam is not allowed/,
+    );
+    rejects(
+      ['--set', 'extraEnv[0].name=A', '--set', 'extraEnv[0].valu=b'],
+      /Additional property valu is not allowed/,
+    );
+    rejects(
+      ['--set', 'extraVolumes[0].name=x', '--set', 'extraVolumes[0].secrt.secretName=s'],
+      /Additional property secrt is not allowed/,
+    );
+    rejects(
+      ['--set', 'workers.pools[0].name=a', '--set', 'workers.pools[0].resources.request.cpu=1'],
+      /Additional property request is not allowed/,
+    );
+    // What the objects allow still renders.
+    mustRender([
+      '--set-json',
+      'affinity={"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":100,"podAffinityTerm":{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app":"x"}}}}]}}',
+      '--set-json',
+      'extraEnv=[{"name":"POD","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]',
+      '--set-json',
+      'extraVolumes=[{"name":"ca","configMap":{"name":"ca","items":[{"key":"ca.pem","path":"ca.pem"}]}},{"name":"c","csi":{"driver":"x"}}]',
+      '--set-json',
+      'extraVolumeMounts=[{"name":"ca","mountPath":"/etc/ca","readOnly":true}]',
+      '--set-json',
+      'tolerations=[{"key":"k","operator":"Exists","effect":"NoSchedule"}]',
+    ]);
+  });
+
   test('the schema rejects typos (unknown keys) at every level', () => {
     rejects(['--set', 'replicaCount=3'], /Additional property replicaCount is not allowed/);
     rejects(['--set', 'api.replicaz=3'], /api: Additional property replicaz is not allowed/);
@@ -608,6 +820,12 @@ describe('helm chart: values are checked', () => {
       /workers\.terminationGracePeriodSeconds \(20\) must be longer than config\.shutdownTimeoutMs \(30s\)/,
     );
     rejects(['--set', 'api.terminationGracePeriodSeconds=30'], /api\.terminationGracePeriodSeconds/);
+    // 30 s of shutdown + 5 s preStop fit in 45 s, but not with a 15 s drain window on top.
+    rejects(
+      ['--set', 'config.shutdownDrainMs=15000'],
+      /api\.terminationGracePeriodSeconds \(45\) must be longer than config\.shutdownTimeoutMs \(30s\) plus config\.shutdownDrainMs \(15s\)/,
+    );
+    assert.equal(one(defaults, 'ConfigMap', 'clarion').data?.CLARION_SHUTDOWN_DRAIN_MS, '5000');
     rejects(
       ['--set', 'database.existingSecret='],
       /database: set either an inline value \(database\.url\) or database\.existingSecret/,

@@ -71,7 +71,11 @@ describe('deploy/compose.yaml', () => {
         Object.entries(services[svc].depends_on ?? {}).map(([k, v]: [string, any]) => [k, v.condition]),
       );
     assert.deepEqual(cond('migrate'), { postgres: 'service_healthy' });
-    assert.deepEqual(cond('api'), { migrate: 'service_completed_successfully', redis: 'service_healthy' });
+    assert.deepEqual(cond('api'), {
+      migrate: 'service_completed_successfully',
+      redis: 'service_healthy',
+      sandbox: 'service_healthy',
+    });
     assert.deepEqual(cond('worker'), {
       migrate: 'service_completed_successfully',
       redis: 'service_healthy',

@@ -81,7 +81,7 @@ describe('deploy/Dockerfile', () => {
     const ignore = readFileSync(join(deployDir, 'Dockerfile.dockerignore'), 'utf8');
     for (const p of ['**/node_modules', '**/dist', '.git']) assert.ok(ignore.split('\n').includes(p), p);
     const example = readFileSync(join(deployDir, 'examples', 'Dockerfile.custom-plugin'), 'utf8');
-    assert.match(example, /npm install --prefix \/app\/plugins-extra .*--omit=peer/);
+    assert.match(example, /npm install --prefix \/app\/plugins-extra .*--legacy-peer-deps/);
     assert.match(example, /USER 10001:10001/);
     assert.ok(existsSync(join(deployDir, 'README.md')));
   });

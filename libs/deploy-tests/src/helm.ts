@@ -25,11 +25,16 @@ export interface RenderResult {
 }
 
 /** `helm template` (or the stand-in) of deploy/helm/clarion; extra args are passed as they are. */
-export function render(args: string[] = [], release = 'clarion', namespace = 'clarion'): RenderResult {
+export function render(
+  args: string[] = [],
+  release = 'clarion',
+  namespace = 'clarion',
+  chart = chartDir,
+): RenderResult {
   const bin = helmBin();
   // helm-render takes helm template's arguments without the `template` verb.
   const verb = basename(bin).startsWith('helm-render') ? [] : ['template'];
-  const out = spawnSync(bin, [...verb, release, chartDir, '--namespace', namespace, ...args], {
+  const out = spawnSync(bin, [...verb, release, chart, '--namespace', namespace, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });

@@ -15,6 +15,7 @@ export const CLARION_METRICS = [
   'clarion_plugin_healthy',
   'clarion_tracking_events_total',
   'clarion_fanout_backlog_waits_total',
+  'clarion_redis_up',
 ];
 const HISTOGRAMS = new Set([
   'clarion_http_request_duration_seconds',

@@ -10,6 +10,10 @@ export interface FakeContext {
   http: FastifyInstance;
   /** Base URL of the shared HTTP server, e.g. http://127.0.0.1:4010 (known after listen). */
   baseUrl: () => string;
+  /** Address the fakes' own listeners bind (127.0.0.1 unless the sandbox runs in its own container). */
+  host: string;
+  /** Host name or address clients reach the sandbox by: in plugin configs, endpoints and the TLS certificate. */
+  publicHost: string;
 }
 
 /**

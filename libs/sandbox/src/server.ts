@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type BehaviorRule, Behaviors } from './behaviors';
@@ -16,7 +17,10 @@ export interface SandboxOptions {
   fakes: Fake[];
   /** Port of the shared HTTP server; 0 picks a free one. */
   port?: number;
+  /** Address every listener binds; default 127.0.0.1 (0.0.0.0 in a container). */
   host?: string;
+  /** Name clients reach the sandbox by (compose: the service name); default 127.0.0.1. */
+  publicHost?: string;
 }
 
 /**
@@ -44,7 +48,14 @@ export class Sandbox {
   }
 
   private context(): FakeContext {
-    return { recorder: this.recorder, behaviors: this.behaviors, http: this.http, baseUrl: () => this.base };
+    return {
+      recorder: this.recorder,
+      behaviors: this.behaviors,
+      http: this.http,
+      baseUrl: () => this.base,
+      host: this.options.host ?? '127.0.0.1',
+      publicHost: this.options.publicHost ?? '127.0.0.1',
+    };
   }
 
   private async listen(): Promise<void> {
@@ -93,7 +104,10 @@ export class Sandbox {
       port: this.options.port ?? 0,
       host: this.options.host ?? '127.0.0.1',
     });
-    this.base = address.replace('[::1]', '127.0.0.1');
+    const port = (http.server.address() as AddressInfo).port;
+    this.base = this.options.publicHost
+      ? `http://${this.options.publicHost}:${port}`
+      : address.replace('[::1]', '127.0.0.1');
     for (const fake of this.options.fakes) await fake.start?.(ctx);
   }
 

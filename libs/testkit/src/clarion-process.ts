@@ -35,7 +35,14 @@ export async function startClarionProcess(options: ClarionProcessOptions): Promi
   const port = options.port ?? (await freePort());
   const stdio = options.output === 'capture' ? 'pipe' : (options.output ?? 'inherit');
   const child = spawn(process.execPath, [options.main, 'start'], {
-    env: { ...options.env, CLARION_ROLE: options.role, PORT: String(port), HOST: '127.0.0.1' },
+    // No drain window unless a test asks for one: every test stops its processes with SIGTERM.
+    env: {
+      CLARION_SHUTDOWN_DRAIN_MS: '0',
+      ...options.env,
+      CLARION_ROLE: options.role,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', stdio, stdio],
   });
   const captured: string[] = [];

@@ -29,17 +29,46 @@ const credentialFields = {
   production: booleanish.optional(),
 };
 
-export const apnsConfig = z.object({
-  ...credentialFields,
-  /** Gateway host; default api.push.apple.com / api.sandbox.push.apple.com. Tests point it at the sandbox. */
-  address: z.string().min(1).optional(),
-  port: z.coerce.number().int().positive().max(65535).optional(),
-  /** Extra CA certificate (PEM) to trust for the gateway: the sandbox's self-signed one. */
-  caPem: z.string().min(1).optional(),
-  requestTimeoutMs: z.coerce.number().int().positive().default(5000),
-  /** HTTP/2 connections per credential. One carries many concurrent streams; raise for very high volume. */
-  connectionsPerCredential: z.coerce.number().int().positive().max(16).default(1),
-});
+type CredentialKey = keyof typeof credentialFields;
+
+/**
+ * A server credential given in part would start "healthy" and fail at the first send: token auth
+ * needs all of signingKey, keyId and teamId; certificate auth needs the certificate and its key
+ * (or a PKCS#12). Each missing key is named, so the start stops with the variable to set.
+ */
+function completeCredential(config: Partial<Record<CredentialKey, unknown>>, ctx: z.RefinementCtx): void {
+  const missing = (keys: CredentialKey[], why: string) => {
+    for (const key of keys) if (!config[key]) ctx.addIssue({ code: 'custom', path: [key], message: why });
+  };
+  const token = config.signingKey || config.keyId || config.teamId;
+  if (token)
+    missing(
+      ['signingKey', 'keyId', 'teamId'],
+      'token auth needs the .p8 signing key, its key id and the team id',
+    );
+  if ((config.certificate || config.privateKey) && !config.pfx && !token)
+    missing(['certificate', 'privateKey'], 'certificate auth needs the PEM certificate and its private key');
+  if (token && config.privateKey && !config.signingKey)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['privateKey'],
+      message: 'is certificate auth; for token auth put the .p8 key in SIGNING_KEY instead',
+    });
+}
+
+export const apnsConfig = z
+  .object({
+    ...credentialFields,
+    /** Gateway host; default api.push.apple.com / api.sandbox.push.apple.com. Tests point it at the sandbox. */
+    address: z.string().min(1).optional(),
+    port: z.coerce.number().int().positive().max(65535).optional(),
+    /** Extra CA certificate (PEM) to trust for the gateway: the sandbox's self-signed one. */
+    caPem: z.string().min(1).optional(),
+    requestTimeoutMs: z.coerce.number().int().positive().default(5000),
+    /** HTTP/2 connections per credential. One carries many concurrent streams; raise for very high volume. */
+    connectionsPerCredential: z.coerce.number().int().positive().max(16).default(1),
+  })
+  .superRefine(completeCredential);
 
 /** Per-app settings: an app's own credential and bundle id, so one server sends for several iOS apps. */
 export const apnsAppConfig = z.object(credentialFields);

@@ -7,11 +7,12 @@ import { SecretBox } from '../apps/secret-box';
 import { sealPlaintextUserTokenSecrets } from '../apps/user-token-secrets';
 import { KeyService } from '../auth/key.service';
 import { UUID } from '../common/ids';
-import { EnvError, loadDatabaseUrl, loadEncryptionKey, loadEnv } from '../config/env';
+import { EnvError, loadDatabaseUrl, loadEncryptionKey, loadEnv, shutdownDrainMs } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
 import { databaseProblem } from './database-problem';
+import { runSandbox } from './sandbox-command';
 
 /** A wrong command-line option (not a configuration variable): printed as is, exit 1. */
 class UsageError extends Error {
@@ -37,7 +38,8 @@ program
   .action(async () => {
     const env = loadEnv();
     await startServer({ env });
-    armShutdownDeadline(env.CLARION_SHUTDOWN_TIMEOUT_MS);
+    // The drain window comes first; the deadline covers the close after it.
+    armShutdownDeadline(env.CLARION_SHUTDOWN_TIMEOUT_MS + shutdownDrainMs(env));
   });
 
 program
@@ -70,16 +72,10 @@ program
 program
   .command('sandbox')
   .description('run only the fake providers (tests, compose, bench)')
-  .option('-p, --port <port>', 'port', '4010')
-  .action(async (opts: { port: string }) => {
-    // Loaded here, not at the top: `clarion start` in production never loads the fake providers.
-    const { allFakes, Sandbox } = await import('@clarion/sandbox');
-    const sandbox = await Sandbox.start({
-      fakes: allFakes(),
-      port: Number(opts.port),
-      host: process.env.HOST ?? '127.0.0.1',
-    });
-    console.log(`sandbox listening on ${sandbox.url}`);
+  .option('-p, --port <port>', 'port (default: PORT, else 4010)')
+  .action(async (opts: { port?: string }) => {
+    const url = await runSandbox({ port: Number(opts.port ?? process.env.PORT ?? 4010), env: process.env });
+    console.log(`sandbox listening on ${url}`);
   });
 
 const apps = program.command('apps').description('manage apps');

@@ -21,6 +21,8 @@ export const envSchema = z.object({
   CLARION_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
+  /** Serve /metrics on this port instead of PORT (the chart: 9464, so scrapes stay off the public Service). */
+  CLARION_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
@@ -50,6 +52,8 @@ export const envSchema = z.object({
     }),
   CLARION_PLUGINS: csv.default([]),
   CLARION_PLUGIN_PATH: z.string().default('/app/plugins-extra/node_modules'),
+  /** A folder of files named CLARION_<PLUGIN>_<KEY> holding plugin settings (the environment wins). */
+  CLARION_PLUGIN_SETTINGS_DIR: z.string().optional(),
   CLARION_WORKER_PLUGINS: csv.default([]),
   CLARION_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   CLARION_QUEUE_PREFIX: z
@@ -58,6 +62,8 @@ export const envSchema = z.object({
     .default('{clarion}'),
   CLARION_MIGRATE_ON_START: bool.optional(),
   CLARION_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** After SIGTERM the API fails readiness but keeps serving this long (out of rotation first), then closes. */
+  CLARION_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
   /** How often expired eventId claims are deleted, and how many rows per DELETE. */
   CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
@@ -204,6 +210,11 @@ export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string
 /** CLARION_ENCRYPTION_KEY (or its _FILE), validated like at start: for commands that seal secrets. */
 export function loadEncryptionKey(source: NodeJS.ProcessEnv = process.env): string {
   return validated(envSchema.pick({ CLARION_ENCRYPTION_KEY: true }), source).CLARION_ENCRYPTION_KEY;
+}
+
+/** The drain window of this process: only a process that serves the API has traffic to drain. */
+export function shutdownDrainMs(env: Env): number {
+  return env.CLARION_ROLE === 'worker' ? 0 : env.CLARION_SHUTDOWN_DRAIN_MS;
 }
 
 /** Migrations run at start in role `all` unless disabled; api/worker pods rely on the migration Job. */

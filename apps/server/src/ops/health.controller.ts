@@ -2,8 +2,11 @@ import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
 import { PluginWorkers } from '../delivery/plugin-workers';
 import { PRODUCER_REDIS } from '../redis/redis.module';
+import { ShutdownState } from './shutdown-state';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([
@@ -13,7 +16,12 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
     ),
   ]);
 
-/** `/healthz`: the process answers (liveness). `/readyz`: database, Redis and every plugin this process runs. */
+/**
+ * `/healthz`: the process answers (liveness). `/readyz`: not stopping, and the database (the API
+ * accepts durably with PostgreSQL alone: a Redis blip must not take every API pod out of the
+ * Service); a worker also needs Redis and every plugin it runs. Redis seen from the API is for
+ * metrics and alerts.
+ */
 @Controller()
 export class HealthController {
   constructor(
@@ -21,6 +29,8 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     private readonly db: DataSource,
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(ENV) private readonly env: Env,
+    private readonly shutdown: ShutdownState,
     @Optional() private readonly workers?: PluginWorkers,
   ) {}
 
@@ -32,7 +42,12 @@ export class HealthController {
   @Get('readyz')
   @HealthCheck()
   ready() {
+    const worker = this.env.CLARION_ROLE !== 'api';
     return this.health.check([
+      async () => {
+        const check = this.indicator.check('shutdown');
+        return this.shutdown.stopping ? check.down({ message: 'stopping' }) : check.up();
+      },
       async () => {
         const check = this.indicator.check('database');
         try {
@@ -42,21 +57,25 @@ export class HealthController {
           return check.down({ message: (error as Error).message });
         }
       },
-      async () => {
-        const check = this.indicator.check('redis');
-        try {
-          await withTimeout(this.redis.ping(), 2000);
-          return check.up();
-        } catch (error) {
-          return check.down({ message: (error as Error).message });
-        }
-      },
-      async () => {
-        const check = this.indicator.check('plugins');
-        const states = this.workers?.health() ?? {};
-        const unhealthy = Object.entries(states).filter(([, h]) => !h.healthy);
-        return unhealthy.length === 0 ? check.up({ plugins: states }) : check.down({ plugins: states });
-      },
+      ...(worker
+        ? [
+            async () => {
+              const check = this.indicator.check('redis');
+              try {
+                await withTimeout(this.redis.ping(), 2000);
+                return check.up();
+              } catch (error) {
+                return check.down({ message: (error as Error).message });
+              }
+            },
+            async () => {
+              const check = this.indicator.check('plugins');
+              const states = this.workers?.health() ?? {};
+              const unhealthy = Object.entries(states).filter(([, h]) => !h.healthy);
+              return unhealthy.length === 0 ? check.up({ plugins: states }) : check.down({ plugins: states });
+            },
+          ]
+        : []),
     ]);
   }
 }

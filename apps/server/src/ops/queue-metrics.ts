@@ -8,6 +8,21 @@ import { PluginRegistry } from '../plugins/plugin-registry';
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
 
 /**
+ * A queue read that has not answered in time is left out: BullMQ's connections queue commands
+ * while Redis is away, and a scrape that waits for them times out whole (the process would look
+ * down, not just Redis).
+ */
+const SCRAPE_READ_MS = 2000;
+function within<T>(read: Promise<T>): Promise<T> {
+  return Promise.race([
+    read,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no answer from Redis')), SCRAPE_READ_MS).unref(),
+    ),
+  ]);
+}
+
+/**
  * Queue depth per queue and state, read from Redis at scrape time. `prioritized` and `delayed`
  * are separate from `waiting` in BullMQ: autoscaling should sum them (see the Helm chart).
  */
@@ -33,7 +48,7 @@ export class QueueMetrics implements OnModuleInit {
         await Promise.all(
           names().map(async (q) => {
             try {
-              const counts = await q.getJobCounts(...STATES);
+              const counts = await within(q.getJobCounts(...STATES));
               for (const s of STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0);
             } catch {
               // Redis down: leave the queue out rather than fail the whole scrape.
@@ -52,7 +67,7 @@ export class QueueMetrics implements OnModuleInit {
         await Promise.all(
           names().map(async (q) => {
             try {
-              const [job] = await q.getJobs(['prioritized', 'waiting'], 0, 0, true);
+              const [job] = await within(q.getJobs(['prioritized', 'waiting'], 0, 0, true));
               this.set({ queue: q.name }, job ? Math.max(0, (Date.now() - job.timestamp) / 1000) : 0);
             } catch {
               // as above

@@ -116,6 +116,67 @@ describe('the plugin host loading plugin packages', () => {
     );
   });
 
+  test('a process that does not send with a plugin loads it without its credentials (the API, another pool)', () => {
+    const env = { CLARION_TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000' }; // no auth token here
+    const api = loadPlugins({
+      requested: ['@clarion/plugin-twilio', '@acme/clarion-plugin-pager'],
+      pluginPath,
+      env,
+      runs: [],
+    });
+    assert.deepEqual(
+      api.map((l) => [l.plugin.name, l.config]),
+      [
+        ['twilio', undefined],
+        ['pager', undefined],
+      ],
+    );
+    const push = loadPlugins({
+      requested: [],
+      pluginPath,
+      env: { ...env, CLARION_WEBHOOK_SECRET: 'a-webhook-secret-long-enough' },
+      runs: ['webhook'],
+    });
+    assert.deepEqual(
+      push.map((l) => l.plugin.name),
+      ['webhook', 'twilio'],
+    );
+  });
+
+  test('a plugin this process runs must be configured completely, each missing key named', () => {
+    const problems = (runs: string[], env: NodeJS.ProcessEnv) => {
+      try {
+        loadPlugins({ requested: [], pluginPath, env, runs });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    assert.match(problems(['webhook'], {}), /CLARION_WEBHOOK_SECRET: /);
+    // Token auth with the .p8 under the certificate key's name: refused at start, not at the first send.
+    const apns = problems(['apns'], {
+      CLARION_APNS_TEAM_ID: 'ABCDE12345',
+      CLARION_APNS_KEY_ID: 'KEY1234567',
+      CLARION_APNS_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----',
+    });
+    assert.match(apns, /CLARION_APNS_SIGNING_KEY: token auth needs/);
+    assert.match(apns, /CLARION_APNS_PRIVATE_KEY: is certificate auth/);
+    assert.match(
+      problems(['apns'], { CLARION_APNS_CERTIFICATE: 'pem' }),
+      /CLARION_APNS_PRIVATE_KEY: certificate auth needs/,
+    );
+    assert.match(
+      problems(['webpush'], { CLARION_WEBPUSH_VAPID_PUBLIC_KEY: 'B'.repeat(87) }),
+      /CLARION_WEBPUSH_VAPID_PRIVATE_KEY: a VAPID key pair needs both/,
+    );
+    // A variable that is no setting of the plugin (the service account under a wrong name).
+    assert.match(
+      problems(['fcm'], { CLARION_FCM_SERVICE_ACCOUNT_FILE: '/run/secrets/sa.json' }),
+      /CLARION_FCM_SERVICE_ACCOUNT_FILE: not a setting of plugin "fcm" \(its settings: CLARION_FCM_SERVICE_ACCOUNT_JSON, /,
+    );
+    assert.match(problems(['pager'], {}), /CLARION_WORKER_PLUGINS names plugins that are not loaded: pager/);
+  });
+
   test('`clarion start` with a plugin it cannot load stops with the message, before anything listens', () => {
     const main = join(__dirname, '..', 'cli', 'main.js');
     const run = spawnSync(process.execPath, [main, 'start'], {

@@ -13,6 +13,7 @@ import { BUILTIN_PLUGIN_PACKAGES } from './builtin-plugins';
 export interface LoadedPlugin {
   packageName: string;
   plugin: AnyChannelPlugin;
+  /** Validated when this process sends with the plugin; otherwise whatever parsed (undefined if nothing did). */
   config: unknown;
 }
 
@@ -24,6 +25,13 @@ export interface LoadPluginsOptions {
   env: NodeJS.ProcessEnv;
   /** Sandbox mode: config per plugin name pointing at the local fakes. */
   sandboxConfigs?: Record<string, Record<string, unknown>>;
+  /**
+   * Plugins this process sends with (a worker pool's CLARION_WORKER_PLUGINS; 'all' for a worker
+   * running every plugin): their settings must be complete and valid, or the start stops. The
+   * others are loaded for their metadata only (the API plans deliveries for every channel but
+   * holds no provider credentials). Default 'all'.
+   */
+  runs?: 'all' | readonly string[];
 }
 
 export class PluginLoadError extends Error {
@@ -92,12 +100,41 @@ function configured(plugin: AnyChannelPlugin, env: NodeJS.ProcessEnv): boolean {
   return Object.keys(env).some((k) => k.startsWith(prefix) && env[k] !== '');
 }
 
+/** CLARION_<PLUGIN>_* variables (or their _FILE forms) that name no setting of the plugin: a typo would otherwise pass silently. */
+function unknownSettings(plugin: AnyChannelPlugin, env: NodeJS.ProcessEnv): string[] {
+  const prefix = pluginEnvName(plugin.name, 'x').slice(0, -1);
+  const keys = plugin.config instanceof z.ZodObject ? Object.keys(plugin.config.shape) : [];
+  const known = new Set(keys.map((k) => pluginEnvName(plugin.name, k)));
+  const unknown = Object.keys(env).filter(
+    (k) => k.startsWith(prefix) && env[k] !== '' && !known.has(k) && !known.has(k.replace(/_FILE$/, '')),
+  );
+  if (unknown.length === 0) return [];
+  const settings = [...known].join(', ');
+  return unknown.map((k) => `${k}: not a setting of plugin "${plugin.name}" (its settings: ${settings})`);
+}
+
+/** The config of a plugin this process does not send with: used if valid (metadata, callback secrets), never an error. */
+function bestEffortConfig(
+  plugin: AnyChannelPlugin,
+  env: NodeJS.ProcessEnv,
+  sandbox: Record<string, unknown>,
+) {
+  try {
+    return pluginConfigFromEnv(plugin, env, sandbox);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Loads plugins, validates each config (a wrong value stops the start, naming the variable),
- * refuses two plugins of one name. Built-ins with no configuration at all are skipped unless
- * named explicitly, so an operator configures only the providers they use.
+ * Loads plugins, validates the config of each one this process sends with (a wrong or missing
+ * value stops the start, naming the variable), refuses two plugins of one name. Without
+ * CLARION_PLUGINS the built-ins are loaded that have a setting of their own (CLARION_<PLUGIN>_*)
+ * or that this process runs, so an operator configures only the providers they use.
  */
 export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
+  const runs = options.runs ?? 'all';
+  const sends = (name: string) => runs === 'all' || runs.includes(name);
   const explicit = options.requested.length > 0;
   const packages = explicit ? options.requested : [...BUILTIN_PLUGIN_PACKAGES];
   const loaded: LoadedPlugin[] = [];
@@ -113,17 +150,30 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       continue;
     }
     const sandbox = options.sandboxConfigs?.[plugin.name];
-    if (!explicit && !sandbox && !configured(plugin, options.env)) continue;
+    const named = runs !== 'all' && runs.includes(plugin.name);
+    if (!explicit && !sandbox && !named && !configured(plugin, options.env)) continue;
     const duplicate = loaded.find((l) => l.plugin.name === plugin.name);
     if (duplicate) {
       problems.push(`two plugins are named "${plugin.name}": ${duplicate.packageName} and ${packageName}`);
       continue;
     }
+    if (!sends(plugin.name)) {
+      loaded.push({ packageName, plugin, config: bestEffortConfig(plugin, options.env, sandbox ?? {}) });
+      continue;
+    }
     try {
+      problems.push(...unknownSettings(plugin, options.env));
       loaded.push({ packageName, plugin, config: pluginConfigFromEnv(plugin, options.env, sandbox ?? {}) });
     } catch (error) {
       problems.push((error as Error).message);
     }
+  }
+  if (runs !== 'all') {
+    const missing = runs.filter((name) => !loaded.some((l) => l.plugin.name === name));
+    if (missing.length > 0)
+      problems.push(
+        `CLARION_WORKER_PLUGINS names plugins that are not loaded: ${missing.join(', ')} (loaded: ${loaded.map((l) => l.plugin.name).join(', ') || 'none'}; add their packages to CLARION_PLUGINS)`,
+      );
   }
   if (problems.length > 0) throw new PluginLoadError(problems.join('\n'));
   return loaded;

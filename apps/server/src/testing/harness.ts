@@ -121,7 +121,8 @@ export async function startHarness(
     env,
     app,
     admin,
-    childEnv: (extra = {}) => ({ ...process.env, ...base, ...extra }),
+    // Child processes are stopped with SIGTERM: no drain window unless a test asks for one.
+    childEnv: (extra = {}) => ({ ...process.env, CLARION_SHUTDOWN_DRAIN_MS: '0', ...base, ...extra }),
     async createApp(settings = {}) {
       const res = await admin('/admin/apps', {
         method: 'POST',

@@ -66,6 +66,7 @@ export class Processes {
   ): Promise<Spawned & { url: string }> {
     const port = await freePort();
     const spawned = this.spawnNode(name, [CLI, 'start'], {
+      CLARION_SHUTDOWN_DRAIN_MS: '0', // tests stop their processes with SIGTERM; no drain unless asked
       ...env,
       CLARION_ROLE: role,
       PORT: String(port),

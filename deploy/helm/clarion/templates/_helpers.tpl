@@ -17,6 +17,12 @@
 {{- end }}
 {{- end }}
 
+{{/* <fullname>-<suffix> within 63 characters: the full name is cut, never the suffix (two pools stay apart). (list $ "suffix") */}}
+{{- define "clarion.suffixed" -}}
+{{- $suffix := index . 1 }}
+{{- printf "%s-%s" (include "clarion.fullname" (index . 0) | trunc (sub 62 (len $suffix) | int) | trimSuffix "-") $suffix }}
+{{- end }}
+
 {{- define "clarion.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -26,15 +32,20 @@ app.kubernetes.io/name: {{ include "clarion.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{- define "clarion.labels" -}}
-helm.sh/chart: {{ include "clarion.chart" . }}
-{{ include "clarion.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: clarion
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
+{{/* Labels are built as maps and printed once: a key given twice (commonLabels and podLabels) would be invalid YAML. */}}
+{{- define "clarion.labelMap" -}}
+{{- $l := dict }}
+{{- range $k, $v := .Values.commonLabels }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- $_ := set $l "helm.sh/chart" (include "clarion.chart" .) }}
+{{- $_ := set $l "app.kubernetes.io/version" (.Chart.AppVersion | toString | replace "+" "_" | trunc 63 | trimSuffix "-") }}
+{{- $_ := set $l "app.kubernetes.io/managed-by" .Release.Service }}
+{{- $_ := set $l "app.kubernetes.io/part-of" "clarion" }}
+{{- range $k, $v := (include "clarion.selectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toJson $l }}
 {{- end }}
+
+{{- define "clarion.labels" -}}
+{{ include "clarion.labelMap" . | fromJson | toYaml }}
 {{- end }}
 
 {{/* Labels of one component. Call with (dict "ctx" $ "component" "api" "pool" "") */}}
@@ -46,12 +57,31 @@ clarion.io/pool: {{ .pool }}
 {{- end }}
 {{- end }}
 
-{{- define "clarion.componentLabels" -}}
-{{ include "clarion.labels" .ctx }}
-app.kubernetes.io/component: {{ .component }}
-{{- if .pool }}
-clarion.io/pool: {{ .pool }}
+{{- define "clarion.componentLabelMap" -}}
+{{- $l := include "clarion.labelMap" .ctx | fromJson }}
+{{- range $k, $v := (include "clarion.componentSelectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toJson $l }}
 {{- end }}
+
+{{- define "clarion.componentLabels" -}}
+{{ include "clarion.componentLabelMap" . | fromJson | toYaml }}
+{{- end }}
+
+{{/* A pod template's labels: the component's, podLabels and the component's own podLabels merged; selector labels always win. (dict "ctx" $ "component" .. "pool" .. "own" map) */}}
+{{- define "clarion.podLabels" -}}
+{{- $l := include "clarion.componentLabelMap" . | fromJson }}
+{{- range $k, $v := .ctx.Values.podLabels }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- range $k, $v := .own }}{{ $_ := set $l $k ($v | toString) }}{{ end }}
+{{- range $k, $v := (include "clarion.componentSelectorLabels" . | fromYaml) }}{{ $_ := set $l $k $v }}{{ end }}
+{{- toYaml $l }}
+{{- end }}
+
+{{/* A pod template's annotations: checksums, podAnnotations, then the component's own, merged. (dict "ctx" $ "own" map) */}}
+{{- define "clarion.podAnnotations" -}}
+{{- $a := include "clarion.checksums" .ctx | fromYaml }}
+{{- range $k, $v := .ctx.Values.podAnnotations }}{{ $_ := set $a $k ($v | toString) }}{{ end }}
+{{- range $k, $v := .own }}{{ $_ := set $a $k ($v | toString) }}{{ end }}
+{{- toYaml $a }}
 {{- end }}
 
 {{- define "clarion.serviceAccountName" -}}
@@ -103,13 +133,24 @@ clarion.io/pool: {{ .pool }}
 
 {{- define "clarion.validate" -}}
 {{- $shutdownS := div (add .Values.config.shutdownTimeoutMs 999) 1000 | int }}
-{{- if and .Values.api.enabled (le (int .Values.api.terminationGracePeriodSeconds) (add $shutdownS .Values.api.preStopSleepSeconds | int)) }}
-{{- fail (printf "api.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds) plus api.preStopSleepSeconds (%d)" (int .Values.api.terminationGracePeriodSeconds) $shutdownS (int .Values.api.preStopSleepSeconds)) }}
+{{- $drainS := div (add .Values.config.shutdownDrainMs 999) 1000 | int }}
+{{- if and .Values.api.enabled (le (int .Values.api.terminationGracePeriodSeconds) (add $shutdownS $drainS .Values.api.preStopSleepSeconds | int)) }}
+{{- fail (printf "api.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds) plus config.shutdownDrainMs (%ds) plus api.preStopSleepSeconds (%d)" (int .Values.api.terminationGracePeriodSeconds) $shutdownS $drainS (int .Values.api.preStopSleepSeconds)) }}
 {{- end }}
 {{- if and .Values.workers.enabled (le (int .Values.workers.terminationGracePeriodSeconds) $shutdownS) }}
 {{- fail (printf "workers.terminationGracePeriodSeconds (%d) must be longer than config.shutdownTimeoutMs (%ds), so in-flight sends finish before the kill" (int .Values.workers.terminationGracePeriodSeconds) $shutdownS) }}
 {{- end }}
 {{- $seen := dict }}
+{{- range $plugin, $p := .Values.providers }}
+{{- if and $p.existingSecret $p.files }}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $p.existingSecret }}
+{{- range $name, $key := $p.files }}
+{{- if and $secret (not (hasKey (default (dict) $secret.data) $key)) }}
+{{- fail (printf "providers.%s.files.%s: Secret %q has no key %q" $plugin $name $p.existingSecret $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range .Values.workers.pools }}
 {{- if hasKey $seen .name }}
 {{- fail (printf "workers.pools: the pool name %q is used twice" .name) }}
@@ -118,9 +159,25 @@ clarion.io/pool: {{ .pool }}
 {{- end }}
 {{- range $item := list "database" "redis" "adminToken" "encryptionKey" }}
 {{- $v := index $.Values $item }}
+{{- if and (not (or $v.url $v.value)) $v.existingSecret }}
+{{- /* On a cluster (not `helm template`), an existing Secret without the key fails here, not in a crash-looping pod. */}}
+{{- $secret := lookup "v1" "Secret" $.Release.Namespace $v.existingSecret }}
+{{- if and $secret (not (hasKey (default (dict) $secret.data) $v.existingSecretKey)) }}
+{{- fail (printf "%s.existingSecretKey: Secret %q has no key %q (it has: %s)" $item $v.existingSecret $v.existingSecretKey (keys (default (dict) $secret.data) | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
 {{- if and (not (or $v.url $v.value)) (not $v.existingSecret) }}
 {{- fail (printf "%s: set either an inline value (%s.%s) or %s.existingSecret" $item $item (ternary "url" "value" (hasKey $v "url")) $item) }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A PDB's budget: minAvailable when given (it wins), else maxUnavailable. */}}
+{{- define "clarion.pdbBudget" -}}
+{{- if and (hasKey . "minAvailable") (not (kindIs "invalid" .minAvailable)) (ne (toString .minAvailable) "") }}
+minAvailable: {{ .minAvailable }}
+{{- else }}
+maxUnavailable: {{ .maxUnavailable }}
 {{- end }}
 {{- end }}
 
@@ -130,6 +187,7 @@ clarion.io/pool: {{ .pool }}
 {{- define "clarion.configData" -}}
 HOST: "0.0.0.0"
 PORT: "3000"
+CLARION_METRICS_PORT: {{ .Values.metrics.port | int64 | toString | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 CLARION_PUBLIC_URL: {{ .Values.config.publicUrl | quote }}
 {{- if .Values.config.plugins }}
@@ -137,6 +195,7 @@ CLARION_PLUGINS: {{ join "," .Values.config.plugins | quote }}
 {{- end }}
 CLARION_QUEUE_PREFIX: {{ .Values.config.queuePrefix | quote }}
 CLARION_SHUTDOWN_TIMEOUT_MS: {{ .Values.config.shutdownTimeoutMs | int64 | toString | quote }}
+CLARION_SHUTDOWN_DRAIN_MS: {{ .Values.config.shutdownDrainMs | int64 | toString | quote }}
 CLARION_PLUGIN_PATH: {{ .Values.config.pluginPath | quote }}
 CLARION_MIGRATE_ON_START: "false"
 {{- range $plugin, $p := .Values.providers }}
@@ -152,7 +211,7 @@ CLARION_MIGRATE_ON_START: "false"
 {{/* Where each core secret comes from: (dict "ctx" $ "hook" bool) -> YAML list of {name,key,path,env} */}}
 {{- define "clarion.coreSecretRefs" -}}
 {{- $ctx := .ctx }}
-{{- $inline := ternary (printf "%s-migration" (include "clarion.fullname" $ctx)) (printf "%s-core" (include "clarion.fullname" $ctx)) .hook }}
+{{- $inline := ternary (include "clarion.suffixed" (list $ctx "migration")) (include "clarion.suffixed" (list $ctx "core")) .hook }}
 {{- $items := list (list "database" "url" "database-url" "DATABASE_URL") (list "redis" "url" "redis-url" "REDIS_URL") (list "adminToken" "value" "admin-token" "CLARION_ADMIN_TOKEN") (list "encryptionKey" "value" "encryption-key" "CLARION_ENCRYPTION_KEY") }}
 {{- range $items }}
 {{- $v := index $ctx.Values (index . 0) }}
@@ -275,7 +334,9 @@ encryption-key: {{ . | b64enc | quote }}
 - name: install-plugins
   image: {{ include "clarion.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["npm", "install", "--prefix", "/app/plugins-extra", "--omit=dev", "--omit=peer", "--no-fund", "--no-audit", "--no-save"
+  # --legacy-peer-deps: peers (@clarion/plugin-sdk, prom-client) are not installed, not even looked up
+  # (--omit=peer still resolves them, and the SDK is not on the registry); the image has them.
+  command: ["npm", "install", "--prefix", "/app/plugins-extra", "--omit=dev", "--legacy-peer-deps", "--no-fund", "--no-audit", "--no-save"
     {{- range .Values.extraPlugins.packages }}, {{ . | quote }}{{ end }}]
   env:
     - name: HOME

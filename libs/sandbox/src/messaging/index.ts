@@ -17,6 +17,12 @@ export * from './twilio-signature';
 export * from './vonage-fake';
 
 /** Fake Twilio, Vonage, SendGrid, Mailchimp Transactional and SMTP (issue 4). */
-export function messagingFakes(): Fake[] {
-  return [twilioFake(), vonageFake(), sendgridFake(), mailchimpFake(), smtpFake()];
+export function messagingFakes(ports: { smtp?: number } = {}): Fake[] {
+  return [
+    twilioFake(),
+    vonageFake(),
+    sendgridFake(),
+    mailchimpFake(),
+    smtpFake(ports.smtp === undefined ? {} : { port: ports.smtp }),
+  ];
 }

@@ -5,6 +5,7 @@ import { generate } from 'selfsigned';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { sleep } from '../behaviors';
 import type { Fake, FakeContext } from '../fake';
+import { altName } from '../push/tls';
 import { SANDBOX_SMTP } from './credentials';
 
 export interface SmtpFakeOptions {
@@ -71,6 +72,7 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
   let server: SMTPServer | undefined;
   let cert: string | undefined;
   let listeningPort = 0;
+  let publicHost = '127.0.0.1';
 
   async function build(ctx: FakeContext): Promise<SMTPServer> {
     let tls: Pick<SMTPServerOptions, 'key' | 'cert'> = {};
@@ -81,10 +83,7 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
         extensions: [
           {
             name: 'subjectAltName',
-            altNames: [
-              { type: 2, value: 'localhost' },
-              { type: 7, ip: '127.0.0.1' },
-            ],
+            altNames: [...new Set(['localhost', '127.0.0.1', ctx.publicHost])].map(altName),
           },
         ],
       });
@@ -210,11 +209,12 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
     name: 'smtp',
     channel: 'email',
     async start(ctx: FakeContext) {
+      publicHost = ctx.publicHost;
       server = await build(ctx);
       const s = server;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        s.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+        s.listen(options.port ?? 0, ctx.host, () => resolve());
       });
       s.on('error', () => undefined); // client resets must not crash the sandbox
       listeningPort = (s as unknown as { server: { address(): AddressInfo } }).server.address().port;
@@ -228,7 +228,7 @@ export function smtpFake(options: SmtpFakeOptions = {}): SmtpFake {
     certificate: () => cert,
     port: () => listeningPort,
     pluginConfig: () => ({
-      host: '127.0.0.1',
+      host: publicHost,
       port: listeningPort,
       secure: false,
       ...(auth ? { user: auth.user, pass: auth.pass } : {}),

@@ -95,6 +95,7 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
   for (const c of options.certificates ?? []) addCertificate(c);
 
   const tracker = new ConnectionTracker();
+  let publicHost = '127.0.0.1';
   let server: http2.Http2SecureServer | undefined;
   let ca = '';
 
@@ -276,7 +277,8 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
     port: () => (server?.address() as AddressInfo | null)?.port ?? 0,
     caPem: () => ca,
     async start(ctx) {
-      const tls = await sandboxTls();
+      publicHost = ctx.publicHost;
+      const tls = await sandboxTls(ctx.publicHost);
       ca = tls.cert;
       server = http2.createSecureServer({
         key: tls.key,
@@ -298,7 +300,7 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
         stream.on('error', () => undefined);
       });
       server.on('sessionError', () => undefined);
-      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, ctx.host, resolve));
     },
     async stop() {
       if (!server) return;
@@ -313,7 +315,7 @@ export function apnsFake(options: ApnsFakeOptions = {}): ApnsFake {
       signingKey: defaultKey.privateKeyPem,
       topic: SANDBOX_APNS_TOPIC,
       production: false,
-      address: '127.0.0.1',
+      address: publicHost,
       port: (server?.address() as AddressInfo | null)?.port ?? 0,
       caPem: ca,
     }),

@@ -100,7 +100,8 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
   const tracker = new ConnectionTracker();
   let server: http2.Http2SecureServer | undefined;
   let ca = '';
-  const base = () => `https://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}`;
+  let publicHost = '127.0.0.1';
+  const base = () => `https://${publicHost}:${(server?.address() as AddressInfo | null)?.port ?? 0}`;
 
   const json = (res: Res, status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
@@ -264,7 +265,8 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
     baseUrl: base,
     caPem: () => ca,
     async start(ctx) {
-      const tls = await sandboxTls();
+      publicHost = ctx.publicHost;
+      const tls = await sandboxTls(ctx.publicHost);
       ca = tls.cert;
       server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, (req, res) => {
         const chunks: Buffer[] = [];
@@ -296,7 +298,7 @@ export function fcmFake(options: FcmFakeOptions = {}): FcmFake {
         });
       });
       tracker.attach(server);
-      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, ctx.host, resolve));
     },
     async stop() {
       if (!server) return;

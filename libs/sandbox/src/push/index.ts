@@ -13,6 +13,7 @@ export { decryptAes128gcm, WebPushDecryptError } from './webpush-crypto';
 export * from './webpush-fake';
 
 /** Fake APNs, FCM and Web Push services (issue 3). */
-export function pushFakes(): Fake[] {
-  return [apnsFake(), fcmFake(), webPushFake()];
+export function pushFakes(ports: { apns?: number; fcm?: number; webpush?: number } = {}): Fake[] {
+  const port = (p: number | undefined) => (p === undefined ? {} : { port: p });
+  return [apnsFake(port(ports.apns)), fcmFake(port(ports.fcm)), webPushFake(port(ports.webpush))];
 }

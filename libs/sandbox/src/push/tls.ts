@@ -8,14 +8,22 @@ export interface SandboxTls {
   cert: string;
 }
 
-let cached: Promise<SandboxTls> | undefined;
+const cached = new Map<string, Promise<SandboxTls>>();
+
+/** A subjectAltName entry: an IP address or a DNS name. */
+export function altName(host: string): { type: 2; value: string } | { type: 7; ip: string } {
+  return /^[\d.]+$|:/.test(host) ? { type: 7, ip: host } : { type: 2, value: host };
+}
 
 /**
- * One self-signed certificate per process for every TLS fake. Generating an RSA key takes a
- * noticeable fraction of a second, and tests start many sandboxes.
+ * One self-signed certificate per process (and public host) for every TLS fake. Generating a key
+ * takes a noticeable fraction of a second, and tests start many sandboxes.
  */
-export function sandboxTls(): Promise<SandboxTls> {
-  cached ??= generate([{ name: 'commonName', value: 'clarion-sandbox' }], {
+export function sandboxTls(publicHost = '127.0.0.1'): Promise<SandboxTls> {
+  const existing = cached.get(publicHost);
+  if (existing) return existing;
+  const names = [...new Set(['localhost', '127.0.0.1', publicHost])];
+  const made = generate([{ name: 'commonName', value: 'clarion-sandbox' }], {
     keyType: 'ec',
     curve: 'P-256',
     notAfterDate: new Date(Date.now() + 3650 * 24 * 3600 * 1000),
@@ -26,14 +34,12 @@ export function sandboxTls(): Promise<SandboxTls> {
       { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
+        altNames: names.map(altName),
       },
     ],
   }).then((pems) => ({ key: pems.private, cert: pems.cert }));
-  return cached;
+  cached.set(publicHost, made);
+  return made;
 }
 
 /**

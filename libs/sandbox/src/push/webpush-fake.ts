@@ -77,7 +77,8 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
   const vapid = options.vapid ?? vapidTestKeys();
   let server: https.Server | undefined;
   let ca = '';
-  const origin = () => `https://127.0.0.1:${(server?.address() as AddressInfo | null)?.port ?? 0}`;
+  let publicHost = '127.0.0.1';
+  const origin = () => `https://${publicHost}:${(server?.address() as AddressInfo | null)?.port ?? 0}`;
 
   function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
@@ -182,25 +183,38 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
     reply(res, status, problem?.why ?? decryptError ?? `sandbox told to answer ${status}`, extra);
   }
 
+  function subscribe(opts: { applicationServerKey?: string } = {}): FakeWebPushSubscription & { id: string } {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const auth = randomBytes(16);
+    const id = randomBytes(12).toString('base64url');
+    subscribers.set(id, {
+      ecdh,
+      auth,
+      unsubscribed: false,
+      ...(opts.applicationServerKey ? { applicationServerKey: opts.applicationServerKey } : {}),
+    });
+    return {
+      id,
+      endpoint: `${origin()}/push/${id}`,
+      keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+    };
+  }
+
   return {
     name: 'webpush',
     channel: 'web',
-    subscribe(opts = {}) {
-      const ecdh = createECDH('prime256v1');
-      ecdh.generateKeys();
-      const auth = randomBytes(16);
-      const id = randomBytes(12).toString('base64url');
-      subscribers.set(id, {
-        ecdh,
-        auth,
-        unsubscribed: false,
-        ...(opts.applicationServerKey ? { applicationServerKey: opts.applicationServerKey } : {}),
-      });
-      return {
-        id,
-        endpoint: `${origin()}/push/${id}`,
-        keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
-      };
+    subscribe,
+    register(ctx) {
+      // A browser's subscribe, over HTTP: for a sandbox in its own process (compose, the image test).
+      ctx.http.post<{ Body: { applicationServerKey?: string } | undefined }>(
+        '/_sandbox/webpush/subscriptions',
+        async (req, reply) => {
+          // What PushSubscription.toJSON() gives a page: endpoint and keys (the id is in the endpoint).
+          const { id: _id, ...subscription } = subscribe(req.body ?? {});
+          return reply.code(201).send(subscription);
+        },
+      );
     },
     unsubscribe(id) {
       const sub = subscribers.get(id);
@@ -211,7 +225,8 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
     origin,
     caPem: () => ca,
     async start(ctx) {
-      const tls = await sandboxTls();
+      publicHost = ctx.publicHost;
+      const tls = await sandboxTls(ctx.publicHost);
       ca = tls.cert;
       server = https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 65_000 }, (req, res) => {
         const chunks: Buffer[] = [];
@@ -225,7 +240,7 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
         });
       });
       tracker.attach(server);
-      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => server!.listen(options.port ?? 0, ctx.host, resolve));
     },
     async stop() {
       if (!server) return;
