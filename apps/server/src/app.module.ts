@@ -24,6 +24,8 @@ import { OutcomeRouter } from './delivery/outcome-router';
 import { PluginWorkers } from './delivery/plugin-workers';
 import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
+import { DeliveriesController } from './delivery/redrive/deliveries.controller';
+import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
 import { Sweeper } from './delivery/sweeper';
 import { NotificationStore } from './ingest/notification-store';
@@ -135,6 +137,7 @@ export class AppModule {
               CancelController,
               TemplatesController,
               PreferencesController,
+              DeliveriesController,
             ]
           : []),
         ...tracking.controllers,
@@ -155,6 +158,7 @@ export class AppModule {
               ApiQuota,
               ClientSmsBudget,
               PreferencesService,
+              RedriveService,
             ]
           : []),
         ...(worker

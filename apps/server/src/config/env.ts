@@ -93,6 +93,9 @@ export const envSchema = z.object({
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),
   CLARION_STATUS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Every delivery plugin's retry backoff (first delay and cap, ms) instead of the plugin's own; unset: the plugin's. */
+  CLARION_RETRY_BACKOFF_BASE_MS: z.coerce.number().int().positive().optional(),
+  CLARION_RETRY_BACKOFF_MAX_MS: z.coerce.number().int().positive().optional(),
   /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
   CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */

@@ -7,6 +7,7 @@ import { Tracking1764400000000 } from './migrations/1764400000000-tracking';
 import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
 import { DropUnusedDeliveryIndex1764700000000 } from './migrations/1764700000000-drop-unused-delivery-index';
 import { StatsBucketIndex1764800000000 } from './migrations/1764800000000-stats-bucket-index';
+import { RedrivableIndex1764910000000 } from './migrations/1764910000000-redrivable-index';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   Tracking1764400000000,
   DropUnusedDeliveryIndex1764700000000,
   StatsBucketIndex1764800000000,
+  RedrivableIndex1764910000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -3,6 +3,7 @@ import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { notificationRequestSchema } from '../notifications/notification-request';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
@@ -60,6 +61,7 @@ export function openApiDocument(): OpenAPIObject {
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
         ...templatesOpenApi.schemas,
+        ...redriveOpenApi.schemas,
         PutPreferences: schema(putPreferencesSchema),
       },
     },
@@ -204,6 +206,7 @@ export function openApiDocument(): OpenAPIObject {
         },
       },
       ...templatesOpenApi.paths,
+      ...redriveOpenApi.paths,
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } },
       },
