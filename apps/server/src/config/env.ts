@@ -42,6 +42,9 @@ export const envSchema = z.object({
   CLARION_MIGRATE_ON_START: bool.optional(),
   CLARION_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
+  /** How long an `Idempotency-Key` answer is replayed (hours; at most 30 days), and how often expired ones are deleted. */
+  CLARION_IDEMPOTENCY_WINDOW_HOURS: z.coerce.number().positive().max(720).default(24),
+  CLARION_IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
   /** How often expired eventId claims are deleted, and how many rows per DELETE. */
   CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
   CLARION_DEDUP_PURGE_BATCH: z.coerce.number().int().positive().max(100_000).default(5000),

@@ -8,6 +8,7 @@ import { Scheduling1764600000000 } from './migrations/1764600000000-scheduling';
 import { DropUnusedDeliveryIndex1764700000000 } from './migrations/1764700000000-drop-unused-delivery-index';
 import { StatsBucketIndex1764800000000 } from './migrations/1764800000000-stats-bucket-index';
 import { RedrivableIndex1764910000000 } from './migrations/1764910000000-redrivable-index';
+import { IdempotencyKeys1764920000000 } from './migrations/1764920000000-idempotency-keys';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   DropUnusedDeliveryIndex1764700000000,
   StatsBucketIndex1764800000000,
   RedrivableIndex1764910000000,
+  IdempotencyKeys1764920000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

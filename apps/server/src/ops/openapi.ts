@@ -37,7 +37,7 @@ export function openApiDocument(): OpenAPIObject {
       title: 'Clarion',
       version: '0.1.0',
       description:
-        'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token.',
+        'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token. Every POST, PUT, PATCH and DELETE takes an `Idempotency-Key` header: the first answer is replayed for the same request (`Idempotent-Replayed: true`); another request with the key is 409 `idempotency_key_reused`, a repeat still running 409 `idempotency_key_in_progress`.',
     },
     components: {
       securitySchemes: {
