@@ -25,6 +25,7 @@ const errors = {
   },
 };
 const userId = { name: 'userId', in: 'path', required: true, schema: { type: 'string' } };
+const appIdParam = { name: 'appId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
 /**
  * OpenAPI 3.1 written from the same zod schemas that validate requests, so the document cannot
@@ -192,6 +193,45 @@ export function openApiDocument(): OpenAPIObject {
           responses: { 200: { description: 'Created' }, ...errors },
         },
         get: { summary: 'List apps', security: [{ admin: [] }], responses: { 200: { description: 'Apps' } } },
+      },
+      '/admin/apps/{appId}': {
+        get: {
+          summary: 'An app with its settings (defaults filled in)',
+          security: [{ admin: [] }],
+          parameters: [appIdParam],
+          responses: {
+            200: { description: '`{id, name, settings}`' },
+            404: { description: 'Not found' },
+            ...errors,
+          },
+        },
+      },
+      '/admin/apps/{appId}/settings': {
+        put: {
+          summary: 'Replace the app settings',
+          security: [{ admin: [] }],
+          parameters: [appIdParam],
+          requestBody: { required: true, ...json('AppSettings') },
+          responses: { 200: { description: '`{settings}`' }, 404: { description: 'Not found' }, ...errors },
+        },
+        patch: {
+          summary:
+            'Change some settings: a JSON Merge Patch (RFC 7396; `application/merge-patch+json` or JSON); null resets one; the result is validated as a whole',
+          security: [{ admin: [] }],
+          parameters: [appIdParam],
+          requestBody: {
+            required: true,
+            content: {
+              'application/merge-patch+json': { schema: { type: 'object' } },
+              'application/json': { schema: { type: 'object' } },
+            },
+          },
+          responses: {
+            200: { description: '`{settings}` after the change' },
+            404: { description: 'Not found' },
+            ...errors,
+          },
+        },
       },
       '/admin/apps/{appId}/keys': {
         post: {
