@@ -17,7 +17,12 @@ export class UsersController {
 
   @Put(':userId')
   @ClientKeyAllowed()
-  async upsert(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
+  async upsert(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const id = ownUser(auth, userId);
     const input = validate(upsertUserSchema, body ?? {});
     if (auth.kind === 'client') {
@@ -29,7 +34,8 @@ export class UsersController {
           `client keys may not set ${refused.join(', ')}: set them with a server key from your backend, once verified`,
         );
     }
-    await this.users.upsert(auth.appId, id, input);
+    const { created } = await this.users.upsert(auth.appId, id, input);
+    void reply.status(created ? 201 : 200);
     return this.users.get(auth.appId, id);
   }
 

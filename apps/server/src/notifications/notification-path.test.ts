@@ -31,7 +31,7 @@ describe('the path of a notification, through the public API to the sandbox and 
       method: 'PUT',
       body: { locale: 'en', webhookUrl: `${h.sandbox.url}/webhook/alice`, attributes: { name: 'Alice' } },
     });
-    assert.equal(put.status, 200);
+    assert.equal(put.status, 201);
   });
   after(() => h.close());
 

@@ -117,7 +117,11 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Create or update a user and their e-mail/phone',
           parameters: [userId],
           requestBody: json('UpsertUser'),
-          responses: { 200: { description: 'The user' }, ...errors },
+          responses: {
+            201: { description: 'Created: the user' },
+            200: { description: 'Updated: the user' },
+            ...errors,
+          },
         },
         get: {
           summary: 'A user with contacts and topics',

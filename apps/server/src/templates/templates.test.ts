@@ -241,7 +241,7 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal(
       (await app.call('/v1/users/hans', { method: 'PUT', body: { attributes: { name: 'Hans', vip: true } } }))
         .status,
-      200,
+      201,
     );
     const sent = await send({ to: { topic: 'digest' }, template: 'digest', data: { count: 3 } });
     assert.equal(sent.status, 202);
@@ -852,7 +852,7 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal((await other.call('/v1/templates/welcome/preview', { body: {} })).status, 404);
     assert.equal((await other.call('/v1/templates/welcome', { method: 'DELETE' })).status, 404);
     assert.deepEqual((await json<{ templates: unknown[] }>(await other.call('/v1/templates'))).templates, []);
-    assert.equal((await other.call('/v1/users/bob', { method: 'PUT', body: {} })).status, 200);
+    assert.equal((await other.call('/v1/users/bob', { method: 'PUT', body: {} })).status, 201);
     assert.equal(
       (await errorOf(await send({ to: { userId: 'bob' }, template: 'welcome' }, other), 422)).code,
       'unknown_template',
