@@ -73,7 +73,10 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Send a notification to a user, a list of users or a topic',
           requestBody: { required: true, ...json('NotificationRequest') },
           responses: {
-            202: { description: 'Accepted and durable: `{id, status, deliveries, suppressed}`' },
+            202: {
+              description:
+                'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+            },
             200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
             409: { description: 'eventId reused with a different body' },
             422: {
@@ -86,9 +89,21 @@ export function openApiDocument(): OpenAPIObject {
       },
       '/v1/notifications/{id}': {
         get: {
-          summary: 'A notification with each delivery and its status history',
+          summary: 'A notification with each delivery and its status history (paged: nextCursor → ?cursor=)',
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 },
+            },
+            { name: 'cursor', in: 'query', schema: { type: 'string', format: 'uuid' } },
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'string', format: 'uuid' },
+              description: 'Same as cursor',
+            },
           ],
           responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
         },
