@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { userIdParam } from '../contacts/user-schemas';
-import { type ChannelContents, CORE_CHANNELS, contentSchema } from '../notifications/notification-request';
+import {
+  type ChannelContents,
+  CORE_CHANNELS,
+  contentSchema,
+  variantContentSchema,
+} from '../notifications/notification-request';
+import { mergeVariants } from './locale-fallback';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
@@ -33,7 +39,7 @@ export const inlineUserSchema = z
   .strict();
 export type InlineUser = z.infer<typeof inlineUserSchema>;
 
-const nonEmpty = (c: ChannelContents) => Object.values(c).some((v) => v !== undefined);
+const nonEmpty = (c: Record<string, unknown>) => Object.values(c).some((v) => v !== undefined);
 
 /** `PUT /v1/templates/:key`: the default content, optional locale variants, optional sample for size estimates. */
 export const publishTemplateSchema = z
@@ -42,13 +48,16 @@ export const publishTemplateSchema = z
     defaultLocale: localeTag.optional(),
     content: contentSchema.refine(nonEmpty, 'content needs at least one channel'),
     locales: z
-      .record(localeTag, contentSchema.refine(nonEmpty, 'a locale variant needs at least one channel'))
+      .record(localeTag, variantContentSchema.refine(nonEmpty, 'a locale variant needs at least one channel'))
       .refine((l) => Object.keys(l).length <= 100, 'at most 100 locale variants')
+      // Stored as given; every reader merges a variant over the default first (mergeVariants).
+      .transform((l) => l as Record<string, ChannelContents>)
       .default({}),
     sample: z.object({ data: data.optional(), user: inlineUserSchema.optional() }).strict().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
+    const merged = mergeVariants(t.content, t.locales);
     const seen = new Set<string>();
     for (const [locale, variant] of Object.entries(t.locales)) {
       const norm = normalizeLocale(locale);
@@ -74,7 +83,18 @@ export const publishTemplateSchema = z
             path: ['locales', locale, channel],
             message: `channel ${channel} is not in the default content`,
           });
+          continue;
         }
+        // With what it inherits, the variant must be complete content (an e-mail still needs html or text).
+        const whole = contentSchema.shape[channel as keyof ChannelContents].safeParse(
+          merged.get(norm)?.[channel as keyof ChannelContents],
+        );
+        for (const issue of whole.success ? [] : whole.error.issues)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['locales', locale, channel, ...issue.path.map(String)],
+            message: issue.message,
+          });
       }
     }
   });
