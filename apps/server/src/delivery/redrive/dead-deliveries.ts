@@ -21,7 +21,10 @@ export type DeadFilter = z.infer<z.ZodObject<typeof deadFilterShape>> & { ids?: 
 export interface DeadRow {
   id: string;
   notificationId: string;
+  /** The app's id of the user (null: erased since). */
   userId: string | null;
+  /** Internal: the users row. */
+  userKey: string | null;
   contactId: string | null;
   channel: string;
   plugin: string | null;
@@ -41,11 +44,12 @@ export interface DeadRow {
  */
 export function findDead(db: DataSource, appId: string, f: DeadFilter, limit: number): Promise<DeadRow[]> {
   return db.query(
-    `SELECT d.id, d.notification_id AS "notificationId", d.user_id AS "userId", d.contact_id AS "contactId",
+    `SELECT d.id, d.notification_id AS "notificationId", u.external_id AS "userId", d.user_id AS "userKey",
+            d.contact_id AS "contactId",
             d.channel, d.plugin, d.status, d.reason, d.attempts, d.error_code AS "errorCode",
             d.error_message AS "errorMessage", d.links IS NOT NULL AS tracked,
             d.created_at AS "createdAt", d.updated_at AS "updatedAt"
-       FROM deliveries d
+       FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
       WHERE d.app_id = $1 AND d.status IN ('failed', 'expired')
         AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.plugin = $3)
         AND ($4::text IS NULL OR d.channel = $4)

@@ -43,7 +43,7 @@ export class DeliveriesController {
     const q = validate(deadListQuery, rawQuery ?? {}, 'query');
     const found = await findDead(this.redrives.db, auth.appId, q, q.limit);
     return {
-      deliveries: found,
+      deliveries: found.map(({ userKey: _internal, tracked: _tracked, ...d }) => d),
       nextCursor: found.length === q.limit ? found.at(-1)!.id : null,
     };
   }

@@ -96,7 +96,7 @@ export class RedriveService {
         continue;
       }
       for (const row of group) {
-        const recipient = row.userId ? recipients.get(row.userId) : undefined;
+        const recipient = row.userKey ? recipients.get(row.userKey) : undefined;
         const plan = recipient ? planAgain(ctx, row, recipient) : undefined;
         if (plan) decisions.push({ row, plan });
         else result.skipped += 1;
@@ -140,16 +140,10 @@ export class RedriveService {
     }
   }
 
+  /** The rows' users as they are now, by their internal id. */
   private async loadRecipients(appId: string, rows: DeadRow[]): Promise<Map<string, Recipient>> {
-    const ids = [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))];
-    const users: { id: string; external_id: string }[] = await this.db.query(
-      'SELECT id, external_id FROM users WHERE app_id = $1 AND id = ANY($2::uuid[])',
-      [appId, ids],
-    );
-    const loaded = await this.recipients.load(
-      appId,
-      users.map((u) => u.external_id),
-    );
+    const external = [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))];
+    const loaded = await this.recipients.load(appId, external);
     return new Map([...loaded.values()].map((r) => [r.userId, r]));
   }
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
+import { signUserToken } from '../../auth/user-token';
 import { countRows } from '../../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
+import { basic, type Harness, json, startHarness, type TestApp } from '../../testing/harness';
 
 interface DeliveryView {
   id: string;
@@ -13,6 +14,7 @@ interface DeliveryView {
 }
 interface Dead {
   id: string;
+  userId: string;
   status: string;
   plugin: string;
 }
@@ -97,6 +99,10 @@ describe('re-drive: failed deliveries go out again after a provider outage', () 
     );
     assert.equal(page1.deliveries.length, 3);
     assert.ok(page1.deliveries.every((d) => d.status === 'failed' && d.plugin === 'webhook'));
+    assert.ok(
+      page1.deliveries.every((d) => USERS.includes(d.userId)),
+      'users by the app’s own ids',
+    );
     assert.ok(page1.nextCursor);
     const page2 = await json<{ deliveries: Dead[]; nextCursor: string | null }>(
       await app.call(`/v1/deliveries?status=failed&limit=3&cursor=${page1.nextCursor}`),
@@ -175,7 +181,7 @@ describe('re-drive: failed deliveries go out again after a provider outage', () 
     assert.equal(again.matched, 0, 'nothing failed is left');
   });
 
-  test('ids and a filter together are refused, as are malformed ids and a limit over 10,000', async () => {
+  test('ids and a filter together are refused, as are malformed ids, a limit over 10,000 and client keys', async () => {
     const both = await app.call('/v1/deliveries/redrive', {
       body: { ids: ['0190a000-0000-7000-8000-000000000000'], status: 'failed' },
     });
@@ -184,5 +190,22 @@ describe('re-drive: failed deliveries go out again after a provider outage', () 
     assert.equal(bad.status, 400);
     const tooMany = await app.call('/v1/deliveries/redrive', { body: { limit: 10_001 } });
     assert.equal(tooMany.status, 400);
+    const client = await json<{ appKey: string; appSecret: string }>(
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
+    );
+    const headers = {
+      authorization: basic(client.appKey, client.appSecret),
+      'x-clarion-user-token': await signUserToken('ana', app.userTokenSecret),
+    };
+    assert.equal((await fetch(`${h.url}/v1/deliveries`, { headers })).status, 403, 'server keys only');
+    const asClient = await fetch(`${h.url}/v1/deliveries/redrive`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(asClient.status, 403);
   });
 });
