@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
@@ -25,8 +26,13 @@ import { OutcomeRouter } from './delivery/outcome-router';
 import { PluginWorkers } from './delivery/plugin-workers';
 import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
+import { DeliveriesController } from './delivery/redrive/deliveries.controller';
+import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
 import { Sweeper } from './delivery/sweeper';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyPurger } from './idempotency/idempotency-purger';
+import { IdempotencyStore } from './idempotency/idempotency-store';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
 import { NotificationReader } from './notifications/notification-reader';
@@ -150,6 +156,7 @@ export class AppModule {
               CancelController,
               TemplatesController,
               PreferencesController,
+              DeliveriesController,
             ]
           : []),
         ...tracking.controllers,
@@ -170,10 +177,21 @@ export class AppModule {
               ApiQuota,
               ClientSmsBudget,
               PreferencesService,
+              RedriveService,
+              IdempotencyStore,
+              { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
             ]
           : []),
         ...(worker
-          ? [PluginWorkers, Sweeper, FanoutProcessor, DueScheduler, EventIdPurger, OutcomeRouter]
+          ? [
+              PluginWorkers,
+              Sweeper,
+              FanoutProcessor,
+              DueScheduler,
+              EventIdPurger,
+              IdempotencyPurger,
+              OutcomeRouter,
+            ]
           : []),
         ...tracking.providers,
       ],

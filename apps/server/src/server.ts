@@ -90,16 +90,21 @@ export async function startServer({
   const http = httpDurationHistogram(registry);
   const fastify = app.getHttpAdapter().getInstance();
   // An empty body sent with content-type JSON (many HTTP clients do that on DELETE) is "no body", not a 400.
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
-    keepRawBody(_request, text); // signed provider callbacks verify the exact bytes
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
-  });
+  // A JSON Merge Patch (PATCH …/settings) is JSON too.
+  fastify.addContentTypeParser(
+    ['application/json', 'application/merge-patch+json'],
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      const text = String(body);
+      keepRawBody(_request, text); // signed provider callbacks verify the exact bytes
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+      }
+    },
+  );
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

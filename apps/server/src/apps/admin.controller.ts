@@ -1,8 +1,20 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Put,
+  UseGuards,
+} from '@nestjs/common';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
 import { KeyService } from '../auth/key.service';
-import { notFound } from '../common/api-error';
+import { badRequest, notFound } from '../common/api-error';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';
 import { assertOutboundUrls } from '../common/outbound-urls';
@@ -64,6 +76,26 @@ export class AdminController {
   @Get()
   list() {
     return this.apps.list().then((apps) => ({ apps }));
+  }
+
+  @Get(':appId')
+  async read(@Param('appId') appId: string) {
+    const app = await this.app(appId);
+    return { id: app.id, name: app.name, settings: app.settings };
+  }
+
+  /** JSON Merge Patch (RFC 7396) of the settings: only what the body names changes; null resets a setting. */
+  @Patch(':appId/settings')
+  async patchSettings(@Param('appId') appId: string, @Body() body: unknown) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest('the body must be a JSON object (a merge patch of the settings)', [
+        { path: 'body', message: 'expected an object' },
+      ]);
+    const settings = UUID.test(appId)
+      ? await this.apps.patchSettings(appId, body as Record<string, unknown>)
+      : null;
+    if (!settings) throw notFound('app');
+    return { settings };
   }
 
   @Put(':appId/settings')

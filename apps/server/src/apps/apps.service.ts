@@ -2,6 +2,8 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DataSource } from 'typeorm';
 import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
+import { mergePatch } from '../common/merge-patch';
+import { validate } from '../common/validate';
 import { rows } from '../database/rows';
 import { type AppSettings, appSettingsSchema } from './app-settings';
 import { SecretBox } from './secret-box';
@@ -119,6 +121,25 @@ export class AppsService implements OnApplicationBootstrap {
 
   async list(): Promise<{ id: string; name: string; createdAt: Date }[]> {
     return this.db.query('SELECT id, name, created_at AS "createdAt" FROM apps ORDER BY created_at');
+  }
+
+  /**
+   * Applies a JSON Merge Patch to the stored settings and validates the result as a whole. The row
+   * is locked meanwhile: two concurrent patches of different settings both land. Null: no such app.
+   */
+  async patchSettings(appId: string, patch: Record<string, unknown>): Promise<AppSettings | null> {
+    const settings = await this.db.transaction(async (tx) => {
+      const [row]: { settings: unknown }[] = await tx.query(
+        'SELECT settings FROM apps WHERE id = $1 FOR UPDATE',
+        [appId],
+      );
+      if (!row) return null;
+      const merged = validate(appSettingsSchema, mergePatch(row.settings, patch));
+      await tx.query('UPDATE apps SET settings = $2 WHERE id = $1', [appId, JSON.stringify(merged)]);
+      return merged;
+    });
+    this.cache.delete(appId);
+    return settings;
   }
 
   async updateSettings(appId: string, settings: AppSettings): Promise<boolean> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { countRows as counts } from '../testing/db';
+import { countRows as counts, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { hashSecret } from './key-material';
 import { signUserToken } from './user-token';
 
 describe('authentication and authorisation', () => {
@@ -104,6 +105,51 @@ describe('authentication and authorisation', () => {
       (await fetch(`${h.url}/admin/apps`, { headers: { authorization: basic(app.appKey, app.appSecret) } }))
         .status,
       401,
+    );
+  });
+
+  test('server keys start sk_, client keys pk_; keys made before the split (ck_) still authenticate as their kind', async () => {
+    assert.match(app.appKey, /^sk_[A-Za-z0-9_-]{24}$/);
+    const made = await json<{ appKey: string }>(
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
+    );
+    assert.match(made.appKey, /^pk_[A-Za-z0-9_-]{24}$/);
+    // As an older version stored them: one server and one client key, both ck_.
+    const old = (kind: string, suffix: string) => ({
+      kind,
+      appKey: `ck_${suffix.repeat(24)}`,
+      appSecret: `cs_old_${kind}_secret_${'s'.repeat(30)}`,
+    });
+    const oldServer = old('server', 'S');
+    const oldClient = old('client', 'C');
+    for (const k of [oldServer, oldClient])
+      await sql(
+        h.db.url,
+        'INSERT INTO api_keys (id, app_id, kind, name, app_key, secret_hash) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)',
+        [app.id, k.kind, 'legacy', k.appKey, hashSecret(k.appSecret)],
+      );
+    assert.equal((await send({ authorization: basic(oldServer.appKey, oldServer.appSecret) })).status, 202);
+    const asOldClient = await fetch(`${h.url}/v1/users/u1`, {
+      headers: {
+        authorization: basic(oldClient.appKey, oldClient.appSecret),
+        'x-clarion-user-token': await signUserToken('u1', app.userTokenSecret),
+      },
+    });
+    assert.equal(asOldClient.status, 200, 'an old client key works for its user');
+    const serverOnly = await fetch(`${h.url}/v1/templates`, {
+      headers: {
+        authorization: basic(oldClient.appKey, oldClient.appSecret),
+        'x-clarion-user-token': await signUserToken('u1', app.userTokenSecret),
+      },
+    });
+    assert.equal(serverOnly.status, 403, 'and is still a client key');
+    assert.equal(
+      (await send({ authorization: basic(`xk_${'S'.repeat(24)}`, oldServer.appSecret) })).status,
+      401,
+      'other prefixes are refused',
     );
   });
 

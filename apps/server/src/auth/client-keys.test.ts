@@ -45,7 +45,7 @@ describe('client keys', () => {
         method: 'PUT',
         body: { email: `${id}@example.com`, phone, webhookUrl: `${t.h.sandbox.url}/webhook/${id}` },
       });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 201);
     }
     for (const [key, content] of [
       [
@@ -302,7 +302,7 @@ describe('client keys', () => {
     // Valid ones reach the provider, the display name split off.
     assert.equal(
       (await app.call('/v1/users/eve', { method: 'PUT', body: { email: 'eve@example.com' } })).status,
-      200,
+      201,
     );
     const valid = ['shop@app.example', 'Shop <shop@app.example>', '"Shop, Inc." <shop@app.example>'];
     for (const from of valid) {
@@ -322,7 +322,7 @@ describe('client keys', () => {
     const verified = await t.h.createApp({ senders: ['Shop <shop@app.example>', 'help@app.example'] });
     assert.equal(
       (await verified.call('/v1/users/ann', { method: 'PUT', body: { email: 'ann@example.com' } })).status,
-      200,
+      201,
     );
     const refused = await verified.call('/v1/notifications', {
       body: mail({ from: 'security@bank.example' }),

@@ -1,9 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** A key's public id: `ck_` + 24 url-safe chars. */
-export const newAppKey = (): string => `ck_${randomBytes(18).toString('base64url')}`;
-/** What newAppKey makes: anything else is refused before a lookup (and never cached). */
-export const APP_KEY_FORMAT = /^ck_[A-Za-z0-9_-]{24}$/;
+/**
+ * A key's public id, its kind readable at a glance (as Stripe's): `sk_` for server keys, which
+ * must stay on a backend, `pk_` for client (publishable) keys, + 24 url-safe chars.
+ */
+export const newAppKey = (kind: 'server' | 'client'): string =>
+  `${kind === 'server' ? 'sk' : 'pk'}_${randomBytes(18).toString('base64url')}`;
+/**
+ * What newAppKey makes, and `ck_`, the prefix of keys of either kind made before the split (they
+ * keep working; their kind is the stored one, as for every key). Anything else is refused before a
+ * lookup (and never cached).
+ */
+export const APP_KEY_FORMAT = /^(sk|pk|ck)_[A-Za-z0-9_-]{24}$/;
 /** A secret with 256 bits of entropy: shown once, stored as a SHA-256 digest. */
 export const newAppSecret = (): string => `cs_${randomBytes(32).toString('base64url')}`;
 

@@ -40,7 +40,7 @@ export class KeyService {
   constructor(private readonly db: DataSource) {}
 
   async create(appId: string, kind: 'server' | 'client', name = ''): Promise<CreatedKey> {
-    const key = { keyId: newId(), appId, kind, appKey: newAppKey(), appSecret: newAppSecret(), name };
+    const key = { keyId: newId(), appId, kind, appKey: newAppKey(kind), appSecret: newAppSecret(), name };
     await this.db.query(
       'INSERT INTO api_keys (id, app_id, kind, name, app_key, secret_hash) VALUES ($1, $2, $3, $4, $5, $6)',
       [key.keyId, appId, kind, name, key.appKey, hashSecret(key.appSecret)],

@@ -65,6 +65,9 @@ export const envSchema = z.object({
   /** After SIGTERM the API fails readiness but keeps serving this long (out of rotation first), then closes. */
   CLARION_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(5000),
   CLARION_DEDUP_WINDOW_HOURS: z.coerce.number().positive().default(168),
+  /** How long an `Idempotency-Key` answer is replayed (hours; at most 30 days), and how often expired ones are deleted. */
+  CLARION_IDEMPOTENCY_WINDOW_HOURS: z.coerce.number().positive().max(720).default(24),
+  CLARION_IDEMPOTENCY_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
   /** How often expired eventId claims are deleted, and how many rows per DELETE. */
   CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
   CLARION_DEDUP_PURGE_BATCH: z.coerce.number().int().positive().max(100_000).default(5000),
@@ -118,6 +121,9 @@ export const envSchema = z.object({
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),
   CLARION_STATUS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Every delivery plugin's retry backoff (first delay and cap, ms) instead of the plugin's own; unset: the plugin's. */
+  CLARION_RETRY_BACKOFF_BASE_MS: z.coerce.number().int().positive().optional(),
+  CLARION_RETRY_BACKOFF_MAX_MS: z.coerce.number().int().positive().optional(),
   /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
   CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */

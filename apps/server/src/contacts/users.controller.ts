@@ -35,7 +35,12 @@ export class UsersController {
 
   @Put(':userId')
   @ClientKeyAllowed()
-  async upsert(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
+  async upsert(
+    @CurrentAuth() auth: AuthContext,
+    @Param('userId') userId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const id = ownUser(auth, userId);
     const input = validate(upsertUserSchema, body ?? {});
     if (auth.kind === 'client') {
@@ -48,7 +53,8 @@ export class UsersController {
         );
     }
     assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: input.webhookUrl }]);
-    await this.users.upsert(auth.appId, id, input);
+    const { created } = await this.users.upsert(auth.appId, id, input);
+    void reply.status(created ? 201 : 200);
     return this.users.get(auth.appId, id);
   }
 

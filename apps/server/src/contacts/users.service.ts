@@ -17,13 +17,18 @@ export class UsersService {
   constructor(private readonly db: DataSource) {}
 
   /** Creates or updates; null clears a field; an absent field is left alone. */
-  async upsert(appId: string, externalId: string, input: UpsertUser): Promise<string> {
+  /** `created`: the user did not exist before (PUT answers 201 then, 200 for an update). */
+  async upsert(
+    appId: string,
+    externalId: string,
+    input: UpsertUser,
+  ): Promise<{ id: string; created: boolean }> {
     return this.db.transaction(async (tx) => {
-      const userId = await this.ensureUser(tx, appId, externalId, input);
-      await this.setContact(tx, appId, userId, 'email', input.email);
-      await this.setContact(tx, appId, userId, 'phone', input.phone);
-      await this.setContact(tx, appId, userId, 'url', input.webhookUrl);
-      return userId;
+      const user = await this.ensureUserRow(tx, appId, externalId, input);
+      await this.setContact(tx, appId, user.id, 'email', input.email);
+      await this.setContact(tx, appId, user.id, 'phone', input.phone);
+      await this.setContact(tx, appId, user.id, 'url', input.webhookUrl);
+      return user;
     });
   }
 
@@ -33,7 +38,16 @@ export class UsersService {
     externalId: string,
     input: Partial<UpsertUser> = {},
   ): Promise<string> {
-    const rows: { id: string; bytes: number }[] = await tx.query(
+    return (await this.ensureUserRow(tx, appId, externalId, input)).id;
+  }
+
+  private async ensureUserRow(
+    tx: Tx,
+    appId: string,
+    externalId: string,
+    input: Partial<UpsertUser> = {},
+  ): Promise<{ id: string; created: boolean }> {
+    const rows: { id: string; created: boolean; bytes: number }[] = await tx.query(
       `INSERT INTO users (id, app_id, external_id, locale, timezone, attributes)
        VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'))
        ON CONFLICT (app_id, external_id) DO UPDATE SET
@@ -41,7 +55,7 @@ export class UsersService {
          timezone = CASE WHEN $8 THEN EXCLUDED.timezone ELSE users.timezone END,
          attributes = CASE WHEN $6::jsonb IS NULL THEN users.attributes ELSE users.attributes || $6::jsonb END,
          updated_at = now()
-       RETURNING id, octet_length(attributes::text) AS bytes`,
+       RETURNING id, xmax = 0 AS created, octet_length(attributes::text) AS bytes`,
       [
         newId(),
         appId,
@@ -60,7 +74,7 @@ export class UsersService {
         `invalid body: attributes: ${rows[0]!.bytes} bytes once merged with the stored ones, over the ${STORED_ATTRIBUTES_BYTES}-byte limit`,
         [{ path: 'body.attributes', message: `over ${STORED_ATTRIBUTES_BYTES} bytes once merged` }],
       );
-    return rows[0]!.id;
+    return { id: rows[0]!.id, created: rows[0]!.created };
   }
 
   /** One e-mail / phone / URL per user: replacing it removes the old one. */

@@ -35,11 +35,12 @@ describe('users, devices and topics', () => {
       method: 'PUT',
       body: { email: 'Bob@Example.com', phone: '+14155550100', locale: 'pt-BR', timezone: 'Europe/Lisbon' },
     });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 201);
     res = await app.call('/v1/users/bob', {
       method: 'PUT',
       body: { phone: null, attributes: { plan: 'pro' } },
     });
+    assert.equal(res.status, 200, 'an update answers 200');
     const user = await json<UserView & { locale: string; attributes: Record<string, unknown> }>(res);
     assert.equal(user.email, 'bob@example.com');
     assert.equal(user.phone, null);

@@ -9,6 +9,8 @@ import { DropUnusedDeliveryIndex1764700000000 } from './migrations/1764700000000
 import { StatsBucketIndex1764800000000 } from './migrations/1764800000000-stats-bucket-index';
 import { DurableSentRecord1764950000000 } from './migrations/1764950000000-durable-sent-record';
 import { UserTokenSecretRotation1764960000000 } from './migrations/1764960000000-user-token-secret-rotation';
+import { RedrivableIndex1764970000000 } from './migrations/1764970000000-redrivable-index';
+import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempotency-keys';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -22,6 +24,8 @@ export const MIGRATIONS = [
   StatsBucketIndex1764800000000,
   DurableSentRecord1764950000000,
   UserTokenSecretRotation1764960000000,
+  RedrivableIndex1764970000000,
+  IdempotencyKeys1764980000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

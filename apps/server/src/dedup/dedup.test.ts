@@ -65,7 +65,7 @@ describe('eventId de-duplication through the public API', () => {
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
       });
-      assert.equal(put.status, 200);
+      assert.equal(put.status, 201);
     }
   });
   after(() => h.close());

@@ -25,7 +25,7 @@ describe('e-mail fallback: sendgrid down → the SMTP server, headers and text p
     app = await h.createApp({ providers: { email: ['sendgrid', 'smtp'] } });
     assert.equal(
       (await app.call('/v1/users/ivy', { method: 'PUT', body: { email: 'ivy@example.com' } })).status,
-      200,
+      201,
     );
   });
   after(() => h.close());

@@ -32,7 +32,7 @@ describe('fan-out resumed over a chunk it had written', () => {
       ['r2', { webhookUrl: `${h.sandbox.url}/webhook/r2` }],
       ['r3', {}], // no contact: suppressed, a row without a contact id
     ] as const) {
-      assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body })).status, 200);
+      assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body })).status, 201);
       assert.ok((await app.call(`/v1/users/${user}/topics/resume`, { method: 'PUT' })).ok);
     }
   });

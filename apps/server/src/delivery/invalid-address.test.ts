@@ -47,7 +47,7 @@ describe('push: a provider saying the address is dead disables that device', () 
   test('APNs Unregistered, FCM UNREGISTERED and Web Push 410 each disable their device; the next notification skips them', async () => {
     const webpush = push.fake('webpush') as WebPushFake;
     const subscription = webpush.subscribe();
-    assert.equal((await app.call('/v1/users/ana', { method: 'PUT', body: { locale: 'en' } })).status, 200);
+    assert.equal((await app.call('/v1/users/ana', { method: 'PUT', body: { locale: 'en' } })).status, 201);
     for (const device of [
       { platform: 'ios', token: IOS_TOKEN },
       { platform: 'android', token: ANDROID_TOKEN },
@@ -108,7 +108,7 @@ describe('push: a provider saying the address is dead disables that device', () 
 
   test('a configuration error (APNs InvalidProviderToken) fails the delivery and marks the plugin unhealthy on /readyz and in metrics until a send succeeds', async () => {
     const token = 'b2'.repeat(32);
-    assert.equal((await app.call('/v1/users/ben', { method: 'PUT', body: {} })).status, 200);
+    assert.equal((await app.call('/v1/users/ben', { method: 'PUT', body: {} })).status, 201);
     assert.equal((await app.call('/v1/users/ben/devices', { body: { platform: 'ios', token } })).status, 201);
     push.behaviors.add({ provider: 'apns', to: token, fail: 'InvalidProviderToken', times: 1 });
     const content = { push: { title: 'Hi', body: 'there' } };

@@ -73,7 +73,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
 
   test('twilio failing on its side: after the retry budget the delivery is sent by vonage, and says so', async () => {
     const phone = '+14155550101';
-    assert.equal((await app.call('/v1/users/bob', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await app.call('/v1/users/bob', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: 'server_error' });
     const id = await sendSms(app, 'bob', 'Your code is 123456');
     // Read while twilio is still failing (the retry waits its backoff): once sent, the row keeps no job.
@@ -156,7 +156,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
 
   test('an invalid number is not handed to the next provider: it fails and the contact is disabled', async () => {
     const phone = '+14155550102';
-    assert.equal((await app.call('/v1/users/carl', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await app.call('/v1/users/carl', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: '21211' });
     const id = await sendSms(app, 'carl', 'hello');
     const d = await finalDelivery(app, id);
@@ -175,7 +175,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
 
   test('a permanent content error is not handed to the next provider either', async () => {
     const phone = '+14155550103';
-    assert.equal((await app.call('/v1/users/cleo', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await app.call('/v1/users/cleo', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: '21617' }); // body over 1,600 characters
     const id = await sendSms(app, 'cleo', 'hello');
     const d = await finalDelivery(app, id);
@@ -186,7 +186,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
 
   test('the last provider of the chain failing ends the delivery failed, after both were tried', async () => {
     const phone = '+14155550104';
-    assert.equal((await app.call('/v1/users/cody', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await app.call('/v1/users/cody', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: 'server_error' });
     h.sandbox.behaviors.add({ provider: 'vonage', to: vonageTo(phone), fail: '4' }); // bad credentials: configuration
     const id = await sendSms(app, 'cody', 'hi');
@@ -201,7 +201,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
   test('an app without a fallback order uses its one provider and never reroutes', async () => {
     const solo = await h.createApp({ providers: { sms: ['twilio'] } });
     const phone = '+14155550105';
-    assert.equal((await solo.call('/v1/users/dina', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await solo.call('/v1/users/dina', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: 'server_error', times: 1 });
     const id = await sendSms(solo, 'dina', 'hi');
     const d = await finalDelivery(solo, id);
@@ -237,7 +237,7 @@ describe('circuit breaker: a provider that keeps failing is skipped, then probed
       ['u3', '+14155550203'],
       ['u4', '+14155550204'],
     ]) {
-      assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body: { phone } })).status, 200);
+      assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body: { phone } })).status, 201);
     }
   });
   after(() => h.close());

@@ -28,7 +28,7 @@ describe('SMS STOP (Twilio 21610): the user is opted out of SMS, the number stay
 
   test('21610 fails the delivery without retry or fallback and records an SMS opt-out from sms_stop', async () => {
     const phone = '+14155550301';
-    assert.equal((await app.call('/v1/users/erin', { method: 'PUT', body: { phone } })).status, 200);
+    assert.equal((await app.call('/v1/users/erin', { method: 'PUT', body: { phone } })).status, 201);
     h.sandbox.behaviors.add({ provider: 'twilio', to: phone, fail: '21610' });
     const res = await app.call('/v1/notifications', {
       body: { to: { userId: 'erin' }, content: { sms: { text: 'Sale!' } }, category: 'marketing' },

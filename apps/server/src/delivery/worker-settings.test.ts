@@ -18,6 +18,14 @@ describe('worker settings from the environment', () => {
     assert.deepEqual(workerProcessor(env, 'smtp'), {});
   });
 
+  test('CLARION_RETRY_BACKOFF_BASE_MS replaces every plugin backoff (cap 64× the base unless given)', () => {
+    assert.deepEqual(workerProcessor(loadEnv({ ...base, CLARION_RETRY_BACKOFF_BASE_MS: '20' }), 'smtp'), {
+      backoff: { baseMs: 20, maxMs: 1280 },
+    });
+    const env = loadEnv({ ...base, CLARION_RETRY_BACKOFF_BASE_MS: '20', CLARION_RETRY_BACKOFF_MAX_MS: '50' });
+    assert.deepEqual(workerProcessor(env, 'smtp'), { backoff: { baseMs: 20, maxMs: 50 } });
+  });
+
   test('a malformed rate list stops the start, naming the variable', () => {
     for (const bad of ['twilio', 'twilio=fast', 'twilio=0', 'Twilio=3']) {
       assert.throws(

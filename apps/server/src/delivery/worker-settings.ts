@@ -8,7 +8,11 @@ import type { Env } from '../config/env';
  */
 export function workerProcessor(env: Env, plugin: string): ProcessorSettings {
   const limiter = env.CLARION_PLUGIN_RATE_LIMITS[plugin];
+  const base = env.CLARION_RETRY_BACKOFF_BASE_MS;
   return {
+    ...(base
+      ? { backoff: { baseMs: base, maxMs: Math.max(base, env.CLARION_RETRY_BACKOFF_MAX_MS ?? 64 * base) } }
+      : {}),
     ...(env.CLARION_WORKER_CONCURRENCY ? { concurrency: env.CLARION_WORKER_CONCURRENCY } : {}),
     ...(limiter ? { limiter } : {}),
   };

@@ -31,7 +31,7 @@ describe('the path of a notification, through the public API to the sandbox and 
       method: 'PUT',
       body: { locale: 'en', webhookUrl: `${h.sandbox.url}/webhook/alice`, attributes: { name: 'Alice' } },
     });
-    assert.equal(put.status, 200);
+    assert.equal(put.status, 201);
   });
   after(() => h.close());
 
@@ -75,6 +75,30 @@ describe('the path of a notification, through the public API to the sandbox and 
     const sms = view.deliveries.find((d) => d.channel === 'sms');
     assert.equal(sms?.status, 'suppressed');
     assert.equal(sms?.reason, 'no_contact');
+  });
+
+  test('the deliveries page with ?cursor= (the nextCursor of the page before); ?after= is the same', async () => {
+    const res = await app.call('/v1/notifications', {
+      body: {
+        to: { userId: 'alice' },
+        content: { sms: { text: 'a' }, email: { subject: 'b', text: 'b' }, webhook: { json: {} } },
+      },
+    });
+    const { id } = await json<{ id: string }>(res);
+    const page1 = await json<NotificationView & { nextCursor: string | null }>(
+      await app.call(`/v1/notifications/${id}?limit=2`),
+    );
+    assert.equal(page1.deliveries.length, 2);
+    assert.ok(page1.nextCursor);
+    for (const param of ['cursor', 'after']) {
+      const page2: NotificationView = await json<NotificationView>(
+        await app.call(`/v1/notifications/${id}?limit=2&${param}=${page1.nextCursor}`),
+      );
+      assert.equal(page2.deliveries.length, 1, param);
+      assert.ok(!page1.deliveries.some((d) => d.id === page2.deliveries[0]!.id), `${param}: the next page`);
+    }
+    const bad = await app.call(`/v1/notifications/${id}?cursor=nope`);
+    assert.equal(bad.status, 400);
   });
 
   test('a missing template variable is a 422 naming it, and nothing is stored', async () => {

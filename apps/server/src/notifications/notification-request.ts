@@ -31,7 +31,7 @@ const pushContent = z
   .strict();
 const webContent = pushContent.extend({ icon: url.optional() }).strict();
 const smsContent = z.object({ text: z.string().min(1).max(1600) }).strict();
-const emailContent = z
+const emailFields = z
   .object({
     subject: z.string().min(1).max(998),
     html: z.string().max(1_000_000).optional(),
@@ -39,8 +39,11 @@ const emailContent = z
     from: mailboxSchema.optional(),
     replyTo: mailboxSchema.optional(),
   })
-  .strict()
-  .refine((e) => e.html !== undefined || e.text !== undefined, 'an e-mail needs html or text');
+  .strict();
+const emailContent = emailFields.refine(
+  (e) => e.html !== undefined || e.text !== undefined,
+  'an e-mail needs html or text',
+);
 const webhookContent = z.object({ json: freeJson(JSON_LIMITS.webhookJson) }).strict();
 
 /** Refuses Liquid strings too costly to parse, before anything parses them. */
@@ -62,6 +65,20 @@ export const contentSchema = z
   .strict()
   .superRefine(refuseTooManyTags);
 export type ChannelContents = z.infer<typeof contentSchema>;
+
+/**
+ * A template's locale variant: any fields of the default's channels. What it leaves out is
+ * inherited (templates/locale-fallback.ts); the merged content is what must be complete.
+ */
+export const variantContentSchema = z
+  .object({
+    push: pushContent.partial().optional(),
+    web: webContent.partial().optional(),
+    sms: smsContent.partial().optional(),
+    email: emailFields.partial().optional(),
+    webhook: webhookContent.partial().optional(),
+  })
+  .strict();
 
 const userId = z.string().min(1).max(256);
 

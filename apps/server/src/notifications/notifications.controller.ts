@@ -17,7 +17,10 @@ import { NotificationsService } from './notifications.service';
 const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(1000),
-    after: z.string().regex(UUID).optional(),
+    /** The previous page's nextCursor (as on the other paged routes). */
+    cursor: z.string().regex(UUID, 'a cursor from a previous page').optional(),
+    /** The same, by its older name. */
+    after: z.string().regex(UUID, 'a cursor from a previous page').optional(),
   })
   .strict();
 
@@ -56,7 +59,7 @@ export class NotificationsController {
   async get(@CurrentAuth() auth: AuthContext, @Param('id') id: string, @Query() query: unknown) {
     if (!UUID.test(id)) throw notFound('notification');
     const q = validate(listQuery, query, 'query');
-    const found = await this.reader.get(auth.appId, id, q.limit, q.after ?? null);
+    const found = await this.reader.get(auth.appId, id, q.limit, q.cursor ?? q.after ?? null);
     if (!found) throw notFound('notification');
     return found;
   }

@@ -53,7 +53,7 @@ describe('logs of a real process', () => {
         headers: { authorization: auth, 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
       });
-    assert.equal((await call('/v1/users/lena', 'PUT', {})).status, 200);
+    assert.equal((await call('/v1/users/lena', 'PUT', {})).status, 201);
     h.sandbox.behaviors.add({ provider: 'webhook', to: 'logs', fail: '503', times: 1 });
 
     const res = await call(

@@ -3,6 +3,7 @@ import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { notificationRequestSchema } from '../notifications/notification-request';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
@@ -39,7 +40,7 @@ export function openApiDocument(): OpenAPIObject {
       title: 'Clarion',
       version: '0.1.0',
       description:
-        'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token.',
+        'Self-hosted notification server. `/v1` needs an app key (HTTP Basic appKey:appSecret); `/admin` the admin token. Every POST, PUT, PATCH and DELETE takes an `Idempotency-Key` header: the first answer is replayed for the same request (`Idempotent-Replayed: true`); another request with the key is 409 `idempotency_key_reused`, a repeat still running 409 `idempotency_key_in_progress`.',
     },
     components: {
       securitySchemes: {
@@ -64,6 +65,7 @@ export function openApiDocument(): OpenAPIObject {
         AppSettings: schema(appSettingsSchema),
         ...templatesOpenApi.schemas,
         ...trackingOpenApi.schemas,
+        ...redriveOpenApi.schemas,
         PutPreferences: schema(putPreferencesSchema),
       },
     },
@@ -74,7 +76,10 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Send a notification to a user, a list of users or a topic',
           requestBody: { required: true, ...json('NotificationRequest') },
           responses: {
-            202: { description: 'Accepted and durable: `{id, status, deliveries, suppressed}`' },
+            202: {
+              description:
+                'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+            },
             200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
             409: { description: 'eventId reused with a different body' },
             422: {
@@ -87,9 +92,21 @@ export function openApiDocument(): OpenAPIObject {
       },
       '/v1/notifications/{id}': {
         get: {
-          summary: 'A notification with each delivery and its status history',
+          summary: 'A notification with each delivery and its status history (paged: nextCursor → ?cursor=)',
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 },
+            },
+            { name: 'cursor', in: 'query', schema: { type: 'string', format: 'uuid' } },
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'string', format: 'uuid' },
+              description: 'Same as cursor',
+            },
           ],
           responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
         },
@@ -118,7 +135,11 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Create or update a user and their e-mail/phone',
           parameters: [userId],
           requestBody: json('UpsertUser'),
-          responses: { 200: { description: 'The user' }, ...errors },
+          responses: {
+            201: { description: 'Created: the user' },
+            200: { description: 'Updated: the user' },
+            ...errors,
+          },
         },
         get: {
           summary: 'A user with contacts and topics',
@@ -195,6 +216,45 @@ export function openApiDocument(): OpenAPIObject {
         },
         get: { summary: 'List apps', security: [{ admin: [] }], responses: { 200: { description: 'Apps' } } },
       },
+      '/admin/apps/{appId}': {
+        get: {
+          summary: 'An app with its settings (defaults filled in)',
+          security: [{ admin: [] }],
+          parameters: [appId],
+          responses: {
+            200: { description: '`{id, name, settings}`' },
+            404: { description: 'Not found' },
+            ...errors,
+          },
+        },
+      },
+      '/admin/apps/{appId}/settings': {
+        put: {
+          summary: 'Replace the app settings',
+          security: [{ admin: [] }],
+          parameters: [appId],
+          requestBody: { required: true, ...json('AppSettings') },
+          responses: { 200: { description: '`{settings}`' }, 404: { description: 'Not found' }, ...errors },
+        },
+        patch: {
+          summary:
+            'Change some settings: a JSON Merge Patch (RFC 7396; `application/merge-patch+json` or JSON); null resets one; the result is validated as a whole',
+          security: [{ admin: [] }],
+          parameters: [appId],
+          requestBody: {
+            required: true,
+            content: {
+              'application/merge-patch+json': { schema: { type: 'object' } },
+              'application/json': { schema: { type: 'object' } },
+            },
+          },
+          responses: {
+            200: { description: '`{settings}` after the change' },
+            404: { description: 'Not found' },
+            ...errors,
+          },
+        },
+      },
       '/admin/apps/{appId}/keys': {
         post: {
           summary: 'Create a key (server or client)',
@@ -205,15 +265,6 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'List keys (no secrets)',
           security: [{ admin: [] }],
           responses: { 200: { description: 'Keys' } },
-        },
-      },
-      '/admin/apps/{appId}/settings': {
-        put: {
-          summary: 'Replace the app’s settings',
-          security: [{ admin: [] }],
-          parameters: [appId],
-          requestBody: { required: true, ...json('AppSettings') },
-          responses: { 200: { description: 'The settings' }, 404: { description: 'Unknown app' }, ...errors },
         },
       },
       '/admin/apps/{appId}/keys/{keyId}/rotate': {
@@ -288,6 +339,7 @@ export function openApiDocument(): OpenAPIObject {
       },
       ...templatesOpenApi.paths,
       ...trackingOpenApi.paths,
+      ...redriveOpenApi.paths,
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } },
       },

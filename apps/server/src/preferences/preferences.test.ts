@@ -43,7 +43,7 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/${u}`, timezone: 'Europe/Lisbon' },
       });
-      assert.equal(put.status, 200);
+      assert.equal(put.status, 201);
     }
   });
   after(() => h.close());

@@ -50,7 +50,7 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
             body: { webhookUrl: `${h.sandbox.url}/webhook/${u}` },
           })
         ).status,
-        200,
+        201,
       );
     }
   });

@@ -30,7 +30,7 @@ describe('a worker stopped with SIGTERM mid-run', () => {
     assert.equal(
       (await app.call('/v1/users/g1', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/g1` } }))
         .status,
-      200,
+      201,
     );
   });
   after(async () => {

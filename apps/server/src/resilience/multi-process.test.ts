@@ -58,7 +58,7 @@ describe('two API and two worker processes on one database and Redis', () => {
             body: { webhookUrl: `${h.sandbox.url}/webhook/m${i}` },
           })
         ).status,
-        200,
+        201,
       );
     }
   });

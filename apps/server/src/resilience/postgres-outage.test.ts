@@ -28,7 +28,7 @@ describe('PostgreSQL unreachable for a while', () => {
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
       });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 201);
     }
   });
   after(async () => {

@@ -42,7 +42,7 @@ describe('Redis stopped for a while during ingest', () => {
             body: { webhookUrl: `${h.sandbox.url}/webhook/r${i}` },
           })
         ).status,
-        200,
+        201,
       );
     }
   });

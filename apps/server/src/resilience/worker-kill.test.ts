@@ -35,7 +35,7 @@ describe('a worker killed mid-run (SIGKILL)', () => {
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/k${i}` },
       });
-      assert.equal(put.status, 200);
+      assert.equal(put.status, 201);
     }
   });
   after(async () => {

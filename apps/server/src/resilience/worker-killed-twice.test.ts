@@ -49,7 +49,7 @@ describe('the same jobs losing their worker twice (two SIGKILLs)', () => {
           body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
         })
       ).status,
-      200,
+      201,
     );
     // Every send to this user hangs 4 s until each kill has landed with all jobs in flight.
     h.sandbox.behaviors.add({ provider: 'webhook', to: user, delayMs: 4000, times: kills * JOBS });

@@ -28,7 +28,7 @@ describe('priority: high before normal before low', () => {
           body: { webhookUrl: `${h.sandbox.url}/webhook/p-user` },
         })
       ).status,
-      200,
+      201,
     );
     assert.ok((await app.call('/v1/users/p-user/topics/prio-topic', { method: 'PUT' })).ok);
   });

@@ -100,7 +100,7 @@ for (const persistent of [true, false]) {
             body: { webhookUrl: `${h.sandbox.url}/webhook/rr-user` },
           })
         ).status,
-        200,
+        201,
       );
       const sendAt = new Date(Date.now() + 4000).toISOString();
       const res = await app.call('/v1/notifications', {
@@ -174,7 +174,7 @@ describe('cancel while Redis is down', () => {
           body: { webhookUrl: `${h.sandbox.url}/webhook/cd-user` },
         })
       ).status,
-      200,
+      201,
     );
     const res = await app.call('/v1/notifications', {
       body: {

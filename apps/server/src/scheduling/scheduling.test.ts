@@ -60,7 +60,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
             body: { webhookUrl: `${h.sandbox.url}/webhook/${u}` },
           })
         ).status,
-        200,
+        201,
       );
     }
     for (const u of ['s-alice', 's-bob'])

@@ -6,7 +6,9 @@ import {
   CORE_CHANNELS,
   contentSchema,
   refuseTooManyTags,
+  variantContentSchema,
 } from '../notifications/notification-request';
+import { mergeVariants } from './locale-fallback';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
@@ -39,7 +41,7 @@ export const inlineUserSchema = z
   .strict();
 export type InlineUser = z.infer<typeof inlineUserSchema>;
 
-const nonEmpty = (c: ChannelContents) => Object.values(c).some((v) => v !== undefined);
+const nonEmpty = (c: Record<string, unknown>) => Object.values(c).some((v) => v !== undefined);
 
 /** `PUT /v1/templates/:key`: the default content, optional locale variants, optional sample for size estimates. */
 export const publishTemplateSchema = z
@@ -48,8 +50,10 @@ export const publishTemplateSchema = z
     defaultLocale: localeTag.optional(),
     content: contentSchema.refine(nonEmpty, 'content needs at least one channel'),
     locales: z
-      .record(localeTag, contentSchema.refine(nonEmpty, 'a locale variant needs at least one channel'))
+      .record(localeTag, variantContentSchema.refine(nonEmpty, 'a locale variant needs at least one channel'))
       .refine((l) => Object.keys(l).length <= 100, 'at most 100 locale variants')
+      // Stored as given; every reader merges a variant over the default first (mergeVariants).
+      .transform((l) => l as Record<string, ChannelContents>)
       .default({}),
     sample: z.object({ data: data.optional(), user: inlineUserSchema.optional() }).strict().optional(),
   })
@@ -57,6 +61,7 @@ export const publishTemplateSchema = z
   // The tag total spans the default content and every variant: one template is parsed as a whole.
   .superRefine((t, ctx) => refuseTooManyTags({ content: t.content, locales: t.locales }, ctx))
   .superRefine((t, ctx) => {
+    const merged = mergeVariants(t.content, t.locales);
     const seen = new Set<string>();
     for (const [locale, variant] of Object.entries(t.locales)) {
       const norm = normalizeLocale(locale);
@@ -82,7 +87,18 @@ export const publishTemplateSchema = z
             path: ['locales', locale, channel],
             message: `channel ${channel} is not in the default content`,
           });
+          continue;
         }
+        // With what it inherits, the variant must be complete content (an e-mail still needs html or text).
+        const whole = contentSchema.shape[channel as keyof ChannelContents].safeParse(
+          merged.get(norm)?.[channel as keyof ChannelContents],
+        );
+        for (const issue of whole.success ? [] : whole.error.issues)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['locales', locale, channel, ...issue.path.map(String)],
+            message: issue.message,
+          });
       }
     }
   });

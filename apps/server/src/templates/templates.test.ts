@@ -68,7 +68,7 @@ describe('templates, through the public API to the webhook receiver', () => {
           attributes: { name: id[0]!.toUpperCase() + id.slice(1) },
         },
       });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 201);
     }
   });
   after(() => h.close());
@@ -469,6 +469,32 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.deepEqual(read.checks, checks);
   });
 
+  test('a locale variant may give only some fields (an e-mail subject): the rest is inherited from the default', async () => {
+    const res = await put('receipt', {
+      content: { email: { subject: 'Your receipt', html: '<p>Thanks, {{ user.name }}</p>' } },
+      locales: { pt: { email: { subject: 'O seu recibo' } } },
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const p = await json<PreviewView>(
+      await app.call('/v1/templates/receipt/preview', { body: { userId: 'ana' } }),
+    );
+    assert.equal(p.locales.email, 'pt');
+    assert.equal(p.content.email!.subject, 'O seu recibo');
+    assert.equal(p.content.email!.html, '<p>Thanks, Ana</p>', 'the html is the default’s');
+    // A field the variant does give is still checked, with its path.
+    const bad = await errorOf(
+      await put('receipt', {
+        content: { email: { subject: 'Your receipt', html: '<p>x</p>' } },
+        locales: { pt: { email: { subject: '' } } },
+      }),
+      400,
+    );
+    assert.ok(
+      (bad.details as { path: string }[]).some((d) => d.path === 'body.locales.pt.email.subject'),
+      JSON.stringify(bad.details),
+    );
+  });
+
   test('preview renders for a stored user (locale fallback), sends and stores nothing, and reports sizes', async () => {
     assert.equal(
       (
@@ -852,7 +878,7 @@ describe('templates, through the public API to the webhook receiver', () => {
     assert.equal((await other.call('/v1/templates/welcome/preview', { body: {} })).status, 404);
     assert.equal((await other.call('/v1/templates/welcome', { method: 'DELETE' })).status, 404);
     assert.deepEqual((await json<{ templates: unknown[] }>(await other.call('/v1/templates'))).templates, []);
-    assert.equal((await other.call('/v1/users/bob', { method: 'PUT', body: {} })).status, 200);
+    assert.equal((await other.call('/v1/users/bob', { method: 'PUT', body: {} })).status, 201);
     assert.equal(
       (await errorOf(await send({ to: { userId: 'bob' }, template: 'welcome' }, other), 422)).code,
       'unknown_template',

@@ -25,7 +25,7 @@ describe('click and open tracking, client-reported events, a user’s delivery l
           method: 'PUT',
           body: { email: `${id}@example.com`, webhookUrl: `${t.h.sandbox.url}/webhook/${id}` },
         });
-        assert.equal(res.status, 200);
+        assert.equal(res.status, 201);
       }
     }
   });

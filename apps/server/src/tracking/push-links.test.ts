@@ -43,7 +43,7 @@ describe('push and web push: the tap URL is tracked end to end', () => {
 
   /** One user per platform, so each notification has exactly one delivery to follow. */
   const userWith = async (app: TestApp, id: string, device: Record<string, unknown>) => {
-    assert.equal((await app.call(`/v1/users/${id}`, { method: 'PUT', body: { locale: 'en' } })).status, 200);
+    assert.equal((await app.call(`/v1/users/${id}`, { method: 'PUT', body: { locale: 'en' } })).status, 201);
     const res = await app.call(`/v1/users/${id}/devices`, { body: device });
     assert.equal(res.status, 201, await res.text());
   };

@@ -25,9 +25,9 @@ describe('GET /v1/stats and the Prometheus funnel: the numbers add up', () => {
         method: 'PUT',
         body: { email: `${id}@stats.example`, webhookUrl: `${t.h.sandbox.url}/webhook/${id}` },
       });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 201);
     }
-    assert.equal((await app.call('/v1/users/n1', { method: 'PUT', body: {} })).status, 200);
+    assert.equal((await app.call('/v1/users/n1', { method: 'PUT', body: {} })).status, 201);
     t.messaging.behaviors.add({ provider: 'sendgrid', to: 'e4@stats.example', fail: 'bounce', times: 1 });
     marketing = await send(app, {
       to: { userIds: ['e1', 'e2', 'e3', 'e4', 'n1'] },

@@ -57,7 +57,7 @@ describe('e-mail unsubscribe: List-Unsubscribe headers, confirmation page, RFC 8
       assert.equal(
         (await app.call(`/v1/users/${user}`, { method: 'PUT', body: { email: `${user}@example.com` } }))
           .status,
-        200,
+        201,
       );
     }
   });

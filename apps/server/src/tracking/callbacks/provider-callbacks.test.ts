@@ -44,7 +44,7 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
       ['mandy', '+15550001005', 'mandy@example.com'],
     ] as const) {
       const res = await app.call(`/v1/users/${id}`, { method: 'PUT', body: { phone, email } });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 201);
     }
   });
   after(() => t.close());
@@ -572,7 +572,7 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     assert.ok(put.status === 200 || put.status === 204, await put.text());
     assert.equal(
       (await own.call('/v1/users/olga', { method: 'PUT', body: { phone: '+15550001009' } })).status,
-      200,
+      201,
     );
     const id = await send(own, { to: { userId: 'olga' }, content: { sms: { text: 'from our own number' } } });
     const d = await deliveryOf(own, id, (x) => x.status === 'delivered', 'delivered via own account');
@@ -593,7 +593,7 @@ describe('provider callbacks: signed, mapped onto the lifecycle, idempotent', ()
     // A user of the main app who never replied STOP (sam did, above: his SMS is suppressed now).
     assert.equal(
       (await app.call('/v1/users/tia', { method: 'PUT', body: { phone: '+15550001010' } })).status,
-      200,
+      201,
     );
     const other = await send(app, { to: { userId: 'tia' }, content: { sms: { text: 'x' } } });
     const od = await deliveryOf(app, other, (x) => x.status === 'delivered', 'delivered');

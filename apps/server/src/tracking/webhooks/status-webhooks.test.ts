@@ -28,7 +28,7 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
           body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
         })
       ).status,
-      200,
+      201,
     );
   });
   after(() => h.close());

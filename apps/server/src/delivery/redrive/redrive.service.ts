@@ -1,0 +1,236 @@
+import { gateKeys } from '@clarion/plugin-sdk';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import type { AppRecord } from '../../apps/apps.service';
+import { ApiError } from '../../common/api-error';
+import type { Env } from '../../config/env';
+import { ENV } from '../../config/tokens';
+import type { Recipient } from '../../contacts/recipient';
+import { RecipientLoader } from '../../contacts/recipient-loader';
+import type { DeliveryPlan } from '../../ingest/delivery-plan';
+import { PlanContextService } from '../../ingest/plan-context.service';
+import type { PlanContext } from '../../ingest/planner';
+import type { NotificationRequest } from '../../notifications/notification-request';
+import { DeliveryMetrics } from '../../ops/delivery-metrics';
+import { PRODUCER_REDIS } from '../../redis/redis.module';
+import { planOrSuppress } from '../../templates/plan-or-suppress';
+import { delayUntil, Enqueuer } from '../enqueuer';
+import { QueueRegistry } from '../queue-registry';
+import { type DeadFilter, type DeadRow, findDead } from './dead-deliveries';
+
+/** Rows planned and written per round: one query per notification and per users' batch. */
+const BATCH = 500;
+
+export interface RedriveResult {
+  dryRun: boolean;
+  /** Deliveries matched (up to the limit). */
+  matched: number;
+  /** Queued again as new attempts. */
+  redriven: number;
+  /** Recorded suppressed: the user's preferences, contacts or the app's settings now stop them. */
+  suppressed: number;
+  /** Left as they were: changed meanwhile, or their notification or template is gone. */
+  skipped: number;
+  /** Continue with this cursor and the same filter when the limit was reached; null when done. */
+  nextCursor: string | null;
+}
+
+interface Decision {
+  row: DeadRow;
+  plan: DeliveryPlan;
+}
+
+/**
+ * Sends failed or expired deliveries again. Each is planned anew for its user as they are now
+ * (preferences, opt-outs, quiet hours, contacts, the app's providers), with the content of its
+ * notification, and keeps its id: its history gains `redriven` and the new attempts after the
+ * old ones. A delivery the user's settings now stop is recorded `suppressed` instead.
+ */
+@Injectable()
+export class RedriveService {
+  constructor(
+    readonly db: DataSource,
+    private readonly recipients: RecipientLoader,
+    private readonly contexts: PlanContextService,
+    private readonly enqueuer: Enqueuer,
+    private readonly queues: QueueRegistry,
+    private readonly metrics: DeliveryMetrics,
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  async redrive(app: AppRecord, filter: DeadFilter, limit: number, dryRun: boolean): Promise<RedriveResult> {
+    const result: RedriveResult = {
+      dryRun,
+      matched: 0,
+      redriven: 0,
+      suppressed: 0,
+      skipped: 0,
+      nextCursor: null,
+    };
+    let cursor = filter.cursor;
+    while (result.matched < limit) {
+      const rows = await findDead(
+        this.db,
+        app.id,
+        { ...filter, ...(cursor ? { cursor } : {}) },
+        Math.min(BATCH, limit - result.matched),
+      );
+      if (rows.length === 0) return { ...result, nextCursor: null };
+      result.matched += rows.length;
+      cursor = rows.at(-1)!.id;
+      if (!dryRun) await this.redriveBatch(app, rows, result);
+    }
+    // A full bound: there may be more (an exact count would read them all).
+    return { ...result, nextCursor: cursor ?? null };
+  }
+
+  private async redriveBatch(app: AppRecord, rows: DeadRow[], result: RedriveResult): Promise<void> {
+    const decisions: Decision[] = [];
+    const recipients = await this.loadRecipients(app.id, rows);
+    for (const [notificationId, group] of Map.groupBy(rows, (r) => r.notificationId)) {
+      const ctx = await this.context(app, notificationId);
+      if (!ctx) {
+        result.skipped += group.length;
+        continue;
+      }
+      for (const row of group) {
+        const recipient = row.userKey ? recipients.get(row.userKey) : undefined;
+        const plan = recipient ? planAgain(ctx, row, recipient) : undefined;
+        if (plan) decisions.push({ row, plan });
+        else result.skipped += 1;
+      }
+    }
+    if (decisions.length === 0) return;
+    await this.dropOldJobs(decisions);
+    const moved = await this.write(decisions);
+    const done = decisions.filter((d) => moved.has(d.row.id));
+    result.skipped += decisions.length - done.length;
+    for (const d of done) {
+      if (d.plan.status === 'suppressed') {
+        result.suppressed += 1;
+        this.metrics.delivery(d.row.channel, d.plan.plugin, 'suppressed', d.plan.reason);
+      } else result.redriven += 1;
+    }
+    await this.enqueuer.enqueue(
+      done.flatMap((d) => (d.plan.job ? [{ job: d.plan.job, delayMs: delayUntil(d.plan.hold?.until) }] : [])),
+    );
+  }
+
+  /** The planning context of a notification, re-rendered now with its pinned template version. */
+  private async context(app: AppRecord, notificationId: string): Promise<PlanContext | undefined> {
+    const [n]: { request: NotificationRequest; template_version: number | null }[] = await this.db.query(
+      'SELECT request, template_version FROM notifications WHERE id = $1 AND app_id = $2',
+      [notificationId, app.id],
+    );
+    if (!n) return undefined;
+    try {
+      // Accepted now: a TTL counts from the re-drive, or an expired delivery would expire again at once.
+      return await this.contexts.build(
+        app,
+        notificationId,
+        n.request,
+        new Date(),
+        n.template_version ?? undefined,
+      );
+    } catch (error) {
+      if (error instanceof ApiError && error.getStatus() < 500) return undefined; // its template is gone
+      throw error;
+    }
+  }
+
+  /** The rows' users as they are now, by their internal id. */
+  private async loadRecipients(appId: string, rows: DeadRow[]): Promise<Map<string, Recipient>> {
+    const external = [...new Set(rows.flatMap((r) => (r.userId ? [r.userId] : [])))];
+    const loaded = await this.recipients.load(appId, external);
+    return new Map([...loaded.values()].map((r) => [r.userId, r]));
+  }
+
+  /**
+   * A failed job stays in Redis for inspection under the delivery's id, and a plugin that handed
+   * the delivery to a fallback remembers it: both would stop the new job, so they go first.
+   */
+  private async dropOldJobs(decisions: Decision[]): Promise<void> {
+    const prefix = this.env.CLARION_QUEUE_PREFIX;
+    try {
+      await Promise.all(
+        decisions.flatMap((d) => {
+          const plugins = new Set([d.row.plugin, d.plan.plugin].filter((p): p is string => !!p));
+          return [
+            ...[...plugins].map((p) => this.queues.forPlugin(p).remove(d.row.id)),
+            this.redis.del(gateKeys.released(prefix, d.row.id)),
+          ];
+        }),
+      );
+    } catch (error) {
+      throw new ApiError(503, 'unavailable', `the queue is unavailable: ${(error as Error).message}`, {
+        retryable: true,
+      });
+    }
+  }
+
+  /** Moves the deliveries still failed or expired to their new state, with a history step; returns those moved. */
+  private async write(decisions: Decision[]): Promise<Set<string>> {
+    const moved: { id: string }[] = await this.db.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::jsonb[])
+           AS v(id, status, reason, plugin, job, held_until, links)
+       ),
+       old AS (
+         SELECT d.id, d.status FROM deliveries d JOIN v ON v.id = d.id
+          WHERE d.status IN ('failed', 'expired') ORDER BY d.id FOR UPDATE OF d
+       ),
+       u AS (
+         UPDATE deliveries d SET status = v.status, reason = v.reason, plugin = COALESCE(v.plugin, d.plugin),
+                job = v.job, held_until = v.held_until, links = v.links, attempts = 0, provider_message_id = NULL,
+                error_code = NULL, error_message = NULL, updated_at = now()
+           FROM v, old WHERE d.id = v.id AND old.id = d.id
+         RETURNING d.id, d.status, d.reason, old.status AS was
+       ),
+       history AS (
+         INSERT INTO delivery_events (delivery_id, status, detail)
+         SELECT id, step, detail FROM (
+           SELECT id, 'redriven' AS step, jsonb_build_object('from', was, 'source', 'api') AS detail, 0 AS ord FROM u
+           UNION ALL
+           SELECT id, 'suppressed', jsonb_build_object('reason', reason), 1 FROM u WHERE status = 'suppressed'
+         ) h ORDER BY id, ord
+       )
+       SELECT id FROM u`,
+      [
+        decisions.map((d) => d.row.id),
+        decisions.map((d) => d.plan.status),
+        decisions.map((d) => d.plan.reason),
+        decisions.map((d) => d.plan.plugin),
+        decisions.map((d) => (d.plan.job ? JSON.stringify(d.plan.job) : null)),
+        decisions.map((d) => d.plan.hold?.until ?? null),
+        decisions.map((d) => (d.plan.links ? JSON.stringify(d.plan.links) : null)),
+      ],
+    );
+    return new Set(moved.map((m) => m.id));
+  }
+}
+
+/**
+ * Plans one delivery again: only its channel, only its contact (the app's webhook URL when it
+ * had none), under its own id. Links are tracked again only where they were.
+ */
+function planAgain(ctx: PlanContext, row: DeadRow, recipient: Recipient): DeliveryPlan | undefined {
+  const narrowed: PlanContext = {
+    ...ctx,
+    request: { ...ctx.request, channels: [row.channel] } as NotificationRequest,
+  };
+  if (row.tracked && ctx.rewriteLinks) {
+    const rewrite = ctx.rewriteLinks;
+    narrowed.rewriteLinks = (channel, content) => rewrite(channel, content, row.id);
+  } else delete narrowed.rewriteLinks;
+  const contacts = recipient.contacts.filter((c) => c.id === row.contactId);
+  const plans = planOrSuppress(narrowed, { ...recipient, contacts });
+  const plan = plans.find((p) => p.status === 'pending') ?? plans[0];
+  if (!plan) return undefined;
+  return {
+    ...plan,
+    id: row.id,
+    ...(plan.job ? { job: { ...plan.job, deliveryId: row.id } } : {}),
+  };
+}
