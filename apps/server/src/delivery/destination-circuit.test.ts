@@ -49,7 +49,7 @@ describe('circuit breakers per destination for address-chosen plugins', () => {
       method: 'PUT',
       body: { webhookUrl: `http://127.0.0.1:${deadPort}/hook` },
     });
-    assert.equal(put.status, 200);
+    assert.equal(put.status, 201);
     // One subscription made with another app's VAPID key (the push service answers 403), one whose
     // push service is down (503).
     const refusing = push.subscribe({ applicationServerKey: generateVapidKeys().publicKey });

@@ -245,7 +245,7 @@ describe('click and open tracking, client-reported events, a user’s delivery l
   test('a link with CR/LF is stored normalised and redirects (302), never a 500; so does one stored raw', async () => {
     assert.equal(
       (await app.call('/v1/users/cora', { method: 'PUT', body: { email: 'cora@example.com' } })).status,
-      200,
+      201,
     );
     const id = await send(app, {
       to: { userId: 'cora' },
