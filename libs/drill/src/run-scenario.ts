@@ -37,6 +37,8 @@ export interface ScenarioResult {
   errors: Record<string, number>;
   /** From the end of the last fault until every delivery was received and final; undefined: not within the drain timeout. */
   drainMs: number | undefined;
+  /** From the client's last answer until drained: what was still queued or being recovered then. */
+  drainAfterClientMs: number | undefined;
   /** Requests refused by the receiver for a bad signature. */
   badSignatures: number;
 }
@@ -85,6 +87,7 @@ export async function runScenario(
       },
     });
     const sent = await sending;
+    const clientDoneAt = Date.now();
     options.log(
       `${scenario.name}: client done (${sent.accepted.size} acknowledged, ${((Date.now() - started) / 1000).toFixed(1)} s); draining`,
     );
@@ -103,6 +106,7 @@ export async function runScenario(
         ).rows;
       const deadline = Date.now() + options.drainTimeoutMs;
       let drainMs: number | undefined;
+      let drainAfterClientMs: number | undefined;
       for (;;) {
         const rows = await deliveries();
         const done =
@@ -110,6 +114,7 @@ export async function runScenario(
           rows.every((r) => !OPEN.includes(r.status) && (receiver.byDelivery.get(r.id) ?? 0) > 0);
         if (done) {
           drainMs = Date.now() - lastFaultAt;
+          drainAfterClientMs = Date.now() - clientDoneAt;
           break;
         }
         if (Date.now() > deadline) break;
@@ -131,6 +136,7 @@ export async function runScenario(
         stuck: rows.filter((r) => OPEN.includes(r.status)).length,
         errors: { ...sent.errors, ...(sent.abandoned > 0 ? { abandoned: sent.abandoned } : {}) },
         drainMs,
+        drainAfterClientMs,
         badSignatures: receiver.badSignatures,
       };
     } finally {

@@ -1,6 +1,16 @@
 import type { ScenarioResult } from './run-scenario';
 
-const COLUMNS = ['scenario', 'accepted', 'received', 'lost', 'duplicated', 'stuck', 'client errors', 'drain'];
+const COLUMNS = [
+  'scenario',
+  'accepted',
+  'received',
+  'lost',
+  'duplicated',
+  'stuck',
+  'client errors',
+  'drain after fault',
+  'after client',
+];
 
 /** The drill's report: one row per scenario, aligned for a terminal or a Markdown file. */
 export function resultTable(results: ScenarioResult[]): string {
@@ -12,7 +22,8 @@ export function resultTable(results: ScenarioResult[]): string {
     String(r.duplicated),
     String(r.stuck),
     errorsText(r.errors),
-    r.drainMs === undefined ? 'not drained' : `${(r.drainMs / 1000).toFixed(1)} s`,
+    seconds(r.drainMs),
+    seconds(r.drainAfterClientMs),
   ]);
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -24,4 +35,8 @@ function errorsText(errors: Record<string, number>): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([status, n]) => `${status}×${n}`);
   return parts.length > 0 ? parts.join(' ') : 'none';
+}
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? 'not drained' : `${(ms / 1000).toFixed(1)} s`;
 }
