@@ -38,9 +38,11 @@ async function restartEach(
   signal: NodeJS.Signals,
   plan: [number, string][],
 ): Promise<void> {
-  const restarts: Promise<void>[] = [];
+  const restarting = new Map<string, Promise<void>>();
   for (const [share, name] of plan) {
     await ctx.atAccepted(share);
+    // A process still coming back from its last crash is crashed once it is up, not while down.
+    await restarting.get(name);
     await ctx.cluster.signal(name, signal);
     if (name !== 'api') ctx.recovered();
     const again = (async () => {
@@ -48,12 +50,12 @@ async function restartEach(
       await ctx.cluster.startAgain(name);
       if (name === 'api') ctx.recovered();
     })();
-    // A crashed process is restarted beside the load (the next crash does not wait for it); a
-    // rolling restart waits for each process to be back before stopping the next.
-    if (signal === 'SIGKILL') restarts.push(again);
+    // A crashed process is restarted beside the load (the next crash, of another process, does
+    // not wait for it); a rolling restart waits for each process to be back before the next.
+    if (signal === 'SIGKILL') restarting.set(name, again);
     else await again;
   }
-  await Promise.all(restarts);
+  await Promise.all(restarting.values());
 }
 
 /** Snapshot, a second more of work, crash, and back from the snapshot: a failover to a replica 1 s behind. */
