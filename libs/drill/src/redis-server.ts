@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, waitFor } from '@clarion/testkit';
 import { Redis } from 'ioredis';
 
@@ -17,7 +16,7 @@ export type RedisPersistence = 'aof' | 'none';
  */
 export class RedisServer {
   private child: ChildProcess | undefined;
-  private snapshotFile: string | undefined;
+  private snapshotTaken = false;
 
   private constructor(
     private readonly dir: string,
@@ -89,37 +88,33 @@ export class RedisServer {
   /** BGSAVE now and keep that file: the state a replica a moment behind would have. */
   async snapshot(): Promise<void> {
     await this.command(async (r) => {
-      const before = Number(await r.lastsave());
       await r.bgsave();
-      // LASTSAVE has a one-second resolution: the fork's own flag says when the file is complete.
-      await waitFor(
-        'BGSAVE to finish',
-        async () => !(await saving(r)) && Number(await r.lastsave()) >= before,
-        {
-          intervalMs: 20,
-        },
-      );
+      // The fork has started when BGSAVE answers; the file is complete when it is done.
+      await waitFor('BGSAVE to finish', async () => !(await saving(r)), { intervalMs: 20 });
     });
-    this.snapshotFile = join(this.dir, 'snapshot.rdb');
-    copyFileSync(join(this.dir, 'dump.rdb'), this.snapshotFile);
+    copyFileSync(join(this.dir, 'dump.rdb'), this.snapshotPath);
+    this.snapshotTaken = true;
   }
 
   /** Kill and come back from the last snapshot only: every write since is gone. */
   async restartFromSnapshot(): Promise<void> {
-    if (!this.snapshotFile) throw new Error('no snapshot taken');
+    if (!this.snapshotTaken) throw new Error('no snapshot taken');
     await this.kill();
-    const snapshot = join(tmpdir(), `clarion-drill-snapshot-${this.port}.rdb`);
-    copyFileSync(this.snapshotFile, snapshot);
     this.wipe();
-    copyFileSync(snapshot, join(this.dir, 'dump.rdb'));
-    rmSync(snapshot, { force: true });
+    copyFileSync(this.snapshotPath, join(this.dir, 'dump.rdb'));
     // With AOF on, Redis would ignore the RDB; the rollback scenarios run without AOF.
     await this.up();
+  }
+
+  /** Beside the data dir, so that wiping the dir keeps it. */
+  private get snapshotPath(): string {
+    return `${this.dir}.snapshot.rdb`;
   }
 
   async remove(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.snapshotPath, { force: true });
   }
 
   private wipe(): void {
@@ -140,7 +135,6 @@ export class RedisServer {
       return await run(r);
     } finally {
       r.disconnect();
-      await sleep(0);
     }
   }
 }
