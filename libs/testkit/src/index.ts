@@ -2,5 +2,6 @@ export * from './clarion-process';
 export * from './database';
 export * from './free-port';
 export * from './jobs';
+export * from './own-postgres';
 export * from './redis';
 export * from './wait';

@@ -76,10 +76,14 @@ export const envSchema = z.object({
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
   /** A fan-out waits while a plugin queue it feeds holds more jobs than this (0: never waits). */
   CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
-  CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
-  CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(30_000),
-  /** A job whose worker died is retried after this long (BullMQ lock duration and stalled check). */
-  CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * How often the sweeper runs, and how old a `pending` delivery must be for it: deliveries accepted
+   * while Redis was down are enqueued at most interval + after (15 s) after they were accepted.
+   */
+  CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
+  CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(10_000),
+  /** A job whose worker died runs again 0.5–1.25× this after (BullMQ lock; stalled check every quarter). */
+  CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(10_000),
   /** How long a process trusts its cached "latest version" of a template (publishes elsewhere show up after this). */
   CLARION_TEMPLATE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5000),
   /** Compiled template versions (and latest-version entries) kept in memory per process. */

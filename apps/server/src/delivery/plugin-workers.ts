@@ -18,7 +18,7 @@ import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { OutcomeRouter } from './outcome-router';
 import { StatusWriter } from './status-writer';
-import { circuitSettings, workerProcessor } from './worker-settings';
+import { circuitSettings, jobLockSettings, workerProcessor } from './worker-settings';
 
 /** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */
 @Injectable()
@@ -60,12 +60,10 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           records: this.writer,
           resolveAppConfig: this.integrations.resolve,
           log: this.pluginLog,
-          lockDurationMs: this.env.CLARION_JOB_LOCK_MS,
-          stalledIntervalMs: this.env.CLARION_JOB_LOCK_MS,
+          ...jobLockSettings(this.env),
           processor: workerProcessor(this.env, l.plugin.name),
           fallbackAfterAttempts: this.env.CLARION_FALLBACK_AFTER_ATTEMPTS,
           circuit: circuitSettings(this.env),
-          maxStalledCount: this.env.CLARION_JOB_MAX_STALLS,
           outbound: outboundPolicyOf(this.env),
         }),
       );

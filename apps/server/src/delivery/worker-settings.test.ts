@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvError, loadEnv } from '../config/env';
-import { circuitSettings, workerProcessor } from './worker-settings';
+import { circuitSettings, jobLockSettings, workerProcessor } from './worker-settings';
 
 const base = {
   DATABASE_URL: 'postgres://x@127.0.0.1/x',
@@ -41,5 +41,21 @@ describe('worker settings from the environment', () => {
     assert.equal(env.CLARION_FALLBACK_AFTER_ATTEMPTS, 3);
     assert.deepEqual(circuitSettings(env), { failureThreshold: 5, windowMs: 30_000, cooldownMs: 30_000 });
     assert.equal(circuitSettings(loadEnv({ ...base, CLARION_CIRCUIT_FAILURE_THRESHOLD: '0' })), false);
+  });
+
+  test("recovery defaults: a dead worker's jobs within about 13 s, deliveries left pending within 15 s", () => {
+    const env = loadEnv(base);
+    assert.deepEqual(jobLockSettings(env), {
+      lockDurationMs: 10_000,
+      stalledIntervalMs: 2500,
+      maxStalledCount: 3,
+    });
+    assert.equal(env.CLARION_SWEEP_INTERVAL_MS + env.CLARION_SWEEP_AFTER_MS, 15_000);
+    const slow = loadEnv({ ...base, CLARION_JOB_LOCK_MS: '60000', CLARION_JOB_MAX_STALLS: '1' });
+    assert.deepEqual(jobLockSettings(slow), {
+      lockDurationMs: 60_000,
+      stalledIntervalMs: 15_000,
+      maxStalledCount: 1,
+    });
   });
 });

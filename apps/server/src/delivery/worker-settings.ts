@@ -18,6 +18,28 @@ export function workerProcessor(env: Env, plugin: string): ProcessorSettings {
   };
 }
 
+/** How a dead worker's jobs are found and run again (BullMQ's lock and stalled-job check). */
+export interface JobLockSettings {
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+}
+
+/**
+ * A live worker renews its jobs' locks every half lock, so a dead one's locks lapse half a lock
+ * to a lock after it died; the stalled check (every quarter lock, one worker per queue at a time)
+ * then moves its jobs back to wait. With the 10 s default a killed worker's jobs run again about
+ * 5–13 s after the kill. Shorter costs one Redis script per check per queue, and a worker
+ * whose event loop stalls longer than the lock (it is not dead) would see its jobs run twice.
+ */
+export function jobLockSettings(env: Env): JobLockSettings {
+  return {
+    lockDurationMs: env.CLARION_JOB_LOCK_MS,
+    stalledIntervalMs: Math.max(500, Math.round(env.CLARION_JOB_LOCK_MS / 4)),
+    maxStalledCount: env.CLARION_JOB_MAX_STALLS,
+  };
+}
+
 export function circuitSettings(env: Env): CircuitSettings | false {
   if (env.CLARION_CIRCUIT_FAILURE_THRESHOLD === 0) return false;
   return {

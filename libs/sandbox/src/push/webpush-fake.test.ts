@@ -5,12 +5,16 @@ import { Sandbox } from '../server';
 import { httpsPost } from './test-https';
 import { vapidTestKeys, type WebPushFake, webPushFake } from './webpush-fake';
 
-/** A VAPID header signed by hand with a raw P-256 private key. */
+/**
+ * A VAPID header signed by hand with a raw P-256 key pair; `k` names the public key the header
+ * claims (the signer's own unless a forgery says otherwise).
+ */
 function vapid(
   keys: { publicKey: string; privateKey: string },
   aud: string,
   exp = Math.floor(Date.now() / 1000) + 3600,
   sub = 'mailto:a@example.com',
+  k = keys.publicKey,
 ) {
   const pub = Buffer.from(keys.publicKey, 'base64url');
   const jwk = {
@@ -26,7 +30,7 @@ function vapid(
     key: createPrivateKey({ key: jwk, format: 'jwk' }),
     dsaEncoding: 'ieee-p1363',
   });
-  return `vapid t=${input}.${sig.toString('base64url')}, k=${keys.publicKey}`;
+  return `vapid t=${input}.${sig.toString('base64url')}, k=${k}`;
 }
 
 describe('sandbox Web Push service', () => {
@@ -52,13 +56,26 @@ describe('sandbox Web Push service', () => {
     );
   });
 
+  test('a private key whose first byte is zero keeps all 32 bytes and signs a push that is accepted', async () => {
+    // One generated key in 256 starts with 0x00; this is one, fixed so the test always covers it.
+    const scalar = Buffer.alloc(32, 0x5a);
+    scalar[0] = 0;
+    const zeroLed = vapidTestKeys(scalar);
+    assert.equal(Buffer.from(zeroLed.privateKey, 'base64url').length, 32);
+    assert.deepEqual(Buffer.from(zeroLed.privateKey, 'base64url'), scalar);
+    assert.equal(Buffer.from(zeroLed.publicKey, 'base64url').length, 65);
+    const sub = fake.subscribe({ applicationServerKey: zeroLed.publicKey });
+    assert.equal(
+      (await post(sub.endpoint, { authorization: vapid(zeroLed, fake.origin()), ttl: '60' })).status,
+      201,
+    );
+  });
+
   test('rejects a missing or forged VAPID JWT, a wrong audience, a long expiry, a foreign key', async () => {
     const sub = fake.subscribe({ applicationServerKey: keys.publicKey });
     assert.equal((await post(sub.endpoint, { ttl: '60' })).status, 401);
-    const forged = vapid(
-      { publicKey: keys.publicKey, privateKey: vapidTestKeys().privateKey },
-      fake.origin(),
-    );
+    // Signed by another key while claiming the subscription's key (a JWK mixing the two is refused).
+    const forged = vapid(vapidTestKeys(), fake.origin(), undefined, undefined, keys.publicKey);
     assert.equal((await post(sub.endpoint, { authorization: forged, ttl: '60' })).status, 401);
     assert.equal(
       (await post(sub.endpoint, { authorization: vapid(keys, 'https://elsewhere.example'), ttl: '60' }))

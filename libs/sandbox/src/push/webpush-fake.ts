@@ -24,14 +24,27 @@ export interface VapidKeyPair {
   privateKey: string;
 }
 
-/** A VAPID key pair in the encoding web-push and browsers use (base64url raw P-256 keys). */
-export function vapidTestKeys(): VapidKeyPair {
+/** Bytes in a P-256 private scalar and in each coordinate of a point. */
+const P256_BYTES = 32;
+
+/**
+ * A VAPID key pair in the encoding web-push and browsers use (base64url raw P-256 keys): a fresh
+ * one, or the one for `privateKey` (32 bytes) when given.
+ */
+export function vapidTestKeys(privateKey?: Buffer): VapidKeyPair {
   const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
+  if (privateKey) ecdh.setPrivateKey(privateKey);
+  else ecdh.generateKeys();
   return {
-    publicKey: ecdh.getPublicKey().toString('base64url'),
-    privateKey: ecdh.getPrivateKey().toString('base64url'),
+    // Uncompressed point: 0x04 || x || y, each coordinate already left-padded by OpenSSL.
+    publicKey: ecdh.getPublicKey(null, 'uncompressed').toString('base64url'),
+    // getPrivateKey() drops leading zero bytes (1 key in 256); JWK and web-push need all 32.
+    privateKey: leftPad(ecdh.getPrivateKey(), P256_BYTES).toString('base64url'),
   };
+}
+
+function leftPad(bytes: Buffer, length: number): Buffer {
+  return bytes.length >= length ? bytes : Buffer.concat([Buffer.alloc(length - bytes.length), bytes]);
 }
 
 interface Subscriber {
