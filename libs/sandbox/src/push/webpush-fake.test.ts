@@ -44,6 +44,26 @@ describe('sandbox Web Push service', () => {
     return httpsPost(endpoint, { ca: fake.caPem(), headers, body });
   };
 
+  test('another process subscribes over HTTP (POST /_sandbox/webpush/subscriptions) and receives pushes there', async () => {
+    const res = await fetch(`${sb.url}/_sandbox/webpush/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ applicationServerKey: keys.publicKey }),
+    });
+    assert.equal(res.status, 201);
+    const sub = (await res.json()) as {
+      id: string;
+      endpoint: string;
+      keys: { p256dh: string; auth: string };
+    };
+    assert.equal(sub.endpoint, `${fake.origin()}/push/${sub.id}`);
+    assert.equal(Buffer.from(sub.keys.p256dh, 'base64url').length, 65);
+    assert.equal(
+      (await post(sub.endpoint, { authorization: vapid(keys, fake.origin()), ttl: '60' })).status,
+      201,
+    );
+  });
+
   test('a valid VAPID push without payload is accepted (201)', async () => {
     const sub = fake.subscribe({ applicationServerKey: keys.publicKey });
     assert.equal(

@@ -182,9 +182,19 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
     reply(res, status, problem?.why ?? decryptError ?? `sandbox told to answer ${status}`, extra);
   }
 
-  return {
+  const fake: WebPushFake = {
     name: 'webpush',
     channel: 'web',
+    register(ctx) {
+      // A browser's subscribe for callers in another process (compose, the image test).
+      ctx.http.post<{ Body: { applicationServerKey?: string } | undefined }>(
+        '/_sandbox/webpush/subscriptions',
+        async (req, reply) => {
+          const key = req.body?.applicationServerKey;
+          reply.code(201).send(fake.subscribe(typeof key === 'string' ? { applicationServerKey: key } : {}));
+        },
+      );
+    },
     subscribe(opts = {}) {
       const ecdh = createECDH('prime256v1');
       ecdh.generateKeys();
@@ -241,4 +251,5 @@ export function webPushFake(options: WebPushFakeOptions = {}): WebPushFake {
       caPem: ca,
     }),
   };
+  return fake;
 }
