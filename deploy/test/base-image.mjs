@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { podman, run } from './podman.mjs';
 
-const RECIPE_LABEL = 'dev.clarion.test.base-recipe';
+export const BASE_RECIPE_LABEL = 'dev.clarion.test.base-recipe';
 /** Raise when the steps below change: the cached image is then built again. */
 const RECIPE_VERSION = 1;
 
@@ -54,7 +54,7 @@ export function ensureBaseImage({ name, nodeVersion, npmVersion, log = console.l
     version: RECIPE_VERSION,
   };
   const hash = createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
-  const have = podman(['image', 'inspect', '--format', `{{index .Labels "${RECIPE_LABEL}"}}`, name], {
+  const have = podman(['image', 'inspect', '--format', `{{index .Labels "${BASE_RECIPE_LABEL}"}}`, name], {
     allowFail: true,
     quiet: true,
   });
@@ -106,7 +106,7 @@ export function ensureBaseImage({ name, nodeVersion, npmVersion, log = console.l
     podman([
       'import',
       '--change',
-      `LABEL ${RECIPE_LABEL}=${hash}`,
+      `LABEL ${BASE_RECIPE_LABEL}=${hash}`,
       '--change',
       `ENV NODE_VERSION=${nodeVersion}`,
       '--change',
