@@ -11,8 +11,8 @@
 //    non-root user, secrets as files, host network against this machine's PostgreSQL and Redis
 //    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`.
 //
-// Settings (environment): DATABASE_URL (an admin connection, default postgres://postgres@127.0.0.1:5432/postgres),
-// REDIS_URL (default redis://127.0.0.1:6379).
+// Settings (environment), as for the other tests: TEST_DATABASE_ADMIN_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres; a database is created and dropped), TEST_REDIS_URL (default redis://127.0.0.1:6379).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,8 +85,8 @@ async function waitFor(check, { timeoutMs = 120_000, what, describe = () => '' }
 
 describe('the container image (deploy/Dockerfile), built and run with podman', { skip }, () => {
   const requireFromServer = createRequire(join(root, 'apps', 'server', 'package.json'));
-  const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const database = `clarion_image_${runId}`;
   const prefix = `{clarion-image-${runId}}`;
   const containers = [];
@@ -352,6 +352,17 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         what: `readiness on port ${port}`,
         describe: logs,
       });
+    }
+    for (const role of ['sandbox', 'api', 'worker-push', 'worker-messaging']) {
+      const users = podman(['top', names(role), 'user'])
+        .stdout.trim()
+        .split('\n')
+        .slice(1);
+      assert.deepEqual(
+        [...new Set(users.map((u) => u.trim()))],
+        ['clarion'],
+        `${role} runs as the image's user`,
+      );
     }
 
     const call = async (path, { method = 'POST', body, auth } = {}) => {
