@@ -48,7 +48,7 @@ if (skip) console.log('image test: skipped (podman is not installed)');
 
 /** `ulimit -H<flag>` of this shell: the container may not ask for more than the host allows. */
 function hostLimit(flag, cap) {
-  const out = spawnSync('sh', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim();
+  const out = (spawnSync('sh', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout ?? '').trim();
   const n = out === 'unlimited' ? cap : Number(out);
   return Math.min(Number.isFinite(n) && n > 0 ? n : 1024, cap);
 }
