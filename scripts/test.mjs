@@ -2,7 +2,7 @@
 // `pnpm test`: builds everything, runs every package's tests through turbo, checks lint and
 // format (Biome), then sums the JUnit results of all suites into one closing line: "N passed, N failed".
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -18,12 +18,38 @@ const run = spawnSync(
   },
 );
 
+// The container image, built and run with podman (deploy/test/image.mjs), after the unit tests:
+// its JUnit file joins the summary as "deploy/test". Skipped (one line) where podman is absent;
+// not run when the arguments narrow the run to some packages.
+const imageResults = join(root, 'deploy', 'test', '.test-results');
+rmSync(imageResults, { recursive: true, force: true });
+mkdirSync(imageResults, { recursive: true });
+let imageFailed = false;
+if (extra.length === 0) {
+  const started = Date.now();
+  const image = spawnSync(
+    process.execPath,
+    [
+      '--test',
+      '--test-force-exit',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=junit',
+      `--test-reporter-destination=${join(imageResults, 'image.xml')}`,
+      join(root, 'deploy', 'test', 'image.mjs'),
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  imageFailed = image.status !== 0;
+  console.log(`image test: ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
 let passed = 0;
 let failed = 0;
 const perSuite = [];
 // The failing cases, named again at the end: CI logs are often read from the tail only.
 const failures = [];
-for (const group of ['apps', 'libs', 'plugins']) {
+for (const group of ['apps', 'libs', 'plugins', 'deploy']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
   for (const pkg of readdirSync(dir)) {
@@ -66,9 +92,10 @@ if (failures.length > 0) {
 console.log('\nTest suites:');
 for (const line of perSuite) console.log(`  ${line}`);
 const turboFailed = run.status !== 0;
-if (turboFailed && failed === 0) failed = 1; // a suite that crashed before reporting still fails the run
+// a suite that crashed before reporting still fails the run
+if ((turboFailed || imageFailed) && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(turboFailed || failed > 0 ? 1 : 0);
+process.exit(turboFailed || imageFailed || failed > 0 ? 1 : 0);
 
 // "<suite> › <test> (<file>): <the failure message on one line>", from one <testcase> element.
 function describeFailure(testcase) {

@@ -26,9 +26,10 @@ for (const ins of instructions) {
 const runtime = stages.at(-1);
 
 describe('deploy/Dockerfile', () => {
-  test('multi-stage on Node 24 slim; the runtime copies only the deployed output of the build stage', () => {
+  test('multi-stage on Node 24 slim, pinned by tag; the runtime copies only the deployed output of the build stage', () => {
     assert.ok(stages.length >= 2);
-    assert.match(text, /ARG NODE_IMAGE=node:24-slim/);
+    assert.match(text, /^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m);
+    assert.match(text, /NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim@sha256:<digest>/, 'how to pin the digest');
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile ARG
     for (const s of stages) assert.equal(s.from, '${NODE_IMAGE}');
     const copies = runtime?.body.filter((i) => i.op === 'COPY') ?? [];
@@ -52,6 +53,50 @@ describe('deploy/Dockerfile', () => {
     assert.match(runs, /test -f \/out\/dist\/cli\/main\.js/);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     assert.equal(pkg.packageManager, 'pnpm@12.4.2', "the image pins the repository's pnpm");
+  });
+
+  test('the image ships what production runs: sources, tests, maps, declarations and dev mode are pruned', () => {
+    const build = stages.find((s) => s.name === 'build');
+    const runs =
+      build?.body
+        .filter((i) => i.op === 'RUN')
+        .map((i) => i.args)
+        .join('\n') ?? '';
+    for (const pruned of ['src', 'dist/dev', "'*.map'", "'*.d.ts'", "'*.test.js'", '.turbo', 'testing']) {
+      assert.ok(runs.includes(pruned), pruned);
+    }
+    assert.match(runs, /\(test\|tests\|__tests__\|/, "packages' test folders (they hold PEM keys)");
+    // Registry settings reach npm and pnpm as build secrets, never as layers of the image.
+    assert.match(runs, /--mount=type=secret,id=npmrc,target=\/root\/\.npmrc/);
+    assert.match(runs, /--mount=type=secret,id=ca,target=\/run\/secrets\/ca/);
+    const copies = build?.body.filter((i) => i.op === 'COPY').map((i) => i.args) ?? [];
+    assert.ok(
+      copies[0]?.includes('.pnpmfile.cjs'),
+      'the pnpmfile that keeps TypeScript out is read by pnpm fetch',
+    );
+  });
+
+  test('OCI labels on the runtime image', () => {
+    const labels = runtime?.body
+      .filter((i) => i.op === 'LABEL')
+      .map((i) => i.args)
+      .join(' ');
+    for (const key of [
+      'title',
+      'description',
+      'source',
+      'licenses',
+      'version',
+      'revision',
+      'created',
+      'base.name',
+    ]) {
+      assert.match(
+        labels ?? '',
+        new RegExp(`org\\.opencontainers\\.image\\.${key.replace('.', '\\.')}=`),
+        key,
+      );
+    }
   });
 
   test('non-root user, tini as PID 1, the clarion CLI as entry point, a HEALTHCHECK on /healthz', () => {

