@@ -3,13 +3,12 @@ import { DataSource } from 'typeorm';
 import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { rows as queryRows } from '../database/rows';
+import { deleteInBatches } from '../database/batched-delete';
 
 const BATCH = 5000;
 
 /**
- * Deletes expired `Idempotency-Key` answers, a batch per statement (SKIP LOCKED: a key being
- * taken over right now waits for the next pass). An expired row no longer replays even before
+ * Deletes expired `Idempotency-Key` answers in batches (deleteInBatches). An expired row no longer replays even before
  * it is deleted (IdempotencyStore.claim takes it over).
  */
 @Injectable()
@@ -34,23 +33,16 @@ export class IdempotencyPurger extends PeriodicTask {
   /** One pass; returns the rows deleted. */
   async purge(): Promise<number> {
     return this.exclusive(async () => {
-      let total = 0;
       try {
-        for (let i = 0; i < 100; i++) {
-          const rows = await queryRows(
-            this.db,
-            `DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
-               SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))
-             RETURNING 1`,
-            [BATCH],
-          );
-          total += rows.length;
-          if (rows.length < BATCH) break;
-        }
+        return await deleteInBatches(this.db, {
+          table: 'idempotency_keys',
+          where: 'expires_at <= now()',
+          batch: BATCH,
+        });
       } catch (error) {
         this.log.warn(`idempotency key purge failed (next pass retries): ${(error as Error).message}`);
+        return 0;
       }
-      return total;
     }, 0);
   }
 }
