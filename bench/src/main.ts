@@ -4,7 +4,7 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *   node bench/dist/main.js [--scenario transactional|bulk] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
@@ -27,11 +27,12 @@ import {
   waitFor,
 } from '@clarion/testkit';
 import { Client } from 'pg';
+import { driveBatches } from './bulk-load';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
-import { drive } from './load';
+import { drive, type LoadResult } from './load';
 import { median, quantile } from './percentiles';
 
 const { values: args } = parseArgs({
@@ -47,6 +48,11 @@ const { values: args } = parseArgs({
      */
     concurrency: { type: 'string', default: '128' },
     roles: { type: 'string', default: 'split' },
+    /** `transactional`: single requests. `bulk`: the same, then as many through the batch route. */
+    scenario: { type: 'string', default: 'transactional' },
+    /** Items per batch request and batch requests in flight (`--scenario bulk`). */
+    'batch-size': { type: 'string', default: '1000' },
+    'batch-concurrency': { type: 'string', default: '4' },
     /** Worker processes beside the API (split roles only). */
     workers: { type: 'string', default: '1' },
     'ceiling-jobs': { type: 'string', default: '20000' },
@@ -62,6 +68,11 @@ const USERS = Number(args.users);
 const TOTAL = Number(args.notifications);
 const CONCURRENCY = Number(args.concurrency);
 const WARMUP = Math.min(1000, TOTAL);
+const SCENARIO = args.scenario;
+if (SCENARIO !== 'transactional' && SCENARIO !== 'bulk')
+  throw new Error(`--scenario is transactional or bulk, not ${SCENARIO}`);
+const BATCH_SIZE = Number(args['batch-size']);
+const BATCH_CONCURRENCY = Number(args['batch-concurrency']);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const ADMIN = randomBytes(18).toString('base64url');
 const serverMain = join(dirname(require.resolve('@clarion/server/package.json')), 'dist', 'cli', 'main.js');
@@ -76,6 +87,13 @@ interface BenchResult {
   e2e_p99_ms: number;
   rss_mb: number;
   bullmq_ceiling_per_s: number;
+  /** `--scenario bulk`: the same deliveries through POST /v1/notifications/batch, and its ratio to single requests. */
+  bulk_accepted_per_s?: number;
+  bulk_delivered_per_s?: number;
+  bulk_e2e_p50_ms?: number;
+  bulk_e2e_p99_ms?: number;
+  bulk_rss_mb?: number;
+  bulk_to_single_ratio?: number;
 }
 
 async function runOnce(): Promise<BenchResult> {
@@ -132,15 +150,16 @@ async function runOnce(): Promise<BenchResult> {
       `${USERS} users loaded; roles: ${roles.join(' + ')}; ${TOTAL} notifications at concurrency ${CONCURRENCY}`,
     );
 
-    // End-to-end latency: each message carries the time its request was sent; the receiver's clock is the same machine's.
-    const latencies: number[] = [];
-    let lastReceipt = 0;
+    // End-to-end latency: each message carries the time its request was sent and the phase it belongs to;
+    // the receiver's clock is the same machine's.
+    const phases = new Map<string, { latencies: number[]; lastReceipt: number }>();
     sandbox.recorder.on('record', (r: SandboxRecord) => {
       const content = (r.payload as { content?: { phase?: string; t?: number } }).content;
-      if (r.outcome !== 'accepted' || content?.phase !== 'measure' || typeof content.t !== 'number') return;
+      const phase = content?.phase === undefined ? undefined : phases.get(content.phase);
+      if (r.outcome !== 'accepted' || !phase || typeof content?.t !== 'number') return;
       const at = Date.parse(r.receivedAt);
-      latencies.push(at - content.t);
-      lastReceipt = Math.max(lastReceipt, at);
+      phase.latencies.push(at - content.t);
+      phase.lastReceipt = Math.max(phase.lastReceipt, at);
     });
     const body = (phase: string) => (i: number) => ({
       to: { userId: `user-${(i % USERS) + 1}` },
@@ -154,69 +173,90 @@ async function runOnce(): Promise<BenchResult> {
       { timeoutMs: 120_000 },
     );
 
-    let rssPeak = 0;
-    const sampler = setInterval(async () => {
-      const total = (await Promise.all(processes.map((p) => p.rss()))).reduce((a, b) => a + b, 0);
-      rssPeak = Math.max(rssPeak, total);
-    }, 250);
-    // CPU of every process on the path (PostgreSQL and Redis when they run on this machine).
-    const cpu = new CpuMeter({
-      ...Object.fromEntries(
-        roles.map((role, i) => [
-          `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
-          () => [processes[i]!.child.pid!],
-        ]),
-      ),
-      'bench (driver + receiver)': () => [process.pid],
-      postgres: () => pidsNamed('postgres'),
-      redis: () => pidsNamed('redis-server'),
-    });
-    const machine = new MachineBusy();
-    // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
-    const walLsn = async () =>
-      ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
-    const walStart = await walLsn();
-    const started = Date.now();
-    const load = await drive(api, auth, TOTAL, CONCURRENCY, body('measure'));
-    await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
-      timeoutMs: 600_000,
-      intervalMs: 50,
-    });
-    clearInterval(sampler);
-    const cpuUsed = cpu.used();
-    const usage = machine.usage();
-    const [{ wal }] = (
-      await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
-    ).rows as [{ wal: number }];
+    /** Drives one phase's load, waits for all of it at the receiver, and logs where the CPU went. */
+    const measure = async (phase: string, send: (body: (i: number) => unknown) => Promise<LoadResult>) => {
+      const seen = { latencies: [] as number[], lastReceipt: 0 };
+      phases.set(phase, seen);
+      const { latencies } = seen;
+      let rssPeak = 0;
+      const sampler = setInterval(async () => {
+        const total = (await Promise.all(processes.map((p) => p.rss()))).reduce((a, b) => a + b, 0);
+        rssPeak = Math.max(rssPeak, total);
+      }, 250);
+      // CPU of every process on the path (PostgreSQL and Redis when they run on this machine).
+      const cpu = new CpuMeter({
+        ...Object.fromEntries(
+          roles.map((role, i) => [
+            `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
+            () => [processes[i]!.child.pid!],
+          ]),
+        ),
+        'bench (driver + receiver)': () => [process.pid],
+        postgres: () => pidsNamed('postgres'),
+        redis: () => pidsNamed('redis-server'),
+      });
+      const machine = new MachineBusy();
+      // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
+      const walLsn = async () =>
+        ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
+      const walStart = await walLsn();
+      const started = Date.now();
+      const load = await send(body(phase));
+      await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
+        timeoutMs: 600_000,
+        intervalMs: 50,
+      });
+      clearInterval(sampler);
+      const cpuUsed = cpu.used();
+      const usage = machine.usage();
+      const [{ wal }] = (
+        await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
+      ).rows as [{ wal: number }];
 
-    const [{ sent }] = (await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`))
-      .rows as [{ sent: number }];
-    await pg.end();
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
-    const deliveredPerS = latencies.length / ((lastReceipt - started) / 1000);
-    log(
-      `accepted ${load.accepted} in ${(load.elapsedMs / 1000).toFixed(2)} s; rejected ${JSON.stringify(load.rejected)}`,
-    );
-    log(
-      `delivered ${latencies.length} (receiver), last at +${((lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. warm-up)`,
-    );
-
-    const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / latencies.length] as const);
-    const cpuTotal = perDelivery.reduce((sum, [, ms]) => sum + ms, 0);
-    log(
-      `CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)${usage === undefined ? '' : `; the cores were ${Math.round(100 * usage.busy)} % busy, ${Math.round(100 * usage.steal)} % stolen`}`,
-    );
-    if (usage !== undefined) {
-      // Busy time the processes above do not account for: the kernel's own work (loopback
-      // networking) and anything else running on the machine. Large, it means the run was shared.
-      // Both sides are tick-sampled, so a run with nothing else about reads 0.00–0.03 ms.
-      const otherMs = Math.max(0, usage.busyMs / latencies.length - cpuTotal);
+      const [{ sent }] = (
+        await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)
+      ).rows as [{ sent: number }];
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
+      const deliveredPerS = latencies.length / ((seen.lastReceipt - started) / 1000);
       log(
-        `CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(2)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
+        `${phase}: accepted ${load.accepted} in ${(load.elapsedMs / 1000).toFixed(2)} s; rejected ${JSON.stringify(load.rejected)}`,
       );
-    }
-    log(`PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
+      log(
+        `${phase}: delivered ${latencies.length} (receiver), last at +${((seen.lastReceipt - started) / 1000).toFixed(2)} s; ${sent} deliveries 'sent' in PostgreSQL (incl. earlier phases)`,
+      );
+
+      const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / latencies.length] as const);
+      const cpuTotal = perDelivery.reduce((sum, [, ms]) => sum + ms, 0);
+      log(
+        `${phase}: CPU per delivery (ms): ${perDelivery.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ')}; total ${cpuTotal.toFixed(3)} on ${availableParallelism()} cores (${cpuTotal > 0 ? Math.round((1000 * availableParallelism()) / cpuTotal) : '-'} deliveries/s if every core did only this)${usage === undefined ? '' : `; the cores were ${Math.round(100 * usage.busy)} % busy, ${Math.round(100 * usage.steal)} % stolen`}`,
+      );
+      if (usage !== undefined) {
+        // Busy time the processes above do not account for: the kernel's own work (loopback
+        // networking) and anything else running on the machine. Large, it means the run was shared.
+        // Both sides are tick-sampled, so a run with nothing else about reads 0.00–0.03 ms.
+        const otherMs = Math.max(0, usage.busyMs / latencies.length - cpuTotal);
+        log(
+          `${phase}: CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(2)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
+        );
+      }
+      log(`${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
+      return {
+        accepted_per_s: Math.round(acceptedPerS),
+        delivered_per_s: Math.round(deliveredPerS),
+        e2e_p50_ms: quantile(sorted, 0.5),
+        e2e_p99_ms: quantile(sorted, 0.99),
+        rss_mb: Math.round(rssPeak / 1024 / 1024),
+      };
+    };
+
+    const single = await measure('measure', (b) => drive(api, auth, TOTAL, CONCURRENCY, b));
+    // The same number of deliveries through the batch route, in the same run (same processes and machine state).
+    const bulk =
+      SCENARIO === 'bulk'
+        ? await measure('bulk', (b) => driveBatches(api, auth, TOTAL, BATCH_SIZE, BATCH_CONCURRENCY, b))
+        : undefined;
+    await pg.end();
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
     const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));
@@ -230,12 +270,18 @@ async function runOnce(): Promise<BenchResult> {
     }
 
     return {
-      accepted_per_s: Math.round(acceptedPerS),
-      delivered_per_s: Math.round(deliveredPerS),
-      e2e_p50_ms: quantile(sorted, 0.5),
-      e2e_p99_ms: quantile(sorted, 0.99),
-      rss_mb: Math.round(rssPeak / 1024 / 1024),
+      ...single,
       bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
+      ...(bulk
+        ? {
+            bulk_accepted_per_s: bulk.accepted_per_s,
+            bulk_delivered_per_s: bulk.delivered_per_s,
+            bulk_e2e_p50_ms: bulk.e2e_p50_ms,
+            bulk_e2e_p99_ms: bulk.e2e_p99_ms,
+            bulk_rss_mb: bulk.rss_mb,
+            bulk_to_single_ratio: Math.round((100 * bulk.delivered_per_s) / single.delivered_per_s) / 100,
+          }
+        : {}),
     };
   } finally {
     // The servers log at warn: anything they said during the run explains an odd figure.
@@ -261,7 +307,7 @@ async function main(): Promise<void> {
   // Each figure's own median (with one run, that run's figures).
   const keys = Object.keys(results[0]!) as (keyof BenchResult)[];
   const medians = { ...results[0]! };
-  for (const k of keys) medians[k] = median(results.map((r) => r[k]));
+  for (const k of keys) medians[k] = median(results.map((r) => r[k] ?? 0));
   if (runs > 1) log(`medians of ${runs} runs follow`);
   process.stdout.write(`${JSON.stringify(medians)}\n`);
 }

@@ -35,6 +35,7 @@ import { IdempotencyPurger } from './idempotency/idempotency-purger';
 import { IdempotencyStore } from './idempotency/idempotency-store';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
+import { NotificationBatchService } from './notifications/notification-batch.service';
 import { NotificationReader } from './notifications/notification-reader';
 import { NotificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
@@ -170,6 +171,7 @@ export class AppModule {
               AdminGuard,
               NotificationStore,
               NotificationsService,
+              NotificationBatchService,
               NotificationReader,
               UsersService,
               NotificationCanceler,

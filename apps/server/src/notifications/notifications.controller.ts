@@ -10,6 +10,8 @@ import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { addLogFields } from '../ops/request-log-fields';
+import { batchEnvelopeSchema } from './batch-request';
+import { NotificationBatchService } from './notification-batch.service';
 import { NotificationReader } from './notification-reader';
 import { notificationRequestSchema } from './notification-request';
 import { NotificationsService } from './notifications.service';
@@ -31,6 +33,7 @@ export class NotificationsController {
     private readonly service: NotificationsService,
     private readonly reader: NotificationReader,
     private readonly apps: AppsService,
+    private readonly batches: NotificationBatchService,
   ) {}
 
   @Post()
@@ -53,6 +56,22 @@ export class NotificationsController {
     addLogFields(reply.raw, { notificationId: result.body.id, appId: app.id });
     void reply.status(result.status);
     return result.body;
+  }
+
+  /** Up to 1,000 notifications; 207 with one result per item, in request order (server keys only). */
+  @Post('batch')
+  async batch(
+    @CurrentAuth() auth: AuthContext,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { notifications } = validate(batchEnvelopeSchema, body);
+    const app = await this.apps.get(auth.appId);
+    if (!app) throw notFound('app');
+    const results = await this.batches.accept(app, auth, notifications);
+    addLogFields(reply.raw, { appId: app.id, batchItems: String(notifications.length) });
+    void reply.status(207);
+    return { results };
   }
 
   @Get(':id')

@@ -307,6 +307,12 @@ const SEED_BODIES: Record<string, unknown> = {
     data: { plan: 'pro' },
     category: 'news',
   },
+  'POST /v1/notifications/batch': {
+    notifications: [
+      { to: { userId: 'fuzz-user' }, content: { webhook: { json: { a: 1 } } }, eventId: 'fuzz-batch' },
+      { to: { topic: 'news' }, template: 'fuzz-tpl', category: 'news' },
+    ],
+  },
   'PUT /v1/users/{userId}': {
     email: 'fuzz@example.com',
     locale: 'en',

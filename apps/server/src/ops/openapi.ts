@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
+import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
 import { notificationRequestSchema } from '../notifications/notification-request';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
@@ -60,6 +61,41 @@ export function openApiDocument(): OpenAPIObject {
           },
         },
         NotificationRequest: schema(notificationRequestSchema),
+        NotificationBatch: {
+          type: 'object',
+          required: ['notifications'],
+          additionalProperties: false,
+          properties: {
+            notifications: {
+              type: 'array',
+              minItems: 1,
+              maxItems: BATCH_MAX_ITEMS,
+              items: { $ref: '#/components/schemas/NotificationRequest' },
+            },
+          },
+        },
+        NotificationBatchResults: {
+          type: 'object',
+          required: ['results'],
+          properties: {
+            results: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['status'],
+                properties: {
+                  status: { type: 'integer', enum: [202, 200, 400, 409, 422, 429, 500, 503] },
+                  id: { type: 'string', format: 'uuid' },
+                  state: { type: 'string', enum: ['accepted', 'scheduled', 'fanout', 'duplicate'] },
+                  duplicate: { type: 'boolean' },
+                  deliveries: { type: 'integer' },
+                  suppressed: { type: 'integer' },
+                  error: { $ref: '#/components/schemas/Error/properties/error' },
+                },
+              },
+            },
+          },
+        },
         UpsertUser: schema(upsertUserSchema),
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
@@ -87,6 +123,28 @@ export function openApiDocument(): OpenAPIObject {
                 '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field); `unverified_sender`: `from` is not in the app’s `senders`',
             },
             ...errors,
+          },
+        },
+      },
+      '/v1/notifications/batch': {
+        post: {
+          summary:
+            'Send up to 1,000 notifications in one request (server keys only); each item is handled as its own POST /v1/notifications',
+          requestBody: { required: true, ...json('NotificationBatch') },
+          responses: {
+            207: {
+              description:
+                'One result per item, in request order: `202` accepted (stored), `200` a repeated eventId, `409` an eventId reused with another body, `400` an invalid item, `422` a template or content refused, `429` over the API quota (each item counts as one request). A failed item stored nothing and does not affect the others',
+              ...json('NotificationBatchResults'),
+            },
+            400: {
+              description:
+                'Not a batch envelope (bad JSON, `notifications` missing, not an array, empty or over 1,000 items): nothing is stored',
+              content: { 'application/json': { schema: error } },
+            },
+            401: errors[401],
+            403: errors[403],
+            429: errors[429],
           },
         },
       },

@@ -51,29 +51,39 @@ export class ApiQuota {
   ) {}
 
   async enforce(auth: AuthContext, settings: AppSettings | undefined, reply: FastifyReply): Promise<void> {
+    const answer = await this.take(auth, settings);
+    void reply.header('RateLimit-Limit', String(answer.limit));
+    void reply.header('RateLimit-Remaining', String(answer.remaining));
+    void reply.header('RateLimit-Reset', String(answer.reset));
+    void reply.header('RateLimit-Policy', `${answer.limit};w=${answer.windowSeconds}`);
+    if (!answer.allowed) {
+      void reply.header('Retry-After', String(answer.reset));
+      throw this.refusal(answer);
+    }
+  }
+
+  /** One more call's worth for an item of a batch: each item counts as the single request it stands for. */
+  async enforceItem(auth: AuthContext, settings: AppSettings | undefined): Promise<void> {
+    const answer = await this.take(auth, settings);
+    if (!answer.allowed) throw this.refusal(answer);
+  }
+
+  private async take(auth: AuthContext, settings: AppSettings | undefined) {
     const limit = settings?.apiQuota?.limit ?? this.env.CLARION_API_QUOTA;
     const windowSeconds = settings?.apiQuota?.windowSeconds ?? this.env.CLARION_API_QUOTA_WINDOW_SECONDS;
     const key = auth.kind === 'client' ? `${auth.keyId}:${auth.userExternalId}` : auth.keyId;
     const { allowed, remaining, msBeforeNext } = await this.batcher.submit({ limit, windowSeconds, key });
-    const reset = Math.max(1, Math.ceil(msBeforeNext / 1000));
-    void reply.header('RateLimit-Limit', String(limit));
-    void reply.header('RateLimit-Remaining', String(remaining));
-    void reply.header('RateLimit-Reset', String(reset));
-    void reply.header('RateLimit-Policy', `${limit};w=${windowSeconds}`);
-    if (!allowed) {
-      void reply.header('Retry-After', String(reset));
-      this.metrics.rateLimitHits.inc({ scope: 'api_quota' });
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `this key is over its quota of ${limit} requests per ${windowSeconds} s; retry in ${reset} s`,
-        {
-          limit,
-          windowSeconds,
-          retryAfterSeconds: reset,
-        },
-      );
-    }
+    return { allowed, remaining, limit, windowSeconds, reset: Math.max(1, Math.ceil(msBeforeNext / 1000)) };
+  }
+
+  private refusal({ limit, windowSeconds, reset }: { limit: number; windowSeconds: number; reset: number }) {
+    this.metrics.rateLimitHits.inc({ scope: 'api_quota' });
+    return new ApiError(
+      429,
+      'rate_limited',
+      `this key is over its quota of ${limit} requests per ${windowSeconds} s; retry in ${reset} s`,
+      { limit, windowSeconds, retryAfterSeconds: reset },
+    );
   }
 
   /** One consume per (quota, key); its total is handed out to the asks in order. */
