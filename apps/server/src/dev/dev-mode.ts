@@ -9,9 +9,9 @@ import { loadEnv } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { startServer } from '../server';
 import { DevProblem } from './dev-problem';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { loadEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { startLocalRedis } from './local-redis';
-import { Teardown, teardownOnExit } from './teardown';
+import { claimStopSignals, Teardown, teardownOnExit } from './teardown';
 
 interface DevState {
   adminToken: string;
@@ -54,6 +54,9 @@ async function startDev(teardown: Teardown): Promise<void> {
   let dataNote = '';
   const stale: string[] = [];
   if (!env.DATABASE_URL) {
+    // The package adds its own signal hooks when it loads: load it, then take the signals back.
+    await loadEmbeddedPostgres();
+    claimStopSignals(teardown);
     const pg = await startEmbeddedPostgres(dataDir, Number(env.CLARION_DEV_PG_PORT ?? 54329), fresh);
     teardown.add(pg.stop);
     env.DATABASE_URL = pg.url;

