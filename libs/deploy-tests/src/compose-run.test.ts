@@ -163,7 +163,7 @@ describe('compose: the Clarion services run as the file says, and deliver on eve
       phone: '+15555550100',
       webhookUrl: `${fakeUrl()}/webhook/demo`,
     });
-    assert.equal(user.status, 200, await user.text());
+    assert.equal(user.status, 201, await user.text());
     const subscription = await fetch(`${fakeUrl()}/_sandbox/webpush/subscriptions`, { method: 'POST' });
     assert.equal(subscription.status, 201);
     for (const device of [

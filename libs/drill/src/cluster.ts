@@ -38,6 +38,8 @@ export class Cluster {
       CLARION_WEBHOOK_SECRET: WEBHOOK_SECRET,
       CLARION_MIGRATE_ON_START: 'false',
       CLARION_API_QUOTA: '1000000000',
+      // The signed receiver listens on loopback, which the outbound guard refuses by default.
+      CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: process.env.DRILL_LOG_LEVEL ?? 'error',
     };
   }

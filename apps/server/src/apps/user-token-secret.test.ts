@@ -24,7 +24,7 @@ describe('user-token secret: sealed at rest, rotatable with a grace window', () 
         body: JSON.stringify({ kind: 'client' }),
       }),
     );
-    assert.equal((await app.call('/v1/users/u1', { method: 'PUT', body: { locale: 'en' } })).status, 200);
+    assert.equal((await app.call('/v1/users/u1', { method: 'PUT', body: { locale: 'en' } })).status, 201);
   });
   after(() => h.close());
 

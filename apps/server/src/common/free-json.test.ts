@@ -28,7 +28,7 @@ describe('hostile JSON fails its own request with a 400, never another tenant’
     innocent = await h.createApp({ webhookUrl: `${h.sandbox.url}/webhook/innocent` });
     hostile = await h.createApp({ webhookUrl: `${h.sandbox.url}/webhook/hostile` });
     for (const app of [innocent, hostile])
-      assert.equal((await app.call('/v1/users/target', { method: 'PUT', body: {} })).status, 200);
+      assert.equal((await app.call('/v1/users/target', { method: 'PUT', body: {} })).status, 201);
   });
   after(() => h.close());
 
@@ -126,7 +126,7 @@ describe('hostile JSON fails its own request with a 400, never another tenant’
   test('attributes merged over many calls are bounded too; the call over the bound changes nothing', async () => {
     const put = (attributes: Record<string, unknown>) =>
       hostile.call('/v1/users/merged', { method: 'PUT', body: { attributes } });
-    assert.equal((await put({ a: 'x'.repeat(60_000) })).status, 200);
+    assert.equal((await put({ a: 'x'.repeat(60_000) })).status, 201);
     assert.equal((await put({ b: 'x'.repeat(60_000) })).status, 200);
     const refused = await put({ c: 'x'.repeat(60_000) });
     assert.equal(refused.status, 400);

@@ -50,7 +50,7 @@ describe('outbound destinations under the default policy', () => {
         },
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       });
-    assert.equal((await app.call('/v1/users/eve', { method: 'PUT', body: {} })).status, 200);
+    assert.equal((await app.call('/v1/users/eve', { method: 'PUT', body: {} })).status, 201);
   });
   after(async () => {
     await h?.close();

@@ -19,7 +19,7 @@ describe('readiness of API and worker processes, and a stopping API', () => {
       method: 'PUT',
       body: { webhookUrl: `${h.sandbox.url}/webhook/r1` },
     });
-    assert.equal(user.status, 200);
+    assert.equal(user.status, 201);
     redis = await OwnRedis.start(processes);
   });
   after(async () => {

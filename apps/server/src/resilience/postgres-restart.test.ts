@@ -27,7 +27,7 @@ describe('PostgreSQL restarted under load', () => {
       method: 'PUT',
       body: { webhookUrl: `${h.sandbox.url}/webhook/u` },
     });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 201);
   });
   after(async () => {
     await h.close();

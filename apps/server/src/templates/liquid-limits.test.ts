@@ -23,7 +23,7 @@ describe('Liquid work is bounded before anything is parsed', () => {
     for (const app of [hostile, innocent])
       assert.equal(
         (await app.call('/v1/users/u', { method: 'PUT', body: { email: 'u@example.com' } })).status,
-        200,
+        201,
       );
   });
   after(() => h.close());

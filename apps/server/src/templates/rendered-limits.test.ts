@@ -25,7 +25,7 @@ describe('rendered content over its channel’s limit is refused at accept, or s
           body: { email: 'u@example.com', phone: '+14155550100' },
         })
       ).status,
-      200,
+      201,
     );
   });
   after(() => h.close());
@@ -92,7 +92,7 @@ describe('rendered content over its channel’s limit is refused at accept, or s
     const bio = 'b'.repeat(60_000);
     assert.equal(
       (await app.call('/v1/users/wordy', { method: 'PUT', body: { attributes: { bio } } })).status,
-      200,
+      201,
     );
     assert.equal(
       (await app.call('/v1/users/u', { method: 'PUT', body: { attributes: { bio: 'short' } } })).status,
