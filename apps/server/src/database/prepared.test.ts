@@ -72,13 +72,13 @@ describe('preparedQuery through PgBouncer in transaction mode', {
     await db?.drop();
   });
 
-  test('named statements break: a second client meets the first one’s statement on the shared server connection', async () => {
+  test('named statements break: a second client meets the first one’s statement on the shared server connection; the error names the setting', async () => {
     const [a, b] = [await open(bouncer.urlFor(db.url), true), await open(bouncer.urlFor(db.url), true)];
     try {
       await preparedQuery(a, TEXT, [1]);
       await assert.rejects(
         preparedQuery(b, TEXT, [1]),
-        /prepared statement "clarion_[0-9a-f]+" already exists/,
+        /prepared statement "clarion_[0-9a-f]+" already exists \(is the database behind PgBouncer in transaction mode\? set CLARION_DATABASE_PREPARED_STATEMENTS=false\)/,
       );
     } finally {
       await Promise.all([a.destroy(), b.destroy()]);

@@ -61,5 +61,21 @@ export async function preparedQuery<R extends QueryResultRow>(
 ): Promise<R[]> {
   const pg = pgOf(q);
   if (!pg) return (await q.query(text, values)) as R[];
-  return (await pg.query<R>({ name: nameOf(text), text, values })).rows;
+  try {
+    return (await pg.query<R>({ name: nameOf(text), text, values })).rows;
+  } catch (error) {
+    throw withPoolerHint(error);
+  }
+}
+
+/** "does not exist" / "already exists" for our own statement names: a pooler moved the session. */
+const STATEMENT_MOVED = new Set(['26000', '42P05']);
+
+function withPoolerHint(error: unknown): unknown {
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && STATEMENT_MOVED.has(e.code) && typeof e.message === 'string') {
+    e.message +=
+      ' (is the database behind PgBouncer in transaction mode? set CLARION_DATABASE_PREPARED_STATEMENTS=false)';
+  }
+  return error;
 }
