@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '@clarion/testkit';
+import { createTestDatabase, waitFor } from '@clarion/testkit';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadEnv } from '../config/env';
@@ -165,5 +165,15 @@ describe('the notification path behind PgBouncer (transaction mode)', {
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
     assert.deepEqual(locks, []);
+  });
+
+  test('migrations pass through the bouncer too (each is one transaction), and a second run applies nothing', async () => {
+    const fresh = await createTestDatabase('bouncer_migrate');
+    try {
+      assert.ok((await runMigrations(bouncer.urlFor(fresh.url))).length > 0);
+      assert.deepEqual(await runMigrations(bouncer.urlFor(fresh.url)), []);
+    } finally {
+      await fresh.drop();
+    }
   });
 });
