@@ -31,3 +31,11 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
+
+# The PgBouncer test (apps/server notifications/pgbouncer-path): Debian's `pgbouncer`, which the
+# test runs itself on a free port (the package's own service is left alone). Idempotent.
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "services: installing pgbouncer for the PgBouncer test" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+fi

@@ -12,6 +12,7 @@ import { onClientError, onFrameworkError } from './common/framework-errors';
 import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
+import { useNamedStatements } from './database/prepared';
 import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { serveMetrics } from './ops/metrics-server';
@@ -84,6 +85,8 @@ export async function startServer({
       bodyParser: false, // ours below: same limits, but an empty JSON body is "no body"
     },
   );
+  // Before any lifecycle hook runs a query: workers and periodic tasks start in them.
+  useNamedStatements(app.get(DataSource), env.CLARION_DATABASE_PREPARED_STATEMENTS);
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorFilter());
   if (handleSignals) stopGracefullyOnSignals({ app, state: shutdown, drainMs: shutdownDrainMs(env) });

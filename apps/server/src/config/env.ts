@@ -25,6 +25,8 @@ export const envSchema = z.object({
   CLARION_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(20),
+  /** Hot statements as named prepared statements; `false` behind PgBouncer in transaction mode. */
+  CLARION_DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   CLARION_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CLARION_ENCRYPTION_KEY: z

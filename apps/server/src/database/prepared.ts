@@ -14,8 +14,24 @@ interface PgQueryable {
   }): Promise<QueryResult<R>>;
 }
 
+/** DataSources whose hot statements run as plain parameterised queries (no named statements). */
+const unnamed = new WeakSet<object>();
+
+/**
+ * Turns named prepared statements on or off for one DataSource (and the transactions it opens).
+ * Off behind PgBouncer in transaction mode: a named statement lives on one server connection, and
+ * the pooler hands the next statement of the same client to another one ("prepared statement
+ * does not exist", or "already exists" when two clients meet on one server connection).
+ */
+export function useNamedStatements(dataSource: object, on: boolean): void {
+  if (on) unnamed.delete(dataSource);
+  else unnamed.add(dataSource);
+}
+
 /** The pg client or pool under a TypeORM EntityManager (its transaction's connection) or DataSource. */
 function pgOf(q: Queryable): PgQueryable | undefined {
+  // An EntityManager names its DataSource; a DataSource is its own.
+  if (unnamed.has((q as { dataSource?: object }).dataSource ?? q)) return undefined;
   const inTx = (q as { queryRunner?: { databaseConnection?: PgQueryable } }).queryRunner?.databaseConnection;
   if (inTx) return inTx;
   return (q as { driver?: { master?: PgQueryable } }).driver?.master;
@@ -35,7 +51,8 @@ function nameOf(text: string): string {
  * Runs a hot statement as a named prepared statement: PostgreSQL parses and plans it once per
  * connection instead of on every call (for the large unnest/CTE writes of the delivery path,
  * parse and plan were about a third of the database's time). The name is derived from the text,
- * so one text is one statement. Falls back to a plain query on anything that is not TypeORM over pg.
+ * so one text is one statement. A plain query on anything that is not TypeORM over pg, and where
+ * named statements are off (useNamedStatements).
  */
 export async function preparedQuery<R extends QueryResultRow>(
   q: Queryable,
@@ -44,5 +61,21 @@ export async function preparedQuery<R extends QueryResultRow>(
 ): Promise<R[]> {
   const pg = pgOf(q);
   if (!pg) return (await q.query(text, values)) as R[];
-  return (await pg.query<R>({ name: nameOf(text), text, values })).rows;
+  try {
+    return (await pg.query<R>({ name: nameOf(text), text, values })).rows;
+  } catch (error) {
+    throw withPoolerHint(error);
+  }
+}
+
+/** "does not exist" / "already exists" for our own statement names: a pooler moved the session. */
+const STATEMENT_MOVED = new Set(['26000', '42P05']);
+
+function withPoolerHint(error: unknown): unknown {
+  const e = error as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && STATEMENT_MOVED.has(e.code) && typeof e.message === 'string') {
+    e.message +=
+      ' (is the database behind PgBouncer in transaction mode? set CLARION_DATABASE_PREPARED_STATEMENTS=false)';
+  }
+  return error;
 }

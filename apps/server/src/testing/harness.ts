@@ -62,6 +62,8 @@ export async function startHarness(
     fakes?: Fake[];
     /** The server reaches its fresh database through this URL instead (a proxy a test can cut). */
     databaseVia?: (url: string) => string;
+    /** Runs on the fresh database before the server starts (e.g. migrations straight to PostgreSQL). */
+    beforeStart?: (db: TestDatabase) => Promise<unknown>;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase(options.label ?? 'server');
@@ -92,6 +94,7 @@ export async function startHarness(
   };
   const role = options.role ?? 'all';
   const env = loadEnv({ ...base, CLARION_ROLE: role === 'none' ? 'all' : role });
+  await options.beforeStart?.(db);
   let app: NestFastifyApplication | undefined;
   let url = '';
   if (role !== 'none') {

@@ -56,19 +56,21 @@ export class Retention extends PeriodicTask {
 
   private async pruneOnce(now: Date, days: number, batch: number): Promise<RetentionResult | null> {
     const cut = new Date(now.getTime() - days * 86_400_000);
+    // A transaction-scoped lock, held by a transaction left open while the batches run on other
+    // connections: behind PgBouncer in transaction mode a session lock would stay on whichever
+    // server connection took it, and the unlock could reach another. The open transaction has
+    // no snapshot between its statements (read committed), so it holds back no vacuum.
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
-      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [
+      await runner.startTransaction();
+      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_xact_lock($1) AS ok', [
         LOCK_KEY,
       ]);
       if (!lock?.ok) return null;
-      try {
-        return await this.deleteOlderThan(cut, batch, now);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
-      }
+      return await this.deleteOlderThan(cut, batch, now);
     } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();
     }
   }
