@@ -290,7 +290,7 @@ describe(`API fuzzing from the OpenAPI document (seed ${SEED}, ${CASES} cases)`,
       return {
         name: 'garbage',
         headers: {
-          authorization: rng.pick(['Basic !!!', 'Basic Og==', 'Bearer x', 'Basic ' + 'A'.repeat(4000)]),
+          authorization: rng.pick(['Basic !!!', 'Basic Og==', 'Bearer x', `Basic ${'A'.repeat(4000)}`]),
         },
       };
     if (roll < 0.95)
