@@ -6,7 +6,14 @@ import { backoffDelay, retryAfterDelay } from './backoff';
 import { CIRCUIT_STATE_VALUE, type CircuitSettings } from './circuit-breaker';
 import { CircuitBreakers } from './circuit-breakers';
 import { BatchedRecordLookup, type DeliveryRecord, type DeliveryRecords } from './delivery-records';
-import { InvalidAddressError, isSendError, PermanentError, RetryableError, type SendError } from './errors';
+import {
+  isInvalidAddressError,
+  isPermanentError,
+  isRetryableError,
+  isSendError,
+  RetryableError,
+  type SendError,
+} from './errors';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
@@ -160,7 +167,7 @@ export class PluginRuntime {
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-          err instanceof RetryableError && err.retryAfterMs !== undefined
+          isRetryableError(err) && err.retryAfterMs !== undefined
             ? retryAfterDelay(err.retryAfterMs)
             : backoffDelay(attemptsMade, settings.backoff.baseMs, settings.backoff.maxMs),
       },
@@ -439,7 +446,7 @@ export class PluginRuntime {
   ): Promise<string> {
     const delivery = job.data;
     const info = outcomeError(error);
-    if (error instanceof RetryableError) {
+    if (isRetryableError(error)) {
       if (error.throttled) {
         // Provider throttles the account: pause the whole queue, the job keeps its attempt.
         deps.metrics.attempts.inc({ ...deps.labels, result: 'throttled' });
@@ -466,7 +473,7 @@ export class PluginRuntime {
       if (chain.length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
       return this.fail(delivery, attempt, 'retries_exhausted', info, deps, error);
     }
-    if (error instanceof PermanentError && error.configuration) {
+    if (isPermanentError(error) && error.configuration) {
       this.setHealth({ healthy: false, reason: `${error.code ?? 'configuration'}: ${error.message}` });
       // Our account at this provider is refused: another provider can still deliver the message.
       if ((delivery.fallback ?? []).length > 0)
@@ -552,15 +559,15 @@ export class PluginRuntime {
 
 /** Failures that say the provider (or our account there) is in trouble, as opposed to the message or address. */
 function providerSide(error: SendError): boolean {
-  if (error instanceof RetryableError) return !error.throttled;
-  return error instanceof PermanentError && error.configuration;
+  if (isRetryableError(error)) return !error.throttled;
+  return isPermanentError(error) && error.configuration;
 }
 
 function outcomeError(error: SendError): OutcomeError {
   const info: OutcomeError = { kind: error.kind, message: error.message.slice(0, 500) };
   if (error.code !== undefined) info.code = error.code;
   if (error.status !== undefined) info.status = error.status;
-  if (error instanceof InvalidAddressError) {
+  if (isInvalidAddressError(error)) {
     info.addressReason = error.reason;
     if (error.invalidSince) info.invalidSince = error.invalidSince.toISOString();
   }
