@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { outboundPolicy } from '@clarion/plugin-sdk';
 import { z } from 'zod';
+import { providerOrderSchema } from '../plugins/provider-order';
 import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
 
 const bool = z
@@ -55,6 +56,8 @@ export const envSchema = z.object({
   /** A folder of files named CLARION_<PLUGIN>_<KEY> holding plugin settings (the environment wins). */
   CLARION_PLUGIN_SETTINGS_DIR: z.string().optional(),
   CLARION_WORKER_PLUGINS: csv.default([]),
+  /** Default provider order per channel for apps without their own (`sms=twilio,vonage;email=sendgrid,smtp`). */
+  CLARION_PROVIDERS: providerOrderSchema,
   CLARION_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   CLARION_QUEUE_PREFIX: z
     .string()
