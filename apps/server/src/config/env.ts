@@ -227,6 +227,24 @@ export function loadEncryptionKey(source: NodeJS.ProcessEnv = process.env): stri
   return validated(envSchema.pick({ CLARION_ENCRYPTION_KEY: true }), source).CLARION_ENCRYPTION_KEY;
 }
 
+/** The variables that say which plugins load and how they are ordered: for `clarion plugins`. */
+export function loadPluginEnv(source: NodeJS.ProcessEnv = process.env) {
+  return validated(
+    envSchema.pick({
+      CLARION_PLUGINS: true,
+      CLARION_PLUGIN_PATH: true,
+      CLARION_PLUGIN_SETTINGS_DIR: true,
+      CLARION_PROVIDERS: true,
+    }),
+    source,
+  );
+}
+
+/** CLARION_ADMIN_TOKEN (or its _FILE): for commands that call a running server's admin API. */
+export function loadAdminToken(source: NodeJS.ProcessEnv = process.env): string {
+  return validated(envSchema.pick({ CLARION_ADMIN_TOKEN: true }), source).CLARION_ADMIN_TOKEN;
+}
+
 /** The drain window of this process: only a process that serves the API has traffic to drain. */
 export function shutdownDrainMs(env: Env): number {
   return env.CLARION_ROLE === 'worker' ? 0 : env.CLARION_SHUTDOWN_DRAIN_MS;

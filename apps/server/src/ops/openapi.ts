@@ -208,6 +208,15 @@ export function openApiDocument(): OpenAPIObject {
           responses: { 204: { description: 'Unsubscribed' }, ...errors },
         },
       },
+      '/admin/plugins': {
+        get: {
+          summary: 'The loaded plugins: name, package, channel, version, SDK range, health',
+          description:
+            '`{plugins: [{name, package, channel, version, sdkRange, health, reason?, warnings}]}`. `health` is `healthy` or `unhealthy` for the plugins this process sends with, `unknown` on an API-only process.',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Plugins' }, ...errors },
+        },
+      },
       '/admin/apps': {
         post: {
           summary: 'Create an app (returns its first server key; the secret is shown once)',
