@@ -143,6 +143,8 @@ export function openApiDocument(): OpenAPIObject {
         },
         get: {
           summary: 'A user with contacts and topics',
+          description:
+            '`contacts` lists the e-mail, phone and webhook contacts (`{field, address, disabled, disabledReason, disabledAt}`), `devices` the devices with the same state: a contact a provider declared dead (`invalid_address`, a bounce) is skipped until it is set again.',
           parameters: [userId],
           responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors },
         },
