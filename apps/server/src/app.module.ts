@@ -49,6 +49,7 @@ import { REDACTED_PATHS } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
+import { PluginsController } from './plugins/plugins.controller';
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
@@ -152,6 +153,7 @@ export class AppModule {
         ...(api
           ? [
               AdminController,
+              PluginsController,
               UsersController,
               NotificationsController,
               CancelController,

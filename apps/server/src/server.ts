@@ -21,6 +21,7 @@ import { requestId } from './ops/request-id';
 import { logFieldsOf } from './ops/request-log-fields';
 import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
+import { logLoadedPlugins } from './plugins/plugin-listing';
 import { loadPlugins } from './plugins/plugin-loader';
 import { PluginRegistry } from './plugins/plugin-registry';
 import { withSettingsDir } from './plugins/settings-dir';
@@ -60,6 +61,7 @@ export async function startServer({
       runs: pluginsRun(env),
       ...(sandboxConfigs ? { sandboxConfigs } : {}),
     }),
+    env.CLARION_PROVIDERS,
   );
   if (migrateOnStart(env)) await runMigrations(env.DATABASE_URL);
   const registry = createMetricsRegistry(env.CLARION_ROLE);
@@ -88,6 +90,7 @@ export async function startServer({
   // Before any lifecycle hook runs a query: workers and periodic tasks start in them.
   useNamedStatements(app.get(DataSource), env.CLARION_DATABASE_PREPARED_STATEMENTS);
   app.useLogger(app.get(Logger));
+  logLoadedPlugins(plugins);
   app.useGlobalFilters(new ErrorFilter());
   if (handleSignals) stopGracefullyOnSignals({ app, state: shutdown, drainMs: shutdownDrainMs(env) });
   const http = httpDurationHistogram(registry);

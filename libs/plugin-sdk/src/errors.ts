@@ -13,8 +13,19 @@ export interface SendErrorOptions {
   cause?: unknown;
 }
 
+export type SendErrorKind = 'retryable' | 'permanent' | 'invalid_address';
+
+/**
+ * A property every SendError carries, holding its kind. A plugin may resolve its own copy of the
+ * SDK (npm installs one beside it), and `instanceof` fails across copies; a registered symbol
+ * (`Symbol.for`) is the same in every copy, so the runtime classifies errors by it.
+ */
+export const SEND_ERROR_BRAND: unique symbol = Symbol.for('clarion.sendError');
+
+const KINDS: ReadonlySet<unknown> = new Set<SendErrorKind>(['retryable', 'permanent', 'invalid_address']);
+
 export abstract class SendError extends Error {
-  abstract readonly kind: 'retryable' | 'permanent' | 'invalid_address';
+  abstract readonly kind: SendErrorKind;
   readonly code: string | undefined;
   readonly status: number | undefined;
 
@@ -23,6 +34,10 @@ export abstract class SendError extends Error {
     this.name = new.target.name;
     this.code = options.code;
     this.status = options.status;
+  }
+
+  get [SEND_ERROR_BRAND](): SendErrorKind {
+    return this.kind;
   }
 }
 
@@ -86,8 +101,28 @@ export class InvalidAddressError extends SendError {
   }
 }
 
+/** The kind of a SendError from any copy of the SDK; undefined for anything else. */
+export function sendErrorKind(error: unknown): SendErrorKind | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const kind = (error as { [SEND_ERROR_BRAND]?: unknown })[SEND_ERROR_BRAND];
+  return KINDS.has(kind) ? (kind as SendErrorKind) : undefined;
+}
+
+/** A SendError from this or any other copy of the SDK (see SEND_ERROR_BRAND). */
 export function isSendError(error: unknown): error is SendError {
-  return error instanceof SendError;
+  return sendErrorKind(error) !== undefined;
+}
+
+export function isRetryableError(error: unknown): error is RetryableError {
+  return sendErrorKind(error) === 'retryable';
+}
+
+export function isPermanentError(error: unknown): error is PermanentError {
+  return sendErrorKind(error) === 'permanent';
+}
+
+export function isInvalidAddressError(error: unknown): error is InvalidAddressError {
+  return sendErrorKind(error) === 'invalid_address';
 }
 
 /** Reads an HTTP Retry-After header (seconds or HTTP date) into milliseconds. */

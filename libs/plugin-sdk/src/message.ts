@@ -95,4 +95,6 @@ export interface DeliveryJob {
    * retries, refused credentials, open circuit). Empty or absent: this plugin is the last.
    */
   fallback?: string[];
+  /** Times this provider throttled the delivery (queue paused, no attempt spent); capped by the runtime. */
+  throttledRuns?: number;
 }

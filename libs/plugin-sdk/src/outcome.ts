@@ -8,7 +8,9 @@ export type FailureReason =
   | 'configuration'
   | 'invalid_address'
   | 'retries_exhausted'
-  | 'stalled';
+  | 'stalled'
+  /** The provider kept throttling it (`maxThrottledRetries` times). */
+  | 'throttled';
 
 export interface OutcomeError {
   kind: 'retryable' | 'permanent' | 'invalid_address';

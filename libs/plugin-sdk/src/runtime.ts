@@ -6,7 +6,14 @@ import { backoffDelay, retryAfterDelay } from './backoff';
 import { CIRCUIT_STATE_VALUE, type CircuitSettings } from './circuit-breaker';
 import { CircuitBreakers } from './circuit-breakers';
 import { BatchedRecordLookup, type DeliveryRecord, type DeliveryRecords } from './delivery-records';
-import { InvalidAddressError, isSendError, PermanentError, RetryableError, type SendError } from './errors';
+import {
+  isInvalidAddressError,
+  isPermanentError,
+  isRetryableError,
+  isSendError,
+  RetryableError,
+  type SendError,
+} from './errors';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
@@ -71,9 +78,16 @@ export interface PluginRuntimeOptions {
    * BullMQ fails it without running it, and the runtime records the delivery `failed` (reason `stalled`).
    */
   maxStalledCount?: number;
+  /**
+   * How many times a delivery may be throttled (the queue paused for it, no attempt spent) before
+   * it fails with reason `throttled`, or moves to its next provider: a provider answering 429
+   * forever must not hold it forever. Default 50.
+   */
+  maxThrottledRetries?: number;
 }
 
 export const DEFAULT_FALLBACK_AFTER_ATTEMPTS = 3;
+export const DEFAULT_MAX_THROTTLED_RETRIES = 50;
 
 export interface PluginHealth {
   healthy: boolean;
@@ -92,6 +106,7 @@ export class PluginRuntime {
     private readonly ledgerConnection: Redis,
     private readonly circuits: CircuitBreakers | undefined,
     private readonly fallbackAfterAttempts: number,
+    private readonly maxThrottledRetries: number,
   ) {}
 
   static async start(options: PluginRuntimeOptions): Promise<PluginRuntime> {
@@ -160,7 +175,7 @@ export class PluginRuntime {
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-          err instanceof RetryableError && err.retryAfterMs !== undefined
+          isRetryableError(err) && err.retryAfterMs !== undefined
             ? retryAfterDelay(err.retryAfterMs)
             : backoffDelay(attemptsMade, settings.backoff.baseMs, settings.backoff.maxMs),
       },
@@ -205,6 +220,7 @@ export class PluginRuntime {
       ledgerConnection,
       circuit,
       options.fallbackAfterAttempts ?? DEFAULT_FALLBACK_AFTER_ATTEMPTS,
+      options.maxThrottledRetries ?? DEFAULT_MAX_THROTTLED_RETRIES,
     );
     metrics.healthy.set({ plugin: plugin.name }, 1);
     metrics.circuit.set({ plugin: plugin.name }, 0);
@@ -439,14 +455,22 @@ export class PluginRuntime {
   ): Promise<string> {
     const delivery = job.data;
     const info = outcomeError(error);
-    if (error instanceof RetryableError) {
+    if (isRetryableError(error)) {
       if (error.throttled) {
         // Provider throttles the account: pause the whole queue, the job keeps its attempt.
         deps.metrics.attempts.inc({ ...deps.labels, result: 'throttled' });
+        const throttledRuns = (delivery.throttledRuns ?? 0) + 1;
+        if (throttledRuns > this.maxThrottledRetries) {
+          if ((delivery.fallback ?? []).length > 0)
+            return this.reroute(delivery, attempt, 'provider_failed', info, deps);
+          return this.fail(delivery, attempt, 'throttled', info, deps, error);
+        }
         deps.log.warn(
-          { code: error.code, retryAfterMs: error.retryAfterMs },
+          { code: error.code, retryAfterMs: error.retryAfterMs, throttledRuns },
           'provider throttled; pausing queue',
         );
+        // Counted in the job itself: it survives the worker, and attemptsMade does not move.
+        await job.updateData({ ...delivery, throttledRuns });
         await this.worker.rateLimit(retryAfterDelay(error.retryAfterMs ?? 1000));
         throw Worker.RateLimitError();
       }
@@ -455,7 +479,8 @@ export class PluginRuntime {
       // With somewhere else to go, a shorter budget here: the next provider is likelier to work than a 6th try.
       const budget = chain.length > 0 ? Math.min(maxAttempts, this.fallbackAfterAttempts) : maxAttempts;
       if (attempt < budget) {
-        deps.metrics.attempts.inc({ ...deps.labels, result: 'retry' });
+        // A 429 for one address (Retry-After, no queue pause) is throttling too, for the metric and its alert.
+        deps.metrics.attempts.inc({ ...deps.labels, result: error.status === 429 ? 'throttled' : 'retry' });
         deps.log.warn(
           { code: error.code, status: error.status, err: error.message },
           'send failed; will retry',
@@ -466,7 +491,7 @@ export class PluginRuntime {
       if (chain.length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
       return this.fail(delivery, attempt, 'retries_exhausted', info, deps, error);
     }
-    if (error instanceof PermanentError && error.configuration) {
+    if (isPermanentError(error) && error.configuration) {
       this.setHealth({ healthy: false, reason: `${error.code ?? 'configuration'}: ${error.message}` });
       // Our account at this provider is refused: another provider can still deliver the message.
       if ((delivery.fallback ?? []).length > 0)
@@ -496,7 +521,12 @@ export class PluginRuntime {
     },
     error: SendError,
   ): Promise<never> {
-    deps.metrics.attempts.inc({ ...deps.labels, result: reason === 'retries_exhausted' ? 'retry' : reason });
+    // A throttled delivery's last answer is already counted (as `throttled`).
+    if (reason !== 'throttled')
+      deps.metrics.attempts.inc({
+        ...deps.labels,
+        result: reason === 'retries_exhausted' ? 'retry' : reason,
+      });
     deps.log.warn({ reason, code: error.code, status: error.status, err: error.message }, 'delivery failed');
     await deps.report({ type: 'failed', job: delivery, attempt, at: new Date(), reason, error: info });
     // Final: the job lands in BullMQ's failed set (the dead-letter view) without further retries.
@@ -524,7 +554,9 @@ export class PluginRuntime {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
     await deps.ledger.release(delivery.deliveryId, this.plugin.name, cause);
-    const next: DeliveryJob = { ...delivery, plugin: to, fallback: rest };
+    // The next provider has its own throttling budget.
+    const { throttledRuns: _ours, ...handed } = delivery;
+    const next: DeliveryJob = { ...handed, plugin: to, fallback: rest };
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });
     deps.log.warn({ to, cause, err: info?.message }, 'handing the delivery to the next provider');
@@ -552,15 +584,15 @@ export class PluginRuntime {
 
 /** Failures that say the provider (or our account there) is in trouble, as opposed to the message or address. */
 function providerSide(error: SendError): boolean {
-  if (error instanceof RetryableError) return !error.throttled;
-  return error instanceof PermanentError && error.configuration;
+  if (isRetryableError(error)) return !error.throttled;
+  return isPermanentError(error) && error.configuration;
 }
 
 function outcomeError(error: SendError): OutcomeError {
   const info: OutcomeError = { kind: error.kind, message: error.message.slice(0, 500) };
   if (error.code !== undefined) info.code = error.code;
   if (error.status !== undefined) info.status = error.status;
-  if (error instanceof InvalidAddressError) {
+  if (isInvalidAddressError(error)) {
     info.addressReason = error.reason;
     if (error.invalidSince) info.invalidSince = error.invalidSince.toISOString();
   }

@@ -12,6 +12,7 @@ import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
 import { databaseProblem } from './database-problem';
+import { listPluginsCommand } from './plugins-command';
 import { runSandbox } from './sandbox-command';
 
 /** A wrong command-line option (not a configuration variable): printed as is, exit 1. */
@@ -94,6 +95,16 @@ program
     console.log(`sandbox listening on ${url}`);
   });
 
+program
+  .command('plugins')
+  .description(
+    "list plugins (name, package, channel, version, SDK range, health): a running server's with --url, else what this environment loads",
+  )
+  .option('--url <url>', 'a running server (its admin API, with CLARION_ADMIN_TOKEN)')
+  .action(async (opts: { url?: string }) => {
+    console.log(JSON.stringify(await listPluginsCommand(opts.url), null, 2));
+  });
+
 const apps = program.command('apps').description('manage apps');
 apps
   .command('create')
@@ -151,6 +162,7 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     error instanceof EnvError ||
     error instanceof UsageError ||
     (error as Error)?.name === 'PluginLoadError' ||
+    (error as Error)?.name === 'RemoteError' ||
     (error as Error)?.name === 'MissingServiceError' ||
     (error as Error)?.name === 'DevProblem' ||
     (error as Error)?.name === 'PluginConfigError'

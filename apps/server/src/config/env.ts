@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { outboundPolicy } from '@clarion/plugin-sdk';
 import { z } from 'zod';
+import { providerOrderSchema } from '../plugins/provider-order';
 import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
 
 const bool = z
@@ -57,6 +58,8 @@ export const envSchema = z.object({
   /** A folder of files named CLARION_<PLUGIN>_<KEY> holding plugin settings (the environment wins). */
   CLARION_PLUGIN_SETTINGS_DIR: z.string().optional(),
   CLARION_WORKER_PLUGINS: csv.default([]),
+  /** Default provider order per channel for apps without their own (`sms=twilio,vonage;email=sendgrid,smtp`). */
+  CLARION_PROVIDERS: providerOrderSchema,
   CLARION_WORKER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   CLARION_QUEUE_PREFIX: z
     .string()
@@ -132,6 +135,8 @@ export const envSchema = z.object({
   CLARION_RETRY_BACKOFF_MAX_MS: z.coerce.number().int().positive().optional(),
   /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
   CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  /** Times a provider may throttle one delivery (429, queue paused) before it fails with reason `throttled`. */
+  CLARION_THROTTLE_MAX_RETRIES: z.coerce.number().int().min(0).default(50),
   /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */
   CLARION_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(0).default(5),
   CLARION_CIRCUIT_WINDOW_MS: z.coerce.number().int().positive().default(30_000),
@@ -222,6 +227,24 @@ export function loadDatabaseUrl(source: NodeJS.ProcessEnv = process.env): string
 /** CLARION_ENCRYPTION_KEY (or its _FILE), validated like at start: for commands that seal secrets. */
 export function loadEncryptionKey(source: NodeJS.ProcessEnv = process.env): string {
   return validated(envSchema.pick({ CLARION_ENCRYPTION_KEY: true }), source).CLARION_ENCRYPTION_KEY;
+}
+
+/** The variables that say which plugins load and how they are ordered: for `clarion plugins`. */
+export function loadPluginEnv(source: NodeJS.ProcessEnv = process.env) {
+  return validated(
+    envSchema.pick({
+      CLARION_PLUGINS: true,
+      CLARION_PLUGIN_PATH: true,
+      CLARION_PLUGIN_SETTINGS_DIR: true,
+      CLARION_PROVIDERS: true,
+    }),
+    source,
+  );
+}
+
+/** CLARION_ADMIN_TOKEN (or its _FILE): for commands that call a running server's admin API. */
+export function loadAdminToken(source: NodeJS.ProcessEnv = process.env): string {
+  return validated(envSchema.pick({ CLARION_ADMIN_TOKEN: true }), source).CLARION_ADMIN_TOKEN;
 }
 
 /** The drain window of this process: only a process that serves the API has traffic to drain. */

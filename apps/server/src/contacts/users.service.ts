@@ -12,6 +12,9 @@ type Tx = EntityManager;
 const STORED_ATTRIBUTES_BYTES = 2 * JSON_LIMITS.attributes;
 
 /** Users and the contacts collected at install or sign-up. Every write is idempotent. */
+/** The user field each stored contact kind is set through (`PUT /v1/users/:id`). */
+const FIELD_OF_KIND: Record<string, string> = { email: 'email', phone: 'phone', url: 'webhookUrl' };
+
 @Injectable()
 export class UsersService {
   constructor(private readonly db: DataSource) {}
@@ -167,12 +170,21 @@ export class UsersService {
       [user.id],
     );
     const one = (kind: string) => contacts.find((c) => c.kind === kind)?.address ?? null;
+    // A provider may have disabled a contact (invalid_address, a STOP): deliveries skip it until it is set again.
+    const state = (c: (typeof contacts)[number]) => ({
+      disabled: c.disabled_at !== null,
+      disabledReason: c.disabled_reason,
+      disabledAt: c.disabled_at?.toISOString() ?? null,
+    });
     const { id: _internal, ...rest } = user;
     return {
       ...rest,
       email: one('email'),
       phone: one('phone'),
       webhookUrl: one('url'),
+      contacts: contacts
+        .filter((c) => c.kind !== 'device')
+        .map((c) => ({ field: FIELD_OF_KIND[c.kind] ?? c.kind, address: c.address, ...state(c) })),
       devices: contacts
         .filter((c) => c.kind === 'device')
         .map((c) => ({
@@ -180,8 +192,7 @@ export class UsersService {
           platform: c.platform,
           // Tokens are credentials of a sort: show only their tail.
           token: `…${c.address.slice(-8)}`,
-          disabled: c.disabled_at !== null,
-          disabledReason: c.disabled_reason,
+          ...state(c),
         })),
       topics: topics.map((t) => t.topic),
     };

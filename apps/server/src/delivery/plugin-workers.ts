@@ -63,6 +63,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           ...jobLockSettings(this.env),
           processor: workerProcessor(this.env, l.plugin.name),
           fallbackAfterAttempts: this.env.CLARION_FALLBACK_AFTER_ATTEMPTS,
+          maxThrottledRetries: this.env.CLARION_THROTTLE_MAX_RETRIES,
           circuit: circuitSettings(this.env),
           outbound: outboundPolicyOf(this.env),
         }),

@@ -201,6 +201,8 @@ export function openApiDocument(): OpenAPIObject {
         },
         get: {
           summary: 'A user with contacts and topics',
+          description:
+            '`contacts` lists the e-mail, phone and webhook contacts (`{field, address, disabled, disabledReason, disabledAt}`), `devices` the devices with the same state: a contact a provider declared dead (`invalid_address`, a bounce) is skipped until it is set again.',
           parameters: [userId],
           responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors },
         },
@@ -264,6 +266,15 @@ export function openApiDocument(): OpenAPIObject {
           summary: 'Unsubscribe',
           parameters: [userId, { name: 'topic', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 204: { description: 'Unsubscribed' }, ...errors },
+        },
+      },
+      '/admin/plugins': {
+        get: {
+          summary: 'The loaded plugins: name, package, channel, version, SDK range, health',
+          description:
+            '`{plugins: [{name, package, channel, version, sdkRange, health, reason?, warnings}]}`. `health` is `healthy` or `unhealthy` for the plugins this process sends with, `unknown` on an API-only process.',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Plugins' }, ...errors },
         },
       },
       '/admin/apps': {

@@ -18,13 +18,10 @@ describe('the plugin host loading plugin packages', () => {
   const root = mkdtempSync(join(__dirname, '.plugin-fixtures-'));
   const pluginPath = join(root, 'node_modules');
 
-  const plugin = (pkg: string, body: string) => {
+  const plugin = (pkg: string, body: string, version = '1.0.0') => {
     const dir = join(pluginPath, pkg);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({ name: pkg, version: '1.0.0', main: 'index.js' }),
-    );
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: pkg, version, main: 'index.js' }));
     writeFileSync(join(dir, 'index.js'), body);
   };
   const channelPlugin = (name: string, sdkVersion: string) => `
@@ -45,6 +42,20 @@ describe('the plugin host loading plugin packages', () => {
     plugin('@acme/webhook-clone', channelPlugin('webhook', '^0.1.0'));
     plugin('@acme/not-a-plugin', 'exports.hello = "world";');
     plugin('@acme/clarion-plugin-broken', "throw new Error('the native binding is missing');");
+    // Installed with its own copy of the SDK beside it, as `npm install` of both tarballs lays it out.
+    plugin(
+      '@acme/clarion-plugin-own-sdk',
+      `const { z } = require('zod');
+      exports.default = { name: 'own-sdk', version: '1.0.0', sdkVersion: '^0.1.0', channel: 'pager',
+        addressKind: 'url', config: z.object({}),
+        async createSender() { return { async send() { return {}; }, async close() {} }; } };`,
+      '2.3.4',
+    );
+    const sdk = join(dirname(require.resolve('@clarion/plugin-sdk')), '..');
+    const ownSdk = join(pluginPath, '@acme/clarion-plugin-own-sdk/node_modules/@clarion/plugin-sdk');
+    mkdirSync(ownSdk, { recursive: true });
+    cpSync(join(sdk, 'package.json'), join(ownSdk, 'package.json'));
+    cpSync(join(sdk, 'dist'), join(ownSdk, 'dist'), { recursive: true });
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -74,6 +85,24 @@ describe('the plugin host loading plugin packages', () => {
       ],
     );
     assert.deepEqual(loaded[1]!.config, { apiKey: 'pager-key-1234', timeoutMs: 2500 });
+  });
+
+  test("a plugin resolving its own copy of the SDK loads with a warning naming both copies; one sharing the server's has none", () => {
+    const loaded = load(['@acme/clarion-plugin-own-sdk', '@acme/clarion-plugin-pager'], {
+      CLARION_PAGER_API_KEY: 'pager-key-1234',
+    });
+    const [own, shared] = loaded;
+    assert.equal(own?.warnings.length, 1);
+    assert.match(
+      own!.warnings[0]!,
+      /^plugin "own-sdk" resolves its own copy of @clarion\/plugin-sdk \(0\.\d+\.\d+ at .*clarion-plugin-own-sdk\/node_modules\/@clarion\/plugin-sdk\), not the server's/,
+    );
+    assert.deepEqual(shared?.warnings, []);
+  });
+
+  test("a loaded plugin's version is its package's, not the one its code declares", () => {
+    const [own] = load(['@acme/clarion-plugin-own-sdk']);
+    assert.equal(own?.version, '2.3.4');
   });
 
   test('every problem is reported at once, each naming its package or variable', () => {

@@ -9,12 +9,17 @@ import {
 } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 import { BUILTIN_PLUGIN_PACKAGES } from './builtin-plugins';
+import { packageDirOf, packageVersion, sdkCopyWarning } from './plugin-package';
 
 export interface LoadedPlugin {
   packageName: string;
   plugin: AnyChannelPlugin;
   /** Validated when this process sends with the plugin; otherwise whatever parsed (undefined if nothing did). */
   config: unknown;
+  /** The package's own version (its package.json), else the plugin's declared one. */
+  version: string;
+  /** What the operator should know but that does not stop the start (another copy of the SDK). */
+  warnings: string[];
 }
 
 export interface LoadPluginsOptions {
@@ -55,17 +60,27 @@ function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n', 1)[0]!;
 }
 
-function requirePlugin(packageName: string, pluginPath: string): AnyChannelPlugin {
+interface RequiredPlugin {
+  plugin: AnyChannelPlugin;
+  /** The installed package's folder (undefined if it cannot be found from its entry point). */
+  dir: string | undefined;
+}
+
+function requirePlugin(packageName: string, pluginPath: string): RequiredPlugin {
   let mod: { default?: unknown };
+  let file: string;
   try {
     mod = require(packageName);
+    file = require.resolve(packageName);
   } catch (first) {
     // Installed with the server but broken: that error, not a second lookup's "not found".
     if (!isNotInstalled(first, packageName)) {
       throw new PluginLoadError(`cannot load plugin package "${packageName}": ${firstLine(first)}`);
     }
     try {
-      mod = createRequire(join(pluginPath, 'noop.js'))(packageName);
+      const fromPluginPath = createRequire(join(pluginPath, 'noop.js'));
+      mod = fromPluginPath(packageName);
+      file = fromPluginPath.resolve(packageName);
     } catch (second) {
       if (isNotInstalled(second, packageName)) {
         throw new PluginLoadError(
@@ -91,7 +106,20 @@ function requirePlugin(packageName: string, pluginPath: string): AnyChannelPlugi
       `plugin "${plugin.name}" (${packageName}) needs @clarion/plugin-sdk ${plugin.sdkVersion}, this server has ${SDK_VERSION}`,
     );
   }
-  return plugin as AnyChannelPlugin;
+  return { plugin: plugin as AnyChannelPlugin, dir: packageDirOf(file, packageName) };
+}
+
+/** The loaded form of a plugin: its package's version and what to warn about. */
+function described(packageName: string, required: RequiredPlugin, config: unknown): LoadedPlugin {
+  const { plugin, dir } = required;
+  const warning = sdkCopyWarning(plugin.name, dir);
+  return {
+    packageName,
+    plugin,
+    config,
+    version: packageVersion(dir) ?? plugin.version,
+    warnings: warning ? [warning] : [],
+  };
 }
 
 /** Has the operator set any CLARION_<PLUGIN>_* variable for this plugin? */
@@ -140,15 +168,16 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
   const loaded: LoadedPlugin[] = [];
   const problems: string[] = [];
   for (const packageName of packages) {
-    let plugin: AnyChannelPlugin;
+    let required: RequiredPlugin;
     try {
-      plugin = requirePlugin(packageName, options.pluginPath);
+      required = requirePlugin(packageName, options.pluginPath);
     } catch (error) {
       // A built-in that is absent from this image is skipped when nobody asked for it; a broken one never is.
       if (explicit || !(error instanceof PluginLoadError && error.notInstalled))
         problems.push((error as Error).message);
       continue;
     }
+    const { plugin } = required;
     const sandbox = options.sandboxConfigs?.[plugin.name];
     const named = runs !== 'all' && runs.includes(plugin.name);
     if (!explicit && !sandbox && !named && !configured(plugin, options.env)) continue;
@@ -158,12 +187,12 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       continue;
     }
     if (!sends(plugin.name)) {
-      loaded.push({ packageName, plugin, config: bestEffortConfig(plugin, options.env, sandbox ?? {}) });
+      loaded.push(described(packageName, required, bestEffortConfig(plugin, options.env, sandbox ?? {})));
       continue;
     }
     try {
       problems.push(...unknownSettings(plugin, options.env));
-      loaded.push({ packageName, plugin, config: pluginConfigFromEnv(plugin, options.env, sandbox ?? {}) });
+      loaded.push(described(packageName, required, pluginConfigFromEnv(plugin, options.env, sandbox ?? {})));
     } catch (error) {
       problems.push((error as Error).message);
     }

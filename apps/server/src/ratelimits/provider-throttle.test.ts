@@ -6,6 +6,7 @@ import { type Harness, json, startHarness, type TestApp } from '../testing/harne
 
 interface Delivery {
   status: string;
+  reason: string | null;
   attempts: number;
   events: { status: string }[];
 }
@@ -30,10 +31,11 @@ describe('provider throttling backs the whole plugin queue off', () => {
         CLARION_SENDGRID_API_KEY: cfg.apiKey,
         CLARION_SENDGRID_FROM: cfg.from,
         CLARION_SENDGRID_BASE_URL: cfg.baseUrl,
+        CLARION_THROTTLE_MAX_RETRIES: '3',
       },
     });
     app = await h.createApp();
-    for (const u of ['amy', 'ben'])
+    for (const u of ['amy', 'ben', 'cid'])
       await app.call(`/v1/users/${u}`, { method: 'PUT', body: { email: `${u}@example.com` } });
   });
   after(async () => {
@@ -76,5 +78,37 @@ describe('provider throttling backs the whole plugin queue off', () => {
       !amy.events.some((e) => e.status === 'retrying' || e.status === 'failed'),
       'a throttle is not a failed attempt',
     );
+  });
+
+  test('a provider answering 429 forever fails the delivery with reason `throttled` after CLARION_THROTTLE_MAX_RETRIES, each 429 counted as throttling', async () => {
+    const throttledCount = async () => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('clarion_plugin_send_attempts_total{') &&
+            l.includes('plugin="sendgrid"') &&
+            l.includes('result="throttled"'),
+        );
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const before = await throttledCount();
+    sendgrid.behaviors.add({
+      provider: 'sendgrid',
+      to: 'cid@example.com',
+      fail: 'rate_limit',
+      retryAfterSeconds: 0,
+    });
+    const id = await mail('cid');
+    const failed = await waitFor('failed', async () => {
+      const d = (await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`)))
+        .deliveries[0];
+      return d?.status === 'failed' ? d : undefined;
+    });
+    assert.equal(failed.reason, 'throttled');
+    // Three throttles waited out, the fourth 429 ends it: four requests, no more.
+    assert.equal(sendgrid.recorder.list({ to: 'cid@example.com', outcome: 'http_429' }).length, 4);
+    assert.equal((await throttledCount()) - before, 4);
   });
 });

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { InvalidAddressError, SendError } from '../errors';
+import { isInvalidAddressError, isSendError } from '../errors';
 import { silentLogger } from '../logger';
 import type { DeliveryJob } from '../message';
 import type { OutboundPolicy } from '../outbound/policy';
@@ -107,7 +107,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
             attempt: 1,
             log: silentLogger,
           }),
-          (error: unknown) => error instanceof InvalidAddressError,
+          (error: unknown) => isInvalidAddressError(error),
         );
       });
     }
@@ -119,7 +119,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       try {
         await sender.send(broken, { appConfig: options.appConfig?.(), attempt: 1, log: silentLogger });
       } catch (error) {
-        assert.ok(error instanceof SendError, `threw ${String(error)} instead of a SendError`);
+        assert.ok(isSendError(error), `threw ${String(error)} instead of a SendError`);
       }
     });
 
