@@ -81,7 +81,7 @@ describe('circuit breakers per destination for address-chosen plugins', () => {
     assert.equal(
       (await b.call('/v1/users/bob', { method: 'PUT', body: { webhookUrl: `${h.sandbox.url}/webhook/bob` } }))
         .status,
-      200,
+      201,
     );
     const sent = await json<{ id: string }>(
       await b.call('/v1/notifications', {
