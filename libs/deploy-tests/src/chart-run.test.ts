@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +20,9 @@ import {
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { find, type K8sObject, mustRender, one } from './helm';
-import { chartDir } from './paths';
+import { chartDir, deployDir } from './paths';
+
+const readme = readFileSync(join(deployDir, 'README.md'), 'utf8');
 
 const SECRETS = '/var/run/secrets/clarion/';
 const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -81,6 +83,7 @@ describe('the chart’s workloads, run for real', () => {
       CLARION_ADMIN_TOKEN_FILE: 'an-admin-token-long-enough',
       CLARION_ENCRYPTION_KEY_FILE: Buffer.alloc(32, 1).toString('base64'),
       ...PROVIDER_SECRETS,
+      ...secretOverrides,
     };
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
     for (const from of container.envFrom ?? []) {
@@ -106,6 +109,8 @@ describe('the chart’s workloads, run for real', () => {
     }
     return { ...env, ...own };
   }
+  /** Secret file contents a test puts in place of the defaults above, by `*_FILE` variable. */
+  let secretOverrides: Record<string, string> = {};
   const containerOf = (o: K8sObject): Container => o.spec.template.spec.containers[0] as Container;
 
   test('the migration hook Job migrates the database with what it is given', async () => {
@@ -338,5 +343,58 @@ describe('the chart’s workloads, run for real', () => {
       'clarion-worker-push',
       'clarion-worker-messaging',
     ]);
+  });
+  test('the deploy README’s Secret and helm install: the keys the default pods mount, generated as written, start them', async () => {
+    // The README's Helm block, continuation lines joined.
+    const block = /Create the Secret the default values expect[^\n]*\n\n((?: {4}.*\n)+)/.exec(readme)?.[1];
+    assert.ok(block, 'the README’s Helm block');
+    const statements = block
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    assert.ok(statements.includes('kubectl create namespace clarion'), statements.join('\n'));
+    const create = statements.find((st) => st.startsWith('kubectl -n clarion create secret generic '));
+    assert.ok(create, 'a kubectl create secret line');
+    const secretName = /create secret generic (\S+)/.exec(create)?.[1];
+    // Each --from-literal's value as the shell gives it (quotes removed, $(openssl …) run).
+    const literals: Record<string, string> = {};
+    for (const [, key, value] of create.matchAll(/--from-literal=([a-z-]+)=("[^"]*"|'[^']*'|\S+)/g)) {
+      const shell = spawnSync('bash', ['-euo', 'pipefail', '-c', `printf %s ${value}`], { encoding: 'utf8' });
+      assert.equal(shell.status, 0, shell.stderr);
+      literals[key!] = shell.stdout;
+    }
+    const install = statements.find((st) => st.startsWith('helm install '));
+    const [, release, chart, namespace] = /^helm install (\S+) (\S+) -n (\S+)/.exec(install ?? '') ?? [];
+    assert.equal(chart, 'deploy/helm/clarion');
+    const rendered = mustRender([], release, namespace);
+    // Every key of that Secret the default pods mount (projected volumes, secretKeyRef) is created.
+    const mounted = new Set<string>();
+    const podSpecs = [...find(rendered, 'Deployment'), ...find(rendered, 'Job')].map(
+      (o) => o.spec.template.spec,
+    );
+    for (const spec of podSpecs) {
+      for (const volume of spec.volumes ?? [])
+        for (const source of volume.projected?.sources ?? [])
+          if (source.secret?.name === secretName)
+            for (const item of source.secret.items) mounted.add(item.key);
+      for (const c of spec.containers)
+        for (const e of c.env ?? [])
+          if (e.valueFrom?.secretKeyRef?.name === secretName) mounted.add(e.valueFrom.secretKeyRef.key);
+    }
+    assert.ok(mounted.size > 0, `the default pods mount Secret ${secretName}`);
+    assert.deepEqual([...mounted].sort(), Object.keys(literals).sort());
+    // The generated admin token and encryption key are accepted: the default pods start with them
+    // (the URLs are this machine's in place of the README's cluster addresses).
+    assert.match(literals['admin-token'] ?? '', /^[0-9a-f]{48}$/);
+    secretOverrides = {
+      CLARION_ADMIN_TOKEN_FILE: literals['admin-token']!,
+      CLARION_ENCRYPTION_KEY_FILE: literals['encryption-key']!,
+    };
+    try {
+      assert.deepEqual(await runDeployments(rendered), [`${release}-api`, `${release}-worker-default`]);
+    } finally {
+      secretOverrides = {};
+    }
   });
 });
