@@ -35,6 +35,9 @@ const POOLS = {
   messaging: ['twilio', 'vonage', 'sendgrid', 'mailchimp', 'smtp', 'webhook'],
 };
 const MAX_APP_MB = 150;
+const REVISION =
+  spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+const CREATED = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** npm 11 as Node 24 ships it; the base image gets the same. */
 const NPM_VERSION = '11.21.3';
 const SECRETS = '/run/secrets/clarion';
@@ -121,6 +124,11 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         '--secret',
         `id=npmrc,src=${npmrc}`,
         ...(statSync(ca, { throwIfNoEntry: false }) ? ['--secret', `id=ca,src=${ca}`] : []),
+        // As the deploy README's `docker build` line passes them.
+        '--build-arg',
+        `REVISION=${REVISION}`,
+        '--build-arg',
+        `CREATED=${CREATED}`,
         '--tag',
         IMAGE,
         root,
@@ -245,6 +253,8 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       assert.ok(config.Labels[`org.opencontainers.image.${label}`], label);
     }
     assert.equal(config.Labels['org.opencontainers.image.base.name'], baseName);
+    assert.equal(config.Labels['org.opencontainers.image.revision'], REVISION);
+    assert.equal(config.Labels['org.opencontainers.image.created'], CREATED);
     const dev = podman(['run', '--rm', ...ulimits, IMAGE, 'dev'], { allowFail: true, quiet: true });
     assert.equal(dev.status, 1, dev.stderr);
     assert.match(dev.stderr, /^clarion: dev mode is not part of this installation/);
