@@ -8,7 +8,7 @@
 // 3. checks what /app holds (size, no tests, sources, maps, declarations, dev-only packages),
 // 4. runs `migrate`, the sandbox, an API and two worker pools (the chart's push / messaging
 //    layout) as separate containers: read-only root, every capability dropped, the image's
-//    non-root user, secrets as files, host network against this machine's PostgreSQL and Redis
+//    non-root user, secrets as files (each pool only its own plugins'), host network against this machine's PostgreSQL and Redis
 //    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`.
 //
 // Settings (environment), as for the other tests: TEST_DATABASE_ADMIN_URL (default
@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,9 @@ const POOLS = {
   messaging: ['twilio', 'vonage', 'sendgrid', 'mailchimp', 'smtp', 'webhook'],
 };
 const MAX_APP_MB = 150;
+const REVISION =
+  spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() || 'unknown';
+const CREATED = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** npm 11 as Node 24 ships it; the base image gets the same. */
 const NPM_VERSION = '11.21.3';
 const SECRETS = '/run/secrets/clarion';
@@ -121,6 +124,11 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         '--secret',
         `id=npmrc,src=${npmrc}`,
         ...(statSync(ca, { throwIfNoEntry: false }) ? ['--secret', `id=ca,src=${ca}`] : []),
+        // As the deploy README's `docker build` line passes them.
+        '--build-arg',
+        `REVISION=${REVISION}`,
+        '--build-arg',
+        `CREATED=${CREATED}`,
         '--tag',
         IMAGE,
         root,
@@ -245,6 +253,8 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       assert.ok(config.Labels[`org.opencontainers.image.${label}`], label);
     }
     assert.equal(config.Labels['org.opencontainers.image.base.name'], baseName);
+    assert.equal(config.Labels['org.opencontainers.image.revision'], REVISION);
+    assert.equal(config.Labels['org.opencontainers.image.created'], CREATED);
     const dev = podman(['run', '--rm', ...ulimits, IMAGE, 'dev'], { allowFail: true, quiet: true });
     assert.equal(dev.status, 1, dev.stderr);
     assert.match(dev.stderr, /^clarion: dev mode is not part of this installation/);
@@ -263,11 +273,18 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     secrets = mkdtempSync(join(tmpdir(), 'clarion-image-secrets-'));
     chmodSync(secrets, 0o755);
     const adminToken = randomBytes(24).toString('base64url');
+    // As the chart mounts them: the core secrets in core/, each plugin's in providers/<plugin>/.
     const files = {};
+    /** Per plugin, its settings' `<NAME>_FILE` variables (a container gets only the plugins it mounts). */
+    const pluginFiles = {};
     /** A secret as Kubernetes mounts it: a file (trailing newline), its path in `<NAME>_FILE`. */
-    const secret = (name, value) => {
-      writeFileSync(join(secrets, name), `${value}\n`, { mode: 0o444 });
-      files[`${name}_FILE`] = `${SECRETS}/${name}`;
+    const secret = (name, value, plugin) => {
+      const dir = plugin ? join('providers', plugin) : 'core';
+      mkdirSync(join(secrets, dir), { recursive: true, mode: 0o755 });
+      writeFileSync(join(secrets, dir, name), `${value}\n`, { mode: 0o444 });
+      if (plugin && !pluginFiles[plugin]) pluginFiles[plugin] = {};
+      const target = plugin ? pluginFiles[plugin] : files;
+      target[`${name}_FILE`] = `${SECRETS}/${dir}/${name}`;
     };
     secret('DATABASE_URL', dbUrl.href);
     secret('REDIS_URL', redisUrl);
@@ -275,7 +292,7 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     secret('CLARION_ENCRYPTION_KEY', randomBytes(32).toString('base64'));
 
     /** Runs the image as the chart does: read-only root, no capabilities, writable /tmp only. */
-    const locked = (name, env) => [
+    const locked = (name, env, plugins = []) => [
       '--name',
       name,
       '--network',
@@ -288,7 +305,11 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       '/tmp:rw,size=64m,mode=1777',
       ...ulimits,
       '--volume',
-      `${secrets}:${SECRETS}:ro`,
+      `${join(secrets, 'core')}:${SECRETS}/core:ro`,
+      ...plugins.flatMap((plugin) => [
+        '--volume',
+        `${join(secrets, 'providers', plugin)}:${SECRETS}/providers/${plugin}:ro`,
+      ]),
       ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
     ];
     const names = (role) => `clarion-image-${runId}-${role}`;
@@ -300,10 +321,12 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
           return `--- ${c}\n${out.stdout}${out.stderr}`;
         })
         .join('\n');
-    const start = (role, env, args) => {
+    /** Starts a container with the provider secrets of `plugins` mounted and named in its environment. */
+    const start = (role, env, args, plugins = []) => {
       const name = names(role);
       containers.push(name);
-      podman(['run', '--detach', ...locked(name, env), IMAGE, ...args]);
+      const own = Object.assign({}, ...plugins.map((plugin) => pluginFiles[plugin] ?? {}));
+      podman(['run', '--detach', ...locked(name, { ...env, ...own }, plugins), IMAGE, ...args]);
     };
 
     const migrate = podman(['run', '--rm', ...locked(names('migrate'), files), IMAGE, 'migrate']);
@@ -322,17 +345,24 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       { what: 'the sandbox', describe: logs },
     );
     const pluginConfigs = await (await fetch(`${sandboxUrl}/_sandbox/config`)).json();
-    // Every plugin's settings as files, each to every process: a worker pool needs only its own,
-    // but a server that still loads every configured plugin in every process needs them all.
+    // Every plugin's settings as files under its own folder: as in the chart, the API mounts every
+    // plugin's, a worker pool only its own plugins' (a pool that needed another's would not start).
     for (const [plugin, config] of Object.entries(pluginConfigs)) {
       for (const [key, value] of Object.entries(config)) {
         const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
         secret(
           `CLARION_${plugin.toUpperCase()}_${snake}`,
           typeof value === 'object' ? JSON.stringify(value) : String(value),
+          plugin,
         );
       }
     }
+    const allPlugins = [...POOLS.push, ...POOLS.messaging];
+    assert.deepEqual(
+      Object.keys(pluginFiles).sort(),
+      [...allPlugins].sort(),
+      'the sandbox configures every plugin',
+    );
     // The sandbox listens on this host's loopback: its webhook and Web Push endpoints are private addresses.
     const common = {
       ...files,
@@ -343,7 +373,12 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     };
     const apiPort = await freePort();
     const api = `http://127.0.0.1:${apiPort}`;
-    start('api', { ...common, CLARION_ROLE: 'api', PORT: apiPort, CLARION_PUBLIC_URL: api }, ['start']);
+    start(
+      'api',
+      { ...common, CLARION_ROLE: 'api', PORT: apiPort, CLARION_PUBLIC_URL: api },
+      ['start'],
+      allPlugins,
+    );
     const workerPorts = [];
     for (const [pool, plugins] of Object.entries(POOLS)) {
       const port = await freePort();
@@ -352,6 +387,7 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         `worker-${pool}`,
         { ...common, CLARION_ROLE: 'worker', CLARION_WORKER_PLUGINS: plugins.join(','), PORT: port },
         ['start'],
+        plugins,
       );
     }
     for (const port of [apiPort, ...workerPorts]) {
@@ -359,6 +395,14 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         what: `readiness on port ${port}`,
         describe: logs,
       });
+    }
+    for (const [pool, plugins] of Object.entries(POOLS)) {
+      const mountedProviders = podman(['exec', names(`worker-${pool}`), 'ls', `${SECRETS}/providers`]).stdout;
+      assert.deepEqual(
+        mountedProviders.trim().split('\n').sort(),
+        [...plugins].sort(),
+        `${pool} holds only its own credentials`,
+      );
     }
     for (const role of ['sandbox', 'api', 'worker-push', 'worker-messaging']) {
       const users = podman(['top', names(role), 'user'])

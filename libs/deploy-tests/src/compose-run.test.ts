@@ -21,6 +21,8 @@ import {
 import { parse } from 'yaml';
 import { deployDir } from './paths';
 
+const readme = readFileSync(join(deployDir, 'README.md'), 'utf8');
+
 const serverMain = join(dirname(require.resolve('@clarion/server/package.json')), 'dist', 'cli', 'main.js');
 const compose = parse(readFileSync(join(deployDir, 'compose.yaml'), 'utf8'), { merge: true }) as {
   services: Record<string, any>;
@@ -203,5 +205,69 @@ describe('compose: the Clarion services run as the file says, and deliver on eve
       'webhook:sent',
       'webpush:sent',
     ]);
+  });
+  test('the deploy README’s curl commands, run as written, deliver on every channel', async () => {
+    assert.ok(api, 'the services started');
+    // The indented block after "A first notification on every channel:", one statement per unindented line.
+    const block = /A first notification on every channel:\n\n((?: {4}.*\n|\n)+)/.exec(readme)?.[1];
+    assert.ok(block, 'the README’s request block');
+    const statements: string[] = [];
+    for (const line of block
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.slice(4))) {
+      if (/^\S/.test(line)) statements.push(line);
+      else statements[statements.length - 1] += `\n${line}`;
+    }
+    // Only what Docker and the reader provide is stood in for: the published ports and the
+    // `sandbox` service name, and the reader copying the key from the first answer.
+    const sandboxUrl = fakeUrl();
+    const out = mkdtempSync(join(tmpdir(), 'clarion-readme-'));
+    const appsAt = statements.findIndex((st) => st.includes('/admin/apps'));
+    assert.ok(appsAt >= 0, 'the README creates an app');
+    const script = statements
+      .map((statement, i) => {
+        let st = statement
+          .replace(/ {2,}# .*$/gm, '')
+          .replaceAll('http://localhost:3000', api.url)
+          .replaceAll('http://localhost:4010', sandboxUrl)
+          .replaceAll('http://sandbox:4010', sandboxUrl);
+        if (st === 'KEY=<appKey>:<appSecret>')
+          st = `KEY=$(node -e 'const {key}=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(key.appKey+":"+key.appSecret)' "${join(out, String(appsAt))}")`;
+        return `{ ${st}\n} > "${join(out, String(i))}"`;
+      })
+      .join('\n');
+    try {
+      const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+      const answers = statements.map((_, i) => readFileSync(join(out, String(i)), 'utf8'));
+      for (const [i, answer] of answers.entries())
+        assert.doesNotMatch(answer, /"error"/, `${statements[i]}\n→ ${answer}`);
+      const { key } = JSON.parse(answers[appsAt]!) as { key: { appKey: string; appSecret: string } };
+      const { id } = JSON.parse(answers[answers.length - 1]!) as { id: string };
+      assert.ok(id, 'the last request accepted a notification');
+      const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
+      const view = await waitFor('every delivery finished', async () => {
+        const res = await fetch(`${api.url}/v1/notifications/${id}`, { headers: { authorization: auth } });
+        const body = (await res.json()) as { deliveries: { plugin: string; status: string }[] };
+        return body.deliveries.length > 0 &&
+          body.deliveries.every((d) => d.status !== 'pending' && d.status !== 'queued')
+          ? body
+          : undefined;
+      });
+      assert.deepEqual(view.deliveries.map((d) => `${d.plugin}:${d.status}`).sort(), [
+        'apns:sent',
+        'fcm:sent',
+        'sendgrid:sent',
+        'twilio:sent',
+        'webhook:sent',
+        'webpush:sent',
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -144,4 +144,22 @@ describe('custom plugin installs', () => {
     install(init.command as string[], target);
     await runsWith(target);
   });
+  test('the deploy README’s derived-image lines are the example’s, and its npm install works', async () => {
+    const readme = readFileSync(join(deployDir, 'README.md'), 'utf8');
+    const block = /see `examples\/Dockerfile\.custom-plugin`:\n\n((?: {8}.*\n)+)/.exec(readme)?.[1];
+    assert.ok(block, 'the README’s Dockerfile lines');
+    const instructions = (text: string) =>
+      text
+        .replace(/\\\n\s*/g, ' ')
+        .split('\n')
+        .map((l) => l.trim().replace(/\s+/g, ' '))
+        .filter((l) => /^(RUN|USER|ENV) /.test(l));
+    const example = readFileSync(join(deployDir, 'examples', 'Dockerfile.custom-plugin'), 'utf8');
+    assert.deepEqual(instructions(block), instructions(example));
+    const run = /^RUN (npm install [^&]*?)\s*&&/m.exec(instructions(block).join('\n'));
+    assert.ok(run, 'a RUN npm install line');
+    const target = join(root, 'readme');
+    install(run[1]!.trim().split(/\s+/), target);
+    await runsWith(target);
+  });
 });
