@@ -8,7 +8,7 @@ import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { STATUS_WEBHOOK_QUEUE } from '../tracking/webhooks/status-webhook-dispatcher';
 
-const TABLES = ['users', 'contacts', 'status_webhooks', 'apps'];
+const TABLES = ['users', 'contacts', 'status_webhooks', 'apps', 'integrations'];
 
 /** Keys a browser would give: a P-256 point and a 16-byte auth secret. */
 function browserKeys() {
@@ -126,6 +126,13 @@ describe('outbound destinations under the default policy', () => {
           body: JSON.stringify({ webhookUrl: url }),
         }),
         'body.webhookUrl',
+      );
+      await refused(
+        await h.admin(`/admin/apps/${app.id}/integrations/webhook`, {
+          method: 'PUT',
+          body: JSON.stringify({ config: { url } }),
+        }),
+        'body.config.url',
       );
     }
     await refused(
