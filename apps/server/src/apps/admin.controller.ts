@@ -92,7 +92,9 @@ export class AdminController {
         { path: 'body', message: 'expected an object' },
       ]);
     const settings = UUID.test(appId)
-      ? await this.apps.patchSettings(appId, body as Record<string, unknown>)
+      ? await this.apps.patchSettings(appId, body as Record<string, unknown>, (merged) =>
+          assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: merged.webhookUrl }]),
+        )
       : null;
     if (!settings) throw notFound('app');
     return { settings };

@@ -128,6 +128,13 @@ describe('outbound destinations under the default policy', () => {
         'body.webhookUrl',
       );
       await refused(
+        await h.admin(`/admin/apps/${app.id}/settings`, {
+          method: 'PATCH',
+          body: JSON.stringify({ webhookUrl: url }),
+        }),
+        'body.webhookUrl',
+      );
+      await refused(
         await h.admin(`/admin/apps/${app.id}/integrations/webhook`, {
           method: 'PUT',
           body: JSON.stringify({ config: { url } }),
@@ -143,6 +150,10 @@ describe('outbound destinations under the default policy', () => {
       'body.settings.webhookUrl',
     );
     assert.deepEqual(await countRows(h.db.url, TABLES), before, 'nothing was written');
+    const settings = await json<{ settings: { webhookUrl?: string } }>(
+      await h.admin(`/admin/apps/${app.id}`),
+    );
+    assert.equal(settings.settings.webhookUrl, undefined, 'no refused webhookUrl was stored');
   });
 
   test('a name resolving to loopback is refused when connecting: invalid address, nothing sent, no provider text for client keys', async () => {
