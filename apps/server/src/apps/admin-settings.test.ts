@@ -70,9 +70,11 @@ describe('operators read an app and patch its settings', () => {
 
   test('a patch whose result the settings schema refuses is a 400 and changes nothing', async () => {
     const before = await read();
-    for (const body of [{ clientSmsPerDay: 'many' }, { unknownSetting: 1 }, [1, 2], 'null']) {
+    // A patch nested 20,000 levels deep is refused before the merge recurses into it (not a 500).
+    const deep = `${'{"providers":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    for (const body of [{ clientSmsPerDay: 'many' }, { unknownSetting: 1 }, [1, 2], 'null', deep]) {
       const res = await patch(body);
-      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.status, 400, JSON.stringify(body).slice(0, 100));
       const err = await json<{ error: { code: string; details: unknown } }>(res);
       assert.equal(err.error.code, 'invalid_request');
       assert.ok(err.error.details, 'details name the problem');

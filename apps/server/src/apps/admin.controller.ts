@@ -42,6 +42,8 @@ const rotateUserTokenSecretSchema = z
       .default(86_400),
   })
   .strict();
+/** Bounded before mergePatch recurses into it. */
+const settingsPatchSchema = freeRecord(JSON_LIMITS.settingsPatch);
 const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integrationConfig) }).strict();
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
@@ -91,8 +93,11 @@ export class AdminController {
       throw badRequest('the body must be a JSON object (a merge patch of the settings)', [
         { path: 'body', message: 'expected an object' },
       ]);
+    const patch = validate(settingsPatchSchema, body);
     const settings = UUID.test(appId)
-      ? await this.apps.patchSettings(appId, body as Record<string, unknown>)
+      ? await this.apps.patchSettings(appId, patch, (merged) =>
+          assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: merged.webhookUrl }]),
+        )
       : null;
     if (!settings) throw notFound('app');
     return { settings };

@@ -127,7 +127,12 @@ export class AppsService implements OnApplicationBootstrap {
    * Applies a JSON Merge Patch to the stored settings and validates the result as a whole. The row
    * is locked meanwhile: two concurrent patches of different settings both land. Null: no such app.
    */
-  async patchSettings(appId: string, patch: Record<string, unknown>): Promise<AppSettings | null> {
+  /** `check` may refuse the merged settings (by throwing); nothing is written then. */
+  async patchSettings(
+    appId: string,
+    patch: Record<string, unknown>,
+    check: (merged: AppSettings) => void = () => {},
+  ): Promise<AppSettings | null> {
     const settings = await this.db.transaction(async (tx) => {
       const [row]: { settings: unknown }[] = await tx.query(
         'SELECT settings FROM apps WHERE id = $1 FOR UPDATE',
@@ -135,6 +140,7 @@ export class AppsService implements OnApplicationBootstrap {
       );
       if (!row) return null;
       const merged = validate(appSettingsSchema, mergePatch(row.settings, patch));
+      check(merged);
       await tx.query('UPDATE apps SET settings = $2 WHERE id = $1', [appId, JSON.stringify(merged)]);
       return merged;
     });

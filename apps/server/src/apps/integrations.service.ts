@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { badRequest, notFound } from '../common/api-error';
+import { assertOutboundUrls } from '../common/outbound-urls';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
@@ -15,7 +16,7 @@ export class IntegrationsService {
   constructor(
     private readonly db: DataSource,
     private readonly registry: PluginRegistry,
-    @Inject(ENV) env: Env,
+    @Inject(ENV) private readonly env: Env,
   ) {
     this.box = new SecretBox(env.CLARION_ENCRYPTION_KEY);
   }
@@ -31,6 +32,8 @@ export class IntegrationsService {
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );
     }
+    // A URL the plugin will connect to (the webhook plugin's `url`) is refused here, not only when connecting.
+    assertOutboundUrls(this.env, urlFields(parsed.data));
     await this.db.query(
       `INSERT INTO integrations (app_id, plugin, config_encrypted) VALUES ($1, $2, $3)
        ON CONFLICT (app_id, plugin) DO UPDATE SET config_encrypted = EXCLUDED.config_encrypted, updated_at = now()`,
@@ -55,4 +58,12 @@ export class IntegrationsService {
     );
     return rows[0] ? JSON.parse(this.box.open(rows[0].config_encrypted)) : undefined;
   };
+}
+
+/** Top-level string settings named `url` or `…Url`: destinations a plugin connects to. */
+function urlFields(config: unknown): { path: string; url: string }[] {
+  if (typeof config !== 'object' || config === null) return [];
+  return Object.entries(config).flatMap(([key, value]) =>
+    typeof value === 'string' && /^url$|Url$/.test(key) ? [{ path: `body.config.${key}`, url: value }] : [],
+  );
 }

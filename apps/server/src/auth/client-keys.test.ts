@@ -216,7 +216,7 @@ describe('client keys', () => {
     });
     const error = await errorOf(changed, 409);
     assert.equal(JSON.stringify(error).includes(clientId), false);
-    assert.equal(error.details, undefined);
+    assert.deepEqual(error.details, []);
 
     // Server keys keep their behaviour, and cannot reach into the client namespace.
     const serverChanged = await app.call('/v1/notifications', {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
+import { errorBody } from '../common/framework-errors';
 
 /** Fastify route config flag on the routes client keys may call (set by ClientKeyAllowed). */
 export const CLIENT_ROUTE = 'clarionClientKey';
@@ -61,7 +62,7 @@ export function registerCors(fastify: FastifyInstance, db: () => DataSource): vo
     const origin = request.headers.origin;
     const method = request.headers['access-control-request-method'];
     const refuse = (status: number, code: string, message: string) =>
-      reply.status(status).send({ error: { code, message } });
+      reply.status(status).send(errorBody(code, message));
     if (typeof origin !== 'string' || typeof method !== 'string')
       return refuse(404, 'not_found', 'OPTIONS is answered only as a CORS preflight');
     const path = request.url.split('?')[0]!;

@@ -1,14 +1,17 @@
 import { HttpException } from '@nestjs/common';
 
-/** The one error shape every endpoint answers with: `{error: {code, message, details}}`. */
+/**
+ * The one error shape every endpoint answers with: `{error: {code, message, details}}`.
+ * `details` is always there (an empty list when there is nothing to add), so clients need no guard.
+ */
 export class ApiError extends HttpException {
   constructor(
     status: number,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
+    readonly details: unknown = [],
   ) {
-    super({ error: { code, message, ...(details === undefined ? {} : { details }) } }, status);
+    super({ error: { code, message, details } }, status);
   }
 }
 

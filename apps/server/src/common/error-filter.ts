@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { errorBody } from './framework-errors';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
 const CODES: Record<number, string> = {
@@ -35,15 +36,15 @@ export class ErrorFilter implements ExceptionFilter {
       }
       const message =
         typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
-      void reply.status(status).send({ error: { code: CODES[status] ?? 'error', message: String(message) } });
+      void reply.status(status).send(errorBody(CODES[status] ?? 'error', String(message)));
       return;
     }
     // Fastify's own errors (bad JSON, body too large) carry a statusCode.
     const statusCode = (exception as { statusCode?: number })?.statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-      void reply.status(statusCode).send({
-        error: { code: CODES[statusCode] ?? 'invalid_request', message: (exception as Error).message },
-      });
+      void reply
+        .status(statusCode)
+        .send(errorBody(CODES[statusCode] ?? 'invalid_request', (exception as Error).message));
       return;
     }
     if (isDatabaseUnavailable(exception)) {
@@ -52,15 +53,12 @@ export class ErrorFilter implements ExceptionFilter {
       void reply
         .status(503)
         .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
-        .send({
-          error: {
-            code: CODES[503],
-            message: 'the database is unavailable right now; nothing was stored, retry later',
-          },
-        });
+        .send(
+          errorBody(CODES[503]!, 'the database is unavailable right now; nothing was stored, retry later'),
+        );
       return;
     }
     this.log.error(exception);
-    void reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+    void reply.status(500).send(errorBody('internal', 'internal error'));
   }
 }

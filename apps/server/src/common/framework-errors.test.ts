@@ -106,6 +106,25 @@ describe('requests refused before any route: the documented error shape and the 
       413,
       'payload_too_large',
     ],
+    [
+      'an unsubscribe token that is garbage',
+      () =>
+        `POST /v1/unsubscribe?token=garbage HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      400,
+      'invalid_token',
+    ],
+    [
+      'no app key',
+      () => `GET /v1/users/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      401,
+      'unauthorized',
+    ],
+    [
+      'an unknown route',
+      () => `GET /v1/nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      404,
+      'not_found',
+    ],
   ];
 
   for (const [what, request, status, code] of cases) {
@@ -114,8 +133,12 @@ describe('requests refused before any route: the documented error shape and the 
       const res = await rawHttp(h.url, request());
       assert.equal(res.status, status, res.body);
       assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-      const body = JSON.parse(res.body) as { error?: { code?: unknown; message?: unknown } };
+      const body = JSON.parse(res.body) as {
+        error?: { code?: unknown; message?: unknown; details?: unknown };
+      };
       assert.equal(body.error?.code, code, res.body);
+      // The README promises `details` on every error: an empty list when there is nothing to add.
+      assert.ok(body.error?.details !== undefined, `details present: ${res.body}`);
       assert.equal(typeof body.error?.message, 'string');
       assert.ok(String(body.error?.message ?? '').length > 0);
       assert.deepEqual(await countRows(h.db.url, TABLES), before);

@@ -2,9 +2,13 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
-/** The documented error body, for answers written before Nest's error filter can see the request. */
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
+/** The documented error body (`details` always present), for answers written outside ApiError. */
+export function errorBody(
+  code: string,
+  message: string,
+  details: unknown = [],
+): { error: { code: string; message: string; details: unknown } } {
+  return { error: { code, message, details } };
 }
 
 /**

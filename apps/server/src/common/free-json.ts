@@ -14,6 +14,8 @@ export const JSON_LIMITS = {
   webhookJson: 256 * 1024,
   /** A provider integration's `config`. */
   integrationConfig: 64 * 1024,
+  /** A merge patch of an app's settings (checked before it is merged). */
+  settingsPatch: 64 * 1024,
 } as const;
 
 /**

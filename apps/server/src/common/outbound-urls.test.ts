@@ -8,7 +8,7 @@ import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { STATUS_WEBHOOK_QUEUE } from '../tracking/webhooks/status-webhook-dispatcher';
 
-const TABLES = ['users', 'contacts', 'status_webhooks', 'apps'];
+const TABLES = ['users', 'contacts', 'status_webhooks', 'apps', 'integrations'];
 
 /** Keys a browser would give: a P-256 point and a 16-byte auth secret. */
 function browserKeys() {
@@ -127,6 +127,20 @@ describe('outbound destinations under the default policy', () => {
         }),
         'body.webhookUrl',
       );
+      await refused(
+        await h.admin(`/admin/apps/${app.id}/settings`, {
+          method: 'PATCH',
+          body: JSON.stringify({ webhookUrl: url }),
+        }),
+        'body.webhookUrl',
+      );
+      await refused(
+        await h.admin(`/admin/apps/${app.id}/integrations/webhook`, {
+          method: 'PUT',
+          body: JSON.stringify({ config: { url } }),
+        }),
+        'body.config.url',
+      );
     }
     await refused(
       await h.admin('/admin/apps', {
@@ -136,6 +150,10 @@ describe('outbound destinations under the default policy', () => {
       'body.settings.webhookUrl',
     );
     assert.deepEqual(await countRows(h.db.url, TABLES), before, 'nothing was written');
+    const settings = await json<{ settings: { webhookUrl?: string } }>(
+      await h.admin(`/admin/apps/${app.id}`),
+    );
+    assert.equal(settings.settings.webhookUrl, undefined, 'no refused webhookUrl was stored');
   });
 
   test('a name resolving to loopback is refused when connecting: invalid address, nothing sent, no provider text for client keys', async () => {

@@ -85,15 +85,19 @@ function failure(error: unknown, log: Logger): BatchItemResult {
     return { status: error.getStatus(), error: body.error };
   }
   if (error instanceof HttpException && error.getStatus() < 500)
-    return { status: error.getStatus(), error: { code: 'invalid_request', message: error.message } };
+    return {
+      status: error.getStatus(),
+      error: { code: 'invalid_request', message: error.message, details: [] },
+    };
   if (isDatabaseUnavailable(error))
     return {
       status: 503,
       error: {
         code: 'unavailable',
         message: 'the database is unavailable right now; nothing was stored, retry later',
+        details: [],
       },
     };
   log.error(error);
-  return { status: 500, error: { code: 'internal', message: 'internal error' } };
+  return { status: 500, error: { code: 'internal', message: 'internal error', details: [] } };
 }

@@ -17,7 +17,7 @@ import { ADMIN_TOKEN, basic, type Harness, json, startHarness, type TestApp } fr
 
 /**
  * Every operation of /docs-json, sent hostile requests from a fixed seed: no answer may be a 5xx,
- * every 4xx has the documented `{error: {code, message}}` shape, and a refused request changes no
+ * every 4xx has the documented `{error: {code, message, details}}` shape, and a refused request changes no
  * row. CI runs the default count; more locally: CLARION_FUZZ_CASES=20000 CLARION_FUZZ_SEED=7.
  */
 const CASES = Number(process.env.CLARION_FUZZ_CASES ?? 800);
@@ -341,8 +341,12 @@ const SEED_BODIES: Record<string, unknown> = {
 function documentedShape(contentType: string, text: string): boolean {
   if (!contentType.startsWith('application/json')) return false;
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    return typeof body.error?.code === 'string' && typeof body.error.message === 'string';
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    return (
+      typeof body.error?.code === 'string' &&
+      typeof body.error.message === 'string' &&
+      body.error.details !== undefined
+    );
   } catch {
     return false;
   }

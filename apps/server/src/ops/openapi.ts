@@ -55,7 +55,7 @@ export function openApiDocument(): OpenAPIObject {
           properties: {
             error: {
               type: 'object',
-              required: ['code', 'message'],
+              required: ['code', 'message', 'details'],
               properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
             },
           },

@@ -162,7 +162,7 @@ export function hostileValue(rng: Prng): unknown {
     case 8:
       return {};
     case 9:
-      return nested(rng.pick([40, 200, 2_000, 8_000]), rng.chance(0.5) ? 'array' : 'object');
+      return nested(rng.pick([40, 200, 2_000, 8_000, 20_000]), rng.chance(0.5) ? 'array' : 'object');
     case 10:
       return 'a\u0000b';
     case 11:
