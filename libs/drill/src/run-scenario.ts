@@ -157,7 +157,7 @@ export async function runScenario(
       const lockLines = cluster.logLines().filter((line) => /missing lock|lock mismatch|stalled/i.test(line));
       if (lockLines.length > 0)
         options.log(
-          `${scenario.name}: ${lockLines.length} log lines about lost job locks, e.g. ${lockLines[0]}`,
+          `${scenario.name}: ${lockLines.length} log lines about missing or stalled job locks, e.g. ${lockLines[0]!.slice(0, 200)}`,
         );
       return {
         scenario: scenario.name,
