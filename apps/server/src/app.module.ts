@@ -22,6 +22,7 @@ import { EventIdPurger } from './dedup/event-id-purger';
 import { Enqueuer } from './delivery/enqueuer';
 import { FANOUT_QUEUE } from './delivery/fanout.constants';
 import { FanoutProcessor } from './delivery/fanout.processor';
+import { fanoutProcessorFor } from './delivery/fanout-worker';
 import { OutcomeRouter } from './delivery/outcome-router';
 import { PluginWorkers } from './delivery/plugin-workers';
 import { QueueReconciler } from './delivery/queue-reconciler';
@@ -190,7 +191,7 @@ export class AppModule {
           ? [
               PluginWorkers,
               Sweeper,
-              FanoutProcessor,
+              { provide: FanoutProcessor, useClass: fanoutProcessorFor(env) },
               DueScheduler,
               EventIdPurger,
               IdempotencyPurger,

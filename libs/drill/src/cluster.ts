@@ -24,6 +24,10 @@ export class Cluster {
   readonly admin = randomBytes(18).toString('base64url');
   private readonly env: NodeJS.ProcessEnv;
   private processes: ClarionProcess[] = [];
+  /** Every process started, stopped ones too: their logs outlive them. */
+  private readonly started: ClarionProcess[] = [];
+  /** When each SIGKILL was sent (ms since epoch). */
+  readonly kills: number[] = [];
   private apiPort = 0;
 
   constructor(databaseUrl: string, redisUrl: string) {
@@ -36,10 +40,10 @@ export class Cluster {
       CLARION_QUEUE_PREFIX: '{drill}',
       CLARION_PLUGINS: '@clarion/plugin-webhook',
       CLARION_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      // The receiver listens on loopback, which the default outbound policy refuses.
+      CLARION_OUTBOUND_ALLOW: '127.0.0.1',
       CLARION_MIGRATE_ON_START: 'false',
       CLARION_API_QUOTA: '1000000000',
-      // The signed receiver listens on loopback, which the outbound guard refuses by default.
-      CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: process.env.DRILL_LOG_LEVEL ?? 'error',
     };
   }
@@ -66,6 +70,7 @@ export class Cluster {
 
   /** Stops one process with a signal: SIGKILL is a crash, SIGTERM a graceful stop. */
   async signal(name: string, signal: NodeJS.Signals): Promise<void> {
+    if (signal === 'SIGKILL') this.kills.push(Date.now());
     await this.process(name).stop(signal);
   }
 
@@ -84,8 +89,13 @@ export class Cluster {
     await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
   }
 
-  private spawn(role: Role): Promise<ClarionProcess> {
-    return startClarionProcess({
+  /** What every process started so far wrote (LOG_LEVEL: DRILL_LOG_LEVEL, default error). */
+  logLines(): string[] {
+    return this.started.flatMap((p) => p.lines());
+  }
+
+  private async spawn(role: Role): Promise<ClarionProcess> {
+    const proc = await startClarionProcess({
       main: SERVER_MAIN,
       role,
       env: this.env,
@@ -93,5 +103,7 @@ export class Cluster {
       readyTimeoutMs: 60_000,
       ...(role === 'api' ? { port: this.apiPort } : {}),
     });
+    this.started.push(proc);
+    return proc;
   }
 }

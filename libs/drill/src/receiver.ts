@@ -8,6 +8,8 @@ import { WEBHOOK_SECRET } from './cluster';
 export class Receiver {
   /** Accepted requests per delivery id (more than 1: sent twice). */
   readonly byDelivery = new Map<string, number>();
+  /** When (ms since epoch) each delivery id's copies arrived: tells a duplicate from a kill from another. */
+  readonly arrivals = new Map<string, number[]>();
   /** Requests refused for a bad signature: Clarion signing wrongly would show here. */
   badSignatures = 0;
 
@@ -41,6 +43,9 @@ export class Receiver {
     const id = (r.payload as { id?: unknown } | undefined)?.id;
     if (r.outcome === 'accepted' && typeof id === 'string') {
       this.byDelivery.set(id, (this.byDelivery.get(id) ?? 0) + 1);
+      const times = this.arrivals.get(id);
+      if (times) times.push(Date.now());
+      else this.arrivals.set(id, [Date.now()]);
     }
     // The counts are all the drill needs; the recorder's own list would only grow.
     this.sandbox.recorder.clear();

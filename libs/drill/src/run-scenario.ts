@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OwnPostgres } from '@clarion/testkit';
 import { Client } from 'pg';
@@ -31,6 +32,15 @@ export interface ScenarioResult {
   lost: number;
   /** Deliveries received more than once. */
   duplicated: number;
+  /**
+   * Of those, the ones whose first copy arrived within a second of a worker's SIGKILL and whose
+   * second came after it: sends in flight or not yet recorded when the process died (the
+   * at-least-once window). A request the dying worker had written still reaches the receiver,
+   * so the first copy often arrives just after the signal.
+   */
+  duplicatedAtKill: number;
+  /** Worker SIGKILLs in the scenario. */
+  kills: number;
   /** Deliveries still pending, queued or retrying after the drain. */
   stuck: number;
   /** Client-visible errors by status (`network`: refused, reset, timed out); retried with the same eventId. */
@@ -44,6 +54,8 @@ export interface ScenarioResult {
 }
 
 const OPEN = ['pending', 'queued', 'retrying'];
+/** A duplicate whose first copy came this close to a SIGKILL (and its second after it) is counted as the kill's. */
+const KILL_WINDOW_MS = 1000;
 
 /**
  * One scenario on a fresh database (in the drill's PostgreSQL cluster), a fresh Redis and fresh
@@ -131,12 +143,30 @@ export async function runScenario(
         [ids],
       );
       const received = rows.filter((r) => (receiver.byDelivery.get(r.id) ?? 0) > 0).length;
+      const duplicates = rows.filter((r) => (receiver.byDelivery.get(r.id) ?? 0) > 1);
+      const timing = duplicates.map((r) => duplicateTiming(receiver.arrivals.get(r.id) ?? [], cluster.kills));
+      if (duplicates.length > 0) options.log(`${scenario.name}: ${describeDuplicates(timing)}`);
+      if (process.env.DRILL_LOG_FILE)
+        appendFileSync(
+          process.env.DRILL_LOG_FILE,
+          cluster
+            .logLines()
+            .map((l) => `${scenario.name} ${l}\n`)
+            .join(''),
+        );
+      const lockLines = cluster.logLines().filter((line) => /missing lock|lock mismatch|stalled/i.test(line));
+      if (lockLines.length > 0)
+        options.log(
+          `${scenario.name}: ${lockLines.length} log lines about missing or stalled job locks, e.g. ${lockLines[0]!.slice(0, 200)}`,
+        );
       return {
         scenario: scenario.name,
         accepted: ids.length,
         receivedUnique: received,
         lost: rows.length - received + (ids.length - (stored.rows[0]?.n ?? 0)),
-        duplicated: rows.filter((r) => (receiver.byDelivery.get(r.id) ?? 0) > 1).length,
+        duplicated: duplicates.length,
+        duplicatedAtKill: timing.filter((t) => t.atKillMs !== undefined).length,
+        kills: cluster.kills.length,
         stuck: rows.filter((r) => OPEN.includes(r.status)).length,
         errors: { ...sent.errors, ...(sent.abandoned > 0 ? { abandoned: sent.abandoned } : {}) },
         drainMs,
@@ -151,6 +181,50 @@ export async function runScenario(
     await receiver.stop();
     await redis.remove();
   }
+}
+
+interface DuplicateTiming {
+  /** From the SIGKILL to the first copy (negative: before it), if within KILL_WINDOW_MS and the second copy after it. */
+  atKillMs: number | undefined;
+  /** From the first copy to the second. */
+  gapMs: number;
+  /** From the nearest SIGKILL to the first copy (negative: before it); undefined without kills. */
+  fromKillMs: number | undefined;
+}
+
+function duplicateTiming(arrivals: number[], kills: number[]): DuplicateTiming {
+  const [first = 0, second = 0] = arrivals;
+  const kill = kills.find((k) => Math.abs(first - k) <= KILL_WINDOW_MS && second > k);
+  const nearest = kills.reduce<number | undefined>(
+    (best, k) => (best === undefined || Math.abs(first - k) < Math.abs(first - best) ? k : best),
+    undefined,
+  );
+  return {
+    atKillMs: kill === undefined ? undefined : first - kill,
+    gapMs: second - first,
+    fromKillMs: nearest === undefined ? undefined : first - nearest,
+  };
+}
+
+/** One log line: how the duplicates fall around the kills (which window produced them). */
+function describeDuplicates(timing: DuplicateTiming[]): string {
+  const range = (values: number[]) => `${Math.min(...values)}–${Math.max(...values)} ms`;
+  const atKill = timing.filter((t) => t.atKillMs !== undefined);
+  const others = timing.filter((t) => t.atKillMs === undefined);
+  const parts = [`${timing.length} duplicated`];
+  if (atKill.length > 0)
+    parts.push(
+      `${atKill.length} at a SIGKILL (first copy ${range(atKill.map((t) => t.atKillMs!))} from the signal, ` +
+        `second ${range(atKill.map((t) => t.gapMs))} later)`,
+    );
+  if (others.length > 0) {
+    const fromKill = others.flatMap((t) => (t.fromKillMs === undefined ? [] : [t.fromKillMs]));
+    parts.push(
+      `${others.length} otherwise (second copy ${range(others.map((t) => t.gapMs))} after the first` +
+        `${fromKill.length > 0 ? `; first copy ${range(fromKill)} from the nearest kill` : ''})`,
+    );
+  }
+  return parts.join('; ');
 }
 
 async function freshDatabase(pg: OwnPostgres, label: string): Promise<string> {

@@ -19,7 +19,9 @@ export function resultTable(results: ScenarioResult[]): string {
     String(r.accepted),
     String(r.receivedUnique),
     String(r.lost),
-    String(r.duplicated),
+    r.kills > 0 && r.duplicated > 0
+      ? `${r.duplicated} (${r.duplicatedAtKill} at a kill)`
+      : String(r.duplicated),
     String(r.stuck),
     errorsText(r.errors),
     seconds(r.drainMs),

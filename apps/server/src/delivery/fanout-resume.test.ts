@@ -47,6 +47,15 @@ describe('fan-out resumed over a chunk it had written', () => {
     return (await json<{ id: string }>(res)).id;
   };
 
+  test("a killed worker's fan-out is recovered on the delivery jobs' lock (CLARION_JOB_LOCK_MS), not BullMQ's 30 s", () => {
+    const { opts } = h.app!.get(FanoutProcessor).worker;
+    assert.equal(opts.lockDuration, h.env.CLARION_JOB_LOCK_MS);
+    assert.equal(opts.lockDuration, 10_000);
+    assert.equal(opts.stalledInterval, 2500);
+    assert.equal(opts.maxStalledCount, h.env.CLARION_JOB_MAX_STALLS);
+    assert.equal(opts.concurrency, 2);
+  });
+
   test('the repeated chunk writes no second row, counts no user twice and takes no second cap slot', async () => {
     const id = await send({ topic: 'resume' });
     await waitFor('expanded and sent', async () => {

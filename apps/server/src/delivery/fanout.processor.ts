@@ -1,5 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger } from '@nestjs/common';
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppsService } from '../apps/apps.service';
@@ -15,7 +15,7 @@ import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { UserCaps } from '../ratelimits/user-caps';
 import { planOrSuppress } from '../templates/plan-or-suppress';
 import { delayUntil, Enqueuer } from './enqueuer';
-import { FANOUT_CHUNK, FANOUT_QUEUE } from './fanout.constants';
+import { FANOUT_CHUNK } from './fanout.constants';
 import { QueueRegistry } from './queue-registry';
 
 /** How long a fan-out waits before it looks at a full queue again. */
@@ -36,8 +36,10 @@ interface FanoutData {
  * killed worker resumes where it stopped. While a plugin queue it feeds holds more than
  * CLARION_FANOUT_MAX_BACKLOG jobs, it steps aside (delayed, cursor kept): a campaign sent faster
  * than a provider takes it then waits as rows not yet written, not as rendered jobs in Redis.
+ *
+ * Registered as a BullMQ worker by fanoutProcessorFor (fanout-worker.ts), which sets its job lock.
  */
-@Processor(FANOUT_QUEUE, { concurrency: 2 })
+@Injectable()
 export class FanoutProcessor extends WorkerHost {
   private readonly log = new Logger('fanout');
 

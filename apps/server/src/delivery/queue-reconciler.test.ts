@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pluginQueueName } from '@clarion/plugin-sdk';
-import { clearPrefix, testRedis, waitFor } from '@clarion/testkit';
-import { Queue } from 'bullmq';
+import { type ClarionProcess, clearPrefix, startClarionProcess, testRedis, waitFor } from '@clarion/testkit';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
@@ -159,6 +160,82 @@ describe('queue reconciler: a job lost while the rest of Redis looks intact', ()
       },
       { timeoutMs: 15_000 },
     );
+    assert.equal(receiptsById(h.sandbox, { notificationId: id }).get(delivery.id)?.accepted, 1);
+  });
+});
+
+/**
+ * A job whose last attempt could not write its outcome (the database was away when it reported
+ * `failed`) ends in BullMQ's failed set while PostgreSQL still says `queued`. Redis holds the
+ * job, so "is it there?" alone would leave the delivery `queued` for good.
+ */
+describe('queue reconciler: a job that ended without its outcome recorded', () => {
+  let h: Harness;
+  let app: TestApp;
+  const redis = testRedis();
+  let queue: Queue;
+  let worker: ClarionProcess | undefined;
+
+  before(async () => {
+    h = await startHarness({ label: 'reconcileended', role: 'api' });
+    app = await h.createApp();
+    queue = new Queue(pluginQueueName('webhook'), { connection: redis.duplicate(), prefix: h.prefix });
+  });
+  after(async () => {
+    await worker?.stop();
+    await queue.close();
+    redis.disconnect();
+    await h.close();
+  });
+
+  test('a failed job whose delivery is still queued is run again, and the delivery ends sent once', async () => {
+    await app.call('/v1/users/ended', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/ended` },
+    });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: 'ended' }, content: { webhook: { json: { ended: true } } } },
+    });
+    assert.equal(res.status, 202);
+    const { id } = await json<{ id: string }>(res);
+    const status = async () =>
+      (
+        await sql<{ id: string; status: string }>(
+          h.db.url,
+          'SELECT id, status FROM deliveries WHERE notification_id = $1',
+          [id],
+        )
+      )[0];
+    const delivery = await waitFor('queued', async () => {
+      const row = await status();
+      return row?.status === 'queued' ? row : undefined;
+    });
+
+    // Its last attempt: the outcome write fails, the job lands in the failed set, PostgreSQL is not told.
+    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    const failing = new Worker(
+      pluginQueueName('webhook'),
+      async () => {
+        throw new UnrecoverableError('could not record the failure: database away');
+      },
+      { connection, prefix: h.prefix },
+    );
+    await waitFor('failed in Redis', async () => (await queue.getJobState(delivery.id)) === 'failed');
+    await failing.close();
+    connection.disconnect();
+    assert.equal((await status())?.status, 'queued');
+
+    assert.equal(await h.app!.get(QueueReconciler).reconcile(0), 1);
+    assert.ok(READY.includes(await queue.getJobState(delivery.id)), 'run again: ready for a worker');
+    assert.equal(await h.app!.get(QueueReconciler).reconcile(0), 0, 'once: the new job is left alone');
+
+    worker = await startClarionProcess({
+      main: join(__dirname, '..', 'cli', 'main.js'),
+      role: 'worker',
+      env: h.childEnv(),
+      output: 'capture',
+    });
+    await waitFor('sent', async () => (await status())?.status === 'sent', { timeoutMs: 20_000 });
     assert.equal(receiptsById(h.sandbox, { notificationId: id }).get(delivery.id)?.accepted, 1);
   });
 });

@@ -29,10 +29,13 @@ const QUEUED_PAGE_SQL = `
  * all bring back a copy that holds what it held then, not what was added since. So no marker in
  * Redis can say whether it is intact; each pass instead asks PostgreSQL which deliveries are
  * `queued` (for longer than `graceMs`: a job is added before its delivery is marked queued, so
- * a young one is simply in flight) and checks, one pipelined EXISTS per delivery, that Redis
+ * a young one is simply in flight) and checks, in one pipeline per page, that Redis
  * holds its job. Missing ones are re-added (job id = delivery id, so one re-added twice is still
  * one job); the send gate's database check keeps a re-added delivery that was in fact sent from
- * being sent again.
+ * being sent again. A job Redis holds as finished (failed or completed) while its delivery is
+ * still `queued` ended without its outcome being written (the database was away when its last
+ * attempt reported): nothing would ever run it again, so it is removed and re-added too, and the
+ * new run records an outcome.
  */
 @Injectable()
 export class QueueReconciler {
@@ -68,21 +71,35 @@ export class QueueReconciler {
       this.cursor = rows.at(-1)!.id;
     }
     if (readded > 0)
-      this.log.warn(`Redis had lost the jobs of ${readded} queued deliveries: re-added them from PostgreSQL`);
+      this.log.warn(
+        `re-added the jobs of ${readded} queued deliveries from PostgreSQL (Redis had lost them, or they ended without an outcome)`,
+      );
     return readded;
   }
 
   private async readdMissing(rows: { id: string; plugin: string }[]): Promise<number> {
     const pipeline = this.redis.pipeline();
-    for (const r of rows) pipeline.exists(this.queues.forPlugin(r.plugin).toKey(r.id));
+    for (const r of rows) {
+      const queue = this.queues.forPlugin(r.plugin);
+      pipeline.exists(queue.toKey(r.id));
+      pipeline.zscore(queue.toKey('failed'), r.id);
+      pipeline.zscore(queue.toKey('completed'), r.id);
+    }
     const answers = (await pipeline.exec()) ?? [];
-    const missing: string[] = [];
-    rows.forEach((r, i) => {
-      const [error, exists] = answers[i] ?? [new Error('no answer')];
+    const answer = (i: number): unknown => {
+      const [error, value] = answers[i] ?? [new Error('no answer')];
       if (error) throw error;
+      return value;
+    };
+    const missing: string[] = [];
+    const finished: { id: string; plugin: string }[] = [];
+    rows.forEach((r, i) => {
+      const [exists, failed, completed] = [answer(3 * i), answer(3 * i + 1), answer(3 * i + 2)];
       if (exists === 0) missing.push(r.id);
+      else if (failed !== null || completed !== null) finished.push(r);
     });
-    if (missing.length === 0) return 0;
+    if (missing.length === 0 && finished.length === 0) return 0;
+    if (finished.length > 0) missing.push(...(await this.removeFinished(finished)));
     // Read again: a job that finished between the page and the check has its outcome recorded by now.
     const lost: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
       `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at
@@ -95,5 +112,28 @@ export class QueueReconciler {
     const ok = await this.enqueuer.enqueue(lost.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at) })));
     if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
     return lost.length;
+  }
+
+  /**
+   * Removes the finished jobs of deliveries still `queued` in PostgreSQL (read again: an outcome
+   * written since is kept); returns their ids, to be re-added like lost ones.
+   */
+  private async removeFinished(finished: { id: string; plugin: string }[]): Promise<string[]> {
+    const still: { id: string }[] = await this.db.query(
+      `SELECT id::text FROM deliveries WHERE id = ANY($1::uuid[]) AND status = 'queued' AND job IS NOT NULL`,
+      [finished.map((f) => f.id)],
+    );
+    const ids = new Set(still.map((r) => r.id));
+    const removed: string[] = [];
+    for (const f of finished) {
+      if (!ids.has(f.id)) continue;
+      // 0: the job is locked (run again meanwhile); it will record its own outcome.
+      if ((await this.queues.forPlugin(f.plugin).remove(f.id)) === 1) removed.push(f.id);
+    }
+    if (removed.length > 0)
+      this.log.warn(
+        `${removed.length} queued deliveries had jobs that ended without a recorded outcome: running them again`,
+      );
+    return removed;
   }
 }
