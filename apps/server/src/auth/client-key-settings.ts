@@ -21,6 +21,6 @@ export const clientKeySettings = {
   clientSmsPerDay: z.number().int().min(0).max(1000).default(5),
   /** Browser origins that may call the client-key routes (CORS). Default: none. */
   corsOrigins: z.array(origin).max(100).default([]),
-  /** Verified e-mail senders: when set, an e-mail's `from` must be one of these addresses. Unset: any valid address. */
+  /** Verified e-mail senders: an e-mail's `from` must be one of these addresses. Unset: `from` may not be set (the provider's configured sender). */
   senders: z.array(mailboxSchema).min(1).max(100).optional(),
 };

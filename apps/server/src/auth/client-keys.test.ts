@@ -299,14 +299,21 @@ describe('client keys', () => {
     });
     assert.equal(template.status, 400);
     assert.equal(await notifications(), before);
-    // Valid ones reach the provider, the display name split off.
+    // Without verified senders an app may not choose from at all (it could send as any domain).
+    const unlisted = await app.call('/v1/notifications', { body: mail({ from: 'shop@app.example' }) });
+    assert.equal((await errorOf(unlisted, 422)).code, 'unverified_sender');
+    assert.equal(await notifications(), before);
+    // Valid verified ones reach the provider, the display name split off.
+    const shop = await t.h.createApp({ senders: ['shop@app.example'] });
     assert.equal(
-      (await app.call('/v1/users/eve', { method: 'PUT', body: { email: 'eve@example.com' } })).status,
+      (await shop.call('/v1/users/eve', { method: 'PUT', body: { email: 'eve@example.com' } })).status,
       201,
     );
     const valid = ['shop@app.example', 'Shop <shop@app.example>', '"Shop, Inc." <shop@app.example>'];
     for (const from of valid) {
-      const res = await app.call('/v1/notifications', { body: { ...mail({ from }), to: { userId: 'eve' } } });
+      const res = await shop.call('/v1/notifications', {
+        body: { ...mail({ from }), to: { userId: 'eve' } },
+      });
       assert.equal(res.status, 202, from);
     }
     const sent = await t.messaging.recorder.waitFor(3, {

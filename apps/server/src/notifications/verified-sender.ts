@@ -4,13 +4,13 @@ import { parseMailbox } from '../common/email-address';
 import type { ChannelContents } from './notification-request';
 
 /**
- * With a list of verified senders (app setting `senders`), an e-mail's `from` must be one of
- * them (compared by address), in every locale of a template; without `from` the plugin's configured sender is used. Without a
- * list any valid address is accepted.
+ * An e-mail's `from` must be one of the app's verified senders (app setting `senders`, compared by
+ * address), in every locale of a template: otherwise any tenant could send as any domain. Without
+ * `from` the plugin's configured sender is used; an app without `senders` may not set `from`.
  */
 export function assertVerifiedSender(settings: AppSettings, contents: ChannelContents[]): void {
-  if (settings.senders === undefined) return;
-  const verified = settings.senders.map((s) => parseMailbox(s)?.address);
+  const senders = settings.senders ?? [];
+  const verified = senders.map((s) => parseMailbox(s)?.address);
   for (const { email } of contents) {
     const from = email?.from;
     if (from === undefined) continue;
@@ -19,8 +19,10 @@ export function assertVerifiedSender(settings: AppSettings, contents: ChannelCon
     throw new ApiError(
       422,
       'unverified_sender',
-      `from "${address ?? from}" is not one of the app's verified senders`,
-      { senders: settings.senders },
+      senders.length === 0
+        ? `from "${address ?? from}": this app has no verified senders; list them in its settings (senders), or leave from out to use the provider's configured sender`
+        : `from "${address ?? from}" is not one of the app's verified senders`,
+      { senders },
     );
   }
 }
