@@ -13,6 +13,9 @@ import { errorPage, preferenceCentrePage } from './preference-centre-page';
 import { PreferenceCentreTokens } from './preference-centre-token';
 import { preferenceGrid, rulesFromForm } from './preference-grid';
 
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 interface Holder {
   appName: string;
   appId: string;
@@ -98,7 +101,12 @@ export class PreferenceCentreController {
 
   /** Runs `build`; an ApiError becomes an HTML page with its status (people, not API clients, read these). */
   private async page(reply: FastifyReply, build: () => Promise<string>): Promise<string> {
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      // No scripts, no framing (clickjacking), the form posts only here.
+      .header('content-security-policy', CSP)
+      .header('referrer-policy', 'no-referrer');
     try {
       return await build();
     } catch (error) {

@@ -90,6 +90,7 @@ describe('hosted preference centre: signed link, HTML page, form save', () => {
     const res = await fetch(local(url));
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.equal(
       res.headers.get('set-cookie'),
       null,
