@@ -32,6 +32,14 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
 
+# The preference-centre browser test (apps/server preference-centre): Debian's Chromium,
+# driven headless by playwright-core. Idempotent.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "services: installing chromium for the browser tests" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 # The PgBouncer test (apps/server notifications/pgbouncer-path): Debian's `pgbouncer`, which the
 # test runs itself on a free port (the package's own service is left alone). Idempotent.
 if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then

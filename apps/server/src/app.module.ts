@@ -51,6 +51,9 @@ import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { PluginsController } from './plugins/plugins.controller';
+import { PreferenceCentreController } from './preference-centre/preference-centre.controller';
+import { preferenceCentreProviders } from './preference-centre/preference-centre.providers';
+import { PreferenceCentreLinkController } from './preference-centre/preference-centre-link.controller';
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
@@ -160,11 +163,12 @@ export class AppModule {
               CancelController,
               TemplatesController,
               PreferencesController,
+              PreferenceCentreLinkController,
               DeliveriesController,
             ]
           : []),
         ...tracking.controllers,
-        ...(api ? [UnsubscribeController] : []),
+        ...(api ? [UnsubscribeController, PreferenceCentreController] : []),
       ],
       providers: [
         ...core,
@@ -182,6 +186,7 @@ export class AppModule {
               ApiQuota,
               ClientSmsBudget,
               PreferencesService,
+              ...preferenceCentreProviders,
               RedriveService,
               IdempotencyStore,
               { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

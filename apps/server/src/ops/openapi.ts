@@ -6,6 +6,7 @@ import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
 import { notificationRequestSchema } from '../notifications/notification-request';
+import { preferenceCentreOpenApi } from '../preference-centre/preference-centre.openapi';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
 import { trackingOpenApi } from '../tracking/tracking.openapi';
@@ -101,6 +102,7 @@ export function openApiDocument(): OpenAPIObject {
         AppSettings: schema(appSettingsSchema),
         ...templatesOpenApi.schemas,
         ...trackingOpenApi.schemas,
+        ...preferenceCentreOpenApi.schemas,
         ...redriveOpenApi.schemas,
         PutPreferences: schema(putPreferencesSchema),
       },
@@ -408,6 +410,7 @@ export function openApiDocument(): OpenAPIObject {
       },
       ...templatesOpenApi.paths,
       ...trackingOpenApi.paths,
+      ...preferenceCentreOpenApi.paths,
       ...redriveOpenApi.paths,
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { 200: { description: 'Alive' } } },

@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { ApiKeyGuard } from '../auth/api-key.guard';
+import type { AuthContext } from '../auth/auth-context';
+import { CurrentAuth } from '../auth/current-auth';
+import { ownUser } from '../auth/own-user';
+import { notFound } from '../common/api-error';
+import { validate } from '../common/validate';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import { PreferenceCentreTokens } from './preference-centre-token';
+
+const DAY = 24 * 3600;
+
+/** POST /v1/users/:userId/preferences/link. `expiresIn`: seconds the link works (default 30 days). */
+export const preferenceLinkSchema = z
+  .object({
+    expiresIn: z
+      .int()
+      .min(60)
+      .max(365 * DAY)
+      .optional(),
+  })
+  .strict();
+
+/** Server keys only: the link lets whoever holds it change the user's preferences. */
+@Controller('v1/users')
+@UseGuards(ApiKeyGuard)
+export class PreferenceCentreLinkController {
+  constructor(
+    private readonly db: DataSource,
+    @Inject(PreferenceCentreTokens) private readonly tokens: PreferenceCentreTokens,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  @Post(':userId/preferences/link')
+  @HttpCode(200)
+  async link(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
+    const externalId = ownUser(auth, userId);
+    const { expiresIn = 30 * DAY } = validate(preferenceLinkSchema, body ?? {});
+    const [user]: { id: string }[] = await this.db.query(
+      'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',
+      [auth.appId, externalId],
+    );
+    if (!user) throw notFound('user');
+    const expiresAt = new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000);
+    const token = this.tokens.sign({ appId: auth.appId, userId: user.id, expiresAt });
+    return {
+      url: `${this.env.CLARION_PUBLIC_URL.replace(/\/+$/, '')}/v1/preferences/page?token=${token}`,
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+}

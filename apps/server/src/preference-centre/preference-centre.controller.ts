@@ -1,0 +1,167 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import type { AppSettings } from '../apps/app-settings';
+import { AppsService } from '../apps/apps.service';
+import { ApiError, notFound } from '../common/api-error';
+import { validate } from '../common/validate';
+import { CORE_CHANNELS } from '../notifications/notification-request';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { type PutPreferences, putPreferencesSchema } from '../preferences/preference-schemas';
+import { PreferencesService, type PreferencesView } from '../preferences/preferences.service';
+import { errorPage, preferenceCentrePage } from './preference-centre-page';
+import { PreferenceCentreTokens } from './preference-centre-token';
+import { preferenceGrid, rulesFromForm } from './preference-grid';
+
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+interface Holder {
+  appName: string;
+  appId: string;
+  externalId: string;
+  settings: AppSettings;
+}
+
+/**
+ * The hosted preference centre. Public (no app key): the signed, expiring token is the authority.
+ * GET shows the form; POST (form-encoded, the token in a hidden field) saves through the same
+ * service and validation as PUT /v1/users/:id/preferences. No cookies are set, so a cross-site
+ * form cannot act without the token. Bad links and refused saves answer a 4xx HTML page.
+ */
+@Controller('v1/preferences/page')
+export class PreferenceCentreController {
+  constructor(
+    private readonly db: DataSource,
+    private readonly apps: AppsService,
+    private readonly preferences: PreferencesService,
+    private readonly registry: PluginRegistry,
+    @Inject(PreferenceCentreTokens) private readonly tokens: PreferenceCentreTokens,
+  ) {}
+
+  @Get()
+  async show(
+    @Query('token') token: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    return this.page(reply, async () => {
+      const holder = await this.holder(token);
+      return this.render(holder, String(token));
+    });
+  }
+
+  @Post()
+  @HttpCode(200)
+  async save(
+    @Query('token') queryToken: unknown,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const form: Record<string, unknown> =
+      body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const token = form.token ?? queryToken;
+    return this.page(reply, async () => {
+      const holder = await this.holder(token);
+      const view = await this.view(holder);
+      const grid = preferenceGrid(view, this.channels());
+      const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
+      const shown = new Set(field('shown').split(/\s+/).filter(Boolean));
+      const on = new Set(
+        Object.keys(form)
+          .filter((k) => k.startsWith('on:') && form[k] === '1')
+          .map((k) => k.slice(3)),
+      );
+      const input: Record<string, unknown> = {};
+      const rules = rulesFromForm(view, grid, shown, on);
+      if (rules.length > 0) input.rules = rules;
+      const quiet = quietHoursFromForm(view, field('quiet') === '1', field('quietStart'), field('quietEnd'));
+      if (quiet !== undefined) input.quietHours = quiet;
+      try {
+        if (Object.keys(input).length > 0) {
+          const checked: PutPreferences = validate(putPreferencesSchema, input);
+          if (
+            !(await this.preferences.put(
+              holder.appId,
+              holder.settings,
+              holder.externalId,
+              checked,
+              'preference_centre',
+            ))
+          )
+            throw notFound('the user of this preferences link');
+        }
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.getStatus() === 404) throw error;
+        reply.status(error.getStatus());
+        return this.render(holder, String(token), { text: `Not saved: ${messageOf(error)}`, alert: true });
+      }
+      return this.render(holder, String(token), { text: 'Your preferences are saved.', alert: false });
+    });
+  }
+
+  /** Runs `build`; an ApiError becomes an HTML page with its status (people, not API clients, read these). */
+  private async page(reply: FastifyReply, build: () => Promise<string>): Promise<string> {
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      // No scripts, no framing (clickjacking), the form posts only here.
+      .header('content-security-policy', CSP)
+      .header('referrer-policy', 'no-referrer');
+    try {
+      return await build();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      reply.status(error.getStatus());
+      return errorPage(error.getStatus(), messageOf(error));
+    }
+  }
+
+  private async render(holder: Holder, token: string, message?: { text: string; alert: boolean }) {
+    const view = await this.view(holder);
+    return preferenceCentrePage(holder.appName, view, preferenceGrid(view, this.channels()), token, message);
+  }
+
+  private async view(holder: Holder): Promise<PreferencesView> {
+    const view = await this.preferences.get(holder.appId, holder.settings, holder.externalId);
+    if (!view) throw notFound('the user of this preferences link');
+    return view;
+  }
+
+  /** The channels the server delivers on (loaded plugins), core ones in their usual order. */
+  private channels(): string[] {
+    const loaded = new Set(this.registry.loaded.map((l) => l.plugin.channel));
+    const core: string[] = CORE_CHANNELS.filter((c) => loaded.has(c));
+    return [...core, ...[...loaded].filter((c) => !core.includes(c)).sort()];
+  }
+
+  private async holder(token: unknown): Promise<Holder> {
+    const claim = this.tokens.verify(token);
+    const rows: { name: string; external_id: string }[] = await this.db.query(
+      'SELECT a.name, u.external_id FROM users u JOIN apps a ON a.id = u.app_id WHERE u.id = $1 AND u.app_id = $2',
+      [claim.userId, claim.appId],
+    );
+    const app = rows[0] ? await this.apps.get(claim.appId) : null;
+    if (!rows[0] || !app) throw notFound('the user of this preferences link');
+    return {
+      appName: rows[0].name,
+      appId: claim.appId,
+      externalId: rows[0].external_id,
+      settings: app.settings,
+    };
+  }
+}
+
+const messageOf = (error: ApiError) => (error.getResponse() as { error: { message: string } }).error.message;
+
+/** The quiet-hours change the form asks for: undefined for none, null to remove the window. */
+function quietHoursFromForm(
+  view: PreferencesView,
+  on: boolean,
+  start: string,
+  end: string,
+): PutPreferences['quietHours'] {
+  const current = view.quietHours;
+  if (!on) return current ? null : undefined;
+  if (current && current.start === start && current.end === end) return undefined;
+  return { start, end, categories: current?.categories ?? null };
+}
