@@ -24,26 +24,20 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
   fi
 fi
 
-# deploy tests (libs/deploy-tests): promtool and prometheus from Debian's `prometheus` package,
-# for `promtool check/test rules` and a real Prometheus scraping test targets. Idempotent.
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
-  echo "services: installing prometheus (promtool) for the deploy tests" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
-fi
-
-# The preference-centre browser test (apps/server preference-centre): Debian's Chromium,
-# driven headless by playwright-core. Idempotent.
-if [ ! -x /usr/bin/chromium ]; then
-  echo "services: installing chromium for the browser tests" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
-
-# The PgBouncer test (apps/server notifications/pgbouncer-path): Debian's `pgbouncer`, which the
-# test runs itself on a free port (the package's own service is left alone). Idempotent.
-if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
-  echo "services: installing pgbouncer for the PgBouncer test" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
-fi
+# Debian packages some suites run for real, installed when missing (idempotent):
+# prometheus (promtool and a real Prometheus, deploy tests), chromium (the preference-centre
+# browser test, driven headless by playwright-core), pgbouncer (the PgBouncer test runs its own).
+ensure_package() { # ensure_package PACKAGE EXECUTABLE...
+  local package="$1"; shift
+  for executable in "$@"; do
+    if ! command -v "$executable" >/dev/null && [ ! -x "/usr/sbin/$executable" ] && [ ! -x "/usr/bin/$executable" ]; then
+      echo "services: installing $package for the tests that run it" >&2
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+      return
+    fi
+  done
+}
+ensure_package prometheus promtool prometheus
+ensure_package chromium chromium
+ensure_package pgbouncer pgbouncer
