@@ -9,6 +9,7 @@ import { notificationRequestSchema } from '../notifications/notification-request
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
 import { trackingOpenApi } from '../tracking/tracking.openapi';
+import { describeOperations } from './openapi-operations';
 
 const schema = (s: z.ZodType) =>
   z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -35,7 +36,7 @@ const keyId = { name: 'keyId', in: 'path', required: true, schema: { type: 'stri
  * drift from what the API accepts. Served at /docs (UI) and /docs-json.
  */
 export function openApiDocument(): OpenAPIObject {
-  return {
+  return describeOperations({
     openapi: '3.1.0',
     info: {
       title: 'Clarion',
@@ -328,11 +329,13 @@ export function openApiDocument(): OpenAPIObject {
         post: {
           summary: 'Create a key (server or client)',
           security: [{ admin: [] }],
+          parameters: [appId],
           responses: { 200: { description: 'Created; secret shown once' }, ...errors },
         },
         get: {
           summary: 'List keys (no secrets)',
           security: [{ admin: [] }],
+          parameters: [appId],
           responses: { 200: { description: 'Keys' } },
         },
       },
@@ -427,7 +430,7 @@ export function openApiDocument(): OpenAPIObject {
         },
       },
     },
-  } as unknown as OpenAPIObject;
+  }) as unknown as OpenAPIObject;
 }
 
 export function setupOpenApi(app: INestApplication): void {
