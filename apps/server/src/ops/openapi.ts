@@ -6,6 +6,7 @@ import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
 import { notificationRequestSchema } from '../notifications/notification-request';
+import { notificationsOpenApi } from '../notifications/notifications.openapi';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
 import { trackingOpenApi } from '../tracking/tracking.openapi';
@@ -100,6 +101,7 @@ export function openApiDocument(): OpenAPIObject {
         UpsertUser: schema(upsertUserSchema),
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
+        ...notificationsOpenApi.schemas,
         ...templatesOpenApi.schemas,
         ...trackingOpenApi.schemas,
         ...redriveOpenApi.schemas,
@@ -116,8 +118,12 @@ export function openApiDocument(): OpenAPIObject {
             202: {
               description:
                 'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+              ...json('NotificationAccepted'),
             },
-            200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
+            200: {
+              description: 'Repeat of an eventId: the first notification id, nothing sent again',
+              ...json('NotificationAccepted'),
+            },
             409: { description: 'eventId reused with a different body' },
             422: {
               description:
@@ -167,7 +173,11 @@ export function openApiDocument(): OpenAPIObject {
               description: 'Same as cursor',
             },
           ],
-          responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
+          responses: {
+            200: { description: 'Found', ...json('Notification') },
+            404: { description: 'Not found' },
+            ...errors,
+          },
         },
       },
       '/v1/notifications/{id}/cancel': {
