@@ -1,8 +1,33 @@
-type Operation = { operationId?: string; tags?: string[] } & Record<string, unknown>;
+type Operation = {
+  operationId?: string;
+  tags?: string[];
+  security?: unknown[];
+  parameters?: unknown[];
+  responses?: Record<string, unknown>;
+} & Record<string, unknown>;
 type PathItem = Record<string, Operation>;
-type Document = { paths: Record<string, PathItem>; tags?: { name: string; description: string }[] };
+type Document = {
+  paths: Record<string, PathItem>;
+  tags?: { name: string; description: string }[];
+  components?: { parameters?: Record<string, unknown> } & Record<string, unknown>;
+};
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
+const WRITES = new Set(['put', 'post', 'delete', 'patch']);
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Any 1–255 printable ASCII characters (a UUID): the first answer to the key is replayed for the same request, with `Idempotent-Replayed: true`',
+  schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+};
+const idempotencyConflict = {
+  description:
+    '`idempotency_key_reused`: the Idempotency-Key was used for another request; `idempotency_key_in_progress`: its first request still runs',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
 
 const TAG_DESCRIPTIONS: Record<string, string> = {
   admin: 'Apps, keys, settings and integrations (admin token)',
@@ -50,9 +75,22 @@ export function describeOperations<T extends Document>(document: T): T {
       if (!METHODS.has(method)) continue;
       operation.operationId ??= operationIdOf(method, path);
       operation.tags ??= [tagOf(path)];
+      // Authenticated writes take an Idempotency-Key (routes open to providers ignore it).
+      const authenticated = !(Array.isArray(operation.security) && operation.security.length === 0);
+      if (WRITES.has(method) && authenticated && /^\/(v1|admin)\//.test(path)) {
+        operation.parameters = [
+          ...(operation.parameters ?? []),
+          { $ref: '#/components/parameters/IdempotencyKey' },
+        ];
+        operation.responses = { 409: idempotencyConflict, ...operation.responses };
+      }
       for (const tag of operation.tags) used.add(tag);
     }
   }
+  document.components = {
+    ...document.components,
+    parameters: { ...document.components?.parameters, IdempotencyKey: idempotencyKey },
+  };
   document.tags = [...used].map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? name }));
   return document;
 }

@@ -47,12 +47,22 @@ describe('@clarion/client against a running server', () => {
 
   test('an Idempotency-Key of your own replays the first answer instead of sending again', async () => {
     const body = { to: { userId: 'client-alice' }, content: { webhook: { json: { once: true } } } };
-    const first = await client.POST('/v1/notifications', { body, headers: idempotent('client-retry-1') });
+    // The document declares the header, so it is also a typed parameter.
+    const first = await client.POST('/v1/notifications', {
+      body,
+      params: { header: { 'Idempotency-Key': 'client-retry-1' } },
+    });
     const again = await client.POST('/v1/notifications', { body, headers: idempotent('client-retry-1') });
     assert.equal(first.response.status, 202);
     assert.equal(again.response.status, 202);
     assert.equal(again.response.headers.get('idempotent-replayed'), 'true');
     assert.equal(again.data!.id, first.data!.id);
+    const other = await client.POST('/v1/notifications', {
+      body: { ...body, category: 'other' },
+      headers: idempotent('client-retry-1'),
+    });
+    assert.equal(other.response.status, 409);
+    assert.equal(other.error?.error.code, 'idempotency_key_reused');
   });
 
   test('errors come back typed in the documented shape', async () => {
