@@ -3,6 +3,7 @@ import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { usersOpenApi } from '../contacts/users.openapi';
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
 import { notificationRequestSchema } from '../notifications/notification-request';
@@ -102,6 +103,7 @@ export function openApiDocument(): OpenAPIObject {
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
         ...notificationsOpenApi.schemas,
+        ...usersOpenApi.schemas,
         ...templatesOpenApi.schemas,
         ...trackingOpenApi.schemas,
         ...redriveOpenApi.schemas,
@@ -205,8 +207,8 @@ export function openApiDocument(): OpenAPIObject {
           parameters: [userId],
           requestBody: json('UpsertUser'),
           responses: {
-            201: { description: 'Created: the user' },
-            200: { description: 'Updated: the user' },
+            201: { description: 'Created: the user', ...json('User') },
+            200: { description: 'Updated: the user', ...json('User') },
             ...errors,
           },
         },
@@ -215,7 +217,11 @@ export function openApiDocument(): OpenAPIObject {
           description:
             '`contacts` lists the e-mail, phone and webhook contacts (`{field, address, disabled, disabledReason, disabledAt}`), `devices` the devices with the same state: a contact a provider declared dead (`invalid_address`, a bounce) is skipped until it is set again.',
           parameters: [userId],
-          responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors },
+          responses: {
+            200: { description: 'The user', ...json('User') },
+            404: { description: 'Not found' },
+            ...errors,
+          },
         },
         delete: {
           summary: 'Erase a user and all their contacts',

@@ -26,6 +26,8 @@ describe('@clarion/client against a running server', () => {
       body: { webhookUrl: `${h.sandbox.url}/webhook/client-alice` },
     });
     assert.equal(user.response.status, 201);
+    assert.equal(user.data?.userId, 'client-alice');
+    assert.equal(user.data?.webhookUrl, `${h.sandbox.url}/webhook/client-alice`);
 
     const sent = await client.POST('/v1/notifications', {
       body: { to: { userId: 'client-alice' }, content: { webhook: { json: { hello: 'typed' } } } },
