@@ -3,13 +3,16 @@ import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { usersOpenApi } from '../contacts/users.openapi';
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
 import { notificationRequestSchema } from '../notifications/notification-request';
+import { notificationsOpenApi } from '../notifications/notifications.openapi';
 import { preferenceCentreOpenApi } from '../preference-centre/preference-centre.openapi';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
 import { trackingOpenApi } from '../tracking/tracking.openapi';
+import { describeOperations } from './openapi-operations';
 
 const schema = (s: z.ZodType) =>
   z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -36,7 +39,7 @@ const keyId = { name: 'keyId', in: 'path', required: true, schema: { type: 'stri
  * drift from what the API accepts. Served at /docs (UI) and /docs-json.
  */
 export function openApiDocument(): OpenAPIObject {
-  return {
+  return describeOperations({
     openapi: '3.1.0',
     info: {
       title: 'Clarion',
@@ -100,6 +103,8 @@ export function openApiDocument(): OpenAPIObject {
         UpsertUser: schema(upsertUserSchema),
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
+        ...notificationsOpenApi.schemas,
+        ...usersOpenApi.schemas,
         ...templatesOpenApi.schemas,
         ...trackingOpenApi.schemas,
         ...preferenceCentreOpenApi.schemas,
@@ -117,8 +122,12 @@ export function openApiDocument(): OpenAPIObject {
             202: {
               description:
                 'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+              ...json('NotificationAccepted'),
             },
-            200: { description: 'Repeat of an eventId: the first notification id, nothing sent again' },
+            200: {
+              description: 'Repeat of an eventId: the first notification id, nothing sent again',
+              ...json('NotificationAccepted'),
+            },
             409: { description: 'eventId reused with a different body' },
             422: {
               description:
@@ -168,7 +177,11 @@ export function openApiDocument(): OpenAPIObject {
               description: 'Same as cursor',
             },
           ],
-          responses: { 200: { description: 'Found' }, 404: { description: 'Not found' }, ...errors },
+          responses: {
+            200: { description: 'Found', ...json('Notification') },
+            404: { description: 'Not found' },
+            ...errors,
+          },
         },
       },
       '/v1/notifications/{id}/cancel': {
@@ -196,8 +209,8 @@ export function openApiDocument(): OpenAPIObject {
           parameters: [userId],
           requestBody: json('UpsertUser'),
           responses: {
-            201: { description: 'Created: the user' },
-            200: { description: 'Updated: the user' },
+            201: { description: 'Created: the user', ...json('User') },
+            200: { description: 'Updated: the user', ...json('User') },
             ...errors,
           },
         },
@@ -206,7 +219,11 @@ export function openApiDocument(): OpenAPIObject {
           description:
             '`contacts` lists the e-mail, phone and webhook contacts (`{field, address, disabled, disabledReason, disabledAt}`), `devices` the devices with the same state: a contact a provider declared dead (`invalid_address`, a bounce) is skipped until it is set again.',
           parameters: [userId],
-          responses: { 200: { description: 'The user' }, 404: { description: 'Not found' }, ...errors },
+          responses: {
+            200: { description: 'The user', ...json('User') },
+            404: { description: 'Not found' },
+            ...errors,
+          },
         },
         delete: {
           summary: 'Erase a user and all their contacts',
@@ -330,11 +347,13 @@ export function openApiDocument(): OpenAPIObject {
         post: {
           summary: 'Create a key (server or client)',
           security: [{ admin: [] }],
+          parameters: [appId],
           responses: { 200: { description: 'Created; secret shown once' }, ...errors },
         },
         get: {
           summary: 'List keys (no secrets)',
           security: [{ admin: [] }],
+          parameters: [appId],
           responses: { 200: { description: 'Keys' } },
         },
       },
@@ -430,7 +449,7 @@ export function openApiDocument(): OpenAPIObject {
         },
       },
     },
-  } as unknown as OpenAPIObject;
+  }) as unknown as OpenAPIObject;
 }
 
 export function setupOpenApi(app: INestApplication): void {

@@ -1,0 +1,7 @@
+export {
+  type ClarionClient,
+  type ClarionClientOptions,
+  createClarionClient,
+  idempotent,
+} from './create-client';
+export type { components, operations, paths } from './openapi';
