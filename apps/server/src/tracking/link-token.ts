@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { derivedKey } from '../common/derived-key';
 
 /** Index 255 marks the open pixel; 0–254 are the delivery's links. */
 export const OPEN_PIXEL = 255;
@@ -14,16 +15,7 @@ export class LinkSigner {
   private readonly key: Buffer;
 
   constructor(encryptionKeyBase64: string) {
-    // Derived, not reused: the encryption key itself never signs anything.
-    this.key = Buffer.from(
-      hkdfSync(
-        'sha256',
-        Buffer.from(encryptionKeyBase64, 'base64'),
-        Buffer.alloc(0),
-        'clarion tracking links v1',
-        32,
-      ),
-    );
+    this.key = derivedKey(encryptionKeyBase64, 'clarion tracking links v1');
   }
 
   sign(deliveryId: string, index: number): string {

@@ -1,6 +1,7 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { ApiError } from '../common/api-error';
+import { derivedKey } from '../common/derived-key';
 
 /**
  * Signed, stateless link tokens: `base64url(json).base64url(hmac-sha256)`. The key is derived
@@ -12,15 +13,7 @@ export class LinkSigner {
   private readonly key: Buffer;
 
   constructor(encryptionKeyBase64: string) {
-    this.key = Buffer.from(
-      hkdfSync(
-        'sha256',
-        Buffer.from(encryptionKeyBase64, 'base64'),
-        Buffer.alloc(0),
-        'clarion unsubscribe link v1',
-        32,
-      ),
-    );
+    this.key = derivedKey(encryptionKeyBase64, 'clarion unsubscribe link v1');
   }
 
   sign(payload: object): string {
