@@ -8,7 +8,7 @@ import { Processes } from '../testing/processes';
 import { receiptsById } from '../testing/receipts';
 
 const USERS = 4;
-const PER_PHASE = 20;
+const PER_PHASE = 40;
 
 describe('Redis through Sentinels, master killed and replica promoted', () => {
   let h: Harness;
@@ -26,6 +26,9 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
         REDIS_SENTINEL_MASTER: SENTINEL_MASTER,
         CLARION_SWEEP_INTERVAL_MS: '500',
         CLARION_SWEEP_AFTER_MS: '1000',
+        CLARION_JOB_LOCK_MS: '1500',
+        // A slow drain, so jobs are waiting on the master when it dies.
+        CLARION_WORKER_CONCURRENCY: '4',
       },
     });
     app = await h.createApp();
@@ -42,19 +45,28 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
     await processes.killAll();
   });
 
-  const sendPhase = async (from: number): Promise<string[]> =>
-    Promise.all(
-      Array.from({ length: PER_PHASE }, async (_, j) => {
-        const n = from + j;
-        const res = await app.call('/v1/notifications', {
-          body: { to: { userId: `s${(n % USERS) + 1}` }, content: { webhook: { json: { n } } } },
-          signal: AbortSignal.timeout(10_000),
-        });
-        const body = await json<{ id?: string }>(res);
-        assert.equal(res.status, 202, `send ${n}: ${res.status} ${JSON.stringify(body)}`);
-        return body.id!;
-      }),
-    );
+  interface Answer {
+    status: number;
+    body: { id?: string; error?: { code: string; message: string } };
+  }
+  const send = async (n: number): Promise<Answer> => {
+    const res = await app.call('/v1/notifications', {
+      body: { to: { userId: `s${(n % USERS) + 1}` }, content: { webhook: { json: { n } } } },
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: await json<Answer['body']>(res) };
+  };
+  const sendPhase = async (from: number): Promise<Answer[]> => {
+    const answers: Answer[] = [];
+    for (let i = from; i < from + PER_PHASE; i += 10)
+      answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => send(i + j)))));
+    return answers;
+  };
+  const accepted = (answers: Answer[]): string[] => {
+    for (const a of answers)
+      assert.equal(a.status, 202, `refused while the master was up: ${a.status} ${JSON.stringify(a.body)}`);
+    return answers.map((a) => a.body.id!);
+  };
   const allSent = async (ids: string[], what: string) => {
     let states: Record<string, number> = {};
     await waitFor(
@@ -78,14 +90,33 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
   const ready = async () =>
     (await fetch(`${h.url}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined))?.status;
 
-  test('notifications are sent through the master the Sentinels name, before and after a failover, each exactly once', async (t) => {
+  test('notifications are sent through the master the Sentinels name, before, across and after a failover, each exactly once', async (t) => {
     assert.equal(await ready(), 200);
-    const before = await sendPhase(0);
+    const before = accepted(await sendPhase(0));
     await allSent(before, 'sent through the first master');
 
-    // What the first master acknowledged is on the replica, so the failover itself loses nothing.
-    await sentinels.replicated();
-    await sentinels.killMasterAndAwaitFailover();
+    // 4 in flight at 150 ms each: the phase takes about 2 s to drain, so jobs are still waiting on
+    // the master (some not yet on the replica) when it is killed.
+    h.sandbox.behaviors.add({ provider: 'webhook', to: '*', delayMs: 150 });
+    const queued = accepted(await sendPhase(PER_PHASE));
+    await waitFor(
+      'some of them sent',
+      () => h.sandbox.recorder.count({ outcome: 'accepted' }) >= before.length + 5,
+    );
+    const failover = sentinels.killMasterAndAwaitFailover();
+    const waiting = await sql<{ n: string }>(
+      h.db.url,
+      `SELECT count(*) AS n FROM deliveries WHERE status = 'queued'`,
+    );
+    assert.ok(Number(waiting[0]!.n) > 0, 'some jobs were only in Redis when the master died');
+    // Requests during the failover: accepted, or refused in the error shape, never hanging.
+    const during = await sendPhase(2 * PER_PHASE);
+    await failover;
+    for (const a of during) {
+      if (a.status === 202) continue;
+      assert.equal(a.status, 503, `only 202 or 503, got ${a.status} ${JSON.stringify(a.body)}`);
+      assert.equal(typeof a.body.error?.code, 'string');
+    }
     assert.deepEqual(await sentinels.masterPorts(), [
       sentinels.replicaPort,
       sentinels.replicaPort,
@@ -95,11 +126,17 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
       intervalMs: 200,
       timeoutMs: 60_000,
     });
+    h.sandbox.behaviors.clear();
 
-    const afterwards = await sendPhase(PER_PHASE);
-    const all = [...before, ...afterwards];
+    const afterwards = accepted(await sendPhase(3 * PER_PHASE));
+    const all = [
+      ...before,
+      ...queued,
+      ...during.filter((a) => a.status === 202).map((a) => a.body.id!),
+      ...afterwards,
+    ];
     assert.equal(new Set(all).size, all.length);
-    await allSent(all, 'every notification sent after the failover');
+    await allSent(all, 'every accepted notification sent after the failover');
 
     const receipts = receiptsById(h.sandbox);
     for (const id of all) {
@@ -113,7 +150,7 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
     );
     assert.deepEqual(stuck, [], 'no delivery left in another state');
     t.diagnostic(
-      `sent ${before.length} before and ${afterwards.length} after the failover to port ${sentinels.replicaPort}`,
+      `accepted ${before.length} before, ${queued.length} queued at the kill, ${all.length - before.length - queued.length - afterwards.length}/${during.length} during and ${afterwards.length} after the failover to port ${sentinels.replicaPort}`,
     );
   });
 });

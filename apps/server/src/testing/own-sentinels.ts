@@ -113,12 +113,6 @@ export class OwnSentinels {
     );
   }
 
-  /** Waits until the replica has every write the master acknowledged so far. */
-  async replicated(): Promise<void> {
-    const acked = await ask<number>(this.masterPort, 'WAIT', 1, 10_000);
-    if (acked < 1) throw new Error('the replica did not acknowledge the master’s writes');
-  }
-
   /** Kills the master hard (SIGKILL) and waits until every Sentinel names the replica instead. */
   async killMasterAndAwaitFailover(): Promise<void> {
     const master = this.nodes.get(this.masterPort)!;
