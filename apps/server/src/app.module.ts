@@ -59,7 +59,7 @@ import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
-import { redisConnectionOptions } from './redis/connection-options';
+import { redisOptions } from './redis/connection-options';
 import { RedisModule } from './redis/redis.module';
 import { CancelController } from './scheduling/cancel.controller';
 import { DueScheduler } from './scheduling/due-scheduler';
@@ -144,7 +144,7 @@ export class AppModule {
         ...(worker
           ? [
               BullModule.forRoot({
-                connection: redisConnectionOptions(env.REDIS_URL),
+                connection: redisOptions(env, { maxRetriesPerRequest: null }),
                 prefix: env.CLARION_QUEUE_PREFIX,
               }),
               BullModule.registerQueue({ name: FANOUT_QUEUE }),

@@ -463,6 +463,27 @@ describe('helm chart: features', () => {
     );
   });
 
+  test('Redis through Sentinels: redis.sentinels and redis.sentinelMaster reach every process; unset, neither is set', () => {
+    const objects = mustRender([
+      '--set-json',
+      'redis.sentinels=["sentinel-0.redis:26379","sentinel-1.redis:26379"]',
+      '--set',
+      'redis.sentinelMaster=clarion',
+    ]);
+    const cm = one(objects, 'ConfigMap', 'clarion');
+    assert.equal(cm.data?.REDIS_SENTINELS, 'sentinel-0.redis:26379,sentinel-1.redis:26379');
+    assert.equal(cm.data?.REDIS_SENTINEL_MASTER, 'clarion');
+    for (const w of workloads(objects).filter((o) => o.kind === 'Deployment')) {
+      const refs = podSpec(w).containers[0].envFrom?.map((e: any) => e.configMapRef?.name);
+      assert.ok(refs?.includes('clarion'), `${w.metadata.name} reads the ConfigMap`);
+    }
+    const plain = one(defaults, 'ConfigMap', 'clarion');
+    assert.equal(plain.data?.REDIS_SENTINELS, undefined);
+    assert.equal(plain.data?.REDIS_SENTINEL_MASTER, undefined);
+    const refused = render(['--set-json', 'redis.sentinels=["a:26379,b:26379"]']);
+    assert.equal(refused.ok, false, 'one host:port per entry');
+  });
+
   test('the migration Job is a pre-install/pre-upgrade hook that needs nothing the release creates later', () => {
     for (const objects of [defaults, full]) {
       const job = one(objects, 'Job', 'clarion-migrate');

@@ -29,6 +29,38 @@ export const envSchema = z.object({
   /** Hot statements as named prepared statements; `false` behind PgBouncer in transaction mode. */
   CLARION_DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /**
+   * Sentinels to ask for the master, `host:port,host:port` (port 26379 when left out). Set, the
+   * server connects to the master they name and follows failovers; REDIS_URL then gives only the
+   * master's user, password, database and TLS (its host and port are not used).
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .transform((v, ctx) => {
+      const nodes: { host: string; port: number }[] = [];
+      for (const item of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(item);
+        const port = Number(m?.[2] ?? 26379);
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+      }
+      if (nodes.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'comma-separated host:port list' });
+        return z.NEVER;
+      }
+      return nodes;
+    })
+    .optional(),
+  /** The master's name in the Sentinels' `sentinel monitor` line. */
+  REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
+  /** Password of the Sentinels themselves (their `requirepass`), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
   CLARION_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   CLARION_ENCRYPTION_KEY: z
     .string()
@@ -164,7 +196,13 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Variables that may instead be given as `<NAME>_FILE` (Kubernetes secrets mounted as files). */
-const FILE_VARS = ['DATABASE_URL', 'REDIS_URL', 'CLARION_ADMIN_TOKEN', 'CLARION_ENCRYPTION_KEY'] as const;
+const FILE_VARS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
+  'CLARION_ADMIN_TOKEN',
+  'CLARION_ENCRYPTION_KEY',
+] as const;
 
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {

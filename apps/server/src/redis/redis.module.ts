@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown 
 import { Redis } from 'ioredis';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { redisOptions } from './connection-options';
 
 /** Commands from the request path (rate limits, producers): fail fast when Redis is away instead of hanging. */
 export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
@@ -21,14 +22,19 @@ export class RedisModule implements OnApplicationShutdown {
           useFactory: () =>
             // Auto-pipelining: commands issued in the same tick by concurrent requests (quota, caps,
             // queue adds) leave in one write instead of one syscall each.
-            new Redis(env.REDIS_URL, {
-              enableOfflineQueue: false,
-              maxRetriesPerRequest: 1,
-              connectTimeout: 2000,
-              enableAutoPipelining: true,
-            }),
+            new Redis(
+              redisOptions(env, {
+                enableOfflineQueue: false,
+                maxRetriesPerRequest: 1,
+                connectTimeout: 2000,
+                enableAutoPipelining: true,
+              }),
+            ),
         },
-        { provide: WORKER_REDIS, useFactory: () => new Redis(env.REDIS_URL, { maxRetriesPerRequest: null }) },
+        {
+          provide: WORKER_REDIS,
+          useFactory: () => new Redis(redisOptions(env, { maxRetriesPerRequest: null })),
+        },
       ],
       exports: [PRODUCER_REDIS, WORKER_REDIS],
     };

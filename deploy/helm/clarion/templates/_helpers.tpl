@@ -194,6 +194,10 @@ CLARION_PUBLIC_URL: {{ .Values.config.publicUrl | quote }}
 CLARION_PLUGINS: {{ join "," .Values.config.plugins | quote }}
 {{- end }}
 CLARION_QUEUE_PREFIX: {{ .Values.config.queuePrefix | quote }}
+{{- with .Values.redis.sentinels }}
+REDIS_SENTINELS: {{ join "," . | quote }}
+REDIS_SENTINEL_MASTER: {{ $.Values.redis.sentinelMaster | quote }}
+{{- end }}
 CLARION_SHUTDOWN_TIMEOUT_MS: {{ .Values.config.shutdownTimeoutMs | int64 | toString | quote }}
 CLARION_SHUTDOWN_DRAIN_MS: {{ .Values.config.shutdownDrainMs | int64 | toString | quote }}
 CLARION_PLUGIN_PATH: {{ .Values.config.pluginPath | quote }}
