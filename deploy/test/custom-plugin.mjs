@@ -16,15 +16,20 @@ const root = new URL('../..', import.meta.url).pathname;
 const NAME = '@acme/clarion-plugin-pager';
 const VERSION = '1.2.3';
 
-/** The plugin as its author publishes it: the SDK a peer dependency; each send POSTs to the address. */
+/**
+ * The plugin as its author publishes it: the SDK a peer dependency. A provider of the webhook
+ * channel (a channel of its own would have no user addresses to send to), answering every send.
+ */
 const PLUGIN_SOURCE = `
 const sdk = require('@clarion/plugin-sdk');
 // zod as the SDK has it: the package needs nothing from the registry but itself.
 const { z } = require(require.resolve('zod', { paths: [require.resolve('@clarion/plugin-sdk')] }));
 exports.default = sdk.defineChannelPlugin({
-  name: 'pager', version: '${VERSION}', sdkVersion: '^0.1.0', channel: 'pager', addressKind: 'url',
+  name: 'pager', version: '${VERSION}', sdkVersion: '^0.1.0', channel: 'webhook', addressKind: 'url',
   config: z.object({ apiKey: z.string().min(8) }),
-  async createSender() { return { async send() { return {}; }, async close() {} }; },
+  async createSender() {
+    return { async send() { return { providerMessageId: 'paged-by-acme' }; }, async close() {} };
+  },
 });`;
 
 /** podman without blocking this process (its registry must answer the build); throws unless it succeeds. */
@@ -96,13 +101,15 @@ async function servePlugin(dir) {
 
 /**
  * Builds the example FROM `image`, then checks the derived image: `clarion plugins` lists the
- * custom plugin, and a worker of it (host network, `env` its core settings) becomes ready running it.
+ * custom plugin, a worker and an API of it (host network, `env` their core settings, a migrated
+ * database) become ready, and a notification goes out through the plugin.
  * The derived image is removed at the end.
  */
 export async function buildCustomPluginImage({ image, runId, ulimits, env, freePort, waitFor }) {
   const dir = mkdtempSync(join(tmpdir(), 'clarion-custom-plugin-'));
   const derived = `localhost/clarion-custom-plugin:image-test-${runId}`;
-  const worker = `clarion-image-${runId}-custom-worker`;
+  const prefix = `clarion-image-${runId}-custom`;
+  const containers = [];
   const registry = await servePlugin(dir);
   try {
     // npm's user config of root (the RUN's user): the example's --prefix moves the global one.
@@ -146,40 +153,95 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
     assert.match(listed, /pager/, listed);
     assert.match(listed, new RegExp(NAME.replace('/', '\\/')), listed);
 
-    const port = await freePort();
-    podman([
-      'run',
-      '--detach',
-      '--name',
-      worker,
-      '--network',
-      'host',
-      '--read-only',
-      '--cap-drop=ALL',
-      '--tmpfs',
-      '/tmp:rw,size=64m,mode=1777',
-      ...ulimits,
-      ...Object.entries({
-        ...env,
-        ...settings,
-        CLARION_ROLE: 'worker',
-        HOST: '127.0.0.1',
-        PORT: port,
-      }).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-      derived,
-      'start',
-    ]);
-    const logs = () => {
-      const o = podman(['logs', worker], { allowFail: true, quiet: true });
-      return `${o.stdout}${o.stderr}`;
+    /** Runs the derived image locked down as the chart does, on this host's network. */
+    const start = (name, vars) => {
+      containers.push(name);
+      podman([
+        'run',
+        '--detach',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '--read-only',
+        '--cap-drop=ALL',
+        '--tmpfs',
+        '/tmp:rw,size=64m,mode=1777',
+        ...ulimits,
+        ...Object.entries({ ...env, HOST: '127.0.0.1', ...vars }).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+        derived,
+        'start',
+      ]);
     };
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
-      what: 'the custom-plugin worker ready',
-      describe: logs,
+    const logs = () =>
+      containers
+        .map((c) => {
+          const o = podman(['logs', '--tail', '30', c], { allowFail: true, quiet: true });
+          return `--- ${c}\n${o.stdout}${o.stderr}`;
+        })
+        .join('\n');
+    const workerPort = await freePort();
+    const apiPort = await freePort();
+    // The worker runs only the custom plugin (it needs only its settings); the API has no
+    // provider settings at all (it validates none).
+    start(`${prefix}-worker`, {
+      ...settings,
+      CLARION_ROLE: 'worker',
+      CLARION_WORKER_PLUGINS: 'pager',
+      PORT: workerPort,
     });
-    assert.match(logs(), /running plugins: .*pager/, logs());
+    start(`${prefix}-api`, { CLARION_ROLE: 'api', PORT: apiPort, CLARION_OUTBOUND_ALLOW_PRIVATE: 'true' });
+    for (const port of [workerPort, apiPort])
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
+        what: `the derived image ready on ${port}`,
+        describe: logs,
+      });
+    const workerLog = podman(['logs', `${prefix}-worker`]);
+    assert.match(`${workerLog.stdout}${workerLog.stderr}`, /running plugins: pager\b/, logs());
+
+    // One notification through it: an app routes its webhook channel to the pager plugin.
+    const api = `http://127.0.0.1:${apiPort}`;
+    const call = async (path, { method = 'POST', body, auth }) => {
+      const res = await fetch(`${api}${path}`, {
+        method,
+        headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+      return JSON.parse(text);
+    };
+    const { key } = await call('/admin/apps', {
+      auth: `Bearer ${env.CLARION_ADMIN_TOKEN}`,
+      body: { name: 'custom plugin', settings: { providers: { webhook: ['pager'] } } },
+    });
+    const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
+    await call('/v1/users/pat', { method: 'PUT', auth, body: { webhookUrl: 'http://127.0.0.1:9/pager' } });
+    const { id } = await call('/v1/notifications', {
+      auth,
+      body: { to: { userId: 'pat' }, content: { webhook: { json: { page: 'on call' } } } },
+    });
+    let deliveries;
+    await waitFor(
+      async () => {
+        ({ deliveries } = await call(`/v1/notifications/${id}`, { method: 'GET', auth }));
+        return (
+          deliveries.length > 0 && deliveries.every((d) => d.status !== 'pending' && d.status !== 'queued')
+        );
+      },
+      {
+        what: 'the delivery through the custom plugin',
+        describe: async () => `${JSON.stringify(deliveries)}\n${logs()}`,
+      },
+    );
+    assert.deepEqual(
+      deliveries.map((d) => [d.plugin, d.status, d.providerMessageId]),
+      [['pager', 'sent', 'paged-by-acme']],
+      logs(),
+    );
   } finally {
-    podman(['rm', '--force', '--time', '5', worker], { allowFail: true, quiet: true });
+    for (const name of containers)
+      podman(['rm', '--force', '--time', '5', name], { allowFail: true, quiet: true });
     podman(['rmi', '--force', derived], { allowFail: true, quiet: true });
     registry.server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -538,15 +538,14 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     console.log(`# compose services ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
 
-  test('deploy/examples/Dockerfile.custom-plugin builds FROM the image; a worker of it runs the custom plugin', async () => {
+  test('deploy/examples/Dockerfile.custom-plugin builds FROM the image; a worker and an API of it send through the custom plugin', async () => {
     assert.ok(coreEnv, 'the locked-down run migrated a database');
     const started = Date.now();
     await buildCustomPluginImage({
       image: IMAGE,
       runId,
       ulimits,
-      // Only the custom plugin in this worker: the example's CLARION_PLUGINS names the webhook too.
-      env: { ...coreEnv, CLARION_WORKER_PLUGINS: 'pager' },
+      env: coreEnv,
       freePort,
       waitFor,
     });
