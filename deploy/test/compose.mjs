@@ -30,11 +30,16 @@ net.createServer((socket) => {
   const close = () => { socket.destroy(); upstream.destroy(); };
   socket.on('error', close);
   upstream.on('error', close);
+}).on('error', (error) => {
+  // A server listening on every interface (this port) is reachable on the gateway already.
+  console.log(error.code === 'EADDRINUSE' ? 'in use' : String(error));
+  process.exit(1);
 }).listen(Number(port), host, () => console.log('listening'));`;
 
 /**
  * Passes TCP connections on `host:port` to `target` (a URL's host and port). A child process: the
- * test's own event loop stops while it waits for podman.
+ * test's own event loop stops while it waits for podman. Undefined where the port is taken on
+ * every interface (e.g. a PostgreSQL listening on *:5432): the containers reach that one directly.
  */
 async function forward(host, port, target) {
   const child = spawn(
@@ -44,8 +49,14 @@ async function forward(host, port, target) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const [line] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => ['exited'])]);
-  assert.equal(String(line).trim(), 'listening', `a forwarder on ${host}:${port}`);
+  let said = '';
+  child.stdout.on('data', (chunk) => {
+    said += chunk;
+  });
+  await Promise.race([once(child.stdout, 'data'), once(child, 'exit')]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  if (said.trim() === 'in use') return undefined;
+  assert.equal(said.trim(), 'listening', `a forwarder on ${host}:${port}`);
   return child;
 }
 
@@ -181,8 +192,13 @@ export async function runComposeServices({
     assert.equal(sandbox.status, 0, sandbox.stderr);
     // The file's own addresses, postgres:5432 and redis:6379, reach this machine's servers.
     const env = compose.services.migrate.environment;
-    servers.push(await forward(gateway, Number(new URL(env.DATABASE_URL).port || 5432), adminParsed));
-    servers.push(await forward(gateway, Number(new URL(env.REDIS_URL).port || 6379), new URL(redisUrl)));
+    for (const [url, target] of [
+      [env.DATABASE_URL, adminParsed],
+      [env.REDIS_URL, new URL(redisUrl)],
+    ]) {
+      const forwarder = await forward(gateway, Number(new URL(url).port), target);
+      if (forwarder) servers.push(forwarder);
+    }
     const migrate = await run('migrate', { detach: false });
     assert.equal(migrate.status, 0, `${migrate.stdout}\n${migrate.stderr}`);
     await healthy('sandbox');
