@@ -9,7 +9,11 @@
 // 4. runs `migrate`, the sandbox, an API and two worker pools (the chart's push / messaging
 //    layout) as separate containers: read-only root, every capability dropped, the image's
 //    non-root user, secrets as files (each pool only its own plugins'), host network against this machine's PostgreSQL and Redis
-//    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`.
+//    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`,
+// 5. runs deploy/compose.yaml's Clarion services as containers of the image on one podman network
+//    and the deploy README's curl block through them (deploy/test/compose.mjs),
+// 6. builds deploy/examples/Dockerfile.custom-plugin FROM the image and sends through its plugin
+//    (deploy/test/custom-plugin.mjs).
 //
 // Settings (environment), as for the other tests: TEST_DATABASE_ADMIN_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres; a database is created and dropped), TEST_REDIS_URL (default redis://127.0.0.1:6379).
