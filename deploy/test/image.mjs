@@ -9,7 +9,11 @@
 // 4. runs `migrate`, the sandbox, an API and two worker pools (the chart's push / messaging
 //    layout) as separate containers: read-only root, every capability dropped, the image's
 //    non-root user, secrets as files (each pool only its own plugins'), host network against this machine's PostgreSQL and Redis
-//    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`.
+//    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`,
+// 5. runs deploy/compose.yaml's Clarion services as containers of the image on one podman network
+//    and the deploy README's curl block through them (deploy/test/compose.mjs),
+// 6. builds deploy/examples/Dockerfile.custom-plugin FROM the image and sends through its plugin
+//    (deploy/test/custom-plugin.mjs).
 //
 // Settings (environment), as for the other tests: TEST_DATABASE_ADMIN_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres; a database is created and dropped), TEST_REDIS_URL (default redis://127.0.0.1:6379).
@@ -23,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BASE_RECIPE_LABEL, ensureBaseImage } from './base-image.mjs';
+import { runComposeServices } from './compose.mjs';
+import { buildCustomPluginImage } from './custom-plugin.mjs';
 import { havePodman, podman, run } from './podman.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -95,6 +101,8 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
   const containers = [];
   let secrets;
   let mounted;
+  /** The migrated database and core settings of the locked-down run, for the derived image's worker. */
+  let coreEnv;
   const timings = {};
 
   before(async () => {
@@ -289,7 +297,15 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     secret('DATABASE_URL', dbUrl.href);
     secret('REDIS_URL', redisUrl);
     secret('CLARION_ADMIN_TOKEN', adminToken);
-    secret('CLARION_ENCRYPTION_KEY', randomBytes(32).toString('base64'));
+    const encryptionKey = randomBytes(32).toString('base64');
+    secret('CLARION_ENCRYPTION_KEY', encryptionKey);
+    coreEnv = {
+      DATABASE_URL: dbUrl.href,
+      REDIS_URL: redisUrl,
+      CLARION_ADMIN_TOKEN: adminToken,
+      CLARION_ENCRYPTION_KEY: encryptionKey,
+      CLARION_QUEUE_PREFIX: prefix,
+    };
 
     /** Runs the image as the chart does: read-only root, no capabilities, writable /tmp only. */
     const locked = (name, env, plugins = []) => [
@@ -509,5 +525,34 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     const providers = new Set((received.messages ?? received).map((m) => m.provider));
     for (const plugin of [...POOLS.push, ...POOLS.messaging])
       assert.ok(providers.has(plugin), `the sandbox got ${plugin}`);
+  });
+
+  test('deploy/compose.yaml’s services as containers of the image, on one network, deliver the README’s curl block on every channel', async () => {
+    const started = Date.now();
+    await runComposeServices({
+      image: IMAGE,
+      runId,
+      ulimits,
+      adminUrl,
+      redisUrl,
+      requireFromServer,
+      waitFor,
+      freePort,
+    });
+    console.log(`# compose services ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  });
+
+  test('deploy/examples/Dockerfile.custom-plugin builds FROM the image; a worker and an API of it send through the custom plugin', async () => {
+    assert.ok(coreEnv, 'the locked-down run migrated a database');
+    const started = Date.now();
+    await buildCustomPluginImage({
+      image: IMAGE,
+      runId,
+      ulimits,
+      env: coreEnv,
+      freePort,
+      waitFor,
+    });
+    console.log(`# custom-plugin image ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
 });
