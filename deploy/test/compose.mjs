@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { podman } from './podman.mjs';
+import { dropScratchData } from './scratch-data.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const { parse } = createRequire(join(root, 'libs', 'deploy-tests', 'package.json'))('yaml');
@@ -284,18 +285,6 @@ export async function runComposeServices({
     podman(['network', 'rm', '--force', network], { allowFail: true, quiet: true });
     for (const server of servers) server.kill();
     rmSync(out, { recursive: true, force: true });
-    const cleanup = new Client({ connectionString: adminUrl });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await cleanup.end();
-    const { Redis } = requireFromServer('ioredis');
-    const redis = new Redis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await dropScratchData({ requireFromServer, adminUrl, database, redisUrl, prefix });
   }
 }
