@@ -2,6 +2,7 @@ import type { MessageContent } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError, notFound } from '../common/api-error';
+import { TemplateError } from '../common/errors/template-errors';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import type { ChannelContents } from '../notifications/notification-request';
 import { textFromHtml } from './email-text';
@@ -48,8 +49,7 @@ export class TemplatesService {
     if (problems.length > 0) {
       this.metrics.publishes.inc({ result: 'syntax_error' });
       const p = problems[0]!;
-      throw new ApiError(
-        422,
+      throw new TemplateError(
         'template_syntax_error',
         `${p.path}: line ${p.line}, column ${p.column}: ${p.message}`,
         problems,
@@ -61,6 +61,7 @@ export class TemplatesService {
     if (over.length > 0) {
       this.metrics.publishes.inc({ result: 'payload_too_large' });
       const o = over[0]!;
+      // Not a TemplateError: the code is shared with the 413 of an oversized body, and this one is a 422.
       throw new ApiError(
         422,
         'payload_too_large',
@@ -105,7 +106,7 @@ export class TemplatesService {
     const compiled = await this.resolver
       .compiled(app.id, key, input.version, true)
       .catch((error: unknown) => {
-        throw error instanceof ApiError && error.code === 'unknown_template'
+        throw error instanceof TemplateError && error.code === 'unknown_template'
           ? notFound(input.version ? 'template version' : 'template')
           : error;
       });
