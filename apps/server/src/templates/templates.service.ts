@@ -1,7 +1,8 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import { ApiError, notFound } from '../common/api-error';
+import { ApiError } from '../common/api-error';
+import { NotFoundError } from '../common/errors/domain-error';
 import { TemplateError } from '../common/errors/template-errors';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import type { ChannelContents } from '../notifications/notification-request';
@@ -83,7 +84,7 @@ export class TemplatesService {
 
   async get(appId: string, key: string, version: number | null): Promise<TemplateVersionRecord> {
     const found = await this.repo.version(appId, key, version);
-    if (!found) throw notFound(version === null ? 'template' : 'template version');
+    if (!found) throw new NotFoundError(version === null ? 'template' : 'template version');
     return found;
   }
 
@@ -97,7 +98,7 @@ export class TemplatesService {
   }
 
   async archive(appId: string, key: string): Promise<void> {
-    if (!(await this.repo.archive(appId, key))) throw notFound('template');
+    if (!(await this.repo.archive(appId, key))) throw new NotFoundError('template');
     this.resolver.invalidate(appId, key);
   }
 
@@ -107,13 +108,13 @@ export class TemplatesService {
       .compiled(app.id, key, input.version, true)
       .catch((error: unknown) => {
         throw error instanceof TemplateError && error.code === 'unknown_template'
-          ? notFound(input.version ? 'template version' : 'template')
+          ? new NotFoundError(input.version ? 'template version' : 'template')
           : error;
       });
     let user = input.user ?? {};
     if (input.userId !== undefined) {
       const found = (await this.recipients.load(app.id, [input.userId])).get(input.userId);
-      if (!found) throw notFound('user');
+      if (!found) throw new NotFoundError('user');
       user = {
         id: found.externalId,
         locale: found.locale,

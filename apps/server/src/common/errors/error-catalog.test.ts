@@ -27,7 +27,8 @@ function codesInSource(): { code: string; status?: number; file: string }[] {
   const found: { code: string; status?: number; file: string }[] = [];
   const patterns: RegExp[] = [
     /new ApiError\(\s*(?<status>\d{3})\s*,\s*'(?<code>[a-z_]+)'/g, // an explicit status
-    /new \w*Error\(\s*'(?<code>[a-z_]+)'/g, // a domain error: the catalog decides
+    // Domain errors whose first argument is the code (NotFoundError and InvalidInputError fix theirs).
+    /new (?:TemplateError|RenderError|ConflictError)\(\s*'(?<code>[a-z_]+)'/g,
     /super\(\s*'(?<code>[a-z_]+)'/g,
     /errorBody\(\s*'(?<code>[a-z_]+)'/g,
     /refuse\(\s*(?<status>\d{3})\s*,\s*'(?<code>[a-z_]+)'/g,
