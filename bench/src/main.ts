@@ -59,7 +59,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '1' },
     /**
      * The servers' LOG_LEVEL. `warn` by default: at `info` (the servers' own default) every request
-     * writes a log line, which costs CPU on the same two cores (measured in docs/engineering/performance.md).
+     * writes a log line, which costs CPU on the same two cores (measured in docs/benchmarks.md).
      */
     'log-level': { type: 'string', default: 'warn' },
   },

@@ -22,9 +22,9 @@ const MIN_TTL_SECONDS = 3600;
  * it, the job runs again only if the status write or the job's completion failed: once per
  * remaining attempt (each after at most `maxBackoffMs`; a provider's Retry-After plays no part,
  * the provider already said yes) and once per allowed stall. Twice that span, at least an hour.
- * This used to be a fixed 7 days: at the scale Clarion is sized for (16 M deliveries a day, about
- * 200 bytes per key) that alone was over 20 GB of Redis; with the default processor settings it is
- * now under 3 hours' worth.
+ * Not a fixed long TTL: at the scale Clarion is sized for (16 M deliveries a day, about 200 bytes
+ * per key) 7 days would be over 20 GB of Redis; with the default processor settings this is under
+ * 3 hours' worth.
  */
 export function sentLedgerTtlSeconds(w: RerunWindow): number {
   const retries = Math.max(0, w.attempts - 1) * w.maxBackoffMs;

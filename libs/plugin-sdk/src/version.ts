@@ -1,6 +1,9 @@
 import { satisfies } from 'semver';
 
-/** This SDK's version; plugins declare the range they support in `sdkVersion`, checked by the host. */
+/**
+ * This SDK's version; plugins declare the range they support in `sdkVersion`, checked by the host.
+ * Nothing generates it: bump it with package.json's `version` (version.test.ts fails while they differ).
+ */
 export const SDK_VERSION = '0.1.4';
 
 /**

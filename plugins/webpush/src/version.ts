@@ -1,2 +1,2 @@
-/** Kept in step with package.json (reported in logs and checked by the host). */
+/** Must equal package.json's version: bump both together (libs/plugin-sdk/src/version.test.ts checks). */
 export const version = '0.1.0';

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
-import { errorBody } from '../common/framework-errors';
+import { errorBody } from '../common/errors/error-answer';
+import type { ErrorCode } from '../common/errors/error-catalog';
 
 /** Fastify route config flag on the routes client keys may call (set by ClientKeyAllowed). */
 export const CLIENT_ROUTE = 'clarionClientKey';
@@ -61,7 +62,7 @@ export function registerCors(fastify: FastifyInstance, db: () => DataSource): vo
   fastify.options('/*', async (request, reply) => {
     const origin = request.headers.origin;
     const method = request.headers['access-control-request-method'];
-    const refuse = (status: number, code: string, message: string) =>
+    const refuse = (status: number, code: ErrorCode, message: string) =>
       reply.status(status).send(errorBody(code, message));
     if (typeof origin !== 'string' || typeof method !== 'string')
       return refuse(404, 'not_found', 'OPTIONS is answered only as a CORS preflight');

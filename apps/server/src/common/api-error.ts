@@ -1,13 +1,16 @@
 import { HttpException } from '@nestjs/common';
+import type { ErrorCode } from './errors/error-catalog';
 
 /**
- * The one error shape every endpoint answers with: `{error: {code, message, details}}`.
- * `details` is always there (an empty list when there is nothing to add), so clients need no guard.
+ * An HTTP error raised where the status is the edge's own decision (validation, auth, quotas):
+ * `{error: {code, message, details}}`, `details` always there (an empty list when there is nothing
+ * to add) so clients need no guard. The code must be in the catalog (common/errors/error-catalog.ts);
+ * domain code throws a DomainError instead and leaves the status to the catalog.
  */
 export class ApiError extends HttpException {
   constructor(
     status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: unknown = [],
   ) {

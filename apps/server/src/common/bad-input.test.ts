@@ -59,7 +59,7 @@ describe('bad input: a clear 4xx with {error: {code, message, details}}, and not
     ['bad priority', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, priority: 'urgent' }, 400],
     ['bad sendAt', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, sendAt: 'tomorrow' }, 400],
     ['negative ttl', 'POST', '/v1/notifications', { to: { userId: 'a' }, content, ttl: -5 }, 400],
-    // Text PostgreSQL cannot store (U+0000, unpaired surrogates) is refused up front, wherever it is (it used to be a 500, for the whole batch).
+    // Text PostgreSQL cannot store (U+0000, unpaired surrogates) is refused up front, wherever it is (at the database it would be a 500, for the whole batch).
     [
       'NUL in a string',
       'POST',

@@ -1,9 +1,12 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { errorBody } from './framework-errors';
+import { DomainError } from './errors/domain-error';
+import { domainErrorAnswer, errorBody } from './errors/error-answer';
+import type { ErrorCode } from './errors/error-catalog';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
-const CODES: Record<number, string> = {
+/** The code for an HTTP error raised without one (Nest's own exceptions, Fastify's errors). */
+const CODES: Record<number, ErrorCode> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
@@ -20,13 +23,25 @@ const CODES: Record<number, string> = {
   503: 'unavailable',
 };
 
-/** Turns every error into `{error: {code, message, details}}`; unknown errors are a logged 500 with no internals. */
+const codeFor = (status: number): ErrorCode =>
+  CODES[status] ?? (status < 500 ? 'invalid_request' : 'internal');
+
+/**
+ * The edge where errors become HTTP: every error turns into `{error: {code, message, details}}`.
+ * A DomainError's status comes from the error catalog; unknown errors are a logged 500 with no
+ * internals.
+ */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('http');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof DomainError) {
+      const { status, body } = domainErrorAnswer(exception);
+      void reply.status(status).send(body);
+      return;
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
@@ -36,7 +51,7 @@ export class ErrorFilter implements ExceptionFilter {
       }
       const message =
         typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
-      void reply.status(status).send(errorBody(CODES[status] ?? 'error', String(message)));
+      void reply.status(status).send(errorBody(codeFor(status), String(message)));
       return;
     }
     // Fastify's own errors (bad JSON, body too large) carry a statusCode.
@@ -54,7 +69,7 @@ export class ErrorFilter implements ExceptionFilter {
         .status(503)
         .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
         .send(
-          errorBody(CODES[503]!, 'the database is unavailable right now; nothing was stored, retry later'),
+          errorBody('unavailable', 'the database is unavailable right now; nothing was stored, retry later'),
         );
       return;
     }

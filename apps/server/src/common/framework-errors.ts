@@ -1,15 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-
-/** The documented error body (`details` always present), for answers written outside ApiError. */
-export function errorBody(
-  code: string,
-  message: string,
-  details: unknown = [],
-): { error: { code: string; message: string; details: unknown } } {
-  return { error: { code, message, details } };
-}
+import { errorBody } from './errors/error-answer';
+import type { ErrorCode } from './errors/error-catalog';
 
 /**
  * Errors Fastify's router raises before a route (or Nest's error filter) is reached: a path that
@@ -32,7 +25,7 @@ export function onFrameworkError(error: FastifyError, request: FastifyRequest, r
 }
 
 /** Node's HTTP parser errors, by code: status, error code and message. */
-function clientErrorAnswer(code: string | undefined): [number, string, string] {
+function clientErrorAnswer(code: string | undefined): [number, ErrorCode, string] {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'ERR_HTTP_HEADERS_TIMEOUT':

@@ -135,7 +135,7 @@ export const envSchema = z.object({
   CLARION_PLUGIN_RATE_LIMITS: pluginRateLimitsSchema,
   /** Times a job may lose its worker (crash, kill) and still run again; then it is recorded failed (reason `stalled`). */
   CLARION_JOB_MAX_STALLS: z.coerce.number().int().min(0).default(3),
-  // Tracking (issue 7): provider callback secrets, tracked links, retention, status webhooks.
+  // Tracking: provider callback secrets, tracked links, retention, status webhooks.
   /** Twilio auth token that signs status callbacks; default: the twilio plugin's authToken. */
   CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
   /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */

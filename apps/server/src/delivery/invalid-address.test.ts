@@ -20,7 +20,7 @@ const IOS_TOKEN = 'a1'.repeat(32);
 const ANDROID_TOKEN = 'android-token-'.padEnd(40, 'x');
 
 /**
- * Issue 3's "token invalidation disables the device", through the whole server: APNs answers
+ * "Token invalidation disables the device", through the whole server: APNs answers
  * Unregistered, FCM UNREGISTERED, the Web Push service 410 Gone; each delivery fails as
  * invalid_address, the device is disabled, and the next notification does not try it again.
  */

@@ -29,7 +29,7 @@ function listening(port: number): Promise<boolean> {
 }
 
 /**
- * Issue 2: with no DATABASE_URL and no REDIS_URL, `clarion dev` (the README's first command) runs
+ * With no DATABASE_URL and no REDIS_URL, `clarion dev` (the README's first command) runs
  * an embedded PostgreSQL and a local redis-server, the sandbox, and prints a key and a `curl` that
  * sends a first notification. Here it runs as a newcomer would: a real process with nothing
  * configured but its ports (so it does not collide with a dev server on this machine).

@@ -9,6 +9,8 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { ApiError, badRequest } from '../common/api-error';
+import { DomainError } from '../common/errors/domain-error';
+import { domainErrorAnswer } from '../common/errors/error-answer';
 import { IdempotencyStore } from './idempotency-store';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -88,8 +90,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (error) {
-      const status = error instanceof HttpException ? error.getStatus() : 500;
-      if (status < 500) await this.store.finish(scope, key, status, (error as HttpException).getResponse());
+      const answer =
+        error instanceof DomainError
+          ? domainErrorAnswer(error)
+          : error instanceof HttpException
+            ? { status: error.getStatus(), body: error.getResponse() }
+            : undefined;
+      if (answer && answer.status < 500) await this.store.finish(scope, key, answer.status, answer.body);
       else await this.store.release(scope, key).catch(() => undefined);
       throw error;
     }

@@ -99,6 +99,19 @@ describe('Idempotency-Key on the writes of /v1 and /admin', () => {
     assert.equal(d2.headers.get('idempotent-replayed'), 'true');
   });
 
+  test('a domain error (a template that does not exist, 422) is replayed like any 4xx', async () => {
+    const body = { eventId: 'no-template-1', to: { userId: 'u1' }, template: 'no-such-template' };
+    const headers = { 'idempotency-key': 'send-unknown-template' };
+    const first = await app.call('/v1/notifications', { body, headers });
+    assert.equal(first.status, 422);
+    const firstBody = await json<{ error: { code: string; details: unknown } }>(first);
+    assert.equal(firstBody.error.code, 'unknown_template');
+    assert.deepEqual(firstBody.error.details, { template: 'no-such-template' });
+    const again = await app.call('/v1/notifications', { body, headers });
+    assert.equal(again.status, 422);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(await json(again), firstBody);
+  });
   test('a malformed key is a 400 and changes nothing', async () => {
     const res = await createApp('bad-key', 'x'.repeat(256));
     assert.equal(res.status, 400);

@@ -1,6 +1,6 @@
 import type { Address, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
 import type { AppSettings } from '../apps/app-settings';
-import { ApiError } from '../common/api-error';
+import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
@@ -236,7 +236,7 @@ export function checkBeforeFanout(ctx: PlanContext): void {
       rendered = renderDeep(raw, scope, `content.${channel}`) as MessageContent;
     } catch (error) {
       // A variable some users lack is judged per user, when they are planned.
-      if (error instanceof ApiError && error.code === 'template_error') continue;
+      if (error instanceof RenderError && error.code === 'template_error') continue;
       throw error;
     }
     checkRenderedSize(channel, rendered, `content.${channel}`);

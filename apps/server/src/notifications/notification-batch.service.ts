@@ -3,6 +3,8 @@ import type { AppRecord } from '../apps/apps.service';
 import type { AuthContext } from '../auth/auth-context';
 import { assertServerEventId } from '../auth/client-send-policy';
 import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/errors/domain-error';
+import { domainErrorAnswer } from '../common/errors/error-answer';
 import { isDatabaseUnavailable } from '../common/unavailable';
 import { validate } from '../common/validate';
 import { ApiQuota } from '../ratelimits/api-quota';
@@ -80,6 +82,10 @@ function eventIdOf(item: unknown): string | undefined {
 
 /** An item's error in the shape a single request's answer has; the batch itself still answers. */
 function failure(error: unknown, log: Logger): BatchItemResult {
+  if (error instanceof DomainError) {
+    const { status, body } = domainErrorAnswer(error);
+    return { status, error: body.error };
+  }
   if (error instanceof ApiError) {
     const body = error.getResponse() as { error: { code: string; message: string; details?: unknown } };
     return { status: error.getStatus(), error: body.error };

@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, basic, type Harness, startHarness } from '../testing/harne
 
 type LogLine = Record<string, unknown>;
 
-/** Issue 2: JSON logs carrying request, notification and delivery ids; secrets never logged. */
+/** JSON logs carrying request, notification and delivery ids; secrets never logged. */
 describe('logs of a real process', () => {
   let h: Harness;
   let proc: ClarionProcess;

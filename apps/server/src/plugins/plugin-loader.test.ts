@@ -7,7 +7,7 @@ import { SDK_VERSION } from '@clarion/plugin-sdk';
 import { loadPlugins, PluginLoadError } from './plugin-loader';
 
 /**
- * Issue 2: the host loads the plugins named in config (package names, so a custom plugin is an
+ * The host loads the plugins named in config (package names, so a custom plugin is an
  * npm package), validates their config at start and refuses two plugins of one name. The custom
  * packages here sit in a plugin folder inside the app's tree, as in the image's
  * /app/plugins-extra: the SDK comes from the server (a peer dependency), zod from the plugin's own

@@ -1,4 +1,4 @@
-import { ApiError } from '../common/api-error';
+import { TemplateError } from '../common/errors/template-errors';
 
 /** Bounds on Liquid work, so one request cannot hold the event loop or the heap for the others. */
 export const LIQUID_LIMITS = {
@@ -26,8 +26,7 @@ export function countTags(source: string): number {
 }
 
 export const tooManyTags = (field: string, tags: number) =>
-  new ApiError(
-    422,
+  new TemplateError(
     'template_too_complex',
     `${field}: ${tags} Liquid tags, over the ${LIQUID_LIMITS.tagsPerString} one string may hold`,
     { field, tags, limit: LIQUID_LIMITS.tagsPerString },

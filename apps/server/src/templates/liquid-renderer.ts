@@ -1,6 +1,6 @@
 import { Context, Drop, Liquid, toValue, toValueSync } from 'liquidjs';
 import { LRUCache } from 'lru-cache';
-import { ApiError } from '../common/api-error';
+import { RenderError, TemplateError } from '../common/errors/template-errors';
 import { countTags, LIQUID_LIMITS, tooManyTags } from './liquid-limits';
 import { NO_FILE_SYSTEM, refuseFileTags } from './liquid-sandbox';
 
@@ -63,18 +63,18 @@ function parseInline(source: string, field: string): Parsed {
   return tpl;
 }
 
-/** The 422 a failed render answers with: the field, and the variable when one was missing. */
-function renderError(error: unknown, field: string): ApiError {
+/** A failed render as the error it is: the field, and the variable when one was missing. */
+function renderError(error: unknown, field: string): RenderError {
   const message = (error as Error).message.split('\n')[0] ?? 'render failed';
   const variable = /undefined variable: ([^,\s]+)/.exec(message)?.[1];
-  return new ApiError(422, 'template_error', `${field}: ${message}`, {
+  return new RenderError('template_error', `${field}: ${message}`, {
     field,
     ...(variable ? { variable } : {}),
   });
 }
 
 export const contentTooLarge = (field: string, size: string, limit: string) =>
-  new ApiError(422, 'content_too_large', `${field}: renders to ${size}, over the ${limit} limit`, {
+  new RenderError('content_too_large', `${field}: renders to ${size}, over the ${limit} limit`, {
     field,
   });
 
@@ -127,7 +127,7 @@ export function renderString(source: string, scope: Record<string, unknown>, fie
   try {
     return renderParsed(engine, parseInline(source, field), scope, field);
   } catch (error) {
-    throw error instanceof ApiError ? error : renderError(error, field);
+    throw error instanceof TemplateError ? error : renderError(error, field);
   }
 }
 
@@ -142,8 +142,7 @@ export function checkRenderedUrls(channel: string, rendered: unknown, field: str
   for (const key of URL_FIELDS) {
     const value = (rendered as Record<string, unknown>)[key];
     if (typeof value === 'string' && !URL.canParse(value)) {
-      throw new ApiError(
-        422,
+      throw new RenderError(
         'template_error',
         `${field}.${key}: renders to "${value.slice(0, 100)}", which is not a URL`,
         {
@@ -182,7 +181,7 @@ export function checkSyntax(
     parseBounded(engine, source, field);
     return null;
   } catch (error) {
-    if (error instanceof ApiError) return { line: 0, column: 0, message: error.message };
+    if (error instanceof TemplateError) return { line: 0, column: 0, message: error.message };
     const e = error as Error & { token?: { getPosition?: () => [number, number] } };
     const [line, column] = e.token?.getPosition?.() ?? [0, 0];
     return { line, column, message: e.message.split(',')[0] ?? e.message };
@@ -215,7 +214,7 @@ export function compileDeep(value: unknown, path: string): Compiled {
   return { kind: 'literal', value };
 }
 
-/** Renders a compiled tree with the strict engine: a missing variable is a 422 naming it. */
+/** Renders a compiled tree with the strict engine: a missing variable is a RenderError naming it. */
 export function renderCompiled(compiled: Compiled, scope: Record<string, unknown>): unknown {
   switch (compiled.kind) {
     case 'literal':
@@ -224,7 +223,7 @@ export function renderCompiled(compiled: Compiled, scope: Record<string, unknown
       try {
         return renderParsed(engine, compiled.template, scope, compiled.field);
       } catch (error) {
-        throw error instanceof ApiError ? error : renderError(error, compiled.field);
+        throw error instanceof TemplateError ? error : renderError(error, compiled.field);
       }
     case 'array':
       return compiled.items.map((c) => renderCompiled(c, scope));
@@ -256,7 +255,7 @@ export function renderLoose<T>(value: T, scope: Record<string, unknown>): T {
     try {
       return renderParsed(loose, parseBounded(loose, value, 'template'), scope, 'template') as T;
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'content_too_large') throw error;
+      if (error instanceof RenderError && error.code === 'content_too_large') throw error;
       return '' as T; // a string that does not even render loosely adds nothing static
     }
   }

@@ -19,7 +19,7 @@ export const RENDERED_LIMITS = {
 const bytes = (text: string) => Buffer.byteLength(text);
 
 /**
- * Refuses content rendered past its channel's limit (422 `content_too_large` naming the field):
+ * Refuses content rendered past its channel's limit (a RenderError `content_too_large` naming the field):
  * checked where deliveries are planned, so an oversized render is refused or suppressed there
  * instead of being stored, queued and sent.
  */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { ApiError } from '../common/api-error';
+import { TemplateError } from '../common/errors/template-errors';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { type CompiledTemplate, compileTemplate } from './compiled-template';
@@ -9,7 +9,7 @@ import { type TemplatePlan, templatePlan } from './template-plan';
 import { type TemplateHead, TemplateRepository } from './template-repository';
 
 const unknownTemplate = (key: string, why: string, details: Record<string, unknown> = {}) =>
-  new ApiError(422, 'unknown_template', `template "${key}" ${why}`, { template: key, ...details });
+  new TemplateError('unknown_template', `template "${key}" ${why}`, { template: key, ...details });
 
 /** Source characters of compiled versions kept in memory (parsed Liquid is a few times that). */
 const MAX_CACHED_SOURCE = 32 * 1024 * 1024;

@@ -3,7 +3,7 @@ import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { notFound } from '../common/api-error';
+import { NotFoundError } from '../common/errors/domain-error';
 import { validate } from '../common/validate';
 import {
   listQuery,
@@ -25,7 +25,7 @@ export class TemplatesController {
 
   private async app(auth: AuthContext) {
     const app = await this.apps.get(auth.appId);
-    if (!app) throw notFound('app');
+    if (!app) throw new NotFoundError('app');
     return app;
   }
 

@@ -1,7 +1,9 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import { ApiError, notFound } from '../common/api-error';
+import { ApiError } from '../common/api-error';
+import { NotFoundError } from '../common/errors/domain-error';
+import { TemplateError } from '../common/errors/template-errors';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import type { ChannelContents } from '../notifications/notification-request';
 import { textFromHtml } from './email-text';
@@ -48,8 +50,7 @@ export class TemplatesService {
     if (problems.length > 0) {
       this.metrics.publishes.inc({ result: 'syntax_error' });
       const p = problems[0]!;
-      throw new ApiError(
-        422,
+      throw new TemplateError(
         'template_syntax_error',
         `${p.path}: line ${p.line}, column ${p.column}: ${p.message}`,
         problems,
@@ -61,6 +62,7 @@ export class TemplatesService {
     if (over.length > 0) {
       this.metrics.publishes.inc({ result: 'payload_too_large' });
       const o = over[0]!;
+      // Not a TemplateError: the code is shared with the 413 of an oversized body, and this one is a 422.
       throw new ApiError(
         422,
         'payload_too_large',
@@ -82,7 +84,7 @@ export class TemplatesService {
 
   async get(appId: string, key: string, version: number | null): Promise<TemplateVersionRecord> {
     const found = await this.repo.version(appId, key, version);
-    if (!found) throw notFound(version === null ? 'template' : 'template version');
+    if (!found) throw new NotFoundError(version === null ? 'template' : 'template version');
     return found;
   }
 
@@ -96,7 +98,7 @@ export class TemplatesService {
   }
 
   async archive(appId: string, key: string): Promise<void> {
-    if (!(await this.repo.archive(appId, key))) throw notFound('template');
+    if (!(await this.repo.archive(appId, key))) throw new NotFoundError('template');
     this.resolver.invalidate(appId, key);
   }
 
@@ -105,14 +107,14 @@ export class TemplatesService {
     const compiled = await this.resolver
       .compiled(app.id, key, input.version, true)
       .catch((error: unknown) => {
-        throw error instanceof ApiError && error.code === 'unknown_template'
-          ? notFound(input.version ? 'template version' : 'template')
+        throw error instanceof TemplateError && error.code === 'unknown_template'
+          ? new NotFoundError(input.version ? 'template version' : 'template')
           : error;
       });
     let user = input.user ?? {};
     if (input.userId !== undefined) {
       const found = (await this.recipients.load(app.id, [input.userId])).get(input.userId);
-      if (!found) throw notFound('user');
+      if (!found) throw new NotFoundError('user');
       user = {
         id: found.externalId,
         locale: found.locale,

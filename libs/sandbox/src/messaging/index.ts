@@ -16,7 +16,7 @@ export * from './twilio-fake';
 export * from './twilio-signature';
 export * from './vonage-fake';
 
-/** Fake Twilio, Vonage, SendGrid, Mailchimp Transactional and SMTP (issue 4). */
+/** Fake Twilio, Vonage, SendGrid, Mailchimp Transactional and SMTP. */
 export function messagingFakes(ports: { smtp?: number } = {}): Fake[] {
   return [
     twilioFake(),

@@ -12,7 +12,7 @@ export { type SandboxTls, sandboxTls } from './tls';
 export { decryptAes128gcm, WebPushDecryptError } from './webpush-crypto';
 export * from './webpush-fake';
 
-/** Fake APNs, FCM and Web Push services (issue 3). */
+/** Fake APNs, FCM and Web Push services. */
 export function pushFakes(ports: { apns?: number; fcm?: number; webpush?: number } = {}): Fake[] {
   const port = (p: number | undefined) => (p === undefined ? {} : { port: p });
   return [apnsFake(port(ports.apns)), fcmFake(port(ports.fcm)), webPushFake(port(ports.webpush))];

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { AppRecord } from '../../apps/apps.service';
 import { ApiError } from '../../common/api-error';
+import { TemplateError } from '../../common/errors/template-errors';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import type { Recipient } from '../../contacts/recipient';
@@ -135,7 +136,7 @@ export class RedriveService {
         n.template_version ?? undefined,
       );
     } catch (error) {
-      if (error instanceof ApiError && error.getStatus() < 500) return undefined; // its template is gone
+      if (error instanceof TemplateError) return undefined; // its template is gone
       throw error;
     }
   }

@@ -1,0 +1,16 @@
+import type { DomainError } from './domain-error';
+import { type ErrorCode, httpStatusOf } from './error-catalog';
+
+/** The documented error body: `details` is always there (an empty list when there is nothing to add). */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: unknown };
+}
+
+export function errorBody(code: ErrorCode, message: string, details: unknown = []): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+/** A domain error as the API answers it: the status comes from the catalog, here at the edge. */
+export function domainErrorAnswer(error: DomainError): { status: number; body: ErrorBody } {
+  return { status: httpStatusOf(error.code), body: errorBody(error.code, error.message, error.details) };
+}
