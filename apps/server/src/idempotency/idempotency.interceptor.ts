@@ -9,7 +9,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { ApiError, badRequest } from '../common/api-error';
-import { IdempotencyStore } from './idempotency-store';
+import { IdempotencyRepository } from './idempotency-repository';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Printable ASCII, as Stripe and the IETF draft allow; long enough for a UUID or a hash. */
@@ -38,7 +38,7 @@ function hashOf(request: FastifyRequest): string {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(private readonly store: IdempotencyStore) {}
+  constructor(private readonly store: IdempotencyRepository) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();

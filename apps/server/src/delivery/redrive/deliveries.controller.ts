@@ -7,7 +7,7 @@ import { CurrentAuth } from '../../auth/current-auth';
 import { badRequest, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import { validate } from '../../common/validate';
-import { deadFilterShape, findDead } from './dead-deliveries';
+import { deadFilterShape } from './dead-deliveries';
 import { RedriveService } from './redrive.service';
 
 /** The most deliveries one re-drive request moves; the answer's nextCursor continues. */
@@ -41,7 +41,7 @@ export class DeliveriesController {
   @Get()
   async list(@CurrentAuth() auth: AuthContext, @Query() rawQuery: unknown) {
     const q = validate(deadListQuery, rawQuery ?? {}, 'query');
-    const found = await findDead(this.redrives.db, auth.appId, q, q.limit);
+    const found = await this.redrives.queries.dead(auth.appId, q, q.limit);
     return {
       deliveries: found.map(({ userKey: _internal, tracked: _tracked, ...d }) => d),
       nextCursor: found.length === q.limit ? found.at(-1)!.id : null,
