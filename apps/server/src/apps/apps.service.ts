@@ -1,8 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
 import { mergePatch } from '../common/merge-patch';
 import { validate } from '../common/validate';
+import type { RepositoryShape } from '../database/repository-shape';
 import { type AppListing, type AppRecord, AppRepository } from './app-repository';
 import { type AppSettings, appSettingsSchema } from './app-settings';
 import { SecretBox } from './secret-box';
@@ -26,7 +27,7 @@ export class AppsService implements OnApplicationBootstrap {
   private readonly log = new Logger('apps');
 
   constructor(
-    private readonly repo: AppRepository,
+    @Inject(AppRepository) private readonly repo: RepositoryShape<AppRepository>,
     private readonly keys: KeyService,
     private readonly box: SecretBox,
   ) {}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RepositoryShape } from '../database/repository-shape';
 import type { AppRepository } from './app-repository';
 import type { SecretBox } from './secret-box';
 
@@ -16,7 +17,10 @@ export const openSecret = (box: SecretBox, stored: string): string =>
  * Seals every user-token secret still stored in plaintext. Idempotent and safe to run from
  * several processes at once (a row is replaced only if it still holds the plaintext read).
  */
-export async function sealPlaintextUserTokenSecrets(apps: AppRepository, box: SecretBox): Promise<number> {
+export async function sealPlaintextUserTokenSecrets(
+  apps: RepositoryShape<AppRepository>,
+  box: SecretBox,
+): Promise<number> {
   let sealed = 0;
   for (const { appId, secret } of await apps.plaintextUserTokenSecrets()) {
     if (await apps.replaceUserTokenSecret(appId, secret, box.seal(secret))) sealed += 1;
@@ -26,7 +30,7 @@ export async function sealPlaintextUserTokenSecrets(apps: AppRepository, box: Se
 
 /** The secrets a user token may be signed with now: the current one, then the previous one within its grace. */
 export async function readUserTokenSecrets(
-  apps: AppRepository,
+  apps: RepositoryShape<AppRepository>,
   box: SecretBox,
   appId: string,
 ): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Queryable } from '../database/prepared';
+import type { RepositoryShape } from '../database/repository-shape';
 import { rows } from '../database/rows';
 import type { QuietHours } from './quiet-hours';
 
@@ -63,7 +64,7 @@ export class PreferenceRepository {
   }
 
   /** A repository bound to one transaction: a refused request changes nothing. */
-  transaction<T>(fn: (prefs: PreferenceRepository) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (prefs: RepositoryShape<PreferenceRepository>) => Promise<T>): Promise<T> {
     return this.q.transaction(async (tx) => {
       const bound = Object.create(PreferenceRepository.prototype) as PreferenceRepository;
       bound.q = tx;

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
+import type { RepositoryShape } from '../database/repository-shape';
 import { CORE_CHANNELS } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PreferenceRepository, type StoredRule } from './preference-repository';
@@ -22,7 +23,7 @@ export interface PreferencesView {
 @Injectable()
 export class PreferencesService {
   constructor(
-    private readonly prefs: PreferenceRepository,
+    @Inject(PreferenceRepository) private readonly prefs: RepositoryShape<PreferenceRepository>,
     private readonly registry: PluginRegistry,
   ) {}
 
