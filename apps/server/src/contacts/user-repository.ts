@@ -212,22 +212,25 @@ export class UserRepository implements RecipientSource {
     return found.map((t) => t.topic);
   }
 
-  /** Sets the user's one contact of a kind (null removes it); setting it again re-enables it. */
+  /**
+   * Sets the user's one contact of a kind (null removes it; the old one goes unless it is `value`
+   * as given); setting it again re-enables it. E-mail addresses are stored lower-cased.
+   */
   async replaceContact(
     appId: string,
     userId: string,
     kind: 'email' | 'phone' | 'url',
-    address: string | null,
+    value: string | null,
   ): Promise<void> {
     await this.q.query(
       'DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)',
-      [userId, kind, address],
+      [userId, kind, value],
     );
-    if (address !== null) {
+    if (value !== null) {
       await this.q.query(
         `INSERT INTO contacts (id, app_id, user_id, kind, address) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id, kind, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
-        [newId(), appId, userId, kind, address],
+        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value],
       );
     }
   }

@@ -66,12 +66,7 @@ export class UsersService {
     value: string | null | undefined,
   ) {
     if (value === undefined) return;
-    await tx.replaceContact(
-      appId,
-      userId,
-      kind,
-      kind === 'email' && value !== null ? value.toLowerCase() : value,
-    );
+    await tx.replaceContact(appId, userId, kind, value);
   }
 
   /**
