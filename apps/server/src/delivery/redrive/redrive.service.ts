@@ -52,7 +52,7 @@ interface Decision {
 export class RedriveService {
   constructor(
     private readonly db: DataSource,
-    readonly queries: DeliveryQueries,
+    private readonly queries: DeliveryQueries,
     private readonly notifications: NotificationRepository,
     private readonly recipients: RecipientLoader,
     private readonly contexts: PlanContextService,
