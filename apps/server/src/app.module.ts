@@ -33,7 +33,6 @@ import { StatusWriter } from './delivery/status-writer';
 import { Sweeper } from './delivery/sweeper';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyPurger } from './idempotency/idempotency-purger';
-import { IdempotencyStore } from './idempotency/idempotency-store';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
 import { NotificationBatchService } from './notifications/notification-batch.service';
@@ -61,12 +60,12 @@ import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
 import { redisOptions } from './redis/connection-options';
 import { RedisModule } from './redis/redis.module';
+import { repositories } from './repositories';
 import { CancelController } from './scheduling/cancel.controller';
 import { DueScheduler } from './scheduling/due-scheduler';
 import { NotificationCanceler } from './scheduling/notification-canceler';
 import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { TemplateMetrics } from './templates/template-metrics';
-import { TemplateRepository } from './templates/template-repository';
 import { TemplateResolver } from './templates/template-resolver';
 import { TemplatesController } from './templates/templates.controller';
 import { TemplatesService } from './templates/templates.service';
@@ -99,6 +98,7 @@ export class AppModule {
       { provide: METRICS_REGISTRY, useValue: registry },
       { provide: PluginRegistryClass, useValue: plugins },
       { provide: ShutdownState, useValue: shutdown },
+      ...repositories,
       DeliveryMetrics,
       AppsService,
       { provide: SecretBox, useValue: new SecretBox(env.CLARION_ENCRYPTION_KEY) },
@@ -113,7 +113,6 @@ export class AppModule {
       QueueMetrics,
       RedisMetrics,
       TemplateMetrics,
-      TemplateRepository,
       TemplateResolver,
       UserCaps,
       SchedulingMetrics,
@@ -188,7 +187,6 @@ export class AppModule {
               PreferencesService,
               ...preferenceCentreProviders,
               RedriveService,
-              IdempotencyStore,
               { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
             ]
           : []),

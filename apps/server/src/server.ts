@@ -6,6 +6,7 @@ import { LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
+import { AppRepository } from './apps/app-repository';
 import { registerCors } from './auth/cors';
 import { ErrorFilter } from './common/error-filter';
 import { onClientError, onFrameworkError } from './common/framework-errors';
@@ -119,7 +120,7 @@ export async function startServer({
   // One parser for form posts: provider callbacks need the raw body for their signatures; unsubscribe posts just the fields.
   registerFormParser(fastify);
   registerTextGuard(fastify);
-  registerCors(fastify, () => app.get(DataSource));
+  registerCors(fastify, () => app.get(AppRepository));
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     // Probes and scrapes are neither API traffic nor worth a log line.

@@ -1,10 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
 import { mergePatch } from '../common/merge-patch';
 import { validate } from '../common/validate';
-import { rows } from '../database/rows';
+import type { RepositoryShape } from '../database/repository-shape';
+import { type AppListing, type AppRecord, AppRepository } from './app-repository';
 import { type AppSettings, appSettingsSchema } from './app-settings';
 import { SecretBox } from './secret-box';
 import {
@@ -14,11 +14,7 @@ import {
   sealPlaintextUserTokenSecrets,
 } from './user-token-secrets';
 
-export interface AppRecord {
-  id: string;
-  name: string;
-  settings: AppSettings;
-}
+export type { AppRecord } from './app-repository';
 
 /** How long cached apps and user-token secrets are trusted in a process (a rotation elsewhere shows up after this). */
 const CACHE_MS = 5_000;
@@ -31,7 +27,7 @@ export class AppsService implements OnApplicationBootstrap {
   private readonly log = new Logger('apps');
 
   constructor(
-    private readonly db: DataSource,
+    @Inject(AppRepository) private readonly repo: RepositoryShape<AppRepository>,
     private readonly keys: KeyService,
     private readonly box: SecretBox,
   ) {}
@@ -42,7 +38,7 @@ export class AppsService implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      await sealPlaintextUserTokenSecrets(this.db, this.box);
+      await sealPlaintextUserTokenSecrets(this.repo, this.box);
     } catch (error) {
       this.log.warn(`user-token secrets not sealed yet: ${(error as Error).message}`);
     }
@@ -54,12 +50,7 @@ export class AppsService implements OnApplicationBootstrap {
   ): Promise<{ app: AppRecord; key: CreatedKey; userTokenSecret: string }> {
     const app: AppRecord = { id: newId(), name, settings: appSettingsSchema.parse(settings) };
     const userTokenSecret = newUserTokenSecret();
-    await this.db.query('INSERT INTO apps (id, name, settings, user_token_secret) VALUES ($1, $2, $3, $4)', [
-      app.id,
-      name,
-      JSON.stringify(app.settings),
-      this.box.seal(userTokenSecret),
-    ]);
+    await this.repo.insert(app, this.box.seal(userTokenSecret));
     const key = await this.keys.create(app.id, 'server', 'default');
     return { app, key, userTokenSecret };
   }
@@ -67,12 +58,7 @@ export class AppsService implements OnApplicationBootstrap {
   async get(appId: string): Promise<AppRecord | null> {
     const hit = this.cache.get(appId);
     if (hit && hit.expires > Date.now()) return hit.app;
-    const rows: { id: string; name: string; settings: unknown }[] = await this.db.query(
-      'SELECT id, name, settings FROM apps WHERE id = $1',
-      [appId],
-    );
-    const row = rows[0];
-    const app = row ? { id: row.id, name: row.name, settings: appSettingsSchema.parse(row.settings) } : null;
+    const app = await this.repo.find(appId);
     this.cache.set(appId, { app, expires: Date.now() + CACHE_MS });
     return app;
   }
@@ -81,7 +67,7 @@ export class AppsService implements OnApplicationBootstrap {
   async userTokenSecrets(appId: string): Promise<string[]> {
     const hit = this.secrets.get(appId);
     if (hit && hit.expires > Date.now()) return hit.secrets;
-    const secrets = await readUserTokenSecrets(this.db, this.box, appId);
+    const secrets = await readUserTokenSecrets(this.repo, this.box, appId);
     this.secrets.set(appId, { secrets, expires: Date.now() + CACHE_MS });
     return secrets;
   }
@@ -95,32 +81,18 @@ export class AppsService implements OnApplicationBootstrap {
     graceSeconds: number,
   ): Promise<{ userTokenSecret: string; previousValidUntil: Date } | null> {
     const userTokenSecret = newUserTokenSecret();
-    const result = await this.db.transaction(async (tx) => {
-      const [row]: { current: string }[] = await tx.query(
-        'SELECT user_token_secret AS current FROM apps WHERE id = $1 FOR UPDATE',
-        [appId],
-      );
-      if (!row) return null;
-      const [updated] = await rows<{ until: Date }>(
-        tx,
-        `UPDATE apps SET user_token_secret = $2, previous_user_token_secret = $3,
-                previous_user_token_secret_until = now() + make_interval(secs => $4)
-          WHERE id = $1 RETURNING previous_user_token_secret_until AS until`,
-        [
-          appId,
-          this.box.seal(userTokenSecret),
-          this.box.seal(openSecret(this.box, row.current)),
-          graceSeconds,
-        ],
-      );
-      return updated ?? null;
-    });
+    const until = await this.repo.rotateUserTokenSecret(
+      appId,
+      this.box.seal(userTokenSecret),
+      (current) => this.box.seal(openSecret(this.box, current)),
+      graceSeconds,
+    );
     this.secrets.delete(appId);
-    return result ? { userTokenSecret, previousValidUntil: result.until } : null;
+    return until ? { userTokenSecret, previousValidUntil: until } : null;
   }
 
-  async list(): Promise<{ id: string; name: string; createdAt: Date }[]> {
-    return this.db.query('SELECT id, name, created_at AS "createdAt" FROM apps ORDER BY created_at');
+  async list(): Promise<AppListing[]> {
+    return this.repo.list();
   }
 
   /**
@@ -133,15 +105,9 @@ export class AppsService implements OnApplicationBootstrap {
     patch: Record<string, unknown>,
     check: (merged: AppSettings) => void = () => {},
   ): Promise<AppSettings | null> {
-    const settings = await this.db.transaction(async (tx) => {
-      const [row]: { settings: unknown }[] = await tx.query(
-        'SELECT settings FROM apps WHERE id = $1 FOR UPDATE',
-        [appId],
-      );
-      if (!row) return null;
-      const merged = validate(appSettingsSchema, mergePatch(row.settings, patch));
+    const settings = await this.repo.mergeSettings(appId, (stored) => {
+      const merged = validate(appSettingsSchema, mergePatch(stored, patch));
       check(merged);
-      await tx.query('UPDATE apps SET settings = $2 WHERE id = $1', [appId, JSON.stringify(merged)]);
       return merged;
     });
     this.cache.delete(appId);
@@ -149,11 +115,8 @@ export class AppsService implements OnApplicationBootstrap {
   }
 
   async updateSettings(appId: string, settings: AppSettings): Promise<boolean> {
-    const updated = await rows(this.db, 'UPDATE apps SET settings = $2 WHERE id = $1 RETURNING id', [
-      appId,
-      JSON.stringify(settings),
-    ]);
+    const updated = await this.repo.updateSettings(appId, settings);
     this.cache.delete(appId);
-    return updated.length > 0;
+    return updated;
   }
 }

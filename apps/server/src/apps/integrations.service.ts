@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { badRequest, notFound } from '../common/api-error';
 import { assertOutboundUrls } from '../common/outbound-urls';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { rows } from '../database/rows';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import { IntegrationRepository } from './integration-repository';
 import { SecretBox } from './secret-box';
 
 /** Per-app provider settings (credentials, topics), validated by the plugin's `appConfig` schema and stored encrypted. */
@@ -14,7 +13,7 @@ export class IntegrationsService {
   private readonly box: SecretBox;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly repo: IntegrationRepository,
     private readonly registry: PluginRegistry,
     @Inject(ENV) private readonly env: Env,
   ) {
@@ -34,29 +33,17 @@ export class IntegrationsService {
     }
     // A URL the plugin will connect to (the webhook plugin's `url`) is refused here, not only when connecting.
     assertOutboundUrls(this.env, urlFields(parsed.data));
-    await this.db.query(
-      `INSERT INTO integrations (app_id, plugin, config_encrypted) VALUES ($1, $2, $3)
-       ON CONFLICT (app_id, plugin) DO UPDATE SET config_encrypted = EXCLUDED.config_encrypted, updated_at = now()`,
-      [appId, pluginName, this.box.seal(JSON.stringify(parsed.data))],
-    );
+    await this.repo.upsert(appId, pluginName, this.box.seal(JSON.stringify(parsed.data)));
   }
 
   async delete(appId: string, pluginName: string): Promise<boolean> {
-    const deleted = await rows(
-      this.db,
-      'DELETE FROM integrations WHERE app_id = $1 AND plugin = $2 RETURNING plugin',
-      [appId, pluginName],
-    );
-    return deleted.length > 0;
+    return this.repo.delete(appId, pluginName);
   }
 
   /** The decrypted settings, for the plugin runtime (which caches and validates them). */
   resolve = async (appId: string, pluginName: string): Promise<unknown> => {
-    const rows: { config_encrypted: string }[] = await this.db.query(
-      'SELECT config_encrypted FROM integrations WHERE app_id = $1 AND plugin = $2',
-      [appId, pluginName],
-    );
-    return rows[0] ? JSON.parse(this.box.open(rows[0].config_encrypted)) : undefined;
+    const sealed = await this.repo.sealedConfig(appId, pluginName);
+    return sealed === null ? undefined : JSON.parse(this.box.open(sealed));
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DataSource } from 'typeorm';
+import type { AppRepository } from '../apps/app-repository';
 import { errorBody } from '../common/errors/error-answer';
 import type { ErrorCode } from '../common/errors/error-catalog';
 
@@ -40,7 +40,7 @@ function pathMatcher(pattern: string): RegExp {
  * route uses cookies, so a preflight allowed this way grants nothing a key does not.
  * Call before the routes are registered (it watches them being added).
  */
-export function registerCors(fastify: FastifyInstance, db: () => DataSource): void {
+export function registerCors(fastify: FastifyInstance, apps: () => AppRepository): void {
   const clientRoutes: { method: string; path: RegExp }[] = [];
   fastify.addHook('onRoute', (route) => {
     const config = route.config as Record<string, unknown> | undefined;
@@ -51,11 +51,7 @@ export function registerCors(fastify: FastifyInstance, db: () => DataSource): vo
   let cached: { origins: Set<string>; expires: number } | undefined;
   const knownOrigins = async (): Promise<Set<string>> => {
     if (cached && cached.expires > Date.now()) return cached.origins;
-    const rows: { origin: string }[] = await db().query(
-      `SELECT DISTINCT lower(o) AS origin
-         FROM apps, jsonb_array_elements_text(COALESCE(settings->'corsOrigins', '[]'::jsonb)) AS o`,
-    );
-    cached = { origins: new Set(rows.map((r) => r.origin)), expires: Date.now() + ORIGINS_TTL_MS };
+    cached = { origins: new Set(await apps().corsOrigins()), expires: Date.now() + ORIGINS_TTL_MS };
     return cached.origins;
   };
 

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { type KeyListing, KeyRepository, type StoredKey } from '../apps/key-repository';
 import { newId } from '../common/ids';
-import { rows as queryRows } from '../database/rows';
 import { APP_KEY_FORMAT, hashSecret, newAppKey, newAppSecret, secretMatches } from './key-material';
 
 export interface VerifiedKey {
@@ -18,13 +17,7 @@ export interface CreatedKey extends VerifiedKey {
 }
 
 interface CachedKey {
-  row: {
-    id: string;
-    app_id: string;
-    kind: 'server' | 'client';
-    secret_hash: string;
-    revoked_at: Date | null;
-  } | null;
+  row: StoredKey | null;
   expires: number;
 }
 
@@ -37,14 +30,18 @@ export class KeyService {
   static readonly CACHE_MS = 5_000;
   private readonly cache = new Map<string, CachedKey>();
 
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly repo: KeyRepository) {}
 
   async create(appId: string, kind: 'server' | 'client', name = ''): Promise<CreatedKey> {
     const key = { keyId: newId(), appId, kind, appKey: newAppKey(kind), appSecret: newAppSecret(), name };
-    await this.db.query(
-      'INSERT INTO api_keys (id, app_id, kind, name, app_key, secret_hash) VALUES ($1, $2, $3, $4, $5, $6)',
-      [key.keyId, appId, kind, name, key.appKey, hashSecret(key.appSecret)],
-    );
+    await this.repo.insert({
+      id: key.keyId,
+      appId,
+      kind,
+      name,
+      appKey: key.appKey,
+      secretHash: hashSecret(key.appSecret),
+    });
     return key;
   }
 
@@ -53,47 +50,32 @@ export class KeyService {
     if (!APP_KEY_FORMAT.test(appKey)) return null;
     let cached = this.cache.get(appKey);
     if (!cached || cached.expires < Date.now()) {
-      const rows: CachedKey['row'][] = await this.db.query(
-        'SELECT id, app_id, kind, secret_hash, revoked_at FROM api_keys WHERE app_key = $1',
-        [appKey],
-      );
-      cached = { row: rows[0] ?? null, expires: Date.now() + KeyService.CACHE_MS };
+      cached = { row: await this.repo.byAppKey(appKey), expires: Date.now() + KeyService.CACHE_MS };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(appKey, cached);
     }
     const row = cached.row;
-    if (!row || row.revoked_at !== null || !secretMatches(appSecret, row.secret_hash)) return null;
-    return { keyId: row.id, appId: row.app_id, kind: row.kind };
+    if (!row || row.revokedAt !== null || !secretMatches(appSecret, row.secretHash)) return null;
+    return { keyId: row.id, appId: row.appId, kind: row.kind };
   }
 
-  async list(appId: string) {
-    return this.db.query(
-      'SELECT id, kind, name, app_key AS "appKey", created_at AS "createdAt", revoked_at AS "revokedAt" FROM api_keys WHERE app_id = $1 ORDER BY created_at',
-      [appId],
-    );
+  async list(appId: string): Promise<KeyListing[]> {
+    return this.repo.list(appId);
   }
 
   async revoke(appId: string, keyId: string): Promise<boolean> {
-    const rows = await queryRows<{ app_key: string }>(
-      this.db,
-      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key',
-      [keyId, appId],
-    );
-    for (const r of rows) this.cache.delete(r.app_key);
-    return rows.length > 0;
+    const appKey = await this.repo.revoke(appId, keyId);
+    if (appKey === null) return false;
+    this.cache.delete(appKey);
+    return true;
   }
 
   /** A new secret for the same appKey; the old secret stops working at once. */
   async rotate(appId: string, keyId: string): Promise<CreatedKey | null> {
     const appSecret = newAppSecret();
-    const rows = await queryRows<{ app_key: string; kind: 'server' | 'client'; name: string }>(
-      this.db,
-      'UPDATE api_keys SET secret_hash = $3 WHERE id = $1 AND app_id = $2 AND revoked_at IS NULL RETURNING app_key, kind, name',
-      [keyId, appId, hashSecret(appSecret)],
-    );
-    const row = rows[0];
+    const row = await this.repo.replaceSecret(appId, keyId, hashSecret(appSecret));
     if (!row) return null;
-    this.cache.delete(row.app_key);
-    return { keyId, appId, kind: row.kind, appKey: row.app_key, appSecret, name: row.name };
+    this.cache.delete(row.appKey);
+    return { keyId, appId, kind: row.kind, appKey: row.appKey, appSecret, name: row.name };
   }
 }

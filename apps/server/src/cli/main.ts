@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
-import type { DataSource } from 'typeorm';
+import { AppRepository } from '../apps/app-repository';
 import { AppsService } from '../apps/apps.service';
+import { KeyRepository } from '../apps/key-repository';
 import { SecretBox } from '../apps/secret-box';
 import { sealPlaintextUserTokenSecrets } from '../apps/user-token-secrets';
 import { KeyService } from '../auth/key.service';
@@ -20,12 +21,12 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
-async function withServices<T>(fn: (ds: DataSource, keys: KeyService) => Promise<T>): Promise<T> {
+async function withServices<T>(fn: (apps: AppRepository, keys: KeyService) => Promise<T>): Promise<T> {
   // Database-only commands need just DATABASE_URL (or DATABASE_URL_FILE), not the whole configuration.
   const ds = createDataSource(loadDatabaseUrl(), 2);
   await ds.initialize();
   try {
-    return await fn(ds, new KeyService(ds));
+    return await fn(new AppRepository(ds), new KeyService(new KeyRepository(ds)));
   } finally {
     await ds.destroy();
   }
@@ -78,7 +79,10 @@ program
       const ds = createDataSource(url, 2);
       await ds.initialize();
       try {
-        const sealed = await sealPlaintextUserTokenSecrets(ds, new SecretBox(loadEncryptionKey()));
+        const sealed = await sealPlaintextUserTokenSecrets(
+          new AppRepository(ds),
+          new SecretBox(loadEncryptionKey()),
+        );
         if (sealed > 0) console.log(`sealed the user-token secrets of ${sealed} app(s)`);
       } finally {
         await ds.destroy();
@@ -115,7 +119,7 @@ apps
     if (name.length === 0 || name.length > 200) throw new UsageError('--name: 1 to 200 characters');
     // The user-token secret is stored sealed: this command needs CLARION_ENCRYPTION_KEY too.
     const box = new SecretBox(loadEncryptionKey());
-    const created = await withServices((ds, k) => new AppsService(ds, k, box).create(name));
+    const created = await withServices((repo, k) => new AppsService(repo, k, box).create(name));
     console.log(
       JSON.stringify(
         {
@@ -142,9 +146,8 @@ keys
       throw new UsageError('--kind: must be server or client');
     if (!UUID.test(opts.app)) throw new UsageError(`--app: not an app id (a UUID): ${opts.app}`);
     if (opts.name.length > 200) throw new UsageError('--name: at most 200 characters');
-    const key = await withServices(async (ds, k) => {
-      const [app] = await ds.query('SELECT id FROM apps WHERE id = $1', [opts.app]);
-      if (!app) throw new UsageError(`--app: no app ${opts.app}`);
+    const key = await withServices(async (repo, k) => {
+      if (!(await repo.exists(opts.app))) throw new UsageError(`--app: no app ${opts.app}`);
       return k.create(opts.app, opts.kind as 'server' | 'client', opts.name);
     });
     console.log(

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueryResult, QueryResultRow } from 'pg';
+import { DataSource, EntityManager } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** What the hot paths are handed: TypeORM's DataSource, or the EntityManager of a transaction. */
 export interface Queryable {
@@ -28,13 +30,22 @@ export function useNamedStatements(dataSource: object, on: boolean): void {
   else unnamed.add(dataSource);
 }
 
-/** The pg client or pool under a TypeORM EntityManager (its transaction's connection) or DataSource. */
-function pgOf(q: Queryable): PgQueryable | undefined {
-  // An EntityManager names its DataSource; a DataSource is its own.
-  if (unnamed.has((q as { dataSource?: object }).dataSource ?? q)) return undefined;
-  const inTx = (q as { queryRunner?: { databaseConnection?: PgQueryable } }).queryRunner?.databaseConnection;
-  if (inTx) return inTx;
-  return (q as { driver?: { master?: PgQueryable } }).driver?.master;
+/**
+ * The pg pool of a DataSource (PostgresDriver's public `master`), or the pg client a transaction's
+ * EntityManager holds (its QueryRunner's `connect()`, which hands back the connection it already
+ * has). Undefined for anything else, or where named statements are off.
+ */
+async function pgOf(q: Queryable): Promise<PgQueryable | undefined> {
+  if (q instanceof DataSource) {
+    if (unnamed.has(q) || !(q.driver instanceof PostgresDriver)) return undefined;
+    return q.driver.master as PgQueryable;
+  }
+  if (q instanceof EntityManager) {
+    if (unnamed.has(q.dataSource) || !(q.dataSource.driver instanceof PostgresDriver)) return undefined;
+    if (!q.queryRunner) return q.dataSource.driver.master as PgQueryable;
+    return (await q.queryRunner.connect()) as PgQueryable;
+  }
+  return undefined;
 }
 
 const names = new Map<string, string>();
@@ -59,7 +70,7 @@ export async function preparedQuery<R extends QueryResultRow>(
   text: string,
   values: unknown[],
 ): Promise<R[]> {
-  const pg = pgOf(q);
+  const pg = await pgOf(q);
   if (!pg) return (await q.query(text, values)) as R[];
   try {
     return (await pg.query<R>({ name: nameOf(text), text, values })).rows;

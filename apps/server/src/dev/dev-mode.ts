@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { allFakes, Sandbox } from '@clarion/sandbox';
+import { AppRepository } from '../apps/app-repository';
 import { AppsService } from '../apps/apps.service';
+import { KeyRepository } from '../apps/key-repository';
 import { SecretBox } from '../apps/secret-box';
 import { KeyService } from '../auth/key.service';
 import { loadEnv } from '../config/env';
+import { UserRepository } from '../contacts/user-repository';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { startServer } from '../server';
 import { DevProblem } from './dev-problem';
@@ -90,22 +93,16 @@ async function startDev(teardown: Teardown): Promise<void> {
   const ds = createDataSource(config.DATABASE_URL, 2);
   await ds.initialize();
   try {
-    const apps = new AppsService(ds, new KeyService(ds), new SecretBox(config.CLARION_ENCRYPTION_KEY));
+    const apps = new AppsService(
+      new AppRepository(ds),
+      new KeyService(new KeyRepository(ds)),
+      new SecretBox(config.CLARION_ENCRYPTION_KEY),
+    );
     if (!state.appId || !(await apps.get(state.appId))) {
       const { app, key } = await apps.create('Demo app', { webhookUrl: `${sandbox.url}/webhook/demo` });
       Object.assign(state, { appId: app.id, appKey: key.appKey, appSecret: key.appSecret });
     }
-    await ds.query(
-      `INSERT INTO users (id, app_id, external_id, locale) VALUES (gen_random_uuid(), $1, 'demo', 'en') ON CONFLICT DO NOTHING`,
-      [state.appId],
-    );
-    await ds.query(
-      `INSERT INTO contacts (id, app_id, user_id, kind, address)
-       SELECT gen_random_uuid(), u.app_id, u.id, k.kind, k.address FROM users u,
-         (VALUES ('email', 'demo@example.com'), ('phone', '+15555550100'), ('url', $2)) AS k(kind, address)
-       WHERE u.app_id = $1 AND u.external_id = 'demo' ON CONFLICT DO NOTHING`,
-      [state.appId, `${sandbox.url}/webhook/demo`],
-    );
+    await new UserRepository(ds).seedDemoUser(state.appId!, `${sandbox.url}/webhook/demo`);
   } finally {
     await ds.destroy();
   }

@@ -9,7 +9,7 @@ const BATCH = 5000;
 
 /**
  * Deletes expired `Idempotency-Key` answers in batches (deleteInBatches). An expired row no longer replays even before
- * it is deleted (IdempotencyStore.claim takes it over).
+ * it is deleted (IdempotencyRepository.claim takes it over).
  */
 @Injectable()
 export class IdempotencyPurger extends PeriodicTask {

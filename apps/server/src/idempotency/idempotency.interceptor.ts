@@ -11,7 +11,7 @@ import { from, lastValueFrom, type Observable } from 'rxjs';
 import { ApiError, badRequest } from '../common/api-error';
 import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';
-import { IdempotencyStore } from './idempotency-store';
+import { IdempotencyRepository } from './idempotency-repository';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Printable ASCII, as Stripe and the IETF draft allow; long enough for a UUID or a hash. */
@@ -40,7 +40,7 @@ function hashOf(request: FastifyRequest): string {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(private readonly store: IdempotencyStore) {}
+  constructor(private readonly store: IdempotencyRepository) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();

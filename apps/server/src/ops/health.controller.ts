@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { ping } from '../database/ping';
 import { PluginWorkers } from '../delivery/plugin-workers';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { ShutdownState } from './shutdown-state';
@@ -51,7 +52,7 @@ export class HealthController {
       async () => {
         const check = this.indicator.check('database');
         try {
-          await withTimeout(this.db.query('SELECT 1'), 2000);
+          await withTimeout(ping(this.db), 2000);
           return check.up();
         } catch (error) {
           return check.down({ message: (error as Error).message });

@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
@@ -9,6 +8,7 @@ import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { UserRepository } from '../contacts/user-repository';
 import { PreferenceCentreTokens } from './preference-centre-token';
 
 const DAY = 24 * 3600;
@@ -29,7 +29,7 @@ export const preferenceLinkSchema = z
 @UseGuards(ApiKeyGuard)
 export class PreferenceCentreLinkController {
   constructor(
-    private readonly db: DataSource,
+    private readonly users: UserRepository,
     @Inject(PreferenceCentreTokens) private readonly tokens: PreferenceCentreTokens,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -39,13 +39,10 @@ export class PreferenceCentreLinkController {
   async link(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
     const externalId = ownUser(auth, userId);
     const { expiresIn = 30 * DAY } = validate(preferenceLinkSchema, body ?? {});
-    const [user]: { id: string }[] = await this.db.query(
-      'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',
-      [auth.appId, externalId],
-    );
-    if (!user) throw notFound('user');
+    const userKey = await this.users.idOf(auth.appId, externalId);
+    if (!userKey) throw notFound('user');
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000);
-    const token = this.tokens.sign({ appId: auth.appId, userId: user.id, expiresAt });
+    const token = this.tokens.sign({ appId: auth.appId, userId: userKey, expiresAt });
     return {
       url: `${this.env.CLARION_PUBLIC_URL.replace(/\/+$/, '')}/v1/preferences/page?token=${token}`,
       expiresAt: expiresAt.toISOString(),

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import type { AppSettings } from '../apps/app-settings';
 import { AppsService } from '../apps/apps.service';
 import { ApiError, notFound } from '../common/api-error';
 import { validate } from '../common/validate';
+import { UserRepository } from '../contacts/user-repository';
 import { CORE_CHANNELS } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { type PutPreferences, putPreferencesSchema } from '../preferences/preference-schemas';
@@ -32,7 +32,7 @@ interface Holder {
 @Controller('v1/preferences/page')
 export class PreferenceCentreController {
   constructor(
-    private readonly db: DataSource,
+    private readonly users: UserRepository,
     private readonly apps: AppsService,
     private readonly preferences: PreferencesService,
     private readonly registry: PluginRegistry,
@@ -136,16 +136,13 @@ export class PreferenceCentreController {
 
   private async holder(token: unknown): Promise<Holder> {
     const claim = this.tokens.verify(token);
-    const rows: { name: string; external_id: string }[] = await this.db.query(
-      'SELECT a.name, u.external_id FROM users u JOIN apps a ON a.id = u.app_id WHERE u.id = $1 AND u.app_id = $2',
-      [claim.userId, claim.appId],
-    );
-    const app = rows[0] ? await this.apps.get(claim.appId) : null;
-    if (!rows[0] || !app) throw notFound('the user of this preferences link');
+    const user = await this.users.withAppName(claim.appId, claim.userId);
+    const app = user ? await this.apps.get(claim.appId) : null;
+    if (!user || !app) throw notFound('the user of this preferences link');
     return {
-      appName: rows[0].name,
+      appName: user.appName,
       appId: claim.appId,
-      externalId: rows[0].external_id,
+      externalId: user.externalId,
       settings: app.settings,
     };
   }

@@ -1,20 +1,19 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
+import type { RepositoryShape } from '../database/repository-shape';
 import { CORE_CHANNELS } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
-import { optOut } from './opt-out';
+import { PreferenceRepository, type StoredRule } from './preference-repository';
 import { ANY } from './preference-rules';
 import type { PutPreferences } from './preference-schemas';
-import { clearPreference, optIn, setQuietHours } from './preference-store';
 import type { QuietHours } from './quiet-hours';
 
 export interface PreferencesView {
   userId: string;
   /** The user's time zone, which quiet hours follow (UTC when the user has none). */
   timezone: string | null;
-  rules: { channel: string; category: string; enabled: boolean; source: string; updatedAt: string }[];
+  rules: StoredRule[];
   quietHours: QuietHours | null;
   /** What applies when the user said nothing, and what they cannot silence (for a settings screen). */
   app: { categoryDefaults: AppSettings['categoryDefaults']; criticalCategories: string[] };
@@ -24,7 +23,7 @@ export interface PreferencesView {
 @Injectable()
 export class PreferencesService {
   constructor(
-    private readonly db: DataSource,
+    @Inject(PreferenceRepository) private readonly prefs: RepositoryShape<PreferenceRepository>,
     private readonly registry: PluginRegistry,
   ) {}
 
@@ -36,30 +35,17 @@ export class PreferencesService {
   }
 
   async get(appId: string, settings: AppSettings, externalId: string): Promise<PreferencesView | null> {
-    const [user]: { id: string; timezone: string | null }[] = await this.db.query(
-      'SELECT id, timezone FROM users WHERE app_id = $1 AND external_id = $2',
-      [appId, externalId],
-    );
+    const user = await this.prefs.owner(appId, externalId);
     if (!user) return null;
-    const [rules, quiet]: [
-      PreferencesView['rules'],
-      { start: string; end: string; categories: string[] | null }[],
-    ] = await Promise.all([
-      this.db.query(
-        `SELECT channel, category, enabled, source, updated_at AS "updatedAt" FROM user_preferences
-          WHERE user_id = $1 ORDER BY channel, category`,
-        [user.id],
-      ),
-      this.db.query(
-        'SELECT start_time AS start, end_time AS "end", categories FROM user_quiet_hours WHERE user_id = $1',
-        [user.id],
-      ),
+    const [rules, quietHours] = await Promise.all([
+      this.prefs.rules(user.id),
+      this.prefs.quietHours(user.id),
     ]);
     return {
       userId: externalId,
       timezone: user.timezone,
       rules,
-      quietHours: quiet[0] ?? null,
+      quietHours,
       app: { categoryDefaults: settings.categoryDefaults, criticalCategories: settings.criticalCategories },
     };
   }
@@ -96,23 +82,19 @@ export class PreferencesService {
         { categories: critical.map((r) => r.category), criticalCategories: settings.criticalCategories },
       );
     }
-    return this.db.transaction(async (tx) => {
-      const [user]: { id: string }[] = await tx.query(
-        'SELECT id FROM users WHERE app_id = $1 AND external_id = $2 FOR UPDATE',
-        [appId, externalId],
-      );
-      if (!user) return false;
+    return this.prefs.transaction(async (tx) => {
+      const userId = await tx.lockOwner(appId, externalId);
+      if (!userId) return false;
       for (const rule of input.rules ?? []) {
-        const o = { appId, userId: user.id, channel: rule.channel, category: rule.category, source };
-        if (rule.enabled === false) await optOut(tx, o);
-        else if (rule.enabled === true) await optIn(tx, o);
-        else await clearPreference(tx, user.id, rule.channel, rule.category);
+        const o = { appId, userId, channel: rule.channel, category: rule.category, source };
+        if (rule.enabled === false) await tx.optOut(o);
+        else if (rule.enabled === true) await tx.optIn(o);
+        else await tx.clear(userId, rule.channel, rule.category);
       }
       if (input.quietHours !== undefined) {
-        await setQuietHours(
-          tx,
+        await tx.setQuietHours(
           appId,
-          user.id,
+          userId,
           input.quietHours === null
             ? null
             : {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { METRICS_REGISTRY } from '../config/tokens';
+import { NotificationRepository } from '../notifications/notification-repository';
 
 /**
  * Cancellations, and the notifications waiting for their sendAt. The gauge is read from
@@ -11,7 +11,7 @@ import { METRICS_REGISTRY } from '../config/tokens';
 export class SchedulingMetrics {
   readonly canceled: Counter;
 
-  constructor(@Inject(METRICS_REGISTRY) registry: Registry, db: DataSource) {
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry, notifications: NotificationRepository) {
     this.canceled =
       (registry.getSingleMetric('clarion_notifications_canceled_total') as Counter | undefined) ??
       new Counter({
@@ -26,10 +26,7 @@ export class SchedulingMetrics {
         registers: [registry],
         async collect() {
           try {
-            const [row] = (await db.query(
-              `SELECT count(*)::int AS n FROM notifications WHERE status IN ('scheduled', 'fanout') AND send_at > now()`,
-            )) as { n: number }[];
-            this.set(row?.n ?? 0);
+            this.set(await notifications.scheduledCount());
           } catch {
             // Database away: keep the last value rather than fail the scrape.
           }
@@ -43,15 +40,7 @@ export class SchedulingMetrics {
         registers: [registry],
         async collect() {
           try {
-            // Bounded to the last week of schedules (partial index on send_at for scheduled rows).
-            const [row] = (await db.query(
-              `SELECT count(*)::int AS n FROM notifications n
-                WHERE n.status IN ('scheduled', 'fanout') AND n.canceled_at IS NULL
-                  AND n.send_at < now() - interval '5 minutes' AND n.send_at > now() - interval '7 days'
-                  AND (n.status = 'fanout'
-                       OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status IN ('pending', 'queued')))`,
-            )) as { n: number }[];
-            this.set(row?.n ?? 0);
+            this.set(await notifications.overdueCount());
           } catch {
             // Database away: keep the last value rather than fail the scrape.
           }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { TemplateError } from '../common/errors/template-errors';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import type { RepositoryShape } from '../database/repository-shape';
 import { type CompiledTemplate, compileTemplate } from './compiled-template';
 import { TemplateMetrics } from './template-metrics';
 import { type TemplatePlan, templatePlan } from './template-plan';
@@ -39,7 +40,7 @@ export class TemplateResolver {
 
   constructor(
     @Inject(ENV) env: Env,
-    private readonly repo: TemplateRepository,
+    @Inject(TemplateRepository) private readonly repo: RepositoryShape<TemplateRepository>,
     private readonly metrics: TemplateMetrics,
   ) {
     this.versions = new LRUCache<string, CompiledTemplate, Ref>({

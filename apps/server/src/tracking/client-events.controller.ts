@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
@@ -7,6 +6,7 @@ import { CurrentAuth } from '../auth/current-auth';
 import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
+import { DeliveryQueries } from '../deliveries/delivery-queries';
 import { FUNNEL } from './lifecycle';
 import { TrackingRecorder } from './tracking-recorder';
 
@@ -37,7 +37,7 @@ const SENT = new Set<string>(FUNNEL);
 @UseGuards(ApiKeyGuard)
 export class ClientEventsController {
   constructor(
-    private readonly db: DataSource,
+    private readonly deliveries: DeliveryQueries,
     private readonly recorder: TrackingRecorder,
   ) {}
 
@@ -47,10 +47,10 @@ export class ClientEventsController {
   async report(@CurrentAuth() auth: AuthContext, @Body() body: unknown) {
     const { events } = validate(clientEventsSchema, body);
     const ids = [...new Set(events.map((e) => e.deliveryId))];
-    const owned: { id: string; status: string }[] = await this.db.query(
-      `SELECT d.id, d.status FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
-        WHERE d.id = ANY($1::uuid[]) AND d.app_id = $2 AND ($3::text IS NULL OR u.external_id = $3)`,
-      [ids, auth.appId, auth.kind === 'client' ? auth.userExternalId : null],
+    const owned = await this.deliveries.statusesOf(
+      auth.appId,
+      ids,
+      auth.kind === 'client' ? (auth.userExternalId ?? null) : null,
     );
     const mine = new Set(owned.map((r) => r.id));
     const missing = ids.filter((id) => !mine.has(id));

@@ -10,6 +10,7 @@ import { createTestDatabase } from '@clarion/testkit';
 import { v7 } from 'uuid';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { type StatsQuery, StatsService } from './stats.service';
+import { StatsRepository } from './stats-repository';
 import { DIMENSIONS_SQL } from './stats-rollup';
 
 async function main(): Promise<void> {
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
       `SELECT (SELECT count(*) FROM delivery_stats)::int + (SELECT count(*) FROM delivery_stats_dim)::int AS rows`,
     );
     const seedMs = performance.now() - seedStart;
-    const stats = new StatsService(ds);
+    const stats = new StatsService(new StatsRepository(ds));
     const now = new Date();
     const cases: [string, StatsQuery][] = [
       [

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { StatsRepository } from './stats-repository';
 import { dimensionKey } from './stats-rollup';
 import { addRow, emptyCounts, type StatsCounts, withRates } from './stats-view';
 
@@ -18,41 +18,18 @@ const STEP_MS = { hour: 3_600_000, day: 86_400_000 };
 /** Reads the hourly rollup (never the deliveries): a month of hours is a few thousand rows per dimension mix. */
 @Injectable()
 export class StatsService {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly stats: StatsRepository) {}
 
   async query(appId: string, q: StatsQuery) {
     const filters = (['channel', 'plugin', 'template', 'category'] as const).filter(
       (k) => q[k] !== undefined,
     );
     // Up to two filters: the keyed rollup (a few rows per hour and key). Three or more: every combination.
-    // Epoch milliseconds and float8 counts parse as plain numbers (no Date or bigint string per row).
-    const rows: { t: number; metric: string; reason: string; n: number }[] =
+    const range = { from: floor(q.from, 'hour'), to: q.to, bucket: q.bucket };
+    const rows =
       filters.length <= 2
-        ? await this.db.query(
-            `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
-               FROM delivery_stats_dim
-              WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < $3
-              GROUP BY 1, 2, 3`,
-            [appId, floor(q.from, 'hour'), q.to, q.bucket, dimensionKey(q)],
-          )
-        : await this.db.query(
-            `SELECT (extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::float8 AS t, metric, reason, sum(n)::float8 AS n
-               FROM delivery_stats
-              WHERE app_id = $1 AND bucket >= $2 AND bucket < $3
-                AND ($5::text IS NULL OR channel = $5) AND ($6::text IS NULL OR plugin = $6)
-                AND ($7::text IS NULL OR template = $7) AND ($8::text IS NULL OR category = $8)
-              GROUP BY 1, 2, 3`,
-            [
-              appId,
-              floor(q.from, 'hour'),
-              q.to,
-              q.bucket,
-              q.channel ?? null,
-              q.plugin ?? null,
-              q.template ?? null,
-              q.category ?? null,
-            ],
-          );
+        ? await this.stats.byDimension(appId, range, dimensionKey(q))
+        : await this.stats.byFilters(appId, range, q);
     const totals = emptyCounts();
     const buckets = new Map<number, StatsCounts>();
     for (let t = floor(q.from, q.bucket).getTime(); t < q.to.getTime(); t += STEP_MS[q.bucket])

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
+import { DeliveryQueries } from '../deliveries/delivery-queries';
 import { normalisedLink } from './link-rewriter';
 import { OPEN_PIXEL } from './link-token';
 import { LinkTracking } from './link-tracking.service';
@@ -19,7 +19,7 @@ export class TrackingLinksController {
   constructor(
     private readonly links: LinkTracking,
     private readonly recorder: TrackingRecorder,
-    private readonly db: DataSource,
+    private readonly deliveries: DeliveryQueries,
   ) {}
 
   @Get('o/:token')
@@ -36,12 +36,9 @@ export class TrackingLinksController {
     const notFound = () =>
       reply.code(404).type('text/plain; charset=utf-8').send('This link is not valid or has expired.');
     if (!parsed || parsed.index === OPEN_PIXEL) return notFound();
-    const [row]: { url: string | null }[] = await this.db.query(
-      'SELECT links->>$2::int AS url FROM deliveries WHERE id = $1',
-      [parsed.deliveryId, parsed.index],
-    );
+    const url = await this.deliveries.trackedLink(parsed.deliveryId, parsed.index);
     // Stored normalised; checked again so a link stored otherwise can never break the header (a 500).
-    const target = row?.url ? normalisedLink(row.url) : undefined;
+    const target = url ? normalisedLink(url) : undefined;
     if (target === undefined) return notFound();
     await this.recorder.record({
       deliveryId: parsed.deliveryId,

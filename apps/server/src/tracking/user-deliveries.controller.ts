@@ -1,5 +1,4 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
@@ -8,7 +7,9 @@ import { ownUser } from '../auth/own-user';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { type EventRow, type EventView, historyOf } from './event-view';
+import { UserRepository } from '../contacts/user-repository';
+import { DeliveryQueries, type UserDelivery } from '../deliveries/delivery-queries';
+import { type EventView, historyOf } from './event-view';
 
 export const userDeliveriesQuerySchema = z
   .object({
@@ -33,19 +34,11 @@ export const userDeliveriesQuerySchema = z
   })
   .strict();
 
-interface Row {
-  id: string;
-  status: string;
-  createdAt: string;
-  events: EventRow[];
-  [key: string]: unknown;
-}
-
 /**
  * What a client key (in every copy of the app, so in anyone's hands) sees of a delivery: error
  * codes, never the provider's or receiver's own text, which can tell what sits behind an address.
  */
-function forClient(d: Row, events: EventView[]) {
+function forClient(d: UserDelivery, events: EventView[]) {
   return {
     ...d,
     errorMessage: null,
@@ -64,30 +57,24 @@ function forClient(d: Row, events: EventView[]) {
 @Controller('v1/users')
 @UseGuards(ApiKeyGuard)
 export class UserDeliveriesController {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly deliveries: DeliveryQueries,
+  ) {}
 
   @Get(':userId/deliveries')
   @ClientKeyAllowed()
   async list(@CurrentAuth() auth: AuthContext, @Param('userId') rawId: string, @Query() rawQuery: unknown) {
     const userId = ownUser(auth, rawId);
     const q = validate(userDeliveriesQuerySchema, rawQuery ?? {}, 'query');
-    const [user]: { id: string }[] = await this.db.query(
-      'SELECT id FROM users WHERE app_id = $1 AND external_id = $2',
-      [auth.appId, userId],
-    );
-    if (!user) throw notFound('user');
-    const found: Row[] = await this.db.query(
-      `SELECT d.id, d.notification_id AS "notificationId", n.category, n.request->>'template' AS template, d.channel, d.plugin,
-              d.status, d.reason, d.attempts, d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode",
-              d.error_message AS "errorMessage", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
-              COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail) ORDER BY e.id)
-                          FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events
-         FROM deliveries d LEFT JOIN notifications n ON n.id = d.notification_id
-        WHERE d.user_id = $1 AND ($2::uuid IS NULL OR d.id < $2::uuid)
-          AND ($3::text IS NULL OR d.channel = $3) AND ($4::text IS NULL OR d.status = $4)
-        ORDER BY d.id DESC LIMIT $5`,
-      [user.id, q.cursor ?? null, q.channel ?? null, q.status ?? null, q.limit],
-    );
+    const userKey = await this.users.idOf(auth.appId, userId);
+    if (!userKey) throw notFound('user');
+    const found = await this.deliveries.ofUser(userKey, {
+      before: q.cursor ?? null,
+      channel: q.channel ?? null,
+      status: q.status ?? null,
+      limit: q.limit,
+    });
     const client = auth.kind === 'client';
     return {
       userId,

@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import { notFound } from '../common/api-error';
-import { optOut } from '../preferences/opt-out';
+import { UserRepository } from '../contacts/user-repository';
+import { PreferenceRepository } from '../preferences/preference-repository';
 import { confirmPage, donePage } from './unsubscribe-page';
 import { UnsubscribeTokens } from './unsubscribe-token';
 
@@ -16,7 +16,8 @@ import { UnsubscribeTokens } from './unsubscribe-token';
 @Controller('v1/unsubscribe')
 export class UnsubscribeController {
   constructor(
-    private readonly db: DataSource,
+    private readonly users: UserRepository,
+    private readonly prefs: PreferenceRepository,
     @Inject(UnsubscribeTokens) private readonly tokens: UnsubscribeTokens,
   ) {}
 
@@ -39,7 +40,7 @@ export class UnsubscribeController {
   ): Promise<string> {
     const claim = this.tokens.verify(token);
     const appName = await this.owner(claim.appId, claim.userId);
-    await optOut(this.db, {
+    await this.prefs.optOut({
       appId: claim.appId,
       userId: claim.userId,
       channel: 'email',
@@ -52,11 +53,8 @@ export class UnsubscribeController {
 
   /** The app's name, if the user still exists in it. */
   private async owner(appId: string, userId: string): Promise<string> {
-    const rows: { name: string }[] = await this.db.query(
-      'SELECT a.name FROM users u JOIN apps a ON a.id = u.app_id WHERE u.id = $1 AND u.app_id = $2',
-      [userId, appId],
-    );
-    if (!rows[0]) throw notFound('the user of this unsubscribe link');
-    return rows[0].name;
+    const user = await this.users.withAppName(appId, userId);
+    if (!user) throw notFound('the user of this unsubscribe link');
+    return user.appName;
   }
 }

@@ -7,7 +7,8 @@ import { CurrentAuth } from '../../auth/current-auth';
 import { badRequest, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import { validate } from '../../common/validate';
-import { deadFilterShape, findDead } from './dead-deliveries';
+import { DeliveryQueries } from '../../deliveries/delivery-queries';
+import { deadFilterShape } from './dead-deliveries';
 import { RedriveService } from './redrive.service';
 
 /** The most deliveries one re-drive request moves; the answer's nextCursor continues. */
@@ -36,12 +37,13 @@ export class DeliveriesController {
   constructor(
     private readonly redrives: RedriveService,
     private readonly apps: AppsService,
+    private readonly deliveries: DeliveryQueries,
   ) {}
 
   @Get()
   async list(@CurrentAuth() auth: AuthContext, @Query() rawQuery: unknown) {
     const q = validate(deadListQuery, rawQuery ?? {}, 'query');
-    const found = await findDead(this.redrives.db, auth.appId, q, q.limit);
+    const found = await this.deliveries.dead(auth.appId, q, q.limit);
     return {
       deliveries: found.map(({ userKey: _internal, tracked: _tracked, ...d }) => d),
       nextCursor: found.length === q.limit ? found.at(-1)!.id : null,

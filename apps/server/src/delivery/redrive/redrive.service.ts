@@ -9,16 +9,17 @@ import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import type { Recipient } from '../../contacts/recipient';
 import { RecipientLoader } from '../../contacts/recipient-loader';
+import { type DeadFilter, type DeadRow, DeliveryQueries } from '../../deliveries/delivery-queries';
 import type { DeliveryPlan } from '../../ingest/delivery-plan';
 import { PlanContextService } from '../../ingest/plan-context.service';
 import type { PlanContext } from '../../ingest/planner';
+import { NotificationRepository } from '../../notifications/notification-repository';
 import type { NotificationRequest } from '../../notifications/notification-request';
 import { DeliveryMetrics } from '../../ops/delivery-metrics';
 import { PRODUCER_REDIS } from '../../redis/redis.module';
 import { planOrSuppress } from '../../templates/plan-or-suppress';
 import { delayUntil, Enqueuer } from '../enqueuer';
 import { QueueRegistry } from '../queue-registry';
-import { type DeadFilter, type DeadRow, findDead } from './dead-deliveries';
 
 /** Rows planned and written per round: one query per notification and per users' batch. */
 const BATCH = 500;
@@ -51,7 +52,9 @@ interface Decision {
 @Injectable()
 export class RedriveService {
   constructor(
-    readonly db: DataSource,
+    private readonly db: DataSource,
+    private readonly queries: DeliveryQueries,
+    private readonly notifications: NotificationRepository,
     private readonly recipients: RecipientLoader,
     private readonly contexts: PlanContextService,
     private readonly enqueuer: Enqueuer,
@@ -72,8 +75,7 @@ export class RedriveService {
     };
     let cursor = filter.cursor;
     while (result.matched < limit) {
-      const rows = await findDead(
-        this.db,
+      const rows = await this.queries.dead(
         app.id,
         { ...filter, ...(cursor ? { cursor } : {}) },
         Math.min(BATCH, limit - result.matched),
@@ -121,10 +123,7 @@ export class RedriveService {
 
   /** The planning context of a notification, re-rendered now with its pinned template version. */
   private async context(app: AppRecord, notificationId: string): Promise<PlanContext | undefined> {
-    const [n]: { request: NotificationRequest; template_version: number | null }[] = await this.db.query(
-      'SELECT request, template_version FROM notifications WHERE id = $1 AND app_id = $2',
-      [notificationId, app.id],
-    );
+    const n = await this.notifications.request(app.id, notificationId);
     if (!n) return undefined;
     try {
       // Accepted now: a TTL counts from the re-drive, or an expired delivery would expire again at once.
@@ -133,7 +132,7 @@ export class RedriveService {
         notificationId,
         n.request,
         new Date(),
-        n.template_version ?? undefined,
+        n.templateVersion ?? undefined,
       );
     } catch (error) {
       if (error instanceof TemplateError) return undefined; // its template is gone

@@ -1,13 +1,14 @@
 import { Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DataSource } from 'typeorm';
 import { IntegrationsService } from '../../apps/integrations.service';
 import { ApiError, badRequest } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
+import { UserRepository } from '../../contacts/user-repository';
+import { DeliveryQueries } from '../../deliveries/delivery-queries';
 import { PluginRegistry } from '../../plugins/plugin-registry';
-import { optOut, withdrawOptOut } from '../../preferences/opt-out';
+import { PreferenceRepository } from '../../preferences/preference-repository';
 import { TrackingMetrics } from '../tracking-metrics';
 import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
 import { signedUrl, stringParams } from './callback-urls';
@@ -32,7 +33,9 @@ export class ProviderCallbacksController {
     private readonly recorder: TrackingRecorder,
     private readonly metrics: TrackingMetrics,
     private readonly plugins: PluginRegistry,
-    private readonly db: DataSource,
+    private readonly deliveries: DeliveryQueries,
+    private readonly users: UserRepository,
+    private readonly prefs: PreferenceRepository,
     private readonly integrations: IntegrationsService,
   ) {}
 
@@ -85,13 +88,9 @@ export class ProviderCallbacksController {
   }
 
   private async appTwilioToken(deliveryId: string): Promise<string | undefined> {
-    const [row]: { app_id: string }[] = await this.db.query('SELECT app_id FROM deliveries WHERE id = $1', [
-      deliveryId,
-    ]);
-    if (!row) return undefined;
-    const config = (await this.integrations.resolve(row.app_id, 'twilio')) as
-      | { authToken?: string }
-      | undefined;
+    const appId = await this.deliveries.appOf(deliveryId);
+    if (!appId) return undefined;
+    const config = (await this.integrations.resolve(appId, 'twilio')) as { authToken?: string } | undefined;
     return config?.authToken;
   }
 
@@ -117,21 +116,18 @@ export class ProviderCallbacksController {
     this.metrics.callbacks.inc({ provider: 'twilio', outcome: 'accepted' });
     const keyword = smsKeyword(params.Body);
     if (keyword && params.From) {
-      const users: { app_id: string; user_id: string }[] = await this.db.query(
-        `SELECT DISTINCT app_id, user_id FROM contacts WHERE kind = 'phone' AND address = $1`,
-        [params.From],
-      );
-      await this.db.transaction(async (tx) => {
+      const users = await this.users.byPhone(params.From);
+      await this.prefs.transaction(async (tx) => {
         for (const u of users) {
           if (keyword === 'stop')
-            await optOut(tx, {
-              appId: u.app_id,
-              userId: u.user_id,
+            await tx.optOut({
+              appId: u.appId,
+              userId: u.userId,
               channel: 'sms',
               category: '*',
               source: 'sms_stop',
             });
-          else await withdrawOptOut(tx, { userId: u.user_id, channel: 'sms', source: 'sms_stop' });
+          else await tx.withdrawOptOut({ userId: u.userId, channel: 'sms', source: 'sms_stop' });
         }
       });
     }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { SecretBox } from '../../apps/secret-box';
 import { newId } from '../../common/ids';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
-import { rows } from '../../database/rows';
+import { StatusWebhookRepository } from './status-webhook-repository';
 
 export const STATUS_EVENT_TYPES = ['sent', 'delivered', 'failed', 'opened', 'clicked'] as const;
 export type StatusEventType = (typeof STATUS_EVENT_TYPES)[number];
@@ -34,7 +33,7 @@ export class StatusWebhooks {
   }
 
   constructor(
-    private readonly db: DataSource,
+    private readonly repo: StatusWebhookRepository,
     @Inject(ENV) env: Env,
   ) {
     this.box = new SecretBox(env.CLARION_ENCRYPTION_KEY);
@@ -46,26 +45,25 @@ export class StatusWebhooks {
   ) {
     const secret = input.secret ?? `whsec_${randomBytes(32).toString('base64url')}`;
     const id = newId();
-    const [row]: { created_at: Date }[] = await this.db.query(
-      `INSERT INTO status_webhooks (id, app_id, url, events, secret_sealed) VALUES ($1, $2, $3, $4, $5) RETURNING created_at`,
-      [id, appId, input.url, input.events, this.box.seal(secret)],
-    );
+    const createdAt = await this.repo.insert({
+      id,
+      appId,
+      url: input.url,
+      events: input.events,
+      sealedSecret: this.box.seal(secret),
+    });
     this.changed(appId);
     return {
       id,
       url: input.url,
       events: input.events,
       secret,
-      createdAt: new Date(row!.created_at).toISOString(),
+      createdAt: createdAt.toISOString(),
     };
   }
 
   async count(appId: string): Promise<number> {
-    const [row]: { n: string }[] = await this.db.query(
-      'SELECT count(*) AS n FROM status_webhooks WHERE app_id = $1',
-      [appId],
-    );
-    return Number(row?.n ?? 0);
+    return this.repo.count(appId);
   }
 
   async list(appId: string): Promise<StatusWebhook[]> {
@@ -73,36 +71,18 @@ export class StatusWebhooks {
   }
 
   async forApps(appIds: string[]): Promise<StatusWebhook[]> {
-    const found: { id: string; app_id: string; url: string; events: StatusEventType[]; created_at: Date }[] =
-      await this.db.query(
-        'SELECT id, app_id, url, events, created_at FROM status_webhooks WHERE app_id = ANY($1::uuid[]) ORDER BY id',
-        [appIds],
-      );
-    return found.map((r) => ({
-      id: r.id,
-      appId: r.app_id,
-      url: r.url,
-      events: r.events,
-      createdAt: new Date(r.created_at).toISOString(),
-    }));
+    return this.repo.forApps(appIds);
   }
 
   /** URL and secret for posting, or null once the webhook is deleted. */
   async target(id: string): Promise<{ url: string; secret: string } | null> {
-    const [row]: { url: string; secret_sealed: string }[] = await this.db.query(
-      'SELECT url, secret_sealed FROM status_webhooks WHERE id = $1',
-      [id],
-    );
-    return row ? { url: row.url, secret: this.box.open(row.secret_sealed) } : null;
+    const row = await this.repo.target(id);
+    return row ? { url: row.url, secret: this.box.open(row.sealedSecret) } : null;
   }
 
   async delete(appId: string, id: string): Promise<boolean> {
-    const deleted = await rows(
-      this.db,
-      'DELETE FROM status_webhooks WHERE app_id = $1 AND id = $2 RETURNING id',
-      [appId, id],
-    );
+    const deleted = await this.repo.delete(appId, id);
     this.changed(appId);
-    return deleted.length > 0;
+    return deleted;
   }
 }

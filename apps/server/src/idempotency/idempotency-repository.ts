@@ -15,9 +15,9 @@ export type Claim =
   | { kind: 'in_progress' }
   | { kind: 'reused' };
 
-/** The `idempotency_keys` table: claim a key, record its answer, or let it go. */
+/** Idempotency keys in PostgreSQL (`idempotency_keys`): claim a key, record its answer, or let it go. */
 @Injectable()
-export class IdempotencyStore {
+export class IdempotencyRepository {
   constructor(
     private readonly db: DataSource,
     @Inject(ENV) private readonly env: Env,
