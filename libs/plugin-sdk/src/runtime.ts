@@ -1,5 +1,4 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
@@ -27,6 +26,7 @@ import {
   type SendResult,
 } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
+import { duplicateConnection, type RedisConnection } from './redis-connection';
 import { SendGate } from './send-gate';
 import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
 
@@ -42,7 +42,7 @@ export interface PluginRuntimeOptions {
   /** Already validated against `plugin.config` (see pluginConfigFromEnv). */
   config: unknown;
   /** A connection for the worker; BullMQ requires `maxRetriesPerRequest: null` on it. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix?: string;
   registry: Registry;
   reporter: DeliveryReporter;
@@ -103,7 +103,7 @@ export class PluginRuntime {
     readonly plugin: AnyChannelPlugin,
     private readonly worker: Worker<DeliveryJob>,
     private readonly sender: Sender<unknown>,
-    private readonly ledgerConnection: Redis,
+    private readonly ledgerConnection: RedisConnection,
     private readonly circuits: CircuitBreakers | undefined,
     private readonly fallbackAfterAttempts: number,
     private readonly maxThrottledRetries: number,
@@ -123,7 +123,7 @@ export class PluginRuntime {
       outbound: options.outbound ?? STRICT_OUTBOUND,
     });
     // Its own connection for the send gate and ledger, auto-pipelined: concurrent jobs' claims and records share writes.
-    const ledgerConnection = options.connection.duplicate({
+    const ledgerConnection = duplicateConnection(options.connection, {
       maxRetriesPerRequest: 3,
       enableAutoPipelining: true,
     });
