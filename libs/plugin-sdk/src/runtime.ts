@@ -41,8 +41,12 @@ export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
   /** Already validated against `plugin.config` (see pluginConfigFromEnv). */
   config: unknown;
-  /** A connection for the worker; BullMQ requires `maxRetriesPerRequest: null` on it. */
+  /**
+   * A connection for the worker; BullMQ requires `maxRetriesPerRequest: null` on it (on a
+   * Redis Cluster, in its nodes' options).
+   */
   connection: RedisConnection;
+  /** Key prefix of this plugin's queue, send gate and ledger (see queuePrefix: a tag per queue on a cluster). */
   prefix?: string;
   registry: Registry;
   reporter: DeliveryReporter;

@@ -15,7 +15,7 @@ export type RedisSettings = Pick<
 
 /**
  * ioredis options for the configured Redis: the node of REDIS_URL, or the master the Sentinels
- * name. Every connection the server makes (its own clients and BullMQ's) is built from these, so
+ * name (a Redis Cluster needs a Cluster client instead: createRedis in client.ts). Every connection the server makes (its own clients and BullMQ's) is built from these, so
  * each follows a failover the same way. Plain options rather than a client, for libraries that
  * take options (@nestjs/bullmq).
  */
