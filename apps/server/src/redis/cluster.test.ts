@@ -188,6 +188,13 @@ describe('Redis Cluster: three masters with a replica each, started by the test'
     assert.equal(webhookTag, `${h.prefix.slice(0, -1)}/${pluginQueueName('webhook')}}`);
     assert.notEqual(webhookSlot, fanoutSlot, 'the plugin queue and the fan-out queue hash apart');
     assert.notEqual(webhookSlot, await slotOf(layout.queue(STATUS_WEBHOOK_QUEUE)));
+    const placed = await Promise.all(
+      [pluginQueueName('webhook'), FANOUT_QUEUE, STATUS_WEBHOOK_QUEUE].map(async (q) => {
+        const { slot, master } = await cluster.ownerOf(layout.queue(q));
+        return `${q} slot ${slot} on master ${master}`;
+      }),
+    );
+    t.diagnostic(placed.join('; '));
 
     const webhook = keys.filter((k) => k.key.startsWith(`${webhookTag}:`));
     const sent = webhook.filter((k) => k.key.includes(':sent:'));
