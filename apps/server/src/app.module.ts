@@ -3,6 +3,7 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Cluster } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
 import { AdminController } from './apps/admin.controller';
@@ -58,8 +59,10 @@ import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
+import { isCluster } from './redis/client';
 import { redisOptions } from './redis/connection-options';
-import { RedisModule } from './redis/redis.module';
+import { KeyLayout } from './redis/key-layout';
+import { RedisModule, WORKER_REDIS } from './redis/redis.module';
 import { repositories } from './repositories';
 import { CancelController } from './scheduling/cancel.controller';
 import { DueScheduler } from './scheduling/due-scheduler';
@@ -142,11 +145,18 @@ export class AppModule {
         TerminusModule,
         ...(worker
           ? [
-              BullModule.forRoot({
-                connection: redisOptions(env, { maxRetriesPerRequest: null }),
-                prefix: env.CLARION_QUEUE_PREFIX,
+              isCluster(env)
+                ? // ioredis takes a cluster as a client, not options: the worker connection, which
+                  // BullMQ duplicates for its blocking reads.
+                  BullModule.forRootAsync({
+                    inject: [WORKER_REDIS],
+                    useFactory: (connection: Cluster) => ({ connection }),
+                  })
+                : BullModule.forRoot({ connection: redisOptions(env, { maxRetriesPerRequest: null }) }),
+              BullModule.registerQueue({
+                name: FANOUT_QUEUE,
+                prefix: new KeyLayout(env).queue(FANOUT_QUEUE),
               }),
-              BullModule.registerQueue({ name: FANOUT_QUEUE }),
             ]
           : []),
       ],

@@ -484,6 +484,18 @@ describe('helm chart: features', () => {
     assert.equal(refused.ok, false, 'one host:port per entry');
   });
 
+  test('Redis Cluster: redis.clusterNodes reaches every process; unset, it is not set', () => {
+    const objects = mustRender([
+      '--set-json',
+      'redis.clusterNodes=["redis-0.redis:6379","redis-1.redis:6379"]',
+    ]);
+    const cm = one(objects, 'ConfigMap', 'clarion');
+    assert.equal(cm.data?.REDIS_CLUSTER_NODES, 'redis-0.redis:6379,redis-1.redis:6379');
+    assert.equal(one(defaults, 'ConfigMap', 'clarion').data?.REDIS_CLUSTER_NODES, undefined);
+    const refused = render(['--set-json', 'redis.clusterNodes=["a:6379,b:6379"]']);
+    assert.equal(refused.ok, false, 'one host:port per entry');
+  });
+
   test('the migration Job is a pre-install/pre-upgrade hook that needs nothing the release creates later', () => {
     for (const objects of [defaults, full]) {
       const job = one(objects, 'Job', 'clarion-migrate');

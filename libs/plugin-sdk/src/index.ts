@@ -12,6 +12,7 @@ export * from './outbound';
 export * from './outcome';
 export * from './plugin';
 export * from './queues';
+export * from './redis-connection';
 export * from './runtime';
 export * from './secret';
 export * from './send-gate';

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { DELIVERY_JOBS_KEPT, deliveryJobOptions, FINISHED_JOBS_KEPT } from './queues';
+import {
+  DELIVERY_JOBS_KEPT,
+  deliveryJobOptions,
+  FINISHED_JOBS_KEPT,
+  pluginQueueName,
+  queuePrefix,
+} from './queues';
 import { makeJob } from './testing';
 
 describe('delivery job options (real BullMQ on Redis)', () => {
@@ -86,5 +92,13 @@ describe('delivery job options (real BullMQ on Redis)', () => {
       await worker.close();
       await queue.close();
     }
+  });
+});
+
+describe('queue prefixes', () => {
+  test('shared: every queue under the one tag; per queue (Redis Cluster): a tag of its own', () => {
+    assert.equal(queuePrefix('{clarion}', pluginQueueName('apns'), false), '{clarion}');
+    assert.equal(queuePrefix('{clarion}', pluginQueueName('apns'), true), '{clarion/clarion.apns}');
+    assert.equal(queuePrefix('{clarion}', pluginQueueName('fcm'), true), '{clarion/clarion.fcm}');
   });
 });

@@ -3,10 +3,22 @@ import type { DeliveryJob, Priority } from './message';
 import { DEFAULT_PROCESSOR, type ProcessorSettings } from './plugin';
 
 /**
- * BullMQ key prefix. The braces are a Redis Cluster hash tag: every key of every queue lands
- * in one slot, which BullMQ's multi-key Lua scripts require.
+ * BullMQ key prefix. The braces are a Redis Cluster hash tag: every key of a queue lands in one
+ * slot, which BullMQ's multi-key Lua scripts require (see queuePrefix for one tag per queue).
  */
 export const DEFAULT_QUEUE_PREFIX = '{clarion}';
+
+/**
+ * The key prefix of one queue: its BullMQ keys and, for a plugin queue, its send gate and sent
+ * ledger. `perQueue` false: every queue shares `prefix`, one hash tag (a single node or Sentinel,
+ * where slots do not matter). `perQueue` true (Redis Cluster): `{clarion}` and `clarion.apns` give
+ * `{clarion/clarion.apns}`, a hash tag per queue, so queues spread over the shards while each
+ * queue's multi-key scripts still find all their keys in one slot (BullMQ's cluster rule).
+ */
+export function queuePrefix(prefix: string, queueName: string, perQueue: boolean): string {
+  if (!perQueue) return prefix;
+  return `{${prefix.replace(/^\{|\}$/g, '')}/${queueName}}`;
+}
 
 /** `apns` → `clarion.apns`. No `:` (BullMQ reserves it). */
 export function pluginQueueName(pluginName: string): string {

@@ -1,5 +1,4 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
@@ -27,6 +26,7 @@ import {
   type SendResult,
 } from './plugin';
 import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
+import { duplicateConnection, type RedisConnection } from './redis-connection';
 import { SendGate } from './send-gate';
 import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
 
@@ -41,8 +41,12 @@ export interface PluginRuntimeOptions {
   plugin: AnyChannelPlugin;
   /** Already validated against `plugin.config` (see pluginConfigFromEnv). */
   config: unknown;
-  /** A connection for the worker; BullMQ requires `maxRetriesPerRequest: null` on it. */
-  connection: Redis;
+  /**
+   * A connection for the worker; BullMQ requires `maxRetriesPerRequest: null` on it (on a
+   * Redis Cluster, in its nodes' options).
+   */
+  connection: RedisConnection;
+  /** Key prefix of this plugin's queue, send gate and ledger (see queuePrefix: a tag per queue on a cluster). */
   prefix?: string;
   registry: Registry;
   reporter: DeliveryReporter;
@@ -103,7 +107,7 @@ export class PluginRuntime {
     readonly plugin: AnyChannelPlugin,
     private readonly worker: Worker<DeliveryJob>,
     private readonly sender: Sender<unknown>,
-    private readonly ledgerConnection: Redis,
+    private readonly ledgerConnection: RedisConnection,
     private readonly circuits: CircuitBreakers | undefined,
     private readonly fallbackAfterAttempts: number,
     private readonly maxThrottledRetries: number,
@@ -123,7 +127,7 @@ export class PluginRuntime {
       outbound: options.outbound ?? STRICT_OUTBOUND,
     });
     // Its own connection for the send gate and ledger, auto-pipelined: concurrent jobs' claims and records share writes.
-    const ledgerConnection = options.connection.duplicate({
+    const ledgerConnection = duplicateConnection(options.connection, {
       maxRetriesPerRequest: 3,
       enableAutoPipelining: true,
     });

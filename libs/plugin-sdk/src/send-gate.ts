@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 
 /** What the runtime may do with a delivery it is about to send. */
 export type GateDecision =
@@ -54,7 +54,7 @@ export class SendGate {
   private readonly claimScript: ClaimCommand;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
     private readonly inFlightTtlMs = 120_000,
   ) {
@@ -87,7 +87,7 @@ export class SendGate {
  */
 export class CancelMarks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     /** Outlives any retry backoff of a delivery that was in flight at cancel time. */
     private readonly ttlSeconds = 7 * 24 * 3600,

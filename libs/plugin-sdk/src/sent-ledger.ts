@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection';
 import { gateKeys } from './send-gate';
 
 /** What bounds how long after a send the same delivery's job can still run again. */
@@ -43,7 +43,7 @@ export function sentLedgerTtlSeconds(w: RerunWindow): number {
  */
 export class SentLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     /** How long each mark lives: sentLedgerTtlSeconds of the jobs this ledger serves. */
     readonly ttlSeconds: number,

@@ -14,6 +14,30 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** `host:port,host:port`, IPv6 hosts in brackets, `defaultPort` where a port is left out. */
+function hostPortList(defaultPort: number) {
+  return z.string().transform((v, ctx) => {
+    const nodes: { host: string; port: number }[] = [];
+    for (const item of v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(item);
+      const port = Number(m?.[2] ?? defaultPort);
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+        return z.NEVER;
+      }
+      nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+    }
+    if (nodes.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'comma-separated host:port list' });
+      return z.NEVER;
+    }
+    return nodes;
+  });
+}
+
 /**
  * Every environment variable the server reads, with its default. README's configuration
  * reference is written from this list; keep them in step.
@@ -34,29 +58,13 @@ export const envSchema = z.object({
    * server connects to the master they name and follows failovers; REDIS_URL then gives only the
    * master's user, password, database and TLS (its host and port are not used).
    */
-  REDIS_SENTINELS: z
-    .string()
-    .transform((v, ctx) => {
-      const nodes: { host: string; port: number }[] = [];
-      for (const item of v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)) {
-        const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(item);
-        const port = Number(m?.[2] ?? 26379);
-        if (!m || port < 1 || port > 65535) {
-          ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
-          return z.NEVER;
-        }
-        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
-      }
-      if (nodes.length === 0) {
-        ctx.addIssue({ code: 'custom', message: 'comma-separated host:port list' });
-        return z.NEVER;
-      }
-      return nodes;
-    })
-    .optional(),
+  REDIS_SENTINELS: hostPortList(26379).optional(),
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port` (port 6379 when left out); any few
+   * masters or replicas will do, the client learns the rest. Set, the server talks to the cluster
+   * and gives each queue its own hash tag; REDIS_URL then gives only the user, password and TLS.
+   */
+  REDIS_CLUSTER_NODES: hostPortList(6379).optional(),
   /** The master's name in the Sentinels' `sentinel monitor` line. */
   REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   /** Password of the Sentinels themselves (their `requirepass`), when they have one. */
@@ -251,7 +259,12 @@ function validated<S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv):
 
 /** Reads and validates the environment once at start. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  return validated(envSchema, source);
+  const env = validated(envSchema, source);
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES)
+    throw new EnvError([
+      'REDIS_CLUSTER_NODES: cannot be combined with REDIS_SENTINELS (a cluster fails over by itself)',
+    ]);
+  return env;
 }
 
 /**

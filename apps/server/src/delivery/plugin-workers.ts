@@ -1,4 +1,4 @@
-import { type PluginHealth, PluginRuntime } from '@clarion/plugin-sdk';
+import { type PluginHealth, PluginRuntime, type RedisConnection } from '@clarion/plugin-sdk';
 import {
   Inject,
   Injectable,
@@ -6,7 +6,6 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { IntegrationsService } from '../apps/integrations.service';
@@ -15,6 +14,7 @@ import type { Env } from '../config/env';
 import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
+import { KeyLayout } from '../redis/key-layout';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { OutcomeRouter } from './outcome-router';
 import { StatusWriter } from './status-writer';
@@ -29,7 +29,7 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(WORKER_REDIS) private readonly connection: Redis,
+    @Inject(WORKER_REDIS) private readonly connection: RedisConnection,
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     private readonly plugins: PluginRegistry,
     private readonly router: OutcomeRouter,
@@ -53,7 +53,8 @@ export class PluginWorkers implements OnApplicationBootstrap, OnApplicationShutd
           plugin: l.plugin,
           config: l.config,
           connection: this.connection,
-          prefix: this.env.CLARION_QUEUE_PREFIX,
+          // Its queue's own prefix: on a Redis Cluster, a hash tag of its own.
+          prefix: new KeyLayout(this.env).plugin(l.plugin.name),
           registry: this.registry,
           reporter: this.router,
           // PostgreSQL decides whether a delivery was sent; Redis's sent mark is its cache.

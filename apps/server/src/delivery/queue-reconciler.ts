@@ -1,6 +1,5 @@
-import type { DeliveryJob } from '@clarion/plugin-sdk';
+import type { DeliveryJob, RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -44,7 +43,7 @@ export class QueueReconciler {
   private cursor = FIRST_ID;
 
   constructor(
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     private readonly db: DataSource,
     private readonly enqueuer: Enqueuer,
     private readonly queues: QueueRegistry,
@@ -78,26 +77,31 @@ export class QueueReconciler {
   }
 
   private async readdMissing(rows: { id: string; plugin: string }[]): Promise<number> {
-    const pipeline = this.redis.pipeline();
-    for (const r of rows) {
-      const queue = this.queues.forPlugin(r.plugin);
-      pipeline.exists(queue.toKey(r.id));
-      pipeline.zscore(queue.toKey('failed'), r.id);
-      pipeline.zscore(queue.toKey('completed'), r.id);
-    }
-    const answers = (await pipeline.exec()) ?? [];
-    const answer = (i: number): unknown => {
-      const [error, value] = answers[i] ?? [new Error('no answer')];
-      if (error) throw error;
-      return value;
-    };
     const missing: string[] = [];
     const finished: { id: string; plugin: string }[] = [];
-    rows.forEach((r, i) => {
-      const [exists, failed, completed] = [answer(3 * i), answer(3 * i + 1), answer(3 * i + 2)];
-      if (exists === 0) missing.push(r.id);
-      else if (failed !== null || completed !== null) finished.push(r);
-    });
+    // One pipeline per plugin queue: on a Redis Cluster a pipeline must stay in one slot.
+    const byPlugin = new Map<string, { id: string; plugin: string }[]>();
+    for (const r of rows) byPlugin.set(r.plugin, [...(byPlugin.get(r.plugin) ?? []), r]);
+    for (const [plugin, page] of byPlugin) {
+      const queue = this.queues.forPlugin(plugin);
+      const pipeline = this.redis.pipeline();
+      for (const r of page) {
+        pipeline.exists(queue.toKey(r.id));
+        pipeline.zscore(queue.toKey('failed'), r.id);
+        pipeline.zscore(queue.toKey('completed'), r.id);
+      }
+      const answers = (await pipeline.exec()) ?? [];
+      const answer = (i: number): unknown => {
+        const [error, value] = answers[i] ?? [new Error('no answer')];
+        if (error) throw error;
+        return value;
+      };
+      page.forEach((r, i) => {
+        const [exists, failed, completed] = [answer(3 * i), answer(3 * i + 1), answer(3 * i + 2)];
+        if (exists === 0) missing.push(r.id);
+        else if (failed !== null || completed !== null) finished.push(r);
+      });
+    }
     if (missing.length === 0 && finished.length === 0) return 0;
     if (finished.length > 0) missing.push(...(await this.removeFinished(finished)));
     // Read again: a job that finished between the page and the check has its outcome recorded by now.

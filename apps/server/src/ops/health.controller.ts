@@ -1,6 +1,6 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -29,7 +29,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly db: DataSource,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     @Inject(ENV) private readonly env: Env,
     private readonly shutdown: ShutdownState,
     @Optional() private readonly workers?: PluginWorkers,

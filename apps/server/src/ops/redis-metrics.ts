@@ -1,5 +1,5 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../config/tokens';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -13,7 +13,7 @@ import { PRODUCER_REDIS } from '../redis/redis.module';
 export class RedisMetrics implements OnModuleInit {
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
   ) {}
 
   onModuleInit(): void {

@@ -1,6 +1,6 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppSettings } from '../apps/app-settings';
 import type { AuthContext } from '../auth/auth-context';
@@ -9,6 +9,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 
 interface QuotaAsk {
@@ -46,7 +47,7 @@ export class ApiQuota {
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     private readonly metrics: DeliveryMetrics,
   ) {}
 
@@ -123,7 +124,7 @@ export class ApiQuota {
     if (!limiter) {
       limiter = new RateLimiterRedis({
         storeClient: this.redis,
-        keyPrefix: `${this.env.CLARION_QUEUE_PREFIX}:quota:${id}`,
+        keyPrefix: new KeyLayout(this.env).counterPrefix(`quota:${id}`),
         points,
         duration,
         rejectIfRedisNotReady: true,

@@ -1,10 +1,11 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 
 const DAY_SECONDS = 24 * 3600;
@@ -20,7 +21,7 @@ export class ClientSmsBudget {
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     private readonly metrics: DeliveryMetrics,
   ) {}
 
@@ -57,7 +58,7 @@ export class ClientSmsBudget {
     if (!limiter) {
       limiter = new RateLimiterRedis({
         storeClient: this.redis,
-        keyPrefix: `${this.env.CLARION_QUEUE_PREFIX}:client-sms:${points}`,
+        keyPrefix: new KeyLayout(this.env).counterPrefix(`client-sms:${points}`),
         points,
         duration: DAY_SECONDS,
         rejectIfRedisNotReady: true,

@@ -1,5 +1,5 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -7,6 +7,7 @@ import type { DeliveryPlan } from '../ingest/delivery-plan';
 import type { PlanContext } from '../ingest/planner';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';
+import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { type CapRule, capRuleId, matchingCaps } from './cap-rules';
 
@@ -34,12 +35,15 @@ interface Ask {
 @Injectable()
 export class UserCaps {
   private readonly limiters = new Map<string, RateLimiterRedis>();
+  private readonly layout: KeyLayout;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     private readonly metrics: DeliveryMetrics,
-  ) {}
+  ) {
+    this.layout = new KeyLayout(env);
+  }
 
   /**
    * Marks the pending plans over a cap `rate_limited` (suppressed) or holds them for a later window.
@@ -136,7 +140,7 @@ export class UserCaps {
   }
 
   private key(appId: string, a: Ask): string {
-    return `${appId}:${capRuleId(a.rule)}:${a.userId}:${a.window}`;
+    return this.layout.userKey(appId, a.userId, capRuleId(a.rule), a.window);
   }
 
   /**
@@ -151,7 +155,7 @@ export class UserCaps {
       const duration = rule.perSeconds * (this.env.CLARION_CAP_DEFER_MAX_WINDOWS + 1);
       limiter = new RateLimiterRedis({
         storeClient: this.redis,
-        keyPrefix: `${this.env.CLARION_QUEUE_PREFIX}:cap`,
+        keyPrefix: this.layout.counterPrefix('cap'),
         points: rule.max,
         duration,
         rejectIfRedisNotReady: true,

@@ -1,8 +1,8 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { redisOptions } from './connection-options';
+import { createRedis } from './client';
 
 /** Commands from the request path (rate limits, producers): fail fast when Redis is away instead of hanging. */
 export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
@@ -22,18 +22,16 @@ export class RedisModule implements OnApplicationShutdown {
           useFactory: () =>
             // Auto-pipelining: commands issued in the same tick by concurrent requests (quota, caps,
             // queue adds) leave in one write instead of one syscall each.
-            new Redis(
-              redisOptions(env, {
-                enableOfflineQueue: false,
-                maxRetriesPerRequest: 1,
-                connectTimeout: 2000,
-                enableAutoPipelining: true,
-              }),
-            ),
+            createRedis(env, {
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 1,
+              connectTimeout: 2000,
+              enableAutoPipelining: true,
+            }),
         },
         {
           provide: WORKER_REDIS,
-          useFactory: () => new Redis(redisOptions(env, { maxRetriesPerRequest: null })),
+          useFactory: () => createRedis(env, { maxRetriesPerRequest: null }),
         },
       ],
       exports: [PRODUCER_REDIS, WORKER_REDIS],
@@ -41,8 +39,8 @@ export class RedisModule implements OnApplicationShutdown {
   }
 
   constructor(
-    @Inject(PRODUCER_REDIS) private readonly producer: Redis,
-    @Inject(WORKER_REDIS) private readonly worker: Redis,
+    @Inject(PRODUCER_REDIS) private readonly producer: RedisConnection,
+    @Inject(WORKER_REDIS) private readonly worker: RedisConnection,
   ) {
     // Errors are reported by the calls that fail and by /readyz; don't crash on the event.
     producer.on('error', () => undefined);

@@ -29,15 +29,20 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
         CLARION_JOB_LOCK_MS: '1500',
         // A slow drain, so jobs are waiting on the master when it dies.
         CLARION_WORKER_CONCURRENCY: '4',
+        // Lists of more than 2 users and topics expand in a fan-out job.
+        CLARION_FANOUT_THRESHOLD: '2',
       },
     });
-    app = await h.createApp();
+    app = await h.createApp({
+      rateLimits: [{ channel: 'webhook', category: 'marketing', max: 3, perSeconds: 86_400 }],
+    });
     for (let i = 1; i <= USERS; i++) {
       const res = await app.call(`/v1/users/s${i}`, {
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/s${i}` },
       });
       assert.equal(res.status, 201);
+      assert.ok((await app.call(`/v1/users/s${i}/topics/sentinel-news`, { method: 'PUT' })).ok);
     }
   });
   after(async () => {
@@ -151,6 +156,60 @@ describe('Redis through Sentinels, master killed and replica promoted', () => {
     assert.deepEqual(stuck, [], 'no delivery left in another state');
     t.diagnostic(
       `accepted ${before.length} before, ${queued.length} queued at the kill, ${all.length - before.length - queued.length - afterwards.length}/${during.length} during and ${afterwards.length} after the failover to port ${sentinels.replicaPort}`,
+    );
+  });
+
+  test('after the failover, on the promoted master: a topic fans out to every subscriber once', async () => {
+    const res = await app.call('/v1/notifications', {
+      body: { to: { topic: 'sentinel-news' }, content: { webhook: { json: { topic: true } } } },
+    });
+    assert.equal(res.status, 202);
+    const { id } = await json<{ id: string }>(res);
+    await waitFor(
+      'the topic sent to every subscriber',
+      async () => {
+        const v = await json<{ summary: Record<string, number> }>(await app.call(`/v1/notifications/${id}`));
+        return v.summary.sent === USERS && Object.keys(v.summary).length === 1;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
+    const got = [...receiptsById(h.sandbox, { notificationId: id }).values()];
+    assert.deepEqual(
+      got.map((r) => r.to).sort(),
+      Array.from({ length: USERS }, (_, i) => `s${i + 1}`),
+    );
+    assert.ok(got.every((r) => r.accepted === 1));
+  });
+
+  test('after the failover: per-user caps still counted atomically, 20 concurrent at a cap of 3 send 3', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        app.call('/v1/notifications', {
+          body: { to: { userId: 's1' }, category: 'marketing', content: { webhook: { json: { cap: n } } } },
+        }),
+      ),
+    );
+    const ids: string[] = [];
+    for (const a of answers) {
+      assert.equal(a.status, 202);
+      ids.push((await json<{ id: string }>(a)).id);
+    }
+    const views = await Promise.all(
+      ids.map(async (id) =>
+        json<{ deliveries: { status: string; reason: string | null }[] }>(
+          await app.call(`/v1/notifications/${id}`),
+        ),
+      ),
+    );
+    const limited = views.filter((v) => v.deliveries[0]!.status === 'suppressed');
+    assert.equal(limited.length, 17);
+    assert.ok(limited.every((v) => v.deliveries[0]!.reason === 'rate_limited'));
+    const passed = new Set(ids.filter((_, i) => views[i]!.deliveries[0]!.status !== 'suppressed'));
+    await waitFor(
+      'the 3 under the cap received',
+      () =>
+        [...receiptsById(h.sandbox).values()].filter((r) => passed.has(r.notificationId) && r.accepted === 1)
+          .length === 3,
     );
   });
 });

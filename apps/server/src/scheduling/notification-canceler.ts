@@ -1,6 +1,6 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { CancelMarks } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
 import type { Env } from '../config/env';
@@ -9,6 +9,8 @@ import { rows } from '../database/rows';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { SchedulingMetrics } from './scheduling-metrics';
 
@@ -34,17 +36,45 @@ const UNSENT = ['pending', 'queued'];
 @Injectable()
 export class NotificationCanceler {
   private readonly log = new Logger('cancel');
-  private readonly marks: CancelMarks;
+  /** One set of cancel marks per distinct plugin queue prefix: on a cluster, beside each queue's gate. */
+  private readonly marks: Map<string, CancelMarks>;
 
   constructor(
     @Inject(ENV) env: Env,
-    @Inject(PRODUCER_REDIS) redis: Redis,
+    @Inject(PRODUCER_REDIS) redis: RedisConnection,
     private readonly db: DataSource,
     private readonly queues: QueueRegistry,
     private readonly metrics: DeliveryMetrics,
     private readonly scheduling: SchedulingMetrics,
+    plugins: PluginRegistry,
   ) {
-    this.marks = new CancelMarks(redis, env.CLARION_QUEUE_PREFIX);
+    const layout = new KeyLayout(env);
+    const prefixes = new Set(plugins.names().map((p) => layout.plugin(p)));
+    if (prefixes.size === 0) prefixes.add(env.CLARION_QUEUE_PREFIX);
+    this.marks = new Map([...prefixes].map((p) => [p, new CancelMarks(redis, p)]));
+    this.prefixOf = (plugin) => layout.plugin(plugin);
+  }
+
+  private readonly prefixOf: (plugin: string) => string;
+
+  /** Marks the notification canceled at every plugin's gate. */
+  private async mark(id: string, lastDue: Date | undefined): Promise<void> {
+    await Promise.all([...this.marks.values()].map((m) => m.mark(id, lastDue)));
+  }
+
+  private async unmark(id: string): Promise<void> {
+    await Promise.all([...this.marks.values()].map((m) => m.unmark(id)));
+  }
+
+  /** Which deliveries a worker has started, asked at their plugin's gate (every gate where none is set yet). */
+  private async inFlight(candidates: { id: string; plugin: string | null }[]): Promise<Set<string>> {
+    const byMarks = new Map<CancelMarks, string[]>();
+    for (const c of candidates) {
+      const own = c.plugin ? this.marks.get(this.prefixOf(c.plugin)) : undefined;
+      for (const m of own ? [own] : this.marks.values()) byMarks.set(m, [...(byMarks.get(m) ?? []), c.id]);
+    }
+    const found = await Promise.all([...byMarks].map(([m, ids]) => m.inFlight(ids)));
+    return new Set(found.flatMap((f) => [...f]));
   }
 
   async cancel(appId: string, id: string): Promise<CancelResult> {
@@ -59,9 +89,9 @@ export class NotificationCanceler {
     if (!n) throw notFound('notification');
     if (n.status === 'canceled')
       throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
-    const candidates = await rows<{ id: string }>(
+    const candidates = await rows<{ id: string; plugin: string | null }>(
       this.db,
-      'SELECT id FROM deliveries WHERE notification_id = $1 AND status = ANY($2)',
+      'SELECT id, plugin FROM deliveries WHERE notification_id = $1 AND status = ANY($2)',
       [id, UNSENT],
     );
     if (candidates.length === 0 && n.status !== 'fanout' && !n.due_later) {
@@ -74,11 +104,11 @@ export class NotificationCanceler {
 
     let inFlight: Set<string>;
     try {
-      await this.marks.mark(id, n.last_due ?? undefined);
-      inFlight = await this.marks.inFlight(candidates.map((c) => c.id));
+      await this.mark(id, n.last_due ?? undefined);
+      inFlight = await this.inFlight(candidates);
     } catch (error) {
       // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
-      await this.marks.unmark(id).catch(() => undefined);
+      await this.unmark(id).catch(() => undefined);
       throw new ApiError(
         503,
         'unavailable',

@@ -198,6 +198,9 @@ CLARION_QUEUE_PREFIX: {{ .Values.config.queuePrefix | quote }}
 REDIS_SENTINELS: {{ join "," . | quote }}
 REDIS_SENTINEL_MASTER: {{ $.Values.redis.sentinelMaster | quote }}
 {{- end }}
+{{- with .Values.redis.clusterNodes }}
+REDIS_CLUSTER_NODES: {{ join "," . | quote }}
+{{- end }}
 CLARION_SHUTDOWN_TIMEOUT_MS: {{ .Values.config.shutdownTimeoutMs | int64 | toString | quote }}
 CLARION_SHUTDOWN_DRAIN_MS: {{ .Values.config.shutdownDrainMs | int64 | toString | quote }}
 CLARION_PLUGIN_PATH: {{ .Values.config.pluginPath | quote }}

@@ -1,6 +1,6 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { gateKeys } from '@clarion/plugin-sdk';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { AppRecord } from '../../apps/apps.service';
 import { ApiError } from '../../common/api-error';
@@ -16,6 +16,8 @@ import type { PlanContext } from '../../ingest/planner';
 import { NotificationRepository } from '../../notifications/notification-repository';
 import type { NotificationRequest } from '../../notifications/notification-request';
 import { DeliveryMetrics } from '../../ops/delivery-metrics';
+import { PluginRegistry } from '../../plugins/plugin-registry';
+import { KeyLayout } from '../../redis/key-layout';
 import { PRODUCER_REDIS } from '../../redis/redis.module';
 import { planOrSuppress } from '../../templates/plan-or-suppress';
 import { delayUntil, Enqueuer } from '../enqueuer';
@@ -60,8 +62,9 @@ export class RedriveService {
     private readonly enqueuer: Enqueuer,
     private readonly queues: QueueRegistry,
     private readonly metrics: DeliveryMetrics,
-    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    @Inject(PRODUCER_REDIS) private readonly redis: RedisConnection,
     @Inject(ENV) private readonly env: Env,
+    private readonly plugins: PluginRegistry,
   ) {}
 
   async redrive(app: AppRecord, filter: DeadFilter, limit: number, dryRun: boolean): Promise<RedriveResult> {
@@ -152,14 +155,19 @@ export class RedriveService {
    * the delivery to a fallback remembers it: both would stop the new job, so they go first.
    */
   private async dropOldJobs(decisions: Decision[]): Promise<void> {
-    const prefix = this.env.CLARION_QUEUE_PREFIX;
+    const layout = new KeyLayout(this.env);
     try {
       await Promise.all(
         decisions.flatMap((d) => {
           const plugins = new Set([d.row.plugin, d.plan.plugin].filter((p): p is string => !!p));
+          // Each plugin's hand-on mark lives beside its queue (one key for all on a single node);
+          // the plugin that handed it on is no longer the row's, so every loaded plugin's is dropped.
+          const released = new Set(
+            this.plugins.names().map((p) => gateKeys.released(layout.plugin(p), d.row.id)),
+          );
           return [
             ...[...plugins].map((p) => this.queues.forPlugin(p).remove(d.row.id)),
-            this.redis.del(gateKeys.released(prefix, d.row.id)),
+            ...[...released].map((key) => this.redis.del(key)),
           ];
         }),
       );

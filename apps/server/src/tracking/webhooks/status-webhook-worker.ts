@@ -1,3 +1,4 @@
+import type { RedisConnection } from '@clarion/plugin-sdk';
 import { guardedUndiciAgent, outboundRefusal } from '@clarion/plugin-sdk';
 import {
   Inject,
@@ -7,11 +8,11 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Agent, request } from 'undici';
 import { outboundPolicyOf } from '../../common/outbound-urls';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
+import { KeyLayout } from '../../redis/key-layout';
 import { WORKER_REDIS } from '../../redis/redis.module';
 import { TrackingMetrics } from '../tracking-metrics';
 import { STATUS_WEBHOOK_QUEUE, type StatusWebhookJob } from './status-webhook-dispatcher';
@@ -32,7 +33,7 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(WORKER_REDIS) private readonly connection: Redis,
+    @Inject(WORKER_REDIS) private readonly connection: RedisConnection,
     private readonly hooks: StatusWebhooks,
     private readonly metrics: TrackingMetrics,
   ) {}
@@ -44,7 +45,7 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
     );
     this.worker = new Worker<StatusWebhookJob>(STATUS_WEBHOOK_QUEUE, (job) => this.post(job), {
       connection: this.connection,
-      prefix: this.env.CLARION_QUEUE_PREFIX,
+      prefix: new KeyLayout(this.env).queue(STATUS_WEBHOOK_QUEUE),
       concurrency: 20,
     });
     this.worker.on('error', (error) => this.log.warn(`status webhook worker: ${error.message}`));
