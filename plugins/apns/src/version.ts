@@ -1,2 +1,5 @@
-/** Kept in step with package.json (reported in logs and checked by the host). */
-export const version = '0.1.0';
+import { readPluginPackage } from '@clarion/plugin-sdk';
+
+/** Name, version and SDK range, from package.json (the one place they are written). */
+export const pkg = readPluginPackage(__dirname);
+export const version = pkg.version;

@@ -1,2 +1,5 @@
-/** Kept in step with package.json by the release script (changesets). */
-export const PLUGIN_VERSION = '0.1.0';
+import { readPluginPackage } from '@clarion/plugin-sdk';
+
+/** Name, version and SDK range, from package.json (the one place they are written). */
+export const pkg = readPluginPackage(__dirname);
+export const PLUGIN_VERSION = pkg.version;
