@@ -25,6 +25,7 @@ export interface StartRuntimeOptions {
   circuit?: PluginRuntimeOptions['circuit'];
   fallbackAfterAttempts?: number;
   outbound?: PluginRuntimeOptions['outbound'];
+  maxThrottledRetries?: number;
 }
 
 /** Starts `plugin` on its own Redis key prefix (deleted by `close`), recording every outcome. */
@@ -48,6 +49,9 @@ export async function startRuntime(
     ...(options.resolveAppConfig ? { resolveAppConfig: options.resolveAppConfig } : {}),
     ...(options.circuit !== undefined ? { circuit: options.circuit } : {}),
     ...(options.outbound ? { outbound: options.outbound } : {}),
+    ...(options.maxThrottledRetries !== undefined
+      ? { maxThrottledRetries: options.maxThrottledRetries }
+      : {}),
     ...(options.fallbackAfterAttempts !== undefined
       ? { fallbackAfterAttempts: options.fallbackAfterAttempts }
       : {}),
