@@ -65,6 +65,24 @@ export interface ChannelPlugin<
   platforms?: Platform[];
   /** What kind of address its deliveries carry. */
   addressKind: AddressKind;
+  /**
+   * On a channel the plugin adds: the schema of a user's address for it (a string), checked when
+   * it is stored; a refusal is a 400 naming `addresses.<channel>`. Default by `addressKind`: an
+   * e-mail address, an E.164 number, an http(s) URL. Ignored on the core channels.
+   *
+   * @example z.url().regex(/^https:\/\/hooks\.slack\.com\//, 'a Slack incoming-webhook URL')
+   */
+  addressSchema?: z.ZodType<string>;
+  /**
+   * On a channel the plugin adds: the schema of `content.<channel>` in notifications, checked at
+   * the API (a 400 naming the field, nothing stored). String fields may hold Liquid
+   * (`{{ user.name }}`): they are rendered per recipient before the job reaches `send`, where
+   * `job.content` is this object rendered. Default: `{ text?: string, json?: any JSON }`, one of them
+   * required. Ignored on the core channels (their content is the core's).
+   *
+   * @example z.object({ text: z.string().min(1).max(3000), blocks: z.array(z.unknown()).optional() }).strict()
+   */
+  contentSchema?: z.ZodType<Record<string, unknown>>;
   /** Process-wide configuration (from environment variables or files). */
   config: ConfigSchema;
   /** Per-app integration settings stored encrypted by the core (optional). */

@@ -6,6 +6,7 @@ import type { AnyChannelPlugin, ProcessorSettings } from '../plugin';
 import { deliveryJobOptions, pluginQueueName } from '../queues';
 import { PluginRuntime, type PluginRuntimeOptions } from '../runtime';
 import { RecordingReporter } from './recording-reporter';
+import { assertRedisReachable, kitRedisUrl } from './redis-check';
 import { deletePrefix, pollFor, scratchPrefix, scratchRedis } from './redis-scratch';
 
 /** A plugin running as the worker does in production: PluginRuntime on a real BullMQ queue in Redis. */
@@ -34,6 +35,7 @@ export async function startRuntime(
   config: unknown,
   options: StartRuntimeOptions = {},
 ): Promise<RuntimeHarness> {
+  await assertRedisReachable(kitRedisUrl());
   const connection = scratchRedis();
   const prefix = scratchPrefix(plugin.name);
   const registry = new Registry();
