@@ -16,6 +16,7 @@ export interface ProcessorSettings {
   backoff?: { baseMs: number; maxMs: number };
 }
 
+/** What `send` gets beside the job: the app's settings, which attempt this is, a logger bound to the delivery. */
 export interface SendContext<AppConfig> {
   /** Per-app integration settings (credentials, topic…), validated by `appConfig`, when the app has one. */
   appConfig: AppConfig | undefined;
@@ -24,12 +25,15 @@ export interface SendContext<AppConfig> {
   log: PluginLogger;
 }
 
+/** What a successful `send` returns; both fields optional. */
 export interface SendResult {
+  /** The provider's id for the message (callbacks and support requests refer to it). */
   providerMessageId?: string;
   /** Small provider facts worth keeping on the delivery event (segments, provider status). */
   details?: Record<string, string | number | boolean>;
 }
 
+/** A plugin's connection to its provider, made once per process by `createSender` and shared by every job. */
 export interface Sender<AppConfig> {
   /** Sends one delivery; throws RetryableError, PermanentError or InvalidAddressError. */
   send(job: DeliveryJob, ctx: SendContext<AppConfig>): Promise<SendResult>;
@@ -37,9 +41,13 @@ export interface Sender<AppConfig> {
   close(): Promise<void>;
 }
 
+/** What `createSender` gets from the host. */
 export interface SenderFactoryContext<Config, Metrics> {
+  /** The process-wide settings, parsed by the plugin's `config` schema. */
   config: Config;
+  /** A pino-compatible logger bound to the plugin (never log secrets). */
   log: PluginLogger;
+  /** What the plugin's `metrics` hook returned (undefined without one). */
   metrics: Metrics;
   /**
    * Where a plugin that connects to user- or tenant-chosen URLs may connect (see outbound/).
@@ -48,6 +56,10 @@ export interface SenderFactoryContext<Config, Metrics> {
   outbound?: OutboundPolicy;
 }
 
+/**
+ * A channel plugin: one provider for one channel. Declare it with `defineChannelPlugin` and export
+ * it as the package's default export; the host loads it by package name (CLARION_PLUGINS).
+ */
 export interface ChannelPlugin<
   ConfigSchema extends z.ZodType = z.ZodType,
   AppConfigSchema extends z.ZodType = z.ZodType,
@@ -87,6 +99,7 @@ export interface ChannelPlugin<
   config: ConfigSchema;
   /** Per-app integration settings stored encrypted by the core (optional). */
   appConfig?: AppConfigSchema;
+  /** Queue settings (concurrency, rate limit, attempts, backoff); DEFAULT_PROCESSOR fills the rest. */
   processor?: ProcessorSettings;
   /**
    * For plugins whose destination is chosen per message (a webhook URL, a Web Push endpoint): the
@@ -95,7 +108,9 @@ export interface ChannelPlugin<
    * Absent: one breaker for the whole plugin (its provider).
    */
   circuitKey?: (job: DeliveryJob, appConfig: z.infer<AppConfigSchema> | undefined) => string | undefined;
+  /** The plugin's own metrics, named `clarion_<name>_…`, built once; the runtime adds the standard ones. */
   metrics?: (m: PluginMetricsFactory) => Metrics;
+  /** Makes the sender, once per process (pooled clients belong here, not in `send`). */
   createSender(
     ctx: SenderFactoryContext<z.infer<ConfigSchema>, Metrics>,
   ): Promise<Sender<z.infer<AppConfigSchema>>>;
