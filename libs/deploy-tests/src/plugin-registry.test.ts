@@ -42,6 +42,7 @@ const CHANNEL = SLACK_CHANNEL_ROUTABLE ? 'slack' : 'webhook';
 
 /** Every command of docs/plugins.md, in order, as this test runs them. */
 export const DOC_COMMANDS = [
+  'clarion plugin new slack --scope @acme',
   'npm install',
   'npm run build',
   'npm test',
@@ -154,18 +155,27 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
     assert.deepEqual(docBlocks().commands, DOC_COMMANDS);
   });
 
+  test('the scaffold command writes a plugin package', () => {
+    const scaffolds = join(root, 'scaffold');
+    mkdirSync(scaffolds);
+    sh(DOC_COMMANDS[0]!, scaffolds);
+    const pkg = JSON.parse(readFileSync(join(scaffolds, 'clarion-plugin-slack', 'package.json'), 'utf8'));
+    assert.equal(pkg.name, '@acme/clarion-plugin-slack');
+    assert.ok(existsSync(join(scaffolds, 'clarion-plugin-slack', 'src', 'plugin.test.ts')));
+  });
+
   test('the author builds and tests the example from the registry’s SDK, then publishes it', () => {
-    sh(DOC_COMMANDS[0]!, author);
-    assert.ok(existsSync(join(author, 'node_modules', '@clarion', 'plugin-sdk', 'package.json')));
     sh(DOC_COMMANDS[1]!, author);
-    const tested = sh(DOC_COMMANDS[2]!, author);
+    assert.ok(existsSync(join(author, 'node_modules', '@clarion', 'plugin-sdk', 'package.json')));
+    sh(DOC_COMMANDS[2]!, author);
+    const tested = sh(DOC_COMMANDS[3]!, author);
     assert.match(tested, /plugin conformance: slack/);
     assert.match(tested, /# fail 0|ℹ fail 0/);
     if (!SLACK_CHANNEL_ROUTABLE) {
       const built = join(author, 'dist', 'plugin.js');
       writeFileSync(built, readFileSync(built, 'utf8').replace("channel: 'slack'", `channel: '${CHANNEL}'`));
     }
-    sh(DOC_COMMANDS[3]!, author);
+    sh(DOC_COMMANDS[4]!, author);
     const manifest = JSON.parse(sh('npm view @acme/clarion-plugin-slack@1.0.0 --json', root)) as {
       peerDependencies: Record<string, string>;
     };
@@ -173,7 +183,7 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
   });
 
   test('installed as the doc says (--omit=peer works: the SDK is on the registry), without the SDK', () => {
-    sh(docCommand(4), root);
+    sh(docCommand(5), root);
     const installed = join(plugins, 'node_modules');
     assert.ok(existsSync(join(installed, '@acme', 'clarion-plugin-slack', 'dist', 'index.js')));
     assert.ok(!existsSync(join(installed, '@clarion', 'plugin-sdk')), 'the server’s SDK is used, not a copy');
@@ -215,7 +225,7 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
     const slack = await startFakeSlack();
     const port = await freePort();
     const adminToken = 'an-admin-token-long-enough';
-    const server = spawnDocCommand(5, {
+    const server = spawnDocCommand(6, {
       PATH: npmEnv.PATH,
       DATABASE_URL: db.url,
       REDIS_URL: TEST_REDIS_URL,
@@ -345,7 +355,7 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
   test('dev mode loads it from the same folder', async () => {
     const port = await freePort();
     const adminToken = 'a-dev-admin-token-long-enough';
-    const dev = spawnDocCommand(6, {
+    const dev = spawnDocCommand(7, {
       PATH: npmEnv.PATH,
       HOME: home,
       DATABASE_URL: db.url,
