@@ -58,6 +58,15 @@ describe('published packages', () => {
     }
   }
 
+  test('changesets version every package on its own', () => {
+    const config = JSON.parse(readFileSync(join(repoRoot, '.changeset', 'config.json'), 'utf8')) as {
+      fixed: unknown[];
+      linked: unknown[];
+    };
+    assert.deepEqual(config.fixed, []);
+    assert.deepEqual(config.linked, []);
+  });
+
   test('the SDK reports the version of its package.json', () => {
     const sdk = require('@clarion/plugin-sdk') as { SDK_VERSION: string };
     const pkg = JSON.parse(readFileSync(join(publishablePackageDirs()[0]!, 'package.json'), 'utf8')) as {
