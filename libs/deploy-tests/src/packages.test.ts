@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pnpmPack, publishablePackageDirs, tarballFiles, tarballManifest } from './packages';
+import { repoRoot } from './paths';
 
 /**
  * What a plugin author or operator gets from the registry: the tarballs `pnpm pack` makes (as
