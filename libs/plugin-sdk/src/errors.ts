@@ -63,6 +63,27 @@ export class RetryableError extends SendError {
   }
 }
 
+/**
+ * The provider limits this one address (a Slack webhook, an APNs device token), not the account:
+ * only this delivery waits `retryAfterMs` (its job is delayed, no attempt spent) while the queue
+ * goes on with the others. Counted as `throttled` in `clarion_plugin_send_attempts_total`, and
+ * capped: after the host's `maxThrottledRetries` runs the delivery fails with reason `throttled`
+ * (or moves to its next provider).
+ *
+ * ```ts
+ * if (res.statusCode === 429)
+ *   throw new ThrottledAddressError('rate limited for this webhook', parseRetryAfter(res.headers['retry-after']) ?? 1000, { status: 429 });
+ * ```
+ */
+export class ThrottledAddressError extends RetryableError {
+  /** Read across SDK copies (see SEND_ERROR_BRAND): a plain property, not `instanceof`. */
+  readonly throttledAddress = true as const;
+  declare readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options: SendErrorOptions = {}) {
+    super(message, { ...options, retryAfterMs: Math.max(0, retryAfterMs) });
+  }
+}
+
 export interface PermanentErrorOptions extends SendErrorOptions {
   /**
    * The failure is ours, not the message's: bad credentials, wrong topic, revoked key.
@@ -115,6 +136,11 @@ export function isSendError(error: unknown): error is SendError {
 
 export function isRetryableError(error: unknown): error is RetryableError {
   return sendErrorKind(error) === 'retryable';
+}
+
+/** A ThrottledAddressError from this or any other copy of the SDK. */
+export function isThrottledAddressError(error: unknown): error is ThrottledAddressError {
+  return isRetryableError(error) && (error as { throttledAddress?: unknown }).throttledAddress === true;
 }
 
 export function isPermanentError(error: unknown): error is PermanentError {

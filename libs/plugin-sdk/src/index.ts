@@ -10,6 +10,7 @@ export * from './message';
 export * from './metrics';
 export * from './outbound';
 export * from './outcome';
+export * from './package-info';
 export * from './plugin';
 export * from './queues';
 export * from './redis-connection';

@@ -16,6 +16,7 @@ export interface ProcessorSettings {
   backoff?: { baseMs: number; maxMs: number };
 }
 
+/** What `send` gets beside the job: the app's settings, which attempt this is, a logger bound to the delivery. */
 export interface SendContext<AppConfig> {
   /** Per-app integration settings (credentials, topic…), validated by `appConfig`, when the app has one. */
   appConfig: AppConfig | undefined;
@@ -24,12 +25,15 @@ export interface SendContext<AppConfig> {
   log: PluginLogger;
 }
 
+/** What a successful `send` returns; both fields optional. */
 export interface SendResult {
+  /** The provider's id for the message (callbacks and support requests refer to it). */
   providerMessageId?: string;
   /** Small provider facts worth keeping on the delivery event (segments, provider status). */
   details?: Record<string, string | number | boolean>;
 }
 
+/** A plugin's connection to its provider, made once per process by `createSender` and shared by every job. */
 export interface Sender<AppConfig> {
   /** Sends one delivery; throws RetryableError, PermanentError or InvalidAddressError. */
   send(job: DeliveryJob, ctx: SendContext<AppConfig>): Promise<SendResult>;
@@ -37,9 +41,13 @@ export interface Sender<AppConfig> {
   close(): Promise<void>;
 }
 
+/** What `createSender` gets from the host. */
 export interface SenderFactoryContext<Config, Metrics> {
+  /** The process-wide settings, parsed by the plugin's `config` schema. */
   config: Config;
+  /** A pino-compatible logger bound to the plugin (never log secrets). */
   log: PluginLogger;
+  /** What the plugin's `metrics` hook returned (undefined without one). */
   metrics: Metrics;
   /**
    * Where a plugin that connects to user- or tenant-chosen URLs may connect (see outbound/).
@@ -48,6 +56,10 @@ export interface SenderFactoryContext<Config, Metrics> {
   outbound?: OutboundPolicy;
 }
 
+/**
+ * A channel plugin: one provider for one channel. Declare it with `defineChannelPlugin` and export
+ * it as the package's default export; the host loads it by package name (CLARION_PLUGINS).
+ */
 export interface ChannelPlugin<
   ConfigSchema extends z.ZodType = z.ZodType,
   AppConfigSchema extends z.ZodType = z.ZodType,
@@ -65,10 +77,29 @@ export interface ChannelPlugin<
   platforms?: Platform[];
   /** What kind of address its deliveries carry. */
   addressKind: AddressKind;
+  /**
+   * On a channel the plugin adds: the schema of a user's address for it (a string), checked when
+   * it is stored; a refusal is a 400 naming `addresses.<channel>`. Default by `addressKind`: an
+   * e-mail address, an E.164 number, an http(s) URL. Ignored on the core channels.
+   *
+   * @example z.url().regex(/^https:\/\/hooks\.slack\.com\//, 'a Slack incoming-webhook URL')
+   */
+  addressSchema?: z.ZodType<string>;
+  /**
+   * On a channel the plugin adds: the schema of `content.<channel>` in notifications, checked at
+   * the API (a 400 naming the field, nothing stored). String fields may hold Liquid
+   * (`{{ user.name }}`): they are rendered per recipient before the job reaches `send`, where
+   * `job.content` is this object rendered. Default: `{ text?: string, json?: any JSON }`, one of them
+   * required. Ignored on the core channels (their content is the core's).
+   *
+   * @example z.object({ text: z.string().min(1).max(3000), blocks: z.array(z.unknown()).optional() }).strict()
+   */
+  contentSchema?: z.ZodType<Record<string, unknown>>;
   /** Process-wide configuration (from environment variables or files). */
   config: ConfigSchema;
   /** Per-app integration settings stored encrypted by the core (optional). */
   appConfig?: AppConfigSchema;
+  /** Queue settings (concurrency, rate limit, attempts, backoff); DEFAULT_PROCESSOR fills the rest. */
   processor?: ProcessorSettings;
   /**
    * For plugins whose destination is chosen per message (a webhook URL, a Web Push endpoint): the
@@ -77,7 +108,9 @@ export interface ChannelPlugin<
    * Absent: one breaker for the whole plugin (its provider).
    */
   circuitKey?: (job: DeliveryJob, appConfig: z.infer<AppConfigSchema> | undefined) => string | undefined;
+  /** The plugin's own metrics, named `clarion_<name>_…`, built once; the runtime adds the standard ones. */
   metrics?: (m: PluginMetricsFactory) => Metrics;
+  /** Makes the sender, once per process (pooled clients belong here, not in `send`). */
   createSender(
     ctx: SenderFactoryContext<z.infer<ConfigSchema>, Metrics>,
   ): Promise<Sender<z.infer<AppConfigSchema>>>;

@@ -10,6 +10,7 @@ import {
   isPermanentError,
   isRetryableError,
   isSendError,
+  isThrottledAddressError,
   RetryableError,
   type SendError,
 } from './errors';
@@ -83,9 +84,9 @@ export interface PluginRuntimeOptions {
    */
   maxStalledCount?: number;
   /**
-   * How many times a delivery may be throttled (the queue paused for it, no attempt spent) before
-   * it fails with reason `throttled`, or moves to its next provider: a provider answering 429
-   * forever must not hold it forever. Default 50.
+   * How many times a delivery may be throttled (the queue paused for it, or only it delayed for a
+   * ThrottledAddressError; no attempt spent) before it fails with reason `throttled`, or moves to
+   * its next provider: a provider answering 429 forever must not hold it forever. Default 50.
    */
   maxThrottledRetries?: number;
 }
@@ -379,7 +380,7 @@ export class PluginRuntime {
         : new RetryableError((thrown as Error)?.message ?? String(thrown), { cause: thrown });
       if (providerSide(error)) circuit?.failure();
       else circuit?.neutral();
-      return await this.handleFailure(job, error, attempt, { ...deps, log, labels, report });
+      return await this.handleFailure(job, token, error, attempt, { ...deps, log, labels, report });
     } finally {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
       deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -447,6 +448,7 @@ export class PluginRuntime {
 
   private async handleFailure(
     job: Job<DeliveryJob>,
+    token: string | undefined,
     error: SendError,
     attempt: number,
     deps: {
@@ -459,6 +461,8 @@ export class PluginRuntime {
   ): Promise<string> {
     const delivery = job.data;
     const info = outcomeError(error);
+    if (isThrottledAddressError(error))
+      return this.delayThrottledAddress(job, token, error, attempt, info, deps);
     if (isRetryableError(error)) {
       if (error.throttled) {
         // Provider throttles the account: pause the whole queue, the job keeps its attempt.
@@ -510,6 +514,44 @@ export class PluginRuntime {
       deps,
       error,
     );
+  }
+
+  /**
+   * The provider limits this delivery's address: only this job waits (delayed, no attempt spent),
+   * the queue goes on. BullMQ counts every run in `attemptsStarted` and only failed ones in
+   * `attemptsMade`, so their difference is the runs that spent no attempt: the throttled ones
+   * (and any waits for a circuit or the host's database, which also spent none).
+   */
+  private async delayThrottledAddress(
+    job: Job<DeliveryJob>,
+    token: string | undefined,
+    error: RetryableError,
+    attempt: number,
+    info: OutcomeError,
+    deps: {
+      ledger: SentLedger;
+      metrics: StandardPluginMetrics;
+      log: PluginLogger;
+      labels: { plugin: string; channel: string };
+      report: (o: DeliveryOutcome) => Promise<void>;
+    },
+  ): Promise<string> {
+    const delivery = job.data;
+    deps.metrics.attempts.inc({ ...deps.labels, result: 'throttled' });
+    const throttledRuns = Math.max(1, job.attemptsStarted - job.attemptsMade);
+    if (throttledRuns > this.maxThrottledRetries) {
+      if ((delivery.fallback ?? []).length > 0)
+        return this.reroute(delivery, attempt, 'provider_failed', info, deps);
+      return this.fail(delivery, attempt, 'throttled', info, deps, error);
+    }
+    const delayMs = retryAfterDelay(error.retryAfterMs ?? 1000);
+    deps.log.warn(
+      { code: error.code, status: error.status, retryAfterMs: error.retryAfterMs, throttledRuns },
+      'provider throttled this address; delaying this delivery only',
+    );
+    await deps.report({ type: 'retrying', job: delivery, attempt, at: new Date(), error: info });
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
   }
 
   private async fail(

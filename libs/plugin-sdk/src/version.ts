@@ -1,10 +1,8 @@
 import { satisfies } from 'semver';
+import { findPackageJson } from './package-info';
 
-/**
- * This SDK's version; plugins declare the range they support in `sdkVersion`, checked by the host.
- * Nothing generates it: bump it with package.json's `version` (version.test.ts fails while they differ).
- */
-export const SDK_VERSION = '0.1.4';
+/** This SDK's version, read from its package.json (the one place it is written); plugins declare the range they support in `sdkVersion`, checked by the host. */
+export const SDK_VERSION: string = String(findPackageJson(__dirname).json.version);
 
 /**
  * Whether a plugin's `sdkVersion` range (`^0.1.0`, `~1.2.0`, `>=0.1 <0.3`, …) admits this SDK. An

@@ -4,7 +4,7 @@ import { apnsAppConfig, apnsConfig } from './config';
 import { classifyFailure } from './errors';
 import { buildNotification } from './payload';
 import { ProviderPool, pickCredential } from './providers';
-import { version } from './version';
+import { pkg, version } from './version';
 
 export interface ApnsMetrics {
   invalidTokens: Counter<'reason'>;
@@ -17,7 +17,7 @@ export interface ApnsMetrics {
 export const apnsPlugin = defineChannelPlugin({
   name: 'apns',
   version,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'push',
   platforms: ['ios'],
   addressKind: 'device',

@@ -1,2 +1,5 @@
-/** Must equal package.json's version: bump both together (libs/plugin-sdk/src/version.test.ts checks). */
-export const version = '0.1.0';
+import { readPluginPackage } from '@clarion/plugin-sdk';
+
+/** Name, version and SDK range, from package.json (the one place they are written). */
+export const pkg = readPluginPackage(__dirname);
+export const version = pkg.version;

@@ -3,7 +3,7 @@ import type { Counter } from 'prom-client';
 import { FcmClient, FcmSendError } from './client';
 import { fcmAppConfig, fcmConfig } from './config';
 import { buildFcmMessage } from './message';
-import { version } from './version';
+import { pkg, version } from './version';
 
 export interface FcmMetrics {
   invalidTokens: Counter<'reason'>;
@@ -15,7 +15,7 @@ export interface FcmMetrics {
 export const fcmPlugin = defineChannelPlugin({
   name: 'fcm',
   version,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'push',
   platforms: ['android'],
   addressKind: 'device',

@@ -9,7 +9,7 @@ import {
 } from './classify';
 import { mailchimpAppConfig, mailchimpConfig } from './config';
 import { mailchimpMetrics } from './metrics';
-import { PLUGIN_VERSION } from './version';
+import { PLUGIN_VERSION, pkg } from './version';
 
 type ApiClient = ReturnType<typeof mailchimpTransactional>;
 type SendRequest = Parameters<ApiClient['messages']['send']>[0];
@@ -19,7 +19,7 @@ const ACCEPTED = new Set(['sent', 'queued', 'scheduled']);
 export const mailchimpPlugin = defineChannelPlugin({
   name: 'mailchimp',
   version: PLUGIN_VERSION,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'email',
   addressKind: 'email',
   config: mailchimpConfig,

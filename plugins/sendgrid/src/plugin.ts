@@ -7,7 +7,7 @@ import { plainTextOf, splitMailbox, textIsDerived } from '@clarion/plugin-sdk/em
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
-import { PLUGIN_VERSION } from './version';
+import { PLUGIN_VERSION, pkg } from './version';
 
 // Both packages export a singleton whose typings hide the classes also exported at runtime
 // (`require('@sendgrid/client').Client`, `require('@sendgrid/mail').MailService`).
@@ -20,7 +20,7 @@ const { MailService } = sgMail as unknown as { MailService: new () => MailServic
 export const sendgridPlugin = defineChannelPlugin({
   name: 'sendgrid',
   version: PLUGIN_VERSION,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'email',
   addressKind: 'email',
   config: sendgridConfig,

@@ -4,12 +4,12 @@ import { classifySmtpError } from './classify';
 import { type SmtpAppConfig, smtpAppConfig, smtpConfig } from './config';
 import { smtpMetrics } from './metrics';
 import { createPooledTransport, type PooledTransport } from './transport';
-import { PLUGIN_VERSION } from './version';
+import { PLUGIN_VERSION, pkg } from './version';
 
 export const smtpPlugin = defineChannelPlugin({
   name: 'smtp',
   version: PLUGIN_VERSION,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'email',
   addressKind: 'email',
   config: smtpConfig,

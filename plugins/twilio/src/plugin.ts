@@ -10,12 +10,12 @@ import { classifyTwilioError } from './classify';
 import { createTwilioClient, responseNotes } from './client';
 import { type TwilioAppConfig, twilioAppConfig, twilioConfig } from './config';
 import { twilioMetrics } from './metrics';
-import { PLUGIN_VERSION } from './version';
+import { PLUGIN_VERSION, pkg } from './version';
 
 export const twilioPlugin = defineChannelPlugin({
   name: 'twilio',
   version: PLUGIN_VERSION,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'sms',
   addressKind: 'phone',
   config: twilioConfig,

@@ -10,7 +10,7 @@ import { Vonage } from '@vonage/server-sdk';
 import { classifyVonageStatus, classifyVonageTransportError, type VonageMessageStatus } from './classify';
 import { type VonageAppConfig, vonageAppConfig, vonageConfig } from './config';
 import { vonageMetrics } from './metrics';
-import { PLUGIN_VERSION } from './version';
+import { PLUGIN_VERSION, pkg } from './version';
 
 type SmsParams = NonNullable<Parameters<Vonage['sms']['send']>[0]>;
 
@@ -27,7 +27,7 @@ const isSmsFailure = (e: unknown): e is SmsFailure =>
 export const vonagePlugin = defineChannelPlugin({
   name: 'vonage',
   version: PLUGIN_VERSION,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'sms',
   addressKind: 'phone',
   config: vonageConfig,

@@ -14,6 +14,7 @@ import {
 import { errors, request } from 'undici';
 import { z } from 'zod';
 import { SIGNATURE_HEADER, signWebhook } from './signature';
+import { pkg } from './version';
 
 const config = z.object({
   /** Signing secret used when an app has none of its own. */
@@ -59,8 +60,8 @@ export function webhookBody(job: DeliveryJob) {
 
 export const webhookPlugin = defineChannelPlugin({
   name: 'webhook',
-  version: '0.1.0',
-  sdkVersion: '^0.1.0',
+  version: pkg.version,
+  sdkVersion: pkg.sdkRange,
   channel: 'webhook',
   addressKind: 'url',
   config,

@@ -14,7 +14,7 @@ import { webPushAppConfig, webPushConfig } from './config';
 import { classifyWebPushError } from './errors';
 import { webPushKeysProblem } from './keys';
 import { buildWebPushPayload, pushTopic, pushTtl } from './payload';
-import { version } from './version';
+import { pkg, version } from './version';
 
 export interface WebPushMetrics {
   invalidSubscriptions: Counter<'status'>;
@@ -27,7 +27,7 @@ const URGENCY: Record<Priority, Urgency> = { high: 'high', normal: 'normal', low
 export const webPushPlugin = defineChannelPlugin({
   name: 'webpush',
   version,
-  sdkVersion: '^0.1.0',
+  sdkVersion: pkg.sdkRange,
   channel: 'web',
   platforms: ['web'],
   addressKind: 'device',

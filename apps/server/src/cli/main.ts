@@ -13,6 +13,7 @@ import { createDataSource, runMigrations } from '../database/data-source';
 import { armShutdownDeadline } from '../ops/shutdown-deadline';
 import { startServer } from '../server';
 import { databaseProblem } from './database-problem';
+import { scaffoldPlugin } from './plugin-scaffold/scaffold';
 import { listPluginsCommand } from './plugins-command';
 import { runSandbox } from './sandbox-command';
 
@@ -109,6 +110,18 @@ program
     console.log(JSON.stringify(await listPluginsCommand(opts.url), null, 2));
   });
 
+program
+  .command('plugin')
+  .description('plugin authoring')
+  .command('new <name>')
+  .description('write a new channel plugin package: plugin, fake provider, conformance tests, README')
+  .option('--dir <dir>', 'where to write it (default ./clarion-plugin-<name>)')
+  .option('--scope <scope>', 'npm scope of the package, e.g. @acme')
+  .action((name: string, opts: { dir?: string; scope?: string }) => {
+    const dir = scaffoldPlugin(name, opts);
+    console.log(`wrote ${dir}\nnext: cd ${dir} && npm install && npm run build && npm test`);
+  });
+
 const apps = program.command('apps').description('manage apps');
 apps
   .command('create')
@@ -168,7 +181,8 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     (error as Error)?.name === 'RemoteError' ||
     (error as Error)?.name === 'MissingServiceError' ||
     (error as Error)?.name === 'DevProblem' ||
-    (error as Error)?.name === 'PluginConfigError'
+    (error as Error)?.name === 'PluginConfigError' ||
+    (error as Error)?.name === 'UsageError'
   ) {
     console.error(`clarion: ${(error as Error).message}`);
   } else {

@@ -175,7 +175,7 @@ export const envSchema = z.object({
   CLARION_RETRY_BACKOFF_MAX_MS: z.coerce.number().int().positive().optional(),
   /** Provider fallback: a delivery with a next provider moves on after this many provider-side failures. */
   CLARION_FALLBACK_AFTER_ATTEMPTS: z.coerce.number().int().min(1).default(3),
-  /** Times a provider may throttle one delivery (429, queue paused) before it fails with reason `throttled`. */
+  /** Times a provider may throttle one delivery (429: queue paused, or only that delivery delayed for a per-address limit) before it fails with reason `throttled`. */
   CLARION_THROTTLE_MAX_RETRIES: z.coerce.number().int().min(0).default(50),
   /** Circuit breaker per plugin and process: this many provider-side failures within the window open it (0: off). */
   CLARION_CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(0).default(5),

@@ -9,6 +9,7 @@ import {
 } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 import { BUILTIN_PLUGIN_PACKAGES } from './builtin-plugins';
+import { resolvePluginPeersFromServer } from './peer-resolution';
 import { packageDirOf, packageVersion, sdkCopyWarning } from './plugin-package';
 
 export interface LoadedPlugin {
@@ -78,6 +79,7 @@ function requirePlugin(packageName: string, pluginPath: string): RequiredPlugin 
       throw new PluginLoadError(`cannot load plugin package "${packageName}": ${firstLine(first)}`);
     }
     try {
+      resolvePluginPeersFromServer();
       const fromPluginPath = createRequire(join(pluginPath, 'noop.js'));
       mod = fromPluginPath(packageName);
       file = fromPluginPath.resolve(packageName);

@@ -341,8 +341,8 @@ encryption-key: {{ . | b64enc | quote }}
 - name: install-plugins
   image: {{ include "clarion.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  # --legacy-peer-deps: peers (@clarion/plugin-sdk, prom-client) are not installed, not even looked up
-  # (--omit=peer still resolves them, and the SDK is not on the registry); the image has them.
+  # --legacy-peer-deps: peers (@clarion/plugin-sdk, zod, prom-client) are not installed, not even looked up
+  # (--omit=peer still looks them up: E404 where the SDK is not on the registry); the image has them.
   command: ["npm", "install", "--prefix", "/app/plugins-extra", "--omit=dev", "--legacy-peer-deps", "--no-fund", "--no-audit", "--no-save"
     {{- range .Values.extraPlugins.packages }}, {{ . | quote }}{{ end }}]
   env:

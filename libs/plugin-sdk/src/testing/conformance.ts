@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { isInvalidAddressError, isSendError } from '../errors';
+import { isInvalidAddressError, isRetryableError, isSendError } from '../errors';
 import { silentLogger } from '../logger';
 import type { DeliveryJob } from '../message';
 import type { OutboundPolicy } from '../outbound/policy';
@@ -12,7 +12,11 @@ import type { AnyChannelPlugin, Sender } from '../plugin';
 import { deliveryJobOptions, pluginQueueName } from '../queues';
 import { PluginRuntime } from '../runtime';
 import { satisfiesSdkRange } from '../version';
+import { type FakeProvider, hang, serverError, tooManyRequests } from './fake-provider';
+import { noopMetricsFactory } from './noop-metrics';
 import { RecordingReporter } from './recording-reporter';
+import { assertRedisReachable, kitRedisUrl } from './redis-check';
+import { routingProblems } from './routable';
 
 export interface ConformanceOptions {
   plugin: AnyChannelPlugin;
@@ -30,6 +34,16 @@ export interface ConformanceOptions {
   redisUrl?: string;
   /** Outbound policy for plugins that connect to chosen URLs (a fake on 127.0.0.1 needs private targets allowed). */
   outbound?: OutboundPolicy;
+  /**
+   * For a plugin that talks HTTP to its provider: the fake (startFakeProvider) that `config` points
+   * at. The kit then plays a 429 with Retry-After, a 503 and a hang, and checks the plugin throws a
+   * RetryableError for each (honouring Retry-After, giving up on the hang within `timeoutMs`).
+   */
+  httpFaults?: {
+    provider: () => FakeProvider;
+    /** How long the plugin may take to give up on a provider that never answers (its own timeout setting). Default 10 s. */
+    timeoutMs?: number;
+  };
 }
 
 /** Builds a DeliveryJob with sensible defaults; tests override what they care about. */
@@ -74,6 +88,10 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       );
     });
 
+    test('its channel is routable: users can store its address, the API can carry its content', () => {
+      assert.deepEqual(routingProblems(plugin, options.validJob()), []);
+    });
+
     test('its config schema accepts the valid config and rejects an obviously wrong one', () => {
       assert.ok(plugin.config.safeParse(options.config()).success);
       assert.equal(plugin.config.safeParse(42).success, false);
@@ -83,11 +101,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       sender = await plugin.createSender({
         config: plugin.config.parse(options.config()),
         log: silentLogger,
-        metrics: plugin.metrics?.({
-          counter: () => ({ inc() {} }) as never,
-          gauge: () => ({ set() {}, inc() {}, dec() {} }) as never,
-          histogram: () => ({ observe() {} }) as never,
-        }),
+        metrics: plugin.metrics?.(noopMetricsFactory(plugin.name)),
         ...(options.outbound ? { outbound: options.outbound } : {}),
       });
       const result = await sender.send(options.validJob(), {
@@ -123,8 +137,54 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       }
     });
 
+    if (options.httpFaults) {
+      const faults = options.httpFaults;
+      const sendOnce = () => {
+        assert.ok(sender, 'sender was created by an earlier test');
+        return sender.send(options.validJob(), {
+          appConfig: options.appConfig?.(),
+          attempt: 1,
+          log: silentLogger,
+        });
+      };
+      test("a 429 with Retry-After is retryable and keeps the provider's wait", async () => {
+        faults.provider().failNext(tooManyRequests(2));
+        await assert.rejects(sendOnce(), (error: unknown) => {
+          assert.ok(isRetryableError(error), `threw ${String(error)} instead of a RetryableError`);
+          assert.equal(error.retryAfterMs, 2000, 'retryAfterMs is the Retry-After header (2 s)');
+          return true;
+        });
+      });
+      test('a 5xx is retryable', async () => {
+        faults.provider().failNext(serverError(503));
+        await assert.rejects(sendOnce(), (error: unknown) => isRetryableError(error));
+      });
+      test('a provider that never answers is given up on, retryably, within its timeout', async () => {
+        const limit = faults.timeoutMs ?? 10_000;
+        faults.provider().failNext(hang());
+        let timer: NodeJS.Timeout | undefined;
+        const outcome = await Promise.race([
+          sendOnce().then(
+            () => 'answered' as const,
+            (error: unknown) => error,
+          ),
+          new Promise<'still waiting'>((resolve) => {
+            timer = setTimeout(() => resolve('still waiting'), limit + 2000);
+          }),
+        ]);
+        clearTimeout(timer);
+        assert.notEqual(
+          outcome,
+          'still waiting',
+          `send() still waits after ${limit + 2000} ms: give it a timeout`,
+        );
+        assert.ok(isRetryableError(outcome), `a hang gave ${String(outcome)}, not a RetryableError`);
+      });
+    }
+
     test('runs as a BullMQ worker: a queued delivery is sent, reported and counted', async () => {
-      const url = options.redisUrl ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+      const url = kitRedisUrl(options.redisUrl);
+      await assertRedisReachable(url);
       const connection = new Redis(url, { maxRetriesPerRequest: null });
       const prefix = `{conformance-${randomUUID().slice(0, 8)}}`;
       const registry = new Registry();

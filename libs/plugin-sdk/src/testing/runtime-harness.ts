@@ -6,6 +6,7 @@ import type { AnyChannelPlugin, ProcessorSettings } from '../plugin';
 import { deliveryJobOptions, pluginQueueName } from '../queues';
 import { PluginRuntime, type PluginRuntimeOptions } from '../runtime';
 import { RecordingReporter } from './recording-reporter';
+import { assertRedisReachable, kitRedisUrl } from './redis-check';
 import { deletePrefix, pollFor, scratchPrefix, scratchRedis } from './redis-scratch';
 
 /** A plugin running as the worker does in production: PluginRuntime on a real BullMQ queue in Redis. */
@@ -25,6 +26,7 @@ export interface StartRuntimeOptions {
   circuit?: PluginRuntimeOptions['circuit'];
   fallbackAfterAttempts?: number;
   outbound?: PluginRuntimeOptions['outbound'];
+  maxThrottledRetries?: number;
 }
 
 /** Starts `plugin` on its own Redis key prefix (deleted by `close`), recording every outcome. */
@@ -33,6 +35,7 @@ export async function startRuntime(
   config: unknown,
   options: StartRuntimeOptions = {},
 ): Promise<RuntimeHarness> {
+  await assertRedisReachable(kitRedisUrl());
   const connection = scratchRedis();
   const prefix = scratchPrefix(plugin.name);
   const registry = new Registry();
@@ -48,6 +51,9 @@ export async function startRuntime(
     ...(options.resolveAppConfig ? { resolveAppConfig: options.resolveAppConfig } : {}),
     ...(options.circuit !== undefined ? { circuit: options.circuit } : {}),
     ...(options.outbound ? { outbound: options.outbound } : {}),
+    ...(options.maxThrottledRetries !== undefined
+      ? { maxThrottledRetries: options.maxThrottledRetries }
+      : {}),
     ...(options.fallbackAfterAttempts !== undefined
       ? { fallbackAfterAttempts: options.fallbackAfterAttempts }
       : {}),

@@ -1,0 +1,1 @@
+export { startFakeSlack } from './fake-slack';

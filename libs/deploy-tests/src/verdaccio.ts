@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@clarion/testkit';
+
+export interface LocalRegistry {
+  /** `http://127.0.0.1:<port>/` */
+  url: string;
+  /** An npm user config (registry and token) to pass as `npm_config_userconfig`. */
+  userconfig: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real npm registry (verdaccio) on a free port with its storage in `dir`: `@clarion/*` and
+ * `@acme/*` are served only from what is published to it, everything else is proxied from
+ * `uplink` (the registry npm is configured with).
+ */
+export async function startVerdaccio(dir: string, uplink: string): Promise<LocalRegistry> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  mkdirSync(join(dir, 'storage'), { recursive: true });
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    `storage: ${join(dir, 'storage')}
+auth:
+  htpasswd:
+    file: ${join(dir, 'htpasswd')}
+    max_users: 10
+uplinks:
+  upstream:
+    url: ${uplink}
+    timeout: 60s
+packages:
+  '@clarion/*':
+    access: $all
+    publish: $authenticated
+  '@acme/*':
+    access: $all
+    publish: $authenticated
+  '**':
+    access: $all
+    proxy: upstream
+log: { type: stdout, format: pretty, level: warn }
+`,
+  );
+  const bin = join(require.resolve('verdaccio/package.json'), '..', 'bin', 'verdaccio');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [bin, '--config', config, '--listen', `127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = once(child, 'exit');
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`verdaccio exited (${child.exitCode}):\n${out}`);
+    try {
+      if ((await fetch(`${url}-/ping`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`verdaccio did not answer within 30 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  // A publisher account: npm adduser's request, without its prompts.
+  const res = await fetch(`${url}-/user/org.couchdb.user:publisher`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'publisher', password: 'publisher-password-1', type: 'user', roles: [] }),
+  });
+  const { token } = (await res.json()) as { token?: string };
+  if (!res.ok || !token) {
+    await stop();
+    throw new Error(`verdaccio refused the publisher account: ${res.status}`);
+  }
+  const userconfig = join(dir, 'npmrc');
+  writeFileSync(userconfig, `registry=${url}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
+  return { url, userconfig, output: () => out, stop };
+}
