@@ -21,7 +21,7 @@ interface Row {
 const SELECT = `
   SELECT u.app_id, u.id AS user_id, u.external_id, u.locale, u.timezone, u.attributes,
          (SELECT json_agg(json_build_object('id', c.id, 'kind', c.kind, 'platform', c.platform, 'address', c.address,
-                 'subscription', c.subscription, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
+                 'subscription', c.subscription, 'channel', c.channel, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
             FROM contacts c WHERE c.user_id = u.id) AS contacts,
          (SELECT json_agg(json_build_object('channel', p.channel, 'category', p.category, 'enabled', p.enabled))
             FROM user_preferences p WHERE p.user_id = u.id) AS preferences,

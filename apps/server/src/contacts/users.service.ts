@@ -4,6 +4,7 @@ import { ApiError, badRequest } from '../common/api-error';
 import { JSON_LIMITS } from '../common/free-json';
 import { newId } from '../common/ids';
 import { rows } from '../database/rows';
+import type { ChannelAddress } from './channel-addresses';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
 
 type Tx = EntityManager;
@@ -25,12 +26,14 @@ export class UsersService {
     appId: string,
     externalId: string,
     input: UpsertUser,
+    addresses: ChannelAddress[] = [],
   ): Promise<{ id: string; created: boolean }> {
     return this.db.transaction(async (tx) => {
       const user = await this.ensureUserRow(tx, appId, externalId, input);
       await this.setContact(tx, appId, user.id, 'email', input.email);
       await this.setContact(tx, appId, user.id, 'phone', input.phone);
       await this.setContact(tx, appId, user.id, 'url', input.webhookUrl);
+      for (const a of addresses) await this.setContact(tx, appId, user.id, a.kind, a.address, a.channel);
       return user;
     });
   }
@@ -80,24 +83,29 @@ export class UsersService {
     return { id: rows[0]!.id, created: rows[0]!.created };
   }
 
-  /** One e-mail / phone / URL per user: replacing it removes the old one. */
+  /**
+   * One e-mail / phone / URL per user, and one address per plugin channel (`channel` set):
+   * replacing it removes the old one; setting it again re-enables it.
+   */
   private async setContact(
     tx: Tx,
     appId: string,
     userId: string,
     kind: 'email' | 'phone' | 'url',
     value: string | null | undefined,
+    channel: string | null = null,
   ) {
     if (value === undefined) return;
     await tx.query(
-      'DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)',
-      [userId, kind, value],
+      `DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND channel IS NOT DISTINCT FROM $4
+         AND ($3::text IS NULL OR address <> $3)`,
+      [userId, kind, value, channel],
     );
     if (value !== null) {
       await tx.query(
-        `INSERT INTO contacts (id, app_id, user_id, kind, address) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (user_id, kind, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
-        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value],
+        `INSERT INTO contacts (id, app_id, user_id, kind, address, channel) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, kind, channel, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
+        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value, channel],
       );
     }
   }
@@ -159,17 +167,20 @@ export class UsersService {
       kind: string;
       platform: string | null;
       address: string;
+      channel: string | null;
       disabled_at: Date | null;
       disabled_reason: string | null;
     }[] = await this.db.query(
-      'SELECT id, kind, platform, address, disabled_at, disabled_reason FROM contacts WHERE user_id = $1 ORDER BY created_at',
+      'SELECT id, kind, platform, address, channel, disabled_at, disabled_reason FROM contacts WHERE user_id = $1 ORDER BY created_at',
       [user.id],
     );
     const topics: { topic: string }[] = await this.db.query(
       'SELECT topic FROM topic_subscriptions WHERE user_id = $1 ORDER BY topic',
       [user.id],
     );
-    const one = (kind: string) => contacts.find((c) => c.kind === kind)?.address ?? null;
+    const one = (kind: string) =>
+      contacts.find((c) => c.kind === kind && c.channel === null)?.address ?? null;
+    const onChannels = contacts.filter((c) => c.channel !== null);
     // A provider may have disabled a contact (invalid_address, a STOP): deliveries skip it until it is set again.
     const state = (c: (typeof contacts)[number]) => ({
       disabled: c.disabled_at !== null,
@@ -182,9 +193,16 @@ export class UsersService {
       email: one('email'),
       phone: one('phone'),
       webhookUrl: one('url'),
+      // Addresses on the channels plugins add (`addresses.slack`), by channel.
+      addresses: Object.fromEntries(onChannels.map((c) => [c.channel, c.address])),
       contacts: contacts
         .filter((c) => c.kind !== 'device')
-        .map((c) => ({ field: FIELD_OF_KIND[c.kind] ?? c.kind, address: c.address, ...state(c) })),
+        .map((c) => ({
+          field: c.channel !== null ? `addresses.${c.channel}` : (FIELD_OF_KIND[c.kind] ?? c.kind),
+          ...(c.channel !== null ? { channel: c.channel } : {}),
+          address: c.address,
+          ...state(c),
+        })),
       devices: contacts
         .filter((c) => c.kind === 'device')
         .map((c) => ({

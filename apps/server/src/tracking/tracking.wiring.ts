@@ -1,4 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
+import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ProviderCallbacksController } from './callbacks/provider-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
 import { LinkTracking } from './link-tracking.service';
@@ -24,6 +25,7 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
     controllers: role.api
       ? [
           ProviderCallbacksController,
+          PluginCallbacksController,
           TrackingLinksController,
           ClientEventsController,
           UserDeliveriesController,

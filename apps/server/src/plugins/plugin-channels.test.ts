@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { waitFor } from '@clarion/testkit';
+import { Client } from 'pg';
+import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { CHAT_PACKAGE, installChatPlugin } from './testing/chat-plugin';
+
+interface Delivery {
+  id: string;
+  channel: string;
+  plugin: string | null;
+  status: string;
+  reason: string | null;
+}
+interface Contact {
+  field: string;
+  channel?: string;
+  address: string;
+  disabled: boolean;
+  disabledReason: string | null;
+}
+interface User {
+  webhookUrl: string | null;
+  addresses: Record<string, string>;
+  contacts: Contact[];
+}
+interface ApiError {
+  error: { code: string; message: string; details: { path: string; message: string }[] };
+}
+
+const SIGNING_SECRET = 'chat-signing-secret-0123';
+
+/** The chat provider's fake: a hook per user; `gone` hooks answer 404; records what it received. */
+class ChatFake {
+  readonly received: { hook: string; body: Record<string, unknown> }[] = [];
+  private server!: Server;
+  private n = 0;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => (text += c));
+      req.on('end', () => {
+        const hook = (req.url ?? '').replace(/^\/hooks\//, '');
+        if (hook.startsWith('gone')) {
+          res.writeHead(404).end();
+          return;
+        }
+        this.received.push({ hook, body: JSON.parse(text) as Record<string, unknown> });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: `chat-msg-${++this.n}` }));
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  hook(id: string): string {
+    return `${this.url}/hooks/${id}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+/**
+ * Issue 18: a plugin adding its own channel (`chat`) is usable end to end without touching the
+ * core: users store an address for it, `content.chat` and `channels: ["chat"]` are accepted and
+ * checked by the plugin's schemas, deliveries are routed to it and sent, a dead address disables
+ * that address only, preferences apply, and the plugin receives its own callbacks.
+ */
+describe('a channel added by a plugin', () => {
+  const root = mkdtempSync(join(__dirname, '.plugin-fixtures-'));
+  const chat = new ChatFake();
+  let h: Harness;
+  let app: TestApp;
+  let db: Client;
+
+  const send = (body: Record<string, unknown>) => app.call('/v1/notifications', { body });
+  const deliveriesOf = async (id: string) =>
+    (await json<{ deliveries: Delivery[] }>(await app.call(`/v1/notifications/${id}`))).deliveries;
+  const finalDelivery = (id: string) =>
+    waitFor(`a final delivery of ${id}`, async () => {
+      const [d] = await deliveriesOf(id);
+      return d && !['pending', 'queued', 'sending', 'retrying'].includes(d.status) ? d : null;
+    });
+  const count = async (table: string) =>
+    Number((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n);
+  const signed = (path: string, body: unknown) => {
+    const text = JSON.stringify(body);
+    return fetch(`${h.url}/v1/callbacks/chat${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-chat-signature': createHmac('sha256', SIGNING_SECRET).update(text).digest('hex'),
+      },
+      body: text,
+    });
+  };
+
+  before(async () => {
+    const pluginPath = join(root, 'node_modules');
+    installChatPlugin(pluginPath);
+    await chat.start();
+    h = await startHarness({
+      label: 'plugin_channels',
+      env: {
+        CLARION_PLUGINS: `@clarion/plugin-webhook,${CHAT_PACKAGE}`,
+        CLARION_PLUGIN_PATH: pluginPath,
+        CLARION_CHAT_SIGNING_SECRET: SIGNING_SECRET,
+      },
+    });
+    app = await h.createApp();
+    db = new Client({ connectionString: h.db.url });
+    await db.connect();
+  });
+
+  after(async () => {
+    await db?.end();
+    await h?.close();
+    await chat.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('a user stores an address for the channel; it is accepted, routed to the plugin and sent with the rendered content', async () => {
+    const put = await app.call('/v1/users/ana', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/ana`, addresses: { chat: chat.hook('ana') } },
+    });
+    assert.equal(put.status, 201, await put.clone().text());
+    const user = await json<User>(await app.call('/v1/users/ana'));
+    assert.deepEqual(user.addresses, { chat: chat.hook('ana') });
+    assert.equal(user.webhookUrl, `${h.sandbox.url}/webhook/ana`);
+    assert.deepEqual(
+      user.contacts.map((c) => [c.field, c.channel ?? null, c.address, c.disabled]),
+      [
+        ['webhookUrl', null, `${h.sandbox.url}/webhook/ana`, false],
+        ['addresses.chat', 'chat', chat.hook('ana'), false],
+      ],
+    );
+
+    const res = await send({
+      to: { userId: 'ana' },
+      channels: ['chat'],
+      content: { chat: { text: 'Hi {{ user.id }}, order {{ data.order }} shipped', mentions: ['ana'] } },
+      data: { order: 'A-1' },
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    const accepted = await json<{ id: string; deliveries: number }>(res);
+    assert.equal(accepted.deliveries, 1);
+    const delivery = await finalDelivery(accepted.id);
+    assert.deepEqual([delivery.channel, delivery.plugin, delivery.status], ['chat', 'chat', 'sent']);
+    assert.deepEqual(chat.received, [
+      { hook: 'ana', body: { text: 'Hi ana, order A-1 shipped', mentions: ['ana'] } },
+    ]);
+  });
+
+  test('content the plugin refuses, an unknown channel or a bad address is a 400 naming the field, and nothing is stored', async () => {
+    const before = {
+      notifications: await count('notifications'),
+      deliveries: await count('deliveries'),
+      contacts: await count('contacts'),
+    };
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      [
+        '/v1/notifications',
+        { to: { userId: 'ana' }, content: { chat: { text: '' } } },
+        'body.content.chat.text',
+        /./,
+      ],
+      [
+        '/v1/notifications',
+        { to: { userId: 'ana' }, content: { chat: { text: 'x', colour: 'red' } } },
+        'body.content.chat',
+        /colour/,
+      ],
+      [
+        '/v1/notifications',
+        { to: { userId: 'ana' }, content: { fax: { text: 'x' } } },
+        'body.content',
+        /no loaded plugin serves channel "fax" \(channels: push, web, sms, email, webhook, chat\)/,
+      ],
+      [
+        '/v1/notifications',
+        { to: { userId: 'ana' }, channels: ['fax'], content: { chat: { text: 'x' } } },
+        'body.channels.0',
+        /no loaded plugin serves channel "fax"/,
+      ],
+      [
+        '/v1/users/ana',
+        { addresses: { chat: 'https://chat.example/not-a-hook' } },
+        'body.addresses.chat',
+        /a chat hook URL/,
+      ],
+      [
+        '/v1/users/ana',
+        { addresses: { fax: '+14155550100' } },
+        'body.addresses',
+        /no loaded plugin adds channel "fax" \(addresses are for: chat\)/,
+      ],
+    ];
+    for (const [path, body, field, message] of cases) {
+      const res = await app.call(path, { method: path.startsWith('/v1/users') ? 'PUT' : 'POST', body });
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.status}`);
+      const error = (await json<ApiError>(res)).error;
+      assert.equal(error.code, 'invalid_request');
+      const detail = error.details.find((d) => d.path === field);
+      assert.ok(detail, `${JSON.stringify(body)}: ${JSON.stringify(error.details)}`);
+      assert.match(detail.message, message);
+    }
+    assert.deepEqual(
+      {
+        notifications: await count('notifications'),
+        deliveries: await count('deliveries'),
+        contacts: await count('contacts'),
+      },
+      before,
+    );
+    assert.deepEqual((await json<User>(await app.call('/v1/users/ana'))).addresses, {
+      chat: chat.hook('ana'),
+    });
+  });
+
+  test('a dead hook fails as invalid_address and disables that address only; the next notification skips it; setting it again re-enables it', async () => {
+    await app.call('/v1/users/bo', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/bo`, addresses: { chat: chat.hook('gone-bo') } },
+    });
+    const first = await json<{ id: string }>(
+      await send({ to: { userId: 'bo' }, content: { chat: { text: 'hello' } } }),
+    );
+    const failed = await finalDelivery(first.id);
+    assert.deepEqual([failed.plugin, failed.status, failed.reason], ['chat', 'failed', 'invalid_address']);
+    const contacts = await waitFor('the chat address disabled', async () => {
+      const user = await json<User>(await app.call('/v1/users/bo'));
+      return user.contacts.find((c) => c.field === 'addresses.chat')?.disabled ? user.contacts : null;
+    });
+    assert.deepEqual(
+      contacts.map((c) => [c.field, c.disabled]),
+      [
+        ['webhookUrl', false],
+        ['addresses.chat', true],
+      ],
+    );
+    // The SDK's reason for an InvalidAddressError without one.
+    assert.equal(contacts.find((c) => c.field === 'addresses.chat')?.disabledReason, 'invalid');
+
+    const second = await json<{ id: string; deliveries: number; suppressed: number }>(
+      await send({ to: { userId: 'bo' }, content: { chat: { text: 'again' } } }),
+    );
+    assert.deepEqual([second.deliveries, second.suppressed], [0, 1]);
+    assert.deepEqual(
+      (await deliveriesOf(second.id)).map((d) => [d.channel, d.status, d.reason]),
+      [['chat', 'suppressed', 'no_contact']],
+    );
+
+    await app.call('/v1/users/bo', { method: 'PUT', body: { addresses: { chat: chat.hook('bo') } } });
+    const user = await json<User>(await app.call('/v1/users/bo'));
+    assert.deepEqual(
+      user.contacts.map((c) => [c.field, c.address, c.disabled]),
+      [
+        ['webhookUrl', `${h.sandbox.url}/webhook/bo`, false],
+        ['addresses.chat', chat.hook('bo'), false],
+      ],
+    );
+  });
+
+  test("a user's preference against the channel suppresses it", async () => {
+    await app.call('/v1/users/cy', { method: 'PUT', body: { addresses: { chat: chat.hook('cy') } } });
+    const put = await app.call('/v1/users/cy/preferences', {
+      method: 'PUT',
+      body: { rules: [{ channel: 'chat', enabled: false }] },
+    });
+    assert.equal(put.status, 200, await put.text());
+    const res = await json<{ id: string; deliveries: number }>(
+      await send({ to: { userId: 'cy' }, content: { chat: { text: 'muted' } } }),
+    );
+    assert.equal(res.deliveries, 0);
+    const [d] = await deliveriesOf(res.id);
+    assert.deepEqual([d?.channel, d?.status], ['chat', 'suppressed']);
+  });
+
+  test("the plugin's callbacks: a signed receipt moves the delivery on, a bad signature is 401, a bad payload 400", async () => {
+    await app.call('/v1/users/di', { method: 'PUT', body: { addresses: { chat: chat.hook('di') } } });
+    const sent = await json<{ id: string }>(
+      await send({ to: { userId: 'di' }, content: { chat: { text: 'receipt please' } } }),
+    );
+    assert.equal((await finalDelivery(sent.id)).status, 'sent');
+    const messageId = `chat-msg-${chat.received.length}`;
+    assert.equal(chat.received.at(-1)?.hook, 'di');
+
+    const forged = await fetch(`${h.url}/v1/callbacks/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-chat-signature': 'nope' },
+      body: JSON.stringify({ messageId, event: 'read' }),
+    });
+    assert.equal(forged.status, 401);
+    assert.equal((await json<ApiError>(forged)).error.code, 'bad_signature');
+    const bad = await signed('', { event: 'read' });
+    assert.equal(bad.status, 400);
+    assert.deepEqual([(await json<ApiError>(bad)).error.code], ['invalid_callback']);
+    assert.equal((await deliveriesOf(sent.id))[0]?.status, 'sent');
+
+    const ok = await signed('', { messageId, event: 'read' });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.deepEqual(await ok.json(), { received: 1, changed: 1, unknown: 0 });
+    assert.equal((await deliveriesOf(sent.id))[0]?.status, 'opened');
+
+    const unknownPlugin = await fetch(`${h.url}/v1/callbacks/nobody`, { method: 'POST' });
+    assert.equal(unknownPlugin.status, 404);
+  });
+
+  test('an inbound STOP opts the address out of the channel, START takes it back', async () => {
+    await app.call('/v1/users/ed', { method: 'PUT', body: { addresses: { chat: chat.hook('ed') } } });
+    const stop = await signed('/inbound', { hook: chat.hook('ed'), text: ' stop ' });
+    assert.equal(stop.status, 200, await stop.clone().text());
+    const muted = await json<{ deliveries: number }>(
+      await send({ to: { userId: 'ed' }, content: { chat: { text: 'after stop' } } }),
+    );
+    assert.equal(muted.deliveries, 0);
+
+    assert.equal((await signed('/inbound', { hook: chat.hook('ed'), text: 'START' })).status, 200);
+    const back = await json<{ deliveries: number }>(
+      await send({ to: { userId: 'ed' }, content: { chat: { text: 'after start' } } }),
+    );
+    assert.equal(back.deliveries, 1);
+  });
+
+  test('the OpenAPI document served shows the loaded channel in content and addresses', async () => {
+    const doc = await json<{
+      components: { schemas: Record<string, { properties: Record<string, { properties?: object }> }> };
+    }>(await fetch(`${h.url}/docs-json`));
+    const content = doc.components.schemas.NotificationRequest!.properties.content!.properties!;
+    assert.ok('chat' in content, Object.keys(content).join(','));
+    const addresses = doc.components.schemas.UpsertUser!.properties.addresses!.properties!;
+    assert.deepEqual(Object.keys(addresses), ['chat']);
+  });
+});
