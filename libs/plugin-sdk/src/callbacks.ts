@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { AddressKind } from './message';
 
 /**
@@ -20,9 +21,19 @@ export interface CallbackRequest {
   rawBody: string | undefined;
 }
 
-export interface CallbackContext<Config> {
-  /** The plugin's process-wide settings, or undefined when this process could not parse them. */
-  config: Config | undefined;
+export interface CallbackContext<Settings> {
+  /**
+   * The callbacks' own settings (`PluginCallbacks.settings`), read from CLARION_<PLUGIN>_<KEY> in
+   * every process that serves the API, also one holding none of the plugin's send credentials.
+   */
+  settings: Settings;
+  /** The plugin's whole `config`, when this process has all of it (a worker, `all`); else undefined. */
+  config: unknown;
+  /**
+   * The integration settings (`appConfig`) of the app a delivery belongs to, when it has one: for
+   * providers that sign each app's callbacks with that app's own credentials.
+   */
+  appConfigOf(deliveryId: string): Promise<unknown>;
 }
 
 /** A delivery's step, as a provider's receipt reports it. */
@@ -41,6 +52,8 @@ export interface ReceiptStep {
   detail?: Record<string, string | number | boolean>;
   /** Also disable the delivery's address (hard bounce, dead number), with this reason. */
   disableContact?: string;
+  /** Also opt the user out of the delivery's channel (the provider says they replied STOP), with this source. */
+  optOut?: string;
 }
 
 /** A message the user sent back: a STOP opts the address out of the plugin's channel, a START takes it back. */
@@ -61,6 +74,8 @@ export interface InboundReply {
 export interface CallbackResult {
   steps?: ReceiptStep[];
   replies?: InboundReply[];
+  /** Events the request carried, counting ones that are no step of the lifecycle (default: steps + replies). */
+  received?: number;
   /** The answer the provider expects (e.g. empty TwiML); default `200 {received, changed, unknown}`. */
   answer?: { contentType: string; body: string };
 }
@@ -70,17 +85,32 @@ export interface CallbackResult {
  * `/v1/callbacks/<plugin>` (and below it), answers 401 when `verify` says no, and records what
  * `parse` returns: steps move deliveries on, replies opt users in or out of the channel.
  */
-export interface PluginCallbacks<Config> {
+export interface PluginCallbacks<Settings extends z.ZodObject = z.ZodObject> {
+  /**
+   * Settings the callbacks need (the secret to verify with…), read like `config` from
+   * CLARION_<PLUGIN>_<KEY> (or `_FILE`) but on their own, so an API process holding none of the
+   * send credentials has them. A key may be one of `config` too (the same variable). Make every
+   * field optional: a missing secret is `CallbackNotConfigured` at the first callback, not a failed start.
+   */
+  settings?: Settings;
   /**
    * Checks the provider's signature. Return false for a missing or wrong one (the answer is 401
    * `bad_signature`); throw `CallbackNotConfigured` when the plugin has no secret to check with.
    */
-  verify(request: CallbackRequest, ctx: CallbackContext<Config>): boolean | Promise<boolean>;
+  verify(request: CallbackRequest, ctx: CallbackContext<z.infer<Settings>>): boolean | Promise<boolean>;
   /**
    * Reads a verified request. Throw `CallbackPayloadError` for a payload the provider should not
    * retry as is (the answer is 400 `invalid_callback` with its message).
    */
-  parse(request: CallbackRequest, ctx: CallbackContext<Config>): CallbackResult | Promise<CallbackResult>;
+  parse(
+    request: CallbackRequest,
+    ctx: CallbackContext<z.infer<Settings>>,
+  ): CallbackResult | Promise<CallbackResult>;
+}
+
+/** Declares a plugin's callbacks with their settings typed (`ctx.settings`). */
+export function defineCallbacks<S extends z.ZodObject>(callbacks: PluginCallbacks<S>): PluginCallbacks {
+  return callbacks as unknown as PluginCallbacks;
 }
 
 /** Thrown by `verify` when no secret is configured: 401 `callback_not_configured`. */
@@ -100,4 +130,21 @@ export class CallbackPayloadError extends Error {
 export function callbackErrorKind(error: unknown): 'not_configured' | 'invalid_payload' | undefined {
   const brand = (error as { clarionCallbackError?: unknown } | null)?.clarionCallbackError;
   return brand === 'not_configured' || brand === 'invalid_payload' ? brand : undefined;
+}
+
+/**
+ * Flattens a callback's query and body into strings (what signatures of form posts cover).
+ * Providers post flat fields only: a nested value is no parameter of theirs and is left out.
+ */
+export function callbackParams(...sources: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const source of sources) {
+    if (!source || typeof source !== 'object' || Array.isArray(source)) continue;
+    for (const [k, v] of Object.entries(source as Record<string, unknown>)) {
+      const first = Array.isArray(v) ? v[0] : v;
+      if (typeof first === 'string' || typeof first === 'number' || typeof first === 'boolean')
+        out[k] = String(first);
+    }
+  }
+  return out;
 }

@@ -97,7 +97,7 @@ export interface ChannelPlugin<
    * Receiving from the provider (delivery receipts, inbound replies such as STOP/START), served at
    * `/v1/callbacks/<name>`. Absent: the plugin receives nothing.
    */
-  callbacks?: PluginCallbacks<z.infer<ConfigSchema>>;
+  callbacks?: PluginCallbacks;
   /** Process-wide configuration (from environment variables or files). */
   config: ConfigSchema;
   /** Per-app integration settings stored encrypted by the core (optional). */

@@ -1,6 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
 import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
-import { ProviderCallbacksController } from './callbacks/provider-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
 import { LinkTracking } from './link-tracking.service';
 import { Retention } from './retention';
@@ -24,7 +23,6 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
   return {
     controllers: role.api
       ? [
-          ProviderCallbacksController,
           PluginCallbacksController,
           TrackingLinksController,
           ClientEventsController,

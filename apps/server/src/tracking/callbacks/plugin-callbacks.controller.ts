@@ -8,6 +8,7 @@ import {
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { IntegrationsService } from '../../apps/integrations.service';
 import { ApiError } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import type { Env } from '../../config/env';
@@ -37,6 +38,7 @@ export class PluginCallbacksController {
     private readonly recorder: TrackingRecorder,
     private readonly metrics: TrackingMetrics,
     private readonly db: DataSource,
+    private readonly integrations: IntegrationsService,
   ) {}
 
   @Post(':plugin')
@@ -60,7 +62,7 @@ export class PluginCallbacksController {
     return this.handle(name, path, request, reply);
   }
 
-  /** Some providers report with GET (query parameters), per account settings. */
+  /** Some providers report with GET (query parameters), per account settings; HEAD probes the URL. */
   @Get(':plugin')
   @HttpCode(200)
   get(
@@ -71,11 +73,28 @@ export class PluginCallbacksController {
     return this.handle(name, '', request, reply);
   }
 
-  private async handle(name: string, path: string, request: FastifyRequest, reply: FastifyReply) {
+  private receiver(name: string, path: string) {
     const loaded = this.plugins.loaded.find((l) => l.plugin.name === name);
     const callbacks = loaded?.plugin.callbacks;
     if (!loaded || !callbacks || (path !== '' && !SUB_PATH.test(path)))
       throw new ApiError(404, 'not_found', `no loaded plugin named "${name}" receives callbacks here`);
+    return { loaded, callbacks };
+  }
+
+  /** The integration settings of the app a delivery belongs to (providers signing per app). */
+  private async appConfigOf(plugin: string, deliveryId: string): Promise<unknown> {
+    if (!UUID.test(deliveryId)) return undefined;
+    const [row]: { app_id: string }[] = await this.db.query('SELECT app_id FROM deliveries WHERE id = $1', [
+      deliveryId,
+    ]);
+    return row ? this.integrations.resolve(row.app_id, plugin) : undefined;
+  }
+
+  private async handle(name: string, path: string, request: FastifyRequest, reply: FastifyReply) {
+    const { loaded, callbacks } = this.receiver(name, path);
+    // Providers check a webhook URL with HEAD when it is added (Mandrill), served by the GET route:
+    // nothing to verify, nothing recorded.
+    if (request.method === 'HEAD') return '';
     const req: CallbackRequest = {
       method: request.method,
       path,
@@ -87,7 +106,11 @@ export class PluginCallbacksController {
       body: request.body,
       rawBody: request.rawBody,
     };
-    const ctx = { config: loaded.config };
+    const ctx = {
+      settings: loaded.callbackSettings ?? {},
+      config: loaded.config,
+      appConfigOf: (deliveryId: string) => this.appConfigOf(name, deliveryId),
+    };
     let result: CallbackResult;
     try {
       if (!(await callbacks.verify(req, ctx))) {
@@ -121,7 +144,7 @@ export class PluginCallbacksController {
       return result.answer.body;
     }
     return {
-      received: steps.length + (result.replies?.length ?? 0),
+      received: result.received ?? steps.length + (result.replies?.length ?? 0),
       changed: recorded.filter((r) => r === 'changed').length,
       unknown: recorded.filter((r) => r === 'unknown').length,
     };
