@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { Client } from 'pg';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { signUserToken } from '../auth/user-token';
+import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { CHAT_PACKAGE, installChatPlugin } from './testing/chat-plugin';
 
 interface Delivery {
@@ -160,6 +161,28 @@ describe('a channel added by a plugin', () => {
     assert.deepEqual(chat.received, [
       { hook: 'ana', body: { text: 'Hi ana, order A-1 shipped', mentions: ['ana'] } },
     ]);
+
+    // A batch item is checked by the same schema: one accepted, one refused naming its field.
+    const batch = await app.call('/v1/notifications/batch', {
+      body: {
+        notifications: [
+          { to: { userId: 'ana' }, content: { chat: { text: 'batched' } } },
+          { to: { userId: 'ana' }, content: { chat: { text: 'x', colour: 'red' } } },
+        ],
+      },
+    });
+    assert.equal(batch.status, 207);
+    const results = (
+      await json<{ results: { status: number; error?: { details: { path: string }[] } }[] }>(batch)
+    ).results;
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [202, 400],
+    );
+    assert.equal(results[1]?.error?.details[0]?.path, 'body.notifications.1.content.chat');
+    await waitFor('the batched message at the hook', () =>
+      chat.received.some((r) => r.body.text === 'batched'),
+    );
   });
 
   test('content the plugin refuses, an unknown channel or a bad address is a 400 naming the field, and nothing is stored', async () => {
@@ -270,6 +293,29 @@ describe('a channel added by a plugin', () => {
         ['addresses.chat', chat.hook('bo'), false],
       ],
     );
+  });
+
+  test('a client key may not set an address on a plugin channel (403, nothing changed)', async () => {
+    const client = await json<{ appKey: string; appSecret: string }>(
+      await h.admin(`/admin/apps/${app.id}/keys`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'client' }),
+      }),
+    );
+    const res = await fetch(`${h.url}/v1/users/ana`, {
+      method: 'PUT',
+      headers: {
+        authorization: basic(client.appKey, client.appSecret),
+        'content-type': 'application/json',
+        'x-clarion-user-token': await signUserToken('ana', app.userTokenSecret),
+      },
+      body: JSON.stringify({ addresses: { chat: chat.hook('mallory') } }),
+    });
+    assert.equal(res.status, 403);
+    assert.match((await json<ApiError>(res)).error.message, /addresses\.chat/);
+    assert.deepEqual((await json<User>(await app.call('/v1/users/ana'))).addresses, {
+      chat: chat.hook('ana'),
+    });
   });
 
   test("a user's preference against the channel suppresses it", async () => {
