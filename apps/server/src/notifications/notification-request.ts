@@ -92,19 +92,41 @@ export const contentSchema = buildContentSchema();
  */
 export type ChannelContents = z.infer<typeof contentSchema>;
 
+const coreVariant = {
+  push: pushContent.partial().optional(),
+  web: webContent.partial().optional(),
+  sms: smsContent.partial().optional(),
+  email: emailFields.partial().optional(),
+  webhook: webhookContent.partial().optional(),
+};
+
+/** A plugin channel's part of a locale variant: any fields, checked once merged with the default by the plugin's schema. */
+const pluginVariant = freeRecord(JSON_LIMITS.webhookJson).optional();
+
 /**
  * A template's locale variant: any fields of the default's channels. What it leaves out is
  * inherited (templates/locale-fallback.ts); the merged content is what must be complete.
  */
-export const variantContentSchema = z
-  .object({
-    push: pushContent.partial().optional(),
-    web: webContent.partial().optional(),
-    sms: smsContent.partial().optional(),
-    email: emailFields.partial().optional(),
-    webhook: webhookContent.partial().optional(),
-  })
-  .strict();
+export function buildVariantContentSchema(plugins: readonly PluginChannel[] = []) {
+  const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)];
+  const shape = {
+    ...coreVariant,
+    ...Object.fromEntries(plugins.map((p) => [p.channel, pluginVariant])),
+  } as typeof coreVariant;
+  return z.strictObject(shape, { error: unknownChannel(channels) });
+}
+
+export const variantContentSchema = buildVariantContentSchema();
+
+/** The schema of one channel's whole content (a core channel's, or the plugin's), for merged variants. */
+export function channelContentSchema(
+  channel: string,
+  plugins: readonly PluginChannel[] = [],
+): z.ZodType | undefined {
+  if ((CORE_CHANNELS as readonly string[]).includes(channel))
+    return contentSchema.shape[channel as keyof typeof coreContent];
+  return plugins.find((p) => p.channel === channel)?.content;
+}
 
 const userId = z.string().min(1).max(256);
 

@@ -379,6 +379,40 @@ describe('a channel added by a plugin', () => {
     assert.equal(back.deliveries, 1);
   });
 
+  test('templates carry the channel too: checked by its schema (locale variants once merged), rendered per user locale', async () => {
+    const bad = await app.call('/v1/templates/chat-bad', {
+      method: 'PUT',
+      body: { content: { chat: { text: 'Hi' } }, locales: { pt: { chat: { text: '' } } } },
+    });
+    assert.equal(bad.status, 400);
+    assert.ok(
+      (await json<ApiError>(bad)).error.details.some((d) => d.path === 'body.locales.pt.chat.text'),
+      'the merged variant is checked by the plugin schema',
+    );
+    const publish = await app.call('/v1/templates/chat-hello', {
+      method: 'PUT',
+      body: {
+        content: { chat: { text: 'Hello {{ user.id }}', mentions: ['team'] } },
+        locales: { pt: { chat: { text: 'Olá {{ user.id }}' } } },
+      },
+    });
+    assert.equal(publish.status, 201, await publish.clone().text());
+    await app.call('/v1/users/flor', {
+      method: 'PUT',
+      body: { locale: 'pt-BR', addresses: { chat: chat.hook('flor') } },
+    });
+    const preview = await app.call('/v1/templates/chat-hello/preview', {
+      body: { userId: 'flor', channels: ['chat'] },
+    });
+    assert.equal(preview.status, 200, await preview.clone().text());
+    const sent = await json<{ id: string }>(await send({ to: { userId: 'flor' }, template: 'chat-hello' }));
+    assert.equal((await finalDelivery(sent.id)).status, 'sent');
+    assert.deepEqual(chat.received.find((r) => r.hook === 'flor')?.body, {
+      text: 'Olá flor',
+      mentions: ['team'],
+    });
+  });
+
   test('the OpenAPI document served shows the loaded channel in content and addresses', async () => {
     const doc = await json<{
       components: { schemas: Record<string, { properties: Record<string, { properties?: object }> }> };
