@@ -141,7 +141,7 @@ export async function startServer({
       'request completed',
     );
   });
-  setupOpenApi(app);
+  setupOpenApi(app, plugins);
   let metricsServer: Server | undefined;
   fastify.addHook('onClose', async () => {
     metricsServer?.close();

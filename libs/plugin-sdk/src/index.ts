@@ -1,5 +1,6 @@
 export * from './app-config-cache';
 export * from './backoff';
+export * from './callbacks';
 export * from './circuit-breaker';
 export * from './circuit-breakers';
 export * from './config';

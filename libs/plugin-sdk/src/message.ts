@@ -81,6 +81,10 @@ export interface DeliveryJob {
   channel: string;
   plugin: string;
   address: Address;
+  /**
+   * Rendered for this recipient. On a channel the plugin adds, the object its `contentSchema`
+   * describes (cast it: `job.content as z.infer<typeof myContent>`).
+   */
   content: MessageContent;
   category?: string;
   priority: Priority;

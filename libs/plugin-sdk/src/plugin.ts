@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { PluginCallbacks } from './callbacks';
 import type { PluginLogger } from './logger';
 import type { AddressKind, DeliveryJob, Platform } from './message';
 import type { PluginMetricsFactory } from './metrics';
@@ -71,11 +72,20 @@ export interface ChannelPlugin<
   version: string;
   /** semver range of @clarion/plugin-sdk this plugin was built against; checked at start. */
   sdkVersion: string;
-  /** `push`, `web`, `sms`, `email`, `webhook`, or a channel the plugin adds. */
+  /**
+   * `push`, `web`, `sms`, `email`, `webhook`, or a channel the plugin adds (`slack`, `whatsapp`…).
+   * A new channel becomes usable as soon as the plugin is loaded: `content.<channel>` and
+   * `channels: ["<channel>"]` in a notification, `addresses.<channel>` on a user, preferences.
+   */
   channel: string;
   /** For push plugins: which device platforms it serves. */
   platforms?: Platform[];
-  /** What kind of address its deliveries carry. */
+  /**
+   * What kind of address its deliveries carry (`job.address.kind`). On a channel the plugin adds,
+   * users store one address of this kind for the channel (`PUT /v1/users/:id` with
+   * `addresses: {<channel>: "…"}`), kept apart from their e-mail, phone and webhookUrl, with its
+   * own disabled state; `device` is not possible there (devices belong to push and web).
+   */
   addressKind: AddressKind;
   /**
    * On a channel the plugin adds: the schema of a user's address for it (a string), checked when
@@ -95,6 +105,11 @@ export interface ChannelPlugin<
    * @example z.object({ text: z.string().min(1).max(3000), blocks: z.array(z.unknown()).optional() }).strict()
    */
   contentSchema?: z.ZodType<Record<string, unknown>>;
+  /**
+   * Receiving from the provider (delivery receipts, inbound replies such as STOP/START), served at
+   * `/v1/callbacks/<name>`. Absent: the plugin receives nothing.
+   */
+  callbacks?: PluginCallbacks;
   /** Process-wide configuration (from environment variables or files). */
   config: ConfigSchema;
   /** Per-app integration settings stored encrypted by the core (optional). */
@@ -119,6 +134,8 @@ export interface ChannelPlugin<
 export type AnyChannelPlugin = ChannelPlugin<z.ZodType, z.ZodType, unknown>;
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** A channel is a key of `content` and of `addresses` in the API: a plain word. */
+const CHANNEL = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** Declares a channel plugin; checks its shape so a mistake fails at import, not at the first send. */
 export function defineChannelPlugin<C extends z.ZodType, A extends z.ZodType, M>(
@@ -130,6 +147,11 @@ export function defineChannelPlugin<C extends z.ZodType, A extends z.ZodType, M>
   if (!plugin.channel) throw new Error(`plugin "${plugin.name}" must name its channel`);
   if (plugin.addressKind === 'device' && (plugin.platforms === undefined || plugin.platforms.length === 0)) {
     throw new Error(`push plugin "${plugin.name}" must list the device platforms it serves`);
+  }
+  if (!CHANNEL.test(plugin.channel)) {
+    throw new Error(
+      `plugin "${plugin.name}": channel "${plugin.channel}" must be lower-case letters, digits, dashes`,
+    );
   }
   return plugin;
 }

@@ -1,6 +1,7 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
 import { plainTextOf, splitMailbox } from '@clarion/plugin-sdk/email';
 import mailchimpTransactional from '@mailchimp/mailchimp_transactional';
+import { mailchimpCallbacks } from './callbacks';
 import {
   classifyRecipientResult,
   classifyRequestError,
@@ -23,6 +24,7 @@ export const mailchimpPlugin = defineChannelPlugin({
   channel: 'email',
   addressKind: 'email',
   config: mailchimpConfig,
+  callbacks: mailchimpCallbacks,
   appConfig: mailchimpAppConfig,
   // Mailchimp Transactional has no published per-second cap; it answers 429 when an account
   // exceeds its hourly quota, which pauses the queue. No limiter by default.

@@ -4,6 +4,7 @@ import sgClient = require('@sendgrid/client');
 import sgMail = require('@sendgrid/mail');
 
 import { plainTextOf, splitMailbox, textIsDerived } from '@clarion/plugin-sdk/email';
+import { sendgridCallbacks } from './callbacks';
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
@@ -24,6 +25,7 @@ export const sendgridPlugin = defineChannelPlugin({
   channel: 'email',
   addressKind: 'email',
   config: sendgridConfig,
+  callbacks: sendgridCallbacks,
   appConfig: sendgridAppConfig,
   // v3 Mail Send has no fixed per-second quota (it answers 429 with X-RateLimit-Reset when an
   // account is over its plan); the queue pauses on that, so no limiter by default.

@@ -5,6 +5,7 @@ import {
   RetryableError,
   type SendError,
 } from '@clarion/plugin-sdk';
+import { CONFIGURATION, INVALID_NUMBER, OPTED_OUT } from './error-codes';
 
 /** What twilio-node throws: RestException (legacy JSON) and TwilioServiceException (RFC 9457) both carry these. */
 interface TwilioApiError {
@@ -25,11 +26,6 @@ function asApiError(error: unknown): TwilioApiError | undefined {
   };
 }
 
-/** Codes that mean "this number cannot receive SMS": the contact is disabled, no retry. */
-const INVALID_NUMBER = new Set([21211, 21214, 21265, 21407, 21612, 21614]);
-/** Codes that mean our account or sender is wrong: the plugin is unhealthy until a send works. */
-const CONFIGURATION = new Set([20003, 20005, 20008, 20404, 21212, 21606, 21659, 21703, 21705, 21712, 30032]);
-
 /**
  * Maps a twilio-node failure to the SDK's error classes.
  * 21610 (recipient replied STOP) → opted out; 21211/21614… → invalid address; 20003 → unhealthy;
@@ -48,7 +44,7 @@ export function classifyTwilioError(error: unknown, retryAfterHeader?: string): 
   const code = api.code !== undefined ? String(api.code) : String(api.status);
   const options = { code, status: api.status, cause: error };
   const message = `Twilio ${api.code ?? api.status}: ${api.message}`;
-  if (api.code === 21610) return new InvalidAddressError(message, { ...options, reason: 'opted_out' });
+  if (api.code === OPTED_OUT) return new InvalidAddressError(message, { ...options, reason: 'opted_out' });
   if (api.code !== undefined && INVALID_NUMBER.has(api.code))
     return new InvalidAddressError(message, { ...options, reason: 'invalid' });
   if (api.status === 429 || api.code === 20429) {

@@ -6,6 +6,7 @@ import {
   PermanentError,
 } from '@clarion/plugin-sdk';
 import type twilio from 'twilio';
+import { twilioCallbacks } from './callbacks';
 import { classifyTwilioError } from './classify';
 import { createTwilioClient, responseNotes } from './client';
 import { type TwilioAppConfig, twilioAppConfig, twilioConfig } from './config';
@@ -19,6 +20,7 @@ export const twilioPlugin = defineChannelPlugin({
   channel: 'sms',
   addressKind: 'phone',
   config: twilioConfig,
+  callbacks: twilioCallbacks,
   appConfig: twilioAppConfig,
   // Twilio accepts API requests far faster than carriers deliver and queues the rest per sender
   // (1 segment/s for a US long code, 3 for toll-free, 100+ for short codes and Messaging

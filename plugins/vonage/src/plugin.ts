@@ -7,6 +7,7 @@ import {
   type SendResult,
 } from '@clarion/plugin-sdk';
 import { Vonage } from '@vonage/server-sdk';
+import { vonageCallbacks } from './callbacks';
 import { classifyVonageStatus, classifyVonageTransportError, type VonageMessageStatus } from './classify';
 import { type VonageAppConfig, vonageAppConfig, vonageConfig } from './config';
 import { vonageMetrics } from './metrics';
@@ -31,6 +32,7 @@ export const vonagePlugin = defineChannelPlugin({
   channel: 'sms',
   addressKind: 'phone',
   config: vonageConfig,
+  callbacks: vonageCallbacks,
   appConfig: vonageAppConfig,
   // The SMS API accepts 30 requests/s per API key by default (more on request); beyond it answers
   // status 1 (throttled). The limiter keeps the queue at that pace instead of bouncing off it.

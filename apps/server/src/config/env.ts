@@ -143,16 +143,17 @@ export const envSchema = z.object({
   CLARION_PLUGIN_RATE_LIMITS: pluginRateLimitsSchema,
   /** Times a job may lose its worker (crash, kill) and still run again; then it is recorded failed (reason `stalled`). */
   CLARION_JOB_MAX_STALLS: z.coerce.number().int().min(0).default(3),
-  // Tracking: provider callback secrets, tracked links, retention, status webhooks.
-  /** Twilio auth token that signs status callbacks; default: the twilio plugin's authToken. */
+  // Tracking: tracked links, retention, status webhooks. The CLARION_CALLBACK_* names are read by
+  // plugins/callback-settings.ts as stand-ins for the plugins' own callback settings.
+  /** Stands for CLARION_TWILIO_CALLBACK_AUTH_TOKEN (default: the twilio plugin's authToken). */
   CLARION_CALLBACK_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-  /** SendGrid Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
+  /** Stands for CLARION_SENDGRID_CALLBACK_PUBLIC_KEY. */
   CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: z.string().min(1).optional(),
-  /** A signed callback (SendGrid batch, Vonage receipt) whose timestamp is further than this from now is refused: no replays. */
+  /** Stands for CLARION_SENDGRID_CALLBACK_MAX_AGE_SECONDS and CLARION_VONAGE_CALLBACK_MAX_AGE_SECONDS. */
   CLARION_CALLBACK_MAX_AGE_SECONDS: z.coerce.number().int().positive().default(300),
-  /** Mailchimp Transactional (Mandrill) webhook key that signs X-Mandrill-Signature. */
+  /** Stands for CLARION_MAILCHIMP_CALLBACK_KEY. */
   CLARION_CALLBACK_MAILCHIMP_KEY: z.string().min(1).optional(),
-  /** Vonage signature secret for signed delivery receipts, and its method. */
+  /** Stand for CLARION_VONAGE_CALLBACK_SECRET and CLARION_VONAGE_CALLBACK_ALGORITHM. */
   CLARION_CALLBACK_VONAGE_SECRET: z.string().min(1).optional(),
   CLARION_CALLBACK_VONAGE_ALGORITHM: z
     .enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512'])

@@ -8,6 +8,8 @@ export interface ContactRow {
   platform: Platform | null;
   address: string;
   subscription: WebPushSubscription | null;
+  /** The plugin channel this address is for (`slack`); null for the core contacts. */
+  channel: string | null;
   disabled: boolean;
 }
 

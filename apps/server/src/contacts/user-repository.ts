@@ -29,6 +29,8 @@ export interface StoredContact {
   kind: string;
   platform: string | null;
   address: string;
+  /** The plugin channel this address is for (`slack`); null for the core contacts. */
+  channel: string | null;
   disabledAt: Date | null;
   disabledReason: string | null;
 }
@@ -61,7 +63,7 @@ interface RecipientRow {
 const RECIPIENT = `
   SELECT u.app_id, u.id AS user_id, u.external_id, u.locale, u.timezone, u.attributes,
          (SELECT json_agg(json_build_object('id', c.id, 'kind', c.kind, 'platform', c.platform, 'address', c.address,
-                 'subscription', c.subscription, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
+                 'subscription', c.subscription, 'channel', c.channel, 'disabled', c.disabled_at IS NOT NULL) ORDER BY c.created_at)
             FROM contacts c WHERE c.user_id = u.id) AS contacts,
          (SELECT json_agg(json_build_object('channel', p.channel, 'category', p.category, 'enabled', p.enabled))
             FROM user_preferences p WHERE p.user_id = u.id) AS preferences,
@@ -197,7 +199,7 @@ export class UserRepository implements RecipientSource {
   async contacts(userId: string): Promise<StoredContact[]> {
     return rows<StoredContact>(
       this.q,
-      `SELECT id, kind, platform, address, disabled_at AS "disabledAt", disabled_reason AS "disabledReason"
+      `SELECT id, kind, platform, address, channel, disabled_at AS "disabledAt", disabled_reason AS "disabledReason"
          FROM contacts WHERE user_id = $1 ORDER BY created_at`,
       [userId],
     );
@@ -213,24 +215,27 @@ export class UserRepository implements RecipientSource {
   }
 
   /**
-   * Sets the user's one contact of a kind (null removes it; the old one goes unless it is `value`
-   * as given); setting it again re-enables it. E-mail addresses are stored lower-cased.
+   * Sets the user's one contact of a kind, or its one address on a plugin channel (`channel` set;
+   * null removes it; the old one goes unless it is `value` as given); setting it again re-enables
+   * it. E-mail addresses are stored lower-cased.
    */
   async replaceContact(
     appId: string,
     userId: string,
     kind: 'email' | 'phone' | 'url',
     value: string | null,
+    channel: string | null = null,
   ): Promise<void> {
     await this.q.query(
-      'DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND ($3::text IS NULL OR address <> $3)',
-      [userId, kind, value],
+      `DELETE FROM contacts WHERE user_id = $1 AND kind = $2 AND channel IS NOT DISTINCT FROM $4
+         AND ($3::text IS NULL OR address <> $3)`,
+      [userId, kind, value, channel],
     );
     if (value !== null) {
       await this.q.query(
-        `INSERT INTO contacts (id, app_id, user_id, kind, address) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (user_id, kind, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
-        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value],
+        `INSERT INTO contacts (id, app_id, user_id, kind, address, channel) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, kind, channel, address) WHERE kind <> 'device' DO UPDATE SET disabled_at = NULL, disabled_reason = NULL, updated_at = now()`,
+        [newId(), appId, userId, kind, kind === 'email' ? value.toLowerCase() : value, channel],
       );
     }
   }
@@ -296,12 +301,17 @@ export class UserRepository implements RecipientSource {
     return deleted.length > 0;
   }
 
-  /** Every user (in any app) with this phone number as a contact. */
-  async byPhone(phone: string): Promise<UserRef[]> {
+  /**
+   * The users who stored `address` as a contact of this kind: on a core channel (`channel` null)
+   * their phone or e-mail, on a plugin's channel the address kept for it. An inbound STOP/START
+   * applies to everyone reachable at that address.
+   */
+  async reachableAt(kind: string, channel: string | null, address: string): Promise<UserRef[]> {
     const found = await rows<{ app_id: string; user_id: string }>(
       this.q,
-      `SELECT DISTINCT app_id, user_id FROM contacts WHERE kind = 'phone' AND address = $1`,
-      [phone],
+      `SELECT DISTINCT app_id, user_id FROM contacts
+        WHERE kind = $1 AND channel IS NOT DISTINCT FROM $2 AND address = $3`,
+      [kind, channel, kind === 'email' ? address.toLowerCase() : address],
     );
     return found.map((r) => ({ appId: r.app_id, userId: r.user_id }));
   }

@@ -22,7 +22,9 @@ import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { registerDeviceSchema, topicParam, upsertUserSchema, userIdParam } from './user-schemas';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { channelAddresses, upsertUserSchemaFor } from './channel-addresses';
+import { registerDeviceSchema, topicParam, userIdParam } from './user-schemas';
 import { UsersService } from './users.service';
 
 @Controller('v1/users')
@@ -31,6 +33,7 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     @Inject(ENV) private readonly env: Env,
+    private readonly plugins: PluginRegistry,
   ) {}
 
   @Put(':userId')
@@ -42,18 +45,28 @@ export class UsersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const id = ownUser(auth, userId);
-    const input = validate(upsertUserSchema, body ?? {});
+    const input = validate(upsertUserSchemaFor(this.plugins), body ?? {});
+    const addresses = channelAddresses(this.plugins, input.addresses);
     if (auth.kind === 'client') {
       // A publishable key is in every copy of the app: a webhookUrl would make the server post
       // wherever a user named (SSRF); an unverified phone or e-mail would make it message anyone.
-      const refused = (['webhookUrl', 'email', 'phone'] as const).filter((f) => input[f] !== undefined);
+      // A plugin channel's address is one of these kinds too.
+      const refused = [
+        ...(['webhookUrl', 'email', 'phone'] as const).filter((f) => input[f] !== undefined),
+        ...addresses.map((a) => `addresses.${a.channel}`),
+      ];
       if (refused.length > 0)
         throw forbidden(
           `client keys may not set ${refused.join(', ')}: set them with a server key from your backend, once verified`,
         );
     }
-    assertOutboundUrls(this.env, [{ path: 'body.webhookUrl', url: input.webhookUrl }]);
-    const { created } = await this.users.upsert(auth.appId, id, input);
+    assertOutboundUrls(this.env, [
+      { path: 'body.webhookUrl', url: input.webhookUrl },
+      ...addresses
+        .filter((a) => a.kind === 'url')
+        .map((a) => ({ path: `body.addresses.${a.channel}`, url: a.address })),
+    ]);
+    const { created } = await this.users.upsert(auth.appId, id, input, addresses);
     void reply.status(created ? 201 : 200);
     return this.users.get(auth.appId, id);
   }

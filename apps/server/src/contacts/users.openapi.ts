@@ -22,6 +22,11 @@ export const usersOpenApi = {
         email: nullableString,
         phone: nullableString,
         webhookUrl: nullableString,
+        addresses: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Addresses on the channels loaded plugins add, by channel (e.g. `slack`)',
+        },
         createdAt: { type: 'string', format: 'date-time' },
         updatedAt: { type: 'string', format: 'date-time' },
         contacts: {
@@ -29,7 +34,15 @@ export const usersOpenApi = {
           items: {
             type: 'object',
             required: ['field', 'address', 'disabled'],
-            properties: { field: { type: 'string' }, address: { type: 'string' }, ...disabledState },
+            properties: {
+              field: {
+                type: 'string',
+                description: '`email`, `phone`, `webhookUrl` or `addresses.<channel>`',
+              },
+              channel: { type: 'string', description: 'For an address on a plugin channel' },
+              address: { type: 'string' },
+              ...disabledState,
+            },
           },
         },
         devices: {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, badRequest } from '../common/api-error';
 import { JSON_LIMITS } from '../common/free-json';
+import type { ChannelAddress } from './channel-addresses';
 import { type StoredContact, UserRepository } from './user-repository';
 import type { RegisterDevice, UpsertUser } from './user-schemas';
 
@@ -21,12 +22,14 @@ export class UsersService {
     appId: string,
     externalId: string,
     input: UpsertUser,
+    addresses: ChannelAddress[] = [],
   ): Promise<{ id: string; created: boolean }> {
     return this.users.transaction(async (tx) => {
       const user = await this.ensureUserRow(tx, appId, externalId, input);
       await this.setContact(tx, appId, user.id, 'email', input.email);
       await this.setContact(tx, appId, user.id, 'phone', input.phone);
       await this.setContact(tx, appId, user.id, 'url', input.webhookUrl);
+      for (const a of addresses) await this.setContact(tx, appId, user.id, a.kind, a.address, a.channel);
       return user;
     });
   }
@@ -57,16 +60,20 @@ export class UsersService {
     return { id: row.id, created: row.created };
   }
 
-  /** One e-mail / phone / URL per user: replacing it removes the old one. */
+  /**
+   * One e-mail / phone / URL per user, and one address per plugin channel (`channel` set):
+   * replacing it removes the old one; setting it again re-enables it.
+   */
   private async setContact(
     tx: UserRepository,
     appId: string,
     userId: string,
     kind: 'email' | 'phone' | 'url',
     value: string | null | undefined,
+    channel: string | null = null,
   ) {
     if (value === undefined) return;
-    await tx.replaceContact(appId, userId, kind, value);
+    await tx.replaceContact(appId, userId, kind, value, channel);
   }
 
   /**
@@ -109,7 +116,9 @@ export class UsersService {
     if (!user) return null;
     const contacts = await this.users.contacts(user.id);
     const topics = await this.users.topics(user.id);
-    const one = (kind: string) => contacts.find((c) => c.kind === kind)?.address ?? null;
+    const one = (kind: string) =>
+      contacts.find((c) => c.kind === kind && c.channel === null)?.address ?? null;
+    const onChannels = contacts.filter((c) => c.channel !== null);
     // A provider may have disabled a contact (invalid_address, a STOP): deliveries skip it until it is set again.
     const state = (c: StoredContact) => ({
       disabled: c.disabledAt !== null,
@@ -122,9 +131,16 @@ export class UsersService {
       email: one('email'),
       phone: one('phone'),
       webhookUrl: one('url'),
+      // Addresses on the channels plugins add (`addresses.slack`), by channel.
+      addresses: Object.fromEntries(onChannels.map((c) => [c.channel, c.address])),
       contacts: contacts
         .filter((c) => c.kind !== 'device')
-        .map((c) => ({ field: FIELD_OF_KIND[c.kind] ?? c.kind, address: c.address, ...state(c) })),
+        .map((c) => ({
+          field: c.channel !== null ? `addresses.${c.channel}` : (FIELD_OF_KIND[c.kind] ?? c.kind),
+          ...(c.channel !== null ? { channel: c.channel } : {}),
+          address: c.address,
+          ...state(c),
+        })),
       devices: contacts
         .filter((c) => c.kind === 'device')
         .map((c) => ({

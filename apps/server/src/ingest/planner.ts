@@ -4,6 +4,7 @@ import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import { pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';
 import { AnyUser, renderDeep } from '../templates/liquid-renderer';
@@ -52,9 +53,12 @@ function addressOf(contact: ContactRow): Address {
   }
 }
 
-/** Which contacts of a user a channel uses. */
-function contactsFor(channel: string, contacts: ContactRow[]): ContactRow[] {
-  const active = contacts.filter((c) => !c.disabled);
+/**
+ * Which contacts of a user a channel uses: the core channels their own kinds; a plugin's channel
+ * the one address stored for it, of the kind its plugin declares.
+ */
+function contactsFor(channel: string, contacts: ContactRow[], registry: PluginRegistry): ContactRow[] {
+  const active = contacts.filter((c) => !c.disabled && (c.channel ?? null) === null);
   switch (channel) {
     case 'push':
       return active.filter((c) => c.kind === 'device' && (c.platform === 'ios' || c.platform === 'android'));
@@ -66,8 +70,11 @@ function contactsFor(channel: string, contacts: ContactRow[]): ContactRow[] {
       return active.filter((c) => c.kind === 'email').slice(0, 1);
     case 'webhook':
       return active.filter((c) => c.kind === 'url').slice(0, 1);
-    default:
-      return [];
+    default: {
+      const kind = pluginChannels(registry).find((p) => p.channel === channel)?.addressKind;
+      if (!kind) return [];
+      return contacts.filter((c) => !c.disabled && c.channel === channel && c.kind === kind).slice(0, 1);
+    }
   }
 }
 
@@ -136,7 +143,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
     const contacts =
       channel === 'webhook' &&
       ctx.settings.webhookUrl &&
-      contactsFor(channel, recipient.contacts).length === 0
+      contactsFor(channel, recipient.contacts, ctx.registry).length === 0
         ? [
             {
               id: '',
@@ -144,10 +151,11 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
               platform: null,
               address: ctx.settings.webhookUrl,
               subscription: null,
+              channel: null,
               disabled: false,
             },
           ]
-        : contactsFor(channel, recipient.contacts);
+        : contactsFor(channel, recipient.contacts, ctx.registry);
     if (contacts.length === 0) {
       suppressed(channel, 'no_contact');
       continue;

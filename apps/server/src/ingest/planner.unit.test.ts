@@ -10,6 +10,8 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
+import { DomainError } from '../common/errors/domain-error';
+import { domainErrorAnswer } from '../common/errors/error-answer';
 import { newId } from '../common/ids';
 import { loadEnv } from '../config/env';
 import { RecipientLoader } from '../contacts/recipient-loader';
@@ -321,7 +323,10 @@ describe('planning one user (in-memory repositories)', () => {
     const appId = await w.addApp();
     w.addUser(appId, 'kim', { email: 'kim@example.com' });
     const unknownTemplate = (error: unknown) =>
-      error instanceof ApiError && error.getStatus() === 422 && error.code === 'unknown_template';
+      // A domain error: the edge answers it with the catalog's status.
+      error instanceof DomainError &&
+      error.code === 'unknown_template' &&
+      domainErrorAnswer(error).status === 422;
     await assert.rejects(w.plan(appId, 'kim', { template: 'nope' }), unknownTemplate);
     await w.templates.publish(appId, 'old', {
       description: null,

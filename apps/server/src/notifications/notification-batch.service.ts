@@ -7,10 +7,11 @@ import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';
 import { isDatabaseUnavailable } from '../common/unavailable';
 import { validate } from '../common/validate';
+import { PluginRegistry } from '../plugins/plugin-registry';
 import { ApiQuota } from '../ratelimits/api-quota';
 import type { BatchItemResult } from './batch-request';
-import { notificationRequestSchema } from './notification-request';
 import { NotificationsService } from './notifications.service';
+import { notificationRequestSchemaFor } from './request-schemas';
 
 /**
  * Items in flight at once. Each one's reads and writes already join the shared group-commit
@@ -32,6 +33,7 @@ export class NotificationBatchService {
   constructor(
     private readonly single: NotificationsService,
     private readonly quota: ApiQuota,
+    private readonly plugins: PluginRegistry,
   ) {}
 
   async accept(app: AppRecord, auth: AuthContext, items: unknown[]): Promise<BatchItemResult[]> {
@@ -62,7 +64,11 @@ export class NotificationBatchService {
     index: number,
   ): Promise<BatchItemResult> {
     try {
-      const request = validate(notificationRequestSchema, item, `body.notifications.${index}`);
+      const request = validate(
+        notificationRequestSchemaFor(this.plugins),
+        item,
+        `body.notifications.${index}`,
+      );
       assertServerEventId(request.eventId);
       await this.quota.enforceItem(auth, app.settings);
       const { status, body } = await this.single.accept(app, request);

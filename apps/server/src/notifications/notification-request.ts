@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { mailboxSchema } from '../common/email-address';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
+import type { PluginChannel } from '../plugins/plugin-channels';
 import { tagProblem } from '../templates/liquid-limits';
+import { CORE_CHANNELS } from './core-channels';
+
+export { CORE_CHANNELS } from './core-channels';
 
 const data = z
   .record(z.string(), z.string())
@@ -52,86 +56,144 @@ export function refuseTooManyTags(value: unknown, ctx: z.RefinementCtx): void {
   if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
 }
 
-export const CORE_CHANNELS = ['push', 'web', 'sms', 'email', 'webhook'] as const;
+const coreContent = {
+  push: pushContent.optional(),
+  web: webContent.optional(),
+  sms: smsContent.optional(),
+  email: emailContent.optional(),
+  webhook: webhookContent.optional(),
+};
 
-export const contentSchema = z
-  .object({
-    push: pushContent.optional(),
-    web: webContent.optional(),
-    sms: smsContent.optional(),
-    email: emailContent.optional(),
-    webhook: webhookContent.optional(),
-  })
-  .strict()
-  .superRefine(refuseTooManyTags);
+/** Names the channels that exist when a request names another one. */
+function unknownChannel(channels: readonly string[]) {
+  return (issue: { code?: string; keys?: string[] }) =>
+    issue.code === 'unrecognized_keys' && issue.keys
+      ? `no loaded plugin serves channel ${issue.keys.map((k) => `"${k}"`).join(', ')} (channels: ${channels.join(', ')})`
+      : undefined;
+}
+
+/**
+ * `content` of a notification: the core channels' content, and each loaded plugin channel's,
+ * checked by that plugin's schema.
+ */
+export function buildContentSchema(plugins: readonly PluginChannel[] = []) {
+  const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)];
+  const shape = {
+    ...coreContent,
+    ...Object.fromEntries(plugins.map((p) => [p.channel, p.content.optional()])),
+  } as typeof coreContent;
+  return z.strictObject(shape, { error: unknownChannel(channels) }).superRefine(refuseTooManyTags);
+}
+
+export const contentSchema = buildContentSchema();
+/**
+ * Content per channel. A plugin channel's content rides along under its own key, shaped by that
+ * plugin's schema (the core reads only the core channels' fields).
+ */
 export type ChannelContents = z.infer<typeof contentSchema>;
+
+const coreVariant = {
+  push: pushContent.partial().optional(),
+  web: webContent.partial().optional(),
+  sms: smsContent.partial().optional(),
+  email: emailFields.partial().optional(),
+  webhook: webhookContent.partial().optional(),
+};
+
+/** A plugin channel's part of a locale variant: any fields, checked once merged with the default by the plugin's schema. */
+const pluginVariant = freeRecord(JSON_LIMITS.webhookJson).optional();
 
 /**
  * A template's locale variant: any fields of the default's channels. What it leaves out is
  * inherited (templates/locale-fallback.ts); the merged content is what must be complete.
  */
-export const variantContentSchema = z
-  .object({
-    push: pushContent.partial().optional(),
-    web: webContent.partial().optional(),
-    sms: smsContent.partial().optional(),
-    email: emailFields.partial().optional(),
-    webhook: webhookContent.partial().optional(),
-  })
-  .strict();
+export function buildVariantContentSchema(plugins: readonly PluginChannel[] = []) {
+  const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)];
+  const shape = {
+    ...coreVariant,
+    ...Object.fromEntries(plugins.map((p) => [p.channel, pluginVariant])),
+  } as typeof coreVariant;
+  return z.strictObject(shape, { error: unknownChannel(channels) });
+}
+
+export const variantContentSchema = buildVariantContentSchema();
+
+/** The schema of one channel's whole content (a core channel's, or the plugin's), for merged variants. */
+export function channelContentSchema(
+  channel: string,
+  plugins: readonly PluginChannel[] = [],
+): z.ZodType | undefined {
+  if ((CORE_CHANNELS as readonly string[]).includes(channel))
+    return contentSchema.shape[channel as keyof typeof coreContent];
+  return plugins.find((p) => p.channel === channel)?.content;
+}
 
 const userId = z.string().min(1).max(256);
 
-export const notificationRequestSchema = z
-  .object({
-    to: z
-      .object({
-        userId: userId.optional(),
-        userIds: z.array(userId).min(1).max(100_000).optional(),
-        topic: z.string().min(1).max(256).optional(),
-      })
-      .strict()
-      .refine((t) => [t.userId, t.userIds, t.topic].filter((x) => x !== undefined).length === 1, {
-        message: 'give exactly one of userId, userIds or topic',
-      }),
-    content: contentSchema.optional(),
-    template: z.string().min(1).max(200).optional(),
-    templateVersion: z
-      .number()
-      .int()
-      .positive()
-      .max(999_999_999)
-      .optional()
-      .describe('a published version; default: the latest'),
-    data: freeRecord(JSON_LIMITS.data).default({}),
-    channels: z.array(z.enum(CORE_CHANNELS)).min(1).optional(),
-    eventId: z.string().min(1).max(256).optional(),
-    category: z
-      .string()
-      .min(1)
-      .max(100)
-      .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only')
-      .optional(),
-    priority: z.enum(['high', 'normal', 'low']).default('normal'),
-    sendAt: z.iso.datetime({ offset: true }).optional(),
-    ttl: z
-      .number()
-      .int()
-      .positive()
-      .max(28 * 24 * 3600)
-      .optional()
-      .describe('seconds the message stays worth sending'),
-    collapseKey: z.string().min(1).max(64).optional(),
-    pushType: z.enum(['alert', 'background']).default('alert'),
-  })
-  .strict()
-  .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
-    message: 'give either content or template',
-    path: ['content'],
-  })
-  .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
-    message: 'templateVersion needs template',
-    path: ['templateVersion'],
-  });
+/** A notification request, accepting the loaded plugins' channels besides the core's. */
+export function buildNotificationRequestSchema(plugins: readonly PluginChannel[] = []) {
+  const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)] as [string, ...string[]];
+  return z
+    .object({
+      to: z
+        .object({
+          userId: userId.optional(),
+          userIds: z.array(userId).min(1).max(100_000).optional(),
+          topic: z.string().min(1).max(256).optional(),
+        })
+        .strict()
+        .refine((t) => [t.userId, t.userIds, t.topic].filter((x) => x !== undefined).length === 1, {
+          message: 'give exactly one of userId, userIds or topic',
+        }),
+      content: (plugins.length === 0 ? contentSchema : buildContentSchema(plugins)).optional(),
+      template: z.string().min(1).max(200).optional(),
+      templateVersion: z
+        .number()
+        .int()
+        .positive()
+        .max(999_999_999)
+        .optional()
+        .describe('a published version; default: the latest'),
+      data: freeRecord(JSON_LIMITS.data).default({}),
+      channels: z
+        .array(
+          z.enum(channels, {
+            error: (issue) =>
+              `no loaded plugin serves channel ${JSON.stringify(issue.input)} (channels: ${channels.join(', ')})`,
+          }),
+        )
+        .min(1)
+        .optional(),
+      eventId: z.string().min(1).max(256).optional(),
+      category: z
+        .string()
+        .min(1)
+        .max(100)
+        .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only')
+        .optional(),
+      priority: z.enum(['high', 'normal', 'low']).default('normal'),
+      sendAt: z.iso.datetime({ offset: true }).optional(),
+      ttl: z
+        .number()
+        .int()
+        .positive()
+        .max(28 * 24 * 3600)
+        .optional()
+        .describe('seconds the message stays worth sending'),
+      collapseKey: z.string().min(1).max(64).optional(),
+      pushType: z.enum(['alert', 'background']).default('alert'),
+    })
+    .strict()
+    .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
+      message: 'give either content or template',
+      path: ['content'],
+    })
+    .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
+      message: 'templateVersion needs template',
+      path: ['templateVersion'],
+    });
+}
+
+export const notificationRequestSchema = buildNotificationRequestSchema();
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

@@ -10,11 +10,12 @@ import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { addLogFields } from '../ops/request-log-fields';
+import { PluginRegistry } from '../plugins/plugin-registry';
 import { batchEnvelopeSchema } from './batch-request';
 import { NotificationBatchService } from './notification-batch.service';
 import { NotificationReader } from './notification-reader';
-import { notificationRequestSchema } from './notification-request';
 import { NotificationsService } from './notifications.service';
+import { notificationRequestSchemaFor } from './request-schemas';
 
 const listQuery = z
   .object({
@@ -34,6 +35,7 @@ export class NotificationsController {
     private readonly reader: NotificationReader,
     private readonly apps: AppsService,
     private readonly batches: NotificationBatchService,
+    private readonly plugins: PluginRegistry,
   ) {}
 
   @Post()
@@ -43,7 +45,7 @@ export class NotificationsController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const request = validate(notificationRequestSchema, body);
+    const request = validate(notificationRequestSchemaFor(this.plugins), body);
     const app = await this.apps.get(auth.appId);
     if (!app) throw notFound('app');
     const client = auth.kind === 'client';

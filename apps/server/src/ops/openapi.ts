@@ -2,12 +2,15 @@ import type { INestApplication } from '@nestjs/common';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
-import { registerDeviceSchema, upsertUserSchema } from '../contacts/user-schemas';
+import { upsertUserSchemaWith } from '../contacts/channel-addresses';
+import { registerDeviceSchema } from '../contacts/user-schemas';
 import { usersOpenApi } from '../contacts/users.openapi';
 import { redriveOpenApi } from '../delivery/redrive/redrive.openapi';
 import { BATCH_MAX_ITEMS } from '../notifications/batch-request';
-import { notificationRequestSchema } from '../notifications/notification-request';
+import { buildNotificationRequestSchema } from '../notifications/notification-request';
 import { notificationsOpenApi } from '../notifications/notifications.openapi';
+import { type PluginChannel, pluginChannels } from '../plugins/plugin-channels';
+import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceCentreOpenApi } from '../preference-centre/preference-centre.openapi';
 import { putPreferencesSchema } from '../preferences/preference-schemas';
 import { templatesOpenApi } from '../templates/templates.openapi';
@@ -36,9 +39,11 @@ const keyId = { name: 'keyId', in: 'path', required: true, schema: { type: 'stri
 
 /**
  * OpenAPI 3.1 written from the same zod schemas that validate requests, so the document cannot
- * drift from what the API accepts. Served at /docs (UI) and /docs-json.
+ * drift from what the API accepts. Served at /docs (UI) and /docs-json, with the channels the
+ * loaded plugins add (`content.<channel>`, `addresses.<channel>`); the committed file has the
+ * core channels only.
  */
-export function openApiDocument(): OpenAPIObject {
+export function openApiDocument(channels: readonly PluginChannel[] = []): OpenAPIObject {
   return describeOperations({
     openapi: '3.1.0',
     info: {
@@ -64,7 +69,7 @@ export function openApiDocument(): OpenAPIObject {
             },
           },
         },
-        NotificationRequest: schema(notificationRequestSchema),
+        NotificationRequest: schema(buildNotificationRequestSchema(channels)),
         NotificationBatch: {
           type: 'object',
           required: ['notifications'],
@@ -100,7 +105,7 @@ export function openApiDocument(): OpenAPIObject {
             },
           },
         },
-        UpsertUser: schema(upsertUserSchema),
+        UpsertUser: schema(upsertUserSchemaWith(channels)),
         RegisterDevice: schema(registerDeviceSchema),
         AppSettings: schema(appSettingsSchema),
         ...notificationsOpenApi.schemas,
@@ -452,6 +457,8 @@ export function openApiDocument(): OpenAPIObject {
   }) as unknown as OpenAPIObject;
 }
 
-export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup('docs', app, openApiDocument(), { jsonDocumentUrl: 'docs-json' });
+export function setupOpenApi(app: INestApplication, plugins: PluginRegistry): void {
+  SwaggerModule.setup('docs', app, openApiDocument(pluginChannels(plugins)), {
+    jsonDocumentUrl: 'docs-json',
+  });
 }

@@ -9,6 +9,7 @@ import {
 } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 import { BUILTIN_PLUGIN_PACKAGES } from './builtin-plugins';
+import { callbackSettingKeys, callbackSettingsFromEnv } from './callback-settings';
 import { resolvePluginPeersFromServer } from './peer-resolution';
 import { packageDirOf, packageVersion, sdkCopyWarning } from './plugin-package';
 
@@ -21,6 +22,8 @@ export interface LoadedPlugin {
   version: string;
   /** What the operator should know but that does not stop the start (another copy of the SDK). */
   warnings: string[];
+  /** Settings of the plugin's callbacks (`callbacks.settings`), read in every process: `{}` without any. */
+  callbackSettings?: Record<string, unknown>;
 }
 
 export interface LoadPluginsOptions {
@@ -133,7 +136,10 @@ function configured(plugin: AnyChannelPlugin, env: NodeJS.ProcessEnv): boolean {
 /** CLARION_<PLUGIN>_* variables (or their _FILE forms) that name no setting of the plugin: a typo would otherwise pass silently. */
 function unknownSettings(plugin: AnyChannelPlugin, env: NodeJS.ProcessEnv): string[] {
   const prefix = pluginEnvName(plugin.name, 'x').slice(0, -1);
-  const keys = plugin.config instanceof z.ZodObject ? Object.keys(plugin.config.shape) : [];
+  const keys = [
+    ...(plugin.config instanceof z.ZodObject ? Object.keys(plugin.config.shape) : []),
+    ...callbackSettingKeys(plugin),
+  ];
   const known = new Set(keys.map((k) => pluginEnvName(plugin.name, k)));
   const unknown = Object.keys(env).filter(
     (k) => k.startsWith(prefix) && env[k] !== '' && !known.has(k) && !known.has(k.replace(/_FILE$/, '')),
@@ -188,13 +194,27 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
       problems.push(`two plugins are named "${plugin.name}": ${duplicate.packageName} and ${packageName}`);
       continue;
     }
+    // Read in every process: the API receives callbacks without holding the send credentials.
+    let callbackSettings: Record<string, unknown>;
+    try {
+      callbackSettings = callbackSettingsFromEnv(plugin, options.env, sandbox ?? {});
+    } catch (error) {
+      problems.push((error as Error).message);
+      continue;
+    }
     if (!sends(plugin.name)) {
-      loaded.push(described(packageName, required, bestEffortConfig(plugin, options.env, sandbox ?? {})));
+      loaded.push({
+        ...described(packageName, required, bestEffortConfig(plugin, options.env, sandbox ?? {})),
+        callbackSettings,
+      });
       continue;
     }
     try {
       problems.push(...unknownSettings(plugin, options.env));
-      loaded.push(described(packageName, required, pluginConfigFromEnv(plugin, options.env, sandbox ?? {})));
+      loaded.push({
+        ...described(packageName, required, pluginConfigFromEnv(plugin, options.env, sandbox ?? {})),
+        callbackSettings,
+      });
     } catch (error) {
       problems.push((error as Error).message);
     }

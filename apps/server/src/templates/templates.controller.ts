@@ -5,13 +5,9 @@ import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { NotFoundError } from '../common/errors/domain-error';
 import { validate } from '../common/validate';
-import {
-  listQuery,
-  previewSchema,
-  publishTemplateSchema,
-  templateKeyParam,
-  versionParam,
-} from './template-schemas';
+import { PluginRegistry } from '../plugins/plugin-registry';
+import { listQuery, templateKeyParam, versionParam } from './template-schemas';
+import { templateSchemasFor } from './template-schemas-for';
 import { TemplatesService } from './templates.service';
 
 /** Templates are managed with server keys only (the guard refuses client keys: no @ClientKeyAllowed here). */
@@ -21,6 +17,7 @@ export class TemplatesController {
   constructor(
     private readonly templates: TemplatesService,
     private readonly apps: AppsService,
+    private readonly plugins: PluginRegistry,
   ) {}
 
   private async app(auth: AuthContext) {
@@ -33,7 +30,7 @@ export class TemplatesController {
   @HttpCode(201)
   async publish(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string, @Body() body: unknown) {
     const key = validate(templateKeyParam, rawKey, 'key');
-    const input = validate(publishTemplateSchema, body ?? {});
+    const input = validate(templateSchemasFor(this.plugins).publish, body ?? {});
     return this.templates.publish(await this.app(auth), key, input);
   }
 
@@ -69,7 +66,7 @@ export class TemplatesController {
   @HttpCode(200)
   async preview(@CurrentAuth() auth: AuthContext, @Param('key') rawKey: string, @Body() body: unknown) {
     const key = validate(templateKeyParam, rawKey, 'key');
-    const input = validate(previewSchema, body ?? {});
+    const input = validate(templateSchemasFor(this.plugins).preview, body ?? {});
     return this.templates.preview(await this.app(auth), key, input);
   }
 }

@@ -82,6 +82,7 @@ export class InMemoryUsers implements RecipientSource {
       platform,
       address,
       subscription: null,
+      channel: null,
       disabled: (u.disabled ?? []).includes(address),
     });
     this.data.users.set(id, {

@@ -24,6 +24,20 @@ const path = (name: string, extra: Record<string, unknown> = {}) => ({
   required: true,
   schema: { type: 'string', ...extra },
 });
+/** Any plugin that declares `callbacks`; the body is the provider's (form or JSON). */
+const pluginCallback = (summary: string, below = false) => ({
+  summary,
+  security: [],
+  parameters: [path('plugin'), ...(below ? [path('path')] : [])],
+  responses: {
+    200: { description: 'Accepted: `{received, changed, unknown}`, or the answer the provider expects' },
+    400: { description: '`invalid_callback`: a payload the plugin could not read' },
+    401: {
+      description: '`bad_signature`, or `callback_not_configured` (the plugin has no secret to check with)',
+    },
+    404: { description: 'No loaded plugin of that name receives callbacks' },
+  },
+});
 const common = {
   400: { description: 'Invalid input' },
   401: { description: 'Missing or wrong credentials' },
@@ -111,6 +125,15 @@ export const trackingOpenApi = {
         responses: { 200: { description: 'Accepted' }, 401: { description: 'Bad signature' } },
       },
       post: signed('Vonage delivery receipt (signed, form or JSON)'),
+    },
+    '/v1/callbacks/{plugin}': {
+      post: pluginCallback(
+        'A plugin’s callback: delivery receipts, inbound replies (signed as that plugin checks)',
+      ),
+      get: pluginCallback('A plugin’s callback sent as a GET (query parameters)'),
+    },
+    '/v1/callbacks/{plugin}/{path}': {
+      post: pluginCallback('A plugin’s callback below its URL, e.g. `…/inbound` for replies', true),
     },
     '/v1/unsubscribe': {
       get: {

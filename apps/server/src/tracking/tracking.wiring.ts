@@ -1,5 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
-import { ProviderCallbacksController } from './callbacks/provider-callbacks.controller';
+import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
 import { LinkTracking } from './link-tracking.service';
 import { Retention } from './retention';
@@ -23,7 +23,7 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
   return {
     controllers: role.api
       ? [
-          ProviderCallbacksController,
+          PluginCallbacksController,
           TrackingLinksController,
           ClientEventsController,
           UserDeliveriesController,

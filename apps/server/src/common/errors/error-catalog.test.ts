@@ -12,13 +12,18 @@ import { RenderError, TemplateError } from './template-errors';
 /** apps/server/src, from dist/common/errors. */
 const SRC = join(__dirname, '..', '..', '..', 'src');
 
+/** Text of another package (the plugin scaffold writes a plugin's source): its codes are not the API's. */
+const NOT_THE_API = new Set(['plugin-scaffold']);
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? sourceFiles(join(dir, e.name))
-      : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
-        ? [join(dir, e.name)]
-        : [],
+    e.isDirectory() && NOT_THE_API.has(e.name)
+      ? []
+      : e.isDirectory()
+        ? sourceFiles(join(dir, e.name))
+        : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+          ? [join(dir, e.name)]
+          : [],
   );
 }
 

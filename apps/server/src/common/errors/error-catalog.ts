@@ -37,6 +37,11 @@ export const ERROR_CATALOG = {
     meaning: "A provider callback's signature is missing or does not verify.",
     retryable: false,
   },
+  invalid_callback: {
+    status: 400,
+    meaning: 'A provider callback whose payload the plugin could not read (signed, but malformed).',
+    retryable: false,
+  },
   callback_not_configured: {
     status: 401,
     meaning: 'A provider callback arrived, but no secret to verify it is configured.',

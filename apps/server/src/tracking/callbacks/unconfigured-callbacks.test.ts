@@ -5,7 +5,15 @@ import { type Harness, json, startHarness } from '../../testing/harness';
 describe('provider callbacks without their secret configured', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ label: 'nocallbacks', role: 'api' });
+    // The providers' plugins are loaded (their callbacks are theirs) but hold no callback secret.
+    h = await startHarness({
+      label: 'nocallbacks',
+      role: 'api',
+      env: {
+        CLARION_PLUGINS:
+          '@clarion/plugin-webhook,@clarion/plugin-twilio,@clarion/plugin-sendgrid,@clarion/plugin-mailchimp,@clarion/plugin-vonage',
+      },
+    });
   });
   after(() => h.close());
 

@@ -1,5 +1,13 @@
 import { pluginEnvName } from '@clarion/plugin-sdk';
-import { Sandbox, type SendgridFake, sendgridFake, type TwilioFake, twilioFake } from '@clarion/sandbox';
+import {
+  mailchimpFake,
+  Sandbox,
+  type SendgridFake,
+  sendgridFake,
+  type TwilioFake,
+  twilioFake,
+  vonageFake,
+} from '@clarion/sandbox';
 import { freePort, waitFor } from '@clarion/testkit';
 import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
 import type { EventView } from '../event-view';
@@ -27,7 +35,8 @@ export async function startTrackingHarness(
 ): Promise<TrackingHarness> {
   const twilio = twilioFake(twilioAccounts ? { accounts: twilioAccounts } : {});
   const sendgrid = sendgridFake();
-  const messaging = await Sandbox.start({ fakes: [twilio, sendgrid] });
+  // Mailchimp and Vonage too: a plugin's callbacks are served while it is loaded.
+  const messaging = await Sandbox.start({ fakes: [twilio, sendgrid, mailchimpFake(), vonageFake()] });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const pluginEnv: Record<string, string> = {};
@@ -41,7 +50,9 @@ export async function startTrackingHarness(
     env: {
       PORT: String(port),
       CLARION_PUBLIC_URL: base,
-      CLARION_PLUGINS: '@clarion/plugin-webhook,@clarion/plugin-twilio,@clarion/plugin-sendgrid',
+      CLARION_PLUGINS:
+        '@clarion/plugin-webhook,@clarion/plugin-twilio,@clarion/plugin-sendgrid,@clarion/plugin-mailchimp,@clarion/plugin-vonage',
+      // The core's former names of the plugins' callback settings, still read (plugins/callback-settings.ts).
       CLARION_CALLBACK_SENDGRID_PUBLIC_KEY: sendgrid.eventPublicKey,
       CLARION_CALLBACK_MAILCHIMP_KEY: MAILCHIMP_KEY,
       CLARION_CALLBACK_VONAGE_SECRET: VONAGE_SECRET,

@@ -1,6 +1,12 @@
+import {
+  CallbackNotConfigured,
+  callbackParams,
+  defineCallbacks,
+  type ReceiptStep,
+} from '@clarion/plugin-sdk';
 import { AlgorithmTypes } from '@vonage/auth';
 import { SMS } from '@vonage/sms';
-import type { TrackedStep } from '../tracking-recorder';
+import { z } from 'zod';
 
 const METHOD: Record<string, AlgorithmTypes> = {
   md5hash: AlgorithmTypes.md5hash,
@@ -12,7 +18,11 @@ const METHOD: Record<string, AlgorithmTypes> = {
 
 // verifySignature uses no credentials; the SDK only wants some to construct the client. An empty
 // privateKey: without one, @vonage/auth calls fs.existsSync(undefined), a deprecation warning at every start.
-const sms = new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only', privateKey: '' });
+let sms: SMS | undefined;
+const verifierClient = () => {
+  sms ??= new SMS({ apiKey: 'verify-only', apiSecret: 'verify-only', privateKey: '' });
+  return sms;
+};
 
 /**
  * Vonage signed webhooks: `sig` over the sorted params with the signature secret; `timestamp` within
@@ -29,7 +39,7 @@ export function verifyVonage(
   const ts = Number(params.timestamp);
   if (!sig || !Number.isFinite(ts) || Math.abs(nowMs / 1000 - ts) > maxAgeSeconds) return false;
   try {
-    return sms.verifySignature(sig, params, secret, METHOD[algorithm] ?? AlgorithmTypes.md5hash);
+    return verifierClient().verifySignature(sig, params, secret, METHOD[algorithm] ?? AlgorithmTypes.md5hash);
   } catch {
     return false;
   }
@@ -39,11 +49,15 @@ export function verifyVonage(
 const DEAD_NUMBER = new Set(['3', '9']);
 
 /** Maps an SMS API delivery receipt; accepted/buffered/unknown are no step of ours. */
-export function vonageStep(params: Record<string, string>): TrackedStep | null {
+export function vonageStep(params: Record<string, string>): ReceiptStep | null {
   const deliveryId = params['client-ref'] || undefined;
   const providerMessageId = params.messageId || undefined;
   if (!deliveryId && !providerMessageId) return null;
-  const base = { deliveryId, providerMessageId, source: 'vonage', detail: { providerStatus: params.status } };
+  const base = {
+    ...(deliveryId ? { deliveryId } : {}),
+    ...(providerMessageId ? { providerMessageId } : {}),
+    detail: { providerStatus: params.status ?? '' },
+  };
   switch (params.status) {
     case 'delivered':
       return { ...base, status: 'delivered' };
@@ -56,7 +70,7 @@ export function vonageStep(params: Record<string, string>): TrackedStep | null {
         ...base,
         status: 'failed',
         reason: dead ? 'invalid_address' : params.status === 'expired' ? 'undelivered' : params.status,
-        errorCode: code,
+        ...(code ? { errorCode: code } : {}),
         errorMessage: `Vonage reported the message ${params.status}${code ? ` (err-code ${code})` : ''}`,
         ...(dead ? { disableContact: `vonage_${code}` } : {}),
       };
@@ -65,3 +79,31 @@ export function vonageStep(params: Record<string, string>): TrackedStep | null {
       return null;
   }
 }
+
+/** Vonage delivery receipts at `/v1/callbacks/vonage`: GET query, form or JSON, per the account's settings. */
+export const vonageCallbacks = defineCallbacks({
+  settings: z.object({
+    /** The signature secret of signed webhooks (Vonage dashboard). */
+    callbackSecret: z.string().min(1).optional(),
+    /** Its method, as set in the dashboard. */
+    callbackAlgorithm: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
+    /** A receipt signed further than this from now is refused: no replays. */
+    callbackMaxAgeSeconds: z.coerce.number().int().positive().default(300),
+  }),
+  verify(request, { settings }) {
+    if (!settings.callbackSecret)
+      throw new CallbackNotConfigured(
+        'no Vonage signature secret is configured, so no callback can be verified',
+      );
+    return verifyVonage(
+      settings.callbackSecret,
+      settings.callbackAlgorithm,
+      callbackParams(request.query, request.body),
+      settings.callbackMaxAgeSeconds,
+    );
+  },
+  parse(request) {
+    const step = vonageStep(callbackParams(request.query, request.body));
+    return { steps: step ? [step] : [], received: 1 };
+  },
+});

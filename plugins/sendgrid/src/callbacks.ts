@@ -1,6 +1,11 @@
+import {
+  CallbackNotConfigured,
+  CallbackPayloadError,
+  defineCallbacks,
+  type ReceiptStep,
+} from '@clarion/plugin-sdk';
 import { EventWebhook } from '@sendgrid/eventwebhook';
 import { z } from 'zod';
-import type { TrackedStep } from '../tracking-recorder';
 
 const verifier = new EventWebhook();
 
@@ -53,14 +58,14 @@ type SendgridEvent = z.infer<typeof sendgridEvents>[number];
 const messageId = (e: SendgridEvent) => e.sg_message_id?.split('.')[0];
 
 /** Maps one event; processed/deferred/unsubscribe are no step of the lifecycle. */
-export function sendgridStep(e: SendgridEvent): TrackedStep | null {
+export function sendgridStep(e: SendgridEvent): ReceiptStep | null {
+  const providerMessageId = messageId(e);
+  if (!e.deliveryId && !providerMessageId) return null;
   const base = {
-    deliveryId: e.deliveryId,
-    providerMessageId: messageId(e),
-    source: 'sendgrid',
+    ...(e.deliveryId ? { deliveryId: e.deliveryId } : {}),
+    ...(providerMessageId ? { providerMessageId } : {}),
     detail: { providerEvent: e.event },
   };
-  if (!base.deliveryId && !base.providerMessageId) return null;
   switch (e.event) {
     case 'delivered':
       return { ...base, status: 'delivered' };
@@ -75,7 +80,7 @@ export function sendgridStep(e: SendgridEvent): TrackedStep | null {
         ...base,
         status: 'failed',
         reason: hard ? 'bounced' : 'blocked',
-        errorCode: e.status,
+        ...(e.status ? { errorCode: e.status } : {}),
         errorMessage: e.reason ?? 'bounced',
         ...(hard ? { disableContact: 'bounce' } : {}),
       };
@@ -94,3 +99,34 @@ export function sendgridStep(e: SendgridEvent): TrackedStep | null {
       return null;
   }
 }
+
+/** SendGrid's Event Webhook at `/v1/callbacks/sendgrid`: signed JSON batches of events. */
+export const sendgridCallbacks = defineCallbacks({
+  settings: z.object({
+    /** The Event Webhook verification key (base64 DER, as SendGrid's settings page shows it). */
+    callbackPublicKey: z.string().min(1).optional(),
+    /** A batch signed further than this from now is refused: no replays. */
+    callbackMaxAgeSeconds: z.coerce.number().int().positive().default(300),
+  }),
+  verify(request, { settings }) {
+    if (!settings.callbackPublicKey)
+      throw new CallbackNotConfigured(
+        'no SendGrid verification key is configured, so no callback can be verified',
+      );
+    return verifySendgrid(
+      settings.callbackPublicKey,
+      request.rawBody,
+      request.headers['x-twilio-email-event-webhook-signature'],
+      request.headers['x-twilio-email-event-webhook-timestamp'],
+      settings.callbackMaxAgeSeconds,
+    );
+  },
+  parse(request) {
+    const events = sendgridEvents.safeParse(request.body);
+    if (!events.success) throw new CallbackPayloadError('expected a JSON array of SendGrid events');
+    return {
+      steps: events.data.map(sendgridStep).filter((s): s is ReceiptStep => s !== null),
+      received: events.data.length,
+    };
+  },
+});

@@ -1,6 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  CallbackNotConfigured,
+  CallbackPayloadError,
+  callbackParams,
+  defineCallbacks,
+  type ReceiptStep,
+} from '@clarion/plugin-sdk';
 import { z } from 'zod';
-import type { TrackedStep } from '../tracking-recorder';
 
 /** Mandrill's X-Mandrill-Signature: base64(HMAC-SHA1(key, url + each POST key and value, keys sorted)). */
 export function mandrillSignature(key: string, url: string, params: Record<string, string>): string {
@@ -46,15 +52,15 @@ export const mandrillEvents = z
 type MandrillEvent = z.infer<typeof mandrillEvents>[number];
 
 /** Maps one event; deferral/soft_bounce/unsub/whitelist/blacklist are no step of the lifecycle. */
-export function mandrillStep(e: MandrillEvent): TrackedStep | null {
+export function mandrillStep(e: MandrillEvent): ReceiptStep | null {
   const deliveryId = typeof e.msg?.metadata?.deliveryId === 'string' ? e.msg.metadata.deliveryId : undefined;
+  const providerMessageId = e.msg?._id ?? e._id;
+  if (!deliveryId && !providerMessageId) return null;
   const base = {
-    deliveryId,
-    providerMessageId: e.msg?._id ?? e._id,
-    source: 'mailchimp',
+    ...(deliveryId ? { deliveryId } : {}),
+    ...(providerMessageId ? { providerMessageId } : {}),
     detail: { providerEvent: e.event },
   };
-  if (!base.deliveryId && !base.providerMessageId) return null;
   switch (e.event) {
     case 'send':
       // Mandrill's "send": accepted by the recipient's mail server.
@@ -84,3 +90,41 @@ export function mandrillStep(e: MandrillEvent): TrackedStep | null {
       return null;
   }
 }
+
+/**
+ * Mailchimp Transactional (Mandrill) webhooks at `/v1/callbacks/mailchimp`: a form post whose
+ * `mandrill_events` is a JSON array. Mandrill checks the URL with HEAD when it is added (the
+ * server answers that for every plugin with callbacks).
+ */
+export const mailchimpCallbacks = defineCallbacks({
+  settings: z.object({
+    /** The webhook key that signs X-Mandrill-Signature (Mandrill's webhook settings). */
+    callbackKey: z.string().min(1).optional(),
+  }),
+  verify(request, { settings }) {
+    if (!settings.callbackKey)
+      throw new CallbackNotConfigured(
+        'no Mailchimp Transactional webhook key is configured, so no callback can be verified',
+      );
+    return verifyMandrill(
+      settings.callbackKey,
+      request.headers['x-mandrill-signature'],
+      request.url,
+      callbackParams(request.body),
+    );
+  },
+  parse(request) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(callbackParams(request.body).mandrill_events ?? '');
+    } catch {
+      parsed = undefined;
+    }
+    const events = mandrillEvents.safeParse(parsed);
+    if (!events.success) throw new CallbackPayloadError('expected mandrill_events: a JSON array of events');
+    return {
+      steps: events.data.map(mandrillStep).filter((s): s is ReceiptStep => s !== null),
+      received: events.data.length,
+    };
+  },
+});
