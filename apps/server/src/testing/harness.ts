@@ -12,6 +12,7 @@ import {
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Env, loadEnv } from '../config/env';
 import { startServer } from '../server';
+import { assertAnswerMatches } from './contract-check';
 
 export const WEBHOOK_SECRET = 'harness-webhook-secret-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -102,15 +103,20 @@ export async function startHarness(
     const address = app.getHttpServer().address() as AddressInfo;
     url = `http://127.0.0.1:${address.port}`;
   }
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-        'content-type': 'application/json',
-        ...(init.headers as Record<string, string>),
-      },
-    });
+  // Every answer through admin() and call() must be what the OpenAPI document declares.
+  const admin = async (path: string, init: RequestInit = {}) =>
+    assertAnswerMatches(
+      init.method ?? 'GET',
+      path,
+      await fetch(`${url}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          'content-type': 'application/json',
+          ...(init.headers as Record<string, string>),
+        },
+      }),
+    );
   return {
     get url() {
       return url;
@@ -144,9 +150,10 @@ export async function startHarness(
         appKey: body.key.appKey,
         appSecret: body.key.appSecret,
         userTokenSecret: body.userTokenSecret,
-        call: (path, init = {}) =>
-          fetch(`${url}${path}`, {
-            method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        call: async (path, init = {}) => {
+          const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+          const res = await fetch(`${url}${path}`, {
+            method,
             headers: {
               authorization: auth,
               ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -156,7 +163,9 @@ export async function startHarness(
               ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
               : {}),
             ...(init.signal ? { signal: init.signal } : {}),
-          }),
+          });
+          return assertAnswerMatches(method, path, res);
+        },
       };
     },
     async close() {
