@@ -10,6 +10,8 @@ import {
 import { appSettingsSchema } from './app-settings';
 
 const settings = named('AppSettings', appSettingsSchema);
+/** The settings as stored and answered: every default filled in (a copy, named apart from the request's). */
+const storedSettings = named('AppSettingsStored', appSettingsSchema.clone());
 const appParams = z.object({ appId: uuid });
 const keyParams = z.object({ appId: uuid, keyId: uuid });
 const integrationParams = z.object({ appId: uuid, plugin: z.string() });
@@ -22,8 +24,8 @@ const newKey = {
   appKey: z.string(),
   appSecret: z.string().meta({ description: 'Shown once' }),
 };
-const appView = z.object({ id: uuid, name: z.string(), settings: z.record(z.string(), z.unknown()) });
-const settingsAnswer = z.object({ settings: z.record(z.string(), z.unknown()) });
+const appView = z.object({ id: uuid, name: z.string(), settings: storedSettings });
+const settingsAnswer = z.object({ settings: storedSettings });
 
 /** The operator API (admin token). */
 export const appsRoutes: RouteContract[] = [

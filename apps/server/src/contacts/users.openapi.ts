@@ -111,7 +111,9 @@ export const usersRoutes: RouteContract[] = [
       201: { description: 'Registered', body: deviceRegistered },
       200: { description: 'Already known (moved/re-enabled)', body: deviceRegistered },
     },
-    errors: { 409: '`device_taken`: a client key may not move another user’s device' },
+    errors: {
+      409: '`device_taken`: a client key may not move another user’s device; `idempotency_key_reused`, `idempotency_key_in_progress`',
+    },
   },
   {
     method: 'delete',

@@ -31,14 +31,14 @@ const USUAL_ERRORS = {
   ),
 } as const;
 const USUAL_DESCRIPTIONS: Record<keyof typeof USUAL_ERRORS, string> = {
-  400: 'Invalid input (bad JSON, a field out of range): `details` lists each problem by path; nothing changed',
-  401: 'Missing or wrong credentials',
-  403: 'Not allowed for this key',
-  404: 'Not found',
-  413: 'Body over the size limit',
-  415: 'A body that is not JSON',
-  429: 'Over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
-  503: 'The database or Redis is unreachable: nothing was stored, retry (see Retry-After)',
+  400: '`invalid_request`: invalid input (bad JSON, a field out of range, a text PostgreSQL cannot store): `details` lists each problem by path; nothing changed',
+  401: '`unauthorized`: missing or wrong credentials',
+  403: '`forbidden`: not allowed for this key (a client key on a server-key route, another user)',
+  404: '`not_found`: no such resource for this app',
+  413: '`payload_too_large`: a body over 5 MB',
+  415: '`unsupported_media_type`: a body that is not JSON',
+  429: '`rate_limited`: over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
+  503: '`unavailable`: the database (or, where a route needs it, Redis) is unreachable: nothing was stored, retry (see Retry-After)',
 };
 
 /** The error statuses a route can answer besides its own, from what it takes. */

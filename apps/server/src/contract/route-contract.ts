@@ -58,7 +58,10 @@ export const errorSchema = named(
   z
     .object({
       error: z.object({
-        code: z.string().meta({ description: 'Stable, machine-readable: `invalid_request`, `not_found`…' }),
+        code: z.string().meta({
+          description:
+            'Stable, machine-readable. Each operation names its own; any request may also get `invalid_request` (400), `not_found` (404, an unknown route or method), `timeout` (408), `payload_too_large` (413), `uri_too_long` (414), `unsupported_media_type` (415), `headers_too_large` (431), `internal` (500) or `unavailable` (503)',
+        }),
         message: z.string().meta({ description: 'For people; may change' }),
         details: z.unknown().meta({
           description:

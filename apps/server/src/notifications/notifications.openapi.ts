@@ -15,7 +15,21 @@ const NOTIFICATION_STATES = ['accepted', 'scheduled', 'fanout', 'duplicate'] as 
 const DELIVERY_STATUSES =
   'pending, queued, sent, delivered, opened, clicked, failed, suppressed, expired or canceled';
 
-const notificationRequest = named('NotificationRequest', notificationRequestSchema);
+/** The validating schema with examples for the document (a copy: the controller's stays as it is). */
+const notificationRequest = named(
+  'NotificationRequest',
+  notificationRequestSchema.meta({
+    examples: [
+      {
+        to: { userId: 'alice' },
+        category: 'orders',
+        eventId: 'order-1042-shipped',
+        content: { push: { title: 'Shipped', body: 'Order 1042 is on its way' } },
+      },
+      { to: { topic: 'news' }, template: 'weekly-digest', data: { week: 49 } },
+    ],
+  }),
+);
 
 export const notificationAccepted = named(
   'NotificationAccepted',
@@ -68,7 +82,10 @@ const notificationDelivery = named(
     id: uuid,
     userId: z.string().nullable(),
     channel: z.string(),
-    plugin: z.string(),
+    plugin: z
+      .string()
+      .nullable()
+      .meta({ description: 'Null when no plugin serves the channel (suppressed)' }),
     status: z.string().meta({ description: DELIVERY_STATUSES }),
     reason: z.string().nullable(),
     attempts: z.int(),
@@ -168,9 +185,9 @@ export const notificationsRoutes: RouteContract[] = [
       },
     },
     errors: {
-      409: '`event_id_conflict`: eventId reused with a different body (also the Idempotency-Key conflicts)',
-      422: '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field); `unverified_sender`: `from` is not in the app’s `senders`; `unknown_template`',
-      429: 'Over this key’s API quota, or a client key’s daily SMS budget spent (see Retry-After)',
+      409: '`event_id_conflict`: eventId reused with a different body; `idempotency_key_reused`, `idempotency_key_in_progress`',
+      422: '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field); `unverified_sender`: `from` is not in the app’s `senders`; `unknown_template`: no such template (or archived); `template_too_complex`: over the Liquid limits',
+      429: '`rate_limited`: over this key’s API quota, or a client key’s daily SMS budget for its user spent (see Retry-After)',
     },
   },
   {
@@ -211,6 +228,9 @@ export const notificationsRoutes: RouteContract[] = [
         example: { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 },
       },
     },
-    errors: { 409: '`already_canceled`, or `already_sent`: nothing left to send' },
+    errors: {
+      409: '`already_canceled`, or `already_sent`: nothing left to send; `idempotency_key_reused`, `idempotency_key_in_progress`',
+      503: '`unavailable`: Redis unreachable, nothing was changed',
+    },
   },
 ];

@@ -5,10 +5,12 @@ import { preferenceLinkSchema } from './preference-centre-link.controller';
 
 const html = (description: string) => ({ description, type: 'text/html' });
 const pageErrors = {
-  400: html('Malformed link, or a refused save (the form again, with the reason)'),
-  401: html('Link not issued by this server'),
-  404: html('The link’s user no longer exists'),
-  410: html('Link expired'),
+  400: html(
+    '`invalid_token`: a malformed link, or `invalid_request`: a refused save (the form again, with the reason)',
+  ),
+  401: html('`forged_token`: a link not issued by this server'),
+  404: html('`not_found`: the link’s user no longer exists'),
+  410: html('`expired_token`: the link expired'),
 };
 const tokenQuery = z.object({ token: z.string().optional() });
 const pageForm = z.looseObject({

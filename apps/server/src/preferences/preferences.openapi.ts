@@ -60,6 +60,6 @@ export const preferencesRoutes: RouteContract[] = [
     params: userParams,
     body: named('PutPreferences', putPreferencesSchema),
     answers: { 200: { description: 'The preferences after the change', body: preferencesView } },
-    errors: { 422: 'Turning off a critical category' },
+    errors: { 422: '`critical_category`: turning off a category the app marks critical' },
   },
 ];

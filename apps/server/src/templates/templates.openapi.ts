@@ -89,7 +89,7 @@ export const templatesRoutes: RouteContract[] = [
       },
     },
     errors: {
-      422: '`template_syntax_error` (path, line, column) or `payload_too_large` (provider, bytes, limit)',
+      422: '`template_syntax_error` (path, line, column), `payload_too_large` (provider, bytes, limit) or `template_too_complex` (over the Liquid limits)',
     },
   },
   {
@@ -127,6 +127,8 @@ export const templatesRoutes: RouteContract[] = [
     answers: {
       200: { description: 'Rendered content per channel and its sizes/segments', body: preview },
     },
-    errors: { 422: 'A variable is missing (named in details.variable)' },
+    errors: {
+      422: '`template_error`: a variable is missing (named in details.variable) or a value does not render',
+    },
   },
 ];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { type components, createClarionClient } from '@clarion/client';
 import { type Fake, Sandbox, webhookFake } from '@clarion/sandbox';
 import {
   clearPrefix,
@@ -12,7 +13,9 @@ import {
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Env, loadEnv } from '../config/env';
 import { startServer } from '../server';
-import { assertAnswerMatches } from './contract-check';
+import { assertAnswerMatches, contractFetch } from './contract-check';
+
+type CreateAppBody = components['schemas']['CreateApp'];
 
 export const WEBHOOK_SECRET = 'harness-webhook-secret-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -133,17 +136,14 @@ export async function startHarness(
     // Child processes are stopped with SIGTERM: no drain window unless a test asks for one.
     childEnv: (extra = {}) => ({ ...process.env, CLARION_SHUTDOWN_DRAIN_MS: '0', ...base, ...extra }),
     async createApp(settings = {}) {
-      const res = await admin('/admin/apps', {
-        method: 'POST',
-        body: JSON.stringify({ name: 'test app', settings }),
+      // Through the typed client, as an integrating team would (its answers are checked too).
+      const client = createClarionClient({ baseUrl: url, adminToken: ADMIN_TOKEN, fetch: contractFetch });
+      const created = await client.POST('/admin/apps', {
+        body: { name: 'test app', settings: settings as CreateAppBody['settings'] },
       });
-      if (res.status !== 201 && res.status !== 200)
-        throw new Error(`create app: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as {
-        app: { id: string };
-        key: { appKey: string; appSecret: string };
-        userTokenSecret: string;
-      };
+      if (!created.data)
+        throw new Error(`create app: ${created.response.status} ${JSON.stringify(created.error)}`);
+      const body = created.data;
       const auth = basic(body.key.appKey, body.key.appSecret);
       return {
         id: body.app.id,

@@ -9,11 +9,11 @@ import { createStatusWebhookSchema } from './webhooks/status-webhooks.controller
 
 const userDelivery = z.object({
   id: uuid,
-  notificationId: uuid.nullable(),
+  notificationId: uuid,
   category: z.string().nullable(),
   template: z.string().nullable(),
   channel: z.string(),
-  plugin: z.string(),
+  plugin: z.string().nullable(),
   status: z.string(),
   reason: z.string().nullable(),
   attempts: z.int(),
@@ -123,7 +123,9 @@ export const trackingRoutes: RouteContract[] = [
         body: z.object({ ...webhook, secret: z.string() }),
       },
     },
-    errors: { 409: '`limit_reached`: an app may register at most 10' },
+    errors: {
+      409: '`limit_reached`: an app may register at most 10; `idempotency_key_reused`, `idempotency_key_in_progress`',
+    },
   },
   {
     method: 'get',
@@ -157,8 +159,8 @@ export const trackingRoutes: RouteContract[] = [
       },
     },
     errors: {
-      404: 'A delivery unknown (or another user’s): `details.deliveryIds`; nothing recorded',
-      409: '`not_sent`: a delivery not sent yet (or failed): `details.deliveries`; nothing recorded',
+      404: '`not_found`: a delivery unknown (or another user’s): `details.deliveryIds`; nothing recorded',
+      409: '`not_sent`: a delivery not sent yet (or failed): `details.deliveries`; nothing recorded; `idempotency_key_reused`, `idempotency_key_in_progress`',
     },
   },
   {
@@ -216,9 +218,9 @@ export const trackingRoutes: RouteContract[] = [
     query: tokenQuery,
     answers: { 200: { description: 'The confirmation page', type: 'text/html' } },
     errors: {
-      400: 'Not an unsubscribe token',
-      401: 'A token not signed by this server',
-      404: 'The token’s user no longer exists',
+      400: '`invalid_token`: not an unsubscribe token (`details` says why)',
+      401: '`forged_token`: a token not signed by this server',
+      404: '`not_found`: the token’s user no longer exists',
     },
   },
   {
@@ -229,9 +231,9 @@ export const trackingRoutes: RouteContract[] = [
     query: tokenQuery,
     answers: { 200: { description: 'Unsubscribed: a page saying so', type: 'text/html' } },
     errors: {
-      400: 'Not an unsubscribe token',
-      401: 'A token not signed by this server',
-      404: 'The token’s user no longer exists',
+      400: '`invalid_token`: not an unsubscribe token (`details` says why)',
+      401: '`forged_token`: a token not signed by this server',
+      404: '`not_found`: the token’s user no longer exists',
     },
   },
   {

@@ -4,11 +4,11 @@ import { deadListQuery, redriveBody } from './deliveries.controller';
 
 const deadDelivery = z.object({
   id: uuid,
-  notificationId: uuid.nullable(),
+  notificationId: uuid,
   userId: z.string().nullable(),
   contactId: uuid.nullable(),
   channel: z.string(),
-  plugin: z.string(),
+  plugin: z.string().nullable(),
   status: z.enum(['failed', 'expired']),
   reason: z.string().nullable(),
   attempts: z.int(),
