@@ -22,6 +22,7 @@ const USUAL_ERRORS = {
   403: errorExample(403, 'forbidden', 'client keys may not do this'),
   404: errorExample(404, 'not_found', 'user not found'),
   413: errorExample(413, 'payload_too_large', 'Request body is too large'),
+  414: errorExample(414, 'uri_too_long', 'a path segment is longer than 1,024 characters'),
   415: errorExample(415, 'unsupported_media_type', 'Unsupported Media Type: text/plain'),
   429: errorExample(429, 'rate_limited', 'over this key’s API quota; retry after 1 s'),
   503: errorExample(
@@ -31,24 +32,28 @@ const USUAL_ERRORS = {
   ),
 } as const;
 const USUAL_DESCRIPTIONS: Record<keyof typeof USUAL_ERRORS, string> = {
-  400: '`invalid_request`: invalid input (bad JSON, a field out of range, a text PostgreSQL cannot store): `details` lists each problem by path; nothing changed',
+  400: '`invalid_request`: invalid input (bad JSON, a field out of range, a NUL or unpaired surrogate anywhere in the request): `details` lists each problem by path; nothing changed',
   401: '`unauthorized`: missing or wrong credentials',
   403: '`forbidden`: not allowed for this key (a client key on a server-key route, another user)',
   404: '`not_found`: no such resource for this app',
   413: '`payload_too_large`: a body over 5 MB',
-  415: '`unsupported_media_type`: a body that is not JSON',
+  414: '`uri_too_long`: a path segment over 1,024 characters',
+  415: '`unsupported_media_type`: a body in a type the route does not take',
   429: '`rate_limited`: over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
   503: '`unavailable`: the database (or, where a route needs it, Redis) is unreachable: nothing was stored, retry (see Retry-After)',
 };
 
-/** The error statuses a route can answer besides its own, from what it takes. */
+/**
+ * The error statuses a route can answer besides its own, from what it takes. Every request may be
+ * a 400 (text PostgreSQL cannot store, anywhere in it, is refused before any route); any body on
+ * a write may be too large or not JSON; a path parameter may be over the router's length limit.
+ */
 function usualErrors(route: RouteContract): (keyof typeof USUAL_ERRORS)[] {
-  if (route.usualErrors) return route.usualErrors as (keyof typeof USUAL_ERRORS)[];
-  const statuses: (keyof typeof USUAL_ERRORS)[] = [];
-  if (route.body || route.query || route.params || route.method !== 'get') statuses.push(400);
+  if (route.usualErrors) return [400, ...route.usualErrors] as (keyof typeof USUAL_ERRORS)[];
+  const statuses: (keyof typeof USUAL_ERRORS)[] = [400];
   if (route.auth !== 'none') statuses.push(401, 403);
-  if (route.path.includes('{')) statuses.push(404);
-  if (route.body) statuses.push(413, 415);
+  if (route.path.includes('{')) statuses.push(404, 414);
+  if (route.method !== 'get' && route.method !== 'head') statuses.push(413, 415);
   if (route.path.startsWith('/v1/') && route.auth === 'app') statuses.push(429);
   if (route.path.startsWith('/v1/') || route.path.startsWith('/admin/')) statuses.push(503);
   return statuses;

@@ -248,7 +248,7 @@ export const trackingRoutes: RouteContract[] = [
         type: 'text/plain',
       },
     },
-    usualErrors: [],
+    usualErrors: [414],
   },
   {
     method: 'get',
@@ -256,6 +256,6 @@ export const trackingRoutes: RouteContract[] = [
     summary: 'E-mail open pixel',
     auth: 'none',
     answers: { 200: { description: 'A 1×1 GIF (also for an unknown token)', type: 'image/gif' } },
-    usualErrors: [],
+    usualErrors: [414],
   },
 ];
