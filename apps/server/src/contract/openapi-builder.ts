@@ -25,6 +25,7 @@ const USUAL_ERRORS = {
   414: errorExample(414, 'uri_too_long', 'a path segment is longer than 1,024 characters'),
   415: errorExample(415, 'unsupported_media_type', 'Unsupported Media Type: text/plain'),
   429: errorExample(429, 'rate_limited', 'over this key’s API quota; retry after 1 s'),
+  500: errorExample(500, 'internal', 'internal error'),
   503: errorExample(
     503,
     'unavailable',
@@ -40,6 +41,7 @@ const USUAL_DESCRIPTIONS: Record<keyof typeof USUAL_ERRORS, string> = {
   414: '`uri_too_long`: a path segment over 1,024 characters',
   415: '`unsupported_media_type`: a body in a type the route does not take',
   429: '`rate_limited`: over this key’s API quota: see Retry-After. Every /v1 answer carries RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy',
+  500: '`internal`: an unexpected error, logged with the request id; the answer carries no internals',
   503: '`unavailable`: the database (or, where a route needs it, Redis) is unreachable: nothing was stored, retry (see Retry-After)',
 };
 
@@ -49,8 +51,8 @@ const USUAL_DESCRIPTIONS: Record<keyof typeof USUAL_ERRORS, string> = {
  * a write may be too large or not JSON; a path parameter may be over the router's length limit.
  */
 function usualErrors(route: RouteContract): (keyof typeof USUAL_ERRORS)[] {
-  if (route.usualErrors) return [400, ...route.usualErrors] as (keyof typeof USUAL_ERRORS)[];
-  const statuses: (keyof typeof USUAL_ERRORS)[] = [400];
+  if (route.usualErrors) return [400, 500, ...route.usualErrors] as (keyof typeof USUAL_ERRORS)[];
+  const statuses: (keyof typeof USUAL_ERRORS)[] = [400, 500];
   if (route.auth !== 'none') statuses.push(401, 403);
   if (route.path.includes('{')) statuses.push(404, 414);
   if (route.method !== 'get' && route.method !== 'head') statuses.push(413, 415);

@@ -99,27 +99,78 @@ const notificationDelivery = named(
   }),
 );
 
+const EXAMPLE_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
+const NOTIFICATION_EXAMPLE = {
+  id: EXAMPLE_ID,
+  eventId: 'order-1042-shipped',
+  status: 'accepted',
+  category: 'orders',
+  priority: 'normal',
+  sendAt: null,
+  expiresAt: null,
+  recipients: { userId: 'alice' },
+  createdAt: '2026-01-02T03:04:05.000Z',
+  canceledAt: null,
+  template: null,
+  summary: { delivered: 1 },
+  deliveries: [
+    {
+      id: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
+      userId: 'alice',
+      channel: 'push',
+      plugin: 'fcm',
+      status: 'delivered',
+      reason: null,
+      attempts: 1,
+      providerMessageId: 'projects/shop/messages/0:1700000000',
+      errorCode: null,
+      errorMessage: null,
+      heldUntil: null,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      updatedAt: '2026-01-02T03:04:06.000Z',
+      events: [
+        {
+          status: 'sent',
+          at: '2026-01-02T03:04:05.500Z',
+          attempt: 1,
+          provider: 'fcm',
+          providerMessageId: 'projects/shop/messages/0:1700000000',
+          errorCode: null,
+          errorMessage: null,
+          retryable: null,
+          reason: null,
+          source: null,
+          detail: null,
+        },
+      ],
+    },
+  ],
+  nextCursor: null,
+};
+
 const notification = named(
   'Notification',
-  z.object({
-    id: uuid,
-    eventId: z.string().nullable(),
-    status: z.string().meta({ description: 'accepted, scheduled, fanout, canceled…' }),
-    category: z.string().nullable(),
-    priority: z.string(),
-    sendAt: nullableTimestamp,
-    expiresAt: nullableTimestamp,
-    recipients: z.unknown(),
-    createdAt: timestamp,
-    canceledAt: nullableTimestamp,
-    template: z.object({ key: z.string(), version: z.int().nullable() }).nullable(),
-    summary: z.record(z.string(), z.int()).meta({ description: 'Deliveries per status' }),
-    deliveries: z.array(notificationDelivery),
-    nextCursor: z
-      .string()
-      .nullable()
-      .meta({ description: 'Pass as ?cursor= for the next page; null on the last' }),
-  }),
+  z
+    .object({
+      id: uuid,
+      eventId: z.string().nullable(),
+      status: z.string().meta({ description: 'accepted, scheduled, fanout, canceled…' }),
+      category: z.string().nullable(),
+      priority: z.string(),
+      sendAt: nullableTimestamp,
+      expiresAt: nullableTimestamp,
+      recipients: z.unknown(),
+      createdAt: timestamp,
+      canceledAt: nullableTimestamp,
+      template: z.object({ key: z.string(), version: z.int().nullable() }).nullable(),
+      summary: z.record(z.string(), z.int()).meta({ description: 'Deliveries per status' }),
+      deliveries: z.array(notificationDelivery),
+      nextCursor: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as ?cursor= for the next page; null on the last' }),
+    })
+    .meta({ examples: [NOTIFICATION_EXAMPLE] }),
 );
 
 const batchBody = named(
