@@ -25,14 +25,14 @@ import { appSettingsSchema } from './app-settings';
 import { AppsService } from './apps.service';
 import { IntegrationsService } from './integrations.service';
 
-const createAppSchema = z
+export const createAppSchema = z
   .object({ name: z.string().min(1).max(200), settings: appSettingsSchema.partial().optional() })
   .strict();
-const createKeySchema = z
+export const createKeySchema = z
   .object({ kind: z.enum(['server', 'client']).default('server'), name: z.string().max(200).default('') })
   .strict();
 /** Tokens signed with the replaced secret keep verifying this long (default a day, at most 30 days). */
-const rotateUserTokenSecretSchema = z
+export const rotateUserTokenSecretSchema = z
   .object({
     graceSeconds: z
       .number()
@@ -43,8 +43,8 @@ const rotateUserTokenSecretSchema = z
   })
   .strict();
 /** Bounded before mergePatch recurses into it. */
-const settingsPatchSchema = freeRecord(JSON_LIMITS.settingsPatch);
-const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integrationConfig) }).strict();
+export const settingsPatchSchema = freeRecord(JSON_LIMITS.settingsPatch);
+export const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integrationConfig) }).strict();
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
 @Controller('admin/apps')

@@ -17,7 +17,7 @@ import { NotificationReader } from './notification-reader';
 import { NotificationsService } from './notifications.service';
 import { notificationRequestSchemaFor } from './request-schemas';
 
-const listQuery = z
+export const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(1000),
     /** The previous page's nextCursor (as on the other paged routes). */

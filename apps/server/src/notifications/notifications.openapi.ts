@@ -1,86 +1,287 @@
-/** Answers of the notifications API, for the OpenAPI document (merged in ops/openapi.ts). */
-const nullableString = { type: ['string', 'null'] };
+import { z } from 'zod';
+import {
+  errorSchema,
+  named,
+  nullableTimestamp,
+  type RouteContract,
+  timestamp,
+  uuid,
+} from '../contract/route-contract';
+import { BATCH_MAX_ITEMS } from './batch-request';
+import { notificationRequestSchema } from './notification-request';
+import { listQuery } from './notifications.controller';
 
-export const notificationsOpenApi = {
-  schemas: {
-    NotificationAccepted: {
-      type: 'object',
-      required: ['id', 'status'],
-      properties: {
-        id: { type: 'string', format: 'uuid' },
-        status: {
-          type: 'string',
-          enum: ['accepted', 'scheduled', 'fanout', 'duplicate'],
-          description: '`fanout`: a topic or a large list, expanded in the background (no counts yet)',
+const NOTIFICATION_STATES = ['accepted', 'scheduled', 'fanout', 'duplicate'] as const;
+const DELIVERY_STATUSES =
+  'pending, queued, sent, delivered, opened, clicked, failed, suppressed, expired or canceled';
+
+/** The validating schema with examples for the document (a copy: the controller's stays as it is). */
+const notificationRequest = named(
+  'NotificationRequest',
+  notificationRequestSchema.meta({
+    examples: [
+      {
+        to: { userId: 'alice' },
+        category: 'orders',
+        eventId: 'order-1042-shipped',
+        content: { push: { title: 'Shipped', body: 'Order 1042 is on its way' } },
+      },
+      { to: { topic: 'news' }, template: 'weekly-digest', data: { week: 49 } },
+    ],
+  }),
+);
+
+export const notificationAccepted = named(
+  'NotificationAccepted',
+  z
+    .object({
+      id: uuid,
+      status: z.enum(NOTIFICATION_STATES).meta({
+        description:
+          '`accepted`: stored with its deliveries planned; `scheduled`: stored for sendAt; `fanout`: a topic or a large list, expanded in the background (no counts yet); `duplicate`: a repeat of an eventId',
+      }),
+      duplicate: z
+        .boolean()
+        .optional()
+        .meta({ description: 'A repeat of an eventId: nothing was sent again' }),
+      deliveries: z.int().optional().meta({ description: 'Deliveries queued (not for fanout)' }),
+      suppressed: z
+        .int()
+        .optional()
+        .meta({ description: 'Deliveries not sent (preferences, opt-outs, caps…; not for fanout)' }),
+    })
+    .meta({
+      examples: [
+        { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'accepted', deliveries: 2, suppressed: 0 },
+        { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e70', status: 'fanout' },
+      ],
+    }),
+);
+
+/** One step of a delivery's history. */
+export const deliveryEvent = named(
+  'DeliveryEvent',
+  z.object({
+    status: z.string(),
+    at: timestamp,
+    attempt: z.int().nullable(),
+    provider: z.string().nullable(),
+    providerMessageId: z.string().nullable(),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    retryable: z.boolean().nullable(),
+    reason: z.string().nullable(),
+    source: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  }),
+);
+
+const notificationDelivery = named(
+  'NotificationDelivery',
+  z.object({
+    id: uuid,
+    userId: z.string().nullable(),
+    channel: z.string(),
+    plugin: z
+      .string()
+      .nullable()
+      .meta({ description: 'Null when no plugin serves the channel (suppressed)' }),
+    status: z.string().meta({ description: DELIVERY_STATUSES }),
+    reason: z.string().nullable(),
+    attempts: z.int(),
+    providerMessageId: z.string().nullable(),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    heldUntil: nullableTimestamp,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    events: z.array(deliveryEvent),
+  }),
+);
+
+const EXAMPLE_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
+const NOTIFICATION_EXAMPLE = {
+  id: EXAMPLE_ID,
+  eventId: 'order-1042-shipped',
+  status: 'accepted',
+  category: 'orders',
+  priority: 'normal',
+  sendAt: null,
+  expiresAt: null,
+  recipients: { userId: 'alice' },
+  createdAt: '2026-01-02T03:04:05.000Z',
+  canceledAt: null,
+  template: null,
+  summary: { delivered: 1 },
+  deliveries: [
+    {
+      id: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
+      userId: 'alice',
+      channel: 'push',
+      plugin: 'fcm',
+      status: 'delivered',
+      reason: null,
+      attempts: 1,
+      providerMessageId: 'projects/shop/messages/0:1700000000',
+      errorCode: null,
+      errorMessage: null,
+      heldUntil: null,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      updatedAt: '2026-01-02T03:04:06.000Z',
+      events: [
+        {
+          status: 'sent',
+          at: '2026-01-02T03:04:05.500Z',
+          attempt: 1,
+          provider: 'fcm',
+          providerMessageId: 'projects/shop/messages/0:1700000000',
+          errorCode: null,
+          errorMessage: null,
+          retryable: null,
+          reason: null,
+          source: null,
+          detail: null,
         },
-        duplicate: { type: 'boolean', description: 'A repeat of an eventId: nothing was sent again' },
-        deliveries: { type: 'integer', description: 'Deliveries queued' },
-        suppressed: { type: 'integer', description: 'Deliveries not sent (preferences, opt-outs, caps…)' },
+      ],
+    },
+  ],
+  nextCursor: null,
+};
+
+const notification = named(
+  'Notification',
+  z
+    .object({
+      id: uuid,
+      eventId: z.string().nullable(),
+      status: z.string().meta({ description: 'accepted, scheduled, fanout, canceled…' }),
+      category: z.string().nullable(),
+      priority: z.string(),
+      sendAt: nullableTimestamp,
+      expiresAt: nullableTimestamp,
+      recipients: z.unknown(),
+      createdAt: timestamp,
+      canceledAt: nullableTimestamp,
+      template: z.object({ key: z.string(), version: z.int().nullable() }).nullable(),
+      summary: z.record(z.string(), z.int()).meta({ description: 'Deliveries per status' }),
+      deliveries: z.array(notificationDelivery),
+      nextCursor: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as ?cursor= for the next page; null on the last' }),
+    })
+    .meta({ examples: [NOTIFICATION_EXAMPLE] }),
+);
+
+const batchBody = named(
+  'NotificationBatch',
+  z
+    .object({
+      notifications: z
+        .array(notificationRequest)
+        .min(1)
+        .max(BATCH_MAX_ITEMS)
+        .meta({ description: `1 to ${BATCH_MAX_ITEMS} bodies of POST /v1/notifications` }),
+    })
+    .strict(),
+);
+
+const batchResults = named(
+  'NotificationBatchResults',
+  z.object({
+    results: z.array(
+      z.union([
+        z.object({
+          status: z.union([z.literal(202), z.literal(200)]),
+          id: uuid,
+          state: z.enum(NOTIFICATION_STATES),
+          duplicate: z.boolean().optional(),
+          deliveries: z.int().optional(),
+          suppressed: z.int().optional(),
+        }),
+        z.object({ status: z.int().min(400).max(599), error: errorSchema.shape.error }),
+      ]),
+    ),
+  }),
+);
+
+const cancelResult = z.object({
+  id: uuid,
+  status: z.literal('canceled'),
+  canceled: z.int().meta({ description: 'Deliveries canceled now' }),
+  inFlight: z
+    .int()
+    .meta({ description: 'Deliveries a worker had already started: they finish this attempt' }),
+});
+
+const idParam = z.object({ id: uuid });
+
+/** The notifications API: sending, reading and canceling. */
+export const notificationsRoutes: RouteContract[] = [
+  {
+    method: 'post',
+    path: '/v1/notifications',
+    summary: 'Send a notification to a user, a list of users or a topic',
+    auth: 'app',
+    body: notificationRequest,
+    answers: {
+      202: {
+        description:
+          'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+        body: notificationAccepted,
+      },
+      200: {
+        description: 'Repeat of an eventId: the first notification id, nothing sent again',
+        body: notificationAccepted,
       },
     },
-    DeliveryEvent: {
-      type: 'object',
-      required: ['status', 'at'],
-      properties: {
-        status: { type: 'string' },
-        at: { type: 'string', format: 'date-time' },
-        attempt: { type: ['integer', 'null'] },
-        detail: {},
-      },
+    errors: {
+      409: '`event_id_conflict`: eventId reused with a different body; `idempotency_key_reused`, `idempotency_key_in_progress`',
+      422: '`template_error`: a template could not be rendered (names the variable); `content_too_large`: content renders past its channel limit (names the field); `unverified_sender`: `from` is not in the app’s `senders`; `unknown_template`: no such template (or archived); `template_too_complex`: over the Liquid limits',
+      429: '`rate_limited`: over this key’s API quota, or a client key’s daily SMS budget for its user spent (see Retry-After)',
     },
-    NotificationDelivery: {
-      type: 'object',
-      required: ['id', 'channel', 'plugin', 'status', 'attempts', 'events'],
-      properties: {
-        id: { type: 'string', format: 'uuid' },
-        userId: nullableString,
-        channel: { type: 'string' },
-        plugin: { type: 'string' },
-        status: {
-          type: 'string',
-          description:
-            'pending, queued, sent, delivered, opened, clicked, failed, suppressed, expired or canceled',
-        },
-        reason: nullableString,
-        attempts: { type: 'integer' },
-        providerMessageId: nullableString,
-        errorCode: nullableString,
-        errorMessage: nullableString,
-        heldUntil: nullableString,
-        createdAt: { type: 'string', format: 'date-time' },
-        updatedAt: { type: 'string', format: 'date-time' },
-        events: { type: 'array', items: { $ref: '#/components/schemas/DeliveryEvent' } },
-      },
-    },
-    Notification: {
-      type: 'object',
-      required: ['id', 'status', 'summary', 'deliveries', 'nextCursor'],
-      properties: {
-        id: { type: 'string', format: 'uuid' },
-        eventId: nullableString,
-        status: { type: 'string' },
-        category: nullableString,
-        priority: { type: 'string' },
-        sendAt: nullableString,
-        expiresAt: nullableString,
-        recipients: {},
-        createdAt: { type: 'string', format: 'date-time' },
-        canceledAt: nullableString,
-        template: {
-          type: ['object', 'null'],
-          properties: { key: { type: 'string' }, version: { type: ['integer', 'null'] } },
-        },
-        summary: {
-          type: 'object',
-          additionalProperties: { type: 'integer' },
-          description: 'Deliveries per status',
-        },
-        deliveries: { type: 'array', items: { $ref: '#/components/schemas/NotificationDelivery' } },
-        nextCursor: {
-          ...nullableString,
-          description: 'Pass as ?cursor= for the next page; null on the last',
-        },
+  },
+  {
+    method: 'post',
+    path: '/v1/notifications/batch',
+    summary:
+      'Send up to 1,000 notifications in one request (server keys only); each item is handled as its own POST /v1/notifications',
+    auth: 'app',
+    body: batchBody,
+    answers: {
+      207: {
+        description:
+          'One result per item, in request order: `202` accepted (stored), `200` a repeated eventId, `409` an eventId reused with another body, `400` an invalid item, `422` a template or content refused, `429` over the API quota (each item counts as one request). A failed item stored nothing and does not affect the others',
+        body: batchResults,
       },
     },
   },
-};
+  {
+    method: 'get',
+    path: '/v1/notifications/{id}',
+    summary: 'A notification with each delivery and its status history (paged: nextCursor → ?cursor=)',
+    auth: 'app',
+    params: idParam,
+    query: listQuery,
+    answers: { 200: { description: 'Found', body: notification } },
+  },
+  {
+    method: 'post',
+    path: '/v1/notifications/{id}/cancel',
+    summary:
+      'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
+    auth: 'app',
+    params: idParam,
+    answers: {
+      200: {
+        description: 'Deliveries canceled now, and ones a worker had already started',
+        body: cancelResult,
+        example: { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 },
+      },
+    },
+    errors: {
+      409: '`already_canceled`, or `already_sent`: nothing left to send; `idempotency_key_reused`, `idempotency_key_in_progress`',
+      503: '`unavailable`: Redis unreachable, nothing was changed',
+    },
+  },
+];

@@ -13,12 +13,13 @@ import {
   routesOf,
   toJson,
 } from '../testing/api-fuzzer';
+import { contractProblem } from '../testing/contract-check';
 import { ADMIN_TOKEN, basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 /**
  * Every operation of /docs-json, sent hostile requests from a fixed seed: no answer may be a 5xx,
- * every 4xx has the documented `{error: {code, message, details}}` shape, and a refused request changes no
- * row. CI runs the default count; more locally: CLARION_FUZZ_CASES=20000 CLARION_FUZZ_SEED=7.
+ * every 4xx has the documented `{error: {code, message, details}}` shape, every answer has a status
+ * and body the document declares for the operation, and a refused request changes no row. CI runs the default count; more locally: CLARION_FUZZ_CASES=20000 CLARION_FUZZ_SEED=7.
  */
 const CASES = Number(process.env.CLARION_FUZZ_CASES ?? 800);
 const SEED = Number(process.env.CLARION_FUZZ_SEED ?? 14);
@@ -125,7 +126,7 @@ describe(`API fuzzing from the OpenAPI document (seed ${SEED}, ${CASES} cases)`,
     await h?.close();
   });
 
-  test('no 5xx, the documented error shape on every 4xx, and no write from a refused request', async (t) => {
+  test('no 5xx, the documented error shape on every 4xx, every answer as the document declares it, and no write from a refused request', async (t) => {
     const doc = await json<Parameters<typeof operationsOf>[0]>(await fetch(`${h.url}/docs-json`));
     const ops = operationsOf(doc);
     const documented = new Set(ops.map((o) => `${o.method} ${o.path}`));
@@ -149,6 +150,7 @@ describe(`API fuzzing from the OpenAPI document (seed ${SEED}, ${CASES} cases)`,
       let status = 0;
       let answer = '';
       let contentType = '';
+      let undeclared: string | null = null;
       try {
         const res = await fetch(`${h.url}${request.url}`, {
           method: request.method,
@@ -159,6 +161,7 @@ describe(`API fuzzing from the OpenAPI document (seed ${SEED}, ${CASES} cases)`,
         });
         status = res.status;
         contentType = res.headers.get('content-type') ?? '';
+        undeclared = await contractProblem(request.method, request.url, res);
         answer = await res.text();
       } catch (error) {
         answer = String(error);
@@ -173,6 +176,7 @@ describe(`API fuzzing from the OpenAPI document (seed ${SEED}, ${CASES} cases)`,
           problem,
           answer: answer.slice(0, 300),
         });
+      if (undeclared) fail(`not what the document declares: ${undeclared.slice(0, 300)}`);
       if (status === 0) fail('no answer');
       else if (status >= 500) fail('server error');
       else if (status >= 400) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ClarionClient, createClarionClient, idempotent } from '@clarion/client';
 import { waitFor } from '@clarion/testkit';
+import { contractFetch } from '../testing/contract-check';
 import { type Harness, startHarness } from '../testing/harness';
 
 describe('@clarion/client against a running server', () => {
@@ -16,6 +17,7 @@ describe('@clarion/client against a running server', () => {
       appKey: app.appKey,
       appSecret: app.appSecret,
       idempotencyKeys: true,
+      fetch: contractFetch,
     });
   });
   after(() => h.close());
@@ -78,7 +80,12 @@ describe('@clarion/client against a running server', () => {
   });
 
   test('wrong credentials are a typed 401', async () => {
-    const stranger = createClarionClient({ baseUrl: h.url, appKey: 'nobody', appSecret: 'wrong' });
+    const stranger = createClarionClient({
+      baseUrl: h.url,
+      appKey: 'nobody',
+      appSecret: 'wrong',
+      fetch: contractFetch,
+    });
     const { error, response } = await stranger.GET('/v1/notifications/{id}', {
       params: { path: { id: '00000000-0000-4000-8000-000000000000' } },
     });

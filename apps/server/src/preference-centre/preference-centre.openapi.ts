@@ -1,74 +1,68 @@
 import { z } from 'zod';
+import { userIdParam } from '../contacts/user-schemas';
+import { named, type RouteContract, timestamp } from '../contract/route-contract';
 import { preferenceLinkSchema } from './preference-centre-link.controller';
 
-const html = (description: string) => ({
-  description,
-  content: { 'text/html': { schema: { type: 'string' } } },
-});
-const token = { name: 'token', in: 'query', required: false, schema: { type: 'string' } };
+const html = (description: string) => ({ description, type: 'text/html' });
 const pageErrors = {
-  400: html('Malformed link, or a refused save (the form again, with the reason)'),
-  401: html('Link not issued by this server'),
-  404: html('The link’s user no longer exists'),
-  410: html('Link expired'),
+  400: html(
+    '`invalid_token`: a malformed link, or `invalid_request`: a refused save (the form again, with the reason)',
+  ),
+  401: html('`forged_token`: a link not issued by this server'),
+  404: html('`not_found`: the link’s user no longer exists'),
+  410: html('`expired_token`: the link expired'),
 };
+const tokenQuery = z.object({ token: z.string().optional() });
+const pageForm = z.looseObject({
+  token: z.string(),
+  shown: z.string().optional().meta({ description: 'The toggles the page showed, `channel:category` …' }),
+  quiet: z.literal('1').optional(),
+  quietStart: z
+    .string()
+    .optional()
+    .meta({ examples: ['22:00'] }),
+  quietEnd: z
+    .string()
+    .optional()
+    .meta({ examples: ['07:00'] }),
+});
 
-/** The hosted preference centre's part of the OpenAPI document (merged in ops/openapi.ts). */
-export const preferenceCentreOpenApi = {
-  schemas: {
-    PreferenceLink: z.toJSONSchema(preferenceLinkSchema, { io: 'input' }) as Record<string, unknown>,
-  },
-  paths: {
-    '/v1/users/{userId}/preferences/link': {
-      post: {
-        summary: 'A signed, expiring link to the user’s hosted preference page (server keys)',
-        parameters: [{ name: 'userId', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: {
-          required: false,
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/PreferenceLink' } } },
-        },
-        responses: {
-          200: { description: '`{url, expiresAt}`' },
-          400: { description: 'Invalid input' },
-          401: { description: 'Missing or wrong credentials' },
-          403: { description: 'Not allowed for this key' },
-          404: { description: 'Unknown user' },
-        },
-      },
-    },
-    '/v1/preferences/page': {
-      get: {
-        summary: 'Hosted preference page (HTML) for the user of a signed link',
-        security: [],
-        parameters: [token],
-        responses: { 200: html('The form'), ...pageErrors },
-      },
-      post: {
-        summary: 'Save the preference page’s form (form-encoded; the token in the form)',
-        security: [],
-        parameters: [token],
-        requestBody: {
-          content: {
-            'application/x-www-form-urlencoded': {
-              schema: {
-                type: 'object',
-                properties: {
-                  token: { type: 'string' },
-                  shown: { type: 'string', description: 'The toggles the page showed, `channel:category` …' },
-                  quiet: { type: 'string', enum: ['1'] },
-                  quietStart: { type: 'string', example: '22:00' },
-                  quietEnd: { type: 'string', example: '07:00' },
-                },
-                additionalProperties: {
-                  type: 'string',
-                  description: '`on:channel:category=1` per ticked toggle',
-                },
-              },
-            },
-          },
-        },
-        responses: { 200: html('Saved; the form again'), ...pageErrors },
+/** The hosted preference centre: a signed link, its page and the page's form. */
+export const preferenceCentreRoutes: RouteContract[] = [
+  {
+    method: 'post',
+    path: '/v1/users/{userId}/preferences/link',
+    summary: 'A signed, expiring link to the user’s hosted preference page (server keys)',
+    auth: 'app',
+    params: z.object({ userId: userIdParam }),
+    body: named('PreferenceLink', preferenceLinkSchema),
+    bodyRequired: false,
+    answers: {
+      200: {
+        description: 'The link and when it stops working',
+        body: z.object({ url: z.string(), expiresAt: timestamp }),
       },
     },
   },
-};
+  {
+    method: 'get',
+    path: '/v1/preferences/page',
+    summary: 'Hosted preference page (HTML) for the user of a signed link',
+    auth: 'none',
+    query: tokenQuery,
+    answers: { 200: html('The form'), ...pageErrors },
+    usualErrors: [503],
+  },
+  {
+    method: 'post',
+    path: '/v1/preferences/page',
+    summary:
+      'Save the preference page’s form (form-encoded; the token in the form; `on:channel:category=1` per ticked toggle)',
+    auth: 'none',
+    query: tokenQuery,
+    body: pageForm,
+    bodyTypes: ['application/x-www-form-urlencoded'],
+    answers: { 200: html('Saved; the form again'), ...pageErrors },
+    usualErrors: [413, 415, 503],
+  },
+];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { type components, createClarionClient } from '@clarion/client';
 import { type Fake, Sandbox, webhookFake } from '@clarion/sandbox';
 import {
   clearPrefix,
@@ -12,6 +13,9 @@ import {
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Env, loadEnv } from '../config/env';
 import { startServer } from '../server';
+import { assertAnswerMatches, contractFetch } from './contract-check';
+
+type CreateAppBody = components['schemas']['CreateApp'];
 
 export const WEBHOOK_SECRET = 'harness-webhook-secret-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -102,15 +106,20 @@ export async function startHarness(
     const address = app.getHttpServer().address() as AddressInfo;
     url = `http://127.0.0.1:${address.port}`;
   }
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${ADMIN_TOKEN}`,
-        'content-type': 'application/json',
-        ...(init.headers as Record<string, string>),
-      },
-    });
+  // Every answer through admin() and call() must be what the OpenAPI document declares.
+  const admin = async (path: string, init: RequestInit = {}) =>
+    assertAnswerMatches(
+      init.method ?? 'GET',
+      path,
+      await fetch(`${url}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          'content-type': 'application/json',
+          ...(init.headers as Record<string, string>),
+        },
+      }),
+    );
   return {
     get url() {
       return url;
@@ -127,26 +136,24 @@ export async function startHarness(
     // Child processes are stopped with SIGTERM: no drain window unless a test asks for one.
     childEnv: (extra = {}) => ({ ...process.env, CLARION_SHUTDOWN_DRAIN_MS: '0', ...base, ...extra }),
     async createApp(settings = {}) {
-      const res = await admin('/admin/apps', {
-        method: 'POST',
-        body: JSON.stringify({ name: 'test app', settings }),
+      // Through the typed client, as an integrating team would (its answers are checked too).
+      const client = createClarionClient({ baseUrl: url, adminToken: ADMIN_TOKEN, fetch: contractFetch });
+      const created = await client.POST('/admin/apps', {
+        body: { name: 'test app', settings: settings as CreateAppBody['settings'] },
       });
-      if (res.status !== 201 && res.status !== 200)
-        throw new Error(`create app: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as {
-        app: { id: string };
-        key: { appKey: string; appSecret: string };
-        userTokenSecret: string;
-      };
+      if (!created.data)
+        throw new Error(`create app: ${created.response.status} ${JSON.stringify(created.error)}`);
+      const body = created.data;
       const auth = basic(body.key.appKey, body.key.appSecret);
       return {
         id: body.app.id,
         appKey: body.key.appKey,
         appSecret: body.key.appSecret,
         userTokenSecret: body.userTokenSecret,
-        call: (path, init = {}) =>
-          fetch(`${url}${path}`, {
-            method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        call: async (path, init = {}) => {
+          const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+          const res = await fetch(`${url}${path}`, {
+            method,
             headers: {
               authorization: auth,
               ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -156,7 +163,9 @@ export async function startHarness(
               ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }
               : {}),
             ...(init.signal ? { signal: init.signal } : {}),
-          }),
+          });
+          return assertAnswerMatches(method, path, res);
+        },
       };
     },
     async close() {

@@ -1,175 +1,300 @@
 import { z } from 'zod';
+import { userIdParam } from '../contacts/user-schemas';
+import { named, type RouteContract, timestamp, uuid } from '../contract/route-contract';
+import { deliveryEvent } from '../notifications/notifications.openapi';
 import { clientEventsSchema } from './client-events.controller';
 import { statsQuerySchema } from './stats.controller';
 import { userDeliveriesQuerySchema } from './user-deliveries.controller';
 import { createStatusWebhookSchema } from './webhooks/status-webhooks.controller';
 
-const schema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-const body = (ref: string) => ({
-  required: true,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
-});
-/** One query parameter per property of a zod object (what `validate(…, 'query')` reads). */
-const queryParameters = (s: z.ZodObject) =>
-  Object.entries((schema(s).properties ?? {}) as Record<string, unknown>).map(([name, p]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: p,
-  }));
-const path = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string', ...extra },
-});
-/** Any plugin that declares `callbacks`; the body is the provider's (form or JSON). */
-const pluginCallback = (summary: string, below = false) => ({
-  summary,
-  security: [],
-  parameters: [path('plugin'), ...(below ? [path('path')] : [])],
-  responses: {
-    200: { description: 'Accepted: `{received, changed, unknown}`, or the answer the provider expects' },
-    400: { description: '`invalid_callback`: a payload the plugin could not read' },
-    401: {
-      description: '`bad_signature`, or `callback_not_configured` (the plugin has no secret to check with)',
-    },
-    404: { description: 'No loaded plugin of that name receives callbacks' },
-  },
-});
-const common = {
-  400: { description: 'Invalid input' },
-  401: { description: 'Missing or wrong credentials' },
-  403: { description: 'Not allowed for this key' },
-};
-const signed = (summary: string, form = true) => ({
-  summary,
-  security: [],
-  requestBody: {
-    content: form
-      ? { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } }
-      : { 'application/json': { schema: { type: 'array', items: { type: 'object' } } } },
-  },
-  responses: {
-    200: { description: 'Accepted' },
-    400: { description: 'Invalid' },
-    401: { description: 'Bad signature' },
-  },
+const userDelivery = z.object({
+  id: uuid,
+  notificationId: uuid,
+  category: z.string().nullable(),
+  template: z.string().nullable(),
+  channel: z.string(),
+  plugin: z.string().nullable(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  attempts: z.int(),
+  providerMessageId: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable().meta({ description: 'Always null for a client key' }),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  events: z.array(deliveryEvent),
 });
 
-/** Delivery tracking's part of the OpenAPI document (merged in ops/openapi.ts). */
-export const trackingOpenApi = {
-  schemas: {
-    CreateStatusWebhook: schema(createStatusWebhookSchema),
-    ClientEvents: schema(clientEventsSchema),
-  },
-  paths: {
-    '/v1/users/{userId}/deliveries': {
-      get: {
-        summary: 'The user’s delivery log, newest first, paged (client keys: their own user)',
-        parameters: [path('userId'), ...queryParameters(userDeliveriesQuerySchema)],
-        responses: {
-          200: { description: '`{deliveries, nextCursor}`' },
-          404: { description: 'Unknown user' },
-          ...common,
-        },
-      },
-    },
-    '/v1/stats': {
-      get: {
-        summary: 'Sent, delivered, failed, opened, clicked… by hour or day',
-        parameters: queryParameters(statsQuerySchema),
-        responses: { 200: { description: 'The buckets' }, ...common },
-      },
-    },
-    '/v1/webhooks': {
-      post: {
-        summary: 'Register a status webhook (server keys)',
-        requestBody: body('CreateStatusWebhook'),
-        responses: {
-          201: { description: 'Registered; the secret is shown once' },
-          409: { description: 'Limit reached' },
-          ...common,
-        },
-      },
-      get: { summary: 'List status webhooks', responses: { 200: { description: 'Webhooks' }, ...common } },
-    },
-    '/v1/webhooks/{id}': {
-      delete: {
-        summary: 'Remove a status webhook',
-        parameters: [path('id', { format: 'uuid' })],
-        responses: { 204: { description: 'Removed' }, 404: { description: 'Not found' }, ...common },
-      },
-    },
-    '/v1/events': {
-      post: {
-        summary: 'A client reports a push or web notification opened or clicked',
-        requestBody: body('ClientEvents'),
-        responses: { 200: { description: 'Recorded' }, 404: { description: 'Unknown delivery' }, ...common },
-      },
-    },
-    '/v1/callbacks/twilio/status': { post: signed('Twilio status callback (X-Twilio-Signature)') },
-    '/v1/callbacks/twilio/inbound': {
-      post: signed('Twilio incoming message: STOP/START (X-Twilio-Signature)'),
-    },
-    '/v1/callbacks/sendgrid': { post: signed('SendGrid Event Webhook (signed)', false) },
-    '/v1/callbacks/mailchimp': {
-      post: signed('Mailchimp Transactional webhook (X-Mandrill-Signature)'),
-      head: { summary: 'Mandrill’s URL check', security: [], responses: { 200: { description: 'OK' } } },
-    },
-    '/v1/callbacks/vonage': {
-      get: {
-        summary: 'Vonage delivery receipt (signed, as query)',
-        security: [],
-        responses: { 200: { description: 'Accepted' }, 401: { description: 'Bad signature' } },
-      },
-      post: signed('Vonage delivery receipt (signed, form or JSON)'),
-    },
-    '/v1/callbacks/{plugin}': {
-      post: pluginCallback(
-        'A plugin’s callback: delivery receipts, inbound replies (signed as that plugin checks)',
-      ),
-      get: pluginCallback('A plugin’s callback sent as a GET (query parameters)'),
-    },
-    '/v1/callbacks/{plugin}/{path}': {
-      post: pluginCallback('A plugin’s callback below its URL, e.g. `…/inbound` for replies', true),
-    },
-    '/v1/unsubscribe': {
-      get: {
-        summary: 'E-mail unsubscribe page (signed token)',
-        security: [],
-        parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: 'HTML page' }, 400: { description: 'Invalid or expired token' } },
-      },
-      post: {
-        summary: 'RFC 8058 one-click unsubscribe',
-        security: [],
-        parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: 'Unsubscribed' }, 400: { description: 'Invalid or expired token' } },
-      },
-    },
-    '/t/{token}': {
-      get: {
-        summary: 'Tracked link: records the click and redirects',
-        security: [],
-        parameters: [path('token')],
-        responses: {
-          302: { description: 'Redirect' },
-          404: {
-            description: 'Invalid or expired link: a page for the person who clicked, not an API error',
-            content: { 'text/plain': { schema: { type: 'string' } } },
-          },
-        },
-      },
-    },
-    '/t/o/{token}': {
-      get: {
-        summary: 'E-mail open pixel',
-        security: [],
-        parameters: [path('token')],
-        responses: { 200: { description: 'A 1×1 GIF' } },
-      },
-    },
-  },
+const rate = z.number().nullable();
+const counts = {
+  requested: z.int(),
+  sent: z.int(),
+  delivered: z.int(),
+  opened: z.int(),
+  clicked: z.int(),
+  failed: z.int(),
+  expired: z.int(),
+  suppressed: z.int(),
+  failedByReason: z.record(z.string(), z.int()),
+  suppressedByReason: z.record(z.string(), z.int()),
+  rates: z.object({
+    deliveryRate: rate.meta({ description: 'delivered / sent' }),
+    failureRate: rate.meta({ description: 'failed / (requested − suppressed)' }),
+    openRate: rate.meta({ description: 'opened / sent' }),
+    clickThroughRate: rate.meta({ description: 'clicked / sent' }),
+  }),
 };
+const statsAnswer = named(
+  'Stats',
+  z.object({
+    from: timestamp,
+    to: timestamp,
+    bucket: z.enum(['hour', 'day']),
+    filters: z.object({
+      channel: z.string().nullable(),
+      plugin: z.string().nullable(),
+      template: z.string().nullable(),
+      category: z.string().nullable(),
+    }),
+    totals: z.object(counts),
+    buckets: z.array(z.object({ start: timestamp, ...counts })),
+  }),
+);
+
+const webhook = { id: uuid, url: z.string(), events: z.array(z.string()), createdAt: timestamp };
+/** Callbacks are served by the provider's plugin: where it is not loaded, nobody receives them. */
+const NOT_LOADED = '`not_found`: the plugin is not loaded in this process';
+const callbackAnswer = {
+  description: 'Recorded: how many events arrived, changed a delivery, or named no known delivery',
+  body: z.object({ received: z.int(), changed: z.int(), unknown: z.int() }),
+};
+const form = z.record(z.string(), z.unknown());
+const signed = (
+  summary: string,
+  body: z.ZodType,
+  type = 'application/x-www-form-urlencoded',
+): Omit<RouteContract, 'path' | 'method'> => ({
+  summary,
+  auth: 'none',
+  body,
+  bodyTypes: [type],
+  answers: { 200: callbackAnswer },
+  errors: {
+    401: '`bad_signature`: missing or invalid provider signature; `callback_not_configured`: no verification secret is set',
+    404: NOT_LOADED,
+  },
+});
+const pluginCallbackErrors = {
+  400: '`invalid_callback`: a payload the plugin could not read',
+  401: '`bad_signature`: missing or invalid provider signature; `callback_not_configured`: no verification secret is set',
+  404: '`not_found`: no loaded plugin of that name receives callbacks',
+};
+const tokenQuery = z.object({ token: z.string() });
+
+/** Delivery logs, stats, status webhooks, client events, provider callbacks, unsubscribe and tracking. */
+export const trackingRoutes: RouteContract[] = [
+  {
+    method: 'get',
+    path: '/v1/users/{userId}/deliveries',
+    summary: 'The user’s delivery log, newest first, paged (client keys: their own user)',
+    auth: 'app',
+    params: z.object({ userId: userIdParam }),
+    query: userDeliveriesQuerySchema,
+    answers: {
+      200: {
+        description: 'A page; pass nextCursor as ?cursor= for the next',
+        body: z.object({
+          userId: z.string(),
+          deliveries: z.array(userDelivery),
+          nextCursor: uuid.nullable(),
+        }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/stats',
+    summary: 'Requested, sent, delivered, failed, opened, clicked… by hour or day (UTC), with rates',
+    auth: 'app',
+    query: statsQuerySchema,
+    answers: { 200: { description: 'Totals and buckets', body: statsAnswer } },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks',
+    summary: 'Register a status webhook (server keys)',
+    auth: 'app',
+    body: named('CreateStatusWebhook', createStatusWebhookSchema),
+    answers: {
+      201: {
+        description: 'Registered; the secret is shown once',
+        body: z.object({ ...webhook, secret: z.string() }),
+      },
+    },
+    errors: {
+      409: '`limit_reached`: an app may register at most 10; `idempotency_key_reused`, `idempotency_key_in_progress`',
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/webhooks',
+    summary: 'List status webhooks',
+    auth: 'app',
+    answers: { 200: { description: 'Webhooks', body: z.object({ webhooks: z.array(z.object(webhook)) }) } },
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhooks/{id}',
+    summary: 'Remove a status webhook',
+    auth: 'app',
+    params: z.object({ id: uuid }),
+    answers: { 204: { description: 'Removed' } },
+  },
+  {
+    method: 'post',
+    path: '/v1/events',
+    summary: 'A client reports a push or web notification opened or clicked',
+    auth: 'app',
+    body: named('ClientEvents', clientEventsSchema),
+    answers: {
+      200: {
+        description: 'Recorded; `changed` is false for a repeat',
+        body: z.object({
+          results: z.array(
+            z.object({ deliveryId: uuid, type: z.enum(['opened', 'clicked']), changed: z.boolean() }),
+          ),
+        }),
+      },
+    },
+    errors: {
+      404: '`not_found`: a delivery unknown (or another user’s): `details.deliveryIds`; nothing recorded',
+      409: '`not_sent`: a delivery not sent yet (or failed): `details.deliveries`; nothing recorded; `idempotency_key_reused`, `idempotency_key_in_progress`',
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/twilio/status',
+    ...signed('Twilio status callback (X-Twilio-Signature)', form),
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/twilio/inbound',
+    ...signed('Twilio incoming message: STOP/START (X-Twilio-Signature)', form),
+    answers: { 200: { description: 'An empty TwiML answer', type: 'text/xml' } },
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/sendgrid',
+    ...signed(
+      'SendGrid Event Webhook (signed)',
+      z.array(z.record(z.string(), z.unknown())),
+      'application/json',
+    ),
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/mailchimp',
+    ...signed('Mailchimp Transactional webhook (X-Mandrill-Signature)', form),
+  },
+  {
+    method: 'head',
+    path: '/v1/callbacks/mailchimp',
+    summary: 'Mandrill’s URL check',
+    auth: 'none',
+    answers: { 200: { description: 'OK' } },
+    usualErrors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/callbacks/vonage',
+    summary: 'Vonage delivery receipt (signed, as query)',
+    auth: 'none',
+    answers: { 200: callbackAnswer },
+    errors: { 401: '`bad_signature` or `callback_not_configured`', 404: NOT_LOADED },
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/vonage',
+    ...signed('Vonage delivery receipt (signed, form or JSON)', form),
+    bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+  },
+  // Any loaded plugin that declares `callbacks` (the first-party ones above are instances of these).
+  {
+    method: 'post',
+    path: '/v1/callbacks/{plugin}',
+    ...signed('A plugin’s callback: delivery receipts, inbound replies (signed as that plugin checks)', form),
+    bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+    errors: pluginCallbackErrors,
+  },
+  {
+    method: 'get',
+    path: '/v1/callbacks/{plugin}',
+    summary: 'A plugin’s callback sent as a GET (query parameters)',
+    auth: 'none',
+    answers: { 200: callbackAnswer },
+    errors: pluginCallbackErrors,
+  },
+  {
+    method: 'head',
+    path: '/v1/callbacks/{plugin}',
+    summary: 'A provider’s check that the callback URL answers',
+    auth: 'none',
+    answers: { 200: { description: 'OK' } },
+    usualErrors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/callbacks/{plugin}/{path}',
+    ...signed('A plugin’s callback below its URL, e.g. `…/inbound` for replies', form),
+    bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
+    errors: pluginCallbackErrors,
+  },
+  {
+    method: 'get',
+    path: '/v1/unsubscribe',
+    summary: 'E-mail unsubscribe page (signed token)',
+    auth: 'none',
+    query: tokenQuery,
+    answers: { 200: { description: 'The confirmation page', type: 'text/html' } },
+    errors: {
+      400: '`invalid_token`: not an unsubscribe token (`details` says why)',
+      401: '`forged_token`: a token not signed by this server',
+      404: '`not_found`: the token’s user no longer exists',
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/unsubscribe',
+    summary: 'RFC 8058 one-click unsubscribe (the token in the query, as in List-Unsubscribe)',
+    auth: 'none',
+    query: tokenQuery,
+    answers: { 200: { description: 'Unsubscribed: a page saying so', type: 'text/html' } },
+    errors: {
+      400: '`invalid_token`: not an unsubscribe token (`details` says why)',
+      401: '`forged_token`: a token not signed by this server',
+      404: '`not_found`: the token’s user no longer exists',
+    },
+  },
+  {
+    method: 'get',
+    path: '/t/{token}',
+    summary: 'Tracked link: records the click and redirects',
+    auth: 'none',
+    answers: {
+      302: { description: 'Redirect to the link’s target' },
+      404: {
+        description: 'Invalid or expired link: a page for the person who clicked, not an API error',
+        type: 'text/plain',
+      },
+    },
+    usualErrors: [414],
+  },
+  {
+    method: 'get',
+    path: '/t/o/{token}',
+    summary: 'E-mail open pixel',
+    auth: 'none',
+    answers: { 200: { description: 'A 1×1 GIF (also for an unknown token)', type: 'image/gif' } },
+    usualErrors: [414],
+  },
+];

@@ -1,44 +1,68 @@
 import { z } from 'zod';
+import { named, type RouteContract, timestamp, uuid } from '../../contract/route-contract';
 import { deadListQuery, redriveBody } from './deliveries.controller';
 
-const schema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-const common = {
-  400: { description: 'Invalid input' },
-  401: { description: 'Missing or wrong credentials' },
-  403: { description: 'Server keys only' },
-};
-const query = schema(deadListQuery) as { properties: Record<string, Record<string, unknown>> };
+const deadDelivery = z.object({
+  id: uuid,
+  notificationId: uuid,
+  userId: z.string().nullable(),
+  contactId: uuid.nullable(),
+  channel: z.string(),
+  plugin: z.string().nullable(),
+  status: z.enum(['failed', 'expired']),
+  reason: z.string().nullable(),
+  attempts: z.int(),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
 
-/** The dead-letter view and the re-drive in the OpenAPI document (merged in ops/openapi.ts). */
-export const redriveOpenApi = {
-  schemas: { Redrive: schema(redriveBody) },
-  paths: {
-    '/v1/deliveries': {
-      get: {
-        summary:
-          'The app’s failed or expired deliveries, oldest first (filter by status, plugin, channel, from/to on when they ended; keyset-paged with cursor)',
-        parameters: Object.entries(query.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
-        responses: { 200: { description: '`{deliveries, nextCursor}`' }, ...common },
-      },
-    },
-    '/v1/deliveries/redrive': {
-      post: {
-        summary:
-          'Send failed or expired deliveries again (a filter, or ids), as new attempts planned with the user’s current preferences; at most 10,000 per request',
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Redrive' } } },
-        },
-        responses: {
-          200: {
-            description:
-              '`{dryRun, matched, redriven, suppressed, skipped, nextCursor}`; a dry run only counts; nextCursor continues a bounded run',
-          },
-          503: { description: 'Redis unreachable: nothing was changed' },
-          ...common,
-        },
+const redriveResult = z
+  .object({
+    dryRun: z.boolean(),
+    matched: z.int().meta({ description: 'Deliveries matched (up to the limit)' }),
+    redriven: z.int().meta({ description: 'Queued again as new attempts' }),
+    suppressed: z
+      .int()
+      .meta({ description: 'Recorded suppressed: preferences, contacts or settings now stop them' }),
+    skipped: z
+      .int()
+      .meta({ description: 'Left as they were: changed meanwhile, or their notification is gone' }),
+    nextCursor: uuid
+      .nullable()
+      .meta({ description: 'Continue with this and the same filter; null when done' }),
+  })
+  .meta({
+    examples: [{ dryRun: false, matched: 120, redriven: 118, suppressed: 2, skipped: 0, nextCursor: null }],
+  });
+
+/** The dead-letter view and the re-drive. */
+export const redriveRoutes: RouteContract[] = [
+  {
+    method: 'get',
+    path: '/v1/deliveries',
+    summary:
+      'The app’s failed or expired deliveries, oldest first (filter by status, plugin, channel, from/to on when they ended; keyset-paged with cursor)',
+    auth: 'app',
+    query: deadListQuery,
+    answers: {
+      200: {
+        description: 'A page; pass nextCursor as ?cursor= for the next',
+        body: z.object({ deliveries: z.array(deadDelivery), nextCursor: uuid.nullable() }),
       },
     },
   },
-};
+  {
+    method: 'post',
+    path: '/v1/deliveries/redrive',
+    summary:
+      'Send failed or expired deliveries again (a filter, or ids), as new attempts planned with the user’s current preferences; at most 10,000 per request',
+    auth: 'app',
+    body: named('Redrive', redriveBody),
+    bodyRequired: false,
+    answers: {
+      200: { description: 'What was (or, in a dry run, would be) sent again', body: redriveResult },
+    },
+  },
+];

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { userIdParam } from '../contacts/user-schemas';
+import { named, type RouteContract, timestamp } from '../contract/route-contract';
+import { categoryDefaultsSchema } from './category-defaults';
+import { putPreferencesSchema } from './preference-schemas';
+
+const preferencesView = named(
+  'Preferences',
+  z.object({
+    userId: z.string(),
+    timezone: z
+      .string()
+      .nullable()
+      .meta({ description: 'Quiet hours follow it (UTC when the user has none)' }),
+    rules: z.array(
+      z.object({
+        channel: z.string(),
+        category: z.string(),
+        enabled: z.boolean(),
+        source: z.string(),
+        updatedAt: timestamp,
+      }),
+    ),
+    quietHours: z
+      .object({
+        start: z.string(),
+        end: z.string(),
+        categories: z
+          .array(z.string())
+          .nullable()
+          .meta({ description: 'Only these are held; null: every non-critical one' }),
+      })
+      .nullable(),
+    app: z.object({
+      categoryDefaults: categoryDefaultsSchema,
+      criticalCategories: z.array(z.string()),
+    }),
+  }),
+);
+
+const userParams = z.object({ userId: userIdParam });
+
+/** A user's preference rules and quiet hours. */
+export const preferencesRoutes: RouteContract[] = [
+  {
+    method: 'get',
+    path: '/v1/users/{userId}/preferences',
+    summary:
+      'A user’s preference rules, quiet hours, and the app’s category defaults (server keys, or a client key for the signed-in user)',
+    auth: 'app',
+    params: userParams,
+    answers: { 200: { description: 'The preferences', body: preferencesView } },
+  },
+  {
+    method: 'put',
+    path: '/v1/users/{userId}/preferences',
+    summary:
+      'Set listed rules (enabled:null forgets one; unlisted rules stay) and/or replace quiet hours (null removes them)',
+    auth: 'app',
+    params: userParams,
+    body: named('PutPreferences', putPreferencesSchema),
+    answers: { 200: { description: 'The preferences after the change', body: preferencesView } },
+    errors: { 422: '`critical_category`: turning off a category the app marks critical' },
+  },
+];
