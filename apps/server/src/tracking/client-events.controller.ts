@@ -7,7 +7,7 @@ import { CurrentAuth } from '../auth/current-auth';
 import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { FUNNEL } from './lifecycle';
+import { FUNNEL } from '../deliveries/transitions';
 import { TrackingRecorder } from './tracking-recorder';
 
 export const clientEventsSchema = z

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { dimensionKey } from './stats-rollup';
+import { dimensionKey } from '../deliveries/stats-rollup';
 import { addRow, emptyCounts, type StatsCounts, withRates } from './stats-view';
 
 export interface StatsQuery {
