@@ -13,7 +13,7 @@ export interface RecordedStep {
   appId: string;
   deliveryId: string;
   notificationId: string;
-  /** The app's own user id. */
+  /** The app's own user id (null where the writer does not read it: a cancel). */
   userId: string | null;
   channel: string;
   plugin: string | null;
