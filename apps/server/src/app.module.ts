@@ -20,6 +20,8 @@ import { UsersController } from './contacts/users.controller';
 import { UsersService } from './contacts/users.service';
 import { MIGRATIONS } from './database/data-source';
 import { EventIdPurger } from './dedup/event-id-purger';
+import { StepMetrics } from './deliveries/step-metrics';
+import { StepRecorded } from './deliveries/step-recorded';
 import { Enqueuer } from './delivery/enqueuer';
 import { FANOUT_QUEUE } from './delivery/fanout.constants';
 import { FanoutProcessor } from './delivery/fanout.processor';
@@ -113,6 +115,9 @@ export class AppModule {
       RecipientLoader,
       PlanContextService,
       StatusWriter,
+      // Both roles: steps are recorded by the worker (outcomes) and the API (tracking, cancel).
+      StepRecorded,
+      StepMetrics,
       QueueMetrics,
       RedisMetrics,
       TemplateMetrics,

@@ -2,12 +2,12 @@ import type { InvalidAddressReason } from './errors';
 import type { DeliveryJob } from './message';
 
 /** Why a delivery ended without being sent. */
-/** `stalled`: the job's worker died with it more than `maxStalledCount` times (BullMQ then fails it unprocessed). */
 export type FailureReason =
   | 'permanent'
   | 'configuration'
   | 'invalid_address'
   | 'retries_exhausted'
+  /** The job's worker died with it more than `maxStalledCount` times (BullMQ then fails it unprocessed). */
   | 'stalled'
   /** The provider kept throttling it (`maxThrottledRetries` times). */
   | 'throttled';

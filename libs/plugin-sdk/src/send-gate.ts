@@ -35,12 +35,7 @@ redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
 return {'send', ''}
 `;
 
-/**
- * The runtime's check before every send: one Redis round trip (it replaces the sent ledger's
- * lookup). The in-flight mark is not deleted after the send but expires: it must outlive the
- * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
- * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
- */
+/** The claim script as a defined ioredis command (its keys, then its arguments). */
 type ClaimCommand = (
   sentKey: string,
   canceledKey: string,
@@ -50,6 +45,12 @@ type ClaimCommand = (
   plugin: string,
 ) => Promise<[string, string]>;
 
+/**
+ * The runtime's check before every send: one Redis round trip (it replaces the sent ledger's
+ * lookup). The in-flight mark is not deleted after the send but expires: it must outlive the
+ * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
+ * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
+ */
 export class SendGate {
   private readonly claimScript: ClaimCommand;
 

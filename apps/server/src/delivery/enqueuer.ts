@@ -2,8 +2,8 @@ import { type DeliveryJob, deliveryJobOptions } from '@clarion/plugin-sdk';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
-import { preparedQuery } from '../database/prepared';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { markQueued } from '../deliveries/delivery-store';
+import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { QueueRegistry } from './queue-registry';
 
@@ -16,6 +16,25 @@ export interface EnqueueItem {
 export function delayUntil(at: Date | string | null | undefined): number {
   if (at === null || at === undefined) return 0;
   return Math.max(0, (typeof at === 'string' ? Date.parse(at) : at.getTime()) - Date.now());
+}
+
+function queuedStep(job: DeliveryJob, at: string): RecordedStep {
+  return {
+    id: `${job.deliveryId}.queued`,
+    step: 'queued',
+    writer: 'enqueue',
+    at,
+    appId: job.appId,
+    deliveryId: job.deliveryId,
+    notificationId: job.notificationId,
+    userId: job.userId ?? null,
+    channel: job.channel,
+    plugin: job.plugin,
+    providerMessageId: null,
+    reason: null,
+    errorCode: null,
+    errorMessage: null,
+  };
 }
 
 /**
@@ -32,7 +51,7 @@ export class Enqueuer {
     private readonly db: DataSource,
     private readonly queues: QueueRegistry,
     private readonly registry: PluginRegistry,
-    private readonly metrics: DeliveryMetrics,
+    private readonly steps: StepRecorded,
   ) {
     this.batcher = new Batcher((items) => this.flush(items), {
       maxItems: 1000,
@@ -75,14 +94,14 @@ export class Enqueuer {
     const queued = items.filter((i) => ok.has(i.job.deliveryId));
     if (queued.length > 0) {
       try {
-        await preparedQuery(
+        await markQueued(
           this.db,
-          `WITH u AS (UPDATE deliveries SET status = 'queued', updated_at = now()
-                       WHERE id = ANY($1::uuid[]) AND status = 'pending' RETURNING id)
-           INSERT INTO delivery_events (delivery_id, status) SELECT id, 'queued' FROM u`,
-          [queued.map((i) => i.job.deliveryId)],
+          queued.map((i) => i.job.deliveryId),
         );
-        for (const i of queued) this.metrics.delivery(i.job.channel, i.job.plugin, 'queued');
+        // Every delivery put on a queue, also one whose worker already recorded its outcome (the
+        // statement then left it alone): like the worker's outcomes, listeners count what was done.
+        const at = new Date().toISOString();
+        this.steps.emit(queued.map((i) => queuedStep(i.job, at)));
       } catch (error) {
         // Jobs are on the queue; a status left `pending` only makes the sweeper re-add them (a no-op by job id).
         this.log.warn(

@@ -2,7 +2,8 @@ import type { DeliveryJob, DeliveryOutcome, DeliveryReporter } from '@clarion/pl
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { reroute } from '../deliveries/delivery-store';
+import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { optOut } from '../preferences/opt-out';
 import { Enqueuer } from './enqueuer';
@@ -32,6 +33,26 @@ export function isSmsStop(o: DeliveryOutcome): o is Failed {
   );
 }
 
+/** A hand-over as a recorded step: counted by the plugin that handed it on, with its cause as the reason. */
+function reroutedStep(o: Rerouted): RecordedStep {
+  return {
+    id: `${o.job.deliveryId}.rerouted.${o.attempt}`,
+    step: 'rerouted',
+    writer: 'reroute',
+    at: o.at.toISOString(),
+    appId: o.job.appId,
+    deliveryId: o.job.deliveryId,
+    notificationId: o.job.notificationId,
+    userId: o.job.userId ?? null,
+    channel: o.job.channel,
+    plugin: o.job.plugin,
+    providerMessageId: null,
+    reason: o.cause,
+    errorCode: o.error?.code ?? null,
+    errorMessage: o.error?.message ?? null,
+  };
+}
+
 /**
  * The reporter the plugin workers talk to. Most outcomes go straight to the StatusWriter; two
  * need more before the job may complete:
@@ -51,7 +72,7 @@ export class OutcomeRouter implements DeliveryReporter {
     private readonly db: DataSource,
     private readonly writer: StatusWriter,
     private readonly enqueuer: Enqueuer,
-    private readonly metrics: DeliveryMetrics,
+    private readonly steps: StepRecorded,
     private readonly plugins: PluginRegistry,
   ) {
     this.reroutes = new Batcher((items) => this.flushReroutes(items), {
@@ -94,35 +115,24 @@ export class OutcomeRouter implements DeliveryReporter {
   }
 
   private async flushReroutes(items: Rerouted[]): Promise<undefined[]> {
-    const moved: { id: string }[] = await this.db.query(
-      // Applied only while the handing plugin still owns the delivery: a repeated hand-over (a stale
-      // job re-reporting it) after the next provider took over or finished changes nothing.
-      `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::int[], $5::jsonb[], $6::text[])
-                    AS v(id, plugin, job, attempt, detail, from_plugin)),
-            u AS (UPDATE deliveries d SET plugin = v.plugin, job = v.job, status = 'pending', updated_at = now()
-                    FROM v WHERE d.id = v.id AND d.plugin = v.from_plugin AND d.status IN ('pending', 'queued') RETURNING d.id),
-            e AS (INSERT INTO delivery_events (delivery_id, status, attempt, detail)
-                  SELECT v.id, 'rerouted', v.attempt, v.detail FROM v JOIN u ON u.id = v.id)
-       SELECT id FROM u`,
-      [
-        items.map((o) => o.job.deliveryId),
-        items.map((o) => o.next.plugin),
-        items.map((o) => JSON.stringify(o.next)),
-        items.map((o) => o.attempt),
-        items.map((o) =>
-          JSON.stringify({
-            plugin: o.job.plugin,
-            to: o.next.plugin,
-            cause: o.cause,
-            ...(o.error ? { error: o.error } : {}),
-          }),
-        ),
-        items.map((o) => o.job.plugin),
-      ],
+    const ids = await reroute(
+      this.db,
+      items.map((o) => ({
+        id: o.job.deliveryId,
+        fromPlugin: o.job.plugin,
+        toPlugin: o.next.plugin,
+        jobJson: JSON.stringify(o.next),
+        attempt: o.attempt,
+        detailJson: JSON.stringify({
+          plugin: o.job.plugin,
+          to: o.next.plugin,
+          cause: o.cause,
+          ...(o.error ? { error: o.error } : {}),
+        }),
+      })),
     );
-    const ids = new Set(moved.map((r) => r.id));
     const go = items.filter((o) => ids.has(o.job.deliveryId));
-    for (const o of go) this.metrics.delivery(o.job.channel, o.job.plugin, 'rerouted', o.cause);
+    this.steps.emit(go.map(reroutedStep));
     // Never rejects: a delivery Redis refused stays `pending` and the sweeper enqueues it.
     if (go.length > 0) await this.enqueuer.enqueue(go.map((o) => ({ job: o.next, delayMs: 0 })));
     return items.map(() => undefined);

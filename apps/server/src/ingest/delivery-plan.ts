@@ -1,16 +1,5 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-
-export type DeliveryStatus =
-  | 'pending'
-  | 'queued'
-  | 'sent'
-  | 'delivered'
-  | 'opened'
-  | 'clicked'
-  | 'failed'
-  | 'suppressed'
-  | 'expired'
-  | 'canceled';
+import type { InitialStatus } from '../deliveries/delivery-status';
 
 /** One delivery the planner decided on: to be queued (with its job) or recorded as suppressed (with a reason). */
 export interface DeliveryPlan {
@@ -19,7 +8,7 @@ export interface DeliveryPlan {
   contactId: string | null;
   channel: string;
   plugin: string | null;
-  status: 'pending' | 'suppressed';
+  status: InitialStatus;
   reason: string | null;
   job: DeliveryJob | null;
   /** Queued with a delay until `until` (quiet hours, a deferring cap); `reason` says which. */

@@ -21,16 +21,11 @@ const ALLOWED_FOLDER = /^(deliveries|relay|database|testing)\//;
  */
 const NOT_MOVED_YET = new Set([
   // Writers of deliveries, delivery_events and the stats rollup (the delivery store).
-  'delivery/enqueuer.ts',
   'delivery/outcome-router.ts',
   'delivery/status-writer.ts',
-  'delivery/redrive/redrive.service.ts',
   'ingest/notification-store.ts',
-  'ingest/write-deliveries.ts',
   'scheduling/notification-canceler.ts',
-  'tracking/lifecycle.ts',
   'tracking/retention.ts',
-  'tracking/stats-rollup.ts',
   'tracking/tracking-recorder.ts',
   // Benchmarks seeding deliveries and the rollup in bulk.
   'tracking/stats-bench.ts',

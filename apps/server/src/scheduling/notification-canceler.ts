@@ -6,9 +6,10 @@ import { ApiError, notFound } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
+import { cancelableDeliveries, cancelUnsent } from '../deliveries/delivery-store';
+import { StepRecorded } from '../deliveries/step-recorded';
 import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -22,9 +23,6 @@ export interface CancelResult {
   /** Deliveries a worker had already started: they finish this attempt; a retry would be canceled. */
   inFlight: number;
 }
-
-/** What a notification may still do; anything else is over. */
-const UNSENT = ['pending', 'queued'];
 
 /**
  * Cancels a notification: first the Redis cancel mark (from then on no worker starts one of its
@@ -44,7 +42,7 @@ export class NotificationCanceler {
     @Inject(PRODUCER_REDIS) redis: RedisConnection,
     private readonly db: DataSource,
     private readonly queues: QueueRegistry,
-    private readonly metrics: DeliveryMetrics,
+    private readonly steps: StepRecorded,
     private readonly scheduling: SchedulingMetrics,
     plugins: PluginRegistry,
   ) {
@@ -89,11 +87,7 @@ export class NotificationCanceler {
     if (!n) throw notFound('notification');
     if (n.status === 'canceled')
       throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
-    const candidates = await rows<{ id: string; plugin: string | null }>(
-      this.db,
-      'SELECT id, plugin FROM deliveries WHERE notification_id = $1 AND status = ANY($2)',
-      [id, UNSENT],
-    );
+    const candidates = await cancelableDeliveries(this.db, id);
     if (candidates.length === 0 && n.status !== 'fanout' && !n.due_later) {
       throw new ApiError(
         409,
@@ -126,27 +120,29 @@ export class NotificationCanceler {
       );
       if (won.length === 0)
         throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
-      return rows<{ id: string; channel: string; plugin: string | null }>(
-        tx,
-        `WITH c AS (
-           UPDATE deliveries SET status = 'canceled', reason = 'canceled', job = NULL, updated_at = now()
-            WHERE notification_id = $1 AND status = ANY($2) AND NOT (id = ANY($3::uuid[]))
-           RETURNING id, channel, plugin),
-         e AS (INSERT INTO delivery_events (delivery_id, status, detail)
-               SELECT id, 'canceled', jsonb_build_object('reason', 'canceled', 'by', 'request') FROM c)
-         SELECT id, channel, plugin FROM c`,
-        [id, UNSENT, [...inFlight]],
-      );
+      return cancelUnsent(tx, id, [...inFlight]);
     });
 
     this.scheduling.canceled.inc();
-    const byKey = new Map<string, number>();
-    for (const d of canceled)
-      byKey.set(`${d.channel}\n${d.plugin ?? ''}`, (byKey.get(`${d.channel}\n${d.plugin ?? ''}`) ?? 0) + 1);
-    for (const [key, count] of byKey) {
-      const [channel, plugin] = key.split('\n') as [string, string];
-      this.metrics.delivery(channel, plugin || null, 'canceled', 'canceled', count);
-    }
+    const at = new Date().toISOString();
+    this.steps.emit(
+      canceled.map((d) => ({
+        id: `${d.id}.canceled`,
+        step: 'canceled',
+        writer: 'cancel',
+        at,
+        appId,
+        deliveryId: d.id,
+        notificationId: id,
+        userId: null,
+        channel: d.channel,
+        plugin: d.plugin,
+        providerMessageId: null,
+        reason: 'canceled',
+        errorCode: null,
+        errorMessage: null,
+      })),
+    );
     // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
     // million deliveries does not keep its caller waiting for a million removals.
     void this.removeJobs(id, canceled).catch((error: unknown) =>

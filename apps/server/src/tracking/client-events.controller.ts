@@ -7,7 +7,7 @@ import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { DeliveryQueries } from '../deliveries/delivery-queries';
-import { FUNNEL } from './lifecycle';
+import { FUNNEL } from '../deliveries/transitions';
 import { TrackingRecorder } from './tracking-recorder';
 
 export const clientEventsSchema = z

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { newId } from '../common/ids';
-import { metricsFor } from './lifecycle';
+import { metricsFor } from '../deliveries/transitions';
 import { rewriteLinks } from './link-rewriter';
 import { LinkSigner, OPEN_PIXEL } from './link-token';
 

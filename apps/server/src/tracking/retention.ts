@@ -5,6 +5,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
+import { purgeDeliveries, purgeStats } from '../deliveries/delivery-store';
 
 export interface RetentionResult {
   deliveries: number;
@@ -87,19 +88,11 @@ export class Retention extends PeriodicTask {
     };
     for (;;) {
       // One batch: the oldest deliveries and their events, together (no event outlives its delivery).
-      const [row]: { deliveries: string; events: string }[] = await this.db.query(
-        `WITH d AS (
-           DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::uuid ORDER BY id LIMIT $2) RETURNING id
-         ), e AS (
-           DELETE FROM delivery_events WHERE delivery_id IN (SELECT id FROM d) RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM d) AS deliveries, (SELECT count(*) FROM e) AS events`,
-        [floor, batch],
-      );
+      const purged = await purgeDeliveries(this.db, floor, batch);
       result.batches++;
-      result.deliveries += Number(row?.deliveries ?? 0);
-      result.deliveryEvents += Number(row?.events ?? 0);
-      if (Number(row?.deliveries ?? 0) < batch) break;
+      result.deliveries += purged.deliveries;
+      result.deliveryEvents += purged.events;
+      if (purged.deliveries < batch) break;
     }
     for (;;) {
       const deleted = await rows(
@@ -130,16 +123,12 @@ export class Retention extends PeriodicTask {
     if (statsDays > 0) {
       // Buckets are whole hours; a rollup row goes once its hour is wholly past the cut.
       const statsCut = new Date(now.getTime() - statsDays * 86_400_000 - 3_600_000);
-      for (const table of ['delivery_stats', 'delivery_stats_dim']) {
+      for (const table of ['delivery_stats', 'delivery_stats_dim'] as const) {
         for (;;) {
-          const deleted = await rows(
-            this.db,
-            `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE bucket < $1 ORDER BY bucket LIMIT $2) RETURNING 1`,
-            [statsCut, batch],
-          );
+          const deleted = await purgeStats(this.db, table, statsCut, batch);
           result.batches++;
-          result.statsRows += deleted.length;
-          if (deleted.length < batch) break;
+          result.statsRows += deleted;
+          if (deleted < batch) break;
         }
       }
     }

@@ -9,9 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { createTestDatabase } from '@clarion/testkit';
 import { v7 } from 'uuid';
 import { createDataSource, runMigrations } from '../database/data-source';
+import { DIMENSIONS_SQL } from '../deliveries/stats-rollup';
 import { type StatsQuery, StatsService } from './stats.service';
 import { StatsRepository } from './stats-repository';
-import { DIMENSIONS_SQL } from './stats-rollup';
 
 async function main(): Promise<void> {
   const deliveries = Number(process.argv[2] ?? 1_000_000);

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createTestDatabase } from '@clarion/testkit';
 import { v7 } from 'uuid';
 import { createDataSource, runMigrations } from '../database/data-source';
-import { bumpStats } from './stats-rollup';
+import { bumpStats } from '../deliveries/stats-rollup';
 
 async function main(): Promise<void> {
   const batch = Number(process.argv[2] ?? 1000);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { dimensionKey } from '../deliveries/stats-rollup';
 import { StatsRepository } from './stats-repository';
-import { dimensionKey } from './stats-rollup';
 import { addRow, emptyCounts, type StatsCounts, withRates } from './stats-view';
 
 export interface StatsQuery {

@@ -1,13 +1,17 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { isRefusedValue } from '../database/refused-value';
-import { rows } from '../database/rows';
+import type { DeliveryStatus } from '../deliveries/delivery-status';
+import { findTracked, recordTrackedRound, type TrackedChange } from '../deliveries/delivery-store';
+import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { optOut } from '../preferences/opt-out';
-import { MAY_MOVE_SQL, type TrackedStatus } from './lifecycle';
-import { bumpStats, bumpsFor } from './stats-rollup';
-import { type StatusEvent, StatusEvents } from './status-event';
-import { TrackingMetrics } from './tracking-metrics';
+
+/** What a step reported after the send may say. */
+export type TrackedStatus = Extract<
+  DeliveryStatus,
+  'sent' | 'delivered' | 'opened' | 'clicked' | 'failed' | 'expired'
+>;
 
 /** A step reported from outside the worker: a provider callback, a click, an open, a client app. */
 export interface TrackedStep {
@@ -32,23 +36,6 @@ export interface TrackedStep {
 /** What happened to one reported step. */
 export type StepResult = 'changed' | 'unchanged' | 'unknown';
 
-interface Changed {
-  id: string;
-  from: string;
-  to: string;
-  reason: string | null;
-  appId: string;
-  userId: string | null;
-  externalUserId: string | null;
-  contactId: string | null;
-  channel: string;
-  plugin: string | null;
-  notificationId: string;
-  providerMessageId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
-
 /**
  * Records delivered / opened / clicked / failed steps, many at a time: one lookup, one UPDATE,
  * one event INSERT and one rollup upsert per batch. A step that is not a move forward (the same
@@ -56,13 +43,11 @@ interface Changed {
  */
 @Injectable()
 export class TrackingRecorder {
-  private readonly log = new Logger('tracking');
   private readonly batcher: Batcher<TrackedStep, StepResult>;
 
   constructor(
     private readonly db: DataSource,
-    private readonly events: StatusEvents,
-    private readonly metrics: TrackingMetrics,
+    private readonly steps: StepRecorded,
   ) {
     this.batcher = new Batcher((items) => this.flush(items), {
       maxItems: 500,
@@ -87,7 +72,7 @@ export class TrackingRecorder {
   private async flush(steps: TrackedStep[]): Promise<StepResult[]> {
     const ids = await this.resolve(steps);
     const results: StepResult[] = steps.map((_, i) => (ids[i] ? 'unchanged' : 'unknown'));
-    const emitted: StatusEvent[] = [];
+    const emitted: RecordedStep[] = [];
     await this.db.transaction(async (tx) => {
       // A delivery appears once per round (an UPDATE … FROM applies one row per target), in arrival order.
       let pending = steps
@@ -101,71 +86,37 @@ export class TrackingRecorder {
           return true;
         });
         pending = pending.filter((x) => !round.includes(x));
-        const changed = await rows<Changed>(
+        const changed = await recordTrackedRound(
           tx,
-          // `old` locks the rows (id order) and reads their current status: the rollup counts each step exactly once.
-          `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
-           UPDATE deliveries d SET
-             status = v.status,
-             reason = CASE WHEN v.status = 'failed' THEN v.reason ELSE d.reason END,
-             error_code = COALESCE(v.code, d.error_code),
-             error_message = COALESCE(v.message, d.error_message),
-             provider_message_id = COALESCE(d.provider_message_id, v.pmid),
-             job = NULL, -- past queued: nothing enqueues it again (see the status writer)
-             updated_at = now()
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid), old
-           WHERE d.id = v.id AND old.id = d.id AND ${MAY_MOVE_SQL}
-           RETURNING d.id, old.status AS "from", d.status AS "to", d.reason, d.app_id AS "appId", d.user_id AS "userId",
-                     (SELECT external_id FROM users u WHERE u.id = d.user_id) AS "externalUserId",
-                     d.contact_id AS "contactId", d.channel, d.plugin, d.notification_id AS "notificationId",
-                     d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage"`,
-          [
-            round.map((x) => x.id),
-            round.map((x) => x.s.status),
-            round.map((x) => x.s.reason ?? (x.s.status === 'failed' ? 'permanent' : null)),
-            round.map((x) => x.s.errorCode ?? null),
-            round.map((x) => x.s.errorMessage ?? null),
-            round.map((x) => x.s.providerMessageId ?? null),
-          ],
+          round.map((x) => ({
+            id: x.id,
+            status: x.s.status,
+            reason: x.s.reason ?? (x.s.status === 'failed' ? 'permanent' : null),
+            errorCode: x.s.errorCode ?? null,
+            errorMessage: x.s.errorMessage ?? null,
+            providerMessageId: x.s.providerMessageId ?? null,
+            detail: (c: TrackedChange) =>
+              JSON.stringify({
+                source: x.s.source,
+                plugin: c.plugin,
+                ...(x.s.providerMessageId ? { providerMessageId: x.s.providerMessageId } : {}),
+                ...(x.s.reason ? { reason: x.s.reason } : {}),
+                ...(x.s.errorCode || x.s.errorMessage
+                  ? {
+                      error: {
+                        code: x.s.errorCode,
+                        message: x.s.errorMessage,
+                        retryable: x.s.retryable ?? false,
+                      },
+                    }
+                  : {}),
+                ...x.s.detail,
+              }),
+          })),
         );
         const byId = new Map(changed.map((c) => [c.id, c]));
         const moved = round.filter((x) => byId.has(x.id));
         for (const x of moved) results[x.i] = 'changed';
-        if (moved.length > 0) {
-          await tx.query(
-            `INSERT INTO delivery_events (delivery_id, status, detail) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`,
-            [
-              moved.map((x) => x.id),
-              moved.map((x) => x.s.status),
-              moved.map((x) =>
-                JSON.stringify({
-                  source: x.s.source,
-                  plugin: byId.get(x.id)!.plugin,
-                  ...(x.s.providerMessageId ? { providerMessageId: x.s.providerMessageId } : {}),
-                  ...(x.s.reason ? { reason: x.s.reason } : {}),
-                  ...(x.s.errorCode || x.s.errorMessage
-                    ? {
-                        error: {
-                          code: x.s.errorCode,
-                          message: x.s.errorMessage,
-                          retryable: x.s.retryable ?? false,
-                        },
-                      }
-                    : {}),
-                  ...x.s.detail,
-                }),
-              ),
-            ],
-          );
-          // A provider failing a message it had accepted means it was sent, even if that callback overtook our own "sent".
-          const overtaken = changed.filter(
-            (c) => c.to === 'failed' && (c.from === 'pending' || c.from === 'queued'),
-          );
-          await bumpStats(tx, [
-            ...bumpsFor(changed),
-            ...overtaken.map((c) => ({ id: c.id, metric: 'sent', reason: null })),
-          ]);
-        }
         const disable = round.filter((x) => x.s.disableContact);
         if (disable.length > 0) {
           await tx.query(
@@ -188,10 +139,10 @@ export class TrackingRecorder {
         }
         const at = new Date().toISOString();
         for (const c of changed) {
-          this.metrics.step(c.channel, c.plugin, c.to);
           emitted.push({
             id: `${c.id}.${c.to}`,
-            type: c.to as StatusEvent['type'],
+            step: c.to,
+            writer: 'tracking',
             at,
             appId: c.appId,
             deliveryId: c.id,
@@ -207,11 +158,7 @@ export class TrackingRecorder {
         }
       }
     });
-    try {
-      this.events.emit(emitted);
-    } catch (error) {
-      this.log.warn(`status listener failed: ${(error as Error).message}`);
-    }
+    this.steps.emit(emitted);
     return results;
   }
 
@@ -220,23 +167,8 @@ export class TrackingRecorder {
     const pmids = [
       ...new Set(steps.filter((s) => !s.deliveryId && s.providerMessageId).map((s) => s.providerMessageId!)),
     ];
-    const known = new Map<string, string>();
-    if (pmids.length > 0) {
-      const found: { id: string; pmid: string }[] = await this.db.query(
-        'SELECT id, provider_message_id AS pmid FROM deliveries WHERE provider_message_id = ANY($1::text[])',
-        [pmids],
-      );
-      for (const f of found) known.set(f.pmid, f.id);
-    }
-    const direct = steps.filter((s) => s.deliveryId).map((s) => s.deliveryId!);
-    const existing = new Set<string>();
-    if (direct.length > 0) {
-      const found: { id: string }[] = await this.db.query(
-        'SELECT id FROM deliveries WHERE id = ANY($1::uuid[])',
-        [[...new Set(direct)]],
-      );
-      for (const f of found) existing.add(f.id);
-    }
+    const direct = [...new Set(steps.filter((s) => s.deliveryId).map((s) => s.deliveryId!))];
+    const { existing, byProviderId: known } = await findTracked(this.db, direct, pmids);
     return steps.map((s) =>
       s.deliveryId
         ? existing.has(s.deliveryId)

@@ -5,7 +5,6 @@ import { LinkTracking } from './link-tracking.service';
 import { Retention } from './retention';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
-import { StatusEvents } from './status-event';
 import { TrackingLinksController } from './tracking-links.controller';
 import { TrackingMetrics } from './tracking-metrics';
 import { TrackingRecorder } from './tracking-recorder';
@@ -34,7 +33,6 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
     providers: [
       // Both roles: the planner rewrites links; steps recorded in either role reach status webhooks.
       LinkTracking,
-      StatusEvents,
       TrackingMetrics,
       StatusWebhooks,
       StatusWebhookDispatcher,

@@ -10,6 +10,7 @@ import { ENV } from '../../config/tokens';
 import type { Recipient } from '../../contacts/recipient';
 import { RecipientLoader } from '../../contacts/recipient-loader';
 import { type DeadFilter, type DeadRow, DeliveryQueries } from '../../deliveries/delivery-queries';
+import { redrive } from '../../deliveries/delivery-store';
 import type { DeliveryPlan } from '../../ingest/delivery-plan';
 import { PlanContextService } from '../../ingest/plan-context.service';
 import type { PlanContext } from '../../ingest/planner';
@@ -179,43 +180,19 @@ export class RedriveService {
   }
 
   /** Moves the deliveries still failed or expired to their new state, with a history step; returns those moved. */
-  private async write(decisions: Decision[]): Promise<Set<string>> {
-    const moved: { id: string }[] = await this.db.query(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::jsonb[])
-           AS v(id, status, reason, plugin, job, held_until, links)
-       ),
-       old AS (
-         SELECT d.id, d.status FROM deliveries d JOIN v ON v.id = d.id
-          WHERE d.status IN ('failed', 'expired') ORDER BY d.id FOR UPDATE OF d
-       ),
-       u AS (
-         UPDATE deliveries d SET status = v.status, reason = v.reason, plugin = COALESCE(v.plugin, d.plugin),
-                job = v.job, held_until = v.held_until, links = v.links, attempts = 0, provider_message_id = NULL,
-                error_code = NULL, error_message = NULL, updated_at = now()
-           FROM v, old WHERE d.id = v.id AND old.id = d.id
-         RETURNING d.id, d.status, d.reason, old.status AS was
-       ),
-       history AS (
-         INSERT INTO delivery_events (delivery_id, status, detail)
-         SELECT id, step, detail FROM (
-           SELECT id, 'redriven' AS step, jsonb_build_object('from', was, 'source', 'api') AS detail, 0 AS ord FROM u
-           UNION ALL
-           SELECT id, 'suppressed', jsonb_build_object('reason', reason), 1 FROM u WHERE status = 'suppressed'
-         ) h ORDER BY id, ord
-       )
-       SELECT id FROM u`,
-      [
-        decisions.map((d) => d.row.id),
-        decisions.map((d) => d.plan.status),
-        decisions.map((d) => d.plan.reason),
-        decisions.map((d) => d.plan.plugin),
-        decisions.map((d) => (d.plan.job ? JSON.stringify(d.plan.job) : null)),
-        decisions.map((d) => d.plan.hold?.until ?? null),
-        decisions.map((d) => (d.plan.links ? JSON.stringify(d.plan.links) : null)),
-      ],
+  private write(decisions: Decision[]): Promise<Set<string>> {
+    return redrive(
+      this.db,
+      decisions.map((d) => ({
+        id: d.row.id,
+        status: d.plan.status,
+        reason: d.plan.reason,
+        plugin: d.plan.plugin,
+        jobJson: d.plan.job ? JSON.stringify(d.plan.job) : null,
+        heldUntil: d.plan.hold?.until ?? null,
+        linksJson: d.plan.links ? JSON.stringify(d.plan.links) : null,
+      })),
     );
-    return new Set(moved.map((m) => m.id));
   }
 }
 

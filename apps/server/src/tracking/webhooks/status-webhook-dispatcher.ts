@@ -1,11 +1,10 @@
-import { type DeliveryOutcome, FINISHED_JOBS_KEPT } from '@clarion/plugin-sdk';
+import { FINISHED_JOBS_KEPT } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { Batcher } from '../../database/batcher';
+import { type RecordedStep, StepRecorded } from '../../deliveries/step-recorded';
 import { QueueRegistry } from '../../delivery/queue-registry';
-import { StatusWriter } from '../../delivery/status-writer';
-import { type StatusEvent, StatusEvents } from '../status-event';
 import { type StatusWebhook, StatusWebhooks } from './status-webhooks.service';
 
 export const STATUS_WEBHOOK_QUEUE = 'clarion.status-webhooks';
@@ -16,34 +15,42 @@ export interface StatusWebhookJob {
   event: StatusEvent;
 }
 
+/** The steps an app may subscribe a status webhook to. */
+const WEBHOOK_STEPS = ['sent', 'delivered', 'failed', 'opened', 'clicked'] as const;
+
+/** One step of one delivery, as a status webhook posts it. */
+export interface StatusEvent extends Omit<RecordedStep, 'step' | 'writer'> {
+  type: (typeof WEBHOOK_STEPS)[number];
+}
+
 /**
- * A worker outcome as a status event. Retries are no event (the final failure is); neither is a
- * cancel, which the app itself asked for through the API, nor a hand-over to a fallback provider
- * (the next provider's outcome is).
+ * A recorded step as a status event. Retries are no event (the final failure is); neither is a
+ * cancel, which the app itself asked for through the API, a hand-over to a fallback provider
+ * (the next provider's outcome is), an expiry, nor being queued.
  */
-export function outcomeEvent(o: DeliveryOutcome): StatusEvent | null {
-  if (o.type === 'retrying' || o.type === 'canceled' || o.type === 'rerouted') return null;
-  const type = o.type;
+export function statusEvent(s: RecordedStep): StatusEvent | null {
+  const type = WEBHOOK_STEPS.find((t) => t === s.step);
+  if (!type) return null;
   return {
-    id: `${o.job.deliveryId}.${type}`,
+    id: s.id,
     type,
-    at: o.at.toISOString(),
-    appId: o.job.appId,
-    deliveryId: o.job.deliveryId,
-    notificationId: o.job.notificationId,
-    userId: o.job.userId ?? null,
-    channel: o.job.channel,
-    plugin: o.job.plugin,
-    providerMessageId: o.type === 'sent' ? (o.providerMessageId ?? null) : null,
-    reason: o.type === 'failed' ? o.reason : o.type === 'expired' ? 'expired' : null,
-    errorCode: o.type === 'failed' ? (o.error.code ?? null) : null,
-    errorMessage: o.type === 'failed' ? o.error.message : null,
+    at: s.at,
+    appId: s.appId,
+    deliveryId: s.deliveryId,
+    notificationId: s.notificationId,
+    userId: s.userId,
+    channel: s.channel,
+    plugin: s.plugin,
+    providerMessageId: s.providerMessageId,
+    reason: s.reason,
+    errorCode: s.errorCode,
+    errorMessage: s.errorMessage,
   };
 }
 
 /**
- * Listens to recorded steps (the StatusWriter's batches and the tracking recorder's) and puts one
- * job per (webhook, event) on a queue of its own, in bulk. Delivery never waits for this: the
+ * Listens to recorded steps (deliveries/step-recorded.ts) and puts one job per (webhook, event)
+ * on a queue of its own, in bulk. Delivery never waits for this: the
  * listener only hands events to a batcher, and a Redis hiccup loses webhook posts, not deliveries.
  */
 @Injectable()
@@ -54,8 +61,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    private readonly writer: StatusWriter,
-    private readonly events: StatusEvents,
+    private readonly steps: StepRecorded,
     private readonly hooks: StatusWebhooks,
     private readonly queues: QueueRegistry,
   ) {
@@ -67,10 +73,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.writer.onOutcomes((outcomes) =>
-      this.submit(outcomes.map(outcomeEvent).filter((e): e is StatusEvent => e !== null)),
-    );
-    this.events.on((events) => this.submit(events));
+    this.steps.on((steps) => this.submit(steps.map(statusEvent).filter((e): e is StatusEvent => e !== null)));
     this.hooks.onChange((appId) => this.cache.delete(appId));
   }
 
@@ -80,7 +83,6 @@ export class StatusWebhookDispatcher implements OnModuleInit {
 
   private submit(events: StatusEvent[]): void {
     for (const e of events) {
-      if (e.type === 'expired') continue; // not a webhook event type
       this.batcher
         .submit(e)
         .catch((error: Error) => this.log.warn(`status webhook not queued: ${error.message}`));

@@ -1,6 +1,6 @@
-import { preparedQuery, type Queryable } from '../database/prepared';
-import { STATS_UPSERT_CTES } from '../tracking/stats-rollup';
-import type { DeliveryPlan } from './delivery-plan';
+import { preparedQuery, type Queryable } from '../../database/prepared';
+import type { DeliveryPlan } from '../../ingest/delivery-plan';
+import { STATS_UPSERT_CTES } from '../stats-rollup';
 
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TEST_ADMIN_URL } from '@clarion/testkit';
 import { sql } from '../testing/db';
-import { FUNNEL_RANK, metricsFor, metricsForSql } from './lifecycle';
+import { DELIVERY_STATUSES } from './delivery-status';
+import { metricsFor, metricsForSql } from './transitions';
 
-const STATUSES = [...Object.keys(FUNNEL_RANK), 'suppressed', 'canceled'];
+const STATUSES = [...DELIVERY_STATUSES];
 
 describe('the funnel counted in SQL and in JS (real PostgreSQL)', () => {
   test('metricsForSql gives what metricsFor gives, for every pair of statuses, with the reason on failures only', async () => {

@@ -1,5 +1,5 @@
 import { preparedQuery, type Queryable } from '../database/prepared';
-import { metricsFor } from './lifecycle';
+import { metricsFor } from './transitions';
 
 /** One status change of one delivery, as the rollup counts it. */
 export interface StatusChange {
