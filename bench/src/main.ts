@@ -34,6 +34,7 @@ import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { drive, type LoadResult } from './load';
 import { median, quantile } from './percentiles';
+import { DatabaseWalMeter } from './wal-by-database';
 
 const { values: args } = parseArgs({
   args: cliArgs(),
@@ -86,6 +87,9 @@ interface BenchResult {
   e2e_p50_ms: number;
   e2e_p99_ms: number;
   rss_mb: number;
+  /** WAL per delivery: the whole cluster's (other databases' writes included), and this database's own. */
+  wal_bytes_per_delivery: number;
+  wal_db_bytes_per_delivery?: number;
   bullmq_ceiling_per_s: number;
   /** `--scenario bulk`: the same deliveries through POST /v1/notifications/batch, and its ratio to single requests. */
   bulk_accepted_per_s?: number;
@@ -93,6 +97,7 @@ interface BenchResult {
   bulk_e2e_p50_ms?: number;
   bulk_e2e_p99_ms?: number;
   bulk_rss_mb?: number;
+  bulk_wal_bytes_per_delivery?: number;
   bulk_to_single_ratio?: number;
 }
 
@@ -200,6 +205,7 @@ async function runOnce(): Promise<BenchResult> {
       const walLsn = async () =>
         ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
       const walStart = await walLsn();
+      const walMeter = await DatabaseWalMeter.start(pg);
       const started = Date.now();
       const load = await send(body(phase));
       await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
@@ -212,6 +218,7 @@ async function runOnce(): Promise<BenchResult> {
       const [{ wal }] = (
         await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
       ).rows as [{ wal: number }];
+      const walOwn = await walMeter?.bytes();
 
       const [{ sent }] = (
         await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)
@@ -240,13 +247,19 @@ async function runOnce(): Promise<BenchResult> {
           `${phase}: CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(2)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
         );
       }
-      log(`${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
+      log(
+        `${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB (cluster-wide)${walOwn === undefined ? '' : `, ${(walOwn / latencies.length / 1024).toFixed(2)} KB of this database's own records (pg_waldump)`}`,
+      );
       return {
         accepted_per_s: Math.round(acceptedPerS),
         delivered_per_s: Math.round(deliveredPerS),
         e2e_p50_ms: quantile(sorted, 0.5),
         e2e_p99_ms: quantile(sorted, 0.99),
         rss_mb: Math.round(rssPeak / 1024 / 1024),
+        // Cluster-wide WAL over the phase divided by deliveries: other databases' writes inflate it.
+        wal_bytes_per_delivery: Math.round(wal / latencies.length),
+        // This database's own WAL records (pg_waldump), when the server's WAL is readable here.
+        ...(walOwn === undefined ? {} : { wal_db_bytes_per_delivery: Math.round(walOwn / latencies.length) }),
       };
     };
 
@@ -279,6 +292,7 @@ async function runOnce(): Promise<BenchResult> {
             bulk_e2e_p50_ms: bulk.e2e_p50_ms,
             bulk_e2e_p99_ms: bulk.e2e_p99_ms,
             bulk_rss_mb: bulk.rss_mb,
+            bulk_wal_bytes_per_delivery: bulk.wal_bytes_per_delivery,
             bulk_to_single_ratio: Math.round((100 * bulk.delivered_per_s) / single.delivered_per_s) / 100,
           }
         : {}),

@@ -11,6 +11,7 @@ import { DurableSentRecord1764950000000 } from './migrations/1764950000000-durab
 import { UserTokenSecretRotation1764960000000 } from './migrations/1764960000000-user-token-secret-rotation';
 import { RedrivableIndex1764970000000 } from './migrations/1764970000000-redrivable-index';
 import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempotency-keys';
+import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-partition-deliveries';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   UserTokenSecretRotation1764960000000,
   RedrivableIndex1764970000000,
   IdempotencyKeys1764980000000,
+  PartitionDeliveries1765090000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -1,4 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
+import { DeliveryPartitions } from '../partitions/delivery-partitions';
 import { ProviderCallbacksController } from './callbacks/provider-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
 import { LinkTracking } from './link-tracking.service';
@@ -38,6 +39,8 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
       TrackingMetrics,
       StatusWebhooks,
       StatusWebhookDispatcher,
+      // Both roles write deliveries: each keeps the day partitions a week ahead (idempotent).
+      DeliveryPartitions,
       ...(role.api ? [TrackingRecorder, StatsService] : []),
       ...(role.worker ? [StatusWebhookWorker, Retention] : []),
     ],
