@@ -90,6 +90,9 @@ interface BenchResult {
   /** WAL per delivery: the whole cluster's (other databases' writes included), and this database's own. */
   wal_bytes_per_delivery: number;
   wal_db_bytes_per_delivery?: number;
+  wal_db_page_image_bytes_per_delivery?: number;
+  /** PostgreSQL disk (heap + indexes of deliveries, events, notifications) per delivery kept. */
+  pg_bytes_per_delivery: number;
   bullmq_ceiling_per_s: number;
   /** `--scenario bulk`: the same deliveries through POST /v1/notifications/batch, and its ratio to single requests. */
   bulk_accepted_per_s?: number;
@@ -223,6 +226,18 @@ async function runOnce(): Promise<BenchResult> {
       const [{ sent }] = (
         await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)
       ).rows as [{ sent: number }];
+      // Disk per delivery: heap, TOAST and indexes of each table (every partition), over the deliveries kept.
+      const [disk] = (
+        await pg.query(
+          `SELECT (SELECT count(*) FROM deliveries)::float8 AS n,
+                  (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('deliveries'))::float8 AS d,
+                  (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('delivery_events'))::float8 AS e,
+                  pg_total_relation_size('notifications')::float8 AS nt`,
+        )
+      ).rows as [{ n: number; d: number; e: number; nt: number }];
+      log(
+        `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,
+      );
       const sorted = [...latencies].sort((a, b) => a - b);
       const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
       const deliveredPerS = latencies.length / ((seen.lastReceipt - started) / 1000);
@@ -248,7 +263,7 @@ async function runOnce(): Promise<BenchResult> {
         );
       }
       log(
-        `${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB (cluster-wide)${walOwn === undefined ? '' : `, ${(walOwn / latencies.length / 1024).toFixed(2)} KB of this database's own records (pg_waldump)`}`,
+        `${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB (cluster-wide)${walOwn === undefined ? '' : `, ${(walOwn.total / latencies.length / 1024).toFixed(2)} KB of this database's own records (pg_waldump), of which ${(walOwn.pageImages / latencies.length / 1024).toFixed(2)} KB full-page images (these depend on checkpoint timing)`}`,
       );
       return {
         accepted_per_s: Math.round(acceptedPerS),
@@ -259,7 +274,13 @@ async function runOnce(): Promise<BenchResult> {
         // Cluster-wide WAL over the phase divided by deliveries: other databases' writes inflate it.
         wal_bytes_per_delivery: Math.round(wal / latencies.length),
         // This database's own WAL records (pg_waldump), when the server's WAL is readable here.
-        ...(walOwn === undefined ? {} : { wal_db_bytes_per_delivery: Math.round(walOwn / latencies.length) }),
+        ...(walOwn === undefined
+          ? {}
+          : {
+              wal_db_bytes_per_delivery: Math.round(walOwn.total / latencies.length),
+              wal_db_page_image_bytes_per_delivery: Math.round(walOwn.pageImages / latencies.length),
+            }),
+        pg_bytes_per_delivery: Math.round((disk.d + disk.e + disk.nt) / disk.n),
       };
     };
 

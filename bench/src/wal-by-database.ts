@@ -35,7 +35,8 @@ export class DatabaseWalMeter {
     }
   }
 
-  async bytes(): Promise<number | undefined> {
+  /** The database's WAL bytes since start, and how many of them were full-page images. */
+  async bytes(): Promise<{ total: number; pageImages: number } | undefined> {
     try {
       const q = async (text: string) => ((await this.pg.query(text)).rows as [Record<string, string>])[0];
       const { lsn: endLsn } = await q(`SELECT pg_current_wal_lsn()::text AS lsn`);
@@ -53,16 +54,18 @@ export class DatabaseWalMeter {
       const ours = new Set<string>();
       const rel = new RegExp(`rel \\d+/${oid}/`);
       let bytes = 0;
+      let pageImages = 0;
       for (const line of out.stdout.split('\n')) {
-        const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+), tx:\s*(\d+)/.exec(line);
+        const m = /len \(rec\/tot\):\s*(\d+)\/\s*(\d+), tx:\s*(\d+)/.exec(line);
         if (!m) continue;
-        const [, total, tx] = m;
+        const [, record, total, tx] = m;
         if (rel.test(line)) {
           if (tx !== '0') ours.add(tx!);
           bytes += Number(total);
+          pageImages += Number(total) - Number(record);
         } else if (line.startsWith('rmgr: Transaction') && ours.has(tx!)) bytes += Number(total);
       }
-      return bytes;
+      return { total: bytes, pageImages };
     } catch {
       return undefined;
     } finally {

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import { runMigrations } from '../database/data-source';
 
-const DAYS = 20;
+const DAYS = 15;
 const PER_DAY = 100_000;
 const USERS = 2_000;
 const DAY = 86_400_000;
@@ -26,11 +26,11 @@ function scans(node: PlanNode, out: { type: string; table: string; loops: number
 }
 
 /**
- * Two million deliveries (and as many events) over twenty day partitions: a delivery by id, its
+ * 1.5 million deliveries (and as many events) over fifteen day partitions: a delivery by id, its
  * events, and a user's newest deliveries are read through indexes of one or two partitions, not
  * by scanning, whatever the number of days kept.
  */
-describe('partitioned deliveries: lookups stay index scans of few partitions (2 M rows)', () => {
+describe('partitioned deliveries: lookups stay index scans of few partitions (3 M rows)', () => {
   let db: TestDatabase;
   let c: Client;
   // Days after the week the migration made ahead: the newest partitions are the loaded ones.
@@ -91,7 +91,7 @@ describe('partitioned deliveries: lookups stay index scans of few partitions (2 
     return (res.rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan;
   };
 
-  test('the rows are there: 2 M deliveries in 20 day partitions, after the week the migration made', async () => {
+  test('the rows are there: 1.5 M deliveries in 15 day partitions, after the week the migration made', async () => {
     const { rows } = await c.query(
       `SELECT count(*)::int AS n, count(DISTINCT tableoid)::int AS parts FROM deliveries WHERE id >= clarion_uuidv7_floor($1)`,
       [new Date(start)],
@@ -131,9 +131,11 @@ describe('partitioned deliveries: lookups stay index scans of few partitions (2 
     );
     const all = scans(root);
     const ran = all.filter((s) => s.loops > 0);
+    // The empty partitions made ahead may be planned as sequential scans (nothing to read); only
+    // the partitions that ran count, and those are read through their indexes.
     assert.ok(
-      all.every((s) => s.type !== 'Seq Scan' || s.table === 'notifications'),
-      `no sequential scan of deliveries or events: ${JSON.stringify(all)}`,
+      ran.every((s) => s.type === 'Index Scan' || s.table === 'notifications'),
+      `only index scans of deliveries and events run: ${JSON.stringify(ran)}`,
     );
     const deliveryParts = new Set(ran.filter((s) => s.table.startsWith('deliveries_')).map((s) => s.table));
     const eventParts = new Set(ran.filter((s) => s.table.startsWith('delivery_events_')).map((s) => s.table));
