@@ -235,6 +235,13 @@ async function runOnce(): Promise<BenchResult> {
                   pg_total_relation_size('notifications')::float8 AS nt`,
         )
       ).rows as [{ n: number; d: number; e: number; nt: number }];
+      if (walOwn)
+        log(
+          `${phase}: WAL per delivery by table/index (bytes): ${walOwn.byRelation
+            .slice(0, 14)
+            .map(([name, b]) => `${name} ${Math.round(b / latencies.length)}`)
+            .join(', ')}`,
+        );
       log(
         `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,
       );

@@ -36,7 +36,7 @@ export class DatabaseWalMeter {
   }
 
   /** The database's WAL bytes since start, and how many of them were full-page images. */
-  async bytes(): Promise<{ total: number; pageImages: number } | undefined> {
+  async bytes(): Promise<{ total: number; pageImages: number; byRelation: [string, number][] } | undefined> {
     try {
       const q = async (text: string) => ((await this.pg.query(text)).rows as [Record<string, string>])[0];
       const { lsn: endLsn } = await q(`SELECT pg_current_wal_lsn()::text AS lsn`);
@@ -52,20 +52,35 @@ export class DatabaseWalMeter {
       });
       if (!out.stdout) return undefined;
       const ours = new Set<string>();
-      const rel = new RegExp(`rel \\d+/${oid}/`);
+      const rel = new RegExp(`rel \\d+/${oid}/(\\d+)`);
+      const perNode = new Map<string, number>();
       let bytes = 0;
       let pageImages = 0;
       for (const line of out.stdout.split('\n')) {
         const m = /len \(rec\/tot\):\s*(\d+)\/\s*(\d+), tx:\s*(\d+)/.exec(line);
         if (!m) continue;
         const [, record, total, tx] = m;
-        if (rel.test(line)) {
+        const r = rel.exec(line);
+        if (r) {
           if (tx !== '0') ours.add(tx!);
+          perNode.set(r[1]!, (perNode.get(r[1]!) ?? 0) + Number(total));
           bytes += Number(total);
           pageImages += Number(total) - Number(record);
         } else if (line.startsWith('rmgr: Transaction') && ours.has(tx!)) bytes += Number(total);
       }
-      return { total: bytes, pageImages };
+      // By table or index (a record is counted under the first block it touches).
+      const names = (
+        await this.pg.query(
+          `SELECT relfilenode::text AS node, relname AS name FROM pg_class WHERE relfilenode::text = ANY($1)`,
+          [[...perNode.keys()]],
+        )
+      ).rows as { node: string; name: string }[];
+      const byName = new Map<string, number>();
+      for (const [node, b] of perNode) {
+        const name = names.find((n) => n.node === node)?.name ?? `relfilenode ${node}`;
+        byName.set(name, (byName.get(name) ?? 0) + b);
+      }
+      return { total: bytes, pageImages, byRelation: [...byName].sort((a, b) => b[1] - a[1]) };
     } catch {
       return undefined;
     } finally {
