@@ -13,6 +13,9 @@ export interface DayPartition {
   events: string;
 }
 
+/** Below this size a dropped partition's rows are counted exactly (reading it is cheap). */
+const EXACT_COUNT_BYTES = 64 * 1024 * 1024;
+
 const DAY_PARTITION = /^deliveries_p(\d{4})(\d{2})(\d{2})$/;
 
 /**
@@ -54,7 +57,7 @@ export async function dayPartitionsBefore(db: DataSource, cut: Date): Promise<Da
 /**
  * Detaches and drops one day of deliveries and events, in one short transaction: the locks are
  * on the parents for the detach only, and dropping a table writes no per-row WAL and leaves no
- * dead rows. Returns the rows the statistics estimated it held (exact counts would read the day).
+ * dead rows. Returns the rows the statistics estimate it held (an exact count would read the day).
  */
 export async function dropDayPartition(
   db: DataSource,
@@ -63,15 +66,21 @@ export async function dropDayPartition(
   return db.transaction(async (m) => {
     // The detach locks the parents; never queue every insert behind a long reader: fail, retry next pass.
     await m.query(`SET LOCAL lock_timeout = '2s'`);
-    const [est]: { d: number; e: number }[] = await m.query(
-      `SELECT GREATEST((SELECT reltuples FROM pg_class WHERE relname = $1), 0)::float8 AS d,
-              GREATEST((SELECT reltuples FROM pg_class WHERE relname = $2), 0)::float8 AS e`,
-      [p.deliveries, p.events],
-    );
+    const rowsOf = async (table: string): Promise<number> => {
+      const [est]: { n: number; bytes: number }[] = await m.query(
+        `SELECT reltuples::float8 AS n, pg_relation_size(oid)::float8 AS bytes FROM pg_class WHERE oid = $1::regclass`,
+        [table],
+      );
+      // A real day (gigabytes) is estimated; a small one is counted (its statistics may be unset).
+      if (est && est.bytes > EXACT_COUNT_BYTES && est.n >= 0) return Math.round(est.n);
+      const [exact]: { n: number }[] = await m.query(`SELECT count(*)::float8 AS n FROM "${table}"`);
+      return exact?.n ?? 0;
+    };
+    const counts = { deliveries: await rowsOf(p.deliveries), events: await rowsOf(p.events) };
     await m.query(`ALTER TABLE delivery_events DETACH PARTITION "${p.events}"`);
     await m.query(`ALTER TABLE deliveries DETACH PARTITION "${p.deliveries}"`);
     await m.query(`DROP TABLE "${p.events}", "${p.deliveries}"`);
-    return { deliveries: Math.round(est?.d ?? 0), events: Math.round(est?.e ?? 0) };
+    return counts;
   });
 }
 
