@@ -34,6 +34,7 @@ import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { drive, type LoadResult } from './load';
 import { median, quantile } from './percentiles';
+import { DatabaseWalMeter } from './wal-by-database';
 
 const { values: args } = parseArgs({
   args: cliArgs(),
@@ -86,6 +87,12 @@ interface BenchResult {
   e2e_p50_ms: number;
   e2e_p99_ms: number;
   rss_mb: number;
+  /** WAL per delivery: the whole cluster's (other databases' writes included), and this database's own. */
+  wal_bytes_per_delivery: number;
+  wal_db_bytes_per_delivery?: number;
+  wal_db_page_image_bytes_per_delivery?: number;
+  /** PostgreSQL disk (heap + indexes of deliveries, events, notifications) per delivery kept. */
+  pg_bytes_per_delivery: number;
   bullmq_ceiling_per_s: number;
   /** `--scenario bulk`: the same deliveries through POST /v1/notifications/batch, and its ratio to single requests. */
   bulk_accepted_per_s?: number;
@@ -93,6 +100,7 @@ interface BenchResult {
   bulk_e2e_p50_ms?: number;
   bulk_e2e_p99_ms?: number;
   bulk_rss_mb?: number;
+  bulk_wal_bytes_per_delivery?: number;
   bulk_to_single_ratio?: number;
 }
 
@@ -200,6 +208,7 @@ async function runOnce(): Promise<BenchResult> {
       const walLsn = async () =>
         ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
       const walStart = await walLsn();
+      const walMeter = await DatabaseWalMeter.start(pg);
       const started = Date.now();
       const load = await send(body(phase));
       await waitFor('every accepted notification at the receiver', () => latencies.length >= load.accepted, {
@@ -212,10 +221,30 @@ async function runOnce(): Promise<BenchResult> {
       const [{ wal }] = (
         await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
       ).rows as [{ wal: number }];
+      const walOwn = await walMeter?.bytes();
 
       const [{ sent }] = (
         await pg.query(`SELECT count(*)::int AS sent FROM deliveries WHERE status = 'sent'`)
       ).rows as [{ sent: number }];
+      // Disk per delivery: heap, TOAST and indexes of each table (every partition), over the deliveries kept.
+      const [disk] = (
+        await pg.query(
+          `SELECT (SELECT count(*) FROM deliveries)::float8 AS n,
+                  (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('deliveries'))::float8 AS d,
+                  (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('delivery_events'))::float8 AS e,
+                  pg_total_relation_size('notifications')::float8 AS nt`,
+        )
+      ).rows as [{ n: number; d: number; e: number; nt: number }];
+      if (walOwn)
+        log(
+          `${phase}: WAL per delivery by table/index (bytes): ${walOwn.byRelation
+            .slice(0, 14)
+            .map(([name, b]) => `${name} ${Math.round(b / latencies.length)}`)
+            .join(', ')}`,
+        );
+      log(
+        `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,
+      );
       const sorted = [...latencies].sort((a, b) => a - b);
       const acceptedPerS = load.accepted / (load.elapsedMs / 1000);
       const deliveredPerS = latencies.length / ((seen.lastReceipt - started) / 1000);
@@ -240,13 +269,25 @@ async function runOnce(): Promise<BenchResult> {
           `${phase}: CPU per delivery outside those processes (kernel, other programs): ${otherMs.toFixed(2)} ms${otherMs > 0.25 * cpuTotal ? ' — something else used the cores during this run; its figures are low' : ''}`,
         );
       }
-      log(`${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB`);
+      log(
+        `${phase}: PostgreSQL WAL per delivery: ${(wal / latencies.length / 1024).toFixed(2)} KB (cluster-wide)${walOwn === undefined ? '' : `, ${(walOwn.total / latencies.length / 1024).toFixed(2)} KB of this database's own records (pg_waldump), of which ${(walOwn.pageImages / latencies.length / 1024).toFixed(2)} KB full-page images (these depend on checkpoint timing)`}`,
+      );
       return {
         accepted_per_s: Math.round(acceptedPerS),
         delivered_per_s: Math.round(deliveredPerS),
         e2e_p50_ms: quantile(sorted, 0.5),
         e2e_p99_ms: quantile(sorted, 0.99),
         rss_mb: Math.round(rssPeak / 1024 / 1024),
+        // Cluster-wide WAL over the phase divided by deliveries: other databases' writes inflate it.
+        wal_bytes_per_delivery: Math.round(wal / latencies.length),
+        // This database's own WAL records (pg_waldump), when the server's WAL is readable here.
+        ...(walOwn === undefined
+          ? {}
+          : {
+              wal_db_bytes_per_delivery: Math.round(walOwn.total / latencies.length),
+              wal_db_page_image_bytes_per_delivery: Math.round(walOwn.pageImages / latencies.length),
+            }),
+        pg_bytes_per_delivery: Math.round((disk.d + disk.e + disk.nt) / disk.n),
       };
     };
 
@@ -279,6 +320,7 @@ async function runOnce(): Promise<BenchResult> {
             bulk_e2e_p50_ms: bulk.e2e_p50_ms,
             bulk_e2e_p99_ms: bulk.e2e_p99_ms,
             bulk_rss_mb: bulk.rss_mb,
+            bulk_wal_bytes_per_delivery: bulk.wal_bytes_per_delivery,
             bulk_to_single_ratio: Math.round((100 * bulk.delivered_per_s) / single.delivered_per_s) / 100,
           }
         : {}),

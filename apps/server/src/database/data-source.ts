@@ -12,6 +12,7 @@ import { UserTokenSecretRotation1764960000000 } from './migrations/1764960000000
 import { RedrivableIndex1764970000000 } from './migrations/1764970000000-redrivable-index';
 import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempotency-keys';
 import { ContactChannel1765060000001 } from './migrations/1765060000001-contact-channel';
+import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-partition-deliveries';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   RedrivableIndex1764970000000,
   IdempotencyKeys1764980000000,
   ContactChannel1765060000001,
+  PartitionDeliveries1765090000000,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

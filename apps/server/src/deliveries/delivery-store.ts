@@ -18,7 +18,7 @@ export {
   serializeNotification,
 } from './store/insert-deliveries';
 export { markQueued } from './store/mark-queued';
-export { purgeDeliveries, purgeStats } from './store/purge';
+export { purgeStats } from './store/purge';
 export {
   type OutcomeHistory,
   type OutcomeStatus,

@@ -29,6 +29,12 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
   /** n notifications with one delivery and two events each, created `ageDays` ago (ids and timestamps of that time). */
   async function seed(n: number, ageDays: number, tag: string): Promise<void> {
     const at = Date.now() - ageDays * DAY;
+    // The day partitions of that time (made a week ahead in production; these days are past).
+    await sql(
+      h.db.url,
+      `SELECT clarion_add_delivery_partitions(($1::timestamptz AT TIME ZONE 'UTC')::date, ($1::timestamptz AT TIME ZONE 'UTC')::date + 1)`,
+      [new Date(at)],
+    );
     const ids = Array.from({ length: n }, (_, i) => ({ n: v7({ msecs: at + i }), d: v7({ msecs: at + i }) }));
     await sql(
       h.db.url,
@@ -76,6 +82,17 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     assert.ok(result);
     assert.equal(result.deliveries, 250);
     assert.equal(result.deliveryEvents, 500);
+    // The old day went as whole partitions (a DROP, not row deletes); the recent days' partitions stay.
+    assert.ok(result.partitions >= 1, `partitions: ${result.partitions}`);
+    const partitionsLeft = await sql<{ name: string }>(
+      h.db.url,
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'deliveries'::regclass`,
+    );
+    const oldDay = new Date(Date.now() - 45 * DAY).toISOString().slice(0, 10).replaceAll('-', '');
+    const newDay = new Date(Date.now() - 5 * DAY).toISOString().slice(0, 10).replaceAll('-', '');
+    const names = partitionsLeft.map((p) => p.name);
+    assert.ok(!names.includes(`deliveries_p${oldDay}`), names.join(', '));
+    assert.ok(names.includes(`deliveries_p${newDay}`), names.join(', '));
     assert.equal(result.notifications, 250);
     assert.ok(result.batches >= 3 + 3 + 1, `batches: ${result.batches}`);
     assert.equal(await count('deliveries', `reason = 'old'`), 0);

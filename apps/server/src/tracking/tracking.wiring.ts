@@ -1,4 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
+import { DeliveryPartitions } from '../deliveries/partitions';
 import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
 import { LinkTracking } from './link-tracking.service';
@@ -36,6 +37,8 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
       TrackingMetrics,
       StatusWebhooks,
       StatusWebhookDispatcher,
+      // Both roles write deliveries: each keeps the day partitions a week ahead (idempotent).
+      DeliveryPartitions,
       ...(role.api ? [TrackingRecorder, StatsService] : []),
       ...(role.worker ? [StatusWebhookWorker, Retention] : []),
     ],
