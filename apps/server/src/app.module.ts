@@ -1,4 +1,3 @@
-import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -20,20 +19,20 @@ import { UsersService } from './contacts/users.service';
 import { MIGRATIONS } from './database/data-source';
 import { EventIdPurger } from './dedup/event-id-purger';
 import { Enqueuer } from './delivery/enqueuer';
-import { FANOUT_QUEUE } from './delivery/fanout.constants';
-import { FanoutProcessor } from './delivery/fanout.processor';
-import { fanoutProcessorFor } from './delivery/fanout-worker';
 import { OutcomeRouter } from './delivery/outcome-router';
 import { PluginWorkers } from './delivery/plugin-workers';
-import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
 import { DeliveriesController } from './delivery/redrive/deliveries.controller';
 import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
-import { Sweeper } from './delivery/sweeper';
+import { FanoutProcessor } from './fanout/fanout.processor';
+import { FanoutQueue } from './fanout/fanout-queue';
+import { FanoutStore } from './fanout/fanout-store';
+import { FanoutWorker } from './fanout/fanout-worker';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyPurger } from './idempotency/idempotency-purger';
 import { IdempotencyStore } from './idempotency/idempotency-store';
+import { AcceptPipeline } from './ingest/accept-pipeline';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
 import { NotificationBatchService } from './notifications/notification-batch.service';
@@ -59,10 +58,13 @@ import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
-import { redisOptions } from './redis/connection-options';
 import { RedisModule } from './redis/redis.module';
+import { DueNotifications } from './relay/due-notifications';
+import { OrphanedFanouts } from './relay/orphaned-fanouts';
+import { PendingDeliveries } from './relay/pending-deliveries';
+import { QueueReconciler } from './relay/queue-reconciler';
+import { Relay } from './relay/relay';
 import { CancelController } from './scheduling/cancel.controller';
-import { DueScheduler } from './scheduling/due-scheduler';
 import { NotificationCanceler } from './scheduling/notification-canceler';
 import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { TemplateMetrics } from './templates/template-metrics';
@@ -73,6 +75,44 @@ import { TemplatesService } from './templates/templates.service';
 import { trackingWiring } from './tracking/tracking.wiring';
 import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
 import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
+
+/** The accept pipeline with the real stores and queues behind its ports (unit tests give it fakes). */
+const acceptPipeline: Provider = {
+  provide: AcceptPipeline,
+  inject: [
+    ENV,
+    RecipientLoader,
+    PlanContextService,
+    UserCaps,
+    ClientSmsBudget,
+    NotificationStore,
+    Enqueuer,
+    FanoutQueue,
+    DeliveryMetrics,
+  ],
+  useFactory: (
+    env: Env,
+    recipients: RecipientLoader,
+    contexts: PlanContextService,
+    caps: UserCaps,
+    smsBudget: ClientSmsBudget,
+    store: NotificationStore,
+    enqueuer: Enqueuer,
+    fanouts: FanoutQueue,
+    metrics: DeliveryMetrics,
+  ) =>
+    new AcceptPipeline({
+      recipients,
+      contexts,
+      caps,
+      smsBudget,
+      store,
+      enqueuer,
+      fanouts,
+      metrics,
+      fanoutThreshold: env.CLARION_FANOUT_THRESHOLD,
+    }),
+};
 
 export interface AppModuleOptions {
   env: Env;
@@ -106,6 +146,10 @@ export class AppModule {
       IntegrationsService,
       QueueRegistry,
       Enqueuer,
+      FanoutQueue,
+      NotificationStore,
+      ClientSmsBudget,
+      acceptPipeline,
       QueueReconciler,
       RecipientLoader,
       PlanContextService,
@@ -141,15 +185,6 @@ export class AppModule {
         }),
         RedisModule.forRoot(env),
         TerminusModule,
-        ...(worker
-          ? [
-              BullModule.forRoot({
-                connection: redisOptions(env, { maxRetriesPerRequest: null }),
-                prefix: env.CLARION_QUEUE_PREFIX,
-              }),
-              BullModule.registerQueue({ name: FANOUT_QUEUE }),
-            ]
-          : []),
       ],
       controllers: [
         HealthController,
@@ -176,7 +211,6 @@ export class AppModule {
           ? [
               ApiKeyGuard,
               AdminGuard,
-              NotificationStore,
               NotificationsService,
               NotificationBatchService,
               NotificationReader,
@@ -184,7 +218,6 @@ export class AppModule {
               NotificationCanceler,
               TemplatesService,
               ApiQuota,
-              ClientSmsBudget,
               PreferencesService,
               ...preferenceCentreProviders,
               RedriveService,
@@ -195,9 +228,13 @@ export class AppModule {
         ...(worker
           ? [
               PluginWorkers,
-              Sweeper,
-              { provide: FanoutProcessor, useClass: fanoutProcessorFor(env) },
-              DueScheduler,
+              DueNotifications,
+              PendingDeliveries,
+              OrphanedFanouts,
+              Relay,
+              FanoutStore,
+              FanoutProcessor,
+              FanoutWorker,
               EventIdPurger,
               IdempotencyPurger,
               OutcomeRouter,

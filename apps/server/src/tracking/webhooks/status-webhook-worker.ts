@@ -1,18 +1,13 @@
 import { guardedUndiciAgent, outboundRefusal } from '@clarion/plugin-sdk';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Agent, request } from 'undici';
 import { outboundPolicyOf } from '../../common/outbound-urls';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { WORKER_REDIS } from '../../redis/redis.module';
+import { QueueWorkerHost } from '../../workers/queue-worker-host';
 import { TrackingMetrics } from '../tracking-metrics';
 import { STATUS_WEBHOOK_QUEUE, type StatusWebhookJob } from './status-webhook-dispatcher';
 import { StatusWebhooks } from './status-webhooks.service';
@@ -25,32 +20,31 @@ import { SIGNATURE_HEADER, signStatusWebhook } from './webhook-signature';
  * address the policy refuses fails at once, without retries.
  */
 @Injectable()
-export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger('status-webhooks');
-  private worker: Worker<StatusWebhookJob> | undefined;
+export class StatusWebhookWorker extends QueueWorkerHost<StatusWebhookJob, void> {
   private agent: Agent | undefined;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(WORKER_REDIS) private readonly connection: Redis,
+    @Inject(WORKER_REDIS) connection: Redis,
     private readonly hooks: StatusWebhooks,
     private readonly metrics: TrackingMetrics,
-  ) {}
+  ) {
+    super(
+      { queue: STATUS_WEBHOOK_QUEUE, name: 'status-webhooks', concurrency: 20 },
+      connection,
+      env.CLARION_QUEUE_PREFIX,
+    );
+  }
 
-  onApplicationBootstrap(): void {
+  override onApplicationBootstrap(): void {
     this.agent = guardedUndiciAgent(
       { connections: 20, keepAliveTimeout: 30_000 },
       outboundPolicyOf(this.env),
     );
-    this.worker = new Worker<StatusWebhookJob>(STATUS_WEBHOOK_QUEUE, (job) => this.post(job), {
-      connection: this.connection,
-      prefix: this.env.CLARION_QUEUE_PREFIX,
-      concurrency: 20,
-    });
-    this.worker.on('error', (error) => this.log.warn(`status webhook worker: ${error.message}`));
+    super.onApplicationBootstrap();
   }
 
-  private async post(job: Job<StatusWebhookJob>): Promise<void> {
+  protected async process(job: Job<StatusWebhookJob>): Promise<void> {
     const target = await this.hooks.target(job.data.webhookId);
     if (!target) return;
     const body = JSON.stringify({ ...job.data.event, attempt: job.attemptsMade + 1 });
@@ -86,8 +80,8 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
     this.metrics.webhookDeliveries.inc({ outcome: 'ok' });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+  override async onApplicationShutdown(): Promise<void> {
+    await super.onApplicationShutdown();
     await this.agent?.close();
   }
 }
