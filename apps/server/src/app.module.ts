@@ -20,7 +20,6 @@ import { MIGRATIONS } from './database/data-source';
 import { EventIdPurger } from './dedup/event-id-purger';
 import { Enqueuer } from './delivery/enqueuer';
 import { OutcomeRouter } from './delivery/outcome-router';
-import { PluginWorkers } from './delivery/plugin-workers';
 import { QueueRegistry } from './delivery/queue-registry';
 import { DeliveriesController } from './delivery/redrive/deliveries.controller';
 import { RedriveService } from './delivery/redrive/redrive.service';
@@ -75,6 +74,7 @@ import { TemplatesService } from './templates/templates.service';
 import { trackingWiring } from './tracking/tracking.wiring';
 import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
 import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
+import { PluginWorkers } from './workers/plugin-workers';
 
 /** The accept pipeline with the real stores and queues behind its ports (unit tests give it fakes). */
 const acceptPipeline: Provider = {

@@ -12,8 +12,8 @@ export type RedisSettings = Pick<
 /**
  * ioredis options for the configured Redis: the node of REDIS_URL, or the master the Sentinels
  * name. Every connection the server makes (its own clients and BullMQ's) is built from these, so
- * each follows a failover the same way. Plain options rather than a client, for libraries that
- * take options (@nestjs/bullmq).
+ * each follows a failover the same way. Plain options rather than a client, so each caller adds
+ * its own overrides (BullMQ workers need maxRetriesPerRequest null).
  */
 export function redisOptions(settings: RedisSettings, overrides: ConnectionOptions = {}): ConnectionOptions {
   const u = new URL(settings.REDIS_URL);

@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobLockSettings } from '../delivery/worker-settings';
+import type { JobLockSettings } from './worker-settings';
 
 /** How an internal queue is worked: its name, jobs at once, and (optionally) the delivery workers' job lock. */
 export interface QueueWorkerSettings {
