@@ -150,7 +150,6 @@ export class AppModule {
       NotificationStore,
       ClientSmsBudget,
       acceptPipeline,
-      QueueReconciler,
       RecipientLoader,
       PlanContextService,
       StatusWriter,
@@ -229,6 +228,7 @@ export class AppModule {
           ? [
               PluginWorkers,
               DueNotifications,
+              QueueReconciler,
               PendingDeliveries,
               OrphanedFanouts,
               Relay,

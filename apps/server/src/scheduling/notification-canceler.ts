@@ -7,7 +7,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
 import { QueueRegistry } from '../delivery/queue-registry';
-import { FANOUT_QUEUE } from '../fanout/fanout.constants';
+import { FanoutQueue } from '../fanout/fanout-queue';
 import { DeliveryMetrics } from '../ops/delivery-metrics';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { SchedulingMetrics } from './scheduling-metrics';
@@ -41,6 +41,7 @@ export class NotificationCanceler {
     @Inject(PRODUCER_REDIS) redis: Redis,
     private readonly db: DataSource,
     private readonly queues: QueueRegistry,
+    private readonly fanouts: FanoutQueue,
     private readonly metrics: DeliveryMetrics,
     private readonly scheduling: SchedulingMetrics,
   ) {
@@ -130,9 +131,7 @@ export class NotificationCanceler {
     notificationId: string,
     deliveries: { id: string; plugin: string | null }[],
   ): Promise<void> {
-    const removals: (() => Promise<unknown>)[] = [
-      () => this.queues.named(FANOUT_QUEUE).remove(notificationId),
-    ];
+    const removals: (() => Promise<unknown>)[] = [() => this.fanouts.remove(notificationId)];
     for (const d of deliveries)
       if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
     let failed = 0;
