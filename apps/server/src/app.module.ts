@@ -150,6 +150,8 @@ export class AppModule {
       NotificationStore,
       ClientSmsBudget,
       acceptPipeline,
+      // In every role: a reconcile pass can be run by hand in any process (its test uses an API-only one).
+      QueueReconciler,
       RecipientLoader,
       PlanContextService,
       StatusWriter,
@@ -228,7 +230,6 @@ export class AppModule {
           ? [
               PluginWorkers,
               DueNotifications,
-              QueueReconciler,
               PendingDeliveries,
               OrphanedFanouts,
               Relay,
