@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
+import { delayUntil } from '../common/delay-until';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
-import { delayUntil } from '../delivery/enqueuer';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { assertVerifiedSender } from '../notifications/verified-sender';
 import { planOrSuppress } from '../templates/plan-or-suppress';

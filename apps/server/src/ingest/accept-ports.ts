@@ -1,7 +1,6 @@
-import type { Priority } from '@clarion/plugin-sdk';
+import type { DeliveryJob, Priority } from '@clarion/plugin-sdk';
 import type { AppRecord } from '../apps/apps.service';
 import type { Recipient } from '../contacts/recipient';
-import type { EnqueueItem } from '../delivery/enqueuer';
 import type { NotificationRequest } from '../notifications/notification-request';
 import type { DeliveryPlan } from './delivery-plan';
 import type { NotificationRecord, StoreResult } from './notification-store';
@@ -42,9 +41,15 @@ export interface NotificationWriter {
   save(record: NotificationRecord): Promise<StoreResult>;
 }
 
+/** A delivery job and how long it waits before it may run (a send time, a hold). */
+export interface JobToQueue {
+  job: DeliveryJob;
+  delayMs: number;
+}
+
 /** Puts delivery jobs on their queues; resolves false per job Redis refused, never rejects. */
 export interface EnqueuePort {
-  enqueue(items: EnqueueItem[]): Promise<boolean[]>;
+  enqueue(items: JobToQueue[]): Promise<boolean[]>;
 }
 
 /** Adds the fan-out job of a notification stored as `fanout`; rejects when Redis is away. */

@@ -1,6 +1,6 @@
+import { delayUntil } from '../common/delay-until';
 import type { Recipient } from '../contacts/recipient';
-import { delayUntil, type EnqueueItem } from '../delivery/enqueuer';
-import type { AcceptMetrics } from './accept-ports';
+import type { AcceptMetrics, JobToQueue } from './accept-ports';
 import type { DeliveryPlan } from './delivery-plan';
 import type { PlanContext } from './planner';
 
@@ -43,8 +43,8 @@ export function countPlans(metrics: AcceptMetrics, plans: DeliveryPlan[], stored
 }
 
 /** Queue jobs of the stored plans that have one, due at the later of `delayMs` and their own hold. */
-export function jobsOf(plans: DeliveryPlan[], delayMs: number, stored?: Set<string>): EnqueueItem[] {
-  const items: EnqueueItem[] = [];
+export function jobsOf(plans: DeliveryPlan[], delayMs: number, stored?: Set<string>): JobToQueue[] {
+  const items: JobToQueue[] = [];
   for (const p of plans)
     if (p.job && (!stored || stored.has(p.id)))
       items.push({ job: p.job, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)) });

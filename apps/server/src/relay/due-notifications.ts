@@ -1,8 +1,9 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { delayUntil } from '../common/delay-until';
 import { rows } from '../database/rows';
-import { delayUntil, Enqueuer } from '../delivery/enqueuer';
+import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
 const BATCH = 500;

@@ -1,7 +1,8 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { delayUntil, Enqueuer } from '../delivery/enqueuer';
+import { delayUntil } from '../common/delay-until';
+import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
 /**
