@@ -9,7 +9,7 @@ import type { PlanContext } from './planner';
 /** Gives back what a step took (cap slots, SMS budget) when the notification ends up stored nowhere. */
 export type Undo = () => Promise<void>;
 
-/** Recipients by the app's user id (unknown ids absent), and a topic's subscribers page by page. */
+/** Recipients by the app's user id; unknown ids are absent from the map. */
 export interface RecipientsPort {
   load(appId: string, userIds: string[]): Promise<Map<string, Recipient>>;
 }
