@@ -1,9 +1,7 @@
-import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { Cluster } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
 import { AdminController } from './apps/admin.controller';
@@ -23,19 +21,18 @@ import { EventIdPurger } from './dedup/event-id-purger';
 import { StepMetrics } from './deliveries/step-metrics';
 import { StepRecorded } from './deliveries/step-recorded';
 import { Enqueuer } from './delivery/enqueuer';
-import { FANOUT_QUEUE } from './delivery/fanout.constants';
-import { FanoutProcessor } from './delivery/fanout.processor';
-import { fanoutProcessorFor } from './delivery/fanout-worker';
 import { OutcomeRouter } from './delivery/outcome-router';
-import { PluginWorkers } from './delivery/plugin-workers';
-import { QueueReconciler } from './delivery/queue-reconciler';
 import { QueueRegistry } from './delivery/queue-registry';
 import { DeliveriesController } from './delivery/redrive/deliveries.controller';
 import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
-import { Sweeper } from './delivery/sweeper';
+import { FanoutProcessor } from './fanout/fanout.processor';
+import { FanoutQueue } from './fanout/fanout-queue';
+import { FanoutRepository } from './fanout/fanout-repository';
+import { FanoutWorker } from './fanout/fanout-worker';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyPurger } from './idempotency/idempotency-purger';
+import { AcceptPipeline } from './ingest/accept-pipeline';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
 import { NotificationBatchService } from './notifications/notification-batch.service';
@@ -61,13 +58,14 @@ import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { UserCaps } from './ratelimits/user-caps';
-import { isCluster } from './redis/client';
-import { redisOptions } from './redis/connection-options';
-import { KeyLayout } from './redis/key-layout';
-import { RedisModule, WORKER_REDIS } from './redis/redis.module';
+import { RedisModule } from './redis/redis.module';
+import { DueNotifications } from './relay/due-notifications';
+import { OrphanedFanouts } from './relay/orphaned-fanouts';
+import { PendingDeliveries } from './relay/pending-deliveries';
+import { QueueReconciler } from './relay/queue-reconciler';
+import { Relay } from './relay/relay';
 import { repositories } from './repositories';
 import { CancelController } from './scheduling/cancel.controller';
-import { DueScheduler } from './scheduling/due-scheduler';
 import { NotificationCanceler } from './scheduling/notification-canceler';
 import { SchedulingMetrics } from './scheduling/scheduling-metrics';
 import { TemplateMetrics } from './templates/template-metrics';
@@ -77,6 +75,45 @@ import { TemplatesService } from './templates/templates.service';
 import { trackingWiring } from './tracking/tracking.wiring';
 import { UnsubscribeController } from './unsubscribe/unsubscribe.controller';
 import { unsubscribeProviders } from './unsubscribe/unsubscribe.providers';
+import { PluginWorkers } from './workers/plugin-workers';
+
+/** The accept pipeline with the real stores and queues behind its ports (unit tests give it fakes). */
+const acceptPipeline: Provider = {
+  provide: AcceptPipeline,
+  inject: [
+    ENV,
+    RecipientLoader,
+    PlanContextService,
+    UserCaps,
+    ClientSmsBudget,
+    NotificationStore,
+    Enqueuer,
+    FanoutQueue,
+    DeliveryMetrics,
+  ],
+  useFactory: (
+    env: Env,
+    recipients: RecipientLoader,
+    contexts: PlanContextService,
+    caps: UserCaps,
+    smsBudget: ClientSmsBudget,
+    store: NotificationStore,
+    enqueuer: Enqueuer,
+    fanouts: FanoutQueue,
+    metrics: DeliveryMetrics,
+  ) =>
+    new AcceptPipeline({
+      recipients,
+      contexts,
+      caps,
+      smsBudget,
+      store,
+      enqueuer,
+      fanouts,
+      metrics,
+      fanoutThreshold: env.CLARION_FANOUT_THRESHOLD,
+    }),
+};
 
 export interface AppModuleOptions {
   env: Env;
@@ -111,6 +148,11 @@ export class AppModule {
       IntegrationsService,
       QueueRegistry,
       Enqueuer,
+      FanoutQueue,
+      NotificationStore,
+      ClientSmsBudget,
+      acceptPipeline,
+      // In every role: a reconcile pass can be run by hand in any process (its test uses an API-only one).
       QueueReconciler,
       RecipientLoader,
       PlanContextService,
@@ -148,22 +190,6 @@ export class AppModule {
         }),
         RedisModule.forRoot(env),
         TerminusModule,
-        ...(worker
-          ? [
-              isCluster(env)
-                ? // ioredis takes a cluster as a client, not options: the worker connection, which
-                  // BullMQ duplicates for its blocking reads.
-                  BullModule.forRootAsync({
-                    inject: [WORKER_REDIS],
-                    useFactory: (connection: Cluster) => ({ connection }),
-                  })
-                : BullModule.forRoot({ connection: redisOptions(env, { maxRetriesPerRequest: null }) }),
-              BullModule.registerQueue({
-                name: FANOUT_QUEUE,
-                prefix: new KeyLayout(env).queue(FANOUT_QUEUE),
-              }),
-            ]
-          : []),
       ],
       controllers: [
         HealthController,
@@ -190,7 +216,6 @@ export class AppModule {
           ? [
               ApiKeyGuard,
               AdminGuard,
-              NotificationStore,
               NotificationsService,
               NotificationBatchService,
               NotificationReader,
@@ -198,7 +223,6 @@ export class AppModule {
               NotificationCanceler,
               TemplatesService,
               ApiQuota,
-              ClientSmsBudget,
               PreferencesService,
               ...preferenceCentreProviders,
               RedriveService,
@@ -208,9 +232,13 @@ export class AppModule {
         ...(worker
           ? [
               PluginWorkers,
-              Sweeper,
-              { provide: FanoutProcessor, useClass: fanoutProcessorFor(env) },
-              DueScheduler,
+              DueNotifications,
+              PendingDeliveries,
+              OrphanedFanouts,
+              Relay,
+              FanoutRepository,
+              FanoutProcessor,
+              FanoutWorker,
               EventIdPurger,
               IdempotencyPurger,
               OutcomeRouter,

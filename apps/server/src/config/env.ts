@@ -116,14 +116,15 @@ export const envSchema = z.object({
   /** How often expired eventId claims are deleted, and how many rows per DELETE. */
   CLARION_DEDUP_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(600_000),
   CLARION_DEDUP_PURGE_BATCH: z.coerce.number().int().positive().max(100_000).default(5000),
-  /** How often due scheduled notifications are moved on (and their jobs re-added if Redis lost them). */
+  /** How often the relay moves due scheduled notifications on (and re-adds their jobs if Redis lost them): relay/relay-settings.ts. */
   CLARION_SCHEDULE_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
   /** A fan-out waits while a plugin queue it feeds holds more jobs than this (0: never waits). */
   CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
   /**
-   * How often the sweeper runs, and how old a `pending` delivery must be for it: deliveries accepted
-   * while Redis was down are enqueued at most interval + after (15 s) after they were accepted.
+   * How often the relay looks for work left behind (deliveries left `pending`, `queued` ones whose job
+   * Redis lost, fan-outs without a job), and how old it must be: deliveries accepted while Redis was
+   * down are enqueued at most interval + after (15 s) after they were accepted. See relay/relay-settings.ts.
    */
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(10_000),

@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { ping } from '../database/ping';
-import { PluginWorkers } from '../delivery/plugin-workers';
 import { PRODUCER_REDIS } from '../redis/redis.module';
+import { PluginWorkers } from '../workers/plugin-workers';
 import { ShutdownState } from './shutdown-state';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>

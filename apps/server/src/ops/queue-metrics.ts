@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../config/tokens';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
+import { FANOUT_QUEUE } from '../fanout/fanout.constants';
 import { PluginRegistry } from '../plugins/plugin-registry';
 
 const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;

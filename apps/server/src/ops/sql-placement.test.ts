@@ -30,11 +30,6 @@ const NOT_MOVED_YET = new Set([
   // Benchmarks seeding deliveries and the rollup in bulk.
   'tracking/stats-bench.ts',
   'tracking/stats-write-bench.ts',
-  // The pipeline and the recovery loops the relay replaces.
-  'delivery/fanout.processor.ts',
-  'delivery/queue-reconciler.ts',
-  'delivery/sweeper.ts',
-  'scheduling/due-scheduler.ts',
 ]);
 
 function sourceFiles(dir: string): string[] {

@@ -1,6 +1,6 @@
 import { Controller, Get, Optional, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '../auth/admin.guard';
-import { PluginWorkers } from '../delivery/plugin-workers';
+import { PluginWorkers } from '../workers/plugin-workers';
 import { listPlugins } from './plugin-listing';
 import { PluginRegistry } from './plugin-registry';
 

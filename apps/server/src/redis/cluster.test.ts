@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { pluginQueueName } from '@clarion/plugin-sdk';
 import { waitFor } from '@clarion/testkit';
 import { Cluster } from 'ioredis';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
+import { FANOUT_QUEUE } from '../fanout/fanout.constants';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { OwnCluster } from '../testing/own-cluster';

@@ -8,8 +8,8 @@ import { ENV } from '../config/tokens';
 import { rows } from '../database/rows';
 import { cancelableDeliveries, cancelUnsent } from '../deliveries/delivery-store';
 import { StepRecorded } from '../deliveries/step-recorded';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { QueueRegistry } from '../delivery/queue-registry';
+import { FanoutQueue } from '../fanout/fanout-queue';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -43,6 +43,7 @@ export class NotificationCanceler {
     private readonly db: DataSource,
     private readonly queues: QueueRegistry,
     private readonly steps: StepRecorded,
+    private readonly fanouts: FanoutQueue,
     private readonly scheduling: SchedulingMetrics,
     plugins: PluginRegistry,
   ) {
@@ -156,9 +157,7 @@ export class NotificationCanceler {
     notificationId: string,
     deliveries: { id: string; plugin: string | null }[],
   ): Promise<void> {
-    const removals: (() => Promise<unknown>)[] = [
-      () => this.queues.named(FANOUT_QUEUE).remove(notificationId),
-    ];
+    const removals: (() => Promise<unknown>)[] = [() => this.fanouts.remove(notificationId)];
     for (const d of deliveries)
       if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
     let failed = 0;

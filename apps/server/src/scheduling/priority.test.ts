@@ -5,7 +5,7 @@ import { testRedis, waitFor } from '@clarion/testkit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import { loadEnv } from '../config/env';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
+import { FANOUT_QUEUE } from '../fanout/fanout.constants';
 import { startServer } from '../server';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';

@@ -74,7 +74,7 @@ class PrivateRedis {
 
 /**
  * Scheduled deliveries sit in Redis as delayed BullMQ jobs. With Redis persistence (production:
- * AOF) they survive a restart; without it the DueScheduler re-adds them from PostgreSQL when due.
+ * AOF) they survive a restart; without it the relay re-adds them from PostgreSQL when due.
  */
 for (const persistent of [true, false]) {
   describe(`a scheduled notification across a Redis restart (${persistent ? 'AOF persistence' : 'no persistence: data lost'})`, () => {

@@ -5,7 +5,7 @@ import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
+import { FANOUT_QUEUE } from '../fanout/fanout.constants';
 import { countRows, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 

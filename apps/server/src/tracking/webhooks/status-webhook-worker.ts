@@ -1,19 +1,14 @@
 import type { RedisConnection } from '@clarion/plugin-sdk';
 import { guardedUndiciAgent, outboundRefusal } from '@clarion/plugin-sdk';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { type Agent, request } from 'undici';
 import { outboundPolicyOf } from '../../common/outbound-urls';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { KeyLayout } from '../../redis/key-layout';
 import { WORKER_REDIS } from '../../redis/redis.module';
+import { QueueWorkerHost } from '../../workers/queue-worker-host';
 import { TrackingMetrics } from '../tracking-metrics';
 import { STATUS_WEBHOOK_QUEUE, type StatusWebhookJob } from './status-webhook-dispatcher';
 import { StatusWebhooks } from './status-webhooks.service';
@@ -26,32 +21,31 @@ import { SIGNATURE_HEADER, signStatusWebhook } from './webhook-signature';
  * address the policy refuses fails at once, without retries.
  */
 @Injectable()
-export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log = new Logger('status-webhooks');
-  private worker: Worker<StatusWebhookJob> | undefined;
+export class StatusWebhookWorker extends QueueWorkerHost<StatusWebhookJob, void> {
   private agent: Agent | undefined;
 
   constructor(
     @Inject(ENV) private readonly env: Env,
-    @Inject(WORKER_REDIS) private readonly connection: RedisConnection,
+    @Inject(WORKER_REDIS) connection: RedisConnection,
     private readonly hooks: StatusWebhooks,
     private readonly metrics: TrackingMetrics,
-  ) {}
+  ) {
+    super(
+      { queue: STATUS_WEBHOOK_QUEUE, name: 'status-webhooks', concurrency: 20 },
+      connection,
+      new KeyLayout(env).queue(STATUS_WEBHOOK_QUEUE),
+    );
+  }
 
-  onApplicationBootstrap(): void {
+  override onApplicationBootstrap(): void {
     this.agent = guardedUndiciAgent(
       { connections: 20, keepAliveTimeout: 30_000 },
       outboundPolicyOf(this.env),
     );
-    this.worker = new Worker<StatusWebhookJob>(STATUS_WEBHOOK_QUEUE, (job) => this.post(job), {
-      connection: this.connection,
-      prefix: new KeyLayout(this.env).queue(STATUS_WEBHOOK_QUEUE),
-      concurrency: 20,
-    });
-    this.worker.on('error', (error) => this.log.warn(`status webhook worker: ${error.message}`));
+    super.onApplicationBootstrap();
   }
 
-  private async post(job: Job<StatusWebhookJob>): Promise<void> {
+  protected async process(job: Job<StatusWebhookJob>): Promise<void> {
     const target = await this.hooks.target(job.data.webhookId);
     if (!target) return;
     const body = JSON.stringify({ ...job.data.event, attempt: job.attemptsMade + 1 });
@@ -87,8 +81,8 @@ export class StatusWebhookWorker implements OnApplicationBootstrap, OnApplicatio
     this.metrics.webhookDeliveries.inc({ outcome: 'ok' });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+  override async onApplicationShutdown(): Promise<void> {
+    await super.onApplicationShutdown();
     await this.agent?.close();
   }
 }

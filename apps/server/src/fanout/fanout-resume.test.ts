@@ -5,6 +5,7 @@ import type { Job } from 'bullmq';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { FanoutProcessor } from './fanout.processor';
+import { FanoutWorker } from './fanout-worker';
 
 const HOUR = 3600;
 
@@ -48,7 +49,7 @@ describe('fan-out resumed over a chunk it had written', () => {
   };
 
   test("a killed worker's fan-out is recovered on the delivery jobs' lock (CLARION_JOB_LOCK_MS), not BullMQ's 30 s", () => {
-    const { opts } = h.app!.get(FanoutProcessor).worker;
+    const { opts } = h.app!.get(FanoutWorker).worker!;
     assert.equal(opts.lockDuration, h.env.CLARION_JOB_LOCK_MS);
     assert.equal(opts.lockDuration, 10_000);
     assert.equal(opts.stalledInterval, 2500);

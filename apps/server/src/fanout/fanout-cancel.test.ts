@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
-import { FANOUT_QUEUE } from '../delivery/fanout.constants';
 import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { FANOUT_QUEUE } from './fanout.constants';
 
 const AUDIENCE = 2500; // three fan-out chunks of 1,000
 

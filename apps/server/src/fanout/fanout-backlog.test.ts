@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@clarion/testkit';
+import { QueueRegistry } from '../delivery/queue-registry';
 import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 import { FANOUT_CHUNK } from './fanout.constants';
-import { QueueRegistry } from './queue-registry';
 
 const USERS = 5000;
 const MAX_BACKLOG = 1500;

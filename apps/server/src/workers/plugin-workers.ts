@@ -12,12 +12,12 @@ import { IntegrationsService } from '../apps/integrations.service';
 import { outboundPolicyOf } from '../common/outbound-urls';
 import type { Env } from '../config/env';
 import { ENV, METRICS_REGISTRY } from '../config/tokens';
+import { OutcomeRouter } from '../delivery/outcome-router';
+import { StatusWriter } from '../delivery/status-writer';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
 import { KeyLayout } from '../redis/key-layout';
 import { WORKER_REDIS } from '../redis/redis.module';
-import { OutcomeRouter } from './outcome-router';
-import { StatusWriter } from './status-writer';
 import { circuitSettings, jobLockSettings, workerProcessor } from './worker-settings';
 
 /** Worker role: one BullMQ worker per plugin this process runs (CLARION_WORKER_PLUGINS, default all). */

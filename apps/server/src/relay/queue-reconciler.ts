@@ -1,10 +1,12 @@
 import type { DeliveryJob, RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { delayUntil } from '../common/delay-until';
 import { preparedQuery } from '../database/prepared';
+import { Enqueuer } from '../delivery/enqueuer';
+import { QueueRegistry } from '../delivery/queue-registry';
 import { PRODUCER_REDIS } from '../redis/redis.module';
-import { delayUntil, Enqueuer } from './enqueuer';
-import { QueueRegistry } from './queue-registry';
+import type { RelaySource } from './relay-source';
 
 const PAGE = 5000;
 /**
@@ -37,7 +39,8 @@ const QUEUED_PAGE_SQL = `
  * new run records an outcome.
  */
 @Injectable()
-export class QueueReconciler {
+export class QueueReconciler implements RelaySource {
+  readonly name = 'queued deliveries lost from Redis';
   private readonly log = new Logger('reconciler');
   /** Where the next pass starts (ids are UUIDv7: new deliveries sort last). */
   private cursor = FIRST_ID;
@@ -48,6 +51,10 @@ export class QueueReconciler {
     private readonly enqueuer: Enqueuer,
     private readonly queues: QueueRegistry,
   ) {}
+
+  run(graceMs: number): Promise<number> {
+    return this.reconcile(graceMs);
+  }
 
   /**
    * Checks up to ROWS_PER_PASS queued deliveries older than `graceMs`, re-adding those whose job

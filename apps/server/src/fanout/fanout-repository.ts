@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { uuidv7Floor } from '../common/ids';
+import type { Recipient } from '../contacts/recipient';
+import { insertDeliveries } from '../deliveries/delivery-store';
+import type { DeliveryPlan } from '../ingest/delivery-plan';
+import type { NotificationRequest } from '../notifications/notification-request';
+
+export interface FanoutNotification {
+  request: NotificationRequest;
+  status: string;
+  created_at: Date;
+  template_version: number | null;
+}
+
+/** What fan-out reads and writes in PostgreSQL: the notification, which users have rows, each chunk. */
+@Injectable()
+export class FanoutRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async notification(notificationId: string, appId: string): Promise<FanoutNotification | undefined> {
+    const [row]: FanoutNotification[] = await this.db.query(
+      'SELECT request, status, created_at, template_version FROM notifications WHERE id = $1 AND app_id = $2',
+      [notificationId, appId],
+    );
+    return row;
+  }
+
+  /** Still `fanout`: not canceled, not finished by another run. */
+  async stillFanningOut(notificationId: string): Promise<boolean> {
+    const [now]: { status: string }[] = await this.db.query(
+      'SELECT status FROM notifications WHERE id = $1',
+      [notificationId],
+    );
+    return now?.status === 'fanout';
+  }
+
+  /**
+   * The chunk's users without a delivery of this notification yet. A chunk is read again after a
+   * crash between its write and its saved cursor (a deploy that outlasts the grace period), and a
+   * list may name a user twice: planning such a user again took their caps a second time and
+   * repeated their suppressed rows (a row without a contact has no unique index to stop it). Read
+   * by user and id range (deliveries_user_id_desc), so the cost does not grow with the campaign.
+   */
+  async notPlannedYet(notificationId: string, createdAt: Date, chunk: Recipient[]): Promise<Recipient[]> {
+    const planned: { user_id: string }[] = await this.db.query(
+      `SELECT DISTINCT user_id FROM deliveries
+        WHERE user_id = ANY($1::uuid[]) AND id >= $2::uuid AND notification_id = $3`,
+      [
+        chunk.map((r) => r.userId),
+        // Delivery ids are made after the notification: a floor an hour earlier allows for clock skew.
+        uuidv7Floor(new Date(createdAt.getTime() - 3_600_000)),
+        notificationId,
+      ],
+    );
+    if (planned.length === 0) return chunk;
+    const skip = new Set(planned.map((p) => p.user_id));
+    return chunk.filter((r) => !skip.has(r.userId));
+  }
+
+  /**
+   * The chunk's rows and its recipient count in one transaction: a chunk read again counts its
+   * users once. Returns the ids of the rows inserted.
+   */
+  writeChunk(
+    notificationId: string,
+    appId: string,
+    plans: DeliveryPlan[],
+    recipients: number,
+  ): Promise<Set<string>> {
+    return this.db.transaction(async (tx) => {
+      const ids = await insertDeliveries(
+        tx,
+        plans.map((plan) => ({ plan, notificationId, appId })),
+      );
+      await tx.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [
+        notificationId,
+        recipients,
+      ]);
+      return ids;
+    });
+  }
+
+  async finish(notificationId: string): Promise<void> {
+    await this.db.query(`UPDATE notifications SET status = 'accepted' WHERE id = $1 AND status = 'fanout'`, [
+      notificationId,
+    ]);
+  }
+}

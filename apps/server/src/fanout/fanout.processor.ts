@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
+import { AppsService } from '../apps/apps.service';
+import type { Env } from '../config/env';
+import { ENV } from '../config/tokens';
+import type { Recipient } from '../contacts/recipient';
+import { RecipientLoader } from '../contacts/recipient-loader';
+import { QueueRegistry } from '../delivery/queue-registry';
+import { AcceptPipeline } from '../ingest/accept-pipeline';
+import { PlanContextService } from '../ingest/plan-context.service';
+import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { FANOUT_CHUNK } from './fanout.constants';
+import type { FanoutJobData } from './fanout-job';
+import { FanoutRepository } from './fanout-repository';
+
+/** How long a fan-out waits before it looks at a full queue again. */
+const FANOUT_BACKLOG_WAIT_MS = 2000;
+
+/**
+ * Expands a large audience in chunks: each chunk goes through the accept pipeline (its deliveries
+ * inserted idempotently: a retried chunk inserts nothing twice, then enqueued), then the cursor is
+ * saved on the job so a killed worker resumes where it stopped. While a plugin queue it feeds
+ * holds more than CLARION_FANOUT_MAX_BACKLOG jobs, it steps aside (delayed, cursor kept): a
+ * campaign sent faster than a provider takes it then waits as rows not yet written, not as
+ * rendered jobs in Redis. Run by FanoutWorker (fanout-worker.ts).
+ */
+@Injectable()
+export class FanoutProcessor {
+  private readonly log = new Logger('fanout');
+
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    private readonly store: FanoutRepository,
+    private readonly apps: AppsService,
+    private readonly recipients: RecipientLoader,
+    private readonly contexts: PlanContextService,
+    private readonly pipeline: AcceptPipeline,
+    private readonly metrics: DeliveryMetrics,
+    private readonly queues: QueueRegistry,
+  ) {}
+
+  /**
+   * The first queue among `plugins` holding more than the allowed backlog, with its count. Only
+   * jobs ready to run count: delayed ones (quiet hours, deferring caps, send times, retry backoff)
+   * wait for a time, not for the provider, and a night of quiet hours must not stall a campaign.
+   */
+  private async fullQueue(plugins: string[]): Promise<{ plugin: string; jobs: number } | undefined> {
+    const limit = this.env.CLARION_FANOUT_MAX_BACKLOG;
+    if (limit === 0) return undefined;
+    for (const plugin of plugins) {
+      const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized');
+      const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (jobs > limit) return { plugin, jobs };
+    }
+    return undefined;
+  }
+
+  async process(job: Job<FanoutJobData>, token?: string): Promise<number> {
+    const { notificationId, appId } = job.data;
+    const row = await this.store.notification(notificationId, appId);
+    const app = await this.apps.get(appId);
+    if (!row || !app || row.status !== 'fanout') return 0;
+    const request = row.request;
+    const ctx = await this.contexts.build(
+      app,
+      notificationId,
+      request,
+      row.created_at,
+      row.template_version ?? undefined,
+    );
+    let cursor = job.data.cursor ?? null;
+    const feeds = new Set(job.data.feeds ?? []);
+    let total = 0;
+    for (;;) {
+      // Canceled meanwhile: stop expanding (deliveries already queued are stopped by the cancel mark).
+      if (!(await this.store.stillFanningOut(notificationId))) break;
+      const full = await this.fullQueue([...feeds]);
+      if (full) {
+        this.metrics.fanoutWaits.inc({ plugin: full.plugin });
+        this.log.debug(
+          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
+        );
+        await job.moveToDelayed(Date.now() + FANOUT_BACKLOG_WAIT_MS, token);
+        throw new DelayedError(); // BullMQ: not a failure, no attempt spent; the job runs again from its cursor
+      }
+      let chunk: Recipient[];
+      if (request.to.topic !== undefined) {
+        chunk = await this.recipients.topicPage(
+          appId,
+          request.to.topic,
+          typeof cursor === 'string' ? cursor : null,
+          FANOUT_CHUNK,
+        );
+        cursor = chunk.at(-1)?.userId ?? cursor;
+      } else {
+        const ids = request.to.userIds ?? [];
+        const start = typeof cursor === 'number' ? cursor : 0;
+        const slice = ids.slice(start, start + FANOUT_CHUNK);
+        if (slice.length === 0) break;
+        const found = await this.recipients.load(appId, [...new Set(slice)]);
+        chunk = [...found.values()];
+        cursor = start + slice.length;
+      }
+      if (chunk.length === 0) {
+        if (request.to.topic !== undefined) break;
+        continue; // a slice of unknown ids: move on
+      }
+      const fresh = await this.store.notPlannedYet(notificationId, row.created_at, chunk);
+      const plans = await this.pipeline.acceptChunk(ctx, fresh, (p) =>
+        this.store.writeChunk(notificationId, appId, p, fresh.length),
+      );
+      total += fresh.length;
+      for (const p of plans) if (p.job) feeds.add(p.job.plugin);
+      await job.updateData({ ...job.data, ...(cursor !== null ? { cursor } : {}), feeds: [...feeds] });
+    }
+    await this.store.finish(notificationId);
+    this.log.log(`notification ${notificationId}: fanned out to ${total} recipients`);
+    return total;
+  }
+}

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import type { AppRecord } from '../apps/apps.service';
+import { ApiError } from '../common/api-error';
+import { delayUntil } from '../common/delay-until';
+import { newId } from '../common/ids';
+import type { Recipient } from '../contacts/recipient';
+import type { NotificationRequest } from '../notifications/notification-request';
+import { assertVerifiedSender } from '../notifications/verified-sender';
+import { planOrSuppress } from '../templates/plan-or-suppress';
+import type {
+  AcceptMetrics,
+  CapsPort,
+  EnqueuePort,
+  FanoutStarter,
+  NotificationWriter,
+  PlanContextPort,
+  RecipientsPort,
+  SmsBudgetPort,
+  Undo,
+} from './accept-ports';
+import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
+import type { DeliveryPlan } from './delivery-plan';
+import type { StoreResult } from './notification-store';
+import { checkBeforeFanout, type PlanContext, planRecipient } from './planner';
+
+export interface AcceptResult {
+  status: 202 | 200;
+  body: { id: string; status: string; duplicate?: boolean; deliveries?: number; suppressed?: number };
+}
+
+/** What the pipeline reads and writes through; Nest wires the real ones, unit tests in-memory fakes. */
+export interface AcceptPorts {
+  recipients: RecipientsPort;
+  contexts: PlanContextPort;
+  caps: CapsPort;
+  smsBudget: SmsBudgetPort;
+  store: NotificationWriter;
+  enqueuer: EnqueuePort;
+  fanouts: FanoutStarter;
+  metrics: AcceptMetrics;
+  /** More users than this in one request (or any topic) are expanded by a fan-out job. */
+  fanoutThreshold: number;
+}
+
+/** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice). */
+export type ChunkWriter = (plans: DeliveryPlan[]) => Promise<Set<string>>;
+
+const nothing: Undo = async () => undefined;
+
+/**
+ * Accepting a notification, in one place: load recipients → plan → caps → write → count →
+ * enqueue. The request path (single and batch route) runs it whole; fan-out runs the same steps
+ * from planning on, chunk by chunk, after the 202.
+ */
+export class AcceptPipeline {
+  constructor(private readonly ports: AcceptPorts) {}
+
+  /** `clientSent`: sent with a client key (links untracked, SMS budgeted, no other request's id answered). */
+  async accept(app: AppRecord, request: NotificationRequest, clientSent = false): Promise<AcceptResult> {
+    const { contexts, recipients, caps, store, metrics } = this.ports;
+    const id = newId();
+    const acceptedAt = new Date();
+    // Only a repeated eventId is compared with its first body; without one there is nothing to hash.
+    const bodyHash =
+      request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
+    const ctx = await contexts.build(app, id, request, acceptedAt, undefined, clientSent);
+    assertVerifiedSender(app.settings, [ctx.contents, ...Object.values(ctx.template?.locales ?? {})]);
+    const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
+    const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
+    const fanout = request.to.topic !== undefined || userIds.length > this.ports.fanoutThreshold;
+    if (fanout) checkBeforeFanout(ctx); // users are planned later: refuse what the request itself gets wrong now
+
+    // Unknown users are reported in the response but not stored as deliveries (no user row to point at).
+    const { plans, unknown } = fanout
+      ? { plans: [], unknown: 0 }
+      : planNamedUsers(ctx, userIds, await recipients.load(app.id, [...new Set(userIds)]), planRecipient);
+    const undoCaps = await caps.apply(ctx, plans);
+    const undoBudget = await this.takeSmsBudget(app, request, plans, clientSent).catch(async (error) => {
+      await undoCaps().catch(() => undefined);
+      throw error;
+    });
+    const undo = async () => {
+      await undoCaps().catch(() => undefined);
+      await undoBudget().catch(() => undefined);
+    };
+
+    let result: StoreResult;
+    try {
+      result = await store.save({
+        id,
+        appId: app.id,
+        eventId: request.eventId ?? null,
+        bodyHash,
+        status: fanout ? 'fanout' : scheduled ? 'scheduled' : 'accepted',
+        category: request.category ?? null,
+        priority: request.priority,
+        request,
+        sendAt: request.sendAt ?? null,
+        expiresAt: ctx.expiresAt ?? null,
+        recipients: fanout ? 0 : new Set(userIds).size - unknown,
+        plans,
+        templateKey: ctx.template?.key ?? null,
+        templateVersion: ctx.template?.version ?? null,
+      });
+    } catch (error) {
+      await undo();
+      throw error;
+    }
+    if (result.outcome === 'duplicate') {
+      await undo(); // a repeat sends nothing, so it uses no cap
+      metrics.deduplicated.inc();
+      if (result.bodyHash !== bodyHash) {
+        throw new ApiError(
+          409,
+          'event_id_conflict',
+          'this eventId was already used with a different body',
+          // A client's eventIds are its user's own, but a client key still learns no notification id.
+          clientSent ? undefined : { notificationId: result.notificationId },
+        );
+      }
+      return { status: 200, body: { id: result.notificationId, status: 'duplicate', duplicate: true } };
+    }
+    metrics.accepted.inc();
+    countPlans(metrics, plans);
+
+    const delayMs = scheduled ? delayUntil(request.sendAt) : 0;
+    if (fanout) {
+      // Stays `fanout` in PostgreSQL if Redis is away; the relay adds the job again.
+      await this.ports.fanouts.start(id, app.id, request.priority, delayMs).catch(() => undefined);
+    } else {
+      // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the relay.
+      void this.ports.enqueuer.enqueue(jobsOf(plans, delayMs));
+    }
+    const pending = plans.filter((p) => p.status === 'pending').length;
+    return {
+      status: 202,
+      body: {
+        id,
+        status: scheduled ? 'scheduled' : fanout ? 'fanout' : 'accepted',
+        ...(fanout ? {} : { deliveries: pending, suppressed: plans.length - pending + unknown }),
+      },
+    };
+  }
+
+  /**
+   * One fan-out chunk, after the 202: plan (a user whose render fails gets a suppressed row, not a
+   * failed campaign) → caps → write → count → enqueue. Only rows `write` inserted are counted and
+   * queued, so a chunk read again after a crash does neither twice. Returns the chunk's plans.
+   */
+  async acceptChunk(ctx: PlanContext, chunk: Recipient[], write: ChunkWriter): Promise<DeliveryPlan[]> {
+    const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
+    await this.ports.caps.apply(ctx, plans);
+    const stored = await write(plans);
+    countPlans(this.ports.metrics, plans, stored);
+    await this.ports.enqueuer.enqueue(jobsOf(plans, 0, stored));
+    return plans;
+  }
+
+  private async takeSmsBudget(
+    app: AppRecord,
+    request: NotificationRequest,
+    plans: DeliveryPlan[],
+    clientSent: boolean,
+  ): Promise<Undo> {
+    const sms = plans.filter((p) => p.channel === 'sms' && p.status === 'pending').length;
+    const userId = request.to.userId;
+    if (!clientSent || sms === 0 || userId === undefined) return nothing;
+    return this.ports.smsBudget.take(app.id, userId, sms, app.settings.clientSmsPerDay);
+  }
+}

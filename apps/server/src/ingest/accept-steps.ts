@@ -1,0 +1,64 @@
+import { delayUntil } from '../common/delay-until';
+import type { Recipient } from '../contacts/recipient';
+import type { AcceptMetrics, JobToQueue } from './accept-ports';
+import type { DeliveryPlan } from './delivery-plan';
+import type { PlanContext } from './planner';
+
+/**
+ * The steps every accepted notification goes through, whether its users are named in the request
+ * or expanded later by fan-out: plan each recipient, count what was suppressed or held, and turn
+ * the plans that were stored into queue jobs.
+ */
+
+export type PlanFn = (ctx: PlanContext, recipient: Recipient) => DeliveryPlan[];
+
+/** Plans of the users named by id, each once; ids with no user are only counted (no row to point at). */
+export function planNamedUsers(
+  ctx: PlanContext,
+  userIds: readonly string[],
+  found: Map<string, Recipient>,
+  plan: PlanFn,
+): { plans: DeliveryPlan[]; unknown: number } {
+  const plans: DeliveryPlan[] = [];
+  let unknown = 0;
+  for (const uid of new Set(userIds)) {
+    const recipient = found.get(uid);
+    if (recipient) plans.push(...plan(ctx, recipient));
+    else unknown++;
+  }
+  return { plans, unknown };
+}
+
+/**
+ * Counts the suppressed and held deliveries among `plans` (the `deliveries` counter's accepted
+ * side; the rest is counted as statuses change). `stored`: only those rows were written (a chunk
+ * read again writes nothing twice, so it counts nothing twice).
+ */
+export function countPlans(metrics: AcceptMetrics, plans: DeliveryPlan[], stored?: Set<string>): void {
+  for (const p of plans) {
+    if (stored && !stored.has(p.id)) continue;
+    if (p.status === 'suppressed') metrics.delivery(p.channel, p.plugin, 'suppressed', p.reason);
+    if (p.hold) metrics.delivery(p.channel, p.plugin, 'held', p.hold.reason);
+  }
+}
+
+/** Queue jobs of the stored plans that have one, due at the later of `delayMs` and their own hold. */
+export function jobsOf(plans: DeliveryPlan[], delayMs: number, stored?: Set<string>): JobToQueue[] {
+  const items: JobToQueue[] = [];
+  for (const p of plans)
+    if (p.job && (!stored || stored.has(p.id)))
+      items.push({ job: p.job, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)) });
+  return items;
+}
+
+/** Canonical JSON (sorted keys) so the same body in another key order is still "the same". */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,33 @@
+import type { DeliveryJob } from '@clarion/plugin-sdk';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { delayUntil } from '../common/delay-until';
+import { Enqueuer } from '../delivery/enqueuer';
+import type { RelaySource } from './relay-source';
+
+/**
+ * Deliveries still `pending` after the grace period: accepted while Redis was down, or the API
+ * died between commit and enqueue. Enqueued again (job id = delivery id, so twice is once), due
+ * at the later of the notification's sendAt and the delivery's own hold.
+ */
+@Injectable()
+export class PendingDeliveries implements RelaySource {
+  readonly name = 'pending deliveries';
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly enqueuer: Enqueuer,
+  ) {}
+
+  async run(graceMs: number): Promise<number> {
+    const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
+      `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+        WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL
+        ORDER BY d.updated_at LIMIT 5000`,
+      [String(graceMs)],
+    );
+    if (rows.length === 0) return 0;
+    const ok = await this.enqueuer.enqueue(rows.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at) })));
+    return ok.filter(Boolean).length;
+  }
+}
