@@ -26,7 +26,7 @@ import {
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
-import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
+import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
 import { PeakRss } from './peak-rss';
 import { seedTopic } from './seed-topic';
 
@@ -121,10 +121,23 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const names = roles.map((r, i) => (r === 'worker' && o.workers > 1 ? `worker${i}` : r));
     const pids = Object.fromEntries(names.map((n, i) => [n, processes[i]!.child.pid!]));
     const rss = new PeakRss({ ...pids, bench: process.pid });
+    // PostgreSQL backends serving this run's database only: other programs on a shared machine use
+    // the same server. Redis is one process for everyone, so its figure includes their work.
+    let backends: number[] = [];
+    const readBackends = async () => {
+      const rows = (
+        await pg.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        )
+      ).rows as { pid: number }[];
+      backends = [...new Set([...backends, ...rows.map((r) => r.pid)])];
+    };
+    await readBackends();
     const cpu = new CpuMeter({
       ...Object.fromEntries(names.map((n, i) => [n, () => [processes[i]!.child.pid!]])),
       bench: () => [process.pid],
-      postgres: () => pidsNamed('postgres'),
+      // A backend that has exited since is left out rather than counted negative.
+      postgres: () => backends.filter((pid) => processCpuMs(pid) !== undefined),
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
@@ -162,6 +175,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       if (row.settled !== settled) lastChange = Date.now();
       ({ sent, settled } = row);
       if (settled >= expected) break;
+      await readBackends();
       if (Date.now() - lastLog >= 10_000) {
         lastLog = Date.now();
         o.log(
@@ -176,6 +190,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const [{ last }] = (
       await pg.query(`SELECT (extract(epoch FROM max(sent_at)) * 1000)::float8 AS last FROM deliveries`)
     ).rows as [{ last: number | null }];
+    await readBackends();
     const cpuUsed = cpu.used();
     const usage = machine.usage();
     const peaks = rss.stop();
