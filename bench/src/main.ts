@@ -4,7 +4,11 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--scenario transactional|bulk] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million] [--recipients 100000] [--email sendgrid|smtp] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *
+ * `campaign` and `million` (campaign.ts): one request to a topic of `--recipients` subscribers
+ * (100,000 and 1,000,000 by default), each with an Android device and an e-mail, through the FCM
+ * plugin and the SendGrid (or `--email smtp`) plugin to the sandbox.
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
@@ -29,10 +33,12 @@ import {
 import { Client } from 'pg';
 import { driveBatches } from './bulk-load';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { drive, type LoadResult } from './load';
+import { PeakRss } from './peak-rss';
 import { median, quantile } from './percentiles';
 import { DatabaseWalMeter } from './wal-by-database';
 
@@ -49,8 +55,15 @@ const { values: args } = parseArgs({
      */
     concurrency: { type: 'string', default: '128' },
     roles: { type: 'string', default: 'split' },
-    /** `transactional`: single requests. `bulk`: the same, then as many through the batch route. */
+    /**
+     * `transactional`: single requests. `bulk`: the same, then as many through the batch route.
+     * `campaign` / `million`: one request to a topic (campaign.ts).
+     */
     scenario: { type: 'string', default: 'transactional' },
+    /** Topic subscribers (`campaign`: 100,000 by default; `million`: 1,000,000). */
+    recipients: { type: 'string' },
+    /** The e-mail plugin of `campaign` and `million`. */
+    email: { type: 'string', default: 'sendgrid' },
     /** Items per batch request and batch requests in flight (`--scenario bulk`). */
     'batch-size': { type: 'string', default: '1000' },
     'batch-concurrency': { type: 'string', default: '4' },
@@ -70,8 +83,13 @@ const TOTAL = Number(args.notifications);
 const CONCURRENCY = Number(args.concurrency);
 const WARMUP = Math.min(1000, TOTAL);
 const SCENARIO = args.scenario;
-if (SCENARIO !== 'transactional' && SCENARIO !== 'bulk')
-  throw new Error(`--scenario is transactional or bulk, not ${SCENARIO}`);
+const SCENARIOS = ['transactional', 'bulk', 'campaign', 'million'] as const;
+if (!(SCENARIOS as readonly string[]).includes(SCENARIO))
+  throw new Error(`--scenario is one of ${SCENARIOS.join(', ')}, not ${SCENARIO}`);
+if (args.email !== 'sendgrid' && args.email !== 'smtp') throw new Error('--email is sendgrid or smtp');
+const RECIPIENTS = Number(args.recipients ?? (SCENARIO === 'million' ? 1_000_000 : 100_000));
+if (!Number.isInteger(RECIPIENTS) || RECIPIENTS < 1)
+  throw new Error('--recipients takes a whole number, 1 or more');
 const BATCH_SIZE = Number(args['batch-size']);
 const BATCH_CONCURRENCY = Number(args['batch-concurrency']);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
@@ -102,6 +120,8 @@ interface BenchResult {
   bulk_rss_mb?: number;
   bulk_wal_bytes_per_delivery?: number;
   bulk_to_single_ratio?: number;
+  /** Per process: `cpu_ms_per_delivery_<process>` and `peak_rss_mb_<process>`. */
+  [figure: string]: number | undefined;
 }
 
 async function runOnce(): Promise<BenchResult> {
@@ -204,6 +224,15 @@ async function runOnce(): Promise<BenchResult> {
         redis: () => pidsNamed('redis-server'),
       });
       const machine = new MachineBusy();
+      const peakRss = new PeakRss({
+        ...Object.fromEntries(
+          roles.map((role, i) => [
+            `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
+            processes[i]!.child.pid!,
+          ]),
+        ),
+        bench: process.pid,
+      });
       // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
       const walLsn = async () =>
         ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
@@ -216,6 +245,7 @@ async function runOnce(): Promise<BenchResult> {
         intervalMs: 50,
       });
       clearInterval(sampler);
+      const peaks = peakRss.stop();
       const cpuUsed = cpu.used();
       const usage = machine.usage();
       const [{ wal }] = (
@@ -288,6 +318,13 @@ async function runOnce(): Promise<BenchResult> {
               wal_db_page_image_bytes_per_delivery: Math.round(walOwn.pageImages / latencies.length),
             }),
         pg_bytes_per_delivery: Math.round((disk.d + disk.e + disk.nt) / disk.n),
+        ...Object.fromEntries(
+          perDelivery.map(([name, ms]) => [
+            `cpu_ms_per_delivery_${name.split(' ')[0]}`,
+            Math.round(ms * 1000) / 1000,
+          ]),
+        ),
+        ...Object.fromEntries(Object.entries(peaks).map(([name, mb]) => [`peak_rss_mb_${name}`, mb])),
       };
     };
 
@@ -321,6 +358,11 @@ async function runOnce(): Promise<BenchResult> {
             bulk_e2e_p99_ms: bulk.e2e_p99_ms,
             bulk_rss_mb: bulk.rss_mb,
             bulk_wal_bytes_per_delivery: bulk.wal_bytes_per_delivery,
+            ...Object.fromEntries(
+              Object.entries(bulk)
+                .filter(([k]) => k.startsWith('cpu_ms_') || k.startsWith('peak_rss_'))
+                .map(([k, v]) => [`bulk_${k}`, v]),
+            ),
             bulk_to_single_ratio: Math.round((100 * bulk.delivered_per_s) / single.delivered_per_s) / 100,
           }
         : {}),
@@ -340,15 +382,28 @@ async function runOnce(): Promise<BenchResult> {
 async function main(): Promise<void> {
   const runs = Number(args.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of runs, 1 or more');
-  const results: BenchResult[] = [];
+  const results: Record<string, number | undefined>[] = [];
   for (let run = 1; run <= runs; run++) {
     if (runs > 1) log(`run ${run} of ${runs}`);
-    results.push(await runOnce());
+    results.push(
+      SCENARIO === 'campaign' || SCENARIO === 'million'
+        ? await runCampaign({
+            scenario: SCENARIO,
+            recipients: RECIPIENTS,
+            email: args.email as 'sendgrid' | 'smtp',
+            workers: Number(args.workers),
+            logLevel: args['log-level'],
+            ceilingJobs: Number(args['ceiling-jobs']),
+            serverMain,
+            log,
+          })
+        : await runOnce(),
+    );
     if (runs > 1) log(`run ${run}: ${JSON.stringify(results.at(-1))}`);
   }
   // Each figure's own median (with one run, that run's figures).
-  const keys = Object.keys(results[0]!) as (keyof BenchResult)[];
-  const medians = { ...results[0]! };
+  const keys = Object.keys(results[0]!);
+  const medians: Record<string, number | string | undefined> = { scenario: SCENARIO, ...results[0]! };
   for (const k of keys) medians[k] = median(results.map((r) => r[k] ?? 0));
   if (runs > 1) log(`medians of ${runs} runs follow`);
   process.stdout.write(`${JSON.stringify(medians)}\n`);

@@ -5,6 +5,7 @@ import { AccessTokens } from './auth';
 import { type FcmConfig, type ServiceAccount, serviceAccount } from './config';
 import { classifyFcmError, type FcmFailureKind } from './errors';
 import type { FcmMessage } from './message';
+import { QuotaPacer } from './quota-pacer';
 
 export interface FcmClientHooks {
   onConnect?: () => void;
@@ -14,6 +15,7 @@ export interface FcmClientHooks {
 interface Project {
   projectId: string;
   tokens: AccessTokens;
+  pacer: QuotaPacer;
 }
 
 export class FcmSendError extends Error {
@@ -34,6 +36,8 @@ export class FcmClient {
   private readonly pool: Pool;
   private readonly tokenDispatcher: Agent | undefined;
   private readonly projects = new Map<string, Project>();
+  /** One pacer per Firebase project id: two keys of one project share its quota. */
+  private readonly pacers = new Map<string, QuotaPacer>();
   private readonly base: URL;
 
   constructor(
@@ -54,8 +58,15 @@ export class FcmClient {
     this.tokenDispatcher = config.tokenUrl && config.caPem ? new Agent({ connect }) : undefined;
   }
 
-  /** The project (and its token source) for a service account key file, created once. */
-  project(serviceAccountJson: string | undefined, projectIdOverride: string | undefined): Project {
+  /**
+   * The project (its token source and quota pacer) for a service account key file, created once.
+   * `quotaPerMinute` overrides the plugin's setting for this project.
+   */
+  project(
+    serviceAccountJson: string | undefined,
+    projectIdOverride: string | undefined,
+    quotaPerMinute?: number,
+  ): Project {
     if (!serviceAccountJson) {
       throw new PermanentError('no FCM service account configured', {
         configuration: true,
@@ -66,6 +77,8 @@ export class FcmClient {
       .update(serviceAccountJson)
       .update('\0')
       .update(projectIdOverride ?? '')
+      .update('\0')
+      .update(String(quotaPerMinute ?? ''))
       .digest('hex');
     let project = this.projects.get(key);
     if (!project) {
@@ -79,8 +92,10 @@ export class FcmClient {
           cause: error,
         });
       }
+      const projectId = projectIdOverride ?? account.project_id;
       project = {
-        projectId: projectIdOverride ?? account.project_id,
+        projectId,
+        pacer: this.pacer(projectId, quotaPerMinute ?? this.config.quotaPerMinute),
         tokens: new AccessTokens(account, {
           ...(this.config.tokenUrl ? { tokenUrl: this.config.tokenUrl } : {}),
           ...(this.tokenDispatcher ? { tokenDispatcher: this.tokenDispatcher } : {}),
@@ -92,9 +107,22 @@ export class FcmClient {
     return project;
   }
 
-  /** Sends one message; returns FCM's message name or throws FcmSendError wrapping a classified error. */
+  private pacer(projectId: string, perMinute: number): QuotaPacer {
+    let pacer = this.pacers.get(projectId);
+    if (!pacer || pacer.perMinute !== perMinute) {
+      pacer = new QuotaPacer(perMinute);
+      this.pacers.set(projectId, pacer);
+    }
+    return pacer;
+  }
+
+  /**
+   * Sends one message, paced under its project's quota; returns FCM's message name or throws
+   * FcmSendError wrapping a classified error.
+   */
   async send(project: Project, message: FcmMessage): Promise<string> {
     const token = await project.tokens.get();
+    await project.pacer.acquire();
     let statusCode: number;
     let text: string;
     let retryAfter: string | undefined;

@@ -17,12 +17,19 @@ export const fcmConfig = z.object({
   timeoutMs: z.coerce.number().int().positive().default(10_000),
   /** HTTP/2 connections to FCM; each carries up to 100 concurrent streams. */
   connections: z.coerce.number().int().positive().max(64).default(2),
+  /**
+   * Messages a minute each Firebase project may be sent, paced per worker process: with several
+   * worker processes, give each its share. FCM's default quota is 600,000 a minute per project.
+   */
+  quotaPerMinute: z.coerce.number().int().positive().default(600_000),
 });
 
 /** Per-app settings: the app's own Firebase project. */
 export const fcmAppConfig = z.object({
   serviceAccountJson: z.string().min(1).optional(),
   projectId: z.string().min(1).optional(),
+  /** This app's project quota (messages a minute), when Google raised it above the plugin's setting. */
+  quotaPerMinute: z.coerce.number().int().positive().optional(),
 });
 
 export type FcmConfig = z.infer<typeof fcmConfig>;

@@ -15,7 +15,7 @@ interface GoogleErrorBody {
   };
 }
 
-export type FcmFailureKind = 'invalid_token' | 'configuration' | 'unauthenticated' | 'other';
+export type FcmFailureKind = 'invalid_token' | 'configuration' | 'unauthenticated' | 'quota' | 'other';
 
 /**
  * Classifies an FCM HTTP v1 error answer. Like firebase-admin, the FCM `errorCode` in
@@ -64,12 +64,22 @@ export function classifyFcmError(
       return { kind: 'unauthenticated', error: new RetryableError(message, opts) };
     case 'QUOTA_EXCEEDED':
     case 'RESOURCE_EXHAUSTED':
+      // The project's quota, not this message: throttling pauses the queue and spends no attempt.
+      return {
+        kind: 'quota',
+        error: new RetryableError(message, { ...retry, throttled: true }),
+      };
     case 'UNAVAILABLE':
     case 'INTERNAL':
     case 'UNSPECIFIED_ERROR':
       return { kind: 'other', error: new RetryableError(message, retry) };
   }
-  if (httpStatus >= 500 || httpStatus === 429 || httpStatus === 408)
+  if (httpStatus === 429)
+    return {
+      kind: 'quota',
+      error: new RetryableError(message, { ...retry, throttled: true }),
+    };
+  if (httpStatus >= 500 || httpStatus === 408)
     return { kind: 'other', error: new RetryableError(message, retry) };
   return { kind: 'other', error: new PermanentError(message, opts) };
 }

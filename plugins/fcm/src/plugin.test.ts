@@ -155,13 +155,14 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
         e instanceof RetryableError &&
         e.code === 'QUOTA_EXCEEDED' &&
         e.status === 429 &&
-        e.retryAfterMs === 30_000,
+        e.retryAfterMs === 30_000 &&
+        e.throttled,
     );
     for (const fail of ['UNAVAILABLE', 'INTERNAL']) {
       sb.behaviors.add({ provider: 'fcm', to: t, fail, times: 1 });
       await assert.rejects(
         send(androidJob(t)),
-        (e: unknown) => e instanceof RetryableError && e.code === fail,
+        (e: unknown) => e instanceof RetryableError && e.code === fail && !e.throttled,
         fail,
       );
     }
@@ -270,6 +271,29 @@ describe('fcm plugin (HTTP v1 + google-auth-library) against the sandbox FCM', (
       await s.close();
     }
   });
+  test('sends to one project are paced under its quota per minute; another project has its own', async () => {
+    // 600 a minute: 10 at once, then one every 100 ms.
+    const paced = await fcmPlugin.createSender({
+      config: fcmPlugin.config.parse({ ...fake.pluginConfig!(), quotaPerMinute: 600 }),
+      log: silentLogger,
+      metrics: fcmPlugin.metrics!(pluginMetricsFactory(new Registry(), 'fcm')),
+    });
+    try {
+      const sendPaced = (appConfig?: FcmAppConfig) =>
+        paced.send(androidJob(token()), { appConfig, attempt: 1, log: silentLogger });
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 15 }, () => sendPaced()));
+      const pacedMs = performance.now() - started;
+      assert.ok(pacedMs >= 450, `15 messages at 10/s after a burst of 10 took ${Math.round(pacedMs)} ms`);
+      // App B's project is paced by its own setting, apart from the default project.
+      const appConfig = { serviceAccountJson: JSON.stringify(appB.json), quotaPerMinute: 600_000 };
+      const before = sb.recorder.count({ provider: 'fcm', outcome: 'accepted' });
+      await Promise.all(Array.from({ length: 15 }, () => sendPaced(appConfig)));
+      assert.equal(sb.recorder.count({ provider: 'fcm', outcome: 'accepted' }) - before, 15);
+    } finally {
+      await paced.close();
+    }
+  });
 });
 
 describe('fcm plugin as a BullMQ worker', () => {
@@ -335,5 +359,17 @@ describe('fcm plugin as a BullMQ worker', () => {
     await enqueue(ok);
     await waitFor('sent', () => reporter.final(ok.deliveryId));
     assert.equal(runtime.getHealth().healthy, true);
+  });
+
+  test('QUOTA_EXCEEDED is throttling: the queue waits out Retry-After, then sends without spending an attempt', async () => {
+    const t = token();
+    sb.behaviors.add({ provider: 'fcm', to: t, fail: 'QUOTA_EXCEEDED', retryAfterSeconds: 1, times: 1 });
+    const job = androidJob(t);
+    const started = Date.now();
+    await enqueue(job);
+    const final = await waitFor('sent', () => reporter.final(job.deliveryId));
+    assert.equal(final.type, 'sent');
+    assert.equal(final.attempt, 1);
+    assert.ok(Date.now() - started >= 900, 'waited for Retry-After');
   });
 });

@@ -55,6 +55,7 @@ export const fcmPlugin = defineChannelPlugin({
         const project = client.project(
           useApp ? appConfig.serviceAccountJson : config.serviceAccountJson,
           (useApp ? appConfig.projectId : undefined) ?? appConfig?.projectId ?? config.projectId,
+          useApp ? appConfig.quotaPerMinute : undefined,
         );
         const message = buildFcmMessage(job, address.token);
         try {

@@ -1,0 +1,247 @@
+/**
+ * `--scenario campaign` and `--scenario million`: one request to a topic of N subscribers, each
+ * with an Android device and an e-mail, delivered through the FCM plugin and the SendGrid (or
+ * SMTP) plugin to the sandbox's fakes. Measures the time from the 202 to the last `sent` written
+ * in PostgreSQL, deliveries/s, CPU per delivery and peak RSS per process, and the raw BullMQ
+ * ceiling in the same run.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  fcmFake,
+  type Recorder,
+  Sandbox,
+  type SandboxRecord,
+  sendgridFake,
+  smtpFake,
+} from '@clarion/sandbox';
+import {
+  type ClarionProcess,
+  clearPrefix,
+  createTestDatabase,
+  startClarionProcess,
+  TEST_REDIS_URL,
+  testPrefix,
+  testRedis,
+} from '@clarion/testkit';
+import { Client } from 'pg';
+import { bullmqCeiling } from './bullmq-ceiling';
+import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
+import { PeakRss } from './peak-rss';
+import { seedTopic } from './seed-topic';
+
+export interface CampaignOptions {
+  scenario: 'campaign' | 'million';
+  recipients: number;
+  email: 'sendgrid' | 'smtp';
+  workers: number;
+  logLevel: string;
+  ceilingJobs: number;
+  serverMain: string;
+  log: (line: string) => void;
+}
+
+export type CampaignResult = Record<string, number>;
+
+const TOPIC = 'bench-campaign';
+
+/** The plugin's env variable for a config key, as @clarion/plugin-sdk's pluginEnvName spells it. */
+const pluginEnvName = (plugin: string, key: string) =>
+  `CLARION_${plugin.toUpperCase()}_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+
+/**
+ * The fakes record every message in memory (a bounded array that shifts once full); at a million
+ * that bookkeeping would cost the bench more than the fakes' real work. Only counts are kept.
+ */
+function countOnly(recorder: Recorder): Map<string, number> {
+  const counts = new Map<string, number>();
+  recorder.add = (record) => {
+    const key = `${record.provider} ${record.outcome}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return { id: '', receivedAt: '', ...record } as SandboxRecord;
+  };
+  return counts;
+}
+
+export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
+  const db = await createTestDatabase('bench');
+  const prefix = testPrefix('bench');
+  const email = o.email === 'smtp' ? smtpFake() : sendgridFake();
+  const sandbox = await Sandbox.start({ fakes: [fcmFake(), email] });
+  const received = countOnly(sandbox.recorder);
+  const processes: ClarionProcess[] = [];
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  try {
+    const pluginEnv: Record<string, string> = {};
+    for (const [name, config] of Object.entries(sandbox.pluginConfigs()))
+      for (const [key, value] of Object.entries(config)) pluginEnv[pluginEnvName(name, key)] = String(value);
+    const admin = randomBytes(18).toString('base64url');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...pluginEnv,
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      CLARION_ADMIN_TOKEN: admin,
+      CLARION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CLARION_QUEUE_PREFIX: prefix,
+      CLARION_PLUGINS: `@clarion/plugin-fcm,@clarion/plugin-${o.email}`,
+      CLARION_OUTBOUND_ALLOW_PRIVATE: 'true',
+      CLARION_MIGRATE_ON_START: 'false',
+      LOG_LEVEL: o.logLevel,
+      CLARION_API_QUOTA: '1000000000',
+    };
+    const migrated = spawnSync(process.execPath, [o.serverMain, 'migrate'], { env, stdio: 'inherit' });
+    if (migrated.status !== 0) throw new Error('clarion migrate failed');
+    const roles = ['api' as const, ...Array.from({ length: o.workers }, () => 'worker' as const)];
+    for (const role of roles)
+      processes.push(await startClarionProcess({ main: o.serverMain, role, env, output: 'capture' }));
+    const api = processes[0]!.url;
+
+    const created = await fetch(`${api}/admin/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench-campaign' }),
+    });
+    if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
+    const { app, key } = (await created.json()) as {
+      app: { id: string };
+      key: { appKey: string; appSecret: string };
+    };
+    const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
+
+    const seedStarted = Date.now();
+    await seedTopic(pg, app.id, TOPIC, o.recipients);
+    const seedS = (Date.now() - seedStarted) / 1000;
+    const expected = 2 * o.recipients;
+    o.log(
+      `${o.scenario}: ${o.recipients} subscribers seeded in ${seedS.toFixed(1)} s (device + ${o.email} e-mail each, ${expected} deliveries); roles ${roles.join(' + ')}`,
+    );
+
+    const names = roles.map((r, i) => (r === 'worker' && o.workers > 1 ? `worker${i}` : r));
+    const pids = Object.fromEntries(names.map((n, i) => [n, processes[i]!.child.pid!]));
+    const rss = new PeakRss({ ...pids, bench: process.pid });
+    // PostgreSQL backends serving this run's database only: other programs on a shared machine use
+    // the same server. Redis is one process for everyone, so its figure includes their work.
+    let backends: number[] = [];
+    const readBackends = async () => {
+      const rows = (
+        await pg.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        )
+      ).rows as { pid: number }[];
+      backends = [...new Set([...backends, ...rows.map((r) => r.pid)])];
+    };
+    await readBackends();
+    const cpu = new CpuMeter({
+      ...Object.fromEntries(names.map((n, i) => [n, () => [processes[i]!.child.pid!]])),
+      bench: () => [process.pid],
+      // A backend that has exited since is left out rather than counted negative.
+      postgres: () => backends.filter((pid) => processCpuMs(pid) !== undefined),
+      redis: () => pidsNamed('redis-server'),
+    });
+    const machine = new MachineBusy();
+
+    const res = await fetch(`${api}/v1/notifications`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        to: { topic: TOPIC },
+        content: {
+          push: { title: 'Spring sale', body: 'Everything 20 % off until Sunday' },
+          email: { subject: 'Spring sale', text: 'Everything 20 % off until Sunday.' },
+        },
+      }),
+    });
+    const acceptedAt = Date.now();
+    if (res.status !== 202) throw new Error(`campaign request: ${res.status} ${await res.text()}`);
+    await res.body?.cancel();
+
+    // Polls PostgreSQL (what a user sees through the API), not the fakes: `sent` is written there last.
+    const pollMs = o.recipients >= 500_000 ? 2000 : 1000;
+    let sent = 0;
+    let settled = 0;
+    let lastChange = Date.now();
+    let lastLog = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, pollMs));
+      const row = (
+        await pg.query(
+          `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent,
+                  count(*) FILTER (WHERE sent_at IS NOT NULL OR status IN ('failed', 'suppressed', 'cancelled', 'expired'))::int AS settled
+           FROM deliveries`,
+        )
+      ).rows[0] as { sent: number; settled: number };
+      if (row.settled !== settled) lastChange = Date.now();
+      ({ sent, settled } = row);
+      if (settled >= expected) break;
+      await readBackends();
+      if (Date.now() - lastLog >= 10_000) {
+        lastLog = Date.now();
+        o.log(
+          `${o.scenario}: +${((Date.now() - acceptedAt) / 1000).toFixed(0)} s: ${sent} sent, ${settled} settled of ${expected}`,
+        );
+      }
+      if (Date.now() - lastChange > 120_000) {
+        o.log(`${o.scenario}: no progress for 2 minutes at ${settled} of ${expected}; stopping`);
+        break;
+      }
+    }
+    const [{ last }] = (
+      await pg.query(`SELECT (extract(epoch FROM max(sent_at)) * 1000)::float8 AS last FROM deliveries`)
+    ).rows as [{ last: number | null }];
+    await readBackends();
+    const cpuUsed = cpu.used();
+    const usage = machine.usage();
+    const peaks = rss.stop();
+    const seconds = ((last ?? Date.now()) - acceptedAt) / 1000;
+    const perS = sent / seconds;
+    const byStatus = (
+      await pg.query(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)
+    ).rows as { status: string; n: number }[];
+    o.log(
+      `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s); statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
+    const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / Math.max(1, sent)] as const);
+    o.log(
+      `${o.scenario}: CPU per delivery (ms): ${perDelivery.map(([n, ms]) => `${n} ${ms.toFixed(3)}`).join(', ')}; CPU seconds: ${Object.entries(
+        cpuUsed,
+      )
+        .map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)}`)
+        .join(
+          ', ',
+        )} over ${seconds.toFixed(1)} s${usage === undefined ? '' : `; cores ${Math.round(100 * usage.busy)} % busy, ${Math.round(100 * usage.steal)} % stolen`}`,
+    );
+    o.log(
+      `${o.scenario}: peak RSS (MB): ${Object.entries(peaks)
+        .map(([n, mb]) => `${n} ${mb}`)
+        .join(', ')}`,
+    );
+
+    o.log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
+    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, o.ceilingJobs);
+    const result: CampaignResult = {
+      recipients: o.recipients,
+      deliveries: sent,
+      seed_s: Math.round(seedS * 10) / 10,
+      time_to_last_sent_s: Math.round(seconds * 100) / 100,
+      delivered_per_s: Math.round(perS),
+      bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
+      ratio_to_ceiling: Math.round((100 * perS) / ceiling.perSecond) / 100,
+      ...(usage === undefined ? {} : { cores_busy_pct: Math.round(100 * usage.busy) }),
+    };
+    for (const [name, ms] of perDelivery)
+      result[`cpu_ms_per_delivery_${name}`] = Math.round(ms * 1000) / 1000;
+    for (const [name, mb] of Object.entries(peaks)) result[`peak_rss_mb_${name}`] = mb;
+    return result;
+  } finally {
+    for (const p of processes) for (const line of p.lines().slice(-20)) o.log(`${p.role}: ${line}`);
+    for (const p of processes) await p.stop('SIGTERM');
+    await pg.end();
+    await sandbox.stop();
+    const redis = testRedis();
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+    await db.drop();
+  }
+}
