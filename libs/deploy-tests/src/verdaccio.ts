@@ -34,7 +34,16 @@ auth:
 uplinks:
   upstream:
     url: ${uplink}
-    timeout: 60s
+    timeout: 120s
+    # Verdaccio takes an uplink for dead after max_fails failures (default 2) and then answers
+    # "no such version" for everything it proxies for fail_timeout: one slow answer on a busy
+    # machine would fail the whole install. Failures here are transient; keep asking.
+    max_fails: 100
+    fail_timeout: 10s
+    maxage: 30m
+    agent_options:
+      keepAlive: true
+      maxSockets: 20
 packages:
   '@clarion/*':
     access: $all
