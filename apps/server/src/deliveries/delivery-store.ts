@@ -5,8 +5,19 @@
  * that table. They take a Queryable (the DataSource, or a transaction's manager) so a caller can
  * join them to its own transaction; group commit (batching concurrent callers) stays with the
  * callers that own the batchers (NotificationStore, StatusWriter, TrackingRecorder, Enqueuer…).
+ * Beside them: the rows written in the same transactions (notifications, their eventId claims,
+ * contacts an outcome disables), retention's deletes, and the reads these writers decide on.
  */
-export { CANCELABLE, cancelableDeliveries, cancelUnsent } from './store/cancel-unsent';
+export {
+  CANCELABLE,
+  type CancelTarget,
+  cancelableDeliveries,
+  cancelTarget,
+  cancelUnsent,
+  markNotificationCanceled,
+} from './store/cancel-unsent';
+export { disableContacts, disableContactsOf, type InvalidContact } from './store/disable-contacts';
+export { claimEventIds, type EventIdClaim, findEventIds } from './store/event-ids';
 export {
   type DeliveryRow,
   insertDeliveries,
@@ -18,7 +29,8 @@ export {
   serializeNotification,
 } from './store/insert-deliveries';
 export { markQueued } from './store/mark-queued';
-export { purgeStats } from './store/purge';
+export { deliveryOwners } from './store/owners';
+export { purgeEventIds, purgeNotifications, purgeStats } from './store/purge';
 export {
   type OutcomeHistory,
   type OutcomeStatus,

@@ -36,7 +36,7 @@ function queuedStep(job: DeliveryJob, at: string): RecordedStep {
 /**
  * Puts deliveries on their plugin queues with addBulk (job id = delivery id, so repeating is
  * harmless), then marks them queued in one statement. If Redis is unreachable the deliveries
- * simply stay `pending` in PostgreSQL and the sweeper enqueues them when Redis is back.
+ * simply stay `pending` in PostgreSQL and the relay enqueues them when Redis is back.
  */
 @Injectable()
 export class Enqueuer {
@@ -56,7 +56,7 @@ export class Enqueuer {
     });
   }
 
-  /** Resolves true once queued, false if Redis refused (the sweeper will retry). Never rejects. */
+  /** Resolves true once queued, false if Redis refused (the relay will retry). Never rejects. */
   enqueue(items: EnqueueItem[]): Promise<boolean[]> {
     return Promise.all(items.map((i) => this.batcher.submit(i)));
   }
@@ -82,7 +82,7 @@ export class Enqueuer {
           for (const i of list) ok.add(i.job.deliveryId);
         } catch (error) {
           this.log.warn(
-            `could not enqueue ${list.length} deliveries for ${plugin} (left pending for the sweeper): ${(error as Error).message}`,
+            `could not enqueue ${list.length} deliveries for ${plugin} (left pending for the relay): ${(error as Error).message}`,
           );
         }
       }),
@@ -99,7 +99,7 @@ export class Enqueuer {
         const at = new Date().toISOString();
         this.steps.emit(queued.map((i) => queuedStep(i.job, at)));
       } catch (error) {
-        // Jobs are on the queue; a status left `pending` only makes the sweeper re-add them (a no-op by job id).
+        // Jobs are on the queue; a status left `pending` only makes the relay re-add them (a no-op by job id).
         this.log.warn(
           `queued ${queued.length} deliveries but could not mark them: ${(error as Error).message}`,
         );

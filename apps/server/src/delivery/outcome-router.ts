@@ -2,7 +2,7 @@ import type { DeliveryJob, DeliveryOutcome, DeliveryReporter } from '@clarion/pl
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
-import { reroute } from '../deliveries/delivery-store';
+import { deliveryOwners, reroute } from '../deliveries/delivery-store';
 import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { optOut } from '../preferences/opt-out';
@@ -58,7 +58,7 @@ function reroutedStep(o: Rerouted): RecordedStep {
  * need more before the job may complete:
  * - `rerouted` (provider fallback): the delivery row switches to the next plugin and its job, goes
  *   back to `pending` with a `rerouted` event, and is enqueued on the next plugin's queue. A crash
- *   after the commit leaves it `pending`, so the sweeper enqueues it; nothing is lost or doubled.
+ *   after the commit leaves it `pending`, so the relay enqueues it; nothing is lost or doubled.
  * - an SMS STOP reply: the user is opted out of SMS (all categories) through the one opt-out write
  *   path, before the failure is recorded, so a crash in between retries the whole thing.
  */
@@ -133,22 +133,22 @@ export class OutcomeRouter implements DeliveryReporter {
     );
     const go = items.filter((o) => ids.has(o.job.deliveryId));
     this.steps.emit(go.map(reroutedStep));
-    // Never rejects: a delivery Redis refused stays `pending` and the sweeper enqueues it.
+    // Never rejects: a delivery Redis refused stays `pending` and the relay enqueues it.
     if (go.length > 0) await this.enqueuer.enqueue(go.map((o) => ({ job: o.next, delayMs: 0 })));
     return items.map(() => undefined);
   }
 
   private async flushStops(items: Failed[]): Promise<undefined[]> {
-    const owners: { app_id: string; user_id: string }[] = await this.db.query(
-      'SELECT DISTINCT app_id, user_id FROM deliveries WHERE id = ANY($1::uuid[]) AND user_id IS NOT NULL',
-      [items.map((o) => o.job.deliveryId)],
+    const owners = await deliveryOwners(
+      this.db,
+      items.map((o) => o.job.deliveryId),
     );
     // STOP replies are rare (one per user, ever): one statement per user inside one transaction is fine.
     await this.db.transaction(async (tx) => {
       for (const o of owners)
         await optOut(tx, {
-          appId: o.app_id,
-          userId: o.user_id,
+          appId: o.appId,
+          userId: o.userId,
           channel: 'sms',
           category: '*',
           source: 'sms_stop',

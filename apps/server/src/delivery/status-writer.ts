@@ -6,6 +6,7 @@ import { isRefusedValue } from '../database/refused-value';
 import { storable, storableJson } from '../database/storable';
 import type { DeliveryStatus } from '../deliveries/delivery-status';
 import {
+  disableContacts,
   type OutcomeHistory,
   type OutcomeStatus,
   type OutcomeUpdate,
@@ -202,15 +203,13 @@ export class StatusWriter implements DeliveryReporter, DeliveryRecords {
     } else {
       await this.db.transaction(async (tx) => {
         await recordOutcomes(tx, updates, logged);
-        await tx.query(
-          `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()
-             FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, reason, since)
-            WHERE c.id = v.id AND c.disabled_at IS NULL AND (v.since IS NULL OR c.updated_at <= v.since)`,
-          [
-            invalid.map((o) => o.job.address.contactId),
-            invalid.map((o) => o.error.addressReason ?? 'invalid'),
-            invalid.map((o) => o.error.invalidSince ?? null),
-          ],
+        await disableContacts(
+          tx,
+          invalid.map((o) => ({
+            id: o.job.address.contactId!,
+            reason: o.error.addressReason ?? 'invalid',
+            since: o.error.invalidSince ?? null,
+          })),
         );
       });
     }

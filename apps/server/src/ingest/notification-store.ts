@@ -6,6 +6,8 @@ import { Batcher } from '../database/batcher';
 import type { Queryable } from '../database/prepared';
 import { isItemError } from '../database/refused-value';
 import {
+  claimEventIds,
+  findEventIds,
   insertNotifications,
   type NotificationRow,
   type SerializedDelivery,
@@ -103,22 +105,16 @@ export class NotificationStore {
         .map(([, r]) => r);
       // A claim older than the dedup window no longer counts: the new notification takes it over
       // (the purger deletes old claims too, but the window must hold whatever its schedule).
-      const rows: { notification_id: string }[] = await tx.query(
-        `INSERT INTO event_ids (app_id, event_id, notification_id, body_hash)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[])
-         ON CONFLICT (app_id, event_id) DO UPDATE
-            SET notification_id = EXCLUDED.notification_id, body_hash = EXCLUDED.body_hash, created_at = now()
-          WHERE event_ids.created_at < now() - $5::float8 * interval '1 hour'
-         RETURNING notification_id`,
-        [
-          withEvent.map((r) => r.appId),
-          withEvent.map((r) => r.eventId),
-          withEvent.map((r) => r.id),
-          withEvent.map((r) => r.bodyHash),
-          this.env.CLARION_DEDUP_WINDOW_HOURS,
-        ],
+      const claimed = await claimEventIds(
+        tx,
+        withEvent.map((r) => ({
+          appId: r.appId,
+          eventId: r.eventId!,
+          notificationId: r.id,
+          bodyHash: r.bodyHash,
+        })),
+        this.env.CLARION_DEDUP_WINDOW_HOURS,
       );
-      const claimed = new Set(rows.map((row) => row.notification_id));
       const winners = items.filter((r, i) => {
         const won = r.eventId === null || claimed.has(r.id);
         if (won) results[i] = { outcome: 'created' };
@@ -129,17 +125,15 @@ export class NotificationStore {
       if (losers.length === 0) return;
       // Inside the transaction: a flush that fails has written nothing, so the batcher may run it
       // again in parts (`isolate`). It sees this batch's own claims and the committed ones.
-      const found: { app_id: string; event_id: string; notification_id: string; body_hash: string }[] =
-        await tx.query(
-          `SELECT app_id, event_id, notification_id, body_hash FROM event_ids
-          WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
-          [losers.map((i) => items[i]!.appId), losers.map((i) => items[i]!.eventId)],
-        );
+      const found = await findEventIds(
+        tx,
+        losers.map((i) => ({ appId: items[i]!.appId, eventId: items[i]!.eventId! })),
+      );
       for (const i of losers) {
         const item = items[i]!;
-        const row = found.find((r) => r.app_id === item.appId && r.event_id === item.eventId);
+        const row = found.find((r) => r.appId === item.appId && r.eventId === item.eventId);
         results[i] = row
-          ? { outcome: 'duplicate', notificationId: row.notification_id, bodyHash: row.body_hash }
+          ? { outcome: 'duplicate', notificationId: row.notificationId, bodyHash: row.bodyHash }
           : { outcome: 'duplicate', notificationId: '', bodyHash: '' };
       }
     });

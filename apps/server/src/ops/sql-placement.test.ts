@@ -14,24 +14,6 @@ const SQL =
 const ALLOWED_NAME = /(-repository|-queries)\.ts$/;
 const ALLOWED_FOLDER = /^(deliveries|relay|database|testing)\//;
 
-/**
- * Files other engineers are moving into `deliveries/` (the delivery store: every write to
- * deliveries, their events and the stats rollup) and into `fanout/`, `relay/`, `workers/` (the
- * accept pipeline and the relay). Each line goes once its file has moved.
- */
-const NOT_MOVED_YET = new Set([
-  // Writers of deliveries, delivery_events and the stats rollup (the delivery store).
-  'delivery/outcome-router.ts',
-  'delivery/status-writer.ts',
-  'ingest/notification-store.ts',
-  'scheduling/notification-canceler.ts',
-  'tracking/retention.ts',
-  'tracking/tracking-recorder.ts',
-  // Benchmarks seeding deliveries and the rollup in bulk.
-  'tracking/stats-bench.ts',
-  'tracking/stats-write-bench.ts',
-]);
-
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -40,8 +22,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const allowed = (file: string) =>
-  ALLOWED_NAME.test(file) || ALLOWED_FOLDER.test(file) || NOT_MOVED_YET.has(file);
+const allowed = (file: string) => ALLOWED_NAME.test(file) || ALLOWED_FOLDER.test(file);
 
 describe('SQL lives only in repositories', () => {
   test('the detector tells statements from prose', () => {
@@ -74,16 +55,5 @@ describe('SQL lives only in repositories', () => {
       [],
       'move these statements into a *-repository.ts (or *-queries.ts for reads)',
     );
-  });
-
-  test('every file the allow-list names still exists and still holds SQL (else drop its line)', () => {
-    const stale = [...NOT_MOVED_YET].filter((f) => {
-      try {
-        return !SQL.test(readFileSync(join(SRC, f), 'utf8'));
-      } catch {
-        return true;
-      }
-    });
-    assert.deepEqual(stale, []);
   });
 });

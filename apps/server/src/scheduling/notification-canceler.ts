@@ -5,8 +5,12 @@ import { DataSource } from 'typeorm';
 import { ApiError, notFound } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { rows } from '../database/rows';
-import { cancelableDeliveries, cancelUnsent } from '../deliveries/delivery-store';
+import {
+  cancelableDeliveries,
+  cancelTarget,
+  cancelUnsent,
+  markNotificationCanceled,
+} from '../deliveries/delivery-store';
 import { StepRecorded } from '../deliveries/step-recorded';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { FanoutQueue } from '../fanout/fanout-queue';
@@ -77,19 +81,12 @@ export class NotificationCanceler {
   }
 
   async cancel(appId: string, id: string): Promise<CancelResult> {
-    // last_due: when its last job is set to run (sendAt, or a delivery held by quiet hours or a cap).
-    const [n] = await rows<{ status: string; due_later: boolean; last_due: Date | null }>(
-      this.db,
-      `SELECT status, coalesce(send_at > now(), false) AS due_later,
-              GREATEST(send_at, (SELECT max(held_until) FROM deliveries WHERE notification_id = $1)) AS last_due
-         FROM notifications WHERE id = $1 AND app_id = $2`,
-      [id, appId],
-    );
+    const n = await cancelTarget(this.db, appId, id);
     if (!n) throw notFound('notification');
     if (n.status === 'canceled')
       throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
     const candidates = await cancelableDeliveries(this.db, id);
-    if (candidates.length === 0 && n.status !== 'fanout' && !n.due_later) {
+    if (candidates.length === 0 && n.status !== 'fanout' && !n.dueLater) {
       throw new ApiError(
         409,
         'already_sent',
@@ -99,7 +96,7 @@ export class NotificationCanceler {
 
     let inFlight: Set<string>;
     try {
-      await this.mark(id, n.last_due ?? undefined);
+      await this.mark(id, n.lastDue ?? undefined);
       inFlight = await this.inFlight(candidates);
     } catch (error) {
       // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
@@ -114,12 +111,7 @@ export class NotificationCanceler {
 
     const canceled = await this.db.transaction(async (tx) => {
       // The row lock makes two concurrent cancels take turns; the second finds it canceled.
-      const won = await rows(
-        tx,
-        `UPDATE notifications SET status = 'canceled', canceled_at = now() WHERE id = $1 AND status <> 'canceled' RETURNING id`,
-        [id],
-      );
-      if (won.length === 0)
+      if (!(await markNotificationCanceled(tx, id)))
         throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
       return cancelUnsent(tx, id, [...inFlight]);
     });

@@ -4,8 +4,8 @@ import { uuidv7Floor } from '../common/ids';
 import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { rows } from '../database/rows';
-import { purgeStats } from '../deliveries/delivery-store';
+import { tryTransactionLock } from '../database/advisory-lock';
+import { purgeEventIds, purgeNotifications, purgeStats } from '../deliveries/delivery-store';
 import { dayPartitionsBefore, dropDayPartition } from '../deliveries/partitions';
 
 export interface RetentionResult {
@@ -70,10 +70,7 @@ export class Retention extends PeriodicTask {
     await runner.connect();
     try {
       await runner.startTransaction();
-      const [lock]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_xact_lock($1) AS ok', [
-        LOCK_KEY,
-      ]);
-      if (!lock?.ok) return null;
+      if (!(await tryTransactionLock(runner, LOCK_KEY))) return null;
       return await this.deleteOlderThan(cut, batch, now);
     } finally {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
@@ -113,29 +110,20 @@ export class Retention extends PeriodicTask {
       }
     }
     for (;;) {
-      const deleted = await rows(
-        this.db,
-        `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < $1::uuid AND status <> 'scheduled' ORDER BY id LIMIT $2) RETURNING id`,
-        [floor, batch],
-      );
+      const deleted = await purgeNotifications(this.db, floor, batch);
       result.batches++;
-      result.notifications += deleted.length;
-      if (deleted.length < batch) break;
+      result.notifications += deleted;
+      if (deleted < batch) break;
     }
     // An event id is kept at least as long as de-duplication needs it.
     const dedupCut = new Date(
       Math.min(cut.getTime(), now.getTime() - this.env.CLARION_DEDUP_WINDOW_HOURS * 3_600_000),
     );
     for (;;) {
-      const deleted = await rows(
-        this.db,
-        `DELETE FROM event_ids WHERE (app_id, event_id) IN
-           (SELECT app_id, event_id FROM event_ids WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING 1`,
-        [dedupCut, batch],
-      );
+      const deleted = await purgeEventIds(this.db, dedupCut, batch);
       result.batches++;
-      result.eventIds += deleted.length;
-      if (deleted.length < batch) break;
+      result.eventIds += deleted;
+      if (deleted < batch) break;
     }
     const statsDays = this.env.CLARION_STATS_RETENTION_DAYS;
     if (statsDays > 0) {

@@ -3,7 +3,12 @@ import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { isRefusedValue } from '../database/refused-value';
 import type { DeliveryStatus } from '../deliveries/delivery-status';
-import { findTracked, recordTrackedRound, type TrackedChange } from '../deliveries/delivery-store';
+import {
+  disableContactsOf,
+  findTracked,
+  recordTrackedRound,
+  type TrackedChange,
+} from '../deliveries/delivery-store';
 import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { optOut } from '../preferences/opt-out';
 
@@ -119,11 +124,9 @@ export class TrackingRecorder {
         for (const x of moved) results[x.i] = 'changed';
         const disable = round.filter((x) => x.s.disableContact);
         if (disable.length > 0) {
-          await tx.query(
-            `UPDATE contacts c SET disabled_at = now(), disabled_reason = v.reason, updated_at = now()
-               FROM unnest($1::uuid[], $2::text[]) AS v(delivery_id, reason) JOIN deliveries d ON d.id = v.delivery_id
-              WHERE c.id = d.contact_id AND c.disabled_at IS NULL`,
-            [disable.map((x) => x.id), disable.map((x) => x.s.disableContact)],
+          await disableContactsOf(
+            tx,
+            disable.map((x) => ({ deliveryId: x.id, reason: x.s.disableContact! })),
           );
         }
         for (const x of moved) {

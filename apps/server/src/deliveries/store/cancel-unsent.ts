@@ -39,3 +39,41 @@ export function cancelUnsent(
     [notificationId, inFlight],
   );
 }
+
+/** What deciding a cancel needs to know of a notification. */
+export interface CancelTarget {
+  status: string;
+  /** Its sendAt is still ahead. */
+  dueLater: boolean;
+  /** When its last job is set to run (sendAt, or a delivery held by quiet hours or a cap). */
+  lastDue: Date | null;
+}
+
+/** The app's notification as a cancel sees it; undefined if it has none by that id (a read). */
+export async function cancelTarget(
+  q: Queryable,
+  appId: string,
+  notificationId: string,
+): Promise<CancelTarget | undefined> {
+  const [n] = await rows<CancelTarget>(
+    q,
+    `SELECT status, coalesce(send_at > now(), false) AS "dueLater",
+            GREATEST(send_at, (SELECT max(held_until) FROM deliveries WHERE notification_id = $1)) AS "lastDue"
+       FROM notifications WHERE id = $1 AND app_id = $2`,
+    [notificationId, appId],
+  );
+  return n;
+}
+
+/**
+ * Marks the notification canceled and locks its row; false if it already was. Run first in the
+ * cancel's transaction: two concurrent cancels take turns, the second finds it canceled.
+ */
+export async function markNotificationCanceled(tx: Queryable, notificationId: string): Promise<boolean> {
+  const won = await rows(
+    tx,
+    `UPDATE notifications SET status = 'canceled', canceled_at = now() WHERE id = $1 AND status <> 'canceled' RETURNING id`,
+    [notificationId],
+  );
+  return won.length > 0;
+}

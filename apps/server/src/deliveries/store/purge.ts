@@ -15,3 +15,27 @@ export async function purgeStats(
   );
   return deleted.length;
 }
+
+/**
+ * Retention of notifications: deletes up to `batch` of those with ids below `floor` (UUIDv7, so
+ * older than its time), oldest first, keeping scheduled ones.
+ */
+export async function purgeNotifications(q: Queryable, floor: string, batch: number): Promise<number> {
+  const deleted = await rows(
+    q,
+    `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < $1::uuid AND status <> 'scheduled' ORDER BY id LIMIT $2) RETURNING id`,
+    [floor, batch],
+  );
+  return deleted.length;
+}
+
+/** Retention of eventId claims: deletes up to `batch` made before `cut`, oldest first. */
+export async function purgeEventIds(q: Queryable, cut: Date, batch: number): Promise<number> {
+  const deleted = await rows(
+    q,
+    `DELETE FROM event_ids WHERE (app_id, event_id) IN
+       (SELECT app_id, event_id FROM event_ids WHERE created_at < $1 ORDER BY created_at LIMIT $2) RETURNING 1`,
+    [cut, batch],
+  );
+  return deleted.length;
+}

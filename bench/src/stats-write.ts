@@ -2,13 +2,13 @@
  * Cost of the rollup on the status-write path (not a test): times bumpStats for batches of
  * status changes (the StatusWriter's batch size is up to 1,000), each in its own transaction.
  *
- *   node dist/tracking/stats-write-bench.js [batch=1000] [batches=30]
+ *   node bench/dist/stats-write.js [batch=1000] [batches=30]   (after a build)
  */
 import { performance } from 'node:perf_hooks';
+import { newId } from '@clarion/server/dist/common/ids';
+import { createDataSource, runMigrations } from '@clarion/server/dist/database/data-source';
+import { bumpStats } from '@clarion/server/dist/deliveries/stats-rollup';
 import { createTestDatabase } from '@clarion/testkit';
-import { v7 } from 'uuid';
-import { createDataSource, runMigrations } from '../database/data-source';
-import { bumpStats } from '../deliveries/stats-rollup';
 
 async function main(): Promise<void> {
   const batch = Number(process.argv[2] ?? 1000);
@@ -18,16 +18,16 @@ async function main(): Promise<void> {
   const ds = createDataSource(db.url, 4);
   await ds.initialize();
   try {
-    const appId = v7();
+    const appId = newId();
     await ds.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'bench', 'x')`, [appId]);
-    const notifications = Array.from({ length: 20 }, () => v7());
+    const notifications = Array.from({ length: 20 }, () => newId());
     await ds.query(
       `INSERT INTO notifications (id, app_id, status, priority, request, category)
        SELECT id, $2, 'accepted', 'normal', jsonb_build_object('template', 'template-' || (i % 5)), 'marketing'
          FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i)`,
       [notifications, appId],
     );
-    const ids = Array.from({ length: batch }, () => v7());
+    const ids = Array.from({ length: batch }, () => newId());
     await ds.query(
       `INSERT INTO deliveries (id, notification_id, app_id, channel, plugin, status)
        SELECT id, ($2::uuid[])[1 + (i % 20)], $3, (ARRAY['email','sms','push','web'])[1 + (i % 4)], 'p' || (i % 4), 'queued'

@@ -3,15 +3,15 @@
  * days would leave it (4 channels × 2 plugins × 20 templates × 3 categories, every funnel step
  * and failure/suppression reasons), then times GET /v1/stats's query through StatsService.
  *
- *   node dist/tracking/stats-bench.js [deliveries=1000000]
+ *   pnpm bench:stats [deliveries=1000000]   (node bench/dist/stats.js)
  */
 import { performance } from 'node:perf_hooks';
+import { newId } from '@clarion/server/dist/common/ids';
+import { createDataSource, runMigrations } from '@clarion/server/dist/database/data-source';
+import { DIMENSIONS_SQL } from '@clarion/server/dist/deliveries/stats-rollup';
+import { type StatsQuery, StatsService } from '@clarion/server/dist/tracking/stats.service';
+import { StatsRepository } from '@clarion/server/dist/tracking/stats-repository';
 import { createTestDatabase } from '@clarion/testkit';
-import { v7 } from 'uuid';
-import { createDataSource, runMigrations } from '../database/data-source';
-import { DIMENSIONS_SQL } from '../deliveries/stats-rollup';
-import { type StatsQuery, StatsService } from './stats.service';
-import { StatsRepository } from './stats-repository';
 
 async function main(): Promise<void> {
   const deliveries = Number(process.argv[2] ?? 1_000_000);
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const ds = createDataSource(db.url, 4);
   await ds.initialize();
   try {
-    const appId = v7();
+    const appId = newId();
     await ds.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'bench', 'x')`, [appId]);
     const seedStart = performance.now();
     // Each synthetic delivery picks an hour and dimensions at random, then walks the funnel.
