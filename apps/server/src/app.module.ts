@@ -39,7 +39,7 @@ import { NotificationBatchService } from './notifications/notification-batch.ser
 import { NotificationReader } from './notifications/notification-reader';
 import { NotificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
-import { DeliveryMetrics } from './ops/delivery-metrics';
+import { DeliveryMetrics } from './metrics/delivery-metrics';
 import { HealthController } from './ops/health.controller';
 import { logSerializers } from './ops/log-serializers';
 import { MetricsController } from './ops/metrics.controller';

@@ -14,7 +14,7 @@ import type { AppRecord } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import { type NotificationRequest, notificationRequestSchema } from '../notifications/notification-request';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { AcceptPipeline } from './accept-pipeline';
 import type { JobToQueue } from './accept-ports';

@@ -8,7 +8,7 @@ import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 

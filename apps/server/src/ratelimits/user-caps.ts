@@ -5,7 +5,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import type { DeliveryPlan } from '../ingest/delivery-plan';
 import type { PlanContext } from '../ingest/planner';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';

@@ -16,7 +16,7 @@ import { PlanContextService } from '../../ingest/plan-context.service';
 import type { PlanContext } from '../../ingest/planner';
 import { NotificationRepository } from '../../notifications/notification-repository';
 import type { NotificationRequest } from '../../notifications/notification-request';
-import { DeliveryMetrics } from '../../ops/delivery-metrics';
+import { DeliveryMetrics } from '../../metrics/delivery-metrics';
 import { PluginRegistry } from '../../plugins/plugin-registry';
 import { KeyLayout } from '../../redis/key-layout';
 import { PRODUCER_REDIS } from '../../redis/redis.module';
