@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { isRefusedValue } from '../database/refused-value';
-import { storable, storableJson } from '../database/storable';
+import { storable, storableJson } from '../common/storable';
 import type { DeliveryStatus } from '../deliveries/delivery-status';
 import {
   type OutcomeHistory,
