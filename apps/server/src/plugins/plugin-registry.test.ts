@@ -4,7 +4,7 @@ import { type AnyChannelPlugin, defineChannelPlugin } from '@clarion/plugin-sdk'
 import { z } from 'zod';
 import type { LoadedPlugin } from './plugin-loader';
 import { PluginRegistry } from './plugin-registry';
-import { providerOrderSchema } from './provider-order';
+import { providerOrderSchema } from '../config/provider-order';
 
 const provider = (name: string, channel: string): LoadedPlugin => ({
   packageName: `@acme/${name}`,

@@ -15,7 +15,7 @@ import { ENV, METRICS_REGISTRY } from '../config/tokens';
 import { OutcomeRouter } from '../delivery/outcome-router';
 import { StatusWriter } from '../delivery/status-writer';
 import { PluginRegistry } from '../plugins/plugin-registry';
-import { assertLimitedPluginsLoaded } from '../ratelimits/plugin-rate-limits';
+import { assertLimitedPluginsLoaded } from '../config/plugin-rate-limits';
 import { KeyLayout } from '../redis/key-layout';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { circuitSettings, jobLockSettings, workerProcessor } from './worker-settings';
