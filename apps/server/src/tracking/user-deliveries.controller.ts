@@ -9,7 +9,7 @@ import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
 import { UserRepository } from '../contacts/user-repository';
 import { DeliveryQueries, type UserDelivery } from '../deliveries/delivery-queries';
-import { type EventView, historyOf } from './event-view';
+import { type EventView, historyOf } from '../deliveries/event-view';
 
 export const userDeliveriesQuerySchema = z
   .object({
