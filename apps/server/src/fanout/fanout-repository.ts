@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { uuidv7Floor } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import { insertDeliveries } from '../deliveries/delivery-store';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { NotificationRequest } from '../notifications/notification-request';
 
 export interface FanoutNotification {

@@ -19,7 +19,7 @@ import type {
   Undo,
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { StoreResult } from './notification-store';
 import { checkBeforeFanout, type PlanContext, planRecipient } from './planner';
 

@@ -18,7 +18,7 @@ import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { AcceptPipeline } from './accept-pipeline';
 import type { JobToQueue } from './accept-ports';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { NotificationRecord, StoreResult } from './notification-store';
 import type { PlanContext } from './planner';
 

@@ -13,7 +13,7 @@ import {
   serializeDeliveries,
   serializeNotification,
 } from '../deliveries/delivery-store';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
 export interface NotificationRecord extends NotificationRow {

@@ -10,7 +10,7 @@ import { preferenceSuppression, quietHold } from '../preferences/delivery-policy
 import { AnyUser, renderDeep } from '../templates/liquid-renderer';
 import { checkPushPayload, checkRenderedSize } from '../templates/rendered-limits';
 import type { TemplatePlan } from '../templates/template-plan';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 
 export interface PlanContext {
   appId: string;

@@ -31,7 +31,7 @@ import {
 } from '../testing/in-memory-repositories';
 import { LinkTracking } from '../tracking/link-tracking.service';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { PlanContextService } from './plan-context.service';
 import { planRecipient } from './planner';
 

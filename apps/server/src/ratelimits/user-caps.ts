@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { PlanContext } from '../ingest/planner';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';

@@ -1,7 +1,7 @@
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { type PlanContext, planRecipient } from '../ingest/planner';
 
 /**

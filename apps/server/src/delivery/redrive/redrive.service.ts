@@ -11,7 +11,7 @@ import type { Recipient } from '../../contacts/recipient';
 import { RecipientLoader } from '../../contacts/recipient-loader';
 import { type DeadFilter, type DeadRow, DeliveryQueries } from '../../deliveries/delivery-queries';
 import { redrive } from '../../deliveries/delivery-store';
-import type { DeliveryPlan } from '../../ingest/delivery-plan';
+import type { DeliveryPlan } from '../../deliveries/delivery-plan';
 import { PlanContextService } from '../../ingest/plan-context.service';
 import type { PlanContext } from '../../ingest/planner';
 import { NotificationRepository } from '../../notifications/notification-repository';
