@@ -6,7 +6,7 @@ import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { NotificationRequest } from '../notifications/notification-request';
 import { assertVerifiedSender } from '../notifications/verified-sender';
-import { planOrSuppress } from '../templates/plan-or-suppress';
+import { planOrSuppress } from './plan-or-suppress';
 import type {
   AcceptMetrics,
   CapsPort,

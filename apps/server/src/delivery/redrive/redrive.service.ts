@@ -20,7 +20,7 @@ import { DeliveryMetrics } from '../../metrics/delivery-metrics';
 import { PluginRegistry } from '../../plugins/plugin-registry';
 import { KeyLayout } from '../../redis/key-layout';
 import { PRODUCER_REDIS } from '../../redis/redis.module';
-import { planOrSuppress } from '../../templates/plan-or-suppress';
+import { planOrSuppress } from '../../ingest/plan-or-suppress';
 import { delayUntil, Enqueuer } from '../enqueuer';
 import { QueueRegistry } from '../queue-registry';
 
