@@ -57,7 +57,7 @@ import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
-import { UserCaps } from './ratelimits/user-caps';
+import { UserCaps } from './ingest/user-caps';
 import { RedisModule } from './redis/redis.module';
 import { DueNotifications } from './relay/due-notifications';
 import { OrphanedFanouts } from './relay/orphaned-fanouts';

@@ -4,12 +4,12 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
-import type { PlanContext } from '../ingest/planner';
+import type { PlanContext } from './planner';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
-import { type CapRule, capRuleId, matchingCaps } from './cap-rules';
+import { type CapRule, capRuleId, matchingCaps } from '../ratelimits/cap-rules';
 
 /** setTimeout's ceiling (2^31-1 ms), in whole seconds. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
