@@ -9,7 +9,7 @@ import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
-import { type CapRule, capRuleId, matchingCaps } from '../ratelimits/cap-rules';
+import { type CapRule, capRuleId, matchingCaps } from '../apps/cap-rules';
 
 /** setTimeout's ceiling (2^31-1 ms), in whole seconds. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
