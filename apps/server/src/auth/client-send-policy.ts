@@ -1,6 +1,6 @@
 import type { AppRecord } from '../apps/apps.service';
 import { badRequest, forbidden } from '../common/api-error';
-import type { NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 import type { AuthContext } from './auth-context';
 
 const CLIENT_EVENT_PREFIX = 'client:';

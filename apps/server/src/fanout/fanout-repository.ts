@@ -4,7 +4,7 @@ import { uuidv7Floor } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import { insertDeliveries } from '../deliveries/delivery-store';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
-import type { NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 
 export interface FanoutNotification {
   request: NotificationRequest;

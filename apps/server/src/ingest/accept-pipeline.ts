@@ -4,7 +4,7 @@ import { ApiError } from '../common/api-error';
 import { delayUntil } from '../common/delay-until';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
-import type { NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 import { assertVerifiedSender } from '../notifications/verified-sender';
 import { planOrSuppress } from './plan-or-suppress';
 import type {

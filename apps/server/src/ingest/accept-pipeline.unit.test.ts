@@ -13,7 +13,7 @@ import { type AppSettings, appSettingsSchema } from '../apps/app-settings';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import type { ContactRow, Recipient } from '../contacts/recipient';
-import { type NotificationRequest, notificationRequestSchema } from '../notifications/notification-request';
+import { type NotificationRequest, notificationRequestSchema } from '../templates/notification-request';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { AcceptPipeline } from './accept-pipeline';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { TemplateResolver } from '../templates/template-resolver';
 import { LinkTracking } from '../tracking/link-tracking.service';

@@ -3,7 +3,7 @@ import type { AppSettings } from '../apps/app-settings';
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
-import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import type { ChannelContents, NotificationRequest } from '../templates/notification-request';
 import { pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';

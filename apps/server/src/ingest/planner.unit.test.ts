@@ -15,7 +15,7 @@ import { domainErrorAnswer } from '../common/errors/error-answer';
 import { newId } from '../common/ids';
 import { loadEnv } from '../config/env';
 import { RecipientLoader } from '../contacts/recipient-loader';
-import { notificationRequestSchema } from '../notifications/notification-request';
+import { notificationRequestSchema } from '../templates/notification-request';
 import type { LoadedPlugin } from '../plugins/plugin-loader';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PreferencesService } from '../preferences/preferences.service';

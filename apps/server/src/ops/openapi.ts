@@ -7,7 +7,7 @@ import { usersRoutes } from '../contacts/users.openapi';
 import { buildPaths } from '../contract/openapi-builder';
 import type { RouteContract } from '../contract/route-contract';
 import { redriveRoutes } from '../delivery/redrive/redrive.openapi';
-import { buildNotificationRequestSchema } from '../notifications/notification-request';
+import { buildNotificationRequestSchema } from '../templates/notification-request';
 import { notificationsRoutes } from '../notifications/notifications.openapi';
 import { type PluginChannel, pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';

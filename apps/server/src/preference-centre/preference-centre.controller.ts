@@ -5,7 +5,7 @@ import { AppsService } from '../apps/apps.service';
 import { ApiError, notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import { UserRepository } from '../contacts/user-repository';
-import { CORE_CHANNELS } from '../notifications/notification-request';
+import { CORE_CHANNELS } from '../templates/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { type PutPreferences, putPreferencesSchema } from '../preferences/preference-schemas';
 import { PreferencesService, type PreferencesView } from '../preferences/preferences.service';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
 import type { RepositoryShape } from '../database/repository-shape';
-import { CORE_CHANNELS } from '../notifications/notification-request';
+import { CORE_CHANNELS } from '../templates/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PreferenceRepository, type StoredRule } from './preference-repository';
 import { ANY } from './preference-rules';

@@ -1,4 +1,4 @@
-import type { ChannelContents } from '../notifications/notification-request';
+import type { ChannelContents } from './notification-request';
 import { type Compiled, compileDeep } from './liquid-renderer';
 import { mergeVariants } from './locale-fallback';
 import type { TemplateVersionRecord } from './template-repository';

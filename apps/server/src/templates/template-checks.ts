@@ -1,5 +1,5 @@
 import { countSmsSegments, type MessageContent, type SmsSegmentInfo } from '@clarion/plugin-sdk';
-import type { ChannelContents } from '../notifications/notification-request';
+import type { ChannelContents } from './notification-request';
 import { checkSyntax, renderLoose, stringsOf } from './liquid-renderer';
 import { mergeVariants } from './locale-fallback';
 import { type PayloadSize, pushSizes, webSizes } from './push-payload-size';

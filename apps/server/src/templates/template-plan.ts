@@ -1,5 +1,5 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
-import type { ChannelContents } from '../notifications/notification-request';
+import type { ChannelContents } from './notification-request';
 import type { CompiledTemplate } from './compiled-template';
 import { AnyUser, checkRenderedUrls, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';

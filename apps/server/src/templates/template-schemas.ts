@@ -10,7 +10,7 @@ import {
   contentSchema,
   refuseTooManyTags,
   variantContentSchema,
-} from '../notifications/notification-request';
+} from './notification-request';
 import type { PluginChannel } from '../plugins/plugin-channels';
 import { mergeVariants } from './locale-fallback';
 

@@ -15,7 +15,7 @@ import type { DeliveryPlan } from '../../deliveries/delivery-plan';
 import { PlanContextService } from '../../ingest/plan-context.service';
 import type { PlanContext } from '../../ingest/planner';
 import { NotificationRepository } from '../../notifications/notification-repository';
-import type { NotificationRequest } from '../../notifications/notification-request';
+import type { NotificationRequest } from '../../templates/notification-request';
 import { DeliveryMetrics } from '../../metrics/delivery-metrics';
 import { PluginRegistry } from '../../plugins/plugin-registry';
 import { KeyLayout } from '../../redis/key-layout';

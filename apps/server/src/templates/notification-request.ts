@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mailboxSchema } from '../common/email-address';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
 import type { PluginChannel } from '../plugins/plugin-channels';
-import { tagProblem } from '../templates/liquid-limits';
+import { tagProblem } from './liquid-limits';
 import { CORE_CHANNELS } from '../plugins/core-channels';
 
 export { CORE_CHANNELS } from '../plugins/core-channels';
