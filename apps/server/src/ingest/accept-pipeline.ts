@@ -5,7 +5,7 @@ import { delayUntil } from '../common/delay-until';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { NotificationRequest } from '../templates/notification-request';
-import { assertVerifiedSender } from '../notifications/verified-sender';
+import { assertVerifiedSender } from './verified-sender';
 import { planOrSuppress } from './plan-or-suppress';
 import type {
   AcceptMetrics,
