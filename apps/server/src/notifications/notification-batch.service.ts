@@ -1,7 +1,7 @@
 import { HttpException, Injectable, Logger } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import type { AuthContext } from '../auth/auth-context';
-import { assertServerEventId } from '../auth/client-send-policy';
+import { assertServerEventId } from './client-send-policy';
 import { ApiError } from '../common/api-error';
 import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';

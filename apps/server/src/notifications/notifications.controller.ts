@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
-import { assertClientMaySend, assertServerEventId, clientEventId } from '../auth/client-send-policy';
+import { assertClientMaySend, assertServerEventId, clientEventId } from './client-send-policy';
 import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
