@@ -15,7 +15,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
+import { ownUser } from './own-user';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { assertOutboundUrls } from '../common/outbound-urls';

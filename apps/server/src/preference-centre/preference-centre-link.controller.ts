@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
+import { ownUser } from '../contacts/own-user';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
