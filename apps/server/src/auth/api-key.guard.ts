@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppsService } from '../apps/apps.service';
 import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
-import './auth-context';
+import '../apps/auth-context';
 import { allowOrigin, CLIENT_ROUTE } from './cors';
 import { KeyService } from './key.service';
 import { verifyUserTokenWithAny } from './user-token';

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../apps/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { ownUser } from './own-user';
 import { forbidden, notFound } from '../common/api-error';

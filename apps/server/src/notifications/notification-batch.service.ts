@@ -1,6 +1,6 @@
 import { HttpException, Injectable, Logger } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../apps/auth-context';
 import { assertServerEventId } from './client-send-policy';
 import { ApiError } from '../common/api-error';
 import { DomainError } from '../common/errors/domain-error';

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../apps/auth-context';
 import { assertClientMaySend, assertServerEventId, clientEventId } from './client-send-policy';
 import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../apps/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { ownUser } from '../contacts/own-user';
 import { notFound } from '../common/api-error';

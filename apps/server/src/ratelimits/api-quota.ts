@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppSettings } from '../apps/app-settings';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';

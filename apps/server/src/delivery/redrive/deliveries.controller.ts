@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs
 import { z } from 'zod';
 import { AppsService } from '../../apps/apps.service';
 import { ApiKeyGuard } from '../../auth/api-key.guard';
-import type { AuthContext } from '../../auth/auth-context';
+import type { AuthContext } from '../../apps/auth-context';
 import { CurrentAuth } from '../../auth/current-auth';
 import { badRequest, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
