@@ -10,7 +10,7 @@ import { IntegrationsService } from './apps/integrations.service';
 import { SecretBox } from './apps/secret-box';
 import { AdminGuard } from './auth/admin.guard';
 import { ApiKeyGuard } from './auth/api-key.guard';
-import { KeyService } from './auth/key.service';
+import { KeyService } from './apps/key.service';
 import type { Env } from './config/env';
 import { ENV, METRICS_REGISTRY } from './config/tokens';
 import { RecipientLoader } from './contacts/recipient-loader';

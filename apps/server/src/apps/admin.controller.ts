@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { KeyService } from '../auth/key.service';
+import { KeyService } from './key.service';
 import { badRequest, notFound } from '../common/api-error';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';

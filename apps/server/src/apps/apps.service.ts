@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { type CreatedKey, KeyService } from '../auth/key.service';
+import { type CreatedKey, KeyService } from './key.service';
 import { newId } from '../common/ids';
 import { mergePatch } from '../common/merge-patch';
 import { validate } from '../common/validate';

@@ -13,7 +13,7 @@ import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
 import '../apps/auth-context';
 import { allowOrigin, CLIENT_ROUTE } from './cors';
-import { KeyService } from './key.service';
+import { KeyService } from '../apps/key.service';
 import { verifyUserTokenWithAny } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';

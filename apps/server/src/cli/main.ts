@@ -6,7 +6,7 @@ import { AppsService } from '../apps/apps.service';
 import { KeyRepository } from '../apps/key-repository';
 import { SecretBox } from '../apps/secret-box';
 import { sealPlaintextUserTokenSecrets } from '../apps/user-token-secrets';
-import { KeyService } from '../auth/key.service';
+import { KeyService } from '../apps/key.service';
 import { UUID } from '../common/ids';
 import { EnvError, loadDatabaseUrl, loadEncryptionKey, loadEnv, shutdownDrainMs } from '../config/env';
 import { createDataSource, runMigrations } from '../database/data-source';

@@ -6,7 +6,7 @@ import { AppRepository } from '../apps/app-repository';
 import { AppsService } from '../apps/apps.service';
 import { KeyRepository } from '../apps/key-repository';
 import { SecretBox } from '../apps/secret-box';
-import { KeyService } from '../auth/key.service';
+import { KeyService } from '../apps/key.service';
 import { loadEnv } from '../config/env';
 import { UserRepository } from '../contacts/user-repository';
 import { createDataSource, runMigrations } from '../database/data-source';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type KeyListing, KeyRepository, type StoredKey } from '../apps/key-repository';
+import { type KeyListing, KeyRepository, type StoredKey } from './key-repository';
 import { newId } from '../common/ids';
 import { APP_KEY_FORMAT, hashSecret, newAppKey, newAppSecret, secretMatches } from './key-material';
 
