@@ -19,7 +19,7 @@ import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-regi
 import { serveMetrics } from './ops/metrics-server';
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
-import { logFieldsOf } from './ops/request-log-fields';
+import { logFieldsOf } from './common/request-log-fields';
 import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
 import { logLoadedPlugins } from './plugins/plugin-listing';

@@ -9,7 +9,7 @@ import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
-import { addLogFields } from '../ops/request-log-fields';
+import { addLogFields } from '../common/request-log-fields';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { batchEnvelopeSchema } from './batch-request';
 import { NotificationBatchService } from './notification-batch.service';
