@@ -5,7 +5,7 @@ import { ENV } from '../config/tokens';
 import type { NotificationRequest } from '../templates/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { TemplateResolver } from '../templates/template-resolver';
-import { LinkTracking } from '../tracking/link-tracking.service';
+import { LinkTracking } from './link-tracking.service';
 import { unsubscribeHeaders } from '../unsubscribe/unsubscribe-headers';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import type { PlanContext } from './planner';

@@ -29,7 +29,7 @@ import {
   InMemoryUsers,
   type NewUser,
 } from '../testing/in-memory-repositories';
-import { LinkTracking } from '../tracking/link-tracking.service';
+import { LinkTracking } from './link-tracking.service';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { PlanContextService } from './plan-context.service';

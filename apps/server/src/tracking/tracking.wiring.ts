@@ -2,7 +2,7 @@ import type { Provider, Type } from '@nestjs/common';
 import { DeliveryPartitions } from '../deliveries/partitions';
 import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
-import { LinkTracking } from './link-tracking.service';
+import { LinkTracking } from '../ingest/link-tracking.service';
 import { Retention } from './retention';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';

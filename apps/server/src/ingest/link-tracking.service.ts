@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { PlanContext } from '../ingest/planner';
+import type { PlanContext } from './planner';
 import { rewriteLinks } from './link-rewriter';
 import { LinkSigner } from './link-token';
 
