@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Queryable } from '../database/prepared';
 import type { RepositoryShape } from '../database/repository-shape';
 import { rows } from '../database/rows';
-import type { QuietHours } from './quiet-hours';
+import type { QuietHours } from '../contacts/quiet-hours';
 
 export interface OptOut {
   appId: string;

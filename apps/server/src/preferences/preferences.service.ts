@@ -5,9 +5,9 @@ import type { RepositoryShape } from '../database/repository-shape';
 import { CORE_CHANNELS } from '../templates/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PreferenceRepository, type StoredRule } from './preference-repository';
-import { ANY } from './preference-rules';
+import { ANY } from '../contacts/preference-rules';
 import type { PutPreferences } from './preference-schemas';
-import type { QuietHours } from './quiet-hours';
+import type { QuietHours } from '../contacts/quiet-hours';
 
 export interface PreferencesView {
   userId: string;

@@ -5,7 +5,7 @@ import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { RecipientSource } from '../contacts/user-repository';
 import type { RepositoryShape } from '../database/repository-shape';
 import type { OptOut, PreferenceRepository, StoredRule } from '../preferences/preference-repository';
-import type { QuietHours } from '../preferences/quiet-hours';
+import type { QuietHours } from '../contacts/quiet-hours';
 import type {
   NewVersion,
   TemplateHead,
