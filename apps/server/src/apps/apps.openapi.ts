@@ -6,7 +6,7 @@ import {
   integrationSchema,
   rotateUserTokenSecretSchema,
   settingsPatchSchema,
-} from './admin.controller';
+} from '../ops/admin.controller';
 import { appSettingsSchema } from './app-settings';
 
 const settings = named('AppSettings', appSettingsSchema);

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { KeyService } from './key.service';
+import { KeyService } from '../apps/key.service';
 import { badRequest, notFound } from '../common/api-error';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';
@@ -21,9 +21,9 @@ import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { appSettingsSchema } from './app-settings';
-import { AppsService } from './apps.service';
-import { IntegrationsService } from './integrations.service';
+import { appSettingsSchema } from '../apps/app-settings';
+import { AppsService } from '../apps/apps.service';
+import { IntegrationsService } from '../apps/integrations.service';
 
 export const createAppSchema = z
   .object({ name: z.string().min(1).max(200), settings: appSettingsSchema.partial().optional() })
