@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
-import { appsRoutes } from '../apps/apps.openapi';
+import { appsRoutes } from './apps.openapi';
 import { upsertUserSchemaWith } from '../contacts/channel-addresses';
 import { usersRoutes } from '../contacts/users.openapi';
 import { buildPaths } from '../contract/openapi-builder';
@@ -11,7 +11,7 @@ import { buildNotificationRequestSchema } from '../templates/notification-reques
 import { notificationsRoutes } from '../notifications/notifications.openapi';
 import { type PluginChannel, pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
-import { pluginsRoutes } from '../plugins/plugins.openapi';
+import { pluginsRoutes } from './plugins.openapi';
 import { preferenceCentreRoutes } from '../preference-centre/preference-centre.openapi';
 import { preferencesRoutes } from '../preferences/preferences.openapi';
 import { templatesRoutes } from '../templates/templates.openapi';

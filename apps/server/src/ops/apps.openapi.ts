@@ -6,8 +6,8 @@ import {
   integrationSchema,
   rotateUserTokenSecretSchema,
   settingsPatchSchema,
-} from '../ops/admin.controller';
-import { appSettingsSchema } from './app-settings';
+} from './admin.controller';
+import { appSettingsSchema } from '../apps/app-settings';
 
 const settings = named('AppSettings', appSettingsSchema);
 /** The settings as stored and answered: every default filled in (a copy, named apart from the request's). */
