@@ -12,8 +12,8 @@ import { AppsService } from '../apps/apps.service';
 import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
 import '../apps/auth-context';
-import { allowOrigin, CLIENT_ROUTE } from './cors';
 import { KeyService } from '../apps/key.service';
+import { allowOrigin, CLIENT_ROUTE } from './cors';
 import { verifyUserTokenWithAny } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';

@@ -5,6 +5,7 @@ import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { Queryable } from '../database/prepared';
 import { isItemError } from '../database/refused-value';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import {
   insertNotifications,
   type NotificationRow,
@@ -13,7 +14,6 @@ import {
   serializeDeliveries,
   serializeNotification,
 } from '../deliveries/delivery-store';
-import type { DeliveryPlan } from '../deliveries/delivery-plan';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
 export interface NotificationRecord extends NotificationRow {

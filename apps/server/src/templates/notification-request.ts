@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { mailboxSchema } from '../common/email-address';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
+import { CORE_CHANNELS } from '../plugins/core-channels';
 import type { PluginChannel } from '../plugins/plugin-channels';
 import { tagProblem } from './liquid-limits';
-import { CORE_CHANNELS } from '../plugins/core-channels';
 
 export { CORE_CHANNELS } from '../plugins/core-channels';
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { userIdParam } from '../contacts/user-schemas';
+import type { PluginChannel } from '../plugins/plugin-channels';
+import { mergeVariants } from './locale-fallback';
 import {
   buildContentSchema,
   buildVariantContentSchema,
@@ -11,8 +13,6 @@ import {
   refuseTooManyTags,
   variantContentSchema,
 } from './notification-request';
-import type { PluginChannel } from '../plugins/plugin-channels';
-import { mergeVariants } from './locale-fallback';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z
