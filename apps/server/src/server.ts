@@ -10,6 +10,7 @@ import { AppRepository } from './apps/app-repository';
 import { registerCors } from './auth/cors';
 import { ErrorFilter } from './common/error-filter';
 import { onClientError, onFrameworkError } from './common/framework-errors';
+import { logFieldsOf } from './common/request-log-fields';
 import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
@@ -19,7 +20,6 @@ import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-regi
 import { serveMetrics } from './ops/metrics-server';
 import { setupOpenApi } from './ops/openapi';
 import { requestId } from './ops/request-id';
-import { logFieldsOf } from './ops/request-log-fields';
 import { loggablePath, QUIET_PATHS, requestLogger } from './ops/request-logger';
 import { ShutdownState } from './ops/shutdown-state';
 import { logLoadedPlugins } from './plugins/plugin-listing';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { clientKeySettings } from '../auth/client-key-settings';
-import { categoryDefaultsSchema } from '../preferences/category-defaults';
-import { apiQuotaSchema, capRuleSchema } from '../ratelimits/cap-rules';
+import { apiQuotaSchema, capRuleSchema } from './cap-rules';
+import { categoryDefaultsSchema } from './category-defaults';
+import { clientKeySettings } from './client-key-settings';
 
 /** Per-app settings an operator sets; everything optional with safe defaults. */
 export const appSettingsSchema = z

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { type CreatedKey, KeyService } from '../auth/key.service';
 import { newId } from '../common/ids';
 import { mergePatch } from '../common/merge-patch';
 import { validate } from '../common/validate';
 import type { RepositoryShape } from '../database/repository-shape';
 import { type AppListing, type AppRecord, AppRepository } from './app-repository';
 import { type AppSettings, appSettingsSchema } from './app-settings';
+import { type CreatedKey, KeyService } from './key.service';
 import { SecretBox } from './secret-box';
 import {
   newUserTokenSecret,

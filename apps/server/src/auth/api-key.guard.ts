@@ -11,9 +11,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppsService } from '../apps/apps.service';
 import { forbidden, unauthorized } from '../common/api-error';
 import { ApiQuota } from '../ratelimits/api-quota';
-import './auth-context';
+import '../apps/auth-context';
+import { KeyService } from '../apps/key.service';
 import { allowOrigin, CLIENT_ROUTE } from './cors';
-import { KeyService } from './key.service';
 import { verifyUserTokenWithAny } from './user-token';
 
 const CLIENT_ALLOWED = 'clarion:client-allowed';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { hashSecret } from '../apps/key-material';
 import { countRows as counts, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
-import { hashSecret } from './key-material';
 import { signUserToken } from './user-token';
 
 describe('authentication and authorisation', () => {

@@ -7,7 +7,7 @@ import {
   deliveryOf,
   startTrackingHarness,
   type TrackingHarness,
-} from '../tracking/testing/tracking-harness';
+} from '../testing/tracking-harness';
 import { signUserToken } from './user-token';
 
 interface ErrorBody {

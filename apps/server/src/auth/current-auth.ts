@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { AuthContext } from './auth-context';
+import type { AuthContext } from '../apps/auth-context';
 
 /** The caller's AuthContext, set by ApiKeyGuard. */
 export const CurrentAuth = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {

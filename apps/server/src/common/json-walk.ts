@@ -1,4 +1,4 @@
-import { unstorableReason } from '../database/storable';
+import { unstorableReason } from './storable';
 
 export interface JsonProblem {
   path: string;

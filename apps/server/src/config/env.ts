@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { outboundPolicy } from '@clarion/plugin-sdk';
 import { z } from 'zod';
-import { providerOrderSchema } from '../plugins/provider-order';
-import { pluginRateLimitsSchema } from '../ratelimits/plugin-rate-limits';
+import { pluginRateLimitsSchema } from './plugin-rate-limits';
+import { providerOrderSchema } from './provider-order';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])

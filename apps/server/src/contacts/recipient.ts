@@ -1,6 +1,6 @@
 import type { Platform, WebPushSubscription } from '@clarion/plugin-sdk';
-import type { PreferenceRule } from '../preferences/preference-rules';
-import type { QuietHours } from '../preferences/quiet-hours';
+import type { PreferenceRule } from './preference-rules';
+import type { QuietHours } from './quiet-hours';
 
 export interface ContactRow {
   id: string;

@@ -3,8 +3,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import { preparedQuery } from '../database/prepared';
 import { rows } from '../database/rows';
-import type { PreferenceRule } from '../preferences/preference-rules';
-import type { QuietHours } from '../preferences/quiet-hours';
+import type { PreferenceRule } from './preference-rules';
+import type { QuietHours } from './quiet-hours';
 import type { ContactRow, Recipient } from './recipient';
 
 /** The profile fields a write may set; undefined leaves a field alone, null clears it. */

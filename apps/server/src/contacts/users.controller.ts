@@ -12,10 +12,9 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { assertOutboundUrls } from '../common/outbound-urls';
@@ -24,6 +23,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { channelAddresses, upsertUserSchemaFor } from './channel-addresses';
+import { ownUser } from './own-user';
 import { registerDeviceSchema, topicParam, userIdParam } from './user-schemas';
 import { UsersService } from './users.service';
 

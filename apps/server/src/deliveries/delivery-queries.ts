@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
-import type { EventRow } from '../tracking/event-view';
+import type { EventRow } from './event-view';
 
 const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail) ORDER BY e.id)
                           FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events`;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { type RecordedStep, StepRecorded } from './step-recorded';
 
 /**

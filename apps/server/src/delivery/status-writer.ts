@@ -1,9 +1,9 @@
 import type { DeliveryOutcome, DeliveryRecord, DeliveryRecords, DeliveryReporter } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storable, storableJson } from '../common/storable';
 import { Batcher } from '../database/batcher';
 import { isRefusedValue } from '../database/refused-value';
-import { storable, storableJson } from '../database/storable';
 import type { DeliveryStatus } from '../deliveries/delivery-status';
 import {
   disableContacts,

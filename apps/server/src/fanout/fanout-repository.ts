@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { uuidv7Floor } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { insertDeliveries } from '../deliveries/delivery-store';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
-import type { NotificationRequest } from '../notifications/notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 
 export interface FanoutNotification {
   request: NotificationRequest;

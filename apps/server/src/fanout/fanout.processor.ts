@@ -8,7 +8,7 @@ import { RecipientLoader } from '../contacts/recipient-loader';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { AcceptPipeline } from '../ingest/accept-pipeline';
 import { PlanContextService } from '../ingest/plan-context.service';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { FANOUT_CHUNK } from './fanout.constants';
 import type { FanoutJobData } from './fanout-job';
 import { FanoutRepository } from './fanout-repository';

@@ -4,9 +4,8 @@ import { ApiError } from '../common/api-error';
 import { delayUntil } from '../common/delay-until';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
-import type { NotificationRequest } from '../notifications/notification-request';
-import { assertVerifiedSender } from '../notifications/verified-sender';
-import { planOrSuppress } from '../templates/plan-or-suppress';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import type { NotificationRequest } from '../templates/notification-request';
 import type {
   AcceptMetrics,
   CapsPort,
@@ -19,9 +18,10 @@ import type {
   Undo,
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
-import type { DeliveryPlan } from './delivery-plan';
 import type { StoreResult } from './notification-store';
+import { planOrSuppress } from './plan-or-suppress';
 import { checkBeforeFanout, type PlanContext, planRecipient } from './planner';
+import { assertVerifiedSender } from './verified-sender';
 
 export interface AcceptResult {
   status: 202 | 200;

@@ -13,12 +13,12 @@ import { type AppSettings, appSettingsSchema } from '../apps/app-settings';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
 import type { ContactRow, Recipient } from '../contacts/recipient';
-import { type NotificationRequest, notificationRequestSchema } from '../notifications/notification-request';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import { type NotificationRequest, notificationRequestSchema } from '../templates/notification-request';
 import { AcceptPipeline } from './accept-pipeline';
 import type { JobToQueue } from './accept-ports';
-import type { DeliveryPlan } from './delivery-plan';
 import type { NotificationRecord, StoreResult } from './notification-store';
 import type { PlanContext } from './planner';
 

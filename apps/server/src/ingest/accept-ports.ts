@@ -1,8 +1,8 @@
 import type { DeliveryJob, Priority } from '@clarion/plugin-sdk';
 import type { AppRecord } from '../apps/apps.service';
 import type { Recipient } from '../contacts/recipient';
-import type { NotificationRequest } from '../notifications/notification-request';
-import type { DeliveryPlan } from './delivery-plan';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import type { NotificationRequest } from '../templates/notification-request';
 import type { NotificationRecord, StoreResult } from './notification-store';
 import type { PlanContext } from './planner';
 

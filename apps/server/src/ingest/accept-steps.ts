@@ -1,7 +1,7 @@
 import { delayUntil } from '../common/delay-until';
 import type { Recipient } from '../contacts/recipient';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { AcceptMetrics, JobToQueue } from './accept-ports';
-import type { DeliveryPlan } from './delivery-plan';
 import type { PlanContext } from './planner';
 
 /**

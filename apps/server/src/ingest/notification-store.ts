@@ -5,6 +5,7 @@ import { ENV } from '../config/tokens';
 import { Batcher } from '../database/batcher';
 import type { Queryable } from '../database/prepared';
 import { isItemError } from '../database/refused-value';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import {
   claimEventIds,
   findEventIds,
@@ -15,7 +16,6 @@ import {
   serializeDeliveries,
   serializeNotification,
 } from '../deliveries/delivery-store';
-import type { DeliveryPlan } from './delivery-plan';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
 export interface NotificationRecord extends NotificationRow {

@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { NotificationRequest } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import type { NotificationRequest } from '../templates/notification-request';
 import { TemplateResolver } from '../templates/template-resolver';
-import { LinkTracking } from '../tracking/link-tracking.service';
 import { unsubscribeHeaders } from '../unsubscribe/unsubscribe-headers';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
+import { LinkTracking } from './link-tracking.service';
 import type { PlanContext } from './planner';
 
 /** Builds what planning needs once per notification (shared by the request path and fan-out). */

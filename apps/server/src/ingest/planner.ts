@@ -3,14 +3,14 @@ import type { AppSettings } from '../apps/app-settings';
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { ContactRow, Recipient } from '../contacts/recipient';
-import type { ChannelContents, NotificationRequest } from '../notifications/notification-request';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';
 import { AnyUser, renderDeep } from '../templates/liquid-renderer';
+import type { ChannelContents, NotificationRequest } from '../templates/notification-request';
 import { checkPushPayload, checkRenderedSize } from '../templates/rendered-limits';
 import type { TemplatePlan } from '../templates/template-plan';
-import type { DeliveryPlan } from './delivery-plan';
 
 export interface PlanContext {
   appId: string;

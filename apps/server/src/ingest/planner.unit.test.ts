@@ -15,10 +15,11 @@ import { domainErrorAnswer } from '../common/errors/error-answer';
 import { newId } from '../common/ids';
 import { loadEnv } from '../config/env';
 import { RecipientLoader } from '../contacts/recipient-loader';
-import { notificationRequestSchema } from '../notifications/notification-request';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { LoadedPlugin } from '../plugins/plugin-loader';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PreferencesService } from '../preferences/preferences.service';
+import { notificationRequestSchema } from '../templates/notification-request';
 import { TemplateMetrics } from '../templates/template-metrics';
 import { TemplateResolver } from '../templates/template-resolver';
 import {
@@ -29,9 +30,8 @@ import {
   InMemoryUsers,
   type NewUser,
 } from '../testing/in-memory-repositories';
-import { LinkTracking } from '../tracking/link-tracking.service';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
-import type { DeliveryPlan } from './delivery-plan';
+import { LinkTracking } from './link-tracking.service';
 import { PlanContextService } from './plan-context.service';
 import { planRecipient } from './planner';
 

@@ -1,7 +1,6 @@
 import { HttpException, Injectable, Logger } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
-import type { AuthContext } from '../auth/auth-context';
-import { assertServerEventId } from '../auth/client-send-policy';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiError } from '../common/api-error';
 import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';
@@ -10,6 +9,7 @@ import { validate } from '../common/validate';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { ApiQuota } from '../ratelimits/api-quota';
 import type { BatchItemResult } from './batch-request';
+import { assertServerEventId } from './client-send-policy';
 import { NotificationsService } from './notifications.service';
 import { notificationRequestSchemaFor } from './request-schemas';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DeliveryQueries } from '../deliveries/delivery-queries';
-import { historyOf } from '../tracking/event-view';
+import { historyOf } from '../deliveries/event-view';
 import { NotificationRepository } from './notification-repository';
 
 /** Read side of `GET /v1/notifications/:id`: the notification, each delivery, its status history. */

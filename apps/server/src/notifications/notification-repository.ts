@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
-import { NOTIFICATION_STATUS } from '../scheduling/notification-status';
-import type { NotificationRequest } from './notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
+import { NOTIFICATION_STATUS } from './notification-status';
 
 /** A notification as `GET /v1/notifications/:id` shows it (without its deliveries). */
 export interface NotificationView {

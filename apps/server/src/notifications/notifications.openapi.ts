@@ -7,8 +7,8 @@ import {
   timestamp,
   uuid,
 } from '../contract/route-contract';
+import { notificationRequestSchema } from '../templates/notification-request';
 import { BATCH_MAX_ITEMS } from './batch-request';
-import { notificationRequestSchema } from './notification-request';
 import { listQuery } from './notifications.controller';
 
 const NOTIFICATION_STATES = ['accepted', 'scheduled', 'fanout', 'duplicate'] as const;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AppRecord } from '../apps/apps.service';
 import { AcceptPipeline, type AcceptResult } from '../ingest/accept-pipeline';
-import type { NotificationRequest } from './notification-request';
+import type { NotificationRequest } from '../templates/notification-request';
 
 export type { AcceptResult } from '../ingest/accept-pipeline';
 

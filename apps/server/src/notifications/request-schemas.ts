@@ -1,6 +1,6 @@
 import { pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
-import { buildNotificationRequestSchema, notificationRequestSchema } from './notification-request';
+import { buildNotificationRequestSchema, notificationRequestSchema } from '../templates/notification-request';
 
 type RequestSchema = typeof notificationRequestSchema;
 const schemas = new WeakMap<PluginRegistry, RequestSchema>();

@@ -1,23 +1,23 @@
 import type { INestApplication } from '@nestjs/common';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
-import { appsRoutes } from '../apps/apps.openapi';
 import { upsertUserSchemaWith } from '../contacts/channel-addresses';
 import { usersRoutes } from '../contacts/users.openapi';
 import { buildPaths } from '../contract/openapi-builder';
 import type { RouteContract } from '../contract/route-contract';
 import { redriveRoutes } from '../delivery/redrive/redrive.openapi';
-import { buildNotificationRequestSchema } from '../notifications/notification-request';
 import { notificationsRoutes } from '../notifications/notifications.openapi';
 import { type PluginChannel, pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
-import { pluginsRoutes } from '../plugins/plugins.openapi';
 import { preferenceCentreRoutes } from '../preference-centre/preference-centre.openapi';
 import { preferencesRoutes } from '../preferences/preferences.openapi';
+import { buildNotificationRequestSchema } from '../templates/notification-request';
 import { templatesRoutes } from '../templates/templates.openapi';
 import { trackingRoutes } from '../tracking/tracking.openapi';
+import { appsRoutes } from './apps.openapi';
 import { describeOperations } from './openapi-operations';
 import { opsRoutes } from './ops.openapi';
+import { pluginsRoutes } from './plugins.openapi';
 
 /** Every route the server answers, with the zod schemas of what it takes and answers. */
 export const ROUTES: RouteContract[] = [

@@ -1,7 +1,7 @@
 import type { AddressKind } from '@clarion/plugin-sdk';
 import { z } from 'zod';
 import { freeJson, JSON_LIMITS } from '../common/free-json';
-import { CORE_CHANNELS } from '../notifications/core-channels';
+import { CORE_CHANNELS } from './core-channels';
 import type { PluginRegistry } from './plugin-registry';
 
 /** A user's address on a plugin's channel: one of these kinds (devices belong to push and web). */

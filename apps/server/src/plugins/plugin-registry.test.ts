@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AnyChannelPlugin, defineChannelPlugin } from '@clarion/plugin-sdk';
 import { z } from 'zod';
+import { providerOrderSchema } from '../config/provider-order';
 import type { LoadedPlugin } from './plugin-loader';
 import { PluginRegistry } from './plugin-registry';
-import { providerOrderSchema } from './provider-order';
 
 const provider = (name: string, channel: string): LoadedPlugin => ({
   packageName: `@acme/${name}`,

@@ -1,6 +1,6 @@
 import type { AnyChannelPlugin, Platform } from '@clarion/plugin-sdk';
+import type { ProviderOrder } from '../config/provider-order';
 import type { LoadedPlugin } from './plugin-loader';
-import type { ProviderOrder } from './provider-order';
 
 /** The loaded plugins, and how a delivery picks one: a device's platform for push, the app's ordered providers otherwise. */
 export class PluginRegistry {

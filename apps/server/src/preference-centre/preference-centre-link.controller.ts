@@ -1,13 +1,13 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { ownUser } from '../contacts/own-user';
 import { UserRepository } from '../contacts/user-repository';
 import { PreferenceCentreTokens } from './preference-centre-token';
 

@@ -1,4 +1,4 @@
-import { ANY } from '../preferences/preference-rules';
+import { ANY } from '../contacts/preference-rules';
 import type { PreferencesView } from '../preferences/preferences.service';
 import { escapeHtml as e } from '../unsubscribe/unsubscribe-page';
 import { cellKey, type PreferenceGrid } from './preference-grid';

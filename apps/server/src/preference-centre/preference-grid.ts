@@ -1,4 +1,4 @@
-import { ANY, userAllows } from '../preferences/preference-rules';
+import { ANY, userAllows } from '../contacts/preference-rules';
 import type { PutPreferences } from '../preferences/preference-schemas';
 import type { PreferencesView } from '../preferences/preferences.service';
 

@@ -1,7 +1,7 @@
 import type { AppSettings } from '../apps/app-settings';
+import { userAllows } from '../contacts/preference-rules';
+import { quietHoursApply, quietHoursEnd } from '../contacts/quiet-hours';
 import type { Recipient } from '../contacts/recipient';
-import { userAllows } from './preference-rules';
-import { quietHoursApply, quietHoursEnd } from './quiet-hours';
 
 export type SuppressionReason = 'opted_out' | 'category_opt_in_required';
 

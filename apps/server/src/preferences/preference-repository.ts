@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { QuietHours } from '../contacts/quiet-hours';
 import type { Queryable } from '../database/prepared';
 import type { RepositoryShape } from '../database/repository-shape';
 import { rows } from '../database/rows';
-import type { QuietHours } from './quiet-hours';
 
 export interface OptOut {
   appId: string;

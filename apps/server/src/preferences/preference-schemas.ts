@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ANY } from './preference-rules';
-import { HHMM } from './quiet-hours';
+import { ANY } from '../contacts/preference-rules';
+import { HHMM } from '../contacts/quiet-hours';
 
 const category = z
   .string()

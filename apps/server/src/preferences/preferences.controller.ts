@@ -1,11 +1,11 @@
 import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
+import { ownUser } from '../contacts/own-user';
 import { putPreferencesSchema } from './preference-schemas';
 import { PreferencesService } from './preferences.service';
 

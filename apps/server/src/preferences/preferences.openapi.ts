@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { categoryDefaultsSchema } from '../apps/category-defaults';
 import { userIdParam } from '../contacts/user-schemas';
 import { named, type RouteContract, timestamp } from '../contract/route-contract';
-import { categoryDefaultsSchema } from './category-defaults';
 import { putPreferencesSchema } from './preference-schemas';
 
 const preferencesView = named(

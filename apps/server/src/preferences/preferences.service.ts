@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
+import { ANY } from '../contacts/preference-rules';
+import type { QuietHours } from '../contacts/quiet-hours';
 import type { RepositoryShape } from '../database/repository-shape';
-import { CORE_CHANNELS } from '../notifications/notification-request';
 import { PluginRegistry } from '../plugins/plugin-registry';
+import { CORE_CHANNELS } from '../templates/notification-request';
 import { PreferenceRepository, type StoredRule } from './preference-repository';
-import { ANY } from './preference-rules';
 import type { PutPreferences } from './preference-schemas';
-import type { QuietHours } from './quiet-hours';
 
 export interface PreferencesView {
   userId: string;

@@ -4,7 +4,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { ApiError } from '../common/api-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 

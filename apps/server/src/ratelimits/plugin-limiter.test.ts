@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { loadEnv } from '../config/env';
+import { assertLimitedPluginsLoaded } from '../config/plugin-rate-limits';
 import { type Harness, startHarness } from '../testing/harness';
-import { assertLimitedPluginsLoaded } from './plugin-rate-limits';
 
 describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limiter of the plugin queue)', () => {
   let h: Harness;

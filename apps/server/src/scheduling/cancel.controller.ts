@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';

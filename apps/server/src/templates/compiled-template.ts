@@ -1,6 +1,6 @@
-import type { ChannelContents } from '../notifications/notification-request';
 import { type Compiled, compileDeep } from './liquid-renderer';
 import { mergeVariants } from './locale-fallback';
+import type { ChannelContents } from './notification-request';
 import type { TemplateVersionRecord } from './template-repository';
 import { normalizeLocale } from './template-schemas';
 

@@ -1,4 +1,4 @@
-import type { ChannelContents } from '../notifications/notification-request';
+import type { ChannelContents } from './notification-request';
 import { normalizeLocale } from './template-schemas';
 
 /**

@@ -1,8 +1,8 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
-import type { ChannelContents } from '../notifications/notification-request';
 import type { CompiledTemplate } from './compiled-template';
 import { AnyUser, checkRenderedUrls, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';
+import type { ChannelContents } from './notification-request';
 import { checkRenderedSize } from './rendered-limits';
 import type { TemplateMetrics } from './template-metrics';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
-import type { ChannelContents } from '../notifications/notification-request';
+import type { ChannelContents } from './notification-request';
 import type { TemplateChecks } from './template-checks';
 
 /** One published version as the API shows it. */

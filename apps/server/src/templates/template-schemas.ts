@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { userIdParam } from '../contacts/user-schemas';
+import type { PluginChannel } from '../plugins/plugin-channels';
+import { mergeVariants } from './locale-fallback';
 import {
   buildContentSchema,
   buildVariantContentSchema,
@@ -10,9 +12,7 @@ import {
   contentSchema,
   refuseTooManyTags,
   variantContentSchema,
-} from '../notifications/notification-request';
-import type { PluginChannel } from '../plugins/plugin-channels';
-import { mergeVariants } from './locale-fallback';
+} from './notification-request';
 
 /** Template keys: what a product service names in code; bounded so they stay readable and indexable. */
 export const templateKeyParam = z

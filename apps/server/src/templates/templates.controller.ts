@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { NotFoundError } from '../common/errors/domain-error';
 import { validate } from '../common/validate';

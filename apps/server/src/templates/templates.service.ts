@@ -5,8 +5,8 @@ import { ApiError } from '../common/api-error';
 import { NotFoundError } from '../common/errors/domain-error';
 import { TemplateError } from '../common/errors/template-errors';
 import { RecipientLoader } from '../contacts/recipient-loader';
-import type { ChannelContents } from '../notifications/notification-request';
 import { textFromHtml } from './email-text';
+import type { ChannelContents } from './notification-request';
 import { renderScope } from './render-scope';
 import {
   type ChannelChecks,

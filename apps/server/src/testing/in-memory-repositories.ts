@@ -1,11 +1,11 @@
 import type { AppListing, AppRecord, AppRepository, StoredUserTokenSecrets } from '../apps/app-repository';
 import type { AppSettings } from '../apps/app-settings';
 import { newId } from '../common/ids';
+import type { QuietHours } from '../contacts/quiet-hours';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { RecipientSource } from '../contacts/user-repository';
 import type { RepositoryShape } from '../database/repository-shape';
 import type { OptOut, PreferenceRepository, StoredRule } from '../preferences/preference-repository';
-import type { QuietHours } from '../preferences/quiet-hours';
 import type {
   NewVersion,
   TemplateHead,

@@ -9,7 +9,7 @@ import {
   send,
   startTrackingHarness,
   type TrackingHarness,
-} from './testing/tracking-harness';
+} from '../testing/tracking-harness';
 
 describe('click and open tracking, client-reported events, a user’s delivery log', () => {
   let t: TrackingHarness;

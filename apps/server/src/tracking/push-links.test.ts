@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { pushFakes, type Sandbox, type WebPushFake } from '@clarion/sandbox';
 import { freePort } from '@clarion/testkit';
 import { type Harness, startHarness, type TestApp } from '../testing/harness';
-import { deliveryOf, send } from './testing/tracking-harness';
+import { deliveryOf, send } from '../testing/tracking-harness';
 
 const IOS_TOKEN = 'b2'.repeat(32);
 const ANDROID_TOKEN = 'android-link-token-'.padEnd(40, 'y');

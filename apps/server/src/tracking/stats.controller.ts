@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
 import { badRequest } from '../common/api-error';
 import { validate } from '../common/validate';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { json, type TestApp } from '../testing/harness';
+import { deliveryOf, send, startTrackingHarness, type TrackingHarness } from '../testing/tracking-harness';
 import type { StatsCounts } from './stats-view';
-import { deliveryOf, send, startTrackingHarness, type TrackingHarness } from './testing/tracking-harness';
 
 interface Stats {
   bucket: string;

@@ -1,9 +1,9 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DeliveryQueries } from '../deliveries/delivery-queries';
-import { normalisedLink } from './link-rewriter';
-import { OPEN_PIXEL } from './link-token';
-import { LinkTracking } from './link-tracking.service';
+import { normalisedLink } from '../ingest/link-rewriter';
+import { OPEN_PIXEL } from '../ingest/link-token';
+import { LinkTracking } from '../ingest/link-tracking.service';
 import { TrackingRecorder } from './tracking-recorder';
 
 /** The smallest transparent GIF (1×1). */

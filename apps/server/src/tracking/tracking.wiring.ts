@@ -1,8 +1,8 @@
 import type { Provider, Type } from '@nestjs/common';
 import { DeliveryPartitions } from '../deliveries/partitions';
+import { LinkTracking } from '../ingest/link-tracking.service';
 import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
-import { LinkTracking } from './link-tracking.service';
 import { Retention } from './retention';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';

@@ -1,15 +1,15 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import type { AuthContext } from '../apps/auth-context';
 import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
-import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/current-auth';
-import { ownUser } from '../auth/own-user';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
+import { ownUser } from '../contacts/own-user';
 import { UserRepository } from '../contacts/user-repository';
 import { DeliveryQueries, type UserDelivery } from '../deliveries/delivery-queries';
-import { type EventView, historyOf } from './event-view';
+import { type EventView, historyOf } from '../deliveries/event-view';
 
 export const userDeliveriesQuerySchema = z
   .object({

@@ -3,7 +3,7 @@ import type { Env } from '../config/env';
 
 /**
  * The operator's overrides of a plugin's processor settings: worker concurrency, and the queue's
- * send rate (CLARION_PLUGIN_RATE_LIMITS, see ratelimits/plugin-rate-limits.ts; shared by every worker of the plugin —
+ * send rate (CLARION_PLUGIN_RATE_LIMITS, see config/plugin-rate-limits.ts; shared by every worker of the plugin —
  * set it to the sender's throughput, e.g. 1/s for a US long code, 100/s for a short code).
  */
 export function workerProcessor(env: Env, plugin: string): ProcessorSettings {

@@ -1,5 +1,5 @@
 import { preparedQuery, type Queryable } from '../../database/prepared';
-import type { DeliveryPlan } from '../../ingest/delivery-plan';
+import type { DeliveryPlan } from '../delivery-plan';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
 
 /** A delivery to write, with the notification it belongs to. */

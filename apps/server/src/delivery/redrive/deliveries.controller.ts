@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { AppsService } from '../../apps/apps.service';
+import type { AuthContext } from '../../apps/auth-context';
 import { ApiKeyGuard } from '../../auth/api-key.guard';
-import type { AuthContext } from '../../auth/auth-context';
 import { CurrentAuth } from '../../auth/current-auth';
 import { badRequest, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';

@@ -14,7 +14,7 @@ import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
 import { UserRepository } from '../../contacts/user-repository';
 import { DeliveryQueries } from '../../deliveries/delivery-queries';
-import { CORE_CHANNELS } from '../../notifications/core-channels';
+import { CORE_CHANNELS } from '../../plugins/core-channels';
 import { PluginRegistry } from '../../plugins/plugin-registry';
 import { PreferenceRepository } from '../../preferences/preference-repository';
 import { TrackingMetrics } from '../tracking-metrics';

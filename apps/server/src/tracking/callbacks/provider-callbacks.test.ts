@@ -14,7 +14,7 @@ import {
   startTrackingHarness,
   type TrackingHarness,
   VONAGE_SECRET,
-} from '../testing/tracking-harness';
+} from '../../testing/tracking-harness';
 
 interface UserView {
   contacts: { kind: string; disabled: boolean; disabledReason: string | null }[];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { type Harness, json, startHarness, type TestApp, WEBHOOK_SECRET } from '../../testing/harness';
-import { deliveryOf, send } from '../testing/tracking-harness';
+import { deliveryOf, send } from '../../testing/tracking-harness';
 import { signStatusWebhook, verifyStatusWebhook } from './webhook-signature';
 
 interface Posted {

@@ -1,8 +1,8 @@
 import { Controller, Get, Optional, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '../auth/admin.guard';
+import { listPlugins } from '../plugins/plugin-listing';
+import { PluginRegistry } from '../plugins/plugin-registry';
 import { PluginWorkers } from '../workers/plugin-workers';
-import { listPlugins } from './plugin-listing';
-import { PluginRegistry } from './plugin-registry';
 
 /**
  * Operator view of the loaded plugins: name, package, channel, version, SDK range, health.

@@ -1,7 +1,7 @@
 import type { AppSettings } from '../apps/app-settings';
 import { ApiError } from '../common/api-error';
 import { parseMailbox } from '../common/email-address';
-import type { ChannelContents } from './notification-request';
+import type { ChannelContents } from '../templates/notification-request';
 
 /**
  * An e-mail's `from` must be one of the app's verified senders (app setting `senders`, compared by

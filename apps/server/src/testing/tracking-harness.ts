@@ -9,8 +9,8 @@ import {
   vonageFake,
 } from '@clarion/sandbox';
 import { freePort, waitFor } from '@clarion/testkit';
-import { type Harness, json, startHarness, type TestApp } from '../../testing/harness';
-import type { EventView } from '../event-view';
+import type { EventView } from '../deliveries/event-view';
+import { type Harness, json, startHarness, type TestApp } from './harness';
 
 export const MAILCHIMP_KEY = 'test-mandrill-webhook-key';
 export const VONAGE_SECRET = 'test-vonage-signature-secret';

@@ -1,7 +1,7 @@
+import type { AuthContext } from '../apps/auth-context';
 import { forbidden } from '../common/api-error';
 import { validate } from '../common/validate';
-import { userIdParam } from '../contacts/user-schemas';
-import type { AuthContext } from './auth-context';
+import { userIdParam } from './user-schemas';
 
 /** The `:userId` of a route, checked: client keys act only for the user their token proves. */
 export function ownUser(auth: AuthContext, rawId: string): string {

@@ -12,8 +12,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { z } from 'zod';
+import { appSettingsSchema } from '../apps/app-settings';
+import { AppsService } from '../apps/apps.service';
+import { IntegrationsService } from '../apps/integrations.service';
+import { KeyService } from '../apps/key.service';
 import { AdminGuard } from '../auth/admin.guard';
-import { KeyService } from '../auth/key.service';
 import { badRequest, notFound } from '../common/api-error';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';
@@ -21,9 +24,6 @@ import { assertOutboundUrls } from '../common/outbound-urls';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { appSettingsSchema } from './app-settings';
-import { AppsService } from './apps.service';
-import { IntegrationsService } from './integrations.service';
 
 export const createAppSchema = z
   .object({ name: z.string().min(1).max(200), settings: appSettingsSchema.partial().optional() })

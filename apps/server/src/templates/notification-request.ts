@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { mailboxSchema } from '../common/email-address';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
+import { CORE_CHANNELS } from '../plugins/core-channels';
 import type { PluginChannel } from '../plugins/plugin-channels';
-import { tagProblem } from '../templates/liquid-limits';
-import { CORE_CHANNELS } from './core-channels';
+import { tagProblem } from './liquid-limits';
 
-export { CORE_CHANNELS } from './core-channels';
+export { CORE_CHANNELS } from '../plugins/core-channels';
 
 const data = z
   .record(z.string(), z.string())

@@ -1,8 +1,8 @@
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
-import { type PlanContext, planRecipient } from '../ingest/planner';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { type PlanContext, planRecipient } from './planner';
 
 /**
  * Fan-out plans users after the 202, so a render failure for one user (an attribute their profile

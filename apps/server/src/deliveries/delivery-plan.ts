@@ -1,5 +1,5 @@
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-import type { InitialStatus } from '../deliveries/delivery-status';
+import type { InitialStatus } from './delivery-status';
 
 /** One delivery the planner decided on: to be queued (with its job) or recorded as suppressed (with a reason). */
 export interface DeliveryPlan {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type KeyListing, KeyRepository, type StoredKey } from '../apps/key-repository';
 import { newId } from '../common/ids';
 import { APP_KEY_FORMAT, hashSecret, newAppKey, newAppSecret, secretMatches } from './key-material';
+import { type KeyListing, KeyRepository, type StoredKey } from './key-repository';
 
 export interface VerifiedKey {
   keyId: string;

@@ -1,15 +1,15 @@
 import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { type CapRule, capRuleId, matchingCaps } from '../apps/cap-rules';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { DeliveryPlan } from '../ingest/delivery-plan';
-import type { PlanContext } from '../ingest/planner';
-import { DeliveryMetrics } from '../ops/delivery-metrics';
+import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { isCritical } from '../preferences/delivery-policy';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
-import { type CapRule, capRuleId, matchingCaps } from './cap-rules';
+import type { PlanContext } from './planner';
 
 /** setTimeout's ceiling (2^31-1 ms), in whole seconds. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);

@@ -1,7 +1,7 @@
 import type { AppRecord } from '../apps/apps.service';
+import type { AuthContext } from '../apps/auth-context';
 import { badRequest, forbidden } from '../common/api-error';
-import type { NotificationRequest } from '../notifications/notification-request';
-import type { AuthContext } from './auth-context';
+import type { NotificationRequest } from '../templates/notification-request';
 
 const CLIENT_EVENT_PREFIX = 'client:';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appSettingsSchema } from '../apps/app-settings';
 import { named, nullableTimestamp, type RouteContract, timestamp, uuid } from '../contract/route-contract';
 import {
   createAppSchema,
@@ -7,7 +8,6 @@ import {
   rotateUserTokenSecretSchema,
   settingsPatchSchema,
 } from './admin.controller';
-import { appSettingsSchema } from './app-settings';
 
 const settings = named('AppSettings', appSettingsSchema);
 /** The settings as stored and answered: every default filled in (a copy, named apart from the request's). */

@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import type { PlanContext } from '../ingest/planner';
 import { rewriteLinks } from './link-rewriter';
 import { LinkSigner } from './link-token';
+import type { PlanContext } from './planner';
 
 /** Gives the planner a link rewriter for apps that track clicks or opens. */
 @Injectable()
