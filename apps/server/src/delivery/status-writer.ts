@@ -16,14 +16,7 @@ import {
 import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { mayMove } from '../deliveries/transitions';
 
-interface Row {
-  id: string;
-  status: OutcomeStatus;
-  reason: string | null;
-  attempt: number;
-  providerMessageId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
+interface Row extends OutcomeUpdate {
   detail: Record<string, unknown>;
 }
 

@@ -2,27 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@clarion/testkit';
-import { Redis } from 'ioredis';
+import { askNode } from './own-cluster';
 import type { Processes, Spawned } from './processes';
 
 export const SENTINEL_MASTER = 'm';
-
-/** A short-lived client for one command against one node, failing fast instead of retrying. */
-async function ask<T>(port: number, command: string, ...args: (string | number)[]): Promise<T> {
-  const client = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.call(command, ...args)) as T;
-  } finally {
-    client.disconnect();
-  }
-}
 
 /** `SENTINEL MASTER` answers a flat field/value list. */
 function fields(list: string[]): Record<string, string> {
@@ -52,7 +35,7 @@ export class OwnSentinels {
     await waitFor(
       'replica in sync',
       async () =>
-        (await ask<string>(set.replicaPort, 'INFO', 'replication').catch(() => '')).includes(
+        (await askNode<string>(set.replicaPort, 'INFO', 'replication').catch(() => '')).includes(
           'master_link_status:up',
         ),
       { intervalMs: 100, timeoutMs: 30_000 },
@@ -83,7 +66,9 @@ export class OwnSentinels {
       'sentinels see the replica and each other',
       async () => {
         for (const port of set.sentinelPorts) {
-          const m = fields(await ask<string[]>(port, 'SENTINEL', 'MASTER', SENTINEL_MASTER).catch(() => []));
+          const m = fields(
+            await askNode<string[]>(port, 'SENTINEL', 'MASTER', SENTINEL_MASTER).catch(() => []),
+          );
           if (m['num-slaves'] !== '1' || m['num-other-sentinels'] !== '2') return false;
         }
         return true;
@@ -102,7 +87,7 @@ export class OwnSentinels {
   async masterPorts(): Promise<number[]> {
     return Promise.all(
       this.sentinelPorts.map(async (port) => {
-        const addr = await ask<[string, string] | null>(
+        const addr = await askNode<[string, string] | null>(
           port,
           'SENTINEL',
           'GET-MASTER-ADDR-BY-NAME',
@@ -126,7 +111,9 @@ export class OwnSentinels {
     await waitFor(
       'the replica acts as master',
       async () =>
-        (await ask<string>(this.replicaPort, 'INFO', 'replication').catch(() => '')).includes('role:master'),
+        (await askNode<string>(this.replicaPort, 'INFO', 'replication').catch(() => '')).includes(
+          'role:master',
+        ),
       { intervalMs: 100, timeoutMs: 30_000 },
     );
   }

@@ -9,6 +9,7 @@ import { validate } from '../common/validate';
 import { ownUser } from '../contacts/own-user';
 import { UserRepository } from '../contacts/user-repository';
 import { DeliveryQueries, type UserDelivery } from '../deliveries/delivery-queries';
+import { DELIVERY_STATUSES } from '../deliveries/delivery-status';
 import { type EventView, historyOf } from '../deliveries/event-view';
 
 export const userDeliveriesQuerySchema = z
@@ -17,20 +18,7 @@ export const userDeliveriesQuerySchema = z
     /** The previous page's nextCursor. */
     cursor: z.string().regex(UUID, 'a cursor from a previous page').optional(),
     channel: z.string().min(1).max(50).optional(),
-    status: z
-      .enum([
-        'pending',
-        'queued',
-        'sent',
-        'delivered',
-        'opened',
-        'clicked',
-        'failed',
-        'suppressed',
-        'expired',
-        'canceled',
-      ])
-      .optional(),
+    status: z.enum(DELIVERY_STATUSES).optional(),
   })
   .strict();
 

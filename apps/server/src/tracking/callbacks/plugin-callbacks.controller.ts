@@ -3,6 +3,7 @@ import {
   type CallbackRequest,
   type CallbackResult,
   callbackErrorKind,
+  callbackParams,
   type InboundReply,
 } from '@clarion/plugin-sdk';
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
@@ -19,7 +20,7 @@ import { PluginRegistry } from '../../plugins/plugin-registry';
 import { PreferenceRepository } from '../../preferences/preference-repository';
 import { TrackingMetrics } from '../tracking-metrics';
 import { type TrackedStep, TrackingRecorder } from '../tracking-recorder';
-import { signedUrl, stringParams } from './callback-urls';
+import { signedUrl } from './callback-urls';
 
 const SUB_PATH = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -102,7 +103,7 @@ export class PluginCallbacksController {
       headers: Object.fromEntries(
         Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
       ),
-      query: stringParams(request.query),
+      query: callbackParams(request.query),
       body: request.body,
       rawBody: request.rawBody,
     };
