@@ -1,36 +1,25 @@
-// deploy/examples/Dockerfile.custom-plugin, built unchanged with podman FROM the image under test.
-// The package it installs, @acme/clarion-plugin-pager@1.2.3, is a made-up example: here it is
-// served by a small npm registry of this test's own (the `@acme` scope pointed at it in npm's
-// global config, mounted into the build), as a company registry would serve it.
+// deploy/examples/Dockerfile.custom-plugin, built with podman FROM the image under test, for the
+// example plugin examples/plugin-slack (a channel of its own, `slack`): the recipe's package line
+// names @acme/clarion-plugin-slack@1.0.0 instead of its placeholder, nothing else changes. The
+// example is built and published to a real npm registry (verdaccio, as the plugin registry test
+// runs it) with the SDK, and the build installs it from there (the `@acme` scope pointed at it in
+// npm's user config, mounted into the build), as a company registry would serve it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { podman, run } from './podman.mjs';
+import { podman } from './podman.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
-const NAME = '@acme/clarion-plugin-pager';
-const VERSION = '1.2.3';
-
-/**
- * The plugin as its author publishes it: the SDK a peer dependency. A provider of the webhook
- * channel (a channel of its own would have no user addresses to send to), answering every send.
- */
-const PLUGIN_SOURCE = `
-const sdk = require('@clarion/plugin-sdk');
-// zod as the SDK has it: the package needs nothing from the registry but itself.
-const { z } = require(require.resolve('zod', { paths: [require.resolve('@clarion/plugin-sdk')] }));
-exports.default = sdk.defineChannelPlugin({
-  name: 'pager', version: '${VERSION}', sdkVersion: '^0.1.0', channel: 'webhook', addressKind: 'url',
-  config: z.object({ apiKey: z.string().min(8) }),
-  async createSender() {
-    return { async send() { return { providerMessageId: 'paged-by-acme' }; }, async close() {} };
-  },
-});`;
+const NAME = '@acme/clarion-plugin-slack';
+const VERSION = '1.0.0';
+/** The deploy tests' registry and packing helpers (built with the workspace). */
+const deployTests = createRequire(join(root, 'libs', 'deploy-tests', 'package.json'));
+const { startVerdaccio } = deployTests('./dist/verdaccio.js');
+const { pnpmPack } = deployTests('./dist/packages.js');
 
 /** podman without blocking this process (its registry must answer the build); throws unless it succeeds. */
 async function podmanAsync(args) {
@@ -48,61 +37,62 @@ async function podmanAsync(args) {
   return output;
 }
 
-/** Packs the plugin and serves it as a registry does (packument + tarball) on 127.0.0.1. */
-async function servePlugin(dir) {
-  const pkg = join(dir, 'package');
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(
-    join(pkg, 'package.json'),
-    JSON.stringify({
-      name: NAME,
-      version: VERSION,
-      main: 'index.js',
-      peerDependencies: { '@clarion/plugin-sdk': '^0.1.0', 'prom-client': '^15.0.0' },
-    }),
-  );
-  writeFileSync(join(pkg, 'index.js'), PLUGIN_SOURCE);
-  run('tar', ['-czf', join(dir, 'plugin.tgz'), '-C', dir, 'package']);
-  const tarball = readFileSync(join(dir, 'plugin.tgz'));
-  const requests = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url);
-    const base = `http://127.0.0.1:${server.address().port}`;
-    if (decodeURIComponent(req.url ?? '') === `/${NAME}`) {
-      res.setHeader('content-type', 'application/json');
-      res.end(
-        JSON.stringify({
-          name: NAME,
-          'dist-tags': { latest: VERSION },
-          versions: {
-            [VERSION]: {
-              name: NAME,
-              version: VERSION,
-              main: 'index.js',
-              peerDependencies: { '@clarion/plugin-sdk': '^0.1.0', 'prom-client': '^15.0.0' },
-              dist: {
-                tarball: `${base}/plugin.tgz`,
-                integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
-              },
-            },
-          },
-        }),
-      );
-    } else if (req.url === '/plugin.tgz') res.end(tarball);
-    else {
-      res.statusCode = 404;
-      res.end('{}');
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, requests, url: `http://127.0.0.1:${server.address().port}/` };
+/**
+ * A verdaccio registry in `dir` holding the SDK and the example plugin, built by its author's
+ * commands (`npm install`, `npm run build`, `npm publish`; its tests run in plugin-registry.test.ts).
+ * Returns the registry and the example's build folder (its fake Slack is `dist/testing`).
+ */
+async function publishExample(dir) {
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const uplink = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).stdout.trim();
+  const registry = await startVerdaccio(join(dir, 'registry'), uplink || 'https://registry.npmjs.org/');
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    npm_config_cache: join(home, '.npm'),
+    npm_config_userconfig: registry.userconfig,
+    npm_config_update_notifier: 'false',
+  };
+  const sh = (command, cwd) => {
+    const run = spawnSync('sh', ['-c', command], { cwd, env, encoding: 'utf8', timeout: 300_000 });
+    if (run.status !== 0)
+      throw new Error(`${command} exited ${run.status}:\n${run.stdout}\n${run.stderr}\n${registry.output()}`);
+  };
+  try {
+    sh(`npm publish ${pnpmPack(join(root, 'libs', 'plugin-sdk'), dir)}`, dir);
+    const author = join(dir, 'clarion-plugin-slack');
+    cpSync(join(root, 'examples', 'plugin-slack'), author, {
+      recursive: true,
+      filter: (src) => !/\/(node_modules|dist)$/.test(src),
+    });
+    for (const command of ['npm install --no-fund --no-audit', 'npm run build', 'npm publish'])
+      sh(command, author);
+    return { registry, author };
+  } catch (error) {
+    await registry.stop();
+    throw error;
+  }
+}
+
+/** deploy/examples/Dockerfile.custom-plugin with the example's package in place of the placeholder. */
+function recipeFor(dir) {
+  const example = readFileSync(join(root, 'deploy', 'examples', 'Dockerfile.custom-plugin'), 'utf8');
+  const recipe = example
+    .replaceAll('@acme/clarion-plugin-pager@1.2.3', `${NAME}@${VERSION}`)
+    .replaceAll('@acme/clarion-plugin-pager', NAME);
+  assert.notEqual(recipe, example, 'the recipe names a package to replace');
+  assert.ok(!recipe.includes('pager'), recipe);
+  const file = join(dir, 'Dockerfile.custom-plugin');
+  writeFileSync(file, recipe);
+  return file;
 }
 
 /**
- * Builds the example FROM `image`, then checks the derived image: `clarion plugins` lists the
- * custom plugin, a worker and an API of it (host network, `env` their core settings, a migrated
- * database) become ready, and a notification goes out through the plugin.
+ * Builds the recipe FROM `image` with the example plugin from the registry, then checks the
+ * derived image: the plugin is installed without an SDK of its own, `clarion plugins` lists it,
+ * a worker and an API of it (host network, `env` their core settings, a migrated database) become
+ * ready, and a notification on the `slack` channel goes out through it to its fake Slack.
  * The derived image is removed at the end.
  */
 export async function buildCustomPluginImage({ image, runId, ulimits, env, freePort, waitFor }) {
@@ -110,11 +100,15 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
   const derived = `localhost/clarion-custom-plugin:image-test-${runId}`;
   const prefix = `clarion-image-${runId}-custom`;
   const containers = [];
-  const registry = await servePlugin(dir);
+  const { registry, author } = await publishExample(dir);
+  let slack;
   try {
+    // The example's own fake of Slack, from its build (the published package's `/testing`).
+    const { startFakeSlack } = createRequire(join(author, 'package.json'))('./dist/testing');
+    slack = await startFakeSlack();
     // npm's user config of root (the RUN's user): the example's --prefix moves the global one.
     writeFileSync(join(dir, 'npmrc'), `@acme:registry=${registry.url}\n`);
-    const example = join(root, 'deploy', 'examples', 'Dockerfile.custom-plugin');
+    const example = recipeFor(dir);
     await podmanAsync([
       'build',
       '--pull=never',
@@ -131,17 +125,28 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
       derived,
       join(root, 'deploy', 'examples'),
     ]);
-    assert.ok(
-      registry.requests.some((u) => u.endsWith('/plugin.tgz')),
-      `the build fetched the plugin: ${registry.requests}`,
+    const extra = '/app/plugins-extra/node_modules';
+    const installed = podman(
+      [
+        'run',
+        '--rm',
+        ...ulimits,
+        '--entrypoint',
+        'sh',
+        derived,
+        '-c',
+        `test -f ${extra}/${NAME}/dist/index.js && test ! -e ${extra}/@clarion/plugin-sdk && test ! -e ${extra}/zod && echo installed`,
+      ],
+      { allowFail: true },
     );
-    assert.ok(
-      !registry.requests.some((u) => decodeURIComponent(u).includes('@clarion/plugin-sdk')),
-      'the unpublished SDK is not looked up',
+    assert.equal(
+      installed.stdout.trim(),
+      'installed',
+      `the plugin is in ${extra}, its peers (SDK, zod) are the server's: ${installed.stderr}`,
     );
     const config = JSON.parse(podman(['image', 'inspect', derived]).stdout)[0].Config;
     assert.equal(config.User, '10001:10001', 'the derived image runs as the non-root user');
-    const settings = { CLARION_PAGER_API_KEY: 'pager-key-1234' };
+    const settings = { CLARION_SLACK_ENDPOINT: slack.url };
     const listed = podman([
       'run',
       '--rm',
@@ -150,8 +155,9 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
       derived,
       'plugins',
     ]).stdout;
-    assert.match(listed, /pager/, listed);
+    assert.match(listed, /slack/, listed);
     assert.match(listed, new RegExp(NAME.replace('/', '\\/')), listed);
+    assert.match(listed, new RegExp(VERSION.replaceAll('.', '\\.')), listed);
 
     /** Runs the derived image locked down as the chart does, on this host's network. */
     const start = (name, vars) => {
@@ -187,7 +193,7 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
     start(`${prefix}-worker`, {
       ...settings,
       CLARION_ROLE: 'worker',
-      CLARION_WORKER_PLUGINS: 'pager',
+      CLARION_WORKER_PLUGINS: 'slack',
       PORT: workerPort,
     });
     start(`${prefix}-api`, { CLARION_ROLE: 'api', PORT: apiPort, CLARION_OUTBOUND_ALLOW_PRIVATE: 'true' });
@@ -197,9 +203,9 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
         describe: logs,
       });
     const workerLog = podman(['logs', `${prefix}-worker`]);
-    assert.match(`${workerLog.stdout}${workerLog.stderr}`, /running plugins: pager\b/, logs());
+    assert.match(`${workerLog.stdout}${workerLog.stderr}`, /running plugins: slack\b/, logs());
 
-    // One notification through it: an app routes its webhook channel to the pager plugin.
+    // One notification on the plugin's own channel: the API accepts `slack` from the loaded package.
     const api = `http://127.0.0.1:${apiPort}`;
     const call = async (path, { method = 'POST', body, auth }) => {
       const res = await fetch(`${api}${path}`, {
@@ -213,13 +219,14 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
     };
     const { key } = await call('/admin/apps', {
       auth: `Bearer ${env.CLARION_ADMIN_TOKEN}`,
-      body: { name: 'custom plugin', settings: { providers: { webhook: ['pager'] } } },
+      body: { name: 'custom plugin' },
     });
     const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
-    await call('/v1/users/pat', { method: 'PUT', auth, body: { webhookUrl: 'http://127.0.0.1:9/pager' } });
+    const hook = 'https://hooks.slack.com/services/T0001/B0001/pat';
+    await call('/v1/users/pat', { method: 'PUT', auth, body: { addresses: { slack: hook } } });
     const { id } = await call('/v1/notifications', {
       auth,
-      body: { to: { userId: 'pat' }, content: { webhook: { json: { page: 'on call' } } } },
+      body: { to: { userId: 'pat' }, content: { slack: { text: 'Paged: on call' } } },
     });
     let deliveries;
     await waitFor(
@@ -235,15 +242,21 @@ export async function buildCustomPluginImage({ image, runId, ulimits, env, freeP
       },
     );
     assert.deepEqual(
-      deliveries.map((d) => [d.plugin, d.status, d.providerMessageId]),
-      [['pager', 'sent', 'paged-by-acme']],
+      deliveries.map((d) => [d.channel, d.plugin, d.status]),
+      [['slack', 'slack', 'sent']],
       logs(),
+    );
+    assert.deepEqual(
+      slack.requests.filter((r) => r.path === '/services/T0001/B0001/pat').map((r) => r.json),
+      [{ text: 'Paged: on call' }],
+      'the fake Slack received the message once',
     );
   } finally {
     for (const name of containers)
       podman(['rm', '--force', '--time', '5', name], { allowFail: true, quiet: true });
     podman(['rmi', '--force', derived], { allowFail: true, quiet: true });
-    registry.server.close();
+    await slack?.close();
+    await registry.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

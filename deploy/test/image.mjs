@@ -12,8 +12,9 @@
 //    (a fresh database and Redis prefix), then sends on every channel and waits for each `sent`,
 // 5. runs deploy/compose.yaml's Clarion services as containers of the image on one podman network
 //    and the deploy README's curl block through them (deploy/test/compose.mjs),
-// 6. builds deploy/examples/Dockerfile.custom-plugin FROM the image and sends through its plugin
-//    (deploy/test/custom-plugin.mjs).
+// 6. builds deploy/examples/Dockerfile.custom-plugin FROM the image for the example plugin
+//    (examples/plugin-slack, published to a verdaccio registry) and sends through its `slack`
+//    channel (deploy/test/custom-plugin.mjs).
 //
 // Settings (environment), as for the other tests: TEST_DATABASE_ADMIN_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres; a database is created and dropped), TEST_REDIS_URL (default redis://127.0.0.1:6379).
@@ -534,7 +535,7 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
     console.log(`# compose services ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
 
-  test('deploy/examples/Dockerfile.custom-plugin builds FROM the image; a worker and an API of it send through the custom plugin', async () => {
+  test('deploy/examples/Dockerfile.custom-plugin builds FROM the image with the example plugin from a registry; a worker and an API of it send through its slack channel', async () => {
     assert.ok(coreEnv, 'the locked-down run migrated a database');
     const started = Date.now();
     await buildCustomPluginImage({

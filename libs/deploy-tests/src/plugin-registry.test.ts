@@ -31,15 +31,6 @@ import { pnpmPack } from './packages';
 import { repoRoot } from './paths';
 import { type LocalRegistry, startVerdaccio } from './verdaccio';
 
-/**
- * Sending on the plugin's own channel `slack` (content.slack, addresses.slack) needs the server to
- * accept plugin channels. Until it does, the example is published as a provider of the `webhook`
- * channel (its built code patched before `npm publish`) and an app routes `webhook` to it; set this
- * to true once plugin channels are in the server: the `slack` assertions below then run as written.
- */
-const SLACK_CHANNEL_ROUTABLE = false;
-const CHANNEL = SLACK_CHANNEL_ROUTABLE ? 'slack' : 'webhook';
-
 /** Every command of docs/plugins.md, in order, as this test runs them. */
 export const DOC_COMMANDS = [
   'clarion plugin new slack --scope @acme',
@@ -171,10 +162,6 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
     const tested = sh(DOC_COMMANDS[3]!, author);
     assert.match(tested, /plugin conformance: slack/);
     assert.match(tested, /# fail 0|ℹ fail 0/);
-    if (!SLACK_CHANNEL_ROUTABLE) {
-      const built = join(author, 'dist', 'plugin.js');
-      writeFileSync(built, readFileSync(built, 'utf8').replace("channel: 'slack'", `channel: '${CHANNEL}'`));
-    }
     sh(DOC_COMMANDS[4]!, author);
     const manifest = JSON.parse(sh('npm view @acme/clarion-plugin-slack@1.0.0 --json', root)) as {
       peerDependencies: Record<string, string>;
@@ -267,24 +254,19 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
       const listed = JSON.stringify(await call('/admin/plugins', { auth: `Bearer ${adminToken}` }));
       assert.match(listed, /"slack"/);
       assert.match(listed, /"1\.0\.0"/);
-      const { key } = await call('/admin/apps', {
-        auth: `Bearer ${adminToken}`,
-        body: {
-          name: 'slack',
-          ...(SLACK_CHANNEL_ROUTABLE ? {} : { settings: { providers: { webhook: ['slack'] } } }),
-        },
-      });
+      // No provider settings: the plugin's own channel has one provider, the plugin.
+      const { key } = await call('/admin/apps', { auth: `Bearer ${adminToken}`, body: { name: 'slack' } });
       const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
       const deliver = async (user: string) => {
         await call(`/v1/users/${user}`, {
           method: 'PUT',
           auth,
-          body: SLACK_CHANNEL_ROUTABLE ? { addresses: { slack: hook(user) } } : { webhookUrl: hook(user) },
+          body: { addresses: { slack: hook(user) } },
         });
-        const content = SLACK_CHANNEL_ROUTABLE
-          ? { slack: { text: 'Deploy finished' } }
-          : { webhook: { json: { text: 'Deploy finished' } } };
-        const { id } = await call('/v1/notifications', { auth, body: { to: { userId: user }, content } });
+        const { id } = await call('/v1/notifications', {
+          auth,
+          body: { to: { userId: user }, content: { slack: { text: 'Deploy finished' } } },
+        });
         let deliveries: { plugin: string; status: string; channel?: string }[] = [];
         await waitFor(
           `the delivery to ${user} settled`,
@@ -302,11 +284,13 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
 
       const sent = await deliver('ok');
       assert.deepEqual(
-        sent.map((d) => [d.plugin, d.status]),
-        [['slack', 'sent']],
+        sent.map((d) => [d.channel, d.plugin, d.status]),
+        [['slack', 'slack', 'sent']],
         log,
       );
-      assert.equal(slack.requests.filter((r) => r.path === '/services/T0001/B0001/ok').length, 1);
+      const posted = slack.requests.filter((r) => r.path === '/services/T0001/B0001/ok');
+      assert.equal(posted.length, 1);
+      assert.deepEqual(posted[0]!.json, { text: 'Deploy finished' }, 'content.slack as posted to Slack');
 
       const dead = await deliver('gone');
       assert.deepEqual(
@@ -340,8 +324,7 @@ describe('a custom channel plugin from a registry (docs/plugins.md)', () => {
         .filter((l) => l.startsWith('clarion_plugin_send_attempts_total{') && l.includes('plugin="slack"'));
       assert.ok(
         counted.some(
-          (l) =>
-            l.includes(`channel="${CHANNEL}"`) && l.includes('result="throttled"') && / [1-9]\d*$/.test(l),
+          (l) => l.includes('channel="slack"') && l.includes('result="throttled"') && / [1-9]\d*$/.test(l),
         ),
         `the 429 is counted as throttled: ${counted.join('\n') || metrics.slice(0, 2000)}`,
       );

@@ -12,6 +12,7 @@ import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceCentreRoutes } from '../preference-centre/preference-centre.openapi';
 import { preferencesRoutes } from '../preferences/preferences.openapi';
 import { buildNotificationRequestSchema } from '../templates/notification-request';
+import { buildPreviewSchema, buildPublishTemplateSchema } from '../templates/template-schemas';
 import { templatesRoutes } from '../templates/templates.openapi';
 import { trackingRoutes } from '../tracking/tracking.openapi';
 import { appsRoutes } from './apps.openapi';
@@ -38,7 +39,8 @@ let built: OpenAPIObject | undefined;
 /**
  * OpenAPI 3.1 built from the zod schemas that validate requests and describe answers, so the
  * document cannot drift from what the API accepts and returns. Served at /docs (UI) and /docs-json
- * with the channels the loaded plugins add (`content.<channel>`, `addresses.<channel>`); the
+ * with the channels the loaded plugins add (`content.<channel>`, `addresses.<channel>`, a
+ * template's `content.<channel>` and `locales.<tag>.<channel>`); the
  * committed file has the core channels only.
  */
 export function openApiDocument(channels: readonly PluginChannel[] = []): OpenAPIObject {
@@ -50,6 +52,8 @@ export function openApiDocument(channels: readonly PluginChannel[] = []): OpenAP
   const json = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
   schemas.NotificationRequest = json(buildNotificationRequestSchema(channels));
   schemas.UpsertUser = json(upsertUserSchemaWith(channels));
+  schemas.PublishTemplate = json(buildPublishTemplateSchema(channels));
+  schemas.PreviewTemplate = json(buildPreviewSchema(channels));
   return document;
 }
 

@@ -413,13 +413,25 @@ describe('a channel added by a plugin', () => {
     });
   });
 
-  test('the OpenAPI document served shows the loaded channel in content and addresses', async () => {
-    const doc = await json<{
-      components: { schemas: Record<string, { properties: Record<string, { properties?: object }> }> };
-    }>(await fetch(`${h.url}/docs-json`));
-    const content = doc.components.schemas.NotificationRequest!.properties.content!.properties!;
+  test('the OpenAPI document served shows the loaded channel in content, addresses and templates', async () => {
+    interface Schema {
+      properties?: Record<string, Schema>;
+      additionalProperties?: Schema;
+      items?: Schema;
+      enum?: string[];
+    }
+    const doc = await json<{ components: { schemas: Record<string, Schema> } }>(
+      await fetch(`${h.url}/docs-json`),
+    );
+    const { schemas } = doc.components;
+    const content = schemas.NotificationRequest!.properties!.content!.properties!;
     assert.ok('chat' in content, Object.keys(content).join(','));
-    const addresses = doc.components.schemas.UpsertUser!.properties.addresses!.properties!;
+    const addresses = schemas.UpsertUser!.properties!.addresses!.properties!;
     assert.deepEqual(Object.keys(addresses), ['chat']);
+    const template = schemas.PublishTemplate!.properties!;
+    assert.ok('chat' in template.content!.properties!, Object.keys(template.content!.properties!).join(','));
+    const variant = template.locales!.additionalProperties!.properties!;
+    assert.ok('chat' in variant, Object.keys(variant).join(','));
+    assert.ok(schemas.PreviewTemplate!.properties!.channels!.items!.enum!.includes('chat'));
   });
 });

@@ -47,7 +47,8 @@ const catalogs = new WeakMap<PluginRegistry, PluginChannel[]>();
 /**
  * The channels the loaded plugins add, with their address kind and the schemas of addresses and
  * content (the first loaded plugin of a channel declares them). Computed once per registry.
- * A plugin channel whose address kind is `device` is left out: there is no way to store one.
+ * A plugin channel whose address kind is `device` is refused at load (plugin-loader.ts); it is
+ * skipped here too, for registries built without the loader.
  */
 export function pluginChannels(registry: Pick<PluginRegistry, 'loaded'>): PluginChannel[] {
   const cached = catalogs.get(registry as PluginRegistry);

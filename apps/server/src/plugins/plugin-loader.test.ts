@@ -40,6 +40,16 @@ describe('the plugin host loading plugin packages', () => {
     plugin('@acme/clarion-plugin-pager', channelPlugin('pager', '^0.1.0'));
     plugin('@acme/clarion-plugin-future', channelPlugin('future', '^9.0.0'));
     plugin('@acme/webhook-clone', channelPlugin('webhook', '^0.1.0'));
+    plugin(
+      '@acme/clarion-plugin-beeper',
+      `const { defineChannelPlugin } = require('@clarion/plugin-sdk');
+      const { z } = require('zod');
+      exports.default = defineChannelPlugin({
+        name: 'beeper', version: '1.0.0', sdkVersion: '^0.1.0', channel: 'beeper', addressKind: 'device',
+        platforms: ['android'], config: z.object({}),
+        async createSender() { return { async send() { return {}; }, async close() {} }; },
+      });`,
+    );
     plugin('@acme/not-a-plugin', 'exports.hello = "world";');
     plugin('@acme/clarion-plugin-broken', "throw new Error('the native binding is missing');");
     // Installed with its own copy of the SDK beside it, as `npm install` of both tarballs lays it out.
@@ -128,6 +138,12 @@ describe('the plugin host loading plugin packages', () => {
     ]);
     assert.match(problems[6]!, /^\s+CLARION_PAGER_API_KEY: /);
     assert.equal(problems.length, 7, problems.join('\n'));
+  });
+
+  test("a plugin channel of its own with addressKind 'device' is refused at load, saying why", () => {
+    assert.deepEqual(problemsOf(['@acme/clarion-plugin-beeper']), [
+      `plugin "beeper" (@acme/clarion-plugin-beeper) declares addressKind 'device' on its own channel "beeper": devices belong to the push and web channels; give "beeper" an address kind users can store (url, email or phone), or serve push or web`,
+    ]);
   });
 
   test('a setting the schema refuses, and a missing required one, both name their variable', () => {

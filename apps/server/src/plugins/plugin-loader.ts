@@ -13,6 +13,9 @@ import { callbackSettingKeys, callbackSettingsFromEnv } from './callback-setting
 import { resolvePluginPeersFromServer } from './peer-resolution';
 import { packageDirOf, packageVersion, sdkCopyWarning } from './plugin-package';
 
+/** The channels whose addresses are registered devices. */
+const DEVICE_CHANNELS: readonly string[] = ['push', 'web'];
+
 export interface LoadedPlugin {
   packageName: string;
   plugin: AnyChannelPlugin;
@@ -109,6 +112,12 @@ function requirePlugin(packageName: string, pluginPath: string): RequiredPlugin 
   if (!satisfiesSdkRange(plugin.sdkVersion ?? '')) {
     throw new PluginLoadError(
       `plugin "${plugin.name}" (${packageName}) needs @clarion/plugin-sdk ${plugin.sdkVersion}, this server has ${SDK_VERSION}`,
+    );
+  }
+  if (plugin.addressKind === 'device' && !DEVICE_CHANNELS.includes(plugin.channel ?? '')) {
+    // Devices are registered only for push and web; a device channel of its own could never be sent to.
+    throw new PluginLoadError(
+      `plugin "${plugin.name}" (${packageName}) declares addressKind 'device' on its own channel "${plugin.channel}": devices belong to the push and web channels; give "${plugin.channel}" an address kind users can store (url, email or phone), or serve push or web`,
     );
   }
   return { plugin: plugin as AnyChannelPlugin, dir: packageDirOf(file, packageName) };
