@@ -63,11 +63,20 @@ function hostLimit(flag, cap) {
   const n = out === 'unlimited' ? cap : Number(out);
   return Math.min(Number.isFinite(n) && n > 0 ? n : 1024, cap);
 }
+/** kernel.pid_max: runc (in a sandboxed host) refuses an nproc limit above it, even under the hard limit. */
+function pidMax() {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+const nproc = hostLimit('u', Math.min(65536, pidMax()));
 const ulimits = [
   '--ulimit',
   `nofile=${hostLimit('n', 65536)}:${hostLimit('n', 65536)}`,
   '--ulimit',
-  `nproc=${hostLimit('u', 65536)}:${hostLimit('u', 65536)}`,
+  `nproc=${nproc}:${nproc}`,
 ];
 
 /** A port nothing listens on now (the containers share the host's network). */
