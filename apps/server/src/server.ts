@@ -107,8 +107,10 @@ export async function startServer({
       if (text.trim() === '') return done(null, undefined);
       try {
         done(null, JSON.parse(text));
-      } catch {
-        done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+      } catch (error) {
+        // Where the parser stopped, like every other invalid input: a path-level entry in `details`.
+        const details = [{ path: 'body', message: (error as Error).message }];
+        done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400, details }), undefined);
       }
     },
   );

@@ -18,6 +18,8 @@ import {
   testRedis,
   waitFor,
 } from '@clarion/testkit';
+// Every answer from the Clarion processes started here is checked against the OpenAPI document.
+import '@clarion/server/dist/testing/checked-fetch';
 import { Client } from 'pg';
 import { find, type K8sObject, mustRender, one } from './helm';
 import { chartDir, deployDir } from './paths';

@@ -13,6 +13,8 @@ import {
   testPrefix,
   testRedis,
 } from '@clarion/testkit';
+// Every answer from the Clarion processes started here is checked against the OpenAPI document.
+import '@clarion/server/dist/testing/checked-fetch';
 import { mustRender, one } from './helm';
 import { deployDir } from './paths';
 

@@ -21,6 +21,8 @@ import {
   testRedis,
   waitFor,
 } from '@clarion/testkit';
+// Every answer from the Clarion processes started here is checked against the OpenAPI document.
+import '@clarion/server/dist/testing/checked-fetch';
 import { dataPanels } from './dashboard';
 import { dashboardLoad } from './dashboard-load';
 import { repoRoot } from './paths';

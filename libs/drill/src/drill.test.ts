@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { OwnPostgres } from '@clarion/testkit';
+// Every answer from the drill's Clarion processes is checked against the OpenAPI document.
+import '@clarion/server/dist/testing/checked-fetch';
 import { type DrillOptions, runScenario } from './run-scenario';
 import { scenarioNamed } from './scenarios';
 import { resultTable } from './table';

@@ -27,6 +27,18 @@ export interface ClarionProcessOptions {
   readyTimeoutMs?: number;
 }
 
+/** Called with each started process's URL; returns what to do once it has exited. */
+export type ClarionStartedHook = (url: string) => () => void;
+const startedHooks = new Set<ClarionStartedHook>();
+
+/**
+ * Runs `hook` for every Clarion process started from now on in this test process (the server's
+ * tests check every answer against the OpenAPI document this way).
+ */
+export function onClarionStarted(hook: ClarionStartedHook): void {
+  startedHooks.add(hook);
+}
+
 /**
  * Starts `clarion start` as a child process in one role and resolves once `/readyz` answers 200,
  * so tests and the benchmark exercise the real process model (API and worker pods).
@@ -88,7 +100,10 @@ export async function startClarionProcess(options: ClarionProcessOptions): Promi
       );
     }
     try {
-      if ((await fetch(`${url}/readyz`)).ok) return proc;
+      if ((await fetch(`${url}/readyz`)).ok) {
+        for (const hook of startedHooks) void exited.then(hook(url));
+        return proc;
+      }
     } catch {
       // not listening yet
     }

@@ -16,6 +16,8 @@ import {
   testRedis,
 } from '@clarion/testkit';
 import { Client } from 'pg';
+// Answers from the processes this file starts are checked against the OpenAPI document.
+import '../testing/checked-fetch';
 
 const main = join(__dirname, 'main.js');
 

@@ -54,12 +54,18 @@ export class ErrorFilter implements ExceptionFilter {
       void reply.status(status).send(errorBody(codeFor(status), String(message)));
       return;
     }
-    // Fastify's own errors (bad JSON, body too large) carry a statusCode.
-    const statusCode = (exception as { statusCode?: number })?.statusCode;
+    // Fastify's own errors (bad JSON, body too large) carry a statusCode, the body parser's also details.
+    const { statusCode, details } = (exception ?? {}) as { statusCode?: number; details?: unknown };
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       void reply
         .status(statusCode)
-        .send(errorBody(CODES[statusCode] ?? 'invalid_request', (exception as Error).message));
+        .send(
+          errorBody(
+            CODES[statusCode] ?? 'invalid_request',
+            (exception as Error).message,
+            Array.isArray(details) ? details : [],
+          ),
+        );
       return;
     }
     if (isDatabaseUnavailable(exception)) {

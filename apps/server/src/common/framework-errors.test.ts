@@ -145,6 +145,26 @@ describe('requests refused before any route: the documented error shape and the 
     });
   }
 
+  test('invalid JSON names where the parser stopped, as a path-level entry in details', async () => {
+    const before = await countRows(h.db.url, TABLES);
+    // The parser's own message: the bad token, and where it stopped when it can tell.
+    for (const [text, message] of [
+      ['{"to": {"userId": "a"}, "category": x}', /Unexpected token 'x'/],
+      ['{"to": {"userId": "a"},}', /position 23/],
+    ] as const) {
+      const res = await app.call('/v1/notifications', { body: text });
+      assert.equal(res.status, 400);
+      const body = (await res.json()) as {
+        error: { code: string; details: { path: string; message: string }[] };
+      };
+      assert.equal(body.error.code, 'invalid_request');
+      assert.equal(body.error.details.length, 1, JSON.stringify(body));
+      assert.equal(body.error.details[0]!.path, 'body');
+      assert.match(body.error.details[0]!.message, message);
+    }
+    assert.deepEqual(await countRows(h.db.url, TABLES), before);
+  });
+
   test('the server still answers normally afterwards', async () => {
     assert.equal((await app.call('/v1/users/nobody')).status, 404);
   });

@@ -46,6 +46,17 @@ const USUAL_DESCRIPTIONS: Record<keyof typeof USUAL_ERRORS, string> = {
 };
 
 /**
+ * A route's own error, as an example answer: its description starts with the code it answers
+ * (`` `already_canceled`: nothing left to send; … ``), and the words after the code say why.
+ */
+export function exampleFromDescription(description: string): Json | undefined {
+  const match = /^`([a-z_]+)`(?::\s*([^;(`]+?)\s*(?:[;(]|$)|\s*(?:[,;(]|or\b|$))/.exec(description);
+  if (!match) return undefined;
+  const [, code, why] = match;
+  return { error: { code, message: why?.trim() || code!.replaceAll('_', ' '), details: [] } };
+}
+
+/**
  * The error statuses a route can answer besides its own, from what it takes. Every request may be
  * a 400 (text PostgreSQL cannot store, anywhere in it, is refused before any route); any body on
  * a write may be too large or not JSON; a path parameter may be over the router's length limit.
@@ -174,8 +185,15 @@ export function buildPaths(routes: RouteContract[]): BuiltPaths {
         },
       };
     }
-    for (const [status, description] of Object.entries(route.errors ?? {}))
-      responses[status] = { description, content: errorJson };
+    for (const [status, description] of Object.entries(route.errors ?? {})) {
+      const example = exampleFromDescription(description);
+      responses[status] = {
+        description,
+        content: {
+          'application/json': { ...errorJson['application/json'], ...(example ? { example } : {}) },
+        },
+      };
+    }
     const types = route.bodyTypes ?? ['application/json'];
     const operation: Json = {
       summary: route.summary,

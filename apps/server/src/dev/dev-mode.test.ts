@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '@clarion/testkit';
+import { checkAnswersFrom } from '../testing/checked-fetch';
 import { loadEmbeddedPostgres, postgresDir } from './embedded-postgres';
 
 interface Started {
@@ -107,6 +108,8 @@ describe('`clarion dev` with nothing configured', () => {
       redis: await freePort(),
       sandbox: await freePort(),
     };
+    // `clarion dev` serves the API there: its answers are checked against the OpenAPI document.
+    checkAnswersFrom(`http://127.0.0.1:${ports.api}`);
   });
   after(async () => {
     if (running) await stop(running);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, freePort, type TestDatabase, waitFor } from '@clarion/testkit';
+import { checkAnswersFrom } from '../testing/checked-fetch';
 
 const BANNER_END = /Send a first notification to the demo user:/;
 
@@ -62,6 +63,8 @@ describe('`clarion dev` with a plugin installed outside the clone', () => {
   before(async () => {
     db = await createTestDatabase('devplugin');
     ports = { api: await freePort(), redis: await freePort(), sandbox: await freePort() };
+    // `clarion dev` serves the API there: its answers are checked against the OpenAPI document.
+    checkAnswersFrom(`http://127.0.0.1:${ports.api}`);
   });
   after(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

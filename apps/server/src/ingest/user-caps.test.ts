@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { loadEnv } from '../config/env';
 import { startServer } from '../server';
+import { checkAnswersFrom } from '../testing/checked-fetch';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface Delivery {
@@ -206,6 +207,7 @@ describe('per-user frequency caps (app settings), counted atomically in Redis', 
     });
     try {
       const url2 = `http://127.0.0.1:${(second.getHttpServer().address() as AddressInfo).port}`;
+      checkAnswersFrom(url2);
       const body = JSON.stringify({
         to: { userId: 'hal' },
         category: 'marketing',

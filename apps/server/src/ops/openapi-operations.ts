@@ -26,7 +26,18 @@ const idempotencyKey = {
 const idempotencyConflict = {
   description:
     '`idempotency_key_reused`: the Idempotency-Key was used for another request; `idempotency_key_in_progress`: its first request still runs',
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  content: {
+    'application/json': {
+      schema: { $ref: '#/components/schemas/Error' },
+      example: {
+        error: {
+          code: 'idempotency_key_reused',
+          message: 'this Idempotency-Key was used for a different request (method, path or body)',
+          details: [],
+        },
+      },
+    },
+  },
 };
 
 const TAG_DESCRIPTIONS: Record<string, string> = {

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+// Answers from the processes this file starts are checked against the OpenAPI document.
+import '../testing/checked-fetch';
 import {
   type ClarionProcess,
   clearPrefix,

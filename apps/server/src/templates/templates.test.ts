@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, waitFor } from '@clarion/testkit';
 import { signUserToken } from '../auth/user-token';
+import { checkAnswersFrom } from '../testing/checked-fetch';
 import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
@@ -676,6 +677,7 @@ describe('templates, through the public API to the webhook receiver', () => {
           ),
         { timeoutMs: 120_000 },
       );
+      checkAnswersFrom(base);
       return {
         send: (body: unknown) =>
           fetch(`${base}/v1/notifications`, {

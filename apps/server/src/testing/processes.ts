@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@clarion/testkit';
+import { checkAnswersFrom } from './checked-fetch';
 
 /** The compiled CLI (`clarion start`), next to this file in dist/. */
 export const CLI = join(__dirname, '..', 'cli', 'main.js');
@@ -90,6 +91,8 @@ export class Processes {
       spawned.kill('SIGKILL');
       throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${spawned.output()}`);
     }
+    // Its answers are checked against the OpenAPI document until it exits.
+    void spawned.exited.then(checkAnswersFrom(url));
     return Object.assign(spawned, { url });
   }
 
