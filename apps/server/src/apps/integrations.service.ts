@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { badRequest, notFound } from '../common/api-error';
+import { InvalidInputError, NotFoundError } from '../common/errors/domain-error';
 import { assertOutboundUrls } from '../common/outbound-urls';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -22,11 +22,11 @@ export class IntegrationsService {
 
   async put(appId: string, pluginName: string, config: unknown): Promise<void> {
     const plugin = this.registry.get(pluginName);
-    if (!plugin) throw notFound(`plugin "${pluginName}"`);
-    if (!plugin.appConfig) throw badRequest(`plugin "${pluginName}" has no per-app settings`);
+    if (!plugin) throw new NotFoundError(`plugin "${pluginName}"`);
+    if (!plugin.appConfig) throw new InvalidInputError(`plugin "${pluginName}" has no per-app settings`);
     const parsed = plugin.appConfig.safeParse(config);
     if (!parsed.success) {
-      throw badRequest(
+      throw new InvalidInputError(
         `invalid ${pluginName} settings`,
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );

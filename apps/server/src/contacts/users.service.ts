@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError, badRequest } from '../common/api-error';
+import { ConflictError, InvalidInputError } from '../common/errors/domain-error';
 import { JSON_LIMITS } from '../common/free-json';
 import type { ChannelAddress } from './channel-addresses';
 import { type StoredContact, UserRepository } from './user-repository';
@@ -53,7 +53,7 @@ export class UsersService {
     // Each call is bounded by validation; merged over many calls the attributes are bounded here
     // (the throw rolls the transaction back, so nothing of this call is stored).
     if (input.attributes && row.attributeBytes > STORED_ATTRIBUTES_BYTES)
-      throw badRequest(
+      throw new InvalidInputError(
         `invalid body: attributes: ${row.attributeBytes} bytes once merged with the stored ones, over the ${STORED_ATTRIBUTES_BYTES}-byte limit`,
         [{ path: 'body.attributes', message: `over ${STORED_ATTRIBUTES_BYTES} bytes once merged` }],
       );
@@ -98,8 +98,7 @@ export class UsersService {
         takeOver,
       );
       if (!stored)
-        throw new ApiError(
-          409,
+        throw new ConflictError(
           'device_taken',
           'this device is registered to another user; a server key can move it',
         );

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AppRecord } from '../apps/apps.service';
-import { ApiError } from '../common/api-error';
 import { delayUntil } from '../common/delay-until';
+import { ConflictError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
@@ -110,8 +110,7 @@ export class AcceptPipeline {
       await undo(); // a repeat sends nothing, so it uses no cap
       metrics.deduplicated.inc();
       if (result.bodyHash !== bodyHash) {
-        throw new ApiError(
-          409,
+        throw new ConflictError(
           'event_id_conflict',
           'this eventId was already used with a different body',
           // A client's eventIds are its user's own, but a client key still learns no notification id.

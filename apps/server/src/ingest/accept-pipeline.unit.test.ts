@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { type AppSettings, appSettingsSchema } from '../apps/app-settings';
 import type { AppRecord } from '../apps/apps.service';
 import { ApiError } from '../common/api-error';
+import { ConflictError } from '../common/errors/domain-error';
+import { domainErrorAnswer } from '../common/errors/error-answer';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
@@ -216,15 +218,16 @@ describe('accepting a notification (in-memory fakes)', () => {
     const f = fakes([user('ann')]);
     const first = await f.pipeline.accept(app(), request({ to: { userId: 'ann' }, eventId: 'order-2' }));
     const other = request({ to: { userId: 'ann' }, eventId: 'order-2', category: 'other' });
-    await assert.rejects(f.pipeline.accept(app(), other), (error: ApiError) => {
-      assert.equal(error.getStatus(), 409);
+    await assert.rejects(f.pipeline.accept(app(), other), (error: ConflictError) => {
+      assert.ok(error instanceof ConflictError);
+      assert.equal(domainErrorAnswer(error).status, 409);
       assert.equal(error.code, 'event_id_conflict');
       assert.deepEqual(error.details, { notificationId: first.body.id });
       return true;
     });
     await assert.rejects(
       f.pipeline.accept(app({ allowClientSending: true }), other, true),
-      (error: ApiError) => {
+      (error: ConflictError) => {
         assert.equal(error.code, 'event_id_conflict');
         assert.deepEqual(error.details, [], 'a client key learns no notification id');
         return true;

@@ -9,7 +9,6 @@ import {
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
-import { ApiError } from '../common/api-error';
 import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';
 import { newId } from '../common/ids';
@@ -250,7 +249,10 @@ describe('planning one user (in-memory repositories)', () => {
         { rules: [{ channel: 'email', category: 'security', enabled: false }] },
         'api',
       ),
-      (error: unknown) => error instanceof ApiError && error.code === 'critical_category',
+      (error: unknown) =>
+        error instanceof DomainError &&
+        error.code === 'critical_category' &&
+        domainErrorAnswer(error).status === 422,
     );
     assert.deepEqual(summary(await w.plan(appId, 'dee', { content: { email: content.email } })), [
       'email: pending via sendgrid',

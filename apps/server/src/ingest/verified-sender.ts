@@ -1,6 +1,6 @@
 import type { AppSettings } from '../apps/app-settings';
-import { ApiError } from '../common/api-error';
 import { parseMailbox } from '../common/email-address';
+import { RefusedError } from '../common/errors/domain-error';
 import type { ChannelContents } from '../templates/notification-request';
 
 /**
@@ -16,8 +16,7 @@ export function assertVerifiedSender(settings: AppSettings, contents: ChannelCon
     if (from === undefined) continue;
     const address = parseMailbox(from)?.address;
     if (address !== undefined && verified.includes(address)) continue;
-    throw new ApiError(
-      422,
+    throw new RefusedError(
       'unverified_sender',
       senders.length === 0
         ? `from "${address ?? from}": this app has no verified senders; list them in its settings (senders), or leave from out to use the provider's configured sender`

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res } from '@nest
 import type { FastifyReply } from 'fastify';
 import type { AppSettings } from '../apps/app-settings';
 import { AppsService } from '../apps/apps.service';
-import { ApiError, notFound } from '../common/api-error';
+import { notFound } from '../common/api-error';
+import { refusalOf } from '../common/errors/error-answer';
 import { validate } from '../common/validate';
 import { UserRepository } from '../contacts/user-repository';
 import { PluginRegistry } from '../plugins/plugin-registry';
@@ -91,9 +92,10 @@ export class PreferenceCentreController {
             throw notFound('the user of this preferences link');
         }
       } catch (error) {
-        if (!(error instanceof ApiError) || error.getStatus() === 404) throw error;
-        reply.status(error.getStatus());
-        return this.render(holder, String(token), { text: `Not saved: ${messageOf(error)}`, alert: true });
+        const refusal = refusalOf(error);
+        if (!refusal || refusal.status === 404) throw error;
+        reply.status(refusal.status);
+        return this.render(holder, String(token), { text: `Not saved: ${refusal.message}`, alert: true });
       }
       return this.render(holder, String(token), { text: 'Your preferences are saved.', alert: false });
     });
@@ -110,9 +112,10 @@ export class PreferenceCentreController {
     try {
       return await build();
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      reply.status(error.getStatus());
-      return errorPage(error.getStatus(), messageOf(error));
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      reply.status(refusal.status);
+      return errorPage(refusal.status, refusal.message);
     }
   }
 
@@ -147,8 +150,6 @@ export class PreferenceCentreController {
     };
   }
 }
-
-const messageOf = (error: ApiError) => (error.getResponse() as { error: { message: string } }).error.message;
 
 /** The quiet-hours change the form asks for: undefined for none, null to remove the window. */
 function quietHoursFromForm(

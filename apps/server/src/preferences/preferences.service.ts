@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppSettings } from '../apps/app-settings';
-import { ApiError } from '../common/api-error';
+import { InvalidInputError, RefusedError } from '../common/errors/domain-error';
 import { ANY } from '../contacts/preference-rules';
 import type { QuietHours } from '../contacts/quiet-hours';
 import type { RepositoryShape } from '../database/repository-shape';
@@ -61,9 +61,7 @@ export class PreferencesService {
     const allowed = this.allowedChannels();
     const unknown = (input.rules ?? []).filter((r) => !allowed.includes(r.channel));
     if (unknown.length > 0) {
-      throw new ApiError(
-        400,
-        'invalid_request',
+      throw new InvalidInputError(
         `unknown channel "${unknown[0]!.channel}"; allowed: ${allowed.join(', ')}`,
         {
           unknown: unknown.map((r) => r.channel),
@@ -75,8 +73,7 @@ export class PreferencesService {
       (r) => r.enabled === false && r.category !== ANY && settings.criticalCategories.includes(r.category),
     );
     if (critical.length > 0) {
-      throw new ApiError(
-        422,
+      throw new RefusedError(
         'critical_category',
         `category "${critical[0]!.category}" is critical for this app and cannot be turned off (remove the contact instead)`,
         { categories: critical.map((r) => r.category), criticalCategories: settings.criticalCategories },

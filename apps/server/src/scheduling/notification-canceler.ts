@@ -2,7 +2,8 @@ import type { RedisConnection } from '@clarion/plugin-sdk';
 import { CancelMarks } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ApiError, notFound } from '../common/api-error';
+import { ApiError } from '../common/api-error';
+import { ConflictError, NotFoundError } from '../common/errors/domain-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import {
@@ -82,13 +83,12 @@ export class NotificationCanceler {
 
   async cancel(appId: string, id: string): Promise<CancelResult> {
     const n = await cancelTarget(this.db, appId, id);
-    if (!n) throw notFound('notification');
+    if (!n) throw new NotFoundError('notification');
     if (n.status === 'canceled')
-      throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+      throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
     const candidates = await cancelableDeliveries(this.db, id);
     if (candidates.length === 0 && n.status !== 'fanout' && !n.dueLater) {
-      throw new ApiError(
-        409,
+      throw new ConflictError(
         'already_sent',
         `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,
       );
@@ -112,7 +112,7 @@ export class NotificationCanceler {
     const canceled = await this.db.transaction(async (tx) => {
       // The row lock makes two concurrent cancels take turns; the second finds it canceled.
       if (!(await markNotificationCanceled(tx, id)))
-        throw new ApiError(409, 'already_canceled', `notification ${id} is already canceled`);
+        throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
       return cancelUnsent(tx, id, [...inFlight]);
     });
 

@@ -37,6 +37,12 @@ export type ConflictCode =
 /** The request is valid but clashes with what is stored (already canceled, taken, over a count). */
 export class ConflictError extends DomainError<ConflictCode> {}
 
+/** Codes of a well-formed request the app's own settings refuse. */
+export type RefusedCode = 'critical_category' | 'unverified_sender';
+
+/** The request is well-formed, but the app's settings refuse it (a critical category, an unlisted sender). */
+export class RefusedError extends DomainError<RefusedCode> {}
+
 /** Input that validation let through but the domain refuses (`invalid_request`). */
 export class InvalidInputError extends DomainError<'invalid_request'> {
   constructor(message: string, details: unknown = []) {

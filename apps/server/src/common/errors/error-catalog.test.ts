@@ -33,7 +33,7 @@ function codesInSource(): { code: string; status?: number; file: string }[] {
   const patterns: RegExp[] = [
     /new ApiError\(\s*(?<status>\d{3})\s*,\s*'(?<code>[a-z_]+)'/g, // an explicit status
     // Domain errors whose first argument is the code (NotFoundError and InvalidInputError fix theirs).
-    /new (?:TemplateError|RenderError|ConflictError)\(\s*'(?<code>[a-z_]+)'/g,
+    /new (?:TemplateError|RenderError|ConflictError|RefusedError)\(\s*'(?<code>[a-z_]+)'/g,
     /super\(\s*'(?<code>[a-z_]+)'/g,
     /errorBody\(\s*'(?<code>[a-z_]+)'/g,
     /refuse\(\s*(?<status>\d{3})\s*,\s*'(?<code>[a-z_]+)'/g,
