@@ -1,0 +1,89 @@
+import { defineChannelPlugin, PermanentError } from '@clarion/plugin-sdk';
+import { Pool } from 'pg';
+import { z } from 'zod';
+import type { Env } from '../config/env';
+import type { LoadedPlugin } from '../plugins/plugin-loader';
+import { createRedis } from '../redis/client';
+import { INBOX_CHANNEL } from './inbox-address';
+import { inboxContentSchema } from './inbox-content';
+import { type InboxEvent, inboxChannel } from './inbox-events';
+import { type InboxMessageRow, MESSAGE_COLUMNS, viewOf } from './inbox-view';
+
+/**
+ * The `inbox` channel as a built-in plugin: its "provider" is the server's own PostgreSQL, so the
+ * delivery goes through the same queue, preferences, caps, dedup, retries and `sent` record as
+ * any channel. Sending writes the message row (the delivery's id: a retry writes nothing twice)
+ * and announces it on Redis for the live streams. Every user is reachable (see the planner).
+ */
+export function inboxPlugin(
+  env: Pick<Env, 'DATABASE_URL' | 'CLARION_QUEUE_PREFIX'> & Parameters<typeof createRedis>[0],
+) {
+  return defineChannelPlugin({
+    name: 'inbox',
+    version: '1.0.0',
+    sdkVersion: '^0.1.0',
+    channel: INBOX_CHANNEL,
+    // Never stored: the planner gives every user a synthetic address on this channel.
+    addressKind: 'url',
+    contentSchema: inboxContentSchema,
+    config: z.object({}),
+    processor: { concurrency: 20 },
+    async createSender() {
+      const pool = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
+      const redis = createRedis(env, { maxRetriesPerRequest: 2 });
+      redis.on('error', () => undefined);
+      const channel = inboxChannel(env);
+      return {
+        async send(job) {
+          const content = inboxContentSchema.parse(job.content);
+          if (!job.userId) throw new PermanentError('an inbox message needs a user');
+          const { rows } = await pool.query<InboxMessageRow>(
+            `INSERT INTO inbox_messages (id, app_id, user_id, notification_id, category, title, body, url, data)
+             SELECT $1, u.app_id, u.id, $4, $5, $6, $7, $8, $9 FROM users u
+              WHERE u.app_id = $2 AND u.external_id = $3
+             ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+             RETURNING ${MESSAGE_COLUMNS}`,
+            [
+              job.deliveryId,
+              job.appId,
+              job.userId,
+              job.notificationId,
+              job.category ?? null,
+              content.title,
+              content.body,
+              content.url ?? null,
+              content.data === undefined ? null : JSON.stringify(content.data),
+            ],
+          );
+          const row = rows[0];
+          if (!row) throw new PermanentError('the user no longer exists');
+          const event: InboxEvent = {
+            appId: job.appId,
+            userId: job.userId,
+            type: 'message',
+            message: viewOf(row),
+          };
+          // Best effort: a stream that misses it sees the message on its next list or reconnect.
+          await redis.publish(channel, JSON.stringify(event)).catch(() => undefined);
+          return { providerMessageId: row.id };
+        },
+        async close() {
+          redis.disconnect();
+          await pool.end();
+        },
+      };
+    },
+  });
+}
+
+/** The inbox plugin as the registry holds it: always loaded, configured by the server's own settings. */
+export function loadedInboxPlugin(env: Parameters<typeof inboxPlugin>[0]): LoadedPlugin {
+  return {
+    packageName: '@clarion/server/inbox',
+    plugin: inboxPlugin(env) as unknown as LoadedPlugin['plugin'],
+    config: {},
+    version: '1.0.0',
+    warnings: [],
+    callbackSettings: {},
+  };
+}
