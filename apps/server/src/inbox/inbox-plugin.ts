@@ -7,7 +7,8 @@ import { createRedis } from '../redis/client';
 import { INBOX_CHANNEL } from './inbox-address';
 import { inboxContentSchema } from './inbox-content';
 import { type InboxEvent, inboxChannel } from './inbox-events';
-import { type InboxMessageRow, MESSAGE_COLUMNS, viewOf } from './inbox-view';
+import { insertInboxMessage } from './inbox-repository';
+import { viewOf } from './inbox-view';
 
 /**
  * The `inbox` channel as a built-in plugin: its "provider" is the server's own PostgreSQL, so the
@@ -37,25 +38,17 @@ export function inboxPlugin(
         async send(job) {
           const content = inboxContentSchema.parse(job.content);
           if (!job.userId) throw new PermanentError('an inbox message needs a user');
-          const { rows } = await pool.query<InboxMessageRow>(
-            `INSERT INTO inbox_messages (id, app_id, user_id, notification_id, category, title, body, url, data)
-             SELECT $1, u.app_id, u.id, $4, $5, $6, $7, $8, $9 FROM users u
-              WHERE u.app_id = $2 AND u.external_id = $3
-             ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-             RETURNING ${MESSAGE_COLUMNS}`,
-            [
-              job.deliveryId,
-              job.appId,
-              job.userId,
-              job.notificationId,
-              job.category ?? null,
-              content.title,
-              content.body,
-              content.url ?? null,
-              content.data === undefined ? null : JSON.stringify(content.data),
-            ],
-          );
-          const row = rows[0];
+          const row = await insertInboxMessage(pool, {
+            id: job.deliveryId,
+            appId: job.appId,
+            userId: job.userId,
+            notificationId: job.notificationId,
+            category: job.category ?? null,
+            title: content.title,
+            body: content.body,
+            url: content.url ?? null,
+            data: content.data ?? null,
+          });
           if (!row) throw new PermanentError('the user no longer exists');
           const event: InboxEvent = {
             appId: job.appId,

@@ -7,8 +7,8 @@ import { ApiError, notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import { TrackingRecorder } from '../tracking/tracking-recorder';
 import { InboxHub } from './inbox-hub';
+import { InboxRepository } from './inbox-repository';
 import { inboxChangeBody, inboxListQuery, inboxMessageParams, inboxUserQuery } from './inbox-schemas';
-import { InboxStore } from './inbox-store';
 import { openStream } from './inbox-stream';
 import { inboxUser } from './inbox-user';
 import { viewOf } from './inbox-view';
@@ -21,7 +21,7 @@ import { viewOf } from './inbox-view';
 @UseGuards(ApiKeyGuard)
 export class InboxController {
   constructor(
-    private readonly store: InboxStore,
+    private readonly store: InboxRepository,
     private readonly hub: InboxHub,
     private readonly recorder: TrackingRecorder,
   ) {}

@@ -30,7 +30,7 @@ function setClause(change: InboxChange): string {
 
 /** The inbox messages of one user, in PostgreSQL. Users are named by the app's external id. */
 @Injectable()
-export class InboxStore {
+export class InboxRepository {
   constructor(private readonly db: DataSource) {}
 
   /** The internal id of a user, or null when the app has no such user. */
@@ -128,4 +128,52 @@ export class InboxStore {
       firstRead: change.read === true ? rows.filter((r) => r.was_unread).map((r) => r.id) : [],
     };
   }
+}
+
+/** A new message, as the inbox plugin's sender writes it. */
+export interface NewInboxMessage {
+  id: string;
+  appId: string;
+  /** The user's external id. */
+  userId: string;
+  notificationId: string;
+  category: string | null;
+  title: string;
+  body: string;
+  url: string | null;
+  data: Record<string, unknown> | null;
+}
+
+/** Anything that runs a parameterised query: a pg Pool in the worker. */
+export interface Queryable {
+  query<R extends object>(text: string, params: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Writes a message once (its id is the delivery's: a retried send answers the stored row).
+ * Undefined when the app no longer has the user.
+ */
+export async function insertInboxMessage(
+  db: Queryable,
+  m: NewInboxMessage,
+): Promise<InboxMessageRow | undefined> {
+  const { rows } = await db.query<InboxMessageRow>(
+    `INSERT INTO inbox_messages (id, app_id, user_id, notification_id, category, title, body, url, data)
+     SELECT $1, u.app_id, u.id, $4, $5, $6, $7, $8, $9 FROM users u
+      WHERE u.app_id = $2 AND u.external_id = $3
+     ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [
+      m.id,
+      m.appId,
+      m.userId,
+      m.notificationId,
+      m.category,
+      m.title,
+      m.body,
+      m.url,
+      m.data === null ? null : JSON.stringify(m.data),
+    ],
+  );
+  return rows[0];
 }
