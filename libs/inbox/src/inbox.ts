@@ -200,7 +200,7 @@ const STYLE = `
 .ci-root{position:relative;display:inline-block;font:14px/1.4 system-ui,sans-serif;color:#1a1a1a}
 .ci-bell{position:relative;border:1px solid #ccc;background:#fff;border-radius:6px;padding:6px 8px;cursor:pointer;line-height:0;color:#1a1a1a}
 .ci-bell:focus-visible,.ci-panel button:focus-visible{outline:2px solid #2563eb;outline-offset:2px}
-.ci-count{position:absolute;top:-6px;right:-8px;background:#dc2626;color:#fff;border-radius:999px;font-size:12px;min-width:18px;padding:0 5px;text-align:center}
+.ci-count{position:absolute;top:-8px;right:-8px;line-height:18px;background:#dc2626;color:#fff;border-radius:999px;font-size:12px;min-width:18px;padding:0 5px;text-align:center}
 .ci-count[hidden]{display:none}
 .ci-panel{position:absolute;right:0;top:calc(100% + 6px);width:340px;max-height:420px;overflow:auto;background:#fff;border:1px solid #ccc;border-radius:8px;box-shadow:0 6px 24px rgba(0,0,0,.12);z-index:1000}
 .ci-head{display:flex;justify-content:space-between;align-items:center;padding:8px 12px;border-bottom:1px solid #eee;font-weight:600}
