@@ -138,6 +138,20 @@ describe('in-app inbox: channel, API, live stream across API processes', () => {
     assert.equal((await page('dee')).messages.length, 0);
   });
 
+  test('de-duplication applies: the same eventId twice makes one message', async () => {
+    const body = { to: { userId: 'cy' }, eventId: 'inbox-dedup-1', content: { inbox: { title: 'Once' } } };
+    const created = await app.call('/v1/notifications', { body });
+    assert.equal(created.status, 202);
+    const first = (await json<{ id: string }>(created)).id;
+    const again = await app.call('/v1/notifications', { body });
+    assert.equal(again.status, 200);
+    assert.deepEqual(await json(again), { id: first, status: 'duplicate', duplicate: true });
+    await waitFor('delivery sent', async () => (await deliveryOf(first))?.status === 'sent');
+    const titles = (await page('cy', '?view=all')).messages.map((m) => m.title);
+    assert.deepEqual(titles, ['Once']);
+    await asUser('cy', '/v1/inbox/messages/mark-all', { body: { archived: true } });
+  });
+
   test('pages by keyset cursor, newest first; mark-all read and archive', async () => {
     for (const title of ['one', 'two', 'three']) await send('ben', title);
     await waitFor('three messages', async () => (await page('ben')).messages.length === 3);
