@@ -281,5 +281,12 @@ describe('in-app inbox: channel, API, live stream across API processes', () => {
     );
     abort.abort();
     await stream.done;
+
+    // Stopping an API process ends its open streams (clients reconnect elsewhere) instead of hanging.
+    const open = readSse(await asUser('dee', '/v1/inbox/stream', { base: other.url }));
+    await waitFor('the stream is open', () => open.events.length > 0);
+    other.kill('SIGTERM');
+    assert.equal(await other.exited, 0, other.output());
+    await open.done;
   });
 });
