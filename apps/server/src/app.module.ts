@@ -31,6 +31,7 @@ import { FanoutRepository } from './fanout/fanout-repository';
 import { FanoutWorker } from './fanout/fanout-worker';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyPurger } from './idempotency/idempotency-purger';
+import { inboxWiring } from './inbox/inbox.wiring';
 import { AcceptPipeline } from './ingest/accept-pipeline';
 import { NotificationStore } from './ingest/notification-store';
 import { PlanContextService } from './ingest/plan-context.service';
@@ -135,6 +136,7 @@ export class AppModule {
     const api = env.CLARION_ROLE !== 'worker';
     const worker = env.CLARION_ROLE !== 'api';
     const tracking = trackingWiring({ api, worker });
+    const inbox = inboxWiring({ api });
     const core: Provider[] = [
       { provide: ENV, useValue: env },
       { provide: METRICS_REGISTRY, useValue: registry },
@@ -208,6 +210,7 @@ export class AppModule {
             ]
           : []),
         ...tracking.controllers,
+        ...inbox.controllers,
         ...(api ? [UnsubscribeController, PreferenceCentreController] : []),
       ],
       providers: [
@@ -245,6 +248,7 @@ export class AppModule {
             ]
           : []),
         ...tracking.providers,
+        ...inbox.providers,
       ],
     };
   }

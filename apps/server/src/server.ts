@@ -15,6 +15,7 @@ import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
 import { useNamedStatements } from './database/prepared';
+import { loadedInboxPlugin } from './inbox/inbox-plugin';
 import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
 import { serveMetrics } from './ops/metrics-server';
@@ -55,13 +56,17 @@ export async function startServer({
 }: StartOptions): Promise<NestFastifyApplication> {
   // Plugins first: a wrong provider setting must stop the process before anything listens.
   const plugins = new PluginRegistry(
-    loadPlugins({
-      requested: env.CLARION_PLUGINS,
-      pluginPath: env.CLARION_PLUGIN_PATH,
-      env: withSettingsDir(processEnv, env.CLARION_PLUGIN_SETTINGS_DIR),
-      runs: pluginsRun(env),
-      ...(sandboxConfigs ? { sandboxConfigs } : {}),
-    }),
+    [
+      ...loadPlugins({
+        requested: env.CLARION_PLUGINS,
+        pluginPath: env.CLARION_PLUGIN_PATH,
+        env: withSettingsDir(processEnv, env.CLARION_PLUGIN_SETTINGS_DIR),
+        runs: pluginsRun(env),
+        ...(sandboxConfigs ? { sandboxConfigs } : {}),
+      }),
+      // The in-app inbox is a core channel served by the server's own database.
+      loadedInboxPlugin(env),
+    ],
     env.CLARION_PROVIDERS,
   );
   if (migrateOnStart(env)) await runMigrations(env.DATABASE_URL);

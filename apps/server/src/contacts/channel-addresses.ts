@@ -2,13 +2,16 @@ import { z } from 'zod';
 import type { PluginChannel } from '../plugins/plugin-channels';
 import { pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
+import { INBOX_CHANNEL } from './inbox-address';
 import { upsertUserSchema } from './user-schemas';
 
 /**
  * `addresses` of `PUT /v1/users/:id`: one address per channel a loaded plugin adds, checked by
  * that plugin's schema; null removes it.
  */
-export function addressesSchema(channels: readonly PluginChannel[]) {
+export function addressesSchema(all: readonly PluginChannel[]) {
+  // Every user has an inbox: nothing to store for it.
+  const channels = all.filter((c) => c.channel !== INBOX_CHANNEL);
   const names = channels.map((c) => c.channel);
   return z
     .strictObject(Object.fromEntries(channels.map((c) => [c.channel, c.address.nullable().optional()])), {

@@ -13,6 +13,7 @@ import { RedrivableIndex1764970000000 } from './migrations/1764970000000-redriva
 import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempotency-keys';
 import { ContactChannel1765060000001 } from './migrations/1765060000001-contact-channel';
 import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-partition-deliveries';
+import { InboxMessages1765110000001 } from './migrations/1765110000001-inbox-messages';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   IdempotencyKeys1764980000000,
   ContactChannel1765060000001,
   PartitionDeliveries1765090000000,
+  InboxMessages1765110000001,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -2,6 +2,7 @@ import type { Address, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
 import type { AppSettings } from '../apps/app-settings';
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
+import { INBOX_ADDRESS, INBOX_CHANNEL } from '../contacts/inbox-address';
 import type { ContactRow, Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { pluginChannels } from '../plugins/plugin-channels';
@@ -70,6 +71,9 @@ function contactsFor(channel: string, contacts: ContactRow[], registry: PluginRe
       return active.filter((c) => c.kind === 'email').slice(0, 1);
     case 'webhook':
       return active.filter((c) => c.kind === 'url').slice(0, 1);
+    case INBOX_CHANNEL:
+      // Every user has an inbox: no stored address, the delivery carries the user's id.
+      return [INBOX_ADDRESS];
     default: {
       const kind = pluginChannels(registry).find((p) => p.channel === channel)?.addressKind;
       if (!kind) return [];

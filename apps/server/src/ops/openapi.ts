@@ -6,6 +6,7 @@ import { usersRoutes } from '../contacts/users.openapi';
 import { buildPaths } from '../contract/openapi-builder';
 import type { RouteContract } from '../contract/route-contract';
 import { redriveRoutes } from '../delivery/redrive/redrive.openapi';
+import { inboxRoutes } from '../inbox/inbox.openapi';
 import { notificationsRoutes } from '../notifications/notifications.openapi';
 import { type PluginChannel, pluginChannels } from '../plugins/plugin-channels';
 import type { PluginRegistry } from '../plugins/plugin-registry';
@@ -26,6 +27,7 @@ export const ROUTES: RouteContract[] = [
   ...usersRoutes,
   ...preferencesRoutes,
   ...preferenceCentreRoutes,
+  ...inboxRoutes,
   ...trackingRoutes,
   ...redriveRoutes,
   ...templatesRoutes,

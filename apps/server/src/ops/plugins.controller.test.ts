@@ -50,6 +50,16 @@ describe('listing the loaded plugins', () => {
     health: 'healthy',
     warnings: [],
   });
+  /** The in-app inbox: a channel the server always serves from its own database. */
+  const inbox = () => ({
+    name: 'inbox',
+    package: '@clarion/server/inbox',
+    channel: 'inbox',
+    version: '1.0.0',
+    sdkRange: '^0.1.0',
+    health: 'healthy',
+    warnings: [],
+  });
 
   before(async () => {
     db = await createTestDatabase('plugins');
@@ -82,12 +92,12 @@ describe('listing the loaded plugins', () => {
     const res = await fetch(`${server.url}/admin/plugins`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { plugins: Record<string, unknown>[] };
-    assert.deepEqual(body.plugins, [webhook()]);
+    assert.deepEqual(body.plugins, [webhook(), inbox()]);
   });
 
   test("`clarion plugins --url` prints a running server's list; a wrong token is a plain message", async () => {
     const { stdout } = await run(process.execPath, [main, 'plugins', '--url', server.url], { env: env() });
-    assert.deepEqual((JSON.parse(stdout) as { plugins: unknown[] }).plugins, [webhook()]);
+    assert.deepEqual((JSON.parse(stdout) as { plugins: unknown[] }).plugins, [webhook(), inbox()]);
     const wrong = await run(process.execPath, [main, 'plugins', '--url', server.url], {
       env: { ...env(), CLARION_ADMIN_TOKEN: 'wrong-token-0123456789' },
     }).catch((e: { code: number; stderr: string }) => e);

@@ -208,7 +208,7 @@ describe('a channel added by a plugin', () => {
         '/v1/notifications',
         { to: { userId: 'ana' }, content: { fax: { text: 'x' } } },
         'body.content',
-        /no loaded plugin serves channel "fax" \(channels: push, web, sms, email, webhook, chat\)/,
+        /no loaded plugin serves channel "fax" \(channels: push, web, sms, email, webhook, chat, inbox\)/,
       ],
       [
         '/v1/notifications',

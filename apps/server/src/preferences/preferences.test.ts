@@ -343,6 +343,7 @@ describe('user preferences: GET/PUT /v1/users/:id/preferences and what the plann
       'sms',
       'email',
       'webhook',
+      'inbox',
     ]);
     assert.equal((await putPrefs('nobody', { rules: [{ channel: 'email', enabled: false }] })).status, 404);
     assert.equal((await app.call('/v1/users/nobody/preferences')).status, 404);
