@@ -98,8 +98,8 @@ export class AppsService implements OnApplicationBootstrap {
   /**
    * Applies a JSON Merge Patch to the stored settings and validates the result as a whole. The row
    * is locked meanwhile: two concurrent patches of different settings both land. Null: no such app.
+   * `check` may refuse the merged settings (by throwing); nothing is written then.
    */
-  /** `check` may refuse the merged settings (by throwing); nothing is written then. */
   async patchSettings(
     appId: string,
     patch: Record<string, unknown>,

@@ -8,16 +8,18 @@ import type { RegisterDevice, UpsertUser } from './user-schemas';
 /** A user's attributes as stored (jsonb's text form, a little wider than compact JSON), merged over all calls. */
 const STORED_ATTRIBUTES_BYTES = 2 * JSON_LIMITS.attributes;
 
-/** Users and the contacts collected at install or sign-up. Every write is idempotent. */
 /** The user field each stored contact kind is set through (`PUT /v1/users/:id`). */
 const FIELD_OF_KIND: Record<string, string> = { email: 'email', phone: 'phone', url: 'webhookUrl' };
 
+/** Users and the contacts collected at install or sign-up. Every write is idempotent. */
 @Injectable()
 export class UsersService {
   constructor(private readonly users: UserRepository) {}
 
-  /** Creates or updates; null clears a field; an absent field is left alone. */
-  /** `created`: the user did not exist before (PUT answers 201 then, 200 for an update). */
+  /**
+   * Creates or updates; null clears a field; an absent field is left alone. `created`: the user
+   * did not exist before (PUT answers 201 then, 200 for an update).
+   */
   async upsert(
     appId: string,
     externalId: string,
