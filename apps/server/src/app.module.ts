@@ -45,6 +45,7 @@ import { AdminController } from './ops/admin.controller';
 import { HealthController } from './ops/health.controller';
 import { logSerializers } from './ops/log-serializers';
 import { MetricsController } from './ops/metrics.controller';
+import { PluginInfoMetric } from './ops/plugin-info-metric';
 import { PluginsController } from './ops/plugins.controller';
 import { QueueMetrics } from './ops/queue-metrics';
 import { RedisMetrics } from './ops/redis-metrics';
@@ -144,6 +145,7 @@ export class AppModule {
       { provide: ShutdownState, useValue: shutdown },
       ...repositories,
       DeliveryMetrics,
+      PluginInfoMetric,
       AppsService,
       { provide: SecretBox, useValue: new SecretBox(env.CLARION_ENCRYPTION_KEY) },
       KeyService,

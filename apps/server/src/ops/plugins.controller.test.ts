@@ -95,6 +95,43 @@ describe('listing the loaded plugins', () => {
     assert.deepEqual(body.plugins, [webhook(), inbox()]);
   });
 
+  test('GET /v1/plugins gives a server key the same list; a client key is refused; /metrics has clarion_plugin_info', async () => {
+    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const created = await fetch(`${server.url}/admin/apps`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'plugins' }),
+    });
+    assert.equal(created.status, 201);
+    const { app, key } = (await created.json()) as {
+      app: { id: string };
+      key: { appKey: string; appSecret: string };
+    };
+    const basic = (k: { appKey: string; appSecret: string }) =>
+      `Basic ${Buffer.from(`${k.appKey}:${k.appSecret}`).toString('base64')}`;
+    const res = await fetch(`${server.url}/v1/plugins`, { headers: { authorization: basic(key) } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(((await res.json()) as { plugins: unknown[] }).plugins, [webhook(), inbox()]);
+
+    const client = await fetch(`${server.url}/admin/apps/${app.id}/keys`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ kind: 'client', name: 'web' }),
+    });
+    assert.equal(client.status, 201);
+    const clientKey = (await client.json()) as { appKey: string; appSecret: string };
+    const refused = await fetch(`${server.url}/v1/plugins`, { headers: { authorization: basic(clientKey) } });
+    assert.equal(refused.status, 403);
+
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `clarion_plugin_info\\{plugin="webhook",package="@clarion/plugin-webhook",channel="webhook",version="${versionOf('webhook')}",sdk_range="[^"]+",role="all"\\} 1`,
+      ),
+    );
+  });
+
   test("`clarion plugins --url` prints a running server's list; a wrong token is a plain message", async () => {
     const { stdout } = await run(process.execPath, [main, 'plugins', '--url', server.url], { env: env() });
     assert.deepEqual((JSON.parse(stdout) as { plugins: unknown[] }).plugins, [webhook(), inbox()]);

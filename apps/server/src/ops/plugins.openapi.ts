@@ -1,8 +1,32 @@
 import { z } from 'zod';
 import type { RouteContract } from '../contract/route-contract';
 
-/** Operator view of the loaded plugins. */
+const pluginList = z.object({
+  plugins: z.array(
+    z.object({
+      name: z.string(),
+      package: z.string(),
+      channel: z.string(),
+      version: z.string(),
+      sdkRange: z.string(),
+      health: z.enum(['healthy', 'unhealthy', 'unknown']),
+      reason: z.string().optional(),
+      warnings: z.array(z.string()),
+    }),
+  ),
+});
+
+/** The loaded plugins, for operators (admin token) and for server keys. */
 export const pluginsRoutes: RouteContract[] = [
+  {
+    method: 'get',
+    path: '/v1/plugins',
+    summary: 'The loaded plugins, as `/admin/plugins` lists them, for a server key (client keys: 403)',
+    description:
+      'Which channels and providers this server sends with, their versions and health (`unknown` on an API-only process).',
+    auth: 'app',
+    answers: { 200: { description: 'Plugins', body: pluginList } },
+  },
   {
     method: 'get',
     path: '/admin/plugins',
@@ -13,20 +37,7 @@ export const pluginsRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Plugins',
-        body: z.object({
-          plugins: z.array(
-            z.object({
-              name: z.string(),
-              package: z.string(),
-              channel: z.string(),
-              version: z.string(),
-              sdkRange: z.string(),
-              health: z.enum(['healthy', 'unhealthy', 'unknown']),
-              reason: z.string().optional(),
-              warnings: z.array(z.string()),
-            }),
-          ),
-        }),
+        body: pluginList,
       },
     },
   },
