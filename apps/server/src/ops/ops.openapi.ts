@@ -35,5 +35,6 @@ export const opsRoutes: RouteContract[] = [
     summary: 'Prometheus metrics',
     auth: 'none',
     answers: { 200: { description: 'Text exposition format', type: 'text/plain' } },
+    errors: { 404: '`not_found`: metrics are served on their own port here (`CLARION_METRICS_PORT`)' },
   },
 ];

@@ -98,7 +98,7 @@ describe('hosted preference centre in a real browser (Chromium, keyboard only)',
     const disabled = await Promise.all(
       (await page.locator('input:disabled').all()).map(async (l) => (await l.getAttribute('id')) ?? ''),
     );
-    assert.equal(disabled.length, 2, 'security: e-mail and webhook');
+    assert.equal(disabled.length, 3, 'security: e-mail, webhook and the in-app inbox');
     // On through the form; the critical toggles are skipped (disabled), quiet hours switched on.
     const visited: string[] = [];
     for (let i = 0; i < 30; i++) {
