@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,23 @@ export interface LocalRegistry {
   userconfig: string;
   output(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The certificate authorities this machine trusts, for verdaccio's own requests to the uplink
+ * (a corporate or sandbox proxy re-signs registry.npmjs.org): Node trusts only its bundled CAs
+ * unless told, a test runner may not pass NODE_EXTRA_CA_CERTS on (turbo's strict env mode drops
+ * it), and npm's `cafile` lives in a config Node does not read. Without them the uplink's TLS
+ * fails and every proxied package resolves to nothing ("prom-client@undefined").
+ */
+function trustedCas(): NodeJS.ProcessEnv {
+  if (process.env.NODE_EXTRA_CA_CERTS) return {};
+  const cafile = spawnSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).stdout?.trim();
+  return {
+    // The system store (Node 22.15+/24): what curl and npm trust on this machine.
+    NODE_USE_SYSTEM_CA: '1',
+    ...(cafile && cafile !== 'null' && cafile !== 'undefined' ? { NODE_EXTRA_CA_CERTS: cafile } : {}),
+  };
 }
 
 /**
@@ -63,6 +80,7 @@ log: { type: stdout, format: pretty, level: warn }
     [bin, '--config', config, '--listen', `127.0.0.1:${port}`],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...trustedCas() },
     },
   );
   let out = '';
