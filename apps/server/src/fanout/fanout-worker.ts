@@ -3,7 +3,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
-import { KeyLayout } from '../redis/key-layout';
 import { WORKER_REDIS } from '../redis/redis.module';
 import { QueueWorkerHost } from '../workers/queue-worker-host';
 import { jobLockSettings } from '../workers/worker-settings';
@@ -26,7 +25,7 @@ export class FanoutWorker extends QueueWorkerHost<FanoutJobData, number> {
     super(
       { queue: FANOUT_QUEUE, name: 'fanout', concurrency: 2, lock: jobLockSettings(env) },
       connection,
-      new KeyLayout(env).queue(FANOUT_QUEUE),
+      env,
     );
   }
 

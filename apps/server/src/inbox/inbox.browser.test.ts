@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { signUserToken } from '../auth/user-token';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { chromiumMissing, launchChromium } from '../testing/headless-chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Kept for people to look at (not committed): apps/server/.test-results/. */
 const RESULTS = join(__dirname, '..', '..', '.test-results');
 const IIFE = require.resolve('@clarion/inbox/iife');
@@ -30,9 +30,7 @@ ${
 }
 
 describe('@clarion/inbox in a real browser (Chromium)', {
-  skip: existsSync(CHROMIUM)
-    ? false
-    : `no ${CHROMIUM}: apt-get install -y chromium (scripts/services.sh does)`,
+  skip: chromiumMissing,
 }, () => {
   let h: Harness;
   let app: TestApp;
@@ -71,18 +69,7 @@ describe('@clarion/inbox in a real browser (Chromium)', {
       userToken: await signUserToken(user, app.userTokenSecret),
     });
     html = { iife: pageHtml(await config('kim'), false), esm: pageHtml(await config('lou'), true) };
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 120_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 900, height: 700 } });
     page.setDefaultTimeout(60_000);
   });

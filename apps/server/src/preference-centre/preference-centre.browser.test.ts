@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { smtpFake } from '@clarion/sandbox';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { chromiumMissing, launchChromium } from '../testing/headless-chromium';
 import { PreferenceCentreTokens } from './preference-centre-token';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Kept for people to look at (not committed): apps/server/.test-results/. */
 const RESULTS = join(__dirname, '..', '..', '.test-results');
 
@@ -18,9 +18,7 @@ interface Prefs {
 }
 
 describe('hosted preference centre in a real browser (Chromium, keyboard only)', {
-  skip: existsSync(CHROMIUM)
-    ? false
-    : `no ${CHROMIUM}: apt-get install -y chromium (scripts/services.sh does)`,
+  skip: chromiumMissing,
 }, () => {
   let h: Harness;
   let app: TestApp;
@@ -59,19 +57,7 @@ describe('hosted preference centre in a real browser (Chromium, keyboard only)',
       body: { email: 'kim@example.com', timezone: 'America/New_York' },
     });
     assert.equal(put.status, 201);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 120_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
     page.setDefaultTimeout(60_000);
   });

@@ -1,7 +1,7 @@
 import { pluginQueueName, queuePrefix } from '@clarion/plugin-sdk';
 import type { Env } from '../config/env';
 
-type LayoutSettings = Pick<Env, 'CLARION_QUEUE_PREFIX' | 'REDIS_CLUSTER_NODES'>;
+export type KeyLayoutSettings = Pick<Env, 'CLARION_QUEUE_PREFIX' | 'REDIS_CLUSTER_NODES'>;
 
 /**
  * Where the server's Redis keys go. On a single node or behind Sentinels every key keeps the one
@@ -15,7 +15,7 @@ export class KeyLayout {
   /** The tag's text without braces: `clarion`. */
   private readonly base: string;
 
-  constructor(private readonly settings: LayoutSettings) {
+  constructor(private readonly settings: KeyLayoutSettings) {
     this.perQueue = settings.REDIS_CLUSTER_NODES !== undefined;
     this.base = settings.CLARION_QUEUE_PREFIX.replace(/^\{|\}$/g, '');
   }

@@ -1,6 +1,7 @@
 import type { RedisConnection } from '@clarion/plugin-sdk';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
+import { KeyLayout, type KeyLayoutSettings } from '../redis/key-layout';
 import type { JobLockSettings } from './worker-settings';
 
 /** How an internal queue is worked: its name, jobs at once, and (optionally) the delivery workers' job lock. */
@@ -24,12 +25,15 @@ export abstract class QueueWorkerHost<Data, Result = unknown>
 {
   protected readonly log: Logger;
   private current: Worker<Data, Result> | undefined;
+  private readonly prefix: string;
 
   protected constructor(
     private readonly settings: QueueWorkerSettings,
     private readonly connection: RedisConnection,
-    private readonly prefix: string,
+    env: KeyLayoutSettings,
   ) {
+    // The queue's own prefix: its hash tag on a Redis Cluster, the shared one elsewhere.
+    this.prefix = new KeyLayout(env).queue(settings.queue);
     this.log = new Logger(settings.name);
   }
 

@@ -6,7 +6,6 @@ import { type Agent, request } from 'undici';
 import { outboundPolicyOf } from '../../common/outbound-urls';
 import type { Env } from '../../config/env';
 import { ENV } from '../../config/tokens';
-import { KeyLayout } from '../../redis/key-layout';
 import { WORKER_REDIS } from '../../redis/redis.module';
 import { QueueWorkerHost } from '../../workers/queue-worker-host';
 import { TrackingMetrics } from '../tracking-metrics';
@@ -30,11 +29,7 @@ export class StatusWebhookWorker extends QueueWorkerHost<StatusWebhookJob, void>
     private readonly hooks: StatusWebhooks,
     private readonly metrics: TrackingMetrics,
   ) {
-    super(
-      { queue: STATUS_WEBHOOK_QUEUE, name: 'status-webhooks', concurrency: 20 },
-      connection,
-      new KeyLayout(env).queue(STATUS_WEBHOOK_QUEUE),
-    );
+    super({ queue: STATUS_WEBHOOK_QUEUE, name: 'status-webhooks', concurrency: 20 }, connection, env);
   }
 
   override onApplicationBootstrap(): void {
