@@ -76,7 +76,9 @@ export const userSchema = named(
 const userParams = z.object({ userId: userIdParam });
 const deviceParams = z.object({ userId: userIdParam, deviceId: uuid });
 const topicParams = z.object({ userId: userIdParam, topic: topicParam });
-const deviceRegistered = z.object({ id: uuid, platform: z.enum(['ios', 'android', 'web']) });
+const deviceRegistered = z
+  .object({ id: uuid, platform: z.enum(['ios', 'android', 'web']) })
+  .meta({ examples: [{ id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e71', platform: 'ios' }] });
 
 /** Users, their contacts, devices and topics. */
 export const usersRoutes: RouteContract[] = [

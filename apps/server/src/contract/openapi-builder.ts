@@ -172,7 +172,14 @@ export function buildPaths(routes: RouteContract[]): BuiltPaths {
               },
             }
           : answer.type
-            ? { content: { [answer.type]: { schema: { type: 'string' } } } }
+            ? {
+                content: {
+                  [answer.type]: {
+                    schema: { type: 'string' },
+                    ...(answer.example !== undefined ? { example: answer.example } : {}),
+                  },
+                },
+              }
             : {}),
       };
     }

@@ -7,6 +7,10 @@ export interface Answer {
   body?: z.ZodType;
   /** Content type of a non-JSON answer (an HTML page, a GIF); its body is not checked. */
   type?: string;
+  /**
+   * The body of a non-JSON answer as text (a page, a stream, TwiML). A JSON answer's examples go
+   * on its schema (`.meta({ examples })`), so a named schema's component shows them too.
+   */
   example?: unknown;
 }
 

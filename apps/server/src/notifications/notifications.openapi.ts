@@ -54,6 +54,7 @@ export const notificationAccepted = named(
       examples: [
         { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'accepted', deliveries: 2, suppressed: 0 },
         { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e70', status: 'fanout' },
+        { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'duplicate', duplicate: true },
       ],
     }),
 );
@@ -188,31 +189,65 @@ const batchBody = named(
 
 const batchResults = named(
   'NotificationBatchResults',
-  z.object({
-    results: z.array(
-      z.union([
-        z.object({
-          status: z.union([z.literal(202), z.literal(200)]),
-          id: uuid,
-          state: z.enum(NOTIFICATION_STATES),
-          duplicate: z.boolean().optional(),
-          deliveries: z.int().optional(),
-          suppressed: z.int().optional(),
-        }),
-        z.object({ status: z.int().min(400).max(599), error: errorSchema.shape.error }),
-      ]),
-    ),
-  }),
+  z
+    .object({
+      results: z.array(
+        z.union([
+          z.object({
+            status: z.union([z.literal(202), z.literal(200)]),
+            id: uuid,
+            state: z.enum(NOTIFICATION_STATES),
+            duplicate: z.boolean().optional(),
+            deliveries: z.int().optional(),
+            suppressed: z.int().optional(),
+          }),
+          z.object({ status: z.int().min(400).max(599), error: errorSchema.shape.error }),
+        ]),
+      ),
+    })
+    .meta({
+      examples: [
+        {
+          results: [
+            {
+              status: 202,
+              id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f',
+              state: 'accepted',
+              deliveries: 2,
+              suppressed: 0,
+            },
+            {
+              status: 200,
+              id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e70',
+              state: 'duplicate',
+              duplicate: true,
+            },
+            {
+              status: 400,
+              error: {
+                code: 'invalid_request',
+                message: 'invalid body: body.to: Required',
+                details: [{ path: 'body.to', message: 'Required' }],
+              },
+            },
+          ],
+        },
+      ],
+    }),
 );
 
-const cancelResult = z.object({
-  id: uuid,
-  status: z.literal('canceled'),
-  canceled: z.int().meta({ description: 'Deliveries canceled now' }),
-  inFlight: z
-    .int()
-    .meta({ description: 'Deliveries a worker had already started: they finish this attempt' }),
-});
+const cancelResult = z
+  .object({
+    id: uuid,
+    status: z.literal('canceled'),
+    canceled: z.int().meta({ description: 'Deliveries canceled now' }),
+    inFlight: z
+      .int()
+      .meta({ description: 'Deliveries a worker had already started: they finish this attempt' }),
+  })
+  .meta({
+    examples: [{ id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 }],
+  });
 
 const idParam = z.object({ id: uuid });
 
@@ -276,7 +311,6 @@ export const notificationsRoutes: RouteContract[] = [
       200: {
         description: 'Deliveries canceled now, and ones a worker had already started',
         body: cancelResult,
-        example: { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 },
       },
     },
     errors: {

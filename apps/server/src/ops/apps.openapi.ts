@@ -9,6 +9,32 @@ import {
   settingsPatchSchema,
 } from './admin.controller';
 
+const APP_ID = '0193a1c2-6d4e-7a1b-8c2d-3e4f5a6b7c8d';
+const KEY_ID = '0193a1c2-6d4f-7a1b-8c2d-3e4f5a6b7c8d';
+const CREATED_AT = '2026-01-02T03:04:05.000Z';
+/**
+ * Settings as answered: the defaults filled in beside what the operator set. Shown on the answers,
+ * not on AppSettingsStored: metadata on that copy makes zod write it out in full (its defaults
+ * required) instead of a $ref to AppSettings, which would change the contract, not just document it.
+ */
+const SETTINGS_EXAMPLE = {
+  allowClientSending: false,
+  providers: { sms: ['twilio', 'vonage'] },
+  criticalCategories: ['security'],
+  categoryDefaults: { marketing: 'opt_in' },
+  rateLimits: [{ channel: 'sms', max: 3, perSeconds: 86_400, overflow: 'suppress' }],
+  trackClicks: true,
+  clientTemplates: [],
+  clientSmsPerDay: 5,
+  corsOrigins: [],
+};
+const SERVER_KEY = {
+  id: KEY_ID,
+  kind: 'server',
+  appKey: 'sk_G5VpMz22i-d7ZRyzwIvhmpZD',
+  appSecret: 'cs_XuTxMWaq2eKffhwcVI3B1KiVEXH4viVdso4X5YdLFjo',
+};
+
 const settings = named('AppSettings', appSettingsSchema);
 /** The settings as stored and answered: every default filled in (a copy, named apart from the request's). */
 const storedSettings = named('AppSettingsStored', appSettingsSchema.clone());
@@ -24,8 +50,13 @@ const newKey = {
   appKey: z.string(),
   appSecret: z.string().meta({ description: 'Shown once' }),
 };
-const appView = z.object({ id: uuid, name: z.string(), settings: storedSettings });
-const settingsAnswer = z.object({ settings: storedSettings });
+const APP_EXAMPLE = { id: APP_ID, name: 'Shop', settings: SETTINGS_EXAMPLE };
+const appView = z
+  .object({ id: uuid, name: z.string(), settings: storedSettings })
+  .meta({ examples: [APP_EXAMPLE] });
+const settingsAnswer = z
+  .object({ settings: storedSettings })
+  .meta({ examples: [{ settings: SETTINGS_EXAMPLE }] });
 
 /** The operator API (admin token). */
 export const appsRoutes: RouteContract[] = [
@@ -38,7 +69,15 @@ export const appsRoutes: RouteContract[] = [
     answers: {
       201: {
         description: 'Created',
-        body: z.object({ app: appView, key: z.object(newKey), userTokenSecret: z.string() }),
+        body: z.object({ app: appView, key: z.object(newKey), userTokenSecret: z.string() }).meta({
+          examples: [
+            {
+              app: APP_EXAMPLE,
+              key: SERVER_KEY,
+              userTokenSecret: 'v2hQaj8XOnGyHhSLLaQvscI_EnQBdnh-ZEVjyGNO_sE',
+            },
+          ],
+        }),
       },
     },
   },
@@ -50,7 +89,22 @@ export const appsRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Apps, oldest first',
-        body: z.object({ apps: z.array(z.object({ id: uuid, name: z.string(), createdAt: timestamp })) }),
+        body: z
+          .object({ apps: z.array(z.object({ id: uuid, name: z.string(), createdAt: timestamp })) })
+          .meta({
+            examples: [
+              {
+                apps: [
+                  { id: APP_ID, name: 'Shop', createdAt: CREATED_AT },
+                  {
+                    id: '0193b7e0-1f2a-7b3c-8d4e-5f6a7b8c9d0e',
+                    name: 'Shop staging',
+                    createdAt: '2026-01-09T10:00:00.000Z',
+                  },
+                ],
+              },
+            ],
+          }),
       },
     },
   },
@@ -93,7 +147,17 @@ export const appsRoutes: RouteContract[] = [
     answers: {
       201: {
         description: 'Created; the secret is shown once',
-        body: z.object({ ...newKey, name: z.string() }),
+        body: z.object({ ...newKey, name: z.string() }).meta({
+          examples: [
+            {
+              id: '0193a1c2-6d50-7a1b-8c2d-3e4f5a6b7c8d',
+              kind: 'client',
+              appKey: 'pk_wa5eAFEzxWnKwEyPUjqAA-fQ',
+              appSecret: 'cs_h_1R3JmqPVFCQtp9OqdE1756Gk4knnQFeU45fnSAhcc',
+              name: 'iOS app',
+            },
+          ],
+        }),
       },
     },
   },
@@ -106,18 +170,43 @@ export const appsRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Keys, oldest first, revoked ones too',
-        body: z.object({
-          keys: z.array(
-            z.object({
-              id: uuid,
-              kind: keyKind,
-              name: z.string(),
-              appKey: z.string(),
-              createdAt: timestamp,
-              revokedAt: nullableTimestamp,
-            }),
-          ),
-        }),
+        body: z
+          .object({
+            keys: z.array(
+              z.object({
+                id: uuid,
+                kind: keyKind,
+                name: z.string(),
+                appKey: z.string(),
+                createdAt: timestamp,
+                revokedAt: nullableTimestamp,
+              }),
+            ),
+          })
+          .meta({
+            examples: [
+              {
+                keys: [
+                  {
+                    id: KEY_ID,
+                    kind: 'server',
+                    name: '',
+                    appKey: SERVER_KEY.appKey,
+                    createdAt: CREATED_AT,
+                    revokedAt: null,
+                  },
+                  {
+                    id: '0193a1c2-6d50-7a1b-8c2d-3e4f5a6b7c8d',
+                    kind: 'client',
+                    name: 'iOS app',
+                    appKey: 'pk_wa5eAFEzxWnKwEyPUjqAA-fQ',
+                    createdAt: '2026-01-02T03:10:00.000Z',
+                    revokedAt: null,
+                  },
+                ],
+              },
+            ],
+          }),
       },
     },
   },
@@ -127,7 +216,14 @@ export const appsRoutes: RouteContract[] = [
     summary: 'A new secret for a key (the old one stops working)',
     auth: 'admin',
     params: keyParams,
-    answers: { 201: { description: 'The new secret, shown once', body: z.object(newKey) } },
+    answers: {
+      201: {
+        description: 'The new secret, shown once',
+        body: z.object(newKey).meta({
+          examples: [{ ...SERVER_KEY, appSecret: 'cs_9Qm2xv7LhR0aZ4kN1pYc3T8eWb6uJfGs5dKo2iHnV0A' }],
+        }),
+      },
+    },
   },
   {
     method: 'delete',
@@ -148,7 +244,14 @@ export const appsRoutes: RouteContract[] = [
     answers: {
       201: {
         description: 'The new secret (shown once) and when the old one stops verifying',
-        body: z.object({ userTokenSecret: z.string(), previousValidUntil: timestamp }),
+        body: z.object({ userTokenSecret: z.string(), previousValidUntil: timestamp }).meta({
+          examples: [
+            {
+              userTokenSecret: 'Xk3r9TzQ1bW7yLmN5pA2sD8fG4hJ6kV0cE1uI9oP3qR',
+              previousValidUntil: '2026-01-03T03:04:05.000Z',
+            },
+          ],
+        }),
       },
     },
   },

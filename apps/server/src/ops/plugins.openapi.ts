@@ -1,20 +1,48 @@
 import { z } from 'zod';
 import type { RouteContract } from '../contract/route-contract';
 
-const pluginList = z.object({
-  plugins: z.array(
-    z.object({
-      name: z.string(),
-      package: z.string(),
-      channel: z.string(),
-      version: z.string(),
-      sdkRange: z.string(),
-      health: z.enum(['healthy', 'unhealthy', 'unknown']),
-      reason: z.string().optional(),
-      warnings: z.array(z.string()),
-    }),
-  ),
-});
+const pluginList = z
+  .object({
+    plugins: z.array(
+      z.object({
+        name: z.string(),
+        package: z.string(),
+        channel: z.string(),
+        version: z.string(),
+        sdkRange: z.string(),
+        health: z.enum(['healthy', 'unhealthy', 'unknown']),
+        reason: z.string().optional(),
+        warnings: z.array(z.string()),
+      }),
+    ),
+  })
+  .meta({
+    examples: [
+      {
+        plugins: [
+          {
+            name: 'fcm',
+            package: '@clarion/plugin-fcm',
+            channel: 'push',
+            version: '0.1.0',
+            sdkRange: '^0.1.0',
+            health: 'healthy',
+            warnings: [],
+          },
+          {
+            name: 'twilio',
+            package: '@clarion/plugin-twilio',
+            channel: 'sms',
+            version: '0.1.0',
+            sdkRange: '^0.1.0',
+            health: 'unhealthy',
+            reason: 'Twilio 20003: Authenticate',
+            warnings: [],
+          },
+        ],
+      },
+    ],
+  });
 
 /** The loaded plugins, for operators (admin token) and for server keys. */
 export const pluginsRoutes: RouteContract[] = [

@@ -6,36 +6,63 @@ import { putPreferencesSchema } from './preference-schemas';
 
 const preferencesView = named(
   'Preferences',
-  z.object({
-    userId: z.string(),
-    timezone: z
-      .string()
-      .nullable()
-      .meta({ description: 'Quiet hours follow it (UTC when the user has none)' }),
-    rules: z.array(
-      z.object({
-        channel: z.string(),
-        category: z.string(),
-        enabled: z.boolean(),
-        source: z.string(),
-        updatedAt: timestamp,
+  z
+    .object({
+      userId: z.string(),
+      timezone: z
+        .string()
+        .nullable()
+        .meta({ description: 'Quiet hours follow it (UTC when the user has none)' }),
+      rules: z.array(
+        z.object({
+          channel: z.string(),
+          category: z.string(),
+          enabled: z.boolean(),
+          source: z.string(),
+          updatedAt: timestamp,
+        }),
+      ),
+      quietHours: z
+        .object({
+          start: z.string(),
+          end: z.string(),
+          categories: z
+            .array(z.string())
+            .nullable()
+            .meta({ description: 'Only these are held; null: every non-critical one' }),
+        })
+        .nullable(),
+      app: z.object({
+        categoryDefaults: categoryDefaultsSchema,
+        criticalCategories: z.array(z.string()),
       }),
-    ),
-    quietHours: z
-      .object({
-        start: z.string(),
-        end: z.string(),
-        categories: z
-          .array(z.string())
-          .nullable()
-          .meta({ description: 'Only these are held; null: every non-critical one' }),
-      })
-      .nullable(),
-    app: z.object({
-      categoryDefaults: categoryDefaultsSchema,
-      criticalCategories: z.array(z.string()),
+    })
+    .meta({
+      examples: [
+        {
+          userId: 'alice',
+          timezone: 'Europe/Lisbon',
+          rules: [
+            {
+              channel: 'email',
+              category: 'marketing',
+              enabled: false,
+              source: 'api',
+              updatedAt: '2026-01-02T03:04:05.000Z',
+            },
+            {
+              channel: '*',
+              category: 'orders',
+              enabled: true,
+              source: 'user',
+              updatedAt: '2026-01-03T09:15:00.000Z',
+            },
+          ],
+          quietHours: { start: '22:00', end: '07:00', categories: null },
+          app: { categoryDefaults: { marketing: 'opt_in' }, criticalCategories: ['security'] },
+        },
+      ],
     }),
-  }),
 );
 
 const userParams = z.object({ userId: userIdParam });

@@ -23,38 +23,99 @@ const channelChecks = named(
 /** Content per channel as published (`email`, `sms`, `push`, `web`, `webhook`…). */
 const channelContents = z.record(z.string(), z.unknown());
 
+// The examples' numbers are what the server's checks (template-checks.ts) give for this content.
+const CONTENT_EXAMPLE = {
+  email: {
+    subject: 'Order {{ order.id }} has shipped',
+    html: '<p>Hi {{ user.name }}, order {{ order.id }} is on its way.</p>',
+  },
+  push: { title: 'Shipped', body: 'Order {{ order.id }} is on its way' },
+  sms: { text: 'Shop: order {{ order.id }} has shipped. Track it: {{ order.trackingUrl }}' },
+};
+const VERSION_EXAMPLE = {
+  key: 'order-shipped',
+  version: 3,
+  latestVersion: 3,
+  description: 'Sent when an order leaves the warehouse',
+  defaultLocale: 'en',
+  content: CONTENT_EXAMPLE,
+  locales: {
+    'pt-BR': {
+      email: { subject: 'O pedido {{ order.id }} foi enviado' },
+      push: { title: 'Enviado', body: 'O pedido {{ order.id }} está a caminho' },
+      sms: { text: 'Shop: o pedido {{ order.id }} foi enviado. Acompanhe: {{ order.trackingUrl }}' },
+    },
+  },
+  checks: {
+    basis: 'static',
+    locales: {
+      default: {
+        push: { apns: { bytes: 144, limit: 4096, ok: true }, fcm: { bytes: 98, limit: 4096, ok: true } },
+        sms: { encoding: 'GSM-7', segments: 1, units: 36, perSegment: 160 },
+      },
+      'pt-BR': {
+        push: { apns: { bytes: 149, limit: 4096, ok: true }, fcm: { bytes: 103, limit: 4096, ok: true } },
+        sms: { encoding: 'GSM-7', segments: 1, units: 40, perSegment: 160 },
+      },
+    },
+  },
+  createdAt: '2026-01-02T03:04:05.000Z',
+  archivedAt: null,
+};
+
 const templateVersion = named(
   'TemplateVersion',
-  z.object({
-    key: z.string(),
-    version: z.int(),
-    latestVersion: z.int(),
-    description: z.string().nullable(),
-    defaultLocale: z.string().nullable(),
-    content: channelContents,
-    locales: z.record(z.string(), channelContents),
-    checks: z.object({
-      basis: z.enum(['static', 'sample']).meta({
-        description: '`static`: rendered with every variable empty; `sample`: with the sample given',
+  z
+    .object({
+      key: z.string(),
+      version: z.int(),
+      latestVersion: z.int(),
+      description: z.string().nullable(),
+      defaultLocale: z.string().nullable(),
+      content: channelContents,
+      locales: z.record(z.string(), channelContents),
+      checks: z.object({
+        basis: z.enum(['static', 'sample']).meta({
+          description: '`static`: rendered with every variable empty; `sample`: with the sample given',
+        }),
+        locales: z
+          .record(z.string(), channelChecks)
+          .meta({ description: 'Per locale; `default` is the default content' }),
       }),
-      locales: z
-        .record(z.string(), channelChecks)
-        .meta({ description: 'Per locale; `default` is the default content' }),
-    }),
-    createdAt: timestamp,
-    archivedAt: nullableTimestamp,
-  }),
+      createdAt: timestamp,
+      archivedAt: nullableTimestamp,
+    })
+    .meta({ examples: [VERSION_EXAMPLE] }),
 );
 
-const preview = z.object({
-  key: z.string(),
-  version: z.int(),
-  locales: z
-    .record(z.string(), z.string().nullable())
-    .meta({ description: 'Per channel: the locale variant used (null: the default content)' }),
-  content: channelContents,
-  checks: channelChecks,
-});
+const preview = z
+  .object({
+    key: z.string(),
+    version: z.int(),
+    locales: z
+      .record(z.string(), z.string().nullable())
+      .meta({ description: 'Per channel: the locale variant used (null: the default content)' }),
+    content: channelContents,
+    checks: channelChecks,
+  })
+  .meta({
+    examples: [
+      {
+        key: 'order-shipped',
+        version: 3,
+        locales: { email: null, push: null, sms: null },
+        content: {
+          email: { subject: 'Order 1042 has shipped', html: '<p>Hi Alice, order 1042 is on its way.</p>' },
+          push: { title: 'Shipped', body: 'Order 1042 is on its way' },
+          sms: { text: 'Shop: order 1042 has shipped. Track it: https://shop.example.com/t/1042' },
+        },
+        checks: {
+          push: { apns: { bytes: 148, limit: 4096, ok: true }, fcm: { bytes: 102, limit: 4096, ok: true } },
+          sms: { encoding: 'GSM-7', segments: 1, units: 71, perSegment: 160 },
+        },
+      },
+    ],
+  });
 
 const keyParams = z.object({ key: templateKeyParam });
 const versionParams = z.object({ key: templateKeyParam, version: versionParam });
@@ -70,7 +131,9 @@ export const templatesRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'A page; pass nextCursor as ?after= for the next',
-        body: z.object({ templates: z.array(templateVersion), nextCursor: z.string().nullable() }),
+        body: z
+          .object({ templates: z.array(templateVersion), nextCursor: z.string().nullable() })
+          .meta({ examples: [{ templates: [VERSION_EXAMPLE], nextCursor: null }] }),
       },
     },
   },

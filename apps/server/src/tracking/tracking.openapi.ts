@@ -4,8 +4,12 @@ import { named, type RouteContract, timestamp, uuid } from '../contract/route-co
 import { deliveryEvent } from '../notifications/notifications.openapi';
 import { clientEventsSchema } from './client-events.controller';
 import { statsQuerySchema } from './stats.controller';
+import { emptyCounts, withRates } from './stats-view';
 import { userDeliveriesQuerySchema } from './user-deliveries.controller';
 import { createStatusWebhookSchema } from './webhooks/status-webhooks.controller';
+
+const NOTIFICATION_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
+const DELIVERY_ID = '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f';
 
 const userDelivery = z.object({
   id: uuid,
@@ -24,6 +28,57 @@ const userDelivery = z.object({
   updatedAt: timestamp,
   events: z.array(deliveryEvent),
 });
+
+const userDeliveriesExample = {
+  userId: 'alice',
+  deliveries: [
+    {
+      id: DELIVERY_ID,
+      notificationId: NOTIFICATION_ID,
+      category: 'orders',
+      template: 'order-shipped',
+      channel: 'email',
+      plugin: 'sendgrid',
+      status: 'delivered',
+      reason: null,
+      attempts: 1,
+      providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
+      errorCode: null,
+      errorMessage: null,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      updatedAt: '2026-01-02T03:04:09.000Z',
+      events: [
+        {
+          status: 'sent',
+          at: '2026-01-02T03:04:06.000Z',
+          attempt: 1,
+          provider: 'sendgrid',
+          providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
+          errorCode: null,
+          errorMessage: null,
+          retryable: null,
+          reason: null,
+          source: null,
+          detail: null,
+        },
+        {
+          status: 'delivered',
+          at: '2026-01-02T03:04:09.000Z',
+          attempt: null,
+          provider: 'sendgrid',
+          providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
+          errorCode: null,
+          errorMessage: null,
+          retryable: null,
+          reason: null,
+          source: 'callback',
+          detail: null,
+        },
+      ],
+    },
+  ],
+  nextCursor: null,
+};
 
 const rate = z.number().nullable();
 const counts = {
@@ -44,21 +99,56 @@ const counts = {
     clickThroughRate: rate.meta({ description: 'clicked / sent' }),
   }),
 };
+/** One set of counts as the stats answer has them, the rates derived by the server's own code. */
+function countsExample(
+  requested: number,
+  sent: number,
+  delivered: number,
+  opened: number,
+  clicked: number,
+  failed: number,
+  expired: number,
+  suppressed: number,
+) {
+  return withRates({
+    ...emptyCounts(),
+    ...{ requested, sent, delivered, opened, clicked, failed, expired, suppressed },
+    failedByReason: { invalid_address: failed },
+    suppressedByReason: { opted_out: suppressed },
+  });
+}
+
 const statsAnswer = named(
   'Stats',
-  z.object({
-    from: timestamp,
-    to: timestamp,
-    bucket: z.enum(['hour', 'day']),
-    filters: z.object({
-      channel: z.string().nullable(),
-      plugin: z.string().nullable(),
-      template: z.string().nullable(),
-      category: z.string().nullable(),
+  z
+    .object({
+      from: timestamp,
+      to: timestamp,
+      bucket: z.enum(['hour', 'day']),
+      filters: z.object({
+        channel: z.string().nullable(),
+        plugin: z.string().nullable(),
+        template: z.string().nullable(),
+        category: z.string().nullable(),
+      }),
+      totals: z.object(counts),
+      buckets: z.array(z.object({ start: timestamp, ...counts })),
+    })
+    .meta({
+      examples: [
+        {
+          from: '2026-01-01T00:00:00.000Z',
+          to: '2026-01-03T00:00:00.000Z',
+          bucket: 'day',
+          filters: { channel: 'email', plugin: null, template: null, category: null },
+          totals: countsExample(1500, 1480, 1450, 610, 95, 12, 3, 5),
+          buckets: [
+            { start: '2026-01-01T00:00:00.000Z', ...countsExample(700, 690, 675, 280, 41, 7, 1, 2) },
+            { start: '2026-01-02T00:00:00.000Z', ...countsExample(800, 790, 775, 330, 54, 5, 2, 3) },
+          ],
+        },
+      ],
     }),
-    totals: z.object(counts),
-    buckets: z.array(z.object({ start: timestamp, ...counts })),
-  }),
 );
 
 const webhook = { id: uuid, url: z.string(), events: z.array(z.string()), createdAt: timestamp };
@@ -66,8 +156,21 @@ const webhook = { id: uuid, url: z.string(), events: z.array(z.string()), create
 const NOT_LOADED = '`not_found`: the plugin is not loaded in this process';
 const callbackAnswer = {
   description: 'Recorded: how many events arrived, changed a delivery, or named no known delivery',
-  body: z.object({ received: z.int(), changed: z.int(), unknown: z.int() }),
+  body: z
+    .object({ received: z.int(), changed: z.int(), unknown: z.int() })
+    .meta({ examples: [{ received: 3, changed: 2, unknown: 1 }] }),
 };
+const WEBHOOK_EXAMPLE = {
+  id: '0193a1c2-7b90-7c3d-9f00-1a2b3c4d5e6f',
+  url: 'https://shop.example.com/hooks/clarion',
+  events: ['delivered', 'failed'],
+  createdAt: '2026-01-02T03:04:05.000Z',
+};
+/** The two pages a person sees from an unsubscribe link (unsubscribe/unsubscribe-page.ts). */
+const unsubscribePage = (title: string, body: string) =>
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="robots" content="noindex"><title>${title}</title>\n</head><body>${body}</body></html>`;
+const UNSUBSCRIBE_TOKEN =
+  'eyJ2IjoxLCJhIjoiMDE5M2ExYzItNmQ0ZS03YTFiLThjMmQtM2U0ZjVhNmI3YzhkIiwidSI6ImFsaWNlIiwiYyI6Im1hcmtldGluZyJ9.DXugtw9_noWs19H-pIJdkb4ch-yDpQyQhVSLwYjnQCc';
 const form = z.record(z.string(), z.unknown());
 const signed = (
   summary: string,
@@ -103,11 +206,13 @@ export const trackingRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'A page; pass nextCursor as ?cursor= for the next',
-        body: z.object({
-          userId: z.string(),
-          deliveries: z.array(userDelivery),
-          nextCursor: uuid.nullable(),
-        }),
+        body: z
+          .object({
+            userId: z.string(),
+            deliveries: z.array(userDelivery),
+            nextCursor: uuid.nullable(),
+          })
+          .meta({ examples: [userDeliveriesExample] }),
       },
     },
   },
@@ -128,7 +233,9 @@ export const trackingRoutes: RouteContract[] = [
     answers: {
       201: {
         description: 'Registered; the secret is shown once',
-        body: z.object({ ...webhook, secret: z.string() }),
+        body: z.object({ ...webhook, secret: z.string() }).meta({
+          examples: [{ ...WEBHOOK_EXAMPLE, secret: 'whsec_t49ibv-qO6rvFEjX7f3N3q6i-zcnLS51Ys0x5wDSZD8' }],
+        }),
       },
     },
     errors: {
@@ -140,7 +247,14 @@ export const trackingRoutes: RouteContract[] = [
     path: '/v1/webhooks',
     summary: 'List status webhooks',
     auth: 'app',
-    answers: { 200: { description: 'Webhooks', body: z.object({ webhooks: z.array(z.object(webhook)) }) } },
+    answers: {
+      200: {
+        description: 'Webhooks',
+        body: z
+          .object({ webhooks: z.array(z.object(webhook)) })
+          .meta({ examples: [{ webhooks: [WEBHOOK_EXAMPLE] }] }),
+      },
+    },
   },
   {
     method: 'delete',
@@ -159,11 +273,22 @@ export const trackingRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'Recorded; `changed` is false for a repeat',
-        body: z.object({
-          results: z.array(
-            z.object({ deliveryId: uuid, type: z.enum(['opened', 'clicked']), changed: z.boolean() }),
-          ),
-        }),
+        body: z
+          .object({
+            results: z.array(
+              z.object({ deliveryId: uuid, type: z.enum(['opened', 'clicked']), changed: z.boolean() }),
+            ),
+          })
+          .meta({
+            examples: [
+              {
+                results: [
+                  { deliveryId: DELIVERY_ID, type: 'opened', changed: true },
+                  { deliveryId: DELIVERY_ID, type: 'clicked', changed: false },
+                ],
+              },
+            ],
+          }),
       },
     },
     errors: {
@@ -180,7 +305,13 @@ export const trackingRoutes: RouteContract[] = [
     method: 'post',
     path: '/v1/callbacks/twilio/inbound',
     ...signed('Twilio incoming message: STOP/START (X-Twilio-Signature)', form),
-    answers: { 200: { description: 'An empty TwiML answer', type: 'text/xml' } },
+    answers: {
+      200: {
+        description: 'An empty TwiML answer',
+        type: 'text/xml',
+        example: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+      },
+    },
   },
   {
     method: 'post',
@@ -255,7 +386,16 @@ export const trackingRoutes: RouteContract[] = [
     summary: 'E-mail unsubscribe page (signed token)',
     auth: 'none',
     query: tokenQuery,
-    answers: { 200: { description: 'The confirmation page', type: 'text/html' } },
+    answers: {
+      200: {
+        description: 'The confirmation page',
+        type: 'text/html',
+        example: unsubscribePage(
+          'Unsubscribe',
+          `<h1>Unsubscribe</h1><p>Stop receiving “marketing” e-mails from Shop?</p>\n<form method="post" action="?token=${UNSUBSCRIBE_TOKEN}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+        ),
+      },
+    },
     errors: {
       400: '`invalid_token`: not an unsubscribe token (`details` says why)',
       401: '`forged_token`: a token not signed by this server',
@@ -268,7 +408,16 @@ export const trackingRoutes: RouteContract[] = [
     summary: 'RFC 8058 one-click unsubscribe (the token in the query, as in List-Unsubscribe)',
     auth: 'none',
     query: tokenQuery,
-    answers: { 200: { description: 'Unsubscribed: a page saying so', type: 'text/html' } },
+    answers: {
+      200: {
+        description: 'Unsubscribed: a page saying so',
+        type: 'text/html',
+        example: unsubscribePage(
+          'Unsubscribed',
+          '<h1>You are unsubscribed</h1><p>You will no longer receive “marketing” e-mails from Shop.</p>',
+        ),
+      },
+    },
     errors: {
       400: '`invalid_token`: not an unsubscribe token (`details` says why)',
       401: '`forged_token`: a token not signed by this server',
@@ -285,6 +434,7 @@ export const trackingRoutes: RouteContract[] = [
       404: {
         description: 'Invalid or expired link: a page for the person who clicked, not an API error',
         type: 'text/plain',
+        example: 'This link is not valid or has expired.',
       },
     },
     usualErrors: [414],

@@ -49,7 +49,30 @@ export const redriveRoutes: RouteContract[] = [
     answers: {
       200: {
         description: 'A page; pass nextCursor as ?cursor= for the next',
-        body: z.object({ deliveries: z.array(deadDelivery), nextCursor: uuid.nullable() }),
+        body: z.object({ deliveries: z.array(deadDelivery), nextCursor: uuid.nullable() }).meta({
+          examples: [
+            {
+              deliveries: [
+                {
+                  id: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
+                  notificationId: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f',
+                  userId: 'alice',
+                  contactId: '0193a1c2-6f00-7c3d-9f00-1a2b3c4d5e6f',
+                  channel: 'sms',
+                  plugin: 'twilio',
+                  status: 'failed',
+                  reason: 'retries_exhausted',
+                  attempts: 5,
+                  errorCode: '503',
+                  errorMessage: 'Twilio 503: Service Unavailable',
+                  createdAt: '2026-01-02T03:04:05.000Z',
+                  updatedAt: '2026-01-02T04:10:41.000Z',
+                },
+              ],
+              nextCursor: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
+            },
+          ],
+        }),
       },
     },
   },
