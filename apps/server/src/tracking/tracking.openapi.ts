@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { userIdParam } from '../contacts/user-schemas';
 import { named, type RouteContract, timestamp, uuid } from '../contract/route-contract';
+import { historyOf } from '../deliveries/event-view';
 import { deliveryEvent } from '../notifications/notifications.openapi';
 import { clientEventsSchema } from './client-events.controller';
 import { statsQuerySchema } from './stats.controller';
@@ -10,6 +11,8 @@ import { createStatusWebhookSchema } from './webhooks/status-webhooks.controller
 
 const NOTIFICATION_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
 const DELIVERY_ID = '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f';
+/** SendGrid's X-Message-Id, which its events' sg_message_id starts with. */
+const SENDGRID_MESSAGE_ID = 'Mmq4Nx6LSNKoDXgYvGZ5Jw';
 
 const userDelivery = z.object({
   id: uuid,
@@ -42,39 +45,31 @@ const userDeliveriesExample = {
       status: 'delivered',
       reason: null,
       attempts: 1,
-      providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
+      providerMessageId: SENDGRID_MESSAGE_ID,
       errorCode: null,
       errorMessage: null,
       createdAt: '2026-01-02T03:04:05.000Z',
       updatedAt: '2026-01-02T03:04:09.000Z',
-      events: [
+      // Built as the API builds a history from stored events (deliveries/event-view.ts).
+      events: historyOf('delivered', '2026-01-02T03:04:05.000Z', [
         {
           status: 'sent',
           at: '2026-01-02T03:04:06.000Z',
           attempt: 1,
-          provider: 'sendgrid',
-          providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
-          errorCode: null,
-          errorMessage: null,
-          retryable: null,
-          reason: null,
-          source: null,
-          detail: null,
+          detail: { plugin: 'sendgrid', providerMessageId: SENDGRID_MESSAGE_ID },
         },
         {
           status: 'delivered',
           at: '2026-01-02T03:04:09.000Z',
           attempt: null,
-          provider: 'sendgrid',
-          providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
-          errorCode: null,
-          errorMessage: null,
-          retryable: null,
-          reason: null,
-          source: 'callback',
-          detail: null,
+          detail: {
+            source: 'sendgrid',
+            plugin: 'sendgrid',
+            providerMessageId: SENDGRID_MESSAGE_ID,
+            providerEvent: 'delivered',
+          },
         },
-      ],
+      ]),
     },
   ],
   nextCursor: null,
