@@ -90,6 +90,13 @@ export const usersRoutes: RouteContract[] = [
     params: userParams,
     body: named('UpsertUser', upsertUserSchema),
     bodyRequired: false,
+    bodyExample: {
+      locale: 'pt-BR',
+      timezone: 'Europe/Lisbon',
+      email: 'alice@example.com',
+      phone: '+351912345678',
+      attributes: { plan: 'pro', name: 'Alice' },
+    },
     answers: {
       201: { description: 'Created: the user', body: userSchema },
       200: { description: 'Updated: the user', body: userSchema },
@@ -120,6 +127,10 @@ export const usersRoutes: RouteContract[] = [
     auth: 'app',
     params: userParams,
     body: named('RegisterDevice', registerDeviceSchema),
+    bodyExample: {
+      platform: 'ios',
+      token: '740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad',
+    },
     answers: {
       201: { description: 'Registered', body: deviceRegistered },
       200: { description: 'Already known (moved/re-enabled)', body: deviceRegistered },

@@ -217,6 +217,9 @@ export function buildPaths(routes: RouteContract[]): BuiltPaths {
                   {
                     schema:
                       i === 0 || type.includes('json') ? use(inputs, input, route.body!) : { type: 'object' },
+                    ...(route.bodyExample !== undefined && type.includes('json')
+                      ? { example: route.bodyExample }
+                      : {}),
                   },
                 ]),
               ),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { openApiDocument } from '../ops/openapi';
+import { openApiDocument, ROUTES } from '../ops/openapi';
 import { exampleFromDescription } from './openapi-builder';
 
 type Json = Record<string, unknown>;
@@ -88,6 +88,22 @@ describe('every answer comes with an example', () => {
         if (!has) missing.push(`${where} ${status}`);
       }
     assert.ok(checked > 300, `found the JSON answers (${checked})`);
+    assert.deepEqual(missing, []);
+  });
+
+  test('each JSON request body has one (provider callbacks take the provider’s own format)', () => {
+    const doc = document();
+    const missing: string[] = [];
+    let checked = 0;
+    for (const [where, operation] of operations(doc))
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        if (!type.includes('json') || where.includes(' /v1/callbacks/')) continue;
+        checked++;
+        const schemaExamples = resolved(doc, media.schema)?.examples;
+        if (media.example === undefined && !(Array.isArray(schemaExamples) && schemaExamples.length > 0))
+          missing.push(`${where} ${type}`);
+      }
+    assert.ok(checked > 15, `found the JSON request bodies (${checked})`);
     assert.deepEqual(missing, []);
   });
 
@@ -195,5 +211,25 @@ describe('every example fits the schema it illustrates', () => {
     }
     assert.ok(checked > 40, `found the schema examples (${checked})`);
     assert.deepEqual(wrong, []);
+  });
+
+  test('each request body example passes the zod schema the route validates with (refinements too)', () => {
+    const refused: string[] = [];
+    let checked = 0;
+    for (const route of ROUTES) {
+      if (!route.body) continue;
+      const onSchema = (route.body.meta()?.examples ?? []) as unknown[];
+      const examples = route.bodyExample === undefined ? onSchema : [route.bodyExample, ...onSchema];
+      for (const example of examples) {
+        checked++;
+        const parsed = route.body.safeParse(example);
+        if (!parsed.success)
+          refused.push(
+            `${route.method} ${route.path}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+          );
+      }
+    }
+    assert.ok(checked > 15, `found the request examples (${checked})`);
+    assert.deepEqual(refused, []);
   });
 });

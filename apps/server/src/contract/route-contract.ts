@@ -36,6 +36,12 @@ export interface RouteContract {
   /** Content types of the body (default JSON); the first one carries `body`'s schema. */
   bodyTypes?: string[];
   bodyRequired?: boolean;
+  /**
+   * A body this route accepts, shown on its JSON media types. On the route, not on `body`: that
+   * schema is the controller's own, and a `.meta()` copy of it would no longer be the schema other
+   * named schemas refer to.
+   */
+  bodyExample?: unknown;
   /** Successful answers by status. */
   answers: Record<number, Answer>;
   /** Error answers specific to this route (the usual 400/401/403/404/413/415/429/503 are added). */

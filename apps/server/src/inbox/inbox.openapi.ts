@@ -94,6 +94,7 @@ export const inboxRoutes: RouteContract[] = [
     query: inboxUserQuery,
     body: named('InboxChange', inboxChangeBody),
     bodyRequired: true,
+    bodyExample: { read: true },
     errors: { 404: '`not_found`: no such user, or no such message of this user' },
     answers: {
       200: {
@@ -112,6 +113,7 @@ export const inboxRoutes: RouteContract[] = [
     query: inboxUserQuery,
     body: inboxChangeBody,
     bodyRequired: true,
+    bodyExample: { read: true },
     errors: { 404: NO_USER },
     answers: {
       200: {

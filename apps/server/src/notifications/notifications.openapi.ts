@@ -283,6 +283,24 @@ export const notificationsRoutes: RouteContract[] = [
       'Send up to 1,000 notifications in one request (server keys only); each item is handled as its own POST /v1/notifications',
     auth: 'app',
     body: batchBody,
+    bodyExample: {
+      notifications: [
+        {
+          to: { userId: 'alice' },
+          category: 'orders',
+          eventId: 'order-1042-shipped',
+          template: 'order-shipped',
+          data: { order: { id: 1042 } },
+        },
+        {
+          to: { userId: 'bob' },
+          category: 'orders',
+          eventId: 'order-1043-shipped',
+          template: 'order-shipped',
+          data: { order: { id: 1043 } },
+        },
+      ],
+    },
     answers: {
       207: {
         description:

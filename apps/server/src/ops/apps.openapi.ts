@@ -66,6 +66,10 @@ export const appsRoutes: RouteContract[] = [
     summary: 'Create an app (returns its first server key and the user-token secret, shown once)',
     auth: 'admin',
     body: named('CreateApp', createAppSchema),
+    bodyExample: {
+      name: 'Shop',
+      settings: { providers: { sms: ['twilio', 'vonage'] }, categoryDefaults: { marketing: 'opt_in' } },
+    },
     answers: {
       201: {
         description: 'Created',
@@ -123,6 +127,12 @@ export const appsRoutes: RouteContract[] = [
     auth: 'admin',
     params: appParams,
     body: settings,
+    bodyExample: {
+      providers: SETTINGS_EXAMPLE.providers,
+      categoryDefaults: SETTINGS_EXAMPLE.categoryDefaults,
+      rateLimits: SETTINGS_EXAMPLE.rateLimits,
+      trackClicks: true,
+    },
     answers: { 200: { description: 'The settings stored', body: settingsAnswer } },
   },
   {
@@ -134,6 +144,7 @@ export const appsRoutes: RouteContract[] = [
     params: appParams,
     body: settingsPatchSchema,
     bodyTypes: ['application/merge-patch+json', 'application/json'],
+    bodyExample: { trackOpens: true, rateLimits: null },
     answers: { 200: { description: 'The settings after the change', body: settingsAnswer } },
   },
   {
@@ -144,6 +155,7 @@ export const appsRoutes: RouteContract[] = [
     params: appParams,
     body: createKeySchema,
     bodyRequired: false,
+    bodyExample: { kind: 'client', name: 'iOS app' },
     answers: {
       201: {
         description: 'Created; the secret is shown once',
@@ -241,6 +253,7 @@ export const appsRoutes: RouteContract[] = [
     params: appParams,
     body: rotateUserTokenSecretSchema,
     bodyRequired: false,
+    bodyExample: { graceSeconds: 3600 },
     answers: {
       201: {
         description: 'The new secret (shown once) and when the old one stops verifying',
@@ -262,6 +275,13 @@ export const appsRoutes: RouteContract[] = [
     auth: 'admin',
     params: integrationParams,
     body: integrationSchema,
+    bodyExample: {
+      config: {
+        accountSid: 'AC0123456789abcdef0123456789abcdef',
+        authToken: 'f3a9c1d2e4b5a6978877665544332211',
+        from: '+14155550100',
+      },
+    },
     answers: { 204: { description: 'Stored' } },
   },
   {

@@ -64,6 +64,7 @@ export const preferenceCentreRoutes: RouteContract[] = [
     params: z.object({ userId: userIdParam }),
     body: named('PreferenceLink', preferenceLinkSchema),
     bodyRequired: false,
+    bodyExample: { expiresIn: 604_800 },
     answers: {
       200: {
         description: 'The link and when it stops working',

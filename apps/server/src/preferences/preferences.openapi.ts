@@ -86,6 +86,13 @@ export const preferencesRoutes: RouteContract[] = [
     auth: 'app',
     params: userParams,
     body: named('PutPreferences', putPreferencesSchema),
+    bodyExample: {
+      rules: [
+        { channel: 'email', category: 'marketing', enabled: false },
+        { channel: 'sms', enabled: null },
+      ],
+      quietHours: { start: '22:00', end: '07:00' },
+    },
     answers: { 200: { description: 'The preferences after the change', body: preferencesView } },
     errors: { 422: '`critical_category`: turning off a category the app marks critical' },
   },

@@ -26,11 +26,11 @@ const channelContents = z.record(z.string(), z.unknown());
 // The examples' numbers are what the server's checks (template-checks.ts) give for this content.
 const CONTENT_EXAMPLE = {
   email: {
-    subject: 'Order {{ order.id }} has shipped',
-    html: '<p>Hi {{ user.name }}, order {{ order.id }} is on its way.</p>',
+    subject: 'Order {{ data.order.id }} has shipped',
+    html: '<p>Hi {{ user.name }}, order {{ data.order.id }} is on its way.</p>',
   },
-  push: { title: 'Shipped', body: 'Order {{ order.id }} is on its way' },
-  sms: { text: 'Shop: order {{ order.id }} has shipped. Track it: {{ order.trackingUrl }}' },
+  push: { title: 'Shipped', body: 'Order {{ data.order.id }} is on its way' },
+  sms: { text: 'Shop: order {{ data.order.id }} has shipped. Track it: {{ data.order.trackingUrl }}' },
 };
 const VERSION_EXAMPLE = {
   key: 'order-shipped',
@@ -41,9 +41,11 @@ const VERSION_EXAMPLE = {
   content: CONTENT_EXAMPLE,
   locales: {
     'pt-BR': {
-      email: { subject: 'O pedido {{ order.id }} foi enviado' },
-      push: { title: 'Enviado', body: 'O pedido {{ order.id }} está a caminho' },
-      sms: { text: 'Shop: o pedido {{ order.id }} foi enviado. Acompanhe: {{ order.trackingUrl }}' },
+      email: { subject: 'O pedido {{ data.order.id }} foi enviado' },
+      push: { title: 'Enviado', body: 'O pedido {{ data.order.id }} está a caminho' },
+      sms: {
+        text: 'Shop: o pedido {{ data.order.id }} foi enviado. Acompanhe: {{ data.order.trackingUrl }}',
+      },
     },
   },
   checks: {
@@ -145,6 +147,12 @@ export const templatesRoutes: RouteContract[] = [
     auth: 'app',
     params: keyParams,
     body: named('PublishTemplate', publishTemplateSchema),
+    bodyExample: {
+      description: VERSION_EXAMPLE.description,
+      defaultLocale: VERSION_EXAMPLE.defaultLocale,
+      content: VERSION_EXAMPLE.content,
+      locales: VERSION_EXAMPLE.locales,
+    },
     answers: {
       201: {
         description: 'The new version, with `checks` (payload sizes, SMS encoding and segments per locale)',
@@ -187,6 +195,10 @@ export const templatesRoutes: RouteContract[] = [
     params: keyParams,
     body: named('PreviewTemplate', previewSchema),
     bodyRequired: false,
+    bodyExample: {
+      user: { id: 'alice', locale: 'en', attributes: { name: 'Alice' } },
+      data: { order: { id: 1042, trackingUrl: 'https://shop.example.com/t/1042' } },
+    },
     answers: {
       200: { description: 'Rendered content per channel and its sizes/segments', body: preview },
     },

@@ -225,6 +225,7 @@ export const trackingRoutes: RouteContract[] = [
     summary: 'Register a status webhook (server keys)',
     auth: 'app',
     body: named('CreateStatusWebhook', createStatusWebhookSchema),
+    bodyExample: { url: WEBHOOK_EXAMPLE.url, events: WEBHOOK_EXAMPLE.events },
     answers: {
       201: {
         description: 'Registered; the secret is shown once',
@@ -265,6 +266,12 @@ export const trackingRoutes: RouteContract[] = [
     summary: 'A client reports a push or web notification opened or clicked',
     auth: 'app',
     body: named('ClientEvents', clientEventsSchema),
+    bodyExample: {
+      events: [
+        { deliveryId: DELIVERY_ID, type: 'opened' },
+        { deliveryId: DELIVERY_ID, type: 'clicked' },
+      ],
+    },
     answers: {
       200: {
         description: 'Recorded; `changed` is false for a repeat',

@@ -84,6 +84,13 @@ export const redriveRoutes: RouteContract[] = [
     auth: 'app',
     body: named('Redrive', redriveBody),
     bodyRequired: false,
+    bodyExample: {
+      status: 'failed',
+      plugin: 'twilio',
+      from: '2026-01-02T00:00:00.000Z',
+      to: '2026-01-03T00:00:00.000Z',
+      dryRun: true,
+    },
     answers: {
       200: { description: 'What was (or, in a dry run, would be) sent again', body: redriveResult },
     },
