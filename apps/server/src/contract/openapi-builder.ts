@@ -15,9 +15,12 @@ const errorExample = (status: number, code: string, message: string, details: un
   example: { error: { code, message, details } },
 });
 const USUAL_ERRORS = {
-  400: errorExample(400, 'invalid_request', 'invalid body: body.to: Required', [
-    { path: 'body.to', message: 'Required' },
-  ]),
+  400: errorExample(
+    400,
+    'invalid_request',
+    'invalid body: body.to: Invalid input: expected object, received undefined',
+    [{ path: 'body.to', message: 'Invalid input: expected object, received undefined' }],
+  ),
   401: errorExample(401, 'unauthorized', 'a valid appKey and appSecret are required'),
   403: errorExample(403, 'forbidden', 'client keys may not do this'),
   404: errorExample(404, 'not_found', 'user not found'),

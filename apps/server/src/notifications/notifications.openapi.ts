@@ -226,8 +226,8 @@ const batchResults = named(
               status: 400,
               error: {
                 code: 'invalid_request',
-                message: 'invalid body: body.to: Required',
-                details: [{ path: 'body.to', message: 'Required' }],
+                message: 'invalid body: body.to: Invalid input: expected object, received undefined',
+                details: [{ path: 'body.to', message: 'Invalid input: expected object, received undefined' }],
               },
             },
           ],
