@@ -1,3 +1,4 @@
+import type { DigestData } from '../templates/digest-option';
 import type { NotificationRequest } from '../templates/notification-request';
 import type { DigestItems } from './digest-repository';
 
@@ -8,14 +9,6 @@ export const DIGEST_ITEMS_MAX_BYTES = 256 * 1024;
 
 /** The eventId of a digest's message: a second closer (after a crash) is a repeat, not a second message. */
 export const digestEventId = (digestId: string): string => `digest:${digestId}`;
-
-/** What a template sees as `data.digest`. */
-export interface DigestData {
-  count: number;
-  first: Record<string, unknown>;
-  last: Record<string, unknown>;
-  items: Record<string, unknown>[];
-}
 
 /** The oldest items whose data fit the byte budget (at least the first). */
 function itemsWithin(oldest: Record<string, unknown>[], maxBytes: number): Record<string, unknown>[] {

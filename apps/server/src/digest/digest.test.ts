@@ -22,7 +22,7 @@ describe('digests through the public API (one server)', () => {
       env: { CLARION_SCHEDULE_CHECK_INTERVAL_MS: '200', CLARION_SWEEP_AFTER_MS: '1000' },
     });
     app = await h.createApp();
-    for (const user of ['dg-1', 'dg-2', 'dg-3']) {
+    for (const user of ['dg-1', 'dg-2', 'dg-3', 'dg-tpl', 'dg-tpl-2', 'dg-batch']) {
       const res = await app.call(`/v1/users/${user}`, {
         method: 'PUT',
         body: { webhookUrl: `${h.sandbox.url}/webhook/${user}` },
@@ -139,6 +139,83 @@ describe('digests through the public API (one server)', () => {
       [first.body.digest!.id],
     );
     assert.equal(row!.item_count, 1);
+  });
+
+  test('a template renders the message; one that cannot render is a 422 at the join; one archived before the close leaves the digest failed', async () => {
+    const put = (key: string, json: Record<string, string>) =>
+      app.call(`/v1/templates/${key}`, { method: 'PUT', body: { content: { webhook: { json } } } });
+    assert.equal((await put('dg-comments', DIGEST_WEBHOOK_CONTENT.webhook.json)).status, 201);
+    assert.equal(
+      (await put('dg-broken', { text: '{{ data.digest.count }} {{ data.missing }}' })).status,
+      201,
+    );
+    assert.equal((await put('dg-archived', { text: '{{ data.digest.count }}' })).status, 201);
+    const send = (user: string, template: string, n: number) =>
+      app.call('/v1/notifications', {
+        body: {
+          to: { userId: user },
+          template,
+          data: { n: String(n) },
+          digest: { key: 'tpl', window: '1h' },
+        },
+      });
+
+    const before = await countRows(h.db.url, ['digests', 'digest_items', 'notifications']);
+    const broken = await send('dg-tpl', 'dg-broken', 1);
+    assert.equal(broken.status, 422);
+    assert.match(await broken.text(), /data\.missing/);
+    assert.deepEqual(await countRows(h.db.url, ['digests', 'digest_items', 'notifications']), before);
+
+    const a = await json<Digested>(await send('dg-tpl', 'dg-comments', 1));
+    await send('dg-tpl', 'dg-comments', 2);
+    await closeNow(h.db.url, a.digest!.id);
+    await waitFor('the templated message', () => digestMessagesTo(h.sandbox, 'dg-tpl').length === 1);
+    assert.deepEqual(digestMessagesTo(h.sandbox, 'dg-tpl')[0]!.content, {
+      count: '2',
+      first: '1',
+      last: '2',
+      items: '1,2,',
+    });
+
+    const b = await json<Digested>(await send('dg-tpl-2', 'dg-archived', 1));
+    assert.equal((await app.call('/v1/templates/dg-archived', { method: 'DELETE' })).status, 204);
+    await closeNow(h.db.url, b.digest!.id);
+    const [failed] = await waitFor('failed', async () => {
+      const rows = await sql<{ status: string; error: string | null; notification_id: string | null }>(
+        h.db.url,
+        'SELECT status, error, notification_id FROM digests WHERE id = $1',
+        [b.digest!.id],
+      );
+      return rows[0]?.status === 'failed' ? rows : undefined;
+    });
+    assert.match(failed!.error ?? '', /unknown_template/);
+    assert.equal(failed!.notification_id, null);
+    assert.deepEqual(digestMessagesTo(h.sandbox, 'dg-tpl-2'), []);
+  });
+
+  test('batch items join digests each on their own', async () => {
+    const item = (n: number) => ({
+      to: { userId: 'dg-batch' },
+      content: DIGEST_WEBHOOK_CONTENT,
+      data: { n: String(n) },
+      digest: { key: 'batch', window: '1h' },
+    });
+    const res = await app.call('/v1/notifications/batch', { body: { notifications: [item(1), item(2)] } });
+    assert.equal(res.status, 207);
+    const { results } = await json<{ results: { status: number; state: string; digest: { id: string } }[] }>(
+      res,
+    );
+    assert.deepEqual(
+      results.map((r) => [r.status, r.state]),
+      [
+        [202, 'digested'],
+        [202, 'digested'],
+      ],
+    );
+    assert.equal(results[0]!.digest.id, results[1]!.digest.id);
+    await closeNow(h.db.url, results[0]!.digest.id);
+    await waitFor('the batch digest message', () => digestMessagesTo(h.sandbox, 'dg-batch').length === 1);
+    assert.equal(digestMessagesTo(h.sandbox, 'dg-batch')[0]!.content.count, '2');
   });
 
   test('every bad digest is a 400 that names the problem and stores nothing', async () => {

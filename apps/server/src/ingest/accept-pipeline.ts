@@ -5,6 +5,7 @@ import { ConflictError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { digestOfOne } from '../templates/digest-option';
 import type { NotificationRequest } from '../templates/notification-request';
 import type {
   AcceptMetrics,
@@ -177,6 +178,12 @@ export class AcceptPipeline {
     clientSent: boolean,
   ): Promise<AcceptResult> {
     if (!this.ports.digests) throw new Error('digests are not wired in this process');
+    // Rendered only at the close, with `data.digest`: what can never render (a template's missing
+    // data variable, content too large) is a 422 now, as for a fan-out.
+    checkBeforeFanout({
+      ...ctx,
+      request: { ...request, data: { ...request.data, digest: digestOfOne(request.data) } },
+    });
     return this.ports.digests.join({
       app,
       request,

@@ -40,3 +40,20 @@ export const digestOptionSchema = z
   .describe('join the open digest of to.userId and key; one message when its window closes');
 
 export type DigestOption = z.infer<typeof digestOptionSchema>;
+
+/** What a template sees as `data.digest` in a digest's message (digest/digest-message.ts builds it). */
+export interface DigestData {
+  /** How many notifications joined (all of them). */
+  count: number;
+  /** The `data` of the oldest. */
+  first: Record<string, unknown>;
+  /** The `data` of the newest. */
+  last: Record<string, unknown>;
+  /** The `data` of each, oldest first, up to the limits in docs/digest.md. */
+  items: Record<string, unknown>[];
+}
+
+/** `data.digest` of a digest holding only this item: the join checks the template against it. */
+export function digestOfOne(data: Record<string, unknown>): DigestData {
+  return { count: 1, first: data, last: data, items: [data] };
+}
