@@ -61,7 +61,8 @@ describe('digests with two API and two worker processes', () => {
       }),
     });
 
-  test('200 joins racing on both APIs make one digest with all 200; both workers racing at the close send each digest once', async () => {
+  test('200 joins racing on both APIs make one digest with all 200; both workers racing at the close send each digest once', async (t) => {
+    const started = performance.now();
     const answers = await Promise.all(
       Array.from({ length: JOINS }, async (_, n) => {
         const res = await join(apis[n % 2]!, 'race', n + 1);
@@ -69,6 +70,9 @@ describe('digests with two API and two worker processes', () => {
         assert.equal(res.status, 202, text);
         return JSON.parse(text) as { digest: { id: string } };
       }),
+    );
+    t.diagnostic(
+      `${JOINS} concurrent joins of one key over two APIs: ${Math.round(performance.now() - started)} ms`,
     );
     assert.equal(new Set(answers.map((a) => a.digest.id)).size, 1, 'one digest for every join');
     for (let i = 0; i < OTHERS; i++) {
@@ -87,10 +91,14 @@ describe('digests with two API and two worker processes', () => {
 
     // Every window ends at once: both workers' relays race for the same rows.
     await sql(h.db.url, `UPDATE digests SET closes_at = now() WHERE app_id = $1`, [app.id]);
+    const closing = performance.now();
     await waitFor(
       'every digest sent',
       async () => (await digestsOf(h.db.url, app.id)).every((d) => d.status === 'sent'),
       { timeoutMs: 60_000 },
+    );
+    t.diagnostic(
+      `${OTHERS + 1} digests closed by two racing workers: ${Math.round(performance.now() - closing)} ms`,
     );
     await waitFor(
       'every message received',
