@@ -13,9 +13,10 @@ import type { RelaySource } from './relay-source';
 /**
  * PostgreSQL holds the truth, Redis the queues: the relay re-adds from PostgreSQL what should be
  * on a queue and may not be — due scheduled notifications, `queued` deliveries whose job Redis
- * lost, deliveries left `pending`, fan-outs without a job; and it closes digests whose window passed. One periodic task in each worker, each
- * source a small query run at its own interval (relay-settings.ts). Every re-add is idempotent
- * (job id = delivery or notification id), so a pass run twice, or by two processes, is harmless.
+ * lost, deliveries left `pending`, fan-outs without a job — and closes digests whose window passed.
+ * One periodic task in each worker, each source a small query run at its own interval
+ * (relay-settings.ts). Every re-add is idempotent (job id = delivery or notification id), so a
+ * pass run twice, or by two processes, is harmless (a digest's message: its eventId).
  */
 @Injectable()
 export class Relay extends PeriodicTask {

@@ -131,80 +131,80 @@ export function channelContentSchema(
 
 const userId = z.string().min(1).max(256);
 
-/** A notification request, accepting the loaded plugins' channels besides the core's. */
+/**
+ * A notification request, accepting the loaded plugins' channels besides the core's. A `digest`
+ * belongs to one user and closes on its own clock (docs/digest.md): only with to.userId, no sendAt.
+ */
 export function buildNotificationRequestSchema(plugins: readonly PluginChannel[] = []) {
   const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)] as [string, ...string[]];
-  return (
-    z
-      .object({
-        to: z
-          .object({
-            userId: userId.optional(),
-            userIds: z.array(userId).min(1).max(100_000).optional(),
-            topic: z.string().min(1).max(256).optional(),
-          })
-          .strict()
-          .refine((t) => [t.userId, t.userIds, t.topic].filter((x) => x !== undefined).length === 1, {
-            message: 'give exactly one of userId, userIds or topic',
+  return z
+    .object({
+      to: z
+        .object({
+          userId: userId.optional(),
+          userIds: z.array(userId).min(1).max(100_000).optional(),
+          topic: z.string().min(1).max(256).optional(),
+        })
+        .strict()
+        .refine((t) => [t.userId, t.userIds, t.topic].filter((x) => x !== undefined).length === 1, {
+          message: 'give exactly one of userId, userIds or topic',
+        }),
+      content: (plugins.length === 0 ? contentSchema : buildContentSchema(plugins)).optional(),
+      template: z.string().min(1).max(200).optional(),
+      templateVersion: z
+        .number()
+        .int()
+        .positive()
+        .max(999_999_999)
+        .optional()
+        .describe('a published version; default: the latest'),
+      data: freeRecord(JSON_LIMITS.data).default({}),
+      channels: z
+        .array(
+          z.enum(channels, {
+            error: (issue) =>
+              `no loaded plugin serves channel ${JSON.stringify(issue.input)} (channels: ${channels.join(', ')})`,
           }),
-        content: (plugins.length === 0 ? contentSchema : buildContentSchema(plugins)).optional(),
-        template: z.string().min(1).max(200).optional(),
-        templateVersion: z
-          .number()
-          .int()
-          .positive()
-          .max(999_999_999)
-          .optional()
-          .describe('a published version; default: the latest'),
-        data: freeRecord(JSON_LIMITS.data).default({}),
-        channels: z
-          .array(
-            z.enum(channels, {
-              error: (issue) =>
-                `no loaded plugin serves channel ${JSON.stringify(issue.input)} (channels: ${channels.join(', ')})`,
-            }),
-          )
-          .min(1)
-          .optional(),
-        eventId: z.string().min(1).max(256).optional(),
-        category: z
-          .string()
-          .min(1)
-          .max(100)
-          .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only')
-          .optional(),
-        priority: z.enum(['high', 'normal', 'low']).default('normal'),
-        sendAt: z.iso.datetime({ offset: true }).optional(),
-        ttl: z
-          .number()
-          .int()
-          .positive()
-          .max(28 * 24 * 3600)
-          .optional()
-          .describe('seconds the message stays worth sending'),
-        collapseKey: z.string().min(1).max(64).optional(),
-        pushType: z.enum(['alert', 'background']).default('alert'),
-        digest: digestOptionSchema.optional(),
-      })
-      .strict()
-      .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
-        message: 'give either content or template',
-        path: ['content'],
-      })
-      .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
-        message: 'templateVersion needs template',
-        path: ['templateVersion'],
-      })
-      // A digest belongs to one user and closes on its own clock (docs/digest.md).
-      .refine((r) => r.digest === undefined || r.to.userId !== undefined, {
-        message: 'digest needs to.userId (not userIds or topic)',
-        path: ['digest'],
-      })
-      .refine((r) => r.digest === undefined || r.sendAt === undefined, {
-        message: 'digest cannot be combined with sendAt (the window decides when it is sent)',
-        path: ['digest'],
-      })
-  );
+        )
+        .min(1)
+        .optional(),
+      eventId: z.string().min(1).max(256).optional(),
+      category: z
+        .string()
+        .min(1)
+        .max(100)
+        .regex(/^[a-z0-9_.-]+$/i, 'letters, digits, _ . - only')
+        .optional(),
+      priority: z.enum(['high', 'normal', 'low']).default('normal'),
+      sendAt: z.iso.datetime({ offset: true }).optional(),
+      ttl: z
+        .number()
+        .int()
+        .positive()
+        .max(28 * 24 * 3600)
+        .optional()
+        .describe('seconds the message stays worth sending'),
+      collapseKey: z.string().min(1).max(64).optional(),
+      pushType: z.enum(['alert', 'background']).default('alert'),
+      digest: digestOptionSchema.optional(),
+    })
+    .strict()
+    .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
+      message: 'give either content or template',
+      path: ['content'],
+    })
+    .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
+      message: 'templateVersion needs template',
+      path: ['templateVersion'],
+    })
+    .refine((r) => r.digest === undefined || r.to.userId !== undefined, {
+      message: 'digest needs to.userId (not userIds or topic)',
+      path: ['digest'],
+    })
+    .refine((r) => r.digest === undefined || r.sendAt === undefined, {
+      message: 'digest cannot be combined with sendAt (the window decides when it is sent)',
+      path: ['digest'],
+    });
 }
 
 export const notificationRequestSchema = buildNotificationRequestSchema();
