@@ -25,6 +25,9 @@ import { QueueRegistry } from './delivery/queue-registry';
 import { DeliveriesController } from './delivery/redrive/deliveries.controller';
 import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
+import { DigestCloser } from './digest/digest-closer';
+import { DigestJoiner } from './digest/digest-joiner';
+import { DigestRepository } from './digest/digest-repository';
 import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutQueue } from './fanout/fanout-queue';
 import { FanoutRepository } from './fanout/fanout-repository';
@@ -92,6 +95,7 @@ const acceptPipeline: Provider = {
     Enqueuer,
     FanoutQueue,
     DeliveryMetrics,
+    DigestJoiner,
   ],
   useFactory: (
     env: Env,
@@ -103,6 +107,7 @@ const acceptPipeline: Provider = {
     enqueuer: Enqueuer,
     fanouts: FanoutQueue,
     metrics: DeliveryMetrics,
+    digests: DigestJoiner,
   ) =>
     new AcceptPipeline({
       recipients,
@@ -114,6 +119,7 @@ const acceptPipeline: Provider = {
       fanouts,
       metrics,
       fanoutThreshold: env.CLARION_FANOUT_THRESHOLD,
+      digests,
     }),
 };
 
@@ -156,6 +162,8 @@ export class AppModule {
       NotificationStore,
       ClientSmsBudget,
       acceptPipeline,
+      DigestRepository,
+      DigestJoiner,
       // In every role: a reconcile pass can be run by hand in any process (its test uses an API-only one).
       QueueReconciler,
       RecipientLoader,
@@ -238,6 +246,7 @@ export class AppModule {
           ? [
               PluginWorkers,
               DueNotifications,
+              DigestCloser,
               PendingDeliveries,
               OrphanedFanouts,
               Relay,

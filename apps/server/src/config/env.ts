@@ -128,6 +128,11 @@ export const envSchema = z.object({
    */
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_SWEEP_AFTER_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * TEST ONLY (never set in production): a worker closing a digest stops for good right after it
+   * claimed it, or right after its message was accepted, so a test can SIGKILL it at that point.
+   */
+  CLARION_TEST_DIGEST_STALL: z.enum(['after-claim', 'after-accept']).optional(),
   /** A job whose worker died runs again 0.5–1.25× this after (BullMQ lock; stalled check every quarter). */
   CLARION_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(10_000),
   /** How long a process trusts its cached "latest version" of a template (publishes elsewhere show up after this). */

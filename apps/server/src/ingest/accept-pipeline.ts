@@ -5,10 +5,12 @@ import { ConflictError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { digestOfOne } from '../templates/digest-option';
 import type { NotificationRequest } from '../templates/notification-request';
 import type {
   AcceptMetrics,
   CapsPort,
+  DigestPort,
   EnqueuePort,
   FanoutStarter,
   NotificationWriter,
@@ -25,7 +27,15 @@ import { assertVerifiedSender } from './verified-sender';
 
 export interface AcceptResult {
   status: 202 | 200;
-  body: { id: string; status: string; duplicate?: boolean; deliveries?: number; suppressed?: number };
+  body: {
+    id: string;
+    status: string;
+    duplicate?: boolean;
+    deliveries?: number;
+    suppressed?: number;
+    /** A request that joined a digest: which one, and when it closes. */
+    digest?: { id: string; closesAt: string };
+  };
 }
 
 /** What the pipeline reads and writes through; Nest wires the real ones, unit tests in-memory fakes. */
@@ -40,6 +50,8 @@ export interface AcceptPorts {
   metrics: AcceptMetrics;
   /** More users than this in one request (or any topic) are expanded by a fan-out job. */
   fanoutThreshold: number;
+  /** Requests naming `digest` go here after their template is checked (absent: refused). */
+  digests?: DigestPort;
 }
 
 /** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice). */
@@ -65,6 +77,7 @@ export class AcceptPipeline {
       request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
     const ctx = await contexts.build(app, id, request, acceptedAt, undefined, clientSent);
     assertVerifiedSender(app.settings, [ctx.contents, ...Object.values(ctx.template?.locales ?? {})]);
+    if (request.digest !== undefined) return this.joinDigest(app, request, id, bodyHash, ctx, clientSent);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
     const fanout = request.to.topic !== undefined || userIds.length > this.ports.fanoutThreshold;
@@ -153,6 +166,33 @@ export class AcceptPipeline {
     countPlans(this.ports.metrics, plans, stored);
     await this.ports.enqueuer.enqueue(jobsOf(plans, 0, stored));
     return plans;
+  }
+
+  /** Planned, capped and sent later, once, as the digest's message (digest/). */
+  private joinDigest(
+    app: AppRecord,
+    request: NotificationRequest,
+    notificationId: string,
+    bodyHash: string,
+    ctx: PlanContext,
+    clientSent: boolean,
+  ): Promise<AcceptResult> {
+    if (!this.ports.digests) throw new Error('digests are not wired in this process');
+    // Rendered only at the close, with `data.digest`: what can never render (a template's missing
+    // data variable, content too large) is a 422 now, as for a fan-out.
+    checkBeforeFanout({
+      ...ctx,
+      request: { ...request, data: { ...request.data, digest: digestOfOne(request.data) } },
+    });
+    return this.ports.digests.join({
+      app,
+      request,
+      notificationId,
+      bodyHash,
+      templateKey: ctx.template?.key ?? null,
+      templateVersion: ctx.template?.version ?? null,
+      clientSent,
+    });
   }
 
   private async takeSmsBudget(

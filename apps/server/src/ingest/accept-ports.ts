@@ -3,6 +3,7 @@ import type { AppRecord } from '../apps/apps.service';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import type { NotificationRequest } from '../templates/notification-request';
+import type { AcceptResult } from './accept-pipeline';
 import type { NotificationRecord, StoreResult } from './notification-store';
 import type { PlanContext } from './planner';
 
@@ -62,4 +63,24 @@ export interface AcceptMetrics {
   accepted: { inc(): void };
   deduplicated: { inc(): void };
   delivery(channel: string, plugin: string | null, status: string, reason: string | null): void;
+}
+
+/** A request naming `digest` as the digest module hands it over: accepted, not planned. */
+export interface DigestJoin {
+  app: AppRecord;
+  request: NotificationRequest;
+  /** The new notification's id (the joining request's own row, status `digested`). */
+  notificationId: string;
+  bodyHash: string;
+  templateKey: string | null;
+  templateVersion: number | null;
+  clientSent: boolean;
+}
+
+/**
+ * Joins a notification to its user's open digest (digest/ implements it; ingest does not know
+ * how): its eventId claimed with the join, a repeat answered as any repeat is.
+ */
+export interface DigestPort {
+  join(input: DigestJoin): Promise<AcceptResult>;
 }

@@ -40,10 +40,20 @@ export function clientEventId(userId: string, eventId: string): string {
   return `${CLIENT_EVENT_PREFIX}${encodeURIComponent(userId)}:${eventId}`;
 }
 
-/** Server keys may not use the client namespace (a server eventId could otherwise equal a client's). */
+/** A digest's message carries `digest:<digest id>` (digest/digest-message.ts): nobody else may claim one. */
+const DIGEST_EVENT_PREFIX = 'digest:';
+
+/**
+ * Server keys may not use the client namespace (a server eventId could otherwise equal a client's),
+ * nor the digests' (a squatted one would make a digest's message a "repeat" never sent).
+ */
 export function assertServerEventId(eventId: string | undefined): void {
   if (eventId?.startsWith(CLIENT_EVENT_PREFIX))
     throw badRequest(`eventId may not start with "${CLIENT_EVENT_PREFIX}" (reserved for client keys)`, [
       { path: 'body.eventId', message: `the prefix "${CLIENT_EVENT_PREFIX}" is reserved` },
+    ]);
+  if (eventId?.startsWith(DIGEST_EVENT_PREFIX))
+    throw badRequest(`eventId may not start with "${DIGEST_EVENT_PREFIX}" (reserved for digests)`, [
+      { path: 'body.eventId', message: `the prefix "${DIGEST_EVENT_PREFIX}" is reserved` },
     ]);
 }

@@ -11,7 +11,7 @@ import { notificationRequestSchema } from '../templates/notification-request';
 import { BATCH_MAX_ITEMS } from './batch-request';
 import { listQuery } from './notifications.controller';
 
-const NOTIFICATION_STATES = ['accepted', 'scheduled', 'fanout', 'duplicate'] as const;
+const NOTIFICATION_STATES = ['accepted', 'scheduled', 'fanout', 'digested', 'duplicate'] as const;
 const DELIVERY_STATUSES =
   'pending, queued, sent, delivered, opened, clicked, failed, suppressed, expired or canceled';
 
@@ -27,9 +27,23 @@ const notificationRequest = named(
         content: { push: { title: 'Shipped', body: 'Order 1042 is on its way' } },
       },
       { to: { topic: 'news' }, template: 'weekly-digest', data: { week: 49 } },
+      {
+        to: { userId: 'alice' },
+        template: 'new-comments',
+        data: { author: 'bob', text: 'Nice!' },
+        digest: { key: 'comments', window: '15m' },
+      },
     ],
   }),
 );
+
+/** Where a request that joined a digest went. */
+const digestJoined = z
+  .object({
+    id: uuid,
+    closesAt: z.iso.datetime().meta({ description: 'When its one message goes out (the window’s end)' }),
+  })
+  .meta({ description: 'The digest this notification joined (status `digested`)' });
 
 export const notificationAccepted = named(
   'NotificationAccepted',
@@ -38,7 +52,7 @@ export const notificationAccepted = named(
       id: uuid,
       status: z.enum(NOTIFICATION_STATES).meta({
         description:
-          '`accepted`: stored with its deliveries planned; `scheduled`: stored for sendAt; `fanout`: a topic or a large list, expanded in the background (no counts yet); `duplicate`: a repeat of an eventId',
+          '`accepted`: stored with its deliveries planned; `scheduled`: stored for sendAt; `fanout`: a topic or a large list, expanded in the background (no counts yet); `digested`: joined its user’s open digest, sent as one message when the digest closes; `duplicate`: a repeat of an eventId',
       }),
       duplicate: z
         .boolean()
@@ -49,12 +63,18 @@ export const notificationAccepted = named(
         .int()
         .optional()
         .meta({ description: 'Deliveries not sent (preferences, opt-outs, caps…; not for fanout)' }),
+      digest: digestJoined.optional(),
     })
     .meta({
       examples: [
         { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'accepted', deliveries: 2, suppressed: 0 },
         { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e70', status: 'fanout' },
         { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'duplicate', duplicate: true },
+        {
+          id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e71',
+          status: 'digested',
+          digest: { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e72', closesAt: '2026-01-02T03:19:05.000Z' },
+        },
       ],
     }),
 );
@@ -155,7 +175,7 @@ const notification = named(
     .object({
       id: uuid,
       eventId: z.string().nullable(),
-      status: z.string().meta({ description: 'accepted, scheduled, fanout, canceled…' }),
+      status: z.string().meta({ description: 'accepted, scheduled, fanout, digested, canceled…' }),
       category: z.string().nullable(),
       priority: z.string(),
       sendAt: nullableTimestamp,
@@ -200,6 +220,7 @@ const batchResults = named(
             duplicate: z.boolean().optional(),
             deliveries: z.int().optional(),
             suppressed: z.int().optional(),
+            digest: digestJoined.optional(),
           }),
           z.object({ status: z.int().min(400).max(599), error: errorSchema.shape.error }),
         ]),
@@ -262,7 +283,7 @@ export const notificationsRoutes: RouteContract[] = [
     answers: {
       202: {
         description:
-          'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, or `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet)',
+          'Accepted and durable: `{id, status: "accepted", deliveries, suppressed}`, `{id, status: "scheduled", …}`, `{id, status: "fanout"}` (a topic or a large list, expanded in the background: no counts yet), or `{id, status: "digested", digest: {id, closesAt}}` (joined the user’s open digest: one message when it closes, docs/digest.md)',
         body: notificationAccepted,
       },
       200: {

@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
+import { DigestCloser } from '../digest/digest-closer';
 import { DueNotifications } from './due-notifications';
 import { OrphanedFanouts } from './orphaned-fanouts';
 import { PendingDeliveries } from './pending-deliveries';
@@ -12,9 +13,10 @@ import type { RelaySource } from './relay-source';
 /**
  * PostgreSQL holds the truth, Redis the queues: the relay re-adds from PostgreSQL what should be
  * on a queue and may not be — due scheduled notifications, `queued` deliveries whose job Redis
- * lost, deliveries left `pending`, fan-outs without a job. One periodic task in each worker, each
- * source a small query run at its own interval (relay-settings.ts). Every re-add is idempotent
- * (job id = delivery or notification id), so a pass run twice, or by two processes, is harmless.
+ * lost, deliveries left `pending`, fan-outs without a job — and closes digests whose window passed.
+ * One periodic task in each worker, each source a small query run at its own interval
+ * (relay-settings.ts). Every re-add is idempotent (job id = delivery or notification id), so a
+ * pass run twice, or by two processes, is harmless (a digest's message: its eventId).
  */
 @Injectable()
 export class Relay extends PeriodicTask {
@@ -30,6 +32,8 @@ export class Relay extends PeriodicTask {
     lost: QueueReconciler,
     pending: PendingDeliveries,
     fanouts: OrphanedFanouts,
+    // Absent only where a test builds the relay by hand.
+    @Optional() digests?: DigestCloser,
   ) {
     super();
     this.settings = relaySettings(env);
@@ -37,6 +41,8 @@ export class Relay extends PeriodicTask {
     const every = (ms: number) => Math.max(1, Math.round(ms / tickMs));
     this.sources = [
       { source: due, everyTicks: every(this.settings.dueEveryMs) },
+      // Digests whose window has passed send their one message, as due as scheduled notifications.
+      ...(digests ? [{ source: digests, everyTicks: every(this.settings.dueEveryMs) }] : []),
       // Lost jobs first: a Redis that lost them leaves `queued` deliveries with none.
       { source: lost, everyTicks: every(this.settings.sweepEveryMs) },
       { source: pending, everyTicks: every(this.settings.sweepEveryMs) },

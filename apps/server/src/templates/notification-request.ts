@@ -3,6 +3,7 @@ import { mailboxSchema } from '../common/email-address';
 import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
 import { CORE_CHANNELS } from '../plugins/core-channels';
 import type { PluginChannel } from '../plugins/plugin-channels';
+import { digestOptionSchema } from './digest-option';
 import { tagProblem } from './liquid-limits';
 
 export { CORE_CHANNELS } from '../plugins/core-channels';
@@ -130,7 +131,10 @@ export function channelContentSchema(
 
 const userId = z.string().min(1).max(256);
 
-/** A notification request, accepting the loaded plugins' channels besides the core's. */
+/**
+ * A notification request, accepting the loaded plugins' channels besides the core's. A `digest`
+ * belongs to one user and closes on its own clock (docs/digest.md): only with to.userId, no sendAt.
+ */
 export function buildNotificationRequestSchema(plugins: readonly PluginChannel[] = []) {
   const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)] as [string, ...string[]];
   return z
@@ -182,6 +186,7 @@ export function buildNotificationRequestSchema(plugins: readonly PluginChannel[]
         .describe('seconds the message stays worth sending'),
       collapseKey: z.string().min(1).max(64).optional(),
       pushType: z.enum(['alert', 'background']).default('alert'),
+      digest: digestOptionSchema.optional(),
     })
     .strict()
     .refine((r) => (r.content !== undefined) !== (r.template !== undefined), {
@@ -191,6 +196,14 @@ export function buildNotificationRequestSchema(plugins: readonly PluginChannel[]
     .refine((r) => r.templateVersion === undefined || r.template !== undefined, {
       message: 'templateVersion needs template',
       path: ['templateVersion'],
+    })
+    .refine((r) => r.digest === undefined || r.to.userId !== undefined, {
+      message: 'digest needs to.userId (not userIds or topic)',
+      path: ['digest'],
+    })
+    .refine((r) => r.digest === undefined || r.sendAt === undefined, {
+      message: 'digest cannot be combined with sendAt (the window decides when it is sent)',
+      path: ['digest'],
     });
 }
 
