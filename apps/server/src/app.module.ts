@@ -25,6 +25,8 @@ import { QueueRegistry } from './delivery/queue-registry';
 import { DeliveriesController } from './delivery/redrive/deliveries.controller';
 import { RedriveService } from './delivery/redrive/redrive.service';
 import { StatusWriter } from './delivery/status-writer';
+import { EngagementListener } from './escalation/engagement-listener';
+import { StepSettler } from './escalation/step-settler';
 import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutQueue } from './fanout/fanout-queue';
 import { FanoutRepository } from './fanout/fanout-repository';
@@ -62,6 +64,7 @@ import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { RedisModule } from './redis/redis.module';
 import { DueNotifications } from './relay/due-notifications';
+import { DueSteps } from './relay/due-steps';
 import { OrphanedFanouts } from './relay/orphaned-fanouts';
 import { PendingDeliveries } from './relay/pending-deliveries';
 import { QueueReconciler } from './relay/queue-reconciler';
@@ -170,6 +173,9 @@ export class AppModule {
       TemplateResolver,
       UserCaps,
       SchedulingMetrics,
+      // Both roles: engagement is recorded by either (tracking in the API, outcomes in the worker).
+      StepSettler,
+      EngagementListener,
       ...unsubscribeProviders,
     ];
     return {
@@ -238,6 +244,7 @@ export class AppModule {
           ? [
               PluginWorkers,
               DueNotifications,
+              DueSteps,
               PendingDeliveries,
               OrphanedFanouts,
               Relay,

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { DeliveryQueries } from '../deliveries/delivery-queries';
+import { stepsOf } from '../deliveries/delivery-store';
 import { historyOf } from '../deliveries/event-view';
 import { NotificationRepository } from './notification-repository';
 
@@ -9,6 +11,7 @@ export class NotificationReader {
   constructor(
     private readonly notifications: NotificationRepository,
     private readonly deliveries: DeliveryQueries,
+    private readonly db: DataSource,
   ) {}
 
   async get(appId: string, id: string, limit = 1000, after: string | null = null) {
@@ -16,9 +19,12 @@ export class NotificationReader {
     if (!notification) return null;
     const deliveries = await this.deliveries.ofNotification(id, after, limit);
     const summary = await this.deliveries.statusCounts(id);
+    // Escalation steps (none unless the request gave `steps`), on the first page only.
+    const steps = after === null ? await stepsOf(this.db, id, limit) : [];
     return {
       ...notification,
       summary,
+      steps,
       deliveries: deliveries.map((d) => ({ ...d, events: historyOf(d.status, d.createdAt, d.events) })),
       nextCursor: deliveries.length === limit ? deliveries.at(-1)?.id : null,
     };

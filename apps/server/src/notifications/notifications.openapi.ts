@@ -27,6 +27,11 @@ const notificationRequest = named(
         content: { push: { title: 'Shipped', body: 'Order 1042 is on its way' } },
       },
       { to: { topic: 'news' }, template: 'weekly-digest', data: { week: 49 } },
+      {
+        to: { userId: 'alice' },
+        template: 'login-code',
+        steps: [{ channel: 'push' }, { channel: 'sms', after: '10m', unless: ['opened', 'clicked'] }],
+      },
     ],
   }),
 );
@@ -99,6 +104,23 @@ const notificationDelivery = named(
   }),
 );
 
+/** One later step of an escalating notification for one user. */
+const notificationStep = named(
+  'NotificationStep',
+  z.object({
+    userId: z.string(),
+    step: z.int().meta({ description: 'Its index in the request’s `steps` (1 is the second step)' }),
+    channel: z.string(),
+    dueAt: timestamp,
+    unless: z.array(z.string()),
+    status: z.enum(['waiting', 'planned', 'skipped', 'canceled']).meta({
+      description:
+        '`waiting` until dueAt; `planned`: its deliveries are written (see `deliveries`); `skipped`: the user engaged first (a suppressed delivery, reason `engaged`); `canceled` with the notification',
+    }),
+    settledAt: nullableTimestamp,
+  }),
+);
+
 const EXAMPLE_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
 const NOTIFICATION_EXAMPLE = {
   id: EXAMPLE_ID,
@@ -113,6 +135,7 @@ const NOTIFICATION_EXAMPLE = {
   canceledAt: null,
   template: null,
   summary: { delivered: 1 },
+  steps: [],
   deliveries: [
     {
       id: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
@@ -164,6 +187,10 @@ const notification = named(
       canceledAt: nullableTimestamp,
       template: z.object({ key: z.string(), version: z.int().nullable() }).nullable(),
       summary: z.record(z.string(), z.int()).meta({ description: 'Deliveries per status' }),
+      steps: z.array(notificationStep).meta({
+        description:
+          'The later steps of a notification sent with `steps` (empty otherwise; on the first page only)',
+      }),
       deliveries: z.array(notificationDelivery),
       nextCursor: z
         .string()
@@ -212,6 +239,7 @@ const cancelResult = z.object({
   inFlight: z
     .int()
     .meta({ description: 'Deliveries a worker had already started: they finish this attempt' }),
+  steps: z.int().meta({ description: 'Escalation steps still waiting (per step × user), now never planned' }),
 });
 
 const idParam = z.object({ id: uuid });
@@ -269,14 +297,20 @@ export const notificationsRoutes: RouteContract[] = [
     method: 'post',
     path: '/v1/notifications/{id}/cancel',
     summary:
-      'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
+      'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries, waiting escalation steps)',
     auth: 'app',
     params: idParam,
     answers: {
       200: {
         description: 'Deliveries canceled now, and ones a worker had already started',
         body: cancelResult,
-        example: { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 },
+        example: {
+          id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f',
+          status: 'canceled',
+          canceled: 3,
+          inFlight: 0,
+          steps: 1,
+        },
       },
     },
     errors: {

@@ -3,6 +3,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { DueNotifications } from './due-notifications';
+import { DueSteps } from './due-steps';
 import { OrphanedFanouts } from './orphaned-fanouts';
 import { PendingDeliveries } from './pending-deliveries';
 import { QueueReconciler } from './queue-reconciler';
@@ -30,6 +31,7 @@ export class Relay extends PeriodicTask {
     lost: QueueReconciler,
     pending: PendingDeliveries,
     fanouts: OrphanedFanouts,
+    steps: DueSteps,
   ) {
     super();
     this.settings = relaySettings(env);
@@ -37,6 +39,8 @@ export class Relay extends PeriodicTask {
     const every = (ms: number) => Math.max(1, Math.round(ms / tickMs));
     this.sources = [
       { source: due, everyTicks: every(this.settings.dueEveryMs) },
+      // Escalation steps wait like scheduled notifications: checked as often.
+      { source: steps, everyTicks: every(this.settings.dueEveryMs) },
       // Lost jobs first: a Redis that lost them leaves `queued` deliveries with none.
       { source: lost, everyTicks: every(this.settings.sweepEveryMs) },
       { source: pending, everyTicks: every(this.settings.sweepEveryMs) },
