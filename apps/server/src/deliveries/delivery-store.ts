@@ -35,6 +35,7 @@ export {
   claimDueSteps,
   claimEngagedSteps,
   insertWaitingSteps,
+  notificationsWaiting,
   type StepOutcome,
   type StepView,
   settleSteps,

@@ -12,6 +12,7 @@ import {
   claimEngagedSteps,
   type DeliveryRow,
   insertDeliveries,
+  notificationsWaiting,
   settleSteps,
 } from '../deliveries/delivery-store';
 import { Enqueuer } from '../delivery/enqueuer';
@@ -19,6 +20,7 @@ import type { JobToQueue, Undo } from '../ingest/accept-ports';
 import { countPlans, jobsOf } from '../ingest/accept-steps';
 import { PlanContextService } from '../ingest/plan-context.service';
 import { planOrSuppress } from '../ingest/plan-or-suppress';
+import type { PlanContext } from '../ingest/planner';
 import { UserCaps } from '../ingest/user-caps';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
 import { type StepNotification, stepNotifications } from './step-queries';
@@ -26,11 +28,10 @@ import { type StepNotification, stepNotifications } from './step-queries';
 /** Steps settled per transaction: their rows stay locked while their deliveries are planned. */
 const BATCH = 100;
 
-/** What settling a batch wrote: the jobs to queue once committed, the cap slots to give back if not. */
+/** What settling a batch wrote: how many steps, and the jobs to queue once committed. */
 interface Settled {
   count: number;
   jobs: JobToQueue[];
-  undo: Undo[];
 }
 
 /** The delivery a step leaves behind when it does not go out (engaged, or a notification it can no longer render). */
@@ -74,29 +75,31 @@ export class StepSettler {
     let total = 0;
     for (;;) {
       let claimed = 0;
-      total += await this.inTransaction(async (tx) => {
+      total += await this.inTransaction(async (tx, undo) => {
         const steps = await claimDueSteps(tx, BATCH);
         claimed = steps.length;
-        return this.settle(tx, steps);
+        return this.settle(tx, steps, undo);
       });
       if (claimed < BATCH) return total;
     }
   }
 
   /** The waiting steps of these notifications whose user has engaged: skipped now, not at their due time. */
-  settleEngaged(notificationIds: string[]): Promise<number> {
-    return this.inTransaction(async (tx) => this.settle(tx, await claimEngagedSteps(tx, notificationIds)));
+  async settleEngaged(notificationIds: string[]): Promise<number> {
+    // Most engaged notifications have no steps: a plain read spares them a transaction.
+    const waiting = await notificationsWaiting(this.db, notificationIds);
+    if (waiting.length === 0) return 0;
+    return this.inTransaction(async (tx, undo) =>
+      this.settle(tx, await claimEngagedSteps(tx, waiting), undo),
+    );
   }
 
-  private async inTransaction(work: (tx: Queryable) => Promise<Settled>): Promise<number> {
+  /** Runs `work` in a transaction; queues its jobs once committed, gives back its cap slots if it failed. */
+  private async inTransaction(work: (tx: Queryable, undo: Undo[]) => Promise<Settled>): Promise<number> {
     const undo: Undo[] = [];
     let settled: Settled;
     try {
-      settled = await this.db.transaction(async (tx) => {
-        const s = await work(tx);
-        undo.push(...s.undo);
-        return s;
-      });
+      settled = await this.db.transaction((tx) => work(tx, undo));
     } catch (error) {
       await Promise.all(undo.map((u) => u().catch(() => undefined)));
       throw error;
@@ -105,8 +108,8 @@ export class StepSettler {
     return settled.count;
   }
 
-  private async settle(tx: Queryable, steps: ClaimedStep[]): Promise<Settled> {
-    const out: Settled = { count: 0, jobs: [], undo: [] };
+  private async settle(tx: Queryable, steps: ClaimedStep[], undo: Undo[]): Promise<Settled> {
+    const out: Settled = { count: 0, jobs: [] };
     if (steps.length === 0) return out;
     // Canceled meanwhile (a cancel normally settles its waiting steps itself): nothing to write.
     const canceled = steps.filter((s) => s.canceled);
@@ -129,7 +132,7 @@ export class StepSettler {
     for (const group of Map.groupBy(due, (s) => `${s.notificationId}/${s.channel}`).values()) {
       const n = notifications.get(group[0]!.notificationId);
       if (!n) continue; // deleted (retention) with its steps: nothing left to settle
-      const plans = await this.plan(n, group, out.undo);
+      const plans = await this.plan(n, group, undo);
       await this.write(
         tx,
         plans.map((plan) => ({ plan, notificationId: n.id, appId: n.appId })),
@@ -142,27 +145,28 @@ export class StepSettler {
 
   /** The deliveries of one notification's steps on one channel, capped; records the caps' undo. */
   private async plan(n: StepNotification, steps: ClaimedStep[], undo: Undo[]): Promise<DeliveryPlan[]> {
-    const channel = steps[0]!.channel;
     const app = await this.apps.get(n.appId);
     if (!app) return []; // deleted: its notifications go with it
-    const request = { ...n.request, channels: [channel] };
-    let ctx: Awaited<ReturnType<PlanContextService['build']>>;
+    const request = { ...n.request, channels: [steps[0]!.channel] };
+    let ctx: PlanContext;
+    let plans: DeliveryPlan[];
     try {
       ctx = await this.contexts.build(app, n.id, request, n.acceptedAt, n.templateVersion ?? undefined);
+      const found = await this.recipients.load(
+        n.appId,
+        steps.map((s) => s.externalId),
+      );
+      plans = steps.flatMap((s) => {
+        const recipient = found.get(s.externalId);
+        return recipient ? planOrSuppress(ctx, recipient) : [];
+      });
     } catch (error) {
-      // A template gone since accept: every step of it says so, rather than failing the batch on every pass.
+      // Refused for good (a template gone since accept…): each step says why, rather than the
+      // same batch failing on every pass and holding up every step due after it.
       if (!(error instanceof DomainError)) throw error;
-      this.log.warn(`notification ${n.id}: step on ${channel} not planned: ${error.message}`);
+      this.log.warn(`notification ${n.id}: step on ${steps[0]!.channel} not planned: ${error.message}`);
       return steps.map((s) => suppressedPlan(s, error.code));
     }
-    const found = await this.recipients.load(
-      n.appId,
-      steps.map((s) => s.externalId),
-    );
-    const plans = steps.flatMap((s) => {
-      const recipient = found.get(s.externalId);
-      return recipient ? planOrSuppress(ctx, recipient) : [];
-    });
     undo.push(await this.caps.apply(ctx, plans));
     return plans;
   }

@@ -91,8 +91,9 @@ export class NotificationCanceler {
     if (n.status === 'canceled')
       throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
     const candidates = await cancelableDeliveries(this.db, id);
-    const waiting = candidates.length === 0 ? await waitingStepCount(this.db, id) : 1;
-    if (candidates.length === 0 && n.status !== 'fanout' && !n.dueLater && waiting === 0) {
+    const nothingQueued = candidates.length === 0 && n.status !== 'fanout' && !n.dueLater;
+    // An escalation step still waiting is something left to send.
+    if (nothingQueued && (await waitingStepCount(this.db, id)) === 0) {
       throw new ConflictError(
         'already_sent',
         `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,

@@ -128,6 +128,17 @@ export async function cancelWaitingSteps(tx: Queryable, notificationId: string):
   return canceled.length;
 }
 
+/** Which of these notifications have a step still waiting (a read). */
+export async function notificationsWaiting(q: Queryable, notificationIds: string[]): Promise<string[]> {
+  const found = await rows<{ id: string }>(
+    q,
+    `SELECT DISTINCT notification_id AS id FROM notification_steps
+      WHERE notification_id = ANY($1::uuid[]) AND status = 'waiting'`,
+    [notificationIds],
+  );
+  return found.map((r) => r.id);
+}
+
 /** How many steps of a notification still wait (a read). */
 export async function waitingStepCount(q: Queryable, notificationId: string): Promise<number> {
   const [row] = await rows<{ n: number }>(
