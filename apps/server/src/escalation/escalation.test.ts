@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { signUserToken } from '../auth/user-token';
-import { countRows } from '../testing/db';
+import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface Step {
@@ -241,6 +241,26 @@ describe('escalation steps: later channels only if the earlier ones were not see
       return body.steps[0]?.status === 'skipped' ? body : undefined;
     });
     assert.ok(n.steps[0]?.settledAt);
+    assert.deepEqual(
+      webhookOf(n).map((d) => [d.status, d.reason]),
+      [['suppressed', 'engaged']],
+    );
+  });
+
+  test('an engagement no listener heard (written straight to PostgreSQL) still skips the step when it falls due', async () => {
+    const { id } = await send(escalating('eve', '4s'));
+    const inbox = await waitFor('the inbox step sent', async () => {
+      const d = (await read(id)).deliveries.find((x) => x.channel === 'inbox');
+      return d?.status === 'sent' ? d : undefined;
+    });
+    // As if the process that recorded the open died before its listener ran.
+    await sql(h.db.url, `UPDATE deliveries SET status = 'clicked' WHERE id = $1`, [inbox.id]);
+    assert.equal((await read(id)).steps[0]?.status, 'waiting');
+    const n = await waitFor('the step settled when due', async () => {
+      const body = await read(id);
+      return body.steps[0]?.status === 'waiting' ? undefined : body;
+    });
+    assert.equal(n.steps[0]?.status, 'skipped', 'a click counts for `opened` too');
     assert.deepEqual(
       webhookOf(n).map((d) => [d.status, d.reason]),
       [['suppressed', 'engaged']],

@@ -17,10 +17,11 @@ export class NotificationReader {
   async get(appId: string, id: string, limit = 1000, after: string | null = null) {
     const notification = await this.notifications.view(appId, id);
     if (!notification) return null;
+    // Escalation steps (none unless the request gave `steps`), on the first page only. Read before
+    // the deliveries: a step shown settled then always has its deliveries in this same answer.
+    const steps = after === null ? await stepsOf(this.db, id, limit) : [];
     const deliveries = await this.deliveries.ofNotification(id, after, limit);
     const summary = await this.deliveries.statusCounts(id);
-    // Escalation steps (none unless the request gave `steps`), on the first page only.
-    const steps = after === null ? await stepsOf(this.db, id, limit) : [];
     return {
       ...notification,
       summary,
