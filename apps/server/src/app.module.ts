@@ -28,6 +28,8 @@ import { StatusWriter } from './delivery/status-writer';
 import { DigestCloser } from './digest/digest-closer';
 import { DigestJoiner } from './digest/digest-joiner';
 import { DigestRepository } from './digest/digest-repository';
+import { EngagementListener } from './escalation/engagement-listener';
+import { StepSettler } from './escalation/step-settler';
 import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutQueue } from './fanout/fanout-queue';
 import { FanoutRepository } from './fanout/fanout-repository';
@@ -65,6 +67,7 @@ import { ApiQuota } from './ratelimits/api-quota';
 import { ClientSmsBudget } from './ratelimits/client-sms-budget';
 import { RedisModule } from './redis/redis.module';
 import { DueNotifications } from './relay/due-notifications';
+import { DueSteps } from './relay/due-steps';
 import { OrphanedFanouts } from './relay/orphaned-fanouts';
 import { PendingDeliveries } from './relay/pending-deliveries';
 import { QueueReconciler } from './relay/queue-reconciler';
@@ -178,6 +181,9 @@ export class AppModule {
       TemplateResolver,
       UserCaps,
       SchedulingMetrics,
+      // Both roles: engagement is recorded by either (tracking in the API, outcomes in the worker).
+      StepSettler,
+      EngagementListener,
       ...unsubscribeProviders,
     ];
     return {
@@ -247,6 +253,7 @@ export class AppModule {
               PluginWorkers,
               DueNotifications,
               DigestCloser,
+              DueSteps,
               PendingDeliveries,
               OrphanedFanouts,
               Relay,

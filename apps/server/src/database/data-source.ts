@@ -14,6 +14,7 @@ import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempot
 import { ContactChannel1765060000001 } from './migrations/1765060000001-contact-channel';
 import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-partition-deliveries';
 import { InboxMessages1765110000001 } from './migrations/1765110000001-inbox-messages';
+import { NotificationSteps1765200000001 } from './migrations/1765200000001-notification-steps';
 import { Digests1765200000002 } from './migrations/1765200000002-digests';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   PartitionDeliveries1765090000000,
   InboxMessages1765110000001,
   Digests1765200000002,
+  NotificationSteps1765200000001,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -29,6 +29,20 @@ export {
   serializeNotification,
 } from './store/insert-deliveries';
 export { markQueued } from './store/mark-queued';
+export {
+  type ClaimedStep,
+  cancelWaitingSteps,
+  claimDueSteps,
+  claimEngagedSteps,
+  insertWaitingSteps,
+  notificationsWaiting,
+  type StepOutcome,
+  type StepView,
+  settleSteps,
+  stepsOf,
+  type WaitingStep,
+  waitingStepCount,
+} from './store/notification-steps';
 export { deliveryOwners } from './store/owners';
 export { purgeEventIds, purgeNotifications, purgeStats } from './store/purge';
 export {

@@ -237,6 +237,15 @@ describe('digests through the public API (one server)', () => {
         { sendAt: new Date(Date.now() + 60_000).toISOString(), digest: { key: 'c', window: '1m' } },
         /sendAt/,
       ],
+      [
+        'with escalation steps',
+        {
+          digest: { key: 'c', window: '1m' },
+          content: { webhook: DIGEST_WEBHOOK_CONTENT.webhook, sms: { text: 'x' } },
+          steps: [{ channel: 'webhook' }, { channel: 'sms', after: '1m', unless: ['opened'] }],
+        },
+        /digest cannot be combined with steps/,
+      ],
       ['a digest eventId', { eventId: 'digest:0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f' }, /reserved/],
     ];
     for (const [name, body, problem] of cases) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppRecord } from '../apps/apps.service';
+import { badRequest } from '../common/api-error';
 import { delayUntil } from '../common/delay-until';
 import { ConflictError } from '../common/errors/domain-error';
 import { newId } from '../common/ids';
@@ -20,6 +21,7 @@ import type {
   Undo,
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
+import { firstStepRequest, laterSteps } from './later-steps';
 import type { StoreResult } from './notification-store';
 import { planOrSuppress } from './plan-or-suppress';
 import { checkBeforeFanout, type PlanContext, planRecipient } from './planner';
@@ -75,18 +77,27 @@ export class AcceptPipeline {
     // Only a repeated eventId is compared with its first body; without one there is nothing to hash.
     const bodyHash =
       request.eventId === undefined ? '' : createHash('sha256').update(canonical(request)).digest('hex');
-    const ctx = await contexts.build(app, id, request, acceptedAt, undefined, clientSent);
+    // An escalating notification plans its first step now; the rest wait (later-steps.ts).
+    const ctx = await contexts.build(app, id, firstStepRequest(request), acceptedAt, undefined, clientSent);
     assertVerifiedSender(app.settings, [ctx.contents, ...Object.values(ctx.template?.locales ?? {})]);
     if (request.digest !== undefined) return this.joinDigest(app, request, id, bodyHash, ctx, clientSent);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
     const fanout = request.to.topic !== undefined || userIds.length > this.ports.fanoutThreshold;
+    if (fanout && request.steps)
+      throw badRequest(
+        `steps need named users, at most ${this.ports.fanoutThreshold} (CLARION_FANOUT_THRESHOLD): larger audiences are expanded in the background, without steps`,
+        [{ path: 'body.steps', message: 'not with a topic or a fan-out sized list' }],
+      );
     if (fanout) checkBeforeFanout(ctx); // users are planned later: refuse what the request itself gets wrong now
 
     // Unknown users are reported in the response but not stored as deliveries (no user row to point at).
+    const found = fanout
+      ? new Map<string, Recipient>()
+      : await recipients.load(app.id, [...new Set(userIds)]);
     const { plans, unknown } = fanout
       ? { plans: [], unknown: 0 }
-      : planNamedUsers(ctx, userIds, await recipients.load(app.id, [...new Set(userIds)]), planRecipient);
+      : planNamedUsers(ctx, userIds, found, planRecipient);
     const undoCaps = await caps.apply(ctx, plans);
     const undoBudget = await this.takeSmsBudget(app, request, plans, clientSent).catch(async (error) => {
       await undoCaps().catch(() => undefined);
@@ -112,6 +123,7 @@ export class AcceptPipeline {
         expiresAt: ctx.expiresAt ?? null,
         recipients: fanout ? 0 : new Set(userIds).size - unknown,
         plans,
+        steps: laterSteps(request, id, app.id, found.values(), acceptedAt),
         templateKey: ctx.template?.key ?? null,
         templateVersion: ctx.template?.version ?? null,
       });

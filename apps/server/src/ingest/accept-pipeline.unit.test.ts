@@ -323,6 +323,60 @@ describe('accepting a notification (in-memory fakes)', () => {
     assert.equal(f.state.saved.length, 1);
     assert.equal(f.state.fanouts.length, 0);
   });
+
+  test('steps: only the first step is planned now; each later step is written with the notification, per known user, due after its wait', async () => {
+    const phone: ContactRow = { ...url('p-ann'), kind: 'phone', address: '+14155550100' };
+    const f = fakes([user('ann', [url('c-ann'), phone]), user('bob')]);
+    const acceptedBy = Date.now();
+    const res = await f.pipeline.accept(
+      app(),
+      request({
+        to: { userIds: ['ann', 'bob', 'ghost'] },
+        content: { webhook: { json: {} }, sms: { text: 'Your code is 123456' } },
+        steps: [{ channel: 'webhook' }, { channel: 'sms', after: '10m', unless: ['opened', 'clicked'] }],
+      }),
+    );
+    assert.deepEqual(res.body, { id: res.body.id, status: 'accepted', deliveries: 2, suppressed: 1 });
+    const [saved] = f.state.saved;
+    assert.deepEqual(
+      saved!.plans.map((p) => p.channel),
+      ['webhook', 'webhook'],
+      'no SMS planned at accept',
+    );
+    assert.equal((saved!.request as NotificationRequest).steps?.length, 2, 'the request is stored as given');
+    assert.deepEqual(
+      saved!.steps?.map((s) => [s.notificationId, s.userId, s.step, s.channel, s.unless]),
+      [
+        [res.body.id, 'uid-ann', 1, 'sms', ['opened', 'clicked']],
+        [res.body.id, 'uid-bob', 1, 'sms', ['opened', 'clicked']],
+      ],
+      'one waiting step per known user; none for ghost',
+    );
+    for (const s of saved!.steps ?? []) {
+      const wait = Date.parse(s.dueAt) - acceptedBy;
+      assert.ok(
+        wait >= 600_000 - 1000 && wait <= 600_000 + 1000,
+        `due ten minutes after accept (${wait} ms)`,
+      );
+    }
+  });
+
+  test('steps to more users than the fan-out threshold: a 400 that stores nothing', async () => {
+    const f = fakes([user('ann'), user('bob')], { threshold: 1 });
+    await assert.rejects(
+      f.pipeline.accept(
+        app(),
+        request({
+          to: { userIds: ['ann', 'bob'] },
+          content: { webhook: { json: {} }, sms: { text: 'hi' } },
+          steps: [{ channel: 'webhook' }, { channel: 'sms', after: '1m' }],
+        }),
+      ),
+      (error: unknown) => error instanceof ApiError && error.getStatus() === 400,
+    );
+    assert.equal(f.state.saved.length, 0);
+    assert.equal(f.state.fanouts.length, 0);
+  });
 });
 
 describe('a fan-out chunk through the same pipeline (in-memory fakes)', () => {

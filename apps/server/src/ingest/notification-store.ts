@@ -10,11 +10,13 @@ import {
   claimEventIds,
   findEventIds,
   insertNotifications,
+  insertWaitingSteps,
   type NotificationRow,
   type SerializedDelivery,
   type SerializedNotification,
   serializeDeliveries,
   serializeNotification,
+  type WaitingStep,
 } from '../deliveries/delivery-store';
 
 /** A notification as the request path hands it over: its row, its deliveries, and its body's hash for eventId repeats. */
@@ -22,17 +24,21 @@ export interface NotificationRecord extends NotificationRow {
   status: 'accepted' | 'fanout' | 'scheduled';
   bodyHash: string;
   plans: DeliveryPlan[];
+  /** The later steps of an escalating notification (`steps`), written in its transaction. */
+  steps?: WaitingStep[];
 }
 
 /** A record as it joins a batch: its JSON already made, so building the statement cannot fail on it. */
 interface PreparedRecord extends SerializedNotification {
   bodyHash: string;
   deliveries: SerializedDelivery[];
+  steps: WaitingStep[];
 }
 
-function prepare({ plans, ...record }: NotificationRecord): PreparedRecord {
+function prepare({ plans, steps = [], ...record }: NotificationRecord): PreparedRecord {
   return {
     ...serializeNotification(record),
+    steps,
     deliveries: serializeDeliveries(
       plans.map((plan) => ({ plan, notificationId: record.id, appId: record.appId })),
     ),
@@ -83,8 +89,8 @@ export class NotificationStore {
   }
 
   private async flush(items: PreparedRecord[]): Promise<StoreResult[]> {
-    // No eventId to claim: one statement, atomic on its own (no BEGIN/COMMIT round trips).
-    if (items.every((r) => r.eventId === null)) {
+    // No eventId to claim nor steps to add: one statement, atomic on its own (no BEGIN/COMMIT round trips).
+    if (items.every((r) => r.eventId === null && r.steps.length === 0)) {
       await write(this.db, items);
       return items.map(() => ({ outcome: 'created' }));
     }
@@ -141,11 +147,15 @@ export class NotificationStore {
   }
 }
 
-/** The notifications and all their deliveries, in one statement. */
-function write(q: Queryable, records: PreparedRecord[]): Promise<void> {
-  return insertNotifications(
+/** The notifications and all their deliveries in one statement; then their later steps (same transaction). */
+async function write(q: Queryable, records: PreparedRecord[]): Promise<void> {
+  await insertNotifications(
     q,
     records,
     records.flatMap((r) => r.deliveries),
+  );
+  await insertWaitingSteps(
+    q,
+    records.flatMap((r) => r.steps),
   );
 }

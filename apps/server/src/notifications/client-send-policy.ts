@@ -28,6 +28,8 @@ export function assertClientMaySend(
     throw forbidden(`template "${request.template}" is not listed in the app setting clientTemplates`);
   if (typeof raw === 'object' && raw !== null && 'priority' in raw)
     throw forbidden('client keys may not set priority');
+  // Later steps are planned by the relay, outside the client's SMS budget and link policy.
+  if (request.steps !== undefined) throw forbidden('client keys may not send steps');
   if (request.category !== undefined && app.settings.criticalCategories.includes(request.category))
     throw forbidden(`client keys may not send in the critical category "${request.category}"`);
 }

@@ -33,6 +33,11 @@ const notificationRequest = named(
         data: { author: 'bob', text: 'Nice!' },
         digest: { key: 'comments', window: '15m' },
       },
+      {
+        to: { userId: 'alice' },
+        template: 'login-code',
+        steps: [{ channel: 'push' }, { channel: 'sms', after: '10m', unless: ['opened', 'clicked'] }],
+      },
     ],
   }),
 );
@@ -120,6 +125,23 @@ const notificationDelivery = named(
   }),
 );
 
+/** One later step of an escalating notification for one user. */
+const notificationStep = named(
+  'NotificationStep',
+  z.object({
+    userId: z.string(),
+    step: z.int().meta({ description: 'Its index in the request’s `steps` (1 is the second step)' }),
+    channel: z.string(),
+    dueAt: timestamp,
+    unless: z.array(z.string()),
+    status: z.enum(['waiting', 'planned', 'skipped', 'canceled']).meta({
+      description:
+        '`waiting` until dueAt; `planned`: its deliveries are written (see `deliveries`); `skipped`: the user engaged first (a suppressed delivery, reason `engaged`); `canceled` with the notification',
+    }),
+    settledAt: nullableTimestamp,
+  }),
+);
+
 const EXAMPLE_ID = '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f';
 const NOTIFICATION_EXAMPLE = {
   id: EXAMPLE_ID,
@@ -134,6 +156,7 @@ const NOTIFICATION_EXAMPLE = {
   canceledAt: null,
   template: null,
   summary: { delivered: 1 },
+  steps: [],
   deliveries: [
     {
       id: '0193a1c2-7b8f-7c3d-9f00-1a2b3c4d5e6f',
@@ -185,6 +208,10 @@ const notification = named(
       canceledAt: nullableTimestamp,
       template: z.object({ key: z.string(), version: z.int().nullable() }).nullable(),
       summary: z.record(z.string(), z.int()).meta({ description: 'Deliveries per status' }),
+      steps: z.array(notificationStep).meta({
+        description:
+          'The later steps of a notification sent with `steps` (empty otherwise; on the first page only)',
+      }),
       deliveries: z.array(notificationDelivery),
       nextCursor: z
         .string()
@@ -265,9 +292,14 @@ const cancelResult = z
     inFlight: z
       .int()
       .meta({ description: 'Deliveries a worker had already started: they finish this attempt' }),
+    steps: z
+      .int()
+      .meta({ description: 'Escalation steps still waiting (per step × user), now never planned' }),
   })
   .meta({
-    examples: [{ id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0 }],
+    examples: [
+      { id: '0193a1c2-7b8e-7c3d-9f00-1a2b3c4d5e6f', status: 'canceled', canceled: 3, inFlight: 0, steps: 1 },
+    ],
   });
 
 const idParam = z.object({ id: uuid });
@@ -343,7 +375,7 @@ export const notificationsRoutes: RouteContract[] = [
     method: 'post',
     path: '/v1/notifications/{id}/cancel',
     summary:
-      'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries)',
+      'Cancel what a notification has not sent yet (a scheduled one, a fan-out, queued or retrying deliveries, waiting escalation steps)',
     auth: 'app',
     params: idParam,
     answers: {

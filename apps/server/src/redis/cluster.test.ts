@@ -231,7 +231,7 @@ describe('Redis Cluster: three masters with a replica each, started by the test'
     await waitFor('queued', async () => (await summaries([id]))[0]!.summary.queued === 1);
     const res = await app.call(`/v1/notifications/${id}/cancel`, { method: 'POST' });
     assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 1, inFlight: 0 });
+    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 1, inFlight: 0, steps: 0 });
     const mark = `${layout.plugin('webhook')}:canceled:${id}`;
     assert.equal(await probe.exists(mark), 1, 'the mark is beside the queue its job is on');
     // Past its sendAt: still nothing at the receiver.

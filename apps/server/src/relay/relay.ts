@@ -4,6 +4,7 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { DigestCloser } from '../digest/digest-closer';
 import { DueNotifications } from './due-notifications';
+import { DueSteps } from './due-steps';
 import { OrphanedFanouts } from './orphaned-fanouts';
 import { PendingDeliveries } from './pending-deliveries';
 import { QueueReconciler } from './queue-reconciler';
@@ -32,6 +33,7 @@ export class Relay extends PeriodicTask {
     lost: QueueReconciler,
     pending: PendingDeliveries,
     fanouts: OrphanedFanouts,
+    steps: DueSteps,
     // Absent only where a test builds the relay by hand.
     @Optional() digests?: DigestCloser,
   ) {
@@ -41,6 +43,8 @@ export class Relay extends PeriodicTask {
     const every = (ms: number) => Math.max(1, Math.round(ms / tickMs));
     this.sources = [
       { source: due, everyTicks: every(this.settings.dueEveryMs) },
+      // Escalation steps wait like scheduled notifications: checked as often.
+      { source: steps, everyTicks: every(this.settings.dueEveryMs) },
       // Digests whose window has passed send their one message, as due as scheduled notifications.
       ...(digests ? [{ source: digests, everyTicks: every(this.settings.dueEveryMs) }] : []),
       // Lost jobs first: a Redis that lost them leaves `queued` deliveries with none.

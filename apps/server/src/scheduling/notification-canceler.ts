@@ -10,7 +10,9 @@ import {
   cancelableDeliveries,
   cancelTarget,
   cancelUnsent,
+  cancelWaitingSteps,
   markNotificationCanceled,
+  waitingStepCount,
 } from '../deliveries/delivery-store';
 import { StepRecorded } from '../deliveries/step-recorded';
 import { QueueRegistry } from '../delivery/queue-registry';
@@ -27,6 +29,8 @@ export interface CancelResult {
   canceled: number;
   /** Deliveries a worker had already started: they finish this attempt; a retry would be canceled. */
   inFlight: number;
+  /** Escalation steps still waiting (one per step × user), now never planned. */
+  steps: number;
 }
 
 /**
@@ -87,7 +91,9 @@ export class NotificationCanceler {
     if (n.status === 'canceled')
       throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
     const candidates = await cancelableDeliveries(this.db, id);
-    if (candidates.length === 0 && n.status !== 'fanout' && !n.dueLater) {
+    const nothingQueued = candidates.length === 0 && n.status !== 'fanout' && !n.dueLater;
+    // An escalation step still waiting is something left to send.
+    if (nothingQueued && (await waitingStepCount(this.db, id)) === 0) {
       throw new ConflictError(
         'already_sent',
         `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,
@@ -109,11 +115,14 @@ export class NotificationCanceler {
       );
     }
 
-    const canceled = await this.db.transaction(async (tx) => {
+    const { canceled, steps } = await this.db.transaction(async (tx) => {
       // The row lock makes two concurrent cancels take turns; the second finds it canceled.
       if (!(await markNotificationCanceled(tx, id)))
         throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
-      return cancelUnsent(tx, id, [...inFlight]);
+      // Steps first: a step the relay is planning right now is waited for, so the deliveries it
+      // writes are there for cancelUnsent's own (later) snapshot to cancel.
+      const steps = await cancelWaitingSteps(tx, id);
+      return { canceled: await cancelUnsent(tx, id, [...inFlight]), steps };
     });
 
     this.scheduling.canceled.inc();
@@ -141,7 +150,7 @@ export class NotificationCanceler {
     void this.removeJobs(id, canceled).catch((error: unknown) =>
       this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
     );
-    return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size };
+    return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size, steps };
   }
 
   /** Best effort (the cancel mark already stops them): removes delayed and waiting jobs, never active ones. */

@@ -221,6 +221,6 @@ describe('cancel while Redis is down', () => {
       },
       { intervalMs: 250 },
     );
-    assert.deepEqual(await json(up), { id, status: 'canceled', canceled: 1, inFlight: 0 });
+    assert.deepEqual(await json(up), { id, status: 'canceled', canceled: 1, inFlight: 0, steps: 0 });
   });
 });

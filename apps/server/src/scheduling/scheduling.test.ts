@@ -198,7 +198,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
 
     const res = await cancel(id);
     assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 2, inFlight: 0 });
+    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 2, inFlight: 0, steps: 0 });
     const v = await view(id);
     assert.equal(v.status, 'canceled');
     assert.ok(v.canceledAt);
@@ -248,7 +248,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     });
     const res = await cancel(id);
     assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 0, inFlight: 0 });
+    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 0, inFlight: 0, steps: 0 });
     await waitFor(
       'fan-out job removed (after the answer)',
       async () => (await fanoutQueue.getJob(id)) === undefined,
@@ -316,7 +316,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     );
     const res = await cancel(id);
     assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 0, inFlight: 1 });
+    assert.deepEqual(await json(res), { id, status: 'canceled', canceled: 0, inFlight: 1, steps: 0 });
     const v = await waitFor('sent', async () => {
       const n = await view(id);
       return n.deliveries[0]?.status === 'sent' ? n : undefined;

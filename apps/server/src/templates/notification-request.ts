@@ -4,6 +4,7 @@ import { freeJson, freeRecord, JSON_LIMITS } from '../common/free-json';
 import { CORE_CHANNELS } from '../plugins/core-channels';
 import type { PluginChannel } from '../plugins/plugin-channels';
 import { digestOptionSchema } from './digest-option';
+import { buildStepsSchema } from './escalation-steps';
 import { tagProblem } from './liquid-limits';
 
 export { CORE_CHANNELS } from '../plugins/core-channels';
@@ -137,6 +138,10 @@ const userId = z.string().min(1).max(256);
  */
 export function buildNotificationRequestSchema(plugins: readonly PluginChannel[] = []) {
   const channels = [...CORE_CHANNELS, ...plugins.map((p) => p.channel)] as [string, ...string[]];
+  const channel = z.enum(channels, {
+    error: (issue) =>
+      `no loaded plugin serves channel ${JSON.stringify(issue.input)} (channels: ${channels.join(', ')})`,
+  });
   return z
     .object({
       to: z
@@ -159,15 +164,8 @@ export function buildNotificationRequestSchema(plugins: readonly PluginChannel[]
         .optional()
         .describe('a published version; default: the latest'),
       data: freeRecord(JSON_LIMITS.data).default({}),
-      channels: z
-        .array(
-          z.enum(channels, {
-            error: (issue) =>
-              `no loaded plugin serves channel ${JSON.stringify(issue.input)} (channels: ${channels.join(', ')})`,
-          }),
-        )
-        .min(1)
-        .optional(),
+      channels: z.array(channel).min(1).optional(),
+      steps: buildStepsSchema(channel).optional(),
       eventId: z.string().min(1).max(256).optional(),
       category: z
         .string()
@@ -204,6 +202,18 @@ export function buildNotificationRequestSchema(plugins: readonly PluginChannel[]
     .refine((r) => r.digest === undefined || r.sendAt === undefined, {
       message: 'digest cannot be combined with sendAt (the window decides when it is sent)',
       path: ['digest'],
+    })
+    .refine((r) => r.digest === undefined || r.steps === undefined, {
+      message: 'digest cannot be combined with steps (a digest is one message on its own channels)',
+      path: ['digest'],
+    })
+    .refine((r) => r.steps === undefined || r.channels === undefined, {
+      message: 'give either channels or steps',
+      path: ['steps'],
+    })
+    .refine((r) => r.steps === undefined || r.to.topic === undefined, {
+      message: 'steps need named users (to.userId or to.userIds), not a topic',
+      path: ['steps'],
     });
 }
 

@@ -31,7 +31,7 @@ describe('answers are checked against the OpenAPI document', () => {
     const problem = await contractProblem(
       'POST',
       `/v1/notifications/${ID}/cancel`,
-      json(200, { id: ID, status: 'canceled', canceled: 1, inFlight: 0, secret: 'x' }),
+      json(200, { id: ID, status: 'canceled', canceled: 1, inFlight: 0, steps: 0, secret: 'x' }),
     );
     assert.match(problem ?? '', /must NOT have additional properties/);
   });

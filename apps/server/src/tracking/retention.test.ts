@@ -156,4 +156,29 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     off.onApplicationBootstrap();
     await off.onApplicationShutdown();
   });
+  test('an old notification with an escalation step still waiting is kept until the step is settled', async () => {
+    const at = Date.now() - 45 * DAY;
+    const [n, u] = [v7({ msecs: at }), v7()];
+    await sql(h.db.url, `INSERT INTO users (id, app_id, external_id) VALUES ($1, $2, 'late-step')`, [
+      u,
+      appId,
+    ]);
+    await sql(
+      h.db.url,
+      `INSERT INTO notifications (id, app_id, status, priority, request, created_at) VALUES ($1, $2, 'accepted', 'normal', '{}', $3)`,
+      [n, appId, new Date(at)],
+    );
+    await sql(
+      h.db.url,
+      `INSERT INTO notification_steps (notification_id, app_id, user_id, step, channel, due_at) VALUES ($1, $2, $3, 1, 'webhook', now() + interval '1 day')`,
+      [n, appId, u],
+    );
+    const retention = new Retention(ds, loadEnv({ ...h.childEnv(), CLARION_RETENTION_DAYS: '30' }));
+    await retention.prune(new Date(), 30, 100);
+    assert.equal(await count('notifications', `id = '${n}'`), 1, 'kept while its step waits');
+    await sql(h.db.url, `UPDATE notification_steps SET status = 'planned' WHERE notification_id = $1`, [n]);
+    await retention.prune(new Date(), 30, 100);
+    assert.equal(await count('notifications', `id = '${n}'`), 0);
+    assert.equal(await count('notification_steps', `notification_id = '${n}'`), 0, 'its steps went with it');
+  });
 });

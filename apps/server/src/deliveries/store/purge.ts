@@ -18,12 +18,16 @@ export async function purgeStats(
 
 /**
  * Retention of notifications: deletes up to `batch` of those with ids below `floor` (UUIDv7, so
- * older than its time), oldest first, keeping scheduled ones.
+ * older than its time), oldest first, keeping scheduled ones and those with an escalation step
+ * still waiting (a step may be due up to 7 days after a late sendAt).
  */
 export async function purgeNotifications(q: Queryable, floor: string, batch: number): Promise<number> {
   const deleted = await rows(
     q,
-    `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE id < $1::uuid AND status <> 'scheduled' ORDER BY id LIMIT $2) RETURNING id`,
+    `DELETE FROM notifications WHERE id IN (
+       SELECT id FROM notifications n WHERE id < $1::uuid AND status <> 'scheduled'
+          AND NOT EXISTS (SELECT 1 FROM notification_steps s WHERE s.notification_id = n.id AND s.status = 'waiting')
+        ORDER BY id LIMIT $2) RETURNING id`,
     [floor, batch],
   );
   return deleted.length;
