@@ -3,8 +3,18 @@ import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
 
-const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail) ORDER BY e.id)
-                          FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events`;
+/**
+ * A delivery's stored history, in the order it was written, with the `queued` step of a delivery
+ * written `queued` by the request path (`queued_at`, no row: store/insert-deliveries.ts) placed
+ * after the rows of that same statement (a `held`) and before every later one.
+ */
+const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail)
+                                   ORDER BY e.after, e.id)
+                          FROM (SELECT e.status, e.at, e.attempt, e.detail, e.id,
+                                       CASE WHEN d.queued_at IS NULL OR e.at <= d.queued_at THEN 0 ELSE 2 END AS after
+                                  FROM delivery_events e WHERE e.delivery_id = d.id
+                                UNION ALL
+                                SELECT 'queued', d.queued_at, NULL, NULL, 0, 1 WHERE d.queued_at IS NOT NULL) e), '[]') AS events`;
 
 /** A delivery of a notification with its stored history (`GET /v1/notifications/:id`). */
 export interface NotificationDelivery {
