@@ -1,6 +1,7 @@
 import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryPlan } from '../delivery-plan';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
+import { storedJob } from './stored-job';
 
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {
@@ -93,7 +94,7 @@ export interface SerializedNotification extends Omit<NotificationRow, 'request'>
 export function serializeDeliveries(rows: DeliveryRow[]): SerializedDelivery[] {
   return rows.map((r) => ({
     ...r,
-    jobJson: r.plan.job ? JSON.stringify(r.plan.job) : null,
+    jobJson: r.plan.job ? JSON.stringify(storedJob(r.plan.job)) : null,
     linksJson: r.plan.links ? JSON.stringify(r.plan.links) : null,
   }));
 }
