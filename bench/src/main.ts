@@ -109,6 +109,7 @@ interface BenchResult {
   wal_bytes_per_delivery: number;
   wal_db_bytes_per_delivery?: number;
   wal_db_page_image_bytes_per_delivery?: number;
+  wal_db_records_per_delivery?: number;
   /** PostgreSQL disk (heap + indexes of deliveries, events, notifications) per delivery kept. */
   pg_bytes_per_delivery: number;
   bullmq_ceiling_per_s: number;
@@ -272,6 +273,16 @@ async function runOnce(): Promise<BenchResult> {
             .map(([name, b]) => `${name} ${Math.round(b / latencies.length)}`)
             .join(', ')}`,
         );
+      if (walOwn)
+        log(
+          `${phase}: WAL records per delivery: ${(walOwn.records / latencies.length).toFixed(1)}; by kind (records, bytes per delivery): ${walOwn.byKind
+            .slice(0, 14)
+            .map(
+              ([kind, k]) =>
+                `${kind} ${(k.records / latencies.length).toFixed(2)} ${Math.round(k.bytes / latencies.length)}`,
+            )
+            .join(', ')}`,
+        );
       log(
         `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,
       );
@@ -316,6 +327,7 @@ async function runOnce(): Promise<BenchResult> {
           : {
               wal_db_bytes_per_delivery: Math.round(walOwn.total / latencies.length),
               wal_db_page_image_bytes_per_delivery: Math.round(walOwn.pageImages / latencies.length),
+              wal_db_records_per_delivery: Math.round((10 * walOwn.records) / latencies.length) / 10,
             }),
         pg_bytes_per_delivery: Math.round((disk.d + disk.e + disk.nt) / disk.n),
         ...Object.fromEntries(

@@ -36,7 +36,16 @@ export class DatabaseWalMeter {
   }
 
   /** The database's WAL bytes since start, and how many of them were full-page images. */
-  async bytes(): Promise<{ total: number; pageImages: number; byRelation: [string, number][] } | undefined> {
+  async bytes(): Promise<
+    | {
+        total: number;
+        pageImages: number;
+        records: number;
+        byRelation: [string, number][];
+        byKind: [string, { records: number; bytes: number }][];
+      }
+    | undefined
+  > {
     try {
       const q = async (text: string) => ((await this.pg.query(text)).rows as [Record<string, string>])[0];
       const { lsn: endLsn } = await q(`SELECT pg_current_wal_lsn()::text AS lsn`);
@@ -54,8 +63,17 @@ export class DatabaseWalMeter {
       const ours = new Set<string>();
       const rel = new RegExp(`rel \\d+/${oid}/(\\d+)`);
       const perNode = new Map<string, number>();
+      // By record kind ("Heap/INSERT", "Btree/INSERT_LEAF", "Transaction/COMMIT"): what each write costs.
+      const perKind = new Map<string, { records: number; bytes: number }>();
+      const count = (line: string, total: number) => {
+        const k = /rmgr: (\w+)\s.*desc: (\w+)/.exec(line);
+        const key = k ? `${k[1]}/${k[2]}` : 'other';
+        const seen = perKind.get(key) ?? { records: 0, bytes: 0 };
+        perKind.set(key, { records: seen.records + 1, bytes: seen.bytes + total });
+      };
       let bytes = 0;
       let pageImages = 0;
+      let records = 0;
       for (const line of out.stdout.split('\n')) {
         const m = /len \(rec\/tot\):\s*(\d+)\/\s*(\d+), tx:\s*(\d+)/.exec(line);
         if (!m) continue;
@@ -66,7 +84,13 @@ export class DatabaseWalMeter {
           perNode.set(r[1]!, (perNode.get(r[1]!) ?? 0) + Number(total));
           bytes += Number(total);
           pageImages += Number(total) - Number(record);
-        } else if (line.startsWith('rmgr: Transaction') && ours.has(tx!)) bytes += Number(total);
+          records += 1;
+          count(line, Number(total));
+        } else if (line.startsWith('rmgr: Transaction') && ours.has(tx!)) {
+          bytes += Number(total);
+          records += 1;
+          count(line, Number(total));
+        }
       }
       // By table or index (a record is counted under the first block it touches).
       const names = (
@@ -80,7 +104,13 @@ export class DatabaseWalMeter {
         const name = names.find((n) => n.node === node)?.name ?? `relfilenode ${node}`;
         byName.set(name, (byName.get(name) ?? 0) + b);
       }
-      return { total: bytes, pageImages, byRelation: [...byName].sort((a, b) => b[1] - a[1]) };
+      return {
+        total: bytes,
+        pageImages,
+        records,
+        byRelation: [...byName].sort((a, b) => b[1] - a[1]),
+        byKind: [...perKind].sort((a, b) => b[1].bytes - a[1].bytes),
+      };
     } catch {
       return undefined;
     } finally {

@@ -16,6 +16,7 @@ import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-par
 import { InboxMessages1765110000001 } from './migrations/1765110000001-inbox-messages';
 import { NotificationSteps1765200000001 } from './migrations/1765200000001-notification-steps';
 import { Digests1765200000002 } from './migrations/1765200000002-digests';
+import { LeanDeliveryWrites1765200000003 } from './migrations/1765200000003-lean-delivery-writes';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -34,8 +35,9 @@ export const MIGRATIONS = [
   ContactChannel1765060000001,
   PartitionDeliveries1765090000000,
   InboxMessages1765110000001,
-  Digests1765200000002,
   NotificationSteps1765200000001,
+  Digests1765200000002,
+  LeanDeliveryWrites1765200000003,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -3,8 +3,27 @@ import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
 
-const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail) ORDER BY e.id)
-                          FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events`;
+/**
+ * A delivery's history: its stored rows in the order they were written, and the steps its row
+ * holds instead of a history row (WAL per delivery, docs/benchmarks.md): `queued` at `queued_at`
+ * (written `queued` by the request path: store/insert-deliveries.ts) and `sent` at `sent_at` with
+ * `sent_event`'s attempt and detail (store/record-outcomes.ts). Each of these goes after the rows
+ * written up to its time (a `held` of the same statement, a `retrying` of the same batch) and
+ * before every later one: a stored row's place is twice the number of these steps before it, a
+ * step's own place that number doubled plus one (`queued` always comes before `sent`).
+ */
+export const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at, 'attempt', e.attempt, 'detail', e.detail)
+                                   ORDER BY e.place, e.id)
+                          FROM (SELECT e.status, e.at, e.attempt, e.detail, e.id,
+                                       2 * ((d.queued_at IS NOT NULL AND e.at > d.queued_at)::int
+                                            + (d.sent_event IS NOT NULL AND e.at > d.sent_at)::int) AS place
+                                  FROM delivery_events e WHERE e.delivery_id = d.id
+                                UNION ALL
+                                SELECT 'queued', d.queued_at, NULL, NULL, 0, 1 WHERE d.queued_at IS NOT NULL
+                                UNION ALL
+                                SELECT 'sent', d.sent_at, (d.sent_event->>'attempt')::int, d.sent_event->'detail', 0,
+                                       2 * (d.queued_at IS NOT NULL)::int + 1
+                                 WHERE d.sent_event IS NOT NULL) e), '[]') AS events`;
 
 /** A delivery of a notification with its stored history (`GET /v1/notifications/:id`). */
 export interface NotificationDelivery {

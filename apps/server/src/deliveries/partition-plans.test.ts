@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import { runMigrations } from '../database/data-source';
+import { EVENTS } from './delivery-queries';
 
 const DAYS = 15;
 const PER_DAY = 100_000;
@@ -118,11 +119,9 @@ describe('partitioned deliveries: lookups stay index scans of few partitions (3 
   });
 
   test("a user's newest deliveries with their events (the per-user log's query): index scans, few partitions run", async () => {
-    // The statement of GET /v1/users/{id}/deliveries.
+    // The statement of GET /v1/users/{id}/deliveries, with its history (rows and the steps the row holds).
     const root = await plan(
-      `SELECT d.id, d.status,
-              COALESCE((SELECT json_agg(json_build_object('status', e.status, 'at', e.at) ORDER BY e.id)
-                          FROM delivery_events e WHERE e.delivery_id = d.id), '[]') AS events
+      `SELECT d.id, d.status, ${EVENTS}
          FROM deliveries d LEFT JOIN notifications n ON n.id = d.notification_id
         WHERE d.user_id = $1 AND ($2::uuid IS NULL OR d.id < $2::uuid)
           AND ($3::text IS NULL OR d.channel = $3) AND ($4::text IS NULL OR d.status = $4)

@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { newId } from '../common/ids';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { rows } from '../database/rows';
+import { EVENTS } from './delivery-queries';
 import { DELIVERY_STATUSES, type DeliveryStatus, type InitialStatus } from './delivery-status';
 import {
   cancelUnsent,
@@ -121,12 +122,13 @@ async function snapshot(db: DataSource, id: string): Promise<Snapshot> {
     'SELECT to_jsonb(d) AS row FROM deliveries d WHERE id = $1',
     [id],
   );
-  const events = await rows<{ status: string }>(
+  // The history as the API shows it: its rows and the steps the delivery row holds (queued_at, sent_event).
+  const [history] = await rows<{ events: { status: string }[] }>(
     db,
-    'SELECT status FROM delivery_events WHERE delivery_id = $1 ORDER BY id',
+    `SELECT ${EVENTS} FROM deliveries d WHERE d.id = $1`,
     [id],
   );
-  return { row: row!.row, events: events.map((e) => e.status) };
+  return { row: row!.row, events: history!.events.map((e) => e.status) };
 }
 
 describe('the transition table, walked against PostgreSQL', () => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type DeliveryJob, deliveryJobOptions, gateKeys, pluginQueueName } from '@clarion/plugin-sdk';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
+import { jobSql } from '../deliveries/store/stored-job';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
@@ -45,7 +46,7 @@ describe('a delivery PostgreSQL records as sent is never sent again', () => {
     const job = await waitFor('queued', async () => {
       const [row] = await sql<{ status: string; job: DeliveryJob | null }>(
         h.db.url,
-        'SELECT status, job FROM deliveries WHERE notification_id = $1',
+        `SELECT d.status, ${jobSql('d')} AS job FROM deliveries d WHERE d.notification_id = $1`,
         [id],
       );
       return row?.status === 'queued' && row.job ? row.job : undefined;
@@ -62,7 +63,9 @@ describe('a delivery PostgreSQL records as sent is never sent again', () => {
     (
       await sql<{ n: number }>(
         h.db.url,
-        `SELECT count(*)::int AS n FROM delivery_events WHERE delivery_id = $1 AND status = 'sent'`,
+        // A `sent` is a history row, or the row's own `sent_event` (deliveries/store/record-outcomes.ts).
+        `SELECT ((SELECT count(*) FROM delivery_events WHERE delivery_id = $1 AND status = 'sent')
+                 + (SELECT count(*) FROM deliveries WHERE id = $1 AND sent_event IS NOT NULL))::int AS n`,
         [deliveryId],
       )
     )[0]!.n;

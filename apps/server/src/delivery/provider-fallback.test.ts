@@ -4,6 +4,7 @@ import { type DeliveryJob, deliveryJobOptions, pluginQueueName } from '@clarion/
 import { twilioFake, vonageFake } from '@clarion/sandbox';
 import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
+import { jobSql } from '../deliveries/store/stored-job';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
@@ -79,7 +80,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
     // Read while twilio is still failing (the retry waits its backoff): once sent, the row keeps no job.
     [bobRow] = await sql<{ id: string; job: DeliveryJob }>(
       h.db.url,
-      'SELECT id, job FROM deliveries WHERE notification_id = $1',
+      `SELECT d.id, ${jobSql('d')} AS job FROM deliveries d WHERE d.notification_id = $1`,
       [id],
     );
     assert.equal(bobRow?.job.plugin, 'twilio');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DeliveryJob } from '@clarion/plugin-sdk';
+import { jobSql } from '../deliveries/store/stored-job';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { StatusWriter } from './status-writer';
@@ -36,7 +37,7 @@ describe('status writer: what a provider answers is recorded, whatever its text 
     const { id } = await json<{ id: string }>(res);
     const [row] = await sql<{ job: DeliveryJob }>(
       h.db.url,
-      `SELECT job FROM deliveries WHERE notification_id = $1`,
+      `SELECT ${jobSql('d')} AS job FROM deliveries d WHERE d.notification_id = $1`,
       [id],
     );
     return { notificationId: id, job: row!.job };

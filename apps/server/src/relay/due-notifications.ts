@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { rows } from '../database/rows';
+import { jobSql } from '../deliveries/store/stored-job';
 import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
@@ -40,7 +41,7 @@ export class DueNotifications implements RelaySource {
       // A delivery held past sendAt (quiet hours, a deferring cap) keeps its hold when re-added.
       const jobs = await rows<{ job: DeliveryJob; held_until: Date | null }>(
         this.db,
-        `SELECT job, held_until FROM deliveries WHERE notification_id = ANY($1::uuid[]) AND status IN ('pending', 'queued') AND job IS NOT NULL`,
+        `SELECT ${jobSql('d')} AS job, d.held_until FROM deliveries d WHERE notification_id = ANY($1::uuid[]) AND status IN ('pending', 'queued') AND job IS NOT NULL`,
         [due.map((d) => d.id)],
       );
       if (jobs.length > 0)

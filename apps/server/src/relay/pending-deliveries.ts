@@ -2,6 +2,7 @@ import type { DeliveryJob } from '@clarion/plugin-sdk';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
+import { jobSql } from '../deliveries/store/stored-job';
 import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
@@ -21,7 +22,7 @@ export class PendingDeliveries implements RelaySource {
 
   async run(graceMs: number): Promise<number> {
     const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-      `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+      `SELECT ${jobSql('d')} AS job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
         WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL
         ORDER BY d.updated_at LIMIT 5000`,
       [String(graceMs)],

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { preparedQuery } from '../database/prepared';
+import { jobSql } from '../deliveries/store/stored-job';
 import { Enqueuer } from '../delivery/enqueuer';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -113,7 +114,7 @@ export class QueueReconciler implements RelaySource {
     if (finished.length > 0) missing.push(...(await this.removeFinished(finished)));
     // Read again: a job that finished between the page and the check has its outcome recorded by now.
     const lost: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-      `SELECT d.job, GREATEST(n.send_at, d.held_until) AS send_at
+      `SELECT ${jobSql('d')} AS job, GREATEST(n.send_at, d.held_until) AS send_at
          FROM deliveries d JOIN notifications n ON n.id = d.notification_id
         WHERE d.id = ANY($1::uuid[]) AND d.status = 'queued' AND d.job IS NOT NULL`,
       [missing],

@@ -70,7 +70,8 @@ describe('Redis restarted from a stale snapshot', () => {
     sql<{ id: string; status: string; sent_events: number }>(
       h.db.url,
       `SELECT d.id, d.status,
-              (SELECT count(*)::int FROM delivery_events e WHERE e.delivery_id = d.id AND e.status = 'sent') AS sent_events
+              (SELECT count(*)::int FROM delivery_events e WHERE e.delivery_id = d.id AND e.status = 'sent')
+                + (d.sent_event IS NOT NULL)::int AS sent_events
          FROM deliveries d WHERE d.notification_id = ANY($1::uuid[])`,
       [notificationIds],
     );

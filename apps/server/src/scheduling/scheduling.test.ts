@@ -5,6 +5,7 @@ import { testRedis, waitFor, waitForJobCompleted } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
+import { jobSql } from '../deliveries/store/stored-job';
 import { FANOUT_QUEUE } from '../fanout/fanout.constants';
 import { countRows, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
@@ -269,7 +270,7 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     const [d] = await waitFor('queued', async () => {
       const r = await sql<{ id: string; job: DeliveryJob; status: string }>(
         h.db.url,
-        'SELECT id, job, status FROM deliveries WHERE notification_id = $1',
+        `SELECT d.id, ${jobSql('d')} AS job, d.status FROM deliveries d WHERE d.notification_id = $1`,
         [id],
       );
       return r[0]?.status === 'queued' ? r : undefined;

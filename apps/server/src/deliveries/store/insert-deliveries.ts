@@ -1,6 +1,7 @@
 import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryPlan } from '../delivery-plan';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
+import { storedJob } from './stored-job';
 
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {
@@ -33,14 +34,27 @@ export interface NotificationRow {
  * read. One statement is one round trip and is atomic on its own: the request path needs no
  * BEGIN/COMMIT when no eventId is claimed. ON CONFLICT makes a resumed fan-out chunk harmless:
  * only rows inserted now get history and counts. `$k` numbering starts after `offset`.
+ *
+ * `queuedNow`: the caller puts every `pending` delivery on its queue right after this statement
+ * (the request path), so they are written `queued`, with `queued_at`, and the enqueuer's
+ * pending → queued UPDATE finds nothing to do: a second copy of each row (its rendered job
+ * included) and an entry in every index less (WAL per delivery, docs/benchmarks.md). Should the
+ * enqueue fail, or the process die before it, the queue reconciler re-adds a `queued` delivery
+ * whose job Redis does not hold once the grace period has passed (relay/queue-reconciler.ts).
  */
-function writeSql(notificationsCte: string, offset: number): string {
+function writeSql(notificationsCte: string, offset: number, queuedNow: boolean): string {
   const p = (k: number) => `$${offset + k}`;
+  const now = `s = 'pending' AND j IS NOT NULL`;
+  const status = queuedNow ? `CASE WHEN ${now} THEN 'queued' ELSE s END` : 's';
+  const queuedAt = queuedNow ? `CASE WHEN ${now} THEN now() END` : 'NULL::timestamptz';
   return `WITH n AS (${notificationsCte}),
      d AS (
-       INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until, links)
-       SELECT * FROM unnest(${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[],
-                            ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::timestamptz[], ${p(12)}::jsonb[])
+       INSERT INTO deliveries (id, notification_id, app_id, user_id, contact_id, channel, plugin, status, reason, job, held_until, links,
+                               queued_at)
+       SELECT id, nid, aid, uid, cid, ch, pl, ${status}, r, j, hu, l, ${queuedAt}
+         FROM unnest(${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[],
+                     ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::timestamptz[], ${p(12)}::jsonb[])
+           AS v(id, nid, aid, uid, cid, ch, pl, s, r, j, hu, l)
        ON CONFLICT DO NOTHING
        RETURNING id, notification_id, app_id, channel, COALESCE(plugin, '') AS plugin, status, reason
      ),
@@ -80,7 +94,7 @@ export interface SerializedNotification extends Omit<NotificationRow, 'request'>
 export function serializeDeliveries(rows: DeliveryRow[]): SerializedDelivery[] {
   return rows.map((r) => ({
     ...r,
-    jobJson: r.plan.job ? JSON.stringify(r.plan.job) : null,
+    jobJson: r.plan.job ? JSON.stringify(storedJob(r.plan.job)) : null,
     linksJson: r.plan.links ? JSON.stringify(r.plan.links) : null,
   }));
 }
@@ -115,7 +129,7 @@ function deliveryParams(rows: SerializedDelivery[]): unknown[] {
 
 const insertedIds = (rows: { id: string }[]) => new Set(rows.map((r) => r.id));
 
-/** Notifications and their deliveries in one statement. */
+/** Notifications and their deliveries in one statement; the caller enqueues the pending ones right after (written `queued`). */
 export async function insertNotifications(
   q: Queryable,
   notifications: SerializedNotification[],
@@ -131,6 +145,7 @@ export async function insertNotifications(
                             $8::timestamptz[], $9::timestamptz[], $10::int[], $11::text[], $12::int[])
        RETURNING id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category`,
       12,
+      true,
     ),
     [
       notifications.map((r) => r.id),
@@ -160,6 +175,7 @@ export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promi
         `SELECT id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category
            FROM notifications WHERE id = ANY($1::uuid[])`,
         1,
+        false,
       ),
       [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(serializeDeliveries(rows))],
     ),

@@ -39,9 +39,21 @@ const TO_STATUS = `(CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status 
  * not logged), preceded by `queued` where a worker finished the job before the enqueuer marked it
  * queued. The stats rollup counts each funnel step crossed, or the failure (`metricsForSql`).
  * $1–$7: the update per delivery; $8–$11: every outcome, in order, for the history.
+ *
+ * A delivery's `sent` step is not a history row when the update itself records it (the update's
+ * outcome is `sent`, so `sent_at` is set now): its attempt and detail go into the row's own
+ * `sent_event`, which the history shows at `sent_at` (deliveries/delivery-queries.ts). That
+ * saves a history row and its index entry per delivery (WAL, docs/benchmarks.md); the row is
+ * rewritten by the update anyway. A `sent` the update does not end on (a failure follows it in
+ * the same batch) stays a row. The batch holds at most one `sent` per delivery (status-writer.ts).
  */
 const RECORD_OUTCOMES_SQL = `
   WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+  sent AS (
+    SELECT DISTINCT ON (e.id) e.id, jsonb_build_object('attempt', e.attempt, 'detail', e.detail) AS step
+      FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+     WHERE e.status = 'sent' ORDER BY e.id, e.ord
+  ),
   moved AS (
     UPDATE deliveries d SET
       status = ${TO_STATUS},
@@ -52,15 +64,18 @@ const RECORD_OUTCOMES_SQL = `
       sent_at = CASE WHEN v.status = 'sent' THEN COALESCE(d.sent_at, now()) ELSE d.sent_at END,
       -- Only a pending or queued delivery's job can be enqueued again from here: at its end the
       -- rendered content (e-mail HTML, personal data) is dropped rather than kept for the retention period.
-      job = CASE WHEN v.status = 'retrying' THEN d.job END
+      job = CASE WHEN v.status = 'retrying' THEN d.job END,
+      sent_event = CASE WHEN v.status = 'sent' THEN sent.step ELSE d.sent_event END
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-         AS v(id, status, reason, attempt, pmid, code, message), old
-    WHERE d.id = v.id AND old.id = d.id
+         AS v(id, status, reason, attempt, pmid, code, message)
+         JOIN old ON old.id = v.id
+         LEFT JOIN sent ON sent.id = v.id
+    WHERE d.id = v.id
       AND ${allowedSql('outcome', 'd.status', TO_STATUS)}
       AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
       AND NOT (v.status = 'sent' AND d.sent_at IS NOT NULL)
     RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
-              old.status AS from_status, d.status AS to_status, d.reason
+              old.status AS from_status, d.status AS to_status, d.reason, v.status = 'sent' AS sent_in_row
   ),
   history AS (
     INSERT INTO delivery_events (delivery_id, status, attempt, detail)
@@ -71,6 +86,7 @@ const RECORD_OUTCOMES_SQL = `
       SELECT e.id, e.status, e.attempt, e.detail, e.ord
         FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
        WHERE e.id IN (SELECT id FROM moved)
+         AND NOT (e.status = 'sent' AND e.id IN (SELECT id FROM moved WHERE sent_in_row))
     ) h ORDER BY ord
   ),
   src AS (
