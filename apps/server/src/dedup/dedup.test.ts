@@ -192,10 +192,16 @@ describe('eventId de-duplication through the public API', () => {
 
   test('a delivery job added again after it was sent (retry, sweeper, lost ack) does not reach the receiver twice', async () => {
     // The receiver answers slowly once, so the job can be read while the delivery is still queued:
-    // once it is sent, PostgreSQL keeps no job to enqueue again.
-    h.sandbox.behaviors.add({ provider: 'webhook', to: 'dd-bob', delayMs: 500, times: 1 });
+    // once it is sent, PostgreSQL keeps no job to enqueue again. A receiver of its own: on dd-bob
+    // the slow answer could go to the delivery the test before did not wait for.
+    const put = await app.call('/v1/users/dd-once', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/dd-once` },
+    });
+    assert.equal(put.status, 201);
+    h.sandbox.behaviors.add({ provider: 'webhook', to: 'dd-once', delayMs: 500, times: 1 });
     const res = await app.call('/v1/notifications', {
-      body: { to: { userId: 'dd-bob' }, content: { webhook: { json: { once: true } } } },
+      body: { to: { userId: 'dd-once' }, content: { webhook: { json: { once: true } } } },
     });
     const { id } = await json<{ id: string }>(res);
     const [d] = await sql<{ id: string; job: DeliveryJob }>(
@@ -225,7 +231,7 @@ describe('eventId de-duplication through the public API', () => {
       await queue.close();
       redis.disconnect();
     }
-    assert.equal(received('dd-bob').filter((p) => p.notificationId === id).length, 1, 'received once');
+    assert.equal(received('dd-once').filter((p) => p.notificationId === id).length, 1, 'received once');
     const [after] = await sql<{ status: string; n: string }>(
       h.db.url,
       // A `sent` is a history row, or the row's own `sent_event` (deliveries/store/record-outcomes.ts).

@@ -75,4 +75,27 @@ describe('status writer: what a provider answers is recorded, whatever its text 
     const other = await json<View>(await app.call(`/v1/notifications/${sent.notificationId}`));
     assert.equal(other.deliveries[0]!.status, 'sent');
   });
+
+  test('a retry and the send after it, landing in one batch, are both in the history, in order; the delivery ends `sent`', async () => {
+    const { notificationId, job } = await waitingDelivery();
+    const writer = h.app!.get(StatusWriter);
+    // Reported in the same tick: one batch, so the UPDATE keeps one outcome (`sent`) while the
+    // history must still get both steps.
+    await Promise.all([
+      writer.report({
+        type: 'retrying',
+        job,
+        attempt: 1,
+        at: new Date(),
+        error: { kind: 'retryable', message: 'receiver answered 503', code: '503' },
+      }),
+      writer.report({ type: 'sent', job, attempt: 2, at: new Date(), providerMessageId: 'pm-2' }),
+    ]);
+    const view = await json<View>(await app.call(`/v1/notifications/${notificationId}`));
+    assert.equal(view.deliveries[0]!.status, 'sent');
+    assert.deepEqual(
+      view.deliveries[0]!.events.map((e) => e.status),
+      ['pending', 'queued', 'retrying', 'sent'],
+    );
+  });
 });

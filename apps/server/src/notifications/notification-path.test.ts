@@ -38,6 +38,19 @@ describe('the path of a notification, through the public API to the sandbox and 
   const notification = async (id: string) =>
     json<NotificationView>(await app.call(`/v1/notifications/${id}`));
 
+  /**
+   * A user whose webhook receiver only the calling test sends to. A sandbox rule is taken by the
+   * next request to its address, whichever delivery makes it: on alice, a delivery an earlier test
+   * did not wait for (the eventId race's) could take it, and this test's own would go out at once.
+   */
+  const ownReceiver = async (userId: string) => {
+    const put = await app.call(`/v1/users/${userId}`, {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/${userId}` },
+    });
+    assert.equal(put.status, 201);
+  };
+
   test('202 with an id; the receiver gets the rendered message; the delivery ends `sent` with history', async () => {
     const res = await app.call('/v1/notifications', {
       body: {
@@ -179,9 +192,10 @@ describe('the path of a notification, through the public API to the sandbox and 
   });
 
   test('a receiver error is retried, then the delivery is sent', async () => {
-    h.sandbox.behaviors.add({ provider: 'webhook', to: 'alice', fail: '503', times: 1 });
+    await ownReceiver('retry-ray');
+    h.sandbox.behaviors.add({ provider: 'webhook', to: 'retry-ray', fail: '503', times: 1 });
     const res = await app.call('/v1/notifications', {
-      body: { to: { userId: 'alice' }, content: { webhook: { json: { retry: true } } } },
+      body: { to: { userId: 'retry-ray' }, content: { webhook: { json: { retry: true } } } },
     });
     const { id } = await json<{ id: string }>(res);
     const view = await waitFor('sent after a retry', async () => {
@@ -195,9 +209,10 @@ describe('the path of a notification, through the public API to the sandbox and 
   });
 
   test('a permanent receiver error fails the delivery with the reason', async () => {
-    h.sandbox.behaviors.add({ provider: 'webhook', to: 'alice', fail: '400', times: 1 });
+    await ownReceiver('refused-rita');
+    h.sandbox.behaviors.add({ provider: 'webhook', to: 'refused-rita', fail: '400', times: 1 });
     const res = await app.call('/v1/notifications', {
-      body: { to: { userId: 'alice' }, content: { webhook: { json: {} } } },
+      body: { to: { userId: 'refused-rita' }, content: { webhook: { json: {} } } },
     });
     const { id } = await json<{ id: string }>(res);
     const view = await waitFor('failed', async () => {
