@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Ajv2020 } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import { openApiDocument, ROUTES } from '../ops/openapi';
+import { documentValidator } from '../testing/contract-check';
 import { exampleFromDescription } from './openapi-builder';
 
 type Json = Record<string, unknown>;
@@ -147,25 +146,10 @@ function* schemaExamples(value: unknown, where: string): Generator<[string, Json
 
 describe('every example fits the schema it illustrates', () => {
   // The same validator the test harness checks real answers with (testing/contract-check.ts).
-  const ROOT = 'clarion-openapi';
-  const rewriteRefs = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(rewriteRefs);
-    if (typeof value !== 'object' || value === null) return value;
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        k,
-        k === '$ref' && typeof v === 'string'
-          ? v.replace('#/components/schemas/', `${ROOT}#/$defs/`)
-          : rewriteRefs(v),
-      ]),
-    );
-  };
   const doc = document();
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addSchema({ $id: ROOT, $defs: rewriteRefs(doc.components.schemas) as Json });
+  const { compile } = documentValidator(doc.components.schemas as Json);
   const problem = (schema: Json, example: unknown): string | undefined => {
-    const validate = ajv.compile(rewriteRefs(schema) as Json);
+    const validate = compile(schema);
     if (validate(example)) return undefined;
     return (validate.errors ?? [])
       .slice(0, 3)

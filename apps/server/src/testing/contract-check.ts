@@ -13,7 +13,13 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema?: Json }> }>;
 }
 
-let loaded: { operations: Operation[]; ajv: Ajv2020; compiled: Map<string, ValidateFunction> } | undefined;
+let loaded:
+  | {
+      operations: Operation[];
+      compile: (schema: Json) => ValidateFunction;
+      compiled: Map<string, ValidateFunction>;
+    }
+  | undefined;
 
 /** The document's components as one JSON Schema that answers' `$ref`s point into. */
 const ROOT = 'clarion-openapi';
@@ -30,15 +36,28 @@ function rewriteRefs(value: unknown): unknown {
   );
 }
 
+/**
+ * An Ajv (2020-12, formats) that knows the document's components: `compile` takes any schema of
+ * the document (its `$ref`s resolved there). Shared with the examples test, so examples and real
+ * answers are judged alike.
+ */
+export function documentValidator(components: Json): {
+  ajv: Ajv2020;
+  compile: (schema: Json) => ValidateFunction;
+} {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema({ $id: ROOT, $defs: rewriteRefs(components) as Json });
+  return { ajv, compile: (schema) => ajv.compile(rewriteRefs(schema) as Json) };
+}
+
 function load() {
   if (loaded) return loaded;
   const document = openApiDocument() as unknown as {
     paths: Record<string, Record<string, Operation['responses'] | Json>>;
     components: { schemas: Json };
   };
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addSchema({ $id: ROOT, $defs: rewriteRefs(document.components.schemas) as Json });
+  const { compile } = documentValidator(document.components.schemas);
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     const segments = path.split('/');
@@ -56,13 +75,13 @@ function load() {
     }
   }
   operations.sort((a, b) => b.literals - a.literals);
-  loaded = { operations, ajv, compiled: new Map() };
+  loaded = { operations, compile, compiled: new Map() };
   return loaded;
 }
 
 /** The problem with an answer, or null when it is what the document declares. */
 export async function contractProblem(method: string, url: string, res: Response): Promise<string | null> {
-  const { operations, ajv, compiled } = load();
+  const { operations, compile, compiled } = load();
   const pathname = new URL(url, 'http://localhost').pathname;
   const operation = operations.find((o) => o.method === method.toUpperCase() && o.pattern.test(pathname));
   // Routes the document does not have (a test's unknown path or method) declare nothing to check.
@@ -85,7 +104,7 @@ export async function contractProblem(method: string, url: string, res: Response
   const key = `${operation.method} ${operation.path} ${res.status}`;
   let validate = compiled.get(key);
   if (!validate) {
-    validate = ajv.compile(rewriteRefs(schema) as Json);
+    validate = compile(schema);
     compiled.set(key, validate);
   }
   if (validate(body)) return null;
