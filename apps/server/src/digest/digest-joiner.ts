@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { durationMs } from '../common/duration';
 import { ConflictError } from '../common/errors/domain-error';
 import type { AcceptResult } from '../ingest/accept-pipeline';
 import type { DigestJoin, DigestPort } from '../ingest/accept-ports';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
-import { windowMs } from '../templates/digest-option';
 import { DigestRepository } from './digest-repository';
 
 /**
@@ -48,7 +48,7 @@ export class DigestJoiner implements DigestPort {
       bodyHash,
       userId,
       key: digest!.key,
-      windowMs: windowMs(digest!.window)!,
+      windowMs: durationMs(digest!.window)!,
       messageRequest,
       data: request.data,
       clientSent,

@@ -1,6 +1,6 @@
+import { durationMs } from '../common/duration';
 import type { Recipient } from '../contacts/recipient';
 import type { WaitingStep } from '../deliveries/delivery-store';
-import { durationMs } from '../templates/escalation-steps';
 import type { NotificationRequest } from '../templates/notification-request';
 
 /**

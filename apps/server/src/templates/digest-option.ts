@@ -1,18 +1,9 @@
 import { z } from 'zod';
+import { durationMs } from '../common/duration';
 
 /** Shortest and longest digest window: shorter is no digest, longer holds messages past any use. */
 export const DIGEST_WINDOW_MIN_MS = 5_000;
 export const DIGEST_WINDOW_MAX_MS = 7 * 24 * 3600 * 1000;
-
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const WINDOW = /^([1-9][0-9]{0,6})(s|m|h|d)$/;
-
-/** `15m` → 900000; undefined when the text is not `<n><s|m|h|d>`. */
-export function windowMs(text: string): number | undefined {
-  const match = WINDOW.exec(text);
-  if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
 
 /**
  * `digest` of a notification request: join the open digest of `to.userId` and `key`, or open one
@@ -28,7 +19,7 @@ export const digestOptionSchema = z
     window: z
       .string()
       .superRefine((text, ctx) => {
-        const ms = windowMs(text);
+        const ms = durationMs(text);
         if (ms === undefined)
           ctx.addIssue({ code: 'custom', message: 'a duration such as 30s, 15m, 2h or 1d' });
         else if (ms < DIGEST_WINDOW_MIN_MS || ms > DIGEST_WINDOW_MAX_MS)

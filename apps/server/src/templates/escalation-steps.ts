@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from '../common/duration';
 
 /** The longest wait a later step may give: a step is a reminder, not a schedule. */
 export const MAX_STEP_WAIT_MS = 7 * 24 * 3600 * 1000;
@@ -6,16 +7,6 @@ export const MAX_STEP_WAIT_MS = 7 * 24 * 3600 * 1000;
 /** What a later step may wait for: a delivery of the notification to the same user reached it. */
 export const ENGAGEMENTS = ['delivered', 'opened', 'clicked'] as const;
 export type Engagement = (typeof ENGAGEMENTS)[number];
-
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^([1-9][0-9]{0,6})(s|m|h|d)$/;
-
-/** Milliseconds of a duration such as "90s", "10m", "2h", "1d" (undefined when it is not one). */
-export function durationMs(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  if (!m) return undefined;
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
 
 const after = z
   .string()
