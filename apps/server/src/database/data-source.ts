@@ -14,6 +14,7 @@ import { IdempotencyKeys1764980000000 } from './migrations/1764980000000-idempot
 import { ContactChannel1765060000001 } from './migrations/1765060000001-contact-channel';
 import { PartitionDeliveries1765090000000 } from './migrations/1765090000000-partition-deliveries';
 import { InboxMessages1765110000001 } from './migrations/1765110000001-inbox-messages';
+import { NotificationDeliveriesKeyset1765200000004 } from './migrations/1765200000004-notification-deliveries-keyset';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   ContactChannel1765060000001,
   PartitionDeliveries1765090000000,
   InboxMessages1765110000001,
+  NotificationDeliveriesKeyset1765200000004,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

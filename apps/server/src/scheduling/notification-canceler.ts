@@ -7,9 +7,11 @@ import { ConflictError, NotFoundError } from '../common/errors/domain-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import {
-  cancelableDeliveries,
+  cancelablePage,
+  canceledPage,
   cancelTarget,
   cancelUnsent,
+  hasCancelable,
   markNotificationCanceled,
 } from '../deliveries/delivery-store';
 import { StepRecorded } from '../deliveries/step-recorded';
@@ -19,6 +21,12 @@ import { PluginRegistry } from '../plugins/plugin-registry';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { SchedulingMetrics } from './scheduling-metrics';
+
+/**
+ * Deliveries read, checked in flight, canceled and their jobs removed per step: a campaign of a
+ * million deliveries cancels in pages of this size, its memory bounded by one page.
+ */
+export const CANCEL_PAGE = 1000;
 
 export interface CancelResult {
   id: string;
@@ -86,37 +94,85 @@ export class NotificationCanceler {
     if (!n) throw new NotFoundError('notification');
     if (n.status === 'canceled')
       throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
-    const candidates = await cancelableDeliveries(this.db, id);
-    if (candidates.length === 0 && n.status !== 'fanout' && !n.dueLater) {
+    if (n.status !== 'fanout' && !n.dueLater && !(await hasCancelable(this.db, id))) {
       throw new ConflictError(
         'already_sent',
         `notification ${id} has nothing left to send (its deliveries are sent, failed, expired or suppressed); it cannot be canceled`,
       );
     }
 
-    let inFlight: Set<string>;
+    // The mark first, and the first page's in-flight check, before anything changes in PostgreSQL:
+    // Redis away at the start is a 503 with nothing changed, as it always was.
+    let page = await cancelablePage(this.db, id, null, CANCEL_PAGE);
+    let started: Set<string>;
     try {
       await this.mark(id, n.lastDue ?? undefined);
-      inFlight = await this.inFlight(candidates);
+      // Asked after the mark: a delivery not in flight now never starts (its job meets the mark).
+      started = await this.inFlight(page);
     } catch (error) {
-      // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
-      await this.unmark(id).catch(() => undefined);
-      throw new ApiError(
-        503,
-        'unavailable',
-        'cannot reach Redis to cancel safely; nothing was changed, try again',
-        { cause: (error as Error).message },
-      );
+      throw this.unreachable(id, error);
     }
-
-    const canceled = await this.db.transaction(async (tx) => {
-      // The row lock makes two concurrent cancels take turns; the second finds it canceled.
-      if (!(await markNotificationCanceled(tx, id)))
-        throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
-      return cancelUnsent(tx, id, [...inFlight]);
-    });
-
+    // The row lock makes two concurrent cancels take turns; the second finds it canceled. Committed
+    // before the pages: from here on the notification is canceled (the mark stops every job), and
+    // each page below brings a thousand of its deliveries' rows up to date in its own statement.
+    const won = await this.db.transaction((tx) => markNotificationCanceled(tx, id));
+    if (!won) throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
     this.scheduling.canceled.inc();
+
+    let canceled = 0;
+    let inFlight = 0;
+    for (;;) {
+      const done = await cancelUnsent(
+        this.db,
+        id,
+        page.filter((d) => !started.has(d.id)).map((d) => d.id),
+      );
+      canceled += done.length;
+      inFlight += started.size;
+      this.emitCanceled(appId, id, done);
+      if (page.length < CANCEL_PAGE) break;
+      page = await cancelablePage(this.db, id, page.at(-1)!.id, CANCEL_PAGE);
+      if (page.length === 0) break;
+      try {
+        started = await this.inFlight(page);
+      } catch (error) {
+        // Redis lost mid-way: this page's rows are left as they are (counted neither canceled nor in
+        // flight). None of them is sent, the mark is set: each job, once Redis is back, meets it and
+        // reports its delivery canceled.
+        this.log.warn(
+          `notification ${id}: ${page.length} deliveries left to their workers to cancel: ${(error as Error).message}`,
+        );
+        started = new Set(page.map((d) => d.id));
+        inFlight -= started.size;
+      }
+    }
+    // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
+    // million deliveries does not keep its caller waiting for a million removals.
+    void this.removeJobs(id).catch((error: unknown) =>
+      this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
+    );
+    return { id, status: 'canceled', canceled, inFlight };
+  }
+
+  /** Redis is away before anything changed: the mark (maybe half set) is taken back, the caller told to retry. */
+  private unreachable(id: string, error: unknown): ApiError {
+    // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
+    void this.unmark(id).catch(() => undefined);
+    return new ApiError(
+      503,
+      'unavailable',
+      'cannot reach Redis to cancel safely; nothing was changed, try again',
+      {
+        cause: (error as Error).message,
+      },
+    );
+  }
+
+  private emitCanceled(
+    appId: string,
+    notificationId: string,
+    canceled: { id: string; channel: string; plugin: string | null }[],
+  ): void {
     const at = new Date().toISOString();
     this.steps.emit(
       canceled.map((d) => ({
@@ -126,7 +182,7 @@ export class NotificationCanceler {
         at,
         appId,
         deliveryId: d.id,
-        notificationId: id,
+        notificationId,
         userId: null,
         channel: d.channel,
         plugin: d.plugin,
@@ -136,26 +192,25 @@ export class NotificationCanceler {
         errorMessage: null,
       })),
     );
-    // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
-    // million deliveries does not keep its caller waiting for a million removals.
-    void this.removeJobs(id, canceled).catch((error: unknown) =>
-      this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
-    );
-    return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size };
   }
 
-  /** Best effort (the cancel mark already stops them): removes delayed and waiting jobs, never active ones. */
-  private async removeJobs(
-    notificationId: string,
-    deliveries: { id: string; plugin: string | null }[],
-  ): Promise<void> {
-    const removals: (() => Promise<unknown>)[] = [() => this.fanouts.remove(notificationId)];
-    for (const d of deliveries)
-      if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
+  /**
+   * Best effort (the cancel mark already stops them): removes the fan-out job, then the delayed and
+   * waiting jobs of the canceled deliveries (never active ones), read back page by page.
+   */
+  private async removeJobs(notificationId: string): Promise<void> {
     let failed = 0;
-    for (let i = 0; i < removals.length; i += 500) {
-      const results = await Promise.allSettled(removals.slice(i, i + 500).map((r) => r()));
-      failed += results.filter((r) => r.status === 'rejected').length;
+    const settle = async (removals: Promise<unknown>[]) => {
+      failed += (await Promise.allSettled(removals)).filter((r) => r.status === 'rejected').length;
+    };
+    await settle([this.fanouts.remove(notificationId)]);
+    let after: string | null = null;
+    for (;;) {
+      const page = await canceledPage(this.db, notificationId, after, CANCEL_PAGE);
+      if (page.length === 0) break;
+      after = page.at(-1)!.id;
+      await settle(page.map((d) => this.queues.forPlugin(d.plugin).remove(d.id)));
+      if (page.length < CANCEL_PAGE) break;
     }
     if (failed > 0)
       this.log.warn(
