@@ -83,7 +83,11 @@ export class NotificationCanceler {
     const byMarks = new Map<CancelMarks, string[]>();
     for (const c of candidates) {
       const own = c.plugin ? this.marks.get(this.prefixOf(c.plugin)) : undefined;
-      for (const m of own ? [own] : this.marks.values()) byMarks.set(m, [...(byMarks.get(m) ?? []), c.id]);
+      for (const m of own ? [own] : this.marks.values()) {
+        const ids = byMarks.get(m);
+        if (ids) ids.push(c.id);
+        else byMarks.set(m, [c.id]);
+      }
     }
     const found = await Promise.all([...byMarks].map(([m, ids]) => m.inFlight(ids)));
     return new Set(found.flatMap((f) => [...f]));
@@ -110,7 +114,14 @@ export class NotificationCanceler {
       // Asked after the mark: a delivery not in flight now never starts (its job meets the mark).
       started = await this.inFlight(page);
     } catch (error) {
-      throw this.unreachable(id, error);
+      // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
+      await this.unmark(id).catch(() => undefined);
+      throw new ApiError(
+        503,
+        'unavailable',
+        'cannot reach Redis to cancel safely; nothing was changed, try again',
+        { cause: (error as Error).message },
+      );
     }
     // The row lock makes two concurrent cancels take turns; the second finds it canceled. Committed
     // before the pages: from here on the notification is canceled (the mark stops every job), and
@@ -152,20 +163,6 @@ export class NotificationCanceler {
       this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
     );
     return { id, status: 'canceled', canceled, inFlight };
-  }
-
-  /** Redis is away before anything changed: the mark (maybe half set) is taken back, the caller told to retry. */
-  private unreachable(id: string, error: unknown): ApiError {
-    // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
-    void this.unmark(id).catch(() => undefined);
-    return new ApiError(
-      503,
-      'unavailable',
-      'cannot reach Redis to cancel safely; nothing was changed, try again',
-      {
-        cause: (error as Error).message,
-      },
-    );
   }
 
   private emitCanceled(
