@@ -45,6 +45,14 @@ export type CampaignResult = Record<string, number>;
 
 const TOPIC = 'bench-campaign';
 
+/**
+ * The server's processes run with the heap cap the image sets (deploy/Dockerfile's NODE_OPTIONS),
+ * unless the caller's NODE_OPTIONS names one: RSS per process is measured as deployed.
+ */
+const IMAGE_HEAP_CAP = '--max-old-space-size=256';
+const withImageHeapCap = (options = '') =>
+  /--max-old-space-size/.test(options) ? options : `${options} ${IMAGE_HEAP_CAP}`.trim();
+
 /** The plugin's env variable for a config key, as @clarion/plugin-sdk's pluginEnvName spells it. */
 const pluginEnvName = (plugin: string, key: string) =>
   `CLARION_${plugin.toUpperCase()}_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
@@ -90,6 +98,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       CLARION_MIGRATE_ON_START: 'false',
       LOG_LEVEL: o.logLevel,
       CLARION_API_QUOTA: '1000000000',
+      NODE_OPTIONS: withImageHeapCap(process.env.NODE_OPTIONS),
     };
     const migrated = spawnSync(process.execPath, [o.serverMain, 'migrate'], { env, stdio: 'inherit' });
     if (migrated.status !== 0) throw new Error('clarion migrate failed');

@@ -4,7 +4,7 @@ interface SendgridErrorItem {
   message?: string;
   field?: string | null;
 }
-/** @sendgrid/client's ResponseError: `code` is the HTTP status, `response` the headers and parsed body. */
+/** A ResponseError (transport.ts, the shape of @sendgrid/client's): `code` is the HTTP status, `response` the headers and parsed body. */
 interface ResponseErrorLike {
   code: number;
   response: { headers?: Record<string, unknown>; body?: unknown };

@@ -186,4 +186,38 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     await send('app@example.com', { apiKey: SANDBOX_SENDGRID.apiKey, from: 'news@app.example' });
     assert.equal(recorded('app@example.com').from, 'news@app.example');
   });
+
+  test('sends over kept-alive connections, shared by every API key', async () => {
+    let connections = 0;
+    const api = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(202, { 'x-message-id': 'kept-alive' }).end());
+    });
+    api.on('connection', () => connections++);
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const own = await sendgridPlugin.createSender({
+      config: sendgridPlugin.config.parse({
+        apiKey: 'SG.one',
+        from: 'news@example.com',
+        baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}/`,
+      }),
+      log: silentLogger,
+      metrics: sendgridMetrics(pluginMetricsFactory(new Registry(), 'sendgrid')),
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const result = await own.send(job(`k${i}@example.com`), {
+          appConfig: i % 2 ? { apiKey: 'SG.two' } : undefined,
+          attempt: 1,
+          log: silentLogger,
+        });
+        assert.equal(result.providerMessageId, 'kept-alive');
+      }
+      // Reused, not one per mail (undici may open a second while the first is being released).
+      assert.ok(connections <= 2, `20 sends, two keys, ${connections} connections`);
+    } finally {
+      await own.close();
+      await new Promise<void>((r) => api.close(() => r()));
+    }
+  });
 });

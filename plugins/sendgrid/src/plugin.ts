@@ -1,6 +1,5 @@
 import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
 
-import sgClient = require('@sendgrid/client');
 import sgMail = require('@sendgrid/mail');
 
 import { plainTextOf, splitMailbox, textIsDerived } from '@clarion/plugin-sdk/email';
@@ -8,14 +7,14 @@ import { sendgridCallbacks } from './callbacks';
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
 import { sendgridMetrics } from './metrics';
+import { SendgridTransport } from './transport';
 import { PLUGIN_VERSION, pkg } from './version';
 
-// Both packages export a singleton whose typings hide the classes also exported at runtime
-// (`require('@sendgrid/client').Client`, `require('@sendgrid/mail').MailService`).
-type SendgridClient = typeof sgClient;
+// The package exports a singleton whose typings hide the class also exported at runtime
+// (`require('@sendgrid/mail').MailService`).
 type MailService = typeof sgMail;
 type MailDataRequired = Exclude<Parameters<MailService['send']>[0], unknown[]>;
-const { Client } = sgClient as unknown as { Client: new () => SendgridClient };
+type SendgridClient = Parameters<MailService['setClient']>[0];
 const { MailService } = sgMail as unknown as { MailService: new () => MailService };
 
 export const sendgridPlugin = defineChannelPlugin({
@@ -33,17 +32,15 @@ export const sendgridPlugin = defineChannelPlugin({
   metrics: sendgridMetrics,
   async createSender({ config, metrics }) {
     const services = new Map<string, MailService>();
+    // One keep-alive pool for every API key: the connection carries no identity, the header does.
+    const pool = SendgridTransport.pool(config.baseUrl, config.timeoutMs);
+    const base = new URL(config.baseUrl);
     const serviceFor = (apiKey: string) => {
       let service = services.get(apiKey);
       if (!service) {
-        // Own Client and MailService instead of the module singletons, one per API key.
-        const client = new Client();
-        client.setApiKey(apiKey);
-        // setApiKey resets baseUrl to the region default, so the override comes after it.
-        client.setDefaultRequest('baseUrl', config.baseUrl);
+        // Own MailService instead of the module singleton, one per API key, on the pooled transport.
         service = new MailService();
-        service.setClient(client);
-        service.setTimeout(config.timeoutMs);
+        service.setClient(new SendgridTransport(pool, base, apiKey) as unknown as SendgridClient);
         services.set(apiKey, service);
       }
       return service;
@@ -102,8 +99,9 @@ export const sendgridPlugin = defineChannelPlugin({
         }
       },
       async close() {
-        // axios uses Node's global keep-alive agents; idle sockets do not hold the process open.
         services.clear();
+        // Twice is fine (the runtime and a host may both close it): undici refuses a second close.
+        if (!pool.closed) await pool.close();
       },
     };
   },

@@ -17,6 +17,7 @@ import { InboxMessages1765110000001 } from './migrations/1765110000001-inbox-mes
 import { NotificationSteps1765200000001 } from './migrations/1765200000001-notification-steps';
 import { Digests1765200000002 } from './migrations/1765200000002-digests';
 import { LeanDeliveryWrites1765200000003 } from './migrations/1765200000003-lean-delivery-writes';
+import { NotificationDeliveriesKeyset1765200000004 } from './migrations/1765200000004-notification-deliveries-keyset';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   NotificationSteps1765200000001,
   Digests1765200000002,
   LeanDeliveryWrites1765200000003,
+  NotificationDeliveriesKeyset1765200000004,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

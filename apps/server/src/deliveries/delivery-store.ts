@@ -11,9 +11,11 @@
 export {
   CANCELABLE,
   type CancelTarget,
-  cancelableDeliveries,
+  cancelablePage,
+  canceledPage,
   cancelTarget,
   cancelUnsent,
+  hasCancelable,
   markNotificationCanceled,
 } from './store/cancel-unsent';
 export { disableContacts, disableContactsOf, type InvalidContact } from './store/disable-contacts';

@@ -88,7 +88,7 @@ async function attempt(db: DataSource, c: Case): Promise<void> {
       );
       return;
     case 'cancel':
-      await db.transaction((tx) => cancelUnsent(tx, c.notificationId, []));
+      await db.transaction((tx) => cancelUnsent(tx, c.notificationId, [c.id]));
       return;
     case 'reroute':
       await reroute(db, [

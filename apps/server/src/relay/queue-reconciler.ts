@@ -26,12 +26,27 @@ const QUEUED_PAGE_SQL = `
    ORDER BY id LIMIT ${PAGE}`;
 
 /**
+ * For each job id (ARGV, its key in KEYS after the failed and completed sets): missing from Redis,
+ * or held there as finished (failed or completed). Returns {missing ids, finished ids}.
+ */
+const CHECK_JOBS = `
+local missing, finished = {}, {}
+for i = 1, #ARGV do
+  if redis.call('EXISTS', KEYS[i + 2]) == 0 then
+    missing[#missing + 1] = ARGV[i]
+  elseif redis.call('ZSCORE', KEYS[1], ARGV[i]) or redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    finished[#finished + 1] = ARGV[i]
+  end
+end
+return {missing, finished}`;
+
+/**
  * PostgreSQL holds the truth, Redis only the queues. Redis can lose jobs without looking empty: a
  * failover to a replica that lagged, a crash with AOF `everysec`, a restore of an older snapshot
  * all bring back a copy that holds what it held then, not what was added since. So no marker in
  * Redis can say whether it is intact; each pass instead asks PostgreSQL which deliveries are
  * `queued` (for longer than `graceMs`: a job is added before its delivery is marked queued, so
- * a young one is simply in flight) and checks, in one pipeline per page, that Redis
+ * a young one is simply in flight) and checks, in one script per page, that Redis
  * holds its job. Missing ones are re-added (job id = delivery id, so one re-added twice is still
  * one job); the send gate's database check keeps a re-added delivery that was in fact sent from
  * being sent again. A job Redis holds as finished (failed or completed) while its delivery is
@@ -87,28 +102,31 @@ export class QueueReconciler implements RelaySource {
   private async readdMissing(rows: { id: string; plugin: string }[]): Promise<number> {
     const missing: string[] = [];
     const finished: { id: string; plugin: string }[] = [];
-    // One pipeline per plugin queue: on a Redis Cluster a pipeline must stay in one slot.
+    // One script per plugin queue: on a Redis Cluster a script's keys must stay in one slot.
     const byPlugin = new Map<string, { id: string; plugin: string }[]>();
-    for (const r of rows) byPlugin.set(r.plugin, [...(byPlugin.get(r.plugin) ?? []), r]);
+    for (const r of rows) {
+      // Pushed, not spread into a new array per row: that copied a 5,000-row page quadratically
+      // (tens of MB of garbage per page, the worker's largest source of old-generation growth in a campaign).
+      const page = byPlugin.get(r.plugin);
+      if (page) page.push(r);
+      else byPlugin.set(r.plugin, [r]);
+    }
     for (const [plugin, page] of byPlugin) {
       const queue = this.queues.forPlugin(plugin);
-      const pipeline = this.redis.pipeline();
-      for (const r of page) {
-        pipeline.exists(queue.toKey(r.id));
-        pipeline.zscore(queue.toKey('failed'), r.id);
-        pipeline.zscore(queue.toKey('completed'), r.id);
-      }
-      const answers = (await pipeline.exec()) ?? [];
-      const answer = (i: number): unknown => {
-        const [error, value] = answers[i] ?? [new Error('no answer')];
-        if (error) throw error;
-        return value;
-      };
-      page.forEach((r, i) => {
-        const [exists, failed, completed] = [answer(3 * i), answer(3 * i + 1), answer(3 * i + 2)];
-        if (exists === 0) missing.push(r.id);
-        else if (failed !== null || completed !== null) finished.push(r);
-      });
+      // One script per page, not three commands per row: during a campaign every row of the backlog
+      // is checked every pass, and building and parsing 15,000 replies a page cost the worker a seventh
+      // to a quarter of its CPU per delivery at 100,000 subscribers. Only the ids that need work come back.
+      const [gone, ended] = (await this.redis.eval(
+        CHECK_JOBS,
+        page.length + 2,
+        queue.toKey('failed'),
+        queue.toKey('completed'),
+        ...page.map((r) => queue.toKey(r.id)),
+        ...page.map((r) => r.id),
+      )) as [string[], string[]];
+      missing.push(...gone);
+      const endedIds = new Set(ended);
+      for (const r of page) if (endedIds.has(r.id)) finished.push(r);
     }
     if (missing.length === 0 && finished.length === 0) return 0;
     if (finished.length > 0) missing.push(...(await this.removeFinished(finished)));

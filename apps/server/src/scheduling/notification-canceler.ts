@@ -7,10 +7,12 @@ import { ConflictError, NotFoundError } from '../common/errors/domain-error';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import {
-  cancelableDeliveries,
+  cancelablePage,
+  canceledPage,
   cancelTarget,
   cancelUnsent,
   cancelWaitingSteps,
+  hasCancelable,
   markNotificationCanceled,
   waitingStepCount,
 } from '../deliveries/delivery-store';
@@ -21,6 +23,12 @@ import { PluginRegistry } from '../plugins/plugin-registry';
 import { KeyLayout } from '../redis/key-layout';
 import { PRODUCER_REDIS } from '../redis/redis.module';
 import { SchedulingMetrics } from './scheduling-metrics';
+
+/**
+ * Deliveries read, checked in flight, canceled and their jobs removed per step: a campaign of a
+ * million deliveries cancels in pages of this size, its memory bounded by one page.
+ */
+export const CANCEL_PAGE = 1000;
 
 export interface CancelResult {
   id: string;
@@ -79,7 +87,11 @@ export class NotificationCanceler {
     const byMarks = new Map<CancelMarks, string[]>();
     for (const c of candidates) {
       const own = c.plugin ? this.marks.get(this.prefixOf(c.plugin)) : undefined;
-      for (const m of own ? [own] : this.marks.values()) byMarks.set(m, [...(byMarks.get(m) ?? []), c.id]);
+      for (const m of own ? [own] : this.marks.values()) {
+        const ids = byMarks.get(m);
+        if (ids) ids.push(c.id);
+        else byMarks.set(m, [c.id]);
+      }
     }
     const found = await Promise.all([...byMarks].map(([m, ids]) => m.inFlight(ids)));
     return new Set(found.flatMap((f) => [...f]));
@@ -90,8 +102,7 @@ export class NotificationCanceler {
     if (!n) throw new NotFoundError('notification');
     if (n.status === 'canceled')
       throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
-    const candidates = await cancelableDeliveries(this.db, id);
-    const nothingQueued = candidates.length === 0 && n.status !== 'fanout' && !n.dueLater;
+    const nothingQueued = n.status !== 'fanout' && !n.dueLater && !(await hasCancelable(this.db, id));
     // An escalation step still waiting is something left to send.
     if (nothingQueued && (await waitingStepCount(this.db, id)) === 0) {
       throw new ConflictError(
@@ -100,10 +111,14 @@ export class NotificationCanceler {
       );
     }
 
-    let inFlight: Set<string>;
+    // The mark first, and the first page's in-flight check, before anything changes in PostgreSQL:
+    // Redis away at the start is a 503 with nothing changed, as it always was.
+    let page = await cancelablePage(this.db, id, null, CANCEL_PAGE);
+    let started: Set<string>;
     try {
       await this.mark(id, n.lastDue ?? undefined);
-      inFlight = await this.inFlight(candidates);
+      // Asked after the mark: a delivery not in flight now never starts (its job meets the mark).
+      started = await this.inFlight(page);
     } catch (error) {
       // Best effort: a mark left behind only makes workers report these deliveries canceled (nothing is sent).
       await this.unmark(id).catch(() => undefined);
@@ -114,18 +129,58 @@ export class NotificationCanceler {
         { cause: (error as Error).message },
       );
     }
-
-    const { canceled, steps } = await this.db.transaction(async (tx) => {
-      // The row lock makes two concurrent cancels take turns; the second finds it canceled.
-      if (!(await markNotificationCanceled(tx, id)))
-        throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
-      // Steps first: a step the relay is planning right now is waited for, so the deliveries it
-      // writes are there for cancelUnsent's own (later) snapshot to cancel.
-      const steps = await cancelWaitingSteps(tx, id);
-      return { canceled: await cancelUnsent(tx, id, [...inFlight]), steps };
-    });
-
+    // The row lock makes two concurrent cancels take turns; the second finds it canceled. Committed
+    // before the pages: from here on the notification is canceled (the mark stops every job), and
+    // each page below brings a thousand of its deliveries' rows up to date in its own statement.
+    // Waiting escalation steps in the same transaction: a step the relay is planning right now is
+    // waited for (its row lock), and one it takes later finds the notification canceled.
+    const steps = await this.db.transaction(async (tx) =>
+      (await markNotificationCanceled(tx, id)) ? cancelWaitingSteps(tx, id) : undefined,
+    );
+    if (steps === undefined)
+      throw new ConflictError('already_canceled', `notification ${id} is already canceled`);
     this.scheduling.canceled.inc();
+
+    let canceled = 0;
+    let inFlight = 0;
+    for (;;) {
+      const done = await cancelUnsent(
+        this.db,
+        id,
+        page.filter((d) => !started.has(d.id)).map((d) => d.id),
+      );
+      canceled += done.length;
+      inFlight += started.size;
+      this.emitCanceled(appId, id, done);
+      if (page.length < CANCEL_PAGE) break;
+      page = await cancelablePage(this.db, id, page.at(-1)!.id, CANCEL_PAGE);
+      if (page.length === 0) break;
+      try {
+        started = await this.inFlight(page);
+      } catch (error) {
+        // Redis lost mid-way: this page's rows are left as they are (counted neither canceled nor in
+        // flight). None of them is sent, the mark is set: each job, once Redis is back, meets it and
+        // reports its delivery canceled.
+        this.log.warn(
+          `notification ${id}: ${page.length} deliveries left to their workers to cancel: ${(error as Error).message}`,
+        );
+        started = new Set(page.map((d) => d.id));
+        inFlight -= started.size;
+      }
+    }
+    // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
+    // million deliveries does not keep its caller waiting for a million removals.
+    void this.removeJobs(id).catch((error: unknown) =>
+      this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
+    );
+    return { id, status: 'canceled', canceled, inFlight, steps };
+  }
+
+  private emitCanceled(
+    appId: string,
+    notificationId: string,
+    canceled: { id: string; channel: string; plugin: string | null }[],
+  ): void {
     const at = new Date().toISOString();
     this.steps.emit(
       canceled.map((d) => ({
@@ -135,7 +190,7 @@ export class NotificationCanceler {
         at,
         appId,
         deliveryId: d.id,
-        notificationId: id,
+        notificationId,
         userId: null,
         channel: d.channel,
         plugin: d.plugin,
@@ -145,26 +200,25 @@ export class NotificationCanceler {
         errorMessage: null,
       })),
     );
-    // Tidiness, not safety (the mark stops every job): after the answer, so canceling a campaign of a
-    // million deliveries does not keep its caller waiting for a million removals.
-    void this.removeJobs(id, canceled).catch((error: unknown) =>
-      this.log.warn(`notification ${id}: removing its jobs failed: ${(error as Error).message}`),
-    );
-    return { id, status: 'canceled', canceled: canceled.length, inFlight: inFlight.size, steps };
   }
 
-  /** Best effort (the cancel mark already stops them): removes delayed and waiting jobs, never active ones. */
-  private async removeJobs(
-    notificationId: string,
-    deliveries: { id: string; plugin: string | null }[],
-  ): Promise<void> {
-    const removals: (() => Promise<unknown>)[] = [() => this.fanouts.remove(notificationId)];
-    for (const d of deliveries)
-      if (d.plugin) removals.push(() => this.queues.forPlugin(d.plugin!).remove(d.id));
+  /**
+   * Best effort (the cancel mark already stops them): removes the fan-out job, then the delayed and
+   * waiting jobs of the canceled deliveries (never active ones), read back page by page.
+   */
+  private async removeJobs(notificationId: string): Promise<void> {
     let failed = 0;
-    for (let i = 0; i < removals.length; i += 500) {
-      const results = await Promise.allSettled(removals.slice(i, i + 500).map((r) => r()));
-      failed += results.filter((r) => r.status === 'rejected').length;
+    const settle = async (removals: Promise<unknown>[]) => {
+      failed += (await Promise.allSettled(removals)).filter((r) => r.status === 'rejected').length;
+    };
+    await settle([this.fanouts.remove(notificationId)]);
+    let after: string | null = null;
+    for (;;) {
+      const page = await canceledPage(this.db, notificationId, after, CANCEL_PAGE);
+      if (page.length === 0) break;
+      after = page.at(-1)!.id;
+      await settle(page.map((d) => this.queues.forPlugin(d.plugin).remove(d.id)));
+      if (page.length < CANCEL_PAGE) break;
     }
     if (failed > 0)
       this.log.warn(

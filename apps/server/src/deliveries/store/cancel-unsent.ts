@@ -5,38 +5,77 @@ import { allowedSql, sources } from '../transitions';
 /** The statuses a cancel still stops (not yet sent, nor over). */
 export const CANCELABLE = sources('cancel');
 
-/** Deliveries of a notification a cancel would still stop (a read). */
-export function cancelableDeliveries(
+/** Whether a cancel would still stop any delivery of the notification (a read). */
+export async function hasCancelable(q: Queryable, notificationId: string): Promise<boolean> {
+  const found = await rows(
+    q,
+    `SELECT 1 FROM deliveries WHERE notification_id = $1 AND ${allowedSql('cancel', 'status', `'canceled'`)} LIMIT 1`,
+    [notificationId],
+  );
+  return found.length > 0;
+}
+
+/**
+ * One page of the deliveries a cancel would still stop, in id order after `after` (keyset on the
+ * (notification_id, id) index: each page reads its own rows only, so a million deliveries cancel
+ * in a thousand small reads, not one that holds them all). A read.
+ */
+export function cancelablePage(
   q: Queryable,
   notificationId: string,
+  after: string | null,
+  limit: number,
 ): Promise<{ id: string; plugin: string | null }[]> {
   return rows<{ id: string; plugin: string | null }>(
     q,
-    `SELECT id, plugin FROM deliveries WHERE notification_id = $1 AND ${allowedSql('cancel', 'status', `'canceled'`)}`,
-    [notificationId],
+    `SELECT id, plugin FROM deliveries
+      WHERE notification_id = $1 AND id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+        AND ${allowedSql('cancel', 'status', `'canceled'`)}
+      ORDER BY id LIMIT $3`,
+    [notificationId, after, limit],
   );
 }
 
 /**
- * Cancels a notification's deliveries that have not started (all but `inFlight`, which finish
- * their attempt), with a history row each; returns those canceled. Run in the caller's
- * transaction, after the notification row is locked.
+ * Cancels those of `ids` (deliveries of the notification) that have still not started, with a
+ * history row each; returns those canceled. The status guard is checked again here: a delivery
+ * that a worker finished since its page was read is left as it is.
  */
 export function cancelUnsent(
-  tx: Queryable,
+  q: Queryable,
   notificationId: string,
-  inFlight: string[],
+  ids: string[],
 ): Promise<{ id: string; channel: string; plugin: string | null }[]> {
   return rows(
-    tx,
+    q,
     `WITH c AS (
        UPDATE deliveries SET status = 'canceled', reason = 'canceled', job = NULL, updated_at = now()
-        WHERE notification_id = $1 AND ${allowedSql('cancel', 'status', `'canceled'`)} AND NOT (id = ANY($2::uuid[]))
+        WHERE notification_id = $1 AND id = ANY($2::uuid[]) AND ${allowedSql('cancel', 'status', `'canceled'`)}
        RETURNING id, channel, plugin),
      e AS (INSERT INTO delivery_events (delivery_id, status, detail)
            SELECT id, 'canceled', jsonb_build_object('reason', 'canceled', 'by', 'request') FROM c)
      SELECT id, channel, plugin FROM c`,
-    [notificationId, inFlight],
+    [notificationId, ids],
+  );
+}
+
+/**
+ * One page of a notification's canceled deliveries that have a plugin (so a job to remove), in id
+ * order after `after`: the cancel removes their jobs page by page after its answer. A read.
+ */
+export function canceledPage(
+  q: Queryable,
+  notificationId: string,
+  after: string | null,
+  limit: number,
+): Promise<{ id: string; plugin: string }[]> {
+  return rows<{ id: string; plugin: string }>(
+    q,
+    `SELECT id, plugin FROM deliveries
+      WHERE notification_id = $1 AND id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+        AND status = 'canceled' AND plugin IS NOT NULL
+      ORDER BY id LIMIT $3`,
+    [notificationId, after, limit],
   );
 }
 
