@@ -39,15 +39,6 @@ function queuedStep(job: DeliveryJob, at: string): RecordedStep {
   };
 }
 
-/**
- * Puts deliveries on their plugin queues with addBulk (job id = delivery id, so repeating is
- * harmless), then marks those still `pending` queued in one statement (fan-out chunks, the relay's
- * pending deliveries, reroutes, redrives, escalation steps); rows written `queued` (the request
- * path, the reconciler's re-adds) are not touched. If Redis is unreachable a `pending` delivery
- * stays `pending` and the relay's pending sweep enqueues it when Redis is back; a delivery written
- * `queued` stays `queued` and the queue reconciler, finding no job for it after the grace period,
- * re-adds it (relay/queue-reconciler.ts).
- */
 /** Who picks up deliveries Redis refused: the relay's pending sweep, or the queue reconciler for rows written `queued`. */
 function leftFor(items: EnqueueItem[]): string {
   const written = items.filter((i) => i.writtenQueued).length;
@@ -57,6 +48,15 @@ function leftFor(items: EnqueueItem[]): string {
   return parts.join(', ');
 }
 
+/**
+ * Puts deliveries on their plugin queues with addBulk (job id = delivery id, so repeating is
+ * harmless), then marks those still `pending` queued in one statement (fan-out chunks, the relay's
+ * pending deliveries, reroutes, redrives, escalation steps); rows written `queued` (the request
+ * path, the reconciler's re-adds) are not touched. If Redis is unreachable a `pending` delivery
+ * stays `pending` and the relay's pending sweep enqueues it when Redis is back; a delivery written
+ * `queued` stays `queued` and the queue reconciler, finding no job for it after the grace period,
+ * re-adds it (relay/queue-reconciler.ts).
+ */
 @Injectable()
 export class Enqueuer {
   private readonly log = new Logger('enqueuer');
