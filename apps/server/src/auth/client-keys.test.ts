@@ -252,7 +252,7 @@ describe('client keys', () => {
     const scheduled = await app.call('/v1/notifications', { body: { ...hello('ann'), sendAt } });
     assert.equal(scheduled.status, 202);
     const id = (await json<{ id: string }>(scheduled)).id;
-    // Settled first: the enqueuer moves a scheduled delivery from pending to queued on its own.
+    // Settled first: a scheduled delivery is stored `queued`, its delayed job added right after the commit.
     const settled = (d: DeliveryView) => d.status === 'queued' && d.events.some((e) => e.status === 'queued');
     const pending = await deliveryOf(app, id, settled, 'the scheduled delivery queued');
     for (const type of ['clicked', 'opened']) {

@@ -123,7 +123,7 @@ export const envSchema = z.object({
   CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
   /**
    * How often the relay looks for work left behind (deliveries left `pending`, `queued` ones whose job
-   * Redis lost, fan-outs without a job), and how old it must be: deliveries accepted while Redis was
+   * Redis lost or never got, fan-outs without a job), and how old it must be: deliveries accepted while Redis was
    * down are enqueued at most interval + after (15 s) after they were accepted. See relay/relay-settings.ts.
    */
   CLARION_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(5000),

@@ -1,6 +1,7 @@
 /**
  * Every status a delivery row can hold (`deliveries.status`). A delivery starts `pending` (or
- * `suppressed`, when the planner dropped it), is `queued` once its job is on a plugin queue, and
+ * `suppressed`, when the planner dropped it), is `queued` once its job is on a plugin queue (the
+ * request path writes it `queued` at once: transitions.ts, ENTRIES), and
  * ends `sent` and then, as the provider and the user report, `delivered` → `opened` → `clicked`;
  * or `failed`, `expired`, `canceled`. transitions.ts says which step may follow which.
  */
@@ -19,7 +20,10 @@ export const DELIVERY_STATUSES = [
 
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** What a delivery may be written with when it is first stored (the planner's decision). */
+/**
+ * The planner's decision for a delivery. The request path stores a `pending` one that it enqueues
+ * right away as `queued` (transitions.ts, ENTRIES).
+ */
 export type InitialStatus = Extract<DeliveryStatus, 'pending' | 'suppressed'>;
 
 /**

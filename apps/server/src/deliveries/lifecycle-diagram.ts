@@ -1,22 +1,28 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DELIVERY_STATUSES, type DeliveryStatus, type InitialStatus } from './delivery-status';
-import { TRANSITIONS } from './transitions';
+import { DELIVERY_STATUSES, type DeliveryStatus } from './delivery-status';
+import { ENTRIES, TRANSITIONS } from './transitions';
 
 /** The architecture page; the diagram lives between these markers, the rest of the page is written by hand. */
 export const ARCHITECTURE_PAGE = join(__dirname, '..', '..', '..', '..', 'docs', 'architecture.md');
 export const LIFECYCLE_START = '<!-- lifecycle:start -->';
 export const LIFECYCLE_END = '<!-- lifecycle:end -->';
 
-const INITIAL: readonly InitialStatus[] = ['pending', 'suppressed'];
 /** Statuses nothing moves on from. */
 const finals = (): DeliveryStatus[] =>
   DELIVERY_STATUSES.filter((s) => Object.keys(TRANSITIONS[s]).length === 0);
 
-/** The delivery lifecycle as a mermaid state diagram, one arrow per (from, to), labelled with its writers. */
+/**
+ * The delivery lifecycle as a mermaid state diagram: one arrow per status a delivery is first
+ * stored with, labelled with the paths that store it so (ENTRIES), then one per (from, to),
+ * labelled with its writers.
+ */
 export function lifecycleMermaid(): string {
   const lines = ['stateDiagram-v2'];
-  for (const s of INITIAL) lines.push(`  [*] --> ${s}: accept`);
+  for (const s of DELIVERY_STATUSES) {
+    const paths = ENTRIES[s];
+    if (paths && paths.length > 0) lines.push(`  [*] --> ${s}: ${paths.join(', ')}`);
+  }
   for (const from of DELIVERY_STATUSES)
     for (const to of DELIVERY_STATUSES) {
       const writers = TRANSITIONS[from][to];

@@ -9,6 +9,7 @@ import { EVENTS } from './delivery-queries';
 import { DELIVERY_STATUSES, type DeliveryStatus, type InitialStatus } from './delivery-status';
 import {
   cancelUnsent,
+  insertDeliveries,
   insertNotifications,
   markQueued,
   type OutcomeStatus,
@@ -17,7 +18,8 @@ import {
   redrive,
   reroute,
 } from './delivery-store';
-import { mayMove, TRANSITIONS, WRITERS, type Writer } from './transitions';
+import { historyOf } from './event-view';
+import { ENTRIES, mayMove, TRANSITIONS, WRITERS, type Writer } from './transitions';
 
 /** One attempt: a delivery in status `from`, asked by `writer` to move to `to`. */
 interface Case {
@@ -213,6 +215,88 @@ describe('the transition table, walked against PostgreSQL', () => {
       cases.filter((c) => mayMove(c.writer, c.from, c.to)).length > 40 &&
         cases.filter((c) => !mayMove(c.writer, c.from, c.to)).length > 80,
       'both kinds were tried',
+    );
+  });
+
+  test('a delivery is first stored as ENTRIES says: the request path writes it queued, a fan-out chunk or a step pending, either suppressed', async () => {
+    const [app] = await rows<{ id: string }>(db, 'SELECT id FROM apps LIMIT 1');
+    const appId = app!.id;
+    const plan = (id: string, status: InitialStatus, job: boolean) => ({
+      notificationId: '',
+      appId,
+      jobJson: job ? '{}' : null,
+      linksJson: null,
+      plan: {
+        id,
+        userId: null,
+        contactId: null,
+        channel: 'webhook',
+        plugin: 'webhook',
+        status,
+        reason: status === 'suppressed' ? 'opted_out' : null,
+        job: null,
+      },
+    });
+    const accepted = newId();
+    const [a, as] = [newId(), newId()];
+    await insertNotifications(
+      db,
+      [
+        {
+          id: accepted,
+          appId,
+          eventId: null,
+          status: 'accepted',
+          category: null,
+          priority: 'normal',
+          requestJson: '{}',
+          sendAt: null,
+          expiresAt: null,
+          recipients: 2,
+          templateKey: null,
+          templateVersion: null,
+        },
+      ],
+      [a, as].map((id, i) => ({
+        ...plan(id, i === 0 ? 'pending' : 'suppressed', i === 0),
+        notificationId: accepted,
+      })),
+    );
+    const [f, fs] = [newId(), newId()];
+    await insertDeliveries(db, [
+      { ...plan(f, 'pending', true), notificationId: accepted },
+      { ...plan(fs, 'suppressed', false), notificationId: accepted },
+    ]);
+    const stored = await rows<{ id: string; status: string; queued: boolean }>(
+      db,
+      'SELECT id::text, status, queued_at IS NOT NULL AS queued FROM deliveries WHERE id = ANY($1::uuid[])',
+      [[a, as, f, fs]],
+    );
+    const by = new Map(stored.map((r) => [r.id, r]));
+    assert.deepEqual(
+      [a, as, f, fs].map((id) => [by.get(id)?.status, by.get(id)?.queued]),
+      [
+        ['queued', true],
+        ['suppressed', false],
+        ['pending', false],
+        ['suppressed', false],
+      ],
+    );
+    assert.deepEqual(ENTRIES, {
+      queued: ['accept'],
+      pending: ['fan-out', 'step'],
+      suppressed: ['accept', 'fan-out', 'step'],
+    });
+    const { events } = await snapshot(db, a);
+    assert.deepEqual(events, ['queued'], 'the step its row holds (queued_at): no delivery_events row');
+    assert.deepEqual(
+      historyOf(
+        'queued',
+        new Date(),
+        events.map((status) => ({ status, at: new Date(), attempt: null, detail: null })),
+      ).map((e) => e.status),
+      ['pending', 'queued'],
+      'the API still shows both steps (pending at created_at)',
     );
   });
 

@@ -80,6 +80,25 @@ export const TRANSITIONS: {
   canceled: {},
 };
 
+/**
+ * How a delivery is first stored, and by which path (the diagram's `[*] -->` arrows):
+ * - `accept` (the request path: single and batch routes, a closing digest): a delivery it enqueues
+ *   right after the commit is written `queued` at once, with `queued_at` (insert-deliveries.ts,
+ *   `queuedNow`), so no pending → queued UPDATE follows. Should that enqueue fail, or the process
+ *   die before it, the queue reconciler re-adds the job once the grace period has passed;
+ * - `fan-out` (a topic or large list, chunk by chunk) and `step` (escalation's later steps): written
+ *   `pending`, then moved to `queued` by the enqueuer (`enqueue`) once the jobs are on the queue;
+ *   one Redis refused stays `pending` for the relay's pending sweep;
+ * - every path writes what the planner or a cap dropped as `suppressed`.
+ * The store's write (insert-deliveries.ts) follows this; the planner itself only ever decides
+ * `pending` or `suppressed` (InitialStatus).
+ */
+export const ENTRIES: Readonly<Partial<Record<DeliveryStatus, readonly string[]>>> = {
+  queued: ['accept'],
+  pending: ['fan-out', 'step'],
+  suppressed: ['accept', 'fan-out', 'step'],
+};
+
 /** May `writer` move a delivery from `from` to `to`? */
 export function mayMove(writer: Writer, from: DeliveryStatus, to: DeliveryStatus): boolean {
   return TRANSITIONS[from][to]?.includes(writer) ?? false;

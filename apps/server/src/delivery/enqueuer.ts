@@ -10,6 +10,12 @@ import { QueueRegistry } from './queue-registry';
 export interface EnqueueItem {
   job: DeliveryJob;
   delayMs: number;
+  /**
+   * The row is `queued` already: the request path writes it so (insert-deliveries.ts, `queuedNow`),
+   * the queue reconciler re-adds only `queued` rows. Nothing to mark: the pending → queued UPDATE
+   * would change nothing and cost a round trip per batch.
+   */
+  writtenQueued?: boolean;
 }
 
 export { delayUntil } from '../common/delay-until';
@@ -33,10 +39,23 @@ function queuedStep(job: DeliveryJob, at: string): RecordedStep {
   };
 }
 
+/** Who picks up deliveries Redis refused: the relay's pending sweep, or the queue reconciler for rows written `queued`. */
+function leftFor(items: EnqueueItem[]): string {
+  const written = items.filter((i) => i.writtenQueued).length;
+  const parts: string[] = [];
+  if (written < items.length) parts.push(`${items.length - written} left pending for the relay`);
+  if (written > 0) parts.push(`${written} left queued for the queue reconciler`);
+  return parts.join(', ');
+}
+
 /**
  * Puts deliveries on their plugin queues with addBulk (job id = delivery id, so repeating is
- * harmless), then marks them queued in one statement. If Redis is unreachable the deliveries
- * simply stay `pending` in PostgreSQL and the relay enqueues them when Redis is back.
+ * harmless), then marks those still `pending` queued in one statement (fan-out chunks, the relay's
+ * pending deliveries, reroutes, redrives, escalation steps); rows written `queued` (the request
+ * path, the reconciler's re-adds) are not touched. If Redis is unreachable a `pending` delivery
+ * stays `pending` and the relay's pending sweep enqueues it when Redis is back; a delivery written
+ * `queued` stays `queued` and the queue reconciler, finding no job for it after the grace period,
+ * re-adds it (relay/queue-reconciler.ts).
  */
 @Injectable()
 export class Enqueuer {
@@ -82,29 +101,36 @@ export class Enqueuer {
           for (const i of list) ok.add(i.job.deliveryId);
         } catch (error) {
           this.log.warn(
-            `could not enqueue ${list.length} deliveries for ${plugin} (left pending for the relay): ${(error as Error).message}`,
+            `could not enqueue ${list.length} deliveries for ${plugin} (${leftFor(list)}): ${(error as Error).message}`,
           );
         }
       }),
     );
     const queued = items.filter((i) => ok.has(i.job.deliveryId));
-    if (queued.length > 0) {
+    // Every delivery put on a queue, also one whose worker already recorded its outcome (the
+    // statement then left it alone): like the worker's outcomes, listeners count what was done.
+    const written = queued.filter((i) => i.writtenQueued);
+    if (written.length > 0) this.emitQueued(written);
+    const toMark = queued.filter((i) => !i.writtenQueued);
+    if (toMark.length > 0) {
       try {
         await markQueued(
           this.db,
-          queued.map((i) => i.job.deliveryId),
+          toMark.map((i) => i.job.deliveryId),
         );
-        // Every delivery put on a queue, also one whose worker already recorded its outcome (the
-        // statement then left it alone): like the worker's outcomes, listeners count what was done.
-        const at = new Date().toISOString();
-        this.steps.emit(queued.map((i) => queuedStep(i.job, at)));
+        this.emitQueued(toMark);
       } catch (error) {
         // Jobs are on the queue; a status left `pending` only makes the relay re-add them (a no-op by job id).
         this.log.warn(
-          `queued ${queued.length} deliveries but could not mark them: ${(error as Error).message}`,
+          `queued ${toMark.length} deliveries but could not mark them: ${(error as Error).message}`,
         );
       }
     }
     return items.map((i) => ok.has(i.job.deliveryId));
+  }
+
+  private emitQueued(items: EnqueueItem[]): void {
+    const at = new Date().toISOString();
+    this.steps.emit(items.map((i) => queuedStep(i.job, at)));
   }
 }

@@ -45,8 +45,9 @@ async function finalDelivery(app: TestApp, id: string, timeoutMs = 30_000): Prom
 }
 
 /**
- * The history (it starts at `pending`) without `queued`: the enqueuer marks a row queued after
- * addBulk, and a fast worker can record its outcome first.
+ * The history (it starts at `pending`) without `queued`: the request path stores a delivery
+ * `queued`, but after a reroute the enqueuer marks the row queued after addBulk, and a fast
+ * worker can record its outcome first.
  */
 const statuses = (d: Delivery) => d.events.map((e) => e.status).filter((s) => s !== 'queued');
 
@@ -93,7 +94,7 @@ describe('provider fallback: twilio → vonage through the sandbox fakes', () =>
       [bobRow!.id],
     );
     assert.equal(kept?.job, null, 'a sent delivery keeps no rendered job');
-    // (`queued` events can be absent when the worker answers before the enqueuer marks the row: see statuses()).
+    // (a `queued` after the reroute can be absent when the worker answers before the enqueuer marks the row: see statuses()).
     assert.deepEqual(statuses(d), ['pending', 'retrying', 'rerouted', 'sent']);
     const rerouted = d.events.find((e) => e.status === 'rerouted')!;
     assert.equal(rerouted.detail?.plugin, 'twilio');

@@ -138,7 +138,7 @@ export class StepSettler {
         plans.map((plan) => ({ plan, notificationId: n.id, appId: n.appId })),
       );
       out.count += await settleSteps(tx, group, 'planned');
-      out.jobs.push(...jobsOf(plans, 0));
+      out.jobs.push(...jobsOf(plans, 0, 'pending'));
     }
     return out;
   }

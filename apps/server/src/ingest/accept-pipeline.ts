@@ -152,8 +152,9 @@ export class AcceptPipeline {
       // Stays `fanout` in PostgreSQL if Redis is away; the relay adds the job again.
       await this.ports.fanouts.start(id, app.id, request.priority, delayMs).catch(() => undefined);
     } else {
-      // Durable already: answer without waiting for Redis. Failures leave deliveries pending for the relay.
-      void this.ports.enqueuer.enqueue(jobsOf(plans, delayMs));
+      // Durable already, written `queued`: answer without waiting for Redis. A job Redis refused
+      // (or never got: the process died first) is re-added by the queue reconciler after its grace.
+      void this.ports.enqueuer.enqueue(jobsOf(plans, delayMs, 'queued'));
     }
     const pending = plans.filter((p) => p.status === 'pending').length;
     return {

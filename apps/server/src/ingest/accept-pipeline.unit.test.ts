@@ -192,6 +192,10 @@ describe('accepting a notification (in-memory fakes)', () => {
       ['ann', 'webhook', 0],
       ['bob', 'webhook', 0],
     ]);
+    assert.ok(
+      f.state.enqueued.every((e) => e.writtenQueued === true),
+      'the request path writes its rows queued: the enqueuer has nothing to mark',
+    );
     assert.equal(await f.total('accepted'), 1);
     assert.equal(await f.count('suppressed', 'no_contact'), 1);
     assert.deepEqual(f.state.undone, [], 'a stored notification keeps its cap slots');
@@ -406,8 +410,9 @@ describe('a fan-out chunk through the same pipeline (in-memory fakes)', () => {
     assert.equal(plans.length, 3);
     assert.deepEqual(written, plans, 'every plan is handed to the write step');
     assert.deepEqual(
-      f.state.enqueued.map((e) => e.job.userId),
-      ['ann'],
+      f.state.enqueued.map((e) => [e.job.userId, e.writtenQueued]),
+      [['ann', false]],
+      'a chunk writes its rows pending: the enqueuer marks them queued',
     );
     assert.equal(await f.count('suppressed', 'no_contact'), 0, "cy's suppressed row was not inserted now");
   });

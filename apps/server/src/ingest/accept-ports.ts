@@ -46,6 +46,8 @@ export interface NotificationWriter {
 export interface JobToQueue {
   job: DeliveryJob;
   delayMs: number;
+  /** Its row was written `queued` (the request path): the enqueuer has nothing to mark. */
+  writtenQueued?: boolean;
 }
 
 /** Puts delivery jobs on their queues; resolves false per job Redis refused, never rejects. */

@@ -42,12 +42,22 @@ export function countPlans(metrics: AcceptMetrics, plans: DeliveryPlan[], stored
   }
 }
 
-/** Queue jobs of the stored plans that have one, due at the later of `delayMs` and their own hold. */
-export function jobsOf(plans: DeliveryPlan[], delayMs: number, stored?: Set<string>): JobToQueue[] {
+/**
+ * Queue jobs of the stored plans that have one, due at the later of `delayMs` and their own hold.
+ * `written`: how the rows were stored. `'queued'`: all of them, `queued` (the request path: a plan
+ * with a job is `pending` and stored as `queued`); `'pending'`: all of them, `pending` (escalation
+ * steps); a set: only those ids, `pending` (a fan-out chunk read again inserts nothing twice).
+ */
+export function jobsOf(
+  plans: DeliveryPlan[],
+  delayMs: number,
+  written: 'queued' | 'pending' | Set<string>,
+): JobToQueue[] {
   const items: JobToQueue[] = [];
+  const writtenQueued = written === 'queued';
   for (const p of plans)
-    if (p.job && (!stored || stored.has(p.id)))
-      items.push({ job: p.job, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)) });
+    if (p.job && (typeof written === 'string' || written.has(p.id)))
+      items.push({ job: p.job, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)), writtenQueued });
   return items;
 }
 

@@ -7,8 +7,9 @@ import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
 /**
- * Deliveries still `pending` after the grace period: accepted while Redis was down, or the API
- * died between commit and enqueue. Enqueued again (job id = delivery id, so twice is once), due
+ * Deliveries still `pending` after the grace period: written by a fan-out chunk, an escalation
+ * step, a reroute or a redrive while Redis was down, or by a process that died before it enqueued
+ * them. (A request's deliveries are written `queued`: the queue reconciler covers those.) Enqueued again (job id = delivery id, so twice is once), due
  * at the later of the notification's sendAt and the delivery's own hold.
  */
 @Injectable()

@@ -45,8 +45,9 @@ return {missing, finished}`;
  * failover to a replica that lagged, a crash with AOF `everysec`, a restore of an older snapshot
  * all bring back a copy that holds what it held then, not what was added since. So no marker in
  * Redis can say whether it is intact; each pass instead asks PostgreSQL which deliveries are
- * `queued` (for longer than `graceMs`: a job is added before its delivery is marked queued, so
- * a young one is simply in flight) and checks, in one script per page, that Redis
+ * `queued` (for longer than `graceMs`: the request path writes its deliveries `queued` and adds
+ * their jobs right after the commit, other paths add the job before marking the row, so a young
+ * one is simply in flight) and checks, in one script per page, that Redis
  * holds its job. Missing ones are re-added (job id = delivery id, so one re-added twice is still
  * one job); the send gate's database check keeps a re-added delivery that was in fact sent from
  * being sent again. A job Redis holds as finished (failed or completed) while its delivery is
@@ -139,7 +140,9 @@ export class QueueReconciler implements RelaySource {
     );
     if (lost.length === 0) return 0;
     // Due at the later of the notification's sendAt and the delivery's own hold (quiet hours, a deferring cap).
-    const ok = await this.enqueuer.enqueue(lost.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at) })));
+    const ok = await this.enqueuer.enqueue(
+      lost.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at), writtenQueued: true })),
+    );
     if (ok.some((queued) => !queued)) throw new Error('Redis refused the re-enqueue; will try again');
     return lost.length;
   }

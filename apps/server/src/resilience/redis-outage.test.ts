@@ -99,6 +99,18 @@ describe('Redis stopped for a while during ingest', () => {
     assert.equal(outage.status, 503);
     assert.equal((outage.body.details ?? outage.body.error)?.redis?.status, 'down');
     await new Promise((r) => setTimeout(r, 2000)); // a while: sweeps and stalled checks run against a dead Redis
+    // A request's deliveries are written `queued` and their jobs added after the commit: those
+    // accepted now stay `queued` without a job (the queue reconciler's to re-add), none `pending`.
+    const acceptedDuring = during.filter((a) => a.status === 202).map((a) => a.body.id!);
+    const byStatus = await sql<{ status: string; n: string }>(
+      h.db.url,
+      `SELECT status, count(*) AS n FROM deliveries WHERE notification_id = ANY($1::uuid[]) GROUP BY status`,
+      [acceptedDuring],
+    );
+    assert.deepEqual(
+      byStatus.map((r) => [r.status, Number(r.n)]),
+      acceptedDuring.length > 0 ? [['queued', acceptedDuring.length]] : [],
+    );
 
     await redis.up(); // empty: nothing was persisted
     await waitFor('ready again', async () => (await ready()).status === 200, {
