@@ -59,7 +59,6 @@ import { ShutdownState } from './ops/shutdown-state';
 import type { PluginRegistry } from './plugins/plugin-registry';
 import { PluginRegistry as PluginRegistryClass } from './plugins/plugin-registry';
 import { PreferenceCentreController } from './preference-centre/preference-centre.controller';
-import { preferenceCentreProviders } from './preference-centre/preference-centre.providers';
 import { PreferenceCentreLinkController } from './preference-centre/preference-centre-link.controller';
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
@@ -243,7 +242,6 @@ export class AppModule {
               TemplatesService,
               ApiQuota,
               PreferencesService,
-              ...preferenceCentreProviders,
               RedriveService,
               { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
             ]

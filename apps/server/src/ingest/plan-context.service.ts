@@ -5,6 +5,8 @@ import { ENV } from '../config/tokens';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import type { NotificationRequest } from '../templates/notification-request';
 import { TemplateResolver } from '../templates/template-resolver';
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
+import { preferencePageLink } from '../unsubscribe/preference-page-link';
 import { unsubscribeHeaders } from '../unsubscribe/unsubscribe-headers';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import { LinkTracking } from './link-tracking.service';
@@ -19,6 +21,7 @@ export class PlanContextService {
     private readonly links: LinkTracking,
     @Inject(ENV) private readonly env: Env,
     @Inject(UnsubscribeTokens) private readonly unsubscribeTokens: UnsubscribeTokens,
+    @Inject(PreferenceCentreTokens) private readonly preferenceTokens: PreferenceCentreTokens,
   ) {}
 
   /**
@@ -61,7 +64,18 @@ export class PlanContextService {
       ...(template ? { template } : {}),
       ...this.links.forApp(app.settings, clientSent),
       ...this.emailHeaders(app, request),
+      preferencesUrl: (userId) => this.preferencesUrl(app.id, userId),
     };
+  }
+
+  /**
+   * `{{ links.preferences }}`: the same link as `POST /v1/users/:userId/preferences/link` with its
+   * default expiry, counted from when the recipient is planned. A client-key send gets it too: a
+   * client key may only notify its own signed-in user (notifications/client-send-policy.ts), so
+   * the link it can cause is to that user's own page, sent to that user's own contacts.
+   */
+  private preferencesUrl(appId: string, userId: string): string {
+    return preferencePageLink(this.preferenceTokens, this.env.CLARION_PUBLIC_URL, { appId, userId }).url;
   }
 
   /** Every non-critical e-mail gets an unsubscribe link for its category (or all e-mail without one). */

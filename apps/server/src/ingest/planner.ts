@@ -10,6 +10,7 @@ import type { PluginRegistry } from '../plugins/plugin-registry';
 import { preferenceSuppression, quietHold } from '../preferences/delivery-policy';
 import { AnyUser, renderDeep } from '../templates/liquid-renderer';
 import type { ChannelContents, NotificationRequest } from '../templates/notification-request';
+import { type RenderLinks, SAMPLE_LINKS } from '../templates/render-scope';
 import { checkPushPayload, checkRenderedSize } from '../templates/rendered-limits';
 import type { TemplatePlan } from '../templates/template-plan';
 
@@ -34,6 +35,24 @@ export interface PlanContext {
   ) => { content: MessageContent; links: string[] };
   /** E-mail headers for one user (List-Unsubscribe, one-click); absent for critical categories. */
   emailHeaders?: (userId: string) => Record<string, string>;
+  /** The signed URL of one user's (users.id) hosted preference page: `{{ links.preferences }}`. */
+  preferencesUrl?: (userId: string) => string;
+}
+
+/**
+ * `links` for one recipient. A getter: the token is signed (an HMAC) only when a template reads
+ * `links.preferences`, and once per recipient however many channels read it; content that never
+ * mentions it costs one small object. Liquid reads it as an own property (ownPropertyOnly holds).
+ */
+function recipientLinks(ctx: PlanContext, userId: string): RenderLinks {
+  const sign = ctx.preferencesUrl;
+  let preferences: string | undefined;
+  return {
+    get preferences() {
+      if (preferences === undefined && sign) preferences = sign(userId);
+      return preferences;
+    },
+  };
 }
 
 function addressOf(contact: ContactRow): Address {
@@ -109,6 +128,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
       ...recipient.attributes,
     },
     app: { id: ctx.appId, name: ctx.appName },
+    links: recipientLinks(ctx, recipient.userId),
   };
   const plans: DeliveryPlan[] = [];
   const suppressed = (
@@ -240,7 +260,7 @@ export function checkBeforeFanout(ctx: PlanContext): void {
     ctx.template.checkData(ctx.request.data, app);
     return;
   }
-  const scope = { data: ctx.request.data, user: new AnyUser(), app };
+  const scope = { data: ctx.request.data, user: new AnyUser(), app, links: SAMPLE_LINKS };
   for (const [channel, raw] of Object.entries(ctx.contents)) {
     if (raw === undefined) continue;
     let rendered: MessageContent;

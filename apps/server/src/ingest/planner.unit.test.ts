@@ -29,6 +29,7 @@ import {
   InMemoryUsers,
   type NewUser,
 } from '../testing/in-memory-repositories';
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import { LinkTracking } from './link-tracking.service';
 import { PlanContextService } from './plan-context.service';
@@ -101,6 +102,7 @@ function world() {
     new LinkTracking(env),
     env,
     new UnsubscribeTokens(KEY),
+    new PreferenceCentreTokens(KEY),
   );
   const loader = new RecipientLoader(users);
   const preferences = new PreferencesService(prefs, registry);

@@ -9,18 +9,17 @@ import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { ownUser } from '../contacts/own-user';
 import { UserRepository } from '../contacts/user-repository';
-import { PreferenceCentreTokens } from './preference-centre-token';
-
-const DAY = 24 * 3600;
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
+import {
+  PREFERENCE_LINK_DEFAULT_SECONDS,
+  PREFERENCE_LINK_MAX_SECONDS,
+  preferencePageLink,
+} from '../unsubscribe/preference-page-link';
 
 /** POST /v1/users/:userId/preferences/link. `expiresIn`: seconds the link works (default 30 days). */
 export const preferenceLinkSchema = z
   .object({
-    expiresIn: z
-      .int()
-      .min(60)
-      .max(365 * DAY)
-      .optional(),
+    expiresIn: z.int().min(60).max(PREFERENCE_LINK_MAX_SECONDS).optional(),
   })
   .strict();
 
@@ -38,14 +37,15 @@ export class PreferenceCentreLinkController {
   @HttpCode(200)
   async link(@CurrentAuth() auth: AuthContext, @Param('userId') userId: string, @Body() body: unknown) {
     const externalId = ownUser(auth, userId);
-    const { expiresIn = 30 * DAY } = validate(preferenceLinkSchema, body ?? {});
+    const { expiresIn = PREFERENCE_LINK_DEFAULT_SECONDS } = validate(preferenceLinkSchema, body ?? {});
     const userKey = await this.users.idOf(auth.appId, externalId);
     if (!userKey) throw notFound('user');
-    const expiresAt = new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000);
-    const token = this.tokens.sign({ appId: auth.appId, userId: userKey, expiresAt });
-    return {
-      url: `${this.env.CLARION_PUBLIC_URL.replace(/\/+$/, '')}/v1/preferences/page?token=${token}`,
-      expiresAt: expiresAt.toISOString(),
-    };
+    const { url, expiresAt } = preferencePageLink(
+      this.tokens,
+      this.env.CLARION_PUBLIC_URL,
+      { appId: auth.appId, userId: userKey },
+      expiresIn,
+    );
+    return { url, expiresAt: expiresAt.toISOString() };
   }
 }

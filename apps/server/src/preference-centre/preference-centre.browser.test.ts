@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { chromiumMissing, launchChromium } from '../testing/headless-chromium';
-import { PreferenceCentreTokens } from './preference-centre-token';
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
 
 /** Kept for people to look at (not committed): apps/server/.test-results/. */
 const RESULTS = join(__dirname, '..', '..', '.test-results');

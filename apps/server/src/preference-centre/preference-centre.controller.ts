@@ -10,8 +10,8 @@ import { PluginRegistry } from '../plugins/plugin-registry';
 import { type PutPreferences, putPreferencesSchema } from '../preferences/preference-schemas';
 import { PreferencesService, type PreferencesView } from '../preferences/preferences.service';
 import { CORE_CHANNELS } from '../templates/notification-request';
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
 import { errorPage, preferenceCentrePage } from './preference-centre-page';
-import { PreferenceCentreTokens } from './preference-centre-token';
 import { preferenceGrid, rulesFromForm } from './preference-grid';
 
 const CSP =

@@ -4,8 +4,8 @@ import { smtpFake } from '@clarion/sandbox';
 import { signUserToken } from '../auth/user-token';
 import { sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { PreferenceCentreTokens } from '../unsubscribe/preference-centre-token';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
-import { PreferenceCentreTokens } from './preference-centre-token';
 
 interface Prefs {
   rules: { channel: string; category: string; enabled: boolean; source: string }[];

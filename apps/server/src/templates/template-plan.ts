@@ -3,6 +3,7 @@ import type { CompiledTemplate } from './compiled-template';
 import { AnyUser, checkRenderedUrls, renderCompiled } from './liquid-renderer';
 import { pickLocale } from './locale-fallback';
 import type { ChannelContents } from './notification-request';
+import { SAMPLE_LINKS } from './render-scope';
 import { checkRenderedSize } from './rendered-limits';
 import type { TemplateMetrics } from './template-metrics';
 
@@ -59,7 +60,7 @@ export function templatePlan(t: CompiledTemplate, metrics: TemplateMetrics): Tem
       }
     },
     checkData(data, app) {
-      const scope = { data, user: new AnyUser(), app: { id: app.id, name: app.name } };
+      const scope = { data, user: new AnyUser(), app: { id: app.id, name: app.name }, links: SAMPLE_LINKS };
       for (const contents of [t.defaults, ...t.variants.values()])
         for (const [channel, compiled] of contents)
           checkRenderedSize(channel, renderCompiled(compiled, scope) as MessageContent, `content.${channel}`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from '../common/api-error';
-import { LinkSigner } from '../unsubscribe/signed-link';
+import { LinkSigner } from './signed-link';
 
 /** What a preference-centre link says: its holder may manage this user's preferences until `expiresAt`. */
 export interface PreferenceCentreClaim {
