@@ -156,6 +156,32 @@ describe('links.preferences: the hosted preference page linked from a message', 
     assert.equal(plain.trimEnd(), 'Hi jon, nothing to manage.');
   });
 
+  test('a topic (planned later by the fan-out worker) gives each subscriber their own link', async () => {
+    for (const user of ['ivy', 'jon'])
+      assert.ok((await app.call(`/v1/users/${user}/topics/news`, { method: 'PUT' })).ok);
+    const counts = new Map(
+      ['ivy', 'jon'].map((u) => [u, h.sandbox.recorder.count({ provider: 'smtp', to: `${u}@example.com` })]),
+    );
+    const res = await app.call('/v1/notifications', {
+      body: {
+        to: { topic: 'news' },
+        content: { email: { subject: 'Topic', text: 'Yours: {{ links.preferences }}' } },
+      },
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    for (const user of ['ivy', 'jon']) {
+      const to = `${user}@example.com`;
+      const records = await h.sandbox.recorder.waitFor(counts.get(user)! + 1, {
+        provider: 'smtp',
+        to,
+        outcome: 'accepted',
+      });
+      const url = urlIn((records.at(-1)!.payload as { text: string | null }).text ?? '');
+      assert.ok(url, user);
+      assert.equal(claimOf(url).u, await userKey(user));
+    }
+  });
+
   test('a preview shows a placeholder URL, never a live token', async () => {
     const res = await app.call('/v1/templates/manage/preview', { body: { userId: 'ivy' } });
     assert.equal(res.status, 200, await res.clone().text());
