@@ -89,7 +89,7 @@ const PLUGINS = [
 ];
 
 /** One server's worth of services over fresh in-memory repositories. */
-function world() {
+function world(preferenceTokens = new PreferenceCentreTokens(KEY)) {
   const data = new InMemoryData();
   const users = new InMemoryUsers(data);
   const prefs = new InMemoryPreferences(data);
@@ -102,7 +102,7 @@ function world() {
     new LinkTracking(env),
     env,
     new UnsubscribeTokens(KEY),
-    new PreferenceCentreTokens(KEY),
+    preferenceTokens,
   );
   const loader = new RecipientLoader(users);
   const preferences = new PreferencesService(prefs, registry);
@@ -387,6 +387,34 @@ describe('planning one user (in-memory repositories)', () => {
       category: 'security',
     }))!;
     assert.equal(security!.job?.content.headers, undefined);
+  });
+
+  test('links.preferences is signed only when content reads it, once per recipient however many channels do', async () => {
+    let signed = 0;
+    const tokens = new (class extends PreferenceCentreTokens {
+      override sign(claim: Parameters<PreferenceCentreTokens['sign']>[0]): string {
+        signed += 1;
+        return super.sign(claim);
+      }
+    })(KEY);
+    const w = world(tokens);
+    const appId = await w.addApp();
+    w.addUser(appId, 'pia', { email: 'pia@example.com', phone: '+15550100' });
+    await w.plan(appId, 'pia', { content });
+    assert.equal(signed, 0, 'content without the variable signs nothing');
+
+    const plans = (await w.plan(appId, 'pia', {
+      content: {
+        email: { subject: 'Prefs', text: 'Manage: {{ links.preferences }}' },
+        sms: { text: '{{ links.preferences }}' },
+      },
+    }))!;
+    assert.equal(signed, 1);
+    const email = plans.find((p) => p.channel === 'email')!.job!.content.text!;
+    const sms = plans.find((p) => p.channel === 'sms')!.job!.content.text!;
+    assert.match(sms, /^https:\/\/clarion\.test\/v1\/preferences\/page\?token=[\w-]+\.[\w-]{43}$/);
+    assert.equal(email, `Manage: ${sms}`);
+    assert.equal(tokens.verify(new URL(sms).searchParams.get('token')).userId, plans[0]!.userId);
   });
 
   test("the webhook channel falls back to the app's webhookUrl for a user without one", async () => {
