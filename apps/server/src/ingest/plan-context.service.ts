@@ -10,6 +10,7 @@ import { preferencePageLink } from '../unsubscribe/preference-page-link';
 import { unsubscribeHeaders } from '../unsubscribe/unsubscribe-headers';
 import { UnsubscribeTokens } from '../unsubscribe/unsubscribe-token';
 import { LinkTracking } from './link-tracking.service';
+import { mentionsLinks } from './mentions-links';
 import type { PlanContext } from './planner';
 
 /** Builds what planning needs once per notification (shared by the request path and fan-out). */
@@ -64,7 +65,9 @@ export class PlanContextService {
       ...(template ? { template } : {}),
       ...this.links.forApp(app.settings, clientSent),
       ...this.emailHeaders(app, request),
-      preferencesUrl: (userId) => this.preferencesUrl(app.id, userId),
+      ...(mentionsLinks(contents) || mentionsLinks(template?.locales)
+        ? { preferencesUrl: (userId: string) => this.preferencesUrl(app.id, userId) }
+        : {}),
     };
   }
 

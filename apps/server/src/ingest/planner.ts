@@ -35,21 +35,28 @@ export interface PlanContext {
   ) => { content: MessageContent; links: string[] };
   /** E-mail headers for one user (List-Unsubscribe, one-click); absent for critical categories. */
   emailHeaders?: (userId: string) => Record<string, string>;
-  /** The signed URL of one user's (users.id) hosted preference page: `{{ links.preferences }}`. */
+  /**
+   * The signed URL of one user's (users.id) hosted preference page: `{{ links.preferences }}`.
+   * Set only when the notification's content mentions `links` (ingest/mentions-links.ts).
+   */
   preferencesUrl?: (userId: string) => string;
 }
 
+/** `links` of every recipient of content that never mentions it: shared, nothing built per recipient. */
+const NO_LINKS: RenderLinks = Object.freeze({ preferences: undefined });
+
 /**
  * `links` for one recipient. A getter: the token is signed (an HMAC) only when a template reads
- * `links.preferences`, and once per recipient however many channels read it; content that never
- * mentions it costs one small object. Liquid reads it as an own property (ownPropertyOnly holds).
+ * `links.preferences`, and once per recipient however many channels read it. Liquid reads it as
+ * an own property (ownPropertyOnly holds).
  */
 function recipientLinks(ctx: PlanContext, userId: string): RenderLinks {
   const sign = ctx.preferencesUrl;
+  if (!sign) return NO_LINKS;
   let preferences: string | undefined;
   return {
     get preferences() {
-      if (preferences === undefined && sign) preferences = sign(userId);
+      preferences ??= sign(userId);
       return preferences;
     },
   };

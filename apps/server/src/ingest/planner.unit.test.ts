@@ -415,6 +415,22 @@ describe('planning one user (in-memory repositories)', () => {
     assert.match(sms, /^https:\/\/clarion\.test\/v1\/preferences\/page\?token=[\w-]+\.[\w-]{43}$/);
     assert.equal(email, `Manage: ${sms}`);
     assert.equal(tokens.verify(new URL(sms).searchParams.get('token')).userId, plans[0]!.userId);
+
+    // A stored template whose only mention is in a locale variant still gets the link there.
+    await w.templates.publish(appId, 'footer', {
+      description: null,
+      defaultLocale: null,
+      content: { email: { subject: 'Hi', text: 'Hi' } },
+      locales: { pt: { email: { subject: 'Olá', text: 'Preferências: {{ links.preferences }}' } } },
+      checks: { basis: 'static', locales: {} },
+    });
+    w.addUser(appId, 'rui', { email: 'rui@example.com', locale: 'pt' });
+    const [pt] = (await w.plan(appId, 'rui', { template: 'footer' }))!;
+    assert.match(
+      pt!.job!.content.text ?? '',
+      /^Preferências: https:\/\/clarion\.test\/v1\/preferences\/page\?token=/,
+    );
+    assert.equal(signed, 2);
   });
 
   test("the webhook channel falls back to the app's webhookUrl for a user without one", async () => {
