@@ -107,11 +107,11 @@ describe('scheduling, cancellation, ttl: through the public API to the sandbox',
     assert.equal(early.status, 'scheduled');
     assert.equal(Date.parse(early.sendAt!), Date.parse(sendAt));
     assert.ok((await metric(/^clarion_scheduled_notifications\{[^}]*\} (\d+)/m)) >= 1, 'the gauge counts it');
-    await sleep(1000);
-    assert.equal(receivedFor(id).length, 0, 'nothing before sendAt');
 
     await waitFor('received after sendAt', () => receivedFor(id).length === 1);
     const [rec] = receivedFor(id);
+    // Nothing before sendAt, read from the receipt's own time: a fixed sleep then "nothing yet"
+    // assumed the steps above took under 2 s, which a loaded machine does not promise.
     assert.ok(
       Date.parse(rec!.receivedAt) >= Date.parse(sendAt) - 100,
       `received ${rec!.receivedAt}, due ${sendAt}`,
