@@ -133,6 +133,24 @@ async function snapshot(db: DataSource, id: string): Promise<Snapshot> {
   return { row: row!.row, events: history!.events.map((e) => e.status) };
 }
 
+/** A plain accepted notification row, as the store writes one. */
+function acceptedNotification(id: string, appId: string, recipients: number) {
+  return {
+    id,
+    appId,
+    eventId: null,
+    status: 'accepted',
+    category: null,
+    priority: 'normal',
+    requestJson: '{}',
+    sendAt: null,
+    expiresAt: null,
+    recipients,
+    templateKey: null,
+    templateVersion: null,
+  };
+}
+
 describe('the transition table, walked against PostgreSQL', () => {
   let tdb: TestDatabase;
   let db: DataSource;
@@ -152,20 +170,7 @@ describe('the transition table, walked against PostgreSQL', () => {
     // One notification per case (a cancel moves every delivery of its notification), written by the store.
     await insertNotifications(
       db,
-      cases.map((c) => ({
-        id: c.notificationId,
-        appId,
-        eventId: null,
-        status: 'accepted',
-        category: null,
-        priority: 'normal',
-        requestJson: '{}',
-        sendAt: null,
-        expiresAt: null,
-        recipients: 1,
-        templateKey: null,
-        templateVersion: null,
-      })),
+      cases.map((c) => acceptedNotification(c.notificationId, appId, 1)),
       cases.map((c) => ({
         notificationId: c.notificationId,
         appId,
@@ -241,22 +246,7 @@ describe('the transition table, walked against PostgreSQL', () => {
     const [a, as] = [newId(), newId()];
     await insertNotifications(
       db,
-      [
-        {
-          id: accepted,
-          appId,
-          eventId: null,
-          status: 'accepted',
-          category: null,
-          priority: 'normal',
-          requestJson: '{}',
-          sendAt: null,
-          expiresAt: null,
-          recipients: 2,
-          templateKey: null,
-          templateVersion: null,
-        },
-      ],
+      [acceptedNotification(accepted, appId, 2)],
       [a, as].map((id, i) => ({
         ...plan(id, i === 0 ? 'pending' : 'suppressed', i === 0),
         notificationId: accepted,

@@ -21,6 +21,18 @@ const count = async (url: string, notificationId: string, where = 'true') =>
     )[0]?.n,
   );
 
+/** The notification's deliveries once each is sent or canceled (polled). */
+function everyDeliverySettled(url: string, id: string) {
+  return waitFor('every delivery settled', async () => {
+    const rows = await sql<{ id: string; status: string }>(
+      url,
+      'SELECT id, status FROM deliveries WHERE notification_id = $1',
+      [id],
+    );
+    return rows.every((r) => r.status === 'sent' || r.status === 'canceled') ? rows : undefined;
+  });
+}
+
 describe('cancel during a large topic fan-out', () => {
   let h: Harness;
   let app: TestApp;
@@ -77,14 +89,7 @@ describe('cancel during a large topic fan-out', () => {
       await fanout.close();
       redis.disconnect();
     }
-    const settled = await waitFor('every delivery settled', async () => {
-      const rows = await sql<{ id: string; status: string }>(
-        h.db.url,
-        'SELECT id, status FROM deliveries WHERE notification_id = $1',
-        [id],
-      );
-      return rows.every((r) => r.status === 'sent' || r.status === 'canceled') ? rows : undefined;
-    });
+    const settled = await everyDeliverySettled(h.db.url, id);
     await new Promise((r) => setTimeout(r, 500));
     const received = h.sandbox.recorder
       .list({ provider: 'webhook', outcome: 'accepted' })
@@ -125,14 +130,7 @@ describe('cancel during a large topic fan-out', () => {
     const receivedAtAnswer = receivedOf().length;
     assert.ok(answer.canceled > CANCEL_PAGE, `canceled ${answer.canceled}: more than one page`);
 
-    const settled = await waitFor('every delivery settled', async () => {
-      const rows = await sql<{ id: string; status: string }>(
-        h.db.url,
-        'SELECT id, status FROM deliveries WHERE notification_id = $1',
-        [id],
-      );
-      return rows.every((r) => r.status === 'sent' || r.status === 'canceled') ? rows : undefined;
-    });
+    const settled = await everyDeliverySettled(h.db.url, id);
     const sent = new Set(settled.filter((r) => r.status === 'sent').map((r) => r.id));
     // The in-flight ones answer within their 1 s delay: the recorder then holds every send.
     const received = await waitFor('in-flight sends recorded', async () => {
