@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { type InboxMessageRow, MESSAGE_COLUMNS } from './inbox-view';
+import { type InboxMessageRow, type InboxMessageView, MESSAGE_COLUMNS } from './inbox-view';
 
 /** Which messages a list shows: the inbox (not archived), unread ones, archived ones, or all. */
 export type InboxView = 'inbox' | 'unread' | 'archived' | 'all';
@@ -130,19 +130,15 @@ export class InboxRepository {
   }
 }
 
-/** A new message, as the inbox plugin's sender writes it. */
-export interface NewInboxMessage {
-  id: string;
+/** A new message, as the inbox plugin's sender writes it: the answer's own fields, its app and user. */
+export type NewInboxMessage = Pick<
+  InboxMessageView,
+  'id' | 'notificationId' | 'category' | 'title' | 'body' | 'url' | 'data'
+> & {
   appId: string;
   /** The user's external id. */
   userId: string;
-  notificationId: string;
-  category: string | null;
-  title: string;
-  body: string;
-  url: string | null;
-  data: Record<string, unknown> | null;
-}
+};
 
 /** Anything that runs a parameterised query: a pg Pool in the worker. */
 export interface Queryable {

@@ -1,16 +1,8 @@
-/** A message as the API answers it. */
-export interface InboxMessageView {
-  id: string;
-  notificationId: string;
-  category: string | null;
-  title: string;
-  body: string;
-  url: string | null;
-  data: Record<string, unknown> | null;
-  createdAt: string;
-  readAt: string | null;
-  archivedAt: string | null;
-}
+import type { z } from 'zod';
+import type { message } from './inbox.openapi';
+
+/** A message as the API answers it: the type of its documented answer schema, so the two cannot drift. */
+export type InboxMessageView = z.infer<typeof message>;
 
 export interface InboxMessageRow {
   id: string;

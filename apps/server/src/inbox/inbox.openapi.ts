@@ -15,7 +15,8 @@ const MESSAGE_EXAMPLE = {
   archivedAt: null,
 };
 
-const message = named(
+/** A message as the API answers it (inbox-view.ts derives its type from this schema). */
+export const message = named(
   'InboxMessage',
   z
     .object({
