@@ -9,6 +9,7 @@ import { newId } from '@clarion/server/dist/common/ids';
 import { createDataSource, runMigrations } from '@clarion/server/dist/database/data-source';
 import { bumpStats } from '@clarion/server/dist/deliveries/stats-rollup';
 import { createTestDatabase } from '@clarion/testkit';
+import { quantile } from './percentiles';
 
 async function main(): Promise<void> {
   const batch = Number(process.argv[2] ?? 1000);
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    const p = (x: number) => times[Math.min(times.length - 1, Math.floor(x * times.length))]!.toFixed(1);
+    const p = (x: number) => quantile(times, x).toFixed(1);
     console.log(
       `bumpStats, ${batch} status changes per batch: p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  (${((batch / Number(p(0.5))) * 1000).toFixed(0)} changes/s at p50)`,
     );

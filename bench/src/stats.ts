@@ -12,6 +12,7 @@ import { DIMENSIONS_SQL } from '@clarion/server/dist/deliveries/stats-rollup';
 import { type StatsQuery, StatsService } from '@clarion/server/dist/tracking/stats.service';
 import { StatsRepository } from '@clarion/server/dist/tracking/stats-repository';
 import { createTestDatabase } from '@clarion/testkit';
+import { quantile } from './percentiles';
 
 async function main(): Promise<void> {
   const deliveries = Number(process.argv[2] ?? 1_000_000);
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
         requested = out.totals.requested;
       }
       times.sort((a, b) => a - b);
-      const p = (x: number) => times[Math.min(times.length - 1, Math.floor(x * times.length))]!.toFixed(1);
+      const p = (x: number) => quantile(times, x).toFixed(1);
       console.log(
         `${name.padEnd(38)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  max ${p(1)} ms  (requested=${requested.toLocaleString('en')})`,
       );
