@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
@@ -34,8 +34,7 @@ export class Relay extends PeriodicTask {
     pending: PendingDeliveries,
     fanouts: OrphanedFanouts,
     steps: DueSteps,
-    // Absent only where a test builds the relay by hand.
-    @Optional() digests?: DigestCloser,
+    digests: DigestCloser,
   ) {
     super();
     this.settings = relaySettings(env);
@@ -46,7 +45,7 @@ export class Relay extends PeriodicTask {
       // Escalation steps wait like scheduled notifications: checked as often.
       { source: steps, everyTicks: every(this.settings.dueEveryMs) },
       // Digests whose window has passed send their one message, as due as scheduled notifications.
-      ...(digests ? [{ source: digests, everyTicks: every(this.settings.dueEveryMs) }] : []),
+      { source: digests, everyTicks: every(this.settings.dueEveryMs) },
       // Lost jobs first: a Redis that lost them leaves `queued` deliveries with none.
       { source: lost, everyTicks: every(this.settings.sweepEveryMs) },
       { source: pending, everyTicks: every(this.settings.sweepEveryMs) },

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadEnv } from '../config/env';
+import type { DigestCloser } from '../digest/digest-closer';
 import type { DueNotifications } from './due-notifications';
 import type { DueSteps } from './due-steps';
 import type { OrphanedFanouts } from './orphaned-fanouts';
@@ -34,6 +35,7 @@ function relayWith(env: Record<string, string>, failing: string[] = []) {
     source('pending', 3) as unknown as PendingDeliveries,
     source('fanouts', 1) as unknown as OrphanedFanouts,
     source('steps', 4) as unknown as DueSteps,
+    source('digests', 5) as unknown as DigestCloser,
   );
   return { relay, calls };
 }
@@ -54,16 +56,24 @@ describe('relay', () => {
     );
   });
 
-  test('one pass runs due, steps, lost, pending and fan-out sources in that order, with the grace period', async () => {
+  test('one pass runs due, steps, digests, lost, pending and fan-out sources in that order, with the grace period', async () => {
     const { relay, calls } = relayWith({});
     assert.deepEqual(await relay.runOnce(), {
       due: 2,
       steps: 4,
       lost: 0,
       pending: 3,
+      digests: 5,
       fanouts: 1,
     });
-    assert.deepEqual(calls, ['due@10000', 'steps@10000', 'lost@10000', 'pending@10000', 'fanouts@10000']);
+    assert.deepEqual(calls, [
+      'due@10000',
+      'steps@10000',
+      'digests@10000',
+      'lost@10000',
+      'pending@10000',
+      'fanouts@10000',
+    ]);
   });
 
   test('each source keeps its own interval: due every 500 ms, the sweep every 1000 ms', async () => {
@@ -75,6 +85,7 @@ describe('relay', () => {
     const count = (name: string) => calls.filter((c) => c.startsWith(`${name}@`)).length;
     assert.equal(count('due'), 4);
     assert.equal(count('steps'), 4);
+    assert.equal(count('digests'), 4);
     assert.equal(count('lost'), 2);
     assert.equal(count('pending'), 2);
     assert.equal(count('fanouts'), 2);
@@ -84,7 +95,7 @@ describe('relay', () => {
   test('a failing source is skipped for this pass; the others still run', async () => {
     const { relay, calls } = relayWith({}, ['lost']);
     const counts = await relay.runOnce();
-    assert.deepEqual(counts, { due: 2, steps: 4, pending: 3, fanouts: 1 });
-    assert.equal(calls.length, 5);
+    assert.deepEqual(counts, { due: 2, steps: 4, digests: 5, pending: 3, fanouts: 1 });
+    assert.equal(calls.length, 6);
   });
 });
