@@ -283,6 +283,16 @@ async function runOnce(): Promise<BenchResult> {
             )
             .join(', ')}`,
         );
+      if (walOwn)
+        log(
+          `${phase}: WAL per delivery by table/index and kind (records, bytes): ${walOwn.byRelationKind
+            .slice(0, 24)
+            .map(
+              ([key, k]) =>
+                `${key} ${(k.records / latencies.length).toFixed(2)} ${Math.round(k.bytes / latencies.length)}`,
+            )
+            .join(', ')}`,
+        );
       log(
         `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,
       );

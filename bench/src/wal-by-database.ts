@@ -43,6 +43,7 @@ export class DatabaseWalMeter {
         records: number;
         byRelation: [string, number][];
         byKind: [string, { records: number; bytes: number }][];
+        byRelationKind: [string, { records: number; bytes: number }][];
       }
     | undefined
   > {
@@ -65,11 +66,15 @@ export class DatabaseWalMeter {
       const perNode = new Map<string, number>();
       // By record kind ("Heap/INSERT", "Btree/INSERT_LEAF", "Transaction/COMMIT"): what each write costs.
       const perKind = new Map<string, { records: number; bytes: number }>();
-      const count = (line: string, total: number) => {
+      // By table or index and kind: which write of which relation costs what.
+      const perNodeKind = new Map<string, { records: number; bytes: number }>();
+      const add = (map: Map<string, { records: number; bytes: number }>, key: string, total: number) => {
+        const seen = map.get(key) ?? { records: 0, bytes: 0 };
+        map.set(key, { records: seen.records + 1, bytes: seen.bytes + total });
+      };
+      const kindOf = (line: string) => {
         const k = /rmgr: (\w+)\s.*desc: (\w+)/.exec(line);
-        const key = k ? `${k[1]}/${k[2]}` : 'other';
-        const seen = perKind.get(key) ?? { records: 0, bytes: 0 };
-        perKind.set(key, { records: seen.records + 1, bytes: seen.bytes + total });
+        return k ? `${k[1]}/${k[2]}` : 'other';
       };
       let bytes = 0;
       let pageImages = 0;
@@ -85,11 +90,12 @@ export class DatabaseWalMeter {
           bytes += Number(total);
           pageImages += Number(total) - Number(record);
           records += 1;
-          count(line, Number(total));
+          add(perKind, kindOf(line), Number(total));
+          add(perNodeKind, `${r[1]}\t${kindOf(line)}`, Number(total));
         } else if (line.startsWith('rmgr: Transaction') && ours.has(tx!)) {
           bytes += Number(total);
           records += 1;
-          count(line, Number(total));
+          add(perKind, kindOf(line), Number(total));
         }
       }
       // By table or index (a record is counted under the first block it touches).
@@ -104,12 +110,21 @@ export class DatabaseWalMeter {
         const name = names.find((n) => n.node === node)?.name ?? `relfilenode ${node}`;
         byName.set(name, (byName.get(name) ?? 0) + b);
       }
+      const nameOf = (node: string) => names.find((n) => n.node === node)?.name ?? `relfilenode ${node}`;
+      const byRelationKind = new Map<string, { records: number; bytes: number }>();
+      for (const [key, v] of perNodeKind) {
+        const [node, kind] = key.split('\t') as [string, string];
+        const k = `${nameOf(node)} ${kind}`;
+        const seen = byRelationKind.get(k) ?? { records: 0, bytes: 0 };
+        byRelationKind.set(k, { records: seen.records + v.records, bytes: seen.bytes + v.bytes });
+      }
       return {
         total: bytes,
         pageImages,
         records,
         byRelation: [...byName].sort((a, b) => b[1] - a[1]),
         byKind: [...perKind].sort((a, b) => b[1].bytes - a[1].bytes),
+        byRelationKind: [...byRelationKind].sort((a, b) => b[1].bytes - a[1].bytes),
       };
     } catch {
       return undefined;

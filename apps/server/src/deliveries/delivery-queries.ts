@@ -3,6 +3,11 @@ import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
 
+/** The `sent` step's attempt and detail from the row: what record-outcomes.ts left out is the row's own. */
+const SENT_ATTEMPT = `COALESCE((d.sent_event->>'attempt')::int, d.attempts)`;
+const SENT_DETAIL = `(CASE WHEN jsonb_typeof(d.sent_event->'detail') <> 'object' OR d.plugin IS NULL THEN d.sent_event->'detail'
+                           ELSE jsonb_build_object('plugin', d.plugin) || (d.sent_event->'detail') END)`;
+
 /**
  * A delivery's history: its stored rows in the order they were written, and the steps its row
  * holds instead of a history row (WAL per delivery, docs/benchmarks.md): `queued` at `queued_at`
@@ -21,7 +26,7 @@ export const EVENTS = `COALESCE((SELECT json_agg(json_build_object('status', e.s
                                 UNION ALL
                                 SELECT 'queued', d.queued_at, NULL, NULL, 0, 1 WHERE d.queued_at IS NOT NULL
                                 UNION ALL
-                                SELECT 'sent', d.sent_at, (d.sent_event->>'attempt')::int, d.sent_event->'detail', 0,
+                                SELECT 'sent', d.sent_at, ${SENT_ATTEMPT}, ${SENT_DETAIL}, 0,
                                        2 * (d.queued_at IS NOT NULL)::int + 1
                                  WHERE d.sent_event IS NOT NULL) e), '[]') AS events`;
 

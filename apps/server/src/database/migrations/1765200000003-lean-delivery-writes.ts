@@ -23,12 +23,16 @@ export class LeanDeliveryWrites1765200000003 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    // The history the column stood for becomes rows again, before the column goes.
+    // The history the column stood for becomes rows again, before the column goes. A compacted
+    // step (store/record-outcomes.ts leaves out the row's own attempt and plugin) gets them back.
     await q.query(`
       INSERT INTO delivery_events (delivery_id, status, at)
       SELECT id, 'queued', queued_at FROM deliveries WHERE queued_at IS NOT NULL;
       INSERT INTO delivery_events (delivery_id, status, at, attempt, detail)
-      SELECT id, 'sent', sent_at, (sent_event->>'attempt')::int, sent_event->'detail' FROM deliveries
+      SELECT id, 'sent', sent_at, COALESCE((sent_event->>'attempt')::int, attempts),
+             CASE WHEN jsonb_typeof(sent_event->'detail') <> 'object' OR plugin IS NULL THEN sent_event->'detail'
+                  ELSE jsonb_build_object('plugin', plugin) || (sent_event->'detail') END
+        FROM deliveries
        WHERE sent_event IS NOT NULL;
       ALTER TABLE deliveries DROP COLUMN queued_at, DROP COLUMN sent_event;
     `);

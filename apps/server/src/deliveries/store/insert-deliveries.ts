@@ -32,8 +32,10 @@ export interface NotificationRow {
  * `held` history rows and the stats rollup ("requested" for each, "suppressed" by reason). `n` is
  * a CTE giving (id, template, category) of the notifications, inserted by the same statement or
  * read. One statement is one round trip and is atomic on its own: the request path needs no
- * BEGIN/COMMIT when no eventId is claimed. ON CONFLICT makes a resumed fan-out chunk harmless:
- * only rows inserted now get history and counts. `$k` numbering starts after `offset`.
+ * BEGIN/COMMIT when no eventId is claimed. `resumable`: ON CONFLICT makes a resumed fan-out chunk
+ * harmless: only rows inserted now get history and counts. The request path's deliveries belong to
+ * notifications the same statement creates, so nothing can conflict, and a plain INSERT saves a
+ * speculative-insertion record per row (48 bytes of WAL). `$k` numbering starts after `offset`.
  *
  * `queuedNow`: the caller puts every `pending` delivery on its queue right after this statement
  * (the request path), so they are written `queued`, with `queued_at`, and the enqueuer's
@@ -42,7 +44,7 @@ export interface NotificationRow {
  * enqueue fail, or the process die before it, the queue reconciler re-adds a `queued` delivery
  * whose job Redis does not hold once the grace period has passed (relay/queue-reconciler.ts).
  */
-function writeSql(notificationsCte: string, offset: number, queuedNow: boolean): string {
+function writeSql(notificationsCte: string, offset: number, queuedNow: boolean, resumable: boolean): string {
   const p = (k: number) => `$${offset + k}`;
   const now = `s = 'pending' AND j IS NOT NULL`;
   const status = queuedNow ? `CASE WHEN ${now} THEN 'queued' ELSE s END` : 's';
@@ -55,7 +57,7 @@ function writeSql(notificationsCte: string, offset: number, queuedNow: boolean):
          FROM unnest(${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[],
                      ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::timestamptz[], ${p(12)}::jsonb[])
            AS v(id, nid, aid, uid, cid, ch, pl, s, r, j, hu, l)
-       ON CONFLICT DO NOTHING
+       ${resumable ? 'ON CONFLICT DO NOTHING' : ''}
        RETURNING id, notification_id, app_id, channel, COALESCE(plugin, '') AS plugin, status, reason
      ),
      holds AS (SELECT * FROM unnest(${p(13)}::uuid[], ${p(14)}::text[], ${p(15)}::text[]) AS h(id, reason, until)),
@@ -127,6 +129,21 @@ function deliveryParams(rows: SerializedDelivery[]): unknown[] {
   ];
 }
 
+/**
+ * At most one delivery per (notification, contact, channel), the first: what `deliveries_once`
+ * and ON CONFLICT DO NOTHING keep, for the statement without ON CONFLICT.
+ */
+function oncePerContact(rows: SerializedDelivery[]): SerializedDelivery[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    if (r.plan.contactId === null) return true;
+    const key = `${r.notificationId} ${r.plan.contactId} ${r.plan.channel}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 const insertedIds = (rows: { id: string }[]) => new Set(rows.map((r) => r.id));
 
 /** Notifications and their deliveries in one statement; the caller enqueues the pending ones right after (written `queued`). */
@@ -146,6 +163,7 @@ export async function insertNotifications(
        RETURNING id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category`,
       12,
       true,
+      false,
     ),
     [
       notifications.map((r) => r.id),
@@ -160,7 +178,7 @@ export async function insertNotifications(
       notifications.map((r) => r.recipients),
       notifications.map((r) => r.templateKey),
       notifications.map((r) => r.templateVersion),
-      ...deliveryParams(deliveries),
+      ...deliveryParams(oncePerContact(deliveries)),
     ],
   );
 }
@@ -176,6 +194,7 @@ export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promi
            FROM notifications WHERE id = ANY($1::uuid[])`,
         1,
         false,
+        true,
       ),
       [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(serializeDeliveries(rows))],
     ),
