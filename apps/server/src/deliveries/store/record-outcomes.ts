@@ -42,16 +42,30 @@ const SENT_STEP_SQL = `(
 const TO_STATUS = `(CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status END)`;
 
 /**
- * Records a batch of outcomes in one statement. `old` locks the rows first (in id order:
- * concurrent batches cannot deadlock) and reads their current status; `moved` applies the
- * outcome per delivery where the transition table lets a worker make that move, and two more
- * conditions the table cannot see: a late `sent` after a provider callback had already failed the
- * message (it carries the provider's id) is no step back, and `sent_at` keeps the first `sent` for
- * good (the send gate's durable record), so a repeated `sent` changes nothing and logs nothing.
- * The history gets every outcome of the deliveries that moved (an outcome the UPDATE refused is
- * not logged), preceded by `queued` where a worker finished the job before the enqueuer marked it
- * queued. The stats rollup counts each funnel step crossed, or the failure (`metricsForSql`).
- * $1–$7: the update per delivery; $8–$11: every outcome, in order, for the history.
+ * The conditions for applying outcome `v` to a delivery as row `r` has it: the transition table
+ * lets a worker make that move, and two more the table cannot see: a late `sent` after a provider
+ * callback had already failed the message (it carries the provider's id) is no step back, and
+ * `sent_at` keeps the first `sent` for good (the send gate's durable record), so a repeated
+ * `sent` changes nothing and logs nothing.
+ */
+const appliesSql = (r: string) => `${allowedSql('outcome', `${r}.status`, TO_STATUS)}
+      AND NOT (${r}.status = 'failed' AND v.status = 'sent' AND ${r}.provider_message_id IS NOT NULL)
+      AND NOT (v.status = 'sent' AND ${r}.sent_at IS NOT NULL)`;
+
+/**
+ * Records a batch of outcomes in one statement. `old` reads the rows as the statement's snapshot
+ * has them, without locking them: a row lock is a WAL record per delivery (about 54 bytes,
+ * docs/benchmarks.md) on top of the update's own. `moved` applies each outcome that `appliesSql`
+ * allows, compare-and-set on the status read: a row another writer changed meanwhile (PostgreSQL
+ * re-checks the condition on the row's newest version) is left alone, and the statement answers
+ * those ids (outcomes that would have applied to the status read but did not), for
+ * `recordOutcomes` to run again against the new status. `old.status` is therefore the status each
+ * moved row had, which the history and the stats count from. The history gets every outcome of the
+ * deliveries that moved (an outcome refused is not logged), preceded by `queued` where a worker
+ * finished the job before the enqueuer marked it queued. The stats rollup counts each funnel step
+ * crossed, or the failure (`metricsForSql`). $1–$7: the update per delivery; $8–$11: every
+ * outcome, in order, for the history. Rows are locked by the update in the order of $1, which
+ * `recordOutcomes` sorts by id like every other batched writer (two batches cannot deadlock).
  *
  * A delivery's `sent` step is not a history row when the update itself records it (the update's
  * outcome is `sent`, so `sent_at` is set now): its attempt and detail go into the row's own
@@ -61,7 +75,7 @@ const TO_STATUS = `(CASE WHEN v.status = 'retrying' THEN 'queued' ELSE v.status 
  * the same batch) stays a row. The batch holds at most one `sent` per delivery (status-writer.ts).
  */
 const RECORD_OUTCOMES_SQL = `
-  WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+  WITH old AS (SELECT id, status, provider_message_id, sent_at FROM deliveries WHERE id = ANY($1::uuid[])),
   sent AS (
     SELECT DISTINCT ON (e.id) e.id, e.attempt, e.detail
       FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
@@ -83,10 +97,8 @@ const RECORD_OUTCOMES_SQL = `
          AS v(id, status, reason, attempt, pmid, code, message)
          JOIN old ON old.id = v.id
          LEFT JOIN sent ON sent.id = v.id
-    WHERE d.id = v.id
-      AND ${allowedSql('outcome', 'd.status', TO_STATUS)}
-      AND NOT (d.status = 'failed' AND v.status = 'sent' AND d.provider_message_id IS NOT NULL)
-      AND NOT (v.status = 'sent' AND d.sent_at IS NOT NULL)
+    WHERE d.id = v.id AND d.status = old.status
+      AND ${appliesSql('d')}
     RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
               old.status AS from_status, d.status AS to_status, d.reason, v.status = 'sent' AS sent_in_row
   ),
@@ -111,27 +123,50 @@ const RECORD_OUTCOMES_SQL = `
       CROSS JOIN LATERAL ${metricsForSql('m.from_status', 'm.to_status', 'm.reason')} AS x
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   ),${STATS_UPSERT_CTES}
-  SELECT 1`;
+  SELECT v.id::text AS id
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
+         AS v(id, status, reason, attempt, pmid, code, message)
+         JOIN old ON old.id = v.id
+   WHERE ${appliesSql('old')} AND v.id NOT IN (SELECT id FROM moved)`;
 
-/** Worker outcomes: the deliveries' new status, their history and the stats rollup, in one statement (atomic on its own). */
+/** How often a batch's outcomes are tried against statuses other writers keep changing (each round needs a new change). */
+const MAX_ROUNDS = 10;
+
+/**
+ * Worker outcomes: the deliveries' new status, their history and the stats rollup, in one
+ * statement (atomic on its own), and again for the outcomes whose row another writer changed
+ * between the statement's read and its update (rare: a callback or a cancel at the same moment).
+ */
 export async function recordOutcomes(
   q: Queryable,
   updates: OutcomeUpdate[],
   history: OutcomeHistory[],
 ): Promise<void> {
-  await preparedQuery(q, RECORD_OUTCOMES_SQL, [
-    updates.map((r) => r.id),
-    updates.map((r) => r.status),
-    updates.map((r) => r.reason),
-    updates.map((r) => r.attempt),
-    updates.map((r) => r.providerMessageId),
-    updates.map((r) => r.errorCode),
-    updates.map((r) => r.errorMessage),
-    history.map((r) => r.id),
-    history.map((r) => r.status),
-    history.map((r) => r.attempt),
-    history.map((r) => r.detailJson),
-  ]);
+  let batch = [...updates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let steps = history;
+  for (let round = 1; batch.length > 0; round += 1) {
+    if (round > MAX_ROUNDS)
+      throw new Error(`outcomes of ${batch.length} deliveries kept meeting concurrent changes; not recorded`);
+    const again = new Set(
+      (
+        await preparedQuery<{ id: string }>(q, RECORD_OUTCOMES_SQL, [
+          batch.map((r) => r.id),
+          batch.map((r) => r.status),
+          batch.map((r) => r.reason),
+          batch.map((r) => r.attempt),
+          batch.map((r) => r.providerMessageId),
+          batch.map((r) => r.errorCode),
+          batch.map((r) => r.errorMessage),
+          steps.map((r) => r.id),
+          steps.map((r) => r.status),
+          steps.map((r) => r.attempt),
+          steps.map((r) => r.detailJson),
+        ])
+      ).map((r) => r.id),
+    );
+    batch = batch.filter((r) => again.has(r.id));
+    steps = steps.filter((r) => again.has(r.id));
+  }
 }
 
 /**
