@@ -18,6 +18,7 @@ import { NotificationSteps1765200000001 } from './migrations/1765200000001-notif
 import { Digests1765200000002 } from './migrations/1765200000002-digests';
 import { LeanDeliveryWrites1765200000003 } from './migrations/1765200000003-lean-delivery-writes';
 import { NotificationDeliveriesKeyset1765200000004 } from './migrations/1765200000004-notification-deliveries-keyset';
+import { StatsDimsRolledUp1765200000012 } from './migrations/1765200000012-stats-dims-rolled-up';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   Digests1765200000002,
   LeanDeliveryWrites1765200000003,
   NotificationDeliveriesKeyset1765200000004,
+  StatsDimsRolledUp1765200000012,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
+import { DIMENSION_ROWS_FINAL_BEFORE_SQL, dimensionRowsSql } from '../deliveries/stats-rollup';
 
 /** One (bucket, metric, reason) sum; `t` in epoch milliseconds. */
 export interface StatsRow {
@@ -31,13 +32,22 @@ const BUCKET = `(extract(epoch FROM date_trunc($4, bucket, 'UTC')) * 1000)::floa
 export class StatsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** From the keyed rollup: one dimension key (up to two filters), a few rows per hour and key. */
+  /**
+   * From the keyed rollup: one dimension key (up to two filters), a few rows per hour and key.
+   * The hours not rolled up for good yet (the last two or three) are summed from `delivery_stats`
+   * instead, the same counts (deliveries/stats-rollup.ts).
+   */
   async byDimension(appId: string, r: StatsRange, dim: string): Promise<StatsRow[]> {
     return rows<StatsRow>(
       this.db,
-      `SELECT ${BUCKET}
-         FROM delivery_stats_dim
-        WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < $3
+      `WITH mark AS (SELECT ${DIMENSION_ROWS_FINAL_BEFORE_SQL} AS until)
+       SELECT ${BUCKET}
+         FROM (SELECT bucket, metric, reason, n FROM delivery_stats_dim
+                WHERE app_id = $1 AND dim = $5 AND bucket >= $2 AND bucket < LEAST($3, (SELECT until FROM mark))
+               UNION ALL
+               SELECT bucket, metric, reason, n FROM (${dimensionRowsSql(
+                 'src.app_id = $1 AND x.dim = $5 AND src.bucket >= GREATEST($2, (SELECT until FROM mark)) AND src.bucket < $3',
+               )}) live) counts
         GROUP BY 1, 2, 3`,
       [appId, r.from, r.to, r.bucket, dim],
     );

@@ -6,6 +6,7 @@ import { ClientEventsController } from './client-events.controller';
 import { Retention } from './retention';
 import { StatsController } from './stats.controller';
 import { StatsService } from './stats.service';
+import { StatsDimsRollup } from './stats-dims-rollup';
 import { TrackingLinksController } from './tracking-links.controller';
 import { TrackingMetrics } from './tracking-metrics';
 import { TrackingRecorder } from './tracking-recorder';
@@ -40,7 +41,7 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
       // Both roles write deliveries: each keeps the day partitions a week ahead (idempotent).
       DeliveryPartitions,
       ...(role.api ? [TrackingRecorder, StatsService] : []),
-      ...(role.worker ? [StatusWebhookWorker, Retention] : []),
+      ...(role.worker ? [StatusWebhookWorker, Retention, StatsDimsRollup] : []),
     ],
   };
 }
