@@ -1,7 +1,7 @@
 import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 
 /**
- * A background pass a worker runs every so often (the relay, eventId purge,
+ * A background pass a worker runs every so often (each relay source, eventId purge,
  * retention): an unref'd interval from bootstrap, never two passes at once in this process, and
  * shutdown waits (a few seconds at most: a pass may be stuck on an unreachable Redis) for the pass
  * in progress so it does not lose its database connection midway.

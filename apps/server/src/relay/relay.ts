@@ -1,5 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { PeriodicTask } from '../common/periodic-task';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { DigestCloser } from '../digest/digest-closer';
@@ -8,24 +13,29 @@ import { DueSteps } from './due-steps';
 import { OrphanedFanouts } from './orphaned-fanouts';
 import { PendingDeliveries } from './pending-deliveries';
 import { QueueReconciler } from './queue-reconciler';
-import { type RelaySettings, relaySettings } from './relay-settings';
+import { RelayLane } from './relay-lane';
+import { relaySettings } from './relay-settings';
 import type { RelaySource } from './relay-source';
 
 /**
  * PostgreSQL holds the truth, Redis the queues: the relay re-adds from PostgreSQL what should be
  * on a queue and may not be — due scheduled notifications, `queued` deliveries whose job Redis
  * lost, deliveries left `pending`, fan-outs without a job — and closes digests whose window passed.
- * One periodic task in each worker, each source a small query run at its own interval
- * (relay-settings.ts). Every re-add is idempotent (job id = delivery or notification id), so a
- * pass run twice, or by two processes, is harmless (a digest's message: its eventId).
+ * In each worker every source runs on a lane of its own (RelayLane: its own timer at its own
+ * interval, relay-settings.ts, never two passes of one source at once), so a slow source — the
+ * queue reconciler's 50,000 rows after Redis lost its data — does not make due notifications,
+ * escalation steps or digests late while the system recovers. A source that fails is logged and
+ * tried at its next interval; the other lanes go on.
+ *
+ * No source waits for another: sources used to run one after another ("lost jobs first"), but
+ * nothing depended on that order. Every re-add is idempotent (job id = delivery or notification
+ * id; a digest's message: its eventId), the sweeps only take rows older than the grace period, and
+ * the same sources already run at the same time in every other worker process; two lanes of one
+ * process running together are no different.
  */
 @Injectable()
-export class Relay extends PeriodicTask {
-  private readonly log = new Logger('relay');
-  private readonly settings: RelaySettings;
-  /** Each source with how many ticks apart it runs. */
-  private readonly sources: { source: RelaySource; everyTicks: number }[];
-  private ticks = 0;
+export class Relay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly lanes: RelayLane[];
 
   constructor(
     @Inject(ENV) env: Env,
@@ -36,51 +46,44 @@ export class Relay extends PeriodicTask {
     steps: DueSteps,
     digests: DigestCloser,
   ) {
-    super();
-    this.settings = relaySettings(env);
-    const tickMs = this.intervalMs();
-    const every = (ms: number) => Math.max(1, Math.round(ms / tickMs));
-    this.sources = [
-      { source: due, everyTicks: every(this.settings.dueEveryMs) },
+    const settings = relaySettings(env);
+    const log = new Logger('relay');
+    const lane = (source: RelaySource, everyMs: number) =>
+      new RelayLane(source, everyMs, settings.graceMs, log);
+    this.lanes = [
+      lane(due, settings.dueEveryMs),
       // Escalation steps wait like scheduled notifications: checked as often.
-      { source: steps, everyTicks: every(this.settings.dueEveryMs) },
+      lane(steps, settings.dueEveryMs),
       // Digests whose window has passed send their one message, as due as scheduled notifications.
-      { source: digests, everyTicks: every(this.settings.dueEveryMs) },
-      // Lost jobs first: a Redis that lost them leaves `queued` deliveries with none.
-      { source: lost, everyTicks: every(this.settings.sweepEveryMs) },
-      { source: pending, everyTicks: every(this.settings.sweepEveryMs) },
-      { source: fanouts, everyTicks: every(this.settings.sweepEveryMs) },
+      lane(digests, settings.dueEveryMs),
+      // A Redis that lost its jobs leaves `queued` deliveries with none.
+      lane(lost, settings.sweepEveryMs),
+      lane(pending, settings.sweepEveryMs),
+      lane(fanouts, settings.sweepEveryMs),
     ];
   }
 
-  protected intervalMs(): number {
-    return Math.min(this.settings.sweepEveryMs, this.settings.dueEveryMs);
+  onApplicationBootstrap(): void {
+    for (const lane of this.lanes) lane.onApplicationBootstrap();
   }
 
-  protected pass(): Promise<unknown> {
-    return this.runOnce();
+  /** Stops every lane's timer and waits for the passes in progress (each a few seconds at most, together). */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.onApplicationShutdown()));
   }
 
   /**
-   * One pass over the sources due at this tick (every source with `all`); returns what each
-   * re-added. A source that fails (PostgreSQL or Redis away) is logged and tried next time; the
-   * others still run.
+   * Runs every source once now, each on its lane (at the same time, like their timers); resolves
+   * what each re-added. A source that failed, or whose lane is still in a pass, is left out.
    */
-  runOnce(all = false): Promise<Record<string, number>> {
-    return this.exclusive(async () => {
-      const tick = this.ticks++;
-      const counts: Record<string, number> = {};
-      for (const { source, everyTicks } of this.sources) {
-        if (!all && tick % everyTicks !== 0) continue;
-        try {
-          counts[source.name] = await source.run(this.settings.graceMs);
-        } catch (error) {
-          this.log.warn(`${source.name}: ${(error as Error).message} (the next pass tries again)`);
-        }
-      }
-      const moved = Object.entries(counts).filter(([, n]) => n > 0);
-      if (moved.length > 0) this.log.log(`re-added ${moved.map(([name, n]) => `${n} ${name}`).join(', ')}`);
-      return counts;
-    }, {});
+  async runOnce(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        const readded = await lane.runOnce();
+        if (readded !== undefined) counts[lane.source.name] = readded;
+      }),
+    );
+    return counts;
   }
 }
