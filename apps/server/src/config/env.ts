@@ -173,6 +173,8 @@ export const envSchema = z.object({
   CLARION_RETENTION_BATCH: z.coerce.number().int().positive().default(5000),
   /** The hourly stats rollups (GET /v1/stats) are kept longer than deliveries; 0 keeps them forever. */
   CLARION_STATS_RETENTION_DAYS: z.coerce.number().min(0).default(400),
+  /** In-app inbox messages older than this many days are deleted in the same pass; 0 keeps them forever. */
+  CLARION_INBOX_RETENTION_DAYS: z.coerce.number().min(0).default(90),
   /** Outbound status webhooks: attempts per event (exponential backoff from 1 s), and each post's timeout. */
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),
