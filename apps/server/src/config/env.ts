@@ -175,6 +175,8 @@ export const envSchema = z.object({
   CLARION_STATS_RETENTION_DAYS: z.coerce.number().min(0).default(400),
   /** How often a worker derives the closed hours' per-dimension stats rows (tracking/stats-dims-rollup.ts). */
   CLARION_STATS_ROLLUP_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
+  /** In-app inbox messages older than this many days are deleted in the same pass; 0 keeps them forever. */
+  CLARION_INBOX_RETENTION_DAYS: z.coerce.number().min(0).default(90),
   /** Outbound status webhooks: attempts per event (exponential backoff from 1 s), and each post's timeout. */
   CLARION_STATUS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(12),
   CLARION_STATUS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(1000),

@@ -7,6 +7,7 @@ import { ENV } from '../config/tokens';
 import { tryTransactionLock } from '../database/advisory-lock';
 import { purgeEventIds, purgeNotifications, purgeStats } from '../deliveries/delivery-store';
 import { dayPartitionsBefore, dropDayPartition } from '../deliveries/partitions';
+import { purgeInboxMessages } from '../deliveries/store/purge';
 
 export interface RetentionResult {
   deliveries: number;
@@ -17,8 +18,13 @@ export interface RetentionResult {
   partitions: number;
   /** Rows of the hourly stats rollups (both tables) older than CLARION_STATS_RETENTION_DAYS. */
   statsRows: number;
+  /** In-app inbox messages older than CLARION_INBOX_RETENTION_DAYS. */
+  inboxMessages: number;
   batches: number;
 }
+
+/** Below every UUID: where the walk over inbox messages starts. */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Only one process prunes at a time (any number of worker pods may run this). */
 const LOCK_KEY = 7_400_007;
@@ -30,7 +36,9 @@ const LOCK_KEY = 7_400_007;
  * estimates (an exact count would read the whole day). Notifications, expired event ids and the stats rollups older than
  * CLARION_STATS_RETENTION_DAYS are deleted in small batches, each its own short transaction: the
  * hot tables are never locked for long, and new rows (at the right edge of the time-ordered ids)
- * are untouched. Deliveries and notifications are cut by id (UUIDv7 is time-ordered).
+ * are untouched. Deliveries and notifications are cut by id (UUIDv7 is time-ordered). Inbox
+ * messages older than CLARION_INBOX_RETENTION_DAYS go the same way, walked by id and judged by their
+ * `created_at`; a user's unread count and feed are read from the rows, so nothing else needs fixing.
  */
 @Injectable()
 export class Retention extends PeriodicTask {
@@ -89,6 +97,7 @@ export class Retention extends PeriodicTask {
       eventIds: 0,
       partitions: 0,
       statsRows: 0,
+      inboxMessages: 0,
       batches: 0,
     };
     for (const day of await dayPartitionsBefore(this.db, cut)) {
@@ -138,8 +147,28 @@ export class Retention extends PeriodicTask {
         }
       }
     }
-    if (result.deliveries + result.notifications + result.eventIds + result.statsRows > 0)
+    await this.deleteInboxMessages(now, batch, result);
+    if (
+      result.deliveries + result.notifications + result.eventIds + result.statsRows + result.inboxMessages >
+      0
+    )
       this.log.log(`pruned rows older than ${cut.toISOString()}: ${JSON.stringify(result)}`);
     return result;
+  }
+
+  /** Walks the inbox by id from the oldest, `batch` messages a statement, up to the cut's id floor. */
+  private async deleteInboxMessages(now: Date, batch: number, result: RetentionResult): Promise<void> {
+    const days = this.env.CLARION_INBOX_RETENTION_DAYS;
+    if (days <= 0) return;
+    const cut = new Date(now.getTime() - days * 86_400_000);
+    const floor = uuidv7Floor(cut);
+    let after = NIL_UUID;
+    for (;;) {
+      const step = await purgeInboxMessages(this.db, { floor, cut, after, batch });
+      result.batches++;
+      result.inboxMessages += step.deleted;
+      if (step.seen < batch || step.last === null) break;
+      after = step.last;
+    }
   }
 }

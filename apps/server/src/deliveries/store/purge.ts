@@ -43,3 +43,37 @@ export async function purgeEventIds(q: Queryable, cut: Date, batch: number): Pro
   );
   return deleted.length;
 }
+
+/** One step of the inbox walk: messages looked at, deleted, and the last id looked at (the next step's `after`). */
+export interface InboxPurgeStep {
+  seen: number;
+  deleted: number;
+  last: string | null;
+}
+
+/**
+ * Retention of inbox messages (owned by `inbox/`, purged here because retention runs below it):
+ * looks at the next `batch` messages by primary key after `after` and below `floor`
+ * (uuidv7Floor(cut)), and deletes those created before `cut`. A message's id is its delivery's
+ * UUIDv7, made before the message is written, so every message created before `cut` has an id
+ * below `floor` and the walk needs no index of its own. The reverse does not hold (a scheduled
+ * notification's delivery id is made at request time, its message written at sendAt), so
+ * `created_at` decides what goes, and the caller moves `after` past what it kept instead of reading it again.
+ */
+export async function purgeInboxMessages(
+  q: Queryable,
+  walk: { floor: string; cut: Date; after: string; batch: number },
+): Promise<InboxPurgeStep> {
+  const [step] = await rows<InboxPurgeStep>(
+    q,
+    `WITH seen AS (
+       SELECT id, created_at FROM inbox_messages WHERE id > $1::uuid AND id < $2::uuid ORDER BY id LIMIT $4
+     ), gone AS (
+       DELETE FROM inbox_messages m USING seen WHERE m.id = seen.id AND seen.created_at < $3 RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM seen)::int AS seen, (SELECT count(*) FROM gone)::int AS deleted,
+            (SELECT id FROM seen ORDER BY id DESC LIMIT 1) AS last`,
+    [walk.after, walk.floor, walk.cut, walk.batch],
+  );
+  return step ?? { seen: 0, deleted: 0, last: null };
+}
