@@ -60,7 +60,7 @@ export class FanoutRepository {
 
   /**
    * The chunk's rows and its recipient count in one transaction: a chunk read again counts its
-   * users once. Returns the ids of the rows inserted.
+   * users once. Returns the ids of the rows inserted (those with a job written `queued`).
    */
   writeChunk(
     notificationId: string,
@@ -69,9 +69,12 @@ export class FanoutRepository {
     recipients: number,
   ): Promise<Set<string>> {
     return this.db.transaction(async (tx) => {
+      // Written `queued`: the chunk's jobs are added right after the commit (a campaign's
+      // deliveries are not updated once more each to mark them queued).
       const ids = await insertDeliveries(
         tx,
         plans.map((plan) => ({ plan, notificationId, appId })),
+        { queuedNow: true },
       );
       await tx.query('UPDATE notifications SET recipients = recipients + $2 WHERE id = $1', [
         notificationId,

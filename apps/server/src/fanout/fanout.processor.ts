@@ -18,7 +18,8 @@ const FANOUT_BACKLOG_WAIT_MS = 2000;
 
 /**
  * Expands a large audience in chunks: each chunk goes through the accept pipeline (its deliveries
- * inserted idempotently: a retried chunk inserts nothing twice, then enqueued), then the cursor is
+ * inserted idempotently, `queued`: a retried chunk inserts nothing twice; then enqueued, and a job
+ * lost between the two is re-added by the queue reconciler), then the cursor is
  * saved on the job so a killed worker resumes where it stopped. While a plugin queue it feeds
  * holds more than CLARION_FANOUT_MAX_BACKLOG jobs, it steps aside (delayed, cursor kept): a
  * campaign sent faster than a provider takes it then waits as rows not yet written, not as

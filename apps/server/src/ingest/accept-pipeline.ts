@@ -56,7 +56,7 @@ export interface AcceptPorts {
   digests?: DigestPort;
 }
 
-/** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice). */
+/** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice), written `queued` where they have a job. */
 export type ChunkWriter = (plans: DeliveryPlan[]) => Promise<Set<string>>;
 
 const nothing: Undo = async () => undefined;

@@ -46,7 +46,7 @@ export function countPlans(metrics: AcceptMetrics, plans: DeliveryPlan[], stored
  * Queue jobs of the stored plans that have one, due at the later of `delayMs` and their own hold.
  * `written`: how the rows were stored. `'queued'`: all of them, `queued` (the request path: a plan
  * with a job is `pending` and stored as `queued`); `'pending'`: all of them, `pending` (escalation
- * steps); a set: only those ids, `pending` (a fan-out chunk read again inserts nothing twice).
+ * steps); a set: only those ids, `queued` (a fan-out chunk read again inserts nothing twice).
  */
 export function jobsOf(
   plans: DeliveryPlan[],
@@ -54,7 +54,7 @@ export function jobsOf(
   written: 'queued' | 'pending' | Set<string>,
 ): JobToQueue[] {
   const items: JobToQueue[] = [];
-  const writtenQueued = written === 'queued';
+  const writtenQueued = written !== 'pending';
   for (const p of plans)
     if (p.job && (typeof written === 'string' || written.has(p.id)))
       items.push({ job: p.job, delayMs: Math.max(delayMs, delayUntil(p.hold?.until)), writtenQueued });

@@ -38,7 +38,7 @@ export interface NotificationRow {
  * speculative-insertion record per row (48 bytes of WAL). `$k` numbering starts after `offset`.
  *
  * `queuedNow`: the caller puts every `pending` delivery on its queue right after this statement
- * (the request path), so they are written `queued`, with `queued_at`, and the enqueuer's
+ * (the request path, a fan-out chunk), so they are written `queued`, with `queued_at`, and the enqueuer's
  * pending → queued UPDATE finds nothing to do: a second copy of each row (its rendered job
  * included) and an entry in every index less (WAL per delivery, docs/benchmarks.md). Should the
  * enqueue fail, or the process die before it, the queue reconciler re-adds a `queued` delivery
@@ -183,8 +183,16 @@ export async function insertNotifications(
   );
 }
 
-/** Deliveries of notifications already stored (fan-out chunks); returns the ids inserted now. */
-export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promise<Set<string>> {
+/**
+ * Deliveries of notifications already stored (fan-out chunks, escalation steps); returns the ids
+ * inserted now. `queuedNow` as for the request path (`writeSql`): the caller enqueues the rows
+ * inserted right after, so they are written `queued` and no UPDATE per delivery marks them later.
+ */
+export async function insertDeliveries(
+  q: Queryable,
+  rows: DeliveryRow[],
+  { queuedNow = false }: { queuedNow?: boolean } = {},
+): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   return insertedIds(
     await preparedQuery<{ id: string }>(
@@ -193,7 +201,7 @@ export async function insertDeliveries(q: Queryable, rows: DeliveryRow[]): Promi
         `SELECT id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category
            FROM notifications WHERE id = ANY($1::uuid[])`,
         1,
-        false,
+        queuedNow,
         true,
       ),
       [[...new Set(rows.map((r) => r.notificationId))], ...deliveryParams(serializeDeliveries(rows))],
