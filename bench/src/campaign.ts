@@ -29,6 +29,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
 import { PeakRss } from './peak-rss';
 import { seedTopic } from './seed-topic';
+import { DatabaseWalMeter } from './wal-by-database';
 
 export interface CampaignOptions {
   scenario: 'campaign' | 'million';
@@ -44,6 +45,8 @@ export interface CampaignOptions {
 export type CampaignResult = Record<string, number>;
 
 const TOPIC = 'bench-campaign';
+/** The campaign's WAL is measured up to this many deliveries (`wal_db_bytes_per_delivery`). */
+const WAL_MAX_DELIVERIES = 100_000;
 
 /**
  * The server's processes run with the heap cap the image sets (deploy/Dockerfile's NODE_OPTIONS),
@@ -150,6 +153,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
+    // This database's WAL over the campaign (pg_waldump): read only up to WAL_MAX_DELIVERIES,
+    // whose dump (several million lines) is still read in seconds.
+    const walMeter = expected <= WAL_MAX_DELIVERIES ? await DatabaseWalMeter.start(pg) : undefined;
 
     const res = await fetch(`${api}/v1/notifications`, {
       method: 'POST',
@@ -208,6 +214,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const byStatus = (
       await pg.query(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)
     ).rows as { status: string; n: number }[];
+    const wal = await walMeter?.bytes();
+    if (wal)
+      o.log(
+        `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${wal.byRelationKind
+          .slice(0, 12)
+          .map(
+            ([key, k]) =>
+              `${key} ${(k.records / Math.max(1, sent)).toFixed(2)} ${Math.round(k.bytes / Math.max(1, sent))}`,
+          )
+          .join(', ')}`,
+      );
     o.log(
       `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s); statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
@@ -237,6 +254,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       delivered_per_s: Math.round(perS),
       bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
       ratio_to_ceiling: Math.round((100 * perS) / ceiling.perSecond) / 100,
+      ...(wal === undefined ? {} : { wal_db_bytes_per_delivery: Math.round(wal.total / Math.max(1, sent)) }),
       ...(usage === undefined ? {} : { cores_busy_pct: Math.round(100 * usage.busy) }),
     };
     for (const [name, ms] of perDelivery)
