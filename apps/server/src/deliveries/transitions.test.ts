@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { newId } from '../common/ids';
 import { createDataSource, runMigrations } from '../database/data-source';
 import { rows } from '../database/rows';
+import { acceptedNotification } from '../testing/store-database';
 import { EVENTS } from './delivery-queries';
 import { DELIVERY_STATUSES, type DeliveryStatus, type InitialStatus } from './delivery-status';
 import {
@@ -131,24 +132,6 @@ async function snapshot(db: DataSource, id: string): Promise<Snapshot> {
     [id],
   );
   return { row: row!.row, events: history!.events.map((e) => e.status) };
-}
-
-/** A plain accepted notification row, as the store writes one. */
-function acceptedNotification(id: string, appId: string, recipients: number) {
-  return {
-    id,
-    appId,
-    eventId: null,
-    status: 'accepted',
-    category: null,
-    priority: 'normal',
-    requestJson: '{}',
-    sendAt: null,
-    expiresAt: null,
-    recipients,
-    templateKey: null,
-    templateVersion: null,
-  };
 }
 
 describe('the transition table, walked against PostgreSQL', () => {

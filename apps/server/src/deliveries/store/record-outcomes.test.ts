@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { newId } from '../../common/ids';
-import { createDataSource, runMigrations } from '../../database/data-source';
 import { rows } from '../../database/rows';
+import { type StoreDatabase, storeDatabase, storeOneDelivery } from '../../testing/store-database';
 import { EVENTS } from '../delivery-queries';
-import { insertNotifications } from './insert-deliveries';
 import { recordOutcomes } from './record-outcomes';
 
 /**
@@ -17,71 +14,24 @@ import { recordOutcomes } from './record-outcomes';
  * had been applied after that change, counted once, from the right status.
  */
 describe('recording outcomes while another writer changes the row', () => {
-  let tdb: TestDatabase;
+  let s: StoreDatabase;
   let db: DataSource;
   let other: Client;
-  let appId: string;
 
   before(async () => {
-    tdb = await createTestDatabase('record_outcomes');
-    await runMigrations(tdb.url);
-    db = createDataSource(tdb.url, 2);
-    await db.initialize();
-    other = new Client({ connectionString: tdb.url });
+    s = await storeDatabase('record_outcomes');
+    db = s.db;
+    other = new Client({ connectionString: s.url });
     await other.connect();
-    appId = newId();
-    await db.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'record-outcomes', 'x')`, [
-      appId,
-    ]);
   });
   after(async () => {
     await other?.end();
-    await db?.destroy();
-    await tdb?.drop();
+    await s?.close();
   });
 
-  async function queuedDelivery(jobJson: string | null = '{}'): Promise<string> {
-    const id = newId();
-    const notificationId = newId();
-    await insertNotifications(
-      db,
-      [
-        {
-          id: notificationId,
-          appId,
-          eventId: null,
-          status: 'accepted',
-          category: null,
-          priority: 'normal',
-          requestJson: '{}',
-          sendAt: null,
-          expiresAt: null,
-          recipients: 1,
-          templateKey: null,
-          templateVersion: null,
-        },
-      ],
-      [
-        {
-          notificationId,
-          appId,
-          jobJson,
-          linksJson: null,
-          plan: {
-            id,
-            userId: null,
-            contactId: null,
-            channel: 'email',
-            plugin: 'smtp',
-            status: 'pending',
-            reason: null,
-            job: null,
-          },
-        },
-      ],
-    );
-    return id;
-  }
+  /** A delivery in its own notification: `queued`, or `pending` when it has no job yet. */
+  const queuedDelivery = (job: 'job' | 'no job' = 'job') =>
+    storeOneDelivery(s, job === 'job' ? {} : { job: null });
 
   /** Waits until a statement of the test's pool waits for a row lock (the other writer's). */
   async function untilBlocked(): Promise<void> {
@@ -106,11 +56,10 @@ describe('recording outcomes while another writer changes the row', () => {
   });
 
   async function stateOf(id: string) {
-    const [row] = await rows<{ status: string; events: { status: string }[]; sent: number; failed: number }>(
+    const [row] = await rows<{ status: string; events: { status: string }[]; sent: number }>(
       db,
       `SELECT d.status, ${EVENTS},
-              (SELECT COALESCE(sum(n), 0)::int FROM delivery_stats WHERE app_id = d.app_id AND metric = 'sent') AS sent,
-              (SELECT COALESCE(sum(n), 0)::int FROM delivery_stats WHERE app_id = d.app_id AND metric = 'failed') AS failed
+              (SELECT COALESCE(sum(n), 0)::int FROM delivery_stats WHERE app_id = d.app_id AND metric = 'sent') AS sent
          FROM deliveries d WHERE d.id = $1`,
       [id],
     );
@@ -118,64 +67,55 @@ describe('recording outcomes while another writer changes the row', () => {
       status: row!.status,
       events: row!.events.map((e) => e.status),
       sent: row!.sent,
-      failed: row!.failed,
     };
+  }
+
+  /**
+   * Reports `sent` for delivery `id` while another transaction holds its row, having run `change`
+   * on it; commits that once the outcome's statement waits for the row. Answers the delivery's state
+   * and how many `sent` the stats counted meanwhile.
+   */
+  async function sentBehind(id: string, change: string) {
+    const before = (await stateOf(id)).sent;
+    await other.query('BEGIN');
+    await other.query(`UPDATE deliveries SET ${change} WHERE id = $1`, [id]);
+    const recording = recordOutcomes(
+      db,
+      [sent(id)],
+      [{ id, status: 'sent', attempt: 1, detailJson: '{"plugin":"smtp"}' }],
+    );
+    await untilBlocked();
+    await other.query('COMMIT');
+    await recording;
+    const state = await stateOf(id);
+    return { status: state.status, events: state.events, sentCounted: state.sent - before };
   }
 
   test('a sent outcome waiting behind a failure is applied after it, from failed', async () => {
     const id = await queuedDelivery();
-    await other.query('BEGIN');
-    await other.query(`UPDATE deliveries SET status = 'failed', reason = 'provider_error' WHERE id = $1`, [
-      id,
-    ]);
-    const recording = recordOutcomes(
-      db,
-      [sent(id)],
-      [{ id, status: 'sent', attempt: 1, detailJson: '{"plugin":"smtp"}' }],
-    );
-    await untilBlocked();
-    await other.query('COMMIT');
-    await recording;
-    const state = await stateOf(id);
-    assert.equal(state.status, 'sent');
-    assert.deepEqual(state.events, ['queued', 'sent']);
     // Counted once, as a move from failed (a failed message later sent counts as sent).
-    assert.equal(state.sent, 1);
+    assert.deepEqual(await sentBehind(id, `status = 'failed', reason = 'provider_error'`), {
+      status: 'sent',
+      events: ['queued', 'sent'],
+      sentCounted: 1,
+    });
   });
 
   test('a sent outcome waiting behind the enqueuer is applied from queued, its queued step logged once', async () => {
-    const id = await queuedDelivery(null); // no job yet: written pending
-    await other.query('BEGIN');
-    await other.query(`UPDATE deliveries SET status = 'queued', queued_at = now() WHERE id = $1`, [id]);
-    const recording = recordOutcomes(
-      db,
-      [sent(id)],
-      [{ id, status: 'sent', attempt: 1, detailJson: '{"plugin":"smtp"}' }],
-    );
-    await untilBlocked();
-    await other.query('COMMIT');
-    await recording;
-    const state = await stateOf(id);
-    assert.equal(state.status, 'sent');
-    assert.deepEqual(state.events, ['queued', 'sent']);
+    const id = await queuedDelivery('no job'); // written pending
+    assert.deepEqual(await sentBehind(id, `status = 'queued', queued_at = now()`), {
+      status: 'sent',
+      events: ['queued', 'sent'],
+      sentCounted: 1,
+    });
   });
 
   test('a sent outcome waiting behind a cancel is refused, and counts nothing', async () => {
     const id = await queuedDelivery();
-    await other.query('BEGIN');
-    await other.query(`UPDATE deliveries SET status = 'canceled', reason = 'canceled' WHERE id = $1`, [id]);
-    const before = (await stateOf(id)).sent;
-    const recording = recordOutcomes(
-      db,
-      [sent(id)],
-      [{ id, status: 'sent', attempt: 1, detailJson: '{"plugin":"smtp"}' }],
-    );
-    await untilBlocked();
-    await other.query('COMMIT');
-    await recording;
-    const state = await stateOf(id);
-    assert.equal(state.status, 'canceled');
-    assert.deepEqual(state.events, ['queued']);
-    assert.equal(state.sent, before);
+    assert.deepEqual(await sentBehind(id, `status = 'canceled', reason = 'canceled'`), {
+      status: 'canceled',
+      events: ['queued'],
+      sentCounted: 0,
+    });
   });
 });

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import type { DataSource } from 'typeorm';
-import { newId } from '../../common/ids';
-import { createDataSource, runMigrations } from '../../database/data-source';
 import { rows } from '../../database/rows';
+import { type StoreDatabase, storeDatabase, storeOneDelivery } from '../../testing/store-database';
 import { EVENTS } from '../delivery-queries';
-import { insertNotifications } from './insert-deliveries';
 import { type OutcomeHistory, type OutcomeUpdate, recordOutcomes } from './record-outcomes';
 
 /**
@@ -14,66 +11,19 @@ import { type OutcomeHistory, type OutcomeUpdate, recordOutcomes } from './recor
  * attempt, its plugin): the history must still show the step as the worker reported it.
  */
 describe('the sent step kept in the delivery row', () => {
-  let tdb: TestDatabase;
+  let s: StoreDatabase;
   let db: DataSource;
-  let appId: string;
 
   before(async () => {
-    tdb = await createTestDatabase('sent_step');
-    await runMigrations(tdb.url);
-    db = createDataSource(tdb.url, 2);
-    await db.initialize();
-    appId = newId();
-    await db.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'sent-step', 'x')`, [appId]);
+    s = await storeDatabase('sent_step');
+    db = s.db;
   });
   after(async () => {
-    await db?.destroy();
-    await tdb?.drop();
+    await s?.close();
   });
 
   /** A queued delivery of `plugin`, in its own notification. */
-  async function queuedDelivery(plugin: string): Promise<string> {
-    const id = newId();
-    const notificationId = newId();
-    await insertNotifications(
-      db,
-      [
-        {
-          id: notificationId,
-          appId,
-          eventId: null,
-          status: 'accepted',
-          category: null,
-          priority: 'normal',
-          requestJson: '{}',
-          sendAt: null,
-          expiresAt: null,
-          recipients: 1,
-          templateKey: null,
-          templateVersion: null,
-        },
-      ],
-      [
-        {
-          notificationId,
-          appId,
-          jobJson: '{}',
-          linksJson: null,
-          plan: {
-            id,
-            userId: null,
-            contactId: null,
-            channel: 'email',
-            plugin,
-            status: 'pending',
-            reason: null,
-            job: null,
-          },
-        },
-      ],
-    );
-    return id;
-  }
+  const queuedDelivery = (plugin: string) => storeOneDelivery(s, { plugin });
 
   const outcome = (id: string, status: OutcomeUpdate['status'], attempt: number): OutcomeUpdate => ({
     id,

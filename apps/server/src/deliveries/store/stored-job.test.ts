@@ -1,41 +1,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DeliveryJob } from '@clarion/plugin-sdk';
-import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
-import type { DataSource } from 'typeorm';
 import { newId } from '../../common/ids';
-import { createDataSource, runMigrations } from '../../database/data-source';
 import { rows } from '../../database/rows';
-import { insertNotifications, serializeDeliveries } from './insert-deliveries';
+import { type StoreDatabase, storeDatabase, storeOneDelivery } from '../../testing/store-database';
 import { jobSql } from './stored-job';
 
 /** A job stored without what its row and the defaults say reads back whole (recovery re-adds exactly it). */
 describe('a delivery job stored lean', () => {
-  let tdb: TestDatabase;
-  let db: DataSource;
-  let appId: string;
+  let s: StoreDatabase;
 
   before(async () => {
-    tdb = await createTestDatabase('stored_job');
-    await runMigrations(tdb.url);
-    db = createDataSource(tdb.url, 2);
-    await db.initialize();
-    appId = newId();
-    await db.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'stored-job', 'x')`, [appId]);
+    s = await storeDatabase('stored_job');
   });
   after(async () => {
-    await db?.destroy();
-    await tdb?.drop();
+    await s?.close();
   });
 
   async function roundTrip(
     extra: Partial<DeliveryJob>,
   ): Promise<{ job: DeliveryJob; read: unknown; stored: unknown }> {
-    const notificationId = newId();
     const job: DeliveryJob = {
       deliveryId: newId(),
-      notificationId,
-      appId,
+      notificationId: newId(),
+      appId: s.appId,
       userId: 'user-1',
       channel: 'push',
       plugin: 'fcm',
@@ -46,43 +34,9 @@ describe('a delivery job stored lean', () => {
       acceptedAt: new Date(0).toISOString(),
       ...extra,
     };
-    await insertNotifications(
-      db,
-      [
-        {
-          id: notificationId,
-          appId,
-          eventId: null,
-          status: 'accepted',
-          category: null,
-          priority: job.priority,
-          requestJson: '{}',
-          sendAt: null,
-          expiresAt: null,
-          recipients: 1,
-          templateKey: null,
-          templateVersion: null,
-        },
-      ],
-      serializeDeliveries([
-        {
-          notificationId,
-          appId,
-          plan: {
-            id: job.deliveryId,
-            userId: null,
-            contactId: null,
-            channel: job.channel,
-            plugin: job.plugin,
-            status: 'pending',
-            reason: null,
-            job,
-          },
-        },
-      ]),
-    );
+    await storeOneDelivery(s, { id: job.deliveryId, channel: job.channel, plugin: job.plugin, job });
     const [row] = await rows<{ read: unknown; stored: unknown }>(
-      db,
+      s.db,
       `SELECT ${jobSql('d')} AS read, d.job AS stored FROM deliveries d WHERE d.id = $1`,
       [job.deliveryId],
     );
