@@ -12,7 +12,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { AccessTokens } from '@clarion/plugin-fcm/dist/auth';
@@ -400,22 +400,51 @@ export async function runProviderFloor(o: ProviderFloorOptions): Promise<Record<
       if (f.per_s > (best[form.channel]?.perS ?? 0)) best[form.channel] = { form, setting, perS: f.per_s };
     }
 
-    // Both channels at once, each at its best form and setting: a campaign's provider I/O.
-    const fcm = best.fcm!;
-    const email = best.email!;
-    const ends = { fcm: 0, email: 0 };
-    const started = performance.now();
-    const both = await measure(2 * n, fakes.pid, async () => {
+    // Both channels at once, as a campaign's provider I/O: FCM at its best form, e-mail at its
+    // best form and at SendGrid's one-message-per-request form (the plugin's today).
+    type Choice = { form: Form; setting: number; perS: number };
+    const both = async (key: string, fcm: Choice, email: Choice) => {
+      const ends = { fcm: 0, email: 0 };
+      const started = performance.now();
       const first = next;
       next += 2 * n;
-      await Promise.all([
-        fcm.form.send(first, n, fcm.setting).then(() => (ends.fcm = performance.now())),
-        email.form.send(first + n, n, email.setting).then(() => (ends.email = performance.now())),
-      ]);
+      const f = await measure(2 * n, fakes.pid, () =>
+        Promise.all([
+          fcm.form.send(first, n, fcm.setting).then(() => (ends.fcm = performance.now())),
+          email.form.send(first + n, n, email.setting).then(() => (ends.email = performance.now())),
+        ]).then(() => undefined),
+      );
+      const doneS = (t: number) => Math.round((t - started) / 10) / 100;
+      o.log(
+        `provider-floor: ${key}, ${n} via ${fcm.form.name} (${fcm.setting}) + ${n} via ${email.form.name} (${email.setting}): ${show(f)} per delivery; FCM done at ${doneS(ends.fcm)} s, e-mail at ${doneS(ends.email)} s`,
+      );
+      const cores = availableParallelism();
+      Object.assign(result, {
+        [`${key}_wall_s`]: f.wall_s,
+        [`${key}_per_s`]: f.per_s,
+        [`${key}_fcm_done_s`]: doneS(ends.fcm),
+        [`${key}_email_done_s`]: doneS(ends.email),
+        [`${key}_cpu_ms_client`]: f.cpu_ms_client,
+        [`${key}_cpu_ms_sandbox`]: f.cpu_ms_sandbox,
+        [`${key}_busy_pct`]: f.busy_pct,
+        [`${key}_others_cores`]: f.others_cores,
+        // What the load cannot move: the client's CPU is one event loop (a single process can go
+        // no faster), and client + fakes spread perfectly over every core (no layout can).
+        [`${key}_client_loop_s`]: Math.round((f.cpu_ms_client * 2 * n) / 10) / 100,
+        [`${key}_all_cores_s`]: Math.round(((f.cpu_ms_client + f.cpu_ms_sandbox) * 2 * n) / cores / 10) / 100,
+        // Scaled to 100,000 subscribers, over the 20 s target: above 1 the provider I/O alone misses it.
+        [`${key}_wall_to_target`]: Math.round((100 * f.wall_s * 100_000) / n / TARGET_S) / 100,
+      });
+    };
+    const fcm = best.fcm!;
+    const email = best.email!;
+    await both('both', fcm, email);
+    const single = list.find((f) => f.name === 'email_sendgrid_single')!;
+    await both('both_sg_single', fcm, {
+      form: single,
+      setting: result.email_sendgrid_single_setting!,
+      perS: result.email_sendgrid_single_per_s!,
     });
-    o.log(
-      `provider-floor: both, ${n} via ${fcm.form.name} (${fcm.setting}) + ${n} via ${email.form.name} (${email.setting}): ${show(both)} per delivery; FCM done at ${((ends.fcm - started) / 1000).toFixed(2)} s, e-mail at ${((ends.email - started) / 1000).toFixed(2)} s`,
-    );
     Object.assign(result, {
       fcm_per_s: fcm.perS,
       fcm_cpu_ms_client: result[`${fcm.form.name}_cpu_ms_client`]!,
@@ -423,16 +452,6 @@ export async function runProviderFloor(o: ProviderFloorOptions): Promise<Record<
       email_per_s: email.perS,
       email_cpu_ms_client: result[`${email.form.name}_cpu_ms_client`]!,
       email_cpu_ms_sandbox: result[`${email.form.name}_cpu_ms_sandbox`]!,
-      both_wall_s: both.wall_s,
-      both_per_s: both.per_s,
-      both_fcm_done_s: Math.round((ends.fcm - started) / 10) / 100,
-      both_email_done_s: Math.round((ends.email - started) / 10) / 100,
-      both_cpu_ms_client: both.cpu_ms_client,
-      both_cpu_ms_sandbox: both.cpu_ms_sandbox,
-      both_busy_pct: both.busy_pct,
-      both_others_cores: both.others_cores,
-      // 2N deliveries in 20 s, scaled to N: above 1, the provider I/O alone misses the target.
-      both_wall_to_target: Math.round((100 * both.wall_s * 100_000) / n / TARGET_S) / 100,
     });
     o.log(`provider-floor: best FCM form ${fcm.form.name}, best e-mail form ${email.form.name}`);
     return result;
