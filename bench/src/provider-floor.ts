@@ -5,6 +5,11 @@
  * concurrencies, then both channels at once, as a campaign of N subscribers needs. Whatever
  * Clarion adds (PostgreSQL, BullMQ, rendering) comes on top of these figures.
  *
+ * FCM is measured through the plugin's own client (plugins/fcm does not send with firebase-admin:
+ * see its README) and through firebase-admin 14.5.1 redirected to the fake (`send`, and `sendEach`
+ * over HTTP/1.1 and HTTP/2); e-mail through the SendGrid plugin's transport, one message per request
+ * and 1,000 personalizations per request, and through the SMTP plugin's pooled nodemailer transport.
+ *
  * The fakes run in a process of their own (`--fakes child`, the default) so the client's and the
  * fakes' CPU are told apart; the campaign bench runs them in its own process, beside the server's,
  * which is the same split. `--fakes inprocess` puts them in the client's process (one event loop).
@@ -170,12 +175,13 @@ async function forms(configs: Fakes['configs']): Promise<{ forms: Form[]; close:
   const target = new URL(fcm.baseUrl);
   const ca = fcm.caPem ?? '';
   const tokenDispatcher = new Agent({ connect: { ca } });
-  const tokens = new AccessTokens(serviceAccount.parse(JSON.parse(fcm.serviceAccountJson ?? '{}')), {
+  const account = serviceAccount.parse(JSON.parse(fcm.serviceAccountJson ?? '{}'));
+  const tokens = new AccessTokens(account, {
     ...(fcm.tokenUrl ? { tokenUrl: fcm.tokenUrl } : {}),
     tokenDispatcher,
   });
   const credential = { getAccessToken: async () => ({ access_token: await tokens.get(), expires_in: 3600 }) };
-  const projectId = serviceAccount.parse(JSON.parse(fcm.serviceAccountJson ?? '{}')).project_id;
+  const projectId = account.project_id;
   const agent = new FakeFcmAgent(target, ca);
   const apps: App[] = [];
   const messaging = (legacy: boolean): Messaging => {
