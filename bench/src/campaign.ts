@@ -64,7 +64,7 @@ const pluginEnvName = (plugin: string, key: string) =>
  * The fakes record every message in memory (a bounded array that shifts once full); at a million
  * that bookkeeping would cost the bench more than the fakes' real work. Only counts are kept.
  */
-function countOnly(recorder: Recorder): Map<string, number> {
+export function countOnly(recorder: Recorder): Map<string, number> {
   const counts = new Map<string, number>();
   recorder.add = (record) => {
     const key = `${record.provider} ${record.outcome}`;

@@ -4,11 +4,15 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million] [--recipients 100000] [--email sendgrid|smtp] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million|provider-floor] [--recipients 100000] [--email sendgrid|smtp] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
  *
  * `campaign` and `million` (campaign.ts): one request to a topic of `--recipients` subscribers
  * (100,000 and 1,000,000 by default), each with an Android device and an e-mail, through the FCM
  * plugin and the SendGrid (or `--email smtp`) plugin to the sandbox.
+ *
+ * `provider-floor` (provider-floor.ts): the provider I/O of such a campaign alone, no Clarion in
+ * between: `--recipients` FCM messages and e-mails from the client libraries straight to the fakes
+ * (`--fakes child`, their own process, or `inprocess`).
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
@@ -40,6 +44,7 @@ import { httpExchangeCpuMs } from './http-floor';
 import { drive, type LoadResult } from './load';
 import { PeakRss } from './peak-rss';
 import { median, quantile } from './percentiles';
+import { runProviderFloor } from './provider-floor';
 import { DatabaseWalMeter } from './wal-by-database';
 
 const { values: args } = parseArgs({
@@ -62,6 +67,8 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', default: 'transactional' },
     /** Topic subscribers (`campaign`: 100,000 by default; `million`: 1,000,000). */
     recipients: { type: 'string' },
+    /** `provider-floor`: the fakes in a process of their own (`child`) or in the bench's (`inprocess`). */
+    fakes: { type: 'string', default: 'child' },
     /** The e-mail plugin of `campaign` and `million`. */
     email: { type: 'string', default: 'sendgrid' },
     /** Items per batch request and batch requests in flight (`--scenario bulk`). */
@@ -83,9 +90,10 @@ const TOTAL = Number(args.notifications);
 const CONCURRENCY = Number(args.concurrency);
 const WARMUP = Math.min(1000, TOTAL);
 const SCENARIO = args.scenario;
-const SCENARIOS = ['transactional', 'bulk', 'campaign', 'million'] as const;
+const SCENARIOS = ['transactional', 'bulk', 'campaign', 'million', 'provider-floor'] as const;
 if (!(SCENARIOS as readonly string[]).includes(SCENARIO))
   throw new Error(`--scenario is one of ${SCENARIOS.join(', ')}, not ${SCENARIO}`);
+if (args.fakes !== 'child' && args.fakes !== 'inprocess') throw new Error('--fakes is child or inprocess');
 if (args.email !== 'sendgrid' && args.email !== 'smtp') throw new Error('--email is sendgrid or smtp');
 const RECIPIENTS = Number(args.recipients ?? (SCENARIO === 'million' ? 1_000_000 : 100_000));
 if (!Number.isInteger(RECIPIENTS) || RECIPIENTS < 1)
@@ -419,7 +427,13 @@ async function main(): Promise<void> {
             serverMain,
             log,
           })
-        : await runOnce(),
+        : SCENARIO === 'provider-floor'
+          ? await runProviderFloor({
+              recipients: RECIPIENTS,
+              fakes: args.fakes as 'child' | 'inprocess',
+              log,
+            })
+          : await runOnce(),
     );
     if (runs > 1) log(`run ${run}: ${JSON.stringify(results.at(-1))}`);
   }
