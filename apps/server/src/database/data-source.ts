@@ -19,6 +19,7 @@ import { Digests1765200000002 } from './migrations/1765200000002-digests';
 import { LeanDeliveryWrites1765200000003 } from './migrations/1765200000003-lean-delivery-writes';
 import { NotificationDeliveriesKeyset1765200000004 } from './migrations/1765200000004-notification-deliveries-keyset';
 import { StatsDimsRolledUp1765200000012 } from './migrations/1765200000012-stats-dims-rolled-up';
+import { NotificationsInProgressIndex1765200000013 } from './migrations/1765200000013-notifications-in-progress-index';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   LeanDeliveryWrites1765200000003,
   NotificationDeliveriesKeyset1765200000004,
   StatsDimsRolledUp1765200000012,
+  NotificationsInProgressIndex1765200000013,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

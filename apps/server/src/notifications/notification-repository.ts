@@ -29,6 +29,16 @@ export interface StoredRequest {
  * Reads of notifications in PostgreSQL. Notifications are written with their deliveries, in one
  * statement, by the delivery store.
  */
+/** Notifications accepted with a sendAt still in the future (index `notifications_in_progress`). */
+export const SCHEDULED_COUNT_SQL = `SELECT count(*)::int AS n FROM notifications WHERE status IN ('scheduled', 'fanout') AND send_at > now()`;
+
+/** Scheduled notifications overdue with work not handed on (index `notifications_in_progress`). */
+export const OVERDUE_COUNT_SQL = `SELECT count(*)::int AS n FROM notifications n
+        WHERE n.status IN ('scheduled', 'fanout') AND n.canceled_at IS NULL
+          AND n.send_at < now() - interval '5 minutes' AND n.send_at > now() - interval '7 days'
+          AND (n.status = 'fanout'
+               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status IN ('pending', 'queued')))`;
+
 @Injectable()
 export class NotificationRepository {
   constructor(private readonly db: DataSource) {}
@@ -63,10 +73,7 @@ export class NotificationRepository {
 
   /** Notifications accepted with a sendAt still in the future. */
   async scheduledCount(): Promise<number> {
-    const [row] = await rows<{ n: number }>(
-      this.db,
-      `SELECT count(*)::int AS n FROM notifications WHERE status IN ('scheduled', 'fanout') AND send_at > now()`,
-    );
+    const [row] = await rows<{ n: number }>(this.db, SCHEDULED_COUNT_SQL);
     return row?.n ?? 0;
   }
 
@@ -75,14 +82,7 @@ export class NotificationRepository {
    * a provider. Bounded to the last week of schedules (partial index on send_at for scheduled rows).
    */
   async overdueCount(): Promise<number> {
-    const [row] = await rows<{ n: number }>(
-      this.db,
-      `SELECT count(*)::int AS n FROM notifications n
-        WHERE n.status IN ('scheduled', 'fanout') AND n.canceled_at IS NULL
-          AND n.send_at < now() - interval '5 minutes' AND n.send_at > now() - interval '7 days'
-          AND (n.status = 'fanout'
-               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status IN ('pending', 'queued')))`,
-    );
+    const [row] = await rows<{ n: number }>(this.db, OVERDUE_COUNT_SQL);
     return row?.n ?? 0;
   }
 }

@@ -17,6 +17,12 @@ const BATCH = 500;
  * Already-sent deliveries are protected by the sent ledger. SKIP LOCKED: with several workers
  * each due notification is taken by one. Returns how many notifications became due.
  */
+/** Claims up to BATCH scheduled notifications whose sendAt has come (index `notifications_in_progress`). */
+export const DUE_NOTIFICATIONS_SQL = `UPDATE notifications n SET status = 'accepted'
+           FROM (SELECT id FROM notifications WHERE status = 'scheduled' AND send_at <= now()
+                  ORDER BY send_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED) due
+          WHERE n.id = due.id RETURNING n.id`;
+
 @Injectable()
 export class DueNotifications implements RelaySource {
   readonly name = 'due scheduled notifications';
@@ -29,13 +35,7 @@ export class DueNotifications implements RelaySource {
   async run(): Promise<number> {
     let total = 0;
     for (;;) {
-      const due = await rows<{ id: string }>(
-        this.db,
-        `UPDATE notifications n SET status = 'accepted'
-           FROM (SELECT id FROM notifications WHERE status = 'scheduled' AND send_at <= now()
-                  ORDER BY send_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED) due
-          WHERE n.id = due.id RETURNING n.id`,
-      );
+      const due = await rows<{ id: string }>(this.db, DUE_NOTIFICATIONS_SQL);
       if (due.length === 0) break;
       total += due.length;
       // A delivery held past sendAt (quiet hours, a deferring cap) keeps its hold when re-added.

@@ -9,6 +9,10 @@ import type { RelaySource } from './relay-source';
  * accept, lost its data, or trimmed a job that failed all its attempts). The job is added again
  * (job id = notification id: one already there stays the one job) and resumes from its cursor.
  */
+/** Fan-outs older than the grace period $1 (ms), which may have lost their job (index `notifications_in_progress`). */
+export const ORPHANED_FANOUTS_SQL = `SELECT id, app_id, send_at, priority FROM notifications WHERE status = 'fanout'
+        AND created_at < now() - ($1 || ' milliseconds')::interval LIMIT 100`;
+
 @Injectable()
 export class OrphanedFanouts implements RelaySource {
   readonly name = 'fan-outs';
@@ -20,11 +24,7 @@ export class OrphanedFanouts implements RelaySource {
 
   async run(graceMs: number): Promise<number> {
     const rows: { id: string; app_id: string; send_at: Date | null; priority: Priority }[] =
-      await this.db.query(
-        `SELECT id, app_id, send_at, priority FROM notifications WHERE status = 'fanout'
-        AND created_at < now() - ($1 || ' milliseconds')::interval LIMIT 100`,
-        [String(graceMs)],
-      );
+      await this.db.query(ORPHANED_FANOUTS_SQL, [String(graceMs)]);
     let readded = 0;
     for (const f of rows) {
       try {
