@@ -29,7 +29,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
 import { PeakRss } from './peak-rss';
 import { seedTopic } from './seed-topic';
-import { DatabaseWalMeter } from './wal-by-database';
+import { DatabaseWalMeter, walPerDelivery } from './wal-by-database';
 
 export interface CampaignOptions {
   scenario: 'campaign' | 'million';
@@ -217,13 +217,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const wal = await walMeter?.bytes();
     if (wal)
       o.log(
-        `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${wal.byRelationKind
-          .slice(0, 12)
-          .map(
-            ([key, k]) =>
-              `${key} ${(k.records / Math.max(1, sent)).toFixed(2)} ${Math.round(k.bytes / Math.max(1, sent))}`,
-          )
-          .join(', ')}`,
+        `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${walPerDelivery(wal.byRelationKind, sent, 12)}`,
       );
     o.log(
       `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s); statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,

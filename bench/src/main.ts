@@ -45,7 +45,7 @@ import { drive, type LoadResult } from './load';
 import { PeakRss } from './peak-rss';
 import { median, quantile } from './percentiles';
 import { runProviderFloor } from './provider-floor';
-import { DatabaseWalMeter } from './wal-by-database';
+import { DatabaseWalMeter, walPerDelivery } from './wal-by-database';
 
 const { values: args } = parseArgs({
   args: cliArgs(),
@@ -283,23 +283,11 @@ async function runOnce(): Promise<BenchResult> {
         );
       if (walOwn)
         log(
-          `${phase}: WAL records per delivery: ${(walOwn.records / latencies.length).toFixed(1)}; by kind (records, bytes per delivery): ${walOwn.byKind
-            .slice(0, 14)
-            .map(
-              ([kind, k]) =>
-                `${kind} ${(k.records / latencies.length).toFixed(2)} ${Math.round(k.bytes / latencies.length)}`,
-            )
-            .join(', ')}`,
+          `${phase}: WAL records per delivery: ${(walOwn.records / latencies.length).toFixed(1)}; by kind (records, bytes per delivery): ${walPerDelivery(walOwn.byKind, latencies.length, 14)}`,
         );
       if (walOwn)
         log(
-          `${phase}: WAL per delivery by table/index and kind (records, bytes): ${walOwn.byRelationKind
-            .slice(0, 24)
-            .map(
-              ([key, k]) =>
-                `${key} ${(k.records / latencies.length).toFixed(2)} ${Math.round(k.bytes / latencies.length)}`,
-            )
-            .join(', ')}`,
+          `${phase}: WAL per delivery by table/index and kind (records, bytes): ${walPerDelivery(walOwn.byRelationKind, latencies.length, 24)}`,
         );
       log(
         `${phase}: PostgreSQL disk per delivery (${disk.n} deliveries, heap + indexes): deliveries ${Math.round(disk.d / disk.n)} B, events ${Math.round(disk.e / disk.n)} B, notifications ${Math.round(disk.nt / disk.n)} B`,

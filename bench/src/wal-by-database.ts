@@ -4,6 +4,19 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 
+/** `name records bytes` per delivery for the first `top` entries of a WAL breakdown, comma-separated. */
+export function walPerDelivery(
+  entries: [string, { records: number; bytes: number }][],
+  deliveries: number,
+  top: number,
+): string {
+  const n = Math.max(1, deliveries);
+  return entries
+    .slice(0, top)
+    .map(([name, k]) => `${name} ${(k.records / n).toFixed(2)} ${Math.round(k.bytes / n)}`)
+    .join(', ');
+}
+
 /**
  * WAL bytes written for one database over a phase, read from the server's own WAL files with
  * `pg_waldump`: every record that touches a block of the database, and the commit records of

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import type { DataSource } from 'typeorm';
-import { newId } from '../common/ids';
 import type { Env } from '../config/env';
-import { createDataSource, runMigrations } from '../database/data-source';
 import { rows } from '../database/rows';
 import { dimensionKey } from '../deliveries/stats-rollup';
+import { recordOutcomes } from '../deliveries/store/record-outcomes';
+import { type StoreDatabase, storeDatabase, storeOneDelivery } from '../testing/store-database';
 import { StatsDimsRollup } from './stats-dims-rollup';
 import { type StatsFilters, StatsRepository } from './stats-repository';
 
@@ -17,7 +16,7 @@ const HOUR = 3_600_000;
  * the same counts before, during and after that, whichever table they come from.
  */
 describe('stats dimension rows rolled up from the full rollup', () => {
-  let tdb: TestDatabase;
+  let store: StoreDatabase;
   let db: DataSource;
   let stats: StatsRepository;
   let rollup: StatsDimsRollup;
@@ -27,21 +26,17 @@ describe('stats dimension rows rolled up from the full rollup', () => {
   const at = (hours: number) => new Date(H + hours * HOUR);
 
   before(async () => {
-    tdb = await createTestDatabase('stats_dims');
-    await runMigrations(tdb.url);
-    db = createDataSource(tdb.url, 4);
-    await db.initialize();
+    store = await storeDatabase('stats_dims');
+    db = store.db;
+    appId = store.appId;
     stats = new StatsRepository(db);
     // The one setting it reads; its passes are run by hand here.
     rollup = new StatsDimsRollup(db, { CLARION_STATS_ROLLUP_INTERVAL_MS: 60_000 } as Env);
-    appId = newId();
-    await db.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'stats-dims', 'x')`, [appId]);
     // Rolled up until three hours before H (as if the workers had stopped then).
     await db.query(`UPDATE stats_dims_rolled_up SET until = $1`, [at(-3)]);
   });
   after(async () => {
-    await db?.destroy();
-    await tdb?.drop();
+    await store?.close();
   });
 
   async function count(hours: number, channel: string, template: string, metric: string, n: number) {
@@ -81,13 +76,41 @@ describe('stats dimension rows rolled up from the full rollup', () => {
       [appId],
     );
 
+  test('the writers count into delivery_stats only: a delivery stored and sent writes no dimension row', async () => {
+    const id = await storeOneDelivery(store);
+    await recordOutcomes(
+      db,
+      [
+        {
+          id,
+          status: 'sent',
+          reason: null,
+          attempt: 1,
+          providerMessageId: null,
+          errorCode: null,
+          errorMessage: null,
+        },
+      ],
+      [{ id, status: 'sent', attempt: 1, detailJson: '{"plugin":"smtp"}' }],
+    );
+    const counted = await rows<{ metric: string; n: number }>(
+      db,
+      `SELECT metric, sum(n)::int AS n FROM delivery_stats WHERE app_id = $1 GROUP BY 1 ORDER BY 1`,
+      [appId],
+    );
+    assert.deepEqual(counted, [
+      { metric: 'requested', n: 1 },
+      { metric: 'sent', n: 1 },
+    ]);
+    assert.equal((await dimRows()).length, 0);
+  });
+
   test('counts of hours not rolled up yet are read live, and the roll-up changes no answer', async () => {
     for (const h of [-3, -2, -1, 0]) {
       await count(h, 'email', 'welcome', 'sent', 10 + h);
       await count(h, 'push', 'welcome', 'sent', 20 + h);
       await count(h, 'push', 'reset', 'failed', 3);
     }
-    assert.equal((await dimRows()).length, 0, 'no dimension row is written with the counts');
     await assertKeyedReadsExact('before any roll-up');
 
     // Ten minutes into hour H: hours up to H are closed and settled, H itself is not.

@@ -75,10 +75,17 @@ const appliesSql = (r: string) => `${allowedSql('outcome', `${r}.status`, TO_STA
  * the same batch) stays a row. The batch holds at most one `sent` per delivery (status-writer.ts).
  */
 const RECORD_OUTCOMES_SQL = `
-  WITH old AS (SELECT id, status, provider_message_id, sent_at FROM deliveries WHERE id = ANY($1::uuid[])),
+  WITH v AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
+      AS v(id, status, reason, attempt, pmid, code, message)
+  ),
+  steps AS (
+    SELECT * FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+  ),
+  old AS (SELECT id, status, provider_message_id, sent_at FROM deliveries WHERE id = ANY($1::uuid[])),
   sent AS (
     SELECT DISTINCT ON (e.id) e.id, e.attempt, e.detail
-      FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+      FROM steps e
      WHERE e.status = 'sent' ORDER BY e.id, e.ord
   ),
   moved AS (
@@ -93,8 +100,7 @@ const RECORD_OUTCOMES_SQL = `
       -- rendered content (e-mail HTML, personal data) is dropped rather than kept for the retention period.
       job = CASE WHEN v.status = 'retrying' THEN d.job END,
       sent_event = CASE WHEN v.status = 'sent' THEN ${SENT_STEP_SQL} ELSE d.sent_event END
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-         AS v(id, status, reason, attempt, pmid, code, message)
+    FROM v
          JOIN old ON old.id = v.id
          LEFT JOIN sent ON sent.id = v.id
     WHERE d.id = v.id AND d.status = old.status
@@ -109,7 +115,7 @@ const RECORD_OUTCOMES_SQL = `
         FROM moved m WHERE m.from_status = 'pending'
       UNION ALL
       SELECT e.id, e.status, e.attempt, e.detail, e.ord
-        FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+        FROM steps e
        WHERE e.id IN (SELECT id FROM moved)
          AND NOT (e.status = 'sent' AND e.id IN (SELECT id FROM moved WHERE sent_in_row))
     ) h ORDER BY ord
@@ -124,9 +130,7 @@ const RECORD_OUTCOMES_SQL = `
      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   ),${STATS_UPSERT_CTES}
   SELECT v.id::text AS id
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-         AS v(id, status, reason, attempt, pmid, code, message)
-         JOIN old ON old.id = v.id
+    FROM v JOIN old ON old.id = v.id
    WHERE ${appliesSql('old')} AND v.id NOT IN (SELECT id FROM moved)`;
 
 /** How often a batch's outcomes are tried against statuses other writers keep changing (each round needs a new change). */
