@@ -393,7 +393,7 @@ async function runOnce(): Promise<BenchResult> {
     const redis = testRedis();
     await clearPrefix(redis, prefix);
     redis.disconnect();
-    await db.drop();
+    if (!process.env.BENCH_KEEP_DB) await db.drop();
   }
 }
 

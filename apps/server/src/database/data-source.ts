@@ -20,6 +20,7 @@ import { LeanDeliveryWrites1765200000003 } from './migrations/1765200000003-lean
 import { NotificationDeliveriesKeyset1765200000004 } from './migrations/1765200000004-notification-deliveries-keyset';
 import { StatsDimsRolledUp1765200000012 } from './migrations/1765200000012-stats-dims-rolled-up';
 import { NotificationsInProgressIndex1765200000013 } from './migrations/1765200000013-notifications-in-progress-index';
+import { HotStatusUpdates1765200000014 } from './migrations/1765200000014-hot-status-updates';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   NotificationDeliveriesKeyset1765200000004,
   StatsDimsRolledUp1765200000012,
   NotificationsInProgressIndex1765200000013,
+  HotStatusUpdates1765200000014,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -163,7 +163,7 @@ export class DeliveryQueries {
 
   /**
    * One page of an app's failed or expired deliveries, oldest id first. Keyset on the id (UUIDv7):
-   * a page costs the same however deep; the partial index `deliveries_redrivable` holds only these.
+   * a page costs the same however deep; the partial index `unsettled_deliveries_redrivable` holds only these.
    */
   async dead(appId: string, f: DeadFilter, limit: number): Promise<DeadRow[]> {
     return rows<DeadRow>(
@@ -173,13 +173,13 @@ export class DeliveryQueries {
               d.channel, d.plugin, d.status, d.reason, d.attempts, d.error_code AS "errorCode",
               d.error_message AS "errorMessage", d.links IS NOT NULL AS tracked,
               d.created_at AS "createdAt", d.updated_at AS "updatedAt"
-         FROM deliveries d LEFT JOIN users u ON u.id = d.user_id
-        WHERE d.app_id = $1 AND d.status IN ('failed', 'expired')
+         FROM unsettled_deliveries x JOIN deliveries d ON d.id = x.id LEFT JOIN users u ON u.id = d.user_id
+        WHERE x.app_id = $1 AND x.status IN ('failed', 'expired') AND d.status IN ('failed', 'expired')
           AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.plugin = $3)
           AND ($4::text IS NULL OR d.channel = $4)
           AND ($5::timestamptz IS NULL OR d.updated_at >= $5) AND ($6::timestamptz IS NULL OR d.updated_at < $6)
-          AND ($7::uuid IS NULL OR d.id > $7) AND ($8::uuid[] IS NULL OR d.id = ANY($8))
-        ORDER BY d.id LIMIT $9`,
+          AND ($7::uuid IS NULL OR x.id > $7) AND ($8::uuid[] IS NULL OR x.id = ANY($8))
+        ORDER BY x.id LIMIT $9`,
       [
         appId,
         f.status ?? null,

@@ -6,7 +6,7 @@ import { PeriodicTask } from '../common/periodic-task';
 export const PARTITION_DAYS_AHEAD = 7;
 const HOUR_MS = 3_600_000;
 
-/** A day partition of `deliveries` with its `delivery_events` twin. */
+/** A day partition of `deliveries` with its `delivery_events` twin (and `provider_messages`, named alike). */
 export interface DayPartition {
   day: string;
   deliveries: string;
@@ -77,9 +77,24 @@ export async function dropDayPartition(
       return exact?.n ?? 0;
     };
     const counts = { deliveries: await rowsOf(p.deliveries), events: await rowsOf(p.events) };
+    // The day's provider ids go with it; partitions made before that table existed have no twin.
+    const [twin]: { name: string | null }[] = await m.query(`SELECT to_regclass($1)::text AS name`, [
+      `provider_messages_p${p.day}`,
+    ]);
+    if (twin?.name) {
+      await m.query(`ALTER TABLE provider_messages DETACH PARTITION "${twin.name}"`);
+      await m.query(`DROP TABLE "${twin.name}"`);
+    }
     await m.query(`ALTER TABLE delivery_events DETACH PARTITION "${p.events}"`);
     await m.query(`ALTER TABLE deliveries DETACH PARTITION "${p.deliveries}"`);
     await m.query(`DROP TABLE "${p.events}", "${p.deliveries}"`);
+    // Failed or expired deliveries of the day the app never redrove (a few rows, by primary key).
+    await m.query(
+      `DELETE FROM unsettled_deliveries
+        WHERE id >= clarion_uuidv7_floor(to_date($1, 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC')
+          AND id < clarion_uuidv7_floor((to_date($1, 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC')`,
+      [p.day],
+    );
     return counts;
   });
 }

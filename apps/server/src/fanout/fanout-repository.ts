@@ -4,6 +4,7 @@ import { uuidv7Floor } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { insertDeliveries } from '../deliveries/delivery-store';
+import { requestSql } from '../deliveries/store/stored-request';
 import type { NotificationRequest } from '../templates/notification-request';
 
 export interface FanoutNotification {
@@ -20,7 +21,7 @@ export class FanoutRepository {
 
   async notification(notificationId: string, appId: string): Promise<FanoutNotification | undefined> {
     const [row]: FanoutNotification[] = await this.db.query(
-      'SELECT request, status, created_at, template_version FROM notifications WHERE id = $1 AND app_id = $2',
+      `SELECT ${requestSql('n')} AS request, status, created_at, template_version FROM notifications n WHERE id = $1 AND app_id = $2`,
       [notificationId, appId],
     );
     return row;

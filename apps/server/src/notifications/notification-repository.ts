@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
+import { requestSql } from '../deliveries/store/stored-request';
 import type { NotificationRequest } from '../templates/notification-request';
 import { NOTIFICATION_STATUS } from './notification-status';
 
@@ -65,7 +66,7 @@ export class NotificationRepository {
   async request(appId: string, id: string): Promise<StoredRequest | null> {
     const [n] = await rows<{ request: NotificationRequest; template_version: number | null }>(
       this.db,
-      'SELECT request, template_version FROM notifications WHERE id = $1 AND app_id = $2',
+      `SELECT ${requestSql('n')} AS request, template_version FROM notifications n WHERE id = $1 AND app_id = $2`,
       [id, appId],
     );
     return n ? { request: n.request, templateVersion: n.template_version } : null;

@@ -23,8 +23,10 @@ export class PendingDeliveries implements RelaySource {
 
   async run(graceMs: number): Promise<number> {
     const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-      `SELECT ${jobSql('d')} AS job, GREATEST(n.send_at, d.held_until) AS send_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-        WHERE d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval AND d.job IS NOT NULL
+      `SELECT ${jobSql('d')} AS job, GREATEST(n.send_at, d.held_until) AS send_at
+         FROM unsettled_deliveries u JOIN deliveries d ON d.id = u.id JOIN notifications n ON n.id = d.notification_id
+        WHERE u.status = 'pending' AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
+          AND d.job IS NOT NULL
         ORDER BY d.updated_at LIMIT 5000`,
       [String(graceMs)],
     );

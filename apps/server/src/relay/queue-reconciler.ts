@@ -18,12 +18,16 @@ const PAGE = 5000;
 const ROWS_PER_PASS = 50_000;
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 
-/** A page of `queued` deliveries, by id, that have been queued for longer than the grace period. */
+/**
+ * A page of `queued` deliveries, by id, that have been queued for longer than the grace period:
+ * walked in `unsettled_deliveries` (deliveries/store/unsettled.ts), each checked in its own row.
+ */
 const QUEUED_PAGE_SQL = `
-  SELECT id::text, COALESCE(plugin, job->>'plugin') AS plugin FROM deliveries
-   WHERE status = 'queued' AND id > $1::uuid AND job IS NOT NULL
-     AND updated_at < now() - ($2 || ' milliseconds')::interval
-   ORDER BY id LIMIT ${PAGE}`;
+  SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin
+    FROM unsettled_deliveries u JOIN deliveries d ON d.id = u.id
+   WHERE u.status = 'queued' AND u.id > $1::uuid AND d.status = 'queued' AND d.job IS NOT NULL
+     AND d.updated_at < now() - ($2 || ' milliseconds')::interval
+   ORDER BY u.id LIMIT ${PAGE}`;
 
 /**
  * For each job id (ARGV, its key in KEYS after the failed and completed sets): missing from Redis,

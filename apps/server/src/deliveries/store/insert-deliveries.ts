@@ -2,6 +2,8 @@ import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryPlan } from '../delivery-plan';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
 import { storedJob } from './stored-job';
+import { storedRequest } from './stored-request';
+import { unsettledCtes } from './unsettled';
 
 /** A delivery to write, with the notification it belongs to. */
 export interface DeliveryRow {
@@ -60,6 +62,7 @@ function writeSql(notificationsCte: string, offset: number, queuedNow: boolean, 
        ${resumable ? 'ON CONFLICT DO NOTHING' : ''}
        RETURNING id, notification_id, app_id, channel, COALESCE(plugin, '') AS plugin, status, reason
      ),
+     ${unsettledCtes('d', { inserted: true })},
      holds AS (SELECT * FROM unnest(${p(13)}::uuid[], ${p(14)}::text[], ${p(15)}::text[]) AS h(id, reason, until)),
      history AS (
        INSERT INTO delivery_events (delivery_id, status, detail)
@@ -96,7 +99,7 @@ export interface SerializedNotification extends Omit<NotificationRow, 'request'>
 export function serializeDeliveries(rows: DeliveryRow[]): SerializedDelivery[] {
   return rows.map((r) => ({
     ...r,
-    jobJson: r.plan.job ? JSON.stringify(storedJob(r.plan.job)) : null,
+    jobJson: r.plan.job ? JSON.stringify(storedJob(r.plan.job, r.plan.userId)) : null,
     linksJson: r.plan.links ? JSON.stringify(r.plan.links) : null,
   }));
 }
@@ -105,7 +108,7 @@ export function serializeNotification<R extends NotificationRow>(
   row: R,
 ): Omit<R, 'request'> & { requestJson: string } {
   const { request, ...rest } = row;
-  return { ...rest, requestJson: JSON.stringify(request) };
+  return { ...rest, requestJson: JSON.stringify(storedRequest(request)) };
 }
 
 function deliveryParams(rows: SerializedDelivery[]): unknown[] {

@@ -1,5 +1,6 @@
 import { preparedQuery, type Queryable } from '../../database/prepared';
 import { allowedSql } from '../transitions';
+import { unsettledCtes } from './unsettled';
 
 /**
  * Marks deliveries whose jobs are on their queues `queued`, with a history row each. A delivery
@@ -9,7 +10,9 @@ export async function markQueued(q: Queryable, deliveryIds: string[]): Promise<v
   await preparedQuery(
     q,
     `WITH u AS (UPDATE deliveries SET status = 'queued', updated_at = now()
-                 WHERE id = ANY($1::uuid[]) AND ${allowedSql('enqueue', 'status', `'queued'`)} RETURNING id)
+                 WHERE id = ANY($1::uuid[]) AND ${allowedSql('enqueue', 'status', `'queued'`)}
+                 -- the enqueuer moves pending deliveries only (transitions.ts)
+                 RETURNING id, app_id, 'pending'::text AS from_status, status AS to_status),${unsettledCtes('u')}
      INSERT INTO delivery_events (delivery_id, status) SELECT id, 'queued' FROM u`,
     [deliveryIds],
   );

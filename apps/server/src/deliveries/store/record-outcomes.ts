@@ -2,6 +2,8 @@ import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryStatus } from '../delivery-status';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
 import { allowedSql, metricsForSql } from '../transitions';
+import { providerMessagesCte } from './provider-messages';
+import { unsettledCtes } from './unsettled';
 
 /** A worker outcome as the store writes it: `retrying` keeps the delivery `queued` and logs the attempt. */
 export type OutcomeStatus = Extract<DeliveryStatus, 'sent' | 'failed' | 'expired' | 'canceled'> | 'retrying';
@@ -106,8 +108,9 @@ const RECORD_OUTCOMES_SQL = `
     WHERE d.id = v.id AND d.status = old.status
       AND ${appliesSql('d')}
     RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
-              old.status AS from_status, d.status AS to_status, d.reason, v.status = 'sent' AS sent_in_row
-  ),
+              old.status AS from_status, d.status AS to_status, d.reason, v.status = 'sent' AS sent_in_row,
+              d.provider_message_id, old.provider_message_id AS old_provider_message_id
+  ),${unsettledCtes('moved')},${providerMessagesCte('moved')},
   history AS (
     INSERT INTO delivery_events (delivery_id, status, attempt, detail)
     SELECT id, status, attempt, detail FROM (

@@ -3,6 +3,8 @@ import { rows } from '../../database/rows';
 import type { DeliveryStatus } from '../delivery-status';
 import { bumpStats, bumpsFor } from '../stats-rollup';
 import { allowedSql } from '../transitions';
+import { deliveriesOfProviderIds, providerMessagesCte } from './provider-messages';
+import { unsettledCtes } from './unsettled';
 
 /** A step reported from outside the worker (provider callback, link, pixel, client), as the store writes it. */
 export interface TrackedMove {
@@ -43,21 +45,27 @@ export interface TrackedChange {
 export async function recordTrackedRound(tx: Queryable, round: TrackedMove[]): Promise<TrackedChange[]> {
   const changed = await rows<TrackedChange>(
     tx,
-    `WITH old AS (SELECT id, status FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
-     UPDATE deliveries d SET
-       status = v.status,
-       reason = CASE WHEN v.status = 'failed' THEN v.reason ELSE d.reason END,
-       error_code = COALESCE(v.code, d.error_code),
-       error_message = COALESCE(v.message, d.error_message),
-       provider_message_id = COALESCE(d.provider_message_id, v.pmid),
-       job = NULL, -- past queued: nothing enqueues it again
-       updated_at = now()
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid), old
-     WHERE d.id = v.id AND old.id = d.id AND ${allowedSql('tracking', 'd.status', 'v.status')}
-     RETURNING d.id, old.status AS "from", d.status AS "to", d.reason, d.app_id AS "appId", d.user_id AS "userId",
-               (SELECT external_id FROM users u WHERE u.id = d.user_id) AS "externalUserId",
-               d.contact_id AS "contactId", d.channel, d.plugin, d.notification_id AS "notificationId",
-               d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage"`,
+    `WITH old AS (SELECT id, status, provider_message_id FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+     moved AS (
+       UPDATE deliveries d SET
+         status = v.status,
+         reason = CASE WHEN v.status = 'failed' THEN v.reason ELSE d.reason END,
+         error_code = COALESCE(v.code, d.error_code),
+         error_message = COALESCE(v.message, d.error_message),
+         provider_message_id = COALESCE(d.provider_message_id, v.pmid),
+         job = NULL, -- past queued: nothing enqueues it again
+         updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, reason, code, message, pmid), old
+       WHERE d.id = v.id AND old.id = d.id AND ${allowedSql('tracking', 'd.status', 'v.status')}
+       RETURNING d.id, old.status AS from_status, d.status AS to_status, d.reason, d.app_id, d.user_id,
+                 d.contact_id, d.channel, d.plugin, d.notification_id, d.provider_message_id,
+                 old.provider_message_id AS old_provider_message_id, d.error_code, d.error_message
+     ),${unsettledCtes('moved')},${providerMessagesCte('moved')}
+     SELECT m.id, m.from_status AS "from", m.to_status AS "to", m.reason, m.app_id AS "appId", m.user_id AS "userId",
+            (SELECT external_id FROM users u WHERE u.id = m.user_id) AS "externalUserId",
+            m.contact_id AS "contactId", m.channel, m.plugin, m.notification_id AS "notificationId",
+            m.provider_message_id AS "providerMessageId", m.error_code AS "errorCode", m.error_message AS "errorMessage"
+       FROM moved m`,
     [
       round.map((x) => x.id),
       round.map((x) => x.status),
@@ -91,12 +99,7 @@ export async function findTracked(
 ): Promise<{ existing: Set<string>; byProviderId: Map<string, string> }> {
   const byProviderId = new Map<string, string>();
   if (providerMessageIds.length > 0) {
-    const found = await rows<{ id: string; pmid: string }>(
-      q,
-      'SELECT id, provider_message_id AS pmid FROM deliveries WHERE provider_message_id = ANY($1::text[])',
-      [providerMessageIds],
-    );
-    for (const f of found) byProviderId.set(f.pmid, f.id);
+    for (const f of await deliveriesOfProviderIds(q, providerMessageIds)) byProviderId.set(f.pmid, f.id);
   }
   const existing = new Set<string>();
   if (deliveryIds.length > 0) {

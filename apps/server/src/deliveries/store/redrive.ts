@@ -2,6 +2,7 @@ import type { Queryable } from '../../database/prepared';
 import { rows } from '../../database/rows';
 import type { InitialStatus } from '../delivery-status';
 import { allowedSql } from '../transitions';
+import { unsettledCtes } from './unsettled';
 
 /** A failed or expired delivery planned again. */
 export interface Redrive {
@@ -35,8 +36,8 @@ export async function redrive(q: Queryable, items: Redrive[]): Promise<Set<strin
               job = v.job, held_until = v.held_until, links = v.links, attempts = 0, provider_message_id = NULL,
               error_code = NULL, error_message = NULL, updated_at = now()
          FROM v, old WHERE d.id = v.id AND old.id = d.id
-       RETURNING d.id, d.status, d.reason, old.status AS was
-     ),
+       RETURNING d.id, d.status, d.reason, old.status AS was, d.app_id, old.status AS from_status, d.status AS to_status
+     ),${unsettledCtes('u')},
      history AS (
        INSERT INTO delivery_events (delivery_id, status, detail)
        SELECT id, step, detail FROM (

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../database/prepared';
 import { rows } from '../../database/rows';
 import { allowedSql } from '../transitions';
+import { unsettledCtes } from './unsettled';
 
 /** A delivery handed from one provider to the next of its chain. */
 export interface Reroute {
@@ -26,7 +27,8 @@ export async function reroute(q: Queryable, items: Reroute[]): Promise<Set<strin
                   AS v(id, plugin, job, attempt, detail, from_plugin)),
           u AS (UPDATE deliveries d SET plugin = v.plugin, job = v.job, status = 'pending', updated_at = now()
                   FROM v WHERE d.id = v.id AND d.plugin = v.from_plugin AND ${allowedSql('reroute', 'd.status', `'pending'`)}
-                RETURNING d.id),
+                -- from pending or queued (transitions.ts): either way its unsettled row says pending now
+                RETURNING d.id, d.app_id, NULL::text AS from_status, d.status AS to_status),${unsettledCtes('u')},
           e AS (INSERT INTO delivery_events (delivery_id, status, attempt, detail)
                 SELECT v.id, 'rerouted', v.attempt, v.detail FROM v JOIN u ON u.id = v.id)
      SELECT id FROM u`,

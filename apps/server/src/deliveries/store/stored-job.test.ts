@@ -19,6 +19,7 @@ describe('a delivery job stored lean', () => {
 
   async function roundTrip(
     extra: Partial<DeliveryJob>,
+    userKey: string | null = null,
   ): Promise<{ job: DeliveryJob; read: unknown; stored: unknown }> {
     const job: DeliveryJob = {
       deliveryId: newId(),
@@ -34,7 +35,13 @@ describe('a delivery job stored lean', () => {
       acceptedAt: new Date(0).toISOString(),
       ...extra,
     };
-    await storeOneDelivery(s, { id: job.deliveryId, channel: job.channel, plugin: job.plugin, job });
+    await storeOneDelivery(s, {
+      id: job.deliveryId,
+      userId: userKey,
+      channel: job.channel,
+      plugin: job.plugin,
+      job,
+    });
     const [row] = await rows<{ read: unknown; stored: unknown }>(
       s.db,
       `SELECT ${jobSql('d')} AS read, d.job AS stored FROM deliveries d WHERE d.id = $1`,
@@ -53,5 +60,22 @@ describe('a delivery job stored lean', () => {
   test('another priority and push type are kept', async () => {
     const { job, read } = await roundTrip({ priority: 'high', pushType: 'background' });
     assert.deepEqual(read, job);
+  });
+
+  test("the user's external id is left out when the row names the user, and read back from users", async () => {
+    const userKey = newId();
+    await s.db.query(`INSERT INTO users (id, app_id, external_id) VALUES ($1, $2, 'customer-4711')`, [
+      userKey,
+      s.appId,
+    ]);
+    const { job, read, stored } = await roundTrip({ userId: 'customer-4711' }, userKey);
+    assert.deepEqual(read, job);
+    assert.equal((stored as Record<string, unknown>).userId, undefined);
+  });
+
+  test('a job without a user reads back without one', async () => {
+    const { job, read } = await roundTrip({ userId: undefined });
+    const { userId: _gone, ...withoutUser } = job;
+    assert.deepEqual(read, withoutUser);
   });
 });

@@ -6,12 +6,15 @@ const FROM_COLUMNS = ['deliveryId', 'notificationId', 'appId', 'channel', 'plugi
 /**
  * The job as `deliveries.job` stores it: without the fields its row's columns hold (three ids
  * as text, the channel and the plugin: about 0.2 KB of a webhook job's ~0.45 KB, written to the
- * heap and the WAL with every delivery). `jobSql` puts them back when a job is read.
+ * heap and the WAL with every delivery), and without the app's id for the user when the row names
+ * the user (`userKey`, users.id: the job's `userId` is that user's external id). `jobSql` puts
+ * them back when a job is read.
  */
 export function storedJob(
   job: DeliveryJob,
-): Omit<DeliveryJob, (typeof FROM_COLUMNS)[number] | keyof typeof DEFAULTS> &
-  Partial<Pick<DeliveryJob, keyof typeof DEFAULTS>> {
+  userKey: string | null,
+): Omit<DeliveryJob, (typeof FROM_COLUMNS)[number] | keyof typeof DEFAULTS | 'userId'> &
+  Partial<Pick<DeliveryJob, keyof typeof DEFAULTS | 'userId'>> {
   const {
     deliveryId: _d,
     notificationId: _n,
@@ -20,10 +23,12 @@ export function storedJob(
     plugin: _p,
     priority,
     pushType,
+    userId,
     ...rest
   } = job;
   return {
     ...rest,
+    ...(userKey === null && userId !== undefined ? { userId } : {}),
     ...(priority === DEFAULTS.priority ? {} : { priority }),
     ...(pushType === DEFAULTS.pushType || pushType === undefined ? {} : { pushType }),
   };
@@ -37,11 +42,14 @@ export function storedJob(
 const DEFAULTS = { priority: 'normal', pushType: 'alert' } as const satisfies Partial<DeliveryJob>;
 
 /**
- * SQL for the whole job of deliveries row `d`: the stored job with the column fields and the
- * defaults added (a job stored whole, by a reroute, a redrive or before this change, holds the
+ * SQL for the whole job of deliveries row `d`: the stored job with the column fields, the user's
+ * external id and the defaults added (a job stored whole, by a reroute, a redrive or before this change, holds the
  * same values). The
  * plugin column is null only on rows older than it; their job names its plugin.
  */
 export const jobSql = (d: string): string =>
-  `('${JSON.stringify(DEFAULTS)}'::jsonb || ${d}.job || jsonb_build_object('deliveryId', ${d}.id, 'notificationId', ${d}.notification_id, 'appId', ${d}.app_id,
+  `('${JSON.stringify(DEFAULTS)}'::jsonb
+    || CASE WHEN ${d}.user_id IS NULL OR ${d}.job ? 'userId' THEN '{}'::jsonb
+            ELSE COALESCE((SELECT jsonb_build_object('userId', u.external_id) FROM users u WHERE u.id = ${d}.user_id), '{}'::jsonb) END
+    || ${d}.job || jsonb_build_object('deliveryId', ${d}.id, 'notificationId', ${d}.notification_id, 'appId', ${d}.app_id,
                                     'channel', ${d}.channel, 'plugin', COALESCE(${d}.plugin, ${d}.job->>'plugin')))`;

@@ -1,0 +1,132 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** The day-partition maker, as the partitioning migration made it (restored by `down`). */
+const MAKER_BEFORE = `
+  CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      day date;
+      lo uuid;
+      hi uuid;
+      d text;
+      e text;
+      made integer := 0;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(7400008);
+      FOR day IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
+        d := 'deliveries_p' || to_char(day, 'YYYYMMDD');
+        e := 'delivery_events_p' || to_char(day, 'YYYYMMDD');
+        CONTINUE WHEN to_regclass(d) IS NOT NULL;
+        lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
+        hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
+        EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 80)', d);
+        EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
+        EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
+        EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
+        EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);
+        made := made + 1;
+      END LOOP;
+      RETURN made;
+    END
+    $$;`;
+
+/**
+ * HOT status updates (issue 22, WAL per delivery). A delivery's `sent` update (and every later
+ * status move) rewrote its row into another page and added an entry to each of its indexes,
+ * because four indexes named columns that update changes: the partial indexes on `status`
+ * (`deliveries_pending`, `deliveries_queued`, `deliveries_redrivable`) and the one on
+ * `provider_message_id`. They move off the table:
+ *
+ * - `unsettled_deliveries`: one row per delivery that is pending, queued, failed or expired (the
+ *   ones the relay recovers and the app redrives), kept by the statements that move deliveries
+ *   (deliveries/store/unsettled.ts). Small and churning, so vacuumed early.
+ * - `provider_messages`: provider message id → delivery, written when a delivery gets one,
+ *   partitioned by delivery id on the same day bounds as `deliveries` (dropped with its day).
+ *
+ * What is left indexed on `deliveries` (id, notification, user, the once-per-contact key) never
+ * changes after the insert, so a status update is HOT: no index entry, and with the page's free
+ * space (fillfactor 70, was 80: the first row version holds the rendered job) the new version on
+ * the same page, whose WAL record then carries only the changed bytes.
+ */
+export class HotStatusUpdates1765200000014 implements MigrationInterface {
+  name = 'HotStatusUpdates1765200000014';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE unsettled_deliveries (
+        id uuid PRIMARY KEY,
+        app_id uuid, -- set for failed and expired ones only: the redrive list reads them by app
+        status text NOT NULL
+      ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
+      CREATE INDEX unsettled_deliveries_pending ON unsettled_deliveries (id) WHERE status = 'pending';
+      CREATE INDEX unsettled_deliveries_redrivable ON unsettled_deliveries (app_id, id) WHERE status IN ('failed', 'expired');
+      INSERT INTO unsettled_deliveries (id, app_id, status)
+      SELECT id, CASE WHEN status IN ('failed', 'expired') THEN app_id END, status
+        FROM deliveries WHERE status IN ('pending', 'queued', 'failed', 'expired');
+
+      CREATE TABLE provider_messages (
+        delivery_id uuid NOT NULL,
+        provider_message_id text NOT NULL
+      ) PARTITION BY RANGE (delivery_id);
+      CREATE INDEX provider_messages_id ON provider_messages (provider_message_id);
+      DO $$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+                   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                  WHERE i.inhparent = 'deliveries'::regclass LOOP
+          EXECUTE format('CREATE TABLE %I PARTITION OF provider_messages %s',
+                         replace(r.relname, 'deliveries_', 'provider_messages_'), r.bound);
+          EXECUTE format('ALTER TABLE %I SET (fillfactor = 60)', r.relname);
+        END LOOP;
+      END $$;
+      INSERT INTO provider_messages (delivery_id, provider_message_id)
+      SELECT id, provider_message_id FROM deliveries WHERE provider_message_id IS NOT NULL;
+
+      DROP INDEX deliveries_pending, deliveries_queued, deliveries_redrivable, deliveries_provider_message;
+
+      CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
+        LANGUAGE plpgsql AS $$
+        DECLARE
+          day date;
+          lo uuid;
+          hi uuid;
+          d text;
+          e text;
+          made integer := 0;
+        BEGIN
+          -- One maker at a time (any number of worker processes run the periodic task).
+          PERFORM pg_advisory_xact_lock(7400008);
+          FOR day IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
+            d := 'deliveries_p' || to_char(day, 'YYYYMMDD');
+            e := 'delivery_events_p' || to_char(day, 'YYYYMMDD');
+            CONTINUE WHEN to_regclass(d) IS NOT NULL;
+            lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
+            hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
+            EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 60)', d);
+            EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
+            EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
+            EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);
+            EXECUTE format('CREATE TABLE %I PARTITION OF provider_messages FOR VALUES FROM (%L) TO (%L)',
+                           'provider_messages_p' || to_char(day, 'YYYYMMDD'), lo, hi);
+            made := made + 1;
+          END LOOP;
+          RETURN made;
+        END
+        $$;
+      ANALYZE unsettled_deliveries, provider_messages;
+    `);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE INDEX deliveries_pending ON deliveries (updated_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_provider_message ON deliveries (provider_message_id) WHERE provider_message_id IS NOT NULL;
+      CREATE INDEX deliveries_queued ON deliveries (id) WHERE status = 'queued';
+      CREATE INDEX deliveries_redrivable ON deliveries (app_id, id) WHERE status IN ('failed', 'expired');
+      DROP TABLE unsettled_deliveries, provider_messages;
+      ${MAKER_BEFORE}
+    `);
+  }
+}

@@ -1,0 +1,33 @@
+import type { Queryable } from '../../database/prepared';
+import { rows } from '../../database/rows';
+
+/**
+ * A CTE that records which delivery a provider's message id belongs to, for the provider's
+ * callbacks (migration 1765200000014). `moved` is a CTE with columns (id, provider_message_id,
+ * old_provider_message_id): a row is written only when a statement gives a delivery a new id.
+ * The lookup is a table of its own, not an index on `deliveries.provider_message_id`: an index on
+ * a column the `sent` update sets would make every such update non-HOT (an entry in each index).
+ */
+export const providerMessagesCte = (moved: string): string => `
+  provider_ids AS (
+    INSERT INTO provider_messages (delivery_id, provider_message_id)
+    SELECT id, provider_message_id FROM ${moved}
+     WHERE provider_message_id IS NOT NULL AND provider_message_id IS DISTINCT FROM old_provider_message_id
+  )`;
+
+/**
+ * The deliveries these provider message ids name (a read). The delivery's own column decides: a
+ * redriven delivery forgot its old id, and a callback for the old message finds nothing.
+ */
+export async function deliveriesOfProviderIds(
+  q: Queryable,
+  providerMessageIds: string[],
+): Promise<{ id: string; pmid: string }[]> {
+  return rows<{ id: string; pmid: string }>(
+    q,
+    `SELECT DISTINCT d.id, d.provider_message_id AS pmid
+       FROM provider_messages pm JOIN deliveries d ON d.id = pm.delivery_id
+      WHERE pm.provider_message_id = ANY($1::text[]) AND d.provider_message_id = pm.provider_message_id`,
+    [providerMessageIds],
+  );
+}
