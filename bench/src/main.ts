@@ -16,7 +16,8 @@
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
- * one run says little.
+ * one run says little. `BENCH_KEEP_DB=1` leaves the transactional run's database in place, to look
+ * at the rows it wrote (their sizes, what the WAL breakdown points at).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -394,6 +395,7 @@ async function runOnce(): Promise<BenchResult> {
     await clearPrefix(redis, prefix);
     redis.disconnect();
     if (!process.env.BENCH_KEEP_DB) await db.drop();
+    else log(`database kept: ${db.url}`);
   }
 }
 

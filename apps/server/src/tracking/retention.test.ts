@@ -45,8 +45,15 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     await sql(
       h.db.url,
       `INSERT INTO deliveries (id, notification_id, app_id, channel, status, reason, created_at)
-       SELECT d, n, $3, 'webhook', 'sent', $4, $5 FROM unnest($1::uuid[], $2::uuid[]) AS x(d, n)`,
+       SELECT d, n, $3, 'webhook', 'failed', $4, $5 FROM unnest($1::uuid[], $2::uuid[]) AS x(d, n)`,
       [ids.map((x) => x.d), ids.map((x) => x.n), appId, tag, new Date(at)],
+    );
+    // Failed deliveries are redrivable (unsettled), each with the provider's id for its callbacks.
+    await sql(
+      h.db.url,
+      `WITH u AS (INSERT INTO unsettled_deliveries (id, app_id, status) SELECT d, $2, 'failed' FROM unnest($1::uuid[]) AS d)
+       INSERT INTO provider_messages (delivery_id, provider_message_id) SELECT d, $3 || d::text FROM unnest($1::uuid[]) AS d`,
+      [ids.map((x) => x.d), appId, `pm-${tag}-`],
     );
     await sql(
       h.db.url,
@@ -98,6 +105,10 @@ describe('retention: rows older than the cut go, in batches; newer rows stay', (
     assert.equal(await count('deliveries', `reason = 'old'`), 0);
     assert.equal(await count('deliveries', `reason = 'new'`), 40);
     assert.equal(await count('delivery_events'), 80);
+    // The day's provider ids went with it (a partition of their own), and its dead deliveries' unsettled rows.
+    assert.equal(await count('provider_messages', `provider_message_id LIKE 'pm-old-%'`), 0);
+    assert.equal(await count('provider_messages', `provider_message_id LIKE 'pm-new-%'`), 40);
+    assert.equal(await count('unsettled_deliveries'), 40);
     assert.equal(await count('notifications'), 40);
     // Event ids are kept for the de-duplication window (168 h by default) and dropped after the cut.
     assert.equal(result.eventIds, 250);

@@ -34,7 +34,8 @@ export const unsettledSql = (s: string): string => `${s} IN (${LIST})`;
  * the rows a statement inserts, (id, app_id, status): those get a plain INSERT (no
  * speculative-insertion record). A move within UNSETTLED upserts (a retry's queued → queued writes nothing); a move out of it
  * deletes. Should two writers race on one delivery so that a row is left behind (a DELETE reads
- * its statement's snapshot), it is only ever one too many: readers check the delivery's own status.
+ * its statement's snapshot), it is only ever one too many: readers check the delivery's own status,
+ * and retention deletes a day's rows with its partition (deliveries/partitions.ts).
  */
 export function unsettledCtes(moved: string, opts: { inserted?: boolean } = {}): string {
   if (opts.inserted)
