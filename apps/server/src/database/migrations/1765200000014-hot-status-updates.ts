@@ -1,7 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The day-partition maker, as the partitioning migration made it (restored by `down`). */
-const MAKER_BEFORE = `
+/**
+ * The day-partition maker (migration 1765090000000 made it with fillfactor 80 and no
+ * provider_messages day; `down` restores that).
+ */
+const partitionMaker = (fillfactor: number, providerMessages: boolean): string => `
   CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
     LANGUAGE plpgsql AS $$
     DECLARE
@@ -12,6 +15,7 @@ const MAKER_BEFORE = `
       e text;
       made integer := 0;
     BEGIN
+      -- One maker at a time (any number of worker processes run the periodic task).
       PERFORM pg_advisory_xact_lock(7400008);
       FOR day IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
         d := 'deliveries_p' || to_char(day, 'YYYYMMDD');
@@ -19,11 +23,17 @@ const MAKER_BEFORE = `
         CONTINUE WHEN to_regclass(d) IS NOT NULL;
         lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
         hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
-        EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 80)', d);
+        EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = ${fillfactor})', d);
         EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
         EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
         EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
-        EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);
+        EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);${
+          providerMessages
+            ? `
+        EXECUTE format('CREATE TABLE %I PARTITION OF provider_messages FOR VALUES FROM (%L) TO (%L)',
+                       'provider_messages_p' || to_char(day, 'YYYYMMDD'), lo, hi);`
+            : ''
+        }
         made := made + 1;
       END LOOP;
       RETURN made;
@@ -45,8 +55,8 @@ const MAKER_BEFORE = `
  *
  * What is left indexed on `deliveries` (id, notification, user, the once-per-contact key) never
  * changes after the insert, so a status update is HOT: no index entry, and with the page's free
- * space (fillfactor 70, was 80: the first row version holds the rendered job) the new version on
- * the same page, whose WAL record then carries only the changed bytes.
+ * space (fillfactor 60, was 80: the first row version holds the rendered job, ~2× the `sent` one)
+ * the new version on the same page, whose WAL record then carries only the changed bytes.
  */
 export class HotStatusUpdates1765200000014 implements MigrationInterface {
   name = 'HotStatusUpdates1765200000014';
@@ -85,36 +95,7 @@ export class HotStatusUpdates1765200000014 implements MigrationInterface {
 
       DROP INDEX deliveries_pending, deliveries_queued, deliveries_redrivable, deliveries_provider_message;
 
-      CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
-        LANGUAGE plpgsql AS $$
-        DECLARE
-          day date;
-          lo uuid;
-          hi uuid;
-          d text;
-          e text;
-          made integer := 0;
-        BEGIN
-          -- One maker at a time (any number of worker processes run the periodic task).
-          PERFORM pg_advisory_xact_lock(7400008);
-          FOR day IN SELECT g::date FROM generate_series(first_day, last_day, interval '1 day') g LOOP
-            d := 'deliveries_p' || to_char(day, 'YYYYMMDD');
-            e := 'delivery_events_p' || to_char(day, 'YYYYMMDD');
-            CONTINUE WHEN to_regclass(d) IS NOT NULL;
-            lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
-            hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
-            EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = 60)', d);
-            EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
-            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
-            EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
-            EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);
-            EXECUTE format('CREATE TABLE %I PARTITION OF provider_messages FOR VALUES FROM (%L) TO (%L)',
-                           'provider_messages_p' || to_char(day, 'YYYYMMDD'), lo, hi);
-            made := made + 1;
-          END LOOP;
-          RETURN made;
-        END
-        $$;
+      ${partitionMaker(60, true)}
       ANALYZE unsettled_deliveries, provider_messages;
     `);
   }
@@ -126,7 +107,7 @@ export class HotStatusUpdates1765200000014 implements MigrationInterface {
       CREATE INDEX deliveries_queued ON deliveries (id) WHERE status = 'queued';
       CREATE INDEX deliveries_redrivable ON deliveries (app_id, id) WHERE status IN ('failed', 'expired');
       DROP TABLE unsettled_deliveries, provider_messages;
-      ${MAKER_BEFORE}
+      ${partitionMaker(80, false)}
     `);
   }
 }
