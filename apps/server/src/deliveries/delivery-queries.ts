@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
+import { BY_KEY } from './store/unsettled';
 
 /** The `sent` step's attempt and detail from the row: what record-outcomes.ts left out is the row's own. */
 const SENT_ATTEMPT = `COALESCE((d.sent_event->>'attempt')::int, d.attempts)`;
@@ -109,6 +110,25 @@ export interface DeadRow {
 }
 
 /** Read-only delivery queries the API answers from; every write goes through the delivery store. */
+/**
+ * One page of an app's failed or expired deliveries ($1 app; $2–$6 status, plugin, channel, time
+ * filters; $7 cursor; $8 ids; $9 limit), oldest id first along `unsettled_deliveries_redrivable`.
+ */
+export const DEAD_DELIVERIES_SQL = `
+      SELECT d.id, d.notification_id AS "notificationId",
+              (SELECT u.external_id FROM users u WHERE u.id = d.user_id) AS "userId", d.user_id AS "userKey",
+              d.contact_id AS "contactId",
+              d.channel, d.plugin, d.status, d.reason, d.attempts, d.error_code AS "errorCode",
+              d.error_message AS "errorMessage", d.links IS NOT NULL AS tracked,
+              d.created_at AS "createdAt", d.updated_at AS "updatedAt"
+         FROM unsettled_deliveries x CROSS JOIN LATERAL (${BY_KEY('x.id')}) d
+        WHERE x.app_id = $1 AND x.status IN ('failed', 'expired') AND d.status IN ('failed', 'expired')
+          AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.plugin = $3)
+          AND ($4::text IS NULL OR d.channel = $4)
+          AND ($5::timestamptz IS NULL OR d.updated_at >= $5) AND ($6::timestamptz IS NULL OR d.updated_at < $6)
+          AND ($7::uuid IS NULL OR x.id > $7) AND ($8::uuid[] IS NULL OR x.id = ANY($8))
+        ORDER BY x.id LIMIT $9`;
+
 @Injectable()
 export class DeliveryQueries {
   constructor(private readonly db: DataSource) {}
@@ -166,32 +186,17 @@ export class DeliveryQueries {
    * a page costs the same however deep; the partial index `unsettled_deliveries_redrivable` holds only these.
    */
   async dead(appId: string, f: DeadFilter, limit: number): Promise<DeadRow[]> {
-    return rows<DeadRow>(
-      this.db,
-      `SELECT d.id, d.notification_id AS "notificationId", u.external_id AS "userId", d.user_id AS "userKey",
-              d.contact_id AS "contactId",
-              d.channel, d.plugin, d.status, d.reason, d.attempts, d.error_code AS "errorCode",
-              d.error_message AS "errorMessage", d.links IS NOT NULL AS tracked,
-              d.created_at AS "createdAt", d.updated_at AS "updatedAt"
-         FROM unsettled_deliveries x JOIN deliveries d ON d.id = x.id LEFT JOIN users u ON u.id = d.user_id
-        WHERE x.app_id = $1 AND x.status IN ('failed', 'expired') AND d.status IN ('failed', 'expired')
-          AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.plugin = $3)
-          AND ($4::text IS NULL OR d.channel = $4)
-          AND ($5::timestamptz IS NULL OR d.updated_at >= $5) AND ($6::timestamptz IS NULL OR d.updated_at < $6)
-          AND ($7::uuid IS NULL OR x.id > $7) AND ($8::uuid[] IS NULL OR x.id = ANY($8))
-        ORDER BY x.id LIMIT $9`,
-      [
-        appId,
-        f.status ?? null,
-        f.plugin ?? null,
-        f.channel ?? null,
-        f.from ?? null,
-        f.to ?? null,
-        f.cursor ?? null,
-        f.ids ?? null,
-        limit,
-      ],
-    );
+    return rows<DeadRow>(this.db, DEAD_DELIVERIES_SQL, [
+      appId,
+      f.status ?? null,
+      f.plugin ?? null,
+      f.channel ?? null,
+      f.from ?? null,
+      f.to ?? null,
+      f.cursor ?? null,
+      f.ids ?? null,
+      limit,
+    ]);
   }
 
   /**

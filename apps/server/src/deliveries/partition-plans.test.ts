@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import { runMigrations } from '../database/data-source';
-import { EVENTS } from './delivery-queries';
+import { PENDING_DELIVERIES_SQL } from '../relay/pending-deliveries';
+import { QUEUED_PAGE_SQL } from '../relay/queue-reconciler';
+import { DEAD_DELIVERIES_SQL, EVENTS } from './delivery-queries';
 
 const DAYS = 15;
 const PER_DAY = 100_000;
@@ -142,5 +144,38 @@ describe('partitioned deliveries: lookups stay index scans of few partitions (3 
     assert.ok(deliveryParts.size <= 2, `delivery partitions read: ${[...deliveryParts].join(', ')}`);
     assert.ok(eventParts.size <= 2, `event partitions read: ${[...eventParts].join(', ')}`);
     assert.ok(deliveryParts.has(`deliveries_p${dayName(DAYS - 1)}`), [...deliveryParts].join(', '));
+  });
+
+  test('the relay and the redrive list walk unsettled_deliveries by index and read each delivery by its key', async () => {
+    // 30,000 queued deliveries in flight, 200 pending, 200 failed among the 1.5 million.
+    const app = '00000000-0000-4000-8000-000000000001';
+    await c.query(
+      `WITH picked AS (
+         SELECT id, row_number() OVER (ORDER BY id) AS k FROM deliveries WHERE id >= clarion_uuidv7_floor($1) ORDER BY id LIMIT 30400),
+       marked AS (
+         SELECT id, CASE WHEN k <= 200 THEN 'pending' WHEN k <= 400 THEN 'failed' ELSE 'queued' END AS status FROM picked),
+       u AS (UPDATE deliveries d SET status = m.status, job = CASE WHEN m.status = 'failed' THEN NULL ELSE '{}'::jsonb END
+               FROM marked m WHERE d.id = m.id)
+       INSERT INTO unsettled_deliveries (id, app_id, status)
+       SELECT id, CASE WHEN status = 'failed' THEN $2::uuid END, status FROM marked`,
+      [new Date(start + 9 * DAY), app],
+    );
+    await c.query('ANALYZE unsettled_deliveries, deliveries');
+    const statements: [string, string, unknown[]][] = [
+      ['queue reconciler page', QUEUED_PAGE_SQL, ['00000000-0000-0000-0000-000000000000', '0']],
+      ['pending sweep', PENDING_DELIVERIES_SQL, ['0']],
+      ['dead-delivery list', DEAD_DELIVERIES_SQL, [app, null, null, null, null, null, null, null, 50]],
+    ];
+    for (const [name, text, params] of statements) {
+      const ran = scans(await plan(text, params)).filter((s) => s.loops > 0);
+      assert.ok(
+        ran.some((s) => s.table === 'unsettled_deliveries' && s.type.startsWith('Index')),
+        `${name}: unsettled_deliveries read by index: ${JSON.stringify(ran)}`,
+      );
+      assert.ok(
+        ran.every((s) => s.table === 'notifications' || s.table === 'users' || s.type.startsWith('Index')),
+        `${name}: no table scanned whole: ${JSON.stringify(ran)}`,
+      );
+    }
   });
 });

@@ -3,8 +3,21 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { jobSql } from '../deliveries/store/stored-job';
+import { BY_KEY } from '../deliveries/store/unsettled';
 import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
+
+/**
+ * A page of deliveries `pending` for longer than the grace period ($1, ms), oldest id first along
+ * `unsettled_deliveries_pending` (no sort of a large backlog), with their jobs and when they are due.
+ */
+export const PENDING_DELIVERIES_SQL = `
+  SELECT ${jobSql('d')} AS job,
+         GREATEST((SELECT n.send_at FROM notifications n WHERE n.id = d.notification_id), d.held_until) AS send_at
+    FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
+   WHERE u.status = 'pending' AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
+     AND d.job IS NOT NULL
+   ORDER BY u.id LIMIT 5000`;
 
 /**
  * Deliveries still `pending` after the grace period: written by a fan-out chunk, an escalation
@@ -22,14 +35,9 @@ export class PendingDeliveries implements RelaySource {
   ) {}
 
   async run(graceMs: number): Promise<number> {
-    const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(
-      `SELECT ${jobSql('d')} AS job, GREATEST(n.send_at, d.held_until) AS send_at
-         FROM unsettled_deliveries u JOIN deliveries d ON d.id = u.id JOIN notifications n ON n.id = d.notification_id
-        WHERE u.status = 'pending' AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
-          AND d.job IS NOT NULL
-        ORDER BY d.updated_at LIMIT 5000`,
-      [String(graceMs)],
-    );
+    const rows: { job: DeliveryJob; send_at: Date | null }[] = await this.db.query(PENDING_DELIVERIES_SQL, [
+      String(graceMs),
+    ]);
     if (rows.length === 0) return 0;
     const ok = await this.enqueuer.enqueue(rows.map((r) => ({ job: r.job, delayMs: delayUntil(r.send_at) })));
     return ok.filter(Boolean).length;

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { preparedQuery } from '../database/prepared';
 import { jobSql } from '../deliveries/store/stored-job';
+import { BY_KEY } from '../deliveries/store/unsettled';
 import { Enqueuer } from '../delivery/enqueuer';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -22,9 +23,9 @@ const FIRST_ID = '00000000-0000-0000-0000-000000000000';
  * A page of `queued` deliveries, by id, that have been queued for longer than the grace period:
  * walked in `unsettled_deliveries` (deliveries/store/unsettled.ts), each checked in its own row.
  */
-const QUEUED_PAGE_SQL = `
+export const QUEUED_PAGE_SQL = `
   SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin
-    FROM unsettled_deliveries u JOIN deliveries d ON d.id = u.id
+    FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
    WHERE u.status = 'queued' AND u.id > $1::uuid AND d.status = 'queued' AND d.job IS NOT NULL
      AND d.updated_at < now() - ($2 || ' milliseconds')::interval
    ORDER BY u.id LIMIT ${PAGE}`;

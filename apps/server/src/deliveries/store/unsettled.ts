@@ -56,3 +56,11 @@ export function unsettledCtes(moved: string, opts: { inserted?: boolean } = {}):
      WHERE u.id = m.id AND ${unsettledSql('m.from_status')} AND NOT ${unsettledSql('m.to_status')}
   )`;
 }
+
+/**
+ * A subquery for the delivery whose id is `key`, for `CROSS JOIN LATERAL` from
+ * `unsettled_deliveries`: `OFFSET 0` keeps PostgreSQL from flattening it into a join it may then
+ * plan as a scan of every delivery partition (it did, in deliveries/partition-plans.test.ts). So
+ * readers walk the small table by its index, oldest id first, and read each delivery by its key.
+ */
+export const BY_KEY = (key: string): string => `SELECT * FROM deliveries WHERE id = ${key} OFFSET 0`;
