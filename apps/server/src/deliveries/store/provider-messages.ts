@@ -1,5 +1,6 @@
 import type { Queryable } from '../../database/prepared';
 import { rows } from '../../database/rows';
+import { BY_KEY } from './unsettled';
 
 /**
  * A CTE that records which delivery a provider's message id belongs to, for the provider's
@@ -15,6 +16,12 @@ export const providerMessagesCte = (moved: string): string => `
      WHERE provider_message_id IS NOT NULL AND provider_message_id IS DISTINCT FROM old_provider_message_id
   )`;
 
+/** The deliveries of provider message ids $1, each read by its key (BY_KEY: never a scan of every partition). */
+export const PROVIDER_IDS_SQL = `
+  SELECT DISTINCT d.id, d.provider_message_id AS pmid
+    FROM provider_messages pm CROSS JOIN LATERAL (${BY_KEY('pm.delivery_id')}) d
+   WHERE pm.provider_message_id = ANY($1::text[]) AND d.provider_message_id = pm.provider_message_id`;
+
 /**
  * The deliveries these provider message ids name (a read). The delivery's own column decides: a
  * redriven delivery forgot its old id, and a callback for the old message finds nothing.
@@ -23,11 +30,5 @@ export async function deliveriesOfProviderIds(
   q: Queryable,
   providerMessageIds: string[],
 ): Promise<{ id: string; pmid: string }[]> {
-  return rows<{ id: string; pmid: string }>(
-    q,
-    `SELECT DISTINCT d.id, d.provider_message_id AS pmid
-       FROM provider_messages pm JOIN deliveries d ON d.id = pm.delivery_id
-      WHERE pm.provider_message_id = ANY($1::text[]) AND d.provider_message_id = pm.provider_message_id`,
-    [providerMessageIds],
-  );
+  return rows<{ id: string; pmid: string }>(q, PROVIDER_IDS_SQL, [providerMessageIds]);
 }
