@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DataSource } from 'typeorm';
 import { rows } from '../../database/rows';
@@ -171,5 +173,29 @@ describe('the unsettled deliveries and provider ids, kept by every writer', () =
     } finally {
       await runner.release();
     }
+  });
+
+  test('every statement that writes deliveries keeps the table: each writer file uses unsettledCtes', () => {
+    // apps/server/src, from dist/deliveries/store (compiled) or src/deliveries/store.
+    const src = join(__dirname, '..', '..', '..', 'src');
+    const files = (function walk(dir: string): string[] {
+      return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? walk(join(dir, e.name))
+          : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+            ? [join(dir, e.name)]
+            : [],
+      );
+    })(src).filter((f) => !f.includes('/migrations/'));
+    const writers = files.filter((f) =>
+      /\b(UPDATE deliveries|INSERT INTO deliveries)\b/.test(readFileSync(f, 'utf8')),
+    );
+    assert.ok(writers.length >= 7, `found the writers: ${writers.length}`);
+    const without = writers.filter((f) => !readFileSync(f, 'utf8').includes('unsettledCtes('));
+    assert.deepEqual(
+      without.map((f) => relative(src, f)),
+      [],
+      'a statement that inserts deliveries or moves their status must keep unsettled_deliveries (store/unsettled.ts)',
+    );
   });
 });
