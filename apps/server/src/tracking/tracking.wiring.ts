@@ -1,5 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import { DeliveryPartitions } from '../deliveries/partitions';
+import { UpgradeCatchUp } from '../deliveries/upgrade-catch-up';
 import { LinkTracking } from '../ingest/link-tracking.service';
 import { PluginCallbacksController } from './callbacks/plugin-callbacks.controller';
 import { ClientEventsController } from './client-events.controller';
@@ -41,7 +42,7 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
       // Both roles write deliveries: each keeps the day partitions a week ahead (idempotent).
       DeliveryPartitions,
       ...(role.api ? [TrackingRecorder, StatsService] : []),
-      ...(role.worker ? [StatusWebhookWorker, Retention, StatsDimsRollup] : []),
+      ...(role.worker ? [StatusWebhookWorker, Retention, StatsDimsRollup, UpgradeCatchUp] : []),
     ],
   };
 }

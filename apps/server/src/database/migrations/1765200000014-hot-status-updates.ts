@@ -53,6 +53,10 @@ const partitionMaker = (fillfactor: number, providerMessages: boolean): string =
  * - `provider_messages`: provider message id → delivery, written when a delivery gets one,
  *   partitioned by delivery id on the same day bounds as `deliveries` (dropped with its day).
  *
+ * Pods of the previous version still running during a rolling upgrade write deliveries without
+ * keeping either table; the workers walk the deliveries of that time once the rollout is over
+ * (`clarion_catch_ups`, deliveries/upgrade-catch-up.ts).
+ *
  * What is left indexed on `deliveries` (id, notification, user, the once-per-contact key) never
  * changes after the insert, so a status update is HOT: no index entry, and with the page's free
  * space (fillfactor 60, was 80: the first row version holds the rendered job, ~2× the `sent` one)
@@ -97,6 +101,18 @@ export class HotStatusUpdates1765200000014 implements MigrationInterface {
 
       ${partitionMaker(60, true)}
       ANALYZE unsettled_deliveries, provider_messages;
+
+      -- Pods of the previous version keep writing until the rollout ends, without these tables:
+      -- the workers go over the deliveries of that time again (deliveries/upgrade-catch-up.ts).
+      CREATE TABLE clarion_catch_ups (
+        name text PRIMARY KEY,
+        since timestamptz NOT NULL,
+        walk_started timestamptz,
+        cursor uuid,
+        walks integer NOT NULL DEFAULT 0,
+        done_at timestamptz
+      );
+      INSERT INTO clarion_catch_ups (name, since) VALUES ('unsettled-and-provider-ids', now());
     `);
   }
 
@@ -106,7 +122,7 @@ export class HotStatusUpdates1765200000014 implements MigrationInterface {
       CREATE INDEX deliveries_provider_message ON deliveries (provider_message_id) WHERE provider_message_id IS NOT NULL;
       CREATE INDEX deliveries_queued ON deliveries (id) WHERE status = 'queued';
       CREATE INDEX deliveries_redrivable ON deliveries (app_id, id) WHERE status IN ('failed', 'expired');
-      DROP TABLE unsettled_deliveries, provider_messages;
+      DROP TABLE unsettled_deliveries, provider_messages, clarion_catch_ups;
       ${partitionMaker(80, false)}
     `);
   }
