@@ -176,14 +176,33 @@ describe('partitioned deliveries: lookups stay index scans of few partitions (3 
         `SELECT provider_message_id AS p FROM provider_messages ORDER BY delivery_id DESC LIMIT 3`,
       )
     ).rows.map((r: { p: string }) => r.p);
-    const statements: [string, string, unknown[]][] = [
-      ['queue reconciler page', QUEUED_PAGE_SQL, ['00000000-0000-0000-0000-000000000000', '0']],
-      ['pending sweep', PENDING_DELIVERIES_SQL, ['0']],
-      ['dead-delivery list', DEAD_DELIVERIES_SQL, [app, null, null, null, null, null, null, null, 50]],
-      ['provider callback lookup', PROVIDER_IDS_SQL, [someProviderIds]],
+    // With a grace of 0 every seeded id is younger than it (these days lie ahead): the walk stops at
+    // once instead of reading each of the 30,000 in flight to find none old enough.
+    const young = scans(await plan(QUEUED_PAGE_SQL, ['00000000-0000-0000-0000-000000000000', '0']));
+    assert.equal(
+      young.filter((s) => s.table.startsWith('deliveries_p')).reduce((n, s) => n + s.loops, 0),
+      0,
+      JSON.stringify(young),
+    );
+    // Each with how many deliveries it reads at least (by key, one loop each).
+    const statements: [string, string, unknown[], number][] = [
+      // A grace of minus 30 days: these days lie ahead of today, and the walks stop at ids younger than the grace.
+      [
+        'queue reconciler page',
+        QUEUED_PAGE_SQL,
+        ['00000000-0000-0000-0000-000000000000', String(-30 * DAY)],
+        5000,
+      ],
+      ['pending sweep', PENDING_DELIVERIES_SQL, [String(-30 * DAY)], 200],
+      ['dead-delivery list', DEAD_DELIVERIES_SQL, [app, null, null, null, null, null, null, null, 50], 50],
+      ['provider callback lookup', PROVIDER_IDS_SQL, [someProviderIds], 3],
     ];
-    for (const [name, text, params] of statements) {
+    for (const [name, text, params, reads] of statements) {
       const ran = scans(await plan(text, params)).filter((s) => s.loops > 0);
+      assert.ok(
+        ran.filter((s) => s.table.startsWith('deliveries_p')).reduce((n, s) => n + s.loops, 0) >= reads,
+        `${name}: deliveries were read, each by its key: ${JSON.stringify(ran)}`,
+      );
       assert.ok(
         ran.some(
           (s) => /^(unsettled_deliveries|provider_messages_p)/.test(s.table) && s.type.startsWith('Index'),

@@ -9,13 +9,15 @@ import type { RelaySource } from './relay-source';
 
 /**
  * A page of deliveries `pending` for longer than the grace period ($1, ms), oldest id first along
- * `unsettled_deliveries_pending` (no sort of a large backlog), with their jobs and when they are due.
+ * `unsettled_deliveries_pending` (no sort of a large backlog), up to the ids made within the grace
+ * period (young by their UUIDv7 time), with their jobs and when they are due.
  */
 export const PENDING_DELIVERIES_SQL = `
   SELECT ${jobSql('d')} AS job,
          GREATEST((SELECT n.send_at FROM notifications n WHERE n.id = d.notification_id), d.held_until) AS send_at
     FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
-   WHERE u.status = 'pending' AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
+   WHERE u.status = 'pending' AND u.id < clarion_uuidv7_floor(now() - ($1 || ' milliseconds')::interval)
+     AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
      AND d.job IS NOT NULL
    ORDER BY u.id LIMIT 5000`;
 

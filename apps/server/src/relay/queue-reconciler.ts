@@ -22,11 +22,15 @@ const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 /**
  * A page of `queued` deliveries, by id, that have been queued for longer than the grace period:
  * walked in `unsettled_deliveries` (deliveries/store/unsettled.ts), each checked in its own row.
+ * The walk stops at ids made within the grace period (UUIDv7: an id holds its creation time):
+ * those are young by definition, and in a campaign they are most of the table, growing at its end
+ * as fast as the fan-out writes; a walk that went on into them never reached its end.
  */
 export const QUEUED_PAGE_SQL = `
   SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin
     FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
-   WHERE u.status = 'queued' AND u.id > $1::uuid AND d.status = 'queued' AND d.job IS NOT NULL
+   WHERE u.status = 'queued' AND u.id > $1::uuid AND u.id < clarion_uuidv7_floor(now() - ($2 || ' milliseconds')::interval)
+     AND d.status = 'queued' AND d.job IS NOT NULL
      AND d.updated_at < now() - ($2 || ' milliseconds')::interval
    ORDER BY u.id LIMIT ${PAGE}`;
 
