@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
-import { BY_KEY } from './store/unsettled';
+import { BY_KEY, redrivableSql } from './store/unsettled';
 
 /** The `sent` step's attempt and detail from the row: what record-outcomes.ts left out is the row's own. */
 const SENT_ATTEMPT = `COALESCE((d.sent_event->>'attempt')::int, d.attempts)`;
@@ -122,7 +122,7 @@ export const DEAD_DELIVERIES_SQL = `
               d.error_message AS "errorMessage", d.links IS NOT NULL AS tracked,
               d.created_at AS "createdAt", d.updated_at AS "updatedAt"
          FROM unsettled_deliveries x CROSS JOIN LATERAL (${BY_KEY('x.id')}) d
-        WHERE x.app_id = $1 AND x.status IN ('failed', 'expired') AND d.status IN ('failed', 'expired')
+        WHERE x.app_id = $1 AND ${redrivableSql('x.status')} AND ${redrivableSql('d.status')}
           AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.plugin = $3)
           AND ($4::text IS NULL OR d.channel = $4)
           AND ($5::timestamptz IS NULL OR d.updated_at >= $5) AND ($6::timestamptz IS NULL OR d.updated_at < $6)

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { jobSql } from '../deliveries/store/stored-job';
-import { BY_KEY } from '../deliveries/store/unsettled';
+import { BY_KEY, madeBeforeGraceSql } from '../deliveries/store/unsettled';
 import { Enqueuer } from '../delivery/enqueuer';
 import type { RelaySource } from './relay-source';
 
@@ -16,7 +16,7 @@ export const PENDING_DELIVERIES_SQL = `
   SELECT ${jobSql('d')} AS job,
          GREATEST((SELECT n.send_at FROM notifications n WHERE n.id = d.notification_id), d.held_until) AS send_at
     FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
-   WHERE u.status = 'pending' AND u.id < clarion_uuidv7_floor(now() - ($1 || ' milliseconds')::interval)
+   WHERE u.status = 'pending' AND ${madeBeforeGraceSql('u.id', '$1')}
      AND d.status = 'pending' AND d.updated_at < now() - ($1 || ' milliseconds')::interval
      AND d.job IS NOT NULL
    ORDER BY u.id LIMIT 5000`;

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { delayUntil } from '../common/delay-until';
 import { preparedQuery } from '../database/prepared';
 import { jobSql } from '../deliveries/store/stored-job';
-import { BY_KEY } from '../deliveries/store/unsettled';
+import { BY_KEY, madeBeforeGraceSql } from '../deliveries/store/unsettled';
 import { Enqueuer } from '../delivery/enqueuer';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { PRODUCER_REDIS } from '../redis/redis.module';
@@ -29,7 +29,7 @@ const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 export const QUEUED_PAGE_SQL = `
   SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin
     FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
-   WHERE u.status = 'queued' AND u.id > $1::uuid AND u.id < clarion_uuidv7_floor(now() - ($2 || ' milliseconds')::interval)
+   WHERE u.status = 'queued' AND u.id > $1::uuid AND ${madeBeforeGraceSql('u.id', '$2')}
      AND d.status = 'queued' AND d.job IS NOT NULL
      AND d.updated_at < now() - ($2 || ' milliseconds')::interval
    ORDER BY u.id LIMIT ${PAGE}`;

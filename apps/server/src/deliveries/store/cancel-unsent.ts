@@ -52,8 +52,7 @@ export function cancelUnsent(
     `WITH c AS (
        UPDATE deliveries SET status = 'canceled', reason = 'canceled', job = NULL, updated_at = now()
         WHERE notification_id = $1 AND id = ANY($2::uuid[]) AND ${allowedSql('cancel', 'status', `'canceled'`)}
-       -- a cancel stops pending or queued deliveries only (transitions.ts): their unsettled rows go
-       RETURNING id, channel, plugin, app_id, 'queued'::text AS from_status, status AS to_status),${unsettledCtes('c')},
+       RETURNING id, channel, plugin, app_id, NULL::text AS from_status, status AS to_status),${unsettledCtes('c')},
      e AS (INSERT INTO delivery_events (delivery_id, status, detail)
            SELECT id, 'canceled', jsonb_build_object('reason', 'canceled', 'by', 'request') FROM c)
      SELECT id, channel, plugin FROM c`,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../database/prepared';
 import { rows } from '../../database/rows';
-import { appOf, unsettledSql } from './unsettled';
+import { unsettledCtes } from './unsettled';
 
 /** The catch-up migration 1765200000014 left to do (deliveries/upgrade-catch-up.ts). */
 export const HOT_STATUS_CATCH_UP = 'unsettled-and-provider-ids';
@@ -53,15 +53,7 @@ export async function catchUpPage(
     `WITH page AS (
        SELECT id, app_id, status, provider_message_id FROM deliveries
         WHERE id > $1::uuid AND id < $2::uuid ORDER BY id LIMIT $3 FOR UPDATE),
-     fix AS (
-       INSERT INTO unsettled_deliveries AS x (id, app_id, status)
-       SELECT id, ${appOf('status')}, status FROM page WHERE ${unsettledSql('status')}
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, app_id = EXCLUDED.app_id
-        WHERE x.status IS DISTINCT FROM EXCLUDED.status OR x.app_id IS DISTINCT FROM EXCLUDED.app_id
-       RETURNING 1),
-     gone AS (
-       DELETE FROM unsettled_deliveries x USING page p WHERE x.id = p.id AND NOT ${unsettledSql('p.status')}
-       RETURNING 1),
+     moved AS (SELECT id, app_id, NULL::text AS from_status, status AS to_status FROM page),${unsettledCtes('moved')},
      ids AS (
        INSERT INTO provider_messages (delivery_id, provider_message_id)
        SELECT p.id, p.provider_message_id FROM page p
@@ -70,7 +62,7 @@ export async function catchUpPage(
                            WHERE m.delivery_id = p.id AND m.provider_message_id = p.provider_message_id)
        RETURNING 1)
      SELECT (SELECT id::text FROM page ORDER BY id DESC LIMIT 1) AS last,
-            ((SELECT count(*) FROM fix) + (SELECT count(*) FROM gone))::int AS fixed,
+            ((SELECT count(*) FROM unsettled_in) + (SELECT count(*) FROM unsettled_out))::int AS fixed,
             (SELECT count(*) FROM ids)::int AS "providerIds"`,
     [after, before, limit],
   );

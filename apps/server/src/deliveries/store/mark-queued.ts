@@ -11,8 +11,7 @@ export async function markQueued(q: Queryable, deliveryIds: string[]): Promise<v
     q,
     `WITH u AS (UPDATE deliveries SET status = 'queued', updated_at = now()
                  WHERE id = ANY($1::uuid[]) AND ${allowedSql('enqueue', 'status', `'queued'`)}
-                 -- the enqueuer moves pending deliveries only (transitions.ts)
-                 RETURNING id, app_id, 'pending'::text AS from_status, status AS to_status),${unsettledCtes('u')}
+                 RETURNING id, app_id, NULL::text AS from_status, status AS to_status),${unsettledCtes('u')}
      INSERT INTO delivery_events (delivery_id, status) SELECT id, 'queued' FROM u`,
     [deliveryIds],
   );

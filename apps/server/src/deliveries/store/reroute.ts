@@ -27,7 +27,6 @@ export async function reroute(q: Queryable, items: Reroute[]): Promise<Set<strin
                   AS v(id, plugin, job, attempt, detail, from_plugin)),
           u AS (UPDATE deliveries d SET plugin = v.plugin, job = v.job, status = 'pending', updated_at = now()
                   FROM v WHERE d.id = v.id AND d.plugin = v.from_plugin AND ${allowedSql('reroute', 'd.status', `'pending'`)}
-                -- from pending or queued (transitions.ts): either way its unsettled row says pending now
                 RETURNING d.id, d.app_id, NULL::text AS from_status, d.status AS to_status),${unsettledCtes('u')},
           e AS (INSERT INTO delivery_events (delivery_id, status, attempt, detail)
                 SELECT v.id, 'rerouted', v.attempt, v.detail FROM v JOIN u ON u.id = v.id)
