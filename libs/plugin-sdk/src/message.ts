@@ -101,4 +101,19 @@ export interface DeliveryJob {
   fallback?: string[];
   /** Times this provider throttled the delivery (queue paused, no attempt spent); capped by the runtime. */
   throttledRuns?: number;
+  /**
+   * The id of the batch job that carries this delivery with others of its campaign (queues.ts,
+   * batchJobId). Absent: the delivery has a job of its own, its id the delivery id.
+   */
+  batch?: string;
+  /**
+   * Attempts this delivery already spent in a batch job before it got a job of its own (a retry
+   * split out of the batch): the attempt count goes on from there.
+   */
+  priorAttempts?: number;
+}
+
+/** The data of a batch job: deliveries of one plugin and priority, sent concurrently, each on its own. */
+export interface DeliveryBatch {
+  deliveries: DeliveryJob[];
 }

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { DeliveryJob, Priority } from './message';
+import type { DeliveryBatch, DeliveryJob, Priority } from './message';
 import { DEFAULT_PROCESSOR, type ProcessorSettings } from './plugin';
 
 /**
@@ -76,3 +76,49 @@ export const DELIVERY_JOBS_KEPT = {
   removeOnComplete: true,
   removeOnFail: FINISHED_JOBS_KEPT.removeOnFail,
 } as const satisfies Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;
+
+/** The name of a job carrying one delivery; a batch job (DeliveryBatch) is named BATCH_JOB_NAME. */
+export const DELIVERY_JOB_NAME = 'deliver';
+export const BATCH_JOB_NAME = 'deliver-batch';
+
+/**
+ * How many deliveries a batch job carries at most. A campaign's deliveries then cost their queue
+ * one add, one fetch and one completion per fifty instead of per delivery, which was about a third
+ * of the worker's and most of Redis's CPU per delivery in the campaign bench.
+ */
+export const DELIVERY_BATCH_SIZE = 50;
+
+/** The id of the batch job whose first delivery is `firstDeliveryId` (never a delivery's own job id). */
+export function batchJobId(firstDeliveryId: string): string {
+  return `batch-${firstDeliveryId}`;
+}
+
+/**
+ * Job options for a batch job. Its deliveries' own failures never fail it (each one that must
+ * wait or retry gets a job of its own), so its attempts only cover the runtime failing to hand
+ * those on (Redis away). Dropped once completed, like a delivery job.
+ */
+export function batchJobOptions(batch: DeliveryBatch, processor: ProcessorSettings | undefined): JobsOptions {
+  const first = batch.deliveries[0];
+  if (!first?.batch) throw new Error('a batch job needs deliveries that name their batch');
+  return {
+    jobId: first.batch,
+    priority: PRIORITY_RANK[first.priority],
+    attempts: processor?.attempts ?? DEFAULT_PROCESSOR.attempts,
+    backoff: { type: BACKOFF_STRATEGY },
+    ...DELIVERY_JOBS_KEPT,
+  };
+}
+
+/**
+ * Job options for a delivery split out of a batch (to wait or to retry): its own job, id the
+ * delivery id, with the attempts the batch did not spend.
+ */
+export function splitJobOptions(
+  job: DeliveryJob,
+  processor: ProcessorSettings | undefined,
+  delayMs: number,
+): JobsOptions {
+  const options = deliveryJobOptions(job, processor, delayMs);
+  return { ...options, attempts: Math.max(1, (options.attempts ?? 1) - (job.priorAttempts ?? 0)) };
+}

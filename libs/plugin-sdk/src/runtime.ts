@@ -1,10 +1,12 @@
-import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
+import pLimit from 'p-limit';
 import type { Registry } from 'prom-client';
 import { AppConfigCache, type AppConfigResolver } from './app-config-cache';
 import { backoffDelay, retryAfterDelay } from './backoff';
 import { CIRCUIT_STATE_VALUE, type CircuitSettings } from './circuit-breaker';
 import { CircuitBreakers } from './circuit-breakers';
 import { BatchedRecordLookup, type DeliveryRecord, type DeliveryRecords } from './delivery-records';
+import { batchRun, type DeliveryRun, isBatch, ownJobRun, type SplitOut } from './delivery-run';
 import {
   isInvalidAddressError,
   isPermanentError,
@@ -15,7 +17,7 @@ import {
   type SendError,
 } from './errors';
 import { type PluginLogger, silentLogger } from './logger';
-import type { DeliveryJob } from './message';
+import type { DeliveryBatch, DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
 import { type OutboundPolicy, STRICT_OUTBOUND } from './outbound/policy';
 import type { DeliveryOutcome, DeliveryReporter, FailureReason, OutcomeError, RerouteCause } from './outcome';
@@ -26,7 +28,7 @@ import {
   type Sender,
   type SendResult,
 } from './plugin';
-import { DEFAULT_QUEUE_PREFIX, pluginQueueName } from './queues';
+import { DEFAULT_QUEUE_PREFIX, DELIVERY_JOB_NAME, pluginQueueName, splitJobOptions } from './queues';
 import { duplicateConnection, type RedisConnection } from './redis-connection';
 import { SendGate } from './send-gate';
 import { SentLedger, sentLedgerTtlSeconds } from './sent-ledger';
@@ -106,13 +108,21 @@ export class PluginRuntime {
 
   private constructor(
     readonly plugin: AnyChannelPlugin,
-    private readonly worker: Worker<DeliveryJob>,
+    private readonly worker: Worker<DeliveryJob | DeliveryBatch>,
+    /** Where deliveries split out of a batch get their own jobs. */
+    private readonly queue: Queue,
+    private readonly settings: Required<Omit<ProcessorSettings, 'limiter'>> & ProcessorSettings,
     private readonly sender: Sender<unknown>,
     private readonly ledgerConnection: RedisConnection,
     private readonly circuits: CircuitBreakers | undefined,
     private readonly fallbackAfterAttempts: number,
     private readonly maxThrottledRetries: number,
-  ) {}
+  ) {
+    this.batchSlots = pLimit(settings.concurrency);
+  }
+
+  /** Sends of batch deliveries in flight at once, across this worker's batch jobs. */
+  private readonly batchSlots: pLimit.Limit;
 
   static async start(options: PluginRuntimeOptions): Promise<PluginRuntime> {
     const { plugin, registry } = options;
@@ -154,18 +164,14 @@ export class PluginRuntime {
     const records = options.records ? new BatchedRecordLookup(options.records) : undefined;
 
     let runtime: PluginRuntime | undefined;
-    const processJob = (job: Job<DeliveryJob>, token?: string) =>
-      runtime!.process(job, token, {
-        ledger,
-        gate,
-        records,
-        appConfigs,
-        metrics,
-        reporter: options.reporter,
-        log,
-      });
+    const retryDelay = retryDelayOf(settings.backoff);
+    const deps: RunDeps = { ledger, gate, records, appConfigs, metrics, reporter: options.reporter, log };
+    const processJob = (job: Job<DeliveryJob | DeliveryBatch>, token?: string) =>
+      isBatch(job.data)
+        ? runtime!.processBatch(job as Job<DeliveryBatch>, deps)
+        : runtime!.process(ownJobRun(job as Job<DeliveryJob>, token, runtime!.worker), deps);
 
-    const worker = new Worker<DeliveryJob>(pluginQueueName(plugin.name), processJob, {
+    const worker = new Worker<DeliveryJob | DeliveryBatch>(pluginQueueName(plugin.name), processJob, {
       connection: options.connection,
       prefix,
       concurrency: settings.concurrency,
@@ -179,10 +185,12 @@ export class PluginRuntime {
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
       ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
       settings: {
-        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-          isRetryableError(err) && err.retryAfterMs !== undefined
-            ? retryAfterDelay(err.retryAfterMs)
-            : backoffDelay(attemptsMade, settings.backoff.baseMs, settings.backoff.maxMs),
+        // A delivery split out of a batch counts the attempts it spent there.
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: { data?: unknown }) =>
+          retryDelay(
+            attemptsMade + ((job?.data as Partial<DeliveryJob> | undefined)?.priorAttempts ?? 0),
+            err,
+          ),
       },
     });
     worker.on('error', (error) => log.error({ err: error }, 'worker error'));
@@ -190,6 +198,13 @@ export class PluginRuntime {
     // delivery would stay `queued` forever.
     worker.on('failed', (job, error) => {
       if (!job || !/more than allowable limit/.test(error.message)) return;
+      if (isBatch(job.data)) {
+        // A batch whose worker died too often: each delivery gets a job, and a stall budget, of its own.
+        void runtime!
+          .splitOut(job.data.deliveries.map((d) => ({ delivery: d, delayMs: 0 })))
+          .catch((err: unknown) => log.error({ err }, 'could not hand on the deliveries of a stalled batch'));
+        return;
+      }
       log.warn(
         { deliveryId: job.data.deliveryId, err: error.message },
         'delivery failed: its job stalled too often',
@@ -221,6 +236,8 @@ export class PluginRuntime {
     runtime = new PluginRuntime(
       plugin,
       worker,
+      new Queue(pluginQueueName(plugin.name), { connection: options.connection, prefix }),
+      settings,
       sender,
       ledgerConnection,
       circuit,
@@ -254,21 +271,59 @@ export class PluginRuntime {
     return this.circuits?.current() ?? 'closed';
   }
 
-  private async process(
-    job: Job<DeliveryJob>,
-    token: string | undefined,
-    deps: {
-      ledger: SentLedger;
-      gate: SendGate;
-      records: BatchedRecordLookup | undefined;
-      appConfigs: AppConfigCache;
-      metrics: StandardPluginMetrics;
-      reporter: DeliveryReporter;
-      log: PluginLogger;
-    },
-  ): Promise<string> {
-    const delivery = job.data;
-    const attempt = job.attemptsMade + 1;
+  /**
+   * A batch job: its deliveries sent concurrently (at most the plugin's concurrency at a time
+   * across this worker's batches), each through the same steps as a delivery with a job of its
+   * own; those that must wait or retry are then added as jobs of their own. A batch run again (its
+   * worker died, or handing those on failed) skips the deliveries that have their own job by now.
+   */
+  private async processBatch(job: Job<DeliveryBatch>, deps: RunDeps): Promise<string> {
+    let deliveries = job.data.deliveries;
+    if (job.attemptsStarted > 1) deliveries = await this.notSplitYet(deliveries);
+    const splits: SplitOut[] = [];
+    const maxAttempts = job.opts.attempts ?? this.settings.attempts;
+    const ends = await Promise.all(
+      deliveries.map((d) =>
+        this.batchSlots(() => {
+          const run = batchRun(d, maxAttempts, this.worker, splits);
+          // Whatever would have failed a job of its own (the host's write away) retries it alone.
+          return this.process(run, deps).catch((error: unknown) =>
+            run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
+          );
+        }),
+      ),
+    );
+    await this.splitOut(splits);
+    const counts = new Map<string, number>();
+    for (const e of ends) counts.set(e, (counts.get(e) ?? 0) + 1);
+    return [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
+  }
+
+  /** The wait before a retry: the provider's Retry-After when it gave one, else the plugin's backoff. */
+  private get retryDelay(): (attemptsMade: number, err?: Error) => number {
+    return retryDelayOf(this.settings.backoff);
+  }
+
+  /** Adds deliveries split out of a batch as jobs of their own (one already there is left as it is). */
+  private async splitOut(splits: SplitOut[]): Promise<void> {
+    if (splits.length === 0) return;
+    await this.queue.addBulk(
+      splits.map((s) => ({
+        name: DELIVERY_JOB_NAME,
+        data: s.delivery,
+        opts: splitJobOptions(s.delivery, this.settings, s.delayMs),
+      })),
+    );
+  }
+
+  /** Those of a batch's deliveries that have no job of their own (split out by an earlier run). */
+  private async notSplitYet(deliveries: DeliveryJob[]): Promise<DeliveryJob[]> {
+    const found = await Promise.all(deliveries.map((d) => this.queue.getJobState(d.deliveryId)));
+    return deliveries.filter((_, i) => found[i] === 'unknown');
+  }
+
+  private async process(run: DeliveryRun, deps: RunDeps): Promise<string> {
+    const { delivery, attempt } = run;
     const labels = { plugin: this.plugin.name, channel: delivery.channel };
     const log = deps.log.child({
       deliveryId: delivery.deliveryId,
@@ -322,8 +377,7 @@ export class PluginRuntime {
           { err: (error as Error).message },
           'cannot read whether it was sent (database away); trying again shortly',
         );
-        await job.moveToDelayed(Date.now() + RECORDS_AWAY_DELAY_MS, token);
-        throw new DelayedError();
+        return run.later(RECORDS_AWAY_DELAY_MS);
       }
       const settled = record ? this.settledElsewhere(record) : undefined;
       if (settled) {
@@ -360,8 +414,7 @@ export class PluginRuntime {
       }
       // Nowhere else to go: wait out the cooldown without spending an attempt.
       deps.metrics.attempts.inc({ ...labels, result: 'circuit_open' });
-      await job.moveToDelayed(Date.now() + decision.retryInMs, token);
-      throw new DelayedError();
+      return run.later(decision.retryInMs);
     }
 
     const started = process.hrtime.bigint();
@@ -380,7 +433,7 @@ export class PluginRuntime {
         : new RetryableError((thrown as Error)?.message ?? String(thrown), { cause: thrown });
       if (providerSide(error)) circuit?.failure();
       else circuit?.neutral();
-      return await this.handleFailure(job, token, error, attempt, { ...deps, log, labels, report });
+      return await this.handleFailure(run, error, { ...deps, log, labels, report });
     } finally {
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
       deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -447,10 +500,8 @@ export class PluginRuntime {
   }
 
   private async handleFailure(
-    job: Job<DeliveryJob>,
-    token: string | undefined,
+    run: DeliveryRun,
     error: SendError,
-    attempt: number,
     deps: {
       ledger: SentLedger;
       metrics: StandardPluginMetrics;
@@ -459,10 +510,9 @@ export class PluginRuntime {
       report: (o: DeliveryOutcome) => Promise<void>;
     },
   ): Promise<string> {
-    const delivery = job.data;
+    const { delivery, attempt } = run;
     const info = outcomeError(error);
-    if (isThrottledAddressError(error))
-      return this.delayThrottledAddress(job, token, error, attempt, info, deps);
+    if (isThrottledAddressError(error)) return this.delayThrottledAddress(run, error, info, deps);
     if (isRetryableError(error)) {
       if (error.throttled) {
         // Provider throttles the account: pause the whole queue, the job keeps its attempt.
@@ -471,18 +521,15 @@ export class PluginRuntime {
         if (throttledRuns > this.maxThrottledRetries) {
           if ((delivery.fallback ?? []).length > 0)
             return this.reroute(delivery, attempt, 'provider_failed', info, deps);
-          return this.fail(delivery, attempt, 'throttled', info, deps, error);
+          return this.fail(run, 'throttled', info, deps, error);
         }
         deps.log.warn(
           { code: error.code, retryAfterMs: error.retryAfterMs, throttledRuns },
           'provider throttled; pausing queue',
         );
-        // Counted in the job itself: it survives the worker, and attemptsMade does not move.
-        await job.updateData({ ...delivery, throttledRuns });
-        await this.worker.rateLimit(retryAfterDelay(error.retryAfterMs ?? 1000));
-        throw Worker.RateLimitError();
+        return run.pause(retryAfterDelay(error.retryAfterMs ?? 1000), { ...delivery, throttledRuns });
       }
-      const maxAttempts = job.opts.attempts ?? 1;
+      const maxAttempts = run.maxAttempts;
       const chain = delivery.fallback ?? [];
       // With somewhere else to go, a shorter budget here: the next provider is likelier to work than a 6th try.
       const budget = chain.length > 0 ? Math.min(maxAttempts, this.fallbackAfterAttempts) : maxAttempts;
@@ -494,21 +541,20 @@ export class PluginRuntime {
           'send failed; will retry',
         );
         await deps.report({ type: 'retrying', job: delivery, attempt, at: new Date(), error: info });
-        throw error; // BullMQ schedules the retry through the backoff strategy
+        return run.retry(error, this.retryDelay);
       }
       if (chain.length > 0) return this.reroute(delivery, attempt, 'provider_failed', info, deps);
-      return this.fail(delivery, attempt, 'retries_exhausted', info, deps, error);
+      return this.fail(run, 'retries_exhausted', info, deps, error);
     }
     if (isPermanentError(error) && error.configuration) {
       this.setHealth({ healthy: false, reason: `${error.code ?? 'configuration'}: ${error.message}` });
       // Our account at this provider is refused: another provider can still deliver the message.
       if ((delivery.fallback ?? []).length > 0)
         return this.reroute(delivery, attempt, 'provider_failed', info, deps);
-      return this.fail(delivery, attempt, 'configuration', info, deps, error);
+      return this.fail(run, 'configuration', info, deps, error);
     }
     return this.fail(
-      delivery,
-      attempt,
+      run,
       error.kind === 'invalid_address' ? 'invalid_address' : 'permanent',
       info,
       deps,
@@ -523,10 +569,8 @@ export class PluginRuntime {
    * (and any waits for a circuit or the host's database, which also spent none).
    */
   private async delayThrottledAddress(
-    job: Job<DeliveryJob>,
-    token: string | undefined,
+    run: DeliveryRun,
     error: RetryableError,
-    attempt: number,
     info: OutcomeError,
     deps: {
       ledger: SentLedger;
@@ -536,13 +580,12 @@ export class PluginRuntime {
       report: (o: DeliveryOutcome) => Promise<void>;
     },
   ): Promise<string> {
-    const delivery = job.data;
+    const { delivery, attempt, throttledRuns } = run;
     deps.metrics.attempts.inc({ ...deps.labels, result: 'throttled' });
-    const throttledRuns = Math.max(1, job.attemptsStarted - job.attemptsMade);
     if (throttledRuns > this.maxThrottledRetries) {
       if ((delivery.fallback ?? []).length > 0)
         return this.reroute(delivery, attempt, 'provider_failed', info, deps);
-      return this.fail(delivery, attempt, 'throttled', info, deps, error);
+      return this.fail(run, 'throttled', info, deps, error);
     }
     const delayMs = retryAfterDelay(error.retryAfterMs ?? 1000);
     deps.log.warn(
@@ -550,13 +593,11 @@ export class PluginRuntime {
       'provider throttled this address; delaying this delivery only',
     );
     await deps.report({ type: 'retrying', job: delivery, attempt, at: new Date(), error: info });
-    await job.moveToDelayed(Date.now() + delayMs, token);
-    throw new DelayedError();
+    return run.later(delayMs);
   }
 
   private async fail(
-    delivery: DeliveryJob,
-    attempt: number,
+    run: DeliveryRun,
     reason: FailureReason,
     info: OutcomeError,
     deps: {
@@ -566,7 +607,8 @@ export class PluginRuntime {
       report: (o: DeliveryOutcome) => Promise<void>;
     },
     error: SendError,
-  ): Promise<never> {
+  ): Promise<string> {
+    const { delivery, attempt } = run;
     // A throttled delivery's last answer is already counted (as `throttled`).
     if (reason !== 'throttled')
       deps.metrics.attempts.inc({
@@ -575,8 +617,8 @@ export class PluginRuntime {
       });
     deps.log.warn({ reason, code: error.code, status: error.status, err: error.message }, 'delivery failed');
     await deps.report({ type: 'failed', job: delivery, attempt, at: new Date(), reason, error: info });
-    // Final: the job lands in BullMQ's failed set (the dead-letter view) without further retries.
-    throw new UnrecoverableError(`${reason}: ${error.message}`);
+    // Final: a job of its own lands in BullMQ's failed set (the dead-letter view) without further retries.
+    return run.failed(`${reason}: ${error.message}`);
   }
 
   /**
@@ -623,9 +665,32 @@ export class PluginRuntime {
     if (this.closed) return;
     this.closed = true;
     await this.worker.close();
+    await this.queue.close();
     await this.sender.close();
     this.ledgerConnection.disconnect();
   }
+}
+
+/** What every delivery's steps need, made once per runtime. */
+interface RunDeps {
+  ledger: SentLedger;
+  gate: SendGate;
+  records: BatchedRecordLookup | undefined;
+  appConfigs: AppConfigCache;
+  metrics: StandardPluginMetrics;
+  reporter: DeliveryReporter;
+  log: PluginLogger;
+}
+
+/** The wait before attempt `attemptsMade + 1`: the provider's Retry-After when it gave one, else the backoff. */
+function retryDelayOf(backoff: {
+  baseMs: number;
+  maxMs: number;
+}): (attemptsMade: number, err?: Error) => number {
+  return (attemptsMade, err) =>
+    isRetryableError(err) && err.retryAfterMs !== undefined
+      ? retryAfterDelay(err.retryAfterMs)
+      : backoffDelay(attemptsMade, backoff.baseMs, backoff.maxMs);
 }
 
 /** Failures that say the provider (or our account there) is in trouble, as opposed to the message or address. */

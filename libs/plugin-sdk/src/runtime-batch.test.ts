@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
+import { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import { z } from 'zod';
+import { InvalidAddressError, RetryableError, ThrottledAddressError } from './errors';
+import type { DeliveryBatch, DeliveryJob } from './message';
+import { defineChannelPlugin } from './plugin';
+import { BATCH_JOB_NAME, batchJobId, batchJobOptions, pluginQueueName } from './queues';
+import { PluginRuntime } from './runtime';
+import { CancelMarks } from './send-gate';
+import { makeJob, RecordingReporter } from './testing';
+
+/** Each address token names what the fake provider does on each attempt (`ok`, `retry,ok`, …). */
+const calls = new Map<string, number>();
+let inFlight = 0;
+let mostInFlight = 0;
+/** Sends of `hang` tokens wait on this until a test lets them go. */
+let hanging: Promise<void> = Promise.resolve();
+
+const batching = defineChannelPlugin({
+  name: 'batching',
+  version: '1.0.0',
+  sdkVersion: '^0.1.0',
+  channel: 'push',
+  platforms: ['android'],
+  addressKind: 'device',
+  config: z.object({}),
+  processor: { concurrency: 4, attempts: 3, backoff: { baseMs: 20, maxMs: 100 } },
+  async createSender() {
+    return {
+      async send(job: DeliveryJob) {
+        const token = job.address.kind === 'device' ? (job.address.token ?? '') : '';
+        const n = (calls.get(job.deliveryId) ?? 0) + 1;
+        calls.set(job.deliveryId, n);
+        const step = token.split(',')[n - 1] ?? token.split(',').at(-1);
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 5));
+          if (step === 'hang') await hanging;
+          if (step === 'retry') throw new RetryableError('503 from provider', { status: 503 });
+          if (step === 'slow-down') throw new ThrottledAddressError('too many to this device', 150);
+          if (step === 'dead') throw new InvalidAddressError('gone', { reason: 'unregistered' });
+          return { providerMessageId: `msg-${job.deliveryId}-${n}` };
+        } finally {
+          inFlight--;
+        }
+      },
+      async close() {},
+    };
+  },
+});
+
+/** Deliveries of one notification carried by one batch job, each with its own token script. */
+function batchOf(tokens: string[], notificationId = randomUUID()): DeliveryBatch {
+  const deliveries = tokens.map((token) =>
+    makeJob({
+      plugin: 'batching',
+      channel: 'push',
+      notificationId,
+      address: { kind: 'device', contactId: 'c1', platform: 'android', token },
+    }),
+  );
+  const batch = batchJobId(deliveries[0]!.deliveryId);
+  return { deliveries: deliveries.map((d) => ({ ...d, batch })) };
+}
+
+describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('sdkbatch');
+  const reporter = new RecordingReporter();
+  let runtime: PluginRuntime;
+  let queue: Queue;
+
+  // A short lock everywhere: a queue's stalled check runs at the pace of the last worker that ran it.
+  const start = (connection = redis) =>
+    PluginRuntime.start({
+      lockDurationMs: 1000,
+      stalledIntervalMs: 500,
+      plugin: batching,
+      config: {},
+      connection,
+      prefix,
+      registry: new Registry(),
+      reporter,
+    });
+
+  before(async () => {
+    runtime = await start();
+    queue = new Queue(pluginQueueName('batching'), { connection: redis, prefix });
+  });
+  after(async () => {
+    await runtime.close();
+    await queue.close();
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  const add = (b: DeliveryBatch) => queue.add(BATCH_JOB_NAME, b, batchJobOptions(b, batching.processor));
+  const settled = (b: DeliveryBatch) =>
+    waitFor('every delivery of the batch ended', () =>
+      b.deliveries.every((d) => reporter.final(d.deliveryId) !== undefined),
+    );
+
+  test('each delivery ends on its own: sent, failed, and a retry split out as its own job that is sent at attempt 2', async () => {
+    const b = batchOf(['ok', 'ok', 'dead', 'retry,ok', 'ok']);
+    await add(b);
+    await settled(b);
+    const [ok1, ok2, dead, flaky, ok3] = b.deliveries.map((d) => reporter.final(d.deliveryId));
+    for (const o of [ok1, ok2, ok3]) {
+      assert.equal(o?.type, 'sent');
+      assert.equal(o?.attempt, 1);
+    }
+    assert.equal(dead?.type === 'failed' && dead.reason, 'invalid_address');
+    const flakyId = b.deliveries[3]!.deliveryId;
+    assert.deepEqual(
+      reporter.outcomes.filter((o) => o.job.deliveryId === flakyId).map((o) => [o.type, o.attempt]),
+      [
+        ['retrying', 1],
+        ['sent', 2],
+      ],
+    );
+    assert.equal(flaky?.job.batch, undefined, 'the split-out job is its own, not the batch');
+    for (const d of b.deliveries) assert.ok((calls.get(d.deliveryId) ?? 0) <= 2);
+    assert.equal(calls.get(flakyId), 2);
+    await waitFor(
+      'the batch job completed',
+      async () => (await queue.getJobState(b.deliveries[0]!.batch!)) === 'unknown',
+    );
+    assert.equal(await queue.getFailedCount(), 0, 'a delivery failing in a batch does not fail the batch');
+  });
+
+  test('a throttled address waits in a job of its own, spending no attempt, while the others are sent', async () => {
+    const b = batchOf(['slow-down,ok', 'ok', 'ok']);
+    await add(b);
+    await settled(b);
+    const throttled = reporter.final(b.deliveries[0]!.deliveryId)!;
+    assert.equal(throttled.type, 'sent');
+    assert.equal(throttled.attempt, 1, 'waiting for the provider spent no attempt');
+    for (const d of b.deliveries.slice(1)) assert.equal(reporter.final(d.deliveryId)?.type, 'sent');
+  });
+
+  test('a canceled notification: every delivery of its batch is reported canceled, none sent', async () => {
+    const b = batchOf(['ok', 'ok', 'ok']);
+    await new CancelMarks(redis, prefix).mark(b.deliveries[0]!.notificationId);
+    await add(b);
+    await settled(b);
+    for (const d of b.deliveries) {
+      assert.equal(reporter.final(d.deliveryId)?.type, 'canceled');
+      assert.equal(calls.get(d.deliveryId), undefined);
+    }
+  });
+
+  test('sends in flight never exceed the plugin concurrency, over several batches at once', async () => {
+    mostInFlight = 0;
+    const batches = [
+      batchOf(Array(12).fill('ok')),
+      batchOf(Array(12).fill('ok')),
+      batchOf(Array(12).fill('ok')),
+    ];
+    await Promise.all(batches.map(add));
+    await Promise.all(batches.map(settled));
+    assert.ok(mostInFlight <= 4, `at most 4 sends at once (saw ${mostInFlight})`);
+    assert.ok(mostInFlight >= 2, 'a batch sends concurrently');
+  });
+
+  test('a worker killed mid-batch: another one finishes the batch, and what was sent is not sent again', async () => {
+    // A runtime of its own, on a connection of its own to cut.
+    await runtime.close();
+    let release!: () => void;
+    hanging = new Promise((r) => {
+      release = r;
+    });
+    const own = testRedis();
+    const dying = await start(own);
+    // Its first send never returns (the process is gone); the next worker's send goes through.
+    const b = batchOf(['ok', 'ok', 'hang,ok', 'ok']);
+    await add(b);
+    const early = [0, 1, 3].map((i) => b.deliveries[i]!.deliveryId);
+    await waitFor('the quick ones sent', () => early.every((id) => reporter.final(id)?.type === 'sent'));
+    // As a killed process: its connection gone, the job stays active under a lock nobody renews.
+    await (dying as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
+    own.disconnect();
+    runtime = await start();
+    const hung = b.deliveries[2]!.deliveryId;
+    await waitFor(
+      'the batch recovered',
+      async () =>
+        reporter.outcomes.some((o) => o.job.deliveryId === hung && o.type === 'sent') &&
+        (await queue.getJobState(b.deliveries[0]!.batch!)) === 'unknown',
+      { timeoutMs: 20_000 },
+    );
+    for (const id of early) assert.equal(calls.get(id), 1, 'sent before the kill: not sent again');
+    assert.equal(calls.get(hung), 2, 'the hung send, then the one after the recovery');
+    assert.equal(await queue.getFailedCount(), 0);
+    release();
+    await dying.close();
+  });
+});
