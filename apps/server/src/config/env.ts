@@ -119,7 +119,10 @@ export const envSchema = z.object({
   /** How often the relay moves due scheduled notifications on (and re-adds their jobs if Redis lost them): relay/relay-settings.ts. */
   CLARION_SCHEDULE_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   CLARION_FANOUT_THRESHOLD: z.coerce.number().int().positive().default(1000),
-  /** A fan-out waits while a plugin queue it feeds holds more jobs than this (0: never waits). */
+  /**
+   * A fan-out waits while a plugin queue it feeds holds more deliveries than this, waiting jobs
+   * counted as full batches of 50 (0: never waits).
+   */
   CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
   /**
    * How often the relay looks for work left behind (deliveries left `pending`, `queued` ones whose job

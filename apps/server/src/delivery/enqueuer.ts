@@ -1,4 +1,11 @@
-import { type DeliveryJob, deliveryJobOptions } from '@clarion/plugin-sdk';
+import {
+  BATCH_JOB_NAME,
+  batchJobOptions,
+  DELIVERY_JOB_NAME,
+  type DeliveryJob,
+  deliveryJobOptions,
+  type ProcessorSettings,
+} from '@clarion/plugin-sdk';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
@@ -39,6 +46,38 @@ function queuedStep(job: DeliveryJob, at: string): RecordedStep {
   };
 }
 
+/**
+ * The jobs for one plugin's items: a job per batch (the deliveries that name it, due now), a job of
+ * its own for every other delivery (one naming a batch but due later goes alone).
+ */
+function jobsToAdd(list: EnqueueItem[], processor: ProcessorSettings | undefined) {
+  const singles = [];
+  const batches = new Map<string, DeliveryJob[]>();
+  for (const i of list) {
+    const batch = i.delayMs === 0 ? i.job.batch : undefined;
+    if (batch === undefined) {
+      const { batch: _none, ...job } = i.job;
+      singles.push({
+        name: DELIVERY_JOB_NAME,
+        data: job,
+        opts: deliveryJobOptions(job, processor, i.delayMs),
+      });
+      continue;
+    }
+    const carried = batches.get(batch);
+    if (carried) carried.push(i.job);
+    else batches.set(batch, [i.job]);
+  }
+  return [
+    ...singles,
+    ...[...batches.values()].map((deliveries) => ({
+      name: BATCH_JOB_NAME,
+      data: { deliveries },
+      opts: batchJobOptions({ deliveries }, processor),
+    })),
+  ];
+}
+
 /** Who picks up deliveries Redis refused: the relay's pending sweep, or the queue reconciler for rows written `queued`. */
 function leftFor(items: EnqueueItem[]): string {
   const written = items.filter((i) => i.writtenQueued).length;
@@ -75,8 +114,14 @@ export class Enqueuer {
     });
   }
 
-  /** Resolves true once queued, false if Redis refused (the relay will retry). Never rejects. */
+  /**
+   * Resolves true once queued, false if Redis refused (the relay will retry). Never rejects.
+   * Deliveries that name a batch job (a fan-out chunk's, ingest/delivery-batches.ts) are added
+   * here and now, every batch whole: through the batcher a batch could be cut in two flushes, and
+   * the second add of its job id would be a no-op that left its deliveries on no queue.
+   */
   enqueue(items: EnqueueItem[]): Promise<boolean[]> {
+    if (items.some((i) => i.job.batch !== undefined)) return this.flush(items);
     return Promise.all(items.map((i) => this.batcher.submit(i)));
   }
 
@@ -91,13 +136,7 @@ export class Enqueuer {
       [...byPlugin.entries()].map(async ([plugin, list]) => {
         try {
           const processor = this.registry.get(plugin)?.processor;
-          await this.queues.forPlugin(plugin).addBulk(
-            list.map((i) => ({
-              name: 'deliver',
-              data: i.job,
-              opts: deliveryJobOptions(i.job, processor, i.delayMs),
-            })),
-          );
+          await this.queues.forPlugin(plugin).addBulk(jobsToAdd(list, processor));
           for (const i of list) ok.add(i.job.deliveryId);
         } catch (error) {
           this.log.warn(

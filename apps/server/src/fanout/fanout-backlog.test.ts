@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DELIVERY_BATCH_SIZE } from '@clarion/plugin-sdk';
 import { waitFor } from '@clarion/testkit';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { seedTopicAudience, sql } from '../testing/db';
@@ -73,8 +74,8 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
     const counts = await queue.getJobCounts('wait', 'prioritized');
     assert.equal(
       Object.values(counts).reduce((a, b) => a + b, 0),
-      expected,
-      'the jobs wait in Redis',
+      expected / DELIVERY_BATCH_SIZE,
+      'the jobs wait in Redis, a batch job per 50 deliveries',
     );
     const [notification] = await sql<{ status: string }>(
       h.db.url,

@@ -1,3 +1,4 @@
+import { DELIVERY_BATCH_SIZE } from '@clarion/plugin-sdk';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { AppsService } from '../apps/apps.service';
@@ -41,9 +42,12 @@ export class FanoutProcessor {
   ) {}
 
   /**
-   * The first queue among `plugins` holding more than the allowed backlog, with its count. Only
-   * jobs ready to run count: delayed ones (quiet hours, deferring caps, send times, retry backoff)
-   * wait for a time, not for the provider, and a night of quiet hours must not stall a campaign.
+   * The first queue among `plugins` holding more than the allowed backlog of deliveries, with its
+   * job count. Only jobs ready to run count: delayed ones (quiet hours, deferring caps, send times,
+   * retry backoff) wait for a time, not for the provider, and a night of quiet hours must not stall
+   * a campaign. A job counts as a full batch (DELIVERY_BATCH_SIZE deliveries): Redis holds job
+   * counts, not delivery counts, and a campaign's jobs are batches; a queue of single jobs is thus
+   * over-counted, and the campaign waits a little early rather than fill Redis.
    */
   private async fullQueue(plugins: string[]): Promise<{ plugin: string; jobs: number } | undefined> {
     const limit = this.env.CLARION_FANOUT_MAX_BACKLOG;
@@ -51,7 +55,7 @@ export class FanoutProcessor {
     for (const plugin of plugins) {
       const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized');
       const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (jobs > limit) return { plugin, jobs };
+      if (jobs * DELIVERY_BATCH_SIZE > limit) return { plugin, jobs };
     }
     return undefined;
   }
@@ -79,7 +83,7 @@ export class FanoutProcessor {
       if (full) {
         this.metrics.fanoutWaits.inc({ plugin: full.plugin });
         this.log.debug(
-          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
+          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs, up to ${full.jobs * DELIVERY_BATCH_SIZE} deliveries (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
         );
         await job.moveToDelayed(Date.now() + FANOUT_BACKLOG_WAIT_MS, token);
         throw new DelayedError(); // BullMQ: not a failure, no attempt spent; the job runs again from its cursor

@@ -21,6 +21,7 @@ import type {
   Undo,
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
+import { assignBatches } from './delivery-batches';
 import { firstStepRequest, laterSteps } from './later-steps';
 import type { StoreResult } from './notification-store';
 import { planOrSuppress } from './plan-or-suppress';
@@ -169,12 +170,13 @@ export class AcceptPipeline {
 
   /**
    * One fan-out chunk, after the 202: plan (a user whose render fails gets a suppressed row, not a
-   * failed campaign) → caps → write → count → enqueue. Only rows `write` inserted are counted and
+   * failed campaign) → caps → batch jobs (delivery-batches.ts) → write → count → enqueue. Only rows `write` inserted are counted and
    * queued, so a chunk read again after a crash does neither twice. Returns the chunk's plans.
    */
   async acceptChunk(ctx: PlanContext, chunk: Recipient[], write: ChunkWriter): Promise<DeliveryPlan[]> {
     const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
     await this.ports.caps.apply(ctx, plans);
+    assignBatches(plans);
     const stored = await write(plans);
     countPlans(this.ports.metrics, plans, stored);
     await this.ports.enqueuer.enqueue(jobsOf(plans, 0, stored));

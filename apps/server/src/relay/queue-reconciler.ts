@@ -19,6 +19,13 @@ const PAGE = 5000;
 const ROWS_PER_PASS = 50_000;
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 
+/** A queued delivery to check: its plugin's queue, and the batch job that carried it, if one did. */
+interface QueuedRow {
+  id: string;
+  plugin: string;
+  batch: string | null;
+}
+
 /**
  * A page of `queued` deliveries, by id, that have been queued for longer than the grace period:
  * walked in `unsettled_deliveries` (deliveries/store/unsettled.ts), each checked in its own row.
@@ -27,7 +34,7 @@ const FIRST_ID = '00000000-0000-0000-0000-000000000000';
  * as fast as the fan-out writes; a walk that went on into them never reached its end.
  */
 export const QUEUED_PAGE_SQL = `
-  SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin
+  SELECT d.id::text, COALESCE(d.plugin, d.job->>'plugin') AS plugin, d.job->>'batch' AS batch
     FROM unsettled_deliveries u CROSS JOIN LATERAL (${BY_KEY('u.id')}) d
    WHERE u.status = 'queued' AND u.id > $1::uuid AND ${madeBeforeGraceSql('u.id', '$2')}
      AND d.status = 'queued' AND d.job IS NOT NULL
@@ -35,16 +42,24 @@ export const QUEUED_PAGE_SQL = `
    ORDER BY u.id LIMIT ${PAGE}`;
 
 /**
- * For each job id (ARGV, its key in KEYS after the failed and completed sets): missing from Redis,
- * or held there as finished (failed or completed). Returns {missing ids, finished ids}.
+ * For each of n deliveries (ARGV[i] its id, ARGV[n + i] the batch job that carried it or ''; KEYS:
+ * the failed and completed sets, then the n job keys, then the n batch job keys): whether Redis
+ * holds a job for it. Missing: neither its own job nor a batch job still to run (waiting, delayed
+ * or active: not finished). Finished: its own job is held as failed or completed. Returns
+ * {missing ids, finished ids}.
  */
 const CHECK_JOBS = `
 local missing, finished = {}, {}
-for i = 1, #ARGV do
-  if redis.call('EXISTS', KEYS[i + 2]) == 0 then
-    missing[#missing + 1] = ARGV[i]
-  elseif redis.call('ZSCORE', KEYS[1], ARGV[i]) or redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    finished[#finished + 1] = ARGV[i]
+local n = #ARGV / 2
+local function ended(id)
+  return redis.call('ZSCORE', KEYS[1], id) or redis.call('ZSCORE', KEYS[2], id)
+end
+for i = 1, n do
+  local id, batch = ARGV[i], ARGV[n + i]
+  if redis.call('EXISTS', KEYS[i + 2]) == 1 then
+    if ended(id) then finished[#finished + 1] = id end
+  elseif batch == '' or redis.call('EXISTS', KEYS[n + i + 2]) == 0 or ended(batch) then
+    missing[#missing + 1] = id
   end
 end
 return {missing, finished}`;
@@ -90,10 +105,7 @@ export class QueueReconciler implements RelaySource {
     let readded = 0;
     let checked = 0;
     while (checked < ROWS_PER_PASS) {
-      const rows = await preparedQuery<{ id: string; plugin: string }>(this.db, QUEUED_PAGE_SQL, [
-        this.cursor,
-        String(graceMs),
-      ]);
+      const rows = await preparedQuery<QueuedRow>(this.db, QUEUED_PAGE_SQL, [this.cursor, String(graceMs)]);
       checked += rows.length;
       if (rows.length > 0) readded += await this.readdMissing(rows);
       if (rows.length < PAGE) {
@@ -109,11 +121,11 @@ export class QueueReconciler implements RelaySource {
     return readded;
   }
 
-  private async readdMissing(rows: { id: string; plugin: string }[]): Promise<number> {
+  private async readdMissing(rows: QueuedRow[]): Promise<number> {
     const missing: string[] = [];
     const finished: { id: string; plugin: string }[] = [];
     // One script per plugin queue: on a Redis Cluster a script's keys must stay in one slot.
-    const byPlugin = new Map<string, { id: string; plugin: string }[]>();
+    const byPlugin = new Map<string, QueuedRow[]>();
     for (const r of rows) {
       // Pushed, not spread into a new array per row: that copied a 5,000-row page quadratically
       // (tens of MB of garbage per page, the worker's largest source of old-generation growth in a campaign).
@@ -128,11 +140,13 @@ export class QueueReconciler implements RelaySource {
       // to a quarter of its CPU per delivery at 100,000 subscribers. Only the ids that need work come back.
       const [gone, ended] = (await this.redis.eval(
         CHECK_JOBS,
-        page.length + 2,
+        2 * page.length + 2,
         queue.toKey('failed'),
         queue.toKey('completed'),
         ...page.map((r) => queue.toKey(r.id)),
+        ...page.map((r) => queue.toKey(r.batch ?? r.id)),
         ...page.map((r) => r.id),
+        ...page.map((r) => r.batch ?? ''),
       )) as [string[], string[]];
       missing.push(...gone);
       const endedIds = new Set(ended);

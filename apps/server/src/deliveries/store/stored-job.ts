@@ -45,11 +45,12 @@ const DEFAULTS = { priority: 'normal', pushType: 'alert' } as const satisfies Pa
  * SQL for the whole job of deliveries row `d`: the stored job with the column fields, the user's
  * external id and the defaults added (a job stored whole, by a reroute, a redrive or before this change, holds the
  * same values). The
- * plugin column is null only on rows older than it; their job names its plugin.
+ * plugin column is null only on rows older than it; their job names its plugin. Without the batch
+ * job that first carried it (ingest/delivery-batches.ts): a job read back is a job of its own.
  */
 export const jobSql = (d: string): string =>
   `('${JSON.stringify(DEFAULTS)}'::jsonb
     || CASE WHEN ${d}.user_id IS NULL OR ${d}.job ? 'userId' THEN '{}'::jsonb
             ELSE COALESCE((SELECT jsonb_build_object('userId', u.external_id) FROM users u WHERE u.id = ${d}.user_id), '{}'::jsonb) END
-    || ${d}.job || jsonb_build_object('deliveryId', ${d}.id, 'notificationId', ${d}.notification_id, 'appId', ${d}.app_id,
+    || (${d}.job - 'batch') || jsonb_build_object('deliveryId', ${d}.id, 'notificationId', ${d}.notification_id, 'appId', ${d}.app_id,
                                     'channel', ${d}.channel, 'plugin', COALESCE(${d}.plugin, ${d}.job->>'plugin')))`;
