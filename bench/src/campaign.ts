@@ -202,14 +202,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         break;
       }
     }
-    const [{ last }] = (
-      await pg.query(`SELECT (extract(epoch FROM max(sent_at)) * 1000)::float8 AS last FROM deliveries`)
-    ).rows as [{ last: number | null }];
+    // The last row written tells when the fan-out ended: the sends cannot end before it.
+    const [{ last, written }] = (
+      await pg.query(
+        `SELECT (extract(epoch FROM max(sent_at)) * 1000)::float8 AS last,
+                (extract(epoch FROM max(created_at)) * 1000)::float8 AS written FROM deliveries`,
+      )
+    ).rows as [{ last: number | null; written: number | null }];
     await readBackends();
     const cpuUsed = cpu.used();
     const usage = machine.usage();
     const peaks = rss.stop();
     const seconds = ((last ?? Date.now()) - acceptedAt) / 1000;
+    const fanoutS = ((written ?? Date.now()) - acceptedAt) / 1000;
     const perS = sent / seconds;
     const byStatus = (
       await pg.query(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)
@@ -220,7 +225,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${walPerDelivery(wal.byRelationKind, sent, 12)}`,
       );
     o.log(
-      `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s); statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s), the last written ${fanoutS.toFixed(2)} s after it; statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
     const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / Math.max(1, sent)] as const);
     o.log(
@@ -245,6 +250,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       deliveries: sent,
       seed_s: Math.round(seedS * 10) / 10,
       time_to_last_sent_s: Math.round(seconds * 100) / 100,
+      time_to_last_written_s: Math.round(fanoutS * 100) / 100,
       delivered_per_s: Math.round(perS),
       bullmq_ceiling_per_s: Math.round(ceiling.perSecond),
       ratio_to_ceiling: Math.round((100 * perS) / ceiling.perSecond) / 100,

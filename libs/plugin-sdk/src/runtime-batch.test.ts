@@ -76,10 +76,11 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
   let queue: Queue;
 
   // A short lock everywhere: a queue's stalled check runs at the pace of the last worker that ran it.
-  const start = (connection = redis) =>
+  const start = (connection = redis, maxStalledCount?: number) =>
     PluginRuntime.start({
       lockDurationMs: 1000,
       stalledIntervalMs: 500,
+      ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
       plugin: batching,
       config: {},
       connection,
@@ -196,6 +197,44 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     for (const id of early) assert.equal(calls.get(id), 1, 'sent before the kill: not sent again');
     assert.equal(calls.get(hung), 2, 'the hung send, then the one after the recovery');
     assert.equal(await queue.getFailedCount(), 0);
+    release();
+    await dying.close();
+  });
+  test('a batch that lost its worker more often than allowed: each delivery goes on in a job of its own, none sent twice', async () => {
+    await runtime.close();
+    let release!: () => void;
+    hanging = new Promise((r) => {
+      release = r;
+    });
+    const own = testRedis();
+    const dying = await start(own);
+    const b = batchOf(['ok', 'hang,ok', 'ok']);
+    await add(b);
+    const early = [0, 2].map((i) => b.deliveries[i]!.deliveryId);
+    await waitFor('the quick ones sent', () => early.every((id) => reporter.final(id)?.type === 'sent'));
+    await (dying as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
+    own.disconnect();
+    // No stall allowed: BullMQ fails the batch instead of running it again.
+    runtime = await start(redis, 0);
+    const hung = b.deliveries[1]!.deliveryId;
+    await waitFor(
+      'the hung delivery sent by a job of its own',
+      () => reporter.outcomes.some((o) => o.job.deliveryId === hung && o.type === 'sent' && !o.job.batch),
+      { timeoutMs: 20_000 },
+    );
+    assert.equal(
+      await queue.getJobState(b.deliveries[0]!.batch!),
+      'failed',
+      'the batch job failed as stalled',
+    );
+    for (const id of early) assert.equal(calls.get(id), 1, 'sent before the kill: not sent again');
+    assert.equal(calls.get(hung), 2);
+    assert.ok(
+      reporter.outcomes.every(
+        (o) => o.type !== 'failed' || !b.deliveries.some((d) => d.deliveryId === o.job.deliveryId),
+      ),
+      'no delivery of the batch reported failed',
+    );
     release();
     await dying.close();
   });

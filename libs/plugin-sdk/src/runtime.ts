@@ -308,10 +308,10 @@ export class PluginRuntime {
   private async splitOut(splits: SplitOut[]): Promise<void> {
     if (splits.length === 0) return;
     await this.queue.addBulk(
-      splits.map((s) => ({
+      splits.map(({ delivery: { batch: _carriedBy, ...own }, delayMs }) => ({
         name: DELIVERY_JOB_NAME,
-        data: s.delivery,
-        opts: splitJobOptions(s.delivery, this.settings, s.delayMs),
+        data: own,
+        opts: splitJobOptions(own, this.settings, delayMs),
       })),
     );
   }
