@@ -98,6 +98,7 @@ const acceptPipeline: Provider = {
     FanoutQueue,
     DeliveryMetrics,
     DigestJoiner,
+    PluginRegistryClass,
   ],
   useFactory: (
     env: Env,
@@ -110,6 +111,7 @@ const acceptPipeline: Provider = {
     fanouts: FanoutQueue,
     metrics: DeliveryMetrics,
     digests: DigestJoiner,
+    plugins: PluginRegistry,
   ) =>
     new AcceptPipeline({
       recipients,
@@ -122,6 +124,8 @@ const acceptPipeline: Provider = {
       metrics,
       fanoutThreshold: env.CLARION_FANOUT_THRESHOLD,
       digests,
+      batchable: (plugin) =>
+        (env.CLARION_PLUGIN_RATE_LIMITS[plugin] ?? plugins.get(plugin)?.processor?.limiter) === undefined,
     }),
 };
 

@@ -55,6 +55,11 @@ export interface AcceptPorts {
   fanoutThreshold: number;
   /** Requests naming `digest` go here after their template is checked (absent: refused). */
   digests?: DigestPort;
+  /**
+   * Whether a plugin's fan-out deliveries may share batch jobs (absent: all may). Not when its
+   * queue has a send rate: BullMQ's limiter counts jobs, and would pass a batch's 50 sends as one.
+   */
+  batchable?: (plugin: string) => boolean;
 }
 
 /** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice), written `queued` where they have a job. */
@@ -176,7 +181,7 @@ export class AcceptPipeline {
   async acceptChunk(ctx: PlanContext, chunk: Recipient[], write: ChunkWriter): Promise<DeliveryPlan[]> {
     const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
     await this.ports.caps.apply(ctx, plans);
-    assignBatches(plans);
+    assignBatches(plans, this.ports.batchable);
     const stored = await write(plans);
     countPlans(this.ports.metrics, plans, stored);
     await this.ports.enqueuer.enqueue(jobsOf(plans, 0, stored));

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
 import { loadEnv } from '../config/env';
 import { assertLimitedPluginsLoaded } from '../config/plugin-rate-limits';
+import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, startHarness } from '../testing/harness';
 
 describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limiter of the plugin queue)', () => {
@@ -34,6 +35,33 @@ describe('per-plugin send rate (CLARION_PLUGIN_RATE_LIMITS → the BullMQ limite
     const times = received.map((r) => Date.parse(r.receivedAt)).sort((a, b) => a - b);
     // At most 2 per 1-second window: the 5th send cannot start before the third window opens.
     assert.ok(times[4]! - times[0]! >= 900, `sends spread over ${times[4]! - times[0]!} ms`);
+  });
+
+  test('a campaign to a rate-limited plugin keeps a job per delivery (no batch jobs), so the rate holds', async () => {
+    const app = await h.createApp();
+    await seedTopicAudience(h.db.url, {
+      appId: app.id,
+      topic: 'limited',
+      users: 6,
+      prefix: 'lim',
+      webhookBase: `${h.sandbox.url}/webhook/`,
+    });
+    const res = await app.call('/v1/notifications', {
+      body: { to: { topic: 'limited' }, content: { webhook: { json: { hi: 1 } } } },
+    });
+    assert.equal(res.status, 202);
+    const received = await waitFor('six sends', () => {
+      const r = h.sandbox.recorder.list({ outcome: 'accepted' }).filter((x) => x.to.startsWith('lim'));
+      return r.length === 6 ? r : undefined;
+    });
+    const times = received.map((r) => Date.parse(r.receivedAt)).sort((a, b) => a - b);
+    assert.ok(times[4]! - times[0]! >= 900, `sends spread over ${times[4]! - times[0]!} ms`);
+    const batched = await sql<{ n: number }>(
+      h.db.url,
+      `SELECT count(*)::int AS n FROM deliveries WHERE app_id = $1 AND job ? 'batch'`,
+      [app.id],
+    );
+    assert.equal(batched[0]!.n, 0);
   });
 
   test('a malformed CLARION_PLUGIN_RATE_LIMITS stops the start with the variable named', () => {
