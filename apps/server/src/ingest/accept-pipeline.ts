@@ -14,6 +14,7 @@ import type {
   DigestPort,
   EnqueuePort,
   FanoutStarter,
+  JobToQueue,
   NotificationWriter,
   PlanContextPort,
   RecipientsPort,
@@ -21,7 +22,7 @@ import type {
   Undo,
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
-import { assignBatches } from './delivery-batches';
+import { assignBatches, BatchAllocator } from './delivery-batches';
 import { firstStepRequest, laterSteps } from './later-steps';
 import type { StoreResult } from './notification-store';
 import { planOrSuppress } from './plan-or-suppress';
@@ -62,6 +63,15 @@ export interface AcceptPorts {
   batchable?: (plugin: string) => boolean;
 }
 
+/** A bulk request's batch jobs, filled by its notifications (AcceptPipeline.requestBatches). */
+export interface RequestBatches {
+  assign(plans: DeliveryPlan[]): void;
+  /** Keeps a stored notification's jobs for `enqueue`. */
+  hold(items: JobToQueue[]): void;
+  /** Adds the jobs held so far (each batch whole); resolves when Redis answered, never rejects. */
+  enqueue(): Promise<void>;
+}
+
 /** Writes one fan-out chunk's plans; returns the ids of the rows it inserted (none twice), written `queued` where they have a job. */
 export type ChunkWriter = (plans: DeliveryPlan[]) => Promise<Set<string>>;
 
@@ -75,8 +85,37 @@ const nothing: Undo = async () => undefined;
 export class AcceptPipeline {
   constructor(private readonly ports: AcceptPorts) {}
 
-  /** `clientSent`: sent with a client key (links untracked, SMS budgeted, no other request's id answered). */
-  async accept(app: AppRecord, request: NotificationRequest, clientSent = false): Promise<AcceptResult> {
+  /**
+   * Batch jobs shared by the notifications of one bulk request (`POST /v1/notifications/batch`):
+   * `accept` with it puts each notification's deliveries due now into the request's batches, and
+   * leaves their jobs to `enqueue`, which adds every batch whole once the request's items are
+   * stored. Until then (or if the process dies first) they are `queued` rows without a job, which
+   * the queue reconciler re-adds one by one after its grace period.
+   */
+  requestBatches(): RequestBatches {
+    const allocator = new BatchAllocator(this.ports.batchable);
+    const jobs: JobToQueue[] = [];
+    return {
+      assign: (plans) => allocator.assign(plans),
+      hold: (items) => {
+        jobs.push(...items);
+      },
+      enqueue: async () => {
+        if (jobs.length > 0) await this.ports.enqueuer.enqueue(jobs.splice(0));
+      },
+    };
+  }
+
+  /**
+   * `clientSent`: sent with a client key (links untracked, SMS budgeted, no other request's id
+   * answered). `batches`: the bulk request's batch jobs (requestBatches).
+   */
+  async accept(
+    app: AppRecord,
+    request: NotificationRequest,
+    clientSent = false,
+    batches?: RequestBatches,
+  ): Promise<AcceptResult> {
     const { contexts, recipients, caps, store, metrics } = this.ports;
     const id = newId();
     const acceptedAt = new Date();
@@ -105,6 +144,7 @@ export class AcceptPipeline {
       ? { plans: [], unknown: 0 }
       : planNamedUsers(ctx, userIds, found, planRecipient);
     const undoCaps = await caps.apply(ctx, plans);
+    if (batches && !scheduled) batches.assign(plans);
     const undoBudget = await this.takeSmsBudget(app, request, plans, clientSent).catch(async (error) => {
       await undoCaps().catch(() => undefined);
       throw error;
@@ -160,7 +200,9 @@ export class AcceptPipeline {
     } else {
       // Durable already, written `queued`: answer without waiting for Redis. A job Redis refused
       // (or never got: the process died first) is re-added by the queue reconciler after its grace.
-      void this.ports.enqueuer.enqueue(jobsOf(plans, delayMs, 'queued'));
+      const jobs = jobsOf(plans, delayMs, 'queued');
+      if (batches) batches.hold(jobs);
+      else void this.ports.enqueuer.enqueue(jobs);
     }
     const pending = plans.filter((p) => p.status === 'pending').length;
     return {

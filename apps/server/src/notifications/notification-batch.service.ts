@@ -6,6 +6,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { domainErrorAnswer } from '../common/errors/error-answer';
 import { isDatabaseUnavailable } from '../common/unavailable';
 import { validate } from '../common/validate';
+import type { RequestBatches } from '../ingest/accept-pipeline';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { ApiQuota } from '../ratelimits/api-quota';
 import type { BatchItemResult } from './batch-request';
@@ -24,7 +25,9 @@ const ITEMS_IN_FLIGHT = 200;
  * (NotificationsService.accept) on its own, so dedup, preferences, caps, templates and the API
  * quota apply per item, and each item is stored, or refused with nothing stored, independently.
  * Items sharing an eventId run one after the other in request order, so the first is the one
- * accepted and the later ones are its repeats (200) or conflicts (409).
+ * accepted and the later ones are its repeats (200) or conflicts (409). The items' deliveries due
+ * now travel in batch jobs shared across items (AcceptPipeline.requestBatches), added once every
+ * item is stored: a thousand notifications cost their queues tens of jobs, not a thousand.
  */
 @Injectable()
 export class NotificationBatchService {
@@ -38,13 +41,14 @@ export class NotificationBatchService {
 
   async accept(app: AppRecord, auth: AuthContext, items: unknown[]): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(items.length);
+    const batches = this.single.requestBatches();
     const lastOfEvent = new Map<string, Promise<unknown>>();
     const run = (index: number): Promise<void> => {
       const item = items[index];
       const eventId = eventIdOf(item);
       const previous = eventId === undefined ? undefined : lastOfEvent.get(eventId);
       const done = (previous ?? Promise.resolve()).then(async () => {
-        results[index] = await this.acceptOne(app, auth, item, index);
+        results[index] = await this.acceptOne(app, auth, item, index, batches);
       });
       if (eventId !== undefined) lastOfEvent.set(eventId, done);
       return done;
@@ -54,6 +58,7 @@ export class NotificationBatchService {
       while (next < items.length) await run(next++);
     };
     await Promise.all(Array.from({ length: Math.min(ITEMS_IN_FLIGHT, items.length) }, lane));
+    await batches.enqueue();
     return results;
   }
 
@@ -62,6 +67,7 @@ export class NotificationBatchService {
     auth: AuthContext,
     item: unknown,
     index: number,
+    batches: RequestBatches,
   ): Promise<BatchItemResult> {
     try {
       const request = validate(
@@ -71,7 +77,7 @@ export class NotificationBatchService {
       );
       assertServerEventId(request.eventId);
       await this.quota.enforceItem(auth, app.settings);
-      const { status, body } = await this.single.accept(app, request);
+      const { status, body } = await this.single.accept(app, request, false, batches);
       const { id, status: state, ...counts } = body;
       return { status, id, state, ...counts };
     } catch (error) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
-import { countRows } from '../testing/db';
+import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface ItemResult {
@@ -155,6 +155,34 @@ describe('POST /v1/notifications/batch: many notifications, one result per item'
     assert.deepEqual(await countRows(h.db.url, ['notifications']), {
       notifications: before.notifications! + 1000,
     });
+  });
+
+  test('the items’ deliveries travel in batch jobs of 50, added once the items are stored; each is received once', async () => {
+    const res = await batch(
+      Array.from({ length: 120 }, (_, i) => ({
+        to: { userId: 'alice' },
+        eventId: `bj-${i}`,
+        ...hook(`bj-${i}`),
+      })),
+    );
+    assert.equal(res.status, 207);
+    const { results } = await json<{ results: ItemResult[] }>(res);
+    assert.ok(results.every((r) => r.status === 202));
+    const rows = await sql<{ batch: string | null }>(
+      h.db.url,
+      `SELECT d.job->>'batch' AS batch FROM deliveries d WHERE d.notification_id = ANY($1::uuid[])`,
+      [results.map((r) => r.id)],
+    );
+    assert.equal(rows.length, 120);
+    const sizes = [...Map.groupBy(rows, (r) => r.batch).values()].map((g) => g.length).sort((a, b) => b - a);
+    assert.deepEqual(sizes, [50, 50, 20], 'three batch jobs, named in every row');
+    const received = await waitFor('all 120 received', () => {
+      const got = h.sandbox.recorder
+        .list({ to: 'alice', outcome: 'accepted' })
+        .filter((r) => JSON.stringify(r.payload).includes('bj-'));
+      return got.length >= 120 ? got : undefined;
+    });
+    assert.equal(received.length, 120, 'none received twice');
   });
 
   test('client keys may not use it (403)', async () => {
