@@ -5,7 +5,7 @@ import { clearPrefix, testPrefix, testRedis, waitFor } from '@clarion/testkit';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { InvalidAddressError, RetryableError, ThrottledAddressError } from './errors';
+import { InvalidAddressError, PermanentError, RetryableError, ThrottledAddressError } from './errors';
 import type { DeliveryBatch, DeliveryJob } from './message';
 import { defineChannelPlugin } from './plugin';
 import { BATCH_JOB_NAME, batchJobId, batchJobOptions, pluginQueueName } from './queues';
@@ -44,6 +44,7 @@ const batching = defineChannelPlugin({
           if (step === 'retry') throw new RetryableError('503 from provider', { status: 503 });
           if (step === 'slow-down') throw new ThrottledAddressError('too many to this device', 150);
           if (step === 'dead') throw new InvalidAddressError('gone', { reason: 'unregistered' });
+          if (step === 'badkey') throw new PermanentError('key revoked', { configuration: true });
           return { providerMessageId: `msg-${job.deliveryId}-${n}` };
         } finally {
           inFlight--;
@@ -142,6 +143,20 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     assert.equal(throttled.type, 'sent');
     assert.equal(throttled.attempt, 1, 'waiting for the provider spent no attempt');
     for (const d of b.deliveries.slice(1)) assert.equal(reporter.final(d.deliveryId)?.type, 'sent');
+  });
+
+  test('a delivery handed to its fallback provider goes on as a job of its own, not as part of the batch', async () => {
+    const b = batchOf(['badkey', 'ok']);
+    b.deliveries[0]!.fallback = ['other'];
+    await add(b);
+    await settled(b);
+    const handed = reporter.final(b.deliveries[0]!.deliveryId);
+    assert.equal(handed?.type, 'rerouted');
+    assert.ok(handed?.type === 'rerouted');
+    assert.equal(handed.next.plugin, 'other');
+    assert.equal(handed.next.batch, undefined);
+    assert.equal(handed.next.priorAttempts, undefined);
+    assert.equal(reporter.final(b.deliveries[1]!.deliveryId)?.type, 'sent');
   });
 
   test('a canceled notification: every delivery of its batch is reported canceled, none sent', async () => {

@@ -642,8 +642,8 @@ export class PluginRuntime {
     const [to, ...rest] = delivery.fallback ?? [];
     if (to === undefined) throw new Error('reroute without a fallback provider');
     await deps.ledger.release(delivery.deliveryId, this.plugin.name, cause);
-    // The next provider has its own throttling budget.
-    const { throttledRuns: _ours, ...handed } = delivery;
+    // The next provider has its own throttling and attempt budgets, and a job of its own (no batch).
+    const { throttledRuns: _ours, priorAttempts: _spent, batch: _carriedBy, ...handed } = delivery;
     const next: DeliveryJob = { ...handed, plugin: to, fallback: rest };
     deps.metrics.reroutes.inc({ plugin: this.plugin.name, to, cause });
     deps.metrics.attempts.inc({ plugin: this.plugin.name, channel: delivery.channel, result: 'rerouted' });

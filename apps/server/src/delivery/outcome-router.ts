@@ -20,7 +20,10 @@ export function loadableNext(
   const [plugin, ...rest] = [next.plugin, ...(next.fallback ?? [])].filter(
     (name) => plugins.get(name) !== undefined,
   );
-  return plugin === undefined ? undefined : { ...next, plugin, fallback: rest };
+  if (plugin === undefined) return undefined;
+  // A job of its own on the next queue, whatever carried it here (a plugin on an older SDK may pass its batch on).
+  const { batch: _carriedBy, priorAttempts: _spent, ...own } = next;
+  return { ...own, plugin, fallback: rest };
 }
 
 /** Twilio 21610 and the like: the number is fine, its owner replied STOP. */
