@@ -41,6 +41,7 @@ const batching = defineChannelPlugin({
         try {
           await new Promise((r) => setTimeout(r, 5));
           if (step === 'hang') await hanging;
+          if (step === 'slow') await new Promise((r) => setTimeout(r, 150));
           if (step === 'retry') throw new RetryableError('503 from provider', { status: 503 });
           if (step === 'slow-down') throw new ThrottledAddressError('too many to this device', 150);
           if (step === 'dead') throw new InvalidAddressError('gone', { reason: 'unregistered' });
@@ -252,5 +253,25 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     );
     release();
     await dying.close();
+  });
+  test('a graceful stop finishes the sends in flight and hands the rest of its batches back, each sent once', async () => {
+    const b = batchOf(Array(12).fill('slow'));
+    await add(b);
+    await waitFor('sends started', () => b.deliveries.some((d) => calls.has(d.deliveryId)));
+    await runtime.close();
+    const sentBeforeStop = b.deliveries.filter((d) => reporter.final(d.deliveryId)?.type === 'sent').length;
+    assert.ok(
+      sentBeforeStop < 12,
+      `the stop did not wait for the whole batch (${sentBeforeStop} of 12 sent)`,
+    );
+    const handedBack = await Promise.all(b.deliveries.map((d) => queue.getJobState(d.deliveryId)));
+    assert.equal(
+      handedBack.filter((state) => state !== 'unknown').length,
+      12 - sentBeforeStop,
+      'the others wait as jobs of their own',
+    );
+    runtime = await start();
+    await settled(b);
+    for (const d of b.deliveries) assert.equal(calls.get(d.deliveryId), 1, 'each sent once');
   });
 });

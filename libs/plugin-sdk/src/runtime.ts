@@ -286,6 +286,9 @@ export class PluginRuntime {
       deliveries.map((d) =>
         this.batchSlots(() => {
           const run = batchRun(d, maxAttempts, this.worker, splits);
+          // Shutting down: what has not started goes back to the queue as jobs of its own (no
+          // attempt spent), so a graceful stop waits for the sends in flight, not for whole batches.
+          if (this.closed) return run.later(0);
           // Whatever would have failed a job of its own (the host's write away) retries it alone.
           return this.process(run, deps).catch((error: unknown) =>
             run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
