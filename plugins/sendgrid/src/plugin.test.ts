@@ -182,6 +182,66 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     );
   });
 
+  test('e-mails sent together with the same content go as one request, each recipient with its own headers and custom args', async () => {
+    const unsubscribe = (who: string) => ({
+      ...UNSUBSCRIBE,
+      'List-Unsubscribe': `<https://clarion.test/u/${who}>`,
+    });
+    const content = (who: string, subject = 'Sale'): MessageContent => ({
+      subject,
+      text: 'Everything 20 % off',
+      headers: unsubscribe(who),
+    });
+    const jobs = [
+      job('b1@example.com', content('b1')),
+      job('b2@example.com', content('b2')),
+      job('b3@example.com', content('b3')),
+      job('b4@example.com', content('b4', 'Another subject')),
+    ];
+    const results = await Promise.all(
+      jobs.map((j) => sender.send(j, { appConfig: undefined, attempt: 1, log: silentLogger })),
+    );
+    const ids = results.map((r) => r.providerMessageId);
+    assert.equal(ids[0], ids[1], 'one request for the same mail');
+    assert.equal(ids[1], ids[2]);
+    assert.notEqual(ids[3], ids[0], 'another subject, another request');
+    assert.deepEqual(
+      results.map((r) => r.details?.recipients),
+      [3, 3, 3, 1],
+    );
+    for (const [i, who] of ['b1', 'b2', 'b3', 'b4'].entries()) {
+      const mail = recorded(`${who}@example.com`);
+      assert.deepEqual(mail.headers, unsubscribe(who), `${who} has its own List-Unsubscribe`);
+      assert.equal(mail.customArgs.deliveryId, jobs[i]!.deliveryId, `${who}'s events find its delivery`);
+    }
+  });
+
+  test('a refused address in a shared request fails that delivery alone; the others are sent', async () => {
+    const same: MessageContent = { subject: 'Shared', text: 'Same for all' };
+    const [good1, bad, good2] = await Promise.allSettled(
+      ['g1@example.com', 'bad@nodomain', 'g2@example.com'].map((to) => send(to, undefined, same)),
+    );
+    assert.equal(good1?.status, 'fulfilled');
+    assert.equal(good2?.status, 'fulfilled');
+    assert.ok(bad?.status === 'rejected' && bad.reason instanceof InvalidAddressError);
+    assert.equal(recorded('g1@example.com').subject, 'Shared');
+    assert.equal(
+      sandbox.recorder.list({ provider: 'sendgrid', to: 'g2@example.com', outcome: 'accepted' }).length,
+      1,
+      'sent once, by the request without the refused address',
+    );
+  });
+
+  test('a failure of the shared request is every delivery’s (a 429 throttles all of them)', async () => {
+    rule('t1@example.com', 'rate_limit', { retryAfterSeconds: 2 });
+    const same: MessageContent = { subject: 'Throttled', text: 'x' };
+    const outcomes = await Promise.allSettled(
+      ['t1@example.com', 't2@example.com'].map((to) => send(to, undefined, same)),
+    );
+    for (const o of outcomes)
+      assert.ok(o.status === 'rejected' && o.reason instanceof RetryableError && o.reason.throttled);
+  });
+
   test('per-app key and sender replace the defaults', async () => {
     await send('app@example.com', { apiKey: SANDBOX_SENDGRID.apiKey, from: 'news@app.example' });
     assert.equal(recorded('app@example.com').from, 'news@app.example');

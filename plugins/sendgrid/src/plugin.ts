@@ -1,4 +1,4 @@
-import { defineChannelPlugin, PermanentError, type SendResult } from '@clarion/plugin-sdk';
+import { defineChannelPlugin, isSendError, PermanentError, type SendResult } from '@clarion/plugin-sdk';
 
 import sgMail = require('@sendgrid/mail');
 
@@ -6,6 +6,7 @@ import { plainTextOf, splitMailbox, textIsDerived } from '@clarion/plugin-sdk/em
 import { sendgridCallbacks } from './callbacks';
 import { classifySendgridError } from './classify';
 import { sendgridAppConfig, sendgridConfig } from './config';
+import { MailBatcher, type SharedMail } from './mail-batcher';
 import { sendgridMetrics } from './metrics';
 import { SendgridTransport } from './transport';
 import { PLUGIN_VERSION, pkg } from './version';
@@ -45,6 +46,15 @@ export const sendgridPlugin = defineChannelPlugin({
       }
       return service;
     };
+    // E-mails sent together with the same content go as one request (SendGrid personalizations).
+    const batcher = new MailBatcher(async (apiKey, mail) => {
+      const [response] = await serviceFor(apiKey).send(mail as unknown as MailDataRequired);
+      const messageId = response.headers['x-message-id'];
+      return {
+        messageId: typeof messageId === 'string' ? messageId : undefined,
+        status: response.statusCode,
+      };
+    }, classifySendgridError);
 
     return {
       async send(job, { appConfig }): Promise<SendResult> {
@@ -68,31 +78,26 @@ export const sendgridPlugin = defineChannelPlugin({
           ...(text ? [{ type: 'text/plain', value: text }] : []),
           ...(content.html ? [{ type: 'text/html', value: content.html }] : []),
         ];
-        const [firstPart, ...moreParts] = parts as [(typeof parts)[number], ...typeof parts];
-        const mail: MailDataRequired = {
-          to: { email: job.address.email, ...(job.address.name ? { name: job.address.name } : {}) },
+        const mail: SharedMail = {
           from: content.from
             ? splitMailbox(content.from)
             : { email: from, ...(fromName ? { name: fromName } : {}) },
           ...(replyTo ? { replyTo: splitMailbox(replyTo) } : {}),
           subject: content.subject,
           // text/plain first, as SendGrid requires; plainTextOf guarantees it whenever there is HTML.
-          content: [firstPart, ...moreParts],
-          // List-Unsubscribe and List-Unsubscribe-Post come from the core in content.headers.
-          ...(content.headers ? { headers: content.headers } : {}),
+          content: parts,
           ...(job.category ? { categories: [job.category] } : {}),
-          // Echoed on every event webhook post: this is how SendGrid events map back to the delivery.
-          customArgs: { deliveryId: job.deliveryId, notificationId: job.notificationId, appId: job.appId },
         };
         try {
-          const [response] = await serviceFor(appConfig?.apiKey ?? config.apiKey).send(mail);
-          const messageId = response.headers['x-message-id'];
-          return {
-            ...(typeof messageId === 'string' ? { providerMessageId: messageId } : {}),
-            details: { status: response.statusCode },
-          };
+          return await batcher.send(appConfig?.apiKey ?? config.apiKey, mail, {
+            to: { email: job.address.email, ...(job.address.name ? { name: job.address.name } : {}) },
+            // List-Unsubscribe and List-Unsubscribe-Post come from the core in content.headers.
+            ...(content.headers ? { headers: content.headers } : {}),
+            // Echoed on every event webhook post: this is how SendGrid events map back to the delivery.
+            customArgs: { deliveryId: job.deliveryId, notificationId: job.notificationId, appId: job.appId },
+          });
         } catch (error) {
-          const classified = classifySendgridError(error);
+          const classified = isSendError(error) ? error : classifySendgridError(error);
           if (classified.status === 429) metrics?.rateLimited.inc();
           metrics?.errors.inc({ status: String(classified.status ?? classified.code ?? 'network') });
           throw classified;

@@ -141,10 +141,18 @@ export function validateSendgridMail(body: SendgridMailBody | undefined): Sendgr
         );
     }
   }
-  for (const name of Object.keys(body.headers ?? {})) {
-    if (RESERVED_HEADERS.has(name.toLowerCase()))
-      add(`The header '${name}' is reserved and cannot be set.`, `headers.${name}`, 'headers');
-  }
+  // Reserved in the mail's headers and in each personalization's alike.
+  const headerSets: [string, Record<string, unknown> | undefined][] = [
+    ['headers', body.headers],
+    ...(body.personalizations ?? []).map(
+      (p, i) => [`personalizations.${i}.headers`, p.headers] as [string, Record<string, unknown> | undefined],
+    ),
+  ];
+  for (const [at, headers] of headerSets)
+    for (const name of Object.keys(headers ?? {})) {
+      if (RESERVED_HEADERS.has(name.toLowerCase()))
+        add(`The header '${name}' is reserved and cannot be set.`, `${at}.${name}`, 'headers');
+    }
   const categories = body.categories ?? [];
   if (
     !Array.isArray(categories) ||

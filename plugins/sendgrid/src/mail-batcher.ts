@@ -1,0 +1,126 @@
+import type { SendError, SendResult } from '@clarion/plugin-sdk';
+
+/** SendGrid's limit: recipients across all personalizations of one request. */
+export const SENDGRID_MAX_PERSONALIZATIONS = 1000;
+
+/** What one recipient's personalization carries: its address, and its own headers and custom args. */
+export interface Personalization {
+  to: { email: string; name?: string };
+  headers?: Record<string, string>;
+  customArgs: Record<string, string>;
+}
+
+/** The rest of the mail, the same for every recipient of one request. */
+export interface SharedMail {
+  from: { email: string; name?: string };
+  replyTo?: { email: string; name?: string };
+  subject: string;
+  content: { type: string; value: string }[];
+  categories?: string[];
+}
+
+/** Sends one request (`personalizations` given), answering SendGrid's X-Message-Id and status. */
+export type PostMail = (
+  apiKey: string,
+  mail: SharedMail & { personalizations: Personalization[] },
+) => Promise<{ messageId: string | undefined; status: number }>;
+
+/** Turns a failed request into the error each of its deliveries gets (classify.ts). */
+export type Classify = (error: unknown) => SendError;
+
+interface Waiting {
+  personalization: Personalization;
+  resolve: (result: SendResult) => void;
+  reject: (error: SendError) => void;
+}
+
+/**
+ * Sends the e-mails that arrive together (a campaign's batch job sends its deliveries at once) as
+ * one Mail Send request per identical mail, one personalization per recipient: SendGrid's own
+ * batch form. Each recipient keeps its own headers (List-Unsubscribe) and custom args (the
+ * delivery id its events come back with). A request fails or succeeds whole, so a 400 naming some
+ * personalizations' addresses fails those deliveries and sends the others again without them; any
+ * other failure is every delivery's. A lone send is a request of one, as before.
+ */
+export class MailBatcher {
+  private groups = new Map<string, { apiKey: string; mail: SharedMail; waiting: Waiting[] }>();
+  private scheduled = false;
+
+  constructor(
+    private readonly post: PostMail,
+    private readonly classify: Classify,
+    private readonly max = SENDGRID_MAX_PERSONALIZATIONS,
+  ) {}
+
+  send(apiKey: string, mail: SharedMail, personalization: Personalization): Promise<SendResult> {
+    return new Promise((resolve, reject) => {
+      // Same key and same mail: one request. JSON of the shared part is the identity of the mail.
+      const key = `${apiKey}\u0000${JSON.stringify(mail)}`;
+      let group = this.groups.get(key);
+      if (!group) {
+        group = { apiKey, mail, waiting: [] };
+        this.groups.set(key, group);
+      }
+      group.waiting.push({ personalization, resolve, reject });
+      if (group.waiting.length >= this.max) {
+        this.groups.delete(key);
+        void this.request(group.apiKey, group.mail, group.waiting);
+      } else if (!this.scheduled) {
+        // Sends started in the same turn of the event loop go together; a lone send waits no timer.
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const groups = this.groups;
+    this.groups = new Map();
+    for (const g of groups.values()) void this.request(g.apiKey, g.mail, g.waiting);
+  }
+
+  private async request(apiKey: string, mail: SharedMail, waiting: Waiting[], again = false): Promise<void> {
+    try {
+      const { messageId, status } = await this.post(apiKey, {
+        ...mail,
+        personalizations: waiting.map((w) => w.personalization),
+      });
+      const result: SendResult = {
+        ...(messageId !== undefined ? { providerMessageId: messageId } : {}),
+        details: { status, recipients: waiting.length },
+      };
+      for (const w of waiting) w.resolve(result);
+    } catch (error) {
+      const classified = this.classify(error);
+      const refused = waiting.length > 1 && !again ? refusedPersonalizations(error) : undefined;
+      if (refused === undefined || refused.size === 0 || refused.size === waiting.length) {
+        for (const w of waiting) w.reject(classified);
+        return;
+      }
+      // Nothing was sent: the refused addresses fail, the others go again without them (once).
+      waiting.forEach((w, i) => {
+        if (refused.has(i)) w.reject(classified);
+      });
+      await this.request(
+        apiKey,
+        mail,
+        waiting.filter((_, i) => !refused.has(i)),
+        true,
+      );
+    }
+  }
+}
+
+/**
+ * The personalizations a 400 refused for their address alone (`personalizations.N.to.0.email`),
+ * or undefined when it refused anything else (then the mail itself is wrong, for everyone).
+ */
+function refusedPersonalizations(error: unknown): Set<number> | undefined {
+  const e = error as { code?: unknown; response?: { body?: { errors?: { field?: string | null }[] } } };
+  if (e?.code !== 400) return undefined;
+  const fields = (e.response?.body?.errors ?? []).map((i) => i?.field ?? '');
+  const indexes = fields.map((f) => /^personalizations\.(\d+)\.(to|cc|bcc)\.\d+\.email$/.exec(f)?.[1]);
+  if (indexes.length === 0 || indexes.some((i) => i === undefined)) return undefined;
+  return new Set(indexes.map(Number));
+}
