@@ -2,6 +2,12 @@ import type { SendError, SendResult } from '@clarion/plugin-sdk';
 
 /** SendGrid's limit: recipients across all personalizations of one request. */
 export const SENDGRID_MAX_PERSONALIZATIONS = 1000;
+/**
+ * SendGrid refuses custom args over 10,000 bytes; whether per message or per request its pages do
+ * not say, and the sandbox counts them per request. A request's personalizations stay under this
+ * (about 60 deliveries' ids): the safe reading.
+ */
+export const CUSTOM_ARGS_BUDGET = 9000;
 
 /** What one recipient's personalization carries: its address, and its own headers and custom args. */
 export interface Personalization {
@@ -28,6 +34,15 @@ export type PostMail = (
 /** Turns a failed request into the error each of its deliveries gets (classify.ts). */
 export type Classify = (error: unknown) => SendError;
 
+/** The sends of one mail waiting for their request. */
+interface Group {
+  apiKey: string;
+  mail: SharedMail;
+  waiting: Waiting[];
+  argBytes: number;
+  addresses: Set<string>;
+}
+
 interface Waiting {
   personalization: Personalization;
   resolve: (result: SendResult) => void;
@@ -43,7 +58,7 @@ interface Waiting {
  * other failure is every delivery's. A lone send is a request of one, as before.
  */
 export class MailBatcher {
-  private groups = new Map<string, { apiKey: string; mail: SharedMail; waiting: Waiting[] }>();
+  private groups = new Map<string, Group>();
   private scheduled = false;
 
   constructor(
@@ -56,12 +71,23 @@ export class MailBatcher {
     return new Promise((resolve, reject) => {
       // Same key and same mail: one request. JSON of the shared part is the identity of the mail.
       const key = `${apiKey}\u0000${JSON.stringify(mail)}`;
+      const argBytes = Buffer.byteLength(JSON.stringify(personalization.customArgs));
+      const address = personalization.to.email.toLowerCase();
       let group = this.groups.get(key);
+      if (group && (group.argBytes + argBytes > CUSTOM_ARGS_BUDGET || group.addresses.has(address))) {
+        // Full by its custom args, or holding this address already (SendGrid refuses an address
+        // twice in one request): it goes now, this send starts the next request.
+        this.groups.delete(key);
+        void this.request(group.apiKey, group.mail, group.waiting);
+        group = undefined;
+      }
       if (!group) {
-        group = { apiKey, mail, waiting: [] };
+        group = { apiKey, mail, waiting: [], argBytes: 0, addresses: new Set() };
         this.groups.set(key, group);
       }
       group.waiting.push({ personalization, resolve, reject });
+      group.argBytes += argBytes;
+      group.addresses.add(address);
       if (group.waiting.length >= this.max) {
         this.groups.delete(key);
         void this.request(group.apiKey, group.mail, group.waiting);

@@ -216,6 +216,30 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     }
   });
 
+  test('a large group of identical mails is split into requests whose custom args stay under 10,000 bytes', async () => {
+    const same: MessageContent = { subject: 'Many', text: 'Same for all' };
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => send(`many${i}@example.com`, undefined, same)),
+    );
+    const sizes = new Map(results.map((r) => [r.providerMessageId, Number(r.details?.recipients)]));
+    assert.ok(sizes.size >= 3, `several requests (${sizes.size})`);
+    assert.equal(
+      [...sizes.values()].reduce((a, b) => a + b, 0),
+      150,
+      'every recipient in one of them',
+    );
+    assert.ok([...sizes.values()].every((n) => n < 100));
+  });
+
+  test('two deliveries to one address never share a request (SendGrid refuses an address twice)', async () => {
+    const same: MessageContent = { subject: 'Twice', text: 'Same for both' };
+    const [a, b] = await Promise.all([
+      send('twice@example.com', undefined, same),
+      send('twice@example.com', undefined, same),
+    ]);
+    assert.notEqual(a?.providerMessageId, b?.providerMessageId);
+  });
+
   test('a refused address in a shared request fails that delivery alone; the others are sent', async () => {
     const same: MessageContent = { subject: 'Shared', text: 'Same for all' };
     const [good1, bad, good2] = await Promise.allSettled(

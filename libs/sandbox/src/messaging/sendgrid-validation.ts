@@ -165,6 +165,21 @@ export function validateSendgridMail(body: SendgridMailBody | undefined): Sendgr
       'categories',
     );
   }
+  // SendGrid: "Each unique email address in the personalizations array should only be included once."
+  const seen = new Set<string>();
+  for (const p of personalizations ?? [])
+    for (const a of [...(p.to ?? []), ...(p.cc ?? []), ...(p.bcc ?? [])]) {
+      const email = typeof a?.email === 'string' ? a.email.toLowerCase() : '';
+      if (email && seen.has(email)) {
+        add(
+          'Each unique email address in the personalizations array should only be included once. You have included email address more than once.',
+          'personalizations',
+          'personalizations',
+        );
+        break;
+      }
+      seen.add(email);
+    }
   const argSets = [body.custom_args ?? {}, ...(personalizations ?? []).map((p) => p.custom_args ?? {})];
   for (const args of argSets) {
     if (Object.values(args).some((v) => typeof v !== 'string'))
