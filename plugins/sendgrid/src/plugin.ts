@@ -29,7 +29,9 @@ export const sendgridPlugin = defineChannelPlugin({
   appConfig: sendgridAppConfig,
   // v3 Mail Send has no fixed per-second quota (it answers 429 with X-RateLimit-Reset when an
   // account is over its plan); the queue pauses on that, so no limiter by default.
-  processor: { concurrency: 50, attempts: 8, backoff: { baseMs: 2000, maxMs: 10 * 60_000 } },
+  // 200 sends in flight: a campaign's sends share requests (mail-batcher.ts), so many in flight
+  // make a few large requests; alone, the pool's 64 connections take them in turn.
+  processor: { concurrency: 200, attempts: 8, backoff: { baseMs: 2000, maxMs: 10 * 60_000 } },
   metrics: sendgridMetrics,
   async createSender({ config, metrics }) {
     const services = new Map<string, MailService>();

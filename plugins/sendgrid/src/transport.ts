@@ -56,7 +56,7 @@ export class SendgridTransport {
 
   static pool(baseUrl: string, timeoutMs: number): Pool {
     return new Pool(new URL(baseUrl).origin, {
-      // Enough for the plugin's 50 concurrent sends; more wait their turn for a connection.
+      // Sends beyond 64 at once (the plugin runs 200) wait their turn for a connection.
       connections: 64,
       keepAliveTimeout: 30_000,
       headersTimeout: timeoutMs,
