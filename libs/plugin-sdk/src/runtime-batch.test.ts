@@ -184,8 +184,12 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     assert.ok(mostInFlight >= 2, 'a batch sends concurrently');
   });
 
-  test('a worker killed mid-batch: another one finishes the batch, and what was sent is not sent again', async () => {
-    // A runtime of its own, on a connection of its own to cut.
+  /**
+   * A batch of `tokens` (one `hang,ok`) taken by a worker that is then killed: its connection cut,
+   * the job left active under a lock nobody renews. The hung send never returns (the process is
+   * gone); the next worker's send of it goes through. `release` lets the hung promise end.
+   */
+  const killedMidBatch = async (tokens: string[]) => {
     await runtime.close();
     let release!: () => void;
     hanging = new Promise((r) => {
@@ -193,16 +197,23 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     });
     const own = testRedis();
     const dying = await start(own);
-    // Its first send never returns (the process is gone); the next worker's send goes through.
-    const b = batchOf(['ok', 'ok', 'hang,ok', 'ok']);
+    const b = batchOf(tokens);
     await add(b);
-    const early = [0, 1, 3].map((i) => b.deliveries[i]!.deliveryId);
+    const hungAt = tokens.indexOf('hang,ok');
+    const early = b.deliveries.filter((_, i) => i !== hungAt).map((d) => d.deliveryId);
     await waitFor('the quick ones sent', () => early.every((id) => reporter.final(id)?.type === 'sent'));
-    // As a killed process: its connection gone, the job stays active under a lock nobody renews.
     await (dying as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
     own.disconnect();
+    const stop = async () => {
+      release();
+      await dying.close();
+    };
+    return { b, early, hung: b.deliveries[hungAt]!.deliveryId, stop };
+  };
+
+  test('a worker killed mid-batch: another one finishes the batch, and what was sent is not sent again', async () => {
+    const { b, early, hung, stop } = await killedMidBatch(['ok', 'ok', 'hang,ok', 'ok']);
     runtime = await start();
-    const hung = b.deliveries[2]!.deliveryId;
     await waitFor(
       'the batch recovered',
       async () =>
@@ -213,26 +224,13 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     for (const id of early) assert.equal(calls.get(id), 1, 'sent before the kill: not sent again');
     assert.equal(calls.get(hung), 2, 'the hung send, then the one after the recovery');
     assert.equal(await queue.getFailedCount(), 0);
-    release();
-    await dying.close();
+    await stop();
   });
+
   test('a batch that lost its worker more often than allowed: each delivery goes on in a job of its own, none sent twice', async () => {
-    await runtime.close();
-    let release!: () => void;
-    hanging = new Promise((r) => {
-      release = r;
-    });
-    const own = testRedis();
-    const dying = await start(own);
-    const b = batchOf(['ok', 'hang,ok', 'ok']);
-    await add(b);
-    const early = [0, 2].map((i) => b.deliveries[i]!.deliveryId);
-    await waitFor('the quick ones sent', () => early.every((id) => reporter.final(id)?.type === 'sent'));
-    await (dying as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
-    own.disconnect();
+    const { b, early, hung, stop } = await killedMidBatch(['ok', 'hang,ok', 'ok']);
     // No stall allowed: BullMQ fails the batch instead of running it again.
     runtime = await start(redis, 0);
-    const hung = b.deliveries[1]!.deliveryId;
     await waitFor(
       'the hung delivery sent by a job of its own',
       () => reporter.outcomes.some((o) => o.job.deliveryId === hung && o.type === 'sent' && !o.job.batch),
@@ -251,9 +249,9 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
       ),
       'no delivery of the batch reported failed',
     );
-    release();
-    await dying.close();
+    await stop();
   });
+
   test('a graceful stop finishes the sends in flight and hands the rest of its batches back, each sent once', async () => {
     const b = batchOf(Array(12).fill('slow'));
     await add(b);

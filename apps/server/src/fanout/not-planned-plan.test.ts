@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
+import { Client } from 'pg';
+import { newId } from '../common/ids';
+import { runMigrations } from '../database/data-source';
+import { NOT_PLANNED_SQL } from './fanout-repository';
+
+const DELIVERED = 200_000;
+const CHUNK = 1000;
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows the plan's scans of delivery partitions and their indexes looked at (kept or filtered out). */
+function deliveriesRead(node: PlanNode): number {
+  const onDeliveries = (node['Relation Name'] ?? node['Index Name'] ?? '').startsWith('deliveries');
+  const own = onDeliveries
+    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    : 0;
+  return own + (node.Plans ?? []).reduce((n, child) => n + deliveriesRead(child), 0);
+}
+
+const userId = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+
+/**
+ * Before each chunk a fan-out asks which of its users already have a delivery of the campaign (a
+ * chunk read again after a crash). 200,000 deliveries into the campaign, in a partition without
+ * fresh statistics (as a new day's partition is until ANALYZE), the question must cost a chunk's
+ * worth of index reads, not a scan of the campaign's deliveries.
+ */
+describe('fan-out: which users of a chunk are planned already, deep into a campaign', () => {
+  let db: TestDatabase;
+  let c: Client;
+  const campaign = newId();
+  const other = newId();
+
+  before(async () => {
+    db = await createTestDatabase('not_planned_plan');
+    await runMigrations(db.url);
+    c = new Client({ connectionString: db.url });
+    await c.connect();
+    // UUIDv7 ids of the last minutes, one a millisecond: today's partition, as a running campaign's.
+    const insert = (notification: string, from: number, count: number, ms: number) =>
+      c.query(
+        `INSERT INTO deliveries (id, notification_id, app_id, user_id, channel, plugin, status, job)
+         SELECT (lpad(to_hex($4::bigint + i), 12, '0') || '7' || lpad(to_hex(i % 4096), 3, '0')
+                 || '8' || lpad(to_hex(i), 15, '0'))::uuid,
+                $1::uuid, '00000000-0000-4000-8000-000000000001',
+                ('00000000-0000-4000-8000-' || lpad(to_hex($2::int + i), 12, '0'))::uuid,
+                'webhook', 'webhook', 'queued', NULL
+           FROM generate_series(0, $3::int - 1) i`,
+        [notification, from, count, ms],
+      );
+    const now = Date.now() - 600_000;
+    await insert(campaign, 0, DELIVERED, now);
+    await insert(other, 500, 1000, now + DELIVERED + 1);
+  });
+  after(async () => {
+    await c?.end();
+    await db?.drop();
+  });
+
+  const chunk = Array.from({ length: CHUNK }, (_, i) => userId(DELIVERED - 500 + i)); // half planned already
+  const floor = '00000000-0000-7000-8000-000000000000';
+
+  test('answers the users with a delivery of that notification, not of another', async () => {
+    const { rows } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [chunk, floor, campaign]);
+    assert.deepEqual(
+      rows.map((r) => r.user_id).sort(),
+      chunk.slice(0, 500).sort(),
+      'the 500 users of the chunk the campaign has reached',
+    );
+    const early = Array.from({ length: CHUNK }, (_, i) => userId(i));
+    const { rows: theirs } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [early, floor, other]);
+    assert.equal(theirs.length, 500, 'the other notification reached users 500–999 only');
+  });
+
+  test('reads about a chunk of rows, not the campaign’s 200,000', async () => {
+    const res = await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${NOT_PLANNED_SQL}`, [chunk, floor, campaign]);
+    const [{ Plan }] = res.rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }];
+    const read = deliveriesRead(Plan);
+    assert.ok(read <= 5 * CHUNK, `deliveries read: ${read}`);
+  });
+});
