@@ -184,6 +184,25 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     assert.ok(mostInFlight >= 2, 'a batch sends concurrently');
   });
 
+  test('while batches run, the worker takes only a few jobs at once (not its concurrency), then all again', async () => {
+    // Concurrency 4: 4 × 4 deliveries held is under one batch, so the floor of 2 batch jobs applies.
+    const batches = Array.from({ length: 6 }, () => batchOf(Array(10).fill('ok')));
+    let mostActive = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        mostActive = Math.max(mostActive, await queue.getActiveCount());
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await Promise.all(batches.map(add));
+    await Promise.all(batches.map(settled));
+    watching = false;
+    await watch;
+    assert.ok(mostActive <= 2, `at most 2 batch jobs active at once (saw ${mostActive})`);
+    assert.equal((runtime as unknown as { worker: { concurrency: number } }).worker.concurrency, 4);
+  });
+
   /**
    * A batch of `tokens` (one `hang,ok`) taken by a worker that is then killed: its connection cut,
    * the job left active under a lock nobody renews. The hung send never returns (the process is
