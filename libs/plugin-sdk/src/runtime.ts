@@ -128,6 +128,7 @@ export class PluginRuntime {
     private readonly maxThrottledRetries: number,
   ) {
     this.batchSlots = pLimit(settings.concurrency);
+    this.retryDelay = retryDelayOf(settings.backoff);
     this.batchJobsAtOnce = Math.min(
       settings.concurrency,
       Math.max(2, Math.ceil((BATCH_DELIVERIES_HELD * settings.concurrency) / DELIVERY_BATCH_SIZE)),
@@ -184,7 +185,6 @@ export class PluginRuntime {
     const records = options.records ? new BatchedRecordLookup(options.records) : undefined;
 
     let runtime: PluginRuntime | undefined;
-    const retryDelay = retryDelayOf(settings.backoff);
     const deps: RunDeps = { ledger, gate, records, appConfigs, metrics, reporter: options.reporter, log };
     const processJob = (job: Job<DeliveryJob | DeliveryBatch>, token?: string) =>
       isBatch(job.data)
@@ -207,7 +207,7 @@ export class PluginRuntime {
       settings: {
         // A delivery split out of a batch counts the attempts it spent there.
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: { data?: unknown }) =>
-          retryDelay(
+          runtime!.retryDelay(
             attemptsMade + ((job?.data as Partial<DeliveryJob> | undefined)?.priorAttempts ?? 0),
             err,
           ),
@@ -333,9 +333,7 @@ export class PluginRuntime {
   }
 
   /** The wait before a retry: the provider's Retry-After when it gave one, else the plugin's backoff. */
-  private get retryDelay(): (attemptsMade: number, err?: Error) => number {
-    return retryDelayOf(this.settings.backoff);
-  }
+  private readonly retryDelay: (attemptsMade: number, err?: Error) => number;
 
   /** Adds deliveries split out of a batch as jobs of their own (one already there is left as it is). */
   private async splitOut(splits: SplitOut[]): Promise<void> {

@@ -5,25 +5,11 @@ import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import { runMigrations } from '../database/data-source';
 import { seedTopicAudience } from '../testing/db';
+import { explainAnalyze, rowsExamined } from '../testing/plan-rows';
 import { TOPIC_PAGE_SQL } from './user-repository';
 
 const SUBSCRIBERS = 200_000;
 const PAGE = 1000;
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows each table's scans returned in all, over the whole plan. */
-function rowsRead(node: PlanNode, out = new Map<string, number>()): Map<string, number> {
-  const table = node['Relation Name'];
-  if (table) out.set(table, (out.get(table) ?? 0) + (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1));
-  for (const child of node.Plans ?? []) rowsRead(child, out);
-  return out;
-}
 
 /**
  * A fan-out reads its topic page by page: a page deep into a large topic must read about a page
@@ -77,18 +63,11 @@ describe('topic pages: each page reads its own rows, however deep into the topic
 
   test('a page 150,000 subscribers in reads a page of subscriptions and of users', async () => {
     const cursor = await cursorAt(150_000);
-    const [
-      {
-        'QUERY PLAN': [plan],
-      },
-    ] = (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${TOPIC_PAGE_SQL}`, [appId, 'all', cursor, PAGE]))
-      .rows as [{ 'QUERY PLAN': [{ Plan: PlanNode }] }];
-    const read = rowsRead(plan.Plan);
-    assert.ok(
-      (read.get('topic_subscriptions') ?? 0) <= PAGE,
-      `subscriptions read: ${read.get('topic_subscriptions')}`,
-    );
-    assert.ok((read.get('users') ?? 0) <= PAGE, `users read: ${read.get('users')}`);
+    const plan = await explainAnalyze(c, TOPIC_PAGE_SQL, [appId, 'all', cursor, PAGE]);
+    const subscriptions = rowsExamined(plan, 'topic_subscriptions');
+    const users = rowsExamined(plan, 'users');
+    assert.ok(subscriptions <= PAGE, `subscriptions read: ${subscriptions}`);
+    assert.ok(users <= PAGE, `users read: ${users}`);
   });
 
   test('pages walk the topic in order, every subscriber once, none of another topic or app', async () => {

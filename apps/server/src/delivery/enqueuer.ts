@@ -7,6 +7,7 @@ import {
   type ProcessorSettings,
 } from '@clarion/plugin-sdk';
 import { Injectable, Logger } from '@nestjs/common';
+import type { JobsOptions } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../database/batcher';
 import { markQueued } from '../deliveries/delivery-store';
@@ -51,7 +52,7 @@ function queuedStep(job: DeliveryJob, at: string): RecordedStep {
  * its own for every other delivery (one naming a batch but due later goes alone).
  */
 function jobsToAdd(list: EnqueueItem[], processor: ProcessorSettings | undefined) {
-  const singles = [];
+  const singles: { name: string; data: DeliveryJob; opts: JobsOptions }[] = [];
   const batches = new Map<string, DeliveryJob[]>();
   for (const i of list) {
     const batch = i.delayMs === 0 ? i.job.batch : undefined;

@@ -4,28 +4,11 @@ import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
 import { newId } from '../common/ids';
 import { runMigrations } from '../database/data-source';
+import { explainAnalyze, rowsExamined } from '../testing/plan-rows';
 import { NOT_PLANNED_SQL } from './fanout-repository';
 
 const DELIVERED = 200_000;
 const CHUNK = 1000;
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows the plan's scans of delivery partitions and their indexes looked at (kept or filtered out). */
-function deliveriesRead(node: PlanNode): number {
-  const onDeliveries = (node['Relation Name'] ?? node['Index Name'] ?? '').startsWith('deliveries');
-  const own = onDeliveries
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
-    : 0;
-  return own + (node.Plans ?? []).reduce((n, child) => n + deliveriesRead(child), 0);
-}
 
 const userId = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
@@ -83,9 +66,10 @@ describe('fan-out: which users of a chunk are planned already, deep into a campa
   });
 
   test('reads about a chunk of rows, not the campaign’s 200,000', async () => {
-    const res = await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${NOT_PLANNED_SQL}`, [chunk, floor, campaign]);
-    const [{ Plan }] = res.rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }];
-    const read = deliveriesRead(Plan);
+    const read = rowsExamined(
+      await explainAnalyze(c, NOT_PLANNED_SQL, [chunk, floor, campaign]),
+      'deliveries',
+    );
     assert.ok(read <= 5 * CHUNK, `deliveries read: ${read}`);
   });
 });
