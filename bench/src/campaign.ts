@@ -27,6 +27,7 @@ import {
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
+import { withImageHeapCap } from './image-heap-cap';
 import { PeakRss } from './peak-rss';
 import { seedTopic } from './seed-topic';
 import { DatabaseWalMeter, walPerDelivery } from './wal-by-database';
@@ -48,13 +49,6 @@ const TOPIC = 'bench-campaign';
 /** The campaign's WAL is measured up to this many deliveries (`wal_db_bytes_per_delivery`). */
 const WAL_MAX_DELIVERIES = 100_000;
 
-/**
- * The server's processes run with the heap cap the image sets (deploy/Dockerfile's NODE_OPTIONS),
- * unless the caller's NODE_OPTIONS names one: RSS per process is measured as deployed.
- */
-const IMAGE_HEAP_CAP = '--max-old-space-size=256';
-const withImageHeapCap = (options = '') =>
-  /--max-old-space-size/.test(options) ? options : `${options} ${IMAGE_HEAP_CAP}`.trim();
 
 /** The plugin's env variable for a config key, as @clarion/plugin-sdk's pluginEnvName spells it. */
 const pluginEnvName = (plugin: string, key: string) =>

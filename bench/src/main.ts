@@ -42,6 +42,7 @@ import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
+import { withImageHeapCap } from './image-heap-cap';
 import { drive, type LoadResult } from './load';
 import { PeakRss } from './peak-rss';
 import { median, quantile } from './percentiles';
@@ -155,6 +156,7 @@ async function runOnce(): Promise<BenchResult> {
       LOG_LEVEL: args['log-level'],
       // One key drives the whole load: the per-key quota is a production safety net, not what is measured here.
       CLARION_API_QUOTA: '1000000000',
+      NODE_OPTIONS: withImageHeapCap(process.env.NODE_OPTIONS),
     };
     const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, stdio: 'inherit' });
     if (migrated.status !== 0) throw new Error('clarion migrate failed');
