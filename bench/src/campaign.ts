@@ -49,7 +49,6 @@ const TOPIC = 'bench-campaign';
 /** The campaign's WAL is measured up to this many deliveries (`wal_db_bytes_per_delivery`). */
 const WAL_MAX_DELIVERIES = 100_000;
 
-
 /** The plugin's env variable for a config key, as @clarion/plugin-sdk's pluginEnvName spells it. */
 const pluginEnvName = (plugin: string, key: string) =>
   `CLARION_${plugin.toUpperCase()}_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
