@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
 import { Client } from 'pg';
-import { newId } from '../common/ids';
+import { newId, uuidv7Floor } from '../common/ids';
 import { runMigrations } from '../database/data-source';
-import { explainAnalyze, rowsExamined } from '../testing/plan-rows';
+import { explainAnalyze, rowsExamined, scansRun } from '../testing/plan-rows';
 import { NOT_PLANNED_SQL } from './fanout-repository';
 
 const DELIVERED = 200_000;
@@ -16,7 +16,8 @@ const userId = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart
  * Before each chunk a fan-out asks which of its users already have a delivery of the campaign (a
  * chunk read again after a crash). 200,000 deliveries into the campaign, in a partition without
  * fresh statistics (as a new day's partition is until ANALYZE), the question must cost a chunk's
- * worth of index reads, not a scan of the campaign's deliveries.
+ * worth of index reads, not a scan of the campaign's deliveries, and those in the day's partition
+ * alone: partitions are made a week ahead, and probing each for every user cost 105 ms a chunk.
  */
 describe('fan-out: which users of a chunk are planned already, deep into a campaign', () => {
   let db: TestDatabase;
@@ -51,25 +52,34 @@ describe('fan-out: which users of a chunk are planned already, deep into a campa
   });
 
   const chunk = Array.from({ length: CHUNK }, (_, i) => userId(DELIVERED - 500 + i)); // half planned already
-  const floor = '00000000-0000-7000-8000-000000000000';
+  // As the repository bounds it: an hour either side of the campaign's deliveries (10 minutes old).
+  const floor = uuidv7Floor(new Date(Date.now() - 600_000 - 3_600_000));
+  const ceiling = uuidv7Floor(new Date(Date.now() + 3_600_000));
 
   test('answers the users with a delivery of that notification, not of another', async () => {
-    const { rows } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [chunk, floor, campaign]);
+    const { rows } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [chunk, floor, campaign, ceiling]);
     assert.deepEqual(
       rows.map((r) => r.user_id).sort(),
       chunk.slice(0, 500).sort(),
       'the 500 users of the chunk the campaign has reached',
     );
     const early = Array.from({ length: CHUNK }, (_, i) => userId(i));
-    const { rows: theirs } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [early, floor, other]);
+    const { rows: theirs } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [early, floor, other, ceiling]);
     assert.equal(theirs.length, 500, 'the other notification reached users 500–999 only');
   });
 
   test('reads about a chunk of rows, not the campaign’s 200,000', async () => {
     const read = rowsExamined(
-      await explainAnalyze(c, NOT_PLANNED_SQL, [chunk, floor, campaign]),
+      await explainAnalyze(c, NOT_PLANNED_SQL, [chunk, floor, campaign, ceiling]),
       'deliveries',
     );
     assert.ok(read <= 5 * CHUNK, `deliveries read: ${read}`);
+  });
+
+  test('probes only the partitions of the campaign’s hours, not the week of partitions made ahead', async () => {
+    const plan = await explainAnalyze(c, NOT_PLANNED_SQL, [chunk, floor, campaign, ceiling]);
+    const probes = scansRun(plan, 'deliveries');
+    // One partition per user; two if the campaign's hours straddle midnight (UTC).
+    assert.ok(probes <= 2 * CHUNK, `partition index scans: ${probes} for ${CHUNK} users`);
   });
 });

@@ -27,3 +27,13 @@ export function rowsExamined(node: PlanNode, prefix: string): number {
     : 0;
   return own + (node.Plans ?? []).reduce((n, child) => n + rowsExamined(child, prefix), 0);
 }
+
+/**
+ * How many times the plan's scans of tables (or their indexes) named `prefix…` ran: for a
+ * partitioned table, each partition probed once per outer row counts once.
+ */
+export function scansRun(node: PlanNode, prefix: string): number {
+  const name = node['Relation Name'] ?? node['Index Name'] ?? '';
+  const own = name.startsWith(prefix) ? (node['Actual Loops'] ?? 0) : 0;
+  return own + (node.Plans ?? []).reduce((n, child) => n + scansRun(child, prefix), 0);
+}
