@@ -76,4 +76,59 @@ describe('SendGate and CancelMarks (real Redis)', () => {
     for (const [i, d] of ids.entries())
       assert.equal(decisions[i]?.kind === 'send', inFlight.has(d), `delivery ${i}`);
   });
+
+  test('claims and sent marks made in one turn go to Redis as one script each, every delivery answered by its own state', async () => {
+    const counted = redis.duplicate({ enableAutoPipelining: true });
+    const scripts: string[] = [];
+    const send = counted.sendCommand.bind(counted);
+    counted.sendCommand = ((command: { name: string }) => {
+      if (command.name === 'evalsha' || command.name === 'eval') scripts.push(command.name);
+      return send(command as Parameters<typeof send>[0]);
+    }) as typeof counted.sendCommand;
+    try {
+      const batchGate = new SendGate(counted, prefix);
+      const batchLedger = new SentLedger(counted, prefix, 3600);
+      const [n, canceled] = [randomUUID(), randomUUID()];
+      const ids = Array.from({ length: 50 }, () => randomUUID());
+      await ledger.record(ids[0]!, 'pmid-0');
+      await ledger.release(ids[1]!, 'twilio', 'circuit_open');
+      await marks.mark(canceled);
+
+      const decisions = await Promise.all(
+        ids.map((d, i) => batchGate.claim(d, i === 2 ? canceled : n, 'twilio')),
+      );
+      assert.equal(scripts.length, 1, 'fifty claims, one script');
+      assert.deepEqual(decisions[0], { kind: 'sent', providerMessageId: 'pmid-0' });
+      assert.deepEqual(decisions[1], { kind: 'released', cause: 'circuit_open' });
+      assert.deepEqual(decisions[2], { kind: 'canceled' });
+      assert.deepEqual(new Set(decisions.slice(3).map((d) => d.kind)), new Set(['send']));
+      assert.deepEqual(
+        [...(await marks.inFlight(ids))].sort(),
+        ids.slice(3).sort(),
+        'only those let through are in flight',
+      );
+
+      await Promise.all(
+        ids.slice(3).map((d, i) => batchLedger.record(d, i % 2 === 0 ? `pmid-${i}` : undefined)),
+      );
+      assert.equal(scripts.length, 2, 'forty-seven marks, one script');
+      const again = await Promise.all(ids.slice(3).map((d) => batchGate.claim(d, n, 'twilio')));
+      assert.deepEqual(
+        again,
+        ids.slice(3).map((_, i) => ({ kind: 'sent', providerMessageId: i % 2 === 0 ? `pmid-${i}` : '' })),
+      );
+      const ttl = await redis.ttl(`${prefix}:sent:${ids[3]}`);
+      assert.ok(ttl > 3500 && ttl <= 3600, `mark TTL ${ttl}`);
+    } finally {
+      counted.disconnect();
+    }
+  });
+
+  test('a claim fails, not passes, when Redis is away', async () => {
+    const away = redis.duplicate({ maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    away.on('error', () => undefined);
+    const lost = new SendGate(away, prefix);
+    await assert.rejects(lost.claim(randomUUID(), randomUUID(), 'twilio'));
+    away.disconnect();
+  });
 });

@@ -1,4 +1,5 @@
 import type { RedisConnection } from './redis-connection';
+import { TurnBatcher } from './turn-batcher';
 
 /** What the runtime may do with a delivery it is about to send. */
 export type GateDecision =
@@ -22,64 +23,99 @@ export const gateKeys = {
   released: (prefix: string, deliveryId: string) => `${prefix}:released:${deliveryId}`,
 };
 
-// Sent ledger first (a sent delivery stays sent), then whether this plugin already handed it to a
-// fallback provider, then the cancel mark, then claim "in flight". One script, so a cancel either
-// finds the delivery in flight or stops it here: never both missed.
+// For each delivery (four keys each): the sent ledger first (a sent delivery stays sent), then
+// whether this plugin already handed it to a fallback provider, then the cancel mark, then claim
+// "in flight". One script, so a cancel either finds the delivery in flight or stops it here: never
+// both missed. It answers two values per delivery: the decision and its detail.
 const CLAIM = `
-local sent = redis.call('GET', KEYS[1])
-if sent then return {'sent', sent} end
-local released = redis.call('HGET', KEYS[4], ARGV[2])
-if released then return {'released', released} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {'canceled', ''} end
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
-return {'send', ''}
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local k = i * 4
+  local kind, value = 'send', ''
+  local sent = redis.call('GET', KEYS[k + 1])
+  if sent then
+    kind, value = 'sent', sent
+  else
+    local released = redis.call('HGET', KEYS[k + 4], ARGV[i + 2])
+    if released then
+      kind, value = 'released', released
+    elseif redis.call('EXISTS', KEYS[k + 2]) == 1 then
+      kind = 'canceled'
+    else
+      redis.call('SET', KEYS[k + 3], '1', 'PX', ARGV[1])
+    end
+  end
+  out[#out + 1] = kind
+  out[#out + 1] = value
+end
+return out
 `;
 
-/** The claim script as a defined ioredis command (its keys, then its arguments). */
-type ClaimCommand = (
-  sentKey: string,
-  canceledKey: string,
-  inFlightKey: string,
-  releasedKey: string,
-  ttlMs: string,
-  plugin: string,
-) => Promise<[string, string]>;
+/** The claim script as a defined ioredis command: how many keys, the keys, then its arguments. */
+type ClaimCommand = (keyCount: number, ...keysThenArgs: string[]) => Promise<string[]>;
+
+interface Claim {
+  deliveryId: string;
+  notificationId: string;
+  plugin: string;
+}
+
+/** Deliveries claimed by one script at most: 800 keys, well within what Redis takes in one call. */
+const MAX_CLAIMS_PER_SCRIPT = 200;
 
 /**
- * The runtime's check before every send: one Redis round trip (it replaces the sent ledger's
- * lookup). The in-flight mark is not deleted after the send but expires: it must outlive the
- * status write (a cancel that saw no mark could otherwise overwrite a fresh `sent`), and a
- * delivery still marked when canceled is stopped at its next attempt by the cancel mark anyway.
+ * The runtime's check before every send (it replaces the sent ledger's lookup). The claims made in
+ * one turn of the event loop (a batch job's deliveries, the jobs of one fetch) go to Redis as one
+ * script (TurnBatcher): one command for many deliveries, where one each cost the worker about
+ * 4.6 µs and Redis 2 µs more per delivery. All keys share the queue prefix, a Redis Cluster hash
+ * tag, so they live in one slot. The in-flight mark is not deleted after the send but expires: it
+ * must outlive the status write (a cancel that saw no mark could otherwise overwrite a fresh
+ * `sent`), and a delivery still marked when canceled is stopped at its next attempt by the cancel
+ * mark anyway.
  */
 export class SendGate {
-  private readonly claimScript: ClaimCommand;
+  private readonly claims: TurnBatcher<Claim, GateDecision>;
 
   constructor(
     redis: RedisConnection,
     private readonly prefix: string,
     private readonly inFlightTtlMs = 120_000,
   ) {
-    // A defined command runs by EVALSHA (the script is sent once, not with every delivery).
-    const commands = redis as unknown as { clarionSendGateClaim?: ClaimCommand };
-    if (!commands.clarionSendGateClaim)
-      redis.defineCommand('clarionSendGateClaim', { numberOfKeys: 4, lua: CLAIM });
-    this.claimScript = commands.clarionSendGateClaim!.bind(redis);
+    // A defined command runs by EVALSHA (the script is sent once, not with every call).
+    const commands = redis as unknown as { clarionSendGateClaims?: ClaimCommand };
+    if (!commands.clarionSendGateClaims) redis.defineCommand('clarionSendGateClaims', { lua: CLAIM });
+    const script = commands.clarionSendGateClaims!.bind(redis);
+    this.claims = new TurnBatcher((batch) => this.run(script, batch), MAX_CLAIMS_PER_SCRIPT);
   }
 
-  async claim(deliveryId: string, notificationId: string, plugin: string): Promise<GateDecision> {
-    const [kind, value] = await this.claimScript(
-      gateKeys.sent(this.prefix, deliveryId),
-      gateKeys.canceled(this.prefix, notificationId),
-      gateKeys.inFlight(this.prefix, deliveryId),
-      gateKeys.released(this.prefix, deliveryId),
-      String(this.inFlightTtlMs),
-      plugin,
-    );
-    if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
-    if (kind === 'released') return { kind: 'released', cause: value };
-    if (kind === 'canceled') return { kind: 'canceled' };
-    return { kind: 'send' };
+  claim(deliveryId: string, notificationId: string, plugin: string): Promise<GateDecision> {
+    return this.claims.submit({ deliveryId, notificationId, plugin });
   }
+
+  private async run(script: ClaimCommand, batch: Claim[]): Promise<GateDecision[]> {
+    const keys = batch.flatMap((c) => [
+      gateKeys.sent(this.prefix, c.deliveryId),
+      gateKeys.canceled(this.prefix, c.notificationId),
+      gateKeys.inFlight(this.prefix, c.deliveryId),
+      gateKeys.released(this.prefix, c.deliveryId),
+    ]);
+    const answer = await script(
+      keys.length,
+      ...keys,
+      String(this.inFlightTtlMs),
+      ...batch.map((c) => c.plugin),
+    );
+    return batch.map((_, i) => decision(answer[2 * i], answer[2 * i + 1] ?? ''));
+  }
+}
+
+function decision(kind: string | undefined, value: string): GateDecision {
+  if (kind === 'send') return { kind: 'send' };
+  if (kind === 'sent') return { kind: 'sent', providerMessageId: value };
+  if (kind === 'released') return { kind: 'released', cause: value };
+  if (kind === 'canceled') return { kind: 'canceled' };
+  // Never read a short or strange answer as leave to send.
+  throw new Error(`send gate: unexpected answer ${String(kind)}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { RedisConnection } from './redis-connection';
 import { gateKeys } from './send-gate';
+import { TurnBatcher } from './turn-batcher';
 
 /** What bounds how long after a send the same delivery's job can still run again. */
 export interface RerunWindow {
@@ -13,6 +14,18 @@ export interface RerunWindow {
   /** How many times a job may lose its worker and still run again. */
   maxStalledCount: number;
 }
+
+/** Sets each key (KEYS[i]) to its provider message id (ARGV[i + 1]) for ARGV[1] seconds. */
+const RECORD = `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
+end
+return #KEYS
+`;
+
+type RecordCommand = (keyCount: number, ...keysThenArgs: string[]) => Promise<number>;
+
+const MAX_MARKS_PER_SCRIPT = 500;
 
 /** Never remember for less than this: it also covers the sweeper's re-add racing a send (seconds). */
 const MIN_TTL_SECONDS = 3600;
@@ -42,20 +55,27 @@ export function sentLedgerTtlSeconds(w: RerunWindow): number {
  * which no provider API without idempotency keys can close.
  */
 export class SentLedger {
+  /** The marks noted in one turn of the event loop, written by one script (as SendGate's claims). */
+  private readonly marks: TurnBatcher<{ deliveryId: string; providerMessageId: string }, void>;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
     /** How long each mark lives: sentLedgerTtlSeconds of the jobs this ledger serves. */
     readonly ttlSeconds: number,
-  ) {}
+  ) {
+    const commands = redis as unknown as { clarionSentLedgerRecord?: RecordCommand };
+    if (!commands.clarionSentLedgerRecord) redis.defineCommand('clarionSentLedgerRecord', { lua: RECORD });
+    const script = commands.clarionSentLedgerRecord!.bind(redis);
+    this.marks = new TurnBatcher(async (batch) => {
+      const keys = batch.map((m) => gateKeys.sent(this.prefix, m.deliveryId));
+      await script(keys.length, ...keys, String(this.ttlSeconds), ...batch.map((m) => m.providerMessageId));
+      return batch.map((): void => undefined);
+    }, MAX_MARKS_PER_SCRIPT);
+  }
 
-  async record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
-    await this.redis.set(
-      gateKeys.sent(this.prefix, deliveryId),
-      providerMessageId ?? '',
-      'EX',
-      this.ttlSeconds,
-    );
+  record(deliveryId: string, providerMessageId: string | undefined): Promise<void> {
+    return this.marks.submit({ deliveryId, providerMessageId: providerMessageId ?? '' });
   }
 
   /**
