@@ -1,10 +1,10 @@
 /**
- * The server's processes run with the heap cap the image sets (deploy/Dockerfile's NODE_OPTIONS),
- * unless the caller's NODE_OPTIONS names one: RSS per process is measured as deployed. Uncapped,
+ * The server's processes run with the heap caps the image sets (deploy/Dockerfile's NODE_OPTIONS),
+ * unless the caller's NODE_OPTIONS names one (as a deployment's replaces the image's): RSS per process is measured as deployed. Uncapped,
  * V8 grows the heap lazily and collects late: the transactional worker peaked at 474 MB, against
  * 325 MB capped (the figure its pod sees).
  */
-const IMAGE_HEAP_CAP = '--max-old-space-size=256';
+const IMAGE_HEAP_CAP = '--max-old-space-size=256 --max-semi-space-size=32';
 
 export const withImageHeapCap = (options = ''): string =>
-  /--max-old-space-size/.test(options) ? options : `${options} ${IMAGE_HEAP_CAP}`.trim();
+  /--max-(old|semi)-space-size/.test(options) ? options : `${options} ${IMAGE_HEAP_CAP}`.trim();
