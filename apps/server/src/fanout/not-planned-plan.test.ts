@@ -64,7 +64,12 @@ describe('fan-out: which users of a chunk are planned already, deep into a campa
       'the 500 users of the chunk the campaign has reached',
     );
     const early = Array.from({ length: CHUNK }, (_, i) => userId(i));
-    const { rows: theirs } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [early, floor, other, ceiling]);
+    const { rows: theirs } = await c.query<{ user_id: string }>(NOT_PLANNED_SQL, [
+      early,
+      floor,
+      other,
+      ceiling,
+    ]);
     assert.equal(theirs.length, 500, 'the other notification reached users 500–999 only');
   });
 
