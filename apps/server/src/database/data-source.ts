@@ -21,6 +21,7 @@ import { NotificationDeliveriesKeyset1765200000004 } from './migrations/17652000
 import { StatsDimsRolledUp1765200000012 } from './migrations/1765200000012-stats-dims-rolled-up';
 import { NotificationsInProgressIndex1765200000013 } from './migrations/1765200000013-notifications-in-progress-index';
 import { HotStatusUpdates1765200000014 } from './migrations/1765200000014-hot-status-updates';
+import { NotificationDeliveryFloor1765200000015 } from './migrations/1765200000015-notification-delivery-floor';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -46,6 +47,7 @@ export const MIGRATIONS = [
   StatsDimsRolledUp1765200000012,
   NotificationsInProgressIndex1765200000013,
   HotStatusUpdates1765200000014,
+  NotificationDeliveryFloor1765200000015,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -46,9 +46,16 @@ const REACHED = `(d.status = ANY(s.unless)
    OR ('delivered' = ANY(s.unless) AND d.status IN ('opened', 'clicked'))
    OR ('opened' = ANY(s.unless) AND d.status = 'clicked'))`;
 
+/**
+ * A claimed step's row. Its engagement is read from the notification's deliveries within the
+ * notification's own days (migration 1765200000015): unbounded, each step probed every day
+ * partition kept and made ahead, 38 with 30 days of retention (`step-engaged-plan.test.ts`).
+ */
 const CLAIMED_COLUMNS = `s.notification_id AS "notificationId", s.app_id AS "appId", s.user_id AS "userId", s.step, s.channel,
   (SELECT u.external_id FROM users u WHERE u.id = s.user_id) AS "externalId",
-  EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = s.notification_id AND d.user_id = s.user_id AND ${REACHED}) AS engaged,
+  EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = s.notification_id AND d.user_id = s.user_id
+            AND d.id >= clarion_notification_delivery_floor(s.notification_id)
+            AND d.id < clarion_uuidv7_floor_at(now() + interval '1 hour') AND ${REACHED}) AS engaged,
   EXISTS (SELECT 1 FROM notifications n WHERE n.id = s.notification_id AND n.status = 'canceled') AS canceled`;
 
 /** Stores the later steps (in the notification's own transaction). */
@@ -73,14 +80,12 @@ export async function insertWaitingSteps(q: Queryable, steps: WaitingStep[]): Pr
 }
 
 /** Up to `limit` waiting steps now due, locked for the caller's transaction (others skip them). */
-export function claimDueSteps(tx: Queryable, limit: number): Promise<ClaimedStep[]> {
-  return rows<ClaimedStep>(
-    tx,
-    `SELECT ${CLAIMED_COLUMNS} FROM notification_steps s
+export const CLAIM_DUE_STEPS_SQL = `SELECT ${CLAIMED_COLUMNS} FROM notification_steps s
       WHERE s.status = 'waiting' AND s.due_at <= now()
-      ORDER BY s.due_at LIMIT $1 FOR UPDATE OF s SKIP LOCKED`,
-    [limit],
-  );
+      ORDER BY s.due_at LIMIT $1 FOR UPDATE OF s SKIP LOCKED`;
+
+export function claimDueSteps(tx: Queryable, limit: number): Promise<ClaimedStep[]> {
+  return rows<ClaimedStep>(tx, CLAIM_DUE_STEPS_SQL, [limit]);
 }
 
 /**
