@@ -60,7 +60,7 @@ describe('claiming due steps: engagement read from the notification’s own days
       const { rows } = await c.query<{ userId: string; engaged: boolean }>(CLAIM_DUE_STEPS_SQL, [STEPS]);
       assert.equal(rows.length, STEPS);
       const engaged = new Map(rows.map((r) => [r.userId, r.engaged]));
-      users.forEach((u, i) => assert.equal(engaged.get(u), i % 2 === 1, `user ${i}`));
+      for (const [i, u] of users.entries()) assert.equal(engaged.get(u), i % 2 === 1, `user ${i}`);
     } finally {
       await c.query('ROLLBACK');
     }
