@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
-import { Client } from 'pg';
-import { runMigrations } from '../database/data-source';
+import type { Client } from 'pg';
 import { seedTopicAudience } from '../testing/db';
-import { explainAnalyze, rowsExamined } from '../testing/plan-rows';
+import { explainAnalyze, type PlanDatabase, planDatabase, rowsExamined } from '../testing/plan-rows';
 import { TOPIC_PAGE_SQL } from './user-repository';
 
 const SUBSCRIBERS = 200_000;
@@ -17,16 +15,14 @@ const PAGE = 1000;
  * that: 1.3 s a page at 600,000 in).
  */
 describe('topic pages: each page reads its own rows, however deep into the topic', () => {
-  let db: TestDatabase;
+  let db: PlanDatabase;
   let c: Client;
   const appId = randomUUID();
   const other = randomUUID();
 
   before(async () => {
-    db = await createTestDatabase('topic_page_plan');
-    await runMigrations(db.url);
-    c = new Client({ connectionString: db.url });
-    await c.connect();
+    db = await planDatabase('topic_page_plan');
+    c = db.c;
     for (const id of [appId, other])
       await c.query(`INSERT INTO apps (id, name, user_token_secret) VALUES ($1, 'plan', 'x')`, [id]);
     const base = 'http://127.0.0.1:9/webhook/';
@@ -49,8 +45,7 @@ describe('topic pages: each page reads its own rows, however deep into the topic
     await c.query('ANALYZE');
   });
   after(async () => {
-    await c?.end();
-    await db?.drop();
+    await db?.close();
   });
 
   const cursorAt = async (offset: number) =>

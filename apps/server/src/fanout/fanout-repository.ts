@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { uuidv7Floor } from '../common/ids';
 import type { Recipient } from '../contacts/recipient';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
 import { insertDeliveries } from '../deliveries/delivery-store';
@@ -16,9 +15,10 @@ export interface FanoutNotification {
 
 /** What fan-out reads and writes in PostgreSQL: the notification, which users have rows, each chunk. */
 /**
- * Which of a chunk's users ($1) already have a delivery of the notification ($3, made between $2
- * and $4): each user's recent deliveries read through its own index entries, the notification
- * compared after (`OFFSET 0` keeps PostgreSQL from pushing that comparison into the scan). Written
+ * Which of a chunk's users ($1) already have a delivery of the notification ($2), among the
+ * deliveries made in its own days (from its id's time less an hour to now plus an hour, for clock
+ * skew: migration 1765200000015's functions, as the steps' engagement lookup bounds them): each
+ * user's deliveries read through its own index entries, the notification compared after (`OFFSET 0` keeps PostgreSQL from pushing that comparison into the scan). Written
  * as one filter, the planner read every delivery of the notification for every chunk whenever the
  * day's partition had no fresh statistics (no ANALYZE yet: a new partition, or autovacuum behind):
  * 6.3 s a chunk 900,000 deliveries into the million scenario, against 36 ms this way. The upper
@@ -29,8 +29,10 @@ export interface FanoutNotification {
 export const NOT_PLANNED_SQL = `
   SELECT DISTINCT u.user_id FROM unnest($1::uuid[]) AS u(user_id)
   CROSS JOIN LATERAL (SELECT d.notification_id FROM deliveries d
-                       WHERE d.user_id = u.user_id AND d.id >= $2::uuid AND d.id < $4::uuid OFFSET 0) d
-  WHERE d.notification_id = $3`;
+                       WHERE d.user_id = u.user_id
+                         AND d.id >= clarion_notification_delivery_floor($2::uuid)
+                         AND d.id < clarion_uuidv7_floor_at(now() + interval '1 hour') OFFSET 0) d
+  WHERE d.notification_id = $2`;
 
 @Injectable()
 export class FanoutRepository {
@@ -60,14 +62,10 @@ export class FanoutRepository {
    * repeated their suppressed rows (a row without a contact has no unique index to stop it). Read
    * by user and id range (deliveries_user_id_desc), so the cost does not grow with the campaign.
    */
-  async notPlannedYet(notificationId: string, createdAt: Date, chunk: Recipient[]): Promise<Recipient[]> {
+  async notPlannedYet(notificationId: string, chunk: Recipient[]): Promise<Recipient[]> {
     const planned: { user_id: string }[] = await this.db.query(NOT_PLANNED_SQL, [
       chunk.map((r) => r.userId),
-      // Delivery ids are made after the notification and before now: an hour either side allows
-      // for clock skew between hosts.
-      uuidv7Floor(new Date(createdAt.getTime() - 3_600_000)),
       notificationId,
-      uuidv7Floor(new Date(Date.now() + 3_600_000)),
     ]);
     if (planned.length === 0) return chunk;
     const skip = new Set(planned.map((p) => p.user_id));

@@ -110,7 +110,7 @@ export class FanoutProcessor {
         if (request.to.topic !== undefined) break;
         continue; // a slice of unknown ids: move on
       }
-      const fresh = await this.store.notPlannedYet(notificationId, row.created_at, chunk);
+      const fresh = await this.store.notPlannedYet(notificationId, chunk);
       const plans = await this.pipeline.acceptChunk(ctx, fresh, (p) =>
         this.store.writeChunk(notificationId, appId, p, fresh.length),
       );

@@ -1,4 +1,28 @@
-import type { Client } from 'pg';
+import { createTestDatabase } from '@clarion/testkit';
+import { Client } from 'pg';
+import { runMigrations } from '../database/data-source';
+
+/** A migrated database of its own and one connection to it, for a plan test. */
+export interface PlanDatabase {
+  url: string;
+  c: Client;
+  close(): Promise<void>;
+}
+
+export async function planDatabase(label: string): Promise<PlanDatabase> {
+  const db = await createTestDatabase(label);
+  await runMigrations(db.url);
+  const c = new Client({ connectionString: db.url });
+  await c.connect();
+  return {
+    url: db.url,
+    c,
+    async close() {
+      await c.end();
+      await db.drop();
+    },
+  };
+}
 
 /** The part of an `EXPLAIN (ANALYZE, FORMAT JSON)` node the plan tests read. */
 export interface PlanNode {
