@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { pnpmPack, publishablePackageDirs, tarballFiles, tarballManifest } from './packages';
 import { repoRoot } from './paths';
 
@@ -66,6 +67,33 @@ describe('published packages', () => {
     };
     assert.deepEqual(config.fixed, []);
     assert.deepEqual(config.linked, []);
+  });
+
+  test('every pending changeset has front matter naming workspace packages and a release type', () => {
+    // What `changeset version` reads: a changeset whose front matter does not parse stops the release.
+    const names = new Set<string>();
+    for (const group of ['apps', 'libs', 'plugins'])
+      for (const d of readdirSync(join(repoRoot, group))) {
+        const manifest = join(repoRoot, group, d, 'package.json');
+        if (existsSync(manifest))
+          names.add((JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name);
+      }
+    const dir = join(repoRoot, '.changeset');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md')) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const front = /^---\r?\n([^]*?)\r?\n---\r?\n/.exec(text);
+      assert.ok(front, `${file}: front matter between --- lines`);
+      const releases = parseYaml(front[1]!) as Record<string, unknown> | null;
+      assert.ok(releases && Object.keys(releases).length > 0, `${file}: names at least one package`);
+      for (const [name, type] of Object.entries(releases)) {
+        assert.ok(names.has(name), `${file}: ${name} is a package of this workspace`);
+        assert.ok(
+          ['major', 'minor', 'patch', 'none'].includes(String(type)),
+          `${file}: ${name}: ${String(type)}`,
+        );
+      }
+      assert.ok(text.slice(front[0].length).trim().length > 0, `${file}: says what changed`);
+    }
   });
 
   test('the SDK reports the version of its package.json', () => {
