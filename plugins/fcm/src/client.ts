@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { PermanentError, RetryableError } from '@clarion/plugin-sdk';
 import { Agent, errors, Pool } from 'undici';
 import { AccessTokens } from './auth';
@@ -35,7 +34,12 @@ export class FcmSendError extends Error {
 export class FcmClient {
   private readonly pool: Pool;
   private readonly tokenDispatcher: Agent | undefined;
-  private readonly projects = new Map<string, Project>();
+  /**
+   * Projects by service account key file, then by project id override and quota. Looked up on
+   * every send, so keyed by the strings themselves (a SHA-256 of the key file per send cost the worker
+   * twice what building the message does).
+   */
+  private readonly projects = new Map<string, Map<string, Project>>();
   /** One pacer per Firebase project id: two keys of one project share its quota. */
   private readonly pacers = new Map<string, QuotaPacer>();
   private readonly base: URL;
@@ -73,14 +77,8 @@ export class FcmClient {
         code: 'missing_credential',
       });
     }
-    const key = createHash('sha256')
-      .update(serviceAccountJson)
-      .update('\0')
-      .update(projectIdOverride ?? '')
-      .update('\0')
-      .update(String(quotaPerMinute ?? ''))
-      .digest('hex');
-    let project = this.projects.get(key);
+    const key = `${projectIdOverride ?? ''}\0${quotaPerMinute ?? ''}`;
+    let project = this.projects.get(serviceAccountJson)?.get(key);
     if (!project) {
       let account: ServiceAccount;
       try {
@@ -102,7 +100,9 @@ export class FcmClient {
           ...(this.hooks.onTokenRefresh ? { onRefresh: this.hooks.onTokenRefresh } : {}),
         }),
       };
-      this.projects.set(key, project);
+      const ofAccount = this.projects.get(serviceAccountJson) ?? new Map<string, Project>();
+      ofAccount.set(key, project);
+      this.projects.set(serviceAccountJson, ofAccount);
     }
     return project;
   }
