@@ -81,7 +81,7 @@ describe('published packages', () => {
     const dir = join(repoRoot, '.changeset');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md')) {
       const text = readFileSync(join(dir, file), 'utf8');
-      const front = /^---\r?\n([^]*?)\r?\n---\r?\n/.exec(text);
+      const front = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(text);
       assert.ok(front, `${file}: front matter between --- lines`);
       const releases = parseYaml(front[1]!) as Record<string, unknown> | null;
       assert.ok(releases && Object.keys(releases).length > 0, `${file}: names at least one package`);
