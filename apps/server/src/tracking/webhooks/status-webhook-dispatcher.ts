@@ -73,7 +73,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.steps.on((steps) => this.submit(steps.map(statusEvent).filter((e): e is StatusEvent => e !== null)));
+    this.steps.on((steps) => this.submit(steps));
     this.hooks.onChange((appId) => this.cache.delete(appId));
   }
 
@@ -81,8 +81,15 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     return this.batcher.drain();
   }
 
-  private submit(events: StatusEvent[]): void {
-    for (const e of events) {
+  private submit(steps: RecordedStep[]): void {
+    const now = Date.now();
+    for (const s of steps) {
+      // An app known (and not changed since) to have no status webhook: nothing to queue. Most apps
+      // have none, and a campaign records two steps per delivery.
+      const cached = this.cache.get(s.appId);
+      if (cached && cached.until >= now && cached.hooks.length === 0) continue;
+      const e = statusEvent(s);
+      if (!e) continue;
       this.batcher
         .submit(e)
         .catch((error: Error) => this.log.warn(`status webhook not queued: ${error.message}`));

@@ -104,6 +104,32 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
     assert.deepEqual((await json<{ webhooks: unknown[] }>(await app.call('/v1/webhooks'))).webhooks, []);
   });
 
+  test('an app that had no webhook while it sent gets the events of what it sends once it registers one', async () => {
+    const quiet = await h.createApp();
+    assert.equal(
+      (
+        await quiet.call('/v1/users/wendy', {
+          method: 'PUT',
+          body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
+        })
+      ).status,
+      201,
+    );
+    // Sent with no webhook: the dispatcher learns that this app has none and queues nothing for it.
+    const before = await send(quiet, { to: { userId: 'wendy' }, content: { webhook: { json: { n: 1 } } } });
+    const first = await deliveryOf(quiet, before, (x) => x.status === 'sent', 'sent');
+    const created = await quiet.call('/v1/webhooks', {
+      body: { url: `${h.sandbox.url}/webhook/status-late`, secret: WEBHOOK_SECRET },
+    });
+    assert.equal(created.status, 201);
+    const after = await send(quiet, { to: { userId: 'wendy' }, content: { webhook: { json: { n: 2 } } } });
+    const second = await deliveryOf(quiet, after, (x) => x.status === 'sent', 'sent');
+    await waitFor('the later delivery posted', () =>
+      posts('status-late', 'accepted').find((p) => p.deliveryId === second.id && p.type === 'sent'),
+    );
+    assert.equal(posts('status-late').filter((p) => p.deliveryId === first.id).length, 0);
+  });
+
   test('bad registrations are 400, more than ten is 409, and nothing is stored', async () => {
     for (const body of [
       {},
