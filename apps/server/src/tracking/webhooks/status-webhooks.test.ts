@@ -20,18 +20,20 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
   let app: TestApp;
   before(async () => {
     h = await startHarness({ label: 'statushooks', env: { CLARION_STATUS_WEBHOOK_BACKOFF_MS: '100' } });
-    app = await h.createApp();
-    assert.equal(
-      (
-        await app.call('/v1/users/wendy', {
-          method: 'PUT',
-          body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
-        })
-      ).status,
-      201,
-    );
+    app = await appWithWendy();
   });
   after(() => h.close());
+
+  /** A new app with one user, wendy, reached on the sandbox's webhook receiver. */
+  async function appWithWendy(): Promise<TestApp> {
+    const created = await h.createApp();
+    const put = await created.call('/v1/users/wendy', {
+      method: 'PUT',
+      body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
+    });
+    assert.equal(put.status, 201);
+    return created;
+  }
 
   const posts = (name: string, outcome?: string) =>
     h.sandbox.recorder
@@ -105,16 +107,7 @@ describe('outbound status webhooks: registered per app, signed, retried with bac
   });
 
   test('an app that had no webhook while it sent gets the events of what it sends once it registers one', async () => {
-    const quiet = await h.createApp();
-    assert.equal(
-      (
-        await quiet.call('/v1/users/wendy', {
-          method: 'PUT',
-          body: { webhookUrl: `${h.sandbox.url}/webhook/wendy` },
-        })
-      ).status,
-      201,
-    );
+    const quiet = await appWithWendy();
     // Sent with no webhook: the dispatcher learns that this app has none and queues nothing for it.
     const before = await send(quiet, { to: { userId: 'wendy' }, content: { webhook: { json: { n: 1 } } } });
     const first = await deliveryOf(quiet, before, (x) => x.status === 'sent', 'sent');
