@@ -73,7 +73,8 @@ export async function preparedQuery<R extends QueryResultRow>(
   values: unknown[],
 ): Promise<R[]> {
   const pg = await pgOf(q);
-  const params = fastArrayParams(values);
+  // node-postgres receives them (directly, or through TypeORM); anything else gets them as given.
+  const params = q instanceof DataSource || q instanceof EntityManager ? fastArrayParams(values) : values;
   if (!pg) return (await q.query(text, params)) as R[];
   try {
     return (await pg.query<R>({ name: nameOf(text), text, values: params })).rows;
