@@ -16,6 +16,7 @@ import {
   RetryableError,
   type SendError,
 } from './errors';
+import { lazyChild } from './lazy-child';
 import { type PluginLogger, silentLogger } from './logger';
 import type { DeliveryBatch, DeliveryJob } from './message';
 import { pluginMetricsFactory, type StandardPluginMetrics, standardPluginMetrics } from './metrics';
@@ -356,7 +357,7 @@ export class PluginRuntime {
   private async process(run: DeliveryRun, deps: RunDeps): Promise<string> {
     const { delivery, attempt } = run;
     const labels = { plugin: this.plugin.name, channel: delivery.channel };
-    const log = deps.log.child({
+    const log = lazyChild(deps.log, {
       deliveryId: delivery.deliveryId,
       notificationId: delivery.notificationId,
       attempt,
