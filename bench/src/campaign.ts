@@ -26,7 +26,7 @@ import {
 } from '@clarion/testkit';
 import { Client } from 'pg';
 import { bullmqCeiling } from './bullmq-ceiling';
-import { CpuMeter, MachineBusy, pidsNamed, processCpuMs } from './cpu';
+import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { withImageHeapCap } from './image-heap-cap';
 import { PeakRss } from './peak-rss';
 import { seedTopic } from './seed-topic';
@@ -143,8 +143,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const cpu = new CpuMeter({
       ...Object.fromEntries(names.map((n, i) => [n, () => [processes[i]!.child.pid!]])),
       bench: () => [process.pid],
-      // A backend that has exited since is left out rather than counted negative.
-      postgres: () => backends.filter((pid) => processCpuMs(pid) !== undefined),
+      postgres: () => backends,
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
@@ -181,6 +180,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     let lastCount = Date.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, pollMs));
+      // Backends come and go with the pools: each is read while it lives (CpuMeter keeps its last reading).
+      await readBackends();
+      cpu.sample();
       if (fakesReceived() < expected && Date.now() - lastCount < PROGRESS_COUNT_MS) continue;
       lastCount = Date.now();
       const row = (
@@ -193,7 +195,6 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       if (row.settled !== settled) lastChange = Date.now();
       ({ sent, settled } = row);
       if (settled >= expected) break;
-      await readBackends();
       if (Date.now() - lastLog >= 10_000) {
         lastLog = Date.now();
         o.log(

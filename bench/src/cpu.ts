@@ -39,24 +39,46 @@ export type ProcessGroups = Record<string, () => number[]>;
 
 /**
  * Measures the CPU each group used between `new CpuMeter(...)` and `used()`. Groups are re-read at
- * the end, so a process that started in between (a new database connection) counts from zero.
+ * every `sample()` and at the end, so a process that started in between (a new database connection)
+ * counts from zero, and one that exited in between keeps what it had used when last sampled (a pool
+ * closing idle connections took their CPU out of PostgreSQL's figure when only the living counted).
  */
 export class CpuMeter {
   private readonly start = new Map<number, number>();
+  /** The latest reading of each process seen, by group. */
+  private readonly latest = new Map<string, Map<number, number>>();
 
   constructor(private readonly groups: ProcessGroups) {
-    for (const pids of Object.values(groups))
-      for (const pid of pids()) this.start.set(pid, processCpuMs(pid) ?? 0);
+    for (const [name, pids] of Object.entries(groups)) {
+      const seen = new Map<number, number>();
+      for (const pid of pids()) {
+        const ms = processCpuMs(pid) ?? 0;
+        this.start.set(pid, ms);
+        seen.set(pid, ms);
+      }
+      this.latest.set(name, seen);
+    }
+  }
+
+  /** Reads every group's processes now; call it every second or so while processes come and go. */
+  sample(): void {
+    for (const [name, pids] of Object.entries(this.groups)) {
+      const seen = this.latest.get(name)!;
+      for (const pid of pids()) {
+        const ms = processCpuMs(pid);
+        if (ms !== undefined) seen.set(pid, ms);
+      }
+    }
   }
 
   /** ms of CPU per group since construction. */
   used(): Record<string, number> {
+    this.sample();
     const out: Record<string, number> = {};
-    for (const [name, pids] of Object.entries(this.groups)) {
-      out[name] = pids().reduce(
-        (sum, pid) => sum + ((processCpuMs(pid) ?? 0) - (this.start.get(pid) ?? 0)),
-        0,
-      );
+    for (const [name, seen] of this.latest) {
+      let sum = 0;
+      for (const [pid, ms] of seen) sum += ms - (this.start.get(pid) ?? 0);
+      out[name] = sum;
     }
     return out;
   }

@@ -235,6 +235,8 @@ async function runOnce(): Promise<BenchResult> {
         postgres: () => pidsNamed('postgres'),
         redis: () => pidsNamed('redis-server'),
       });
+      // PostgreSQL's backends come and go with the pools: each is read while it lives.
+      const cpuSampler = setInterval(() => cpu.sample(), 1000);
       const machine = new MachineBusy();
       const peakRss = new PeakRss({
         ...Object.fromEntries(
@@ -257,6 +259,7 @@ async function runOnce(): Promise<BenchResult> {
         intervalMs: 50,
       });
       clearInterval(sampler);
+      clearInterval(cpuSampler);
       const peaks = peakRss.stop();
       const cpuUsed = cpu.used();
       const usage = machine.usage();
