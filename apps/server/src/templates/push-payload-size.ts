@@ -40,16 +40,24 @@ function measure(build: () => string, limit: number): PayloadSize {
   }
 }
 
+/** The APNs payload's size for `push` content. */
+function apnsSize(content: MessageContent): PayloadSize {
+  const j = job('push', content);
+  return measure(() => JSON.stringify(buildNotification(j, 'com.example.app')), APNS_PAYLOAD_LIMIT);
+}
+
+/** The FCM message's size for `push` content (without the token, which FCM does not count). */
+function fcmSize(content: MessageContent): PayloadSize {
+  const j = job('push', content);
+  return measure(() => {
+    const { token: _token, ...payload } = buildFcmMessage(j, 'x'.repeat(163));
+    return JSON.stringify(payload);
+  }, FCM_PAYLOAD_LIMIT);
+}
+
 /** APNs and FCM payload sizes for `push` content. */
 export function pushSizes(content: MessageContent): { apns: PayloadSize; fcm: PayloadSize } {
-  const j = job('push', content);
-  return {
-    apns: measure(() => JSON.stringify(buildNotification(j, 'com.example.app')), APNS_PAYLOAD_LIMIT),
-    fcm: measure(() => {
-      const { token: _token, ...payload } = buildFcmMessage(j, 'x'.repeat(163));
-      return JSON.stringify(payload);
-    }, FCM_PAYLOAD_LIMIT),
-  };
+  return { apns: apnsSize(content), fcm: fcmSize(content) };
 }
 
 /** Web Push plaintext size for `web` content (one aes128gcm record). */
@@ -57,13 +65,16 @@ export function webSizes(content: MessageContent): { webpush: PayloadSize } {
   return { webpush: measure(() => buildWebPushPayload(job('web', content)), WEB_PUSH_PLAINTEXT_LIMIT) };
 }
 
-/** The wire size for one push plugin (`apns`, `fcm`, `webpush`); undefined for any other plugin. */
+/**
+ * The wire size for one push plugin (`apns`, `fcm`, `webpush`); undefined for any other plugin.
+ * Only that plugin's payload is built: this runs for every push delivery planned.
+ */
 export function payloadSizeFor(plugin: string, content: MessageContent): PayloadSize | undefined {
   switch (plugin) {
     case 'apns':
-      return pushSizes(content).apns;
+      return apnsSize(content);
     case 'fcm':
-      return pushSizes(content).fcm;
+      return fcmSize(content);
     case 'webpush':
       return webSizes(content).webpush;
     default:
