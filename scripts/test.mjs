@@ -47,35 +47,38 @@ if (extra.length === 0) {
 let passed = 0;
 let failed = 0;
 const perSuite = [];
+const suiteName = (group, pkg) => (group === '.' ? pkg : `${group}/${pkg}`);
 // The failing cases, named again at the end: CI logs are often read from the tail only.
 const failures = [];
-for (const group of ['apps', 'libs', 'plugins', 'deploy']) {
+// Every workspace package (pnpm-workspace.yaml): those under the groups, and `bench` on its own.
+const packages = ['apps', 'libs', 'plugins', 'deploy'].flatMap((group) =>
+  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((pkg) => [group, pkg]) : [],
+);
+packages.push(['.', 'bench']);
+for (const [group, pkg] of packages) {
   const dir = join(root, group);
-  if (!existsSync(dir)) continue;
-  for (const pkg of readdirSync(dir)) {
-    const results = join(dir, pkg, '.test-results');
-    if (!existsSync(results)) continue;
-    // One JUnit file per test file (scripts/run-node-tests.mjs).
-    const xml = readdirSync(results)
-      .filter((name) => name.endsWith('.xml'))
-      .map((name) => readFileSync(join(results, name), 'utf8'))
-      .join('\n');
-    // Leaf test cases only: node's junit reporter nests suites as <testsuite>, tests as <testcase>.
-    // It leaves `>` unescaped in attribute values (a test named "… before </body>"), so attributes
-    // are read as quoted strings: a bare [^>]* would end the tag inside the name and merge cases.
-    const cases = xml.match(/<testcase\b(?:"[^"]*"|[^>"])*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
-    let p = 0;
-    let f = 0;
-    for (const c of cases) {
-      if (/<failure\b/.test(c)) {
-        f++;
-        failures.push(`${group}/${pkg}: ${describeFailure(c)}`);
-      } else if (!/<skipped\b/.test(c)) p++;
-    }
-    perSuite.push(`${group}/${pkg}: ${p} passed, ${f} failed`);
-    passed += p;
-    failed += f;
+  const results = join(dir, pkg, '.test-results');
+  if (!existsSync(results)) continue;
+  // One JUnit file per test file (scripts/run-node-tests.mjs).
+  const xml = readdirSync(results)
+    .filter((name) => name.endsWith('.xml'))
+    .map((name) => readFileSync(join(results, name), 'utf8'))
+    .join('\n');
+  // Leaf test cases only: node's junit reporter nests suites as <testsuite>, tests as <testcase>.
+  // It leaves `>` unescaped in attribute values (a test named "… before </body>"), so attributes
+  // are read as quoted strings: a bare [^>]* would end the tag inside the name and merge cases.
+  const cases = xml.match(/<testcase\b(?:"[^"]*"|[^>"])*?(\/>|>[\s\S]*?<\/testcase>)/g) ?? [];
+  let p = 0;
+  let f = 0;
+  for (const c of cases) {
+    if (/<failure\b/.test(c)) {
+      f++;
+      failures.push(`${suiteName(group, pkg)}: ${describeFailure(c)}`);
+    } else if (!/<skipped\b/.test(c)) p++;
   }
+  perSuite.push(`${suiteName(group, pkg)}: ${p} passed, ${f} failed`);
+  passed += p;
+  failed += f;
 }
 // Lint and format (Biome) are part of the test run: CI fails on them like on a test.
 const biome = join(root, 'node_modules', '.bin', 'biome');
