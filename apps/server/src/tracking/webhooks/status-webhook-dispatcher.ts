@@ -86,8 +86,7 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     for (const s of steps) {
       // An app known (and not changed since) to have no status webhook: nothing to queue. Most apps
       // have none, and a campaign records two steps per delivery.
-      const cached = this.cache.get(s.appId);
-      if (cached && cached.until >= now && cached.hooks.length === 0) continue;
+      if (this.cachedHooks(s.appId, now)?.length === 0) continue;
       const e = statusEvent(s);
       if (!e) continue;
       this.batcher
@@ -96,9 +95,15 @@ export class StatusWebhookDispatcher implements OnModuleInit {
     }
   }
 
+  /** An app's webhooks as cached, while the cache entry is fresh; undefined when it must be read. */
+  private cachedHooks(appId: string, now: number): StatusWebhook[] | undefined {
+    const cached = this.cache.get(appId);
+    return cached && cached.until >= now ? cached.hooks : undefined;
+  }
+
   private async hooksFor(appIds: string[]): Promise<Map<string, StatusWebhook[]>> {
     const now = Date.now();
-    const missing = appIds.filter((id) => (this.cache.get(id)?.until ?? 0) < now);
+    const missing = appIds.filter((id) => this.cachedHooks(id, now) === undefined);
     if (missing.length > 0) {
       const found = await this.hooks.forApps(missing);
       for (const id of missing)
