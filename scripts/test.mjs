@@ -50,11 +50,18 @@ const perSuite = [];
 const suiteName = (group, pkg) => (group === '.' ? pkg : `${group}/${pkg}`);
 // The failing cases, named again at the end: CI logs are often read from the tail only.
 const failures = [];
-// Every workspace package (pnpm-workspace.yaml): those under the groups, and `bench` on its own.
-const packages = ['apps', 'libs', 'plugins', 'deploy'].flatMap((group) =>
-  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((pkg) => [group, pkg]) : [],
-);
-packages.push(['.', 'bench']);
+// Every workspace package, as pnpm-workspace.yaml lists them (`dir/*` a folder of packages, else one
+// package), and deploy/test, where the image test writes its results. Each is [folder, package].
+const workspace = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8');
+const patterns = [
+  ...(/^packages:\n((?:\s+-.*\n)+)/m.exec(workspace)?.[1] ?? '').matchAll(/-\s*['"]?([^'"\n]+)/g),
+].map((m) => m[1].trim());
+const packages = patterns.flatMap((pattern) => {
+  if (!pattern.endsWith('/*')) return [['.', pattern]];
+  const group = pattern.slice(0, -2);
+  return existsSync(join(root, group)) ? readdirSync(join(root, group)).map((pkg) => [group, pkg]) : [];
+});
+packages.push(['deploy', 'test']);
 for (const [group, pkg] of packages) {
   const dir = join(root, group);
   const results = join(dir, pkg, '.test-results');
