@@ -25,6 +25,7 @@ import {
   testRedis,
 } from '@clarion/testkit';
 import { Client } from 'pg';
+import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { withImageHeapCap } from './image-heap-cap';
@@ -275,45 +276,5 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     await clearPrefix(redis, prefix);
     redis.disconnect();
     await db.drop();
-  }
-}
-
-/**
- * Production PostgreSQL runs autovacuum; this machine's runs with it off, and a long campaign then
- * piles dead rows into `unsettled_deliveries` (a row in and out per delivery) until every read of
- * it slows down. Where autovacuum is off, the bench vacuums that table every 30 s, as autovacuum
- * would, and says so.
- */
-class AutovacuumStandIn {
-  private running = false;
-  private constructor(
-    private readonly pg: Client,
-    private readonly timer: NodeJS.Timeout,
-  ) {}
-
-  static async start(pg: Client, log: (line: string) => void): Promise<AutovacuumStandIn | undefined> {
-    const [{ autovacuum }] = (await pg.query('SHOW autovacuum')).rows as [{ autovacuum: string }];
-    if (autovacuum === 'on') return undefined;
-    log('this PostgreSQL runs without autovacuum: the bench vacuums unsettled_deliveries every 30 s');
-    let standIn: AutovacuumStandIn | undefined;
-    const timer = setInterval(() => void standIn?.vacuum(), 30_000);
-    standIn = new AutovacuumStandIn(pg, timer);
-    return standIn;
-  }
-
-  private async vacuum(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.pg.query('VACUUM (ANALYZE) unsettled_deliveries');
-    } catch {
-      // A vacuum that could not run is tried again at the next tick.
-    } finally {
-      this.running = false;
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
   }
 }

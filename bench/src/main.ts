@@ -36,6 +36,7 @@ import {
   waitFor,
 } from '@clarion/testkit';
 import { Client } from 'pg';
+import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { driveBatches } from './bulk-load';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { runCampaign } from './campaign';
@@ -189,6 +190,7 @@ async function runOnce(): Promise<BenchResult> {
     log(
       `${USERS} users loaded; roles: ${roles.join(' + ')}; ${TOTAL} notifications at concurrency ${CONCURRENCY}`,
     );
+    const vacuum = await AutovacuumStandIn.start(pg, log);
 
     // End-to-end latency: each message carries the time its request was sent and the phase it belongs to;
     // the receiver's clock is the same machine's.
@@ -358,6 +360,7 @@ async function runOnce(): Promise<BenchResult> {
       SCENARIO === 'bulk'
         ? await measure('bulk', (b) => driveBatches(api, auth, TOTAL, BATCH_SIZE, BATCH_CONCURRENCY, b))
         : undefined;
+    vacuum?.stop();
     await pg.end();
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
