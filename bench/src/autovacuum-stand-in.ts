@@ -35,7 +35,7 @@ export interface StandInPass {
  * vacuums and analyses each table past autovacuum's default thresholds, one table at a time, and says
  * so. The default naptime here is 10 s, not PostgreSQL's 60 s: a run lasts about a minute, and the
  * bench measures steady state. In production, the first minute of a fresh day's partition under a
- * burst can still run on such a plan (docs/operations.md).
+ * burst can still run on such a plan (docs/scaling.md, "Autovacuum must run").
  */
 export class AutovacuumStandIn {
   private running = false;
