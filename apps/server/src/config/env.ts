@@ -172,6 +172,8 @@ export const envSchema = z.object({
   /** Delete deliveries, their events, notifications and event ids older than this many days (0: keep forever). */
   CLARION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   CLARION_RETENTION_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
+  /** How often each process checks whether today's day partitions doubled since their last ANALYZE (deliveries/partition-statistics.ts); 0: never. */
+  CLARION_PARTITION_ANALYZE_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** Rows per DELETE: small enough that no statement holds locks on the hot tables for long. */
   CLARION_RETENTION_BATCH: z.coerce.number().int().positive().default(5000),
   /** The hourly stats rollups (GET /v1/stats) are kept longer than deliveries; 0 keeps them forever. */

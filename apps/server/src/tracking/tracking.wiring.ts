@@ -1,4 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
+import { PartitionStatistics } from '../deliveries/partition-statistics';
 import { DeliveryPartitions } from '../deliveries/partitions';
 import { UpgradeCatchUp } from '../deliveries/upgrade-catch-up';
 import { LinkTracking } from '../ingest/link-tracking.service';
@@ -41,6 +42,8 @@ export function trackingWiring(role: { api: boolean; worker: boolean }): {
       StatusWebhookDispatcher,
       // Both roles write deliveries: each keeps the day partitions a week ahead (idempotent).
       DeliveryPartitions,
+      // Both roles: plans made on today's near-empty partitions are made again as they fill.
+      PartitionStatistics,
       ...(role.api ? [TrackingRecorder, StatsService] : []),
       ...(role.worker ? [StatusWebhookWorker, Retention, StatsDimsRollup, UpgradeCatchUp] : []),
     ],

@@ -76,7 +76,7 @@ const appliesSql = (r: string) => `${allowedSql('outcome', `${r}.status`, TO_STA
  * rewritten by the update anyway. A `sent` the update does not end on (a failure follows it in
  * the same batch) stays a row. The batch holds at most one `sent` per delivery (status-writer.ts).
  */
-const RECORD_OUTCOMES_SQL = `
+export const RECORD_OUTCOMES_SQL = `
   WITH v AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
       AS v(id, status, reason, attempt, pmid, code, message)
@@ -180,7 +180,7 @@ export async function recordOutcomes(
  * A delivery counts as sent once `sent_at` is set, or (rows written before it existed, or whose
  * `sent` a provider callback overtook) by a status only a sent delivery reaches.
  */
-const SEND_RECORDS_SQL = `
+export const SEND_RECORDS_SQL = `
   SELECT id::text, status, plugin, provider_message_id,
          (sent_at IS NOT NULL OR status IN ('sent', 'delivered', 'opened', 'clicked')) AS sent
     FROM deliveries WHERE id = ANY($1::uuid[])`;
