@@ -34,8 +34,8 @@ export interface StandInPass {
  * So where autovacuum is off, the bench does its job on the run's database: every `naptimeMs` it
  * vacuums and analyses each table past autovacuum's default thresholds, one table at a time, and says
  * so. The default naptime here is 10 s, not PostgreSQL's 60 s: a run lasts about a minute, and the
- * bench measures steady state. In production, the first minute of a fresh day's partition under a
- * burst can still run on such a plan (docs/scaling.md, "Autovacuum must run").
+ * bench measures steady state. (The server itself now analyses today's partitions at each doubling,
+ * docs/scaling.md, "Plans made on a near-empty partition".)
  */
 export class AutovacuumStandIn {
   private running = false;
