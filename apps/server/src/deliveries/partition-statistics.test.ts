@@ -113,34 +113,32 @@ describe('partition statistics: plans made on a near-empty day partition are mad
     assert.deepEqual(await analyzeGrownPartitions(s.db, DAY), []);
   });
 
-  test('another process at it: this one answers busy and analyses nothing', async () => {
-    await addDeliveries(writer, 10_001, 20_000);
-    const holder = new Client({ connectionString: s.url });
-    await holder.connect();
+  /**
+   * While another session holds what `lock` takes (in a transaction), the check answers busy; once
+   * that session commits, the next check analyses the grown partition.
+   */
+  async function busyWhileHeld(lock: string): Promise<void> {
+    const other = new Client({ connectionString: s.url });
+    await other.connect();
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_advisory_xact_lock(7400016)');
+      await other.query('BEGIN');
+      await other.query(lock);
       assert.equal(await analyzeGrownPartitions(s.db, DAY), 'busy');
-      await holder.query('COMMIT');
+      await other.query('COMMIT');
       assert.deepEqual(await analyzeGrownPartitions(s.db, DAY), [PARTITION]);
     } finally {
-      await holder.end();
+      await other.end();
     }
+  }
+
+  test('another process at it: this one answers busy and analyses nothing', async () => {
+    await addDeliveries(writer, 10_001, 20_000);
+    await busyWhileHeld('SELECT pg_advisory_xact_lock(7400016)');
   });
 
   test('a partition a vacuum holds is left alone, not waited for (which would cancel autovacuum)', async () => {
     await addDeliveries(writer, 20_001, 45_000);
-    const vacuum = new Client({ connectionString: s.url });
-    await vacuum.connect();
-    try {
-      // The lock VACUUM and ANALYZE take, and wait for one another on.
-      await vacuum.query('BEGIN');
-      await vacuum.query(`LOCK TABLE ${PARTITION} IN SHARE UPDATE EXCLUSIVE MODE`);
-      assert.equal(await analyzeGrownPartitions(s.db, DAY), 'busy');
-      await vacuum.query('COMMIT');
-      assert.deepEqual(await analyzeGrownPartitions(s.db, DAY), [PARTITION]);
-    } finally {
-      await vacuum.end();
-    }
+    // The lock VACUUM and ANALYZE take, and wait for one another on.
+    await busyWhileHeld(`LOCK TABLE ${PARTITION} IN SHARE UPDATE EXCLUSIVE MODE`);
   });
 });
