@@ -27,7 +27,9 @@ export function todaysPartitions(now: Date): string[] {
 export async function analyzeGrownPartitions(db: DataSource, now = new Date()): Promise<string[] | 'busy'> {
   const grown: { name: string }[] = await db.query(
     `SELECT c.relname AS name FROM pg_class c
-      WHERE c.relname = ANY($1::text[]) AND c.relkind = 'r' AND pg_has_role(c.relowner, 'USAGE')
+      -- Resolved through the search path, as the ANALYZE below and every other statement are.
+      WHERE c.oid IN (SELECT to_regclass(n) FROM unnest($1::text[]) n)
+        AND c.relkind = 'r' AND pg_has_role(c.relowner, 'USAGE')
         AND pg_stat_get_mod_since_analyze(c.oid) >= greatest($2::float8, c.reltuples)
       ORDER BY c.relname`,
     [todaysPartitions(now), ANALYZE_MIN_CHANGED_ROWS],
