@@ -42,17 +42,25 @@ export const QUEUED_PAGE_SQL = `
    ORDER BY u.id LIMIT ${PAGE}`;
 
 /**
- * For each of n deliveries (ARGV[i] its id, ARGV[n + i] the batch job that carried it or ''; KEYS:
- * the failed and completed sets, then the n job keys, then the n batch job keys): whether Redis
- * holds a job for it. Missing: neither its own job nor a batch job still to run (waiting, delayed
- * or active: not finished). Finished: its own job is held as failed or completed. Returns
- * {missing ids, finished ids}.
+ * For each of n deliveries (ARGV[i] its id, ARGV[n + i] the batch job that carried it or '';
+ * ARGV[2n + 1] the cutoff, in ms; KEYS: the failed and completed sets, then the n job keys, then
+ * the n batch job keys): whether Redis holds a job for it. Missing: neither its own job nor a batch
+ * job still to run (waiting, delayed or active: not finished). Finished: its own job is held as
+ * failed or completed since before the cutoff (the sets' scores are the times jobs finished). A job
+ * that finished after the cutoff still counts as held: its outcome may be on its way to PostgreSQL
+ * (a job BullMQ fails for stalling too often is reported by the worker's `failed` event, batched),
+ * and running it again then would undo a poison job's limit. Returns {missing ids, finished ids}.
  */
-const CHECK_JOBS = `
+export const CHECK_JOBS = `
 local missing, finished = {}, {}
-local n = #ARGV / 2
+local cutoff = tonumber(ARGV[#ARGV])
+local n = (#ARGV - 1) / 2
+local function endedBefore(set, id)
+  local at = redis.call('ZSCORE', set, id)
+  return at ~= false and at ~= nil and tonumber(at) <= cutoff
+end
 local function ended(id)
-  return redis.call('ZSCORE', KEYS[1], id) or redis.call('ZSCORE', KEYS[2], id)
+  return endedBefore(KEYS[1], id) or endedBefore(KEYS[2], id)
 end
 for i = 1, n do
   local id, batch = ARGV[i], ARGV[n + i]
@@ -107,7 +115,7 @@ export class QueueReconciler implements RelaySource {
     while (checked < ROWS_PER_PASS) {
       const rows = await preparedQuery<QueuedRow>(this.db, QUEUED_PAGE_SQL, [this.cursor, String(graceMs)]);
       checked += rows.length;
-      if (rows.length > 0) readded += await this.readdMissing(rows);
+      if (rows.length > 0) readded += await this.readdMissing(rows, Date.now() - graceMs);
       if (rows.length < PAGE) {
         this.cursor = FIRST_ID; // reached the end: the next pass starts over
         break;
@@ -121,7 +129,8 @@ export class QueueReconciler implements RelaySource {
     return readded;
   }
 
-  private async readdMissing(rows: QueuedRow[]): Promise<number> {
+  /** Re-adds the rows' jobs Redis lost, and those of jobs that finished before `cutoffMs` without an outcome. */
+  private async readdMissing(rows: QueuedRow[], cutoffMs: number): Promise<number> {
     const missing: string[] = [];
     const finished: { id: string; plugin: string }[] = [];
     // One script per plugin queue: on a Redis Cluster a script's keys must stay in one slot.
@@ -147,6 +156,7 @@ export class QueueReconciler implements RelaySource {
         ...page.map((r) => queue.toKey(r.batch ?? r.id)),
         ...page.map((r) => r.id),
         ...page.map((r) => r.batch ?? ''),
+        String(cutoffMs),
       )) as [string[], string[]];
       missing.push(...gone);
       const endedIds = new Set(ended);
