@@ -38,13 +38,18 @@ async function addDeliveries(c: Client, from: number, to: number): Promise<void>
   await waitFor('the inserts counted', async () => (await changedRows(c)) >= before + (to - from + 1));
 }
 
-/** The scans of one partition in a plan's text. */
-function partitionScans(plan: string, partition: string): string[] {
-  return plan
-    .split('\n')
-    .map((l) => l.trim().replace(/^->\s*/, ''))
-    .filter((l) => / on /.test(l) && l.includes(partition) && /Scan/.test(l))
-    .map((l) => l.split(' on ')[0]!);
+/** The part of an `EXPLAIN (FORMAT JSON)` node read here. */
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** The kinds of the plan's scans of one partition (`Seq Scan`, `Index Scan`, ...), CTEs included. */
+function partitionScans(node: PlanNode, partition: string, out: string[] = []): string[] {
+  if (node['Relation Name'] === partition && node['Node Type'].endsWith('Scan')) out.push(node['Node Type']);
+  for (const child of node.Plans ?? []) partitionScans(child, partition, out);
+  return out;
 }
 
 /**
@@ -73,11 +78,16 @@ describe('partition statistics: plans made on a near-empty day partition are mad
   /** The session's plans of the send-records read and the status write, for ids that exist. */
   async function plans(): Promise<{ read: string[]; write: string[] }> {
     const ids = `{${((await writer.query(`SELECT id FROM ${PARTITION} LIMIT 20`)).rows as { id: string }[]).map((r) => r.id).join(',')}}`;
-    const text = async (sql: string) =>
-      ((await session.query(sql)).rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n');
-    const read = await text(`EXPLAIN (COSTS OFF) EXECUTE send_records('${ids}')`);
-    const write = await text(
-      `EXPLAIN (COSTS OFF) EXECUTE record_outcomes('${ids}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')`,
+    // The cached plan EXECUTE runs, as JSON (EXPLAIN of EXECUTE shows the prepared statement's plan).
+    const plan = async (execute: string) =>
+      (
+        (await session.query(`EXPLAIN (COSTS OFF, FORMAT JSON) ${execute}`)).rows as [
+          { 'QUERY PLAN': [{ Plan: PlanNode }] },
+        ]
+      )[0]['QUERY PLAN'][0].Plan;
+    const read = await plan(`EXECUTE send_records('${ids}')`);
+    const write = await plan(
+      `EXECUTE record_outcomes('${ids}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')`,
     );
     return { read: partitionScans(read, PARTITION), write: partitionScans(write, PARTITION) };
   }

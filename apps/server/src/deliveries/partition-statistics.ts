@@ -4,6 +4,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import type { Env } from '../config/env';
 import { ENV } from '../config/tokens';
 import { tryTransactionLock } from '../database/advisory-lock';
+import { dayPartition } from './partitions';
 
 const LOCK_KEY = 7_400_016;
 /** PostgreSQL's lock_timeout error. */
@@ -14,8 +15,8 @@ export const ANALYZE_MIN_CHANGED_ROWS = 1000;
 
 /** The day partitions taking today's (UTC) rows: deliveries, their events, their provider ids. */
 export function todaysPartitions(now: Date): string[] {
-  const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-  return [`deliveries_p${day}`, `delivery_events_p${day}`, `provider_messages_p${day}`];
+  const p = dayPartition(now.toISOString().slice(0, 10).replaceAll('-', ''));
+  return [p.deliveries, p.events, p.providerMessages];
 }
 
 /**

@@ -6,11 +6,22 @@ import { PeriodicTask } from '../common/periodic-task';
 export const PARTITION_DAYS_AHEAD = 7;
 const HOUR_MS = 3_600_000;
 
-/** A day partition of `deliveries` with its `delivery_events` twin (and `provider_messages`, named alike). */
+/** A day partition of `deliveries` with its `delivery_events` and `provider_messages` twins. */
 export interface DayPartition {
   day: string;
   deliveries: string;
   events: string;
+  providerMessages: string;
+}
+
+/** The partitions of one day (`YYYYMMDD`, UTC), by the names the migration's function gives them. */
+export function dayPartition(day: string): DayPartition {
+  return {
+    day,
+    deliveries: `deliveries_p${day}`,
+    events: `delivery_events_p${day}`,
+    providerMessages: `provider_messages_p${day}`,
+  };
 }
 
 /** Below this size a dropped partition's rows are counted exactly (reading it is cheap). */
@@ -48,8 +59,7 @@ export async function dayPartitionsBefore(db: DataSource, cut: Date): Promise<Da
     if (!m) continue;
     const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
     if (start + 86_400_000 > cut.getTime()) continue;
-    const day = `${m[1]}${m[2]}${m[3]}`;
-    out.push({ day, deliveries: name, events: `delivery_events_p${day}` });
+    out.push(dayPartition(`${m[1]}${m[2]}${m[3]}`));
   }
   return out;
 }
@@ -79,7 +89,7 @@ export async function dropDayPartition(
     const counts = { deliveries: await rowsOf(p.deliveries), events: await rowsOf(p.events) };
     // The day's provider ids go with it; partitions made before that table existed have no twin.
     const [twin]: { name: string | null }[] = await m.query(`SELECT to_regclass($1)::text AS name`, [
-      `provider_messages_p${p.day}`,
+      p.providerMessages,
     ]);
     if (twin?.name) {
       await m.query(`ALTER TABLE provider_messages DETACH PARTITION "${twin.name}"`);
