@@ -98,11 +98,24 @@ export class OwnSentinels {
     );
   }
 
-  /** Kills the master hard (SIGKILL) and waits until every Sentinel names the replica instead. */
-  async killMasterAndAwaitFailover(): Promise<void> {
+  /** Kills the master hard (SIGKILL); the Sentinels promote the replica about a second later. */
+  async killMaster(): Promise<void> {
     const master = this.nodes.get(this.masterPort)!;
     master.kill('SIGKILL');
     await master.exited;
+  }
+
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) one Sentinel: it still accepts connections, as a
+   * stalled host does, but answers nothing until thawed.
+   */
+  freezeSentinel(port: number, frozen: boolean): void {
+    this.nodes.get(port)!.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /** Kills the master hard (SIGKILL) and waits until every Sentinel names the replica instead. */
+  async killMasterAndAwaitFailover(): Promise<void> {
+    await this.killMaster();
     await waitFor(
       'sentinels promote the replica',
       async () => (await this.masterPorts().catch(() => [])).every((p) => p === this.replicaPort),
