@@ -27,9 +27,11 @@ import {
 import { Client } from 'pg';
 import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { campaignHtml } from './campaign-html';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { withImageHeapCap } from './image-heap-cap';
 import { PeakRss } from './peak-rss';
+import { RedisMemoryPeak } from './redis-memory-peak';
 import { seedTopic } from './seed-topic';
 import { DatabaseWalMeter, walPerDelivery } from './wal-by-database';
 
@@ -38,6 +40,8 @@ export interface CampaignOptions {
   recipients: number;
   email: 'sendgrid' | 'smtp';
   workers: number;
+  /** The e-mail's HTML body in KiB (campaign-html.ts); 0: a text e-mail of one line. */
+  htmlKb: number;
   logLevel: string;
   ceilingJobs: number;
   serverMain: string;
@@ -151,6 +155,12 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     // This database's WAL over the campaign (pg_waldump): read only up to WAL_MAX_DELIVERIES,
     // whose dump (several million lines) is still read in seconds.
     const walMeter = expected <= WAL_MAX_DELIVERIES ? await DatabaseWalMeter.start(pg) : undefined;
+    // What the campaign holds in Redis at its peak (queued jobs carry each delivery's content) and
+    // adds to the database (rows, indexes, TOAST), over what was there before the request.
+    const redisMemory = await RedisMemoryPeak.start(TEST_REDIS_URL);
+    const databaseBytes = async () =>
+      Number((await pg.query(`SELECT pg_database_size(current_database()) AS n`)).rows[0].n);
+    const databaseBefore = await databaseBytes();
 
     const res = await fetch(`${api}/v1/notifications`, {
       method: 'POST',
@@ -159,7 +169,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         to: { topic: TOPIC },
         content: {
           push: { title: 'Spring sale', body: 'Everything 20 % off until Sunday' },
-          email: { subject: 'Spring sale', text: 'Everything 20 % off until Sunday.' },
+          email: {
+            subject: 'Spring sale',
+            text: 'Everything 20 % off until Sunday.',
+            ...(o.htmlKb > 0 ? { html: campaignHtml(o.htmlKb) } : {}),
+          },
         },
       }),
     });
@@ -184,6 +198,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       // Backends come and go with the pools: each is read while it lives (CpuMeter keeps its last reading).
       await readBackends();
       cpu.sample();
+      await redisMemory.sample();
       if (fakesReceived() < expected && Date.now() - lastCount < PROGRESS_COUNT_MS) continue;
       lastCount = Date.now();
       const row = (
@@ -226,6 +241,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       await pg.query(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)
     ).rows as { status: string; n: number }[];
     const wal = await walMeter?.bytes();
+    const redisPeakMb = await redisMemory.stop();
+    const databaseMbAdded = ((await databaseBytes()) - databaseBefore) / 2 ** 20;
+    o.log(
+      `${o.scenario}: Redis peak ${redisPeakMb.toFixed(0)} MB over its start; database grew ${databaseMbAdded.toFixed(0)} MB (${((databaseMbAdded * 2 ** 20) / Math.max(1, sent)).toFixed(0)} B per delivery)`,
+    );
     if (wal)
       o.log(
         `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${walPerDelivery(wal.byRelationKind, sent, 12)}`,
@@ -262,6 +282,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       ratio_to_ceiling: Math.round((100 * perS) / ceiling.perSecond) / 100,
       ...(wal === undefined ? {} : { wal_db_bytes_per_delivery: Math.round(wal.total / Math.max(1, sent)) }),
       ...(usage === undefined ? {} : { cores_busy_pct: Math.round(100 * usage.busy) }),
+      html_kb: o.htmlKb,
+      redis_peak_mb: Math.round(redisPeakMb),
+      database_bytes_per_delivery: Math.round((databaseMbAdded * 2 ** 20) / Math.max(1, sent)),
     };
     for (const [name, ms] of perDelivery)
       result[`cpu_ms_per_delivery_${name}`] = Math.round(ms * 1000) / 1000;

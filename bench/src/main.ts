@@ -4,7 +4,7 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million|provider-floor] [--recipients 100000] [--email sendgrid|smtp] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million|provider-floor] [--recipients 100000] [--email sendgrid|smtp] [--html-kb 0] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
  *
  * `campaign` and `million` (campaign.ts): one request to a topic of `--recipients` subscribers
  * (100,000 and 1,000,000 by default), each with an Android device and an e-mail, through the FCM
@@ -74,6 +74,8 @@ const { values: args } = parseArgs({
     fakes: { type: 'string', default: 'child' },
     /** The e-mail plugin of `campaign` and `million`. */
     email: { type: 'string', default: 'sendgrid' },
+    /** `campaign` / `million`: the e-mail's HTML body in KiB (a newsletter's table of offers); 0: text only. */
+    'html-kb': { type: 'string', default: '0' },
     /** Items per batch request and batch requests in flight (`--scenario bulk`). */
     'batch-size': { type: 'string', default: '1000' },
     'batch-concurrency': { type: 'string', default: '4' },
@@ -101,6 +103,7 @@ if (args.email !== 'sendgrid' && args.email !== 'smtp') throw new Error('--email
 const RECIPIENTS = Number(args.recipients ?? (SCENARIO === 'million' ? 1_000_000 : 100_000));
 if (!Number.isInteger(RECIPIENTS) || RECIPIENTS < 1)
   throw new Error('--recipients takes a whole number, 1 or more');
+if (!(Number(args['html-kb']) >= 0)) throw new Error('--html-kb takes a size in KiB, 0 or more');
 const BATCH_SIZE = Number(args['batch-size']);
 const BATCH_CONCURRENCY = Number(args['batch-concurrency']);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
@@ -420,6 +423,7 @@ async function main(): Promise<void> {
             recipients: RECIPIENTS,
             email: args.email as 'sendgrid' | 'smtp',
             workers: Number(args.workers),
+            htmlKb: Number(args['html-kb']),
             logLevel: args['log-level'],
             ceilingJobs: Number(args['ceiling-jobs']),
             serverMain,

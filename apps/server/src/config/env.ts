@@ -125,6 +125,13 @@ export const envSchema = z.object({
    */
   CLARION_FANOUT_MAX_BACKLOG: z.coerce.number().int().min(0).default(100_000),
   /**
+   * The same limit in bytes: a plugin queue may hold at most this many MB of a campaign's jobs
+   * (estimated from its content before rendering) before the fan-out waits (0: no byte limit).
+   * A campaign's jobs carry their rendered content, a newsletter's HTML 50 KB each: at 100,000
+   * deliveries that would be 5 GB of Redis.
+   */
+  CLARION_FANOUT_MAX_BACKLOG_MB: z.coerce.number().int().min(0).default(512),
+  /**
    * How often the relay looks for work left behind (deliveries left `pending`, `queued` ones whose job
    * Redis lost or never got, fan-outs without a job), and how old it must be: deliveries accepted while Redis was
    * down are enqueued at most interval + after (15 s) after they were accepted. See relay/relay-settings.ts.

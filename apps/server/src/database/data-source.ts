@@ -22,6 +22,7 @@ import { StatsDimsRolledUp1765200000012 } from './migrations/1765200000012-stats
 import { NotificationsInProgressIndex1765200000013 } from './migrations/1765200000013-notifications-in-progress-index';
 import { HotStatusUpdates1765200000014 } from './migrations/1765200000014-hot-status-updates';
 import { NotificationDeliveryFloor1765200000015 } from './migrations/1765200000015-notification-delivery-floor';
+import { Lz4DeliveryJobs1765200000016 } from './migrations/1765200000016-lz4-delivery-jobs';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -48,6 +49,7 @@ export const MIGRATIONS = [
   NotificationsInProgressIndex1765200000013,
   HotStatusUpdates1765200000014,
   NotificationDeliveryFloor1765200000015,
+  Lz4DeliveryJobs1765200000016,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

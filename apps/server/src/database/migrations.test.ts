@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '@clarion/testkit';
+import { addDeliveryPartitions } from '../deliveries/partitions';
 import { createDataSource, MIGRATIONS, runMigrations } from './data-source';
 
 describe('migrations (real PostgreSQL)', () => {
@@ -46,6 +47,28 @@ describe('migrations (real PostgreSQL)', () => {
       'unsettled_deliveries_redrivable',
     ]);
     assert.deepEqual(await indexes('provider_messages'), ['provider_messages_id']);
+  });
+
+  test('delivery jobs are compressed with lz4: the table, its partitions, and partitions made later', async () => {
+    const ds = createDataSource(db.url, 1);
+    await ds.initialize();
+    try {
+      // Ten days on: partitions the migrations did not make.
+      assert.ok((await addDeliveryPartitions(ds, new Date(Date.now() + 10 * 86_400_000))) > 0);
+      const rows: { table: string; compression: string }[] = await ds.query(
+        `SELECT c.relname AS table, a.attcompression AS compression
+           FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'job'
+          WHERE c.relname = 'deliveries' OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'deliveries'::regclass)`,
+      );
+      assert.ok(rows.length > 10, `the table and its partitions: ${rows.length}`);
+      assert.deepEqual(
+        rows.filter((r) => r.compression !== 'l'),
+        [],
+        'every one lz4',
+      );
+    } finally {
+      await ds.destroy();
+    }
   });
 
   test('every migration reverts, and the schema can be built again after', async () => {

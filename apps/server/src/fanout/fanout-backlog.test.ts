@@ -7,6 +7,7 @@ import { QueueRegistry } from '../delivery/queue-registry';
 import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
+import { jobBytesByChannel, recipientsPerChunk } from './chunk-sizing';
 import { FANOUT_CHUNK } from './fanout.constants';
 
 const USERS = 5000;
@@ -122,5 +123,70 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
     } finally {
       await Promise.all(held.map((j) => queue.remove(j.opts.jobId)));
     }
+  });
+});
+
+/**
+ * The same wait, by bytes: a campaign's jobs carry their rendered content, and 100,000 newsletters
+ * of 50 KB would be 5 GB of Redis. CLARION_FANOUT_MAX_BACKLOG_MB bounds what the queue holds of
+ * them, as estimated from the content before rendering.
+ */
+describe('fan-out backpressure by bytes: CLARION_FANOUT_MAX_BACKLOG_MB', () => {
+  const SUBSCRIBERS = 1500;
+  let h: Harness;
+  let app: TestApp;
+  before(async () => {
+    h = await startHarness({ label: 'fanoutbytes', env: { CLARION_FANOUT_MAX_BACKLOG_MB: '1' } });
+    app = await h.createApp();
+    await seedTopicAudience(h.db.url, {
+      appId: app.id,
+      topic: 'all',
+      users: SUBSCRIBERS,
+      prefix: 'b',
+      webhookBase: `${h.sandbox.url}/webhook/`,
+    });
+  });
+  after(() => h.close());
+
+  test('20 KB jobs: one chunk sized by the content goes out, then the fan-out waits; it finishes once the queue moves', async () => {
+    const content = { webhook: { json: { hello: '{{ user.id }}', body: 'x'.repeat(20_000) } } };
+    // 8 MB chunks of 20 KB jobs: about 400 recipients, and a backlog of 1 MB holds about 50.
+    const chunk = recipientsPerChunk(jobBytesByChannel({ contents: content }));
+    assert.ok(chunk > 300 && chunk < 500, `chunk ${chunk}`);
+    const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
+    await queue.pause();
+    const res = await app.call('/v1/notifications', { body: { to: { topic: 'all' }, content } });
+    assert.equal(res.status, 202);
+    const { id } = await json<{ id: string }>(res);
+    const rows = async () =>
+      (
+        await sql<{ n: number }>(
+          h.db.url,
+          'SELECT count(*)::int AS n FROM deliveries WHERE notification_id = $1',
+          [id],
+        )
+      )[0]!.n;
+    await waitFor('the first chunk', async () => (await rows()) >= chunk);
+    await sleep(3000); // a full wait period and more: nothing is added meanwhile
+    assert.equal(await rows(), chunk, 'one chunk, then the wait');
+
+    await queue.resume();
+    await waitFor(
+      'every delivery sent',
+      async () => {
+        const n = await json<{ status: string; summary: Record<string, number> }>(
+          await app.call(`/v1/notifications/${id}?limit=1`),
+        );
+        return n.summary.sent === SUBSCRIBERS && n.status === 'accepted';
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const receipts = receiptsById(h.sandbox, { notificationId: id });
+    assert.equal(receipts.size, SUBSCRIBERS);
+    assert.deepEqual(
+      [...receipts.values()].filter((r) => r.accepted !== 1),
+      [],
+      'no delivery received twice',
+    );
   });
 });

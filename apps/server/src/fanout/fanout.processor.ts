@@ -9,8 +9,9 @@ import { RecipientLoader } from '../contacts/recipient-loader';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { AcceptPipeline } from '../ingest/accept-pipeline';
 import { PlanContextService } from '../ingest/plan-context.service';
+import type { PlanContext } from '../ingest/planner';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
-import { FANOUT_CHUNK } from './fanout.constants';
+import { backlogLimit, jobBytesByChannel, recipientsPerChunk } from './chunk-sizing';
 import type { FanoutJobData } from './fanout-job';
 import { FanoutRepository } from './fanout-repository';
 
@@ -42,20 +43,32 @@ export class FanoutProcessor {
   ) {}
 
   /**
-   * The first queue among `plugins` holding more than the allowed backlog of deliveries, with its
-   * job count. Only jobs ready to run count: delayed ones (quiet hours, deferring caps, send times,
-   * retry backoff) wait for a time, not for the provider, and a night of quiet hours must not stall
-   * a campaign. A job counts as a full batch (DELIVERY_BATCH_SIZE deliveries): Redis holds job
-   * counts, not delivery counts, and a campaign's jobs are batches; a queue of single jobs is thus
-   * over-counted, and the campaign waits a little early rather than fill Redis.
+   * The first queue among `plugins` holding more deliveries ready to run than it may (backlogLimit:
+   * CLARION_FANOUT_MAX_BACKLOG, and CLARION_FANOUT_MAX_BACKLOG_MB of this notification's jobs on
+   * the plugin's channel), with its job count and that limit. Only jobs ready to run count: delayed
+   * ones (quiet hours, deferring caps, send times, retry backoff) wait for a time, not for the
+   * provider, and a night of quiet hours must not stall a campaign. A job counts as a full batch
+   * (DELIVERY_BATCH_SIZE deliveries): Redis holds job counts, not delivery counts, and a campaign's
+   * jobs are batches; a queue of single jobs is thus over-counted, and the campaign waits a little
+   * early rather than fill Redis.
    */
-  private async fullQueue(plugins: string[]): Promise<{ plugin: string; jobs: number } | undefined> {
-    const limit = this.env.CLARION_FANOUT_MAX_BACKLOG;
-    if (limit === 0) return undefined;
+  private async fullQueue(
+    plugins: string[],
+    ctx: PlanContext,
+    jobBytes: Map<string, number>,
+  ): Promise<{ plugin: string; jobs: number; limit: number } | undefined> {
+    if (this.env.CLARION_FANOUT_MAX_BACKLOG === 0) return undefined;
+    const largest = Math.max(0, ...jobBytes.values());
     for (const plugin of plugins) {
+      const channel = ctx.registry.get(plugin)?.channel;
+      const limit = backlogLimit(
+        this.env.CLARION_FANOUT_MAX_BACKLOG,
+        this.env.CLARION_FANOUT_MAX_BACKLOG_MB * 2 ** 20,
+        (channel === undefined ? undefined : jobBytes.get(channel)) ?? largest,
+      );
       const counts = await this.queues.forPlugin(plugin).getJobCounts('wait', 'prioritized');
       const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (jobs * DELIVERY_BATCH_SIZE > limit) return { plugin, jobs };
+      if (jobs * DELIVERY_BATCH_SIZE > limit) return { plugin, jobs, limit };
     }
     return undefined;
   }
@@ -73,17 +86,20 @@ export class FanoutProcessor {
       row.created_at,
       row.template_version ?? undefined,
     );
+    // Chunks and the backlog are sized by the content's bytes: a newsletter's HTML is 50 KB a job.
+    const jobBytes = jobBytesByChannel(ctx);
+    const chunkSize = recipientsPerChunk(jobBytes);
     let cursor = job.data.cursor ?? null;
     const feeds = new Set(job.data.feeds ?? []);
     let total = 0;
     for (;;) {
       // Canceled meanwhile: stop expanding (deliveries already queued are stopped by the cancel mark).
       if (!(await this.store.stillFanningOut(notificationId))) break;
-      const full = await this.fullQueue([...feeds]);
+      const full = await this.fullQueue([...feeds], ctx, jobBytes);
       if (full) {
         this.metrics.fanoutWaits.inc({ plugin: full.plugin });
         this.log.debug(
-          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs, up to ${full.jobs * DELIVERY_BATCH_SIZE} deliveries (CLARION_FANOUT_MAX_BACKLOG ${this.env.CLARION_FANOUT_MAX_BACKLOG})`,
+          `notification ${notificationId}: waiting, queue ${full.plugin} holds ${full.jobs} jobs, up to ${full.jobs * DELIVERY_BATCH_SIZE} deliveries (limit ${full.limit}: CLARION_FANOUT_MAX_BACKLOG and CLARION_FANOUT_MAX_BACKLOG_MB)`,
         );
         await job.moveToDelayed(Date.now() + FANOUT_BACKLOG_WAIT_MS, token);
         throw new DelayedError(); // BullMQ: not a failure, no attempt spent; the job runs again from its cursor
@@ -94,13 +110,13 @@ export class FanoutProcessor {
           appId,
           request.to.topic,
           typeof cursor === 'string' ? cursor : null,
-          FANOUT_CHUNK,
+          chunkSize,
         );
         cursor = chunk.at(-1)?.userId ?? cursor;
       } else {
         const ids = request.to.userIds ?? [];
         const start = typeof cursor === 'number' ? cursor : 0;
-        const slice = ids.slice(start, start + FANOUT_CHUNK);
+        const slice = ids.slice(start, start + chunkSize);
         if (slice.length === 0) break;
         const found = await this.recipients.load(appId, [...new Set(slice)]);
         chunk = [...found.values()];

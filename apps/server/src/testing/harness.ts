@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type components, createClarionClient } from '@clarion/client';
+import { pluginEnvName } from '@clarion/plugin-sdk';
 import { type Fake, Sandbox, webhookFake } from '@clarion/sandbox';
 import {
   clearPrefix,
@@ -79,6 +80,11 @@ export async function startHarness(
   const sandboxConfigs = Object.fromEntries(
     extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])),
   );
+  const sandboxPluginEnv = Object.fromEntries(
+    Object.entries(sandboxConfigs).flatMap(([name, config]) =>
+      Object.entries(config).map(([key, value]) => [pluginEnvName(name, key), String(value)]),
+    ),
+  );
   const base: Record<string, string> = {
     DATABASE_URL: options.databaseVia ? options.databaseVia(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -135,8 +141,15 @@ export async function startHarness(
     env,
     app,
     admin,
-    // Child processes are stopped with SIGTERM: no drain window unless a test asks for one.
-    childEnv: (extra = {}) => ({ ...process.env, CLARION_SHUTDOWN_DRAIN_MS: '0', ...base, ...extra }),
+    // Child processes are stopped with SIGTERM: no drain window unless a test asks for one. They
+    // reach the extra fakes as the in-process server does, through the plugins' own variables.
+    childEnv: (extra = {}) => ({
+      ...process.env,
+      CLARION_SHUTDOWN_DRAIN_MS: '0',
+      ...base,
+      ...sandboxPluginEnv,
+      ...extra,
+    }),
     async createApp(settings = {}) {
       // Through the typed client, as an integrating team would (its answers are checked too).
       const client = createClarionClient({ baseUrl: url, adminToken: ADMIN_TOKEN, fetch: contractFetch });

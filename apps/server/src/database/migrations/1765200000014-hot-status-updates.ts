@@ -2,9 +2,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The day-partition maker (migration 1765090000000 made it with fillfactor 80 and no
- * provider_messages day; `down` restores that).
+ * provider_messages day; `down` restores that). `compression`: a new day's `deliveries` takes the
+ * table's column compression too (migration 1765200000016).
  */
-const partitionMaker = (fillfactor: number, providerMessages: boolean): string => `
+export const partitionMaker = (
+  fillfactor: number,
+  providerMessages: boolean,
+  compression = false,
+): string => `
   CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
     LANGUAGE plpgsql AS $$
     DECLARE
@@ -23,7 +28,7 @@ const partitionMaker = (fillfactor: number, providerMessages: boolean): string =
         CONTINUE WHEN to_regclass(d) IS NOT NULL;
         lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
         hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
-        EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (fillfactor = ${fillfactor})', d);
+        EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS${compression ? ' INCLUDING COMPRESSION' : ''}) WITH (fillfactor = ${fillfactor})', d);
         EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
         EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
         EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
