@@ -9,8 +9,8 @@ const NOT_LIKE_JSON = /[\u0000-\u001f\ud800-\udfff]/;
 /**
  * A parameter as node-postgres sends it, made faster for arrays of strings: node-postgres writes
  * an array's text literal by copying every element twice through a regular expression, which for
- * the delivery path's rendered jobs (a `jsonb[]` of a thousand JSON texts a fan-out chunk) was
- * the worker's largest source of garbage. `JSON.stringify` quotes such a string in one native
+ * the delivery path's rendered jobs (then a `jsonb[]` of a thousand JSON texts a fan-out chunk;
+ * now one JSON array, jsonb-list.ts) was the worker's largest source of garbage. `JSON.stringify` quotes such a string in one native
  * pass, exactly as node-postgres would (see NOT_LIKE_JSON); any other string takes node-postgres'
  * own rule. An array holding anything but strings, null and undefined (numbers, dates, buffers,
  * nested arrays) is returned as it is, for node-postgres to write.

@@ -13,6 +13,47 @@ import { FANOUT_CHUNK } from './fanout.constants';
 const USERS = 5000;
 const MAX_BACKLOG = 1500;
 
+/** Waits until the notification is fully expanded and each of its `total` deliveries is sent. */
+const allSent = (app: TestApp, id: string, total: number) =>
+  waitFor(
+    'every delivery sent',
+    async () => {
+      const n = await json<{ status: string; summary: Record<string, number> }>(
+        await app.call(`/v1/notifications/${id}?limit=1`),
+      );
+      return n.summary.sent === total && n.status === 'accepted';
+    },
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+
+/** The notification's delivery rows written so far. */
+const rowsOf = async (h: Harness, id: string) =>
+  (
+    await sql<{ n: number }>(
+      h.db.url,
+      'SELECT count(*)::int AS n FROM deliveries WHERE notification_id = $1',
+      [id],
+    )
+  )[0]!.n;
+
+/** Chunks go out until the queue holds more than its limit, then the fan-out waits: `expected` rows stay. */
+const stopsAt = async (h: Harness, id: string, expected: number, what: string) => {
+  await waitFor(what, async () => (await rowsOf(h, id)) >= expected);
+  await sleep(3000); // a full wait period and more: nothing is added meanwhile
+  assert.equal(await rowsOf(h, id), expected, 'no chunk beyond the limit');
+};
+
+/** Every subscriber received the notification once. */
+const eachOnce = (h: Harness, id: string, total: number) => {
+  const receipts = receiptsById(h.sandbox, { notificationId: id });
+  assert.equal(receipts.size, total);
+  assert.deepEqual(
+    [...receipts.values()].filter((r) => r.accepted !== 1),
+    [],
+    'no delivery received twice',
+  );
+};
+
 /**
  * A campaign sent faster than its provider takes it must not pile up as rendered jobs in Redis
  * (an e-mail job carries its HTML): the fan-out waits while the queue it feeds is over
@@ -37,19 +78,6 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
   });
   after(() => h.close());
 
-  /** Waits until the notification is fully expanded and every user's delivery is sent. */
-  const allSent = (id: string) =>
-    waitFor(
-      'every delivery sent',
-      async () => {
-        const n = await json<{ status: string; summary: Record<string, number> }>(
-          await app.call(`/v1/notifications/${id}?limit=1`),
-        );
-        return n.summary.sent === USERS && n.status === 'accepted';
-      },
-      { timeoutMs: 120_000, intervalMs: 250 },
-    );
-
   test('with the provider queue stalled it stops at the limit; once the queue moves it finishes, each user once', async () => {
     const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
     await queue.pause(); // the provider takes nothing: every job stays waiting
@@ -61,17 +89,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
 
     // Chunks go out until the queue holds more than the limit, then the fan-out waits.
     const expected = Math.ceil((MAX_BACKLOG + 1) / FANOUT_CHUNK) * FANOUT_CHUNK;
-    const rows = async () =>
-      (
-        await sql<{ n: number }>(
-          h.db.url,
-          'SELECT count(*)::int AS n FROM deliveries WHERE notification_id = $1',
-          [id],
-        )
-      )[0]!.n;
-    await waitFor('the first chunks', async () => (await rows()) >= expected);
-    await sleep(3000); // a full wait period and more: nothing is added meanwhile
-    assert.equal(await rows(), expected, 'no chunk beyond the limit');
+    await stopsAt(h, id, expected, 'the first chunks');
     const counts = await queue.getJobCounts('wait', 'prioritized');
     assert.equal(
       Object.values(counts).reduce((a, b) => a + b, 0),
@@ -92,14 +110,8 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
     );
 
     await queue.resume();
-    await allSent(id);
-    const receipts = receiptsById(h.sandbox, { notificationId: id });
-    assert.equal(receipts.size, USERS);
-    assert.deepEqual(
-      [...receipts.values()].filter((r) => r.accepted !== 1),
-      [],
-      'no delivery received twice',
-    );
+    await allSent(app, id, USERS);
+    eachOnce(h, id, USERS);
   });
 
   test('jobs delayed for a time (quiet hours, send times, backoff) do not count: with more of them than the limit a campaign still goes out at once', async () => {
@@ -119,7 +131,7 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
       assert.equal(res.status, 202);
       const { id } = await json<{ id: string }>(res);
       // Counting the held jobs, the fan-out would wait for them for the hour.
-      await allSent(id);
+      await allSent(app, id, USERS);
     } finally {
       await Promise.all(held.map((j) => queue.remove(j.opts.jobId)));
     }
@@ -158,35 +170,10 @@ describe('fan-out backpressure by bytes: CLARION_FANOUT_MAX_BACKLOG_MB', () => {
     const res = await app.call('/v1/notifications', { body: { to: { topic: 'all' }, content } });
     assert.equal(res.status, 202);
     const { id } = await json<{ id: string }>(res);
-    const rows = async () =>
-      (
-        await sql<{ n: number }>(
-          h.db.url,
-          'SELECT count(*)::int AS n FROM deliveries WHERE notification_id = $1',
-          [id],
-        )
-      )[0]!.n;
-    await waitFor('the first chunk', async () => (await rows()) >= chunk);
-    await sleep(3000); // a full wait period and more: nothing is added meanwhile
-    assert.equal(await rows(), chunk, 'one chunk, then the wait');
+    await stopsAt(h, id, chunk, 'the first chunk');
 
     await queue.resume();
-    await waitFor(
-      'every delivery sent',
-      async () => {
-        const n = await json<{ status: string; summary: Record<string, number> }>(
-          await app.call(`/v1/notifications/${id}?limit=1`),
-        );
-        return n.summary.sent === SUBSCRIBERS && n.status === 'accepted';
-      },
-      { timeoutMs: 120_000, intervalMs: 250 },
-    );
-    const receipts = receiptsById(h.sandbox, { notificationId: id });
-    assert.equal(receipts.size, SUBSCRIBERS);
-    assert.deepEqual(
-      [...receipts.values()].filter((r) => r.accepted !== 1),
-      [],
-      'no delivery received twice',
-    );
+    await allSent(app, id, SUBSCRIBERS);
+    eachOnce(h, id, SUBSCRIBERS);
   });
 });

@@ -1,3 +1,4 @@
+import { jsonbListParam, jsonbListSql } from '../../database/jsonb-list';
 import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryPlan } from '../delivery-plan';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
@@ -57,7 +58,8 @@ function writeSql(notificationsCte: string, offset: number, queuedNow: boolean, 
                                queued_at)
        SELECT id, nid, aid, uid, cid, ch, pl, ${status}, r, j, hu, l, ${queuedAt}
          FROM unnest(${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[],
-                     ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::timestamptz[], ${p(12)}::jsonb[])
+                     ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::text[], ${jsonbListSql(p(10))}, ${p(11)}::timestamptz[],
+                     ${jsonbListSql(p(12))})
            AS v(id, nid, aid, uid, cid, ch, pl, s, r, j, hu, l)
        ${resumable ? 'ON CONFLICT DO NOTHING' : ''}
        RETURNING id, notification_id, app_id, channel, COALESCE(plugin, '') AS plugin, status, reason
@@ -123,9 +125,9 @@ function deliveryParams(rows: SerializedDelivery[]): unknown[] {
     rows.map((r) => r.plan.plugin),
     rows.map((r) => r.plan.status),
     rows.map((r) => r.plan.reason),
-    rows.map((r) => r.jobJson),
+    jsonbListParam(rows.map((r) => r.jobJson)),
     rows.map((r) => r.plan.hold?.until ?? null),
-    rows.map((r) => r.linksJson),
+    jsonbListParam(rows.map((r) => r.linksJson)),
     held.map((r) => r.plan.id),
     held.map((r) => r.plan.hold!.reason),
     held.map((r) => r.plan.hold!.until),
@@ -161,7 +163,7 @@ export async function insertNotifications(
     writeSql(
       `INSERT INTO notifications (id, app_id, event_id, status, category, priority, request, send_at, expires_at, recipients,
                                   template_key, template_version)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], ${jsonbListSql('$7')},
                             $8::timestamptz[], $9::timestamptz[], $10::int[], $11::text[], $12::int[])
        RETURNING id, COALESCE(request->>'template', '') AS template, COALESCE(category, '') AS category`,
       12,
@@ -175,7 +177,7 @@ export async function insertNotifications(
       notifications.map((r) => r.status),
       notifications.map((r) => r.category),
       notifications.map((r) => r.priority),
-      notifications.map((r) => r.requestJson),
+      jsonbListParam(notifications.map((r) => r.requestJson)),
       notifications.map((r) => r.sendAt),
       notifications.map((r) => r.expiresAt),
       notifications.map((r) => r.recipients),

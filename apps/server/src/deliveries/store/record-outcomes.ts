@@ -1,3 +1,4 @@
+import { jsonbListParam, jsonbListSql } from '../../database/jsonb-list';
 import { preparedQuery, type Queryable } from '../../database/prepared';
 import type { DeliveryStatus } from '../delivery-status';
 import { STATS_UPSERT_CTES } from '../stats-rollup';
@@ -82,7 +83,7 @@ export const RECORD_OUTCOMES_SQL = `
       AS v(id, status, reason, attempt, pmid, code, message)
   ),
   steps AS (
-    SELECT * FROM unnest($8::uuid[], $9::text[], $10::int[], $11::jsonb[]) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
+    SELECT * FROM unnest($8::uuid[], $9::text[], $10::int[], ${jsonbListSql('$11')}) WITH ORDINALITY AS e(id, status, attempt, detail, ord)
   ),
   old AS (SELECT id, status, provider_message_id, sent_at FROM deliveries WHERE id = ANY($1::uuid[])),
   sent AS (
@@ -167,7 +168,7 @@ export async function recordOutcomes(
           steps.map((r) => r.id),
           steps.map((r) => r.status),
           steps.map((r) => r.attempt),
-          steps.map((r) => r.detailJson),
+          jsonbListParam(steps.map((r) => r.detailJson)),
         ])
       ).map((r) => r.id),
     );
