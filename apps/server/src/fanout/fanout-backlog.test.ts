@@ -4,10 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DELIVERY_BATCH_SIZE } from '@clarion/plugin-sdk';
 import { waitFor } from '@clarion/testkit';
 import { QueueRegistry } from '../delivery/queue-registry';
+import { jobBytesPerRecipient } from '../ingest/job-bytes';
 import { seedTopicAudience, sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
-import { jobBytesByChannel, recipientsPerChunk } from './chunk-sizing';
+import { recipientsPerChunk } from './chunk-sizing';
 import { FANOUT_CHUNK } from './fanout.constants';
 
 const USERS = 5000;
@@ -163,7 +164,7 @@ describe('fan-out backpressure by bytes: CLARION_FANOUT_MAX_BACKLOG_MB', () => {
   test('20 KB jobs: one chunk sized by the content goes out, then the fan-out waits; it finishes once the queue moves', async () => {
     const content = { webhook: { json: { hello: '{{ user.id }}', body: 'x'.repeat(20_000) } } };
     // 8 MB chunks of 20 KB jobs: about 400 recipients, and a backlog of 1 MB holds about 50.
-    const chunk = recipientsPerChunk(jobBytesByChannel({ contents: content }));
+    const chunk = recipientsPerChunk(jobBytesPerRecipient({ contents: content }));
     assert.ok(chunk > 300 && chunk < 500, `chunk ${chunk}`);
     const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
     await queue.pause();

@@ -8,10 +8,11 @@ import type { Recipient } from '../contacts/recipient';
 import { RecipientLoader } from '../contacts/recipient-loader';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { AcceptPipeline } from '../ingest/accept-pipeline';
+import { jobBytesByChannel, jobBytesPerRecipient } from '../ingest/job-bytes';
 import { PlanContextService } from '../ingest/plan-context.service';
 import type { PlanContext } from '../ingest/planner';
 import { DeliveryMetrics } from '../metrics/delivery-metrics';
-import { backlogLimit, jobBytesByChannel, recipientsPerChunk } from './chunk-sizing';
+import { backlogLimit, recipientsPerChunk } from './chunk-sizing';
 import type { FanoutJobData } from './fanout-job';
 import { FanoutRepository } from './fanout-repository';
 
@@ -88,7 +89,7 @@ export class FanoutProcessor {
     );
     // Chunks and the backlog are sized by the content's bytes: a newsletter's HTML is 50 KB a job.
     const jobBytes = jobBytesByChannel(ctx);
-    const chunkSize = recipientsPerChunk(jobBytes);
+    const chunkSize = recipientsPerChunk(jobBytesPerRecipient(ctx));
     let cursor = job.data.cursor ?? null;
     const feeds = new Set(job.data.feeds ?? []);
     let total = 0;

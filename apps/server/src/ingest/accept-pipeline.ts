@@ -23,6 +23,7 @@ import type {
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
 import { assignBatches, BatchAllocator } from './delivery-batches';
+import { JOB_BYTES_AT_ONCE, jobBytesPerRecipient } from './job-bytes';
 import { firstStepRequest, laterSteps } from './later-steps';
 import type { StoreResult } from './notification-store';
 import { planOrSuppress } from './plan-or-suppress';
@@ -128,11 +129,22 @@ export class AcceptPipeline {
     if (request.digest !== undefined) return this.joinDigest(app, request, id, bodyHash, ctx, clientSent);
     const scheduled = request.sendAt !== undefined && Date.parse(request.sendAt) > acceptedAt.getTime();
     const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
-    const fanout = request.to.topic !== undefined || userIds.length > this.ports.fanoutThreshold;
+    // A list whose jobs would outweigh what one step may plan at once (a newsletter to a few hundred
+    // users) is expanded in the background too, in chunks sized by the content.
+    const listBytes = request.to.userIds === undefined ? 0 : userIds.length * jobBytesPerRecipient(ctx);
+    const fanout =
+      request.to.topic !== undefined ||
+      userIds.length > this.ports.fanoutThreshold ||
+      (listBytes > JOB_BYTES_AT_ONCE && userIds.length > 1 && !request.steps);
     if (fanout && request.steps)
       throw badRequest(
         `steps need named users, at most ${this.ports.fanoutThreshold} (CLARION_FANOUT_THRESHOLD): larger audiences are expanded in the background, without steps`,
         [{ path: 'body.steps', message: 'not with a topic or a fan-out sized list' }],
+      );
+    if (request.steps && listBytes > JOB_BYTES_AT_ONCE)
+      throw badRequest(
+        `steps plan their users in the request, at most ${JOB_BYTES_AT_ONCE / 2 ** 20} MB of jobs: ${userIds.length} users of about ${Math.ceil(listBytes / userIds.length / 1024)} KB each come to ${Math.ceil(listBytes / 2 ** 20)} MB; send fewer users a request`,
+        [{ path: 'body.to.userIds', message: 'too many users for content this large, with steps' }],
       );
     if (fanout) checkBeforeFanout(ctx); // users are planned later: refuse what the request itself gets wrong now
 
