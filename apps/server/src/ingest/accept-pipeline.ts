@@ -23,7 +23,7 @@ import type {
 } from './accept-ports';
 import { canonical, countPlans, jobsOf, planNamedUsers } from './accept-steps';
 import { assignBatches, BatchAllocator } from './delivery-batches';
-import { JOB_BYTES_AT_ONCE, jobBytesPerRecipient } from './job-bytes';
+import { HELD_JOB_BYTES_PER_ITEM, JOB_BYTES_AT_ONCE, jobBytesPerRecipient } from './job-bytes';
 import { firstStepRequest, laterSteps } from './later-steps';
 import type { StoreResult } from './notification-store';
 import { planOrSuppress } from './plan-or-suppress';
@@ -131,7 +131,8 @@ export class AcceptPipeline {
     const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
     // A list whose jobs would outweigh what one step may plan at once (a newsletter to a few hundred
     // users) is expanded in the background too, in chunks sized by the content.
-    const listBytes = request.to.userIds === undefined ? 0 : userIds.length * jobBytesPerRecipient(ctx);
+    const itemBytes = userIds.length * jobBytesPerRecipient(ctx);
+    const listBytes = request.to.userIds === undefined ? 0 : itemBytes;
     const fanout =
       request.to.topic !== undefined ||
       userIds.length > this.ports.fanoutThreshold ||
@@ -156,7 +157,9 @@ export class AcceptPipeline {
       ? { plans: [], unknown: 0 }
       : planNamedUsers(ctx, userIds, found, planRecipient);
     const undoCaps = await caps.apply(ctx, plans);
-    if (batches && !scheduled) batches.assign(plans);
+    // A bulk item with large content sends its own jobs at once instead of holding them (shared).
+    const shared = itemBytes <= HELD_JOB_BYTES_PER_ITEM ? batches : undefined;
+    if (shared && !scheduled) shared.assign(plans);
     const undoBudget = await this.takeSmsBudget(app, request, plans, clientSent).catch(async (error) => {
       await undoCaps().catch(() => undefined);
       throw error;
@@ -213,7 +216,7 @@ export class AcceptPipeline {
       // Durable already, written `queued`: answer without waiting for Redis. A job Redis refused
       // (or never got: the process died first) is re-added by the queue reconciler after its grace.
       const jobs = jobsOf(plans, delayMs, 'queued');
-      if (batches) batches.hold(jobs);
+      if (shared) shared.hold(jobs);
       else void this.ports.enqueuer.enqueue(jobs);
     }
     const pending = plans.filter((p) => p.status === 'pending').length;

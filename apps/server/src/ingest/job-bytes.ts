@@ -8,6 +8,13 @@ import type { ChannelContents } from '../templates/notification-request';
  * about 40 MB at its peak.
  */
 export const JOB_BYTES_AT_ONCE = 8 * 2 ** 20;
+/**
+ * Most bytes of jobs one item of a bulk request may leave held until the request's items are all
+ * stored (its deliveries then share the request's batch jobs). An item with more enqueues its own
+ * jobs at once, so a request of 1,000 items holds at most JOB_BYTES_AT_ONCE, whatever its
+ * templates weigh.
+ */
+export const HELD_JOB_BYTES_PER_ITEM = JOB_BYTES_AT_ONCE / 1000;
 /** A job's bytes besides its content: ids, address, times, and the row's other columns. */
 const JOB_OVERHEAD_BYTES = 600;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
+import { QueueRegistry } from '../delivery/queue-registry';
 import { countRows, sql } from '../testing/db';
 import { basic, type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
@@ -183,6 +184,50 @@ describe('POST /v1/notifications/batch: many notifications, one result per item'
       return got.length >= 120 ? got : undefined;
     });
     assert.equal(received.length, 120, 'none received twice');
+  });
+
+  test('items whose jobs weigh over 8 KB send them at once, each its own job, rather than hold them to the end', async () => {
+    const bulky = 'x'.repeat(20_000);
+    // Held while the rows are read: a sent delivery's row no longer keeps its job.
+    const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
+    await queue.pause();
+    try {
+      const res = await batch([
+        { to: { userId: 'alice' }, eventId: 'big-0', content: { webhook: { json: { n: 'big-0', bulky } } } },
+        { to: { userId: 'alice' }, eventId: 'big-1', content: { webhook: { json: { n: 'big-1', bulky } } } },
+        { to: { userId: 'alice' }, eventId: 'small-0', content: { webhook: { json: { n: 'small-0' } } } },
+        { to: { userId: 'alice' }, eventId: 'small-1', content: { webhook: { json: { n: 'small-1' } } } },
+      ]);
+      assert.equal(res.status, 207);
+      const { results } = await json<{ results: ItemResult[] }>(res);
+      assert.ok(results.every((r) => r.status === 202));
+      const rows = await sql<{ event: string; batch: string | null }>(
+        h.db.url,
+        `SELECT n.event_id AS event, d.job->>'batch' AS batch
+           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+          WHERE d.notification_id = ANY($1::uuid[]) ORDER BY n.event_id`,
+        [results.map((r) => r.id)],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.event, r.batch === null ? 'own job' : 'batch']),
+        [
+          ['big-0', 'own job'],
+          ['big-1', 'own job'],
+          ['small-0', 'batch'],
+          ['small-1', 'batch'],
+        ],
+      );
+    } finally {
+      await queue.resume();
+    }
+    await waitFor('all 4 received', () =>
+      ['big-0', 'big-1', 'small-0', 'small-1'].every(
+        (n) =>
+          h.sandbox.recorder
+            .list({ to: 'alice', outcome: 'accepted' })
+            .filter((r) => JSON.stringify(r.payload).includes(`"n":"${n}"`)).length === 1,
+      ),
+    );
   });
 
   test('client keys may not use it (403)', async () => {
