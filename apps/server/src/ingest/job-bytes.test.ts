@@ -32,4 +32,17 @@ describe('a job’s bytes, estimated from the content before rendering', () => {
     });
     assert.deepEqual([...bytes.keys()].sort(), ['slack', 'sms']);
   });
+
+  test('a stored template version is weighed once: requests share its locales object and its figures', () => {
+    const version = {
+      contents: { sms: { text: 'Hi' } },
+      template: { locales: { de: { sms: { text: 'Hallo' } } } },
+    };
+    const first = jobBytesByChannel(version);
+    assert.equal(jobBytesByChannel({ ...version }), first, 'the same figures, not weighed again');
+    assert.notEqual(
+      jobBytesByChannel({ contents: { sms: { text: 'Hi' } } }),
+      jobBytesByChannel({ contents: { sms: { text: 'Hi' } } }),
+    );
+  });
 });

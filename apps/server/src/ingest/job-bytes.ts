@@ -31,6 +31,18 @@ export interface ContentSource {
  * dozen bytes each.
  */
 export function jobBytesByChannel(source: ContentSource): Map<string, number> {
+  // A stored template's weight is reckoned once per cached version (its locales object is the
+  // version's own, shared by every request), not once per request.
+  const locales = source.template?.locales;
+  if (locales === undefined) return weigh(source);
+  let bytes = byTemplate.get(locales);
+  if (bytes === undefined) byTemplate.set(locales, (bytes = weigh(source)));
+  return bytes;
+}
+
+const byTemplate = new WeakMap<object, Map<string, number>>();
+
+function weigh(source: ContentSource): Map<string, number> {
   // Channels as keys: plugins add channels of their own, beyond the typed ones.
   const byChannel = (c: ChannelContents): Record<string, unknown> => c;
   const base = byChannel(source.contents);
