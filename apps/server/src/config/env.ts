@@ -130,7 +130,7 @@ export const envSchema = z.object({
    * A campaign's jobs carry their rendered content, a newsletter's HTML 50 KB each: at 100,000
    * deliveries that would be 5 GB of Redis.
    */
-  CLARION_FANOUT_MAX_BACKLOG_MB: z.coerce.number().int().min(0).default(512),
+  CLARION_FANOUT_MAX_BACKLOG_MB: z.coerce.number().int().min(0).default(256),
   /**
    * How often the relay looks for work left behind (deliveries left `pending`, `queued` ones whose job
    * Redis lost or never got, fan-outs without a job), and how old it must be: deliveries accepted while Redis was
