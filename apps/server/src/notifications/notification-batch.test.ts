@@ -186,7 +186,7 @@ describe('POST /v1/notifications/batch: many notifications, one result per item'
     assert.equal(received.length, 120, 'none received twice');
   });
 
-  test('items whose jobs weigh over 8 KB send them at once, each its own job, rather than hold them to the end', async () => {
+  test('items whose jobs weigh over 16 KB send them at once, each its own job, rather than hold them to the end', async () => {
     const bulky = 'x'.repeat(20_000);
     // Held while the rows are read: a sent delivery's row no longer keeps its job.
     const queue = h.app!.get(QueueRegistry).forPlugin('webhook');
