@@ -55,6 +55,20 @@ const eachOnce = (h: Harness, id: string, total: number) => {
   );
 };
 
+/** A server with `env` and an app whose topic `all` has `users` subscribers, each a webhook. */
+async function withAudience(label: string, env: Record<string, string>, users: number, prefix: string) {
+  const h = await startHarness({ label, env });
+  const app = await h.createApp();
+  await seedTopicAudience(h.db.url, {
+    appId: app.id,
+    topic: 'all',
+    users,
+    prefix,
+    webhookBase: `${h.sandbox.url}/webhook/`,
+  });
+  return { h, app };
+}
+
 /**
  * A campaign sent faster than its provider takes it must not pile up as rendered jobs in Redis
  * (an e-mail job carries its HTML): the fan-out waits while the queue it feeds is over
@@ -64,18 +78,12 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    h = await startHarness({
-      label: 'fanoutbacklog',
-      env: { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
-    });
-    app = await h.createApp();
-    await seedTopicAudience(h.db.url, {
-      appId: app.id,
-      topic: 'all',
-      users: USERS,
-      prefix: 'u',
-      webhookBase: `${h.sandbox.url}/webhook/`,
-    });
+    ({ h, app } = await withAudience(
+      'fanoutbacklog',
+      { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
+      USERS,
+      'u',
+    ));
   });
   after(() => h.close());
 
@@ -149,15 +157,12 @@ describe('fan-out backpressure by bytes: CLARION_FANOUT_MAX_BACKLOG_MB', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    h = await startHarness({ label: 'fanoutbytes', env: { CLARION_FANOUT_MAX_BACKLOG_MB: '1' } });
-    app = await h.createApp();
-    await seedTopicAudience(h.db.url, {
-      appId: app.id,
-      topic: 'all',
-      users: SUBSCRIBERS,
-      prefix: 'b',
-      webhookBase: `${h.sandbox.url}/webhook/`,
-    });
+    ({ h, app } = await withAudience(
+      'fanoutbytes',
+      { CLARION_FANOUT_MAX_BACKLOG_MB: '1' },
+      SUBSCRIBERS,
+      'b',
+    ));
   });
   after(() => h.close());
 

@@ -35,8 +35,10 @@ export function jobBytesByChannel(source: ContentSource): Map<string, number> {
   // version's own, shared by every request), not once per request.
   const locales = source.template?.locales;
   if (locales === undefined) return weigh(source);
-  let bytes = byTemplate.get(locales);
-  if (bytes === undefined) byTemplate.set(locales, (bytes = weigh(source)));
+  const known = byTemplate.get(locales);
+  if (known !== undefined) return known;
+  const bytes = weigh(source);
+  byTemplate.set(locales, bytes);
   return bytes;
 }
 
