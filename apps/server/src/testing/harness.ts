@@ -51,6 +51,15 @@ export interface TestApp {
   ): Promise<Response>;
 }
 
+/** The plugins' own variables (`CLARION_<PLUGIN>_<KEY>`) for the sandbox's plugin settings. */
+export function pluginEnvOf(configs: Record<string, Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(configs).flatMap(([name, config]) =>
+      Object.entries(config).map(([key, value]) => [pluginEnvName(name, key), String(value)]),
+    ),
+  );
+}
+
 export function basic(appKey: string, appSecret: string): string {
   return `Basic ${Buffer.from(`${appKey}:${appSecret}`).toString('base64')}`;
 }
@@ -80,11 +89,7 @@ export async function startHarness(
   const sandboxConfigs = Object.fromEntries(
     extraFakes.flatMap((f) => (configs[f.name] ? [[f.name, configs[f.name]!]] : [])),
   );
-  const sandboxPluginEnv = Object.fromEntries(
-    Object.entries(sandboxConfigs).flatMap(([name, config]) =>
-      Object.entries(config).map(([key, value]) => [pluginEnvName(name, key), String(value)]),
-    ),
-  );
+  const sandboxPluginEnv = pluginEnvOf(sandboxConfigs);
   const base: Record<string, string> = {
     DATABASE_URL: options.databaseVia ? options.databaseVia(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,

@@ -10,7 +10,7 @@ import {
 } from '@clarion/sandbox';
 import { freePort, waitFor } from '@clarion/testkit';
 import type { EventView } from '../deliveries/event-view';
-import { type Harness, json, startHarness, type TestApp } from './harness';
+import { type Harness, json, pluginEnvOf, startHarness, type TestApp } from './harness';
 
 export const MAILCHIMP_KEY = 'test-mandrill-webhook-key';
 export const VONAGE_SECRET = 'test-vonage-signature-secret';
@@ -39,10 +39,7 @@ export async function startTrackingHarness(
   const messaging = await Sandbox.start({ fakes: [twilio, sendgrid, mailchimpFake(), vonageFake()] });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const pluginEnv: Record<string, string> = {};
-  for (const [name, config] of Object.entries(messaging.pluginConfigs())) {
-    for (const [key, value] of Object.entries(config)) pluginEnv[pluginEnvName(name, key)] = String(value);
-  }
+  const pluginEnv = pluginEnvOf(messaging.pluginConfigs());
   pluginEnv[pluginEnvName('twilio', 'statusCallbackUrl')] = `${base}/v1/callbacks/twilio/status`;
   sendgrid.setEventWebhookUrl(`${base}/v1/callbacks/sendgrid`);
   const h = await startHarness({
