@@ -58,7 +58,8 @@ interface Waiting {
  * other failure is every delivery's. A lone send is a request of one, as before.
  */
 export class MailBatcher {
-  private groups = new Map<string, Group>();
+  /** Open groups by the mail's shape (shapeKey); mails of one shape differ at most in their bodies. */
+  private groups = new Map<string, Group[]>();
   private scheduled = false;
 
   constructor(
@@ -69,28 +70,26 @@ export class MailBatcher {
 
   send(apiKey: string, mail: SharedMail, personalization: Personalization): Promise<SendResult> {
     return new Promise((resolve, reject) => {
-      // Same key and same mail: one request. JSON of the shared part is the identity of the mail.
-      const key = `${apiKey}\u0000${JSON.stringify(mail)}`;
+      // Same key and same mail: one request.
+      const key = `${apiKey}\u0000${shapeKey(mail)}`;
       const argBytes = Buffer.byteLength(JSON.stringify(personalization.customArgs));
       const address = personalization.to.email.toLowerCase();
-      let group = this.groups.get(key);
+      let group = this.groups.get(key)?.find((g) => sameBodies(g.mail, mail));
       if (group && (group.argBytes + argBytes > CUSTOM_ARGS_BUDGET || group.addresses.has(address))) {
         // Full by its custom args, or holding this address already (SendGrid refuses an address
         // twice in one request): it goes now, this send starts the next request.
-        this.groups.delete(key);
-        void this.request(group.apiKey, group.mail, group.waiting);
+        this.close(key, group);
         group = undefined;
       }
       if (!group) {
         group = { apiKey, mail, waiting: [], argBytes: 0, addresses: new Set() };
-        this.groups.set(key, group);
+        this.groups.set(key, [...(this.groups.get(key) ?? []), group]);
       }
       group.waiting.push({ personalization, resolve, reject });
       group.argBytes += argBytes;
       group.addresses.add(address);
       if (group.waiting.length >= this.max) {
-        this.groups.delete(key);
-        void this.request(group.apiKey, group.mail, group.waiting);
+        this.close(key, group);
       } else if (!this.scheduled) {
         // Sends started in the same turn of the event loop go together; a lone send waits no timer.
         this.scheduled = true;
@@ -99,11 +98,19 @@ export class MailBatcher {
     });
   }
 
+  /** Takes `group` out of the open ones and sends its request. */
+  private close(key: string, group: Group): void {
+    const rest = (this.groups.get(key) ?? []).filter((g) => g !== group);
+    if (rest.length > 0) this.groups.set(key, rest);
+    else this.groups.delete(key);
+    void this.request(group.apiKey, group.mail, group.waiting);
+  }
+
   private flush(): void {
     this.scheduled = false;
     const groups = this.groups;
     this.groups = new Map();
-    for (const g of groups.values()) void this.request(g.apiKey, g.mail, g.waiting);
+    for (const open of groups.values()) for (const g of open) void this.request(g.apiKey, g.mail, g.waiting);
   }
 
   private async request(apiKey: string, mail: SharedMail, waiting: Waiting[], again = false): Promise<void> {
@@ -149,4 +156,18 @@ function refusedPersonalizations(error: unknown): Set<number> | undefined {
   const indexes = fields.map((f) => /^personalizations\.(\d+)\.(to|cc|bcc)\.\d+\.email$/.exec(f)?.[1]);
   if (indexes.length === 0 || indexes.some((i) => i === undefined)) return undefined;
   return new Set(indexes.map(Number));
+}
+
+/**
+ * The mail's identity without its bodies (their types and lengths instead): a newsletter's 50 KB
+ * of HTML is not serialized again for every recipient. Mails of one shape are told apart by
+ * comparing their bodies (sameBodies).
+ */
+function shapeKey(mail: SharedMail): string {
+  return JSON.stringify({ ...mail, content: mail.content.map((c) => [c.type, c.value.length]) });
+}
+
+/** The same bodies, in the same order (the shapes being equal). */
+function sameBodies(a: SharedMail, b: SharedMail): boolean {
+  return a.content.every((c, i) => c.value === b.content[i]?.value);
 }

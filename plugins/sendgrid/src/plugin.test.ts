@@ -216,6 +216,20 @@ describe('sendgrid plugin through @sendgrid/mail against the sandbox', () => {
     }
   });
 
+  test('bodies of the same length but other words are other mails: each recipient gets its own, mails interleaved still group', async () => {
+    // Tracked links make each recipient's body differ at equal length; two campaigns may interleave.
+    const body = (word: string): MessageContent => ({ subject: 'Same length', text: `Offer ${word}` });
+    const order = ['aaaa', 'bbbb', 'aaaa', 'bbbb', 'cccc'];
+    const results = await Promise.all(order.map((w, i) => send(`len${i}@example.com`, undefined, body(w))));
+    const ids = results.map((r) => r.providerMessageId);
+    assert.equal(ids[0], ids[2], 'the two aaaa mails share a request');
+    assert.equal(ids[1], ids[3], 'the two bbbb mails share another');
+    assert.equal(new Set(ids).size, 3, 'aaaa, bbbb and cccc: three requests');
+    order.forEach((w, i) => {
+      assert.equal(recorded(`len${i}@example.com`).text, `Offer ${w}`, `recipient ${i} got its own body`);
+    });
+  });
+
   test('a large group of identical mails is split into requests whose custom args stay under 10,000 bytes', async () => {
     const same: MessageContent = { subject: 'Many', text: 'Same for all' };
     const results = await Promise.all(
