@@ -1,4 +1,5 @@
 import type { MessageContent } from '@clarion/plugin-sdk';
+import { jsonBytesBound } from './json-bytes-bound';
 import { contentTooLarge } from './liquid-renderer';
 import { payloadSizeFor } from './push-payload-size';
 
@@ -51,13 +52,23 @@ export function checkRenderedSize(channel: string, content: MessageContent, fiel
     }
   }
   if (channel === 'webhook') {
-    const size = bytes(JSON.stringify((content as { json?: unknown }).json) ?? '');
-    if (size > RENDERED_LIMITS.webhookBytes)
+    const size = jsonBytesOver((content as { json?: unknown }).json, RENDERED_LIMITS.webhookBytes);
+    if (size !== undefined)
       throw contentTooLarge(`${field}.json`, `${size} bytes`, `${RENDERED_LIMITS.webhookBytes}-byte`);
   }
-  const total = bytes(JSON.stringify(content));
-  if (total > RENDERED_LIMITS.deliveryBytes)
+  const total = jsonBytesOver(content, RENDERED_LIMITS.deliveryBytes);
+  if (total !== undefined)
     throw contentTooLarge(field, `${total} bytes`, `${RENDERED_LIMITS.deliveryBytes}-byte`);
+}
+
+/**
+ * The bytes of `value` as JSON when they exceed `limit`, else undefined. Serialized only when the
+ * bound (jsonBytesBound) does not settle it: a 50 KB newsletter, checked once per recipient, is not.
+ */
+function jsonBytesOver(value: unknown, limit: number): number | undefined {
+  if (jsonBytesBound(value) <= limit) return undefined;
+  const size = bytes(JSON.stringify(value) ?? '');
+  return size > limit ? size : undefined;
 }
 
 /** Refuses a push or web push payload over its plugin's limit, measured with the plugin's own builder. */
