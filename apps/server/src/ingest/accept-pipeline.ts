@@ -231,18 +231,34 @@ export class AcceptPipeline {
   }
 
   /**
-   * One fan-out chunk, after the 202: plan (a user whose render fails gets a suppressed row, not a
-   * failed campaign) → caps → batch jobs (delivery-batches.ts) → write → count → enqueue. Only rows `write` inserted are counted and
-   * queued, so a chunk read again after a crash does neither twice. Returns the chunk's plans.
+   * One fan-out chunk, after the 202: planChunk, then storeChunk. Returns the chunk's plans.
    */
   async acceptChunk(ctx: PlanContext, chunk: Recipient[], write: ChunkWriter): Promise<DeliveryPlan[]> {
+    const plans = await this.planChunk(ctx, chunk);
+    await this.storeChunk(plans, write);
+    return plans;
+  }
+
+  /**
+   * A fan-out chunk's plans: planned (a user whose render fails gets a suppressed row, not a
+   * failed campaign), capped, put in batch jobs (delivery-batches.ts). Nothing is written yet, so
+   * a fan-out plans its next chunk while PostgreSQL writes the last (fanout.processor.ts).
+   */
+  async planChunk(ctx: PlanContext, chunk: Recipient[]): Promise<DeliveryPlan[]> {
     const plans = chunk.flatMap((r) => planOrSuppress(ctx, r));
     await this.ports.caps.apply(ctx, plans);
     assignBatches(plans, this.ports.batchable);
+    return plans;
+  }
+
+  /**
+   * A planned chunk's write → count → enqueue. Only rows `write` inserted are counted and queued,
+   * so a chunk read again after a crash does neither twice.
+   */
+  async storeChunk(plans: DeliveryPlan[], write: ChunkWriter): Promise<void> {
     const stored = await write(plans);
     countPlans(this.ports.metrics, plans, stored);
     await this.ports.enqueuer.enqueue(jobsOf(plans, 0, stored));
-    return plans;
   }
 
   /** Planned, capped and sent later, once, as the digest's message (digest/). */

@@ -1,37 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { batchJobId, type DeliveryJob, type Priority } from '@clarion/plugin-sdk';
-import { newId } from '../common/ids';
+import { batchJobId } from '@clarion/plugin-sdk';
 import type { DeliveryPlan } from '../deliveries/delivery-plan';
+import { plan } from '../testing/delivery-plans';
 import { assignBatches } from './delivery-batches';
-
-function plan(plugin: string, priority: Priority = 'normal', held = false): DeliveryPlan {
-  const id = newId();
-  const job: DeliveryJob = {
-    deliveryId: id,
-    notificationId: 'n',
-    appId: 'a',
-    channel: 'push',
-    plugin,
-    address: { kind: 'device', contactId: 'c', platform: 'android', token: 't' },
-    content: { title: 'hi' },
-    priority,
-    acceptedAt: new Date().toISOString(),
-  };
-  return {
-    id,
-    userId: 'u',
-    contactId: 'c',
-    channel: 'push',
-    plugin,
-    status: 'pending',
-    reason: null,
-    job,
-    ...(held
-      ? { hold: { until: new Date(Date.now() + 3600_000).toISOString(), reason: 'quiet_hours' as const } }
-      : {}),
-  };
-}
 
 describe('assignBatches: which batch job carries each delivery of a fan-out chunk', () => {
   test('up to the batch size per plugin and priority, each batch named after its first delivery', () => {
