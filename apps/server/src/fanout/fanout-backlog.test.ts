@@ -5,8 +5,9 @@ import { DELIVERY_BATCH_SIZE } from '@clarion/plugin-sdk';
 import { waitFor } from '@clarion/testkit';
 import { QueueRegistry } from '../delivery/queue-registry';
 import { jobBytesPerRecipient } from '../ingest/job-bytes';
-import { seedTopicAudience, sql } from '../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { withAudience } from '../testing/audience';
+import { sql } from '../testing/db';
+import { type Harness, json, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 import { recipientsPerChunk } from './chunk-sizing';
 import { FANOUT_CHUNK } from './fanout.constants';
@@ -55,20 +56,6 @@ const eachOnce = (h: Harness, id: string, total: number) => {
   );
 };
 
-/** A server with `env` and an app whose topic `all` has `users` subscribers, each a webhook. */
-async function withAudience(label: string, env: Record<string, string>, users: number, prefix: string) {
-  const h = await startHarness({ label, env });
-  const app = await h.createApp();
-  await seedTopicAudience(h.db.url, {
-    appId: app.id,
-    topic: 'all',
-    users,
-    prefix,
-    webhookBase: `${h.sandbox.url}/webhook/`,
-  });
-  return { h, app };
-}
-
 /**
  * A campaign sent faster than its provider takes it must not pile up as rendered jobs in Redis
  * (an e-mail job carries its HTML): the fan-out waits while the queue it feeds is over
@@ -78,12 +65,12 @@ describe('fan-out backpressure: CLARION_FANOUT_MAX_BACKLOG', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    ({ h, app } = await withAudience(
-      'fanoutbacklog',
-      { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
-      USERS,
-      'u',
-    ));
+    ({ h, app } = await withAudience({
+      label: 'fanoutbacklog',
+      env: { CLARION_FANOUT_MAX_BACKLOG: String(MAX_BACKLOG) },
+      users: USERS,
+      prefix: 'u',
+    }));
   });
   after(() => h.close());
 
@@ -157,12 +144,12 @@ describe('fan-out backpressure by bytes: CLARION_FANOUT_MAX_BACKLOG_MB', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    ({ h, app } = await withAudience(
-      'fanoutbytes',
-      { CLARION_FANOUT_MAX_BACKLOG_MB: '1' },
-      SUBSCRIBERS,
-      'b',
-    ));
+    ({ h, app } = await withAudience({
+      label: 'fanoutbytes',
+      env: { CLARION_FANOUT_MAX_BACKLOG_MB: '1' },
+      users: SUBSCRIBERS,
+      prefix: 'b',
+    }));
   });
   after(() => h.close());
 

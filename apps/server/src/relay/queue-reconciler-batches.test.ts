@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { BATCH_JOB_NAME, DELIVERY_BATCH_SIZE } from '@clarion/plugin-sdk';
 import { testRedis, waitFor } from '@clarion/testkit';
 import { QueueRegistry } from '../delivery/queue-registry';
-import { seedTopicAudience, sql } from '../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { withAudience } from '../testing/audience';
+import { sql } from '../testing/db';
+import { type Harness, json, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 import { QueueReconciler } from './queue-reconciler';
 
@@ -19,15 +20,7 @@ describe('queue reconciler: deliveries carried by batch jobs', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    h = await startHarness({ label: 'reconcilebatch' });
-    app = await h.createApp();
-    await seedTopicAudience(h.db.url, {
-      appId: app.id,
-      topic: 'all',
-      users: USERS,
-      prefix: 'b',
-      webhookBase: `${h.sandbox.url}/webhook/`,
-    });
+    ({ h, app } = await withAudience({ label: 'reconcilebatch', users: USERS, prefix: 'b' }));
   });
   after(() => h.close());
 

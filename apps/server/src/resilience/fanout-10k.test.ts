@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
-import { seedTopicAudience } from '../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { withAudience } from '../testing/audience';
+import { type Harness, json, type TestApp } from '../testing/harness';
 import { receiptsById } from '../testing/receipts';
 
 const USERS = 10_000;
@@ -11,18 +11,13 @@ describe('topic fan-out to 10,000 users', () => {
   let h: Harness;
   let app: TestApp;
   before(async () => {
-    h = await startHarness({
+    ({ h, app } = await withAudience({
       label: 'fanout10k',
       env: { CLARION_SWEEP_INTERVAL_MS: '1000', CLARION_SWEEP_AFTER_MS: '2000' },
-    });
-    app = await h.createApp();
-    await seedTopicAudience(h.db.url, {
-      appId: app.id,
-      topic: 'everyone',
       users: USERS,
       prefix: 'u',
-      webhookBase: `${h.sandbox.url}/webhook/`,
-    });
+      topic: 'everyone',
+    }));
     // One subscriber through the API too, so the public path and the bulk rows agree.
     assert.equal((await app.call('/v1/users/u1')).status, 200);
   });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@clarion/testkit';
-import { seedTopicAudience, sql } from '../testing/db';
-import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { withAudience } from '../testing/audience';
+import { sql } from '../testing/db';
+import { type Harness, json, type TestApp } from '../testing/harness';
 import { Processes } from '../testing/processes';
 import { receiptsById } from '../testing/receipts';
 
@@ -19,19 +20,13 @@ describe('a worker killed mid-fan-out', () => {
   let app: TestApp;
   const processes = new Processes();
   before(async () => {
-    h = await startHarness({
-      role: 'api',
+    ({ h, app } = await withAudience({
       label: 'fanoutkill',
+      role: 'api',
       env: { CLARION_SWEEP_INTERVAL_MS: '1000', CLARION_SWEEP_AFTER_MS: '2000' },
-    });
-    app = await h.createApp();
-    await seedTopicAudience(h.db.url, {
-      appId: app.id,
-      topic: 'all',
       users: USERS,
       prefix: 'k',
-      webhookBase: `${h.sandbox.url}/webhook/`,
-    });
+    }));
   });
   after(async () => {
     await processes.killAll();
