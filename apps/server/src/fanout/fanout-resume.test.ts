@@ -70,6 +70,44 @@ describe('fan-out resumed over a chunk it had written', () => {
       fanouts.resume();
     }
   };
+  /**
+   * Runs `run` with the fan-out's chunk writes going through `each` (`n` counts them from 1;
+   * `write` does the real one), then puts the real writes back.
+   */
+  const withChunkWrites = async (
+    each: (n: number, write: () => Promise<Set<string>>) => Promise<Set<string>>,
+    run: () => Promise<unknown>,
+  ) => {
+    const store = h.app!.get(FanoutRepository);
+    const real = store.writeChunk;
+    let n = 0;
+    store.writeChunk = (...args) => each(++n, () => real.apply(store, args));
+    try {
+      await run();
+    } finally {
+      store.writeChunk = real;
+    }
+    return n;
+  };
+  /**
+   * Chunk writes (for withChunkWrites) in which chunk 1's waits until chunk 2's has ended (5 s at
+   * most: written one by one, chunk 2 would never come first), then does `first` (the real write
+   * unless given). `events` records each write's start and end.
+   */
+  const chunkOneAfterTwo = (
+    events: string[] = [],
+    first = (write: () => Promise<Set<string>>) => write(),
+  ) => {
+    const second = Promise.withResolvers<void>();
+    return async (n: number, write: () => Promise<Set<string>>) => {
+      events.push(`start ${n}`);
+      if (n === 1) await Promise.race([second.promise, sleep(5000)]);
+      const ids = await (n === 1 ? first(write) : write());
+      events.push(`end ${n}`);
+      if (n === 2) second.resolve();
+      return ids;
+    };
+  };
   const view = async (id: string) => json<View>(await app.call(`/v1/notifications/${id}`));
   /** Users reached by webhook. */
   const webhookUsers = async (...users: string[]) => {
@@ -131,27 +169,15 @@ describe('fan-out resumed over a chunk it had written', () => {
       ['l3', {}], // no contact: suppressed, a row without a contact id
     ] as const)
       assert.equal((await app.call(`/v1/users/${user}`, { method: 'PUT', body })).status, 201);
-    // Chunk 1: l1, l3 and 998 unknown ids; chunk 2: l1 and l3 again, then l2. Chunk 1's write is
-    // held for half a second, so chunk 2 is read and planned before it commits.
+    // Chunk 1: l1, l3 and 998 unknown ids; chunk 2: l1 and l3 again, then l2. Chunk 1 is written
+    // only once chunk 2 is, so chunk 2 is read and planned before chunk 1 commits.
     const unknown = Array.from({ length: 998 }, (_, i) => `nobody-${i}`);
-    const store = h.app!.get(FanoutRepository);
-    const write = store.writeChunk.bind(store);
     let writes = 0;
-    store.writeChunk = async (...args) => {
-      if (writes++ === 0) await sleep(500);
-      return write(...args);
-    };
-    let id: string;
-    try {
-      id = await byHand(['l1', 'l3', ...unknown, 'l1', 'l3', 'l2'], (id) =>
-        h
-          .app!.get(FanoutProcessor)
-          .process(jobFor(id))
-          .then(() => undefined),
+    const id = await byHand(['l1', 'l3', ...unknown, 'l1', 'l3', 'l2'], async (id) => {
+      writes = await withChunkWrites(chunkOneAfterTwo(), () =>
+        h.app!.get(FanoutProcessor).process(jobFor(id)),
       );
-    } finally {
-      store.writeChunk = write;
-    }
+    });
     assert.equal(writes, 2);
     await expandedAndSent(id, 2);
     const v = await view(id);
@@ -169,15 +195,9 @@ describe('fan-out resumed over a chunk it had written', () => {
   test('a failure planning the next chunk surfaces once the chunk being written is committed and its cursor saved; the retry goes on from there', async () => {
     await webhookUsers('f1', 'f2');
     const unknown = Array.from({ length: 999 }, (_, i) => `nobody-${i}`);
-    const store = h.app!.get(FanoutRepository);
     const pipeline = h.app!.get(AcceptPipeline);
-    const write = store.writeChunk.bind(store);
     const plan = pipeline.planChunk.bind(pipeline);
     let plans = 0;
-    store.writeChunk = async (...args) => {
-      await sleep(500); // still writing chunk 1 when chunk 2's planning fails
-      return write(...args);
-    };
     pipeline.planChunk = async (...args) => {
       if (plans++ === 1) throw new Error('Redis went away');
       return plan(...args);
@@ -185,9 +205,14 @@ describe('fan-out resumed over a chunk it had written', () => {
     const saved: FanoutJobData[] = [];
     const id = await byHand(['f1', ...unknown, 'f2'], async (id) => {
       try {
-        await assert.rejects(h.app!.get(FanoutProcessor).process(jobFor(id, saved)), /Redis went away/);
+        await withChunkWrites(
+          async (_n, write) => {
+            await sleep(500); // still writing chunk 1 when chunk 2's planning fails
+            return write();
+          },
+          () => assert.rejects(h.app!.get(FanoutProcessor).process(jobFor(id, saved)), /Redis went away/),
+        );
       } finally {
-        store.writeChunk = write;
         pipeline.planChunk = plan;
       }
       assert.deepEqual(
@@ -209,29 +234,13 @@ describe('fan-out resumed over a chunk it had written', () => {
   test('two chunks are written at once, and their cursors are saved in order: a later chunk never saves its cursor before an earlier one is written', async () => {
     await webhookUsers('o1', 'o2', 'o3');
     const unknown = (from: number) => Array.from({ length: 999 }, (_, i) => `nobody-${from + i}`);
-    const store = h.app!.get(FanoutRepository);
-    const write = store.writeChunk.bind(store);
     const events: string[] = [];
-    const secondWritten = Promise.withResolvers<void>();
-    let writes = 0;
-    store.writeChunk = async (...args) => {
-      const n = ++writes;
-      events.push(`start ${n}`);
-      // Chunk 1 is written only once chunk 2 is (or after 5 s, were they written one by one).
-      if (n === 1) await Promise.race([secondWritten.promise, sleep(5000)]);
-      const ids = await write(...args);
-      events.push(`end ${n}`);
-      if (n === 2) secondWritten.resolve();
-      return ids;
-    };
     const saved: FanoutJobData[] = [];
-    try {
-      await byHand(['o1', ...unknown(0), 'o2', ...unknown(1000), 'o3'], async (id) => {
-        await h.app!.get(FanoutProcessor).process(jobFor(id, saved));
-      });
-    } finally {
-      store.writeChunk = write;
-    }
+    await byHand(['o1', ...unknown(0), 'o2', ...unknown(1000), 'o3'], async (id) => {
+      await withChunkWrites(chunkOneAfterTwo(events), () =>
+        h.app!.get(FanoutProcessor).process(jobFor(id, saved)),
+      );
+    });
     assert.deepEqual(
       events.slice(0, 3),
       ['start 1', 'start 2', 'end 2'],
@@ -247,26 +256,13 @@ describe('fan-out resumed over a chunk it had written', () => {
   test('chunk 1 fails while chunk 2 is written: no cursor is saved past chunk 1, and the retry writes chunk 1 without writing chunk 2 twice', async () => {
     await webhookUsers('e1', 'e2');
     const unknown = Array.from({ length: 999 }, (_, i) => `nobody-${i}`);
-    const store = h.app!.get(FanoutRepository);
-    const write = store.writeChunk.bind(store);
-    const secondWritten = Promise.withResolvers<void>();
-    let writes = 0;
-    store.writeChunk = async (...args) => {
-      if (++writes === 1) {
-        await Promise.race([secondWritten.promise, sleep(5000)]); // chunk 2 is written meanwhile
-        throw new Error('PostgreSQL went away');
-      }
-      const ids = await write(...args);
-      secondWritten.resolve();
-      return ids;
-    };
     const saved: FanoutJobData[] = [];
     const id = await byHand(['e1', ...unknown, 'e2'], async (id) => {
-      try {
-        await assert.rejects(h.app!.get(FanoutProcessor).process(jobFor(id, saved)), /PostgreSQL went away/);
-      } finally {
-        store.writeChunk = write;
-      }
+      // Chunk 1 fails once chunk 2 is written.
+      const failing = chunkOneAfterTwo([], () => Promise.reject(new Error('PostgreSQL went away')));
+      await withChunkWrites(failing, () =>
+        assert.rejects(h.app!.get(FanoutProcessor).process(jobFor(id, saved)), /PostgreSQL went away/),
+      );
       assert.deepEqual(saved, [], 'no cursor saved: chunk 1 is not written');
       assert.deepEqual(
         (await view(id)).deliveries.map((d) => d.userId),

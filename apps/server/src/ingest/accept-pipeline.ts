@@ -231,15 +231,6 @@ export class AcceptPipeline {
   }
 
   /**
-   * One fan-out chunk, after the 202: planChunk, then storeChunk. Returns the chunk's plans.
-   */
-  async acceptChunk(ctx: PlanContext, chunk: Recipient[], write: ChunkWriter): Promise<DeliveryPlan[]> {
-    const plans = await this.planChunk(ctx, chunk);
-    await this.storeChunk(plans, write);
-    return plans;
-  }
-
-  /**
    * A fan-out chunk's plans: planned (a user whose render fails gets a suppressed row, not a
    * failed campaign), capped, put in batch jobs (delivery-batches.ts). Nothing is written yet, so
    * a fan-out plans its next chunk while PostgreSQL writes the last (fanout.processor.ts).

@@ -401,7 +401,8 @@ describe('a fan-out chunk through the same pipeline (in-memory fakes)', () => {
     const ctx = ctxFor(request({ to: { topic: 'news' } }));
     const chunk = [user('ann'), user('bob'), user('cy', [])];
     let written: DeliveryPlan[] = [];
-    const plans = await f.pipeline.acceptChunk(ctx, chunk, async (p) => {
+    const plans = await f.pipeline.planChunk(ctx, chunk);
+    await f.pipeline.storeChunk(plans, async (p) => {
       written = p;
       // bob's and cy's rows were written by an earlier run of this chunk
       return new Set(p.filter((x) => x.userId === 'uid-ann').map((x) => x.id));
@@ -423,15 +424,12 @@ describe('a fan-out chunk through the same pipeline (in-memory fakes)', () => {
     const ctx = ctxFor(
       request({ to: { topic: 'news' }, content: { webhook: { json: { text: '{{ user.note }}' } } } }),
     );
-    const plans = await f.pipeline.acceptChunk(
-      ctx,
-      [
-        { ...user('ann'), attributes: { note: huge } },
-        { ...user('bob'), attributes: { note: 'hi' } },
-        user('cy'),
-      ],
-      async (p) => new Set(p.map((x) => x.id)),
-    );
+    const plans = await f.pipeline.planChunk(ctx, [
+      { ...user('ann'), attributes: { note: huge } },
+      { ...user('bob'), attributes: { note: 'hi' } },
+      user('cy'),
+    ]);
+    await f.pipeline.storeChunk(plans, async (p) => new Set(p.map((x) => x.id)));
     assert.deepEqual(
       plans.map((p) => `${p.userId}:${p.status}:${p.reason ?? ''}`),
       ['uid-ann:suppressed:content_too_large', 'uid-bob:pending:', 'uid-cy:suppressed:template_error'],
