@@ -24,6 +24,11 @@ export interface DeliveryRun {
   retry(error: Error, backoffMs: (attempt: number, error: Error) => number): Promise<string>;
   /** Ended for good, its outcome reported: a job of its own stays in the failed set (the dead-letter view). */
   failed(message: string): Promise<string>;
+  /**
+   * The provider call is over (sent or not): a batch's send slot goes to its next delivery while
+   * this one's outcome is written. Absent for a job of its own (BullMQ's concurrency holds it).
+   */
+  readonly sendEnded?: () => void;
 }
 
 /** A delivery split out of a batch: a job of its own, due after `delayMs`. */
@@ -71,6 +76,7 @@ export function batchRun(
   maxAttempts: number,
   worker: Worker,
   splits: SplitOut[],
+  sendEnded?: () => void,
 ): DeliveryRun {
   const { batch: _carriedBy, ...own } = delivery;
   const prior = delivery.priorAttempts ?? 0;
@@ -92,6 +98,7 @@ export function batchRun(
     },
     retry: (error, backoffMs) => split(own, attempt, backoffMs(attempt, error), 'retrying'),
     failed: () => Promise.resolve('failed'),
+    ...(sendEnded ? { sendEnded } : {}),
   };
 }
 

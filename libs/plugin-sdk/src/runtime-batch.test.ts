@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { InvalidAddressError, PermanentError, RetryableError, ThrottledAddressError } from './errors';
 import type { DeliveryBatch, DeliveryJob } from './message';
+import type { DeliveryOutcome } from './outcome';
 import { defineChannelPlugin } from './plugin';
 import { BATCH_JOB_NAME, batchJobId, batchJobOptions, pluginQueueName } from './queues';
 import { PluginRuntime } from './runtime';
@@ -70,10 +71,24 @@ function batchOf(tokens: string[], notificationId = randomUUID()): DeliveryBatch
   return { deliveries: deliveries.map((d) => ({ ...d, batch })) };
 }
 
+/** Records outcomes; while `writes` is set, each waits for it first (the host's database slow or away). */
+class SlowWriteReporter extends RecordingReporter {
+  writes: Promise<void> | undefined;
+  pending = 0;
+  override async report(outcome: DeliveryOutcome): Promise<void> {
+    if (this.writes) {
+      this.pending++;
+      await this.writes;
+      this.pending--;
+    }
+    await super.report(outcome);
+  }
+}
+
 describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
   const redis = testRedis();
   const prefix = testPrefix('sdkbatch');
-  const reporter = new RecordingReporter();
+  const reporter = new SlowWriteReporter();
   let runtime: PluginRuntime;
   let queue: Queue;
 
@@ -182,6 +197,39 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     await Promise.all(batches.map(settled));
     assert.ok(mostInFlight <= 4, `at most 4 sends at once (saw ${mostInFlight})`);
     assert.ok(mostInFlight >= 2, 'a batch sends concurrently');
+  });
+
+  test('a send slot goes to the next delivery once the provider answers, and the batch ends only once every outcome is written', async () => {
+    let letWritesGo!: () => void;
+    reporter.writes = new Promise((r) => {
+      letWritesGo = r;
+    });
+    const b = batchOf(Array(12).fill('ok'));
+    try {
+      await add(b);
+      // Concurrency 4: had each slot waited for its delivery's write, only 4 would reach the provider.
+      await waitFor(
+        'all 12 sent while no outcome is written',
+        () => b.deliveries.every((d) => calls.get(d.deliveryId) === 1),
+        { timeoutMs: 3000 },
+      );
+      assert.equal(reporter.pending, 12, 'each outcome is still being written');
+      assert.equal(b.deliveries.filter((d) => reporter.final(d.deliveryId)).length, 0);
+      assert.equal(
+        await queue.getJobState(b.deliveries[0]!.batch!),
+        'active',
+        'the batch waits for the writes',
+      );
+    } finally {
+      reporter.writes = undefined;
+      letWritesGo();
+    }
+    await settled(b);
+    for (const d of b.deliveries) assert.equal(reporter.final(d.deliveryId)?.type, 'sent');
+    await waitFor(
+      'the batch job completed',
+      async () => (await queue.getJobState(b.deliveries[0]!.batch!)) === 'unknown',
+    );
   });
 
   test('while batches run, the worker takes only a few jobs at once (not its concurrency), then all again', async () => {

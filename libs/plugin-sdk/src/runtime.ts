@@ -314,18 +314,30 @@ export class PluginRuntime {
     const splits: SplitOut[] = [];
     const maxAttempts = job.opts.attempts ?? this.settings.attempts;
     const ends = await Promise.all(
-      deliveries.map((d) =>
-        this.batchSlots(() => {
-          const run = batchRun(d, maxAttempts, this.worker, splits);
-          // Shutting down: what has not started goes back to the queue as jobs of its own (no
-          // attempt spent), so a graceful stop waits for the sends in flight, not for whole batches.
-          if (this.closed) return run.later(0);
-          // Whatever would have failed a job of its own (the host's write away) retries it alone.
-          return this.process(run, deps).catch((error: unknown) =>
-            run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
-          );
-        }),
-      ),
+      deliveries.map(async (d) => {
+        let ended: Promise<string> = Promise.resolve('later');
+        // The slot is held from the gate's claim to the provider's answer, not while the outcome is
+        // written: those writes wait on PostgreSQL and Redis, and the provider would sit idle.
+        await this.batchSlots(
+          () =>
+            new Promise<void>((freeSlot) => {
+              const run = batchRun(d, maxAttempts, this.worker, splits, freeSlot);
+              // Shutting down: what has not started goes back to the queue as jobs of its own (no
+              // attempt spent), so a graceful stop waits for the sends in flight, not for whole batches.
+              ended = (
+                this.closed
+                  ? run.later(0)
+                  : // Whatever would have failed a job of its own (the host's write away) retries it alone.
+                    this.process(run, deps).catch((error: unknown) =>
+                      run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
+                    )
+              ).finally(freeSlot);
+              // Awaited below, once the slot is free; until then a rejection is not unhandled.
+              ended.catch(() => undefined);
+            }),
+        );
+        return ended;
+      }),
     );
     await this.splitOut(splits);
     const counts = new Map<string, number>();
@@ -467,6 +479,7 @@ export class PluginRuntime {
       else circuit?.neutral();
       return await this.handleFailure(run, error, { ...deps, log, labels, report });
     } finally {
+      run.sendEnded?.();
       deps.metrics.inFlight.dec({ plugin: this.plugin.name });
       deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
