@@ -5,7 +5,6 @@
  * in PostgreSQL, deliveries/s, CPU per delivery and peak RSS per process, and the raw BullMQ
  * ceiling in the same run.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   fcmFake,
@@ -30,6 +29,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { campaignHtml } from './campaign-html';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { withImageHeapCap } from './image-heap-cap';
+import { migrate } from './migrate';
 import { PeakRss } from './peak-rss';
 import { RedisMemoryPeak } from './redis-memory-peak';
 import { seedTopic } from './seed-topic';
@@ -103,8 +103,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       CLARION_API_QUOTA: '1000000000',
       NODE_OPTIONS: withImageHeapCap(process.env.NODE_OPTIONS),
     };
-    const migrated = spawnSync(process.execPath, [o.serverMain, 'migrate'], { env, stdio: 'inherit' });
-    if (migrated.status !== 0) throw new Error('clarion migrate failed');
+    migrate(o.serverMain, env);
     const roles = ['api' as const, ...Array.from({ length: o.workers }, () => 'worker' as const)];
     for (const role of roles)
       processes.push(await startClarionProcess({ main: o.serverMain, role, env, output: 'capture' }));

@@ -19,7 +19,6 @@
  * one run says little. `BENCH_KEEP_DB=1` leaves the transactional run's database in place, to look
  * at the rows it wrote (their sizes, what the WAL breakdown points at).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,6 +44,7 @@ import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
 import { withImageHeapCap } from './image-heap-cap';
 import { drive, type LoadResult } from './load';
+import { migrate } from './migrate';
 import { PeakRss } from './peak-rss';
 import { median, quantile } from './percentiles';
 import { runProviderFloor } from './provider-floor';
@@ -162,8 +162,7 @@ async function runOnce(): Promise<BenchResult> {
       CLARION_API_QUOTA: '1000000000',
       NODE_OPTIONS: withImageHeapCap(process.env.NODE_OPTIONS),
     };
-    const migrated = spawnSync(process.execPath, [serverMain, 'migrate'], { env, stdio: 'inherit' });
-    if (migrated.status !== 0) throw new Error('clarion migrate failed');
+    migrate(serverMain, env);
 
     const roles: ('api' | 'worker' | 'all')[] =
       args.roles === 'all'
