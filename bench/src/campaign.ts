@@ -44,6 +44,8 @@ export interface CampaignOptions {
   htmlKb: number;
   logLevel: string;
   ceilingJobs: number;
+  /** Jobs run before the ceiling is timed (main.ts's `--warmup`). */
+  ceilingWarmup: number;
   serverMain: string;
   log: (line: string) => void;
 }
@@ -269,7 +271,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     );
 
     o.log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
-    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, o.ceilingJobs);
+    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, o.ceilingJobs, o.ceilingWarmup);
     const result: CampaignResult = {
       recipients: o.recipients,
       deliveries: sent,

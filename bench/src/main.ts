@@ -4,7 +4,7 @@
  * with many concurrent single-user notifications, waits for every message to reach the sandbox,
  * then measures the raw BullMQ rate in the same run as the ceiling. Ends with one JSON line.
  *
- *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million|provider-floor] [--recipients 100000] [--email sendgrid|smtp] [--html-kb 0] [--batch-size 1000] [--batch-concurrency 4] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
+ *   node bench/dist/main.js [--scenario transactional|bulk|campaign|million|provider-floor] [--recipients 100000] [--email sendgrid|smtp] [--html-kb 0] [--batch-size 1000] [--batch-concurrency 4] [--warmup 20000] [--users 5000] [--notifications 20000] [--concurrency 128] [--roles split|all] [--workers 1] [--runs 1] [--log-level warn]
  *
  * `campaign` and `million` (campaign.ts): one request to a topic of `--recipients` subscribers
  * (100,000 and 1,000,000 by default), each with an Android device and an e-mail, through the FCM
@@ -82,6 +82,15 @@ const { values: args } = parseArgs({
     /** Worker processes beside the API (split roles only). */
     workers: { type: 'string', default: '1' },
     'ceiling-jobs': { type: 'string', default: '20000' },
+    /**
+     * Notifications sent (and, with `--scenario bulk`, as many through the batch route) before the
+     * measured phase, and jobs run before the ceiling is timed. V8 compiles a process's hot code
+     * during its first tens of thousands of requests: with a warm-up of 1,000, optimizing
+     * compilation took 20–30 % of the API's CPU in the first seconds of the measured phase and about
+     * 2 % once settled (`perf` of the API process, docs/benchmarks.md). A server runs for days, so
+     * the figures are read warm; `--warmup 1000` gives the cold figures.
+     */
+    warmup: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '1' },
     /**
      * The servers' LOG_LEVEL. `warn` by default: at `info` (the servers' own default) every request
@@ -93,7 +102,8 @@ const { values: args } = parseArgs({
 const USERS = Number(args.users);
 const TOTAL = Number(args.notifications);
 const CONCURRENCY = Number(args.concurrency);
-const WARMUP = Math.min(1000, TOTAL);
+const WARMUP = Number(args.warmup);
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error('--warmup takes a whole number, 0 or more');
 const SCENARIO = args.scenario;
 const SCENARIOS = ['transactional', 'bulk', 'campaign', 'million', 'provider-floor'] as const;
 if (!(SCENARIOS as readonly string[]).includes(SCENARIO))
@@ -210,11 +220,19 @@ async function runOnce(): Promise<BenchResult> {
       content: { webhook: { json: { phase, t: Date.now(), i } } },
     });
 
+    // Both routes the run measures, so each process's hot code is compiled before it is timed.
     const warm = await drive(api, auth, WARMUP, CONCURRENCY, body('warmup'));
+    const warmBulk =
+      SCENARIO === 'bulk'
+        ? await driveBatches(api, auth, WARMUP, BATCH_SIZE, BATCH_CONCURRENCY, body('warmup'))
+        : undefined;
     await waitFor(
       'warm-up deliveries',
-      () => sandbox.recorder.count({ outcome: 'accepted' }) >= warm.accepted,
-      { timeoutMs: 120_000 },
+      () => sandbox.recorder.count({ outcome: 'accepted' }) >= warm.accepted + (warmBulk?.accepted ?? 0),
+      { timeoutMs: 300_000 },
+    );
+    log(
+      `warmed up: ${warm.accepted} single${warmBulk ? ` and ${warmBulk.accepted} batch` : ''} notifications`,
     );
 
     /** Drives one phase's load, waits for all of it at the receiver, and logs where the CPU went. */
@@ -366,7 +384,7 @@ async function runOnce(): Promise<BenchResult> {
     await pg.end();
 
     log('measuring the raw BullMQ ceiling (addBulk + no-op worker, one process)');
-    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']));
+    const ceiling = await bullmqCeiling(TEST_REDIS_URL, prefix, Number(args['ceiling-jobs']), WARMUP);
     // Per-job figures need enough jobs to drown the fixed costs (connections, the first script loads).
     if (Number(args['ceiling-jobs']) >= 5000) {
       const exchange = await httpExchangeCpuMs(20_000, CONCURRENCY, JSON.stringify(body('floor')(0)));
@@ -425,6 +443,7 @@ async function main(): Promise<void> {
             htmlKb: Number(args['html-kb']),
             logLevel: args['log-level'],
             ceilingJobs: Number(args['ceiling-jobs']),
+            ceilingWarmup: WARMUP,
             serverMain,
             log,
           })
