@@ -81,6 +81,23 @@ describe('refusedUrl (input-time check)', () => {
     assert.throws(() => outboundPolicy({ allow: ['10.0.0.0/99'] }));
     assert.throws(() => outboundPolicy({ allow: ['not a host!'] }));
   });
+
+  it('answers are remembered per policy: the same URL is judged by each policy on its own, and past 10,000 URLs each is still judged', () => {
+    const url = 'http://127.0.0.1:4010/webhook';
+    for (let round = 0; round < 2; round++) {
+      assert.equal(refusedUrl(url, PRIVATE), undefined);
+      assert.notEqual(refusedUrl(url, STRICT_OUTBOUND), undefined);
+    }
+    // More distinct URLs than the memo keeps, each twice: refused and allowed alike stay right.
+    for (let i = 0; i < 10_050; i++) {
+      const loopback = `http://127.0.0.1:${1024 + (i % 60_000)}/r${i}`;
+      const metadata = `http://169.254.169.254/r${i}`;
+      for (let round = 0; round < 2; round++) {
+        assert.equal(refusedUrl(loopback, PRIVATE), undefined, loopback);
+        assert.notEqual(refusedUrl(metadata, PRIVATE), undefined, metadata);
+      }
+    }
+  });
 });
 
 describe('guarded connections (real sockets)', () => {
