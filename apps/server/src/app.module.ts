@@ -1,5 +1,4 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
@@ -34,7 +33,7 @@ import { FanoutProcessor } from './fanout/fanout.processor';
 import { FanoutQueue } from './fanout/fanout-queue';
 import { FanoutRepository } from './fanout/fanout-repository';
 import { FanoutWorker } from './fanout/fanout-worker';
-import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyGuard } from './idempotency/idempotency.guard';
 import { IdempotencyPurger } from './idempotency/idempotency-purger';
 import { inboxWiring } from './inbox/inbox.wiring';
 import { AcceptPipeline } from './ingest/accept-pipeline';
@@ -247,7 +246,7 @@ export class AppModule {
               ApiQuota,
               PreferencesService,
               RedriveService,
-              { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+              IdempotencyGuard,
             ]
           : []),
         ...(worker

@@ -15,6 +15,8 @@ import { registerTextGuard } from './common/text-guard';
 import { type Env, migrateOnStart, shutdownDrainMs } from './config/env';
 import { runMigrations } from './database/data-source';
 import { useNamedStatements } from './database/prepared';
+import { recordIdempotentAnswers } from './idempotency/idempotency-answers';
+import { IdempotencyRepository } from './idempotency/idempotency-repository';
 import { loadedInboxPlugin } from './inbox/inbox-plugin';
 import { stopGracefullyOnSignals } from './ops/graceful-stop';
 import { createMetricsRegistry, httpDurationHistogram } from './ops/metrics-registry';
@@ -128,6 +130,7 @@ export async function startServer({
   registerFormParser(fastify);
   registerTextGuard(fastify);
   registerCors(fastify, () => app.get(AppRepository));
+  recordIdempotentAnswers(fastify, () => app.get(IdempotencyRepository));
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     // Probes and scrapes are neither API traffic nor worth a log line.

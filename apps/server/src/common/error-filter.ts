@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DomainError } from './errors/domain-error';
 import { domainErrorAnswer, errorBody } from './errors/error-answer';
 import type { ErrorCode } from './errors/error-catalog';
+import { ReplayedAnswer } from './errors/replayed-answer';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
 /** The code for an HTTP error raised without one (Nest's own exceptions, Fastify's errors). */
@@ -37,6 +38,13 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof ReplayedAnswer) {
+      void reply
+        .status(exception.status)
+        .header('idempotent-replayed', 'true')
+        .send(exception.body ?? undefined);
+      return;
+    }
     if (exception instanceof DomainError) {
       const { status, body } = domainErrorAnswer(exception);
       void reply.status(status).send(body);

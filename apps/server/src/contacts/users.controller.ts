@@ -1,20 +1,9 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Put,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { forbidden, notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { assertOutboundUrls } from '../common/outbound-urls';
@@ -28,7 +17,7 @@ import { registerDeviceSchema, topicParam, userIdParam } from './user-schemas';
 import { UsersService } from './users.service';
 
 @Controller('v1/users')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class UsersController {
   constructor(
     private readonly users: UsersService,

@@ -112,6 +112,33 @@ describe('Idempotency-Key on the writes of /v1 and /admin', () => {
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(await json(again), firstBody);
   });
+  test('a 5xx lets the key go: the retry with the same key runs and its answer is the one kept', async () => {
+    // The app insert fails inside PostgreSQL for this name: the handler's error is a 500.
+    await sql(
+      h.db.url,
+      `CREATE FUNCTION refuse_exploding_app() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.name = 'exploding' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`,
+    );
+    await sql(
+      h.db.url,
+      'CREATE TRIGGER refuse_exploding_app BEFORE INSERT ON apps FOR EACH ROW EXECUTE FUNCTION refuse_exploding_app()',
+    );
+    try {
+      const failed = await createApp('exploding', 'five-hundred-1');
+      assert.equal(failed.status, 500);
+      assert.equal(failed.headers.get('idempotent-replayed'), null);
+    } finally {
+      await sql(h.db.url, 'DROP TRIGGER refuse_exploding_app ON apps');
+    }
+    const retried = await createApp('exploding', 'five-hundred-1');
+    assert.equal(retried.status, 201, 'the key was let go, so the retry ran');
+    assert.equal(retried.headers.get('idempotent-replayed'), null);
+    const again = await createApp('exploding', 'five-hundred-1');
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await appsNamed('exploding'), 1);
+  });
+
   test('a malformed key is a 400 and changes nothing', async () => {
     const res = await createApp('bad-key', 'x'.repeat(256));
     assert.equal(res.status, 400);

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { ApiError, notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import { TrackingRecorder } from '../tracking/tracking-recorder';
@@ -18,7 +19,7 @@ import { viewOf } from './inbox-view';
  * key (`?userId=`). A first read records the delivery's `opened` step, as a client event does.
  */
 @Controller('v1/inbox')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class InboxController {
   constructor(
     private readonly store: InboxRepository,

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppsService } from '../apps/apps.service';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { addLogFields } from '../common/request-log-fields';
@@ -28,7 +29,7 @@ export const listQuery = z
   .strict();
 
 @Controller('v1/notifications')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class NotificationsController {
   constructor(
     private readonly service: NotificationsService,

@@ -1,22 +1,10 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  Patch,
-  Post,
-  Put,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { appSettingsSchema } from '../apps/app-settings';
 import { AppsService } from '../apps/apps.service';
 import { IntegrationsService } from '../apps/integrations.service';
 import { KeyService } from '../apps/key.service';
-import { AdminGuard } from '../auth/admin.guard';
+import { RequireAdmin } from '../auth/require-auth';
 import { badRequest, notFound } from '../common/api-error';
 import { freeRecord, JSON_LIMITS } from '../common/free-json';
 import { UUID } from '../common/ids';
@@ -48,7 +36,7 @@ export const integrationSchema = z.object({ config: freeRecord(JSON_LIMITS.integ
 
 /** Operator API: apps, keys, per-app provider settings. `Authorization: Bearer <CLARION_ADMIN_TOKEN>`. */
 @Controller('admin/apps')
-@UseGuards(AdminGuard)
+@RequireAdmin()
 export class AdminController {
   constructor(
     private readonly apps: AppsService,

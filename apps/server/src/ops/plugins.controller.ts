@@ -1,6 +1,5 @@
-import { Controller, Get, Optional, UseGuards } from '@nestjs/common';
-import { AdminGuard } from '../auth/admin.guard';
-import { ApiKeyGuard } from '../auth/api-key.guard';
+import { Controller, Get, Optional } from '@nestjs/common';
+import { RequireAdmin, RequireApiKey } from '../auth/require-auth';
 import { listPlugins } from '../plugins/plugin-listing';
 import { PluginRegistry } from '../plugins/plugin-registry';
 import { PluginWorkers } from '../workers/plugin-workers';
@@ -20,14 +19,14 @@ export class PluginsController {
   ) {}
 
   @Get('admin/plugins')
-  @UseGuards(AdminGuard)
+  @RequireAdmin()
   list() {
     return { plugins: listPlugins(this.plugins, this.workers?.health() ?? {}) };
   }
 
   /** Server keys only (the guard refuses client keys): versions are no business of an end user's app. */
   @Get('v1/plugins')
-  @UseGuards(ApiKeyGuard)
+  @RequireApiKey()
   listForApp() {
     return this.list();
   }

@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import type { Env } from '../config/env';
@@ -25,7 +25,7 @@ export const preferenceLinkSchema = z
 
 /** Server keys only: the link lets whoever holds it change the user's preferences. */
 @Controller('v1/users')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class PreferenceCentreLinkController {
   constructor(
     private readonly users: UserRepository,

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { notFound } from '../common/api-error';
 import { validate } from '../common/validate';
 import { ownUser } from '../contacts/own-user';
@@ -10,7 +11,7 @@ import { putPreferencesSchema } from './preference-schemas';
 import { PreferencesService } from './preferences.service';
 
 @Controller('v1/users')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class PreferencesController {
   constructor(
     private readonly preferences: PreferencesService,

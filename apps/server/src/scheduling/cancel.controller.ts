@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
@@ -13,7 +13,7 @@ const cancelBody = z.object({}).strict().optional();
 
 /** `POST /v1/notifications/:id/cancel` (server keys only): stops what has not been sent yet. */
 @Controller('v1/notifications')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class CancelController {
   constructor(private readonly canceler: NotificationCanceler) {}
 

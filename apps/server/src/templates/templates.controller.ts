@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { AppsService } from '../apps/apps.service';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { NotFoundError } from '../common/errors/domain-error';
 import { validate } from '../common/validate';
 import { PluginRegistry } from '../plugins/plugin-registry';
@@ -12,7 +12,7 @@ import { TemplatesService } from './templates.service';
 
 /** Templates are managed with server keys only (the guard refuses client keys: no @ClientKeyAllowed here). */
 @Controller('v1/templates')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class TemplatesController {
   constructor(
     private readonly templates: TemplatesService,

@@ -1,8 +1,9 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { ApiError } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
@@ -34,7 +35,7 @@ const SENT = new Set<string>(FUNNEL);
  * or foreign delivery refuses the whole request (404), one not yet sent (or failed) too (409).
  */
 @Controller('v1/events')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class ClientEventsController {
   constructor(
     private readonly deliveries: DeliveryQueries,

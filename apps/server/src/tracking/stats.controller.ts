@@ -1,8 +1,8 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { badRequest } from '../common/api-error';
 import { validate } from '../common/validate';
 import { StatsService } from './stats.service';
@@ -24,7 +24,7 @@ export const statsQuerySchema = z
 
 /** `GET /v1/stats`: the app's funnel by hour or day (UTC), optionally for one channel, plugin, template or category. */
 @Controller('v1/stats')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class StatsController {
   constructor(private readonly stats: StatsService) {}
 

@@ -1,8 +1,9 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../apps/auth-context';
-import { ApiKeyGuard, ClientKeyAllowed } from '../auth/api-key.guard';
+import { ClientKeyAllowed } from '../auth/api-key.guard';
 import { CurrentAuth } from '../auth/current-auth';
+import { RequireApiKey } from '../auth/require-auth';
 import { notFound } from '../common/api-error';
 import { UUID } from '../common/ids';
 import { validate } from '../common/validate';
@@ -43,7 +44,7 @@ function forClient(d: UserDelivery, events: EventView[]) {
  * Keyset paging on the delivery id (UUIDv7, so time-ordered): a page costs the same however deep.
  */
 @Controller('v1/users')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class UserDeliveriesController {
   constructor(
     private readonly users: UserRepository,

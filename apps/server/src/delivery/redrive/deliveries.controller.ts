@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { AppsService } from '../../apps/apps.service';
 import type { AuthContext } from '../../apps/auth-context';
-import { ApiKeyGuard } from '../../auth/api-key.guard';
 import { CurrentAuth } from '../../auth/current-auth';
+import { RequireApiKey } from '../../auth/require-auth';
 import { badRequest, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import { validate } from '../../common/validate';
@@ -32,7 +32,7 @@ export const redriveBody = z
  * them again. Server keys only, each app its own deliveries.
  */
 @Controller('v1/deliveries')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class DeliveriesController {
   constructor(
     private readonly redrives: RedriveService,

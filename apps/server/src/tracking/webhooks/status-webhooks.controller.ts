@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import type { AuthContext } from '../../apps/auth-context';
-import { ApiKeyGuard } from '../../auth/api-key.guard';
 import { CurrentAuth } from '../../auth/current-auth';
+import { RequireApiKey } from '../../auth/require-auth';
 import { ApiError, notFound } from '../../common/api-error';
 import { UUID } from '../../common/ids';
 import { assertOutboundUrls } from '../../common/outbound-urls';
@@ -27,7 +27,7 @@ export const createStatusWebhookSchema = z
 
 /** `POST/GET/DELETE /v1/webhooks`: where an app receives its delivery status events (server keys only). */
 @Controller('v1/webhooks')
-@UseGuards(ApiKeyGuard)
+@RequireApiKey()
 export class StatusWebhooksController {
   constructor(
     private readonly hooks: StatusWebhooks,
