@@ -139,6 +139,33 @@ describe('Idempotency-Key on the writes of /v1 and /admin', () => {
     assert.equal(await appsNamed('exploding'), 1);
   });
 
+  test('an answer the database will not store is still sent, and the key answers in progress meanwhile', async () => {
+    // Recording the answer (an UPDATE of the key's row) fails inside PostgreSQL.
+    await sql(
+      h.db.url,
+      `CREATE FUNCTION refuse_answer() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.key = 'unstored-1' AND NEW.status IS NOT NULL THEN RAISE EXCEPTION 'refused for the test'; END IF;
+       RETURN NEW; END $$`,
+    );
+    await sql(
+      h.db.url,
+      'CREATE TRIGGER refuse_answer BEFORE UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION refuse_answer()',
+    );
+    try {
+      const first = await createApp('unstored', 'unstored-1');
+      assert.equal(first.status, 201, 'the work was done, and the caller is told so');
+      const again = await createApp('unstored', 'unstored-1');
+      assert.equal(again.status, 409);
+      assert.equal(
+        (await json<{ error: { code: string } }>(again)).error.code,
+        'idempotency_key_in_progress',
+      );
+      assert.equal(await appsNamed('unstored'), 1);
+    } finally {
+      await sql(h.db.url, 'DROP TRIGGER refuse_answer ON idempotency_keys');
+    }
+  });
+
   test('a malformed key is a 400 and changes nothing', async () => {
     const res = await createApp('bad-key', 'x'.repeat(256));
     assert.equal(res.status, 400);
