@@ -28,7 +28,7 @@ import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { campaignHtml } from './campaign-html';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
-import { withImageHeapCap } from './image-heap-cap';
+import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
 import { migrate } from './migrate';
 import { PeakRss } from './peak-rss';
 import { RedisMemoryPeak } from './redis-memory-peak';
@@ -108,7 +108,15 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     migrate(o.serverMain, env);
     const roles = ['api' as const, ...Array.from({ length: o.workers }, () => 'worker' as const)];
     for (const role of roles)
-      processes.push(await startClarionProcess({ main: o.serverMain, role, env, output: 'capture' }));
+      processes.push(
+        await startClarionProcess({
+          main: o.serverMain,
+          role,
+          env,
+          output: 'capture',
+          nodeArgs: imageNodeArgs(),
+        }),
+      );
     const api = processes[0]!.url;
 
     const created = await fetch(`${api}/admin/apps`, {

@@ -8,3 +8,10 @@ const IMAGE_HEAP_CAP = '--max-old-space-size=256 --max-semi-space-size=32';
 
 export const withImageHeapCap = (options = ''): string =>
   /--max-(old|semi)-space-size/.test(options) ? options : `${options} ${IMAGE_HEAP_CAP}`.trim();
+
+/**
+ * The V8 flags the image's entry point gives node (deploy/Dockerfile's ENTRYPOINT): they cannot go
+ * in NODE_OPTIONS. `BENCH_NODE_ARGS` replaces them (space-separated; empty for V8's defaults).
+ */
+export const imageNodeArgs = (): string[] =>
+  (process.env.BENCH_NODE_ARGS ?? '--heap-growing-percent=60').split(' ').filter((a) => a !== '');

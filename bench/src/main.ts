@@ -42,7 +42,7 @@ import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { httpExchangeCpuMs } from './http-floor';
-import { withImageHeapCap } from './image-heap-cap';
+import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
 import { drive, type LoadResult } from './load';
 import { migrate } from './migrate';
 import { PeakRss } from './peak-rss';
@@ -178,7 +178,8 @@ async function runOnce(): Promise<BenchResult> {
       args.roles === 'all'
         ? ['all']
         : ['api', ...Array.from({ length: Number(args.workers) }, () => 'worker' as const)];
-    for (const role of roles) processes.push(await startClarionProcess({ main: serverMain, role, env }));
+    for (const role of roles)
+      processes.push(await startClarionProcess({ main: serverMain, role, env, nodeArgs: imageNodeArgs() }));
     const api = processes[0]!.url;
 
     const created = await fetch(`${api}/admin/apps`, {

@@ -107,6 +107,7 @@ describe('deploy/Dockerfile', () => {
       '/usr/bin/tini',
       '--',
       'node',
+      '--heap-growing-percent=60',
       '/app/dist/cli/main.js',
     ]);
     assert.deepEqual(JSON.parse(ops('CMD')[0] ?? '[]'), ['start']);

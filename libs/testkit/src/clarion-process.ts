@@ -25,6 +25,8 @@ export interface ClarionProcessOptions {
   /** Where the child's output goes: inherit (default), ignore, or capture (read with `lines()`). */
   output?: 'inherit' | 'ignore' | 'capture';
   readyTimeoutMs?: number;
+  /** Node's own options before the CLI (V8 flags NODE_OPTIONS does not take, as the image's entry point passes). */
+  nodeArgs?: string[];
 }
 
 /** Called with each started process's URL; returns what to do once it has exited. */
@@ -46,7 +48,7 @@ export function onClarionStarted(hook: ClarionStartedHook): void {
 export async function startClarionProcess(options: ClarionProcessOptions): Promise<ClarionProcess> {
   const port = options.port ?? (await freePort());
   const stdio = options.output === 'capture' ? 'pipe' : (options.output ?? 'inherit');
-  const child = spawn(process.execPath, [options.main, 'start'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main, 'start'], {
     // No drain window unless a test asks for one: every test stops its processes with SIGTERM.
     env: {
       CLARION_SHUTDOWN_DRAIN_MS: '0',
