@@ -11,6 +11,7 @@ import {
   type ClarionProcess,
   clearPrefix,
   createTestDatabase,
+  imageNode,
   startClarionProcess,
   TEST_REDIS_URL,
   type TestDatabase,
@@ -180,11 +181,18 @@ describe('the chart’s workloads, run for real', () => {
         assert.ok(role === 'api' || role === 'worker', `role ${role}`);
         if (deliver) env = sandboxed(env);
         // It picks a free port (the chart's 3000 may be taken here) and resolves once /readyz answers 200.
-        const proc = await startClarionProcess({ main: serverMain, role, env, output: 'capture' }).catch(
-          (error: Error) => {
-            throw new Error(`${workload.metadata.name}: ${error.message}`);
-          },
-        );
+        // Node as the image starts it: its heap caps (unless the chart sets NODE_OPTIONS) and its V8 flags.
+        const image = imageNode();
+        env = { NODE_OPTIONS: image.nodeOptions, ...env };
+        const proc = await startClarionProcess({
+          main: serverMain,
+          role,
+          env,
+          output: 'capture',
+          nodeArgs: image.nodeArgs,
+        }).catch((error: Error) => {
+          throw new Error(`${workload.metadata.name}: ${error.message}`);
+        });
         running.push(proc);
         assert.ok(
           proc.lines().some((l) => l.includes(`"role":"${role}"`)),

@@ -314,30 +314,29 @@ export class PluginRuntime {
     const splits: SplitOut[] = [];
     const maxAttempts = job.opts.attempts ?? this.settings.attempts;
     const ends = await Promise.all(
-      deliveries.map(async (d) => {
-        let ended: Promise<string> = Promise.resolve('later');
-        // The slot is held from the gate's claim to the provider's answer, not while the outcome is
-        // written: those writes wait on PostgreSQL and Redis, and the provider would sit idle.
-        await this.batchSlots(
-          () =>
-            new Promise<void>((freeSlot) => {
-              const run = batchRun(d, maxAttempts, this.worker, splits, freeSlot);
-              // Shutting down: what has not started goes back to the queue as jobs of its own (no
-              // attempt spent), so a graceful stop waits for the sends in flight, not for whole batches.
-              ended = (
-                this.closed
-                  ? run.later(0)
-                  : // Whatever would have failed a job of its own (the host's write away) retries it alone.
-                    this.process(run, deps).catch((error: unknown) =>
-                      run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
-                    )
-              ).finally(freeSlot);
-              // Awaited below, once the slot is free; until then a rejection is not unhandled.
-              ended.catch(() => undefined);
-            }),
-        );
-        return ended;
-      }),
+      deliveries.map(
+        (d) =>
+          new Promise<string>((ended, failed) => {
+            // The slot is held from the gate's claim to the provider's answer (sendEnded), not while
+            // the outcome is written: those writes wait on PostgreSQL and Redis, and the provider
+            // would sit idle.
+            void this.batchSlots(
+              () =>
+                new Promise<void>((freeSlot) => {
+                  const run = batchRun(d, maxAttempts, this.worker, splits, freeSlot);
+                  // Shutting down: what has not started goes back to the queue as jobs of its own (no
+                  // attempt spent), so a graceful stop waits for the sends in flight, not for whole batches.
+                  const end = this.closed
+                    ? run.later(0)
+                    : // Whatever would have failed a job of its own (the host's write away) retries it alone.
+                      this.process(run, deps).catch((error: unknown) =>
+                        run.retry(error instanceof Error ? error : new Error(String(error)), this.retryDelay),
+                      );
+                  end.finally(freeSlot).then(ended, failed);
+                }),
+            );
+          }),
+      ),
     );
     await this.splitOut(splits);
     const counts = new Map<string, number>();

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { AdminGuard } from '../auth/admin.guard';
+import { ApiKeyGuard } from '../auth/api-key.guard';
 import { EnvError, loadEnv } from '../config/env';
 import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
+import { IdempotencyGuard } from './idempotency.guard';
 import { IdempotencyPurger } from './idempotency-purger';
 
 interface Created {
@@ -164,6 +169,32 @@ describe('Idempotency-Key on the writes of /v1 and /admin', () => {
     } finally {
       await sql(h.db.url, 'DROP TRIGGER refuse_answer ON idempotency_keys');
     }
+  });
+
+  test('every route behind an app key or the admin token takes Idempotency-Key: its guard comes right after', () => {
+    const checked: string[] = [];
+    for (const module of h.app!.get(ModulesContainer).values()) {
+      for (const { metatype } of module.controllers.values()) {
+        if (typeof metatype !== 'function') continue;
+        const methods = Object.getOwnPropertyNames(metatype.prototype).filter((m) => m !== 'constructor');
+        for (const method of methods) {
+          const guards: unknown[] = [
+            ...((Reflect.getMetadata(GUARDS_METADATA, metatype) as unknown[]) ?? []),
+            ...((Reflect.getMetadata(GUARDS_METADATA, metatype.prototype[method]) as unknown[]) ?? []),
+          ];
+          const auth = guards.findIndex((g) => g === ApiKeyGuard || g === AdminGuard);
+          if (auth < 0) continue;
+          checked.push(`${metatype.name}.${method}`);
+          assert.equal(
+            guards[auth + 1],
+            IdempotencyGuard,
+            `${metatype.name}.${method}: ${guards.map(String)}`,
+          );
+        }
+      }
+    }
+    assert.ok(checked.includes('NotificationsController.create'), checked.join(', '));
+    assert.ok(checked.includes('AdminController.create'), checked.join(', '));
   });
 
   test('a malformed key is a 400 and changes nothing', async () => {
