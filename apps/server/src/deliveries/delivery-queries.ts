@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Queryable } from '../database/prepared';
 import { rows } from '../database/rows';
 import type { EventRow } from './event-view';
 import { BY_KEY, redrivableSql } from './store/unsettled';
@@ -138,9 +139,10 @@ export class DeliveryQueries {
     notificationId: string,
     after: string | null,
     limit: number,
+    db: Queryable = this.db,
   ): Promise<NotificationDelivery[]> {
     return rows<NotificationDelivery>(
-      this.db,
+      db,
       `SELECT d.id, u.external_id AS "userId", d.channel, d.plugin, d.status, d.reason, d.attempts,
               d.provider_message_id AS "providerMessageId", d.error_code AS "errorCode", d.error_message AS "errorMessage", d.held_until AS "heldUntil",
               d.created_at AS "createdAt", d.updated_at AS "updatedAt",
@@ -153,9 +155,9 @@ export class DeliveryQueries {
   }
 
   /** How many of a notification's deliveries are in each status. */
-  async statusCounts(notificationId: string): Promise<Record<string, number>> {
+  async statusCounts(notificationId: string, db: Queryable = this.db): Promise<Record<string, number>> {
     const counts = await rows<{ status: string; n: string }>(
-      this.db,
+      db,
       'SELECT status, count(*) AS n FROM deliveries WHERE notification_id = $1 GROUP BY status',
       [notificationId],
     );

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { DeliveryQueries } from '../deliveries/delivery-queries';
 import { stepsOf } from '../deliveries/delivery-store';
 import { historyOf } from '../deliveries/event-view';
@@ -15,13 +15,18 @@ export class NotificationReader {
   ) {}
 
   async get(appId: string, id: string, limit = 1000, after: string | null = null) {
-    const notification = await this.notifications.view(appId, id);
+    // One snapshot for every read below: read one by one, a status written in between showed the
+    // summary counting a delivery as failed while its row in the same answer was still queued.
+    return this.db.transaction('REPEATABLE READ', (snapshot) => this.read(snapshot, appId, id, limit, after));
+  }
+
+  private async read(db: EntityManager, appId: string, id: string, limit: number, after: string | null) {
+    const notification = await this.notifications.view(appId, id, db);
     if (!notification) return null;
-    // Escalation steps (none unless the request gave `steps`), on the first page only. Read before
-    // the deliveries: a step shown settled then always has its deliveries in this same answer.
-    const steps = after === null ? await stepsOf(this.db, id, limit) : [];
-    const deliveries = await this.deliveries.ofNotification(id, after, limit);
-    const summary = await this.deliveries.statusCounts(id);
+    // Escalation steps (none unless the request gave `steps`), on the first page only.
+    const steps = after === null ? await stepsOf(db, id, limit) : [];
+    const deliveries = await this.deliveries.ofNotification(id, after, limit, db);
+    const summary = await this.deliveries.statusCounts(id, db);
     return {
       ...notification,
       summary,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Queryable } from '../database/prepared';
 import { rows } from '../database/rows';
 import { requestSql } from '../deliveries/store/stored-request';
 import type { NotificationRequest } from '../templates/notification-request';
@@ -44,11 +45,11 @@ export const OVERDUE_COUNT_SQL = `SELECT count(*)::int AS n FROM notifications n
 export class NotificationRepository {
   constructor(private readonly db: DataSource) {}
 
-  async view(appId: string, id: string): Promise<NotificationView | null> {
+  async view(appId: string, id: string, db: Queryable = this.db): Promise<NotificationView | null> {
     const [n] = await rows<
       Omit<NotificationView, 'template'> & { templateKey: string | null; templateVersion: number | null }
     >(
-      this.db,
+      db,
       `SELECT id, event_id AS "eventId", ${NOTIFICATION_STATUS} AS status, category, priority, send_at AS "sendAt", expires_at AS "expiresAt",
               recipients, created_at AS "createdAt", canceled_at AS "canceledAt",
               template_key AS "templateKey", template_version AS "templateVersion"
