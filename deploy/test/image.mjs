@@ -414,8 +414,17 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
         describe: logs,
       });
     }
+    // A container that stopped after its readiness answered: its own last lines say why (seen once in CI).
+    const inContainer = (args) => {
+      try {
+        return podman(args);
+      } catch (error) {
+        const state = podman(['ps', '--all', '--format', '{{.Names}} {{.Status}}'], { allowFail: true, quiet: true });
+        throw new Error(`${error.message}\n${state.stdout}\n${logs()}`);
+      }
+    };
     for (const [pool, plugins] of Object.entries(POOLS)) {
-      const mountedProviders = podman(['exec', names(`worker-${pool}`), 'ls', `${SECRETS}/providers`]).stdout;
+      const mountedProviders = inContainer(['exec', names(`worker-${pool}`), 'ls', `${SECRETS}/providers`]).stdout;
       assert.deepEqual(
         mountedProviders.trim().split('\n').sort(),
         [...plugins].sort(),
@@ -423,7 +432,7 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       );
     }
     for (const role of ['sandbox', 'api', 'worker-push', 'worker-messaging']) {
-      const users = podman(['top', names(role), 'user'])
+      const users = inContainer(['top', names(role), 'user'])
         .stdout.trim()
         .split('\n')
         .slice(1);
