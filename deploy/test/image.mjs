@@ -419,12 +419,20 @@ describe('the container image (deploy/Dockerfile), built and run with podman', {
       try {
         return podman(args);
       } catch (error) {
-        const state = podman(['ps', '--all', '--format', '{{.Names}} {{.Status}}'], { allowFail: true, quiet: true });
+        const state = podman(['ps', '--all', '--format', '{{.Names}} {{.Status}}'], {
+          allowFail: true,
+          quiet: true,
+        });
         throw new Error(`${error.message}\n${state.stdout}\n${logs()}`);
       }
     };
     for (const [pool, plugins] of Object.entries(POOLS)) {
-      const mountedProviders = inContainer(['exec', names(`worker-${pool}`), 'ls', `${SECRETS}/providers`]).stdout;
+      const mountedProviders = inContainer([
+        'exec',
+        names(`worker-${pool}`),
+        'ls',
+        `${SECRETS}/providers`,
+      ]).stdout;
       assert.deepEqual(
         mountedProviders.trim().split('\n').sort(),
         [...plugins].sort(),
