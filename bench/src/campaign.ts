@@ -46,6 +46,11 @@ export interface CampaignOptions {
   ceilingJobs: number;
   /** Jobs run before the ceiling is timed (main.ts's `--warmup`). */
   ceilingWarmup: number;
+  /**
+   * Subscribers of a first, untimed campaign of another app (main.ts's `--warmup`, at most
+   * `recipients`), so the measured one meets hot code as a server that has run for a while does; 0: cold.
+   */
+  campaignWarmup: number;
   serverMain: string;
   log: (line: string) => void;
 }
@@ -53,6 +58,8 @@ export interface CampaignOptions {
 export type CampaignResult = Record<string, number>;
 
 const TOPIC = 'bench-campaign';
+/** How often the warm-up campaign's deliveries are counted. */
+const WARMUP_POLL_MS = 500;
 /** The campaign's WAL is measured up to this many deliveries (`wal_db_bytes_per_delivery`). */
 const WAL_MAX_DELIVERIES = 100_000;
 /** How often PostgreSQL is counted while the fakes have not yet received every message. */
@@ -74,6 +81,34 @@ export function countOnly(recorder: Recorder): Map<string, number> {
     return { id: '', receivedAt: '', ...record } as SandboxRecord;
   };
   return counts;
+}
+
+/** An app's deliveries sent, and settled (sent or ended otherwise), as PostgreSQL has them. */
+async function countOf(pg: Client, appId: string): Promise<{ sent: number; settled: number }> {
+  return (
+    await pg.query(
+      `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent,
+              count(*) FILTER (WHERE sent_at IS NOT NULL OR status IN ('failed', 'suppressed', 'cancelled', 'expired'))::int AS settled
+         FROM deliveries WHERE app_id = $1`,
+      [appId],
+    )
+  ).rows[0] as { sent: number; settled: number };
+}
+
+/** Waits until `expected` deliveries of the app are settled; throws after two minutes without progress. */
+async function settledOf(pg: Client, appId: string, expected: number): Promise<void> {
+  let settled = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const now = (await countOf(pg, appId)).settled;
+    if (now >= expected) return;
+    if (now !== settled) {
+      settled = now;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > 120_000)
+      throw new Error(`warm-up campaign: no progress for 2 minutes at ${settled} of ${expected}`);
+    await new Promise((r) => setTimeout(r, WARMUP_POLL_MS));
+  }
 }
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
@@ -119,20 +154,58 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       );
     const api = processes[0]!.url;
 
-    const created = await fetch(`${api}/admin/apps`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench-campaign' }),
-    });
-    if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
-    const { app, key } = (await created.json()) as {
-      app: { id: string };
-      key: { appKey: string; appSecret: string };
+    const createApp = async (name: string): Promise<{ id: string; auth: string }> => {
+      const created = await fetch(`${api}/admin/apps`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      if (!created.ok) throw new Error(`create app: ${created.status} ${await created.text()}`);
+      const { app, key } = (await created.json()) as {
+        app: { id: string };
+        key: { appKey: string; appSecret: string };
+      };
+      return {
+        id: app.id,
+        auth: `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`,
+      };
     };
-    const auth = `Basic ${Buffer.from(`${key.appKey}:${key.appSecret}`).toString('base64')}`;
+    const sendCampaign = async (auth: string): Promise<void> => {
+      const res = await fetch(`${api}/v1/notifications`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          to: { topic: TOPIC },
+          content: {
+            push: { title: 'Spring sale', body: 'Everything 20 % off until Sunday' },
+            email: {
+              subject: 'Spring sale',
+              text: 'Everything 20 % off until Sunday.',
+              ...(o.htmlKb > 0 ? { html: campaignHtml(o.htmlKb) } : {}),
+            },
+          },
+        }),
+      });
+      if (res.status !== 202) throw new Error(`campaign request: ${res.status} ${await res.text()}`);
+      await res.body?.cancel();
+    };
+
+    const warmup = Math.min(o.campaignWarmup, o.recipients);
+    if (warmup > 0) {
+      // Another app, so the measured campaign's counts, statuses and rows are its own.
+      const warm = await createApp('bench-campaign-warmup');
+      await seedTopic(pg, warm.id, TOPIC, warmup);
+      const started = Date.now();
+      await sendCampaign(warm.auth);
+      await settledOf(pg, warm.id, 2 * warmup);
+      o.log(
+        `${o.scenario}: warm-up campaign of ${warmup} subscribers (${2 * warmup} deliveries, another app) settled in ${((Date.now() - started) / 1000).toFixed(1)} s, untimed`,
+      );
+    }
+    const { id: appId, auth } = await createApp('bench-campaign');
 
     const seedStarted = Date.now();
-    await seedTopic(pg, app.id, TOPIC, o.recipients);
+    await seedTopic(pg, appId, TOPIC, o.recipients);
     const seedS = (Date.now() - seedStarted) / 1000;
     const expected = 2 * o.recipients;
     o.log(
@@ -171,31 +244,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       Number((await pg.query(`SELECT pg_database_size(current_database()) AS n`)).rows[0].n);
     const databaseBefore = await databaseBytes();
 
-    const res = await fetch(`${api}/v1/notifications`, {
-      method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        to: { topic: TOPIC },
-        content: {
-          push: { title: 'Spring sale', body: 'Everything 20 % off until Sunday' },
-          email: {
-            subject: 'Spring sale',
-            text: 'Everything 20 % off until Sunday.',
-            ...(o.htmlKb > 0 ? { html: campaignHtml(o.htmlKb) } : {}),
-          },
-        },
-      }),
-    });
+    await sendCampaign(auth);
     const acceptedAt = Date.now();
-    if (res.status !== 202) throw new Error(`campaign request: ${res.status} ${await res.text()}`);
-    await res.body?.cancel();
 
     // Ends on PostgreSQL (what a user sees through the API), where `sent` is written last. Counting
     // every delivery there costs the machine (0.4 s a call at a million: 59 s of one core over a
     // run, on the cores being measured), so it is asked every 10 s until the fakes have received
     // every message, then every pollMs until the last `sent` is written.
     const pollMs = o.recipients >= 500_000 ? 2000 : 1000;
-    const fakesReceived = () => [...received.values()].reduce((a, b) => a + b, 0);
+    const receivedBefore = new Map(received);
+    const receivedNow = () => [...received].map(([k, n]) => [k, n - (receivedBefore.get(k) ?? 0)] as const);
+    const fakesReceived = () => receivedNow().reduce((a, [, n]) => a + n, 0);
     const vacuum = await AutovacuumStandIn.start(pg, o.log);
     let sent = 0;
     let settled = 0;
@@ -210,13 +269,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       await redisMemory.sample();
       if (fakesReceived() < expected && Date.now() - lastCount < PROGRESS_COUNT_MS) continue;
       lastCount = Date.now();
-      const row = (
-        await pg.query(
-          `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent,
-                  count(*) FILTER (WHERE sent_at IS NOT NULL OR status IN ('failed', 'suppressed', 'cancelled', 'expired'))::int AS settled
-           FROM deliveries`,
-        )
-      ).rows[0] as { sent: number; settled: number };
+      const row = await countOf(pg, appId);
       if (row.settled !== settled) lastChange = Date.now();
       ({ sent, settled } = row);
       if (settled >= expected) break;
@@ -236,7 +289,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const [{ last, written }] = (
       await pg.query(
         `SELECT (extract(epoch FROM max(sent_at)) * 1000)::float8 AS last,
-                (extract(epoch FROM max(created_at)) * 1000)::float8 AS written FROM deliveries`,
+                (extract(epoch FROM max(created_at)) * 1000)::float8 AS written FROM deliveries WHERE app_id = $1`,
+        [appId],
       )
     ).rows as [{ last: number | null; written: number | null }];
     await readBackends();
@@ -247,7 +301,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const fanoutS = ((written ?? Date.now()) - acceptedAt) / 1000;
     const perS = sent / seconds;
     const byStatus = (
-      await pg.query(`SELECT status, count(*)::int AS n FROM deliveries GROUP BY status ORDER BY status`)
+      await pg.query(
+        `SELECT status, count(*)::int AS n FROM deliveries WHERE app_id = $1 GROUP BY status ORDER BY status`,
+        [appId],
+      )
     ).rows as { status: string; n: number }[];
     const wal = await walMeter?.bytes();
     const redisPeakMb = await redisMemory.stop();
@@ -260,7 +317,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         `${o.scenario}: WAL per delivery ${(wal.total / Math.max(1, sent)).toFixed(0)} B (${(wal.records / Math.max(1, sent)).toFixed(1)} records); by table/index and kind: ${walPerDelivery(wal.byRelationKind, sent, 12)}`,
       );
     o.log(
-      `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s), the last written ${fanoutS.toFixed(2)} s after it; statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${[...received].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `${o.scenario}: ${sent} of ${expected} sent, the last ${seconds.toFixed(2)} s after the 202 (${Math.round(perS)} deliveries/s), the last written ${fanoutS.toFixed(2)} s after it; statuses ${byStatus.map((s) => `${s.status} ${s.n}`).join(', ')}; the fakes received ${receivedNow()
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
     );
     const perDelivery = Object.entries(cpuUsed).map(([name, ms]) => [name, ms / Math.max(1, sent)] as const);
     o.log(

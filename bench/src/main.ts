@@ -88,7 +88,9 @@ const { values: args } = parseArgs({
      * during its first tens of thousands of requests: with a warm-up of 1,000, optimizing
      * compilation took 20–30 % of the API's CPU in the first seconds of the measured phase and about
      * 2 % once settled (`perf` of the API process, docs/benchmarks.md). A server runs for days, so
-     * the figures are read warm; `--warmup 1000` gives the cold figures.
+     * the figures are read warm; `--warmup 1000` gives the cold figures. `campaign` and `million`
+     * first send a campaign of that many subscribers (at most `--recipients`) of another app,
+     * untimed; `--warmup 0` measures a cold server.
      */
     warmup: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '1' },
@@ -445,6 +447,7 @@ async function main(): Promise<void> {
             logLevel: args['log-level'],
             ceilingJobs: Number(args['ceiling-jobs']),
             ceilingWarmup: WARMUP,
+            campaignWarmup: WARMUP,
             serverMain,
             log,
           })
