@@ -306,6 +306,21 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         [appId],
       )
     ).rows as { status: string; n: number }[];
+    // Which plugin's sends end the campaign: each plugin's deliveries sent per 5 s after the 202.
+    const byPlugin = (
+      await pg.query(
+        `SELECT plugin, string_agg(n::text, ' ' ORDER BY slot) AS per_slot, max(last) AS last FROM (
+           SELECT plugin, floor((extract(epoch FROM sent_at) * 1000 - $2) / 5000)::int AS slot, count(*) AS n,
+                  max(extract(epoch FROM sent_at) * 1000 - $2) / 1000 AS last
+             FROM deliveries WHERE app_id = $1 AND sent_at IS NOT NULL GROUP BY 1, 2) s
+          GROUP BY plugin ORDER BY plugin`,
+        [appId, acceptedAt],
+      )
+    ).rows as { plugin: string; per_slot: string; last: number }[];
+    for (const p of byPlugin)
+      o.log(
+        `${o.scenario}: ${p.plugin}: sent per 5 s after the 202: ${p.per_slot}; the last ${Number(p.last).toFixed(2)} s after it`,
+      );
     const wal = await walMeter?.bytes();
     const redisPeakMb = await redisMemory.stop();
     const databaseMbAdded = ((await databaseBytes()) - databaseBefore) / 2 ** 20;
@@ -366,6 +381,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const redis = testRedis();
     await clearPrefix(redis, prefix);
     redis.disconnect();
-    await db.drop();
+    if (!process.env.BENCH_KEEP_DB) await db.drop();
+    else o.log(`database kept: ${db.url}`);
   }
 }

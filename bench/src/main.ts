@@ -16,7 +16,7 @@
  *
  * With `--runs N` it repeats the whole run N times (fresh database, processes and queues each time),
  * logs each run's figures, and ends with the median of each figure: this machine's speed drifts, and
- * one run says little. `BENCH_KEEP_DB=1` leaves the transactional run's database in place, to look
+ * one run says little. `BENCH_KEEP_DB=1` leaves the run's database in place (every scenario but provider-floor), to look
  * at the rows it wrote (their sizes, what the WAL breakdown points at).
  */
 import { randomBytes } from 'node:crypto';

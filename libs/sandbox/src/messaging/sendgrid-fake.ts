@@ -178,30 +178,31 @@ export function sendgridFake(options: SendgridFakeOptions = {}): SendgridFake {
         record(fail === 'bounce' || fail === 'dropped' ? `accepted_then_${fail}` : 'accepted', messageId);
         // Events only where a webhook will receive them: a campaign bench sends 100,000 mails with
         // none set, and building theirs (two random ids each) was a tenth of the fakes' CPU.
-        if (!eventWebhookUrl) return reply.code(202).header('x-message-id', messageId).send();
-        const events = recipients.flatMap((r) => {
-          const args = { ...stringMap(body.custom_args), ...stringMap(r.personalization.custom_args) };
-          const processed = sendgridEvent('processed', r.email, messageId, args, categories);
-          if (fail === 'dropped')
-            return [
-              sendgridEvent('dropped', r.email, messageId, args, categories, { reason: 'Bounced Address' }),
-            ];
-          if (fail === 'bounce') {
+        if (eventWebhookUrl) {
+          const events = recipients.flatMap((r) => {
+            const args = { ...stringMap(body.custom_args), ...stringMap(r.personalization.custom_args) };
+            const processed = sendgridEvent('processed', r.email, messageId, args, categories);
+            if (fail === 'dropped')
+              return [
+                sendgridEvent('dropped', r.email, messageId, args, categories, { reason: 'Bounced Address' }),
+              ];
+            if (fail === 'bounce') {
+              return [
+                processed,
+                sendgridEvent('bounce', r.email, messageId, args, categories, {
+                  reason: '550 5.1.1 The email account that you tried to reach does not exist',
+                  status: '5.1.1',
+                  type: 'bounce',
+                }),
+              ];
+            }
             return [
               processed,
-              sendgridEvent('bounce', r.email, messageId, args, categories, {
-                reason: '550 5.1.1 The email account that you tried to reach does not exist',
-                status: '5.1.1',
-                type: 'bounce',
-              }),
+              sendgridEvent('delivered', r.email, messageId, args, categories, { response: '250 OK' }),
             ];
-          }
-          return [
-            processed,
-            sendgridEvent('delivered', r.email, messageId, args, categories, { response: '250 OK' }),
-          ];
-        });
-        setImmediate(() => void postEvents(events));
+          });
+          setImmediate(() => void postEvents(events));
+        }
         return reply.code(202).header('x-message-id', messageId).send();
       });
     },
