@@ -18,15 +18,28 @@ export function userAllows(
   category: string | null,
 ): boolean | undefined {
   const cat = category ?? ANY;
-  const order: [string, string][] = [
-    [channel, cat],
-    [ANY, cat],
-    [channel, ANY],
-    [ANY, ANY],
-  ];
-  for (const [ch, ca] of order) {
-    const hit = rules.find((r) => r.channel === ch && r.category === ca);
-    if (hit) return hit.enabled;
+  // Called per recipient and channel in a fan-out: one pass, nothing allocated.
+  let best: PreferenceRule | undefined;
+  let bestRank = 0;
+  for (const r of rules) {
+    const rank = specificity(r, channel, cat);
+    if (rank > bestRank) {
+      best = r;
+      bestRank = rank;
+      if (rank === 4) break;
+    }
   }
-  return undefined;
+  return best?.enabled;
+}
+
+/**
+ * How specific rule `r` is for (channel, category): 4 (channel, category), 3 (*, category),
+ * 2 (channel, *), 1 (*, *), 0 when it does not apply. The first rule of the highest rank wins.
+ */
+function specificity(r: PreferenceRule, channel: string, category: string): number {
+  const ch = r.channel === channel ? 2 : r.channel === ANY ? 1 : 0;
+  const ca = r.category === category ? 2 : r.category === ANY ? 1 : 0;
+  if (ch === 0 || ca === 0) return 0;
+  // Category decides first: (*, category) beats (channel, *).
+  return ca === 2 ? ch + 2 : ch;
 }

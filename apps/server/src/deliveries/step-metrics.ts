@@ -14,18 +14,46 @@ export class StepMetrics {
     steps: StepRecorded,
     private readonly metrics: DeliveryMetrics,
   ) {
-    steps.on((recorded) => {
-      for (const s of recorded) this.count(s);
-    });
+    steps.on((recorded) => this.countAll(recorded));
   }
 
-  private count(s: RecordedStep): void {
+  /**
+   * Counts a batch's steps. A worker's batch is mostly one channel, plugin, step and reason, so a
+   * run of alike steps is one increment by its length: prom-client hashes a label set per call.
+   */
+  private countAll(recorded: RecordedStep[]): void {
+    let run: RecordedStep | undefined;
+    let n = 0;
+    for (const s of recorded) {
+      if (run && alike(run, s)) {
+        n += 1;
+        continue;
+      }
+      if (run) this.count(run, n);
+      run = s;
+      n = 1;
+    }
+    if (run) this.count(run, n);
+  }
+
+  private count(s: RecordedStep, n: number): void {
     if (s.writer === 'tracking') {
-      this.metrics.delivery(s.channel, s.plugin, s.step, s.step === 'failed' ? 'provider_report' : null);
+      this.metrics.delivery(s.channel, s.plugin, s.step, s.step === 'failed' ? 'provider_report' : null, n);
       if (s.step === 'opened' || s.step === 'clicked')
-        this.metrics.tracking.inc({ channel: s.channel, event: s.step });
+        this.metrics.tracking.inc({ channel: s.channel, event: s.step }, n);
       return;
     }
-    this.metrics.delivery(s.channel, s.plugin, s.step, s.reason);
+    this.metrics.delivery(s.channel, s.plugin, s.step, s.reason, n);
   }
+}
+
+/** Whether two steps count under the same labels. */
+function alike(a: RecordedStep, b: RecordedStep): boolean {
+  return (
+    a.step === b.step &&
+    a.channel === b.channel &&
+    a.plugin === b.plugin &&
+    a.reason === b.reason &&
+    (a.writer === 'tracking') === (b.writer === 'tracking')
+  );
 }

@@ -1,4 +1,4 @@
-import type { Address, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
+import type { Address, AnyChannelPlugin, DeliveryJob, MessageContent } from '@clarion/plugin-sdk';
 import type { AppSettings } from '../apps/app-settings';
 import { RenderError } from '../common/errors/template-errors';
 import { newId } from '../common/ids';
@@ -108,6 +108,40 @@ function contactsFor(channel: string, contacts: ContactRow[], registry: PluginRe
   }
 }
 
+/** Where a delivery goes: its plugin, and the names of the providers to fall back on, in order. */
+interface Route {
+  plugin: AnyChannelPlugin | undefined;
+  fallback: string[];
+}
+
+/**
+ * Routes by context, then by channel and device platform. A route depends only on those, the
+ * app's provider order and the loaded plugins, all fixed for one context: a campaign chunk's
+ * thousand recipients share a handful of routes instead of each building its own chain.
+ */
+const routes = new WeakMap<PlanContext, Map<string, Route>>();
+
+function routeOf(ctx: PlanContext, channel: string, contact: ContactRow): Route {
+  let ofContext = routes.get(ctx);
+  if (!ofContext) {
+    ofContext = new Map();
+    routes.set(ctx, ofContext);
+  }
+  const device = contact.kind === 'device';
+  const platform = contact.platform ?? 'android';
+  const key = device ? `${channel}\u0000${platform}` : channel;
+  let route = ofContext.get(key);
+  if (!route) {
+    // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
+    const chain = device
+      ? [ctx.registry.forDevice(channel, platform, ctx.settings.providers[channel])]
+      : [...new Set(ctx.registry.providersFor(channel, ctx.settings.providers[channel]))];
+    route = { plugin: chain[0], fallback: chain.slice(1).flatMap((p) => (p ? [p.name] : [])) };
+    ofContext.set(key, route);
+  }
+  return route;
+}
+
 /** E-mail deliveries carry the app's List-Unsubscribe headers for this user; the message's own headers win. */
 function withEmailHeaders(
   ctx: PlanContext,
@@ -198,13 +232,7 @@ export function planRecipient(ctx: PlanContext, recipient: Recipient): DeliveryP
     ) as MessageContent;
     checkRenderedSize(channel, content, `content.${channel}`);
     for (const contact of contacts) {
-      // Devices: the platform picks the plugin. Others: the app's ordered providers, the rest kept as the fallback chain.
-      const chain =
-        contact.kind === 'device'
-          ? [ctx.registry.forDevice(channel, contact.platform ?? 'android', ctx.settings.providers[channel])]
-          : [...new Set(ctx.registry.providersFor(channel, ctx.settings.providers[channel]))];
-      const plugin = chain[0];
-      const fallback = chain.slice(1).flatMap((p) => (p ? [p.name] : []));
+      const { plugin, fallback } = routeOf(ctx, channel, contact);
       const contactRef = contact.id ? contact : null;
       if (!plugin) {
         suppressed(channel, 'no_plugin', contactRef);
