@@ -131,7 +131,9 @@ export class AcceptPipeline {
     const userIds = request.to.userId !== undefined ? [request.to.userId] : (request.to.userIds ?? []);
     // A list whose jobs would outweigh what one step may plan at once (a newsletter to a few hundred
     // users) is expanded in the background too, in chunks sized by the content.
-    const itemBytes = userIds.length * jobBytesPerRecipient(ctx);
+    // Sized only where it decides something (a list, a bulk item): a single user's request skips it.
+    const itemBytes =
+      request.to.userIds !== undefined || batches ? userIds.length * jobBytesPerRecipient(ctx) : 0;
     const listBytes = request.to.userIds === undefined ? 0 : itemBytes;
     const fanout =
       request.to.topic !== undefined ||

@@ -39,19 +39,23 @@ export const tooManyTags = (field: string, tags: number) =>
  */
 export function tagProblem(value: unknown): { path: (string | number)[]; message: string } | undefined {
   let total = 0;
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  // Each node points at its parent: the path is built only for the string reported.
+  const stack: TagFrame[] = [{ value, key: '', parent: undefined }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const v = item.value;
     if (typeof v === 'string') {
       const tags = countTags(v);
       if (tags > LIQUID_LIMITS.tagsPerString)
         return {
-          path: item.path,
+          path: pathOf(item),
           message: `${tags} Liquid tags, over the ${LIQUID_LIMITS.tagsPerString} one string may hold`,
         };
       total += tags;
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, child] of Object.entries(v)) stack.push({ value: child, path: [...item.path, k] });
+      for (const k in v) {
+        if (Object.hasOwn(v, k))
+          stack.push({ value: (v as Record<string, unknown>)[k], key: k, parent: item });
+      }
     }
   }
   if (total > LIQUID_LIMITS.tagsPerContent)
@@ -60,4 +64,16 @@ export function tagProblem(value: unknown): { path: (string | number)[]; message
       message: `${total} Liquid tags in all, over the ${LIQUID_LIMITS.tagsPerContent} one request or template may hold`,
     };
   return undefined;
+}
+
+interface TagFrame {
+  value: unknown;
+  key: string;
+  parent: TagFrame | undefined;
+}
+
+function pathOf(frame: TagFrame): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let f: TagFrame | undefined = frame; f?.parent; f = f.parent) path.push(f.key);
+  return path.reverse();
 }
