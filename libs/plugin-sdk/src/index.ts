@@ -6,6 +6,7 @@ export * from './circuit-breakers';
 export * from './config';
 export * from './delivery-records';
 export * from './errors';
+export * from './http-exchange';
 export * from './logger';
 export * from './message';
 export * from './metrics';

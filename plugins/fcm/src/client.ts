@@ -1,4 +1,4 @@
-import { PermanentError, RetryableError } from '@clarion/plugin-sdk';
+import { exchange, PermanentError, RetryableError } from '@clarion/plugin-sdk';
 import { Agent, errors, Pool } from 'undici';
 import { AccessTokens } from './auth';
 import { type FcmConfig, type ServiceAccount, serviceAccount } from './config';
@@ -127,14 +127,14 @@ export class FcmClient {
     let text: string;
     let retryAfter: string | undefined;
     try {
-      const res = await this.pool.request({
+      const res = await exchange(this.pool, {
         method: 'POST',
         path: `${this.base.pathname.replace(/\/$/, '')}/v1/projects/${encodeURIComponent(project.projectId)}/messages:send`,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify({ message }),
       });
       statusCode = res.statusCode;
-      text = await res.body.text();
+      text = res.body.toString('utf8');
       const ra = res.headers['retry-after'];
       retryAfter = Array.isArray(ra) ? ra[0] : ra;
     } catch (error) {

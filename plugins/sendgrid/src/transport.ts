@@ -1,3 +1,4 @@
+import { exchange, type HttpAnswer } from '@clarion/plugin-sdk';
 import { errors, Pool } from 'undici';
 import { PLUGIN_VERSION } from './version';
 
@@ -71,9 +72,9 @@ export class SendgridTransport {
   }
 
   async request(request: MailRequest): Promise<[MailResponse, unknown]> {
-    let res: Awaited<ReturnType<Pool['request']>>;
+    let res: HttpAnswer;
     try {
-      res = await this.pool.request({
+      res = await exchange(this.pool, {
         method: request.method as 'POST',
         path: `${this.base.pathname.replace(/\/$/, '')}${request.url}`,
         // Not request.headers: MailService passes the mail's own headers there too (they travel in the body).
@@ -88,12 +89,7 @@ export class SendgridTransport {
     } catch (error) {
       throw networkError(error);
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (error) {
-      throw networkError(error);
-    }
+    const text = res.body.toString('utf8');
     let body: unknown = text;
     if (text && String(res.headers['content-type'] ?? '').includes('json')) {
       try {

@@ -1,6 +1,7 @@
 import {
   type DeliveryJob,
   defineChannelPlugin,
+  exchange,
   guardedUndiciAgent,
   InvalidAddressError,
   outboundRefusal,
@@ -11,7 +12,7 @@ import {
   STRICT_OUTBOUND,
   secret,
 } from '@clarion/plugin-sdk';
-import { errors, request } from 'undici';
+import { errors } from 'undici';
 import { z } from 'zod';
 import { SIGNATURE_HEADER, signWebhook } from './signature';
 import { pkg } from './version';
@@ -93,20 +94,25 @@ export const webhookPlugin = defineChannelPlugin({
         if (refusal) throw refused(refusal);
         const body = JSON.stringify(webhookBody(job));
         try {
-          const res = await request(url, {
-            method: 'POST',
-            dispatcher: agent,
-            body,
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': 'clarion-webhook/0.1',
-              'clarion-delivery-id': job.deliveryId,
-              [SIGNATURE_HEADER]: signWebhook(appConfig?.secret ?? config.secret, body),
+          // The receiver's body is not read: dropped as it arrives, the connection closed past 128 KiB.
+          const res = await exchange(
+            agent,
+            {
+              origin: url.origin,
+              path: `${url.pathname}${url.search}`,
+              method: 'POST',
+              body,
+              headers: {
+                'content-type': 'application/json',
+                'user-agent': 'clarion-webhook/0.1',
+                'clarion-delivery-id': job.deliveryId,
+                [SIGNATURE_HEADER]: signWebhook(appConfig?.secret ?? config.secret, body),
+              },
+              headersTimeout: config.timeoutMs,
+              bodyTimeout: config.timeoutMs,
             },
-            headersTimeout: config.timeoutMs,
-            bodyTimeout: config.timeoutMs,
-          });
-          await res.body.dump();
+            { keepBody: false },
+          );
           if (res.statusCode >= 200 && res.statusCode < 300) return { details: { status: res.statusCode } };
           const retryAfter = res.headers['retry-after'];
           const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
