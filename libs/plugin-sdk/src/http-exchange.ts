@@ -35,8 +35,8 @@ export class AnswerTooLargeError extends Error {
  * One request through an undici dispatcher (Pool, Agent, Client) by its handler API, settled when
  * the answer's body has ended. undici's `request()` runs the same dispatch, and adds an
  * AsyncResource and a Readable body stream per request: for the small answers a provider sends,
- * that was a fifth (HTTP/2, FCM's fake) to a quarter (HTTP/1.1, a webhook receiver) of the client's
- * CPU per send (docs/benchmarks.md, session 11). Failures are undici's own errors
+ * that was 4–15 % (HTTP/2, FCM's fake) to 17–27 % (HTTP/1.1, a webhook receiver) of the client's
+ * CPU per send (bench/src/http-exchange-floor.ts, docs/benchmarks.md session 11). Failures are undici's own errors
  * (HeadersTimeoutError, BodyTimeoutError, SocketError, a connector's refusal), as `request()`
  * rejects with them. Informational (1xx) answers are skipped.
  */

@@ -208,9 +208,11 @@ describe('PluginRuntime with batch jobs (real BullMQ on Redis)', () => {
     try {
       await add(b);
       // Concurrency 4: had each slot waited for its delivery's write, only 4 would reach the provider.
+      // A send's outcome write starts a few awaits after the provider answers (the sent mark
+      // first): wait for both, or the count races the last sends (CI saw 8 of 12 once).
       await waitFor(
-        'all 12 sent while no outcome is written',
-        () => b.deliveries.every((d) => calls.get(d.deliveryId) === 1),
+        'all 12 sent and their outcomes being written, none written',
+        () => b.deliveries.every((d) => calls.get(d.deliveryId) === 1) && reporter.pending === 12,
         { timeoutMs: 3000 },
       );
       assert.equal(reporter.pending, 12, 'each outcome is still being written');

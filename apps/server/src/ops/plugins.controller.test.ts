@@ -19,9 +19,11 @@ import {
 
 const main = join(__dirname, '..', 'cli', 'main.js');
 const repo = join(__dirname, '..', '..', '..', '..');
-const versionOf = (plugin: string) =>
-  (JSON.parse(readFileSync(join(repo, 'plugins', plugin, 'package.json'), 'utf8')) as { version: string })
-    .version;
+const packageOf = (plugin: string) =>
+  JSON.parse(readFileSync(join(repo, 'plugins', plugin, 'package.json'), 'utf8')) as {
+    version: string;
+    peerDependencies: Record<string, string>;
+  };
 const run = promisify(execFile);
 
 /** What operators see of the loaded plugins: the start log, `GET /admin/plugins`, `clarion plugins`. */
@@ -45,8 +47,8 @@ describe('listing the loaded plugins', () => {
     name: 'webhook',
     package: '@clarion/plugin-webhook',
     channel: 'webhook',
-    version: versionOf('webhook'),
-    sdkRange: '^0.1.0',
+    version: packageOf('webhook').version,
+    sdkRange: packageOf('webhook').peerDependencies['@clarion/plugin-sdk'],
     health: 'healthy',
     warnings: [],
   });
@@ -78,7 +80,9 @@ describe('listing the loaded plugins', () => {
     assert.ok(line, server.lines().join('\n'));
     assert.match(
       line,
-      new RegExp(`loaded plugins: webhook ${versionOf('webhook')} \\(@clarion/plugin-webhook, webhook\\)`),
+      new RegExp(
+        `loaded plugins: webhook ${packageOf('webhook').version} \\(@clarion/plugin-webhook, webhook\\)`,
+      ),
     );
   });
 
@@ -127,7 +131,7 @@ describe('listing the loaded plugins', () => {
     assert.match(
       metrics,
       new RegExp(
-        `clarion_plugin_info\\{plugin="webhook",package="@clarion/plugin-webhook",channel="webhook",version="${versionOf('webhook')}",sdk_range="[^"]+",role="all"\\} 1`,
+        `clarion_plugin_info\\{plugin="webhook",package="@clarion/plugin-webhook",channel="webhook",version="${packageOf('webhook').version}",sdk_range="[^"]+",role="all"\\} 1`,
       ),
     );
   });
@@ -155,8 +159,8 @@ describe('listing the loaded plugins', () => {
     assert.deepEqual(
       plugins.map((p) => [p.name, p.version, p.health]),
       [
-        ['webhook', versionOf('webhook'), 'unknown'],
-        ['twilio', versionOf('twilio'), 'unknown'],
+        ['webhook', packageOf('webhook').version, 'unknown'],
+        ['twilio', packageOf('twilio').version, 'unknown'],
       ],
     );
   });
