@@ -88,7 +88,7 @@ async function countOf(pg: Client, appId: string): Promise<{ sent: number; settl
   return (
     await pg.query(
       `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent,
-              count(*) FILTER (WHERE sent_at IS NOT NULL OR status IN ('failed', 'suppressed', 'cancelled', 'expired'))::int AS settled
+              count(*) FILTER (WHERE sent_at IS NOT NULL OR status IN ('failed', 'suppressed', 'canceled', 'expired'))::int AS settled
          FROM deliveries WHERE app_id = $1`,
       [appId],
     )

@@ -12,7 +12,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AccessTokens } from '@clarion/plugin-fcm/dist/auth';
 import { fcmConfig, serviceAccount } from '@clarion/plugin-fcm/dist/config';
@@ -20,6 +19,7 @@ import { exchange } from '@clarion/plugin-sdk';
 import { Agent, Pool } from 'undici';
 import { cliArgs } from './cli-args';
 import { median } from './percentiles';
+import { launchFakes } from './provider-floor';
 
 type Send = (i: number) => Promise<number>;
 
@@ -39,10 +39,13 @@ async function clientCpuPerRequest(send: Send, n: number, concurrency: number): 
   return (used.user + used.system) / n;
 }
 
-/** Forks `script` with `args`; resolves with its first IPC message. */
-function child<T>(script: string, args: string[]): Promise<{ proc: ChildProcess; first: T }> {
-  const proc = fork(script, args, { stdio: 'inherit' });
-  return new Promise((resolve) => proc.once('message', (first: T) => resolve({ proc, first })));
+/** This script forked as the receiver; resolves with its port, or fails if it exits first. */
+function startReceiver(): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(__filename, ['receiver'], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (port: number) => resolve({ proc, port }));
+    proc.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)));
+  });
 }
 
 async function main(): Promise<void> {
@@ -52,13 +55,10 @@ async function main(): Promise<void> {
   });
   const n = Number(values.requests);
   const rounds = Number(values.rounds);
-  const receiver = await child<number>(__filename, ['receiver']);
-  const fakes = await child<{ configs: Record<string, Record<string, unknown>> }>(
-    join(__dirname, 'provider-fakes.js'),
-    [],
-  );
+  const receiver = await startReceiver();
+  const fakes = await launchFakes('child');
   try {
-    const origin = `http://127.0.0.1:${receiver.first}`;
+    const origin = `http://127.0.0.1:${receiver.port}`;
     const agent = new Agent({ connections: 100, keepAliveTimeout: 30_000 });
     const body = JSON.stringify({ deliveryId: 'd', content: { text: 'x'.repeat(200) } });
     const headers = { 'content-type': 'application/json', 'clarion-delivery-id': 'd' };
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       (await exchange(agent, { origin, path: '/hook', method: 'POST', body, headers }, { keepBody: false }))
         .statusCode;
 
-    const config = fcmConfig.parse(fakes.first.configs.fcm);
+    const config = fcmConfig.parse(fakes.configs.fcm);
     const account = serviceAccount.parse(JSON.parse(config.serviceAccountJson ?? '{}'));
     const connect = config.caPem ? { ca: config.caPem } : {};
     const tokenDispatcher = new Agent({ connect });
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ requests: n, rounds, ...figures })}\n`);
   } finally {
     receiver.proc.kill();
-    fakes.proc.disconnect();
+    await fakes.stop();
   }
 }
 

@@ -79,7 +79,7 @@ async function inFlight(first: number, n: number, inFlight: number, task: (i: nu
 }
 
 /** The fakes in a forked process (CPU of their own) or in this one. */
-async function launchFakes(where: ProviderFloorOptions['fakes']): Promise<Fakes & { pid?: number }> {
+export async function launchFakes(where: ProviderFloorOptions['fakes']): Promise<Fakes & { pid?: number }> {
   if (where === 'inprocess') return startFakes();
   const child: ChildProcess = fork(join(__dirname, 'provider-fakes.js'), { stdio: 'inherit' });
   const ask = <T>(pick: (m: unknown) => T | undefined, request?: string) =>
