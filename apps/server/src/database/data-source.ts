@@ -23,6 +23,7 @@ import { NotificationsInProgressIndex1765200000013 } from './migrations/17652000
 import { HotStatusUpdates1765200000014 } from './migrations/1765200000014-hot-status-updates';
 import { NotificationDeliveryFloor1765200000015 } from './migrations/1765200000015-notification-delivery-floor';
 import { Lz4DeliveryJobs1765200000016 } from './migrations/1765200000016-lz4-delivery-jobs';
+import { DeliveryPayloadStatistics1765200000017 } from './migrations/1765200000017-delivery-payload-statistics';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -50,6 +51,7 @@ export const MIGRATIONS = [
   HotStatusUpdates1765200000014,
   NotificationDeliveryFloor1765200000015,
   Lz4DeliveryJobs1765200000016,
+  DeliveryPayloadStatistics1765200000017,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {

@@ -87,7 +87,7 @@ describe('partition statistics: plans made on a near-empty day partition are mad
       )[0]['QUERY PLAN'][0].Plan;
     const read = await plan(`EXECUTE send_records('${ids}')`);
     const write = await plan(
-      `EXECUTE record_outcomes('${ids}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '[]')`,
+      `EXECUTE record_outcomes('${ids}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '[]', '{}')`,
     );
     return { read: partitionScans(read, PARTITION), write: partitionScans(write, PARTITION) };
   }
@@ -98,7 +98,7 @@ describe('partition statistics: plans made on a near-empty day partition are mad
     await session.query(`SET plan_cache_mode = force_generic_plan`);
     await session.query(`PREPARE send_records(uuid[]) AS ${SEND_RECORDS_SQL}`);
     await session.query(
-      `PREPARE record_outcomes(uuid[], text[], text[], int[], text[], text[], text[], uuid[], text[], int[], jsonb) AS ${RECORD_OUTCOMES_SQL}`,
+      `PREPARE record_outcomes(uuid[], text[], text[], int[], text[], text[], text[], uuid[], text[], int[], jsonb, text[]) AS ${RECORD_OUTCOMES_SQL}`,
     );
     const early = await plans();
     assert.ok(early.read.includes('Seq Scan'), `made on 20 rows, the read scans: ${early.read}`);

@@ -15,6 +15,7 @@ import {
 } from '../deliveries/delivery-store';
 import { type RecordedStep, StepRecorded } from '../deliveries/step-recorded';
 import { mayMove } from '../deliveries/transitions';
+import { PluginRegistry } from '../plugins/plugin-registry';
 
 interface Row extends OutcomeUpdate {
   detail: Record<string, unknown>;
@@ -120,11 +121,15 @@ function stepOf(o: DeliveryOutcome, r: Row): RecordedStep {
 @Injectable()
 export class StatusWriter implements DeliveryReporter, DeliveryRecords {
   private readonly batcher: Batcher<DeliveryOutcome, undefined>;
+  /** Loaded plugins without callbacks: nothing looks their provider ids up (record-outcomes.ts). */
+  private readonly withoutCallbacks: string[];
 
   constructor(
     private readonly db: DataSource,
     private readonly steps: StepRecorded,
+    plugins: PluginRegistry,
   ) {
+    this.withoutCallbacks = plugins.loaded.filter((l) => !l.plugin.callbacks).map((l) => l.plugin.name);
     this.batcher = new Batcher((items) => this.flush(items), {
       maxItems: 1000,
       maxWaitMs: 5,
@@ -192,10 +197,10 @@ export class StatusWriter implements DeliveryReporter, DeliveryRecords {
       detailJson: storableJson({ ...r.detail, reason: r.reason ?? undefined }),
     }));
     if (invalid.length === 0) {
-      await recordOutcomes(this.db, updates, logged); // one statement: atomic without BEGIN/COMMIT
+      await recordOutcomes(this.db, updates, logged, this.withoutCallbacks); // one statement: atomic without BEGIN/COMMIT
     } else {
       await this.db.transaction(async (tx) => {
-        await recordOutcomes(tx, updates, logged);
+        await recordOutcomes(tx, updates, logged, this.withoutCallbacks);
         await disableContacts(
           tx,
           invalid.map((o) => ({

@@ -9,6 +9,8 @@ export const partitionMaker = (
   fillfactor: number,
   providerMessages: boolean,
   compression = false,
+  /** Copy the table's per-column statistics targets to each day (migration 1765200000017). */
+  statistics = false,
 ): string => `
   CREATE OR REPLACE FUNCTION clarion_add_delivery_partitions(first_day date, last_day date) RETURNS integer
     LANGUAGE plpgsql AS $$
@@ -17,7 +19,7 @@ export const partitionMaker = (
       lo uuid;
       hi uuid;
       d text;
-      e text;
+      e text;${statistics ? '\n      targets text;' : ''}
       made integer := 0;
     BEGIN
       -- One maker at a time (any number of worker processes run the periodic task).
@@ -29,7 +31,18 @@ export const partitionMaker = (
         lo := clarion_uuidv7_floor(day::timestamp AT TIME ZONE 'UTC');
         hi := clarion_uuidv7_floor((day + 1)::timestamp AT TIME ZONE 'UTC');
         EXECUTE format('CREATE TABLE %I (LIKE deliveries INCLUDING DEFAULTS INCLUDING CONSTRAINTS${compression ? ' INCLUDING COMPRESSION' : ''}) WITH (fillfactor = ${fillfactor})', d);
-        EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);
+        EXECUTE format('CREATE TABLE %I (LIKE delivery_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', e);${
+          statistics
+            ? `
+        -- LIKE does not copy a column's statistics target: ANALYZE would sample what the table skips.
+        targets := (SELECT string_agg(format('ALTER COLUMN %I SET STATISTICS %s', a.attname, a.attstattarget), ', ')
+                      FROM pg_attribute a
+                     WHERE a.attrelid = 'deliveries'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attstattarget >= 0);
+        IF targets IS NOT NULL THEN
+          EXECUTE format('ALTER TABLE %I ', d) || targets;
+        END IF;`
+            : ''
+        }
         EXECUTE format('CREATE UNIQUE INDEX %I ON %I (notification_id, contact_id, channel) WHERE contact_id IS NOT NULL', d || '_once', d);
         EXECUTE format('ALTER TABLE deliveries ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', d, lo, hi);
         EXECUTE format('ALTER TABLE delivery_events ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', e, lo, hi);${

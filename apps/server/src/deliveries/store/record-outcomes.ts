@@ -67,7 +67,8 @@ const appliesSql = (r: string) => `${allowedSql('outcome', `${r}.status`, TO_STA
  * deliveries that moved (an outcome refused is not logged), preceded by `queued` where a worker
  * finished the job before the enqueuer marked it queued. The stats rollup counts each funnel step
  * crossed, or the failure (`metricsForSql`). $1–$7: the update per delivery; $8–$11: every
- * outcome, in order, for the history. Rows are locked by the update in the order of $1, which
+ * outcome, in order, for the history; $12: the plugins whose provider ids need no lookup row
+ * (providerMessagesCte). Rows are locked by the update in the order of $1, which
  * `recordOutcomes` sorts by id like every other batched writer (two batches cannot deadlock).
  *
  * A delivery's `sent` step is not a history row when the update itself records it (the update's
@@ -111,7 +112,7 @@ export const RECORD_OUTCOMES_SQL = `
     RETURNING d.id, d.notification_id, d.app_id, d.channel, COALESCE(d.plugin, '') AS plugin,
               old.status AS from_status, d.status AS to_status, d.reason, v.status = 'sent' AS sent_in_row,
               d.provider_message_id, old.provider_message_id AS old_provider_message_id
-  ),${unsettledCtes('moved')},${providerMessagesCte('moved')},
+  ),${unsettledCtes('moved')},${providerMessagesCte('moved', '$12')},
   history AS (
     INSERT INTO delivery_events (delivery_id, status, attempt, detail)
     SELECT id, status, attempt, detail FROM (
@@ -149,6 +150,8 @@ export async function recordOutcomes(
   q: Queryable,
   updates: OutcomeUpdate[],
   history: OutcomeHistory[],
+  /** Plugins known to take no callbacks: their provider ids get no lookup row (providerMessagesCte). */
+  withoutCallbacks: readonly string[] = [],
 ): Promise<void> {
   let batch = [...updates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let steps = history;
@@ -169,6 +172,7 @@ export async function recordOutcomes(
           steps.map((r) => r.status),
           steps.map((r) => r.attempt),
           jsonbListParam(steps.map((r) => r.detailJson)),
+          withoutCallbacks,
         ])
       ).map((r) => r.id),
     );

@@ -131,6 +131,39 @@ describe('the unsettled deliveries and provider ids, kept by every writer', () =
     assert.deepEqual(await deliveriesOfProviderIds(db, ['pm-old', 'pm-new']), [{ id, pmid: 'pm-new' }]);
   });
 
+  test('a plugin without callbacks keeps its provider id on the delivery but writes no lookup row', async () => {
+    const push = await storeOneDelivery(s, { channel: 'push', plugin: 'fcm' });
+    const mail = await storeOneDelivery(s);
+    const sent = (id: string, pmid: string) => ({
+      id,
+      status: 'sent' as const,
+      reason: null,
+      attempt: 1,
+      providerMessageId: pmid,
+      errorCode: null,
+      errorMessage: null,
+    });
+    await recordOutcomes(db, [sent(push, 'pm-push'), sent(mail, 'pm-mail')], [], ['fcm']);
+    assert.deepEqual(await deliveriesOfProviderIds(db, ['pm-push', 'pm-mail']), [
+      { id: mail, pmid: 'pm-mail' },
+    ]);
+    const lookupRows = await rows<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM provider_messages WHERE delivery_id = ANY($1::uuid[])`,
+      [[push, mail]],
+    );
+    assert.equal(lookupRows[0]!.n, 1);
+    const kept = await rows<{ id: string; provider_message_id: string }>(
+      db,
+      `SELECT id::text, provider_message_id FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY provider_message_id`,
+      [[push, mail]],
+    );
+    assert.deepEqual(kept, [
+      { id: mail, provider_message_id: 'pm-mail' },
+      { id: push, provider_message_id: 'pm-push' },
+    ]);
+  });
+
   test('the sent update is HOT: the row stays on its page and no index gets an entry', async () => {
     const id = await storeOneDelivery(s);
     const runner = db.createQueryRunner();
