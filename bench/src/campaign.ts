@@ -28,6 +28,7 @@ import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { campaignHtml } from './campaign-html';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
+import { GcMeter, gcFields } from './gc-meter';
 import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
 import { migrate } from './migrate';
 import { PeakRss } from './peak-rss';
@@ -234,6 +235,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
+    const gc = await GcMeter.start(Object.fromEntries(names.map((n, i) => [n, processes[i]!.url])));
     // This database's WAL over the campaign (pg_waldump): read only up to WAL_MAX_DELIVERIES,
     // whose dump (several million lines) is still read in seconds.
     const walMeter = expected <= WAL_MAX_DELIVERIES ? await DatabaseWalMeter.start(pg) : undefined;
@@ -295,6 +297,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     ).rows as [{ last: number | null; written: number | null }];
     await readBackends();
     const cpuUsed = cpu.used();
+    const gcUsed = await gc.used();
     const usage = machine.usage();
     const peaks = rss.stop();
     const seconds = ((last ?? Date.now()) - acceptedAt) / 1000;
@@ -347,6 +350,14 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         )} over ${seconds.toFixed(1)} s${usage === undefined ? '' : `; cores ${Math.round(100 * usage.busy)} % busy, ${Math.round(100 * usage.steal)} % stolen`}`,
     );
     o.log(
+      `${o.scenario}: garbage collection: ${Object.entries(gcUsed)
+        .map(
+          ([n, t]) =>
+            `${n} ${(t.ms / 1000).toFixed(1)} s of pauses, ${t.scavenges} scavenges and ${t.full} full collections`,
+        )
+        .join('; ')}`,
+    );
+    o.log(
       `${o.scenario}: peak RSS (MB): ${Object.entries(peaks)
         .map(([n, mb]) => `${n} ${mb}`)
         .join(', ')}`,
@@ -372,6 +383,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     for (const [name, ms] of perDelivery)
       result[`cpu_ms_per_delivery_${name}`] = Math.round(ms * 1000) / 1000;
     for (const [name, mb] of Object.entries(peaks)) result[`peak_rss_mb_${name}`] = mb;
+    Object.assign(result, gcFields(gcUsed, sent));
     return result;
   } finally {
     for (const p of processes) for (const line of p.lines().slice(-20)) o.log(`${p.role}: ${line}`);

@@ -41,6 +41,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
+import { GcMeter, gcFields } from './gc-meter';
 import { httpExchangeCpuMs } from './http-floor';
 import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
 import { drive, type LoadResult } from './load';
@@ -147,7 +148,10 @@ interface BenchResult {
   bulk_rss_mb?: number;
   bulk_wal_bytes_per_delivery?: number;
   bulk_to_single_ratio?: number;
-  /** Per process: `cpu_ms_per_delivery_<process>` and `peak_rss_mb_<process>`. */
+  /**
+   * Per process: `cpu_ms_per_delivery_<process>`, `peak_rss_mb_<process>`, and for the server's
+   * processes `gc_ms_per_delivery_<process>` and `scavenges_per_1000_deliveries_<process>` (gc-meter.ts).
+   */
   [figure: string]: number | undefined;
 }
 
@@ -183,6 +187,14 @@ async function runOnce(): Promise<BenchResult> {
     for (const role of roles)
       processes.push(await startClarionProcess({ main: serverMain, role, env, nodeArgs: imageNodeArgs() }));
     const api = processes[0]!.url;
+    /** Each process by its name in the figures (`worker1`, `worker2` when there are several), with its value. */
+    const byProcess = <T>(value: (p: ClarionProcess) => T): Record<string, T> =>
+      Object.fromEntries(
+        roles.map((role, i) => [
+          `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
+          value(processes[i]!),
+        ]),
+      );
 
     const created = await fetch(`${api}/admin/apps`, {
       method: 'POST',
@@ -250,12 +262,7 @@ async function runOnce(): Promise<BenchResult> {
       }, 250);
       // CPU of every process on the path (PostgreSQL and Redis when they run on this machine).
       const cpu = new CpuMeter({
-        ...Object.fromEntries(
-          roles.map((role, i) => [
-            `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
-            () => [processes[i]!.child.pid!],
-          ]),
-        ),
+        ...byProcess((p) => () => [p.child.pid!]),
         'bench (driver + receiver)': () => [process.pid],
         postgres: () => pidsNamed('postgres'),
         redis: () => pidsNamed('redis-server'),
@@ -263,15 +270,8 @@ async function runOnce(): Promise<BenchResult> {
       // PostgreSQL's backends come and go with the pools: each is read while it lives.
       const cpuSampler = setInterval(() => cpu.sample(), 1000);
       const machine = new MachineBusy();
-      const peakRss = new PeakRss({
-        ...Object.fromEntries(
-          roles.map((role, i) => [
-            `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
-            processes[i]!.child.pid!,
-          ]),
-        ),
-        bench: process.pid,
-      });
+      const gc = await GcMeter.start(byProcess((p) => p.url));
+      const peakRss = new PeakRss({ ...byProcess((p) => p.child.pid!), bench: process.pid });
       // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
       const walLsn = async () =>
         ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
@@ -287,6 +287,7 @@ async function runOnce(): Promise<BenchResult> {
       clearInterval(cpuSampler);
       const peaks = peakRss.stop();
       const cpuUsed = cpu.used();
+      const gcUsed = await gc.used();
       const usage = machine.usage();
       const [{ wal }] = (
         await pg.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS wal`, [walStart])
@@ -374,6 +375,7 @@ async function runOnce(): Promise<BenchResult> {
           ]),
         ),
         ...Object.fromEntries(Object.entries(peaks).map(([name, mb]) => [`peak_rss_mb_${name}`, mb])),
+        ...gcFields(gcUsed, latencies.length),
       };
     };
 
@@ -410,7 +412,7 @@ async function runOnce(): Promise<BenchResult> {
             bulk_wal_bytes_per_delivery: bulk.wal_bytes_per_delivery,
             ...Object.fromEntries(
               Object.entries(bulk)
-                .filter(([k]) => k.startsWith('cpu_ms_') || k.startsWith('peak_rss_'))
+                .filter(([k]) => /^(cpu_ms_|peak_rss_|gc_ms_|scavenges_)/.test(k))
                 .map(([k, v]) => [`bulk_${k}`, v]),
             ),
             bulk_to_single_ratio: Math.round((100 * bulk.delivered_per_s) / single.delivered_per_s) / 100,
