@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fcmFake, sendgridFake } from '@clarion/sandbox';
 import { waitFor } from '@clarion/testkit';
-import { Client } from 'pg';
+import { sql } from '../testing/db';
 import { type Harness, json, startHarness, type TestApp } from '../testing/harness';
 
 interface Delivery {
@@ -58,19 +58,14 @@ describe('provider ids: a lookup row only where callbacks can ask for it', () =>
     assert.match(byPlugin.get('fcm')?.providerMessageId ?? '', /^projects\/.+\/messages\//);
     assert.ok(byPlugin.get('sendgrid')?.providerMessageId, 'the SendGrid delivery has its X-Message-Id');
 
-    const pg = new Client({ connectionString: h.db.url });
-    await pg.connect();
-    try {
-      const { rows } = await pg.query<{ delivery_id: string }>(
-        'SELECT delivery_id::text FROM provider_messages WHERE delivery_id = ANY($1::uuid[])',
-        [deliveries.map((d) => d.id)],
-      );
-      assert.deepEqual(
-        rows.map((r) => r.delivery_id),
-        [byPlugin.get('sendgrid')!.id],
-      );
-    } finally {
-      await pg.end();
-    }
+    const lookupRows = await sql<{ delivery_id: string }>(
+      h.db.url,
+      'SELECT delivery_id::text FROM provider_messages WHERE delivery_id = ANY($1::uuid[])',
+      [deliveries.map((d) => d.id)],
+    );
+    assert.deepEqual(
+      lookupRows.map((r) => r.delivery_id),
+      [byPlugin.get('sendgrid')!.id],
+    );
   });
 });

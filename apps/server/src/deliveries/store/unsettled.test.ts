@@ -8,7 +8,7 @@ import { type StoreDatabase, storeDatabase, storeOneDelivery } from '../../testi
 import { cancelUnsent } from './cancel-unsent';
 import { markQueued } from './mark-queued';
 import { deliveriesOfProviderIds } from './provider-messages';
-import { type OutcomeStatus, recordOutcomes } from './record-outcomes';
+import { type OutcomeStatus, type OutcomeUpdate, recordOutcomes } from './record-outcomes';
 import { recordTrackedRound } from './record-tracked';
 import { redrive } from './redrive';
 import { reroute } from './reroute';
@@ -44,20 +44,23 @@ describe('the unsettled deliveries and provider ids, kept by every writer', () =
     };
   }
 
+  const update = (
+    id: string,
+    status: OutcomeStatus,
+    providerMessageId: string | null = null,
+  ): OutcomeUpdate => ({
+    id,
+    status,
+    reason: status === 'failed' ? 'provider_error' : null,
+    attempt: 1,
+    providerMessageId,
+    errorCode: null,
+    errorMessage: null,
+  });
   const outcome = (id: string, status: OutcomeStatus, providerMessageId: string | null = null) =>
     recordOutcomes(
       db,
-      [
-        {
-          id,
-          status,
-          reason: status === 'failed' ? 'provider_error' : null,
-          attempt: 1,
-          providerMessageId,
-          errorCode: null,
-          errorMessage: null,
-        },
-      ],
+      [update(id, status, providerMessageId)],
       [{ id, status, attempt: 1, detailJson: '{}' }],
     );
 
@@ -134,16 +137,7 @@ describe('the unsettled deliveries and provider ids, kept by every writer', () =
   test('a plugin without callbacks keeps its provider id on the delivery but writes no lookup row', async () => {
     const push = await storeOneDelivery(s, { channel: 'push', plugin: 'fcm' });
     const mail = await storeOneDelivery(s);
-    const sent = (id: string, pmid: string) => ({
-      id,
-      status: 'sent' as const,
-      reason: null,
-      attempt: 1,
-      providerMessageId: pmid,
-      errorCode: null,
-      errorMessage: null,
-    });
-    await recordOutcomes(db, [sent(push, 'pm-push'), sent(mail, 'pm-mail')], [], ['fcm']);
+    await recordOutcomes(db, [update(push, 'sent', 'pm-push'), update(mail, 'sent', 'pm-mail')], [], ['fcm']);
     assert.deepEqual(await deliveriesOfProviderIds(db, ['pm-push', 'pm-mail']), [
       { id: mail, pmid: 'pm-mail' },
     ]);
