@@ -31,12 +31,30 @@ const AWKWARD: (string | null)[] = [
   JSON.stringify({ title: 'Sale "today"', body: 'a\\b\nc\t\u0001', emoji: '😀', lone: '\ud800' }),
 ];
 
+/** Strings that need no quotes in an array literal: what most of the delivery path's arrays hold. */
+const BARE = [
+  '0193a8f2-7c1e-7b3a-9d2e-4f5a6b7c8d9e',
+  'sent',
+  'provider_failed',
+  'fcm',
+  '2026-12-07T18:00:00.000Z',
+  '42',
+  '-1',
+  'a.b:c@d+e=f/g',
+];
+
 describe('fastArrayParam: an array of strings as the text node-postgres would send', () => {
   test('the same literal as node-postgres for awkward strings, nulls and undefined', () => {
     for (const s of AWKWARD) assert.equal(fastArrayParam([s]), prepareValue([s]), JSON.stringify(s));
     assert.equal(fastArrayParam(AWKWARD), prepareValue(AWKWARD));
-    assert.equal(fastArrayParam(['a', undefined, 'b']), prepareValue(['a', undefined, 'b']));
+    assert.equal(fastArrayParam(['a b', undefined, 'c d']), prepareValue(['a b', undefined, 'c d']));
     assert.equal(fastArrayParam([]), prepareValue([]));
+  });
+
+  test('ids, words and timestamps go bare; the word NULL in any case is quoted', () => {
+    assert.equal(fastArrayParam(BARE), `{${BARE.join(',')}}`);
+    assert.equal(fastArrayParam(['NULL', 'Null', 'nulls', null]), '{"NULL","Null",nulls,NULL}');
+    assert.equal(fastArrayParam(['sent', 'a b', '']), '{sent,"a b",""}');
   });
 
   test('anything but strings and nulls is left to node-postgres', () => {
@@ -48,7 +66,7 @@ describe('fastArrayParam: an array of strings as the text node-postgres would se
     assert.equal(fastArrayParam('not an array'), 'not an array');
     const values = [1, 'x', null];
     assert.equal(fastArrayParams(values), values, 'no array: the same parameters');
-    assert.deepEqual(fastArrayParams([1, ['a', null]]), [1, '{"a",NULL}']);
+    assert.deepEqual(fastArrayParams([1, ['a', null]]), [1, '{a,NULL}']);
   });
 });
 
@@ -72,6 +90,17 @@ describe('fastArrayParam against PostgreSQL', () => {
       fastArrayParam(sent),
     ]);
     assert.deepEqual(rows[0]!.a, sent);
+  });
+
+  test('bare elements read back as sent: text[], uuid[], timestamptz[], and NULL apart from the word', async () => {
+    const words = [...BARE, 'NULL', 'null', 'nulls', null];
+    const { rows } = await client.query<{ t: (string | null)[]; u: string[]; at: Date[] }>(
+      'SELECT $1::text[] AS t, $2::uuid[] AS u, $3::timestamptz[] AS at',
+      [fastArrayParam(words), fastArrayParam([BARE[0]!]), fastArrayParam([BARE[4]!])],
+    );
+    assert.deepEqual(rows[0]!.t, words);
+    assert.deepEqual(rows[0]!.u, [BARE[0]]);
+    assert.equal(rows[0]!.at[0]!.toISOString(), BARE[4]);
   });
 
   test('jsonb[]: JSON texts with escapes, emoji and control characters come back as the same values', async () => {
