@@ -24,6 +24,7 @@ import { HotStatusUpdates1765200000014 } from './migrations/1765200000014-hot-st
 import { NotificationDeliveryFloor1765200000015 } from './migrations/1765200000015-notification-delivery-floor';
 import { Lz4DeliveryJobs1765200000016 } from './migrations/1765200000016-lz4-delivery-jobs';
 import { DeliveryPayloadStatistics1765200000017 } from './migrations/1765200000017-delivery-payload-statistics';
+import { DeliveryJobStatistics1765200000018 } from './migrations/1765200000018-delivery-job-statistics';
 
 /** All migrations, in order. Schema changes happen only here (never `synchronize`). */
 export const MIGRATIONS = [
@@ -52,6 +53,7 @@ export const MIGRATIONS = [
   NotificationDeliveryFloor1765200000015,
   Lz4DeliveryJobs1765200000016,
   DeliveryPayloadStatistics1765200000017,
+  DeliveryJobStatistics1765200000018,
 ];
 
 export function createDataSource(url: string, poolSize = 20): DataSource {
