@@ -26,6 +26,7 @@ import {
 import { Client } from 'pg';
 import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { byProcess } from './by-process';
 import { campaignHtml } from './campaign-html';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
 import { GcMeter, gcFields } from './gc-meter';
@@ -213,9 +214,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       `${o.scenario}: ${o.recipients} subscribers seeded in ${seedS.toFixed(1)} s (device + ${o.email} e-mail each, ${expected} deliveries); roles ${roles.join(' + ')}`,
     );
 
-    const names = roles.map((r, i) => (r === 'worker' && o.workers > 1 ? `worker${i}` : r));
-    const pids = Object.fromEntries(names.map((n, i) => [n, processes[i]!.child.pid!]));
-    const rss = new PeakRss({ ...pids, bench: process.pid });
+    const rss = new PeakRss({ ...byProcess(roles, processes, (p) => p.child.pid!), bench: process.pid });
     // PostgreSQL backends serving this run's database only: other programs on a shared machine use
     // the same server. Redis is one process for everyone, so its figure includes their work.
     let backends: number[] = [];
@@ -229,13 +228,13 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     };
     await readBackends();
     const cpu = new CpuMeter({
-      ...Object.fromEntries(names.map((n, i) => [n, () => [processes[i]!.child.pid!]])),
+      ...byProcess(roles, processes, (p) => () => [p.child.pid!]),
       bench: () => [process.pid],
       postgres: () => backends,
       redis: () => pidsNamed('redis-server'),
     });
     const machine = new MachineBusy();
-    const gc = await GcMeter.start(Object.fromEntries(names.map((n, i) => [n, processes[i]!.url])));
+    const gc = await GcMeter.start(byProcess(roles, processes, (p) => p.url));
     // This database's WAL over the campaign (pg_waldump): read only up to WAL_MAX_DELIVERIES,
     // whose dump (several million lines) is still read in seconds.
     const walMeter = expected <= WAL_MAX_DELIVERIES ? await DatabaseWalMeter.start(pg) : undefined;

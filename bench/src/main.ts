@@ -38,6 +38,7 @@ import { Client } from 'pg';
 import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { driveBatches } from './bulk-load';
 import { bullmqCeiling } from './bullmq-ceiling';
+import { byProcess } from './by-process';
 import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
 import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
@@ -187,14 +188,7 @@ async function runOnce(): Promise<BenchResult> {
     for (const role of roles)
       processes.push(await startClarionProcess({ main: serverMain, role, env, nodeArgs: imageNodeArgs() }));
     const api = processes[0]!.url;
-    /** Each process by its name in the figures (`worker1`, `worker2` when there are several), with its value. */
-    const byProcess = <T>(value: (p: ClarionProcess) => T): Record<string, T> =>
-      Object.fromEntries(
-        roles.map((role, i) => [
-          `${role}${roles.filter((r) => r === role).length > 1 ? i : ''}`,
-          value(processes[i]!),
-        ]),
-      );
+    const named = <T>(value: (p: ClarionProcess) => T) => byProcess(roles, processes, value);
 
     const created = await fetch(`${api}/admin/apps`, {
       method: 'POST',
@@ -262,7 +256,7 @@ async function runOnce(): Promise<BenchResult> {
       }, 250);
       // CPU of every process on the path (PostgreSQL and Redis when they run on this machine).
       const cpu = new CpuMeter({
-        ...byProcess((p) => () => [p.child.pid!]),
+        ...named((p) => () => [p.child.pid!]),
         'bench (driver + receiver)': () => [process.pid],
         postgres: () => pidsNamed('postgres'),
         redis: () => pidsNamed('redis-server'),
@@ -270,8 +264,8 @@ async function runOnce(): Promise<BenchResult> {
       // PostgreSQL's backends come and go with the pools: each is read while it lives.
       const cpuSampler = setInterval(() => cpu.sample(), 1000);
       const machine = new MachineBusy();
-      const gc = await GcMeter.start(byProcess((p) => p.url));
-      const peakRss = new PeakRss({ ...byProcess((p) => p.child.pid!), bench: process.pid });
+      const gc = await GcMeter.start(named((p) => p.url));
+      const peakRss = new PeakRss({ ...named((p) => p.child.pid!), bench: process.pid });
       // WAL written meanwhile (the whole cluster's: on a shared server, other databases' writes count too).
       const walLsn = async () =>
         ((await pg.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows as [{ lsn: string }])[0].lsn;
