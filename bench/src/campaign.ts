@@ -28,7 +28,7 @@ import { AutovacuumStandIn } from './autovacuum-stand-in';
 import { bullmqCeiling } from './bullmq-ceiling';
 import { byProcess } from './by-process';
 import { campaignHtml } from './campaign-html';
-import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
+import { CpuMeter, cpuPerDeliveryFields, MachineBusy, pidsNamed } from './cpu';
 import { GcMeter, gcFields } from './gc-meter';
 import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
 import { migrate } from './migrate';
@@ -379,8 +379,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       redis_peak_mb: Math.round(redisPeakMb),
       database_bytes_per_delivery: Math.round((databaseMbAdded * 2 ** 20) / Math.max(1, sent)),
     };
-    for (const [name, ms] of perDelivery)
-      result[`cpu_ms_per_delivery_${name}`] = Math.round(ms * 1000) / 1000;
+    Object.assign(result, cpuPerDeliveryFields(perDelivery));
     for (const [name, mb] of Object.entries(peaks)) result[`peak_rss_mb_${name}`] = mb;
     Object.assign(result, gcFields(gcUsed, sent));
     return result;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { CpuMeter, processCpuMs } from './cpu';
+import { CpuMeter, cpuPerDeliveryFields, processCpuMs } from './cpu';
 
 /**
  * A process that burns `ms` of CPU, says so on stdout, and exits when its stdin closes: the test
@@ -29,4 +29,20 @@ test('CpuMeter: a process started after it counts from zero, and once exited kee
   const { burners = 0 } = meter.used();
   // Linux counts CPU in ticks of 10 ms; the child's own count passed 300 ms before it said so.
   assert.ok(burners >= 290, `${burners} ms counted for a process that used at least 300 ms`);
+});
+
+test('cpuPerDeliveryFields: one field per process, named to its first space, and their sum', () => {
+  assert.deepEqual(
+    cpuPerDeliveryFields([
+      ['api', 0.0104],
+      ['worker1', 0.1306],
+      ['postgres', 0.07],
+    ]),
+    {
+      cpu_ms_per_delivery_api: 0.01,
+      cpu_ms_per_delivery_worker1: 0.131,
+      cpu_ms_per_delivery_postgres: 0.07,
+      cpu_ms_per_delivery_all: 0.211,
+    },
+  );
 });

@@ -133,3 +133,19 @@ export class MachineBusy {
     };
   }
 }
+
+/**
+ * The JSON fields for CPU per delivery: `cpu_ms_per_delivery_<process>` for each process, and
+ * `cpu_ms_per_delivery_all`, their sum (every process on the machine that took part: where the
+ * cores are full, a campaign's time goes with it, so comparisons of variants read this one first).
+ * `name` is cut at its first space (`worker 1` → `worker`).
+ */
+export function cpuPerDeliveryFields(
+  perDelivery: readonly (readonly [string, number])[],
+): Record<string, number> {
+  const round = (ms: number) => Math.round(ms * 1000) / 1000;
+  const fields: Record<string, number> = {};
+  for (const [name, ms] of perDelivery) fields[`cpu_ms_per_delivery_${name.split(' ')[0]}`] = round(ms);
+  fields.cpu_ms_per_delivery_all = round(perDelivery.reduce((sum, [, ms]) => sum + ms, 0));
+  return fields;
+}

@@ -41,7 +41,7 @@ import { bullmqCeiling } from './bullmq-ceiling';
 import { byProcess } from './by-process';
 import { runCampaign } from './campaign';
 import { cliArgs } from './cli-args';
-import { CpuMeter, MachineBusy, pidsNamed } from './cpu';
+import { CpuMeter, cpuPerDeliveryFields, MachineBusy, pidsNamed } from './cpu';
 import { GcMeter, gcFields } from './gc-meter';
 import { httpExchangeCpuMs } from './http-floor';
 import { imageNodeArgs, withImageHeapCap } from './image-heap-cap';
@@ -362,12 +362,7 @@ async function runOnce(): Promise<BenchResult> {
               wal_db_records_per_delivery: Math.round((10 * walOwn.records) / latencies.length) / 10,
             }),
         pg_bytes_per_delivery: Math.round((disk.d + disk.e + disk.nt) / disk.n),
-        ...Object.fromEntries(
-          perDelivery.map(([name, ms]) => [
-            `cpu_ms_per_delivery_${name.split(' ')[0]}`,
-            Math.round(ms * 1000) / 1000,
-          ]),
-        ),
+        ...cpuPerDeliveryFields(perDelivery),
         ...Object.fromEntries(Object.entries(peaks).map(([name, mb]) => [`peak_rss_mb_${name}`, mb])),
         ...gcFields(gcUsed, latencies.length),
       };
