@@ -36,13 +36,15 @@ test('cpuPerDeliveryFields: one field per process, named to its first space, and
     cpuPerDeliveryFields([
       ['api', 0.0104],
       ['worker1', 0.1306],
+      ['bench (driver + receiver)', 0.02],
       ['postgres', 0.07],
     ]),
     {
       cpu_ms_per_delivery_api: 0.01,
       cpu_ms_per_delivery_worker1: 0.131,
+      cpu_ms_per_delivery_bench: 0.02,
       cpu_ms_per_delivery_postgres: 0.07,
-      cpu_ms_per_delivery_all: 0.211,
+      cpu_ms_per_delivery_all: 0.231,
     },
   );
 });
